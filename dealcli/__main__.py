@@ -1,0 +1,3 @@
+from dealcli.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per noun. Each command: parse options -> one core call -> render."""

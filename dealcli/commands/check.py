@@ -1,0 +1,36 @@
+"""`dealcli check`."""
+
+from __future__ import annotations
+
+import typer
+
+from dealcli.commands.options import CheckFormat
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check(
+        ctx: typer.Context,
+        format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f",
+                                           help="text: one `path:line: message` per problem; json: a list "
+                                           "of {path, line, rule, field, message}."),
+    ) -> None:
+        """Validate every file of the repository (schemas, types, stage rules). Exit 1 listing every
+        problem as path:line: message; exit 0 and print nothing when all is well. For CI and git
+        pre-commit hooks (see docs/check.md)."""
+        import json
+
+        from dealcli import check as checker
+        from dealcli import render
+        from dealcli.commands.options import session
+
+        s = session(ctx)
+        problems = checker.run(s)
+        if format == CheckFormat.json:
+            render.write(json.dumps([render.jsonable(p.as_dict()) for p in problems], ensure_ascii=False,
+                                    indent=2) + "\n")
+        else:
+            render.write("".join(f"{p}\n" for p in problems))
+        if problems:
+            s.notice(f"{len(problems)} problem(s) found")
+            raise typer.Exit(1)

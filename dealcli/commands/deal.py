@@ -1,0 +1,238 @@
+"""`dealcli deal ...`: add, show, edit, move, close, reopen, comment, history, delete."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from dealcli.commands.options import (
+    Format,
+    IdArg,
+    PipelineOpt,
+    RecordFormatOpt,
+    SetOpt,
+    FormatOpt,
+    print_ids,
+    read_ids,
+    session,
+)
+
+app = typer.Typer(help="Create, change, close and inspect deals.", no_args_is_help=True)
+
+AmountOpt = Annotated[Optional[str], typer.Option("--amount", help="Amount set by hand (exact decimal); "
+                                                  "otherwise the sum of the product rows.")]
+CurrencyOpt = Annotated[Optional[str], typer.Option("--currency", help="Currency code (default: the "
+                                                    "repository's).")]
+CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Company id, id prefix or exact name "
+                                                   "(an unknown name creates the company).")]
+ContactOpt = Annotated[Optional[list[str]], typer.Option("--contact", help="Contact id, id prefix or name "
+                                                         "(repeatable).")]
+ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Product row "NAME:PRICE[:QTY'
+                                                         '[:DISCOUNT%[:TAX%]]]" or a catalogue product id '
+                                                         "(repeatable).")]
+TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Deal type (sale, service, ...).")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")]
+ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: "
+                                                       "the acting user).")]
+BeginOpt = Annotated[Optional[str], typer.Option("--begin", help="Start date (default: today).")]
+CloseDateOpt = Annotated[Optional[str], typer.Option("--close-date", help="Expected close date.")]
+ProbabilityOpt = Annotated[Optional[str], typer.Option("--probability", help="Probability 0-100 (default: "
+                                                       "the stage's).")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    company: CompanyOpt = None,
+    contact: ContactOpt = None,
+    product: ProductOpt = None,
+    pipeline: PipelineOpt = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id (default: the pipeline's "
+                                                 "first). A success or failure stage closes the deal.")] = None,
+    type_: TypeOpt = None,
+    source: SourceOpt = None,
+    responsible: ResponsibleOpt = None,
+    begin: BeginOpt = None,
+    close_date: CloseDateOpt = None,
+    probability: ProbabilityOpt = None,
+    comment: Annotated[Optional[str], typer.Option("--comment", help="A first comment.")] = None,
+    set_: SetOpt = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Copy client, products and more from "
+                                                 "lead:ID, contact:ID, company:ID, quote:ID or deal:ID.")] = None,
+) -> None:
+    """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...))."""
+    from dealcli import deals
+
+    s = session(ctx)
+    spec = deals.DealSpec(
+        title=title, amount=amount, currency=currency, company=company, contacts=contact or [],
+        products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
+        responsible=responsible, begin=begin, close_date=close_date, probability=probability,
+        comment=comment, sets=set_ or [], from_ref=from_,
+    )
+    deal = deals.add(s, spec)
+    print_ids([deal.id])
+
+
+@app.command("show")
+def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
+                                                                   "unique prefix.")],
+         format: RecordFormatOpt = Format.table) -> None:
+    """Show one deal: every field, product rows, comments."""
+    from dealcli import deals, views_deal
+
+    s = session(ctx)
+    deal = deals.show(s, deal_id)
+    views_deal.render_deal(s, deal, format.value)
+
+
+@app.command("history")
+def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
+                                                                       "unique prefix.")],
+            format: FormatOpt = Format.table) -> None:
+    """Print a deal's history: one event per change, oldest first."""
+    from dealcli import deals, views_deal
+
+    deal = deals.show(session(ctx), deal_id)
+    views_deal.render_history(deal, format.value)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    company: CompanyOpt = None,
+    contact: Annotated[Optional[list[str]], typer.Option("--contact", help="Replace the contacts "
+                                                         "(repeatable).")] = None,
+    product: Annotated[Optional[list[str]], typer.Option("--product", help="Replace the product rows "
+                                                         "(repeatable, same syntax as deal add).")] = None,
+    type_: TypeOpt = None,
+    source: SourceOpt = None,
+    responsible: ResponsibleOpt = None,
+    begin: BeginOpt = None,
+    close_date: CloseDateOpt = None,
+    probability: ProbabilityOpt = None,
+    set_: SetOpt = None,
+    unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a field; `--unset amount` "
+                                                       "goes back to the sum of the products "
+                                                       "(repeatable).")] = None,
+) -> None:
+    """Change fields of one deal or of every deal read from stdin (-). Prints the changed ids."""
+    from dealcli import deals
+
+    changes: dict = {}
+    for name, value in (("title", title), ("amount", amount), ("currency", currency), ("company", company),
+                        ("type", type_), ("source", source), ("responsible", responsible), ("begin", begin),
+                        ("close_date", close_date), ("probability", probability)):
+        if value is not None:
+            changes[name] = value
+    if contact is not None:
+        changes["contacts"] = contact
+    if product is not None:
+        changes["products"] = product
+    s = session(ctx)
+    ids = read_ids(deal_id)
+    done = deals.edit(s, ids, changes, set_ or [], unset or []) if ids else []
+    print_ids(d.id for d in done)
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    stage: Annotated[str, typer.Argument(help="Target stage id. The success stage closes the deal won, a "
+                                         "failure stage closes it lost.", show_default=False)],
+    pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
+                                                    "pipeline.")] = None,
+) -> None:
+    """Move deals to a stage. Prints the moved ids."""
+    from dealcli import deals
+
+    ids = read_ids(deal_id)
+    done = deals.move(session(ctx), ids, stage, pipeline) if ids else []
+    print_ids(d.id for d in done)
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    won: Annotated[bool, typer.Option("--won", help="Close as won (the success stage).")] = False,
+    lost: Annotated[bool, typer.Option("--lost", help="Close as lost (a failure stage).")] = False,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage for --lost (default: the "
+                                                 "first failure stage).")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why the deal was lost.")] = None,
+) -> None:
+    """Close deals won or lost, from any stage. Prints the closed ids."""
+    from dealcli import deals
+    from dealcli.errors import UsageError
+
+    if won == lost:
+        raise UsageError("deal close: give exactly one of --won or --lost")
+    ids = read_ids(deal_id)
+    done = deals.close(session(ctx), ids, won, stage, reason) if ids else []
+    print_ids(d.id for d in done)
+
+
+@app.command("reopen")
+def reopen(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage to reopen into (default: "
+                                                 "the stage it was in before closing).")] = None,
+) -> None:
+    """Reopen closed deals. Prints the reopened ids."""
+    from dealcli import deals
+
+    ids = read_ids(deal_id)
+    done = deals.reopen(session(ctx), ids, stage) if ids else []
+    print_ids(d.id for d in done)
+
+
+@app.command("comment")
+def comment(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    text: Annotated[str, typer.Argument(help="The comment (- reads it from stdin when the id is not -).",
+                                        show_default=False)],
+) -> None:
+    """Add a comment to deals (allowed on closed deals too). Prints the ids."""
+    from dealcli import deals
+
+    if text == "-" and deal_id != "-":
+        text = sys.stdin.read()
+    ids = read_ids(deal_id)
+    done = deals.comment(session(ctx), ids, text) if ids else []
+    print_ids(d.id for d in done)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
+                                      "is not a terminal).")] = False,
+) -> None:
+    """Delete deals (their files; git keeps the past). Prints the deleted ids."""
+    from dealcli import deals
+    from dealcli.errors import UsageError
+
+    s = session(ctx)
+    ids = read_ids(deal_id)
+    if not ids:
+        return
+    if not yes:
+        if deal_id == "-" or not sys.stdin.isatty():
+            raise UsageError("deal delete: pass --yes to delete without a prompt")
+        resolved = s.repo.resolve("deals", ids[0])
+        if not typer.confirm(f"Delete deal {resolved}?", err=True):
+            raise typer.Exit(1)
+    print_ids(deals.delete(s, ids))

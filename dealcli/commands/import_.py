@@ -1,0 +1,9 @@
+"""`dealcli import`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

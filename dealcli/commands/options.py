@@ -1,0 +1,70 @@
+"""Options shared by many commands, declared once, and the small helpers every command uses
+to reach the Session, read ids from stdin and render."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    yaml = "yaml"
+    ids = "ids"
+
+
+class CheckFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="Output format: table, json, jsonl, csv, tsv, yaml or ids.",
+                 case_sensitive=False),
+]
+RecordFormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="Output format: table (field: value lines), json, jsonl, csv, "
+                 "tsv, yaml or ids.", case_sensitive=False),
+]
+IdArg = Annotated[str, typer.Argument(help="A deal id, a unique prefix of one, or - to read ids "
+                                          "from stdin (one per line).", show_default=False)]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE: a deal field by its "
+                                                     "name, or a custom field (repeatable).")]
+PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.")]
+
+
+def session(ctx: typer.Context):
+    from dealcli.session import Session
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, Session):
+        root.obj = Session()
+    return root.obj
+
+
+def read_ids(ref: str) -> list[str]:
+    """`-` means ids from stdin, one per line (blank lines and #comments ignored); the first
+    whitespace-separated word of a line is the id, so table output can be piped too."""
+    if ref != "-":
+        return [ref]
+    out = []
+    for line in sys.stdin:
+        word = line.strip().split()[0] if line.strip() else ""
+        if word and not word.startswith("#"):
+            out.append(word)
+    return out
+
+
+def print_ids(ids) -> None:
+    from dealcli import render
+
+    render.write("".join(f"{i}\n" for i in ids))

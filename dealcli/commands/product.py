@@ -1,0 +1,7 @@
+"""`dealcli product ...`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="The product catalogue.", no_args_is_help=True)

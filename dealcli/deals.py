@@ -1,0 +1,437 @@
+"""Deal use cases: add, edit, move, close, reopen, comment, delete. Each takes the Session (the
+acting user and the clock), asks stage_rules whether the change is allowed, appends history
+events, and writes atomically under the repository lock. Several ids are one transaction:
+every deal is checked before any is written."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable
+
+from dealcli import cards, clients, money, stage_rules, timeutil
+from dealcli.errors import RuleViolation, UsageError, Violation
+from dealcli.ids import new_id
+from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
+from dealcli.session import Session
+
+TRACKED = ("title", "pipeline", "stage", "status", "amount", "currency", "manual_amount", "company",
+           "contacts", "type", "source", "responsible", "begin", "close_date", "probability", "repeat",
+           "lost_reason", "origin_id")
+
+
+# -- events --------------------------------------------------------------------------------------
+def event(s: Session, kind: str, **data) -> dict:
+    out = {"at": timeutil.iso(s.now), "by": s.user, "kind": kind}
+    out.update({k: _plain(v) for k, v in data.items()})
+    return out
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return timeutil.iso(value)
+    return value
+
+
+def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
+    out = []
+    for name in TRACKED:
+        if name in ("stage", "status", "pipeline"):
+            continue  # recorded by moved/closed/pipeline_changed events
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            out.append(event(s, "changed", field=name, old=old, new=new))
+    if [p.to_dict() for p in before.products] != [p.to_dict() for p in after.products]:
+        out.append(event(s, "changed", field="products", old=len(before.products), new=len(after.products)))
+    for key in sorted(set(before.fields) | set(after.fields)):
+        if before.fields.get(key) != after.fields.get(key):
+            out.append(event(s, "changed", field=f"fields.{key}", old=before.fields.get(key),
+                             new=after.fields.get(key)))
+    return out
+
+
+# -- parsing of option values ----------------------------------------------------------------------
+def parse_amount(text: str, what: str = "--amount") -> Decimal:
+    try:
+        return money.to_decimal(text, what)
+    except money.MoneyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_product(spec: str) -> ProductRow:
+    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons)."""
+    parts = spec.split(":")
+    numeric = 0
+    for part in reversed(parts[1:]):
+        if numeric == 4 or not _is_number(part.rstrip("%")):
+            break
+        numeric += 1
+    if numeric == 0 or not ":".join(parts[: len(parts) - numeric]).strip():
+        raise UsageError(f"--product {spec!r}: expected NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] or a product id")
+    name = ":".join(parts[: len(parts) - numeric]).strip()
+    nums = [p.rstrip("%") for p in parts[len(parts) - numeric:]]
+    try:
+        price = money.to_decimal(nums[0], "price")
+        qty = money.to_decimal(nums[1], "quantity") if len(nums) > 1 else Decimal(1)
+        discount = money.percent(nums[2], "discount") if len(nums) > 2 else Decimal(0)
+        tax = money.percent(nums[3], "tax") if len(nums) > 3 else Decimal(0)
+    except money.MoneyError as exc:
+        raise UsageError(f"--product {spec!r}: {exc}") from None
+    if qty < 0:
+        raise UsageError(f"--product {spec!r}: quantity cannot be negative")
+    return ProductRow(name=name, price=price, quantity=qty, discount=discount, tax_rate=tax)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        money.to_decimal(text)
+        return True
+    except money.MoneyError:
+        return False
+
+
+def resolve_products(s: Session, specs: list[str]) -> list[ProductRow]:
+    return [parse_product(spec) for spec in specs]
+
+
+def parse_probability(value) -> int:
+    try:
+        n = int(str(value))
+    except ValueError:
+        raise UsageError(f"--probability: {value!r} is not a whole number") from None
+    if not 0 <= n <= 100:
+        raise UsageError(f"--probability: {n} is not between 0 and 100")
+    return n
+
+
+def split_assignment(text: str, option: str = "--set") -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise UsageError(f"{option} {text!r}: expected FIELD=VALUE")
+    return name, value
+
+
+def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
+    """--set FIELD=VALUE: a known deal field by its name, else a custom field."""
+    if name.startswith("fields."):
+        name = name[7:]
+        known = False
+    else:
+        known = name in TEXT_FIELDS or name in DATE_FIELDS or name in ("amount", "probability", "contacts")
+    if not known:
+        if not name or len(name) > 64:
+            raise UsageError(f"--set: {name!r} is not a usable field name")
+        deal.fields[name] = cards.coerce(pipeline, name, value)
+        return
+    if name == "amount":
+        deal.amount, deal.manual_amount = parse_amount(value), True
+    elif name == "probability":
+        deal.probability = parse_probability(value)
+    elif name in DATE_FIELDS:
+        setattr(deal, name, _date(s, value, name))
+    elif name == "contacts":
+        deal.contacts = [clients.resolve(s, "contact", v) for v in value.split(",") if v.strip()]
+    elif name == "company":
+        deal.company = clients.resolve(s, "company", value) if value else None
+    else:
+        setattr(deal, name, value)
+
+
+def unset(deal: Deal, name: str) -> None:
+    if name == "amount":
+        deal.manual_amount = False
+        deal.recompute_amount()
+    elif name in ("contacts", "products"):
+        setattr(deal, name, [])
+    elif name in ("title", "pipeline", "stage", "status", "currency", "id"):
+        raise UsageError(f"--unset {name}: this field cannot be empty")
+    elif name in TEXT_FIELDS or name in DATE_FIELDS or name == "probability":
+        setattr(deal, name, None)
+    else:
+        key = name[7:] if name.startswith("fields.") else name
+        if key in deal.fields:
+            del deal.fields[key]
+        elif key in deal.extra:
+            del deal.extra[key]
+        else:
+            raise UsageError(f"--unset {name}: the deal has no such field")
+
+
+def _date(s: Session, text: str, what: str):
+    try:
+        return timeutil.parse_date(text, s.now)
+    except timeutil.DateError as exc:
+        raise UsageError(f"--{what.replace('_', '-')}: {exc}") from None
+
+
+# -- add -----------------------------------------------------------------------------------------------
+@dataclass
+class DealSpec:
+    """Everything `deal add` (and import, leads, recurring) may say about a new deal."""
+
+    title: str
+    amount: str | None = None
+    currency: str | None = None
+    company: str | None = None
+    contacts: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    product_rows: list[ProductRow] = field(default_factory=list)
+    pipeline: str | None = None
+    stage: str | None = None
+    type: str | None = None
+    source: str | None = None
+    responsible: str | None = None
+    begin: str | None = None
+    close_date: str | None = None
+    probability: str | None = None
+    comment: str | None = None
+    sets: list[str] = field(default_factory=list)
+    from_ref: str | None = None
+    extra: dict = field(default_factory=dict)  # extra top-level keys (e.g. links to a template)
+
+
+def copy_from(s: Session, ref: str, deal: Deal) -> None:
+    """--from deal:ID copies client, products, pipeline and the rest of what fits."""
+    kind, sep, rid = ref.partition(":")
+    if not sep or not rid:
+        raise UsageError(f"--from {ref!r}: expected KIND:ID (deal:ID)")
+    if kind != "deal":
+        raise UsageError(f"--from {ref!r}: copying from {kind} is not supported yet")
+    src, _ = s.load_deal(rid)
+    deal.pipeline, deal.currency, deal.company = src.pipeline, src.currency, src.company
+    deal.contacts = list(src.contacts)
+    deal.products = copy.deepcopy(src.products)
+    deal.type, deal.source, deal.responsible = src.type, src.source, src.responsible
+    deal.fields = copy.deepcopy(src.fields)
+    deal.manual_amount, deal.amount = src.manual_amount, src.amount
+
+
+def is_repeat(s: Session, company: str | None, contacts: list[str]) -> bool:
+    """A deal is a repeat deal when its company or one of its contacts already has a won deal."""
+    if not company and not contacts:
+        return False
+    wanted = set(contacts)
+    for other in s.iter_deals(errors=[]):
+        if other.status == "won" and ((company and other.company == company) or wanted & set(other.contacts)):
+            return True
+    return False
+
+
+def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
+    """A new deal from a spec, not yet validated or saved."""
+    title = (spec.title or "").strip()
+    if not title:
+        raise UsageError("a deal needs a title")
+    if len(title) > 500:
+        raise UsageError(f"title: {len(title)} characters is too long (limit 500)")
+    deal = Deal(id=new_id(), title=title, pipeline="", stage="", currency=s.currency)
+    if spec.from_ref:
+        copy_from(s, spec.from_ref, deal)
+    deal.pipeline = spec.pipeline or deal.pipeline or s.default_pipeline_id()
+    pipeline = s.pipeline(deal.pipeline)
+    deal.stage = spec.stage or pipeline.first.id
+    if spec.currency:
+        deal.currency = spec.currency.strip().upper()
+    if spec.company:
+        deal.company = clients.resolve(s, "company", spec.company)
+    if spec.contacts:
+        deal.contacts = [clients.resolve(s, "contact", c) for c in spec.contacts]
+    rows = list(spec.product_rows) + resolve_products(s, spec.products)
+    if rows:
+        deal.products = rows
+    if spec.amount is not None:
+        deal.amount, deal.manual_amount = parse_amount(spec.amount), True
+    deal.recompute_amount()
+    deal.type, deal.source = spec.type or deal.type, spec.source or deal.source
+    deal.responsible = spec.responsible or deal.responsible or s.user
+    deal.created_by, deal.created, deal.modified = s.user, s.now, s.now
+    deal.begin = _date(s, spec.begin, "begin") if spec.begin else s.now.date()
+    deal.close_date = _date(s, spec.close_date, "close_date") if spec.close_date else None
+    for assignment in spec.sets:
+        apply_set(s, deal, pipeline, *split_assignment(assignment))
+    stage = pipeline.stage(deal.stage)
+    deal.probability = parse_probability(spec.probability) if spec.probability is not None else (
+        stage.probability if stage else None)
+    deal.extra.update(spec.extra)
+    return deal, pipeline
+
+
+def add(s: Session, spec: DealSpec) -> Deal:
+    with s.repo.lock():
+        deal, pipeline = build(s, spec)
+        violations = stage_rules.check_enter(deal, pipeline, deal.stage)
+        if violations:
+            raise RuleViolation(violations)
+        stage = pipeline.stage(deal.stage)
+        deal.status = stage_rules.status_for(stage)
+        if deal.status != "open":
+            deal.closed_at = s.now
+        deal.repeat = is_repeat(s, deal.company, deal.contacts)
+        deal.history.append(event(s, "created", stage=deal.stage, pipeline=deal.pipeline))
+        if spec.comment:
+            deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": spec.comment})
+            deal.history.append(event(s, "commented", text=spec.comment))
+        s.save_deal(deal, None)
+    return deal
+
+
+# -- changes to existing deals -----------------------------------------------------------------------
+Change = Callable[[Deal, Pipeline], list[Violation]]
+
+
+def transact(s: Session, refs: list[str], change: Change) -> list[Deal]:
+    """Apply `change` to every deal named by `refs` under the lock; if any change is refused,
+    raise with every refusal and write nothing."""
+    seen: list[str] = []
+    for ref in refs:
+        deal_id = s.repo.resolve("deals", ref)
+        if deal_id not in seen:
+            seen.append(deal_id)
+    with s.repo.lock():
+        loaded = [s.load_deal(deal_id) for deal_id in seen]
+        violations: list[Violation] = []
+        for deal, _ in loaded:
+            violations += change(deal, s.pipeline(deal.pipeline))
+        if violations:
+            raise RuleViolation(violations)
+        for deal, doc in loaded:
+            deal.modified = s.now
+            s.save_deal(deal, doc)
+    return [deal for deal, _ in loaded]
+
+
+def _enter(s: Session, deal: Deal, pipeline: Pipeline, stage_id: str, reason: str | None = None) -> None:
+    """Put a deal in a stage, keeping status, closed_at and probability in step with it."""
+    stage = pipeline.stage(stage_id)
+    old_stage, old_status = deal.stage, deal.status
+    deal.stage = stage_id
+    deal.status = stage_rules.status_for(stage)
+    if stage.probability is not None:
+        deal.probability = stage.probability
+    if old_stage != stage_id:
+        deal.history.append(event(s, "moved", **{"from": old_stage, "to": stage_id}))
+    if deal.status != "open" and old_status == "open":
+        deal.closed_at = s.now
+        if reason:
+            deal.lost_reason = reason
+        data = {"status": deal.status, "stage": stage_id}
+        if reason:
+            data["reason"] = reason
+        deal.history.append(event(s, "closed", **data))
+
+
+def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: list[str]) -> list[Deal]:
+    """Field changes (title, amount, company, contacts, products, dates ...), --set, --unset."""
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        closed = stage_rules.check_open(deal, "edit")
+        if closed:
+            return closed
+        before = copy.deepcopy(deal)
+        for name, value in changes.items():
+            if name == "products":
+                deal.products = resolve_products(s, value)
+                deal.recompute_amount()
+            elif name == "contacts":
+                deal.contacts = [clients.resolve(s, "contact", c) for c in value]
+            else:
+                apply_set(s, deal, pipeline, name, value)
+        for assignment in sets:
+            apply_set(s, deal, pipeline, *split_assignment(assignment))
+        for name in unsets:
+            unset(deal, name)
+        deal.recompute_amount()
+        bad = stage_rules.check_edit(before, deal, pipeline)
+        deal.history.extend(diff_events(s, before, deal))
+        return bad
+
+    return transact(s, refs, change)
+
+
+def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None) -> list[Deal]:
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        closed = stage_rules.check_open(deal, "move")
+        if closed:
+            return closed
+        target = pipeline
+        if pipeline_id and pipeline_id != deal.pipeline:
+            target = s.pipeline(pipeline_id)
+        bad = stage_rules.check_enter(deal, target, stage_id)
+        if bad:
+            return bad
+        if target is not pipeline:
+            deal.history.append(event(s, "pipeline_changed", **{"from": deal.pipeline, "to": target.id}))
+            deal.pipeline = target.id
+        _enter(s, deal, target, stage_id)
+        return []
+
+    return transact(s, refs, change)
+
+
+def close(s: Session, refs: list[str], won: bool, stage_id: str | None, reason: str | None) -> list[Deal]:
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        target, bad = stage_rules.check_close(deal, pipeline, won, stage_id, reason)
+        if bad:
+            return bad
+        _enter(s, deal, pipeline, target, reason)
+        return []
+
+    return transact(s, refs, change)
+
+
+def last_open_stage(deal: Deal, pipeline: Pipeline) -> str:
+    """The process stage a deal was in before it closed (from its history), else the first."""
+    for ev in reversed(deal.history):
+        if ev.get("kind") == "moved":
+            stage = pipeline.stage(str(ev.get("from")))
+            if stage is not None and stage.semantics == "process":
+                return stage.id
+    return pipeline.first.id
+
+
+def reopen(s: Session, refs: list[str], stage_id: str | None) -> list[Deal]:
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        target = stage_id or last_open_stage(deal, pipeline)
+        bad = stage_rules.check_reopen(deal, pipeline, target)
+        if bad:
+            return bad
+        old_stage = deal.stage
+        deal.stage, deal.status, deal.closed_at = target, "open", None
+        stage = pipeline.stage(target)
+        if stage.probability is not None:
+            deal.probability = stage.probability
+        deal.history.append(event(s, "reopened", **{"from": old_stage, "to": target}))
+        return []
+
+    return transact(s, refs, change)
+
+
+def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
+    text = (text or "").strip()
+    if not text:
+        raise UsageError("a comment needs text")
+    if len(text) > 100_000:
+        raise UsageError(f"comment: {len(text)} characters is too long (limit 100000)")
+
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": text})
+        deal.history.append(event(s, "commented", text=text))
+        return []
+
+    return transact(s, refs, change)
+
+
+def delete(s: Session, refs: list[str]) -> list[str]:
+    ids = [s.repo.resolve("deals", r) for r in refs]
+    with s.repo.lock():
+        docs = [s.load_deal(i)[1] for i in dict.fromkeys(ids)]
+        for doc in docs:
+            s.repo.delete("deals", doc.id, expect=doc.raw)
+    return [doc.id for doc in docs]
+
+
+def show(s: Session, ref: str) -> Deal:
+    return s.load_deal(ref)[0]

@@ -1,0 +1,81 @@
+"""Sample data for `dealcli init --example`: companies, contacts and about twenty deals spread
+over the stages (open, won, lost, a repeat deal, comments), made through the same core
+operations a user would call, so their history is real."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from dealcli import deals
+from dealcli.session import Session
+
+USERS = ("anna@example.com", "boris@example.com", "chen@example.com")
+
+# title, company, contact, products, stage/outcome, responsible index, days ago, close in days
+DEALS = [
+    ("Website redesign", "Northwind Traders", "Laura Callahan", ["Design sprint:4800:1", "Hosting (year):360:1"],
+     "won", 0, 60, -20),
+    ("Website maintenance 2027", "Northwind Traders", "Laura Callahan", ["Maintenance hours:90:40:10"],
+     "preparation", 0, 5, 30),
+    ("CRM rollout", "Contoso Ltd", "Michael Suyama", ["Licence (seat/year):240:25:15", "Onboarding:1500"],
+     "executing", 1, 40, 10),
+    ("Data migration", "Contoso Ltd", "Michael Suyama", ["Migration package:3200"], "final_invoice", 1, 35, 3),
+    ("Office network upgrade", "Fabrikam Inc", "Nancy Davolio", ["Switch 48p:1290:4", "Installation:800"],
+     "prepayment_invoice", 2, 20, 14),
+    ("Security audit", "Fabrikam Inc", "Nancy Davolio", ["Audit:5600"], "lose", 2, 50, -30),
+    ("Annual support plan", "Adventure Works", "Andrew Fuller", ["Support plan:12000:1:5"], "won", 0, 90, -45),
+    ("Support plan upgrade", "Adventure Works", "Andrew Fuller", ["Premium add-on:3000"], "new", 0, 2, 45),
+    ("Mobile app MVP", "Tailspin Toys", "Janet Leverling", ["App MVP:18500"], "executing", 1, 25, 21),
+    ("Training workshop", "Tailspin Toys", "Janet Leverling", ["Workshop day:1200:2"], "apology", 1, 45, -10),
+    ("Cloud backup", "Wide World Importers", "Robert King", ["Backup TB/month:25:12:0:20"], "new", 2, 1, 60),
+    ("Printer fleet lease", "Wide World Importers", "Robert King", ["Printer lease:75:24"], "preparation", 2, 12,
+     20),
+    ("ERP integration", "Litware Inc", "Steven Buchanan", ["Integration:9900"], "won", 1, 75, -35),
+    ("ERP integration phase 2", "Litware Inc", "Steven Buchanan", ["Integration phase 2:7400"], "new", 1, 3, 40),
+    ("Helpdesk outsourcing", "Proseware Inc", "Margaret Peacock", ["Helpdesk seat/month:45:120"],
+     "prepayment_invoice", 0, 18, 7),
+    ("Analytics dashboard", "Proseware Inc", "Margaret Peacock", ["Dashboard:4300"], "lose", 0, 30, -5),
+    ("E-commerce storefront", "Lucerne Publishing", "Anne Dodsworth", ["Storefront:14200", "Payment setup:600"],
+     "final_invoice", 2, 28, 2),
+    ("Laptop refresh", "Lucerne Publishing", "Anne Dodsworth", ["Laptop:1150:12:3"], "executing", 2, 15, 12),
+    ("SEO retainer", "Blue Yonder Airlines", "Ian Wright", ["SEO month:950:6"], "new", 1, 0, 30),
+    ("Email migration", "Blue Yonder Airlines", "Ian Wright", ["Mailbox:12:150"], "won", 1, 55, -25),
+]
+COMMENTS = {
+    "Website redesign": "Signed after the second demo; they want hosting included.",
+    "CRM rollout": "Pilot with the sales team went well, rolling out to support next.",
+    "Security audit": "Went with an incumbent vendor.",
+    "Mobile app MVP": "Waiting for the brand guide from their marketing team.",
+}
+ORDER = ["new", "preparation", "prepayment_invoice", "executing", "final_invoice"]
+
+
+def populate(root: Path, now: dt.datetime) -> int:
+    """Create the sample records; returns how many deals were made."""
+
+    def at(days_ago: float, user: str) -> Session:
+        when = now - dt.timedelta(days=days_ago)
+        return Session(repo_root=root, as_user=user, now_text=when.isoformat(), quiet=True)
+
+    made = 0
+    for title, company, contact, products, outcome, who, days, close_in in DEALS:
+        user = USERS[who]
+        s = at(days, user)
+        close_date = (now + dt.timedelta(days=close_in)).date().isoformat()
+        deal = deals.add(s, deals.DealSpec(title=title, company=company, contacts=[contact], products=products,
+                                           responsible=user, close_date=close_date, source="example",
+                                           type="sale"))
+        made += 1
+        if title in COMMENTS:
+            deals.comment(at(days - 0.5, user), [deal.id], COMMENTS[title])
+        if outcome in ORDER:
+            if outcome != "new":
+                deals.move(at(days * 0.6, user), [deal.id], outcome)
+        elif outcome == "won":
+            deals.move(at(days * 0.7, user), [deal.id], "executing")
+            deals.close(at(days * 0.3, user), [deal.id], True, None, None)
+        else:
+            deals.close(at(days * 0.4, user), [deal.id], False, outcome,
+                        "chose a competitor" if outcome == "lose" else "budget cut")
+    return made

@@ -1,0 +1,26 @@
+"""Record ids without a central counter: 10 random characters of Crockford's base32 alphabet
+(lower case, no i l o u). 50 random bits: two clones adding 100,000 deals each collide with
+odds of about 1 in 100,000; a collision inside one repository is caught by the create-only
+write. Safe in file names and shells; any unique prefix works on the command line."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+LENGTH = 10
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def new_id() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def is_slug(text: str) -> bool:
+    return bool(SLUG.match(text or ""))
+
+
+def slugify(text: str) -> str:
+    out = re.sub(r"[^a-z0-9]+", "_", (text or "").lower()).strip("_")
+    return out[:64] or "x"

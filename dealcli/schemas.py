@@ -1,0 +1,32 @@
+"""Where the JSON Schemas live: inside the wheel (dealcli/schemas/) or, in a source checkout,
+the top-level schemas/ folder."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config"}
+
+
+def folder() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas", here.parent / "schemas"):
+        if (candidate / "deal.schema.json").is_file():
+            return candidate
+    raise FileNotFoundError("dealcli schemas not found")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    return json.loads((folder() / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def validator(name: str):
+    import jsonschema
+
+    schema = load(name)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)

@@ -1,0 +1,152 @@
+"""The acting context of one command: repository, acting user, clock and time zone, plus the
+notices (hints for stderr) that core operations leave for the CLI to print. Core operations
+receive a Session; they never print."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dealcli import timeutil
+from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
+from dealcli.model import Deal, Pipeline
+from dealcli.storage import atomic
+from dealcli.storage.repository import Doc, Repository, find_root
+
+
+def _git_email() -> str | None:
+    try:
+        out = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=2)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def to_model(doc: Doc, cls):
+    """Build a model object from a record, turning a type error into CorruptData (exit 5)
+    that names the file and line of the bad value."""
+    try:
+        obj = cls.from_dict(doc.data)
+    except FieldError as exc:
+        raise CorruptData(doc.path, str(exc), doc.line_of(exc.path)) from None
+    if getattr(obj, "id", doc.id) != doc.id:
+        raise CorruptData(doc.path, f"id {obj.id!r} does not match the file name {doc.id!r}",
+                          doc.line_of(("id",)))
+    return obj
+
+
+@dataclass
+class Session:
+    dir: str | None = None
+    as_user: str | None = None
+    now_text: str | None = None
+    quiet: bool = False
+    notices: list[str] = field(default_factory=list)
+    repo_root: Path | None = None
+
+    @functools.cached_property
+    def repo(self) -> Repository:
+        return Repository(self.repo_root or find_root(self.dir))
+
+    @functools.cached_property
+    def tz(self):
+        name = self.repo.config.get("timezone") if self._has_repo() else None
+        try:
+            return timeutil.zone(name)
+        except timeutil.DateError as exc:
+            raise CorruptData("dealcli.yaml", str(exc)) from None
+
+    def _has_repo(self) -> bool:
+        try:
+            self.repo  # noqa: B018
+        except NotFound:
+            return False
+        return True
+
+    @functools.cached_property
+    def now(self):
+        text = self.now_text or os.environ.get("DEALCLI_NOW")
+        try:
+            return timeutil.parse_now(text, self.tz)
+        except timeutil.DateError as exc:
+            raise UsageError(str(exc)) from None
+
+    @functools.cached_property
+    def user(self) -> str:
+        for candidate in (self.as_user, os.environ.get("DEALCLI_USER")):
+            if candidate:
+                return candidate
+        if self._has_repo() and self.repo.config.get("default_user"):
+            return str(self.repo.config["default_user"])
+        return _git_email() or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+
+    @property
+    def currency(self) -> str:
+        return str(self.repo.config.get("currency") or "USD")
+
+    # -- pipelines -------------------------------------------------------------------------------
+    @functools.cached_property
+    def _pipelines(self) -> dict[str, Pipeline]:
+        return {}
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        if pipeline_id not in self._pipelines:
+            try:
+                doc = self.repo.load("pipelines", pipeline_id)
+            except NotFound:
+                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline "
+                               f"(pipelines: {', '.join(self.repo.ids('pipelines')) or 'none'})") from None
+            self._pipelines[pipeline_id] = to_model(doc, Pipeline)
+        return self._pipelines[pipeline_id]
+
+    def all_pipelines(self, errors: list | None = None) -> dict[str, Pipeline]:
+        out = {}
+        for doc in self.repo.iter_docs("pipelines", errors):
+            try:
+                out[doc.id] = self._pipelines.get(doc.id) or to_model(doc, Pipeline)
+            except CorruptData as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
+        return out
+
+    def default_pipeline_id(self) -> str:
+        configured = self.repo.config.get("default_pipeline")
+        if configured:
+            return str(configured)
+        ids = self.repo.ids("pipelines")
+        if not ids:
+            raise NotFound("the repository has no pipeline (pipelines/ is empty)")
+        return "sales" if "sales" in ids else ids[0]
+
+    # -- deals -----------------------------------------------------------------------------------
+    def load_deal(self, ref: str) -> tuple[Deal, Doc]:
+        deal_id = self.repo.resolve("deals", ref)
+        doc = self.repo.load("deals", deal_id)
+        return to_model(doc, Deal), doc
+
+    def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
+        expect = atomic.MISSING if doc is None else doc.raw
+        return self.repo.save("deals", deal.id, deal.to_dict(), expect=expect)
+
+    def deal_records(self, errors: list | None = None):
+        """Every deal as the plain mapping stored in its file (what filters, views and exports
+        read). THE read path for whole-repository scans: the index cache plugs in here.
+        Corrupt files go to `errors` (CorruptData) and are skipped."""
+        for doc in self.repo.iter_docs("deals", errors):
+            yield doc.data
+
+    def iter_deals(self, errors: list | None = None):
+        for doc in self.repo.iter_docs("deals", errors):
+            try:
+                yield to_model(doc, Deal)
+            except CorruptData as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)

@@ -1,0 +1,220 @@
+"""THE stage-rule module: the only code that decides whether a change to a deal is allowed.
+
+Every write path (add, edit, move, close, reopen, import, pipeline edit, check) asks these pure
+functions, which return a list of Violations (rule, field, value, message) instead of raising;
+the caller refuses the change when the list is not empty. Nothing here touches the disk.
+
+Rules
+- stage-exists: a deal's stage is a stage of its pipeline.
+- closed-deal: a closed (won/lost) deal cannot be moved or edited until reopened; comments are
+  always allowed.
+- success-closes / failure-closes: entering the success stage means won, a failure stage lost;
+  the status always agrees with the stage's semantics.
+- required-field: a field the pipeline requires from stage S on must be filled when the deal
+  enters S or any later process stage, or the success stage (closing won included). Failure
+  stages are exempt: a lost deal need not carry the contract number.
+- lost-reason: when the pipeline sets `lost_reason_required`, closing lost needs a reason.
+"""
+
+from __future__ import annotations
+
+from dealcli.errors import Violation
+from dealcli.model import Deal, Pipeline, Stage
+
+STATUS_OF = {"process": "open", "success": "won", "failure": "lost"}
+
+
+def status_for(stage: Stage) -> str:
+    return STATUS_OF[stage.semantics]
+
+
+def stage_exists(pipeline: Pipeline, stage_id: str) -> list[Violation]:
+    if pipeline.stage(stage_id) is None:
+        names = ", ".join(s.id for s in pipeline.stages)
+        return [Violation("stage-exists", f"stage {stage_id!r} is not in pipeline {pipeline.id!r} "
+                          f"(stages: {names})", "stage", stage_id)]
+    return []
+
+
+def is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def field_value(deal: Deal, name: str):
+    """A deal field by name: a known field, `fields.X`, or a custom field X."""
+    if name.startswith("fields."):
+        return deal.fields.get(name[7:])
+    if name in deal.__dataclass_fields__ and name not in ("extra", "fields"):
+        return getattr(deal, name)
+    if name in deal.fields:
+        return deal.fields[name]
+    return deal.extra.get(name)
+
+
+def requirements(pipeline: Pipeline) -> list[dict]:
+    return [r for r in (pipeline.rules.get("require") or []) if isinstance(r, dict)]
+
+
+def required_fields(pipeline: Pipeline, stage_id: str) -> list[str]:
+    """Fields required in `stage_id`: those required from any stage at or before it. Failure
+    stages require nothing; the success stage inherits every process-stage requirement."""
+    target = pipeline.stage(stage_id)
+    if target is None or target.semantics == "failure":
+        return []
+    at = pipeline.index(stage_id)
+    out = []
+    for rule in requirements(pipeline):
+        start = pipeline.index(str(rule.get("from_stage")))
+        if start != -1 and start <= at and rule.get("field") and rule["field"] not in out:
+            out.append(str(rule["field"]))
+    return out
+
+
+def check_required(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violation]:
+    out = []
+    for name in required_fields(pipeline, stage_id):
+        if is_empty(field_value(deal, name)):
+            out.append(Violation("required-field", f"field {name!r} is required from stage "
+                                 f"{_from_stage(pipeline, name)!r} on (deal {deal.id} entering "
+                                 f"{stage_id!r})", name, None))
+    return out
+
+
+def _from_stage(pipeline: Pipeline, name: str) -> str:
+    for rule in requirements(pipeline):
+        if rule.get("field") == name:
+            return str(rule.get("from_stage"))
+    return "?"
+
+
+def check_open(deal: Deal, action: str) -> list[Violation]:
+    if deal.is_closed:
+        return [Violation("closed-deal", f"deal {deal.id} is closed ({deal.status}); reopen it "
+                          f"before you {action} it (`dealcli deal reopen {deal.id}`)", "status", deal.status)]
+    return []
+
+
+def check_enter(deal: Deal, pipeline: Pipeline, stage_id: str, reason: str | None = None) -> list[Violation]:
+    """May `deal` (already carrying its new field values) enter `stage_id` of `pipeline`?"""
+    out = stage_exists(pipeline, stage_id)
+    if out:
+        return out
+    stage = pipeline.stage(stage_id)
+    out += check_required(deal, pipeline, stage_id)
+    if stage.semantics == "failure" and pipeline.rules.get("lost_reason_required") \
+            and is_empty(reason if reason is not None else deal.lost_reason):
+        out.append(Violation("lost-reason", f"pipeline {pipeline.id!r} requires a reason to close a "
+                             "deal lost (--reason TEXT)", "lost_reason", None))
+    return out
+
+
+def check_move(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violation]:
+    return check_open(deal, "move") or check_enter(deal, pipeline, stage_id)
+
+
+def check_edit(before: Deal, after: Deal, pipeline: Pipeline) -> list[Violation]:
+    return check_open(before, "edit") or check_required(after, pipeline, after.stage)
+
+
+def close_stage(pipeline: Pipeline, won: bool, stage_id: str | None) -> tuple[str | None, list[Violation]]:
+    """Which stage a close lands in: the success stage when won, else the given failure stage
+    (default: the first one)."""
+    if won:
+        if stage_id is not None:
+            return None, [Violation("close-stage", "--stage is for closing lost (a failure stage); "
+                                    "won always lands in the success stage", "stage", stage_id)]
+        success = pipeline.success
+        if success is None:
+            return None, [Violation("pipeline-invariant", f"pipeline {pipeline.id!r} has no success stage",
+                                    "stages", None)]
+        return success.id, []
+    failures = pipeline.failures
+    if stage_id is None:
+        if not failures:
+            return None, [Violation("pipeline-invariant", f"pipeline {pipeline.id!r} has no failure stage",
+                                    "stages", None)]
+        return failures[0].id, []
+    bad = stage_exists(pipeline, stage_id)
+    if bad:
+        return None, bad
+    if pipeline.stage(stage_id).semantics != "failure":
+        return None, [Violation("close-stage", f"stage {stage_id!r} is not a failure stage of pipeline "
+                                f"{pipeline.id!r} (failure stages: {', '.join(s.id for s in failures)})",
+                                "stage", stage_id)]
+    return stage_id, []
+
+
+def check_close(deal: Deal, pipeline: Pipeline, won: bool, stage_id: str | None,
+                reason: str | None) -> tuple[str | None, list[Violation]]:
+    closed = check_open(deal, "close")
+    if closed:
+        return None, closed
+    target, bad = close_stage(pipeline, won, stage_id)
+    if bad:
+        return None, bad
+    return target, check_enter(deal, pipeline, target, reason)
+
+
+def check_reopen(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violation]:
+    if not deal.is_closed:
+        return [Violation("not-closed", f"deal {deal.id} is open; only a closed deal can be reopened",
+                          "status", deal.status)]
+    out = stage_exists(pipeline, stage_id)
+    if out:
+        return out
+    if pipeline.stage(stage_id).semantics != "process":
+        return [Violation("reopen-stage", f"stage {stage_id!r} is not a process stage; a reopened deal "
+                          "goes back to a process stage", "stage", stage_id)]
+    return check_required(deal, pipeline, stage_id)
+
+
+def validate_deal(deal: Deal, pipelines: dict[str, Pipeline]) -> list[Violation]:
+    """Consistency of a stored deal (used by `check` and import)."""
+    pipeline = pipelines.get(deal.pipeline)
+    if pipeline is None:
+        return [Violation("pipeline-exists", f"pipeline {deal.pipeline!r} does not exist", "pipeline",
+                          deal.pipeline)]
+    out = stage_exists(pipeline, deal.stage)
+    if out:
+        return out
+    expected = status_for(pipeline.stage(deal.stage))
+    if deal.status != expected:
+        out.append(Violation("status-stage", f"status {deal.status!r} does not match stage {deal.stage!r} "
+                             f"({pipeline.stage(deal.stage).semantics} stage means {expected!r})",
+                             "status", deal.status))
+    out += check_required(deal, pipeline, deal.stage)
+    if deal.status == "lost" and pipeline.rules.get("lost_reason_required") and is_empty(deal.lost_reason):
+        out.append(Violation("lost-reason", f"pipeline {pipeline.id!r} requires a lost reason", "lost_reason",
+                             None))
+    return out
+
+
+def validate_pipeline(pipeline: Pipeline) -> list[Violation]:
+    """Invariants of a pipeline, as the reference CRM orders stages: unique ids, at least one
+    process stage, exactly one success stage, process stages before it, failure stages after."""
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for s in pipeline.stages:
+        if s.id in seen:
+            out.append(Violation("stage-unique", f"stage id {s.id!r} appears twice", "stages", s.id))
+        seen.add(s.id)
+    kinds = [s.semantics for s in pipeline.stages]
+    if "process" not in kinds:
+        out.append(Violation("pipeline-invariant", "a pipeline needs at least one process stage", "stages"))
+    successes = kinds.count("success")
+    if successes != 1:
+        out.append(Violation("pipeline-invariant", f"a pipeline needs exactly one success stage, found "
+                             f"{successes}", "stages"))
+    elif out == []:
+        at = kinds.index("success")
+        if any(k != "process" for k in kinds[:at]):
+            out.append(Violation("pipeline-invariant", "process stages must come before the success stage",
+                                 "stages"))
+        if any(k != "failure" for k in kinds[at + 1:]):
+            out.append(Violation("pipeline-invariant", "failure stages must come after the success stage",
+                                 "stages"))
+    for rule in requirements(pipeline):
+        if pipeline.stage(str(rule.get("from_stage"))) is None:
+            out.append(Violation("require-stage", f"requirement of {rule.get('field')!r} names unknown stage "
+                                 f"{rule.get('from_stage')!r}", "rules", rule.get("from_stage")))
+    return out

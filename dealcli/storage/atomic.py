@@ -1,0 +1,119 @@
+"""Crash-safe writes and the repository write lock.
+
+A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
+the target (and the folder fsynced), so a crash at any instant leaves the old file or the new
+one, never a torn one. A read-modify-write passes the bytes it read (`expect`); if the file on
+disk differs by then (a hand edit, a `git pull`), the write is refused with Conflict (exit 4)
+instead of silently overwriting it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from dealcli.errors import Conflict, CorruptData
+
+MISSING = object()  # expect=MISSING: the file must not exist yet (create)
+ANY = None  # expect=ANY: overwrite whatever is there
+
+
+def read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _check_expect(path: Path, expect) -> None:
+    if expect is ANY:
+        return
+    current = read_bytes(path)
+    if expect is MISSING:
+        if current is not None:
+            raise Conflict(f"{path}: already exists")
+        return
+    if current != expect:
+        what = "was deleted" if current is None else "changed on disk since it was read"
+        raise Conflict(f"{path}: {what}; nothing written, run the command again")
+
+
+def fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_expect(path, expect)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if sync:
+        fsync_dir(path.parent)
+
+
+def remove(path: Path, expect=ANY) -> None:
+    _check_expect(path, expect)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        raise Conflict(f"{path}: was deleted meanwhile") from None
+    fsync_dir(path.parent)
+
+
+def lock_timeout() -> float:
+    try:
+        return float(os.environ.get("DEALCLI_LOCK_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path, timeout: float | None = None):
+    """An exclusive advisory lock (flock) on `lock_path`; Conflict after `timeout` seconds."""
+    timeout = lock_timeout() if timeout is None else timeout
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise CorruptData(str(lock_path), f"cannot open lock file: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise Conflict(
+                        f"{lock_path}: another dealcli process holds the lock "
+                        f"(waited {timeout:g}s; DEALCLI_LOCK_TIMEOUT sets the wait)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -1,0 +1,135 @@
+"""YAML in and out: C LibYAML when present, exact decimals, timestamps kept as text (the model
+parses them), stable key order, block style, unicode as is."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from decimal import Decimal, InvalidOperation
+
+import yaml
+
+from dealcli.errors import CorruptData
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_FLOAT = "tag:yaml.org,2002:float"
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+WITH_LIBYAML = _BaseLoader is not yaml.SafeLoader
+
+
+def _without_timestamps(resolvers: dict) -> dict:
+    return {k: [(tag, rx) for tag, rx in v if tag != _TIMESTAMP] for k, v in resolvers.items()}
+
+
+class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+class Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    pass
+
+
+Loader.yaml_implicit_resolvers = _without_timestamps(yaml.resolver.Resolver.yaml_implicit_resolvers)
+Dumper.yaml_implicit_resolvers = _without_timestamps(yaml.resolver.Resolver.yaml_implicit_resolvers)
+
+
+def _construct_float(loader, node):
+    text = loader.construct_scalar(node)
+    clean = text.replace("_", "")
+    try:
+        value = Decimal(clean)
+    except InvalidOperation:
+        return yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+    if not value.is_finite():
+        return float(value)
+    return value
+
+
+def _construct_timestamp_text(loader, node):
+    return loader.construct_scalar(node)
+
+
+Loader.add_constructor(_FLOAT, _construct_float)
+Loader.add_constructor(_TIMESTAMP, _construct_timestamp_text)
+
+
+def _represent_decimal(dumper, value: Decimal):
+    text = format(value, "f")
+    if "." not in text:
+        return dumper.represent_scalar("tag:yaml.org,2002:int", text)
+    return dumper.represent_scalar(_FLOAT, text)
+
+
+def _represent_str(dumper, value: str):
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+def _represent_datetime(dumper, value):
+    return _represent_str(dumper, value.isoformat())
+
+
+Dumper.add_representer(Decimal, _represent_decimal)
+Dumper.add_representer(str, _represent_str)
+Dumper.add_representer(_dt.datetime, _represent_datetime)
+Dumper.add_representer(_dt.date, _represent_datetime)
+
+
+def loads(text: str | bytes, path: str = "<input>"):
+    """Parse one YAML document; a syntax error becomes CorruptData naming file and line."""
+    try:
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise CorruptData(path, f"malformed YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise CorruptData(path, f"malformed YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CorruptData(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def dumps(data) -> str:
+    return yaml.dump(
+        data,
+        Dumper=Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=4096,
+        indent=2,
+    )
+
+
+def line_of(text: str | bytes, path: tuple) -> int | None:
+    """1-based line of the node at `path` (keys and list indexes) in a YAML text, or of the
+    deepest ancestor that exists. Used only to point error messages at the right line."""
+    try:
+        node = yaml.compose(text, Loader=Loader)  # noqa: S506
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")

@@ -1,0 +1,168 @@
+"""The clock and every date/time parse. Times are timezone-aware, in the repository's zone;
+text is parsed by python-dateutil plus the relative forms of the filter language:
+today, yesterday, tomorrow, now, +3d, -2w, -3m, +1y, optionally followed by a time
+("tomorrow 10:00", "+3d 09:30"), and periods (this-week ... this-year)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from dateutil import tz as dtz
+from dateutil.parser import ParserError
+from dateutil.parser import parse as du_parse
+from dateutil.relativedelta import relativedelta
+
+UTC = dt.timezone.utc
+_REL = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
+_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
+PERIODS = ("this-week", "last-week", "next-week", "this-month", "last-month", "next-month",
+           "this-quarter", "last-quarter", "this-year", "last-year")
+
+
+class DateError(ValueError):
+    pass
+
+
+def zone(name: str | None):
+    if not name:
+        return dtz.tzlocal()
+    z = dtz.gettz(name)
+    if z is None:
+        raise DateError(f"unknown time zone {name!r}")
+    return z
+
+
+def aware(value: dt.datetime, tzinfo) -> dt.datetime:
+    return value.replace(tzinfo=tzinfo) if value.tzinfo is None else value
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def parse_now(text: str | None, tzinfo) -> dt.datetime:
+    if not text:
+        return dt.datetime.now(tzinfo).replace(microsecond=0)
+    try:
+        return aware(du_parse(text), tzinfo)
+    except (ParserError, ValueError, OverflowError):
+        raise DateError(f"--now: cannot read {text!r} as a date and time") from None
+
+
+def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
+    word = word.lower()
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if word == "now":
+        return now
+    if word == "today":
+        return day
+    if word == "tomorrow":
+        return day + dt.timedelta(days=1)
+    if word == "yesterday":
+        return day - dt.timedelta(days=1)
+    m = _REL.match(word)
+    if m:
+        n = int(m["n"]) * (1 if m["sign"] == "+" else -1)
+        if m["unit"] == "h":
+            return now + dt.timedelta(hours=n)
+        return day + relativedelta(**{_UNITS[m["unit"]]: n})
+    return None
+
+
+def parse_datetime(text: str, now: dt.datetime, dayfirst: bool = False) -> tuple[dt.datetime, bool]:
+    """A point in time from text. Returns (value, has_time): has_time is False when the text
+    named only a day (the value is then that day's midnight)."""
+    raw = (text or "").strip()
+    if not raw or len(raw) > 64:
+        raise DateError(f"cannot read {text!r} as a date")
+    head, _, rest = raw.partition(" ")
+    base = _relative_base(head, now)
+    if base is not None:
+        if not rest:
+            return base, head.lower() == "now" or head.lower().endswith("h")
+        try:
+            t = du_parse(rest, default=base.replace(tzinfo=None))
+        except (ParserError, ValueError, OverflowError):
+            raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
+        return aware(t, now.tzinfo), True
+    try:
+        default = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        value = du_parse(raw, default=default, dayfirst=dayfirst)
+    except (ParserError, ValueError, OverflowError):
+        raise DateError(f"cannot read {text!r} as a date") from None
+    has_time = bool(re.search(r"\d:\d", raw)) or "T" in raw
+    return aware(value, now.tzinfo), has_time
+
+
+def parse_date(text: str, now: dt.datetime, dayfirst: bool = False) -> dt.date:
+    value, _ = parse_datetime(text, now, dayfirst)
+    return value.date()
+
+
+def to_datetime(value, what: str = "time") -> dt.datetime | None:
+    """A stored timestamp (ISO text) as an aware datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            out = dt.datetime.fromisoformat(value)
+        except ValueError:
+            try:
+                out = du_parse(value)
+            except (ParserError, ValueError, OverflowError):
+                raise DateError(f"{what}: {value!r} is not a date and time") from None
+        if out.tzinfo is None:
+            raise DateError(f"{what}: {value!r} has no time zone offset")
+        return out
+    raise DateError(f"{what}: expected an ISO date and time, got {value!r}")
+
+
+def to_date(value, what: str = "date") -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            try:
+                return dt.datetime.fromisoformat(value).date()
+            except ValueError:
+                raise DateError(f"{what}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise DateError(f"{what}: expected an ISO date, got {value!r}")
+
+
+def period(name: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """[start, end) of a named period around `now`; weeks start on Monday."""
+    name = name.lower()
+    if name not in PERIODS:
+        return None
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    which, _, unit = name.partition("-")
+    step = {"this": 0, "last": -1, "next": 1}[which]
+    if unit == "week":
+        start = day - dt.timedelta(days=day.weekday()) + dt.timedelta(weeks=step)
+        return start, start + dt.timedelta(weeks=1)
+    if unit == "month":
+        start = day.replace(day=1) + relativedelta(months=step)
+        return start, start + relativedelta(months=1)
+    if unit == "quarter":
+        q0 = day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1) + relativedelta(months=3 * step)
+        return q0, q0 + relativedelta(months=3)
+    start = day.replace(month=1, day=1) + relativedelta(years=step)
+    return start, start + relativedelta(years=1)
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    out = start
+    while days > 0:
+        out += dt.timedelta(days=1)
+        if out.weekday() < 5:
+            days -= 1
+    return out

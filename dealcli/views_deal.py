@@ -1,0 +1,91 @@
+"""How one deal and its history look in each output format."""
+
+from __future__ import annotations
+
+from dealcli import money, render
+from dealcli.model import Deal
+from dealcli.session import Session
+
+HISTORY_FIELDS = ("at", "by", "kind")
+
+
+def history_detail(ev: dict) -> str:
+    kind = ev.get("kind")
+    if kind in ("moved", "pipeline_changed", "reopened"):
+        return f"{ev.get('from')} -> {ev.get('to')}"
+    if kind == "changed":
+        return f"{ev.get('field')}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
+    if kind == "closed":
+        out = f"{ev.get('status')} in {ev.get('stage')}"
+        return out + (f" ({ev['reason']})" if ev.get("reason") else "")
+    if kind == "commented":
+        return str(ev.get("text", "")).replace("\n", " ")[:120]
+    rest = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS}
+    return ", ".join(f"{k}={render.cell(v)}" for k, v in rest.items())
+
+
+def render_history(deal: Deal, fmt: str) -> None:
+    events = [dict(e, deal=deal.id) for e in deal.history]
+    if fmt == "table":
+        rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
+                for e in deal.history]
+        render.emit(rows, "table")
+    elif fmt == "ids":
+        render.emit([{"id": deal.id}], "ids")
+    else:
+        render.emit(events, fmt)
+
+
+def render_deal(s: Session, deal: Deal, fmt: str) -> None:
+    if fmt != "table":
+        render.emit_record(deal.to_dict(), fmt) if fmt in ("json", "yaml") else render.emit([deal.to_dict()], fmt)
+        return
+    render.write(deal_card_text(s, deal))
+
+
+def deal_card_text(s: Session, deal: Deal) -> str:
+    """The human view: the main fields, products, custom fields, comments and next step."""
+    pipeline = None
+    try:
+        pipeline = s.pipeline(deal.pipeline)
+    except Exception:  # noqa: BLE001 - a broken pipeline must not hide the deal
+        pipeline = None
+    stage = pipeline.stage(deal.stage) if pipeline else None
+    stage_text = render.paint(stage.name, stage.color) + f" ({deal.stage})" if stage else deal.stage
+    lines = [
+        ("id", deal.id), ("title", deal.title),
+        ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
+        ("stage", stage_text), ("status", deal.status),
+        ("amount", f"{money.fmt(deal.amount)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
+                                                                 else " (from products)")),
+        ("company", deal.company), ("contacts", ", ".join(deal.contacts)),
+        ("type", deal.type), ("source", deal.source), ("responsible", deal.responsible),
+        ("begin", deal.begin), ("close_date", deal.close_date), ("closed_at", deal.closed_at),
+        ("probability", f"{deal.probability}%" if deal.probability is not None else None),
+        ("repeat", "yes" if deal.repeat else None), ("lost_reason", deal.lost_reason),
+        ("origin_id", deal.origin_id), ("created", f"{render.cell(deal.created)} by {deal.created_by}"),
+        ("modified", deal.modified),
+    ]
+    out = []
+    width = max(len(k) for k, _ in lines)
+    for key, value in lines:
+        text = render.cell(value)
+        if text:
+            out.append(f"{key:<{width}}  {text}")
+    for key, value in deal.fields.items():
+        out.append(f"{key:<{width}}  {render.cell(value)}")
+    for key, value in deal.extra.items():
+        out.append(f"{key:<{width}}  {render.cell(value)}")
+    if deal.products:
+        out.append("")
+        out.append("products:")
+        rows = [{"name": p.name, "price": money.fmt(p.price), "qty": render.cell(p.quantity),
+                 "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
+                 + (" incl." if p.tax_included else ""), "total": money.fmt(p.total)} for p in deal.products]
+        out.append(render.format_rows(rows, "table").rstrip("\n"))
+    if deal.comments:
+        out.append("")
+        out.append("comments:")
+        for c in deal.comments:
+            out.append(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}")
+    return "\n".join(out) + "\n"
