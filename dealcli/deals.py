@@ -33,6 +33,8 @@ def _plain(value):
         return [_plain(v) for v in value]
     if hasattr(value, "isoformat"):
         return timeutil.iso(value)
+    if isinstance(value, Decimal):
+        return money.fmt(value)  # text: YAML would turn a whole Decimal into an int
     return value
 
 
