@@ -254,3 +254,10 @@ def test_delete_needs_yes_without_a_terminal(cli, repo):
 def test_version_and_help(cli):
     assert cli.ok("--version").startswith("dealcli ")
     assert "deal" in cli.ok("--help")
+
+
+def test_shell_completion(cli):
+    script = cli.ok("--show-completion", "bash")
+    assert "complete" in script and "_DEALCLI_COMPLETE" in script
+    proc = cli(env={"_DEALCLI_COMPLETE": "complete_bash", "COMP_WORDS": "dealcli deal mo", "COMP_CWORD": "2"})
+    assert proc.returncode == 0 and proc.stdout.split() == ["move"]
