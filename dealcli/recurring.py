@@ -141,6 +141,8 @@ def parse_rule(rule: str, start: dt.date, tz=None):
     if freq and freq.group(1).upper() in SUB_DAILY:
         raise RuleError(f"{rule!r}: FREQ={freq.group(1).upper()} is finer than a day; use FREQ=DAILY "
                         "(with BYHOUR for times)")
+    if re.search(r"UNTIL=", text, re.I) and re.search(r"COUNT=", text, re.I):
+        raise RuleError(f"{rule!r}: UNTIL and COUNT must not both be given (RFC 5545)")
     if re.search(r"BYSECOND=", text, re.I):
         raise RuleError(f"{rule!r}: BYSECOND is not supported")
     text = re.sub(r"UNTIL=(\d{8}T\d{6})Z", lambda m: _local_until(m, tz or timeutil.UTC), text, flags=re.I)

@@ -40,7 +40,7 @@ TemplateArg = Annotated[str, typer.Argument(metavar="ID", help="Template id or u
 def add(
     ctx: typer.Context,
     title: Annotated[Optional[str], typer.Argument(
-        help="Title of each created deal; may hold {date} (ISO), {date:STRFTIME} such as {date:%B %Y}, "
+        metavar="TITLE", help="Title of each created deal; may hold {date} (ISO), {date:STRFTIME} such as {date:%B %Y}, "
         "and {n} (occurrence number). Optional with --from (default: that deal's title).",
         show_default=False)] = None,
     from_: Annotated[Optional[str], typer.Option("--from", metavar="DEAL", help="Copy client, products, "
