@@ -171,16 +171,16 @@ def occurrence_key(template_id: str, occ: dt.datetime) -> str:
     return key
 
 
-def parse_occurrence(value, what: str = "last_occurrence") -> dt.datetime | None:
+def parse_occurrence(value, path: tuple = ("last_occurrence",)) -> dt.datetime | None:
     if value is None:
         return None
     text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
     try:
         out = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise FieldError((what,), f"{value!r} is not an ISO date (YYYY-MM-DD) or local date-time") from None
+        raise FieldError(path, f"{value!r} is not an ISO date (YYYY-MM-DD) or local date-time") from None
     if out.tzinfo is not None:
-        raise FieldError((what,), f"{value!r}: write the wall-clock time without an offset")
+        raise FieldError(path, f"{value!r}: write the wall-clock time without an offset")
     return out
 
 
@@ -258,7 +258,7 @@ class Template:
             raise FieldError(("schedule",), "is required (rule and start)")
         sp = ("schedule",)
         rule = _text(schedule, "rule", sp, required=True) or ""
-        start = parse_occurrence(schedule.get("start"), "schedule.start")
+        start = parse_occurrence(schedule.get("start"), sp + ("start",))
         if start is None:
             raise FieldError(sp + ("start",), "is required")
         if start.time() != dt.time():
