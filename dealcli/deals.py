@@ -194,6 +194,7 @@ class DealSpec:
     sets: list[str] = field(default_factory=list)
     from_ref: str | None = None
     extra: dict = field(default_factory=dict)  # extra top-level keys (e.g. links to a template)
+    fields: dict = field(default_factory=dict)  # custom fields as typed values (recurring templates)
 
 
 def copy_from(s: Session, ref: str, deal: Deal) -> None:
@@ -253,6 +254,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     deal.created_by, deal.created, deal.modified = s.user, s.now, s.now
     deal.begin = _date(s, spec.begin, "begin") if spec.begin else s.now.date()
     deal.close_date = _date(s, spec.close_date, "close_date") if spec.close_date else None
+    deal.fields.update(copy.deepcopy(spec.fields))
     for assignment in spec.sets:
         apply_set(s, deal, pipeline, *split_assignment(assignment))
     stage = pipeline.stage(deal.stage)
@@ -262,9 +264,13 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     return deal, pipeline
 
 
-def add(s: Session, spec: DealSpec) -> Deal:
+def add(s: Session, spec: DealSpec, deal_id: str | None = None, via: str | None = None) -> Deal:
+    """`deal_id`: a given id instead of a new one (written create-only: an existing deal with
+    that id is a Conflict); `via`: what created it (e.g. "recurring"), noted in the created event."""
     with s.repo.lock():
         deal, pipeline = build(s, spec)
+        if deal_id:
+            deal.id = deal_id
         violations = stage_rules.check_enter(deal, pipeline, deal.stage)
         if violations:
             raise RuleViolation(violations)
@@ -273,7 +279,8 @@ def add(s: Session, spec: DealSpec) -> Deal:
         if deal.status != "open":
             deal.closed_at = s.now
         deal.repeat = is_repeat(s, deal.company, deal.contacts)
-        deal.history.append(event(s, "created", stage=deal.stage, pipeline=deal.pipeline))
+        deal.history.append(event(s, "created", stage=deal.stage, pipeline=deal.pipeline,
+                                  **({"via": via} if via else {})))
         if spec.comment:
             deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": spec.comment})
             deal.history.append(event(s, "commented", text=spec.comment))

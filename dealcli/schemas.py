@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config"}
+SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", "recurring": "recurring"}
 
 
 def folder() -> Path:
