@@ -146,6 +146,10 @@ def format_record(record: dict, fmt: str) -> str:
     """One record: json/yaml as the whole object, table as 'field: value' lines."""
     if fmt == "json":
         return json.dumps(jsonable(record), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "yaml":
+        from dealcli.storage.yamlcodec import dumps
+
+        return dumps(jsonable(record))
     if fmt == "table":
         from tabulate import tabulate
 
