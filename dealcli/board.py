@@ -19,6 +19,12 @@ def _num(v) -> Decimal:
     return Decimal(n) if n is not None else Decimal(0)
 
 
+def _two_places(value: Decimal) -> Decimal:
+    """At least two decimal places, never dropping digits (1000 -> 1000.00, 1.2345 stays)."""
+    exp = value.as_tuple().exponent
+    return value.quantize(money.CENT) if isinstance(exp, int) and exp > -2 else value
+
+
 def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -> dict:
     """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
@@ -43,7 +49,7 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -
         cur = str(r.get("currency") or s.currency)
         for target in (col, total):
             target["count"] += 1
-            target["sum"][cur] = target["sum"].get(cur, Decimal(0)) + amount
+            target["sum"][cur] = _two_places(target["sum"].get(cur, Decimal(0)) + amount)
             target["weighted"][cur] = target["weighted"].get(cur, Decimal(0)) + weighted
         card = {k: r.get(k) for k in CARD_FIELDS}
         card["currency"] = cur
@@ -101,7 +107,9 @@ def text(board: dict, width: int | None = None, cards: int | None = 8) -> str:
     tot = board["total"]
     summary = ", ".join(_money_lines(tot["sum"])) or "0"
     weighted = ", ".join(_money_lines(tot["weighted"])) or "0"
-    out.append(f"{board['name']} ({board['pipeline']}): {tot['count']} deals, {summary}; weighted {weighted}")
+    out.append(_cut(f"{board['name']} ({board['pipeline']}): {tot['count']} deals", width))
+    out.append(_cut(f"sum {summary}", width))
+    out.append(_cut(f"weighted {weighted}", width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 import re
+from decimal import Decimal
 
 from dealcli import money, query, timeutil
 from dealcli.errors import UsageError
@@ -83,7 +84,7 @@ def text(cal: dict, today: dt.date | None = None) -> str:
             out.append("")
             out.append(f"{day.strftime('%a')} {last}")
         amount = query._as_number(r.get("amount"))
-        amount_text = f"{money.fmt(amount) if amount is not None else ''} {r.get('currency') or ''}".strip()
+        amount_text = f"{money.fmt(Decimal(amount)) if amount is not None else ''} {r.get('currency') or ''}".strip()
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:
             title = title[:39] + "…"

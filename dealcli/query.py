@@ -173,9 +173,9 @@ def kind_of(name: str) -> str:
         return "datetime"
     if name in BOOL_FIELDS:
         return "bool"
-    if name in DEAL_KEYS or name in COMPUTED or name.split(".")[0] in DEAL_KEYS:
+    if name in DEAL_KEYS or name in COMPUTED:
         return "text"
-    return "any"  # custom fields: typed by the stored value
+    return "any"  # custom fields and other paths: typed by the stored value
 
 
 # -- conversions of stored values (never raise: a bad value simply does not match) ---------------
@@ -528,6 +528,7 @@ def save_filter(s, name: str, exprs: list[str]) -> None:
         raise UsageError(f"--save {name!r}: that is the name of a shipped preset")
     if not exprs:
         raise UsageError(f"--save {name!r}: nothing to save (give expressions or --preset)")
+    compile_query(s, exprs)  # a malformed expression is refused before anything is written
     with s.repo.lock():
         config = dict(s.repo.config)
         filters = config.get("filters") or {}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from dealcli import money, query, render
 from dealcli.model import DEAL_KEYS
@@ -60,8 +61,6 @@ def decorate_table(s, rows: list[dict], pipelines: list) -> None:
 
 
 def _is_num(v) -> bool:
-    from decimal import Decimal
-
     return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 
 
@@ -85,9 +84,13 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
 
 
 def _plain(value, column: str):
-    if column in query.MONEY_FIELDS and isinstance(value, str):
+    """Money columns as Decimal (a string in JSON, as `deal show` gives it) even when the file
+    holds a whole number or quoted text."""
+    if column in query.MONEY_FIELDS:
+        if isinstance(value, list):
+            return [_plain(v, column) for v in value]
         n = query._as_number(value)
-        return n if n is not None else value
+        return Decimal(n) if n is not None else value
     return value
 
 
