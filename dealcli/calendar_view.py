@@ -21,7 +21,7 @@ def month_of(text: str | None, now: dt.datetime) -> tuple[int, int]:
     if not text:
         return now.year, now.month
     m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
-    if m and 1 <= int(m[2]) <= 12:
+    if m and 1 <= int(m[2]) <= 12 and 1 <= int(m[1]) <= 9998:
         return int(m[1]), int(m[2])
     per = timeutil.period(text.strip(), now) if text.strip().endswith("-month") else None
     if per:

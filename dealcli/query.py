@@ -384,6 +384,8 @@ def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
             spans = [date_span(v, now, as_dates) for v in values]
         except timeutil.DateError as exc:
             raise bad(str(exc)) from None
+        except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
+            raise bad("the date is out of range") from None
         conv = _as_date if as_dates else (lambda v: _as_datetime(v, tz))
         tests = [sp.cmp(op) for sp in spans]
         if len(tests) == 1:
@@ -440,7 +442,7 @@ def _dynamic_test(op: str, values: list[str], get, ctx: Context):
     if all(_looks_like_date(v) for v in values):
         try:
             dates = [date_span(v, ctx.now, True).cmp(op) for v in values]
-        except timeutil.DateError:
+        except (ValueError, OverflowError):
             dates = None
     bools = [_as_bool(v) for v in values]
     texts = [v.casefold() for v in values]

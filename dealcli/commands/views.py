@@ -10,7 +10,7 @@ import typer
 from dealcli.commands.options import Format, FormatOpt, PipelineOpt, session
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
-    metavar="[EXPR]...", show_default=False,
+    metavar="EXPR", show_default=False,
     help="Filter expressions FIELD OP VALUE, all of which must hold. OP: = != > >= < <= ~ (contains) "
          "!~. Quote them in the shell: 'amount>=1000' stage=new,preparation close_date=this-month. "
          "See docs/filter.md.")]
