@@ -15,7 +15,7 @@ CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible"
 
 
 def _num(v) -> Decimal:
-    n = query._as_number(v)
+    n = query.as_number(v)
     return Decimal(n) if n is not None else Decimal(0)
 
 
@@ -43,7 +43,7 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -
                                   "weighted": {}, "deals": []}
         amount = _num(r.get("amount"))
         prob = r.get("probability")
-        if query._as_number(prob) is None:
+        if query.as_number(prob) is None:
             prob = col["probability"]
         weighted = money.cents(amount * _num(prob) / 100)
         cur = str(r.get("currency") or s.currency)

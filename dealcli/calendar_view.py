@@ -41,10 +41,10 @@ def build(s, month: str | None, by: str, exprs, presets) -> dict:
     rows = []
     for r in records:
         if by == "created":
-            when = query._as_datetime(r.get(by), tz)
+            when = query.as_datetime(r.get(by), tz)
             day = when.astimezone(tz).date() if when else None
         else:
-            day = query._as_date(r.get(by))
+            day = query.as_date(r.get(by))
         if day is None or not first <= day < nxt:
             continue
         row = {"date": day.isoformat()}
@@ -83,7 +83,7 @@ def text(cal: dict, today: dt.date | None = None) -> str:
             day = dt.date.fromisoformat(last)
             out.append("")
             out.append(f"{day.strftime('%a')} {last}")
-        amount = query._as_number(r.get("amount"))
+        amount = query.as_number(r.get("amount"))
         amount_text = f"{money.fmt(Decimal(amount)) if amount is not None else ''} {r.get('currency') or ''}".strip()
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:

@@ -28,7 +28,7 @@ from dealcli.model import DEAL_KEYS, STATUSES
 
 OPERATORS = ("!~", "!=", ">=", "<=", "=", ">", "<", "~")
 _EXPR = re.compile(r"^\s*(?P<field>[^=!<>~]*?)\s*(?P<op>!~|!=|>=|<=|=|>|<|~)(?P<value>.*)$", re.S)
-_FIELD = re.compile(r"^[^\s=!<>~,][^=!<>~,]*$")
+FIELD_NAME = re.compile(r"^[^\s=!<>~,][^=!<>~,]*$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _SAVE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -134,7 +134,7 @@ def getter(name: str, ctx: Context) -> Callable[[dict], object]:
             due = ctx.next_activity.get(r.get("id"))
             if due is not None and due < ctx.now:
                 return True
-            close = _as_date(r.get("close_date"))
+            close = as_date(r.get("close_date"))
             return close is not None and close < ctx.now.date()
         return get
     if name == "company_name":
@@ -179,7 +179,7 @@ def kind_of(name: str) -> str:
 
 
 # -- conversions of stored values (never raise: a bad value simply does not match) ---------------
-def _as_number(v):
+def as_number(v):
     if isinstance(v, bool):
         return None
     if isinstance(v, (int, Decimal)):
@@ -193,7 +193,7 @@ def _as_number(v):
     return None
 
 
-def _as_date(v):
+def as_date(v):
     if v is None:
         return None
     if isinstance(v, dt.datetime):
@@ -208,7 +208,7 @@ def _as_date(v):
     return None
 
 
-def _as_datetime(v, tz):
+def as_datetime(v, tz):
     if isinstance(v, dt.datetime):
         return v if v.tzinfo else v.replace(tzinfo=tz)
     if isinstance(v, dt.date):
@@ -315,7 +315,7 @@ def parse(text: str) -> Expr:
         raise UsageError(f"filter {text!r}: expected FIELD OP VALUE with OP one of {' '.join(OPERATORS)} "
                          "(quote it in the shell: 'amount>1000')")
     name = m["field"].strip()
-    if not name or not _FIELD.match(name):
+    if not name or not FIELD_NAME.match(name):
         raise UsageError(f"filter {text!r}: {name!r} is not a field name" if name
                          else f"filter {text!r}: no field name before {m['op']!r}")
     value = m["value"].strip()
@@ -373,11 +373,11 @@ def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
     if kind in ("money", "int"):
         lits = []
         for v in values:
-            num = _as_number(v.replace("_", ""))
+            num = as_number(v.replace("_", ""))
             if num is None or (kind == "int" and num != num.to_integral_value()):
                 raise bad(f"{v!r} is not a {'whole ' if kind == 'int' else ''}number")
             lits.append(num)
-        return _any_test(get, _as_number, _ordered(op, lits))
+        return _any_test(get, as_number, _ordered(op, lits))
     if kind in ("date", "datetime"):
         as_dates = kind == "date"
         try:
@@ -386,7 +386,7 @@ def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
             raise bad(str(exc)) from None
         except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
             raise bad("the date is out of range") from None
-        conv = _as_date if as_dates else (lambda v: _as_datetime(v, tz))
+        conv = as_date if as_dates else (lambda v: as_datetime(v, tz))
         tests = [sp.cmp(op) for sp in spans]
         if len(tests) == 1:
             return _any_test(get, conv, tests[0])
@@ -436,7 +436,7 @@ def _any_test(get, conv, cmp):
 
 def _dynamic_test(op: str, values: list[str], get, ctx: Context):
     """A custom field: compare as a number, a date, a flag or text depending on the stored value."""
-    nums = [_as_number(v) for v in values]
+    nums = [as_number(v) for v in values]
     nums_ok = all(n is not None for n in nums)
     dates = None
     if all(_looks_like_date(v) for v in values):
@@ -459,11 +459,11 @@ def _dynamic_test(op: str, values: list[str], get, ctx: Context):
                 return num_cmp(x)
             return text_cmp(_as_text(x).casefold())
         if dates is not None and isinstance(x, (str, dt.date)) and _ISO_DAY.match(_as_text(x)):
-            d = _as_date(x)
+            d = as_date(x)
             if d is not None:
                 return any(t(d) for t in dates)
         if num_cmp and isinstance(x, str):
-            n = _as_number(x)
+            n = as_number(x)
             if n is not None:
                 return num_cmp(n)
         if isinstance(x, (dict, list)):
@@ -570,7 +570,7 @@ def compile_query(s, exprs: list[str], sort: str | None = None, limit: int | Non
             continue
         desc = part.startswith("-")
         name = part.lstrip("+-").strip()
-        if not name or not _FIELD.match(name):
+        if not name or not FIELD_NAME.match(name):
             raise UsageError(f"--sort {sort!r}: {part!r} is not a field (use FIELD or -FIELD)")
         keys.append((name, desc, getter(name, ctx)))
     if limit is not None and limit < 0:
@@ -589,13 +589,13 @@ def sort_key(name: str, get, tz):
         if v is None or v == "":
             return None
         if kind in ("money", "int"):
-            n = _as_number(v)
+            n = as_number(v)
             return None if n is None else (1, n)
         if kind == "date":
-            d = _as_date(v)
+            d = as_date(v)
             return None if d is None else (1, d)
         if kind == "datetime":
-            d = _as_datetime(v, tz)
+            d = as_datetime(v, tz)
             return None if d is None else (1, d)
         if isinstance(v, bool):
             return (0, int(v))

@@ -31,7 +31,7 @@ def parse_columns(text: str | None) -> list[str] | None:
         return None
     cols = [c.strip() for c in text.split(",") if c.strip()]
     for c in cols:
-        if not query._FIELD.match(c):
+        if not query.FIELD_NAME.match(c):
             from dealcli.errors import UsageError
 
             raise UsageError(f"--columns {text!r}: {c!r} is not a field name")
@@ -89,7 +89,7 @@ def _plain(value, column: str):
     if column in query.MONEY_FIELDS:
         if isinstance(value, list):
             return [_plain(v, column) for v in value]
-        n = query._as_number(value)
+        n = query.as_number(value)
         return Decimal(n) if n is not None else value
     return value
 
