@@ -91,9 +91,10 @@ def columns_of(rows: list[dict], columns: list[str] | None) -> list[str]:
 
 
 def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
-                formula_guard: bool = False, table_cells=None) -> str:
+                formula_guard: bool = False, table_cells=None, right: tuple = ()) -> str:
     """Render records. `columns` picks and orders fields (table/csv/tsv; json too when given).
-    `table_cells(column, value, row)` may decorate table cells (colours, aligned money)."""
+    `table_cells(column, value, row)` may decorate table cells (colours, aligned money);
+    `right` names the table columns aligned right (money)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     if columns:
@@ -135,7 +136,8 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
                 text = table_cells(c, row.get(c), row) or text
             line.append(text)
         body.append(line)
-    return tabulate(body, headers=cols, tablefmt="simple", disable_numparse=True) + "\n"
+    align = [("right" if c in right else "left") for c in cols] if right else None
+    return tabulate(body, headers=cols, tablefmt="simple", disable_numparse=True, colalign=align) + "\n"
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, **kw) -> None:

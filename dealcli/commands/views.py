@@ -1,9 +1,150 @@
-"""Top-level views: filter, board, agenda, calendar, export."""
+"""Top-level views: filter, board, calendar, export (agenda lives with the activities)."""
 
 from __future__ import annotations
 
+import enum
+from typing import Annotated, Optional
+
 import typer
+
+from dealcli.commands.options import Format, FormatOpt, PipelineOpt, session
+
+ExprArgs = Annotated[Optional[list[str]], typer.Argument(
+    metavar="EXPR", show_default=False,
+    help="Filter expressions FIELD OP VALUE, all of which must hold. OP: = != > >= < <= ~ (contains) "
+         "!~. Quote them in the shell: 'amount>=1000' stage=new,preparation close_date=this-month. "
+         "See docs/filter.md.")]
+PresetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--preset", metavar="NAME",
+    help="A shipped preset (open, won, lost, mine, no-activity, overdue, closing-this-month, stale) or "
+         "a saved filter; repeatable, combined with the expressions.")]
+SortOpt = Annotated[Optional[str], typer.Option(
+    "--sort", metavar="FIELD,-FIELD", help="Sort keys, - for descending (stable; deals without the "
+    "field last).")]
+
+
+class ByField(str, enum.Enum):
+    close_date = "close_date"
+    begin = "begin"
+    created = "created"
+
+
+class ExportFormat(str, enum.Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+    yaml = "yaml"
+    ids = "ids"
+
+
+def filter_cmd(
+    ctx: typer.Context,
+    exprs: ExprArgs = None,
+    preset: PresetOpt = None,
+    sort: SortOpt = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="At most N deals (after "
+                                                 "sorting).")] = None,
+    columns: Annotated[Optional[str], typer.Option("--columns", metavar="a,b,c", help="Fields to show: "
+                                                   "any field, dotted path, custom or computed field "
+                                                   "(status, product, next_activity, overdue, "
+                                                   "company_name).")] = None,
+    save: Annotated[Optional[str], typer.Option("--save", metavar="NAME", help="Also save the presets and "
+                                                "expressions as a filter NAME in dealcli.yaml (use it "
+                                                "with --preset NAME).")] = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """List the deals matching every expression.
+
+    Dates are relative to --now: ISO dates, today, yesterday, tomorrow, -7d, +2w, -3m, and
+    periods this-week, last-week, this-month, last-month, this-quarter, this-year (= means
+    within). `-f ids` feeds any command taking `-`:
+
+      dealcli filter --preset stale -f ids | dealcli deal move - preparation
+    """
+    from dealcli import query, render, views
+
+    s = session(ctx)
+    if save:
+        query.save_filter(s, save, query.expand(s, preset, exprs))
+    listing = views.filter_listing(s, exprs, preset, sort, limit, columns, format.value)
+    render.emit(listing.rows, format.value, listing.columns, right=views.MONEY_COLUMNS)
+
+
+def board_cmd(
+    ctx: typer.Context,
+    exprs: ExprArgs = None,
+    pipeline: PipelineOpt = None,
+    preset: PresetOpt = None,
+    sort: SortOpt = None,
+    cards: Annotated[int, typer.Option("--cards", metavar="N", help="Cards shown per stage on a terminal "
+                                       "(0: all).")] = 8,
+    format: FormatOpt = Format.table,
+) -> None:
+    """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
+    (amount x probability) and short cards. -f json/yaml give the same structure; csv/tsv one row
+    per stage and currency."""
+    from dealcli import board, render
+
+    s = session(ctx)
+    data = board.build(s, pipeline, exprs, preset, sort)
+    fmt = format.value
+    if fmt == "table":
+        render.write(board.text(data, cards=cards or None))
+    elif fmt in ("json", "yaml"):
+        render.emit_record(data, fmt)
+    elif fmt == "ids":
+        render.emit([d for col in data["stages"] for d in col["deals"]], "ids")
+    elif fmt == "jsonl":
+        render.emit(data["stages"], "jsonl")
+    else:
+        render.emit(board.rows(data), fmt)
+
+
+def calendar_cmd(
+    ctx: typer.Context,
+    exprs: ExprArgs = None,
+    month: Annotated[Optional[str], typer.Option("--month", metavar="YYYY-MM", help="The month (default: "
+                                                 "the current one; also this-month, next-month, "
+                                                 "last-month).")] = None,
+    by: Annotated[ByField, typer.Option("--by", help="The date that places a deal on a day.")] =
+    ByField.close_date,
+    preset: PresetOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """A month of deals by close date, begin or creation: a grid with the count per day and the
+    deals of each day on a terminal; one row per deal (date first) in the other formats."""
+    from dealcli import calendar_view, render
+
+    s = session(ctx)
+    data = calendar_view.build(s, month, by.value, exprs, preset)
+    if format.value == "table":
+        render.write(calendar_view.text(data, today=s.now.date()))
+    else:
+        render.emit(data["rows"], format.value, ["date", *calendar_view.ROW_FIELDS])
+
+
+def export_cmd(
+    ctx: typer.Context,
+    exprs: ExprArgs = None,
+    preset: PresetOpt = None,
+    sort: SortOpt = None,
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", case_sensitive=False,
+                                                 help="csv (flat, one row per deal, formulas "
+                                                 "neutralised), tsv, json, jsonl, yaml (nested) or "
+                                                 "ids.")] = ExportFormat.csv,
+) -> None:
+    """Every field of every selected deal (all deals without expressions), product rows,
+    comments and history included. The csv layout is documented in docs/filter.md; the jsonl
+    line of a deal is its file as JSON, so `dealcli import` reads it back."""
+    from dealcli import render, views
+
+    s = session(ctx)
+    render.write(views.export_text(s, exprs, preset, sort, format.value))
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("filter")(filter_cmd)
+    app.command("board")(board_cmd)
+    app.command("calendar")(calendar_cmd)
+    app.command("export")(export_cmd)

@@ -1,0 +1,130 @@
+"""`dealcli board`: the kanban view of one pipeline. One column per stage in pipeline order with
+the count, the sum per currency, the weighted sum (amount x probability / 100; the deal's
+probability, else its stage's) and short cards. On a terminal the columns wrap into bands that
+fit the width (80 columns shows three stages side by side); other formats give the structure."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+from dealcli import money, query, render
+
+MIN_COL, MAX_COL, GAP = 20, 34, 2
+CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")
+
+
+def _num(v) -> Decimal:
+    n = query.as_number(v)
+    return Decimal(n) if n is not None else Decimal(0)
+
+
+def _two_places(value: Decimal) -> Decimal:
+    """At least two decimal places, never dropping digits (1000 -> 1000.00, 1.2345 stays)."""
+    exp = value.as_tuple().exponent
+    return value.quantize(money.CENT) if isinstance(exp, int) and exp > -2 else value
+
+
+def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -> dict:
+    """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals."""
+    pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
+    records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort)
+    columns: dict[str, dict] = {}
+    for st in pipeline.stages:
+        columns[st.id] = {"id": st.id, "name": st.name, "color": st.color, "semantics": st.semantics,
+                          "probability": st.probability, "count": 0, "sum": {}, "weighted": {}, "deals": []}
+    total = {"count": 0, "sum": {}, "weighted": {}}
+    for r in records:
+        sid = str(r.get("stage"))
+        col = columns.get(sid)
+        if col is None:  # a stage the pipeline no longer has: shown, not hidden
+            col = columns[sid] = {"id": sid, "name": f"{sid} (not in pipeline)", "color": None,
+                                  "semantics": None, "probability": None, "count": 0, "sum": {},
+                                  "weighted": {}, "deals": []}
+        amount = _num(r.get("amount"))
+        prob = r.get("probability")
+        if query.as_number(prob) is None:
+            prob = col["probability"]
+        weighted = money.cents(amount * _num(prob) / 100)
+        cur = str(r.get("currency") or s.currency)
+        for target in (col, total):
+            target["count"] += 1
+            target["sum"][cur] = _two_places(target["sum"].get(cur, Decimal(0)) + amount)
+            target["weighted"][cur] = target["weighted"].get(cur, Decimal(0)) + weighted
+        card = {k: r.get(k) for k in CARD_FIELDS}
+        card["currency"] = cur
+        col["deals"].append(card)
+    return {"pipeline": pipeline.id, "name": pipeline.name, "stages": list(columns.values()), "total": total}
+
+
+def rows(board: dict) -> list[dict]:
+    """Flat rows for csv/tsv: one per stage and currency (a stage without deals: one row)."""
+    out = []
+    for col in board["stages"]:
+        currencies = list(col["sum"]) or [None]
+        for cur in currencies:
+            out.append({"pipeline": board["pipeline"], "stage": col["id"], "name": col["name"],
+                        "count": sum(1 for d in col["deals"] if d["currency"] == cur) if cur else 0,
+                        "currency": cur, "sum": col["sum"].get(cur, Decimal(0)) if cur else Decimal(0),
+                        "weighted": col["weighted"].get(cur, Decimal(0)) if cur else Decimal(0)})
+    return out
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _money_lines(sums: dict, prefix: str = "") -> list[str]:
+    return [f"{prefix}{money.fmt(v)} {cur}" for cur, v in sums.items()]
+
+
+def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
+    head = _cut(col["name"], width)
+    lines = [render.paint(head.ljust(width), col.get("color"))]
+    lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}", width))
+    lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
+    lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
+    lines.append("-" * width)
+    shown = col["deals"] if cards is None else col["deals"][:cards]
+    for d in shown:
+        lines.append(_cut(f"{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
+        amount = f"{money.fmt(_num(d.get('amount')))} {d.get('currency') or ''}".strip()
+        lines.append(_cut(amount, width).rjust(width))
+    if len(shown) < len(col["deals"]):
+        lines.append(f"+{len(col['deals']) - len(shown)} more")
+    return lines
+
+
+def text(board: dict, width: int | None = None, cards: int | None = 8) -> str:
+    """The kanban on a terminal: stage columns side by side, wrapped into bands."""
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    stages = board["stages"]
+    n = max(1, len(stages))
+    per_band = max(1, min(n, (width + GAP) // (MIN_COL + GAP)))
+    colw = max(MIN_COL, min(MAX_COL, (width + GAP) // per_band - GAP))
+    out = []
+    tot = board["total"]
+    summary = ", ".join(_money_lines(tot["sum"])) or "0"
+    weighted = ", ".join(_money_lines(tot["weighted"])) or "0"
+    out.append(_cut(f"{board['name']} ({board['pipeline']}): {tot['count']} deals", width))
+    out.append(_cut(f"sum {summary}", width))
+    out.append(_cut(f"weighted {weighted}", width))
+    for i in range(0, len(stages), per_band):
+        band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
+        height = max(len(b) for b in band)
+        out.append("")
+        for row in range(height):
+            cells = []
+            for b in band:
+                cell = b[row] if row < len(b) else ""
+                pad = colw - len(_visible(cell))
+                cells.append(cell + " " * max(0, pad))
+            out.append((" " * GAP).join(cells).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _visible(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

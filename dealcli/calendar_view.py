@@ -1,0 +1,92 @@
+"""`dealcli calendar`: the deals of one month by a date field (close_date, begin or created).
+On a terminal: a Monday-first month grid with the number of deals per day, then the deals of
+each day; in the other formats: one row per deal, ordered by day (`date` first)."""
+
+from __future__ import annotations
+
+import calendar as _cal
+import datetime as dt
+import re
+from decimal import Decimal
+
+from dealcli import money, query, timeutil
+from dealcli.errors import UsageError
+
+BY = ("close_date", "begin", "created")
+ROW_FIELDS = ("id", "title", "pipeline", "stage", "status", "amount", "currency", "responsible")
+CELL = 10
+
+
+def month_of(text: str | None, now: dt.datetime) -> tuple[int, int]:
+    if not text:
+        return now.year, now.month
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
+    if m and 1 <= int(m[2]) <= 12 and 1 <= int(m[1]) <= 9998:
+        return int(m[1]), int(m[2])
+    per = timeutil.period(text.strip(), now) if text.strip().endswith("-month") else None
+    if per:
+        return per[0].year, per[0].month
+    raise UsageError(f"--month {text!r}: expected YYYY-MM (or this-month, last-month, next-month)")
+
+
+def build(s, month: str | None, by: str, exprs, presets) -> dict:
+    if by not in BY:
+        raise UsageError(f"--by {by!r}: one of {', '.join(BY)}")
+    year, mon = month_of(month, s.now)
+    first = dt.date(year, mon, 1)
+    nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
+    bounds = [f"{by}>={first.isoformat()}", f"{by}<{nxt.isoformat()}"]
+    records, _ = query.select(s, list(exprs or []) + bounds, presets)
+    tz = s.now.tzinfo
+    rows = []
+    for r in records:
+        if by == "created":
+            when = query.as_datetime(r.get(by), tz)
+            day = when.astimezone(tz).date() if when else None
+        else:
+            day = query.as_date(r.get(by))
+        if day is None or not first <= day < nxt:
+            continue
+        row = {"date": day.isoformat()}
+        row.update({k: r.get(k) for k in ROW_FIELDS})
+        rows.append(row)
+    rows.sort(key=lambda x: x["date"])  # stable: deals of a day keep the query order
+    return {"month": f"{year:04d}-{mon:02d}", "by": by, "rows": rows}
+
+
+def text(cal: dict, today: dt.date | None = None) -> str:
+    year, mon = (int(x) for x in cal["month"].split("-"))
+    counts: dict[int, int] = {}
+    for r in cal["rows"]:
+        d = int(r["date"][8:10])
+        counts[d] = counts.get(d, 0) + 1
+    out = [f"{_cal.month_name[mon]} {year}  by {cal['by']}: {len(cal['rows'])} deal"
+           f"{'' if len(cal['rows']) == 1 else 's'}", ""]
+    out.append(" ".join(name[:3].ljust(CELL) for name in _cal.day_name).rstrip())
+    for week in _cal.Calendar(firstweekday=0).monthdayscalendar(year, mon):
+        days, nums = [], []
+        for d in week:
+            if d == 0:
+                days.append(" " * CELL)
+                nums.append(" " * CELL)
+                continue
+            mark = "*" if today and (today.year, today.month, today.day) == (year, mon, d) else ""
+            days.append(f"{d:>2}{mark}".ljust(CELL))
+            n = counts.get(d, 0)
+            nums.append((f"{n} deal{'' if n == 1 else 's'}" if n else "").ljust(CELL))
+        out.append(" ".join(days).rstrip())
+        out.append(" ".join(nums).rstrip())
+    last = None
+    for r in cal["rows"]:
+        if r["date"] != last:
+            last = r["date"]
+            day = dt.date.fromisoformat(last)
+            out.append("")
+            out.append(f"{day.strftime('%a')} {last}")
+        amount = query.as_number(r.get("amount"))
+        amount_text = f"{money.fmt(Decimal(amount)) if amount is not None else ''} {r.get('currency') or ''}".strip()
+        title = " ".join(str(r.get("title") or "").split())
+        if len(title) > 40:
+            title = title[:39] + "…"
+        out.append(f"  {str(r.get('id'))[:10]:<10}  {title:<40}  {amount_text:>16}  {r.get('stage') or ''}")
+    return "\n".join(x.rstrip() for x in out) + "\n"
