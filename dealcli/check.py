@@ -78,5 +78,13 @@ def run(s: Session) -> list[Violation]:
         for v in stage_rules.validate_deal(deal, pipelines):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
             problems.append(v)
+    problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
+
+
+def drop_shadowed(problems: list[Violation]) -> list[Violation]:
+    """A schema message on the same file and line as a stage-rule or card message says the same
+    thing less clearly (a bad colour, an unknown field type): keep the clearer one."""
+    ruled = {(v.path, v.line) for v in problems if v.rule != "schema" and v.line}
+    return [v for v in problems if v.rule != "schema" or (v.path, v.line) not in ruled]

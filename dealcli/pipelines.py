@@ -452,7 +452,7 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
         if not any(p.message.endswith(v.message) for p in problems):
             v.path, v.line = source, check.line_for(edited, v.field, ("stages",))
             problems.append(v)
-    return after, problems
+    return after, check.drop_shadowed(problems)
 
 
 def save_text(s: Session, doc: Doc, text: str, source: str) -> Pipeline:

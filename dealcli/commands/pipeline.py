@@ -174,8 +174,6 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
     import subprocess
     import tempfile
 
-    import click
-
     from dealcli import pipelines
     from dealcli.errors import Conflict, UsageError, ValidationFailed
 
@@ -215,7 +213,7 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
                 typer.echo(f"dealcli: {problem}", err=True)
             try:
                 again = typer.confirm("Edit again?", default=True, err=True)
-            except click.exceptions.Abort:
+            except typer.Abort:
                 again = False
             if not again:
                 raise ValidationFailed(f"pipeline {doc.id}: {len(problems)} problem(s); nothing saved")
