@@ -63,7 +63,11 @@ def listing(s: Session) -> list[dict]:
     counts = deal_counts(s)
     default = s.repo.config.get("default_pipeline")
     rows = []
-    for p in s.all_pipelines().values():
+    errors: list = []
+    pipelines = s.all_pipelines(errors)
+    for exc in errors:
+        s.notice(f"skipped {exc.message} (dealcli check)")
+    for p in pipelines.values():
         per = counts.get(p.id, {})
         open_ids = {st.id for st in p.stages if st.semantics == "process"}
         rows.append({"id": p.id, "name": p.name, "default": p.id == default,
@@ -421,9 +425,25 @@ def _refuse(violations: list[Violation]) -> None:
 
 # -- edit: the whole file in an editor -------------------------------------------------------------------
 def editable(s: Session, pipeline_id: str) -> tuple[Doc, str]:
-    """The pipeline file as read (its bytes are the etag of the later save) and its text."""
-    _, doc = load(s, pipeline_id)
+    """The pipeline file as read (its bytes are the etag of the later save) and its text. A file
+    whose values break the model may be opened too: the editor is how one repairs it."""
+    if not is_slug(pipeline_id):
+        raise NotFound(f"pipeline {pipeline_id!r}: not a valid pipeline id")
+    if not s.repo.exists("pipelines", pipeline_id):
+        s.pipeline(pipeline_id)  # raises the NotFound that lists the pipelines
+    doc = s.repo.load("pipelines", pipeline_id)
     return doc, (doc.raw or b"").decode("utf-8")
+
+
+def _before(doc: Doc, by_stage: dict[str, list[dict]]) -> Pipeline:
+    """The pipeline as it was; if its file is broken, the stages its deals show (a stage's
+    semantics from their status), so that no deal is left behind by the repair."""
+    try:
+        return to_model(doc, Pipeline)
+    except CorruptData:
+        semantics = {"open": "process", "won": "success", "lost": "failure"}
+        return Pipeline(id=doc.id, name=doc.id, stages=[
+            Stage(sid, sid, semantics.get(str(recs[0].get("status")), "process")) for sid, recs in by_stage.items()])
 
 
 def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline | None, list[Violation]]:
@@ -444,14 +464,14 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
         v.path = source
     if after is None:
         return None, problems
-    before = to_model(doc, Pipeline)
+    by_stage = deals_by_stage(s, doc.id)
+    before = _before(doc, by_stage)
     found = stage_rules.validate_pipeline(after)
-    holding = {sid: len(recs) for sid, recs in deals_by_stage(s, before.id).items()}
+    holding = {sid: len(recs) for sid, recs in by_stage.items()}
     found += stage_rules.check_pipeline_change(before, after, holding)
     for v in found:
-        if not any(p.message.endswith(v.message) for p in problems):
-            v.path, v.line = source, check.line_for(edited, v.field, ("stages",))
-            problems.append(v)
+        v.path, v.line = source, check.line_for(edited, v.field, ("stages",))
+        problems.append(v)
     return after, check.drop_shadowed(problems)
 
 

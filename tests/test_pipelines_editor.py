@@ -153,3 +153,12 @@ def test_editor_from_the_environment_on_a_terminal(cli, repo, editor):
     assert code == 0, proc.stderr.read()
     assert b"sales" in output
     assert "name: Sales (pty)" in pipeline_file(repo).read_text()
+
+
+def test_the_editor_repairs_a_file_whose_values_are_broken(cli, repo, editor):
+    path = pipeline_file(repo)
+    path.write_text(path.read_text().replace("probability: 20", "probability: lots"))
+    assert cli("pipeline", "show", "sales").returncode == 5
+    proc = editor(cli, [["probability: lots", "probability: 25"]])
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(cli.ok("pipeline", "show", "sales", "-f", "json"))["stages"][1]["probability"] == 25
