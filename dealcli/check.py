@@ -23,6 +23,13 @@ def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
     return out
 
 
+def line_for(doc: Doc, field: str | None, default: tuple) -> int | None:
+    """The line of a Violation's field (a dotted path such as `stages.2.color`) in a file."""
+    if not field:
+        return doc.line_of(default)
+    return doc.line_of(tuple(int(p) if p.isdigit() else p for p in field.split(".")))
+
+
 def check_doc(s: Session, doc: Doc, kind: str) -> tuple[list[Violation], object | None]:
     rel = s.repo.rel(doc.path)
     name = schemas.SCHEMA_OF_KIND.get(kind)
@@ -69,11 +76,19 @@ def run(s: Session) -> list[Violation]:
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
     for doc, pipeline in loaded.get("pipelines", []):
         for v in stage_rules.validate_pipeline(pipeline):
-            v.path, v.line = repo.rel(doc.path), doc.line_of(("stages",))
+            v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
     for doc, deal in loaded.get("deals", []):
         for v in stage_rules.validate_deal(deal, pipelines):
-            v.path, v.line = repo.rel(doc.path), doc.line_of((v.field,) if v.field else ())
+            v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
             problems.append(v)
+    problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
+
+
+def drop_shadowed(problems: list[Violation]) -> list[Violation]:
+    """A schema message on the same file and line as a stage-rule or card message says the same
+    thing less clearly (a bad colour, an unknown field type): keep the clearer one."""
+    ruled = {(v.path, v.line) for v in problems if v.rule != "schema" and v.line}
+    return [v for v in problems if v.rule != "schema" or (v.path, v.line) not in ruled]

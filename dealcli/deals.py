@@ -127,7 +127,7 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
     if not known:
         if not name or len(name) > 64:
             raise UsageError(f"--set: {name!r} is not a usable field name")
-        deal.fields[name] = cards.coerce(pipeline, name, value)
+        deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
         deal.amount, deal.manual_amount = parse_amount(value), True
@@ -257,6 +257,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     deal.fields.update(copy.deepcopy(spec.fields))
     for assignment in spec.sets:
         apply_set(s, deal, pipeline, *split_assignment(assignment))
+    cards.apply_defaults(s, pipeline, deal.fields)
     stage = pipeline.stage(deal.stage)
     deal.probability = parse_probability(spec.probability) if spec.probability is not None else (
         stage.probability if stage else None)
@@ -361,6 +362,8 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
 
 
 def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None) -> list[Deal]:
+    rehomed: list[tuple[Deal, Pipeline]] = []
+
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
         closed = stage_rules.check_open(deal, "move")
         if closed:
@@ -374,10 +377,26 @@ def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = N
         if target is not pipeline:
             deal.history.append(event(s, "pipeline_changed", **{"from": deal.pipeline, "to": target.id}))
             deal.pipeline = target.id
+            rehomed.append((deal, target))
         _enter(s, deal, target, stage_id)
         return []
 
-    return transact(s, refs, change)
+    done = transact(s, refs, change)
+    for deal, target in rehomed:
+        report_card_change(s, deal, target)
+    return done
+
+
+def report_card_change(s: Session, deal: Deal, target: Pipeline) -> None:
+    """Custom fields are kept when a deal changes pipeline; say which the new card does not know
+    and which no longer fit their type there."""
+    unknown = cards.unknown_fields(target, deal.fields)
+    if unknown:
+        s.notice(f"deal {deal.id}: kept custom field(s) {', '.join(unknown)} that the card of pipeline "
+                 f"{target.id!r} does not define")
+    for name, problem in cards.check_values(target, deal.fields):
+        s.notice(f"deal {deal.id}: kept field {name!r} although it does not fit the card of pipeline "
+                 f"{target.id!r}: {problem}")
 
 
 def close(s: Session, refs: list[str], won: bool, stage_id: str | None, reason: str | None) -> list[Deal]:

@@ -29,4 +29,16 @@ def validator(name: str):
 
     schema = load(name)
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    return cls(schema, registry=registry())
+
+
+@lru_cache(maxsize=None)
+def registry():
+    """Every schema by its $id, so that one may $ref another (pipeline -> card)."""
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(folder().glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)

@@ -14,14 +14,24 @@ Rules
   enters S or any later process stage, or the success stage (closing won included). Failure
   stages are exempt: a lost deal need not carry the contract number.
 - lost-reason: when the pipeline sets `lost_reason_required`, closing lost needs a reason.
+- field-type: custom values fit the deal card of the pipeline (cards.py knows the types).
+- pipeline edits: ids unique slugs, colours #RRGGBB, one success stage that cannot be deleted,
+  process stages before it and failures after, requirements start at a process stage or the
+  success stage, a well-formed card, and no deal left in a removed stage or in a stage whose
+  semantics changed (check_stage_delete, check_pipeline_change).
 """
 
 from __future__ import annotations
 
+import re
+
+from dealcli import cards
 from dealcli.errors import Violation
+from dealcli.ids import is_slug
 from dealcli.model import Deal, Pipeline, Stage
 
 STATUS_OF = {"process": "open", "success": "won", "failure": "lost"}
+COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 def status_for(stage: Stage) -> str:
@@ -186,6 +196,7 @@ def validate_deal(deal: Deal, pipelines: dict[str, Pipeline]) -> list[Violation]
     if deal.status == "lost" and pipeline.rules.get("lost_reason_required") and is_empty(deal.lost_reason):
         out.append(Violation("lost-reason", f"pipeline {pipeline.id!r} requires a lost reason", "lost_reason",
                              None))
+    out += check_fields(deal, pipeline)
     return out
 
 
@@ -208,13 +219,101 @@ def validate_pipeline(pipeline: Pipeline) -> list[Violation]:
     elif out == []:
         at = kinds.index("success")
         if any(k != "process" for k in kinds[:at]):
-            out.append(Violation("pipeline-invariant", "process stages must come before the success stage",
-                                 "stages"))
+            bad = next(s.id for s in pipeline.stages[:at] if s.semantics != "process")
+            out.append(Violation("pipeline-invariant", "process stages must come before the success stage "
+                                 f"(failure stage {bad!r} is before it)", "stages", bad))
         if any(k != "failure" for k in kinds[at + 1:]):
-            out.append(Violation("pipeline-invariant", "failure stages must come after the success stage",
-                                 "stages"))
+            bad = next(s.id for s in pipeline.stages[at + 1:] if s.semantics != "failure")
+            out.append(Violation("pipeline-invariant", "failure stages must come after the success stage "
+                                 f"(process stage {bad!r} is after it)", "stages", bad))
     for rule in requirements(pipeline):
         if pipeline.stage(str(rule.get("from_stage"))) is None:
             out.append(Violation("require-stage", f"requirement of {rule.get('field')!r} names unknown stage "
                                  f"{rule.get('from_stage')!r}", "rules", rule.get("from_stage")))
+    out += validate_pipeline_more(pipeline)
     return out
+
+
+# -- pipeline edits ----------------------------------------------------------------------------------
+def validate_pipeline_more(pipeline: Pipeline) -> list[Violation]:
+    """What a pipeline edit must also respect: stage ids are slugs, colours are #RRGGBB, a
+    requirement starts at a process or the success stage, and the deal card is well-formed."""
+    out: list[Violation] = []
+    if not is_slug(pipeline.id):
+        out.append(Violation("pipeline-id", f"pipeline id {pipeline.id!r} must be lower-case letters, digits, "
+                             "_ or - (at most 64)", "id", pipeline.id))
+    for i, s in enumerate(pipeline.stages):
+        if not is_slug(s.id):
+            out.append(Violation("stage-id", f"stage id {s.id!r} must be lower-case letters, digits, _ or - "
+                                 "(at most 64)", f"stages.{i}.id", s.id))
+        if s.color is not None and not COLOR.match(s.color):
+            out.append(Violation("stage-color", f"stage {s.id!r}: colour {s.color!r} is not #RRGGBB",
+                                 f"stages.{i}.color", s.color))
+    for rule in requirements(pipeline):
+        stage = pipeline.stage(str(rule.get("from_stage")))
+        if stage is not None and stage.semantics == "failure":
+            out.append(Violation("require-stage", f"requirement of {rule.get('field')!r} starts at failure stage "
+                                 f"{stage.id!r}; failure stages require nothing (name a process stage)",
+                                 "rules", stage.id))
+    lost = pipeline.rules.get("lost_reason_required")
+    if lost is not None and not isinstance(lost, bool):
+        out.append(Violation("rules", f"lost_reason_required must be true or false, got {lost!r}",
+                             "rules.lost_reason_required", lost))
+    out += cards.card_violations(pipeline)
+    return out
+
+
+def check_stage_delete(pipeline: Pipeline, stage_id: str, target: str | None, holding: int,
+                       after: Pipeline) -> list[Violation]:
+    """May `stage_id` be deleted from `pipeline` (`after` = the pipeline once edited), with
+    `holding` deals in it moved to `target`? The success stage never; a stage holding deals
+    only with a target stage of the same semantics (so no deal changes status)."""
+    out = stage_exists(pipeline, stage_id)
+    if out:
+        return out
+    stage = pipeline.stage(stage_id)
+    if stage.semantics == "success":
+        return [Violation("stage-delete", f"stage {stage_id!r} is the success stage of pipeline {pipeline.id!r}; "
+                          "it cannot be deleted", "stage", stage_id)]
+    if target is None:
+        if holding:
+            return [Violation("stage-delete", f"stage {stage_id!r} holds {holding} deal(s); add --move-deals-to "
+                              "STAGE to move them first", "stage", stage_id)]
+        return []
+    if target == stage_id:
+        return [Violation("stage-delete", f"--move-deals-to {target!r} is the stage being deleted", "stage",
+                          target)]
+    out = stage_exists(after, target)
+    if out:
+        return out
+    if after.stage(target).semantics != stage.semantics:
+        return [Violation("stage-delete", f"--move-deals-to {target!r} is a {after.stage(target).semantics} stage "
+                          f"but {stage_id!r} is a {stage.semantics} stage; moved deals must keep their status",
+                          "stage", target)]
+    return []
+
+
+def check_pipeline_change(before: Pipeline, after: Pipeline, holding: dict[str, int]) -> list[Violation]:
+    """Deals must not be left behind by an edit: a stage that still holds deals (`holding`:
+    stage id -> number of deals, after any moves) may be neither removed nor change semantics."""
+    out: list[Violation] = []
+    for stage in before.stages:
+        n = holding.get(stage.id, 0)
+        if not n:
+            continue
+        now = after.stage(stage.id)
+        if now is None:
+            out.append(Violation("stage-delete", f"stage {stage.id!r} would be removed but holds {n} deal(s); "
+                                 f"use `dealcli pipeline edit {before.id} --delete-stage {stage.id} "
+                                 "--move-deals-to STAGE`", "stages", stage.id))
+        elif now.semantics != stage.semantics:
+            out.append(Violation("stage-semantics", f"stage {stage.id!r} holds {n} deal(s) and cannot change "
+                                 f"from {stage.semantics} to {now.semantics}", "stages", stage.id))
+    return out
+
+
+def check_fields(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+    """Custom values of a stored deal that break the deal card of its pipeline."""
+    return [Violation("field-type", f"field {name!r}: {problem} (card of pipeline {pipeline.id!r})",
+                      f"fields.{name}", deal.fields.get(name))
+            for name, problem in cards.check_values(pipeline, deal.fields)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealcli import money, render
+from dealcli import money, render, views_card
 from dealcli.model import Deal
 from dealcli.session import Session
 
@@ -72,10 +72,9 @@ def deal_card_text(s: Session, deal: Deal) -> str:
         text = render.cell(value)
         if text:
             out.append(f"{key:<{width}}  {text}")
-    for key, value in deal.fields.items():
-        out.append(f"{key:<{width}}  {render.cell(value)}")
     for key, value in deal.extra.items():
         out.append(f"{key:<{width}}  {render.cell(value)}")
+    out += views_card.card_lines(pipeline, deal.fields, deal.currency)  # custom fields by section
     if deal.products:
         out.append("")
         out.append("products:")

@@ -1,0 +1,486 @@
+"""Pipeline use cases: list, show, add, delete and edit (stage operations, stage rules, the deal
+card, and the whole file through an editor). stage_rules decides what is allowed; this module
+applies the change and writes it atomically under the lock, refusing if the file changed since
+it was read. A refused edit writes nothing.
+
+When a stage is deleted with --move-deals-to, the deals are written first (each with a `moved`
+history event), then the pipeline: a crash in between leaves deals in a stage that still exists."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dealcli import cards, deals, stage_rules
+from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
+from dealcli.ids import is_slug
+from dealcli.model import SEMANTICS, DEAL_KEYS, Deal, Pipeline, Stage, default_pipeline
+from dealcli.session import Session, to_model
+from dealcli.storage import atomic, yamlcodec
+from dealcli.storage.repository import Doc
+
+PROCESS_COLORS = ("#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900", "#FFD500", "#A77BDE", "#2066B0")
+SUCCESS_COLOR = "#7BD500"
+FAILURE_COLOR = "#FF5752"
+STAGES_HELP = ("comma-separated ID[:NAME][:process|success|failure][:#RRGGBB][:N%], e.g. "
+               '"new:New,demo:Demo given:40%,won:Won:success,lost:Lost:failure"')
+
+
+# -- reading -------------------------------------------------------------------------------------------
+def load(s: Session, pipeline_id: str) -> tuple[Pipeline, Doc]:
+    """A pipeline and its file as read now (the bytes are the etag of the write back)."""
+    if not is_slug(pipeline_id):
+        raise NotFound(f"pipeline {pipeline_id!r}: not a valid pipeline id")
+    if not s.repo.exists("pipelines", pipeline_id):
+        s.pipeline(pipeline_id)  # raises the NotFound that lists the pipelines
+    doc = s.repo.load("pipelines", pipeline_id)
+    return to_model(doc, Pipeline), doc
+
+
+def deals_by_stage(s: Session, pipeline_id: str, errors: list | None = None) -> dict[str, list[dict]]:
+    """The deal records of a pipeline, by stage (one scan through Session.deal_records)."""
+    out: dict[str, list[dict]] = {}
+    for rec in s.deal_records(errors if errors is not None else []):
+        if isinstance(rec, dict) and str(rec.get("pipeline")) == pipeline_id:
+            out.setdefault(str(rec.get("stage")), []).append(rec)
+    return out
+
+
+def deal_counts(s: Session) -> dict[str, dict[str, int]]:
+    """pipeline id -> stage id -> number of deals."""
+    out: dict[str, dict[str, int]] = {}
+    for rec in s.deal_records([]):
+        if isinstance(rec, dict):
+            per = out.setdefault(str(rec.get("pipeline")), {})
+            per[str(rec.get("stage"))] = per.get(str(rec.get("stage")), 0) + 1
+    return out
+
+
+def listing(s: Session) -> list[dict]:
+    """One row per pipeline: id, name, default, stages (ids), fields (card), deals, open."""
+    counts = deal_counts(s)
+    default = s.repo.config.get("default_pipeline")
+    rows = []
+    errors: list = []
+    pipelines = s.all_pipelines(errors)
+    for exc in errors:
+        s.notice(f"skipped {exc.message} (dealcli check)")
+    for p in pipelines.values():
+        per = counts.get(p.id, {})
+        open_ids = {st.id for st in p.stages if st.semantics == "process"}
+        rows.append({"id": p.id, "name": p.name, "default": p.id == default,
+                     "stages": [st.id for st in p.stages], "fields": cards.card_of(p).names(),
+                     "deals": sum(per.values()), "open": sum(n for sid, n in per.items() if sid in open_ids)})
+    return rows
+
+
+def show(s: Session, pipeline_id: str) -> tuple[Pipeline, dict[str, int]]:
+    pipeline, _ = load(s, pipeline_id)
+    return pipeline, deal_counts(s).get(pipeline.id, {})
+
+
+def stage_rows(pipeline: Pipeline, counts: dict[str, int]) -> list[dict]:
+    return [{"pipeline": pipeline.id, "position": i + 1, **st.to_dict(),
+             "deals": counts.get(st.id, 0)} for i, st in enumerate(pipeline.stages)]
+
+
+# -- add / delete ----------------------------------------------------------------------------------------
+def parse_stages(spec: str) -> list[Stage]:
+    """--stages: comma-separated ID[:NAME][:process|success|failure][:#RRGGBB][:N%]. Missing
+    colours and probabilities get sensible defaults (process stages rise from 10% to 80%)."""
+    stages: list[Stage] = []
+    for item in (i.strip() for i in spec.split(",")):
+        if not item:
+            continue
+        parts = [p.strip() for p in item.split(":")]
+        stage = Stage(id=parts[0], name="")
+        for part in parts[1:]:
+            if part.lower() in SEMANTICS:
+                stage.semantics = part.lower()
+            elif part.startswith("#"):
+                stage.color = part.upper()
+            elif re.fullmatch(r"\d{1,3}%", part):
+                stage.probability = deals.parse_probability(part[:-1])
+            elif part and not stage.name:
+                stage.name = part
+            else:
+                raise UsageError(f"--stages {item!r}: cannot read {part!r} ({STAGES_HELP})")
+        if not is_slug(stage.id):
+            raise UsageError(f"--stages {item!r}: stage id {stage.id!r} must be lower-case letters, digits, _ "
+                             f"or - ({STAGES_HELP})")
+        stage.name = stage.name or stage.id.replace("_", " ").capitalize()
+        stages.append(stage)
+    if not stages:
+        raise UsageError(f"--stages: no stages given ({STAGES_HELP})")
+    if not any(st.semantics == "success" for st in stages):
+        raise UsageError(f"--stages: mark one stage :success ({STAGES_HELP})")
+    process = [st for st in stages if st.semantics == "process"]
+    for i, st in enumerate(process):
+        st.color = st.color or PROCESS_COLORS[i % len(PROCESS_COLORS)]
+        if st.probability is None:
+            st.probability = 10 + (70 * i // (len(process) - 1) if len(process) > 1 else 0)
+    for st in stages:
+        if st.semantics != "process":
+            st.color = st.color or (SUCCESS_COLOR if st.semantics == "success" else FAILURE_COLOR)
+            if st.probability is None:
+                st.probability = 100 if st.semantics == "success" else 0
+    return stages
+
+
+def add(s: Session, pipeline_id: str, name: str | None, stages_spec: str | None) -> Pipeline:
+    if not is_slug(pipeline_id):
+        raise UsageError(f"pipeline id {pipeline_id!r} must be lower-case letters, digits, _ or - "
+                         "(at most 64, e.g. service or partners)")
+    pipeline = default_pipeline(pipeline_id, (name or "").strip() or pipeline_id.replace("_", " ").capitalize())
+    if stages_spec is not None:
+        pipeline.stages = parse_stages(stages_spec)
+    _refuse(stage_rules.validate_pipeline(pipeline))
+    with s.repo.lock():
+        if s.repo.exists("pipelines", pipeline_id):
+            raise RuleViolation(Violation("pipeline-exists", f"pipeline {pipeline_id!r} already exists", "id",
+                                          pipeline_id))
+        s.repo.save("pipelines", pipeline_id, pipeline.to_dict(), expect=atomic.MISSING)
+    return pipeline
+
+
+def delete(s: Session, pipeline_id: str) -> str:
+    with s.repo.lock():
+        pipeline, doc = load(s, pipeline_id)
+        errors: list = []
+        held = sum(len(v) for v in deals_by_stage(s, pipeline.id, errors).values())
+        if errors:
+            raise errors[0]  # a deal we cannot read might be in this pipeline
+        if held:
+            raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} holds {held} deal(s); move "
+                                          f"them first (dealcli filter pipeline={pipeline.id} -f ids | dealcli deal "
+                                          "move - STAGE --pipeline OTHER)", "pipeline", pipeline.id))
+        if s.repo.config.get("default_pipeline") == pipeline.id:
+            raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} is the default pipeline; "
+                                          "set default_pipeline in dealcli.yaml to another one first",
+                                          "pipeline", pipeline.id))
+        s.repo.delete("pipelines", pipeline.id, expect=doc.raw)
+        s._pipelines.pop(pipeline.id, None)
+    return pipeline.id
+
+
+# -- edit: stage operations --------------------------------------------------------------------------------
+@dataclass
+class EditOps:
+    """Everything `pipeline edit P` may say; applied in this order, checked as a whole."""
+
+    title: str | None = None                   # --name without --add-stage: the pipeline's name
+    add_stage: str | None = None
+    name: str | None = None
+    after: str | None = None
+    before: str | None = None
+    color: str | None = None
+    semantics: str | None = None
+    probability: str | None = None
+    rename: list[tuple[str, str]] = field(default_factory=list)
+    recolor: list[tuple[str, str]] = field(default_factory=list)
+    move_stage: str | None = None
+    delete_stage: str | None = None
+    move_deals_to: str | None = None
+    require: list[str] = field(default_factory=list)
+    from_stage: str | None = None
+    unrequire: list[str] = field(default_factory=list)
+    lost_reason_required: bool | None = None
+    card_file: str | None = None
+    card_text: str | None = None                # --card - : the card read from stdin
+
+    def is_empty(self) -> bool:
+        return not any((self.title is not None, self.add_stage, self.name is not None, self.after, self.before,
+                        self.color, self.semantics, self.probability is not None, self.rename, self.recolor,
+                        self.move_stage, self.delete_stage, self.move_deals_to, self.require, self.from_stage,
+                        self.unrequire, self.lost_reason_required is not None, self.card_file))
+
+
+def check_ops(ops: EditOps) -> None:
+    """Options that only make sense together (usage errors, exit 2)."""
+    if not ops.add_stage:
+        for opt, value in (("--color", ops.color), ("--semantics", ops.semantics),
+                           ("--probability", ops.probability)):
+            if value is not None:
+                raise UsageError(f"{opt} describes a new stage: use it with --add-stage ID "
+                                 "(--color-stage S #RRGGBB recolours a stage)")
+        if ops.name is not None:
+            ops.title, ops.name = ops.name, None
+    if ops.semantics == "success":
+        raise UsageError("--semantics: a new stage is process or failure (a pipeline has one success stage)")
+    if (ops.after or ops.before) and not (ops.add_stage or ops.move_stage):
+        raise UsageError("--after/--before place a stage: use them with --add-stage or --move-stage")
+    if ops.after and ops.before:
+        raise UsageError("give --after or --before, not both")
+    if ops.add_stage and ops.move_stage and (ops.after or ops.before):
+        raise UsageError("--after/--before would apply to both --add-stage and --move-stage; run two edits")
+    if ops.move_stage and not (ops.after or ops.before):
+        raise UsageError("--move-stage S needs --after T or --before T")
+    if ops.move_deals_to and not ops.delete_stage:
+        raise UsageError("--move-deals-to T goes with --delete-stage S")
+    if bool(ops.require) != bool(ops.from_stage):
+        raise UsageError("--require FIELD and --from-stage S go together")
+    for name in ops.require + ops.unrequire:
+        if not name.strip() or len(name) > 64:
+            raise UsageError(f"--require {name!r}: not a usable field name")
+
+
+def _position(p: Pipeline, after: str | None, before: str | None, default: int) -> tuple[int, list[Violation]]:
+    ref = after or before
+    if ref is None:
+        return default, []
+    bad = stage_rules.stage_exists(p, ref)
+    if bad:
+        return -1, bad
+    return p.index(ref) + (1 if after else 0), []
+
+
+def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) -> list[Violation]:
+    """Apply the operations to `p` (a copy); unknown stages come back as Violations."""
+    out: list[Violation] = []
+    if ops.title is not None:
+        if not ops.title.strip():
+            raise UsageError("--name: a pipeline needs a name")
+        p.name = ops.title.strip()
+    if ops.add_stage:
+        semantics = ops.semantics or "process"
+        success = p.index(p.success.id) if p.success else len(p.stages)
+        at, bad = _position(p, ops.after, ops.before, success if semantics == "process" else len(p.stages))
+        out += bad
+        if not bad:
+            prob = deals.parse_probability(ops.probability) if ops.probability is not None else (
+                0 if semantics == "failure" else None)
+            color = _color(ops.color) if ops.color else (
+                FAILURE_COLOR if semantics == "failure" else PROCESS_COLORS[at % len(PROCESS_COLORS)])
+            name = (ops.name or "").strip() or ops.add_stage.replace("_", " ").capitalize()
+            p.stages.insert(at, Stage(id=ops.add_stage, name=name, semantics=semantics, color=color,
+                                      probability=prob))
+    for sid, name in ops.rename:
+        bad = stage_rules.stage_exists(p, sid)
+        if bad or not name.strip():
+            out += bad or [Violation("stage-name", f"--rename-stage {sid}: a stage needs a name", "name", name)]
+            continue
+        p.stage(sid).name = name.strip()
+    for sid, color in ops.recolor:
+        bad = stage_rules.stage_exists(p, sid)
+        out += bad
+        if not bad:
+            p.stage(sid).color = _color(color)
+    if ops.move_stage:
+        bad = stage_rules.stage_exists(p, ops.move_stage)
+        if not bad and ops.move_stage in (ops.after, ops.before):
+            bad = [Violation("stage-move", f"--move-stage {ops.move_stage}: cannot place a stage next to itself",
+                             "stage", ops.move_stage)]
+        if not bad:
+            stage = p.stages.pop(p.index(ops.move_stage))
+            at, bad = _position(p, ops.after, ops.before, 0)
+            p.stages.insert(at if not bad else 0, stage)
+        out += bad
+    if ops.delete_stage and p.stage(ops.delete_stage) is not None \
+            and p.stage(ops.delete_stage).semantics != "success":
+        at = p.index(ops.delete_stage)
+        p.stages.pop(at)
+        for rule in stage_rules.requirements(p):  # "required from S on" now starts where S was
+            if rule.get("from_stage") == ops.delete_stage and at < len(p.stages):
+                rule["from_stage"] = p.stages[at].id
+    if ops.require or ops.unrequire:
+        rules = [dict(r) for r in stage_rules.requirements(p)
+                 if r.get("field") not in ops.require and r.get("field") not in ops.unrequire]
+        missing = [f for f in ops.unrequire if f not in {str(r.get("field")) for r in stage_rules.requirements(p)}]
+        if missing:
+            out.append(Violation("require", f"--unrequire {missing[0]}: the pipeline does not require it", "rules",
+                                 missing[0]))
+        bad = stage_rules.stage_exists(p, ops.from_stage) if ops.require else []
+        out += bad
+        rules += [{"field": f.strip(), "from_stage": ops.from_stage} for f in ops.require]
+        p.rules["require"] = rules
+    if ops.lost_reason_required is not None:
+        p.rules["lost_reason_required"] = ops.lost_reason_required
+    if card is not None:
+        p.card = card.to_dict()
+    return out
+
+
+def _color(text: str) -> str:
+    return text.upper() if stage_rules.COLOR.match(text) else text
+
+
+def read_card(ops: EditOps) -> cards.Card | None:
+    """The card of --card FILE (or `-`: text read from stdin by the command)."""
+    if not ops.card_file:
+        return None
+    source = "<stdin>" if ops.card_file == "-" else ops.card_file
+    if ops.card_file == "-":
+        raw = (ops.card_text or "").encode()
+    else:
+        try:
+            raw = atomic.read_bytes(Path(ops.card_file))
+        except OSError as exc:
+            raise UsageError(f"--card {ops.card_file}: {exc.strerror}") from None
+        if raw is None:
+            raise UsageError(f"--card {ops.card_file}: no such file")
+    try:
+        data = yamlcodec.loads(raw, source)
+    except CorruptData as exc:
+        raise RuleViolation(Violation("card", exc.message.split(": ", 1)[-1], None, None, source, exc.line)) from None
+    try:
+        return cards.load_card_file(data, source)
+    except RuleViolation as exc:
+        for v in exc.violations:
+            if v.field:
+                v.line = yamlcodec.line_of(raw, tuple(int(x) if x.isdigit() else x for x in v.field.split(".")))
+        raise RuleViolation(exc.violations) from None
+
+
+def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
+    """Apply stage/rule/card operations to a pipeline, all or nothing."""
+    check_ops(ops)
+    card = read_card(ops)
+    with s.repo.lock():
+        before, doc = load(s, pipeline_id)
+        after = copy.deepcopy(before)
+        _refuse(apply_ops(s, after, ops, card))
+        errors: list = []
+        by_stage = deals_by_stage(s, before.id, errors)
+        violations = stage_rules.validate_pipeline(after)
+        moving: list[dict] = []
+        if ops.delete_stage:
+            if errors:
+                raise errors[0]
+            moving = by_stage.get(ops.delete_stage, [])
+            violations += stage_rules.check_stage_delete(before, ops.delete_stage, ops.move_deals_to, len(moving),
+                                                         after)
+        holding = {sid: len(recs) for sid, recs in by_stage.items() if not (moving and sid == ops.delete_stage)}
+        violations += stage_rules.check_pipeline_change(before, after, holding)
+        _refuse(violations)
+        moved = _move_deals(s, after, moving, ops.delete_stage, ops.move_deals_to) if moving else []
+        _refuse([v for v, _ in moved if isinstance(v, Violation)])
+        for deal, deal_doc in moved:
+            s.save_deal(deal, deal_doc)
+        s.repo.save("pipelines", after.id, after.to_dict(), expect=doc.raw)
+        s._pipelines[after.id] = after
+    if moved:
+        s.notice(f"moved {len(moved)} deal(s) from {ops.delete_stage!r} to {ops.move_deals_to!r}")
+    starts = {str(r.get("field")): r.get("from_stage") for r in stage_rules.requirements(before)}
+    for rule in stage_rules.requirements(after):
+        if rule.get("field") in starts and rule.get("field") not in ops.require \
+                and starts[rule.get("field")] != rule.get("from_stage"):
+            s.notice(f"the requirement of {rule.get('field')!r} now starts at stage {rule.get('from_stage')!r}")
+    _notice_impact(s, before, after, by_stage, exclude=ops.delete_stage if moving else None)
+    for name in ops.require:
+        if name not in DEAL_KEYS and not name.startswith("fields.") and cards.card_of(after).field(name) is None:
+            s.notice(f"{name!r} is neither a deal field nor on the card of {after.id!r}: it is required as a free "
+                     "custom field")
+    return after
+
+
+def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str, target: str) -> list:
+    """Load and move the deals of a deleted stage; returns [(deal, doc)] or [(Violation, None)]."""
+    out: list = []
+    stage = pipeline.stage(target)
+    for rec in records:
+        deal, deal_doc = s.load_deal(str(rec.get("id")))
+        bad = stage_rules.check_required(deal, pipeline, target) if deal.status == "open" else []
+        if bad:
+            out += [(v, None) for v in bad]
+            continue
+        deal.stage = target
+        if deal.status == "open" and stage.probability is not None:
+            deal.probability = stage.probability
+        deal.history.append(deals.event(s, "moved", **{"from": source, "to": target},
+                                        reason=f"stage {source} deleted from pipeline {pipeline.id}"))
+        deal.modified = s.now
+        out.append((deal, deal_doc))
+    return out
+
+
+def _notice_impact(s: Session, before: Pipeline, after: Pipeline, by_stage: dict[str, list[dict]],
+                   exclude: str | None) -> None:
+    """A hint when an edit leaves existing deals breaking a rule they passed before (a new
+    requirement, a stricter card): `check` lists them."""
+    broken = []
+    for sid, records in by_stage.items():
+        if sid == exclude:
+            continue
+        for rec in records:
+            try:
+                deal = Deal.from_dict(rec)
+            except Exception:  # noqa: BLE001 - an unreadable deal is check's business
+                continue
+            old = {str(v) for v in stage_rules.validate_deal(deal, {before.id: before})}
+            new = [str(v) for v in stage_rules.validate_deal(deal, {after.id: after}) if str(v) not in old]
+            if new:
+                broken.append((deal.id, new[0]))
+    if broken:
+        first_id, first = broken[0]
+        s.notice(f"{len(broken)} deal(s) of pipeline {after.id!r} now break a rule (e.g. {first_id}: {first}); "
+                 "`dealcli check` lists them")
+
+
+def _refuse(violations: list[Violation]) -> None:
+    if violations:
+        raise RuleViolation(violations)
+
+
+# -- edit: the whole file in an editor -------------------------------------------------------------------
+def editable(s: Session, pipeline_id: str) -> tuple[Doc, str]:
+    """The pipeline file as read (its bytes are the etag of the later save) and its text. A file
+    whose values break the model may be opened too: the editor is how one repairs it."""
+    if not is_slug(pipeline_id):
+        raise NotFound(f"pipeline {pipeline_id!r}: not a valid pipeline id")
+    if not s.repo.exists("pipelines", pipeline_id):
+        s.pipeline(pipeline_id)  # raises the NotFound that lists the pipelines
+    doc = s.repo.load("pipelines", pipeline_id)
+    return doc, (doc.raw or b"").decode("utf-8")
+
+
+def _before(doc: Doc, by_stage: dict[str, list[dict]]) -> Pipeline:
+    """The pipeline as it was; if its file is broken, the stages its deals show (a stage's
+    semantics from their status), so that no deal is left behind by the repair."""
+    try:
+        return to_model(doc, Pipeline)
+    except CorruptData:
+        semantics = {"open": "process", "won": "success", "lost": "failure"}
+        return Pipeline(id=doc.id, name=doc.id, stages=[
+            Stage(sid, sid, semantics.get(str(recs[0].get("status")), "process")) for sid, recs in by_stage.items()])
+
+
+def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline | None, list[Violation]]:
+    """Validate an edited copy of a pipeline file: YAML, schema, model types, invariants, the
+    card, and deals that would be left in a removed stage. Violations carry `source` and lines."""
+    from dealcli import check
+
+    raw = text.encode("utf-8")
+    try:
+        data = yamlcodec.loads(raw, source)
+    except CorruptData as exc:
+        return None, [Violation("yaml", exc.message.split(": ", 1)[-1], None, None, source, exc.line)]
+    if not isinstance(data, dict):
+        return None, [Violation("yaml", "expected a mapping at the top level", None, None, source, 1)]
+    edited = Doc("pipelines", doc.id, Path(source), data, raw)
+    problems, after = check.check_doc(s, edited, "pipelines")
+    for v in problems:
+        v.path = source
+    if after is None:
+        return None, problems
+    by_stage = deals_by_stage(s, doc.id)
+    before = _before(doc, by_stage)
+    found = stage_rules.validate_pipeline(after)
+    holding = {sid: len(recs) for sid, recs in by_stage.items()}
+    found += stage_rules.check_pipeline_change(before, after, holding)
+    for v in found:
+        v.path, v.line = source, check.line_for(edited, v.field, ("stages",))
+        problems.append(v)
+    return after, check.drop_shadowed(problems)
+
+
+def save_text(s: Session, doc: Doc, text: str, source: str) -> Pipeline:
+    """Save an edited copy after checking it again under the lock (deals may have moved while
+    the editor was open); refuses if the pipeline file changed meanwhile (exit 4)."""
+    with s.repo.lock():
+        pipeline, problems = check_text(s, doc, text, source)
+        _refuse(problems)
+        s.repo.save("pipelines", doc.id, pipeline.to_dict(), expect=doc.raw)
+        s._pipelines[pipeline.id] = pipeline
+    return pipeline
