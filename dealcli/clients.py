@@ -205,6 +205,18 @@ def all_records(s: Session, kind: str) -> list[dict]:
     return rows
 
 
+def with_decimals(data: dict, keys: tuple) -> dict:
+    """A record for output with its numbers as Decimal (YAML reads 20 as an int), so JSON
+    shows money as exact text, the same way for every record."""
+    from decimal import Decimal
+
+    out = dict(data)
+    for key in keys:
+        if isinstance(out.get(key), int) and not isinstance(out.get(key), bool):
+            out[key] = Decimal(out[key])
+    return out
+
+
 def records(s: Session, which: str) -> list[dict]:
     rows = all_records(s, KIND_OF[which])
     return sorted(rows, key=lambda r: (norm(r.get("name")), str(r.get("id"))))

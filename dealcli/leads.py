@@ -48,10 +48,15 @@ def load(s: Session, ref: str):
     return s.repo.load("leads", s.repo.resolve("leads", ref))
 
 
+def show(s: Session, ref: str) -> dict:
+    return clients.with_decimals(load(s, ref).data, ("amount",))
+
+
 def records(s: Session, status: str | None = None) -> list[dict]:
     if status and status not in STATUSES:
         raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
-    rows = [r for r in clients.all_records(s, "leads") if not status or (r.get("status") or "new") == status]
+    rows = [clients.with_decimals(r, ("amount",)) for r in clients.all_records(s, "leads")
+            if not status or (r.get("status") or "new") == status]
     return sorted(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("id"))))
 
 

@@ -75,12 +75,16 @@ def find_id(s: Session, ref: str) -> str:
                        "name, or NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]])") from None
 
 
+NUMBERS = ("price", "tax_rate")
+
+
 def load(s: Session, ref: str) -> dict:
-    return s.repo.load("products", find_id(s, ref)).data
+    return clients.with_decimals(s.repo.load("products", find_id(s, ref)).data, NUMBERS)
 
 
 def records(s: Session) -> list[dict]:
-    return sorted(clients.all_records(s, "products"), key=lambda r: (clients.norm(r.get("name")), str(r.get("id"))))
+    rows = [clients.with_decimals(r, NUMBERS) for r in clients.all_records(s, "products")]
+    return sorted(rows, key=lambda r: (clients.norm(r.get("name")), str(r.get("id"))))
 
 
 def _from_catalogue(s: Session, product_id: str, quantity: str | None = None,

@@ -51,8 +51,21 @@ def load(s: Session, ref: str):
     return s.repo.load("quotes", s.repo.resolve("quotes", ref))
 
 
+def for_output(data: dict) -> dict:
+    out = clients.with_decimals(data, ("amount",))
+    if isinstance(out.get("products"), list):
+        out["products"] = [clients.with_decimals(r, ("price", "quantity", "discount", "tax_rate"))
+                           if isinstance(r, dict) else r for r in out["products"]]
+    return out
+
+
+def show(s: Session, ref: str) -> dict:
+    return for_output(load(s, ref).data)
+
+
 def records(s: Session) -> list[dict]:
-    return sorted(clients.all_records(s, "quotes"), key=lambda r: (str(r.get("created") or ""), str(r.get("id"))))
+    rows = [for_output(r) for r in clients.all_records(s, "quotes")]
+    return sorted(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("id"))))
 
 
 def rows(doc) -> list[ProductRow]:

@@ -58,7 +58,7 @@ def show(ctx: typer.Context, ref: LeadArg, format: RecordFormatOpt = Format.tabl
     from dealcli import leads
     from dealcli.commands.records import emit_one
 
-    emit_one(leads.load(session(ctx), ref).data, format.value)
+    emit_one(leads.show(session(ctx), ref), format.value)
 
 
 @app.command("convert")

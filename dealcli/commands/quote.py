@@ -53,4 +53,4 @@ def show(ctx: typer.Context,
     from dealcli import quotes
     from dealcli.commands.records import emit_one
 
-    emit_one(quotes.load(session(ctx), ref).data, format.value)
+    emit_one(quotes.show(session(ctx), ref), format.value)
