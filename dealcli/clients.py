@@ -153,13 +153,18 @@ def parse_fields(sets: list[str]) -> dict:
     return out
 
 
+def clean_text(text: str, which: str, what: str = "name", limit: int = 300) -> str:
+    """A record's name or title with whitespace collapsed; UsageError when empty or too long."""
+    value = " ".join((text or "").split())
+    if not value:
+        raise UsageError(f"a {which} needs a {what}")
+    if len(value) > limit:
+        raise UsageError(f"{which} {what}: {len(value)} characters is too long (limit {limit})")
+    return value
+
+
 def _name(text: str, which: str) -> str:
-    name = " ".join((text or "").split())
-    if not name:
-        raise UsageError(f"a {which} needs a name")
-    if len(name) > 300:
-        raise UsageError(f"{which} name: {len(name)} characters is too long (limit 300)")
-    return name
+    return clean_text(text, which)
 
 
 # -- use cases -------------------------------------------------------------------------------------

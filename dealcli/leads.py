@@ -21,11 +21,7 @@ STATUSES = ("new", "converted")
 def add(s: Session, title: str, contact_name: str | None = None, company_name: str | None = None,
         email: str | None = None, phone: str | None = None, source: str | None = None,
         amount: str | None = None, currency: str | None = None, responsible: str | None = None) -> dict:
-    title = " ".join((title or "").split())
-    if not title:
-        raise UsageError("a lead needs a title")
-    if len(title) > 500:
-        raise UsageError(f"title: {len(title)} characters is too long (limit 500)")
+    title = clients.clean_text(title, "lead", "title", 500)
     data = {
         "format": FORMAT_VERSION, "id": ids.new_id(), "title": title, "status": "new",
         "contact_name": " ".join((contact_name or "").split()) or None,

@@ -27,11 +27,7 @@ def _decimal(text, what: str, percent: bool = False) -> Decimal:
 
 def add(s: Session, name: str, price: str, currency: str | None = None, tax: str | None = None,
         tax_included: bool = False, sku: str | None = None, unit: str | None = None) -> dict:
-    name = " ".join((name or "").split())
-    if not name:
-        raise UsageError("a product needs a name")
-    if len(name) > 300:
-        raise UsageError(f"product name: {len(name)} characters is too long (limit 300)")
+    name = clients.clean_text(name, "product")
     value = _decimal(price, "price")
     if value < 0:
         raise UsageError(f"--price {price}: a price cannot be negative")

@@ -19,11 +19,7 @@ from dealcli.storage import atomic
 
 def add(s: Session, title: str, products: list[str], company: str | None = None, contacts: list[str] = (),
         currency: str | None = None, valid_until: str | None = None, comment: str | None = None) -> dict:
-    title = " ".join((title or "").split())
-    if not title:
-        raise UsageError("a quote needs a title")
-    if len(title) > 500:
-        raise UsageError(f"title: {len(title)} characters is too long (limit 500)")
+    title = clients.clean_text(title, "quote", "title", 500)
     rows = deals.resolve_products(s, list(products or []))
     until = None
     if valid_until:
