@@ -25,10 +25,10 @@ DEALS = [
     ("Office network upgrade", "Fabrikam Inc", "Nancy Davolio", ["Switch 48p:1290:4", "Installation:800"],
      "prepayment_invoice", 2, 20, 14),
     ("Security audit", "Fabrikam Inc", "Nancy Davolio", ["Audit:5600"], "lose", 2, 50, -30),
-    ("Annual support plan", "Adventure Works", "Andrew Fuller", ["@SUP-Y:1:5"], "won", 0, 90, -45),
+    ("Annual support plan", "Adventure Works", "Andrew Fuller", ["SUP-Y:1:5"], "won", 0, 90, -45),
     ("Support plan upgrade", "Adventure Works", "Andrew Fuller", ["Premium add-on:3000"], "new", 0, 2, 45),
     ("Mobile app MVP", "Tailspin Toys", "Janet Leverling", ["App MVP:18500"], "executing", 1, 25, 21),
-    ("Training workshop", "Tailspin Toys", "Janet Leverling", ["@WS-DAY:2"], "apology", 1, 45, -10),
+    ("Training workshop", "Tailspin Toys", "Janet Leverling", ["WS-DAY:2"], "apology", 1, 45, -10),
     ("Cloud backup", "Wide World Importers", "Robert King", ["Backup TB/month:25:12:0:20"], "new", 2, 1, 60),
     ("Printer fleet lease", "Wide World Importers", "Robert King", ["Printer lease:75:24"], "preparation", 2, 12,
      20),
@@ -39,7 +39,7 @@ DEALS = [
     ("Analytics dashboard", "Proseware Inc", "Margaret Peacock", ["Dashboard:4300"], "lose", 0, 30, -5),
     ("E-commerce storefront", "Lucerne Publishing", "Anne Dodsworth", ["Storefront:14200", "Payment setup:600"],
      "final_invoice", 2, 28, 2),
-    ("Laptop refresh", "Lucerne Publishing", "Anne Dodsworth", ["@LAP-14:12:3"], "executing", 2, 15, 12),
+    ("Laptop refresh", "Lucerne Publishing", "Anne Dodsworth", ["LAP-14:12:3"], "executing", 2, 15, 12),
     ("SEO retainer", "Blue Yonder Airlines", "Ian Wright", ["SEO month:950:6"], "new", 1, 0, 30),
     ("Email migration", "Blue Yonder Airlines", "Ian Wright", ["Mailbox:12:150"], "won", 1, 55, -25),
 ]
@@ -50,7 +50,7 @@ COMMENTS = {
     "Mobile app MVP": "Waiting for the brand guide from their marketing team.",
 }
 ORDER = ["new", "preparation", "prepayment_invoice", "executing", "final_invoice"]
-# name, price, tax %, sku, unit: the catalogue; deals below name a product by its SKU as "@SKU[:QTY]"
+# name, price, tax %, sku, unit: the catalogue; deals above name products by SKU ("SKU:QTY[:DISCOUNT]")
 CATALOGUE = [
     ("Support plan (year)", "12000", "0", "SUP-Y", "year"),
     ("Workshop day", "1200", "0", "WS-DAY", "day"),
@@ -76,13 +76,8 @@ def populate(root: Path, now: dt.datetime) -> int:
         when = now - dt.timedelta(days=days_ago)
         return Session(repo_root=root, as_user=user, now_text=when.isoformat(), quiet=True)
 
-    sku = {}
     for name, price, tax, code, unit in CATALOGUE:
-        sku[code] = products.add(at(120, USERS[0]), name, price, tax=tax, sku=code, unit=unit)["id"]
-
-    def rows(specs: list[str]) -> list[str]:  # "@SKU:QTY" -> "<product id>:QTY"
-        return [sku[s[1:].split(":")[0]] + s[1:][len(s[1:].split(":")[0]):] if s.startswith("@") else s
-                for s in specs]
+        products.add(at(120, USERS[0]), name, price, tax=tax, sku=code, unit=unit)
 
     made = 0
     by_title = {}
@@ -90,7 +85,7 @@ def populate(root: Path, now: dt.datetime) -> int:
         user = USERS[who]
         s = at(days, user)
         close_date = (now + dt.timedelta(days=close_in)).date().isoformat()
-        deal = deals.add(s, deals.DealSpec(title=title, company=company, contacts=[contact], products=rows(specs),
+        deal = deals.add(s, deals.DealSpec(title=title, company=company, contacts=[contact], products=specs,
                                            responsible=user, close_date=close_date, source="example",
                                            type="sale"))
         by_title[title] = deal.id
@@ -119,7 +114,7 @@ def populate(root: Path, now: dt.datetime) -> int:
     made += 1
     leads.add(at(1, USERS[2]), "Conference booth screens", contact_name="Olivia Bright", company_name="Trey Research",
               email="olivia@trey.example", phone="+1 425 555 0199", source="fair", amount="2400")
-    quotes.add(at(6, USERS[2]), "Managed print offer", [f"{sku['CONS-H']}:10", "Printer lease:75:24"],
+    quotes.add(at(6, USERS[2]), "Managed print offer", ["CONS-H:10", "Printer lease:75:24"],
                company="Wide World Importers", contacts=["Robert King"], valid_until=(now + dt.timedelta(days=14))
                .date().isoformat())
     return made

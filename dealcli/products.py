@@ -4,7 +4,8 @@ On disk: format, id, name, price (exact decimal), currency, tax_rate (percent), 
 sku, unit, created, created_by.
 A deal's product row may come from the catalogue: `--product PRODUCT` (an id, a unique id
 prefix, an exact SKU or an exact name) copies name, price and tax into the row and records
-`product: <id>`; `--product ID:QTY[:DISCOUNT%]` (a full id) sets quantity and discount too.
+`product: <id>`; `--product ID:QTY[:DISCOUNT%]` (a full id or exact SKU) sets quantity and
+discount too.
 The row keeps its own copy afterwards: changing the catalogue never rewrites deals."""
 
 from __future__ import annotations
@@ -113,7 +114,16 @@ def row(s: Session, spec: str) -> ProductRow:
     if ":" not in spec:
         return _from_catalogue(s, find_id(s, spec))
     head, *rest = spec.split(":")
-    if s.repo.exists("products", head.strip()) and 1 <= len(rest) <= 2:
+    product_id = _by_id_or_sku(s, head.strip()) if 1 <= len(rest) <= 2 else None
+    if product_id:
         nums = [r.strip().rstrip("%") for r in rest]
-        return _from_catalogue(s, head.strip(), nums[0], nums[1] if len(nums) > 1 else None)
+        return _from_catalogue(s, product_id, nums[0], nums[1] if len(nums) > 1 else None)
     return parse_product(spec)
+
+
+def _by_id_or_sku(s: Session, text: str) -> str | None:
+    """The product whose full id or exact SKU is `text` (for ID:QTY / SKU:QTY), else None."""
+    if s.repo.exists("products", text):
+        return text
+    found = [str(r.get("id")) for r in clients.all_records(s, "products") if text and str(r.get("sku") or "") == text]
+    return found[0] if len(found) == 1 else None

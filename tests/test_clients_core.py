@@ -111,6 +111,8 @@ def test_catalogue_row_copies_name_price_tax_and_link(session):
     assert (row.name, str(row.price), str(row.tax_rate), row.product) == ("Laptop", "1150.50", "20", p["id"])
     row = deals.resolve_products(session, [f"{p['id']}:3:10"])[0]
     assert (str(row.quantity), str(row.discount), row.product) == ("3", "10", p["id"])
+    row = deals.resolve_products(session, ["LAP:2"])[0]
+    assert (row.product, str(row.quantity), str(row.price)) == (p["id"], "2", "1150.50")
     free = deals.resolve_products(session, ["Laptop bag:30:2"])[0]
     assert free.product is None and free.name == "Laptop bag"
 
