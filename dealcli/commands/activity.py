@@ -69,7 +69,7 @@ def register(root: typer.Typer) -> None:
     @root.command("agenda")
     def agenda(
         ctx: typer.Context,
-        expr: Annotated[Optional[list[str]], typer.Argument(metavar="[EXPR]...", help="Filter expressions "
+        expr: Annotated[Optional[list[str]], typer.Argument(metavar="EXPR", help="Filter expressions "
                                                             "(as in `dealcli filter`).", show_default=False)] = None,
         format: FormatOpt = Format.table,
     ) -> None:
