@@ -4,7 +4,7 @@ way), so CI sees every problem at once."""
 
 from __future__ import annotations
 
-from dealcli import schemas, stage_rules
+from dealcli import linkcheck, schemas, stage_rules
 from dealcli.errors import CorruptData, FieldError, Violation
 from dealcli.model import Deal, Pipeline
 from dealcli.session import Session
@@ -82,6 +82,7 @@ def run(s: Session) -> list[Violation]:
         for v in stage_rules.validate_deal(deal, pipelines):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
             problems.append(v)
+    problems += linkcheck.run(s)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems

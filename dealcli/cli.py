@@ -85,6 +85,7 @@ def _register() -> None:
     app.add_typer(lead.app, name="lead")
     app.add_typer(quote.app, name="quote")
     app.add_typer(activity.app, name="activity")
+    activity.register(app)
     app.add_typer(recurring.app, name="recurring")
 
 

@@ -4,12 +4,16 @@ On disk (companies/<id>.yaml, contacts/<id>.yaml):
   format, id, name, emails: [..], phones: [..], responsible, fields: {..}, created, created_by
   (contacts also: company (a company id), birthday)
 A reference on the command line is an id, a unique id prefix or an exact name
-(case-insensitive); `ClientIndex` also matches by email, for lead conversion and import."""
+(case-insensitive); `ClientIndex` also matches by email, for lead conversion and import.
+Emails and phones are checked when they are given (a malformed one is a usage error, exit 2);
+a birthday is a date in the past (timeutil.parse_date)."""
 
 from __future__ import annotations
 
+import re
+
 from dealcli import FORMAT_VERSION, ids, timeutil
-from dealcli.errors import NotFound, UsageError
+from dealcli.errors import CorruptData, NotFound, UsageError
 from dealcli.session import Session
 from dealcli.storage import atomic
 
@@ -74,9 +78,9 @@ def create(s: Session, which: str, data: dict) -> str:
     return data["id"]
 
 
-def resolve(s: Session, which: str, ref: str, create_missing: bool = True) -> str:
-    """The id of the company/contact that `ref` names: an id, a unique id prefix or an exact
-    name. An unknown name creates the record (and says so); several matches are an error."""
+def find_id(s: Session, which: str, ref: str) -> str:
+    """The id of the existing company/contact that `ref` names (an id, an exact name, case-
+    insensitive, or a unique id prefix); NotFound (exit 3) when none or several match."""
     kind = KIND_OF[which]
     ref = " ".join((ref or "").split())
     if not ref:
@@ -86,8 +90,15 @@ def resolve(s: Session, which: str, ref: str, create_missing: bool = True) -> st
     found = ClientIndex(s, which).find(name=ref)
     if found:
         return found
+    return s.repo.resolve(kind, ref)
+
+
+def resolve(s: Session, which: str, ref: str, create_missing: bool = True) -> str:
+    """The id of the company/contact that `ref` names: an id, a unique id prefix or an exact
+    name. An unknown name creates the record (and says so); several matches are an error."""
+    ref = " ".join((ref or "").split())
     try:
-        return s.repo.resolve(kind, ref)
+        return find_id(s, which, ref)
     except NotFound as exc:
         if "ambiguous" in exc.message or not create_missing:
             raise
@@ -95,3 +106,203 @@ def resolve(s: Session, which: str, ref: str, create_missing: bool = True) -> st
     create(s, which, data)
     s.notice(f"created {which} {data['id']} ({ref})")
     return data["id"]
+
+
+# -- checking what users type ----------------------------------------------------------------------
+_EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"]+@[^@\s,;:<>()\[\]\"]+\.[^@\s,;:<>()\[\]\".]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+(\s*(ext\.?|x)\s*[0-9]{1,6})?$", re.IGNORECASE)
+
+
+def check_email(text: str, option: str = "--email") -> str:
+    """A plausible email address (local@domain.tld), trimmed; UsageError naming it otherwise."""
+    value = (text or "").strip()
+    if len(value) > 254 or not _EMAIL.match(value) or ".." in value:
+        raise UsageError(f"{option} {text!r}: not an email address (expected name@example.com)")
+    return value
+
+
+def check_phone(text: str, option: str = "--phone") -> str:
+    """A phone number: digits with optional +, spaces, ( ) . - and an extension; 3 to 20 digits."""
+    value = " ".join((text or "").split())
+    digits = sum(c.isdigit() for c in value.split("x")[0].split("ext")[0])
+    if len(value) > 40 or not _PHONE.match(value) or not 3 <= digits <= 20:
+        raise UsageError(f"{option} {text!r}: not a phone number (digits, spaces, + ( ) . -)")
+    return value
+
+
+def check_birthday(s: Session, text: str) -> str:
+    try:
+        day = timeutil.parse_date(text, s.now)
+    except timeutil.DateError as exc:
+        raise UsageError(f"--birthday: {exc}") from None
+    if day > s.now.date():
+        raise UsageError(f"--birthday {text!r}: {day.isoformat()} is in the future")
+    return day.isoformat()
+
+
+def parse_fields(sets: list[str]) -> dict:
+    """--set FIELD=VALUE pairs (custom fields of a company/contact, kept as text)."""
+    from dealcli.deals import split_assignment
+
+    out = {}
+    for text in sets or []:
+        name, value = split_assignment(text)
+        if len(name) > 64:
+            raise UsageError(f"--set: {name!r} is not a usable field name")
+        out[name] = value
+    return out
+
+
+def clean_text(text: str, which: str, what: str = "name", limit: int = 300) -> str:
+    """A record's name or title with whitespace collapsed; UsageError when empty or too long."""
+    value = " ".join((text or "").split())
+    if not value:
+        raise UsageError(f"a {which} needs a {what}")
+    if len(value) > limit:
+        raise UsageError(f"{which} {what}: {len(value)} characters is too long (limit {limit})")
+    return value
+
+
+def _name(text: str, which: str) -> str:
+    return clean_text(text, which)
+
+
+# -- use cases -------------------------------------------------------------------------------------
+def add(s: Session, which: str, name: str, *, emails=(), phones=(), responsible: str | None = None,
+        sets=(), company: str | None = None, birthday: str | None = None) -> dict:
+    """Create a company or contact; returns the record. Everything is checked before anything
+    is written (the company of a contact is resolved like `deal add --company`)."""
+    name = _name(name, which)
+    extra: dict = {
+        "emails": [check_email(e) for e in emails or []],
+        "phones": [check_phone(p) for p in phones or []],
+        "responsible": responsible or s.user,
+        "fields": parse_fields(list(sets or [])),
+    }
+    if which == "contact":
+        extra["birthday"] = check_birthday(s, birthday) if birthday else None
+    elif company or birthday:
+        raise UsageError("--company and --birthday are for contacts")
+    with s.repo.lock():
+        index = ClientIndex(s, which)
+        same = index.by_name.get(norm(name), [])
+        if same:
+            s.notice(f"note: {which} {', '.join(same)} has the same name; refer to them by id")
+        if which == "contact" and company:
+            extra["company"] = resolve(s, "company", company)
+        data = new_record(s, which, name, **extra)
+        create(s, which, data)
+    return data
+
+
+def load(s: Session, which: str, ref: str):
+    """The Doc of the company/contact that `ref` names (id, exact name or unique prefix)."""
+    return s.repo.load(KIND_OF[which], find_id(s, which, ref))
+
+
+def all_records(s: Session, kind: str) -> list[dict]:
+    """Every record of a kind as stored; an unreadable file is skipped with a notice naming it
+    (`dealcli check` reports it in full)."""
+    errors: list[CorruptData] = []
+    rows = [doc.data for doc in s.repo.iter_docs(kind, errors)]
+    for exc in errors:
+        s.notice(f"skipped {exc.message}")
+    return rows
+
+
+def with_decimals(data: dict, keys: tuple) -> dict:
+    """A record for output with its numbers as Decimal (YAML reads 20 as an int), so JSON
+    shows money as exact text, the same way for every record."""
+    from decimal import Decimal
+
+    out = dict(data)
+    for key in keys:
+        if isinstance(out.get(key), int) and not isinstance(out.get(key), bool):
+            out[key] = Decimal(out[key])
+    return out
+
+
+def records(s: Session, which: str) -> list[dict]:
+    rows = all_records(s, KIND_OF[which])
+    return sorted(rows, key=lambda r: (norm(r.get("name")), str(r.get("id"))))
+
+
+def edit(s: Session, which: str, ref: str, *, name: str | None = None, emails=None, phones=None,
+         responsible: str | None = None, company: str | None = None, birthday: str | None = None,
+         sets=(), unsets=()) -> dict:
+    """Change a company/contact. Lists given (emails, phones) replace the stored ones."""
+    if which != "contact" and (company is not None or birthday is not None):
+        raise UsageError("--company and --birthday are for contacts")
+    fields = parse_fields(list(sets or []))
+    with s.repo.lock():
+        doc = load(s, which, ref)
+        data = dict(doc.data)
+        if name is not None:
+            data["name"] = _name(name, which)
+        if emails is not None:
+            data["emails"] = [check_email(e) for e in emails]
+        if phones is not None:
+            data["phones"] = [check_phone(p) for p in phones]
+        if responsible is not None:
+            data["responsible"] = responsible
+        if birthday is not None:
+            data["birthday"] = check_birthday(s, birthday)
+        if company is not None:
+            data["company"] = resolve(s, "company", company)
+        custom = dict(data.get("fields") or {})
+        custom.update(fields)
+        for field_name in unsets or []:
+            if field_name in ("emails", "phones"):
+                data[field_name] = []
+            elif field_name in ("responsible", "company", "birthday") and field_name in data:
+                data[field_name] = None
+            elif field_name.removeprefix("fields.") in custom:
+                del custom[field_name.removeprefix("fields.")]
+            else:
+                raise UsageError(f"--unset {field_name}: the {which} has no such field")
+        data["fields"] = custom
+        data["modified"] = timeutil.iso(s.now)
+        s.repo.save(KIND_OF[which], doc.id, data, expect=doc.raw)
+    return data
+
+
+def label(s: Session, which: str, record_id: str | None) -> str | None:
+    """'Name (id)' for a linked company/contact; the bare id (marked missing) if it is gone."""
+    if not record_id:
+        return None
+    try:
+        data = s.repo.load(KIND_OF[which], record_id).data
+    except (NotFound, CorruptData):
+        return f"{record_id} (missing)"
+    return f"{data.get('name')} ({record_id})"
+
+
+def link_to_company(s: Session, contact_ids: list[str], company_id: str | None) -> list[str]:
+    """Contacts of a new deal that belong to no company join the deal's company. Returns the
+    ids of the contacts changed."""
+    changed = []
+    if not company_id:
+        return changed
+    with s.repo.lock():
+        for contact_id in dict.fromkeys(contact_ids):
+            try:
+                doc = s.repo.load("contacts", contact_id)
+            except (NotFound, CorruptData):
+                continue
+            if doc.data.get("company"):
+                continue
+            data = dict(doc.data, company=company_id)
+            s.repo.save("contacts", contact_id, data, expect=doc.raw)
+            changed.append(contact_id)
+    return changed
+
+
+def copy_into(s: Session, which: str, ref: str, deal) -> None:
+    """deal add --from contact:ID|company:ID: the client (and a contact's company)."""
+    doc = load(s, which, ref)
+    if which == "company":
+        deal.company = doc.id
+    else:
+        deal.contacts = [doc.id]
+        deal.company = doc.data.get("company") or deal.company
+    deal.responsible = deal.responsible or doc.data.get("responsible")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from dealcli import cards, clients, money, stage_rules, timeutil
+from dealcli import activities, cards, clients, money, stage_rules, timeutil
 from dealcli.errors import RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
@@ -96,7 +96,10 @@ def _is_number(text: str) -> bool:
 
 
 def resolve_products(s: Session, specs: list[str]) -> list[ProductRow]:
-    return [parse_product(spec) for spec in specs]
+    """--product values: NAME:PRICE[...] rows or catalogue products (see products.row)."""
+    from dealcli import products
+
+    return [products.row(s, spec) for spec in specs]
 
 
 def parse_probability(value) -> int:
@@ -198,12 +201,19 @@ class DealSpec:
 
 
 def copy_from(s: Session, ref: str, deal: Deal) -> None:
-    """--from deal:ID copies client, products, pipeline and the rest of what fits."""
+    """--from deal:ID copies client, products, pipeline and the rest of what fits; lead:ID,
+    quote:ID, contact:ID and company:ID copy what they hold (see docs/clients.md)."""
     kind, sep, rid = ref.partition(":")
     if not sep or not rid:
-        raise UsageError(f"--from {ref!r}: expected KIND:ID (deal:ID)")
+        raise UsageError(f"--from {ref!r}: expected KIND:ID (lead, contact, company, quote or deal)")
+    if kind in ("lead", "quote", "contact", "company"):
+        from dealcli import leads, quotes
+
+        copier = {"lead": leads.copy_into, "quote": quotes.copy_into}.get(kind)
+        copier(s, rid, deal) if copier else clients.copy_into(s, kind, rid, deal)
+        return
     if kind != "deal":
-        raise UsageError(f"--from {ref!r}: copying from {kind} is not supported yet")
+        raise UsageError(f"--from {ref!r}: {kind!r} is not one of lead, contact, company, quote, deal")
     src, _ = s.load_deal(rid)
     deal.pipeline, deal.currency, deal.company = src.pipeline, src.currency, src.company
     deal.contacts = list(src.contacts)
@@ -286,6 +296,9 @@ def add(s: Session, spec: DealSpec, deal_id: str | None = None, via: str | None 
             deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": spec.comment})
             deal.history.append(event(s, "commented", text=spec.comment))
         s.save_deal(deal, None)
+        clients.link_to_company(s, deal.contacts, deal.company)
+    if via is None:  # deals made by a schedule (cron) get no hint: cron mails every stderr line
+        activities.nudge(s, [deal])
     return deal
 
 
@@ -384,7 +397,7 @@ def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = N
     done = transact(s, refs, change)
     for deal, target in rehomed:
         report_card_change(s, deal, target)
-    return done
+    return activities.nudge(s, done)
 
 
 def report_card_change(s: Session, deal: Deal, target: Pipeline) -> None:
@@ -434,7 +447,7 @@ def reopen(s: Session, refs: list[str], stage_id: str | None) -> list[Deal]:
         deal.history.append(event(s, "reopened", **{"from": old_stage, "to": target}))
         return []
 
-    return transact(s, refs, change)
+    return activities.nudge(s, transact(s, refs, change))
 
 
 def comment(s: Session, refs: list[str], text: str) -> list[Deal]:

@@ -7,7 +7,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", "recurring": "recurring"}
+SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", "companies": "company",
+                  "contacts": "contact", "products": "product", "leads": "lead", "quotes": "quote",
+                  "activities": "activity", "recurring": "recurring"}
 
 
 def folder() -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealcli import money, render, views_card
+from dealcli import activities, clients, money, render, views_card
 from dealcli.model import Deal
 from dealcli.session import Session
 
@@ -58,7 +58,9 @@ def deal_card_text(s: Session, deal: Deal) -> str:
         ("stage", stage_text), ("status", deal.status),
         ("amount", f"{money.fmt(deal.amount)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
                                                                  else " (from products)")),
-        ("company", deal.company), ("contacts", ", ".join(deal.contacts)),
+        ("company", clients.label(s, "company", deal.company)),
+        ("contacts", ", ".join(clients.label(s, "contact", c) or c for c in deal.contacts)),
+        ("next_activity", activities.label(s, deal.id) if deal.status == "open" else None),
         ("type", deal.type), ("source", deal.source), ("responsible", deal.responsible),
         ("begin", deal.begin), ("close_date", deal.close_date), ("closed_at", deal.closed_at),
         ("probability", f"{deal.probability}%" if deal.probability is not None else None),

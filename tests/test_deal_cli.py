@@ -193,7 +193,7 @@ def test_bad_values_on_the_command_line(cli, repo):
         (["deal", "add", "X", "--amount", "NaN"], 2),
         (["deal", "add", "X", "--probability", "140"], 2),
         (["deal", "add", "X", "--close-date", "not a date"], 2),
-        (["deal", "add", "X", "--product", "Thing"], 2),
+        (["deal", "add", "X", "--product", "Thing"], 3),  # not in the catalogue
         (["deal", "add", "X", "--product", "Thing:5:1:150"], 2),
         (["deal", "add", "X", "--pipeline", "nope"], 3),
         (["deal", "add", ""], 2),

@@ -2,7 +2,124 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
+
+from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, session
 
 company_app = typer.Typer(help="Companies (clients).", no_args_is_help=True)
 contact_app = typer.Typer(help="Contacts (people at clients).", no_args_is_help=True)
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The name.", show_default=False)]
+EmailOpt = Annotated[Optional[list[str]], typer.Option("--email", help="Email address (repeatable; "
+                                                       "malformed ones are refused).")]
+PhoneOpt = Annotated[Optional[list[str]], typer.Option("--phone", help="Phone number (repeatable; digits, "
+                                                       "spaces, + ( ) . -).")]
+ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: the "
+                                                       "acting user).")]
+FieldSetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE: a custom field "
+                                                          "(repeatable).")]
+CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Company id, id prefix or exact name "
+                                                   "(an unknown name creates the company).")]
+BirthdayOpt = Annotated[Optional[str], typer.Option("--birthday", help="Date of birth (2026-03-10, "
+                                                    "10 March 1980, ...).")]
+RefArg = Annotated[str, typer.Argument(metavar="ID", help="Id, unique id prefix or exact name.",
+                                       show_default=False)]
+NewNameOpt = Annotated[Optional[str], typer.Option("--name", help="New name.")]
+EditEmailOpt = Annotated[Optional[list[str]], typer.Option("--email", help="Replace the emails "
+                                                           "(repeatable).")]
+EditPhoneOpt = Annotated[Optional[list[str]], typer.Option("--phone", help="Replace the phones "
+                                                           "(repeatable).")]
+UnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a field: emails, phones, "
+                                                       "responsible, a custom field (repeatable).")]
+COLUMNS = {"company": ["id", "name", "emails", "phones", "responsible"],
+           "contact": ["id", "name", "company", "emails", "phones", "responsible"]}
+
+
+def _add(ctx, which: str, name: str, **kw) -> None:
+    from dealcli import clients
+    from dealcli.commands.options import print_ids
+
+    data = clients.add(session(ctx), which, name, **kw)
+    print_ids([data["id"]])
+
+
+def _list(ctx, which: str, fmt: Format) -> None:
+    from dealcli import clients
+    from dealcli.commands.records import emit_list
+
+    emit_list(clients.records(session(ctx), which), fmt.value, COLUMNS[which])
+
+
+def _show(ctx, which: str, ref: str, fmt: Format) -> None:
+    from dealcli import clients
+    from dealcli.commands.records import emit_one
+
+    emit_one(clients.load(session(ctx), which, ref).data, fmt.value)
+
+
+def _edit(ctx, which: str, ref: str, **kw) -> None:
+    from dealcli import clients
+    from dealcli.commands.options import print_ids
+
+    data = clients.edit(session(ctx), which, ref, **kw)
+    print_ids([data["id"]])
+
+
+@company_app.command("add")
+def company_add(ctx: typer.Context, name: NameArg, email: EmailOpt = None, phone: PhoneOpt = None,
+                responsible: ResponsibleOpt = None, set_: FieldSetOpt = None) -> None:
+    """Create a company and print its id."""
+    _add(ctx, "company", name, emails=email, phones=phone, responsible=responsible, sets=set_)
+
+
+@company_app.command("list")
+def company_list(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
+    """List companies by name."""
+    _list(ctx, "company", format)
+
+
+@company_app.command("show")
+def company_show(ctx: typer.Context, ref: RefArg, format: RecordFormatOpt = Format.table) -> None:
+    """Show one company."""
+    _show(ctx, "company", ref, format)
+
+
+@company_app.command("edit")
+def company_edit(ctx: typer.Context, ref: RefArg, name: NewNameOpt = None, email: EditEmailOpt = None,
+                 phone: EditPhoneOpt = None, responsible: ResponsibleOpt = None, set_: FieldSetOpt = None,
+                 unset: UnsetOpt = None) -> None:
+    """Change a company; prints its id."""
+    _edit(ctx, "company", ref, name=name, emails=email, phones=phone, responsible=responsible, sets=set_ or [],
+          unsets=unset or [])
+
+
+@contact_app.command("add")
+def contact_add(ctx: typer.Context, name: NameArg, company: CompanyOpt = None, email: EmailOpt = None,
+                phone: PhoneOpt = None, birthday: BirthdayOpt = None, responsible: ResponsibleOpt = None,
+                set_: FieldSetOpt = None) -> None:
+    """Create a contact and print its id."""
+    _add(ctx, "contact", name, emails=email, phones=phone, responsible=responsible, sets=set_, company=company,
+         birthday=birthday)
+
+
+@contact_app.command("list")
+def contact_list(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
+    """List contacts by name."""
+    _list(ctx, "contact", format)
+
+
+@contact_app.command("show")
+def contact_show(ctx: typer.Context, ref: RefArg, format: RecordFormatOpt = Format.table) -> None:
+    """Show one contact."""
+    _show(ctx, "contact", ref, format)
+
+
+@contact_app.command("edit")
+def contact_edit(ctx: typer.Context, ref: RefArg, name: NewNameOpt = None, company: CompanyOpt = None,
+                 email: EditEmailOpt = None, phone: EditPhoneOpt = None, birthday: BirthdayOpt = None,
+                 responsible: ResponsibleOpt = None, set_: FieldSetOpt = None, unset: UnsetOpt = None) -> None:
+    """Change a contact; prints its id."""
+    _edit(ctx, "contact", ref, name=name, emails=email, phones=phone, responsible=responsible, company=company,
+          birthday=birthday, sets=set_ or [], unsets=unset or [])

@@ -1,0 +1,105 @@
+"""`dealcli agenda`: open deals grouped by their next activity, in the reference CRM's columns:
+overdue, today, this week, next week, later, and without activities. Weeks start on Monday;
+everything is relative to the Session clock (--now)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dealcli import activities, timeutil
+from dealcli.session import Session
+
+GROUPS = (
+    ("overdue", "Overdue"),
+    ("today", "Today"),
+    ("this-week", "This week"),
+    ("next-week", "Next week"),
+    ("later", "Later"),
+    ("no-activity", "Without activities"),
+)
+COLUMNS = ("group", "id", "title", "stage", "amount", "currency", "responsible", "next_activity",
+           "activity", "activity_type", "activity_subject")
+
+
+def _decimal(value):
+    from dealcli import money
+
+    try:
+        return money.to_decimal(value if value is not None else 0)
+    except money.MoneyError:
+        return value
+
+
+def group_of(due: dt.datetime | None, now: dt.datetime) -> str:
+    if due is None:
+        return "no-activity"
+    if due < now:
+        return "overdue"
+    tomorrow = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    if due < tomorrow:
+        return "today"
+    _, week_end = timeutil.period("this-week", now)
+    if due < week_end:
+        return "this-week"
+    if due < week_end + dt.timedelta(weeks=1):
+        return "next-week"
+    return "later"
+
+
+def select(s: Session, exprs: list[str]) -> list[dict]:
+    """The deal records an agenda shows: those matching the filter expressions (all without)."""
+    from dealcli import query
+
+    return query.select(s, exprs)[0]
+
+
+def rows(s: Session, records) -> list[dict]:
+    """One row per open deal among `records` (deal files as dicts), in column order and sorted
+    by group, then due time, then title."""
+    nexts = activities.next_activities(s)
+    order = {key: i for i, (key, _) in enumerate(GROUPS)}
+    out = []
+    for deal in records:
+        if (deal.get("status") or "open") != "open":
+            continue
+        act = nexts.get(str(deal.get("id")))
+        due = timeutil.to_datetime(act["due"]) if act else None
+        if due is not None:
+            due = due.astimezone(s.tz)
+        out.append((order[group_of(due, s.now)], due or s.now, str(deal.get("title") or "").casefold(), {
+            "group": group_of(due, s.now), "id": deal.get("id"), "title": deal.get("title"),
+            "stage": deal.get("stage"), "amount": _decimal(deal.get("amount")), "currency": deal.get("currency"),
+            "responsible": deal.get("responsible"), "next_activity": timeutil.iso(due),
+            "activity": act.get("id") if act else None, "activity_type": act.get("type") if act else None,
+            "activity_subject": act.get("subject") if act else None,
+        }))
+    out.sort(key=lambda r: r[:3])
+    return [r[3] for r in out]
+
+
+def _money(amount, currency) -> str:
+    from dealcli import money, render
+
+    if not isinstance(amount, money.Decimal):
+        return render.cell(amount)
+    return f"{money.fmt(amount)} {currency or ''}".strip()
+
+
+def table(rows: list[dict]) -> str:
+    """The human view: one section per non-empty group, headed by its name and count."""
+    from dealcli import render
+
+    out = []
+    for key, heading in GROUPS:
+        part = [r for r in rows if r["group"] == key]
+        if not part:
+            continue
+        out.append(f"{heading} ({len(part)})")
+        body = [{"id": r["id"], "title": r["title"], "stage": r["stage"],
+                 "amount": _money(r["amount"], r["currency"]),
+                 "responsible": r["responsible"],
+                 "next activity": (f"{r['next_activity'][:16].replace('T', ' ')} {r['activity_type']}: "
+                                   f"{r['activity_subject']}" if r["next_activity"] else "")} for r in part]
+        out.append(render.format_rows(body, "table").rstrip("\n"))
+        out.append("")
+    return "\n".join(out)

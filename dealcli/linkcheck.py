@@ -1,0 +1,52 @@
+"""Dangling links, for `dealcli check`: a deal pointing at a missing company, contact,
+catalogue product, quote or lead; an activity of a missing deal; a contact of a missing
+company; a quote's missing client or product; a converted lead whose deal is gone. Each
+problem names the file and the line of the link."""
+
+from __future__ import annotations
+
+from dealcli.errors import Violation
+from dealcli.session import Session
+
+# kind -> [(path inside the record, kind it points at)]; "*" walks a list
+LINKS = {
+    "deals": [(("company",), "companies"), (("contacts", "*"), "contacts"), (("products", "*", "product"), "products"),
+              (("quote",), "quotes"), (("lead",), "leads")],
+    "activities": [(("deal",), "deals")],
+    "contacts": [(("company",), "companies")],
+    "quotes": [(("company",), "companies"), (("contacts", "*"), "contacts"), (("products", "*", "product"), "products")],
+    "leads": [(("deal",), "deals")],
+}
+SINGULAR = {"companies": "company", "contacts": "contact", "products": "product", "quotes": "quote",
+            "leads": "lead", "deals": "deal"}
+
+
+def _values(data, path: tuple, at: tuple = ()):
+    """(concrete path, value) for every value at `path` ('*' = each list item)."""
+    if not path:
+        yield at, data
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                yield from _values(item, rest, at + (i,))
+    elif isinstance(data, dict) and data.get(head) not in (None, ""):
+        yield from _values(data[head], rest, at + (head,))
+
+
+def run(s: Session) -> list[Violation]:
+    repo = s.repo
+    known = {kind: set(repo.ids(kind)) for kind in SINGULAR}
+    out = []
+    for kind, links in LINKS.items():
+        for doc in repo.iter_docs(kind, errors=[]):  # unreadable files are reported by check itself
+            for path, target in links:
+                for where, value in _values(doc.data, path):
+                    if isinstance(value, (dict, list)) or str(value) in known[target]:
+                        continue
+                    field = ".".join(str(p) for p in where)
+                    out.append(Violation("dangling-link", f"{field}: {SINGULAR[target]} {value!r} does not exist "
+                                         f"({target}/{value}.yaml is missing)", field, value, repo.rel(doc.path),
+                                         doc.line_of(where)))
+    return out

@@ -1,0 +1,129 @@
+"""The product catalogue: products/<id>.yaml.
+
+On disk: format, id, name, price (exact decimal), currency, tax_rate (percent), tax_included,
+sku, unit, created, created_by.
+A deal's product row may come from the catalogue: `--product PRODUCT` (an id, a unique id
+prefix, an exact SKU or an exact name) copies name, price and tax into the row and records
+`product: <id>`; `--product ID:QTY[:DISCOUNT%]` (a full id or exact SKU) sets quantity and
+discount too.
+The row keeps its own copy afterwards: changing the catalogue never rewrites deals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dealcli import FORMAT_VERSION, clients, ids, money, timeutil
+from dealcli.errors import NotFound, UsageError
+from dealcli.model import ProductRow
+from dealcli.session import Session
+from dealcli.storage import atomic
+
+
+def _decimal(text, what: str, percent: bool = False) -> Decimal:
+    try:
+        return money.percent(text, what) if percent else money.to_decimal(text, what)
+    except money.MoneyError as exc:
+        raise UsageError(f"--{exc}") from None  # "--price: 'x' is not a decimal number"
+
+
+def add(s: Session, name: str, price: str, currency: str | None = None, tax: str | None = None,
+        tax_included: bool = False, sku: str | None = None, unit: str | None = None) -> dict:
+    name = clients.clean_text(name, "product")
+    value = _decimal(price, "price")
+    if value < 0:
+        raise UsageError(f"--price {price}: a price cannot be negative")
+    rate = _decimal(tax, "tax", percent=True) if tax is not None else Decimal(0)
+    sku = (sku or "").strip() or None
+    data = {
+        "format": FORMAT_VERSION, "id": ids.new_id(), "name": name, "price": value,
+        "currency": (currency or s.currency).strip().upper(), "tax_rate": rate, "tax_included": tax_included,
+        "sku": sku, "unit": (unit or "").strip() or None,
+        "created": timeutil.iso(s.now), "created_by": s.user,
+    }
+    with s.repo.lock():
+        if sku:
+            for other in clients.all_records(s, "products"):
+                if str(other.get("sku") or "") == sku:
+                    raise UsageError(f"--sku {sku!r}: product {other.get('id')} already has this SKU")
+        s.repo.save("products", data["id"], data, expect=atomic.MISSING)
+    return data
+
+
+def find_id(s: Session, ref: str) -> str:
+    """A product by exact id, exact SKU, exact name (case-insensitive) or unique id prefix."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise UsageError("--product: empty")
+    if s.repo.exists("products", ref):
+        return ref
+    wanted = clients.norm(ref)
+    for key in ("sku", "name"):
+        found = [str(r.get("id")) for r in clients.all_records(s, "products") if clients.norm(r.get(key)) == wanted]
+        if len(found) > 1:
+            raise NotFound(f"product {ref!r}: ambiguous {key}, matches {', '.join(found)}; use an id")
+        if found:
+            return found[0]
+    try:
+        return s.repo.resolve("products", ref)
+    except NotFound as exc:
+        if "ambiguous" in exc.message:
+            raise
+        raise NotFound(f"product {ref!r}: no such product in the catalogue (give a product id, SKU or "
+                       "name, or NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]])") from None
+
+
+NUMBERS = ("price", "tax_rate")
+
+
+def load(s: Session, ref: str) -> dict:
+    return clients.with_decimals(s.repo.load("products", find_id(s, ref)).data, NUMBERS)
+
+
+def records(s: Session) -> list[dict]:
+    rows = [clients.with_decimals(r, NUMBERS) for r in clients.all_records(s, "products")]
+    return sorted(rows, key=lambda r: (clients.norm(r.get("name")), str(r.get("id"))))
+
+
+def _from_catalogue(s: Session, product_id: str, quantity: str | None = None,
+                    discount: str | None = None) -> ProductRow:
+    data = s.repo.load("products", product_id).data
+    try:
+        row = ProductRow(
+            name=str(data.get("name") or product_id),
+            price=money.to_decimal(data.get("price", 0), "price"),
+            tax_rate=money.percent(data.get("tax_rate") or 0, "tax_rate"),
+            tax_included=bool(data.get("tax_included")),
+            product=product_id,
+        )
+        if quantity is not None:
+            row.quantity = money.to_decimal(quantity, "quantity")
+        if discount is not None:
+            row.discount = money.percent(discount, "discount")
+    except money.MoneyError as exc:
+        raise UsageError(f"--product {product_id}: {exc}") from None
+    if row.quantity < 0:
+        raise UsageError(f"--product {product_id}: quantity cannot be negative")
+    return row
+
+
+def row(s: Session, spec: str) -> ProductRow:
+    """One --product value: a catalogue product (see the module doc) or NAME:PRICE[...]."""
+    from dealcli.deals import parse_product
+
+    spec = (spec or "").strip()
+    if ":" not in spec:
+        return _from_catalogue(s, find_id(s, spec))
+    head, *rest = spec.split(":")
+    product_id = _by_id_or_sku(s, head.strip()) if 1 <= len(rest) <= 2 else None
+    if product_id:
+        nums = [r.strip().rstrip("%") for r in rest]
+        return _from_catalogue(s, product_id, nums[0], nums[1] if len(nums) > 1 else None)
+    return parse_product(spec)
+
+
+def _by_id_or_sku(s: Session, text: str) -> str | None:
+    """The product whose full id or exact SKU is `text` (for ID:QTY / SKU:QTY), else None."""
+    if s.repo.exists("products", text):
+        return text
+    found = [str(r.get("id")) for r in clients.all_records(s, "products") if text and str(r.get("sku") or "") == text]
+    return found[0] if len(found) == 1 else None
