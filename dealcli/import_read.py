@@ -153,7 +153,7 @@ def sniff_delimiter(sample: str) -> str:
     lines = sample.splitlines(keepends=True)
     if len(lines) > 1 and not sample.endswith(("\n", "\r")):
         lines = lines[:-1]
-    best, best_score = ",", (0, 0)
+    best, best_score = ",", (False, 0, 0.0)
     for d in DELIMITERS:
         try:
             rows = [r for r in csv.reader(lines, delimiter=d) if r][:50]
@@ -162,8 +162,8 @@ def sniff_delimiter(sample: str) -> str:
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
-        agree = sum(1 for r in rows[1:] if len(r) == width)
-        score = (agree, width)
+        ratio = sum(1 for r in rows[1:] if len(r) == width) / max(len(rows) - 1, 1)
+        score = (ratio >= 0.9, width, ratio)
         if score > best_score:
             best, best_score = d, score
     return best

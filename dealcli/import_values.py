@@ -57,7 +57,7 @@ def _split_currency(text: str) -> tuple[str, str | None]:
         if code is None and _CODE.match(cur):
             code = cur.upper()
         if code is None:
-            raise ValueProblem(f"{cur!r} is not a currency this import knows")
+            raise ValueProblem("is not an amount")
         return m["rest"].strip(), code
     return text.strip(), None
 

@@ -94,7 +94,8 @@ class ImportFailed(ValidationFailed):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(f"{len(problems)} bad rows; nothing imported")
+        n = len(problems)
+        super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
 
     def lines(self) -> list[str]:
         return self.problems + [self.message]
@@ -374,6 +375,23 @@ def currency_code(value) -> str:
     raise ValueProblem("is not a currency code (3 letters like EUR)")
 
 
+_NAME_EMAIL = re.compile(r"^(?P<name>.*?)\s*[(<](?P<email>[^()<>\s]+@[^()<>\s]+)[)>]$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def split_contact(text: str | None) -> tuple[str | None, str | None]:
+    """"Ann Lee (ann@x.example)" or "Ann Lee <ann@x.example>" -> name and email; an email alone
+    is an email."""
+    if not text:
+        return None, None
+    m = _NAME_EMAIL.match(text)
+    if m:
+        return m["name"] or None, m["email"]
+    if _EMAIL.match(text):
+        return None, text
+    return text, None
+
+
 def _status_word(value) -> str:
     word = STATUS_WORDS.get(key(value))
     if word is None:
@@ -466,7 +484,9 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
         names = [n for n in names if n]
         if names or email or phone:
             for i, n in enumerate(names or [None]):
-                cid = ctx.contact_id(n, email if i == 0 else None, phone if i == 0 else None, company)
+                n, own_email = split_contact(n)
+                cid = ctx.contact_id(n, own_email or (email if i == 0 else None), phone if i == 0 else None,
+                                     company)
                 if cid not in contacts:
                     contacts.append(cid)
     except ValueProblem as exc:
