@@ -1,9 +1,129 @@
-"""`dealcli import`."""
+"""`dealcli import`: deals, companies and contacts from another CRM's export or a spreadsheet."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated, Optional
+
 import typer
+
+from dealcli.commands.options import session
+
+HELP = """Import deals (and the companies and contacts they name) from FILE, or - for stdin.
+
+Reads CSV/TSV (delimiter sniffed), JSON (an array), JSONL and YAML; UTF-8 with or without BOM, or
+--encoding. Columns map to deal fields by --map, then by the --preset, then by their own name
+(title, amount, currency, stage, pipeline, responsible, type, source, begin, close_date,
+closed_at, created, probability, lost_reason, origin_id, comment, company, contact,
+contact_email, contact_phone, product, product_price, product_quantity, status, won, closed).
+
+Every row is checked first; if any row is bad nothing is written, every bad row is listed as
+FILE:LINE: COLUMN: VALUE: PROBLEM and the exit code is 1. A row in a success or failure stage is
+imported closed with its dates. Records exported by `dealcli export -f jsonl` are imported as
+they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
+goes to stderr. See docs/import.md for each CRM's migration guide."""
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("import", help=HELP)(import_command)
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE|-", help="The file to import, or - for stdin.",
+                                        show_default=False)],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="csv|tsv|json|jsonl|yaml",
+                                                  help="Input format (default: from the file name, else "
+                                                  "guessed from the content).")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="bitrix24|pipedrive|hubspot|salesforce|"
+                                                  "amocrm", help="Column names, stage names and quirks of "
+                                                  "another CRM's export.")] = None,
+    map_: Annotated[Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Read COLUMN "
+                                                      "into FIELD (a deal field, company, contact, "
+                                                      "contact_email, contact_phone, product, product_price, "
+                                                      "product_quantity, status, won, closed; any other name "
+                                                      "is a custom field; FIELD empty drops the column). "
+                                                      "Repeatable; overrides the preset.")] = None,
+    stage_map: Annotated[Optional[list[str]], typer.Option("--stage-map", metavar="VALUE=STAGE",
+                                                           help="Source stage name VALUE goes to stage id "
+                                                           "STAGE (repeatable; overrides the preset).")] = None,
+    pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline for rows that do not "
+                                                    "name an existing one (default: the repository's).")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", metavar="FIELD", help="Upsert: a row whose FIELD "
+                                               "(origin_id, title, id or a custom field) matches a deal "
+                                               "updates it, with history events; re-running the same file "
+                                               "changes nothing.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print what would be "
+                                          "created, updated, unchanged or skipped; write nothing.")] = False,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", metavar="ENC", help="Text encoding "
+                                                    "(utf-8 by default, a BOM is recognised; utf-16, "
+                                                    "cp1251, latin-1 ...).")] = None,
+    delimiter: Annotated[Optional[str], typer.Option("--delimiter", metavar="C", help="CSV delimiter "
+                                                     "(default: sniffed among , ; TAB |; \\t for TAB).")] = None,
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Numeric dates are D/M/Y.")] = False,
+    monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Numeric dates are M/D/Y (default: "
+                                             "decided from the file's dates; an undecidable file is an "
+                                             "error).")] = False,
+    keep_unmapped: Annotated[bool, typer.Option("--keep-unmapped", help="Keep columns nothing maps as "
+                                                "custom fields (default: ignore them, with a notice).")] = False,
+) -> None:
+    from dealcli import importing, render
+    from dealcli.errors import UsageError
+
+    if dayfirst and monthfirst:
+        raise UsageError("--dayfirst and --monthfirst exclude each other")
+    s = session(ctx)
+    opts = importing.ImportOptions(
+        source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
+        maps=map_ or [], stage_maps=stage_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
+        encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
+        keep_unmapped=keep_unmapped,
+    )
+    out: list[str] = []
+
+    def report(action: str, plan) -> None:
+        if dry_run:
+            deal_id = plan.deal.id if plan.deal is not None and action != "create" else ""
+            title = plan.deal.title if plan.deal is not None else plan.note
+            out.append(f"{action}\t{plan.line}\t{deal_id}\t{title}\n")
+        elif action in ("create", "update"):
+            out.append(f"{plan.deal.id}\n")
+        if len(out) >= 200:
+            render.write("".join(out))
+            out.clear()
+
+    bar = _Progress() if sys.stderr.isatty() else None
+    try:
+        result = importing.run(s, opts, report=report, progress=bar)
+    finally:
+        if bar:
+            bar.done()
+    render.write("".join(out))
+    if result.ignored_columns:
+        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
+        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
+        s.notice(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
+    if result.renumbered:
+        s.notice(f"{result.renumbered} deals got a new id (their id was taken)")
+    s.notice(result.summary(opts.source if opts.source != "-" else "<stdin>"))
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self):
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        frac = min(done / total, 1.0)
+        filled = int(frac * 30)
+        sys.stderr.write(f"\r{phase:8} [{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 50 + "\r")
+            sys.stderr.flush()

@@ -75,6 +75,7 @@ class Repository:
         self._config: Doc | None = None
         self._lock_depth = 0
         self._lock_cm = None
+        self._batch: atomic.Batch | None = None
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -176,8 +177,29 @@ class Repository:
             raise UsageError(f"{record_id!r}: not a valid id")
         path = self.path(kind, record_id)
         raw = yamlcodec.dumps(data).encode()
-        atomic.write_atomic(path, raw, expect=expect, sync=sync)
+        if self._batch is not None:
+            self._batch.write(path, raw, expect=expect)
+        else:
+            atomic.write_atomic(path, raw, expect=expect, sync=sync)
         return Doc(kind, record_id, path, data, raw)
+
+    @contextlib.contextmanager
+    def batch(self, size: int = 1000):
+        """Inside this block `save` goes through one atomic.Batch: files appear in groups of
+        `size` with one sync per group (each file still old or new after a crash). Leaving the
+        block writes the rest; an error discards the writes not yet flushed."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = atomic.Batch(size)
+        try:
+            yield
+            self._batch.flush()
+        except BaseException:
+            self._batch.discard()
+            raise
+        finally:
+            self._batch = None
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
         atomic.remove(self.path(kind, record_id), expect=expect)

@@ -1,0 +1,349 @@
+"""Reading import files as a stream of records, each with the line it starts on.
+
+Formats: CSV/TSV (delimiter sniffed among , ; TAB | or given; quoted newlines; CRLF, LF or CR
+line ends; a BOM; Bitrix24's trailing separator), JSON (one array, read incrementally), JSONL
+and YAML (a list of mappings or one mapping per document). Text is decoded incrementally, so a
+file of any length is read in constant memory (YAML excepted: it is read whole). Standard
+input is first spooled to a temporary file, because an import reads its input twice (validate
+everything, then write)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from dealcli.errors import NotFound, UsageError, ValidationFailed
+
+FORMATS = ("csv", "tsv", "json", "jsonl", "yaml")
+EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
+              ".ndjson": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
+DELIMITERS = (",", ";", "\t", "|")
+CHUNK = 1 << 16
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)")
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+class InputError(ValidationFailed):
+    """The input as a whole cannot be read (not a single bad row)."""
+
+
+@dataclass
+class Row:
+    line: int  # the line the record starts on (1-based)
+    values: dict
+
+
+class Source:
+    """The input file (or spooled stdin) and how to decode it."""
+
+    def __init__(self, ref: str, encoding: str | None = None):
+        self.ref = ref
+        self.name = "<stdin>" if ref == "-" else ref
+        self._tmp: str | None = None
+        if ref == "-":
+            fd, self._tmp = tempfile.mkstemp(prefix="dealcli-import-", suffix=".spool")
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+            self.path = Path(self._tmp)
+        else:
+            self.path = Path(ref)
+            if not self.path.is_file():
+                raise NotFound(f"{ref}: no such file")
+        self.size = self.path.stat().st_size
+        self.bytes_read = 0
+        with open(self.path, "rb") as fh:
+            head = fh.read(4)
+        self.bom = next((enc for bom, enc in BOMS if head.startswith(bom)), None)
+        if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise UsageError(f"--encoding {encoding!r}: unknown encoding (try utf-8, utf-16, cp1251, "
+                                 "latin-1)") from None
+            norm = codecs.lookup(encoding).name
+            if norm == "utf-8" and self.bom == "utf-8-sig":
+                encoding = "utf-8-sig"
+            self.encoding = encoding
+        else:
+            self.encoding = self.bom or "utf-8"
+
+    def close(self) -> None:
+        if self._tmp:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+            self._tmp = None
+
+    def lines(self):
+        """Physical lines with their line ends ("\\r\\n", "\\n" or a lone "\\r")."""
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
+        offset, lineno, pending = 0, 0, ""
+        self.bytes_read = 0
+        with open(self.path, "rb") as fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                final = not chunk
+                buffered = len(decoder.getstate()[0])
+                try:
+                    text = decoder.decode(chunk, final)
+                except UnicodeDecodeError as exc:
+                    raise self._decode_error(exc, offset - buffered, lineno, pending) from None
+                offset += len(chunk)
+                self.bytes_read = offset
+                pending += text
+                pos = 0
+                for m in _LINE.finditer(pending):
+                    if m.end() == len(pending) and pending.endswith("\r") and not final:
+                        break  # a "\r" whose "\n" may be in the next chunk
+                    lineno += 1
+                    yield m.group()
+                    pos = m.end()
+                pending = pending[pos:]
+                if final:
+                    if pending:
+                        yield pending
+                    return
+
+    def _decode_error(self, exc: UnicodeDecodeError, base: int, lineno: int, pending: str) -> InputError:
+        at = base + exc.start
+        line = lineno + 1 + pending.count("\n") + exc.object[:exc.start].decode(
+            self.encoding, errors="replace").count("\n")
+        bad = exc.object[exc.start:exc.end][:4].hex(" ")
+        hint = "pass --encoding (cp1251, latin-1, utf-16 ...)" if self.encoding.startswith("utf-8") else \
+            "check --encoding"
+        return InputError(f"{self.name}:{line}: cannot decode byte {at} (0x{bad}) as {self.encoding}: {hint}")
+
+    def sample(self, size: int = CHUNK) -> str:
+        out, n = [], 0
+        for line in self.lines():
+            out.append(line)
+            n += len(line)
+            if n >= size:
+                break
+        return "".join(out)
+
+    def guess_format(self) -> str:
+        ext = EXTENSIONS.get(self.path.suffix.lower()) if self.ref != "-" else None
+        if ext:
+            return ext
+        head = self.sample(4096).lstrip("\ufeff \t\r\n")
+        if head.startswith("["):
+            return "json"
+        if head.startswith("{"):
+            return "jsonl"
+        if head.startswith("---") or re.match(r"^- \w+:", head):
+            return "yaml"
+        return "csv"
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+def sniff_delimiter(sample: str) -> str:
+    """The candidate that splits the header into most columns that the next rows agree with."""
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]
+    best, best_score = ",", (False, 0, 0.0)
+    for d in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(lines, delimiter=d) if r][:50]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        ratio = sum(1 for r in rows[1:] if len(r) == width) / max(len(rows) - 1, 1)
+        score = (ratio >= 0.9, width, ratio)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def header_names(cells: list[str]) -> list[str]:
+    names = [" ".join(c.replace("\ufeff", "").split()) for c in cells]
+    while names and not names[-1]:
+        names.pop()  # a trailing separator (Bitrix24) or empty trailing columns
+    out: list[str] = []
+    for i, name in enumerate(names):
+        name = name or f"column {i + 1}"
+        base, n = name, 2
+        while name in out:
+            name, n = f"{base} ({n})", n + 1
+        out.append(name)
+    return out
+
+
+class BadRecord(Exception):
+    def __init__(self, line: int, column: str, value, problem: str):
+        super().__init__(problem)
+        self.line, self.column, self.value, self.problem = line, column, value, problem
+
+
+def csv_records(source: Source, delimiter: str | None, errors: list):
+    """Rows of a CSV/TSV file. A row with more non-empty values than the header has columns
+    is a bad row (appended to `errors` as BadRecord); missing trailing values are empty."""
+    if delimiter is None:
+        delimiter = sniff_delimiter(source.sample())
+    csv.field_size_limit(16 * 1024 * 1024)
+    counter = _Counted(source.lines())
+    reader = csv.reader(counter, delimiter=delimiter)
+    header = None
+    while True:
+        start = counter.count + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(BadRecord(start, "(row)", None, f"unreadable CSV: {exc}"))
+            continue
+        if not cells or all(not c.strip() for c in cells):
+            continue  # blank lines, and rows with no value at all
+        if header is None:
+            header = header_names(cells)
+            continue
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            errors.append(BadRecord(start, "(row)", None, f"{len(cells)} values but the header has "
+                                    f"{len(header)} columns"))
+            continue
+        values = dict(zip(header, cells))
+        for name in header[len(cells):]:
+            values[name] = ""
+        yield Row(start, values)
+
+
+class _Counted:
+    def __init__(self, it):
+        self.it, self.count = it, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self.it)
+        self.count += 1
+        return line
+
+
+# -- JSON, JSONL, YAML ----------------------------------------------------------------------------
+def jsonl_records(source: Source, errors: list):
+    for n, line in enumerate(source.lines(), 1):
+        text = line.strip().lstrip("\ufeff")
+        if not text:
+            continue
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            errors.append(BadRecord(n, "(line)", None, f"not JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(data, dict):
+            errors.append(BadRecord(n, "(line)", None, "expected a JSON object"))
+            continue
+        yield Row(n, data)
+
+
+def json_records(source: Source, errors: list):
+    """The items of one top-level JSON array, decoded one at a time."""
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    lines = source.lines()
+    buf, base_line, eof = "", 1, False
+
+    def more() -> bool:
+        nonlocal buf, eof
+        got = 0
+        for line in lines:
+            buf += line
+            got += len(line)
+            if got >= CHUNK:
+                return True
+        eof = True
+        return got > 0
+
+    def skip_ws(pos: int) -> int:
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n\ufeff":
+                pos += 1
+            if pos < len(buf) or eof or not more():
+                return pos
+
+    def fail(pos: int, msg: str) -> InputError:
+        return InputError(f"{source.name}:{base_line + buf.count(chr(10), 0, pos)}: not a JSON array of "
+                          f"objects: {msg}")
+
+    pos = skip_ws(0)
+    if pos >= len(buf) or buf[pos] != "[":
+        raise fail(pos, "expected '['")
+    pos = skip_ws(pos + 1)
+    if pos < len(buf) and buf[pos] == "]":
+        return
+    while True:
+        while True:
+            try:
+                obj, end = decoder.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                if eof or not more():
+                    raise fail(exc.pos, exc.msg) from None
+        line = base_line + buf.count("\n", 0, pos)
+        if isinstance(obj, dict):
+            yield Row(line, obj)
+        else:
+            errors.append(BadRecord(line, "(item)", None, "expected a JSON object"))
+        pos = skip_ws(end)
+        if pos >= len(buf):
+            raise fail(pos, "the array is not closed")
+        if buf[pos] == "]":
+            return
+        if buf[pos] != ",":
+            raise fail(pos, "expected ',' or ']'")
+        pos = skip_ws(pos + 1)
+        base_line += buf.count("\n", 0, pos)
+        buf, pos = buf[pos:], 0
+
+
+def yaml_records(source: Source, errors: list):
+    import yaml
+
+    from dealcli.storage import yamlcodec
+
+    text = "".join(source.lines()).lstrip("\ufeff")
+    loader = yamlcodec.Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+            for item in items:
+                line = item.start_mark.line + 1
+                data = loader.construct_document(item)
+                if isinstance(data, dict):
+                    yield Row(line, data)
+                else:
+                    errors.append(BadRecord(line, "(item)", None, "expected a mapping"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(f"{source.name}:{mark.line + 1 if mark else '?'}: malformed YAML: "
+                         f"{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source.name}: malformed YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def records(source: Source, fmt: str, delimiter: str | None, errors: list):
+    if fmt in ("csv", "tsv"):
+        return csv_records(source, "\t" if fmt == "tsv" and delimiter is None else delimiter, errors)
+    if fmt == "jsonl":
+        return jsonl_records(source, errors)
+    if fmt == "json":
+        return json_records(source, errors)
+    return yaml_records(source, errors)
