@@ -159,7 +159,7 @@ class ProductRow:
         out = {
             "name": self.name,
             "product": self.product,
-            "price": self.price,
+            "price": money.canonical(self.price),
             "quantity": self.quantity,
             "discount": self.discount,
             "tax_rate": self.tax_rate,
@@ -283,7 +283,7 @@ class Deal:
             "pipeline": self.pipeline,
             "stage": self.stage,
             "status": self.status,
-            "amount": self.amount,
+            "amount": money.canonical(self.amount),
             "currency": self.currency,
             "manual_amount": self.manual_amount,
             "company": self.company,

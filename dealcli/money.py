@@ -55,6 +55,13 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def canonical(value: Decimal) -> Decimal:
+    """Money as written to files: at least two decimal places (1000 -> 1000.00), so a file
+    always holds it as a decimal number, never as a YAML integer."""
+    exp = value.as_tuple().exponent
+    return value.quantize(CENT) if isinstance(exp, int) and exp > -2 else value
+
+
 def fmt(value: Decimal | None) -> str:
     """Plain text with at least two decimals, never exponent notation."""
     if value is None:

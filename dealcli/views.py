@@ -147,4 +147,16 @@ def export_text(s, exprs, presets, sort, fmt: str) -> str:
         return render.format_rows(rows, fmt, cols, formula_guard=True)
     if fmt == "ids":
         return render.format_rows(records, "ids")
-    return render.format_rows(records, fmt)
+    return render.format_rows([exact_money(r) for r in records], fmt)
+
+
+def exact_money(record: dict) -> dict:
+    """The record with its money (amount, product prices) as Decimal, so JSON always carries
+    money as an exact string, even where a hand-edited file holds a whole number."""
+    out = dict(record)
+    if "amount" in out:
+        out["amount"] = _plain(out["amount"], "amount")
+    if isinstance(out.get("products"), list):
+        out["products"] = [dict(p, price=_plain(p.get("price"), "amount")) if isinstance(p, dict) and "price" in p
+                           else p for p in out["products"]]
+    return out

@@ -184,7 +184,7 @@ def test_deal_from_contact_company_and_lead(cli):
     lead = cli.ok("lead", "add", "L", "--contact-name", "Jane", "--amount", "70").strip()
     from_lead = json.loads(cli.ok("deal", "show", cli.ok("deal", "add", "C", "--from", f"lead:{lead}").strip(),
                                   "-f", "json"))
-    assert from_lead["contacts"] == [ct] and from_lead["company"] == co and from_lead["amount"] == "70"
+    assert from_lead["contacts"] == [ct] and from_lead["company"] == co and from_lead["amount"] == "70.00"
     one_line_error(cli("deal", "add", "D", "--from", "planet:1"), 2, "planet")
     one_line_error(cli("deal", "add", "D", "--from", "quote:nope"), 3, "nope")
 
@@ -269,7 +269,7 @@ def test_agenda_groups_deals_by_next_activity(cli):
     assert [(r["group"], r["title"]) for r in rows] == [
         ("overdue", "Late"), ("today", "Now"), ("this-week", "Thu"), ("next-week", "NextWk"), ("later", "Far"),
         ("no-activity", "None")]
-    assert rows[0]["activity_subject"] == "S Late" and rows[0]["amount"] == "0"
+    assert rows[0]["activity_subject"] == "S Late" and rows[0]["amount"] == "0.00"
     table = cli.ok("agenda")
     for heading in ("Overdue (1)", "Today (1)", "This week (1)", "Next week (1)", "Later (1)",
                     "Without activities (1)"):

@@ -41,7 +41,7 @@ def test_maven_full_us_dates_import_then_iso_reimport_with_key_changes_nothing(c
     assert len(deals) == 8800
     companies = names(repo, "companies")
     won = deals["1C1I7A6R"]
-    assert (won["status"], won["stage"], str(won["amount"])) == ("won", "won", "1054")
+    assert (won["status"], won["stage"], str(won["amount"])) == ("won", "won", "1054.00")
     assert companies[won["company"]] == "Cancity"
     assert won["responsible"] == "Moses Frase"
     assert (won["begin"], won["close_date"]) == ("2016-10-20", "2017-03-01")
@@ -51,7 +51,7 @@ def test_maven_full_us_dates_import_then_iso_reimport_with_key_changes_nothing(c
     assert statuses.count("won") == 4238 and statuses.count("lost") == 2473
     assert sum(1 for d in deals.values() if d["company"] is None) == 1425  # the trap: no account
     lost = next(d for d in deals.values() if d["status"] == "lost")
-    assert str(lost["amount"]) == "0"  # lost deals carry close_value 0
+    assert str(lost["amount"]) == "0.00"  # lost deals carry close_value 0
     open_deal = next(d for d in deals.values() if d["status"] == "open")
     assert open_deal["closed_at"] is None and open_deal["close_date"] is None
 
@@ -88,7 +88,7 @@ def test_reimport_with_key_updates_only_what_changed_with_history(cli, repo, tmp
     proc = cli("import", src, "--map", "id=origin_id", "--key", "origin_id")
     assert "1 deals created, 1 updated, 1 unchanged" in proc.stderr
     first = by(repo, "origin_id")["A1"]
-    assert str(first["amount"]) == "150" and first["stage"] == "preparation"
+    assert str(first["amount"]) == "150.00" and first["stage"] == "preparation"
     kinds = [(e["kind"], e.get("field")) for e in first["history"]]
     assert ("changed", "amount") in kinds and ("moved", None) in kinds
     assert cli("import", src, "--map", "id=origin_id", "--key", "origin_id").stdout == ""
@@ -102,7 +102,7 @@ def test_salesforce_data_loader_export_bom_and_1_empty_booleans(cli, repo):
     assert len(deals) == 774
     assert "'Id'" not in proc.stderr and "\\ufeff" not in proc.stderr  # BOM stripped: Id is mapped
     d = deals["006f4000002NAbGAAW"]
-    assert (d["title"], d["stage"], d["status"], str(d["amount"])) == ("System Assessment", "new", "open", "24710")
+    assert (d["title"], d["stage"], d["status"], str(d["amount"])) == ("System Assessment", "new", "open", "24710.00")
     assert d["probability"] == 10 and d["close_date"] == "2024-06-14"
     assert d["created"] == "2017-08-04T09:09:33+00:00"
     assert d["fields"]["salesforce_account_id"] == "001f4000003NkdYAAS"
@@ -202,7 +202,7 @@ def test_pipedrive_status_wins_over_stage_and_deleted_is_skipped(cli, repo):
 def test_amocrm_russian_export(cli, repo):
     cli.ok("import", IMP / "amocrm_deals.csv", "--preset", "amocrm")
     deals = by(repo, "origin_id")
-    assert str(deals["5001"]["amount"]) == "150000" and deals["5001"]["fields"]["tags"] == "опт, срочно"
+    assert str(deals["5001"]["amount"]) == "150000.00" and deals["5001"]["fields"]["tags"] == "опт, срочно"
     assert str(deals["5002"]["amount"]) == "48500.50"
     assert deals["5001"]["created"] == "2024-03-05T14:30:00+00:00"
     assert names(repo, "companies") == {deals["5001"]["company"]: "ООО Техно"}

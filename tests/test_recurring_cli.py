@@ -44,7 +44,7 @@ def test_monthly_from_31_january_recurs_on_month_ends(cli, repo):
     feb = deal(cli, ids[1])
     assert feb["title"] == "Retainer February 2026 #2"
     assert feb["begin"] == "2026-02-28"
-    assert feb["amount"] == "1200" and feb["currency"] == "EUR"
+    assert feb["amount"] == "1200.00" and feb["currency"] == "EUR"
     assert feb["recurring"] == {"template": tid, "occurrence": "2026-02-28", "n": 2}
     created = feb["history"][0]
     assert created["kind"] == "created" and created["via"] == "recurring"

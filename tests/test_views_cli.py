@@ -115,7 +115,7 @@ def test_json_jsonl_csv_tsv_yaml_ids_parse_back(sample):
     args = ("filter", "--preset", "open", "--sort", "title")
     as_json = json.loads(cli.ok(*args, "-f", "json"))
     assert [r["title"] for r in as_json][:3] == ['=HYPERLINK("http://evil.example","x")', "Alpha", "Beta"]
-    assert as_json[1]["amount"] == "1000" and as_json[1]["contacts"] == []  # money is exact text
+    assert as_json[1]["amount"] == "1000.00" and as_json[1]["contacts"] == []  # money is exact text
     jsonl = [json.loads(line) for line in cli.ok(*args, "-f", "jsonl").splitlines()]
     assert jsonl == as_json
 
@@ -124,7 +124,7 @@ def test_json_jsonl_csv_tsv_yaml_ids_parse_back(sample):
     rows = list(csv.DictReader(io.StringIO(raw.decode(), newline="")))
     assert [r["id"] for r in rows] == [r["id"] for r in as_json]
     assert rows[0]["title"] == as_json[0]["title"]  # filter csv is raw data; export guards formulas
-    assert rows[1]["amount"] == "1000"
+    assert rows[1]["amount"] == "1000.00"
 
     tsv = list(csv.DictReader(io.StringIO(cli.ok(*args, "-f", "tsv")), delimiter="\t"))
     assert [r["id"] for r in tsv] == [r["id"] for r in as_json]
@@ -135,7 +135,7 @@ def test_json_jsonl_csv_tsv_yaml_ids_parse_back(sample):
 def test_columns_pick_fields_in_order(sample):
     cli, ids = sample
     out = cli.ok("filter", "title=beta", "--columns", "title,product,products.price,amount", "-f", "csv")
-    assert out.splitlines() == ["title,product,products.price,amount", "Beta,Licence seat,100,1000"]
+    assert out.splitlines() == ["title,product,products.price,amount", "Beta,Licence seat,100.00,1000.00"]
 
 
 def test_table_is_plain_when_piped_and_names_the_stage(sample):
@@ -269,7 +269,7 @@ def test_export_jsonl_is_each_stored_record(sample):
 def test_export_json_and_yaml_are_nested(sample):
     cli, ids = sample
     data = json.loads(cli.ok("export", "title=beta", "-f", "json"))
-    assert data[0]["products"][0]["price"] == 100 and data[0]["fields"] == {}
+    assert data[0]["products"][0]["price"] == "100.00" and data[0]["fields"] == {}
     back = yaml.safe_load(cli.ok("export", "title=beta", "-f", "yaml"))
     assert back[0]["products"][0]["name"] == "Licence seat"
 
@@ -287,9 +287,9 @@ def test_export_csv_layout_and_formula_guard(sample):
     assert guarded["title"] == "'" + '=HYPERLINK("http://evil.example","x")'
     assert guarded["fields.note"] == "'+1+2" and guarded["fields.cmd"] == "'@SUM(A1)"
     beta = next(r for r in rows if r["id"] == ids["beta"])
-    assert json.loads(beta["products"])[0]["price"] == 100
+    assert json.loads(beta["products"])[0]["price"] == "100.00"
     assert json.loads(beta["history"])[0]["kind"] == "created"
-    assert beta["amount"] == "1000" and beta["currency"] == "EUR"  # as in the file
+    assert beta["amount"] == "1000.00" and beta["currency"] == "EUR"  # as in the file
     for row in rows:  # nothing a spreadsheet would run
         for value in row.values():
             assert not value[:1] in ("=", "+", "-", "@", "\t", "\r")
