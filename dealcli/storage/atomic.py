@@ -52,7 +52,8 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None:
+def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
+    """The new bytes in a hidden temporary file beside `path` (checked against `expect`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _check_expect(path, expect)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -63,6 +64,16 @@ def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None
             if sync:
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None:
+    tmp = _write_temp(path, data, expect, sync)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -131,17 +142,7 @@ class Batch:
         self.items: list[tuple[str, Path, object]] = []
 
     def write(self, path: Path, data: bytes, expect=ANY) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _check_expect(path, expect)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o644)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        tmp = _write_temp(path, data, expect, sync=False)
         self.items.append((tmp, path, expect))
         if len(self.items) >= self.size:
             self.flush()
