@@ -12,12 +12,9 @@ from dealcli import FORMAT_VERSION, ids, timeutil
 from dealcli.errors import NotFound, UsageError
 from dealcli.session import Session
 from dealcli.storage import atomic
+from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
 
 KIND_OF = {"company": "companies", "contact": "contacts"}
-
-
-def norm(text) -> str:
-    return " ".join(str(text or "").split()).casefold()
 
 
 class ClientIndex:
@@ -28,8 +25,14 @@ class ClientIndex:
         self.s, self.which, self.kind = s, which, KIND_OF[which]
         self.by_name: dict[str, list[str]] = {}
         self.by_email: dict[str, str] = {}
-        for doc in s.repo.iter_docs(self.kind, errors=[]):
-            self._index(doc.id, doc.data)
+        # with the index cache, find() asks it (no parse of every record); else load them all
+        self.cached = s.repo.lookup(self.kind, []) is not None
+        if not self.cached:
+            for doc in s.repo.iter_docs(self.kind, errors=[]):
+                self._index(doc.id, doc.data)
+
+    def _lookup(self, key: str, value: str) -> list[str]:
+        return (self.s.repo.lookup(self.kind, [(key, value)]) or []) if self.cached else []
 
     def _index(self, record_id: str, data: dict) -> None:
         self.by_name.setdefault(norm(data.get("name")), []).append(record_id)
@@ -39,10 +42,15 @@ class ClientIndex:
     def find(self, name: str | None = None, email: str | None = None) -> str | None:
         """By email first, then by exact name; None when nothing matches. Several records with
         that name: NotFound listing them."""
-        if email and norm(email) in self.by_email:
-            return self.by_email[norm(email)]
+        if email:
+            found = self._lookup("email", norm(email))
+            if found:
+                return found[0]
+            if norm(email) in self.by_email:
+                return self.by_email[norm(email)]
         if name:
-            found = self.by_name.get(norm(name), [])
+            found = self._lookup("name", norm(name))
+            found += [i for i in self.by_name.get(norm(name), []) if i not in found]
             if len(found) > 1:
                 raise NotFound(f"{self.which} {name!r}: ambiguous name, matches {', '.join(found)}; use an id")
             if found:

@@ -138,15 +138,25 @@ class Session:
     def deal_records(self, errors: list | None = None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
-        Corrupt files go to `errors` (CorruptData) and are skipped."""
-        for doc in self.repo.iter_docs("deals", errors):
-            yield doc.data
+        Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
+        (storage/index.py): only files changed since the last scan are parsed."""
+        for _, data in self.repo.records("deals", errors):
+            yield data
 
     def iter_deals(self, errors: list | None = None):
-        for doc in self.repo.iter_docs("deals", errors):
+        for deal_id, data in self.repo.records("deals", errors):
             try:
-                yield to_model(doc, Deal)
-            except CorruptData as exc:
-                if errors is None:
-                    raise
-                errors.append(exc)
+                deal = Deal.from_dict(data)
+                if deal.id != deal_id:
+                    raise FieldError(("id",), "mismatch")
+            except FieldError:
+                try:  # read the file again for the error message with its line
+                    deal = to_model(self.repo.load("deals", deal_id), Deal)
+                except NotFound:
+                    continue
+                except CorruptData as exc:
+                    if errors is None:
+                        raise
+                    errors.append(exc)
+                    continue
+            yield deal

@@ -15,6 +15,7 @@ from dealcli.storage import atomic, yamlcodec
 
 CONFIG_NAME = "dealcli.yaml"
 CACHE_DIR = ".dealcli"
+INDEX_NAME = "index.sqlite"  # the index cache inside CACHE_DIR (storage/index.py)
 KINDS = (
     "deals",
     "pipelines",
@@ -75,6 +76,7 @@ class Repository:
         self._config: Doc | None = None
         self._lock_depth = 0
         self._lock_cm = None
+        self._index = None
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -176,11 +178,61 @@ class Repository:
             raise UsageError(f"{record_id!r}: not a valid id")
         path = self.path(kind, record_id)
         raw = yamlcodec.dumps(data).encode()
+        before = self._folder_stat_if_indexed(kind)
         atomic.write_atomic(path, raw, expect=expect, sync=sync)
+        self._note_write(kind, record_id, data, raw, before)
         return Doc(kind, record_id, path, data, raw)
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
+        before = self._folder_stat_if_indexed(kind)
         atomic.remove(self.path(kind, record_id), expect=expect)
+        self._note_write(kind, record_id, None, None, before)
+
+    # -- the index cache (storage/index.py) ----------------------------------------------------
+    @property
+    def index(self):
+        """The index cache of this repository, or None when disabled ($DEALCLI_NO_INDEX)."""
+        if self._index is None:
+            from dealcli.storage import index
+
+            if index.disabled():
+                return None
+            self._index = index.Index(self.root, self.cache_dir, self.rel)
+        return self._index
+
+    def records(self, kind: str, errors: list | None = None):
+        """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
+        served from the index cache (only changed files are parsed)."""
+        idx = self.index
+        if idx is None:
+            for doc in self.iter_docs(kind, errors):
+                yield doc.id, doc.data
+            return
+        yield from idx.records(kind, errors)
+
+    def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
+        """Ids of records with any of the (key, value) pairs of index.keys_of, without reading
+        every file; None when the cache is disabled or unusable (then scan instead)."""
+        idx = self.index
+        return None if idx is None else idx.lookup(kind, pairs)
+
+    def _folder_stat_if_indexed(self, kind: str):
+        if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
+            return None
+        return self.index.dir_stat(kind)
+
+    def _note_write(self, kind: str, record_id: str, data, raw, before) -> None:
+        if before is None and not (self.cache_dir / INDEX_NAME).exists():
+            return
+        idx = self.index
+        if idx is None:
+            return
+        import sqlite3
+
+        try:
+            idx.note_write(kind, record_id, data, raw, before)
+        except (sqlite3.Error, OSError):
+            pass  # the file is written; the next scan sees its new stat and re-reads it
 
     # -- locking -----------------------------------------------------------------------------
     @contextlib.contextmanager
