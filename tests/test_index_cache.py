@@ -304,3 +304,26 @@ def test_client_lookup_by_name_sees_a_company_file_added_by_hand(cli, repo):
     deal_id = cli.ok("deal", "add", "Uses Hooli", "--company", "hooli corp").strip()
     assert json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))["company"] == "hand000001"
     assert len(list((repo / "companies").glob("*.yaml"))) == 2  # nothing created twice
+
+
+def test_lookups_trust_an_unchanged_folder_and_notice_a_changed_one(repo, monkeypatch):
+    monkeypatch.setattr(index_mod, "SETTLE_NS", 0)  # every stat counts as settled at once
+    write(repo, "d1", deal_dict("d1", status="won", stage="won", company="c1"))
+    s = Session(repo_root=repo, quiet=True)
+    assert s.repo.lookup("deals", [("won_company", "c1")]) == ["d1"]
+    meta = db(repo).execute("SELECT value FROM meta WHERE key = 'dir:deals'").fetchone()[0]
+    assert meta == index_mod._stat_key((repo / "deals").stat())  # the folder is trusted now
+    # a file added behind dealcli's back changes the folder: the next lookup rescans
+    write(repo, "d2", deal_dict("d2", status="won", stage="won", company="c2", contacts=["p1"]))
+    assert s.repo.lookup("deals", [("won_company", "c2")]) == ["d2"]
+    assert s.repo.lookup("deals", [("won_contact", "p1"), ("won_company", "zz")]) == ["d2"]
+    # dealcli's own writes keep the folder trusted (no rescan needed)
+    s.repo.save("deals", "d3", deal_dict("d3", status="won", stage="won", company="c3"))
+    meta = db(repo).execute("SELECT value FROM meta WHERE key = 'dir:deals'").fetchone()[0]
+    assert meta == index_mod._stat_key((repo / "deals").stat())
+    assert s.repo.lookup("deals", [("won_company", "c3")]) == ["d3"]
+    # a candidate edited in place is checked against its file before it is believed
+    write(repo, "d1", deal_dict("d1", company="c1"))  # reopened by hand
+    assert s.repo.lookup("deals", [("won_company", "c1")]) == []
+    s.repo.delete("deals", "d3")
+    assert s.repo.lookup("deals", [("won_company", "c3")]) == []
