@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from dealcli.storage.repository import Doc, Repository, find_root
 
 
 def _git_email() -> str | None:
+    import subprocess  # only when no user is given: keeps start-up light
+
     try:
         out = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=2)
     except (OSError, subprocess.SubprocessError):

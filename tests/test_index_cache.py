@@ -327,3 +327,36 @@ def test_lookups_trust_an_unchanged_folder_and_notice_a_changed_one(repo, monkey
     assert s.repo.lookup("deals", [("won_company", "c1")]) == []
     s.repo.delete("deals", "d3")
     assert s.repo.lookup("deals", [("won_company", "c3")]) == []
+
+
+def test_rows_vanishing_during_a_scan_are_read_from_the_files(repo, monkeypatch):
+    for i in range(6):
+        write(repo, f"d{i}", deal_dict(f"d{i}", title=f"Deal {i}"))
+    expected = scan(repo)
+    monkeypatch.setattr(index_mod, "BATCH", 2)
+    s = Session(repo_root=repo, quiet=True)
+    it = s.repo.records("deals", [])
+    first = next(it)
+    con = db(repo)
+    con.execute("DELETE FROM entries")  # another process wipes the cache meanwhile
+    con.commit()
+    con.close()
+    assert [first, *it] == expected[0]
+
+
+def test_id_prefixes_resolve_from_the_cache_and_see_new_files(repo, monkeypatch):
+    monkeypatch.setattr(index_mod, "SETTLE_NS", 0)
+    for name in ("abc111", "abd222", "xyz333"):
+        write(repo, name, deal_dict(name))
+    s = Session(repo_root=repo, quiet=True)
+    scan(repo)  # the folder is now trusted
+    monkeypatch.setattr(type(s.repo), "ids", lambda self, kind: pytest.fail("listed the folder"))
+    assert s.repo.resolve("deals", "abd") == "abd222"
+    with pytest.raises(Exception, match="ambiguous"):
+        s.repo.resolve("deals", "ab")
+    monkeypatch.undo()
+    write(repo, "abe999", deal_dict("abe999"))  # behind dealcli's back: the folder changed
+    assert s.repo.resolve("deals", "abe") == "abe999"
+    (repo / "deals" / "abd222.yaml").unlink()
+    with pytest.raises(Exception, match="no such deal"):
+        s.repo.resolve("deals", "abd")

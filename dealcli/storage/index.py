@@ -292,6 +292,21 @@ class Index:
             raise
         db.execute("COMMIT")
 
+    def _try_write(self, work) -> bool:
+        """Run work(db) in a write transaction; a failure (disk full, lock not obtained in time,
+        the file broken meanwhile) leaves the cache behind, never fails the command."""
+        import sqlite3
+
+        db = self.db
+        if db is None:
+            return False
+        try:
+            with self._write(db):
+                work(db)
+            return True
+        except sqlite3.Error:
+            return False
+
     def exists(self) -> bool:
         return self.path.exists()
 
@@ -368,10 +383,11 @@ class Index:
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
-        if db is None:
+        known = self._known(kind) if db is not None else None
+        if known is None:
             yield from self._parse_all(kind, sorted(disk), disk, since, errors, store=False)
             return
-        known = dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
+        db = self.db
         gone = [n for n in known if n not in disk]
         get = known.get
         cached = [n for n, st in disk.items() if get(n) == st]  # usable rows (unsettled: after a digest check)
@@ -380,8 +396,7 @@ class Index:
         cached.sort()
         stale.sort()
         if gone:
-            with self._write(db):
-                self._forget(db, kind, gone)
+            self._try_write(lambda db: self._forget(db, kind, gone))
         parsed = self._parse_all(kind, stale, disk, since, errors, store=True)
         cached_rows = self._cached_rows(kind, cached, disk, since, errors)
         if not stale:
@@ -397,13 +412,36 @@ class Index:
                 yield b
                 b = next(parsed, None)
         if not stale and not gone:
-            current = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
+            current = self._meta(f"dir:{kind}")
             if current is None or current[0] != dir_stat:
-                with self._write(db):
-                    self._set_dir(db, kind, dir_stat, since)
+                self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
         else:
-            with self._write(db):
-                self._set_dir(db, kind, dir_stat, since)
+            self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
+
+    def _known(self, kind: str) -> dict | None:
+        """{name: stamp} of the cached rows; a cache broken beyond what opening it showed is
+        rebuilt once; None when it cannot be read at all."""
+        import sqlite3
+
+        for _ in range(2):
+            db = self.db
+            if db is None:
+                return None
+            try:
+                return dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
+            except sqlite3.DatabaseError:
+                self.close()
+                self._discard_file()
+        self._broken = True
+        return None
+
+    def _meta(self, key: str):
+        import sqlite3
+
+        try:
+            return self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
 
     def _error(self, kind: str, name: str, message: str, line: int | None, errors: list | None):
         exc = CorruptData(self.rel(self._folder(kind) / (name + SUFFIX)), message, line)
@@ -413,14 +451,22 @@ class Index:
 
     def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None):
         """Rows of unchanged files, in name order, read in batches (short read transactions)."""
+        import sqlite3
+
         db = self.db
         updates = []
         for start in range(0, len(names), BATCH):
             batch = names[start:start + BATCH]
-            rows = db.execute(
-                "SELECT name, stamp, settled, digest, blob, error, line FROM entries "
-                "WHERE kind = ? AND name BETWEEN ? AND ? ORDER BY name", (kind, batch[0], batch[-1])).fetchall()
+            try:
+                rows = db.execute(
+                    "SELECT name, stamp, settled, digest, blob, error, line FROM entries "
+                    "WHERE kind = ? AND name BETWEEN ? AND ? ORDER BY name", (kind, batch[0], batch[-1])).fetchall()
+            except sqlite3.Error:
+                rows = []
             wanted = set(batch)
+            if len(rows) < len(batch):  # rows gone meanwhile (another process, a broken cache): parse
+                found = {r[0] for r in rows}
+                rows = sorted(rows + [(n, None, -1, None, None, None, None) for n in batch if n not in found])
             for name, stamp, settled, digest, blob, error, line in rows:
                 if name not in wanted:
                     continue
@@ -447,15 +493,15 @@ class Index:
                 updates = []
 
     def _flush(self, kind: str, rows: list) -> None:
-        db = self.db
-        with self._write(db):
-            keyed = [r for r in rows if r[6] is not None]
-            if keyed:
-                self._store(db, kind, keyed)
-            db.executemany(
-                "UPDATE entries SET stamp = ?, settled = ? WHERE kind = ? AND name = ? AND digest = ?",
-                [(st, settled, kind, name, digest)
-                 for name, st, settled, digest, _b, _e, keys in rows if keys is None])
+        self._try_write(lambda db: self._update(db, kind, rows))
+
+    def _update(self, db, kind: str, rows: list) -> None:
+        keyed = [r for r in rows if r[6] is not None]
+        if keyed:
+            self._store(db, kind, keyed)
+        db.executemany(
+            "UPDATE entries SET stamp = ?, settled = ? WHERE kind = ? AND name = ? AND digest = ?",
+            [(st, settled, kind, name, digest) for name, st, settled, digest, _b, _e, keys in rows if keys is None])
 
     def _parse_all(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
                    store: bool):
@@ -484,9 +530,7 @@ class Index:
             self._flush_new(kind, pending)
 
     def _flush_new(self, kind: str, rows: list) -> None:
-        db = self.db
-        with self._write(db):
-            self._store(db, kind, rows)
+        self._try_write(lambda db: self._store(db, kind, rows))
 
     # -- writes by dealcli ---------------------------------------------------------------------------
     def note_write(self, kind: str, name: str, data: dict | None, raw: bytes | None, dir_before: bytes | None) -> None:
@@ -539,8 +583,32 @@ class Index:
         checked against its file. Without a full sweep when the folder has not changed since
         the last one (files edited in place behind dealcli's back are seen by the next scan).
         None when the cache cannot be used."""
+        import sqlite3
+
         if disabled() or self.db is None:
             return None
+        try:
+            return self._lookup(kind, pairs)
+        except sqlite3.Error:
+            return None  # the caller scans the files instead
+
+    def names_with_prefix(self, kind: str, prefix: str) -> list[str] | None:
+        """Ids starting with `prefix`, from the cache, when the folder is unchanged since the
+        cache last listed it (else None: the caller lists the folder)."""
+        import sqlite3
+
+        if disabled() or not self.exists() or self.db is None:
+            return None
+        try:
+            if not self._names_current(kind):
+                return None
+            return [n for (n,) in self.db.execute(
+                "SELECT name FROM entries WHERE kind = ? AND name >= ? AND name < ? ORDER BY name",
+                (kind, prefix, prefix + "\U0010ffff"))]
+        except sqlite3.Error:
+            return None
+
+    def _lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str]:
         if not self._names_current(kind):
             self.refresh(kind)
         db = self.db
@@ -570,8 +638,7 @@ class Index:
         if got is None:
             return False
         digest, blob, err, keys = got
-        with self._write(db):
-            self._store(db, kind, [(name, st, _settled(st, since), digest, blob, err, keys)])
+        self._try_write(lambda db: self._store(db, kind, [(name, st, _settled(st, since), digest, blob, err, keys)]))
         return bool(set(keys) & set(pairs))
 
 

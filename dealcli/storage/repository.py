@@ -140,7 +140,9 @@ class Repository:
             raise NotFound(f"{what} {ref!r}: not a valid id")
         if self.exists(kind, ref):
             return ref
-        matches = [i for i in self.ids(kind) if i.startswith(ref)]
+        matches = self._cached_prefix(kind, ref)
+        if matches is None:
+            matches = [i for i in self.ids(kind) if i.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -215,6 +217,11 @@ class Repository:
         every file; None when the cache is disabled or unusable (then scan instead)."""
         idx = self.index
         return None if idx is None else idx.lookup(kind, pairs)
+
+    def _cached_prefix(self, kind: str, prefix: str) -> list[str] | None:
+        if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
+            return None
+        return self.index.names_with_prefix(kind, prefix)
 
     def _folder_stat_if_indexed(self, kind: str):
         if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
