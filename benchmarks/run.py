@@ -139,6 +139,30 @@ def figure(rows: list, name: str, goal: float, value, floor, unit: str = "s", no
                  "met": None if ratio is None else ratio <= goal, "note": note})
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_headroom() -> float:
+    """How much faster two processes do four equal CPU loops than one process: about 2.0 on
+    an idle two-core machine, less when other work shares the cores. Read the cold figures
+    (which count on both cores) with it."""
+    from multiprocessing import get_context
+
+    start = time.perf_counter()
+    for _ in range(4):
+        _burn(2_000_000)
+    one = time.perf_counter() - start
+    with get_context("fork").Pool(2) as pool:
+        start = time.perf_counter()
+        pool.map(_burn, [2_000_000] * 4)
+        two = time.perf_counter() - start
+    return round(one / two, 2)
+
+
 def machine() -> dict:
     try:
         import yaml
@@ -148,7 +172,8 @@ def machine() -> dict:
     except ImportError:
         libyaml, yaml_version = False, None
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "pyyaml": yaml_version, "libyaml": libyaml, "load_average": os.getloadavg()}
+            "pyyaml": yaml_version, "libyaml": libyaml, "load_average": os.getloadavg(),
+            "two_process_speedup": parallel_headroom()}
 
 
 def taskwarrior_floor(n: int, runs: int) -> float | None:
@@ -191,6 +216,7 @@ def main() -> None:
     small = ensure_repo(args.out, args.small) if args.small != args.big else big
     deals_dir = str(big / "deals")
     have = {w: has_command(w) for w in ("filter", "import")}
+    info = machine()
     rows: list = []
     runs, cold = args.runs, args.cold_runs
     log = (lambda m: print(m, file=sys.stderr))
@@ -275,7 +301,8 @@ def main() -> None:
            tw_floor)
     figure(rows, f"warm scan (filter stand-in) on {args.small} / taskwarrior", 1.5, small_scan, tw_floor)
 
-    report = {"machine": machine(), "runs": runs, "cold_runs": cold, "figures": rows}
+    info["load_average_after"] = os.getloadavg()
+    report = {"machine": info, "runs": runs, "cold_runs": cold, "figures": rows}
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -292,7 +319,8 @@ def main() -> None:
     print(tabulate(table, headers=["figure", "value", "floor", "ratio", "goal", "met"]))
     m = report["machine"]
     print(f"\nmachine: {m['nproc']} cores, Python {m['python']}, PyYAML {m['pyyaml']} "
-          f"(LibYAML: {m['libyaml']}), {m['platform']}, load {m['load_average'][0]:.2f}; medians of "
+          f"(LibYAML: {m['libyaml']}), {m['platform']}, load {m['load_average'][0]:.2f}, two-process "
+          f"speed-up of a CPU loop {m['two_process_speedup']}x; medians of "
           f"{runs} runs ({cold} for cold figures)")
 
 

@@ -360,3 +360,20 @@ def test_id_prefixes_resolve_from_the_cache_and_see_new_files(repo, monkeypatch)
     (repo / "deals" / "abd222.yaml").unlink()
     with pytest.raises(Exception, match="no such deal"):
         s.repo.resolve("deals", "abd")
+
+
+def test_a_vanished_row_is_not_hidden_by_a_stale_neighbour(repo, monkeypatch):
+    for i in range(6):
+        write(repo, f"d{i}", deal_dict(f"d{i}", title=f"Deal {i}"))
+    scan(repo)
+    write(repo, "d3", deal_dict("d3", title="changed by hand, longer"))  # d3 must be parsed again
+    expected = scan(repo, cache=False)
+    monkeypatch.setattr(index_mod, "BATCH", 2)  # batches d0-d1, d2-d4 (d3 between), d5
+    s = Session(repo_root=repo, quiet=True)
+    it = s.repo.records("deals", [])
+    first = next(it)
+    con = db(repo)
+    con.execute("DELETE FROM entries WHERE name = 'd4'")
+    con.commit()
+    con.close()
+    assert [first, *it] == expected[0]

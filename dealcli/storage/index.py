@@ -464,9 +464,9 @@ class Index:
             except sqlite3.Error:
                 rows = []
             wanted = set(batch)
-            if len(rows) < len(batch):  # rows gone meanwhile (another process, a broken cache): parse
-                found = {r[0] for r in rows}
-                rows = sorted(rows + [(n, None, -1, None, None, None, None) for n in batch if n not in found])
+            missing = wanted.difference(r[0] for r in rows)
+            if missing:  # rows gone meanwhile (another process, a broken cache): read the files
+                rows = sorted(rows + [(n, None, -1, None, None, None, None) for n in missing])
             for name, stamp, settled, digest, blob, error, line in rows:
                 if name not in wanted:
                     continue
