@@ -81,7 +81,15 @@ def _compile(schema, root: dict, refs: dict) -> Check:
             if "prefixItems" in schema:
                 raise Unsupported("prefixItems")
             item = _compile(arg, root, refs)
-            checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
+
+            def items(v, item=item):
+                if isinstance(v, list):
+                    for x in v:
+                        if not item(x):
+                            return False
+                return True
+
+            checks.append(items)
         elif key == "$ref":
             checks.append(_ref(arg, root, refs))
         elif key == "anyOf":
@@ -109,7 +117,15 @@ def _compile(schema, root: dict, refs: dict) -> Check:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
-    return lambda v, cs=tuple(checks): all(c(v) for c in cs)
+    cs = tuple(checks)
+
+    def every(v):
+        for c in cs:
+            if not c(v):
+                return False
+        return True
+
+    return every
 
 
 def _ref(ref: str, root: dict, refs: dict) -> Check:
@@ -124,7 +140,9 @@ def _ref(ref: str, root: dict, refs: dict) -> Check:
                 raise Unsupported(f"$ref {ref}")
             target = target[part]
         refs[ref] = _compile(target, root, refs)
-    return lambda v: refs[ref](v)
+    if refs[ref] is not None:
+        return refs[ref]  # already compiled: call it directly
+    return lambda v: refs[ref](v)  # a recursive reference, resolved when called
 
 
 def compile_schema(schema: dict) -> Check | None:
