@@ -25,14 +25,16 @@ class ClientIndex:
         self.s, self.which, self.kind = s, which, KIND_OF[which]
         self.by_name: dict[str, list[str]] = {}
         self.by_email: dict[str, str] = {}
-        # with the index cache, find() asks it (no parse of every record); else load them all
-        self.cached = s.repo.lookup(self.kind, []) is not None
-        if not self.cached:
-            for doc in s.repo.iter_docs(self.kind, errors=[]):
-                self._index(doc.id, doc.data)
-
-    def _lookup(self, key: str, value: str) -> list[str]:
-        return (self.s.repo.lookup(self.kind, [(key, value)]) or []) if self.cached else []
+        keys = s.repo.lookup_keys(self.kind)  # names and emails from the index cache, no parsing
+        if keys is not None:
+            for key, value, record_id in keys:
+                if key == "name":
+                    self.by_name.setdefault(value, []).append(record_id)
+                else:
+                    self.by_email.setdefault(value, record_id)
+            return
+        for doc in s.repo.iter_docs(self.kind, errors=[]):
+            self._index(doc.id, doc.data)
 
     def _index(self, record_id: str, data: dict) -> None:
         self.by_name.setdefault(norm(data.get("name")), []).append(record_id)
@@ -42,15 +44,10 @@ class ClientIndex:
     def find(self, name: str | None = None, email: str | None = None) -> str | None:
         """By email first, then by exact name; None when nothing matches. Several records with
         that name: NotFound listing them."""
-        if email:
-            found = self._lookup("email", norm(email))
-            if found:
-                return found[0]
-            if norm(email) in self.by_email:
-                return self.by_email[norm(email)]
+        if email and norm(email) in self.by_email:
+            return self.by_email[norm(email)]
         if name:
-            found = self._lookup("name", norm(name))
-            found += [i for i in self.by_name.get(norm(name), []) if i not in found]
+            found = self.by_name.get(norm(name), [])
             if len(found) > 1:
                 raise NotFound(f"{self.which} {name!r}: ambiguous name, matches {', '.join(found)}; use an id")
             if found:

@@ -377,3 +377,28 @@ def test_a_vanished_row_is_not_hidden_by_a_stale_neighbour(repo, monkeypatch):
     con.commit()
     con.close()
     assert [first, *it] == expected[0]
+
+
+def test_client_index_from_the_cache_matches_the_one_from_the_files(repo):
+    from dealcli import clients
+
+    companies = {"c1": ("Acme  Ltd", ["Sales@Acme.example"]), "c2": ("acme ltd", []), "c3": ("Globex", ["a@g.example", "b@g.example"])}
+    for cid, (name, emails) in companies.items():
+        write(repo, cid, {"format": 1, "id": cid, "name": name, "emails": emails}, kind="companies")
+    write(repo, "c4", "name: [broken\n", kind="companies")
+
+    def build(cache: bool):
+        if not cache:
+            os.environ["DEALCLI_NO_INDEX"] = "1"
+        try:
+            idx = clients.ClientIndex(Session(repo_root=repo, quiet=True), "company")
+            return idx.by_name, idx.by_email
+        finally:
+            os.environ.pop("DEALCLI_NO_INDEX", None)
+
+    assert build(True) == build(False)
+    assert build(True) == build(False)  # warm
+    idx = clients.ClientIndex(Session(repo_root=repo, quiet=True), "company")
+    assert idx.find(email="sales@acme.EXAMPLE") == "c1" and idx.find(name="GLOBEX") == "c3"
+    with pytest.raises(Exception, match="ambiguous"):
+        idx.find(name="ACME LTD")

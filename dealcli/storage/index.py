@@ -54,7 +54,7 @@ from dealcli.storage.repository import INDEX_NAME
 if TYPE_CHECKING:
     import sqlite3
 
-VERSION = 2  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 3  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -157,8 +157,7 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
         emails = data.get("emails")
         if isinstance(emails, list):
             for e in emails:
-                if isinstance(e, str) and e.strip():
-                    out.append(("email", norm(e)))
+                out.append(("email", norm(e)))
     return out
 
 
@@ -591,6 +590,21 @@ class Index:
             return self._lookup(kind, pairs)
         except sqlite3.Error:
             return None  # the caller scans the files instead
+
+    def all_keys(self, kind: str) -> list[tuple[str, str, str]] | None:
+        """Every lookup key of a kind as (key, value, name), ordered by name; the folder is
+        rescanned first if it changed since the cache last listed it."""
+        import sqlite3
+
+        if disabled() or self.db is None:
+            return None
+        try:
+            if not self._names_current(kind):
+                self.refresh(kind)
+            return self.db.execute("SELECT key, value, name FROM keys WHERE kind = ? ORDER BY name, key",
+                                   (kind,)).fetchall()
+        except sqlite3.Error:
+            return None
 
     def names_with_prefix(self, kind: str, prefix: str) -> list[str] | None:
         """Ids starting with `prefix`, from the cache, when the folder is unchanged since the

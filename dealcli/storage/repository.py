@@ -218,6 +218,12 @@ class Repository:
         idx = self.index
         return None if idx is None else idx.lookup(kind, pairs)
 
+    def lookup_keys(self, kind: str) -> list[tuple[str, str, str]] | None:
+        """Every (key, value, id) of index.keys_of for a kind, by id, from the index cache
+        (companies/contacts: ("name"|"email", normalised text, id)); None when disabled."""
+        idx = self.index
+        return None if idx is None else idx.all_keys(kind)
+
     def _cached_prefix(self, kind: str, prefix: str) -> list[str] | None:
         if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
             return None
