@@ -4,16 +4,32 @@ way), so CI sees every problem at once."""
 
 from __future__ import annotations
 
+import functools
+import os
+
 from dealcli import linkcheck, schemas, stage_rules
-from dealcli.errors import CorruptData, FieldError, Violation
+from dealcli.errors import CorruptData, FieldError, NotFound, Violation
 from dealcli.model import Deal, Pipeline
 from dealcli.session import Session
 from dealcli.storage.repository import KINDS, Doc
 
 MODELS = {"deals": Deal, "pipelines": Pipeline}
+PARALLEL_MIN = 400  # deal files from which worker processes share the work
+CHUNK = 500
+_JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forked workers
+
+
+@functools.lru_cache(maxsize=None)
+def _fast(schema_name: str):
+    from dealcli.fastschema import compile_schema
+
+    return compile_schema(schemas.load(schema_name))
 
 
 def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
+    fast = _fast(schema_name)
+    if fast is not None and fast(doc.data):
+        return []  # valid: jsonschema would find nothing (see fastschema.py)
     out = []
     validator = schemas.validator(schema_name)
     for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
@@ -64,24 +80,21 @@ def run(s: Session) -> list[Violation]:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
     loaded: dict[str, list] = {}
     for kind in KINDS:
+        if kind == "deals":
+            continue  # after the pipelines, file by file (in parallel when there are many)
         errors: list[CorruptData] = []
         for doc in repo.iter_docs(kind, errors):
             found, obj = check_doc(s, doc, kind)
             problems += found
             if obj is not None:
                 loaded.setdefault(kind, []).append((doc, obj))
-        for exc in errors:
-            problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None,
-                                      s.repo.rel(exc.path), exc.line))
+        problems += _yaml_problems(s, errors)
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
     for doc, pipeline in loaded.get("pipelines", []):
         for v in stage_rules.validate_pipeline(pipeline):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
-    for doc, deal in loaded.get("deals", []):
-        for v in stage_rules.validate_deal(deal, pipelines):
-            v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
-            problems.append(v)
+    problems += check_deals(s, pipelines)
     problems += linkcheck.run(s)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
@@ -93,3 +106,54 @@ def drop_shadowed(problems: list[Violation]) -> list[Violation]:
     thing less clearly (a bad colour, an unknown field type): keep the clearer one."""
     ruled = {(v.path, v.line) for v in problems if v.rule != "schema" and v.line}
     return [v for v in problems if v.rule != "schema" or (v.path, v.line) not in ruled]
+
+
+def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
+    return [Violation("yaml", exc.message.split(": ", 1)[-1], None, None, s.repo.rel(exc.path), exc.line)
+            for exc in errors]
+
+
+def _check_deal_files(ids: list[str]) -> list[Violation]:
+    """Schema, types, id and stage rules of some deal files (in this process or a worker)."""
+    s, pipelines = _JOB
+    repo = s.repo
+    out: list[Violation] = []
+    errors: list[CorruptData] = []
+    for deal_id in ids:
+        try:
+            doc = repo.load("deals", deal_id)
+        except NotFound:
+            continue  # deleted while we were checking
+        except CorruptData as exc:
+            errors.append(exc)
+            continue
+        found, deal = check_doc(s, doc, "deals")
+        out += found
+        if deal is not None:
+            for v in stage_rules.validate_deal(deal, pipelines):
+                v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
+                out.append(v)
+    return out + _yaml_problems(s, errors)
+
+
+def check_deals(s: Session, pipelines: dict) -> list[Violation]:
+    """Every deal file, parsed and checked by worker processes (one per core, forked, so they
+    share the pipelines) when there are many; only the problems come back."""
+    global _JOB
+    ids = s.repo.ids("deals")
+    _JOB = (s, pipelines)
+    try:
+        workers = min(os.cpu_count() or 1, 8)
+        import multiprocessing
+
+        if len(ids) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods() \
+                or os.environ.get("DEALCLI_NO_PARALLEL"):
+            return _check_deal_files(ids)
+        chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+        out: list[Violation] = []
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for found in pool.imap(_check_deal_files, chunks):
+                out += found
+        return out
+    finally:
+        _JOB = ()

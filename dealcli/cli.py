@@ -18,7 +18,7 @@ The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards hold
 dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
 3 not found, 4 conflict, 5 unreadable or corrupt data."""
 
-app = typer.Typer(
+_app = typer.Typer(
     name="dealcli",
     help=HELP,
     no_args_is_help=True,
@@ -36,7 +36,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def root(
     ctx: typer.Context,
     dir: Annotated[Optional[str], typer.Option("--dir", metavar="PATH", help="The repository folder (else $DEALCLI_DIR, "
@@ -57,39 +57,69 @@ def root(
     _current[:] = [ctx.obj]
 
 
-def _register() -> None:
-    from dealcli.commands import (
-        activity,
-        check,
-        clients,
-        deal,
-        import_,
-        init,
-        lead,
-        pipeline,
-        product,
-        quote,
-        recurring,
-        views,
-    )
-
-    init.register(app)
-    check.register(app)
-    app.add_typer(deal.app, name="deal")
-    app.add_typer(pipeline.app, name="pipeline")
-    views.register(app)
-    import_.register(app)
-    app.add_typer(clients.company_app, name="company")
-    app.add_typer(clients.contact_app, name="contact")
-    app.add_typer(product.app, name="product")
-    app.add_typer(lead.app, name="lead")
-    app.add_typer(quote.app, name="quote")
-    app.add_typer(activity.app, name="activity")
-    activity.register(app)
-    app.add_typer(recurring.app, name="recurring")
+# Which module of dealcli.commands registers each command, and how (in --help order). main()
+# registers only the module of the command being run: Typer builds every registered command's
+# parser on each run, so a full registration would make `dealcli --version` pay for them all.
+REGISTRY = {
+    "init": lambda m, app: m.register(app),
+    "check": lambda m, app: m.register(app),
+    "deal": lambda m, app: app.add_typer(m.app, name="deal"),
+    "pipeline": lambda m, app: app.add_typer(m.app, name="pipeline"),
+    "views": lambda m, app: m.register(app),
+    "import_": lambda m, app: m.register(app),
+    "clients": lambda m, app: (app.add_typer(m.company_app, name="company"),
+                               app.add_typer(m.contact_app, name="contact")),
+    "product": lambda m, app: app.add_typer(m.app, name="product"),
+    "lead": lambda m, app: app.add_typer(m.app, name="lead"),
+    "quote": lambda m, app: app.add_typer(m.app, name="quote"),
+    "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
+    "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+}
+MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
+    "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
+    "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
+    "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
+    "activity": "activity", "recurring": "recurring",
+}
+_registered: set[str] = set()
+_VALUE_OPTIONS = ("--dir", "--as", "--now")
 
 
-_register()
+def _register(only: set[str] | None = None) -> None:
+    """Attach command modules to the app: every one, or only those in `only`."""
+    import importlib
+
+    for name, attach in REGISTRY.items():
+        if name in _registered or (only is not None and name not in only):
+            continue
+        attach(importlib.import_module(f"dealcli.commands.{name}"), _app)
+        _registered.add(name)
+
+
+def modules_for(argv: list[str]) -> set[str] | None:
+    """The command modules a run needs: the one of its command word; none for a bare
+    --version; all (None) for help, no command or an unknown word (so errors list them)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in _VALUE_OPTIONS:
+            i += 2
+            continue
+        if word in ("-h", "--help"):
+            return None
+        if word.startswith("-"):
+            i += 1
+            continue
+        module = MODULE_OF.get(word)
+        return {module} if module else None
+    return set() if "--version" in argv else None
+
+
+def __getattr__(name: str):
+    if name == "app":  # dealcli.cli.app: the complete app (docs generator, in-process tests)
+        _register()
+        return _app
+    raise AttributeError(name)
 
 
 def _err(line: str) -> None:
@@ -115,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
 
     code = 0
     try:
-        app(args=argv, prog_name="dealcli")
+        args = sys.argv[1:] if argv is None else list(argv)
+        _register(modules_for(args))
+        _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code == 0 or code == 1:

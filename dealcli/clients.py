@@ -16,12 +16,9 @@ from dealcli import FORMAT_VERSION, ids, timeutil
 from dealcli.errors import CorruptData, NotFound, UsageError
 from dealcli.session import Session
 from dealcli.storage import atomic
+from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
 
 KIND_OF = {"company": "companies", "contact": "contacts"}
-
-
-def norm(text) -> str:
-    return " ".join(str(text or "").split()).casefold()
 
 
 class ClientIndex:
@@ -32,6 +29,14 @@ class ClientIndex:
         self.s, self.which, self.kind = s, which, KIND_OF[which]
         self.by_name: dict[str, list[str]] = {}
         self.by_email: dict[str, str] = {}
+        keys = s.repo.lookup_keys(self.kind)  # names and emails from the index cache, no parsing
+        if keys is not None:
+            for key, value, record_id in keys:
+                if key == "name":
+                    self.by_name.setdefault(value, []).append(record_id)
+                else:
+                    self.by_email.setdefault(value, record_id)
+            return
         for doc in s.repo.iter_docs(self.kind, errors=[]):
             self._index(doc.id, doc.data)
 

@@ -227,6 +227,10 @@ def is_repeat(s: Session, company: str | None, contacts: list[str]) -> bool:
     """A deal is a repeat deal when its company or one of its contacts already has a won deal."""
     if not company and not contacts:
         return False
+    pairs = ([("won_company", company)] if company else []) + [("won_contact", c) for c in contacts]
+    found = s.repo.lookup("deals", pairs)  # the index cache: no scan of every deal
+    if found is not None:
+        return bool(found)
     wanted = set(contacts)
     for other in s.iter_deals(errors=[]):
         if other.status == "won" and ((company and other.company == company) or wanted & set(other.contacts)):

@@ -6,7 +6,6 @@ write. Safe in file names and shells; any unique prefix works on the command lin
 from __future__ import annotations
 
 import re
-import secrets
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 LENGTH = 10
@@ -14,6 +13,8 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def new_id() -> str:
+    import secrets  # here, not at start-up: it loads OpenSSL (hmac) for every command
+
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from dealcli.storage.repository import Doc, Repository, find_root
 
 
 def _git_email() -> str | None:
+    import subprocess  # only when no user is given: keeps start-up light
+
     try:
         out = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=2)
     except (OSError, subprocess.SubprocessError):
@@ -138,15 +139,25 @@ class Session:
     def deal_records(self, errors: list | None = None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
-        Corrupt files go to `errors` (CorruptData) and are skipped."""
-        for doc in self.repo.iter_docs("deals", errors):
-            yield doc.data
+        Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
+        (storage/index.py): only files changed since the last scan are parsed."""
+        for _, data in self.repo.records("deals", errors):
+            yield data
 
     def iter_deals(self, errors: list | None = None):
-        for doc in self.repo.iter_docs("deals", errors):
+        for deal_id, data in self.repo.records("deals", errors):
             try:
-                yield to_model(doc, Deal)
-            except CorruptData as exc:
-                if errors is None:
-                    raise
-                errors.append(exc)
+                deal = Deal.from_dict(data)
+                if deal.id != deal_id:
+                    raise FieldError(("id",), "mismatch")
+            except FieldError:
+                try:  # read the file again for the error message with its line
+                    deal = to_model(self.repo.load("deals", deal_id), Deal)
+                except NotFound:
+                    continue
+                except CorruptData as exc:
+                    if errors is None:
+                        raise
+                    errors.append(exc)
+                    continue
+            yield deal

@@ -15,6 +15,7 @@ from dealcli.storage import atomic, yamlcodec
 
 CONFIG_NAME = "dealcli.yaml"
 CACHE_DIR = ".dealcli"
+INDEX_NAME = "index.sqlite"  # the index cache inside CACHE_DIR (storage/index.py)
 KINDS = (
     "deals",
     "pipelines",
@@ -76,6 +77,7 @@ class Repository:
         self._lock_depth = 0
         self._lock_cm = None
         self._batch: atomic.Batch | None = None
+        self._index = None
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -139,7 +141,9 @@ class Repository:
             raise NotFound(f"{what} {ref!r}: not a valid id")
         if self.exists(kind, ref):
             return ref
-        matches = [i for i in self.ids(kind) if i.startswith(ref)]
+        matches = self._cached_prefix(kind, ref)
+        if matches is None:
+            matches = [i for i in self.ids(kind) if i.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -177,10 +181,12 @@ class Repository:
             raise UsageError(f"{record_id!r}: not a valid id")
         path = self.path(kind, record_id)
         raw = yamlcodec.dumps(data).encode()
+        before = self._folder_stat_if_indexed(kind)
         if self._batch is not None:
-            self._batch.write(path, raw, expect=expect)
+            self._batch.write(path, raw, expect=expect)  # the cache sees it on the next scan
         else:
             atomic.write_atomic(path, raw, expect=expect, sync=sync)
+            self._note_write(kind, record_id, data, raw, before)
         return Doc(kind, record_id, path, data, raw)
 
     @contextlib.contextmanager
@@ -202,7 +208,70 @@ class Repository:
             self._batch = None
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
+        before = self._folder_stat_if_indexed(kind)
         atomic.remove(self.path(kind, record_id), expect=expect)
+        self._note_write(kind, record_id, None, None, before)
+
+    # -- the index cache (storage/index.py) ----------------------------------------------------
+    @property
+    def index(self):
+        """The index cache of this repository, or None when disabled ($DEALCLI_NO_INDEX)."""
+        if self._index is None:
+            from dealcli.storage import index
+
+            if index.disabled():
+                return None
+            self._index = index.Index(self.root, self.cache_dir, self.rel)
+        return self._index
+
+    def records(self, kind: str, errors: list | None = None):
+        """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
+        served from the index cache (only changed files are parsed)."""
+        idx = self.index
+        if idx is None:
+            for doc in self.iter_docs(kind, errors):
+                yield doc.id, doc.data
+            return
+        yield from idx.records(kind, errors)
+
+    def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
+        """Ids of records with any of the (key, value) pairs of index.keys_of, without reading
+        every file; None when the cache is disabled or unusable (then scan instead)."""
+        idx = self.index
+        return None if idx is None else idx.lookup(kind, pairs)
+
+    def lookup_keys(self, kind: str) -> list[tuple[str, str, str]] | None:
+        """Every (key, value, id) of index.keys_of for a kind, by id, from the index cache
+        (companies/contacts: ("name"|"email", normalised text, id)); None when disabled."""
+        idx = self.index
+        return None if idx is None else idx.all_keys(kind)
+
+    def _cached_prefix(self, kind: str, prefix: str) -> list[str] | None:
+        if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
+            return None
+        return self.index.names_with_prefix(kind, prefix)
+
+    def _folder_stat_if_indexed(self, kind: str):
+        if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
+            return None
+        return self.index.dir_stat(kind)
+
+    def _note_write(self, kind: str, record_id: str, data, raw, before) -> None:
+        if before is None and not (self.cache_dir / INDEX_NAME).exists():
+            return
+        idx = self.index
+        if idx is None:
+            return
+        import sqlite3
+
+        if data is not None:
+            # cache what a later read of the file gives (1000 int, not Decimal('1000')), so a
+            # warm scan returns exactly what a cold one would
+            data = yamlcodec.loads(raw, self.rel(self.path(kind, record_id)))
+        try:
+            idx.note_write(kind, record_id, data, raw, before)
+        except (sqlite3.Error, OSError):
+            pass  # the file is written; the next scan sees its new stat and re-reads it
 
     # -- locking -----------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -1,0 +1,673 @@
+"""The index cache: every record file's parsed data, kept in `.dealcli/index.sqlite` so that
+whole-repository scans (filter, board, agenda, calendar, export) and lookups (client by name,
+repeat deals) do not parse every YAML file on every call.
+
+Why sqlite3: it is in the standard library, its transactions are atomic and durable across
+crashes, WAL mode lets readers run while another process writes, and its own locking lets two
+dealcli processes update the cache at once without corrupting it. A per-record row means a
+changed file costs one row, not a rewrite of the whole cache.
+
+Correctness (the cache may be stale or missing at any time; it never decides what is true):
+- Every scan stats every file (size, mtime_ns, ctime_ns, inode) and re-parses only files whose
+  stat differs from the stored one, or that are new; rows of vanished files are dropped. This
+  sees edits by dealcli, by hand, by `git checkout`/`git pull` and renames (a rename is a new
+  name plus a vanished one). ctime catches `cp -p`/`touch -d` style edits that restore mtime.
+- Racy entries (git's "racily clean" problem): a file changed twice within the timestamp
+  granularity, keeping its size, has the same stat both times. An entry is trusted on its stat
+  alone only if the file was read at least SETTLE_NS after its last mtime/ctime; otherwise it is
+  "unsettled" and the next scan re-reads the bytes and compares a digest before reusing it.
+- A missing, unreadable, corrupt or older-version cache file is deleted and rebuilt silently;
+  if the cache cannot be written at all (read-only checkout), scans parse the files directly.
+- Every row is a fact "a file with this stat has this data"; concurrent writers can only lose
+  or reorder such facts, never make a wrong one, so interleaving processes cannot corrupt
+  results (the worst case is a re-parse).
+
+Records are stored with marshal (the fastest loader in CPython; ~50x faster than YAML), with
+Decimal values written as text and restored exactly from a list of their paths; anything marshal
+cannot hold falls back to pickle.
+
+Cold path: when many files must be parsed, worker processes (one per core) parse chunks of
+files with the C LibYAML loader and send back ready-made rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import marshal
+import os
+import struct
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+try:  # the hash alone: hashlib would also initialise OpenSSL (a few ms of start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover
+    from hashlib import blake2b
+
+from dealcli.errors import CorruptData
+from dealcli.storage import yamlcodec
+from dealcli.storage.repository import INDEX_NAME
+
+if TYPE_CHECKING:
+    import sqlite3
+
+VERSION = 3  # bump when the row format or the key extraction changes: old caches are rebuilt
+SUFFIX = ".yaml"
+SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
+PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
+CHUNK = 256  # files per worker task
+BATCH = 500  # rows per write transaction (short, so other processes are not held up)
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (
+    kind TEXT NOT NULL, name TEXT NOT NULL,
+    stamp BLOB NOT NULL, settled INTEGER NOT NULL, digest BLOB,
+    blob BLOB, error TEXT, line INTEGER,
+    PRIMARY KEY (kind, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (
+    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (kind, key, value, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_by_name ON keys (kind, name);
+PRAGMA user_version = {VERSION};
+"""
+
+
+# -- encoding of records --------------------------------------------------------------------------
+def _strip(obj, paths: list, path: tuple):
+    """A copy of `obj` with every Decimal replaced by its text; their paths go to `paths`.
+    Raises TypeError for anything marshal cannot hold faithfully."""
+    kind = type(obj)
+    if kind is dict:
+        out = {}
+        for k, v in obj.items():
+            if type(k) not in (str, int, bool) and k is not None:
+                raise TypeError("key")
+            out[k] = _strip(v, paths, path + (k,))
+        return out
+    if kind is list:
+        return [_strip(v, paths, path + (i,)) for i, v in enumerate(obj)]
+    if kind is Decimal:
+        paths.append(path)
+        return str(obj)
+    if kind in (str, int, float, bool, bytes) or obj is None:
+        return obj
+    raise TypeError(kind.__name__)
+
+
+def encode(data) -> bytes:
+    paths: list = []
+    try:
+        return b"M" + marshal.dumps((_strip(data, paths, ()), tuple(paths)))
+    except (TypeError, ValueError):
+        import pickle
+
+        return b"P" + pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(blob: bytes):
+    if blob[:1] == b"P":
+        import pickle
+
+        return pickle.loads(blob[1:])  # noqa: S301 - our own cache file, written by encode()
+    data, paths = marshal.loads(blob[1:])
+    for path in paths:
+        obj = data
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = Decimal(obj[path[-1]])
+    return data
+
+
+# -- lookup keys ----------------------------------------------------------------------------------
+def norm(text) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def _text(value) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (str, int, Decimal)):
+        return str(value)
+    return None
+
+
+def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
+    """What lookups need to find a record without loading every one: for deals, the company
+    and contacts of won deals (repeat-deal detection); for companies and contacts, the
+    normalised name and emails."""
+    out: list[tuple[str, str]] = []
+    if kind == "deals":
+        if data.get("status") == "won":
+            company = _text(data.get("company"))
+            if company:
+                out.append(("won_company", company))
+            contacts = data.get("contacts")
+            if isinstance(contacts, list):
+                for c in contacts:
+                    c = _text(c)
+                    if c:
+                        out.append(("won_contact", c))
+    elif kind in ("companies", "contacts"):
+        name = norm(data.get("name"))
+        out.append(("name", name))
+        emails = data.get("emails")
+        if isinstance(emails, list):
+            for e in emails:
+                out.append(("email", norm(e)))
+    return out
+
+
+# -- parsing one file (in this process or in a worker) ----------------------------------------------
+_STAMP = struct.Struct("<qqqQ")  # size, mtime_ns, ctime_ns, inode
+
+
+def _stat_key(st) -> bytes:
+    """What identifies a version of a file without reading it (compared as one bytes value)."""
+    return _STAMP.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _settled(stamp: bytes, since_ns: int) -> int:
+    """1 when the file was last changed long enough before `since_ns` (when we began to read
+    it) that a later change cannot carry the same timestamps."""
+    _size, mtime, ctime, _ino = _STAMP.unpack(stamp)
+    return int(max(mtime, ctime) + SETTLE_NS <= since_ns)
+
+
+def _read(path) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _digest(raw: bytes) -> bytes:
+    return blake2b(raw, digest_size=16).digest()
+
+
+def parse_raw(raw: bytes, kind: str, rel: str):
+    """(digest, blob or None, error or None, keys) of one file's bytes; error is (message, line)."""
+    digest = _digest(raw)
+    try:
+        data = yamlcodec.loads(raw, rel)
+        if not isinstance(data, dict):
+            raise CorruptData(rel, "expected a mapping at the top level", 1)
+    except CorruptData as exc:
+        return digest, None, (bare_message(exc), exc.line), []
+    return digest, encode(data), None, keys_of(kind, data)
+
+
+def parse_file(folder: str, kind: str, name: str, rel: str):
+    """parse_raw of one record file, or None when the file vanished."""
+    raw = _read(os.path.join(folder, name + SUFFIX))
+    return None if raw is None else parse_raw(raw, kind, rel)
+
+
+def bare_message(exc: CorruptData) -> str:
+    where = f"{exc.path}:{exc.line}" if exc.line else exc.path
+    return exc.message[len(where) + 2:] if exc.message.startswith(where + ": ") else exc.message
+
+
+def _parse_chunk(task):
+    folder, kind, items = task
+    out = []
+    for name, rel in items:
+        out.append((name, parse_file(folder, kind, name, rel)))
+    return out
+
+
+# -- the cache -------------------------------------------------------------------------------------
+def disabled() -> bool:
+    return os.environ.get("DEALCLI_NO_INDEX", "") not in ("", "0")
+
+
+class Index:
+    def __init__(self, root: Path, cache_dir: Path, rel=None):
+        self.root = Path(root)
+        self.path = Path(cache_dir) / INDEX_NAME
+        self.rel = rel or (lambda p: str(p))
+        self._db: sqlite3.Connection | None = None
+        self._broken = False
+
+    # -- connection, creation, silent rebuild ------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        import sqlite3
+
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, VERSION):
+                raise sqlite3.DatabaseError(f"cache version {version}")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            if version == 0:  # new file (or another process is creating it): idempotent DDL
+                db.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+            # touch every table: a corrupt file usually fails here
+            db.execute("SELECT count(*) FROM meta").fetchone()
+            db.execute("SELECT kind FROM entries LIMIT 1").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _discard_file(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(str(self.path) + suffix)
+
+    @property
+    def db(self) -> sqlite3.Connection | None:
+        """The open cache, (re)built silently when missing, corrupt or of another version;
+        None when it cannot be used at all (then callers read the files directly)."""
+        if self._db is None and not self._broken:
+            import sqlite3
+
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._db = self._open()
+                except sqlite3.DatabaseError:
+                    self._discard_file()
+                    self._db = self._open()
+            except (sqlite3.Error, OSError):
+                self._broken = True
+                self._db = None
+        return self._db
+
+    @contextlib.contextmanager
+    def _write(self, db=None):
+        db = db or self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _try_write(self, work) -> bool:
+        """Run work(db) in a write transaction; a failure (disk full, lock not obtained in time,
+        the file broken meanwhile) leaves the cache behind, never fails the command."""
+        import sqlite3
+
+        db = self.db
+        if db is None:
+            return False
+        try:
+            with self._write(db):
+                work(db)
+            return True
+        except sqlite3.Error:
+            return False
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def close(self) -> None:
+        if self._db is not None:
+            import sqlite3
+
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _folder(self, kind: str) -> Path:
+        return self.root / kind
+
+    def _sweep(self, kind: str) -> tuple[dict, bytes | None]:
+        """Stat every record file of a kind: {name: stat key}, and the folder's own stat."""
+        folder = self._folder(kind)
+        try:
+            dir_stat = _stat_key(os.stat(folder))
+            it = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}, None
+        found = {}
+        with it:
+            for entry in it:
+                name = entry.name
+                if not name.endswith(SUFFIX) or name.startswith("."):
+                    continue
+                try:
+                    if not entry.is_file():
+                        continue
+                    found[name[:-5]] = _stat_key(entry.stat())
+                except FileNotFoundError:
+                    continue
+        return found, dir_stat
+
+    def _store(self, db, kind: str, rows: list) -> None:
+        """rows: (name, stat, settled, digest, blob, error, keys); under a write transaction."""
+        db.executemany(
+            "INSERT OR REPLACE INTO entries (kind, name, stamp, settled, digest, blob, error, line) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [(kind, n, st, settled, digest, blob, err[0] if err else None,
+              err[1] if err else None) for n, st, settled, digest, blob, err, _ in rows])
+        db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", [(kind, r[0]) for r in rows])
+        db.executemany("INSERT OR IGNORE INTO keys (kind, key, value, name) VALUES (?,?,?,?)",
+                       [(kind, k, v, r[0]) for r in rows for k, v in r[6]])
+
+    def _forget(self, db, kind: str, names) -> None:
+        names = [(kind, n) for n in names]
+        db.executemany("DELETE FROM entries WHERE kind = ? AND name = ?", names)
+        db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", names)
+
+    def _set_dir(self, db, kind: str, dir_stat: bytes | None, since_ns: int) -> None:
+        """Record the folder's stat as of a complete sweep. Lookups trust the set of names in
+        the cache while the folder's stat is unchanged and was settled when recorded."""
+        value = None if dir_stat is None or not _settled(dir_stat, since_ns) else dir_stat
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"dir:{kind}", value))
+
+    # -- the scan -----------------------------------------------------------------------------------
+    def records(self, kind: str, errors: list | None = None):
+        """Every record of a kind as (name, data), sorted by name, from the cache where the file
+        is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
+        errors=None it raises. Brings the cache up to date as a side effect."""
+        was_enabled = gc.isenabled()
+        gc.disable()  # records are trees without cycles; collecting while building them is waste
+        try:
+            yield from self._records(kind, errors)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _records(self, kind: str, errors: list | None):
+        db = self.db
+        since = time.time_ns()
+        disk, dir_stat = self._sweep(kind)
+        known = self._known(kind) if db is not None else None
+        if known is None:
+            yield from self._parse_all(kind, sorted(disk), disk, since, errors, store=False)
+            return
+        db = self.db
+        gone = [n for n in known if n not in disk]
+        get = known.get
+        cached = [n for n, st in disk.items() if get(n) == st]  # usable rows (unsettled: after a digest check)
+        stale = [n for n, st in disk.items() if get(n) != st]
+        del known, get
+        cached.sort()
+        stale.sort()
+        if gone:
+            self._try_write(lambda db: self._forget(db, kind, gone))
+        parsed = self._parse_all(kind, stale, disk, since, errors, store=True)
+        cached_rows = self._cached_rows(kind, cached, disk, since, errors)
+        if not stale:
+            yield from cached_rows
+        # merge the two sorted streams
+        a = next(cached_rows, None)
+        b = next(parsed, None)
+        while a is not None or b is not None:
+            if b is None or (a is not None and a[0] < b[0]):
+                yield a
+                a = next(cached_rows, None)
+            else:
+                yield b
+                b = next(parsed, None)
+        if not stale and not gone:
+            current = self._meta(f"dir:{kind}")
+            if current is None or current[0] != dir_stat:
+                self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
+        else:
+            self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
+
+    def _known(self, kind: str) -> dict | None:
+        """{name: stamp} of the cached rows; a cache broken beyond what opening it showed is
+        rebuilt once; None when it cannot be read at all."""
+        import sqlite3
+
+        for _ in range(2):
+            db = self.db
+            if db is None:
+                return None
+            try:
+                return dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
+            except sqlite3.DatabaseError:
+                self.close()
+                self._discard_file()
+        self._broken = True
+        return None
+
+    def _meta(self, key: str):
+        import sqlite3
+
+        try:
+            return self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+
+    def _error(self, kind: str, name: str, message: str, line: int | None, errors: list | None):
+        exc = CorruptData(self.rel(self._folder(kind) / (name + SUFFIX)), message, line)
+        if errors is None:
+            raise exc
+        errors.append(exc)
+
+    def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None):
+        """Rows of unchanged files, in name order, read in batches (short read transactions)."""
+        import sqlite3
+
+        db = self.db
+        updates = []
+        for start in range(0, len(names), BATCH):
+            batch = names[start:start + BATCH]
+            try:
+                rows = db.execute(
+                    "SELECT name, stamp, settled, digest, blob, error, line FROM entries "
+                    "WHERE kind = ? AND name BETWEEN ? AND ? ORDER BY name", (kind, batch[0], batch[-1])).fetchall()
+            except sqlite3.Error:
+                rows = []
+            wanted = set(batch)
+            missing = wanted.difference(r[0] for r in rows)
+            if missing:  # rows gone meanwhile (another process, a broken cache): read the files
+                rows = sorted(rows + [(n, None, -1, None, None, None, None) for n in missing])
+            for name, stamp, settled, digest, blob, error, line in rows:
+                if name not in wanted:
+                    continue
+                st = disk[name]
+                if settled != 1 or stamp != st:
+                    # unsettled (or changed since we planned): reuse the row only if the bytes
+                    # are still the ones it was made from
+                    path = self._folder(kind) / (name + SUFFIX)
+                    raw = _read(path)
+                    if raw is None:
+                        continue
+                    if _digest(raw) == digest:
+                        updates.append((name, st, _settled(st, since), digest, None, None, None))
+                    else:
+                        digest, blob, err, keys = parse_raw(raw, kind, self.rel(path))
+                        error, line = err if err else (None, None)
+                        updates.append((name, st, _settled(st, since), digest, blob, err, keys))
+                if error is not None:
+                    self._error(kind, name, error, line, errors)
+                    continue
+                yield name, decode(blob)
+            if updates:
+                self._flush(kind, updates)
+                updates = []
+
+    def _flush(self, kind: str, rows: list) -> None:
+        self._try_write(lambda db: self._update(db, kind, rows))
+
+    def _update(self, db, kind: str, rows: list) -> None:
+        keyed = [r for r in rows if r[6] is not None]
+        if keyed:
+            self._store(db, kind, keyed)
+        db.executemany(
+            "UPDATE entries SET stamp = ?, settled = ? WHERE kind = ? AND name = ? AND digest = ?",
+            [(st, settled, kind, name, digest) for name, st, settled, digest, _b, _e, keys in rows if keys is None])
+
+    def _parse_all(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
+                   store: bool):
+        """Parse changed files (in worker processes when there are many), store their rows and
+        yield (name, data) in name order."""
+        if not names:
+            return
+        folder = str(self._folder(kind))
+        items = [(n, self.rel(self._folder(kind) / (n + SUFFIX))) for n in names]
+        pending: list = []
+        for name, got in _parse_stream(folder, kind, items):
+            if got is None:
+                continue
+            digest, blob, err, keys = got
+            st = disk[name]
+            if store:
+                pending.append((name, st, _settled(st, since), digest, blob, err, keys))
+                if len(pending) >= BATCH:
+                    self._flush_new(kind, pending)
+                    pending = []
+            if err is not None:
+                self._error(kind, name, err[0], err[1], errors)
+                continue
+            yield name, decode(blob)
+        if pending:
+            self._flush_new(kind, pending)
+
+    def _flush_new(self, kind: str, rows: list) -> None:
+        self._try_write(lambda db: self._store(db, kind, rows))
+
+    # -- writes by dealcli ---------------------------------------------------------------------------
+    def note_write(self, kind: str, name: str, data: dict | None, raw: bytes | None, dir_before: bytes | None) -> None:
+        """Record a file dealcli just wrote (data/raw) or deleted (None), under the repository
+        lock. The row is stored unsettled (the next scan checks its digest). If the folder's
+        recorded stat was current before the write, it is moved on to the folder's new stat,
+        so lookups keep trusting the cache after dealcli's own writes."""
+        if not self.exists():
+            return  # nothing to keep current; the first scan builds the cache
+        db = self.db
+        if db is None:
+            return
+        folder = self._folder(kind)
+        try:
+            dir_after = _stat_key(os.stat(folder))
+            st = _stat_key(os.stat(folder / (name + SUFFIX))) if data is not None else None
+        except OSError:
+            return
+        with self._write(db):
+            if data is None:
+                self._forget(db, kind, [name])
+            else:
+                digest = _digest(raw)
+                self._store(db, kind, [(name, st, 0, digest, encode(data), None, keys_of(kind, data))])
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
+            if row is not None and row[0] is not None and dir_before is not None and row[0] == dir_before:
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (dir_after, f"dir:{kind}"))
+
+    def dir_stat(self, kind: str) -> bytes | None:
+        try:
+            return _stat_key(os.stat(self._folder(kind)))
+        except OSError:
+            return None
+
+    # -- lookups ----------------------------------------------------------------------------------------
+    def refresh(self, kind: str) -> None:
+        """Bring the cache of a kind up to date (a scan whose records are thrown away)."""
+        for _ in self.records(kind, errors=[]):
+            pass
+
+    def _names_current(self, kind: str) -> bool:
+        db = self.db
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
+        if row is None or row[0] is None:
+            return False
+        return row[0] == self.dir_stat(kind)
+
+    def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
+        """Names of records having any of the (key, value) pairs (see keys_of), every one
+        checked against its file. Without a full sweep when the folder has not changed since
+        the last one (files edited in place behind dealcli's back are seen by the next scan).
+        None when the cache cannot be used."""
+        import sqlite3
+
+        if disabled() or self.db is None:
+            return None
+        try:
+            return self._lookup(kind, pairs)
+        except sqlite3.Error:
+            return None  # the caller scans the files instead
+
+    def all_keys(self, kind: str) -> list[tuple[str, str, str]] | None:
+        """Every lookup key of a kind as (key, value, name), ordered by name; the folder is
+        rescanned first if it changed since the cache last listed it."""
+        import sqlite3
+
+        if disabled() or self.db is None:
+            return None
+        try:
+            if not self._names_current(kind):
+                self.refresh(kind)
+            return self.db.execute("SELECT key, value, name FROM keys WHERE kind = ? ORDER BY name, key",
+                                   (kind,)).fetchall()
+        except sqlite3.Error:
+            return None
+
+    def names_with_prefix(self, kind: str, prefix: str) -> list[str] | None:
+        """Ids starting with `prefix`, from the cache, when the folder is unchanged since the
+        cache last listed it (else None: the caller lists the folder)."""
+        import sqlite3
+
+        if disabled() or not self.exists() or self.db is None:
+            return None
+        try:
+            if not self._names_current(kind):
+                return None
+            return [n for (n,) in self.db.execute(
+                "SELECT name FROM entries WHERE kind = ? AND name >= ? AND name < ? ORDER BY name",
+                (kind, prefix, prefix + "\U0010ffff"))]
+        except sqlite3.Error:
+            return None
+
+    def _lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str]:
+        if not self._names_current(kind):
+            self.refresh(kind)
+        db = self.db
+        found: set[str] = set()
+        for key, value in pairs:
+            found.update(n for (n,) in db.execute(
+                "SELECT name FROM keys WHERE kind = ? AND key = ? AND value = ?", (kind, key, value)))
+        out = []
+        for name in sorted(found):
+            if self._verify(kind, name, pairs):
+                out.append(name)
+        return out
+
+    def _verify(self, kind: str, name: str, pairs: list) -> bool:
+        """Is the cached row of `name` still what its file says, with one of `pairs`?"""
+        db = self.db
+        row = db.execute("SELECT stamp, settled FROM entries WHERE kind = ? AND name = ?",
+                         (kind, name)).fetchone()
+        try:
+            st = _stat_key(os.stat(self._folder(kind) / (name + SUFFIX)))
+        except OSError:
+            return False
+        if row is not None and row[0] == st and row[1] == 1:
+            return True
+        since = time.time_ns()
+        got = parse_file(str(self._folder(kind)), kind, name, name)
+        if got is None:
+            return False
+        digest, blob, err, keys = got
+        self._try_write(lambda db: self._store(db, kind, [(name, st, _settled(st, since), digest, blob, err, keys)]))
+        return bool(set(keys) & set(pairs))
+
+
+def _parse_stream(folder: str, kind: str, items: list):
+    """(name, parse_file result) for every item, in order; worker processes for big batches."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(items) < PARALLEL_MIN or workers < 2 or os.environ.get("DEALCLI_NO_PARALLEL"):
+        for name, rel in items:
+            yield name, parse_file(folder, kind, name, rel)
+        return
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    tasks = [(folder, kind, items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
+    with ctx.Pool(workers) as pool:
+        for chunk in pool.imap(_parse_chunk, tasks):
+            yield from chunk
