@@ -50,15 +50,25 @@ class Source:
         self.ref = ref
         self.name = "<stdin>" if ref == "-" else ref
         self._tmp: str | None = None
-        if ref == "-":
+        if ref != "-" and not Path(ref).exists():
+            raise NotFound(f"{ref}: no such file")
+        if ref == "-" or not Path(ref).is_file():
+            # stdin, a pipe or <(process substitution) can be read only once, and the import
+            # reads its input twice (check everything, then write): spool it to a file first
             fd, self._tmp = tempfile.mkstemp(prefix="dealcli-import-", suffix=".spool")
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+                if ref == "-":
+                    shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+                else:
+                    try:
+                        with open(ref, "rb") as src:
+                            shutil.copyfileobj(src, out, CHUNK)
+                    except IsADirectoryError:
+                        os.unlink(self._tmp)
+                        raise UsageError(f"{ref}: is a folder, not a file") from None
             self.path = Path(self._tmp)
         else:
             self.path = Path(ref)
-            if not self.path.is_file():
-                raise NotFound(f"{ref}: no such file")
         self.size = self.path.stat().st_size
         self.bytes_read = 0
         with open(self.path, "rb") as fh:

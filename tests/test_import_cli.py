@@ -1,6 +1,8 @@
 """`dealcli import` through the installed script, on real exports and CSV edge cases."""
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,15 @@ def test_title_is_built_when_missing(cli, repo, tmp_path):
     src.write_text("company,product,origin_id\nAcme,Widget,1\n,,2\n")
     cli.ok("import", src)
     assert sorted(d["title"] for d in records(repo)) == ["Acme - Widget", "Deal 2"]
+
+
+def test_import_from_a_pipe_that_can_be_read_only_once(cli):
+    # bash process substitution gives a FIFO path: it is spooled like stdin, not refused
+    proc = subprocess.run(["bash", "-c", f'"{cli.exe}" import <(printf "title,amount\\nPiped deal,5\\n")'],
+                          capture_output=True, text=True, cwd=cli.root,
+                          env={**os.environ, "DEALCLI_DIR": str(cli.root), "DEALCLI_USER": "t@example.com"})
+    assert proc.returncode == 0, proc.stderr
+    (deal_id,) = proc.stdout.split()
+    assert json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))["title"] == "Piped deal"
+    folder = cli("import", str(cli.root))
+    assert folder.returncode == 2 and "folder" in folder.stderr
