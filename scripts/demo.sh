@@ -13,8 +13,12 @@ run deal move "$id" preparation
 run deal comment "$id" "Sent the draft contract"
 run deal close "$id" --won
 run deal history "$id"
-for extra in "filter status=open --sort -amount --limit 5" "board"; do
-  # shellcheck disable=SC2086
-  if "$dealcli" $extra --help >/dev/null 2>&1; then run $extra; fi
-done
+run filter status=open --sort -amount --limit 5
+run filter --preset overdue -f csv --columns id,title,next_activity
+run board --preset open
+run agenda
+run export -f jsonl status=won | head -n 1 | cut -c1-300
+run recurring add "Support retainer {date:%B %Y}" --every month --start -2m --company "Demo Corp" --amount 1200
+run recurring run
+run check && echo "check: no problems"
 printf '\nThe sample repository is in ./demo-repo (try: .venv/bin/dealcli --dir demo-repo --help)\n'
