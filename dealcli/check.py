@@ -94,8 +94,9 @@ def run(s: Session) -> list[Violation]:
         for v in stage_rules.validate_pipeline(pipeline):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
-    problems += check_deals(s, pipelines)
-    problems += linkcheck.run(s)
+    known = linkcheck.known_ids(s)
+    problems += check_deals(s, pipelines, known)
+    problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
@@ -114,8 +115,9 @@ def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
 
 
 def _check_deal_files(ids: list[str]) -> list[Violation]:
-    """Schema, types, id and stage rules of some deal files (in this process or a worker)."""
-    s, pipelines = _JOB
+    """Schema, types, id, stage rules and links of some deal files (in this process or a
+    worker): each file is parsed once."""
+    s, pipelines, known = _JOB
     repo = s.repo
     out: list[Violation] = []
     errors: list[CorruptData] = []
@@ -129,6 +131,7 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
             continue
         found, deal = check_doc(s, doc, "deals")
         out += found
+        out += linkcheck.doc_problems(s, doc, "deals", known)
         if deal is not None:
             for v in stage_rules.validate_deal(deal, pipelines):
                 v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
@@ -136,12 +139,12 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
     return out + _yaml_problems(s, errors)
 
 
-def check_deals(s: Session, pipelines: dict) -> list[Violation]:
+def check_deals(s: Session, pipelines: dict, known: dict) -> list[Violation]:
     """Every deal file, parsed and checked by worker processes (one per core, forked, so they
     share the pipelines) when there are many; only the problems come back."""
     global _JOB
     ids = s.repo.ids("deals")
-    _JOB = (s, pipelines)
+    _JOB = (s, pipelines, known)
     try:
         workers = min(os.cpu_count() or 1, 8)
         import multiprocessing

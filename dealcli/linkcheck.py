@@ -35,18 +35,28 @@ def _values(data, path: tuple, at: tuple = ()):
         yield from _values(data[head], rest, at + (head,))
 
 
-def run(s: Session) -> list[Violation]:
-    repo = s.repo
-    known = {kind: set(repo.ids(kind)) for kind in SINGULAR}
+def known_ids(s: Session) -> dict[str, set[str]]:
+    return {kind: set(s.repo.ids(kind)) for kind in SINGULAR}
+
+
+def doc_problems(s: Session, doc, kind: str, known: dict[str, set[str]]) -> list[Violation]:
+    """The dangling links of one record already read (`check` calls it on each deal it parses)."""
     out = []
-    for kind, links in LINKS.items():
-        for doc in repo.iter_docs(kind, errors=[]):  # unreadable files are reported by check itself
-            for path, target in links:
-                for where, value in _values(doc.data, path):
-                    if isinstance(value, (dict, list)) or str(value) in known[target]:
-                        continue
-                    field = ".".join(str(p) for p in where)
-                    out.append(Violation("dangling-link", f"{field}: {SINGULAR[target]} {value!r} does not exist "
-                                         f"({target}/{value}.yaml is missing)", field, value, repo.rel(doc.path),
-                                         doc.line_of(where)))
+    for path, target in LINKS.get(kind, []):
+        for where, value in _values(doc.data, path):
+            if isinstance(value, (dict, list)) or str(value) in known[target]:
+                continue
+            field = ".".join(str(p) for p in where)
+            out.append(Violation("dangling-link", f"{field}: {SINGULAR[target]} {value!r} does not exist "
+                                 f"({target}/{value}.yaml is missing)", field, value, s.repo.rel(doc.path),
+                                 doc.line_of(where)))
+    return out
+
+
+def run(s: Session, kinds=None, known: dict[str, set[str]] | None = None) -> list[Violation]:
+    known = known if known is not None else known_ids(s)
+    out = []
+    for kind in kinds if kinds is not None else LINKS:
+        for doc in s.repo.iter_docs(kind, errors=[]):  # unreadable files are reported by check itself
+            out += doc_problems(s, doc, kind, known)
     return out
