@@ -46,17 +46,15 @@ def record(i: int) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--keep", help="work in this folder and keep it")
-    args = ap.parse_args()
+def measure(rows: int, base: Path, with_atomic: bool = True) -> dict:
+    """Import `rows` JSONL deals into a new repository under `base` with the installed dealcli,
+    then write the same records in a bare loop (and, with_atomic, with atomic + fsync writes).
+    Returns seconds and the import's peak memory. benchmarks/run.py uses it for its figure."""
     exe = Path(sys.executable).parent / "dealcli"
-    base = Path(args.keep or tempfile.mkdtemp(prefix="dealcli-bench-import-"))
     base.mkdir(parents=True, exist_ok=True)
     src = base / "deals.jsonl"
     with open(src, "w") as fh:
-        for i in range(args.rows):
+        for i in range(rows):
             fh.write(json.dumps(render.jsonable(record(i)), separators=(",", ":")) + "\n")
     env = dict(os.environ, DEALCLI_NOW=NOW, DEALCLI_USER="bench@example.com", TZ="UTC")
     repo = base / "repo"
@@ -85,8 +83,20 @@ def main() -> None:
                         out.write(raw)
         return time.perf_counter() - start
 
-    t_bare = loop(base / "bare", atomic_write=False)
-    t_atomic = loop(base / "atomic", atomic_write=True)
+    out = {"import": t_import, "bare": loop(base / "bare", atomic_write=False), "peak_mb": peak_mb}
+    if with_atomic:
+        out["atomic"] = loop(base / "atomic", atomic_write=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--keep", help="work in this folder and keep it")
+    args = ap.parse_args()
+    base = Path(args.keep or tempfile.mkdtemp(prefix="dealcli-bench-import-"))
+    m = measure(args.rows, base)
+    t_import, t_bare, t_atomic, peak_mb = m["import"], m["bare"], m["atomic"], m["peak_mb"]
     n = args.rows
     print(f"rows                         {n}")
     print(f"dealcli import (2 passes)    {t_import:8.2f} s  {n / t_import:9.0f} rows/s  peak RSS {peak_mb:.0f} MB")

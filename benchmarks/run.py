@@ -297,9 +297,20 @@ def main() -> None:
     figure(rows, f"`check` on {n} deals, cold / one-process C-LibYAML parse", 1.0, check_t, parse_floor)
 
     # 7: import
-    figure(rows, f"`import` of {n} JSONL rows / bare loop writing the same YAML files", 2.0,
-           MISSING if not have["import"] else "not measured yet", None,
-           note="floor and figure come with the import command")
+    if have["import"]:
+        log("import ...")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_import
+
+        work = Path(tempfile.mkdtemp(prefix="dealcli-bench-import-"))
+        try:
+            m = bench_import.measure(n, work, with_atomic=False)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        figure(rows, f"`import` of {n} JSONL rows / bare loop writing the same YAML files", 2.0,
+               m["import"], m["bare"])
+    else:
+        figure(rows, f"`import` of {n} JSONL rows / bare loop writing the same YAML files", 2.0, MISSING, None)
 
     # 8: filter on 10k against taskwarrior
     log("taskwarrior ...")

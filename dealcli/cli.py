@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli import __version__
-from dealcli.commands import options
 
 HELP = """A scriptable command-line CRM for deals, kept as one YAML file per record.
 

@@ -4,7 +4,7 @@ cannot write a million-digit number into a deal file."""
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 MAX_AMOUNT = Decimal("1e15")  # one quadrillion
 MAX_PLACES = 6
