@@ -29,13 +29,8 @@ class ByField(str, enum.Enum):
     created = "created"
 
 
-class ExportFormat(str, enum.Enum):
-    csv = "csv"
-    tsv = "tsv"
-    json = "json"
-    jsonl = "jsonl"
-    yaml = "yaml"
-    ids = "ids"
+# export: every format of `filter` but the table (a table cannot hold every field)
+ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table}, type=str)
 
 
 def filter_cmd(
