@@ -36,10 +36,10 @@ def dealcli_bin() -> str:
     return found
 
 
-def _pipe(data: bytes = b"") -> io.TextIOWrapper:
+def _pipe(data: bytes = b"", errors: str = "strict") -> io.TextIOWrapper:
     """A text stream over bytes, shaped like a pipe: `.buffer` works, isatty() is False and
     fileno() raises (io.UnsupportedOperation)."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="strict", newline=None)
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors=errors, newline=None)
 
 
 def _text(stream: io.TextIOWrapper) -> str:
@@ -64,7 +64,7 @@ class _InProcess:
         saved_cwd = os.getcwd()
         saved_std = (sys.stdin, sys.stdout, sys.stderr, sys.__stdout__, sys.argv)
         stdin = _pipe((input or "").encode("utf-8"))
-        stdout, stderr = _pipe(), _pipe()
+        stdout, stderr = _pipe(), _pipe(errors="backslashreplace")  # as Python sets them up
         code = 0
         try:
             os.environ.clear()
