@@ -23,10 +23,14 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from dealcli import clients, deals, ids, import_read, import_values, stage_rules, timeutil
+from dealcli import clients, deals, ids, stage_rules, timeutil
+
+from dealcli.importing import read as import_read
+
+from dealcli.importing import values as import_values
 from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted
-from dealcli.import_presets import PRESETS, Preset, key
-from dealcli.import_values import ValueProblem
+from dealcli.importing.presets import PRESETS, Preset, key
+from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
 
