@@ -601,7 +601,6 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if before.pipeline != after.pipeline:
         events.append(deals.event(s, "pipeline_changed", **{"from": before.pipeline, "to": after.pipeline}))
     if stage_given and (new.stage != before.stage or before.pipeline != after.pipeline):
-        after.stage = before.stage
         t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now, closed_at=closed_when)
         if t.violations:
             raise Bad("stage", new.stage, t.violations[0].message, line)
