@@ -24,17 +24,23 @@ DEFAULT_WORKING_DAYS = 3
 NUDGE_LINES = 3  # per-deal hints before they are summed up in one line
 
 
+def _pending_item(data):
+    """(data, due) of a pending activity with a readable due time and a deal, else None."""
+    if not isinstance(data, dict) or data.get("done") or not data.get("deal") or not data.get("due"):
+        return None
+    try:
+        return data, timeutil.to_datetime(data["due"], "due")
+    except timeutil.DateError:
+        return None
+
+
 def _pending(s: Session, errors: list | None = None):
-    """(activity record, due) for every pending activity with a readable due time."""
-    for doc in s.repo.iter_docs("activities", errors if errors is not None else []):
-        data = doc.data
-        if data.get("done") or not data.get("deal") or not data.get("due"):
-            continue
-        try:
-            due = timeutil.to_datetime(data["due"], "due")
-        except timeutil.DateError:
-            continue
-        yield data, due
+    """(activity record, due) for every pending activity with a readable due time (read
+    through the index cache: only activity files changed since the last scan are parsed)."""
+    for _, data in s.repo.records("activities", errors if errors is not None else []):
+        got = _pending_item(data)
+        if got is not None:
+            yield got
 
 
 def _earliest(s: Session, errors: list | None = None) -> dict[str, tuple[dt.datetime, dict]]:
@@ -54,6 +60,35 @@ def next_activities(s: Session, errors: list | None = None) -> dict[str, dict]:
 def next_activity_by_deal(s: Session, errors: list | None = None) -> dict[str, dt.datetime]:
     """deal id -> due time of its earliest pending activity (deals without one are absent)."""
     return {k: v[0] for k, v in _earliest(s, errors).items()}
+
+
+def of_deal(s: Session, deal_id: str) -> list[dict]:
+    """Every activity record of one deal (done or not), by id. O(its activities), not O(all
+    activities): the index cache keeps activities by deal (index.keys_of), and every candidate
+    is read from its file. Without a usable cache, every activity file is read."""
+    names = s.repo.lookup("activities", [("deal", deal_id)])
+    if names is None:
+        return [data for _, data in s.repo.records("activities", [])
+                if isinstance(data, dict) and str(data.get("deal")) == deal_id]
+    out = []
+    for name in names:
+        try:
+            data = s.repo.load("activities", name).data
+        except (NotFound, CorruptData):  # gone or broken since the lookup: not a pending step
+            continue
+        if str(data.get("deal")) == deal_id:
+            out.append(data)
+    return out
+
+
+def earliest_of(s: Session, deal_id: str) -> tuple[dt.datetime, dict] | None:
+    """(due, record) of the next pending activity of one deal, or None."""
+    best = None
+    for data in of_deal(s, deal_id):
+        got = _pending_item(data)
+        if got is not None and (best is None or got[1] < best[0]):
+            best = (got[1], got[0])
+    return best
 
 
 # -- due times -----------------------------------------------------------------------------------
@@ -109,7 +144,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
             "done": False, "done_at": None, "created": timeutil.iso(s.now), "created_by": s.user,
         }
         s.repo.create("activities", data["id"], data)
-    _pending_deals(s).add(deal.id)
+    _pending_known(s)[deal.id] = True
     if when < s.now:
         s.notice(f"note: activity {data['id']} is due {due_text(when)}, which is already past (overdue)")
     return data
@@ -129,7 +164,7 @@ def done(s: Session, refs: list[str]) -> list[dict]:
             data = dict(doc.data, done=True, done_at=timeutil.iso(s.now), done_by=s.user)
             s.repo.update(doc, data)
             out.append(data)
-    vars(s).pop("_pending_deals", None)
+    vars(s).pop("_pending_known", None)
     deals = []
     for deal_id in dict.fromkeys(str(d.get("deal")) for d in out):
         try:
@@ -164,12 +199,27 @@ def records(s: Session, overdue: bool = False, deal_ref: str | None = None, incl
 
 
 # -- the nudge -------------------------------------------------------------------------------------
-def _pending_deals(s: Session) -> set:
-    """Ids of deals with a pending activity, read once per Session and kept current."""
-    cache = vars(s).get("_pending_deals")
-    if cache is None:
-        cache = vars(s)["_pending_deals"] = set(next_activity_by_deal(s))
-    return cache
+BULK = 64  # above this many deals, one nudge reads all pending activities at once (cached scan)
+
+
+def _pending_known(s: Session) -> dict:
+    """deal id -> has a pending activity, as learnt by this Session and kept current by it."""
+    return vars(s).setdefault("_pending_known", {})
+
+
+def has_pending(s: Session, deal_ids: list[str]) -> set[str]:
+    """Which of `deal_ids` have a pending activity. A few deals cost a lookup each in the
+    index cache (O(1) in the number of activities); many cost one cached scan."""
+    known = _pending_known(s)
+    todo = [d for d in dict.fromkeys(deal_ids) if d not in known]
+    if len(todo) > BULK:
+        every = set(next_activity_by_deal(s))
+        for d in todo:
+            known[d] = d in every
+    else:
+        for d in todo:
+            known[d] = earliest_of(s, d) is not None
+    return {d for d in deal_ids if known[d]}
 
 
 def nudge_command(s: Session, deal_id: str) -> str:
@@ -180,7 +230,7 @@ def nudge_command(s: Session, deal_id: str) -> str:
 def nudge(s: Session, deals: list) -> list:
     """One hint per open deal without a pending activity (the first few; then one line that
     counts the rest). Returns `deals` unchanged, so callers can `return nudge(s, ...)`."""
-    pending = _pending_deals(s)
+    pending = has_pending(s, [deal.id for deal in deals if deal.status == "open"])
     state = vars(s).setdefault("_nudged", {"count": 0, "summary": None})
     for deal in deals:
         if deal.status != "open" or deal.id in pending:
@@ -201,7 +251,7 @@ def nudge(s: Session, deals: list) -> list:
 
 def label(s: Session, deal_id: str) -> str | None:
     """The next activity of a deal for the deal card: 'due type: subject (id)', marked overdue."""
-    best = _earliest(s).get(deal_id)
+    best = earliest_of(s, deal_id)
     if best is None:
         return None
     due, data = best

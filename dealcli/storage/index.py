@@ -54,7 +54,7 @@ from dealcli.storage.layout import INDEX_NAME
 if TYPE_CHECKING:
     import sqlite3
 
-VERSION = 3  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 4  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -138,7 +138,8 @@ def _text(value) -> str | None:
 def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
     """What lookups need to find a record without loading every one: for deals, the company
     and contacts of won deals (repeat-deal detection); for companies and contacts, the
-    normalised name and emails."""
+    normalised name and emails; for activities, their deal (the nudge and the deal card ask
+    for one deal's activities on every write and `deal show`)."""
     out: list[tuple[str, str]] = []
     if kind == "deals":
         from dealcli.stage_rules import repeat_keys  # the one repeat-deal rule
@@ -151,6 +152,10 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
         if isinstance(emails, list):
             for e in emails:
                 out.append(("email", norm(e)))
+    elif kind == "activities":
+        deal = data.get("deal")
+        if isinstance(deal, (str, int)) and not isinstance(deal, bool) and str(deal):
+            out.append(("deal", str(deal)))
     return out
 
 
@@ -359,19 +364,20 @@ class Index:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"dir:{kind}", value))
 
     # -- the scan -----------------------------------------------------------------------------------
-    def records(self, kind: str, errors: list | None = None):
+    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True):
         """Every record of a kind as (name, data), sorted by name, from the cache where the file
         is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
-        errors=None it raises. Brings the cache up to date as a side effect."""
+        errors=None it raises. Brings the cache up to date as a side effect. With
+        decode_rows=False, data is None for unchanged files (a refresh that only syncs)."""
         was_enabled = gc.isenabled()
         gc.disable()  # records are trees without cycles; collecting while building them is waste
         try:
-            yield from self._records(kind, errors)
+            yield from self._records(kind, errors, decode_rows)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _records(self, kind: str, errors: list | None):
+    def _records(self, kind: str, errors: list | None, decode_rows: bool = True):
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
@@ -390,7 +396,7 @@ class Index:
         if gone:
             self._try_write(lambda db: self._forget(db, kind, gone))
         parsed = self._parse_all(kind, stale, disk, since, errors, store=True)
-        cached_rows = self._cached_rows(kind, cached, disk, since, errors)
+        cached_rows = self._cached_rows(kind, cached, disk, since, errors, decode_rows)
         if not stale:
             yield from cached_rows
         # merge the two sorted streams
@@ -441,7 +447,8 @@ class Index:
             raise exc
         errors.append(exc)
 
-    def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None):
+    def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
+                     decode_rows: bool = True):
         """Rows of unchanged files, in name order, read in batches (short read transactions)."""
         import sqlite3
 
@@ -479,7 +486,7 @@ class Index:
                 if error is not None:
                     self._error(kind, name, error, line, errors)
                     continue
-                yield name, decode(blob)
+                yield name, decode(blob) if decode_rows else None
             if updates:
                 self._flush(kind, updates)
                 updates = []
@@ -560,7 +567,7 @@ class Index:
     # -- lookups ----------------------------------------------------------------------------------------
     def refresh(self, kind: str) -> None:
         """Bring the cache of a kind up to date (a scan whose records are thrown away)."""
-        for _ in self.records(kind, errors=[]):
+        for _ in self.records(kind, errors=[], decode_rows=False):
             pass
 
     def _names_current(self, kind: str) -> bool:
