@@ -71,6 +71,7 @@ class Context:
     needs: set = field(default_factory=set)
     next_activity: dict = field(default_factory=dict)
     company_names: dict = field(default_factory=dict)
+    pushed: list = field(default_factory=list)  # index.Cond: conditions the index cache can apply
 
     @property
     def now(self) -> dt.datetime:
@@ -365,7 +366,50 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
         test = _typed_test(kind, base_op, values, get, ctx, bad)
     if negate:
         return lambda r: not test(r)
+    cond = _pushdown(e.field, kind, base_op, values, ctx)
+    if cond is not None:
+        ctx.pushed.append(cond)
     return test
+
+
+def _pushdown(name: str, kind: str, op: str, values: list[str], ctx: Context):
+    """The expression as a condition on a typed column of the index cache (index.Cond), or None.
+    Only ever a NECESSARY condition of the exact test above: the index lets through every row
+    whose column is NULL or meets it, and the exact test still runs on each. Money and whole
+    numbers are compared as floats, which keeps order (a > b implies float(a) >= float(b)), so
+    strict comparisons are widened to their non-strict forms."""
+    from dealcli.storage import index
+
+    typ = index.DEAL_COLUMNS.get(name)
+    if typ is None:
+        return None
+    if op == "~":
+        if typ != "text":
+            return None
+        return index.Cond(name, [[("contains", v.casefold())] for v in values])
+    try:
+        if typ == "text" and kind == "text":
+            if op != "=":
+                return None
+            return index.Cond(name, [[("=", v.casefold())] for v in values])
+        if typ == "num" and kind in ("money", "int"):
+            nums = [float(as_number(v.replace("_", ""))) for v in values]
+            if op == "=":
+                return index.Cond(name, [[("=", n)] for n in nums])
+            return index.Cond(name, [[(">=" if op in (">", ">=") else "<=", nums[0])]])
+        if typ == "date" and kind == "date":
+            alts = []
+            for v in values:
+                sp = date_span(v, ctx.now, True)
+                if sp.hi is None:
+                    return None
+                lo, hi = sp.lo.isoformat(), sp.hi.isoformat()
+                alts.append({"=": [(">=", lo), ("<", hi)], ">": [(">=", hi)], ">=": [(">=", lo)],
+                             "<": [("<", lo)], "<=": [("<", hi)]}[op])
+            return index.Cond(name, alts)
+    except (TypeError, ValueError, OverflowError, timeutil.DateError):
+        return None
+    return None
 
 
 def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
@@ -611,7 +655,8 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
     are skipped, each named in one notice on stderr."""
     errs: list = [] if errors is None else errors
     query.ctx.load()
-    rows = [r for r in s.deal_records(errs) if isinstance(r, dict) and query.match(r)]
+    rows = [r for r in s.deal_records(errs, where=query.ctx.pushed or None)
+            if isinstance(r, dict) and query.match(r)]
     if errors is None:
         for exc in errs:
             s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")

@@ -140,12 +140,14 @@ class Session:
             return self.repo.create("deals", deal.id, deal.to_dict())
         return self.repo.update(doc, deal.to_dict())
 
-    def deal_records(self, errors: list | None = None):
+    def deal_records(self, errors: list | None = None, where=None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
         Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
-        (storage/index.py): only files changed since the last scan are parsed."""
-        for _, data in self.repo.records("deals", errors):
+        (storage/index.py): only files changed since the last scan are parsed. `where` (a list
+        of index.Cond, from query.py) is a hint: deals that cannot meet it may be left out,
+        so the caller must still test every deal it gets."""
+        for _, data in self.repo.records("deals", errors, where=where):
             yield data
 
     def iter_deals(self, errors: list | None = None):

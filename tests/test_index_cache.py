@@ -269,11 +269,11 @@ def test_writes_through_dealcli_update_the_cache(cli, repo):
     first = cli.ok("deal", "add", "First", "--amount", "5").strip()
     scan(repo)  # a scan (filter, board, export ...) builds the cache
     second = cli.ok("deal", "add", "Second", "--amount", "7.25").strip()
-    row = db(repo).execute("SELECT settled, blob FROM entries WHERE name = ?", (second,)).fetchone()
+    row = db(repo).execute("SELECT e.settled, b.blob FROM entries e JOIN blobs b USING (kind, name) WHERE name = ?", (second,)).fetchone()
     assert row is not None and row[0] == 0  # written by dealcli, stored (unsettled)
     assert index_mod.decode(row[1])["amount"] == Decimal("7.25")
     cli.ok("deal", "edit", second, "--title", "Second, renamed")
-    row = db(repo).execute("SELECT blob FROM entries WHERE name = ?", (second,)).fetchone()
+    row = db(repo).execute("SELECT blob FROM blobs WHERE name = ?", (second,)).fetchone()
     assert index_mod.decode(row[0])["title"] == "Second, renamed"
     cli.ok("deal", "delete", first, "--yes")
     assert db(repo).execute("SELECT count(*) FROM entries WHERE name = ?", (first,)).fetchone()[0] == 0

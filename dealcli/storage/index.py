@@ -61,12 +61,28 @@ PARALLEL_MIN = 400  # parse in worker processes only when at least this many fil
 CHUNK = 256  # files per worker task
 BATCH = 500  # rows per write transaction (short, so other processes are not held up)
 
+# Typed columns of deals, for filter conditions pushed down into SQL (query.py builds them as
+# index.Cond). A column holds the field's value only when it is a plain value of its type (text:
+# a non-empty string, casefolded; num: an int or Decimal as a float; date: an ISO day); otherwise
+# NULL, which every pushed condition lets through: the row is then read and tested in Python.
+# So a pushed condition only ever narrows the rows to a superset of the answer; the exact test
+# is still the Python predicate on the decoded record.
+DEAL_COLUMNS = {
+    "pipeline": "text", "stage": "text", "status": "text", "responsible": "text", "company": "text",
+    "currency": "text", "type": "text", "source": "text", "title": "text", "created_by": "text",
+    "amount": "num", "probability": "num", "close_date": "date", "begin": "date",
+}
+COLUMN_NAMES = tuple(f"c_{f}" for f in DEAL_COLUMNS)
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
     kind TEXT NOT NULL, name TEXT NOT NULL,
     stamp BLOB NOT NULL, settled INTEGER NOT NULL, digest BLOB,
-    blob BLOB, error TEXT, line INTEGER,
+    error TEXT, line INTEGER, {", ".join(COLUMN_NAMES)},
+    PRIMARY KEY (kind, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+    kind TEXT NOT NULL, name TEXT NOT NULL, blob BLOB,
     PRIMARY KEY (kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keys (
     kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, name TEXT NOT NULL,
@@ -157,6 +173,78 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
         if isinstance(deal, (str, int)) and not isinstance(deal, bool) and str(deal):
             out.append(("deal", str(deal)))
     return out
+
+
+# -- typed columns and pushed-down conditions -------------------------------------------------------
+def _column(typ: str, v):
+    if typ == "text":
+        return v.casefold() if type(v) is str and v else None
+    if typ == "num":
+        if type(v) in (int, Decimal):
+            try:
+                f = float(v)
+            except OverflowError:
+                return None
+            return f if f == f and f not in (float("inf"), float("-inf")) else None
+        return None
+    # date: what query.as_date makes of it, as ISO text (which sorts like the dates)
+    import datetime as dt
+
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if type(v) is str:
+        try:
+            return dt.date.fromisoformat(v[:10]).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def columns_of(kind: str, data) -> tuple:
+    """The typed column values of a record (all NULL for kinds other than deals)."""
+    if kind != "deals" or not isinstance(data, dict):
+        return (None,) * len(COLUMN_NAMES)
+    get = data.get
+    return tuple(_column(typ, get(name)) for name, typ in DEAL_COLUMNS.items())
+
+
+class Cond:
+    """A condition on one typed column, pushed down into SQL: the row may match when the column
+    is NULL or any of `alternatives` holds; an alternative is a list of (op, value) ANDed, op one
+    of = >= <= > < contains. Values are of the column's type (text casefolded, num float, date
+    ISO text). The caller's exact test runs afterwards on every row let through."""
+
+    OPS = {"=": "=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
+
+    def __init__(self, field: str, alternatives: list[list[tuple[str, object]]]):
+        if field not in DEAL_COLUMNS:
+            raise ValueError(field)
+        self.field, self.alternatives = field, alternatives
+
+    def sql(self) -> tuple[str, list]:
+        col = f"c_{self.field}"
+        alts, params = [], []
+        for alt in self.alternatives:
+            parts = []
+            for op, value in alt:
+                if op == "contains":
+                    parts.append(f"instr({col}, ?) > 0")
+                else:
+                    parts.append(f"{col} {self.OPS[op]} ?")
+                params.append(value)
+            alts.append("(" + " AND ".join(parts or ["1"]) + ")")
+        return f"({col} IS NULL OR {' OR '.join(alts or ['0'])})", params
+
+
+def where_sql(conds) -> tuple[str, list]:
+    parts, params = [], []
+    for c in conds:
+        sql, p = c.sql()
+        parts.append(sql)
+        params += p
+    return " AND ".join(parts) or "1", params
 
 
 # -- parsing one file (in this process or in a worker) ----------------------------------------------
@@ -343,11 +431,15 @@ class Index:
 
     def _store(self, db, kind: str, rows: list) -> None:
         """rows: (name, stat, settled, digest, blob, error, keys); under a write transaction."""
+        marks = ",".join("?" * len(COLUMN_NAMES))
         db.executemany(
-            "INSERT OR REPLACE INTO entries (kind, name, stamp, settled, digest, blob, error, line) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            [(kind, n, st, settled, digest, blob, err[0] if err else None,
-              err[1] if err else None) for n, st, settled, digest, blob, err, _ in rows])
+            f"INSERT OR REPLACE INTO entries (kind, name, stamp, settled, digest, error, line, "
+            f"{', '.join(COLUMN_NAMES)}) VALUES (?,?,?,?,?,?,?,{marks})",
+            [(kind, n, st, settled, digest, err[0] if err else None, err[1] if err else None,
+              *columns_of(kind, decode(blob) if blob is not None and kind == "deals" else None))
+             for n, st, settled, digest, blob, err, _ in rows])
+        db.executemany("INSERT OR REPLACE INTO blobs (kind, name, blob) VALUES (?,?,?)",
+                       [(kind, r[0], r[4]) for r in rows])
         db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", [(kind, r[0]) for r in rows])
         db.executemany("INSERT OR IGNORE INTO keys (kind, key, value, name) VALUES (?,?,?,?)",
                        [(kind, k, v, r[0]) for r in rows for k, v in r[6]])
@@ -355,6 +447,7 @@ class Index:
     def _forget(self, db, kind: str, names) -> None:
         names = [(kind, n) for n in names]
         db.executemany("DELETE FROM entries WHERE kind = ? AND name = ?", names)
+        db.executemany("DELETE FROM blobs WHERE kind = ? AND name = ?", names)
         db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", names)
 
     def _set_dir(self, db, kind: str, dir_stat: bytes | None, since_ns: int) -> None:
@@ -364,31 +457,35 @@ class Index:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"dir:{kind}", value))
 
     # -- the scan -----------------------------------------------------------------------------------
-    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True):
+    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True, where=None):
         """Every record of a kind as (name, data), sorted by name, from the cache where the file
         is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
         errors=None it raises. Brings the cache up to date as a side effect. With
-        decode_rows=False, data is None for unchanged files (a refresh that only syncs)."""
+        decode_rows=False, data is None for unchanged files (a refresh that only syncs). `where`
+        (a list of Cond) may leave out unchanged, settled records whose typed columns fail it:
+        what is yielded is then a superset of the records meeting it, which the caller tests."""
         was_enabled = gc.isenabled()
         gc.disable()  # records are trees without cycles; collecting while building them is waste
         try:
-            yield from self._records(kind, errors, decode_rows)
+            yield from self._records(kind, errors, decode_rows, where)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _records(self, kind: str, errors: list | None, decode_rows: bool = True):
+    def _records(self, kind: str, errors: list | None, decode_rows: bool = True, where=None):
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
-        known = self._known(kind) if db is not None else None
+        skip: set = set()
+        known = self._known(kind, where, skip) if db is not None else None
         if known is None:
             yield from self._parse_all(kind, sorted(disk), disk, since, errors, store=False)
             return
         db = self.db
         gone = [n for n in known if n not in disk]
         get = known.get
-        cached = [n for n, st in disk.items() if get(n) == st]  # usable rows (unsettled: after a digest check)
+        # usable rows (unsettled: after a digest check); `skip`: settled rows failing `where`
+        cached = [n for n, st in disk.items() if get(n) == st and n not in skip]
         stale = [n for n, st in disk.items() if get(n) != st]
         del known, get
         cached.sort()
@@ -396,7 +493,7 @@ class Index:
         if gone:
             self._try_write(lambda db: self._forget(db, kind, gone))
         parsed = self._parse_all(kind, stale, disk, since, errors, store=True)
-        cached_rows = self._cached_rows(kind, cached, disk, since, errors, decode_rows)
+        cached_rows = self._cached_rows(kind, cached, disk, since, errors, decode_rows, sparse=bool(skip))
         if not stale:
             yield from cached_rows
         # merge the two sorted streams
@@ -416,9 +513,10 @@ class Index:
         else:
             self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
 
-    def _known(self, kind: str) -> dict | None:
+    def _known(self, kind: str, where=None, skip: set | None = None) -> dict | None:
         """{name: stamp} of the cached rows; a cache broken beyond what opening it showed is
-        rebuilt once; None when it cannot be read at all."""
+        rebuilt once; None when it cannot be read at all. With `where`, the names of settled
+        rows whose columns fail it are added to `skip`."""
         import sqlite3
 
         for _ in range(2):
@@ -426,7 +524,17 @@ class Index:
             if db is None:
                 return None
             try:
-                return dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
+                if not where:
+                    return dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
+                cond, params = where_sql(where)
+                known = {}
+                for name, stamp, out in db.execute(
+                        f"SELECT name, stamp, settled = 1 AND NOT ({cond}) FROM entries WHERE kind = ?",
+                        (*params, kind)):
+                    known[name] = stamp
+                    if out:
+                        skip.add(name)
+                return known
             except sqlite3.DatabaseError:
                 self.close()
                 self._discard_file()
@@ -448,8 +556,9 @@ class Index:
         errors.append(exc)
 
     def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
-                     decode_rows: bool = True):
-        """Rows of unchanged files, in name order, read in batches (short read transactions)."""
+                     decode_rows: bool = True, sparse: bool = False):
+        """Rows of unchanged files, in name order, read in batches (short read transactions);
+        `sparse`: the names are a selection (fetched by name, not by range)."""
         import sqlite3
 
         db = self.db
@@ -457,9 +566,14 @@ class Index:
         for start in range(0, len(names), BATCH):
             batch = names[start:start + BATCH]
             try:
-                rows = db.execute(
-                    "SELECT name, stamp, settled, digest, blob, error, line FROM entries "
-                    "WHERE kind = ? AND name BETWEEN ? AND ? ORDER BY name", (kind, batch[0], batch[-1])).fetchall()
+                cols = ("SELECT e.name, e.stamp, e.settled, e.digest, b.blob, e.error, e.line FROM entries e "
+                        "LEFT JOIN blobs b ON b.kind = e.kind AND b.name = e.name WHERE e.kind = ? ")
+                if sparse:
+                    rows = db.execute(cols + f"AND e.name IN ({','.join('?' * len(batch))}) ORDER BY e.name",
+                                      (kind, *batch)).fetchall()
+                else:
+                    rows = db.execute(cols + "AND e.name BETWEEN ? AND ? ORDER BY e.name",
+                                      (kind, batch[0], batch[-1])).fetchall()
             except sqlite3.Error:
                 rows = []
             wanted = set(batch)

@@ -256,15 +256,17 @@ class Repository:
             self._index = index.Index(self.root, self.cache_dir, self.rel)
         return self._index
 
-    def records(self, kind: str, errors: list | None = None):
+    def records(self, kind: str, errors: list | None = None, where=None):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
-        served from the index cache (only changed files are parsed)."""
+        served from the index cache (only changed files are parsed). `where` (index.Cond list)
+        lets the cache leave out records that cannot meet it: a superset of those meeting it
+        is yielded, and the caller applies its exact test."""
         idx = self.index
         if idx is None:
             for doc in self.iter_docs(kind, errors):
                 yield doc.id, doc.data
             return
-        yield from idx.records(kind, errors)
+        yield from idx.records(kind, errors, where=where)
 
     def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
         """Ids of records with any of the (key, value) pairs of index.keys_of, without reading
