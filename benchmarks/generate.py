@@ -2,7 +2,8 @@
 
     python benchmarks/generate.py OUT_DIR --deals 100000 [--seed 8] [--jobs 2]
 
-Deals are about 1.5 KB each: 1-4 product rows, comments, a history of 3-8 events, custom
+Every second deal has an activity (activities/, about 0.3 KB each; half of them done), so that
+the nudge after a deal write has many activity files around it. Deals are about 1.5 KB each: 1-4 product rows, comments, a history of 3-8 events, custom
 fields, spread over three pipelines (sales, partners, renewals) with statuses that agree with
 their stages, so `dealcli check` finds nothing wrong. Companies and contacts are real records
 that deals point at. Output is deterministic for a given seed and count.
@@ -159,6 +160,28 @@ def _work(args) -> int:
     return stop - start
 
 
+def add_activities(root: Path, seed: int = 8) -> int:
+    """One activity for every second deal (sorted by id), half of them done; returns how many.
+    Also used by run.py to give a repository made before activities were generated its share."""
+    root = Path(root)
+    folder = root / "activities"
+    folder.mkdir(exist_ok=True)
+    deal_ids = sorted(p[:-5] for p in os.listdir(root / "deals") if p.endswith(".yaml"))
+    made = 0
+    for i, deal_id in enumerate(deal_ids[::2]):
+        rng = random.Random(f"{seed}-activity-{i}")
+        done = rng.random() < 0.5
+        due = NOW + dt.timedelta(days=rng.randint(-30, 60), hours=rng.randint(0, 23))
+        data = {"format": FORMAT_VERSION, "id": rid(rng), "deal": deal_id,
+                "type": rng.choice(("call", "meeting", "task", "email")), "subject": "Follow up",
+                "due": iso(due), "responsible": rng.choice(USERS), "done": done,
+                "done_at": iso(due) if done else None, "created": iso(due - dt.timedelta(days=3)),
+                "created_by": rng.choice(USERS)}
+        _write(folder / f"{data['id']}.yaml", data)
+        made += 1
+    return made
+
+
 def generate(root: Path, deals: int, seed: int = 8, jobs: int | None = None, companies: int | None = None) -> None:
     root = Path(root)
     if (root / "dealcli.yaml").exists():
@@ -191,6 +214,7 @@ def generate(root: Path, deals: int, seed: int = 8, jobs: int | None = None, com
     else:
         for task in tasks:
             _work(task)
+    add_activities(root, seed)
 
 
 def main() -> None:

@@ -1,12 +1,17 @@
-"""Run the figures of issue 8 ("Scale and speed"), each beside its floor measured in the same run
-on the same files, and print them as a table (or JSON with --json).
+"""Run the figures of issue 19 ("speed at the floor"), each beside its peer (the tool a user would
+pick instead, or the floor no implementation can beat) measured in the same run on the same
+files, with its goal, and print them as a table (or JSON with --json).
 
-    python benchmarks/run.py [--big 100000] [--small 10000] [--runs 3] [--json] [--out DIR]
+    python benchmarks/run.py [--sizes 20000[,100000]] [--runs 5] [--cold-runs 3] [--json] [--out DIR]
+                             [--skip-cold] [--skip-import]
 
 Repositories are generated once into --out (benchmarks/out/, not committed) by generate.py and
 reused. Every figure is the median of --runs runs of a fresh process, the way cron or a script
-calls dealcli. A figure whose command is not built yet prints "n/a (command missing)".
-Taskwarrior figures need `task` on PATH. Not part of the test suite.
+calls dealcli; a figure and its peer are run ALTERNATELY (one of each, then again), so that a
+change in machine load hits both alike. Peers: taskwarrior (`task`) and ripgrep (`rg`) are
+measured when they are on PATH and reported as "n/a (not installed)" otherwise: this script
+installs nothing (`apt-get install taskwarrior ripgrep` to measure them). Not part of the test
+suite; the default size (20,000 deals) runs in a few minutes on two cores.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ sys.path.insert(0, str(HERE.parent))
 BIN = Path(sys.executable).parent
 DEALCLI = str(BIN / "dealcli") if (BIN / "dealcli").exists() else (shutil.which("dealcli") or "dealcli")
 PY = sys.executable
-MISSING = "n/a (command missing)"
 
 BARE_TYPER = '''
 import typer
@@ -49,15 +53,14 @@ def two(n: int = 1):
 app()
 '''
 STAT_SWEEP = "import os, sys\nfor e in os.scandir(sys.argv[1]):\n    e.stat()\n"
-C_PARSE = ("import os, sys, yaml\nL = yaml.CSafeLoader\nd = sys.argv[1]\nfor n in sorted(os.listdir(d)):\n"
-           "    with open(os.path.join(d, n), 'rb') as f:\n        yaml.load(f.read(), Loader=L)\n")
-# Stand-in for `dealcli filter stage=new amount>5000` until the filter command is merged: the same
-# read path (Session.deal_records, i.e. the index cache) behind the same start-up (dealcli.cli).
-SCAN = ("import sys, dealcli.cli\nfrom decimal import Decimal\nfrom dealcli.session import Session\n"
-        "s = Session(dir=sys.argv[1], quiet=True)\nlimit = Decimal(5000)\n"
-        "ids = [r['id'] for r in s.deal_records([]) if r.get('stage') == 'new' and r.get('amount', 0) > limit]\n"
-        "sys.stdout.write(''.join(i + '\\n' for i in ids))\n")
-FILTER = ["filter", "stage=new", "amount>5000", "-f", "ids"]
+# every record file `check` reads (deals, activities, clients ...), parsed in one process
+C_PARSE = ("import os, sys, yaml\nL = yaml.CSafeLoader\nfor d in sys.argv[1:]:\n"
+           "    for n in sorted(os.listdir(d)):\n"
+           "        with open(os.path.join(d, n), 'rb') as f:\n            yaml.load(f.read(), Loader=L)\n")
+FILTER = ["filter", "responsible=dana@example.com", "amount>1000", "-f", "ids"]
+RG_PATTERN = "responsible: dana@example.com"  # ripgrep's untyped version of the same question
+TASK_FILTER = ["rc.verbose=nothing", "project:sales", "priority:H", "ids"]
+NA_TOOL = "n/a (not installed)"
 
 
 def env() -> dict:
@@ -82,32 +85,6 @@ def run_once(cmd: list[str], cwd=None, stdin=None, extra_env=None) -> tuple[floa
     return elapsed, proc.returncode, usage.ru_maxrss
 
 
-def median(cmd, runs: int, before=None, **kw) -> tuple[float, int]:
-    """Median seconds and the highest peak RSS (KB) over `runs` runs; `before()` runs untimed."""
-    times, peak = [], 0
-    for _ in range(runs):
-        if before:
-            before()
-        t, _, rss = run_once(cmd, **kw)
-        times.append(t)
-        peak = max(peak, rss)
-    return statistics.median(times), peak
-
-
-def paired(cmd_a, cmd_b, runs: int) -> tuple[float, float]:
-    """Medians of two commands run alternately, so that a change in machine load hits both."""
-    a, b = [], []
-    for _ in range(runs):
-        a.append(run_once(cmd_a)[0])
-        b.append(run_once(cmd_b)[0])
-    return statistics.median(a), statistics.median(b)
-
-
-def has_command(word: str) -> bool:
-    proc = subprocess.run([DEALCLI, word, "--help"], capture_output=True, text=True, env=env())
-    return proc.returncode == 0
-
-
 def ensure_repo(out: Path, deals: int) -> Path:
     root = out / f"deals-{deals}"
     if not (root / "dealcli.yaml").exists():
@@ -115,6 +92,10 @@ def ensure_repo(out: Path, deals: int) -> Path:
             shutil.rmtree(root)
         print(f"generating {deals} deals in {root} ...", file=sys.stderr)
         subprocess.run([PY, str(HERE / "generate.py"), str(root), "--deals", str(deals)], check=True)
+    if not (root / "activities").is_dir() or not any(os.scandir(root / "activities")):
+        import generate  # a repository generated before activities were: add them
+
+        generate.add_activities(root)
     return root
 
 
@@ -131,12 +112,49 @@ def a_company_name(root: Path) -> str:
     return yamlcodec.loads((root / "companies" / first).read_bytes())["name"]
 
 
-def figure(rows: list, name: str, goal: float, value, floor, unit: str = "s", note: str = "") -> None:
+def an_open_deal(root: Path) -> tuple[str, str]:
+    """(id, stage) of an open deal of the sales pipeline without an activity, to move back and
+    forth (every move runs the nudge)."""
+    from dealcli.storage import yamlcodec
+
+    with_activity = set()
+    for e in os.scandir(root / "activities"):
+        with_activity.add(yamlcodec.loads(open(e.path, "rb").read()).get("deal"))
+    for name in sorted(os.listdir(root / "deals")):
+        data = yamlcodec.loads((root / "deals" / name).read_bytes())
+        if data.get("pipeline") == "sales" and data.get("status") == "open" and data["id"] not in with_activity:
+            return data["id"], data["stage"]
+    raise SystemExit(f"{root}: no open sales deal without an activity")
+
+
+def figure(rows: list, name: str, goal: float | None, value, peer, unit: str = "s", note: str = "",
+           peer_name: str = "") -> None:
     ratio = None
-    if isinstance(value, (int, float)) and isinstance(floor, (int, float)) and floor:
-        ratio = value / floor
-    rows.append({"figure": name, "value": value, "floor": floor, "unit": unit, "ratio": ratio, "goal": goal,
-                 "met": None if ratio is None else ratio <= goal, "note": note})
+    if isinstance(value, (int, float)) and isinstance(peer, (int, float)) and peer:
+        ratio = value / peer
+    met = None
+    if goal is not None:
+        if unit == "MB" and isinstance(value, (int, float)):
+            met = value <= goal
+        elif ratio is not None:
+            met = ratio <= goal
+    rows.append({"figure": name, "value": value, "peer": peer, "peer_name": peer_name, "unit": unit,
+                 "ratio": ratio, "goal": goal, "met": met, "note": note})
+
+
+def rotate(cmds: dict, runs: int, before: dict | None = None) -> dict:
+    """{name: (median seconds, peak RSS KB)}: the commands run in turn, `runs` rounds, so that
+    a change in machine load hits all of them alike; before[name]() runs untimed first."""
+    times: dict = {k: [] for k in cmds}
+    peak: dict = {k: 0 for k in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            if before and name in before:
+                before[name]()
+            t, _, rss = run_once(cmd)
+            times[name].append(t)
+            peak[name] = max(peak[name], rss)
+    return {k: (statistics.median(v), peak[k]) for k, v in times.items()}
 
 
 def _burn(n: int) -> int:
@@ -171,160 +189,180 @@ def machine() -> dict:
         yaml_version = yaml.__version__
     except ImportError:
         libyaml, yaml_version = False, None
+    tools = {}
+    for tool, flag in (("task", "--version"), ("rg", "--version")):
+        path = shutil.which(tool)
+        tools[tool] = (subprocess.run([path, flag], capture_output=True, text=True).stdout.split("\n")[0].strip()
+                       if path else None)
     return {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "pyyaml": yaml_version, "libyaml": libyaml, "load_average": os.getloadavg(),
-            "two_process_speedup": parallel_headroom()}
+            "two_process_speedup": parallel_headroom(), "tools": tools}
 
 
-def taskwarrior_floor(n: int, runs: int) -> float | None:
-    task = shutil.which("task")
-    if not task:
-        return None
-    home = Path(tempfile.mkdtemp(prefix="dealcli-bench-task-"))
-    (home / ".taskrc").write_text(f"data.location={home / 'data'}\nconfirmation=off\nverbose=nothing\n"
-                                  "json.array=on\ngc=off\n")
-    tasks = [{"description": f"task {i}", "status": "pending", "project": ("sales", "ops", "hr")[i % 3],
-              "priority": "HML"[i % 3], "uuid": f"00000000-0000-4000-8000-{i:012d}",
-              "entry": "20260101T000000Z"} for i in range(n)]
-    src = home / "tasks.json"
-    src.write_text(json.dumps(tasks))
-    e = {"HOME": str(home), "TASKRC": str(home / ".taskrc"), "PATH": os.environ.get("PATH", "")}
-    subprocess.run([task, "import", str(src)], env=e, capture_output=True, check=True)
-    cmd = [task, "rc.verbose=nothing", "project:sales", "priority:H", "ids"]
-    times = []
-    for _ in range(runs):
+class Taskwarrior:
+    """A throw-away taskwarrior data folder holding the same rows as the import benchmark
+    (bench_import.record), so both tools import and filter the same number of records."""
+
+    def __init__(self, n: int):
+        self.task = shutil.which("task")
+        self.home = Path(tempfile.mkdtemp(prefix="dealcli-bench-task-"))
+        (self.home / ".taskrc").write_text(f"data.location={self.home / 'data'}\nconfirmation=off\n"
+                                           "verbose=nothing\njson.array=on\ngc=off\n")
+        self.env = {"HOME": str(self.home), "TASKRC": str(self.home / ".taskrc"), "PATH": os.environ.get("PATH", "")}
+        import bench_import
+
+        tasks = []
+        for i in range(n):
+            r = bench_import.record(i)
+            tasks.append({"description": r["title"], "status": "pending", "project": ("sales", "ops", "hr")[i % 3],
+                          "priority": "HML"[(i // 3) % 3], "uuid": f"00000000-0000-4000-8000-{i:012d}",
+                          "entry": "20260310T120000Z"})
+        self.src = self.home / "tasks.json"
+        self.src.write_text(json.dumps(tasks))
+
+    def import_seconds(self) -> float:
+        shutil.rmtree(self.home / "data", ignore_errors=True)
         start = time.perf_counter()
-        subprocess.run(cmd, env=e, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    shutil.rmtree(home, ignore_errors=True)
-    return statistics.median(times)
+        subprocess.run([self.task, "import", str(self.src)], env=self.env, capture_output=True, check=True)
+        return time.perf_counter() - start
+
+    def filter_cmd(self) -> list[str]:
+        return ["env", "-i", *(f"{k}={v}" for k, v in self.env.items()), self.task, *TASK_FILTER]
+
+    def close(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def measure_size(n: int, args, rows: list, tiny: Path, bare: Path, log) -> None:
+    runs, cold = args.runs, args.cold_runs
+    big = ensure_repo(args.out, n)
+    deals_dir = str(big / "deals")
+    filt = [DEALCLI, "--dir", str(big), *FILTER]
+    tw = Taskwarrior(n) if shutil.which("task") else None
+    rg = shutil.which("rg")
+    try:
+        # 1. warm filter against taskwarrior, against a bare Typer command + a stat sweep of the
+        # deal files, and beside ripgrep's untyped search; all in one rotation
+        log(f"[{n}] warm filter ...")
+        run_once(filt)  # builds or refreshes the cache
+        if tw:
+            tw.import_seconds()
+        cmds = {"filter": filt, "bare": [PY, str(bare), "one", "--name", "x"], "sweep": [PY, "-c", STAT_SWEEP, deals_dir]}
+        if tw:
+            cmds["task"] = tw.filter_cmd()
+        if rg:
+            cmds["rg"] = [rg, "-l", "-F", RG_PATTERN, deals_dir]
+        got = rotate(cmds, runs)
+        filt_t, filt_rss = got["filter"]
+        floor = got["bare"][0] + got["sweep"][0]
+        figure(rows, f"warm `filter` on {n} deals / taskwarrior filtering {n} tasks", 1.0, filt_t,
+               got["task"][0] if tw else NA_TOOL, peer_name="task")
+        figure(rows, f"warm `filter` on {n} deals / bare Typer command + stat sweep", 1.3, filt_t, floor,
+               note=f"bare Typer command {got['bare'][0]:.3f} s + stat sweep {got['sweep'][0]:.3f} s")
+        figure(rows, f"warm `filter` on {n} deals / ripgrep's untyped search (for reference)", None, filt_t,
+               got["rg"][0] if rg else NA_TOOL, peer_name="rg")
+        figure(rows, f"peak memory of `filter` on {n} deals (MB)", 120, round(filt_rss / 1024, 1), None, unit="MB",
+               note="goal: <= 120 MB at 100000 deals")
+
+        # 2. deal show against the bare Typer app running a command
+        log(f"[{n}] deal show ...")
+        some_id = sorted(os.listdir(big / "deals"))[0][:-5]
+        show = [DEALCLI, "--dir", str(big), "deal", "show", some_id[:7]]
+        run_once(show)
+        got = rotate({"show": show, "bare": [PY, str(bare), "one", "--name", "x"]}, max(runs, 9))
+        figure(rows, f"`deal show PREFIX` on {n} deals / a bare Typer command", 1.2, got["show"][0], got["bare"][0])
+
+        # 3. single-record writes: O(1) in repository size, the nudge included
+        log(f"[{n}] single-record writes ...")
+        add_cmds, moves = {}, {}
+        for root in (tiny, big):
+            add_cmds[root] = [DEALCLI, "--dir", str(root), "deal", "add", "Bench deal", "--amount", "100",
+                              "--company", a_company_name(root)]
+            deal_id, stage = an_open_deal(root)
+            other = "new" if stage != "new" else "preparation"
+            moves[root] = ([DEALCLI, "--dir", str(root), "deal", "move", deal_id, other],
+                           [DEALCLI, "--dir", str(root), "deal", "move", deal_id, stage])
+            run_once(add_cmds[root])  # warm-up: the cache learns the companies and activities
+            run_once(moves[root][0])
+            run_once(moves[root][1])
+            run_once([DEALCLI, "--dir", str(root), "filter", "stage=none", "-f", "ids"])
+            run_once([DEALCLI, "--dir", str(root), "agenda"])
+        time.sleep(2.1)  # let the folders' timestamps settle, as between two cron runs
+        got = rotate({"add-big": add_cmds[big], "add-tiny": add_cmds[tiny], "move-big": moves[big][0],
+                      "move-tiny": moves[tiny][0], "back-big": moves[big][1], "back-tiny": moves[tiny][1]},
+                     max(runs, 7))
+        figure(rows, f"`deal add --company NAME` on {n} deals / on 10 deals", 1.2, got["add-big"][0],
+               got["add-tiny"][0], note="nudge included")
+        move_big = (got["move-big"][0] + got["back-big"][0]) / 2
+        move_tiny = (got["move-tiny"][0] + got["back-tiny"][0]) / 2
+        figure(rows, f"`deal move` on {n} deals ({n // 2} activities) / on 10 deals", 1.2, move_big, move_tiny,
+               note="nudge included")
+
+        # 4. cold: check and cold filter against a one-process C LibYAML parse of the same files
+        if not args.skip_cold:
+            log(f"[{n}] cold parse floor, cold filter, check ...")
+            folders = [str(big / k) for k in ("deals", "activities", "companies", "contacts", "pipelines")
+                       if (big / k).is_dir()]
+            floors, checks, colds = [], [], []
+            for _ in range(cold):
+                floors.append(run_once([PY, "-c", C_PARSE, *folders])[0])
+                drop_cache(big)()
+                colds.append(run_once(filt)[0])
+                drop_cache(big)()
+                checks.append(run_once([DEALCLI, "--dir", str(big), "check"])[0])
+            parse_floor = statistics.median(floors)
+            figure(rows, f"`check` on {n} deals / one-process C-LibYAML parse of the same files", 0.75,
+                   statistics.median(checks), parse_floor)
+            deal_floor = parse_floor * n / sum(len(os.listdir(f)) for f in folders)
+            figure(rows, f"cold `filter` on {n} deals / one-process C-LibYAML parse of the deal files", 0.75,
+                   statistics.median(colds), deal_floor, note="deal share of the parse floor, by file count")
+            run_once(filt)  # leave a warm cache behind
+
+        # 5. import against taskwarrior's import of the same rows
+        if not args.skip_import:
+            log(f"[{n}] import ...")
+            import bench_import
+
+            work = Path(tempfile.mkdtemp(prefix="dealcli-bench-import-"))
+            try:
+                m = bench_import.measure(n, work, with_atomic=False)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            tw_import = statistics.median([tw.import_seconds() for _ in range(3)]) if tw else NA_TOOL
+            figure(rows, f"`import` of {n} JSONL rows (all-or-nothing) / taskwarrior importing the same rows", 5.0,
+                   m["import"], tw_import, peer_name="task",
+                   note=f"bare loop writing the same YAML files: {m['bare']:.2f} s")
+    finally:
+        if tw:
+            tw.close()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--big", type=int, default=100_000, help="deals in the big repository (default 100000)")
-    ap.add_argument("--small", type=int, default=10_000, help="deals in the taskwarrior comparison (10000)")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="20000", help="comma-separated repository sizes (default 20000; "
+                    "100000 takes about 5x longer)")
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cold-runs", type=int, default=3, help="runs of the slow cold figures (default 3)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--skip-cold", action="store_true", help="leave out check and cold filter")
+    ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(HERE))
     subprocess.run([PY, "-m", "compileall", "-q", str(HERE.parent / "dealcli")], capture_output=True, env=env())
-    big = ensure_repo(args.out, args.big)
     tiny = ensure_repo(args.out, 10)
-    small = ensure_repo(args.out, args.small) if args.small != args.big else big
-    deals_dir = str(big / "deals")
-    have = {w: has_command(w) for w in ("filter", "import")}
     info = machine()
     rows: list = []
-    runs, cold = args.runs, args.cold_runs
     log = (lambda m: print(m, file=sys.stderr))
-
-    # 1 + 5: warm filter against a bare stat sweep; its peak memory
-    log("warm filter ...")
-    stat_floor, _ = median([PY, "-c", STAT_SWEEP, deals_dir], runs)
-    run_once([PY, "-c", SCAN, str(big)])  # build the cache
-    scan_warm, scan_rss = median([PY, "-c", SCAN, str(big)], runs)
-    if have["filter"]:
-        run_once([DEALCLI, "--dir", str(big), *FILTER])
-        filt_warm, filt_rss = median([DEALCLI, "--dir", str(big), *FILTER], runs)
-    else:
-        filt_warm = filt_rss = MISSING
-    n = args.big
-    figure(rows, f"warm `filter` on {n} deals / bare stat sweep", 1.5, filt_warm, stat_floor)
-    figure(rows, f"warm scan (deal_records, filter stand-in) on {n} / bare stat sweep", 1.5, scan_warm, stat_floor)
-
-    # 2 + 6: cold filter and cold check against a one-process C LibYAML parse, run alternately so
-    # that a change in machine load hits all three alike
-    log("cold parse floor, cold scan, cold check ...")
-    floors, colds, checks, cold_filters, scan_cold_rss = [], [], [], [], 0
-    for _ in range(cold):
-        floors.append(run_once([PY, "-c", C_PARSE, deals_dir])[0])
-        drop_cache(big)()
-        t, _, rss = run_once([PY, "-c", SCAN, str(big)])
-        colds.append(t)
-        scan_cold_rss = max(scan_cold_rss, rss)
-        if have["filter"]:
-            drop_cache(big)()
-            cold_filters.append(run_once([DEALCLI, "--dir", str(big), *FILTER])[0])
-        drop_cache(big)()
-        checks.append(run_once([DEALCLI, "--dir", str(big), "check"])[0])
-    parse_floor, scan_cold = statistics.median(floors), statistics.median(colds)
-    check_t = statistics.median(checks)
-    filt_cold = statistics.median(cold_filters) if cold_filters else MISSING
-    figure(rows, f"cold `filter` on {n} (no cache) / one-process C-LibYAML parse", 0.75, filt_cold, parse_floor)
-    figure(rows, f"cold scan (filter stand-in) on {n} / one-process C-LibYAML parse", 0.75, scan_cold,
-           parse_floor)
-    run_once([PY, "-c", SCAN, str(big)])  # leave a warm cache behind
-
-    # 3: start-up
-    log("start-up ...")
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
         bare.write_text(BARE_TYPER)
-        version_t, bare_t = paired([DEALCLI, "--version"], [PY, str(bare), "--version"], max(runs, 15))
-        figure(rows, "`dealcli --version` / a two-command bare Typer app", 1.1, version_t, bare_t)
-        some_id = sorted(os.listdir(big / "deals"))[0][:-5]
-        show = [DEALCLI, "--dir", str(big), "deal", "show", some_id[:7]]
-        run_once(show)
-        show_t, bare_cmd_t = paired(show, [PY, str(bare), "one", "--name", "x"], max(runs, 15))
-    figure(rows, f"`deal show PREFIX` on {n} deals / the bare Typer app running a command", 1.1, show_t,
-           bare_cmd_t, note="a command run makes Typer import pydantic; --version does not")
-
-    # 4: deal add, O(1) in repository size
-    log("deal add ...")
-    add_cmds = {}
-    for root in (tiny, big):
-        company = a_company_name(root)
-        add_cmds[root] = [DEALCLI, "--dir", str(root), "deal", "add", "Bench deal", "--amount", "100",
-                          "--company", company]
-        run_once(add_cmds[root])  # warm-up: the cache learns the companies
-        run_once([PY, "-c", SCAN, str(root)])
-    time.sleep(2.1)  # let the folders' timestamps settle, as between two cron runs
-    for root in (tiny, big):
-        run_once([PY, "-c", SCAN, str(root)])
-    add_big, add_tiny = paired(add_cmds[big], add_cmds[tiny], max(runs, 7))
-    figure(rows, f"`deal add --company NAME` on {n} deals / on 10 deals", 1.2, add_big, add_tiny)
-
-    # 5: peak memory
-    rss = filt_rss if have["filter"] else scan_rss
-    figure(rows, f"peak memory of {'`filter`' if have['filter'] else 'warm scan'} on {n} deals (MB)", 120,
-           round(rss / 1024, 1), 1, unit="MB", note="goal is absolute: <= 120 MB")
-    figure(rows, f"peak memory of cold scan on {n} deals (MB)", 120, round(scan_cold_rss / 1024, 1), 1, unit="MB")
-
-    # 6: check, cold (measured above, beside the parse floor)
-    figure(rows, f"`check` on {n} deals, cold / one-process C-LibYAML parse", 1.0, check_t, parse_floor)
-
-    # 7: import
-    if have["import"]:
-        log("import ...")
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import bench_import
-
-        work = Path(tempfile.mkdtemp(prefix="dealcli-bench-import-"))
-        try:
-            m = bench_import.measure(n, work, with_atomic=False)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        figure(rows, f"`import` of {n} JSONL rows / bare loop writing the same YAML files", 2.0,
-               m["import"], m["bare"])
-    else:
-        figure(rows, f"`import` of {n} JSONL rows / bare loop writing the same YAML files", 2.0, MISSING, None)
-
-    # 8: filter on 10k against taskwarrior
-    log("taskwarrior ...")
-    tw = taskwarrior_floor(args.small, runs)
-    run_once([PY, "-c", SCAN, str(small)])
-    small_scan, _ = median([PY, "-c", SCAN, str(small)], runs)
-    small_filter = median([DEALCLI, "--dir", str(small), *FILTER], runs)[0] if have["filter"] else MISSING
-    tw_floor = tw if tw is not None else "n/a (task not installed)"
-    figure(rows, f"`filter` on {args.small} deals / taskwarrior filtering {args.small} tasks", 1.5, small_filter,
-           tw_floor)
-    figure(rows, f"warm scan (filter stand-in) on {args.small} / taskwarrior", 1.5, small_scan, tw_floor)
-
+        for n in sizes:
+            measure_size(n, args, rows, tiny, bare, log)
     info["load_average_after"] = os.getloadavg()
-    report = {"machine": info, "runs": runs, "cold_runs": cold, "figures": rows}
+    report = {"machine": info, "runs": args.runs, "cold_runs": args.cold_runs, "figures": rows}
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -335,15 +373,20 @@ def main() -> None:
             return f"{v:.3f} {unit}" if unit == "s" else f"{v:g} {unit}"
         return "" if v is None else str(v)
 
-    table = [[r["figure"], show(r["value"], r["unit"]), show(r["floor"], r["unit"]) if r["unit"] == "s" else "",
+    table = [[r["figure"], show(r["value"], r["unit"]), show(r["peer"], r["unit"]) if r["unit"] == "s" else "",
               f"{r['ratio']:.2f}" if r["ratio"] is not None and r["unit"] == "s" else "",
-              f"<= {r['goal']:g}", {True: "yes", False: "NO", None: "-"}[r["met"]]] for r in rows]
-    print(tabulate(table, headers=["figure", "value", "floor", "ratio", "goal", "met"]))
+              "-" if r["goal"] is None else f"<= {r['goal']:g}{' MB' if r['unit'] == 'MB' else ''}",
+              {True: "yes", False: "NO", None: "-"}[r["met"]]] for r in rows]
+    print(tabulate(table, headers=["figure", "value", "peer", "ratio", "goal", "met"]))
+    notes = [f"  {r['figure']}: {r['note']}" for r in rows if r["note"]]
+    if notes:
+        print("\nnotes:\n" + "\n".join(notes))
     m = report["machine"]
+    tools = ", ".join(f"{k}: {v or 'not installed'}" for k, v in m["tools"].items())
     print(f"\nmachine: {m['nproc']} cores, Python {m['python']}, PyYAML {m['pyyaml']} "
-          f"(LibYAML: {m['libyaml']}), {m['platform']}, load {m['load_average'][0]:.2f}, two-process "
-          f"speed-up of a CPU loop {m['two_process_speedup']}x; medians of "
-          f"{runs} runs ({cold} for cold figures)")
+          f"(LibYAML: {m['libyaml']}), {m['platform']}; {tools}; load {m['load_average'][0]:.2f} before, "
+          f"{m['load_average_after'][0]:.2f} after; two-process speed-up of a CPU loop "
+          f"{m['two_process_speedup']}x; medians of {args.runs} alternated runs ({args.cold_runs} for cold figures)")
 
 
 if __name__ == "__main__":
