@@ -37,6 +37,7 @@ import gc
 import marshal
 import os
 import struct
+from stat import S_ISREG
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -416,17 +417,18 @@ class Index:
         except (FileNotFoundError, NotADirectoryError):
             return {}, None
         found = {}
+        pack = _STAMP.pack
         with it:
             for entry in it:
                 name = entry.name
-                if not name.endswith(SUFFIX) or name.startswith("."):
+                if name[-5:] != SUFFIX or name[:1] == ".":
                     continue
                 try:
-                    if not entry.is_file():
-                        continue
-                    found[name[:-5]] = _stat_key(entry.stat())
+                    st = entry.stat()
                 except FileNotFoundError:
                     continue
+                if S_ISREG(st.st_mode):
+                    found[name[:-5]] = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         return found, dir_stat
 
     def _store(self, db, kind: str, rows: list) -> None:

@@ -72,7 +72,7 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
     records, q = query.select(s, exprs, presets, sort, limit, fields=cols)
     getters = {c: query.getter(c, q.ctx) for c in cols}
     rows = []
-    for r in records:
+    for r in records if fmt != "ids" else ():  # ids: only the id of each record is printed
         row = {c: _plain(get(r), c) for c, get in getters.items()}
         rows.append(row)
     if not records and fmt == "table":
