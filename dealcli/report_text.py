@@ -44,6 +44,9 @@ def chart(headers: list[str], rows: list[list], values: list, width: int, colors
     cells = [[_txt(c) for c in row] for row in rows]
     n = len(headers)
     widths = [max([len(headers[i])] + [len(r[i]) for r in cells]) for i in range(n)]
+    while n > 2 and 8 + sum(widths[1:n]) + len(GAP) * n + 3 > width:
+        n -= 1  # too narrow: the last columns go (the data formats have them all)
+    headers, cells, widths = headers[:n], [r[:n] for r in cells], widths[:n]
     fixed = sum(widths[1:]) + len(GAP) * n
     widths[0] = min(widths[0], 28, max(8, width - fixed - MIN_BAR))
     barw = max(3, width - widths[0] - fixed)
