@@ -128,7 +128,7 @@ def hbars(items: list[tuple[str, object, str, str | None]], label: str, width: i
     """Horizontal bars: (label, value, value text, colour) each; scaled to the largest value."""
     if not items:
         return ""
-    row, lab, right = 26, 190, 110
+    row, lab, right = 26, 190, 160
     top = max([Decimal(str(v)) for _, v, _, _ in items if v is not None] or [Decimal(0)])
     span = width - lab - right
     parts = []
@@ -187,7 +187,7 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
     legend = (f'<rect x="{left}" y="216" width="12" height="12" fill="{PAPER}" stroke="{SERIES}" stroke-width="1.5"/>'
               f'<text x="{left + 18}" y="226" class="lbl">amount</text>'
               f'<rect x="{left + 90}" y="216" width="12" height="12" fill="{SERIES}"/>'
-              f'<text x="{left + 108}" y="226" class="lbl">weighted (amount × probability; number above)</text>')
+              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability (the number above each month)</text>')
     return _svg(width, height, f"Forecast in {currency}: open amount and weighted amount by expected close month",
                 "".join(parts) + legend)
 
@@ -361,8 +361,8 @@ svg .lbl{fill:var(--ink)} svg .val{fill:var(--ink);font-weight:600}
 .past{font-size:12px;border:1px solid var(--ink);border-radius:3px;padding:0 4px}
 .filter{margin:8px 0}.filter input{font:inherit;padding:4px 8px;border:2px solid var(--muted);border-radius:4px;width:18em}
 .totals{margin:0 0 8px}
-.kanban{display:flex;gap:12px;overflow-x:auto;padding-bottom:8px;align-items:flex-start}
-.col{flex:0 0 230px;border:1px solid var(--stage-edge);border-top:6px solid var(--stage);border-radius:6px;background:#fafafa}
+.kanban{display:flex;flex-wrap:wrap;gap:12px;padding-bottom:8px;align-items:flex-start}
+.col{flex:1 1 0;min-width:170px;max-width:320px;border:1px solid var(--stage-edge);border-top:6px solid var(--stage);border-radius:6px;background:#fafafa}
 .col h3{margin:0;padding:6px 10px;font-size:15px;border-radius:0}
 .col .sum{padding:6px 10px;font-size:13px;border-bottom:1px solid var(--line)}
 .cards{list-style:none;margin:0;padding:6px}
@@ -374,7 +374,7 @@ footer{padding:16px 24px;color:var(--muted);font-size:13px;border-top:1px solid 
  @page{size:A4 landscape;margin:12mm}
  body{font-size:10pt} nav,.filter{display:none}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .kanban{flex-wrap:wrap;overflow:visible} .col{flex:1 1 44mm}
+ .col{min-width:44mm}
  .card,table,svg,.pair{break-inside:avoid} section{break-before:auto} h2,h3{break-after:avoid}
  a{color:var(--ink);text-decoration:none}
 }
