@@ -41,8 +41,9 @@ def report_cmd(
     """Reports over the selected deals (all without expressions): the funnel from each deal's
     history with the conversion between stages, win rate and lost reasons, average days in each
     stage and to close, won revenue by month, responsible, company and product, the forecast
-    (weighted open amount by expected close month) and activities per person.
+    (weighted open amount by expected close month) and activities per person. See docs/reports.md.
 
+    \b
       dealcli report --as-of 2025-12-31 --section funnel,forecast
       dealcli report --html report.html
     """
