@@ -203,8 +203,8 @@ def closed_at(record: dict, tz) -> dt.datetime | None:
 
 # -- the session of the past ------------------------------------------------------------------------
 def parse_as_of(s, text: str) -> dt.datetime:
-    """--as-of DATE: a day means the end of that day (23:59:59); relative forms (-30d,
-    last-month is not a moment: use a date) are read against --now. Never after now."""
+    """--as-of DATE: a day alone means the end of that day (23:59:59; today: now); relative
+    forms (-30d, yesterday) are read against --now. A moment after now is a usage error."""
     from dealcli import timeutil
     from dealcli.errors import UsageError
 

@@ -225,7 +225,7 @@ def board_html(b: dict) -> str:
             f'<div class="sum"><div>{m(f"stages/{i}/count", col["count"])} deal{"" if col["count"] == 1 else "s"}</div>'
             f'{money_lines}</div><ul class="cards">{"".join(cards)}</ul></div>')
     return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>Board: {esc(b["name"])} '
-            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} deals · sum {sums} · '
+            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
             f'weighted {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
 
 
@@ -420,7 +420,7 @@ def page(report: dict, boards: list[dict], kind: str = "report") -> str:
         f'<meta name="generator" content="dealcli">'
         f"<title>{esc(title)} {esc(when)}</title><style>{STYLE}</style></head>\n"
         f'<body data-kind="{esc(kind)}"><header><h1>{esc(title)}</h1>'
-        f'<div class="sub">{num("deals", report["deals"])} deals {esc(when)}{esc(selection)}</div></header>'
+        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} {esc(when)}{esc(selection)}</div></header>'
         f'<nav aria-label="Sections">{"".join(links)}</nav><main>{filter_box}{"".join(parts)}</main>'
         f'<footer>Made by dealcli. The numbers are also in the JSON block of this page '
         f'(<code>report -f json</code>).</footer>'

@@ -178,7 +178,7 @@ def win_rate(records: list[dict], pipelines: dict) -> list[dict]:
         name = pipelines[pid].name if pid in pipelines else pid
         out.append({"pipeline": pid, "name": name, **c, "closed": c["won"] + c["lost"],
                     "win_rate": pct(c["won"], c["won"] + c["lost"])})
-    if len(out) != 1:
+    if len(out) > 1:
         out.append({"pipeline": None, "name": "all pipelines", **total, "closed": total["won"] + total["lost"],
                     "win_rate": pct(total["won"], total["won"] + total["lost"])})
     return out

@@ -9,17 +9,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import AsOfOpt, HtmlOpt, PipelineOpt, session
+from dealcli.commands.options import AsOfOpt, Format, HtmlOpt, PipelineOpt, session
 from dealcli.commands.views import ExprArgs, PresetOpt
 
 
-class ReportFormat(str, enum.Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    csv = "csv"
-    tsv = "tsv"
-    yaml = "yaml"
+# every format of `filter` but ids (a report is not a list of deals)
+ReportFormat = enum.Enum("ReportFormat", {f.name: f.value for f in Format if f is not Format.ids}, type=str)
 
 
 def report_cmd(
