@@ -83,6 +83,13 @@ class CorruptData(DealcliError):
         super().__init__(f"{where}: {message}")
 
 
+class MalformedInput(DealcliError):
+    """Input that is not what it claims to be: an unreadable e-mail, chat update, form
+    submission or call record (exit 65, EX_DATAERR of sysexits.h, which mail servers know)."""
+
+    exit_code = 65
+
+
 class PipeClosed(DealcliError):
     """The reader of stdout went away (`| head`): stop quietly."""
 
