@@ -152,17 +152,23 @@ def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
 
 def report(s: Session, outcomes: list[Outcome]) -> None:
     """After the output: a notice per kept item, then an error (its cause's exit code) when
-    anything was kept. One item alone gives one line."""
-    kept = [o for o in outcomes if o.status == "kept"]
+    anything was kept (spam included). One item alone gives one line."""
+    kept = [o for o in outcomes if o.status in ("kept", "spam")]
     for o in outcomes:
-        if o.status in ("ignored", "spam"):
-            s.notice(f"{o.source}: {o.status}: {o.reason}")
+        if o.status == "ignored":
+            s.notice(f"{o.source}: ignored: {o.reason}")
     if not kept:
         return
     hint = "`dealcli intake retry` processes it again"
+
+    def where(o: Outcome) -> str:
+        if o.status == "spam":
+            return f"kept as {o.kept} (spam is not retried)"
+        return f"kept as {o.kept} ({hint})" if o.kept != o.source else f"still kept ({hint})"
+
     if len(outcomes) == 1:
-        raise Kept(f"{kept[0].source}: {kept[0].reason}; kept as {kept[0].kept} ({hint})", kept[0].exit_code)
+        raise Kept(f"{kept[0].source}: {kept[0].reason}; {where(kept[0])}", kept[0].exit_code)
     for o in kept:
-        s.notice(f"{o.source}: {o.reason}; kept as {o.kept}")
-    raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in {FAILED}/ "
-               f"({hint.replace('it', 'them')})", kept[0].exit_code)
+        s.notice(f"{o.source}: {o.reason}; {where(o)}")
+    raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
+               f"(`dealcli intake failed` lists them)", kept[0].exit_code)
