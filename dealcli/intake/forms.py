@@ -53,7 +53,11 @@ def load(s: Session, name: str) -> dict:
     if errors:
         path = tuple(errors[0].absolute_path)
         where = ".".join(map(str, path)) or "(top level)"
-        raise CorruptData(s.repo.rel(doc.path), f"{where}: {errors[0].message}", doc.line_of(path))
+        message = errors[0].message
+        if path[:1] == ("fields",) and errors[0].validator == "pattern":
+            message = (f"{errors[0].instance!r} is not a target (contact.name|email|phone, company.name|email|phone, "
+                       f"deal.{'|'.join(TARGETS['deal'])}, deal.fields.NAME)")
+        raise CorruptData(s.repo.rel(doc.path), f"{where}: {message}", doc.line_of(path))
     return doc.data
 
 
@@ -71,7 +75,7 @@ def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
     except UnicodeDecodeError:
         raise MalformedInput("the submission is not UTF-8 text") from None
     ctype = (content_type or "").split(";")[0].strip().lower()
-    is_json = ctype == "application/json" or (not ctype and text.lstrip().startswith("{"))
+    is_json = ctype == "application/json" or (not ctype and text.lstrip().startswith(("{", "[")))
     if is_json:
         try:
             data = json.loads(text)
