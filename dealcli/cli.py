@@ -15,7 +15,7 @@ HELP = """A scriptable command-line CRM for deals, kept as one YAML file per rec
 
 The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards holding
 dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
-3 not found, 4 conflict, 5 unreadable or corrupt data."""
+3 not found, 4 conflict, 5 unreadable or corrupt data, 65 malformed input (intake)."""
 
 _app = typer.Typer(
     name="dealcli",

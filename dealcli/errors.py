@@ -90,6 +90,13 @@ class MalformedInput(DealcliError):
     exit_code = 65
 
 
+class TempFail(DealcliError):
+    """An incoming item was neither processed nor kept (exit 75, EX_TEMPFAIL of sysexits.h: a
+    mail server queues the message and delivers it again later)."""
+
+    exit_code = 75
+
+
 class PipeClosed(DealcliError):
     """The reader of stdout went away (`| head`): stop quietly."""
 

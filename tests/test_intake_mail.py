@@ -180,3 +180,25 @@ def test_a_mailbox_refusing_unknown_senders_keeps_their_mail_exit_1(cli, repo):
     assert proc.returncode == 1 and "refuses unknown senders [intake-unknown-sender]" in error_lines(proc)[0]
     cli.ok("contact", "add", "Ivan", "--email", "ivan.petrov@acme-corp.com")
     assert cli("intake", "retry").returncode == 0 and len(records(repo, "activities")) == 1
+
+
+def test_for_a_mail_server_a_kept_message_is_delivered_and_an_unkeepable_one_deferred(cli, mailrepo, tmp_path):
+    proc = run_bytes(cli, "intake", "email", "-", "--mta", data=b"not a message\n")
+    assert proc.returncode == 0 and "kept as inbox/failed/" in proc.stderr and len(failed(mailrepo)) == 1
+    assert run_bytes(cli, "intake", "email", "--mta", data=FIRST).returncode == 0
+    gone = run_bytes(cli, "--dir", tmp_path / "nowhere", "intake", "email", "--mta", data=FIRST)
+    assert gone.returncode == 75 and "nothing was stored, deliver it again" in error_lines(gone)[0]
+
+
+def test_an_item_that_cannot_even_be_kept_is_a_temporary_failure(session, monkeypatch):
+    from dealcli.errors import TempFail
+    from dealcli.intake import inbox, mail
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device", "inbox/failed/x.eml")
+
+    monkeypatch.setattr(inbox, "keep", no_space)
+    with pytest.raises(TempFail) as caught:
+        mail.run(session, str(FIXTURES / "html-only.eml"), mailbox="nope")
+    assert caught.value.exit_code == 75
+    assert "could not be kept in inbox/failed/ (inbox/failed/x.eml No space left on device)" in caught.value.message

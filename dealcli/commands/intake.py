@@ -29,6 +29,21 @@ def _finish(ctx: typer.Context, outcomes: list, fmt: Format) -> None:
     inbox.report(session(ctx), outcomes)
 
 
+def _for_mta(ctx: typer.Context, work) -> None:
+    """--mta: exit 0 when the message is safe (stored, or kept in inbox/failed/), 75 otherwise."""
+    from dealcli.errors import DealcliError, TempFail
+    from dealcli.intake import inbox
+
+    try:
+        work()
+    except inbox.Kept as exc:
+        session(ctx).notice(f"error: {exc.message}")
+    except TempFail:
+        raise
+    except DealcliError as exc:
+        raise TempFail(f"{exc.message} (exit 75: the mail server keeps the message and delivers it again)") from None
+
+
 @app.command("email")
 def email(
     ctx: typer.Context,
@@ -39,6 +54,9 @@ def email(
                                                    "intake.mailboxes.NAME in dealcli.yaml (pipeline, stage, "
                                                    "companies by domain, ...); default: the `default` "
                                                    "entry.")] = None,
+    mta: Annotated[bool, typer.Option("--mta", help="Exit as a mail server's pipe expects: 0 when the message "
+                                      "is safe (stored, a duplicate, or kept in inbox/failed/), 75 (EX_TEMPFAIL: "
+                                      "deliver it again later) when it is not.")] = False,
     format: OutOpt = Format.ids,
 ) -> None:
     """Store e-mail as activities on the client's deals. The sender is found by address (else a
@@ -50,7 +68,10 @@ def email(
     way."""
     from dealcli.intake import mail
 
-    _finish(ctx, mail.run(session(ctx), source, mailbox, stdin=sys.stdin.buffer), format)
+    def work():
+        _finish(ctx, mail.run(session(ctx), source, mailbox, stdin=sys.stdin.buffer), format)
+
+    _for_mta(ctx, work) if mta else work()
 
 
 @app.command("form")

@@ -17,7 +17,7 @@ import hashlib
 import json
 
 from dealcli import ids, timeutil
-from dealcli.errors import CorruptData, DealcliError
+from dealcli.errors import CorruptData, DealcliError, TempFail
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli.storage import atomic, yamlcodec
@@ -71,7 +71,12 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
         code, reason = exc.exit_code, "; ".join(exc.lines())
     except Exception as exc:  # a bug must not lose the message either
         code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
-    kept = keep(s, kind, payload, options, reason, code)
+    try:
+        kept = keep(s, kind, payload, options, reason, code)
+    except (OSError, DealcliError) as exc:
+        why = exc.message if isinstance(exc, DealcliError) else f"{exc.filename or ''} {exc.strerror or exc}".strip()
+        also = "" if why == reason else f"; and it could not be kept in {FAILED}/ ({why})"
+        raise TempFail(f"{source}: {reason}{also}: nothing was stored, deliver it again") from None
     return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code)
 
 
