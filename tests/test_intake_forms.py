@@ -199,3 +199,13 @@ def test_a_post_while_the_repository_is_locked_is_queued_and_retried(server, for
     [deal_id] = cli.ok("intake", "retry").split()
     assert records(formrepo, "deals")[deal_id]["title"] == "Website request: Anna Schmidt"
     assert failed(formrepo) == {}
+
+
+def test_check_validates_forms_and_the_intake_settings(cli, formrepo):
+    assert cli("check").returncode == 0
+    (formrepo / "forms" / "broken.yaml").write_text("fields:\n  email: contact.mail\nhoneypot: [1]\n")
+    configure(formrepo, calls={"unknown": {"missed": "maybe"}})
+    proc = cli("check")
+    assert proc.returncode == 1
+    assert "forms/broken.yaml:2: fields.email" in proc.stdout and "forms/broken.yaml:3: honeypot" in proc.stdout
+    assert "dealcli.yaml" in proc.stdout and "intake.calls.unknown.missed" in proc.stdout

@@ -68,13 +68,6 @@ def phone_digits(text) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
-def same_phone(a: str, b: str) -> bool:
-    """Digits equal, or (10 digits or more) the same last 10 digits: +7 916 ... = 8 916 ...."""
-    if not a or not b:
-        return False
-    return a == b or (min(len(a), len(b)) >= 10 and a[-10:] == b[-10:])
-
-
 def find_contact(s: Session, email: str | None = None) -> str | None:
     if not email:
         return None
@@ -83,17 +76,30 @@ def find_contact(s: Session, email: str | None = None) -> str | None:
 
 def find_by_phone(s: Session, number: str) -> tuple[str | None, str | None]:
     """(contact id, company id) of the client with this phone number: a contact first, then a
-    company; (None, None) when nobody has it."""
+    company; the same digits, or (10 digits or more) the same last 10 digits, so +7 916 ... is
+    8 916 ...; (None, None) when nobody has it."""
     digits = phone_digits(number)
     if len(digits) < 3:
         return None, None
-    for kind in ("contacts", "companies"):
-        for record_id, data in s.repo.records(kind, []):
-            if any(same_phone(digits, phone_digits(p)) for p in data.get("phones") or []):
-                if kind == "contacts":
-                    return record_id, data.get("company") or None
-                return None, record_id
-    return None, None
+    index = _phones(s)
+    return index.get(digits) or (len(digits) >= 10 and index.get("~" + digits[-10:])) or (None, None)
+
+
+def _phones(s: Session) -> dict:
+    """Phone digits (and "~" + their last 10) -> (contact, company), read once per run (a CDR
+    file of thousands of calls reads the clients once); contacts win over companies."""
+    index = vars(s).get("_intake_phones")
+    if index is None:
+        index = vars(s)["_intake_phones"] = {}
+        for kind in ("contacts", "companies"):
+            for record_id, data in s.repo.records(kind, []):
+                entry = (record_id, data.get("company") or None) if kind == "contacts" else (None, record_id)
+                for digits in (phone_digits(p) for p in data.get("phones") or []):
+                    if len(digits) >= 3:
+                        index.setdefault(digits, entry)
+                    if len(digits) >= 10:
+                        index.setdefault("~" + digits[-10:], entry)
+    return index
 
 
 def company_of(s: Session, contact_id: str | None) -> str | None:
@@ -114,6 +120,7 @@ def ensure_client(s: Session, which: str, key: str, name: str, **extra) -> str:
     data = clients.new_record(s, which, clients.clean_text(name, which)[:300], **extra)
     data["id"] = record_id
     clients.create(s, which, data)
+    vars(s).pop("_intake_phones", None)
     s.notice(f"created {which} {record_id} ({data['name']})")
     return record_id
 
@@ -157,6 +164,8 @@ def deal_for(s: Session, rule: dict, *, title: str, source: str, deal_id: str, t
     for found in (thread, deal_if_open(s, deal_id), open_deal(s, contact, company, rule.get("pipeline"))):
         if found:
             return found, False
+    if s.repo.exists("deals", deal_id):  # this message's deal, closed meanwhile: a new one
+        deal_id = ids.new_id()
     spec = deals.DealSpec(title=" ".join(title.split())[:500] or "(untitled)", pipeline=rule.get("pipeline"),
                           stage=rule.get("stage"), company=company, contacts=[contact] if contact else [],
                           source=source, responsible=rule.get("responsible"), comment=comment)
