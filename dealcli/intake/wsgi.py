@@ -85,6 +85,11 @@ def app(environ, start_response):
         return _answer(start_response, 405, {"error": "only POST is accepted"}, [("Allow", "POST")])
     s = Session(dir=os.environ.get("DEALCLI_DIR") or None, quiet=True)
     try:
+        s.repo  # noqa: B018 - no repository is our problem, not a missing form
+    except DealcliError as exc:
+        _log(environ, exc.message)
+        return _answer(start_response, 500, {"error": "the service is not configured (no repository)"})
+    try:
         form = forms.load(s, name)
         limits = forms.limits(s, form)
         web = route.section(s, "web")
