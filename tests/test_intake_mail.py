@@ -202,3 +202,19 @@ def test_an_item_that_cannot_even_be_kept_is_a_temporary_failure(session, monkey
         mail.run(session, str(FIXTURES / "html-only.eml"), mailbox="nope")
     assert caught.value.exit_code == 75
     assert "could not be kept in inbox/failed/ (inbox/failed/x.eml No space left on device)" in caught.value.message
+
+
+def test_mail_from_our_own_domain_is_outgoing_on_the_recipients_deal(cli, repo):
+    configure(repo, mailboxes={"default": {"own_domains": ["ourshop.example"]}})
+    run_bytes(cli, "intake", "email", data=FIRST)
+    deal = one(records(repo, "deals"))["id"]
+    sent = (b"From: Anna Sales <anna@ourshop.example>\r\nTo: ivan.petrov@acme-corp.com\r\n"
+            b"Subject: Your offer\r\nDate: Tue, 10 Mar 2026 10:00:00 +0000\r\nMessage-ID: <out-1@ourshop.example>\r\n"
+            b"\r\nPlease find the offer attached.\r\n")
+    row = json.loads(run_bytes(cli, "intake", "email", "-f", "json", data=sent).stdout)[0]
+    activity = records(repo, "activities")[row["id"]]
+    assert (row["status"], row["deal"], activity["direction"]) == ("attached", deal, "out")
+    internal = sent.replace(b"To: ivan.petrov@acme-corp.com", b"To: boss@ourshop.example").replace(b"out-1", b"out-2")
+    proc = run_bytes(cli, "intake", "email", "-f", "json", data=internal)
+    assert proc.returncode == 0 and json.loads(proc.stdout)[0]["status"] == "ignored"
+    assert len(records(repo, "activities")) == 2
