@@ -146,10 +146,8 @@ def read(raw: bytes, now: dt.datetime) -> Mail:
         what = "no From header" if _header(msg, "From") is None else "no address in its From header"
         raise MalformedInput(f"not an e-mail message: {what}")
     sender = senders[0]
-    try:
-        clients.check_email(sender.addr_spec, "From")
-    except UsageError:
-        raise MalformedInput(f"From {sender.addr_spec!r}: not a usable e-mail address") from None
+    if not _usable(sender.addr_spec):
+        raise MalformedInput(f"From {sender.addr_spec!r}: not a usable e-mail address")
     message_id = " ".join(str(_header(msg, "Message-ID") or "").split()).strip("<>")
     if not message_id:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -211,6 +209,14 @@ def company_for_domain(s: Session, domain: str, responsible: str | None) -> str:
                                responsible=responsible)
 
 
+def _usable(address: str) -> bool:
+    try:
+        clients.check_email(address)
+    except UsageError:
+        return False
+    return True
+
+
 def _client_address(m: Mail, rule: dict) -> tuple[str, str, str]:
     """(direction, client address, client name): a message from one of `own_domains` is
     outgoing (a copy sent to the intake mailbox) and its client is the first outside recipient."""
@@ -218,7 +224,7 @@ def _client_address(m: Mail, rule: dict) -> tuple[str, str, str]:
     if _domain(m.sender) not in own:
         return "in", m.sender, m.sender_name
     for address in m.to + m.cc:
-        if _domain(address) not in own:
+        if _domain(address) not in own and _usable(address):
             return "out", address, ""
     return "internal", "", ""
 
