@@ -64,8 +64,8 @@ def email(
     (In-Reply-To/References), else to the client's open deal, else a new deal opens. Idempotent
     by Message-ID; Maildir and mbox are only read. Exit 0 when everything was stored (or had
     been before); otherwise the code of the first failure's cause: 65 malformed input, 1 refused
-    by a rule, 3 not configured, 4 repository locked; the item is kept in inbox/failed/ either
-    way."""
+    by a rule, 3 not configured, 4 repository locked, 5 a broken file; the item is kept in
+    inbox/failed/ either way (75: it could not even be kept; deliver it again)."""
     from dealcli.intake import mail
 
     def work():
