@@ -218,3 +218,25 @@ def test_mail_from_our_own_domain_is_outgoing_on_the_recipients_deal(cli, repo):
     proc = run_bytes(cli, "intake", "email", "-f", "json", data=internal)
     assert proc.returncode == 0 and json.loads(proc.stdout)[0]["status"] == "ignored"
     assert len(records(repo, "activities")) == 2
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\me\\offer.pdf", "offer.pdf"),
+    ("-rf", "rf"),
+    ("..", "part-1.pdf"),
+    ("a\x00b|c?.txt", "a_b_c_.txt"),
+    ("x" * 300 + ".pdf", "x" * 150 + ".pdf"),
+])
+def test_attachment_names_are_made_safe(name, expected):
+    from dealcli.intake.mail import _safe_name
+
+    assert _safe_name(name, 1, "application/pdf", set()) == expected
+
+
+def test_a_repeated_attachment_name_gets_a_number():
+    from dealcli.intake.mail import _safe_name
+
+    used: set = set()
+    assert [_safe_name("scan.pdf", n, "application/pdf", used) for n in (1, 2, 3)] == \
+        ["scan.pdf", "scan (2).pdf", "scan (3).pdf"]
