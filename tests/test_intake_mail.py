@@ -52,6 +52,7 @@ def test_a_first_message_opens_a_deal_for_a_new_contact_and_company(cli, mailrep
         one(records(mailrepo, "deals"))
     assert contact["name"] == "Иван Петров" and contact["emails"] == ["ivan.petrov@acme-corp.com"]
     assert company["name"] == "acme-corp.com" and contact["company"] == company["id"]
+    assert contact["responsible"] == company["responsible"] == "intake@ourshop.example"
     assert deal["id"] == activity["deal"] and deal["title"] == "Запрос цены for 40 licences"
     assert (deal["pipeline"], deal["stage"], deal["source"]) == ("sales", "preparation", "email")
     assert deal["contacts"] == [contact["id"]] and deal["company"] == company["id"]

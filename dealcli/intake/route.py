@@ -117,6 +117,7 @@ def ensure_client(s: Session, which: str, key: str, name: str, **extra) -> str:
     record_id = ids.derived_id(which, key)
     if s.repo.exists(clients.KIND_OF[which], record_id):
         return record_id
+    extra["responsible"] = extra.get("responsible") or s.user
     data = clients.new_record(s, which, clients.clean_text(name, which)[:300], **extra)
     data["id"] = record_id
     clients.create(s, which, data)
