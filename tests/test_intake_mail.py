@@ -241,3 +241,17 @@ def test_a_repeated_attachment_name_gets_a_number():
     used: set = set()
     assert [_safe_name("scan.pdf", n, "application/pdf", used) for n in (1, 2, 3)] == \
         ["scan.pdf", "scan (2).pdf", "scan (3).pdf"]
+
+
+def test_the_same_message_delivered_by_four_processes_at_once_is_stored_once(cli, mailrepo):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+    env.update(DEALCLI_NOW="2026-03-10T12:00:00+00:00", TZ="UTC", DEALCLI_DIR=str(mailrepo))
+    procs = [subprocess.Popen([cli.exe, "intake", "email", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env) for _ in range(4)]
+    outs = [p.communicate(FIRST, timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [o[1] for o in outs]
+    assert len({o[0] for o in outs}) == 1  # every process names the same activity
+    for kind in ("activities", "deals", "contacts", "companies"):
+        assert len(records(mailrepo, kind)) == 1, kind
