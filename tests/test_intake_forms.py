@@ -115,31 +115,37 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(formrepo, tmp_path):
+def _serve(repo, tmp_path, workers: int = 1):
     gunicorn = Path(sys.executable).parent / "gunicorn"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
-    env.update(DEALCLI_DIR=str(formrepo), DEALCLI_NOW=NOW, TZ="UTC", DEALCLI_LOCK_TIMEOUT="0.3")
-    args = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"]
+    env.update(DEALCLI_DIR=str(repo), DEALCLI_NOW=NOW, TZ="UTC", DEALCLI_LOCK_TIMEOUT="0.3")
+    args = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
     if "--no-control-socket" in subprocess.run([str(gunicorn), "--help"], capture_output=True, text=True).stdout:
         args.append("--no-control-socket")
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen([*args, "dealcli.intake.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=tmp_path)
-    deadline = time.monotonic() + 30
-    while True:
+    log_path = tmp_path / f"gunicorn-{port}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([*args, "dealcli.intake.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=tmp_path)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(log_path.read_text()) from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def server(formrepo, tmp_path):
+    yield from _serve(formrepo, tmp_path)
 
 
 def post(url: str, body: bytes | str, ctype: str = "application/x-www-form-urlencoded", method: str = "POST",
@@ -209,3 +215,15 @@ def test_check_validates_forms_and_the_intake_settings(cli, formrepo):
     assert proc.returncode == 1
     assert "forms/broken.yaml:2: fields.email" in proc.stdout and "forms/broken.yaml:3: honeypot" in proc.stdout
     assert "dealcli.yaml" in proc.stdout and "intake.calls.unknown.missed" in proc.stdout
+
+
+@pytest.fixture
+def two_workers(formrepo, tmp_path):
+    (formrepo / "forms" / "contact.yaml").write_text(FORM.replace("requests: 7", "requests: 3"))
+    yield from _serve(formrepo, tmp_path, workers=2)
+
+
+def test_the_rate_limit_holds_across_gunicorn_workers(two_workers, formrepo):
+    codes = [post(f"{two_workers}/forms/contact", f"name=P{n}&email=p{n}%40x.example")[0] for n in range(8)]
+    assert codes == [201, 201, 201, 429, 429, 429, 429, 429]
+    assert len(records(formrepo, "deals")) == 3

@@ -11,24 +11,19 @@ JSON, `{"status": ...}` or `{"error": ...}`):
   404 no such form · 405 not POST · 413 body over the size limit · 429 over the rate limit
 A filled honeypot answers 201 without a deal (a bot learns nothing) and is kept in inbox/spam/.
 Limits: forms/<name>.yaml `limits`, over intake.web of dealcli.yaml, over 64 KiB and 10 posts
-per client address per 60 s. The rate is counted per worker process (gunicorn --workers N
-allows N times as many); the client address is REMOTE_ADDR, or the last X-Forwarded-For entry
-when intake.web.trust_proxy is true (behind nginx)."""
+per client address per 60 s. The rate is counted across all worker processes
+(storage/ratelimit.py, a SQLite file in .dealcli/); the client address is REMOTE_ADDR, or the
+last X-Forwarded-For entry when intake.web.trust_proxy is true (behind nginx)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import threading
-import time
-from collections import deque
 
 from dealcli.errors import DealcliError, NotFound
 
 _PATH = re.compile(r"^/forms/([^/]+)/?$")
-_hits: dict[tuple[str, str], deque] = {}
-_lock = threading.Lock()
 CLIENT_ERRORS = (65, 1, 2)  # causes in the submission itself: 400; anything else is ours: 202
 
 
@@ -48,22 +43,6 @@ def _client(environ, web: dict) -> str:
     if web.get("trust_proxy") and forwarded:
         return forwarded.split(",")[-1].strip()
     return str(environ.get("REMOTE_ADDR") or "unknown")
-
-
-def _over_rate(key: tuple[str, str], requests: int, seconds: int) -> int:
-    """0 when this request is within the limit, else the seconds until one is allowed."""
-    now = time.monotonic()
-    with _lock:
-        hits = _hits.setdefault(key, deque())
-        while hits and hits[0] <= now - seconds:
-            hits.popleft()
-        if len(hits) >= requests:
-            return max(1, int(hits[0] + seconds - now + 0.999))
-        hits.append(now)
-        if len(_hits) > 10_000:  # forget idle clients
-            for k in [k for k, v in _hits.items() if not v or v[-1] <= now - seconds]:
-                del _hits[k]
-        return 0
 
 
 def _log(environ, line: str) -> None:
@@ -99,7 +78,9 @@ def app(environ, start_response):
         _log(environ, exc.message)
         return _answer(start_response, 500, {"error": "the form cannot be used now (its definition is broken)"})
     client = _client(environ, web)
-    wait = _over_rate((client, name), int(limits["requests"]), int(limits["seconds"]))
+    from dealcli.storage import ratelimit
+
+    wait = ratelimit.hit(s.repo.cache_dir, f"form:{name}:{client}", int(limits["requests"]), int(limits["seconds"]))
     if wait:
         return _answer(start_response, 429, {"error": f"too many submissions; try again in {wait} s"},
                        [("Retry-After", str(wait))])
