@@ -147,7 +147,7 @@ def process(s: Session, call: dict, source: str) -> Outcome:
     missed = direction == "in" and result != "answered"
     activity_id, lead_id = ids.derived_id("call", call_id), ids.derived_id("call-lead", call_id)
     name = _caller_name(str(call.get("name") or ""))
-    with s.repo.lock():
+    with s.repo.transaction():  # the write gate: every record of this item, or none
         dup = route.existing(s, "activities", activity_id, source) or route.existing(s, "leads", lead_id, source)
         if dup:
             return dup

@@ -115,7 +115,7 @@ def process(s: Session, payload: bytes, source: str) -> Outcome:
     source = f"{source} {thread}/{m.message_id}"
     activity_id = ids.derived_id("chat", thread, m.message_id)
     email, phone = _checked(m.email, clients.check_email), _checked(m.phone, clients.check_phone)
-    with s.repo.lock():
+    with s.repo.transaction():  # the write gate: every record of this item, or none
         dup = route.existing(s, "activities", activity_id, source)
         if dup:
             return dup

@@ -158,7 +158,7 @@ def process(s: Session, name: str, payload: bytes, content_type: str | None = No
     m = _mapped(form, values)
     identity = key or hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
     deal_id = ids.derived_id("form", name, identity)
-    with s.repo.lock():
+    with s.repo.transaction():  # the write gate: every record of this item, or none
         dup = route.existing(s, "deals", deal_id, source)
         if dup:
             return dup

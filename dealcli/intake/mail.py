@@ -22,7 +22,6 @@ from dealcli.errors import MalformedInput, NotFound, RuleViolation, UsageError, 
 from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 FREEMAIL = ["gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
             "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "ya.ru",
@@ -251,12 +250,13 @@ def _safe_name(name: str, n: int, ctype: str, used: set) -> str:
 
 
 def save_attachments(s: Session, activity_id: str, parts: list[tuple[str, str, bytes]]) -> list[dict]:
-    """Attachments beside the records: attachments/<activity id>/<safe name> (atomic writes)."""
+    """Attachments beside the records: attachments/<activity id>/<safe name>, written through
+    the write gate (in the message's transaction: with its records or not at all)."""
     out, used = [], set()
     folder = Path("attachments") / activity_id
     for n, (name, ctype, data) in enumerate(parts, 1):
         safe = _safe_name(name, n, ctype, used)
-        atomic.write_atomic(s.repo.root / folder / safe, data)
+        s.repo.write_file(str(folder / safe), data)
         out.append({"name": safe, "path": str(folder / safe), "type": ctype, "size": len(data)})
     return out
 
@@ -268,7 +268,7 @@ def process(s: Session, raw: bytes, mailbox: str | None, source: str) -> Outcome
     m = read(raw, s.now)
     activity_id = ids.derived_id("email", m.message_id)
     source = f"{source} <{m.message_id}>" if not m.message_id.startswith("sha256:") else source
-    with s.repo.lock():
+    with s.repo.transaction():  # the write gate: every record of this item, or none
         dup = route.existing(s, "activities", activity_id, source)
         if dup:
             return dup
