@@ -255,3 +255,16 @@ def test_the_same_message_delivered_by_four_processes_at_once_is_stored_once(cli
     assert len({o[0] for o in outs}) == 1  # every process names the same activity
     for kind in ("activities", "deals", "contacts", "companies"):
         assert len(records(mailrepo, kind)) == 1, kind
+
+
+def test_a_refused_deal_leaves_no_contact_company_or_attachment_behind(cli, repo):
+    configure(repo, mailboxes={"default": {"stage": "nope"}})
+    proc = run_bytes(cli, "intake", "email", data=FIRST)
+    assert proc.returncode == 1 and "stage 'nope'" in error_lines(proc)[0]
+    for kind in ("contacts", "companies", "deals", "activities"):
+        assert records(repo, kind) == {}, kind
+    assert not (repo / "attachments").exists() or list((repo / "attachments").rglob("*.pdf")) == []
+    configure(repo, mailboxes={"default": {"stage": "new"}})
+    [activity_id] = cli.ok("intake", "retry").split()
+    assert (repo / "attachments" / activity_id / "licences.csv").is_file()
+    assert len(records(repo, "contacts")) == len(records(repo, "companies")) == 1
