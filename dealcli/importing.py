@@ -29,7 +29,6 @@ from dealcli.import_presets import PRESETS, Preset, key
 from dealcli.import_values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible", "type", "source", "begin",
                 "close_date", "closed_at", "created", "probability", "lost_reason", "origin_id")
