@@ -25,6 +25,7 @@ from dealcli import clients, deals, ids
 from dealcli.errors import CorruptData, MalformedInput, NotFound, RuleViolation, UsageError, Violation
 from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
+from dealcli.parse import parse_amount
 from dealcli.session import Session
 
 TARGETS = {"contact": ("name", "email", "phone"), "company": ("name", "email", "phone"),
@@ -131,7 +132,7 @@ def _mapped(form: dict, values: dict) -> dict:
             elif attr == "phone":
                 out[group][attr] = clients.check_phone(value, f"field {name!r}")
             elif attr == "amount":
-                out[group][attr] = str(deals.parse_amount(value, f"field {name!r}"))
+                out[group][attr] = str(parse_amount(value, f"field {name!r}"))
             else:
                 out[group][attr] = value
         except UsageError as exc:
