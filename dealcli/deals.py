@@ -184,7 +184,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
         copy_from(s, spec.from_ref, deal)
     deal.pipeline = spec.pipeline or deal.pipeline or s.default_pipeline_id()
     pipeline = s.pipeline(deal.pipeline)
-    deal.stage = spec.stage or pipeline.first.id
+    deal.stage = stage_rules.entry_stage(pipeline, spec.stage)  # checked by transition(create)
     if spec.currency:
         deal.currency = spec.currency.strip().upper()
     if spec.company:

@@ -445,7 +445,7 @@ def _before(doc: Doc, by_stage: dict[str, list[dict]]) -> Pipeline:
 def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline | None, list[Violation]]:
     """Validate an edited copy of a pipeline file: YAML, schema, model types, invariants, the
     card, and deals that would be left in a removed stage. Violations carry `source` and lines."""
-    from dealcli import check
+    from dealcli.validation import check
 
     raw = text.encode("utf-8")
     try:

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from dealcli import activities, agenda, clients, deals, leads, products
+from dealcli import activities, clients, deals, leads, products
+
+from dealcli.views import agenda
 from dealcli.errors import NotFound, RuleViolation, UsageError
 
 UTC = dt.timezone.utc
