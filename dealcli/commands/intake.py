@@ -18,7 +18,7 @@ OutOpt = Annotated[Format, typer.Option("--format", "-f", help="Output: ids (def
 
 
 def _finish(ctx: typer.Context, outcomes: list, fmt: Format) -> None:
-    from dealcli import render
+    from dealcli.views import render
     from dealcli.intake import inbox, route
 
     rows = [o.row() for o in outcomes]

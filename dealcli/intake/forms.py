@@ -41,7 +41,7 @@ class Spam(RuleViolation):
 
 def load(s: Session, name: str) -> dict:
     """forms/<name>.yaml, checked against schemas/form.schema.json (exit 5 naming the line)."""
-    from dealcli import schemas
+    from dealcli.validation import schemas
 
     if not ids.is_slug(name):
         raise NotFound(f"form {name!r}: not a form name (lower-case letters, digits, _ and -)")
