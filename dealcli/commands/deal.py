@@ -42,6 +42,24 @@ ProbabilityOpt = Annotated[Optional[str], typer.Option("--probability", help="Pr
                                                        "the stage's).")]
 
 
+def _amount(text):  # option text -> typed values at the edge (dealcli/parse.py)
+    from dealcli import parse
+
+    return None if text is None else parse.parse_amount(text)
+
+
+def _probability(text):
+    from dealcli import parse
+
+    return None if text is None else parse.parse_probability(text)
+
+
+def _date(s, text, option: str):
+    from dealcli import parse
+
+    return parse.parse_date(text, s.now, option) if text else None
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -70,10 +88,10 @@ def add(
 
     s = session(ctx)
     spec = deals.DealSpec(
-        title=title, amount=amount, currency=currency, company=company, contacts=contact or [],
+        title=title, amount=_amount(amount), currency=currency, company=company, contacts=contact or [],
         products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
-        responsible=responsible, begin=begin, close_date=close_date, probability=probability,
-        comment=comment, sets=set_ or [], from_ref=from_,
+        responsible=responsible, begin=_date(s, begin, "--begin"), close_date=_date(s, close_date, "--close-date"),
+        probability=_probability(probability), comment=comment, sets=set_ or [], from_ref=from_,
     )
     deal = deals.add(s, spec)
     print_ids([deal.id])
@@ -129,17 +147,18 @@ def edit(
     """Change fields of one deal or of every deal read from stdin (-). Prints the changed ids."""
     from dealcli import deals
 
+    s = session(ctx)
     changes: dict = {}
-    for name, value in (("title", title), ("amount", amount), ("currency", currency), ("company", company),
-                        ("type", type_), ("source", source), ("responsible", responsible), ("begin", begin),
-                        ("close_date", close_date), ("probability", probability)):
+    for name, value in (("title", title), ("amount", _amount(amount)), ("currency", currency),
+                        ("company", company), ("type", type_), ("source", source), ("responsible", responsible),
+                        ("begin", _date(s, begin, "--begin")), ("close_date", _date(s, close_date, "--close-date")),
+                        ("probability", _probability(probability))):
         if value is not None:
             changes[name] = value
     if contact is not None:
         changes["contacts"] = contact
     if product is not None:
         changes["products"] = product
-    s = session(ctx)
     ids = read_ids(deal_id)
     done = deals.edit(s, ids, changes, set_ or [], unset or []) if ids else []
     print_ids(d.id for d in done)
