@@ -88,8 +88,9 @@ def due_text(value: dt.datetime) -> str:
 
 # -- use cases -----------------------------------------------------------------------------------
 def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = None,
-        responsible: str | None = None) -> dict:
-    """Plan an activity on an open deal; returns the record."""
+        responsible: str | None = None, activity_id: str | None = None) -> dict:
+    """Plan an activity on an open deal; returns the record. `activity_id`: a given id instead
+    of a new one (written create-only, as generator runs do)."""
     type_ = (type_ or "").strip().lower()
     if type_ not in TYPES:
         raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
@@ -105,7 +106,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
         if closed:
             raise RuleViolation(closed)
         data = {
-            "format": FORMAT_VERSION, "id": ids.new_id(), "deal": deal.id, "type": type_, "subject": subject,
+            "format": FORMAT_VERSION, "id": activity_id or ids.new_id(), "deal": deal.id, "type": type_, "subject": subject,
             "due": timeutil.iso(when), "responsible": responsible or deal.responsible or s.user,
             "done": False, "done_at": None, "created": timeutil.iso(s.now), "created_by": s.user,
         }

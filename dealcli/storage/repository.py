@@ -26,6 +26,7 @@ KINDS = (
     "products",
     "activities",
     "recurring",
+    "generators",
 )
 SINGULAR = {
     "deals": "deal",
@@ -37,6 +38,7 @@ SINGULAR = {
     "products": "product",
     "activities": "activity",
     "recurring": "recurring deal template",
+    "generators": "generator",
 }
 SUFFIX = ".yaml"
 
