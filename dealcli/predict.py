@@ -447,17 +447,24 @@ def auc(scores: list[float], labels: list[int]) -> float | None:
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-def at_k(ranked_labels: list[int], k: int) -> tuple[float, float]:
-    """precision@k and recall@k of labels ordered best-first."""
-    total = sum(ranked_labels)
-    hits = sum(ranked_labels[:k])
+def at_k(scores: list[float], labels: list[int], k: int) -> tuple[float, float]:
+    """precision@k and recall@k of the k best scores. Units tied at the k-th place share the
+    remaining places: they count with the share of buyers among them (the expected value
+    under a random order of the tie), so no id order decides a baseline's figure."""
+    total = sum(labels)
+    pairs = sorted(zip(scores, labels), key=lambda sl: -sl[0])
+    k = min(k, len(pairs))
+    hits, taken, i = 0.0, 0, 0
+    while taken < k:
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        group = pairs[i:j]
+        room = min(k - taken, len(group))
+        hits += room * sum(y for _, y in group) / len(group)
+        taken += room
+        i = j
     return (hits / k if k else 0.0), (hits / total if total else 0.0)
-
-
-def rank_labels(keys: list[tuple], scores: list[float], labels: list[int]) -> list[int]:
-    """Labels ordered by score, best first; ties broken by the unit's key (deterministic)."""
-    order = sorted(range(len(keys)), key=lambda i: (-scores[i], keys[i]))
-    return [labels[i] for i in order]
 
 
 def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "client") -> dict:
@@ -486,7 +493,7 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
     }
     rows = []
     for name, scores in methods.items():
-        p, r = at_k(rank_labels(keys, scores, labels), k)
+        p, r = at_k(scores, labels, k)
         a = auc(scores, labels)
         rows.append({"method": name, "auc": None if a is None else Decimal(str(round(a, 3))),
                      "precision_at_k": Decimal(str(round(p, 3))), "recall_at_k": Decimal(str(round(r, 3))),

@@ -25,10 +25,12 @@ def test_auc_is_the_mann_whitney_statistic_with_ties_counted_half():
     assert predict.auc([3, 2, 1], [1, 1, 1]) is None
 
 
-def test_precision_and_recall_at_k_and_tie_breaking():
-    assert predict.at_k([1, 0, 1, 0, 0], 2) == (0.5, 0.5)
-    assert predict.at_k([1, 1, 0], 5) == (0.4, 1.0)
-    assert predict.rank_labels([("b",), ("a",), ("c",)], [1, 1, 2], [0, 1, 0]) == [0, 1, 0]
+def test_precision_and_recall_at_k_share_a_tie_at_the_cut():
+    assert predict.at_k([5, 4, 3, 2, 1], [1, 0, 1, 0, 0], 2) == (0.5, 0.5)
+    assert predict.at_k([5, 4, 3, 2, 1], [1, 0, 1, 0, 0], 3) == (2 / 3, 1.0)
+    # 3 first (a buyer), then 2 and 2 tied for the one place left, one of them a buyer: 1.5 hits
+    assert predict.at_k([3, 2, 2, 1], [1, 1, 0, 0], 2) == (0.75, 0.75)
+    assert predict.at_k([1, 1, 1], [1, 0, 0], 9) == (1 / 3, 1.0)  # k beyond the units: all of them
 
 
 def test_horizon_text():
