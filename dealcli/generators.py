@@ -38,10 +38,10 @@ import string
 from dataclasses import dataclass, field
 
 from dealcli import FORMAT_VERSION, ids, timeutil
-from dealcli.errors import Conflict, CorruptData, DealcliError, FieldError, NotFound, UsageError
+from dealcli.errors import Conflict, DealcliError, FieldError, NotFound, UsageError
 from dealcli.recurring import RunProblems  # noqa: F401 - the same exit-1 list of problems
 from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _mapping, _text
-from dealcli.session import Session
+from dealcli.session import Session, to_model
 from dealcli.storage import atomic
 from dealcli.storage.repository import Doc
 
@@ -237,15 +237,9 @@ class Scenario:
 
 
 def load(s: Session, scenario_id: str) -> tuple[Scenario, Doc]:
+    """A scenario by exact id; CorruptData (naming file and line) when it cannot be used."""
     doc = s.repo.load(KIND, scenario_id)
-    rel = s.repo.rel(doc.path)
-    try:
-        sc = Scenario.from_dict(doc.data)
-    except FieldError as exc:
-        raise CorruptData(rel, str(exc), doc.line_of(exc.path)) from None
-    if sc.id != doc.id:
-        raise CorruptData(rel, f"id {sc.id!r} does not match the file name {doc.id!r}", doc.line_of(("id",)))
-    return sc, doc
+    return to_model(doc, Scenario), doc
 
 
 def resolve(s: Session, ref: str) -> tuple[Scenario, Doc]:
@@ -279,7 +273,8 @@ class ScenarioSpec:
     """What `generator add` and `generator edit` may say (None: not given)."""
 
     name: str | None = None
-    segment: list[str] | None = None
+    segment: list[str] | None = None  # replaces the segment
+    builtins: list[str] = field(default_factory=list)  # added, replacing a built-in of the same name
     clients: str | None = None
     period: str | None = None
     pipeline: str | None = None
@@ -301,6 +296,9 @@ def _apply(s: Session, sc: Scenario, spec: ScenarioSpec) -> None:
         sc.name = " ".join(spec.name.split()) or sc.name
     if spec.segment is not None:
         sc.segment = split_segment(spec.segment)
+    if spec.builtins:
+        names = {b.split("=", 1)[0].strip() for b in spec.builtins}
+        sc.segment = [e for e in sc.segment if e.split("=", 1)[0].strip() not in names] + list(spec.builtins)
     if not sc.segment:
         raise UsageError("generator: give a segment (--segment EXPR, or a built-in such as --won-days-ago N)")
     compile_segment(s, sc.segment)  # refuse a bad expression now, not at the first run

@@ -407,8 +407,7 @@ def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = No
                 row["result"] = "skipped"
                 continue
             kind = "companies" if s.repo.exists("companies", client) else "contacts"
-            last = generators.last_deal(generators.Client(kind[:-1] if kind == "contacts" else "company", client, {},
-                                                          records), tz) or {}
+            last = generators.last_deal(generators.Client(kind, client, {}, records), tz) or {}
             rows_ = [ProductRow.from_dict(p, ("products", i)) for i, p in enumerate(last.get("products") or [])
                      if isinstance(p, dict)]
             spec = deals.DealSpec(

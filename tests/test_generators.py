@@ -224,3 +224,16 @@ def test_deal_add_from_deals_on_stdin(cli, repo, clients):
     proc = cli("deal", "add", "X", "--from", "deal:-", input=won.split()[0] + "\nnosuchdeal\n")
     assert proc.returncode == 3 and "nosuchdeal" in proc.stderr
     assert deal_files(repo) == before  # checked before anything is written
+
+
+def test_a_broken_scenario_file_is_reported_and_the_others_still_run(cli, repo, clients):
+    cli.ok("generator", "add", "rep", "--won-days-ago", "30")
+    cli.ok("generator", "add", "winback", "--lost-days-ago", "60")
+    path = repo / "generators" / "rep.yaml"
+    path.write_text(path.read_text().replace("last_won_days=30", "last_won_days=9..3"))
+    proc = cli("check")
+    assert proc.returncode == 1
+    assert "generators/rep.yaml:" in proc.stdout + proc.stderr and "less than" in proc.stdout + proc.stderr
+    proc = cli("generator", "run")
+    assert proc.returncode == 1 and "generators/rep.yaml:" in proc.stderr
+    assert proc.stdout.split() == [f"gen-winback-{clients['C']}-202603"]

@@ -4,13 +4,21 @@ and/or an activity) and the idempotent `generator run` for cron (see docs/automa
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
 
 from dealcli.commands.deal import ResponsibleOpt, SourceOpt, TypeOpt
-from dealcli.commands.options import Format, FormatOpt, PipelineOpt, RecordFormatOpt, print_ids, session
+from dealcli.commands.options import (
+    Format,
+    FormatOpt,
+    PipelineOpt,
+    RecordFormatOpt,
+    YesOpt,
+    confirm_delete,
+    print_ids,
+    session,
+)
 
 app = typer.Typer(help="Sales-generator scenarios: deals for the clients a segment picks (run from cron).",
                   no_args_is_help=True)
@@ -82,13 +90,11 @@ def _spec(segment, birthday_within, won_days_ago, lost_days_ago, no_deal_days, c
           no_activity=False):
     from dealcli import generators
 
-    exprs = list(segment or [])
-    for name, value in (("birthday_within", birthday_within), ("last_won_days", won_days_ago),
-                        ("lost_days", lost_days_ago), ("no_deal_days", no_deal_days)):
-        if value is not None:
-            exprs.append(f"{name}={value}")
+    builtins = [f"{name}={value}" for name, value in (
+        ("birthday_within", birthday_within), ("last_won_days", won_days_ago), ("lost_days", lost_days_ago),
+        ("no_deal_days", no_deal_days)) if value is not None]
     return generators.ScenarioSpec(
-        segment=exprs or None, clients=clients.value if clients else None, period=period.value if period else None,
+        segment=segment or None, builtins=builtins, clients=clients.value if clients else None, period=period.value if period else None,
         pipeline=pipeline, stage=stage, title=title, responsible=responsible, type=type_, source=source,
         copy_products=copy_products, no_deal=no_deal, activity_type=activity_type.value if activity_type else None,
         activity_subject=activity_subject, activity_due=activity_due, no_activity=no_activity,
@@ -133,7 +139,8 @@ def edit(
     scenario_id: ScenarioArg,
     name: Annotated[Optional[str], typer.Option("--name", help="New name (the id stays).")] = None,
     segment: Annotated[Optional[list[str]], typer.Option("--segment", metavar="EXPR", help="Replace the segment "
-                                                         "(repeatable; built-in options add to it).")] = None,
+                                                         "(repeatable); a built-in option alone replaces only "
+                                                         "that built-in.")] = None,
     birthday_within: BirthdayOpt = None,
     won_days_ago: WonOpt = None,
     lost_days_ago: LostOpt = None,
@@ -160,12 +167,7 @@ def edit(
                  stage, title, responsible, type_, source, copy_products, no_deal, activity_type, activity_subject,
                  activity_due, no_activity)
     spec.name = name
-    s = session(ctx)
-    if spec.segment is not None and segment is None:  # built-in options alone add to the stored segment
-        current, _ = generators.resolve(s, scenario_id)
-        spec.segment = [e for e in current.segment if e.split("=", 1)[0].strip() not in
-                        {x.split("=", 1)[0] for x in spec.segment}] + spec.segment
-    print_ids([generators.edit(s, scenario_id, spec).id])
+    print_ids([generators.edit(session(ctx), scenario_id, spec).id])
 
 
 @app.command("list")
@@ -209,20 +211,14 @@ def resume(ctx: typer.Context, scenario_id: ScenarioArg) -> None:
 def delete(
     ctx: typer.Context,
     scenario_id: ScenarioArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
-                                      "is not a terminal).")] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Delete a scenario (the deals it created stay). Prints its id."""
     from dealcli import generators
-    from dealcli.errors import UsageError
 
     s = session(ctx)
     if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("generator delete: pass --yes to delete without a prompt")
-        resolved = s.repo.resolve(generators.KIND, scenario_id)
-        if not typer.confirm(f"Delete generator {resolved}?", err=True):
-            raise typer.Exit(1)
+        confirm_delete(s, generators.KIND, scenario_id, "generator delete", "generator")
     print_ids([generators.delete(s, scenario_id)])
 
 

@@ -58,8 +58,7 @@ def repeat(
     if fmt == "ids":
         print_ids(r["deal"] if create else r["client"] for r in rows if not create or r["result"] == "created")
         return
-    second = "product" if by is By.client else "product"
-    columns = ["rank", "client", "client_name", "top_product" if by is By.client else second, "score",
+    columns = ["rank", "client", "client_name", "top_product" if by is By.client else "product", "score",
                "purchases", "last_purchase", "reasons"]
     if create:
         columns += ["deal", "result"]
