@@ -17,8 +17,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@bash scripts/demo.sh $(BIN)/dealcli
 
+# The suite runs on every core (pytest-xdist); `make test PYTEST_FLAGS=` runs it in one process.
+# UPDATE_GOLDEN=1 make test rewrites tests/golden/*.txt from the current output (review the diff).
+PYTEST_FLAGS ?= -n auto
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md

@@ -100,7 +100,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
     if len(subject) > 500:
         raise UsageError(f"--subject: {len(subject)} characters is too long (limit 500)")
     when = parse_due(s, due)
-    with s.repo.lock():
+    with s.repo.transaction():
         deal, _ = s.load_deal(deal_ref)
         closed = stage_rules.check_open(deal, "plan an activity on")
         if closed:
@@ -110,7 +110,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
             "due": timeutil.iso(when), "responsible": responsible or deal.responsible or s.user,
             "done": False, "done_at": None, "created": timeutil.iso(s.now), "created_by": s.user,
         }
-        s.repo.save("activities", data["id"], data, expect=atomic.MISSING)
+        s.repo.create("activities", data["id"], data)
     _pending_deals(s).add(deal.id)
     if when < s.now:
         s.notice(f"note: activity {data['id']} is due {due_text(when)}, which is already past (overdue)")
@@ -120,7 +120,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
 def done(s: Session, refs: list[str]) -> list[dict]:
     """Mark activities done (all or nothing); then nudge their deals if nothing is left."""
     wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
-    with s.repo.lock():
+    with s.repo.transaction():
         docs = [s.repo.load("activities", i) for i in wanted]
         refused = [Violation("activity-done", f"activity {d.id} is already done (at {d.data.get('done_at')})",
                              "done", True) for d in docs if d.data.get("done")]
@@ -129,7 +129,7 @@ def done(s: Session, refs: list[str]) -> list[dict]:
         out = []
         for doc in docs:
             data = dict(doc.data, done=True, done_at=timeutil.iso(s.now), done_by=s.user)
-            s.repo.save("activities", doc.id, data, expect=doc.raw)
+            s.repo.update(doc, data)
             out.append(data)
     vars(s).pop("_pending_deals", None)
     deals = []

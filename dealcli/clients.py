@@ -78,8 +78,8 @@ def new_record(s: Session, which: str, name: str, **extra) -> dict:
 
 
 def create(s: Session, which: str, data: dict) -> str:
-    with s.repo.lock():
-        s.repo.save(KIND_OF[which], data["id"], data, expect=atomic.MISSING)
+    with s.repo.transaction():
+        s.repo.create(KIND_OF[which], data["id"], data)
     return data["id"]
 
 
@@ -188,7 +188,7 @@ def add(s: Session, which: str, name: str, *, emails=(), phones=(), responsible:
         extra["birthday"] = check_birthday(s, birthday) if birthday else None
     elif company or birthday:
         raise UsageError("--company and --birthday are for contacts")
-    with s.repo.lock():
+    with s.repo.transaction():
         index = ClientIndex(s, which)
         same = index.by_name.get(norm(name), [])
         if same:
@@ -239,7 +239,7 @@ def edit(s: Session, which: str, ref: str, *, name: str | None = None, emails=No
     if which != "contact" and (company is not None or birthday is not None):
         raise UsageError("--company and --birthday are for contacts")
     fields = parse_fields(list(sets or []))
-    with s.repo.lock():
+    with s.repo.transaction():
         doc = load(s, which, ref)
         data = dict(doc.data)
         if name is not None:
@@ -267,7 +267,7 @@ def edit(s: Session, which: str, ref: str, *, name: str | None = None, emails=No
                 raise UsageError(f"--unset {field_name}: the {which} has no such field")
         data["fields"] = custom
         data["modified"] = timeutil.iso(s.now)
-        s.repo.save(KIND_OF[which], doc.id, data, expect=doc.raw)
+        s.repo.update(doc, data)
     return data
 
 
@@ -288,7 +288,7 @@ def link_to_company(s: Session, contact_ids: list[str], company_id: str | None) 
     changed = []
     if not company_id:
         return changed
-    with s.repo.lock():
+    with s.repo.transaction():
         for contact_id in dict.fromkeys(contact_ids):
             try:
                 doc = s.repo.load("contacts", contact_id)
@@ -297,7 +297,7 @@ def link_to_company(s: Session, contact_ids: list[str], company_id: str | None) 
             if doc.data.get("company"):
                 continue
             data = dict(doc.data, company=company_id)
-            s.repo.save("contacts", contact_id, data, expect=doc.raw)
+            s.repo.update(doc, data)
             changed.append(contact_id)
     return changed
 

@@ -223,19 +223,20 @@ def copy_from(s: Session, ref: str, deal: Deal) -> None:
     deal.manual_amount, deal.amount = src.manual_amount, src.amount
 
 
-def is_repeat(s: Session, company: str | None, contacts: list[str]) -> bool:
-    """A deal is a repeat deal when its company or one of its contacts already has a won deal."""
-    if not company and not contacts:
+def is_repeat(s: Session, company: str | None, contacts: list[str], exclude: str | None = None) -> bool:
+    """stage_rules.is_repeat against the won deals of the repository (from the index cache's
+    keys when it is usable, else a scan). `exclude`: the deal itself."""
+    wanted = stage_rules.repeat_wanted(company, contacts)
+    if not wanted:
         return False
-    pairs = ([("won_company", company)] if company else []) + [("won_contact", c) for c in contacts]
-    found = s.repo.lookup("deals", pairs)  # the index cache: no scan of every deal
+    found = s.repo.lookup("deals", wanted)  # the index cache: no scan of every deal
     if found is not None:
-        return bool(found)
-    wanted = set(contacts)
-    for other in s.iter_deals(errors=[]):
-        if other.status == "won" and ((company and other.company == company) or wanted & set(other.contacts)):
-            return True
-    return False
+        return any(i != exclude for i in found)
+    won = set()
+    for data in s.deal_records(errors=[]):
+        if data.get("id") != exclude:
+            won.update(stage_rules.repeat_keys(data))
+    return stage_rules.is_repeat(company, contacts, won)
 
 
 def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
@@ -272,30 +273,27 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     for assignment in spec.sets:
         apply_set(s, deal, pipeline, *split_assignment(assignment))
     cards.apply_defaults(s, pipeline, deal.fields)
-    stage = pipeline.stage(deal.stage)
-    deal.probability = parse_probability(spec.probability) if spec.probability is not None else (
-        stage.probability if stage else None)
+    if spec.probability is not None:  # else the stage's probability (stage_rules.transition)
+        deal.probability = parse_probability(spec.probability)
     deal.extra.update(spec.extra)
     return deal, pipeline
 
 
 def add(s: Session, spec: DealSpec, deal_id: str | None = None, via: str | None = None) -> Deal:
     """`deal_id`: a given id instead of a new one (written create-only: an existing deal with
-    that id is a Conflict); `via`: what created it (e.g. "recurring"), noted in the created event."""
-    with s.repo.lock():
+    that id is a Conflict); `via`: what created it (e.g. "recurring"), noted in the created event.
+    New companies and contacts named by the spec are created in the same transaction: a
+    refused deal leaves none of them behind."""
+    with s.repo.transaction():
         deal, pipeline = build(s, spec)
         if deal_id:
             deal.id = deal_id
-        violations = stage_rules.check_enter(deal, pipeline, deal.stage)
-        if violations:
-            raise RuleViolation(violations)
-        stage = pipeline.stage(deal.stage)
-        deal.status = stage_rules.status_for(stage)
-        if deal.status != "open":
-            deal.closed_at = s.now
+        t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now,
+                                   note={"via": via} if via else None)
+        if t.violations:
+            raise RuleViolation(t.violations)
+        apply_transition(s, deal, t)
         deal.repeat = is_repeat(s, deal.company, deal.contacts)
-        deal.history.append(event(s, "created", stage=deal.stage, pipeline=deal.pipeline,
-                                  **({"via": via} if via else {})))
         if spec.comment:
             deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": spec.comment})
             deal.history.append(event(s, "commented", text=spec.comment))
@@ -306,19 +304,27 @@ def add(s: Session, spec: DealSpec, deal_id: str | None = None, via: str | None 
     return deal
 
 
+def apply_transition(s: Session, deal: Deal, t: stage_rules.Transition) -> None:
+    """Set what a stage_rules.Transition decided and record its events."""
+    for name, value in t.changes.items():
+        setattr(deal, name, value)
+    for kind, data in t.events:
+        deal.history.append(event(s, kind, **data))
+
+
 # -- changes to existing deals -----------------------------------------------------------------------
 Change = Callable[[Deal, Pipeline], list[Violation]]
 
 
 def transact(s: Session, refs: list[str], change: Change) -> list[Deal]:
-    """Apply `change` to every deal named by `refs` under the lock; if any change is refused,
-    raise with every refusal and write nothing."""
+    """Apply `change` to every deal named by `refs` in one transaction; if any change is
+    refused, raise with every refusal and write nothing."""
     seen: list[str] = []
     for ref in refs:
         deal_id = s.repo.resolve("deals", ref)
         if deal_id not in seen:
             seen.append(deal_id)
-    with s.repo.lock():
+    with s.repo.transaction():
         loaded = [s.load_deal(deal_id) for deal_id in seen]
         violations: list[Violation] = []
         for deal, _ in loaded:
@@ -331,24 +337,12 @@ def transact(s: Session, refs: list[str], change: Change) -> list[Deal]:
     return [deal for deal, _ in loaded]
 
 
-def _enter(s: Session, deal: Deal, pipeline: Pipeline, stage_id: str, reason: str | None = None) -> None:
-    """Put a deal in a stage, keeping status, closed_at and probability in step with it."""
-    stage = pipeline.stage(stage_id)
-    old_stage, old_status = deal.stage, deal.status
-    deal.stage = stage_id
-    deal.status = stage_rules.status_for(stage)
-    if stage.probability is not None:
-        deal.probability = stage.probability
-    if old_stage != stage_id:
-        deal.history.append(event(s, "moved", **{"from": old_stage, "to": stage_id}))
-    if deal.status != "open" and old_status == "open":
-        deal.closed_at = s.now
-        if reason:
-            deal.lost_reason = reason
-        data = {"status": deal.status, "stage": stage_id}
-        if reason:
-            data["reason"] = reason
-        deal.history.append(event(s, "closed", **data))
+def _transition(s: Session, deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str,
+                **kw) -> list[Violation]:
+    t = stage_rules.transition(deal, pipeline, stage_id, verb, now=s.now, **kw)
+    if not t.violations:
+        apply_transition(s, deal, t)
+    return t.violations
 
 
 def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: list[str]) -> list[Deal]:
@@ -371,6 +365,8 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
         for name in unsets:
             unset(deal, name)
         deal.recompute_amount()
+        if (deal.company, deal.contacts) != (before.company, before.contacts):
+            deal.repeat = is_repeat(s, deal.company, deal.contacts, exclude=deal.id)
         bad = stage_rules.check_edit(before, deal, pipeline)
         deal.history.extend(diff_events(s, before, deal))
         return bad
@@ -382,21 +378,11 @@ def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = N
     rehomed: list[tuple[Deal, Pipeline]] = []
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
-        closed = stage_rules.check_open(deal, "move")
-        if closed:
-            return closed
-        target = pipeline
-        if pipeline_id and pipeline_id != deal.pipeline:
-            target = s.pipeline(pipeline_id)
-        bad = stage_rules.check_enter(deal, target, stage_id)
-        if bad:
-            return bad
-        if target is not pipeline:
-            deal.history.append(event(s, "pipeline_changed", **{"from": deal.pipeline, "to": target.id}))
-            deal.pipeline = target.id
+        target = s.pipeline(pipeline_id) if pipeline_id and pipeline_id != deal.pipeline else None
+        bad = _transition(s, deal, pipeline, stage_id, "move", target=target)
+        if not bad and target is not None:
             rehomed.append((deal, target))
-        _enter(s, deal, target, stage_id)
-        return []
+        return bad
 
     done = transact(s, refs, change)
     for deal, target in rehomed:
@@ -417,41 +403,13 @@ def report_card_change(s: Session, deal: Deal, target: Pipeline) -> None:
 
 
 def close(s: Session, refs: list[str], won: bool, stage_id: str | None, reason: str | None) -> list[Deal]:
-    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
-        target, bad = stage_rules.check_close(deal, pipeline, won, stage_id, reason)
-        if bad:
-            return bad
-        _enter(s, deal, pipeline, target, reason)
-        return []
-
-    return transact(s, refs, change)
-
-
-def last_open_stage(deal: Deal, pipeline: Pipeline) -> str:
-    """The process stage a deal was in before it closed (from its history), else the first."""
-    for ev in reversed(deal.history):
-        if ev.get("kind") == "moved":
-            stage = pipeline.stage(str(ev.get("from")))
-            if stage is not None and stage.semantics == "process":
-                return stage.id
-    return pipeline.first.id
+    return transact(s, refs, lambda deal, pipeline: _transition(s, deal, pipeline, stage_id, "close", won=won,
+                                                                 reason=reason))
 
 
 def reopen(s: Session, refs: list[str], stage_id: str | None) -> list[Deal]:
-    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
-        target = stage_id or last_open_stage(deal, pipeline)
-        bad = stage_rules.check_reopen(deal, pipeline, target)
-        if bad:
-            return bad
-        old_stage = deal.stage
-        deal.stage, deal.status, deal.closed_at = target, "open", None
-        stage = pipeline.stage(target)
-        if stage.probability is not None:
-            deal.probability = stage.probability
-        deal.history.append(event(s, "reopened", **{"from": old_stage, "to": target}))
-        return []
-
-    return activities.nudge(s, transact(s, refs, change))
+    return activities.nudge(s, transact(s, refs, lambda deal, pipeline: _transition(s, deal, pipeline, stage_id,
+                                                                                    "reopen")))
 
 
 def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
@@ -471,10 +429,10 @@ def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
 
 def delete(s: Session, refs: list[str]) -> list[str]:
     ids = [s.repo.resolve("deals", r) for r in refs]
-    with s.repo.lock():
+    with s.repo.transaction():
         docs = [s.load_deal(i)[1] for i in dict.fromkeys(ids)]
         for doc in docs:
-            s.repo.delete("deals", doc.id, expect=doc.raw)
+            s.repo.remove(doc)
     return [doc.id for doc in docs]
 
 

@@ -22,8 +22,8 @@ Idempotence: the created deal's id is `gen-<scenario>-<client>-<period>` (period
 20260310, week 2026w11, month 202603, quarter 2026q1, year 2026, once; a birthday scenario
 keys on the birthday's year), written create-only by deals.add under the repository lock that
 the whole run holds. So a repeated run, a concurrent run or a run after a crash never creates
-a client's deal twice in a period. A planned activity has the id `<deal id>-a` and is written
-create-only too, so a run killed between the deal and its activity completes it next time.
+a client's deal twice in a period. A planned activity has the id `<deal id>-a`, written
+create-only in the same transaction as its deal (both or neither, even when killed).
 A client who still has an open deal from the scenario (made in an earlier period) is passed
 over. Every created deal records `generator: {scenario, client, period}` and its `created`
 history event says `via: generator:<scenario>`. See docs/automation.md."""
@@ -42,7 +42,6 @@ from dealcli.errors import Conflict, DealcliError, FieldError, NotFound, UsageEr
 from dealcli.recurring import RunProblems  # noqa: F401 - the same exit-1 list of problems
 from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _mapping, _text
 from dealcli.session import Session, to_model
-from dealcli.storage import atomic
 from dealcli.storage.repository import Doc
 
 KIND = "generators"
@@ -355,20 +354,20 @@ def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:
     sc = Scenario(id=scenario_id, name=clean, segment=[], created=s.now, created_by=s.user)
     spec.name = None
     _apply(s, sc, spec)
-    with s.repo.lock():
+    with s.repo.transaction():
         if s.repo.exists(KIND, sc.id):
             raise Conflict(f"generator {sc.id!r} already exists (generators/{sc.id}.yaml); "
                            "use `generator edit` or another name")
-        s.repo.save(KIND, sc.id, sc.to_dict(), expect=atomic.MISSING)
+        s.repo.create(KIND, sc.id, sc.to_dict())
     return sc
 
 
 def _update(s: Session, ref: str, change) -> Scenario:
     scenario_id = s.repo.resolve(KIND, ref)
-    with s.repo.lock():
+    with s.repo.transaction():
         sc, doc = load(s, scenario_id)
         if change(sc):
-            s.repo.save(KIND, sc.id, sc.to_dict(), expect=doc.raw)
+            s.repo.update(doc, sc.to_dict())
     return sc
 
 
@@ -405,9 +404,8 @@ def resume(s: Session, ref: str) -> Scenario:
 def delete(s: Session, ref: str) -> str:
     """Delete a scenario; the deals it created stay."""
     scenario_id = s.repo.resolve(KIND, ref)
-    with s.repo.lock():
-        doc = s.repo.load(KIND, scenario_id)
-        s.repo.delete(KIND, scenario_id, expect=doc.raw)
+    with s.repo.transaction():
+        s.repo.remove(s.repo.load(KIND, scenario_id))
     return scenario_id
 
 
@@ -717,7 +715,7 @@ def _deal_records(s: Session) -> list[dict]:
 
 
 def _run_one(s: Session, sid: str, dry_run: bool, records: list[dict], result: RunResult) -> None:
-    from dealcli import activities, deals
+    import contextlib
 
     try:
         sc, _ = load(s, sid)
@@ -736,26 +734,36 @@ def _run_one(s: Session, sid: str, dry_run: bool, records: list[dict], result: R
         return
     for p in planned:
         try:
-            target = p.target
-            if sc.deal is not None:
-                target = p.deal_id
-                if s.repo.exists("deals", p.deal_id):
-                    p.done = "exists"
-                elif dry_run:
-                    p.done = "would create"
-                else:
-                    deals.add(s, spec_for(s, p), deal_id=p.deal_id, via=f"generator:{sc.id}")
-                    p.done = "created"
-            activity_id = f"{p.deal_id}-a"
-            if sc.activity is not None and not s.repo.exists("activities", activity_id):
-                if dry_run:
-                    p.done = p.done if sc.deal is not None else "would plan"
-                elif s.repo.exists("deals", target):
-                    act = sc.activity
-                    activities.add(s, target, act["type"], act["subject"], act.get("due"), activity_id=activity_id)
-                    # a deal made by an earlier run that was stopped before its activity: completed
-                    p.done = {"exists": "completed", "": "planned"}.get(p.done, p.done)
+            # the deal and its activity in one transaction: after a crash both or neither
+            with contextlib.nullcontext() if dry_run else s.repo.transaction():
+                _act(s, sc, p, dry_run)
             if p.done:
                 result.planned.append(p)
         except DealcliError as exc:
             result.problems.append(f"{rel}: client {p.client.id} ({p.client.name}): {exc.message}")
+
+
+def _act(s: Session, sc: Scenario, p: Planned, dry_run: bool) -> None:
+    """Create what the scenario makes for one client (or, dry, say what it would)."""
+    from dealcli import activities, deals
+
+    target = p.target
+    if sc.deal is not None:
+        target = p.deal_id
+        if s.repo.exists("deals", p.deal_id):
+            p.done = "exists"
+        elif dry_run:
+            p.done = "would create"
+        else:
+            deals.add(s, spec_for(s, p), deal_id=p.deal_id, via=f"generator:{sc.id}")
+            p.done = "created"
+    activity_id = f"{p.deal_id}-a"
+    if sc.activity is None or s.repo.exists("activities", activity_id):
+        return
+    if dry_run:
+        p.done = p.done if sc.deal is not None else "would plan"
+    elif s.repo.exists("deals", target):
+        act = sc.activity
+        activities.add(s, target, act["type"], act["subject"], act.get("due"), activity_id=activity_id)
+        # a deal whose activity is missing (a hand-deleted activity, an older run): completed
+        p.done = {"exists": "completed", "": "planned"}.get(p.done, p.done)

@@ -223,8 +223,7 @@ class Context:
         self.key_index: dict[str, list[str]] = {}
         self.keys_seen: dict[str, int] = {}
         self.ids_seen: set[str] = set()
-        self.won_companies: set[str] = set()
-        self.won_contacts: set[str] = set()
+        self.won: set = set()  # stage_rules.repeat_keys of the won deals, known and imported
         self.result = Result(dry_run=opts.dry_run)
         self._scan_repository()
 
@@ -232,10 +231,7 @@ class Context:
         if not self.s.repo.ids("deals"):
             return
         for data in self.s.deal_records(errors=[]):
-            if data.get("status") == "won":
-                if data.get("company"):
-                    self.won_companies.add(str(data["company"]))
-                self.won_contacts.update(str(c) for c in data.get("contacts") or [])
+            self.won.update(stage_rules.repeat_keys(data))
             if self.key_field:
                 value = key_value_of(data, self.key_field)
                 if value not in (None, ""):
@@ -426,25 +422,15 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
         elif lost or (closed and won is not None) or (closed and not won and stage_id is None):
             declared = "lost"
         elif closed and stage_id is not None:
-            sem = pipeline.stage(stage_id).semantics if pipeline.stage(stage_id) else None
-            declared = "won" if sem == "success" else "lost"
+            known = pipeline.stage(stage_id)
+            declared = "won" if known is not None and stage_rules.status_for(known) == "won" else "lost"
     stage = pipeline.stage(stage_id) if stage_id else None
     if stage_id and stage is None:
         raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}",
                   line)
-    if declared in ("won", "lost"):
-        have = stage_rules.status_for(stage) if stage else None
-        if have != declared:
-            if declared == "won":
-                stage = pipeline.success
-            else:
-                stage = pipeline.failures[0] if pipeline.failures else None
-            if stage is None:
-                raise Bad(stage_col, stage_raw, f"pipeline {pipeline.id!r} has no {declared} stage", line)
-    elif declared == "open" and stage is not None and stage.semantics != "process":
-        raise Bad(stage_col, stage_raw, "the status says open but this stage closes the deal", line)
-    if stage is None:
-        stage = pipeline.first
+    stage, problem = stage_rules.stage_for_status(pipeline, stage, declared)
+    if problem:
+        raise Bad(stage_col, stage_raw, problem, line)
 
     amount, amount_currency = r.read("amount", import_values.parse_amount) or (None, None)
     currency = r.read("currency", currency_code) or amount_currency or s.currency
@@ -502,7 +488,6 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
                                                       f"{ctx.source.name} line {line}")
 
     deal = Deal(id=ids.new_id(), title=title, pipeline=pipeline.id, stage=stage.id, currency=currency)
-    deal.status = stage_rules.status_for(stage)
     deal.products = products
     if amount is not None and not (products and ctx.preset and ctx.preset.amount_is_row_total):
         deal.amount = amount
@@ -518,16 +503,15 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
     deal.modified = s.now
     deal.begin = import_values.to_date(begin[0], s.tz) if begin else deal.created.astimezone(s.tz).date()
     deal.close_date = import_values.to_date(close_date[0], s.tz) if close_date else None
-    if deal.status != "open":
-        deal.closed_at = (closed_at[0] if closed_at else close_date[0] if close_date else s.now)
-    deal.probability = probability if probability is not None else stage.probability
+    closed_when = closed_at[0] if closed_at else close_date[0] if close_date else None
+    deal.probability = probability  # None: the stage's (stage_rules.transition)
     for target in r.m.custom():
         column, value = r.m.get(rows[0].values, target)
         if value is not None:
             r.given.add(target)
             deal.fields[target[7:]] = value.strip() if isinstance(value, str) else value
     comment = r.text("comment", 100_000)
-    return finish(ctx, deal, r.given, comment, line, pipeline, stage_col or "stage")
+    return finish(ctx, deal, r.given, comment, line, pipeline, stage_col or "stage", closed_when)
 
 
 Decimal0 = import_values.Decimal(0)
@@ -541,7 +525,8 @@ ATTRS = {"title": "title", "amount": "amount", "currency": "currency", "pipeline
 
 
 def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line: int, pipeline: Pipeline,
-           stage_column: str) -> Plan:
+           stage_column: str, closed_when=None) -> Plan:
+    """`closed_when`: when the source says the deal closed (used if it is closed)."""
     s = ctx.s
     if ctx.key_field:
         value = key_value_of(deal.to_dict(), ctx.key_field)
@@ -555,16 +540,19 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
         if len(matches) > 1:
             raise Bad(ctx.key_field, value, f"several deals have this key: {', '.join(matches)}", line)
         if matches:
-            return plan_update(ctx, matches[0], deal, given, comment, line)
+            return plan_update(ctx, matches[0], deal, given, comment, line, closed_when)
+    t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now, closed_at=closed_when,
+                               note={"imported": f"{ctx.source.name}:{line}"})
+    if t.violations:
+        v = t.violations[0]
+        raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+    deals.apply_transition(s, deal, t)
     bad = stage_rules.validate_deal(deal, ctx.pipelines)
     if bad:
         v = bad[0]
         raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
-    deal.repeat = bool((deal.company and deal.company in ctx.won_companies)
-                       or ctx.won_contacts.intersection(deal.contacts))
+    deal.repeat = stage_rules.is_repeat(deal.company, deal.contacts, ctx.won)
     _remember_won(ctx, deal)
-    deal.history.append(deals.event(s, "created", stage=deal.stage, pipeline=deal.pipeline,
-                                    imported=f"{ctx.source.name}:{line}"))
     if comment:
         deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         deal.history.append(deals.event(s, "commented", text=comment))
@@ -572,10 +560,8 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
 
 
 def _remember_won(ctx: Context, deal: Deal) -> None:
-    if deal.status == "won":
-        if deal.company:
-            ctx.won_companies.add(deal.company)
-        ctx.won_contacts.update(deal.contacts)
+    ctx.won.update(stage_rules.repeat_keys({"status": deal.status, "company": deal.company,
+                                            "contacts": deal.contacts}))
 
 
 def _comparable(deal: Deal) -> dict:
@@ -586,7 +572,7 @@ def _comparable(deal: Deal) -> dict:
 
 
 def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment: str | None,
-                line: int) -> Plan:
+                line: int, closed_when=None) -> Plan:
     s = ctx.s
     try:
         existing, doc = s.load_deal(deal_id)
@@ -612,13 +598,11 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if before.pipeline != after.pipeline:
         events.append(deals.event(s, "pipeline_changed", **{"from": before.pipeline, "to": after.pipeline}))
     if stage_given and (new.stage != before.stage or before.pipeline != after.pipeline):
-        if before.is_closed:
-            raise Bad("stage", new.stage, f"deal {deal_id} is closed ({before.status}); reopen it before "
-                      "importing a new stage for it", line)
         after.stage = before.stage
-        deals._enter(s, after, pipeline, new.stage)
-        if after.status != "open" and new.closed_at:
-            after.closed_at = new.closed_at
+        t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now, closed_at=closed_when)
+        if t.violations:
+            raise Bad("stage", new.stage, t.violations[0].message, line)
+        deals.apply_transition(s, after, t)
     if comment and comment not in [c.get("text") for c in after.comments]:
         after.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         events.append(deals.event(s, "commented", text=comment))
@@ -752,7 +736,7 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
     source = import_read.Source(opts.source, opts.encoding)
     try:
         fmt = opts.format or source.guess_format()
-        with s.repo.lock():
+        with s.repo.transaction():
             return _run_locked(s, opts, source, fmt, report, progress)
     finally:
         source.close()
@@ -783,16 +767,16 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         res = ctx.result
         if not opts.dry_run:
             for which, data in ctx.pending:
-                s.repo.save(clients.KIND_OF[which], data["id"], data, expect=atomic.MISSING)
+                s.repo.create(clients.KIND_OF[which], data["id"], data)
         ctx.pending.clear()
         if plan.action == "create":
             res.created += 1
             if not opts.dry_run:
-                s.repo.save("deals", plan.deal.id, plan.deal.to_dict(), expect=atomic.MISSING)
+                s.repo.create("deals", plan.deal.id, plan.deal.to_dict())
         elif plan.action == "update":
             res.updated += 1
             if not opts.dry_run:
-                s.repo.save("deals", plan.deal.id, plan.deal.to_dict(), expect=plan.doc.raw)
+                s.repo.update(plan.doc, plan.deal.to_dict())
         elif plan.action == "unchanged":
             res.unchanged += 1
         else:
@@ -800,8 +784,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         if report:
             report(plan.action, plan)
 
-    with s.repo.batch():
-        late = _pass(ctx, apply, progress and (lambda done, total: progress("writing", done, total)))
+    late = _pass(ctx, apply, progress and (lambda done, total: progress("writing", done, total)))
     if late:  # cannot happen unless the input changed between the passes
         raise ImportFailed(late)
     ctx.result.rows = check.result.rows

@@ -35,8 +35,8 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         "deal": None, "converted_at": None, "converted_by": None,
         "created": timeutil.iso(s.now), "created_by": s.user,
     }
-    with s.repo.lock():
-        s.repo.save("leads", data["id"], data, expect=atomic.MISSING)
+    with s.repo.transaction():
+        s.repo.create("leads", data["id"], data)
     return data
 
 
@@ -99,7 +99,7 @@ def copy_into(s: Session, ref: str, deal: Deal) -> None:
 def convert(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:
     """Turn a lead into a deal (see the module doc). All or nothing: a refused deal leaves no
     new company or contact behind and the lead untouched."""
-    with s.repo.lock():
+    with s.repo.transaction():
         doc = load(s, ref)
         lead = doc.data
         if lead.get("status") == "converted":
@@ -111,17 +111,8 @@ def convert(s: Session, ref: str, pipeline: str | None = None, stage: str | None
             raise RuleViolation(bad)
         spec = deals.DealSpec(title=str(lead.get("title") or doc.id), pipeline=target.id, stage=stage,
                               from_ref=f"lead:{doc.id}")
-        before = {k: set(s.repo.ids(k)) for k in ("companies", "contacts")}
-        notices = len(s.notices)
-        try:
-            deal = deals.add(s, spec)
-        except Exception:
-            for kind, old in before.items():  # undo the clients this conversion created
-                for record_id in set(s.repo.ids(kind)) - old:
-                    s.repo.delete(kind, record_id)
-            del s.notices[notices:]
-            raise
+        deal = deals.add(s, spec)  # in this transaction: a refused deal leaves no new client behind
         data = dict(lead, status="converted", deal=deal.id, converted_at=timeutil.iso(s.now),
                     converted_by=s.user)
-        s.repo.save("leads", doc.id, data, expect=doc.raw)
+        s.repo.update(doc, data)
     return deal

@@ -137,16 +137,16 @@ def add(s: Session, pipeline_id: str, name: str | None, stages_spec: str | None)
     if stages_spec is not None:
         pipeline.stages = parse_stages(stages_spec)
     _refuse(stage_rules.validate_pipeline(pipeline))
-    with s.repo.lock():
+    with s.repo.transaction():
         if s.repo.exists("pipelines", pipeline_id):
             raise RuleViolation(Violation("pipeline-exists", f"pipeline {pipeline_id!r} already exists", "id",
                                           pipeline_id))
-        s.repo.save("pipelines", pipeline_id, pipeline.to_dict(), expect=atomic.MISSING)
+        s.repo.create("pipelines", pipeline_id, pipeline.to_dict())
     return pipeline
 
 
 def delete(s: Session, pipeline_id: str) -> str:
-    with s.repo.lock():
+    with s.repo.transaction():
         pipeline, doc = load(s, pipeline_id)
         errors: list = []
         held = sum(len(v) for v in deals_by_stage(s, pipeline.id, errors).values())
@@ -160,7 +160,7 @@ def delete(s: Session, pipeline_id: str) -> str:
             raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} is the default pipeline; "
                                           "set default_pipeline in dealcli.yaml to another one first",
                                           "pipeline", pipeline.id))
-        s.repo.delete("pipelines", pipeline.id, expect=doc.raw)
+        s.repo.remove(doc)
         s._pipelines.pop(pipeline.id, None)
     return pipeline.id
 
@@ -337,7 +337,7 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
     """Apply stage/rule/card operations to a pipeline, all or nothing."""
     check_ops(ops)
     card = read_card(ops)
-    with s.repo.lock():
+    with s.repo.transaction():
         before, doc = load(s, pipeline_id)
         after = copy.deepcopy(before)
         _refuse(apply_ops(s, after, ops, card))
@@ -358,7 +358,7 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
         _refuse([v for v, _ in moved if isinstance(v, Violation)])
         for deal, deal_doc in moved:
             s.save_deal(deal, deal_doc)
-        s.repo.save("pipelines", after.id, after.to_dict(), expect=doc.raw)
+        s.repo.update(doc, after.to_dict())
         s._pipelines[after.id] = after
     if moved:
         s.notice(f"moved {len(moved)} deal(s) from {ops.delete_stage!r} to {ops.move_deals_to!r}")
@@ -378,18 +378,14 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
 def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str, target: str) -> list:
     """Load and move the deals of a deleted stage; returns [(deal, doc)] or [(Violation, None)]."""
     out: list = []
-    stage = pipeline.stage(target)
+    note = {"reason": f"stage {source} deleted from pipeline {pipeline.id}"}
     for rec in records:
         deal, deal_doc = s.load_deal(str(rec.get("id")))
-        bad = stage_rules.check_required(deal, pipeline, target) if deal.status == "open" else []
-        if bad:
-            out += [(v, None) for v in bad]
+        t = stage_rules.transition(deal, pipeline, target, "relocate", now=s.now, note=note)
+        if t.violations:
+            out += [(v, None) for v in t.violations]
             continue
-        deal.stage = target
-        if deal.status == "open" and stage.probability is not None:
-            deal.probability = stage.probability
-        deal.history.append(deals.event(s, "moved", **{"from": source, "to": target},
-                                        reason=f"stage {source} deleted from pipeline {pipeline.id}"))
+        deals.apply_transition(s, deal, t)
         deal.modified = s.now
         out.append((deal, deal_doc))
     return out
@@ -441,9 +437,9 @@ def _before(doc: Doc, by_stage: dict[str, list[dict]]) -> Pipeline:
     try:
         return to_model(doc, Pipeline)
     except CorruptData:
-        semantics = {"open": "process", "won": "success", "lost": "failure"}
         return Pipeline(id=doc.id, name=doc.id, stages=[
-            Stage(sid, sid, semantics.get(str(recs[0].get("status")), "process")) for sid, recs in by_stage.items()])
+            Stage(sid, sid, stage_rules.SEMANTICS_OF.get(str(recs[0].get("status")), "process"))
+            for sid, recs in by_stage.items()])
 
 
 def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline | None, list[Violation]]:
@@ -478,9 +474,9 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
 def save_text(s: Session, doc: Doc, text: str, source: str) -> Pipeline:
     """Save an edited copy after checking it again under the lock (deals may have moved while
     the editor was open); refuses if the pipeline file changed meanwhile (exit 4)."""
-    with s.repo.lock():
+    with s.repo.transaction():
         pipeline, problems = check_text(s, doc, text, source)
         _refuse(problems)
-        s.repo.save("pipelines", doc.id, pipeline.to_dict(), expect=doc.raw)
+        s.repo.update(doc, pipeline.to_dict())
         s._pipelines[pipeline.id] = pipeline
     return pipeline

@@ -40,12 +40,12 @@ def add(s: Session, name: str, price: str, currency: str | None = None, tax: str
         "sku": sku, "unit": (unit or "").strip() or None,
         "created": timeutil.iso(s.now), "created_by": s.user,
     }
-    with s.repo.lock():
+    with s.repo.transaction():
         if sku:
             for other in clients.all_records(s, "products"):
                 if str(other.get("sku") or "") == sku:
                     raise UsageError(f"--sku {sku!r}: product {other.get('id')} already has this SKU")
-        s.repo.save("products", data["id"], data, expect=atomic.MISSING)
+        s.repo.create("products", data["id"], data)
     return data
 
 

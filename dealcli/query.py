@@ -531,7 +531,7 @@ def save_filter(s, name: str, exprs: list[str]) -> None:
     if not exprs:
         raise UsageError(f"--save {name!r}: nothing to save (give expressions or --preset)")
     compile_query(s, exprs)  # a malformed expression is refused before anything is written
-    with s.repo.lock():
+    with s.repo.transaction():
         config = dict(s.repo.config)
         filters = config.get("filters") or {}
         if not isinstance(filters, dict):

@@ -27,7 +27,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
             until = timeutil.parse_date(valid_until, s.now).isoformat()
         except timeutil.DateError as exc:
             raise UsageError(f"--valid-until: {exc}") from None
-    with s.repo.lock():
+    with s.repo.transaction():
         company_id = clients.resolve(s, "company", company) if company else None
         contact_ids = [clients.resolve(s, "contact", c) for c in contacts or []]
         data = {
@@ -38,7 +38,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
             "comment": (comment or "").strip() or None,
             "created": timeutil.iso(s.now), "created_by": s.user,
         }
-        s.repo.save("quotes", data["id"], data, expect=atomic.MISSING)
+        s.repo.create("quotes", data["id"], data)
         clients.link_to_company(s, contact_ids, company_id)
     return data
 

@@ -449,9 +449,9 @@ def add(s: Session, spec: TemplateSpec) -> Template:
     if not (dspec.title or "").strip():
         raise UsageError("recurring add: give a TITLE or --from DEAL")
     check_title(dspec.title)
-    with s.repo.lock():
+    with s.repo.transaction():  # a refused template leaves no new company or contact behind
         proto, pipeline = deals.build(s, dspec)
-        violations = stage_rules.check_enter(proto, pipeline, proto.stage)
+        violations = stage_rules.transition(proto, pipeline, proto.stage, "create", now=s.now).violations
         if violations:
             raise RuleViolation(violations)
         part = {
@@ -467,7 +467,7 @@ def add(s: Session, spec: TemplateSpec) -> Template:
                      create_before=spec.create_before, begin_offset=spec.begin_offset,
                      close_offset=spec.close_offset, deal=part, from_deal=from_deal,
                      created=s.now, created_by=s.user)
-        s.repo.save(KIND, t.id, t.to_dict(), expect=atomic.MISSING)
+        s.repo.create(KIND, t.id, t.to_dict())
     return t
 
 
@@ -623,44 +623,39 @@ def _run_one(s: Session, tid: str, dry_run: bool, catch_up: bool, result: RunRes
         return
     if t.paused:
         return
-    changed = False
     try:
         for p in plan(s, t, catch_up):
-            if p.skip:
-                result.skipped.append(p)
-            elif s.repo.exists("deals", p.deal_id):
-                pass  # made by an earlier run that stopped before moving the marker
-            elif dry_run:
-                result.created.append(p)
+            create = not p.skip and not s.repo.exists("deals", p.deal_id)  # else made by an earlier run
+            if dry_run:
+                (result.created if create else result.skipped if p.skip else []).append(p)
                 continue
-            else:
-                deals.add(s, spec_for(s, p), deal_id=p.deal_id, via="recurring")
-                t.occurrences_created += 1
-                result.created.append(p)
-            t.last_occurrence, changed = p.occurrence, True
+            # the deal and the template's marker in one transaction: after a crash either both
+            # are written or neither, so a deal deleted later is never created again
+            with s.repo.transaction():
+                if create:
+                    deals.add(s, spec_for(s, p), deal_id=p.deal_id, via="recurring")
+                    t.occurrences_created += 1
+                t.last_occurrence = p.occurrence
+                # prune paused periods wholly before the marker: they can no longer matter
+                t.paused_periods = [(a, b) for a, b in t.paused_periods
+                                    if _naive_local(s, b) >= t.last_occurrence - dt.timedelta(days=t.create_before)]
+                doc = s.repo.update(doc, t.to_dict())
+            (result.created if create else result.skipped if p.skip else []).append(p)
     except RuleError as exc:
         result.problems.append(f"{_rel(s, tid)}: schedule.rule: {exc}")
     except (DealcliError, FieldError) as exc:
         if isinstance(exc, FieldError):
             exc = CorruptData(_rel(s, tid), str(exc), doc.line_of(exc.path))
         result.problems.append(_problem(s, tid, exc))
-    if changed and not dry_run:
-        # prune paused periods that lie wholly before the marker: they can no longer matter
-        t.paused_periods = [(a, b) for a, b in t.paused_periods
-                            if _naive_local(s, b) >= t.last_occurrence - dt.timedelta(days=t.create_before)]
-        try:
-            s.repo.save(KIND, t.id, t.to_dict(), expect=doc.raw)
-        except DealcliError as exc:
-            result.problems.append(_problem(s, tid, exc))
 
 
 # -- pause, resume, delete, list ---------------------------------------------------------------------------
 def _update(s: Session, ref: str, change) -> Template:
     template_id = s.repo.resolve(KIND, ref)
-    with s.repo.lock():
+    with s.repo.transaction():
         t, doc = load(s, template_id)
         if change(t):
-            s.repo.save(KIND, t.id, t.to_dict(), expect=doc.raw)
+            s.repo.update(doc, t.to_dict())
     return t
 
 
@@ -692,9 +687,8 @@ def resume(s: Session, ref: str) -> Template:
 def delete(s: Session, ref: str) -> str:
     """Delete a template; the deals it created stay."""
     template_id = s.repo.resolve(KIND, ref)
-    with s.repo.lock():
-        doc = s.repo.load(KIND, template_id)
-        s.repo.delete(KIND, template_id, expect=doc.raw)
+    with s.repo.transaction():
+        s.repo.remove(s.repo.load(KIND, template_id))
     return template_id
 
 

@@ -8,8 +8,13 @@ from pathlib import Path
 from dealcli import FORMAT_VERSION
 from dealcli.errors import RuleViolation, Violation
 from dealcli.model import default_pipeline
-from dealcli.storage import atomic, yamlcodec
+from dealcli.storage import atomic
 from dealcli.storage.repository import CACHE_DIR, CONFIG_NAME, Repository
+
+
+# what git must not see: the local cache, and the hidden temporary files of a write that a
+# crash interrupted (the next command removes them; see storage/journal.py)
+GITIGNORE = (f"{CACHE_DIR}/", ".*.tmp", ".*.old")
 
 
 def local_zone_name() -> str:
@@ -43,12 +48,15 @@ def init(path: Path, currency: str = "USD", timezone: str | None = None) -> Repo
     }
     repo = Repository(path)
     pipeline = default_pipeline()
-    repo.save("pipelines", pipeline.id, pipeline.to_dict(), expect=atomic.MISSING)
-    gitignore = path / ".gitignore"
-    existing = atomic.read_bytes(gitignore) or b""
-    if f"{CACHE_DIR}/".encode() not in existing.splitlines():
-        sep = b"" if not existing or existing.endswith(b"\n") else b"\n"
-        atomic.write_atomic(gitignore, existing + sep + f"{CACHE_DIR}/\n".encode())
-    # the settings file last: until it exists, this is not a repository
-    atomic.write_atomic(path / CONFIG_NAME, yamlcodec.dumps(config).encode(), expect=atomic.MISSING)
+    with repo.transaction():
+        repo.create("pipelines", pipeline.id, pipeline.to_dict())
+        existing = repo.read_file(".gitignore")
+        lines = (existing or b"").splitlines()
+        missing = [line for line in GITIGNORE if line.encode() not in lines]
+        if missing:
+            sep = b"" if not existing or existing.endswith(b"\n") else b"\n"
+            repo.write_file(".gitignore", (existing or b"") + sep + "".join(f"{m}\n" for m in missing).encode(),
+                            expect=existing if existing is not None else atomic.MISSING)
+        # the settings file last: until it exists, this is not a repository
+        repo.save("config", "dealcli", config, expect=atomic.MISSING)
     return repo

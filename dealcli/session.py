@@ -12,7 +12,6 @@ from pathlib import Path
 from dealcli import timeutil
 from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
 from dealcli.model import Deal, Pipeline
-from dealcli.storage import atomic
 from dealcli.storage.repository import Doc, Repository, find_root
 
 
@@ -50,7 +49,9 @@ class Session:
 
     @functools.cached_property
     def repo(self) -> Repository:
-        return Repository(self.repo_root or find_root(self.dir))
+        repo = Repository(self.repo_root or find_root(self.dir))
+        repo.recover()  # a command killed mid-write is finished or undone before anything is read
+        return repo
 
     @functools.cached_property
     def tz(self):
@@ -133,8 +134,11 @@ class Session:
         return to_model(doc, Deal), doc
 
     def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
-        expect = atomic.MISSING if doc is None else doc.raw
-        return self.repo.save("deals", deal.id, deal.to_dict(), expect=expect)
+        """Stage a deal in the command's transaction: created when `doc` is None, else
+        written over the version read as `doc`."""
+        if doc is None:
+            return self.repo.create("deals", deal.id, deal.to_dict())
+        return self.repo.update(doc, deal.to_dict())
 
     def deal_records(self, errors: list | None = None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports

@@ -24,18 +24,172 @@ Rules
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from dealcli import cards
 from dealcli.errors import Violation
 from dealcli.ids import is_slug
 from dealcli.model import Deal, Pipeline, Stage
 
-STATUS_OF = {"process": "open", "success": "won", "failure": "lost"}
+STATUS_OF = {"process": "open", "success": "won", "failure": "lost"}  # stage semantics -> status
+SEMANTICS_OF = {status: semantics for semantics, status in STATUS_OF.items()}
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+# The transition table: (verb, status before, status after) -> the event it records. A change of
+# stage or status that is not in this table is refused. `create` has no status before;
+# `relocate` is a deal carried along when its stage is deleted (same semantics only); `import`
+# is an upsert by --key, which may move an open deal anywhere but never a closed one.
+TRANSITIONS = {
+    ("create", None, "open"): "created", ("create", None, "won"): "created",
+    ("create", None, "lost"): "created",
+    ("move", "open", "open"): "moved", ("move", "open", "won"): "closed", ("move", "open", "lost"): "closed",
+    ("import", "open", "open"): "moved", ("import", "open", "won"): "closed",
+    ("import", "open", "lost"): "closed",
+    ("close", "open", "won"): "closed", ("close", "open", "lost"): "closed",
+    ("reopen", "won", "open"): "reopened", ("reopen", "lost", "open"): "reopened",
+    ("relocate", "open", "open"): "moved", ("relocate", "won", "won"): "moved",
+    ("relocate", "lost", "lost"): "moved",
+}
 
 
 def status_for(stage: Stage) -> str:
     return STATUS_OF[stage.semantics]
+
+
+@dataclass
+class Transition:
+    """What a stage change does, as data: refusals, the field values it sets and the history
+    events (kind, data) it records. The core applies it (deals.apply_transition)."""
+
+    violations: list[Violation] = field(default_factory=list)
+    changes: dict = field(default_factory=dict)
+    events: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def transition(deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str, *, now=None,
+               reason: str | None = None, won: bool | None = None, target: Pipeline | None = None,
+               closed_at=None, note: dict | None = None) -> Transition:
+    """THE function deciding every stage or status change of a deal.
+
+    verb: create (a new deal entering `stage_id`), move (to `stage_id`, in `target` pipeline if
+    given), close (won=True/False; `stage_id` picks the failure stage), reopen (back to
+    `stage_id`, default the last process stage it was in), import (an upsert moving an open
+    deal), relocate (its stage was deleted: carried to `stage_id` of the same semantics).
+    `note` adds data to the event (why a deal moved, what created it)."""
+    t = Transition()
+    into = target or pipeline
+    before = None if verb == "create" else deal.status
+    if verb in ("move", "close", "import") and deal.is_closed:
+        action = {"import": "import a new stage for", "close": "close"}.get(verb, "move")
+        t.violations = check_open(deal, action)
+        return t
+    if verb == "close":
+        stage_id, t.violations = close_stage(pipeline, bool(won), stage_id)
+        if t.violations:
+            return t
+    if verb == "reopen":
+        stage_id = stage_id or last_open_stage(deal, pipeline)
+        t.violations = check_reopen(deal, pipeline, stage_id)
+        if t.violations:
+            return t
+    t.violations = stage_exists(into, stage_id)
+    if t.violations:
+        return t
+    stage = into.stage(stage_id)
+    after = status_for(stage)
+    kind = TRANSITIONS.get((verb, before, after))
+    if kind is None:
+        t.violations = [Violation("transition", f"deal {deal.id}: {verb} from {before or 'nothing'} to {after} "
+                                  f"(stage {stage_id!r}) is not allowed", "stage", stage_id)]
+        return t
+    if verb in ("create", "move", "close", "import") or (verb == "relocate" and after == "open"):
+        t.violations = check_enter(deal, into, stage_id, reason if verb != "relocate" else "")
+        if verb == "relocate":
+            t.violations = [v for v in t.violations if v.rule != "lost-reason"]
+        if t.violations:
+            return t
+    note = dict(note or {})
+    if target is not None and target.id != deal.pipeline:
+        t.changes["pipeline"] = target.id
+        t.events.append(("pipeline_changed", {"from": deal.pipeline, "to": target.id}))
+    t.changes["stage"] = stage_id
+    t.changes["status"] = after
+    if stage.probability is not None and (after == "open" or verb != "relocate") and verb != "create":
+        t.changes["probability"] = stage.probability
+    if verb == "create":
+        if deal.probability is None and stage.probability is not None:
+            t.changes["probability"] = stage.probability
+        t.events.append(("created", {"stage": stage_id, "pipeline": into.id, **note}))
+        if after != "open":
+            t.changes["closed_at"] = closed_at or now
+        return t
+    if verb == "reopen":
+        t.changes["closed_at"] = None
+        t.events.append(("reopened", {"from": deal.stage, "to": stage_id}))
+        return t
+    if stage_id != deal.stage:
+        t.events.append(("moved", {"from": deal.stage, "to": stage_id, **note}))
+    if before == "open" and after != "open":
+        t.changes["closed_at"] = closed_at or now
+        data = {"status": after, "stage": stage_id}
+        if reason:
+            t.changes["lost_reason"] = reason
+            data["reason"] = reason
+        t.events.append(("closed", data))
+    return t
+
+
+def stage_for_status(pipeline: Pipeline, stage: Stage | None, status: str | None) -> tuple[Stage | None, str | None]:
+    """The stage a record lands in when its source names a stage and/or a status (import):
+    a status that the named stage contradicts picks the success stage (won) or the first
+    failure stage (lost); no stage at all means the first stage. Returns (stage, problem)."""
+    if status in ("won", "lost"):
+        if stage is None or status_for(stage) != status:
+            stage = pipeline.success if status == "won" else (pipeline.failures[0] if pipeline.failures else None)
+            if stage is None:
+                return None, f"pipeline {pipeline.id!r} has no {status} stage"
+    elif status == "open" and stage is not None and status_for(stage) != "open":
+        return None, "the status says open but this stage closes the deal"
+    return stage or pipeline.first, None
+
+
+def last_open_stage(deal: Deal, pipeline: Pipeline) -> str:
+    """The process stage a deal was in before it closed (from its history), else the first."""
+    for ev in reversed(deal.history):
+        if ev.get("kind") == "moved":
+            stage = pipeline.stage(str(ev.get("from")))
+            if stage is not None and stage.semantics == "process":
+                return stage.id
+    return pipeline.first.id
+
+
+# -- repeat deals: one rule, used by add, edit, import, recurring and the index cache ----------------
+def repeat_keys(record) -> list[tuple[str, str]]:
+    """The client keys a stored deal (a mapping as read from its file) offers to repeat-deal
+    detection: a won deal's company and contacts."""
+    if not hasattr(record, "get") or record.get("status") != "won":
+        return []
+    out = []
+    company = record.get("company")
+    if isinstance(company, str) and company:
+        out.append(("won_company", company))
+    contacts = record.get("contacts")
+    for c in contacts if isinstance(contacts, list) else ():
+        if isinstance(c, str) and c:
+            out.append(("won_contact", c))
+    return out
+
+
+def repeat_wanted(company: str | None, contacts: list[str]) -> list[tuple[str, str]]:
+    """The keys that make a deal of this client a repeat deal (what repeat_keys of a won deal
+    of the same company or contact gives)."""
+    return ([("won_company", company)] if company else []) + [("won_contact", c) for c in contacts]
+
+
+def is_repeat(company: str | None, contacts: list[str], won: set) -> bool:
+    """A deal is a repeat deal when its company or one of its contacts already has a won deal
+    (`won`: the repeat_keys of the won deals known)."""
+    return any(k in won for k in repeat_wanted(company, contacts))
 
 
 def stage_exists(pipeline: Pipeline, stage_id: str) -> list[Violation]:
@@ -51,7 +205,10 @@ def is_empty(value) -> bool:
 
 
 def field_value(deal: Deal, name: str):
-    """A deal field by name: a known field, `fields.X`, or a custom field X."""
+    """A deal field by name: a known field, `fields.X`, or a custom field X. The amount counts
+    only when it was set (by hand or by product rows): a never-set amount is stored as 0.00."""
+    if name == "amount" and not deal.manual_amount and not deal.products:
+        return None
     if name.startswith("fields."):
         return deal.fields.get(name[7:])
     if name in deal.__dataclass_fields__ and name not in ("extra", "fields"):

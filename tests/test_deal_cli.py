@@ -252,14 +252,16 @@ def test_delete_needs_yes_without_a_terminal(cli, repo):
 
 
 def test_version_and_help(cli):
-    assert cli.ok("--version").startswith("dealcli ")
+    assert cli.proc("--version", check=True).stdout.startswith("dealcli ")  # start-up of a real process
     assert "deal" in cli.ok("--help")
 
 
 def test_shell_completion(cli):
     # Typer detects the user's shell from the parent processes (here: make's sh); its testing
     # switch lets the shell be named instead
-    script = cli.ok("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    # (a real process: completion is driven by environment variables a shell sets for the script)
+    script = cli.proc("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
+                      check=True).stdout
     assert "complete" in script and "_DEALCLI_COMPLETE" in script
-    proc = cli(env={"_DEALCLI_COMPLETE": "complete_bash", "COMP_WORDS": "dealcli deal mo", "COMP_CWORD": "2"})
+    proc = cli.proc(env={"_DEALCLI_COMPLETE": "complete_bash", "COMP_WORDS": "dealcli deal mo", "COMP_CWORD": "2"})
     assert proc.returncode == 0 and proc.stdout.split() == ["move"]

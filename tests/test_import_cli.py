@@ -1,4 +1,4 @@
-"""`dealcli import` through the installed script, on real exports and CSV edge cases."""
+"""`dealcli import` through the CLI (cli.main), on real exports and CSV edge cases."""
 
 import json
 import os

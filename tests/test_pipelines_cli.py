@@ -1,5 +1,5 @@
-"""`dealcli pipeline ...`, the deal card and stage rules from configuration, through the
-installed script."""
+"""`dealcli pipeline ...`, the deal card and stage rules from configuration, through the CLI
+(cli.main)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`dealcli recurring` through the installed script, the way cron calls it: --now drives the
-clock, every run is checked for what it prints and what it leaves on disk."""
+"""`dealcli recurring` through the CLI (cli.main; the concurrent runs as real processes), the way
+cron calls it: --now drives the clock, every run is checked for what it prints and what it
+leaves on disk."""
 
 import json
 import os

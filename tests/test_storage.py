@@ -2,7 +2,6 @@
 the lock."""
 
 import multiprocessing
-import time
 from decimal import Decimal
 
 import pytest
@@ -83,17 +82,17 @@ def test_corrupt_file_is_skipped_by_scans_with_errors(tmp_path):
         list(repo.iter_docs("deals"))
 
 
-def _hold_lock(root, seconds, ready):
+def _hold_lock(root, release, ready):
     repo = Repository(root)
     with repo.lock():
         ready.set()
-        time.sleep(seconds)
+        release.wait(30)  # held until the test has seen the timeout (not a fixed sleep)
 
 
 def test_lock_timeout_is_a_conflict(tmp_path, monkeypatch):
     (tmp_path / "dealcli.yaml").write_text("format: 1\n")
-    ready = multiprocessing.Event()
-    proc = multiprocessing.Process(target=_hold_lock, args=(tmp_path, 3, ready))
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    proc = multiprocessing.Process(target=_hold_lock, args=(tmp_path, release, ready))
     proc.start()
     try:
         assert ready.wait(10)
@@ -103,6 +102,7 @@ def test_lock_timeout_is_a_conflict(tmp_path, monkeypatch):
                 pass
         assert exc.value.exit_code == 4
     finally:
+        release.set()
         proc.join()
     with Repository(tmp_path).lock():  # released when the holder ends
         pass

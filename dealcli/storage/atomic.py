@@ -30,7 +30,7 @@ def read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def _check_expect(path: Path, expect) -> None:
+def check_expect(path: Path, expect) -> None:
     if expect is ANY:
         return
     current = read_bytes(path)
@@ -55,7 +55,7 @@ def fsync_dir(folder: Path) -> None:
 def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
     """The new bytes in a hidden temporary file beside `path` (checked against `expect`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _check_expect(path, expect)
+    check_expect(path, expect)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -81,15 +81,6 @@ def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(path.parent)
-
-
-def remove(path: Path, expect=ANY) -> None:
-    _check_expect(path, expect)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        raise Conflict(f"{path}: was deleted meanwhile") from None
-    fsync_dir(path.parent)
 
 
 def lock_timeout() -> float:
@@ -128,45 +119,3 @@ def file_lock(lock_path: Path, timeout: float | None = None):
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
-
-
-class Batch:
-    """Many atomic writes behind one durability barrier. Each file's new bytes go to a temporary
-    file beside it (no fsync); `flush()` makes every temporary file durable at once (os.sync),
-    then renames each over its target and fsyncs the folders. A crash at any instant still
-    leaves each file old or new, never torn: the rename happens only after the data is on disk.
-    One sync per batch instead of two fsyncs per file is what makes bulk imports fast."""
-
-    def __init__(self, size: int = 1000):
-        self.size = size
-        self.items: list[tuple[str, Path, object]] = []
-
-    def write(self, path: Path, data: bytes, expect=ANY) -> None:
-        tmp = _write_temp(path, data, expect, sync=False)
-        self.items.append((tmp, path, expect))
-        if len(self.items) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.items:
-            return
-        os.sync()
-        folders = set()
-        items, self.items = self.items, []
-        try:
-            while items:
-                tmp, path, expect = items[0]
-                _check_expect(path, expect)
-                os.replace(tmp, path)
-                folders.add(path.parent)
-                items.pop(0)
-        finally:
-            self.items = items
-            for folder in folders:
-                fsync_dir(folder)
-
-    def discard(self) -> None:
-        for tmp, _, _ in self.items:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        self.items = []

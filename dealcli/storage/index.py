@@ -141,16 +141,9 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
     normalised name and emails."""
     out: list[tuple[str, str]] = []
     if kind == "deals":
-        if data.get("status") == "won":
-            company = _text(data.get("company"))
-            if company:
-                out.append(("won_company", company))
-            contacts = data.get("contacts")
-            if isinstance(contacts, list):
-                for c in contacts:
-                    c = _text(c)
-                    if c:
-                        out.append(("won_contact", c))
+        from dealcli.stage_rules import repeat_keys  # the one repeat-deal rule
+
+        out += repeat_keys(data)
     elif kind in ("companies", "contacts"):
         name = norm(data.get("name"))
         out.append(("name", name))

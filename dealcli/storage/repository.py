@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dealcli.errors import CorruptData, NotFound, UsageError
-from dealcli.storage import atomic, yamlcodec
+from dealcli.errors import Conflict, CorruptData, NotFound, UsageError
+from dealcli.storage import atomic, journal, yamlcodec
 
 CONFIG_NAME = "dealcli.yaml"
 CACHE_DIR = ".dealcli"
@@ -41,6 +41,8 @@ SINGULAR = {
     "generators": "generator",
 }
 SUFFIX = ".yaml"
+NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
+# (imports) leave it to the next scan, which sees the new files by their stat
 
 
 @dataclass
@@ -78,7 +80,8 @@ class Repository:
         self._config: Doc | None = None
         self._lock_depth = 0
         self._lock_cm = None
-        self._batch: atomic.Batch | None = None
+        self._tx: journal.Transaction | None = None
+        self._dir_before: dict = {}
         self._index = None
 
     # -- paths -----------------------------------------------------------------------------
@@ -119,10 +122,7 @@ class Repository:
         return self.config_doc.data  # type: ignore[return-value]
 
     def save_config(self, data: dict) -> None:
-        doc = self.config_doc
-        raw = yamlcodec.dumps(data).encode()
-        atomic.write_atomic(doc.path, raw, expect=doc.raw)
-        self._config = Doc("config", "dealcli", doc.path, data, raw)
+        self._config = self._stage("config", "dealcli", data, self.config_doc.raw)
 
     # -- ids ---------------------------------------------------------------------------------
     def ids(self, kind: str) -> list[str]:
@@ -133,7 +133,11 @@ class Repository:
         return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith("."))
 
     def exists(self, kind: str, record_id: str) -> bool:
-        return self.path(kind, record_id).is_file()
+        path = self.path(kind, record_id)
+        op = self._tx.staged(path) if self._tx is not None else None
+        if op is not None:
+            return op.tmp is not None
+        return path.is_file()
 
     def resolve(self, kind: str, ref: str) -> str:
         """An exact id or a unique prefix of one; NotFound (exit 3) otherwise."""
@@ -156,6 +160,12 @@ class Repository:
     # -- records -----------------------------------------------------------------------------
     def load(self, kind: str, record_id: str) -> Doc:
         path = self.path(kind, record_id)
+        op = self._tx.staged(path) if self._tx is not None else None
+        if op is not None:  # staged by this command: read what it will write
+            if op.tmp is None:
+                raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
+            raw = self._tx.raw_of(op)
+            return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
         raw = atomic.read_bytes(path)
         if raw is None:
             raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
@@ -178,41 +188,88 @@ class Repository:
                     raise
                 errors.append(exc)
 
-    def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY, sync: bool = True) -> Doc:
-        if not record_id or "/" in record_id or record_id.startswith("."):
-            raise UsageError(f"{record_id!r}: not a valid id")
-        path = self.path(kind, record_id)
-        raw = yamlcodec.dumps(data).encode()
-        before = self._folder_stat_if_indexed(kind)
-        if self._batch is not None:
-            self._batch.write(path, raw, expect=expect)  # the cache sees it on the next scan
+    # -- writes: everything goes through one Transaction (storage/journal.py) -------------------
+    @contextlib.contextmanager
+    def transaction(self):
+        """The write gate's unit of work: inside this block every create/update/delete (also
+        those of nested use cases) is staged; leaving the block commits them all or none, under
+        the repository lock. An error inside the block writes nothing."""
+        if self._tx is not None:
+            yield self._tx
+            return
+        with self.lock():
+            tx = journal.Transaction(self.root, self.journal_dir, NOTE_MAX)
+            self._tx, self._dir_before = tx, {}
+            try:
+                yield tx
+            except BaseException:
+                tx.discard()
+                raise
+            finally:
+                self._tx = None
+            applied = tx.commit()
+            if len(applied) <= NOTE_MAX:
+                for op in applied:
+                    if op.kind in KINDS:
+                        self._note_write(op.kind, op.id, op.data if op.tmp else None, op.raw,
+                                         self._dir_before.get(op.kind))
+
+    def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
+               path: Path | None = None) -> Doc:
+        if path is None:
+            if not record_id or "/" in record_id or record_id.startswith("."):
+                raise UsageError(f"{record_id!r}: not a valid id")
+            path = self.root / CONFIG_NAME if kind == "config" else self.path(kind, record_id)
+        if raw is None and data is not None:
+            raw = yamlcodec.dumps(data).encode()
+        if self._tx is not None:
+            if kind not in self._dir_before:  # the folder as the index cache knew it
+                self._dir_before[kind] = self._folder_stat_if_indexed(kind) if kind in KINDS else None
+            self._tx.stage(kind, record_id, path, raw, data, expect)
         else:
-            atomic.write_atomic(path, raw, expect=expect, sync=sync)
-            self._note_write(kind, record_id, data, raw, before)
+            with self.transaction():
+                return self._stage(kind, record_id, data, expect, raw, path)
         return Doc(kind, record_id, path, data, raw)
 
-    @contextlib.contextmanager
-    def batch(self, size: int = 1000):
-        """Inside this block `save` goes through one atomic.Batch: files appear in groups of
-        `size` with one sync per group (each file still old or new after a crash). Leaving the
-        block writes the rest; an error discards the writes not yet flushed."""
-        if self._batch is not None:
-            yield
-            return
-        self._batch = atomic.Batch(size)
-        try:
-            yield
-            self._batch.flush()
-        except BaseException:
-            self._batch.discard()
-            raise
-        finally:
-            self._batch = None
+    def create(self, kind: str, record_id: str, data: dict) -> Doc:
+        """A new record; Conflict (exit 4) if a file with that id exists by the commit."""
+        if self.exists(kind, record_id):
+            raise Conflict(f"{self.rel(self.path(kind, record_id))}: already exists")
+        return self._stage(kind, record_id, data, atomic.MISSING)
+
+    def update(self, doc: Doc, data: dict) -> Doc:
+        """Write a record read as `doc`; refused (Conflict) if the file changed since."""
+        return self._stage(doc.kind, doc.id, data, doc.raw if doc.raw is not None else atomic.MISSING)
+
+    def remove(self, doc: Doc) -> None:
+        """Delete a record read as `doc`; refused (Conflict) if the file changed since."""
+        self._stage(doc.kind, doc.id, None, doc.raw)
+
+    def write_file(self, name: str, raw: bytes, expect=atomic.ANY) -> None:
+        """A file of the repository that is not a record (.gitignore, .gitattributes), written
+        through the same gate."""
+        self._stage("file", name, None, expect, raw=raw, path=self.root / name)
+
+    def read_file(self, name: str) -> bytes | None:
+        return atomic.read_bytes(self.root / name)
+
+    def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY) -> Doc:
+        """Write a record whatever is there (expect=ANY) or against an etag; prefer
+        create/update/remove, which take the etag from what was read."""
+        return self._stage(kind, record_id, data, expect)
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
-        before = self._folder_stat_if_indexed(kind)
-        atomic.remove(self.path(kind, record_id), expect=expect)
-        self._note_write(kind, record_id, None, None, before)
+        self._stage(kind, record_id, None, expect)
+
+    def recover(self) -> None:
+        """Finish or undo what a killed command left half done (see storage/journal.py)."""
+        if journal.pending(self.journal_dir):
+            with self.lock():
+                pass  # taking the lock recovers
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.cache_dir / journal.JOURNAL_DIR
 
     # -- the index cache (storage/index.py) ----------------------------------------------------
     @property
@@ -269,7 +326,7 @@ class Repository:
         if data is not None:
             # cache what a later read of the file gives (1000 int, not Decimal('1000')), so a
             # warm scan returns exactly what a cold one would
-            data = yamlcodec.loads(raw, self.rel(self.path(kind, record_id)))
+            data = yamlcodec.plain(data)
         try:
             idx.note_write(kind, record_id, data, raw, before)
         except (sqlite3.Error, OSError):
@@ -289,6 +346,9 @@ class Repository:
         with atomic.file_lock(self.cache_dir / "lock"):
             self._lock_depth = 1
             self._config = None  # re-read the settings under the lock
+            if journal.pending(self.journal_dir):
+                journal.recover(self.journal_dir)
+                journal.sweep_temp_files(self.root, KINDS)
             try:
                 yield
             finally:

@@ -105,6 +105,21 @@ def dumps(data) -> str:
     )
 
 
+def plain(data):
+    """What `loads(dumps(data))` gives, without the round trip: a whole Decimal is written as
+    an int and read back as one, dates and times come back as their ISO text."""
+    if isinstance(data, dict):
+        return {k: plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [plain(v) for v in data]
+    if isinstance(data, Decimal):
+        text = format(data, "f")
+        return int(text) if "." not in text else Decimal(text)
+    if isinstance(data, (_dt.datetime, _dt.date)):
+        return data.isoformat()
+    return data
+
+
 def line_of(text: str | bytes, path: tuple) -> int | None:
     """1-based line of the node at `path` (keys and list indexes) in a YAML text, or of the
     deepest ancestor that exists. Used only to point error messages at the right line."""
