@@ -452,7 +452,7 @@ class Client:
         return str(self.record.get("name") or self.id)
 
 
-def _day(value, tz) -> dt.date | None:
+def local_day(value, tz) -> dt.date | None:
     from dealcli.query import as_datetime
 
     when = as_datetime(value, tz)
@@ -463,7 +463,7 @@ def deal_day(record: dict, tz) -> dt.date | None:
     """When a deal last happened: its close, else its begin, else its creation."""
     for key in ("closed_at", "begin", "created"):
         if record.get(key):
-            day = _day(record[key], tz)
+            day = local_day(record[key], tz)
             if day:
                 return day
     return None
@@ -536,13 +536,13 @@ def builtin_days(b: Builtin, client: Client, today: dt.date, tz) -> int | None:
         return None if occ is None else (occ - today).days
     deals = client.deals
     if b.name == "last_won_days":
-        days = [_day(r.get("closed_at"), tz) for r in deals if r.get("status") == "won"]
+        days = [local_day(r.get("closed_at"), tz) for r in deals if r.get("status") == "won"]
         days = [d for d in days if d]
         return (today - max(days)).days if days else None
     if b.name == "lost_days":
         if any(r.get("status") == "open" for r in deals):
             return None
-        closed = [(_day(r.get("closed_at"), tz), r.get("status")) for r in deals if r.get("status") in ("won", "lost")]
+        closed = [(local_day(r.get("closed_at"), tz), r.get("status")) for r in deals if r.get("status") in ("won", "lost")]
         closed = [c for c in closed if c[0]]
         if not closed:
             return None

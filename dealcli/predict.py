@@ -104,7 +104,7 @@ def history(s: Session) -> History:
         by_client.setdefault(keys[0], []).append(r)
         if r.get("status") != "won":
             continue
-        day = generators._day(r.get("closed_at"), tz)
+        day = generators.local_day(r.get("closed_at"), tz)
         if day is None:
             continue
         amount = as_number(r.get("amount"))

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 
@@ -112,9 +113,21 @@ def make_cycles(repo, clients=36, seed=7):
     return truth
 
 
+@pytest.fixture(scope="module")
+def cycles_template(tmp_path_factory):
+    from dealcli import repo_init
+
+    root = tmp_path_factory.mktemp("cycles") / "repo"
+    repo_init.init(root, timezone="UTC")
+    return root, make_cycles(root)
+
+
 @pytest.fixture
-def cycles(repo):
-    return make_cycles(repo)
+def cycles(repo, cycles_template):
+    """The generated history (built once per module), copied into this test's repository."""
+    root, truth = cycles_template
+    shutil.copytree(root, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".dealcli"))
+    return truth
 
 
 def test_the_model_recovers_who_is_due(cli, cycles):
@@ -131,6 +144,9 @@ def test_the_model_recovers_who_is_due(cli, cycles):
     fast = [r for r in rows if cycles[r["client"]][0] == 14]
     assert fast and all(r["reasons"].startswith("about 2.") and max(r["contributions"], key=r["contributions"].get)
                         == "rate" for r in fast)
+    pairs = json.loads(cli.ok("predict", "repeat", "--by", "product", "--top", "3", "-f", "json"))
+    assert [r["product"] for r in pairs] == [f"Part {int(r['client_name'][-2:]) % 3}" for r in pairs]
+    assert set(pairs[0]["contributions"]) == set(predict.PAIR_FEATURES)
     for r in rows:
         assert set(r["contributions"]) == set(predict.FEATURES)
         top = max(r["contributions"].items(), key=lambda kv: abs(kv[1]))
@@ -179,3 +195,11 @@ def test_without_scikit_learn_predict_says_how_to_install_it(repo):
             "print(sorted(m for m in ('sklearn', 'numpy', 'dealcli.predict') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip().endswith("[]")  # start-up of other commands does not load the model
+
+
+def test_predict_without_won_deals_or_with_a_bad_horizon_is_a_usage_error(cli):
+    cli.ok("--quiet", "deal", "add", "Open only", "--company", "Acme")
+    proc = cli("predict", "repeat")
+    assert proc.returncode == 2 and "no won deals" in proc.stderr
+    proc = cli("predict", "backtest", "--cutoff", "2026-01-01", "--horizon", "soon")
+    assert proc.returncode == 2 and "--horizon 'soon'" in proc.stderr
