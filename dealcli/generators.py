@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from dealcli import FORMAT_VERSION, ids, timeutil
 from dealcli.errors import Conflict, DealcliError, FieldError, NotFound, UsageError
-from dealcli.recurring import RunProblems  # noqa: F401 - the same exit-1 list of problems
+from dealcli.recurring import RunProblems, deal_part_problems  # noqa: F401 - RunProblems: the same exit-1 list
 from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _mapping, _text
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
@@ -254,16 +254,7 @@ def problems(s: Session, doc: Doc) -> list[tuple[str, int | None]]:
         return [(str(exc), doc.line_of(exc.path))]
     except DealcliError as exc:
         return [(f"segment: {exc.message}", doc.line_of(("segment",)))]
-    if sc.deal and sc.deal.get("pipeline"):
-        try:
-            pipeline = s.pipeline(sc.deal["pipeline"])
-        except DealcliError as exc:
-            return [(f"deal.pipeline: {exc.message}", doc.line_of(("deal", "pipeline")))]
-        stage = sc.deal.get("stage")
-        if stage and pipeline.stage(stage) is None:
-            return [(f"deal.stage: {stage!r} is not a stage of pipeline {pipeline.id!r}",
-                     doc.line_of(("deal", "stage")))]
-    return []
+    return deal_part_problems(s, doc, sc.deal or {})
 
 
 # -- add / edit --------------------------------------------------------------------------------------

@@ -243,3 +243,11 @@ def test_a_broken_scenario_file_is_reported_and_the_others_still_run(cli, repo, 
     proc = cli("generator", "run")
     assert proc.returncode == 1 and "generators/rep.yaml:" in proc.stderr
     assert proc.stdout.split() == [f"gen-winback-{clients['C']}-202603"]
+
+
+def test_check_names_a_scenario_pipeline_stage_that_is_gone(cli, repo):
+    cli.ok("generator", "add", "rep", "--won-days-ago", "30", "--pipeline", "sales", "--stage", "preparation")
+    path = repo / "generators" / "rep.yaml"
+    path.write_text(path.read_text().replace("stage: preparation", "stage: nowhere"))
+    proc = cli("check")
+    assert proc.returncode == 1 and "deal.stage: 'nowhere' is not a stage of pipeline 'sales'" in proc.stdout + proc.stderr
