@@ -297,9 +297,11 @@ def _apply(s: Session, sc: Scenario, spec: ScenarioSpec) -> None:
             raise UsageError(f"{what} {value!r}: expected one of {', '.join(allowed)}")
     sc.clients = spec.clients or sc.clients
     sc.period = spec.period or sc.period
+    deal_options = [getattr(spec, k) for k in ("pipeline", "stage", "title", "responsible", "type", "source",
+                                               "copy_products")]
     if spec.no_deal:
         sc.deal = None
-    else:
+    elif sc.deal is not None or any(v is not None for v in deal_options):  # a deal option brings the deal back
         deal = dict(sc.deal or {})
         for key in ("pipeline", "stage", "title", "responsible", "type", "source"):
             value = getattr(spec, key)
@@ -406,8 +408,10 @@ def summary(sc: Scenario) -> dict:
         action.append("deal" + (f" in {sc.deal.get('pipeline')}" if sc.deal.get("pipeline") else ""))
     if sc.activity is not None:
         action.append(sc.activity.get("type") or "activity")
+    birthday = any(x.split("=", 1)[0].strip() == "birthday_within" for x in sc.segment)
     return {"id": sc.id, "name": sc.name, "segment": " ".join(shlex.quote(x) for x in sc.segment),
-            "clients": sc.client_mode(), "period": sc.period, "action": " + ".join(action),
+            "clients": sc.client_mode(), "period": "birthday" if birthday and sc.period != "once" else sc.period,
+            "action": " + ".join(action),
             "status": "paused" if sc.paused else "active"}
 
 

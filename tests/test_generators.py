@@ -127,7 +127,8 @@ def test_pause_resume_edit_delete(cli, repo, clients):
     assert cli("generator", "add", "Birthday offer", "--birthday-within", "3").returncode == 4
     cli.ok("generator", "pause", "birth")
     listing = json.loads(cli.ok("generator", "list", "-f", "json"))
-    assert [(r["id"], r["status"], r["clients"]) for r in listing] == [("birthday-offer", "paused", "contacts")]
+    assert [(r["id"], r["status"], r["clients"], r["period"]) for r in listing] == [
+        ("birthday-offer", "paused", "contacts", "birthday")]
     assert cli.ok("generator", "run") == ""
     cli.ok("generator", "resume", sid)
     cli.ok("generator", "edit", sid, "--birthday-within", "60", "--title", "Happy birthday {client}")
@@ -152,6 +153,10 @@ def test_activity_only_scenario_plans_on_the_open_deal_once(cli, repo, clients):
     acts = json.loads(cli.ok("activity", "list", "--deal", g_deal, "-f", "json"))
     assert [a["subject"] for a in acts] == ["Check in"]
     assert generated(repo) == []
+    cli.ok("generator", "edit", "nudge", "--no-deal-days", "90")  # editing the segment keeps it deal-less
+    assert json.loads(cli.ok("generator", "show", "nudge", "-f", "json"))["deal"] is None
+    cli.ok("generator", "edit", "nudge", "--title", "Check-in: {client}")  # a deal option brings a deal
+    assert json.loads(cli.ok("generator", "show", "nudge", "-f", "json"))["deal"]["title"] == "Check-in: {client}"
 
 
 # -- idempotence across processes ------------------------------------------------------------------------------
