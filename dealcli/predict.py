@@ -5,20 +5,20 @@ Purchases are the won deals: the client (a deal's company, else its first contac
 generators.client_keys says), the day it was won (closed_at in the repository's zone), the
 amount and the product rows' names. A *unit* is a client, or a client and a product.
 
-Features of a unit at a moment t, from purchases strictly before t (FEATURES):
+Features of a unit at a day t, from purchases strictly before t (FEATURES; pairs add
+client_rate and product_rate, PAIR_FEATURES):
   recency    log(1 + days since the last purchase)
   frequency  log(1 + number of purchases)
-  monetary   log(1 + money spent)
-  rate       purchases per horizon-length since the first purchase
-  cycle      how well the regular cycle puts the next purchase inside (t, t + horizon]: 1 when the
-             mean inter-purchase interval says it falls inside, decaying by e per interval
-             outside; 0 with fewer than two purchases
-  season     share of the purchases that fell in the same calendar window a year (or more)
-             before
+  monetary   log(1 + mean amount per purchase)
+  rate       purchases per horizon-length over the observed time (since the history's first
+             purchase)
+  cycle      1 when the mean inter-purchase interval puts the next purchase inside
+             [t, t + horizon), decaying by e per interval outside; 0 with fewer than two
+  season     share of the purchases that fell in the same calendar window a year or more before
 The model is a logistic regression (scikit-learn) on the standardised features, trained on
-the unit's own past: rolling origins t = cutoff - horizon, cutoff - horizon - step, ... each
-labelled by whether the unit bought in (t, t + horizon] (so every label lies before the
-cutoff). A score's reasons are the per-feature contributions to the log-odds,
+the repository's own past: rolling origins t = cutoff - horizon, then every horizon/3 days
+back, each example labelled by whether the unit bought in [t, t + horizon) (so every label
+lies before the cutoff). A score's reasons are the per-feature contributions to the log-odds,
 coefficient x standardised value: how far this unit's feature moves its odds from those of
 an average unit.
 
@@ -260,7 +260,7 @@ class Model:
         return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f))}
 
 
-def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:  # noqa: D401
+def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
     """Training moments: cutoff - horizon, then every `step` days back while at least
     MIN_TRAIN_HISTORY_DAYS of history lie before them."""
     step = max(7, horizon // 3)
