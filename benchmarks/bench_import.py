@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dealcli import render  # noqa: E402
+from dealcli.views import render
 from dealcli.ids import new_id  # noqa: E402
 from dealcli.storage import atomic, yamlcodec  # noqa: E402
 

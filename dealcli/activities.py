@@ -18,7 +18,6 @@ import shlex
 from dealcli import FORMAT_VERSION, ids, stage_rules, timeutil
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 TYPES = ("call", "meeting", "task", "email")
 DEFAULT_WORKING_DAYS = 3

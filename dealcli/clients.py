@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 
-from dealcli import FORMAT_VERSION, ids, timeutil
+from dealcli import FORMAT_VERSION, ids, parse, timeutil
 from dealcli.errors import CorruptData, NotFound, UsageError
 from dealcli.session import Session
-from dealcli.storage import atomic
 from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
 
 KIND_OF = {"company": "companies", "contact": "contacts"}
@@ -147,11 +146,10 @@ def check_birthday(s: Session, text: str) -> str:
 
 def parse_fields(sets: list[str]) -> dict:
     """--set FIELD=VALUE pairs (custom fields of a company/contact, kept as text)."""
-    from dealcli.deals import split_assignment
 
     out = {}
     for text in sets or []:
-        name, value = split_assignment(text)
+        name, value = parse.split_assignment(text)
         if len(name) > 64:
             raise UsageError(f"--set: {name!r} is not a usable field name")
         out[name] = value

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from dealcli import activities, cards, clients, money, stage_rules, timeutil
+from dealcli import activities, cards, clients, leads, money, parse, products, quotes, stage_rules, timeutil
 from dealcli.errors import RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
@@ -55,71 +55,6 @@ def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
     return out
 
 
-# -- parsing of option values ----------------------------------------------------------------------
-def parse_amount(text: str, what: str = "--amount") -> Decimal:
-    try:
-        return money.to_decimal(text, what)
-    except money.MoneyError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def parse_product(spec: str) -> ProductRow:
-    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons)."""
-    parts = spec.split(":")
-    numeric = 0
-    for part in reversed(parts[1:]):
-        if numeric == 4 or not _is_number(part.rstrip("%")):
-            break
-        numeric += 1
-    if numeric == 0 or not ":".join(parts[: len(parts) - numeric]).strip():
-        raise UsageError(f"--product {spec!r}: expected NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] or a product id")
-    name = ":".join(parts[: len(parts) - numeric]).strip()
-    nums = [p.rstrip("%") for p in parts[len(parts) - numeric:]]
-    try:
-        price = money.to_decimal(nums[0], "price")
-        qty = money.to_decimal(nums[1], "quantity") if len(nums) > 1 else Decimal(1)
-        discount = money.percent(nums[2], "discount") if len(nums) > 2 else Decimal(0)
-        tax = money.percent(nums[3], "tax") if len(nums) > 3 else Decimal(0)
-    except money.MoneyError as exc:
-        raise UsageError(f"--product {spec!r}: {exc}") from None
-    if qty < 0:
-        raise UsageError(f"--product {spec!r}: quantity cannot be negative")
-    return ProductRow(name=name, price=price, quantity=qty, discount=discount, tax_rate=tax)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        money.to_decimal(text)
-        return True
-    except money.MoneyError:
-        return False
-
-
-def resolve_products(s: Session, specs: list[str]) -> list[ProductRow]:
-    """--product values: NAME:PRICE[...] rows or catalogue products (see products.row)."""
-    from dealcli import products
-
-    return [products.row(s, spec) for spec in specs]
-
-
-def parse_probability(value) -> int:
-    try:
-        n = int(str(value))
-    except ValueError:
-        raise UsageError(f"--probability: {value!r} is not a whole number") from None
-    if not 0 <= n <= 100:
-        raise UsageError(f"--probability: {n} is not between 0 and 100")
-    return n
-
-
-def split_assignment(text: str, option: str = "--set") -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise UsageError(f"{option} {text!r}: expected FIELD=VALUE")
-    return name, value
-
-
 def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
     """--set FIELD=VALUE: a known deal field by its name, else a custom field."""
     if name.startswith("fields."):
@@ -133,9 +68,9 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
-        deal.amount, deal.manual_amount = parse_amount(value), True
+        deal.amount, deal.manual_amount = parse.parse_amount(value), True
     elif name == "probability":
-        deal.probability = parse_probability(value)
+        deal.probability = parse.parse_probability(value)
     elif name in DATE_FIELDS:
         setattr(deal, name, _date(s, value, name))
     elif name == "contacts":
@@ -207,8 +142,6 @@ def copy_from(s: Session, ref: str, deal: Deal) -> None:
     if not sep or not rid:
         raise UsageError(f"--from {ref!r}: expected KIND:ID (lead, contact, company, quote or deal)")
     if kind in ("lead", "quote", "contact", "company"):
-        from dealcli import leads, quotes
-
         copier = {"lead": leads.copy_into, "quote": quotes.copy_into}.get(kind)
         copier(s, rid, deal) if copier else clients.copy_into(s, kind, rid, deal)
         return
@@ -251,18 +184,18 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
         copy_from(s, spec.from_ref, deal)
     deal.pipeline = spec.pipeline or deal.pipeline or s.default_pipeline_id()
     pipeline = s.pipeline(deal.pipeline)
-    deal.stage = spec.stage or pipeline.first.id
+    deal.stage = stage_rules.entry_stage(pipeline, spec.stage)  # checked by transition(create)
     if spec.currency:
         deal.currency = spec.currency.strip().upper()
     if spec.company:
         deal.company = clients.resolve(s, "company", spec.company)
     if spec.contacts:
         deal.contacts = [clients.resolve(s, "contact", c) for c in spec.contacts]
-    rows = list(spec.product_rows) + resolve_products(s, spec.products)
+    rows = list(spec.product_rows) + products.rows(s, spec.products)
     if rows:
         deal.products = rows
     if spec.amount is not None:
-        deal.amount, deal.manual_amount = parse_amount(spec.amount), True
+        deal.amount, deal.manual_amount = parse.parse_amount(spec.amount), True
     deal.recompute_amount()
     deal.type, deal.source = spec.type or deal.type, spec.source or deal.source
     deal.responsible = spec.responsible or deal.responsible or s.user
@@ -271,10 +204,10 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     deal.close_date = _date(s, spec.close_date, "close_date") if spec.close_date else None
     deal.fields.update(copy.deepcopy(spec.fields))
     for assignment in spec.sets:
-        apply_set(s, deal, pipeline, *split_assignment(assignment))
+        apply_set(s, deal, pipeline, *parse.split_assignment(assignment))
     cards.apply_defaults(s, pipeline, deal.fields)
     if spec.probability is not None:  # else the stage's probability (stage_rules.transition)
-        deal.probability = parse_probability(spec.probability)
+        deal.probability = parse.parse_probability(spec.probability)
     deal.extra.update(spec.extra)
     return deal, pipeline
 
@@ -354,14 +287,14 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
         before = copy.deepcopy(deal)
         for name, value in changes.items():
             if name == "products":
-                deal.products = resolve_products(s, value)
+                deal.products = products.rows(s, value)
                 deal.recompute_amount()
             elif name == "contacts":
                 deal.contacts = [clients.resolve(s, "contact", c) for c in value]
             else:
                 apply_set(s, deal, pipeline, name, value)
         for assignment in sets:
-            apply_set(s, deal, pipeline, *split_assignment(assignment))
+            apply_set(s, deal, pipeline, *parse.split_assignment(assignment))
         for name in unsets:
             unset(deal, name)
         deal.recompute_amount()
@@ -438,3 +371,25 @@ def delete(s: Session, refs: list[str]) -> list[str]:
 
 def show(s: Session, ref: str) -> Deal:
     return s.load_deal(ref)[0]
+
+
+def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:
+    """`lead convert`: turn a lead into a deal (see leads.py). All or nothing: a refused deal leaves no
+    new company or contact behind and the lead untouched."""
+    with s.repo.transaction():
+        doc = leads.load(s, ref)
+        lead = doc.data
+        if lead.get("status") == "converted":
+            raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
+                                          f"{lead.get('deal')})", "status", "converted"))
+        target = s.pipeline(pipeline or s.default_pipeline_id())
+        bad = stage_rules.stage_exists(target, stage or target.first.id)
+        if bad:
+            raise RuleViolation(bad)
+        spec = DealSpec(title=str(lead.get("title") or doc.id), pipeline=target.id, stage=stage,
+                              from_ref=f"lead:{doc.id}")
+        deal = add(s, spec)  # in this transaction: a refused deal leaves no new client behind
+        data = dict(lead, status="converted", deal=deal.id, converted_at=timeutil.iso(s.now),
+                    converted_by=s.user)
+        s.repo.update(doc, data)
+    return deal

@@ -110,7 +110,7 @@ def populate(root: Path, now: dt.datetime) -> int:
             activities.done(at(max(0, -in_days), USERS[0]), [act["id"]])
     lead = leads.add(at(4, USERS[1]), "Intranet relaunch", contact_name="Laura Callahan",
                      company_name="Northwind Traders", email="laura@northwind.example", source="web", amount="8000")
-    leads.convert(at(3, USERS[1]), lead["id"])
+    deals.convert_lead(at(3, USERS[1]), lead["id"])
     made += 1
     leads.add(at(1, USERS[2]), "Conference booth screens", contact_name="Olivia Bright", company_name="Trey Research",
               email="olivia@trey.example", phone="+1 425 555 0199", source="fair", amount="2400")

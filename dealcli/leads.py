@@ -9,11 +9,10 @@ deal (and the deal carries `lead: <id>`). Converting twice is refused (exit 1)."
 
 from __future__ import annotations
 
-from dealcli import FORMAT_VERSION, clients, deals, ids, money, stage_rules, timeutil
-from dealcli.errors import RuleViolation, UsageError, Violation
+from dealcli import FORMAT_VERSION, clients, ids, money, parse, timeutil
+from dealcli.errors import UsageError
 from dealcli.model import Deal
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 STATUSES = ("new", "converted")
 
@@ -29,7 +28,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         "email": clients.check_email(email) if email else None,
         "phone": clients.check_phone(phone) if phone else None,
         "source": source or None,
-        "amount": deals.parse_amount(amount) if amount is not None else None,
+        "amount": parse.parse_amount(amount) if amount is not None else None,
         "currency": (currency or s.currency).strip().upper(),
         "responsible": responsible or s.user,
         "deal": None, "converted_at": None, "converted_by": None,
@@ -94,25 +93,3 @@ def copy_into(s: Session, ref: str, deal: Deal) -> None:
     deal.currency = str(lead.get("currency") or deal.currency)
     deal.source, deal.responsible = lead.get("source"), lead.get("responsible")
     deal.extra["lead"] = doc.id
-
-
-def convert(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:
-    """Turn a lead into a deal (see the module doc). All or nothing: a refused deal leaves no
-    new company or contact behind and the lead untouched."""
-    with s.repo.transaction():
-        doc = load(s, ref)
-        lead = doc.data
-        if lead.get("status") == "converted":
-            raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
-                                          f"{lead.get('deal')})", "status", "converted"))
-        target = s.pipeline(pipeline or s.default_pipeline_id())
-        bad = stage_rules.stage_exists(target, stage or target.first.id)
-        if bad:
-            raise RuleViolation(bad)
-        spec = deals.DealSpec(title=str(lead.get("title") or doc.id), pipeline=target.id, stage=stage,
-                              from_ref=f"lead:{doc.id}")
-        deal = deals.add(s, spec)  # in this transaction: a refused deal leaves no new client behind
-        data = dict(lead, status="converted", deal=deal.id, converted_at=timeutil.iso(s.now),
-                    converted_by=s.user)
-        s.repo.update(doc, data)
-    return deal

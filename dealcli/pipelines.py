@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dealcli import cards, deals, stage_rules
+from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Deal, Pipeline, Stage, default_pipeline
@@ -102,7 +102,7 @@ def parse_stages(spec: str) -> list[Stage]:
             elif part.startswith("#"):
                 stage.color = part.upper()
             elif re.fullmatch(r"\d{1,3}%", part):
-                stage.probability = deals.parse_probability(part[:-1])
+                stage.probability = parse.parse_probability(part[:-1])
             elif part and not stage.name:
                 stage.name = part
             else:
@@ -249,7 +249,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
         at, bad = _position(p, ops.after, ops.before, success if semantics == "process" else len(p.stages))
         out += bad
         if not bad:
-            prob = deals.parse_probability(ops.probability) if ops.probability is not None else (
+            prob = parse.parse_probability(ops.probability) if ops.probability is not None else (
                 0 if semantics == "failure" else None)
             color = _color(ops.color) if ops.color else (
                 FAILURE_COLOR if semantics == "failure" else PROCESS_COLORS[at % len(PROCESS_COLORS)])
@@ -445,7 +445,7 @@ def _before(doc: Doc, by_stage: dict[str, list[dict]]) -> Pipeline:
 def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline | None, list[Violation]]:
     """Validate an edited copy of a pipeline file: YAML, schema, model types, invariants, the
     card, and deals that would be left in a removed stage. Violations carry `source` and lines."""
-    from dealcli import check
+    from dealcli.validation import check
 
     raw = text.encode("utf-8")
     try:

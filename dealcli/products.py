@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, clients, ids, money, timeutil
+from dealcli import FORMAT_VERSION, clients, ids, money, parse, timeutil
 from dealcli.errors import NotFound, UsageError
 from dealcli.model import ProductRow
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 
 def _decimal(text, what: str, percent: bool = False) -> Decimal:
@@ -108,7 +107,6 @@ def _from_catalogue(s: Session, product_id: str, quantity: str | None = None,
 
 def row(s: Session, spec: str) -> ProductRow:
     """One --product value: a catalogue product (see the module doc) or NAME:PRICE[...]."""
-    from dealcli.deals import parse_product
 
     spec = (spec or "").strip()
     if ":" not in spec:
@@ -118,7 +116,7 @@ def row(s: Session, spec: str) -> ProductRow:
     if product_id:
         nums = [r.strip().rstrip("%") for r in rest]
         return _from_catalogue(s, product_id, nums[0], nums[1] if len(nums) > 1 else None)
-    return parse_product(spec)
+    return parse.parse_product(spec)
 
 
 def _by_id_or_sku(s: Session, text: str) -> str | None:
@@ -127,3 +125,8 @@ def _by_id_or_sku(s: Session, text: str) -> str | None:
         return text
     found = [str(r.get("id")) for r in clients.all_records(s, "products") if text and str(r.get("sku") or "") == text]
     return found[0] if len(found) == 1 else None
+
+
+def rows(s: Session, specs: list[str]) -> list[ProductRow]:
+    """--product values: NAME:PRICE[...] rows or catalogue products (see row)."""
+    return [row(s, spec) for spec in specs]

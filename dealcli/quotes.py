@@ -10,17 +10,17 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, clients, deals, ids, timeutil
+from dealcli import FORMAT_VERSION, clients, ids, timeutil
+from dealcli import products as catalogue
 from dealcli.errors import CorruptData, FieldError, UsageError
 from dealcli.model import Deal, ProductRow
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 
 def add(s: Session, title: str, products: list[str], company: str | None = None, contacts: list[str] = (),
         currency: str | None = None, valid_until: str | None = None, comment: str | None = None) -> dict:
     title = clients.clean_text(title, "quote", "title", 500)
-    rows = deals.resolve_products(s, list(products or []))
+    rows = catalogue.rows(s, list(products or []))
     until = None
     if valid_until:
         try:

@@ -31,7 +31,7 @@ import re
 import string
 from dataclasses import dataclass, field
 
-from dealcli import FORMAT_VERSION, deals, stage_rules, timeutil
+from dealcli import FORMAT_VERSION, deals, parse, stage_rules, timeutil
 from dealcli.errors import (
     CorruptData,
     DealcliError,
@@ -44,7 +44,6 @@ from dealcli.errors import (
 from dealcli.ids import new_id
 from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _list_of_text, _mapping, _text
 from dealcli.session import Session
-from dealcli.storage import atomic
 from dealcli.storage.repository import Doc
 
 KIND = "recurring"
@@ -466,7 +465,7 @@ def add(s: Session, spec: TemplateSpec) -> Template:
             "currency": proto.currency, "company": proto.company, "contacts": list(proto.contacts),
             "products": [row.to_dict() for row in proto.products], "type": proto.type,
             "source": proto.source, "responsible": proto.responsible,
-            "probability": deals.parse_probability(dspec.probability) if dspec.probability is not None else None,
+            "probability": parse.parse_probability(dspec.probability) if dspec.probability is not None else None,
             "fields": dict(proto.fields),
         }
         t = Template(id=new_id(), title=proto.title, rule=rule, start=start, every=spec.every,

@@ -153,6 +153,11 @@ def stage_for_status(pipeline: Pipeline, stage: Stage | None, status: str | None
     return stage or pipeline.first, None
 
 
+def entry_stage(pipeline: Pipeline, requested: str | None) -> str:
+    """The stage a new deal starts in: the one asked for, else the pipeline's first."""
+    return requested or pipeline.first.id
+
+
 def last_open_stage(deal: Deal, pipeline: Pipeline) -> str:
     """The process stage a deal was in before it closed (from its history), else the first."""
     for ev in reversed(deal.history):

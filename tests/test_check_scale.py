@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from dealcli import check as checker
-from dealcli import fastschema, schemas
+from dealcli.validation import check as checker
+from dealcli.validation import fastschema
+from dealcli.validation import schemas
 from dealcli.session import Session
 from dealcli.storage import yamlcodec
 

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from dealcli import activities, agenda, clients, deals, leads, products
+from dealcli import activities, clients, deals, leads, products
+
+from dealcli.views import agenda
 from dealcli.errors import NotFound, RuleViolation, UsageError
 
 UTC = dt.timezone.utc
@@ -107,25 +109,25 @@ def test_ambiguous_name_lists_the_matches(session):
 
 def test_catalogue_row_copies_name_price_tax_and_link(session):
     p = products.add(session, "Laptop", "1150.50", tax="20", sku="LAP")
-    row = deals.resolve_products(session, ["LAP"])[0]
+    row = products.rows(session, ["LAP"])[0]
     assert (row.name, str(row.price), str(row.tax_rate), row.product) == ("Laptop", "1150.50", "20", p["id"])
-    row = deals.resolve_products(session, [f"{p['id']}:3:10"])[0]
+    row = products.rows(session, [f"{p['id']}:3:10"])[0]
     assert (str(row.quantity), str(row.discount), row.product) == ("3", "10", p["id"])
-    row = deals.resolve_products(session, ["LAP:2"])[0]
+    row = products.rows(session, ["LAP:2"])[0]
     assert (row.product, str(row.quantity), str(row.price)) == (p["id"], "2", "1150.50")
-    free = deals.resolve_products(session, ["Laptop bag:30:2"])[0]
+    free = products.rows(session, ["Laptop bag:30:2"])[0]
     assert free.product is None and free.name == "Laptop bag"
 
 
 def test_lead_convert_refuses_twice_and_leaves_nothing_on_failure(session):
     lead = leads.add(session, "L", contact_name="New Person", company_name="New Co")
     with pytest.raises(RuleViolation):
-        leads.convert(session, lead["id"], stage="nope")
+        deals.convert_lead(session, lead["id"], stage="nope")
     assert session.repo.ids("companies") == [] and session.repo.ids("contacts") == []
-    deal = leads.convert(session, lead["id"])
+    deal = deals.convert_lead(session, lead["id"])
     assert deal.extra["lead"] == lead["id"]
     with pytest.raises(RuleViolation):
-        leads.convert(session, lead["id"])
+        deals.convert_lead(session, lead["id"])
 
 
 def test_lead_convert_refused_by_a_stage_rule_removes_the_clients_it_created(session):
@@ -137,7 +139,7 @@ def test_lead_convert_refused_by_a_stage_rule_removes_the_clients_it_created(ses
     path.write_text(yamlcodec.dumps(data))
     lead = leads.add(session, "L", contact_name="New Person", company_name="New Co")
     with pytest.raises(RuleViolation):
-        leads.convert(session, lead["id"])
+        deals.convert_lead(session, lead["id"])
     assert session.repo.ids("companies") == [] and session.repo.ids("contacts") == []
     assert session.repo.ids("deals") == []
     assert leads.load(session, lead["id"]).data["status"] == "new"

@@ -50,6 +50,6 @@ def test_schemas_are_valid_and_example_files_conform(tmp_path):
         jsonschema.Draft202012Validator.check_schema(schema)
     repo_init.init(tmp_path / "r", timezone="UTC")
     pipe = yaml.safe_load((tmp_path / "r" / "pipelines" / "sales.yaml").read_text())
-    from dealcli import schemas
+    from dealcli.validation import schemas
 
     assert list(schemas.validator("pipeline").iter_errors(pipe)) == []

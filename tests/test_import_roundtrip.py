@@ -4,7 +4,7 @@ record) imported into an empty repository reproduce the same deal files, byte fo
 import json
 
 from conftest import Runner
-from dealcli import render
+from dealcli.views import render
 from dealcli.session import Session
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from dealcli import import_values as iv
+from dealcli.importing import values as iv
 
 UTC = dt.timezone.utc
 

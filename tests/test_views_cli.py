@@ -252,7 +252,7 @@ def test_a_closed_pipe_exits_quietly(cli, repo):
 
 # -- export ----------------------------------------------------------------------------------------------
 def test_export_jsonl_is_each_stored_record(sample):
-    from dealcli import render
+    from dealcli.views import render
     from dealcli.storage.repository import Repository
 
     cli, ids = sample

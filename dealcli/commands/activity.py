@@ -76,8 +76,8 @@ def register(root: typer.Typer) -> None:
         """Open deals grouped by their next activity: overdue, today, this week, next week, later,
         and without activities (weeks start on Monday; relative to --now). Every format; json/csv
         rows carry the group in a `group` field."""
-        from dealcli import agenda as core
-        from dealcli import render
+        from dealcli.views import agenda as core
+        from dealcli.views import render
         from dealcli.commands.options import session as get_session
 
         s = get_session(ctx)

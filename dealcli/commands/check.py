@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
         pre-commit hooks (see docs/check.md)."""
         import json
 
-        from dealcli import check as checker
-        from dealcli import render
+        from dealcli.validation import check as checker
+        from dealcli.views import render
         from dealcli.commands.options import session
 
         s = session(ctx)

@@ -97,7 +97,8 @@ def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID"
                                                                    "unique prefix.")],
          format: RecordFormatOpt = Format.table) -> None:
     """Show one deal: every field, product rows, comments."""
-    from dealcli import deals, views_deal
+    from dealcli import deals
+    from dealcli.views import deal as views_deal
 
     s = session(ctx)
     deal = deals.show(s, deal_id)
@@ -109,7 +110,8 @@ def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="
                                                                        "unique prefix.")],
             format: FormatOpt = Format.table) -> None:
     """Print a deal's history: one event per change, oldest first."""
-    from dealcli import deals, views_deal
+    from dealcli import deals
+    from dealcli.views import deal as views_deal
 
     deal = deals.show(session(ctx), deal_id)
     views_deal.render_history(deal, format.value)

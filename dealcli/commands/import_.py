@@ -67,7 +67,8 @@ def import_command(
     keep_unmapped: Annotated[bool, typer.Option("--keep-unmapped", help="Keep columns nothing maps as "
                                                 "custom fields (default: ignore them, with a notice).")] = False,
 ) -> None:
-    from dealcli import importing, render
+    from dealcli import importing
+    from dealcli.views import render
     from dealcli.errors import UsageError
 
     if dayfirst and monthfirst:

@@ -72,8 +72,8 @@ def convert(
     """Turn a lead into a deal and print the deal's id. The company and contact are matched by
     email, then by exact name, else created; the lead is marked converted with a link to the
     deal. Converting a lead twice is refused (exit 1)."""
-    from dealcli import leads
+    from dealcli import deals
     from dealcli.commands.options import print_ids
 
-    deal = leads.convert(session(ctx), ref, pipeline, stage)
+    deal = deals.convert_lead(session(ctx), ref, pipeline, stage)
     print_ids([deal.id])

@@ -78,6 +78,6 @@ def read_ids(ref: str) -> list[str]:
 
 
 def print_ids(ids) -> None:
-    from dealcli import render
+    from dealcli.views import render
 
     render.write("".join(f"{i}\n" for i in ids))

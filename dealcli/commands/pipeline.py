@@ -23,7 +23,8 @@ class NewSemantics(str, enum.Enum):
 @app.command("list")
 def list_(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     """List the pipelines: id, name, default, stages, card fields, number of deals and of open deals."""
-    from dealcli import pipelines, render
+    from dealcli import pipelines
+    from dealcli.views import render
 
     rows = pipelines.listing(session(ctx))
     if format == Format.table:
@@ -39,7 +40,9 @@ def show(ctx: typer.Context, pipeline_id: PipelineArg, format: FormatOpt = Forma
     json and yaml print the pipeline record as stored (pipelines/P.yaml); jsonl, csv and tsv
     print one row per stage (pipeline, position, id, name, color, semantics, probability, deals);
     ids prints the stage ids in order."""
-    from dealcli import pipelines, render, views_card
+    from dealcli import pipelines
+    from dealcli.views import render
+    from dealcli.views import card as views_card
 
     s = session(ctx)
     pipeline, counts = pipelines.show(s, pipeline_id)

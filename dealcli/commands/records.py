@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def emit_list(rows: list[dict], fmt: str, table_columns: list[str]) -> None:
-    from dealcli import render
+    from dealcli.views import render
 
     if fmt == "table":
         if not rows:
@@ -17,7 +17,7 @@ def emit_list(rows: list[dict], fmt: str, table_columns: list[str]) -> None:
 
 
 def emit_one(record: dict, fmt: str) -> None:
-    from dealcli import render
+    from dealcli.views import render
 
     if fmt in ("table", "json", "yaml"):
         render.emit_record(record, fmt)

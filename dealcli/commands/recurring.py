@@ -113,7 +113,8 @@ def add(
 def list_(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     """List templates with their schedule, next occurrence, status (active, paused, finished)
     and the number of deals created so far."""
-    from dealcli import recurring, render
+    from dealcli import recurring
+    from dealcli.views import render
 
     render.emit(recurring.listing(session(ctx)), format.value,
                 ["id", "title", "schedule", "start", "next", "status", "created"])
@@ -122,7 +123,8 @@ def list_(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
 @app.command("show")
 def show(ctx: typer.Context, template_id: TemplateArg, format: RecordFormatOpt = Format.table) -> None:
     """Show a template: the deal it creates, its schedule, state and next occurrences."""
-    from dealcli import recurring, render
+    from dealcli import recurring
+    from dealcli.views import render
 
     record = recurring.show(session(ctx), template_id)
     if format.value in ("table", "json", "yaml"):
@@ -179,7 +181,8 @@ def run(
     occurrence is never created twice, and a deal deleted later is not re-created. Exit 0 when
     nothing is due; exit 1 when a template cannot be run (its file is named on stderr; the
     others still run)."""
-    from dealcli import recurring, render
+    from dealcli import recurring
+    from dealcli.views import render
 
     s = session(ctx)
     result = recurring.run(s, dry_run=dry_run, catch_up=not no_catch_up)

@@ -57,7 +57,9 @@ def filter_cmd(
 
       dealcli filter --preset stale -f ids | dealcli deal move - preparation
     """
-    from dealcli import query, render, views
+    from dealcli import query
+    from dealcli.views import render
+    from dealcli.views import listing as views
 
     s = session(ctx)
     if save:
@@ -79,7 +81,8 @@ def board_cmd(
     """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
     (amount x probability) and short cards. -f json/yaml give the same structure; csv/tsv one row
     per stage and currency."""
-    from dealcli import board, render
+    from dealcli.views import board
+    from dealcli.views import render
 
     s = session(ctx)
     data = board.build(s, pipeline, exprs, preset, sort)
@@ -109,7 +112,8 @@ def calendar_cmd(
 ) -> None:
     """A month of deals by close date, begin or creation: a grid with the count per day and the
     deals of each day on a terminal; one row per deal (date first) in the other formats."""
-    from dealcli import calendar_view, render
+    from dealcli.views import calendar as calendar_view
+    from dealcli.views import render
 
     s = session(ctx)
     data = calendar_view.build(s, month, by.value, exprs, preset)
@@ -132,7 +136,8 @@ def export_cmd(
     """Every field of every selected deal (all deals without expressions), product rows,
     comments and history included. The csv layout is documented in docs/filter.md; the jsonl
     line of a deal is its file as JSON, so `dealcli import` reads it back."""
-    from dealcli import render, views
+    from dealcli.views import render
+    from dealcli.views import listing as views
 
     s = session(ctx)
     render.write(views.export_text(s, exprs, preset, sort, format.value))

@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover
 
 from dealcli.errors import CorruptData
 from dealcli.storage import yamlcodec
-from dealcli.storage.repository import INDEX_NAME
+from dealcli.storage.layout import INDEX_NAME
 
 if TYPE_CHECKING:
     import sqlite3

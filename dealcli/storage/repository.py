@@ -12,35 +12,8 @@ from pathlib import Path
 
 from dealcli.errors import Conflict, CorruptData, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
+from dealcli.storage.layout import CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, SINGULAR, SUFFIX  # noqa: F401
 
-CONFIG_NAME = "dealcli.yaml"
-CACHE_DIR = ".dealcli"
-INDEX_NAME = "index.sqlite"  # the index cache inside CACHE_DIR (storage/index.py)
-KINDS = (
-    "deals",
-    "pipelines",
-    "companies",
-    "contacts",
-    "leads",
-    "quotes",
-    "products",
-    "activities",
-    "recurring",
-    "generators",
-)
-SINGULAR = {
-    "deals": "deal",
-    "pipelines": "pipeline",
-    "companies": "company",
-    "contacts": "contact",
-    "leads": "lead",
-    "quotes": "quote",
-    "products": "product",
-    "activities": "activity",
-    "recurring": "recurring deal template",
-    "generators": "generator",
-}
-SUFFIX = ".yaml"
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dealcli import activities, clients, money, render, views_card
+from dealcli import activities, clients, money
+
+from dealcli.views import render
+
+from dealcli.views import card as views_card
 from dealcli.model import Deal
 from dealcli.session import Session
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 
-from dealcli import money, query, render
+from dealcli import money, query
+
+from dealcli.views import render
 
 MIN_COL, MAX_COL, GAP = 20, 34, 2
 CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")

@@ -78,7 +78,8 @@ def rows(s: Session, records) -> list[dict]:
 
 
 def _money(amount, currency) -> str:
-    from dealcli import money, render
+    from dealcli import money
+    from dealcli.views import render
 
     if not isinstance(amount, money.Decimal):
         return render.cell(amount)
@@ -87,7 +88,7 @@ def _money(amount, currency) -> str:
 
 def table(rows: list[dict]) -> str:
     """The human view: one section per non-empty group, headed by its name and count."""
-    from dealcli import render
+    from dealcli.views import render
 
     out = []
     for key, heading in GROUPS:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import cards, money, render, stage_rules
+from dealcli import cards, money, stage_rules
+
+from dealcli.views import render
 from dealcli.model import Pipeline
 
 

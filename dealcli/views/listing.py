@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from dealcli import money, query, render
+from dealcli import money, query
+
+from dealcli.views import render
 from dealcli.model import DEAL_KEYS
 
 TABLE_COLUMNS = ("id", "title", "stage", "status", "amount", "currency", "responsible", "close_date")

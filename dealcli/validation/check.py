@@ -7,7 +7,11 @@ from __future__ import annotations
 import functools
 import os
 
-from dealcli import linkcheck, schemas, stage_rules
+from dealcli import stage_rules
+
+from dealcli.validation import links as linkcheck
+
+from dealcli.validation import schemas
 from dealcli.errors import CorruptData, FieldError, NotFound, Violation
 from dealcli.model import Deal, Pipeline
 from dealcli.session import Session
@@ -21,7 +25,7 @@ _JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forke
 
 @functools.lru_cache(maxsize=None)
 def _fast(schema_name: str):
-    from dealcli.fastschema import compile_schema
+    from dealcli.validation.fastschema import compile_schema
 
     return compile_schema(schemas.load(schema_name))
 

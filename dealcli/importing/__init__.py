@@ -23,13 +23,16 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from dealcli import clients, deals, ids, import_read, import_values, stage_rules, timeutil
+from dealcli import clients, deals, ids, stage_rules, timeutil
+
+from dealcli.importing import read as import_read
+
+from dealcli.importing import values as import_values
 from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted
-from dealcli.import_presets import PRESETS, Preset, key
-from dealcli.import_values import ValueProblem
+from dealcli.importing.presets import PRESETS, Preset, key
+from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
-from dealcli.storage import atomic
 
 DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible", "type", "source", "begin",
                 "close_date", "closed_at", "created", "probability", "lost_reason", "origin_id")
@@ -598,7 +601,6 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if before.pipeline != after.pipeline:
         events.append(deals.event(s, "pipeline_changed", **{"from": before.pipeline, "to": after.pipeline}))
     if stage_given and (new.stage != before.stage or before.pipeline != after.pipeline):
-        after.stage = before.stage
         t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now, closed_at=closed_when)
         if t.violations:
             raise Bad("stage", new.stage, t.violations[0].message, line)

@@ -15,7 +15,7 @@ SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", 
 
 def folder() -> Path:
     here = Path(__file__).resolve().parent
-    for candidate in (here / "schemas", here.parent / "schemas"):
+    for candidate in (here.parent / "schemas", here.parent.parent / "schemas"):
         if (candidate / "deal.schema.json").is_file():
             return candidate
     raise FileNotFoundError("dealcli schemas not found")

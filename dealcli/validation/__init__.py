@@ -1,0 +1,1 @@
+"""`dealcli check`: schema, model, stage-rule and link validation of every file."""

@@ -1,0 +1,2 @@
+"""Presentation and view data: listings, board, calendar, agenda, cards, and the only
+formatter (render)."""
