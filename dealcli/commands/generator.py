@@ -173,7 +173,8 @@ def edit(
 @app.command("list")
 def list_(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
     """List scenarios: segment, clients, period, action and status (active or paused)."""
-    from dealcli import generators, render
+    from dealcli import generators
+    from dealcli.views import render
 
     render.emit(generators.listing(session(ctx)), format.value,
                 ["id", "name", "segment", "clients", "period", "action", "status"])
@@ -182,7 +183,8 @@ def list_(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
 @app.command("show")
 def show(ctx: typer.Context, scenario_id: ScenarioArg, format: RecordFormatOpt = Format.table) -> None:
     """Show a scenario as stored, with its status."""
-    from dealcli import generators, render
+    from dealcli import generators
+    from dealcli.views import render
 
     record = generators.show(session(ctx), scenario_id)
     if format.value in ("table", "json", "yaml"):
@@ -238,7 +240,8 @@ def run(
     honoured) and print the new deal ids. Safe to run often and concurrently: one deal per
     client, scenario and period, even after a crash. Exit 1 when a scenario cannot be run (its
     file is named on stderr; the others still run)."""
-    from dealcli import generators, render
+    from dealcli import generators
+    from dealcli.views import render
 
     s = session(ctx)
     result = generators.run(s, dry_run=dry_run, only=scenario_ids or None)

@@ -42,7 +42,8 @@ def repeat(
     """Score every client who bought before (won deals) for buying again within the horizon
     from recency, frequency, money spent, buying rate, buying cycle and season, and list the
     top K with the reasons: each feature's contribution to the log-odds."""
-    from dealcli import predict, render
+    from dealcli import predict
+    from dealcli.views import render
     from dealcli.errors import UsageError
 
     s = session(ctx)
@@ -81,7 +82,8 @@ def backtest(
     beside two naive baselines measured in the same run (most recent buyers, most frequent
     buyers). Units are the clients (or client x product pairs) that bought before the cutoff;
     a unit is a buyer when it has a won deal closed within the horizon after it."""
-    from dealcli import predict, render, timeutil
+    from dealcli import predict, timeutil
+    from dealcli.views import render
     from dealcli.errors import UsageError
 
     s = session(ctx)
