@@ -73,6 +73,7 @@ REGISTRY = {
     "quote": lambda m, app: app.add_typer(m.app, name="quote"),
     "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+    "report": lambda m, app: m.register(app),
     "generator": lambda m, app: app.add_typer(m.app, name="generator"),
     "predict": lambda m, app: app.add_typer(m.app, name="predict"),
 }
@@ -80,7 +81,8 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
-    "activity": "activity", "recurring": "recurring", "generator": "generator", "predict": "predict",
+    "activity": "activity", "recurring": "recurring", "report": "report", "generator": "generator",
+    "predict": "predict",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
