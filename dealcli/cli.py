@@ -75,12 +75,15 @@ REGISTRY = {
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
     "report": lambda m, app: m.register(app),
     "intake": lambda m, app: app.add_typer(m.app, name="intake"),
+    "generator": lambda m, app: app.add_typer(m.app, name="generator"),
+    "predict": lambda m, app: app.add_typer(m.app, name="predict"),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
+    "generator": "generator", "predict": "predict",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

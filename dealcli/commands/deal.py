@@ -81,9 +81,13 @@ def add(
     comment: Annotated[Optional[str], typer.Option("--comment", help="A first comment.")] = None,
     set_: SetOpt = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Copy client, products and more from "
-                                                 "lead:ID, contact:ID, company:ID, quote:ID or deal:ID.")] = None,
+                                                 "lead:ID, contact:ID, company:ID, quote:ID or deal:ID; "
+                                                 "KIND:- reads ids from stdin and creates one deal per id.")] = None,
 ) -> None:
-    """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...))."""
+    """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...)). With
+    --from KIND:- one deal per id read from stdin, every id checked before any deal is made."""
+    import dataclasses
+
     from dealcli import deals
 
     s = session(ctx)
@@ -93,8 +97,17 @@ def add(
         responsible=responsible, begin=_date(s, begin, "--begin"), close_date=_date(s, close_date, "--close-date"),
         probability=_probability(probability), comment=comment, sets=set_ or [], from_ref=from_,
     )
-    deal = deals.add(s, spec)
-    print_ids([deal.id])
+    kind, _, ref = (from_ or "").partition(":")
+    if ref != "-":
+        print_ids([deals.add(s, spec).id])
+        return
+    refs = [f"{kind}:{i}" for i in read_ids("-")]
+    from dealcli.model import Deal
+
+    for one in refs:  # a bad id is reported before anything is written
+        deals.copy_from(s, one, Deal(id="-", title="-", pipeline="", stage=""))
+    for one in refs:
+        print_ids([deals.add(s, dataclasses.replace(spec, from_ref=one)).id])
 
 
 @app.command("show")
