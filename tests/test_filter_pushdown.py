@@ -168,3 +168,16 @@ def test_filter_through_the_cache_equals_reading_every_file(repo, monkeypatch, s
         if p.stem not in {d["id"] for d in deals}:
             p.unlink()
     assert answers(repo) == warm
+
+
+def test_as_of_is_not_narrowed_by_the_present_columns(cli, repo, monkeypatch):
+    """`filter --as-of` rebuilds each deal as it was: conditions on today's columns must not
+    leave out a deal that met them then (a deal moved on since)."""
+    monkeypatch.setattr(index_mod, "SETTLE_NS", 0)
+    deal_id = cli.ok("deal", "add", "X", "--amount", "1000", now="2026-01-01T00:00:00+00:00").strip()
+    cli.ok("deal", "move", deal_id, "preparation", now="2026-01-05T00:00:00+00:00")
+    cli.ok("deal", "edit", deal_id, "--amount", "5", now="2026-01-06T00:00:00+00:00")
+    assert cli.ok("filter", "stage=preparation", "-f", "ids").split() == [deal_id]  # a warm, settled cache
+    for exprs in (["stage=new"], ["amount>=1000"], ["stage=new", "amount>999"]):
+        assert cli.ok("filter", *exprs, "--as-of", "2026-01-02", "-f", "ids").split() == [deal_id], exprs
+        assert cli.ok("filter", *exprs, "-f", "ids").split() == [], exprs
