@@ -184,7 +184,7 @@ def _column(typ: str, v):
         if type(v) in (int, Decimal):
             try:
                 f = float(v)
-            except OverflowError:
+            except (OverflowError, ValueError):  # beyond a float, a signalling NaN
                 return None
             return f if f == f and f not in (float("inf"), float("-inf")) else None
         return None
