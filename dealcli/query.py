@@ -139,7 +139,7 @@ def getter(name: str, ctx: Context) -> Callable[[dict], object]:
             return close is not None and close < ctx.now.date()
         return get
     if name == "company_name":
-        return lambda r: ctx.company_names.get(r.get("company"))
+        return lambda r: ctx.company_names.get(r.get("company")) if isinstance(r.get("company"), str) else None
     if name == "status":
         return lambda r: r.get("status") or "open"
     if "." in name:
@@ -594,6 +594,7 @@ class Query:
     preds: list
     sort: list[tuple[str, bool, Callable]] = field(default_factory=list)  # (field, descending, getter)
     limit: int | None = None
+    keep: frozenset | None = None  # top-level keys the output needs (None: the whole record)
 
     def match(self, record: dict) -> bool:
         for p in self.preds:
@@ -621,7 +622,27 @@ def compile_query(s, exprs: list[str], sort: str | None = None, limit: int | Non
         raise UsageError(f"--limit {limit}: must be 0 or more")
     for name in extra_fields or []:
         getter(name, ctx)
-    return Query(ctx, list(exprs), preds, keys, limit)
+    keep = None
+    if extra_fields is not None:  # the caller shows these fields only: matches keep just their keys
+        keep = frozenset(k for name in [*extra_fields, *(n for n, _, _ in keys), "id", "pipeline", "stage"]
+                         for k in base_keys(name))
+    return Query(ctx, list(exprs), preds, keys, limit, keep)
+
+
+def base_keys(name: str) -> tuple[str, ...]:
+    """The top-level keys of a record that getter(name) reads."""
+    if name == "product":
+        return ("products",)
+    if name == "next_activity":
+        return ("id",)
+    if name == "overdue":
+        return ("id", "status", "close_date")
+    if name == "company_name":
+        return ("company",)
+    first = name.split(".")[0]
+    if first in DEAL_KEYS:
+        return (first,)
+    return (first, "fields")  # a custom field, else an unknown top-level key
 
 
 def sort_key(name: str, get, tz):
@@ -655,7 +676,9 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
     are skipped, each named in one notice on stderr."""
     errs: list = [] if errors is None else errors
     query.ctx.load()
-    rows = [r for r in s.deal_records(errs, where=query.ctx.pushed or None)
+    keep = query.keep  # the output needs only these keys: the rest of each match is let go at once
+    rows = [r if keep is None else {k: v for k, v in r.items() if k in keep}
+            for r in s.deal_records(errs, where=query.ctx.pushed or None)
             if isinstance(r, dict) and query.match(r)]
     if errors is None:
         for exc in errs:

@@ -181,3 +181,24 @@ def test_as_of_is_not_narrowed_by_the_present_columns(cli, repo, monkeypatch):
     for exprs in (["stage=new"], ["amount>=1000"], ["stage=new", "amount>999"]):
         assert cli.ok("filter", *exprs, "--as-of", "2026-01-02", "-f", "ids").split() == [deal_id], exprs
         assert cli.ok("filter", *exprs, "-f", "ids").split() == [], exprs
+
+
+@pytest.mark.parametrize("columns, sort", [
+    ("id,title,amount", None), ("product,company_name,overdue,next_activity", "-amount"),
+    ("fields.region,region,stage,products.price", "close_date,-probability"), ("id", "title"),
+])
+def test_filter_keeps_only_the_shown_fields_of_each_match_and_shows_the_same(repo, columns, sort):
+    """`filter` lets go of every key of a match its columns and sort keys do not read; what it
+    shows must be what the whole records give."""
+    from dealcli.views import listing
+
+    rng = random.Random(7)
+    write_deals(repo, [random_deal(rng, i) for i in range(60)])
+    s = Session(repo_root=repo, as_user="anna@example.com", now_text=NOW, quiet=True)
+    got = listing.filter_listing(s, ["currency=usd,eur"], None, sort, None, columns, "json")
+    whole, q = query.select(s, ["currency=usd,eur"], None, sort)
+    cols = listing.parse_columns(columns)
+    expected = [{c: listing._plain(query.getter(c, q.ctx)(r), c) for c in cols} for r in whole]
+    assert got.rows == expected and len(expected) > 10
+    assert all(set(r) <= set(q.keep or r) for r in got.records)
+    assert all(len(r) < 10 for r in got.records)  # the rest of each record was let go
