@@ -51,6 +51,11 @@ class Session:
     def repo(self) -> Repository:
         repo = Repository(self.repo_root or find_root(self.dir))
         repo.recover()  # a command killed mid-write is finished or undone before anything is read
+        self.__dict__["repo"] = repo
+        if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
+            from dealcli import access
+
+            access.install(self, repo)
         return repo
 
     @functools.cached_property
@@ -78,9 +83,19 @@ class Session:
 
     @functools.cached_property
     def user(self) -> str:
-        for candidate in (self.as_user, os.environ.get("DEALCLI_USER")):
-            if candidate:
-                return candidate
+        """The acting user. In a repository with users: a login of dealcli.yaml (an unknown
+        identity, or --as without the right to act as that user, is NotAllowed, exit 6)."""
+        guard = self.repo.guard if self._has_repo() else None
+        if guard is not None:
+            from dealcli import access
+
+            return access.identify(guard.policy, self.as_user, self.real_user())
+        return self.as_user or self.real_user()
+
+    def real_user(self) -> str:
+        """Who runs the command, --as aside: $DEALCLI_USER, the repository default, git user.email."""
+        if os.environ.get("DEALCLI_USER"):
+            return os.environ["DEALCLI_USER"]
         if self._has_repo() and self.repo.config.get("default_user"):
             return str(self.repo.config["default_user"])
         return _git_email() or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
@@ -131,6 +146,8 @@ class Session:
     def load_deal(self, ref: str) -> tuple[Deal, Doc]:
         deal_id = self.repo.resolve("deals", ref)
         doc = self.repo.load("deals", deal_id)
+        if self.repo.guard is not None:  # a hidden deal is refused by id (exit 6), see docs/access.md
+            self.repo.guard.require_read("deals", deal_id, doc.data)
         return to_model(doc, Deal), doc
 
     def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
