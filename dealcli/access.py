@@ -408,3 +408,65 @@ class purpose:
         if guard is not None:
             guard.purpose = self.before
         return False
+
+
+def config_problems(config: dict) -> list:
+    """What `dealcli check` reports about users, departments and roles beyond the schema:
+    unknown departments, roles or heads, a department cycle, an e-mail of two users, a grant
+    that does not parse."""
+    from dealcli.errors import Violation
+
+    if not isinstance(config, dict):
+        return []
+    p = Policy.from_config(config)
+    out: list = []
+
+    def bad(rule: str, message: str, field: str) -> None:
+        out.append(Violation(rule, message, field, None, "dealcli.yaml"))
+
+    seen: dict[str, str] = {}
+    for login, u in p.users.items():
+        if u.get("dept") and str(u["dept"]) not in p.departments:
+            bad("access-config", f"user {login}: no such department {u['dept']!r}", f"users.{login}.dept")
+        for role in p.roles_of(login):
+            if role not in p.roles:
+                bad("access-config", f"user {login}: no such role {role!r}", f"users.{login}.roles")
+        for email in u.get("emails") or []:
+            key = str(email).lower()
+            if key in seen and seen[key] != login:
+                bad("access-config", f"e-mail {email} belongs to users {seen[key]} and {login}", f"users.{login}.emails")
+            seen[key] = login
+    for d, info in p.departments.items():
+        if info.get("head") and str(info["head"]) not in p.users:
+            bad("access-config", f"department {d}: head {info['head']!r} is not a user", f"departments.{d}.head")
+        parent, steps = info.get("parent"), 0
+        if parent and str(parent) not in p.departments:
+            bad("access-config", f"department {d}: no such parent {parent!r}", f"departments.{d}.parent")
+        while parent and steps <= len(p.departments):
+            parent, steps = (p.departments.get(str(parent)) or {}).get("parent"), steps + 1
+        if steps > len(p.departments):
+            bad("access-config", f"department {d}: its parents make a cycle", f"departments.{d}.parent")
+    for name, role in (config.get("roles") or {}).items():
+        for text in (role or {}).get("grants") or [] if isinstance(role, dict) else []:
+            try:
+                parse_grant(text)
+            except UsageError as exc:
+                bad("access-config", f"role {name}: {exc.message}", f"roles.{name}.grants")
+    return out
+
+
+class unguarded:
+    """`with access.unguarded(repo):` reads see every record (`dealcli check` validates files, not
+    views; it needs every record to check the links between them). Writes stay guarded only in
+    that nothing in such a block writes."""
+
+    def __init__(self, repo):
+        self.repo, self.before = repo, None
+
+    def __enter__(self):
+        self.before, self.repo.guard = self.repo.guard, None
+        return self
+
+    def __exit__(self, *exc):
+        self.repo.guard = self.before
+        return False

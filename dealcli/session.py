@@ -157,12 +157,14 @@ class Session:
             return self.repo.create("deals", deal.id, deal.to_dict())
         return self.repo.update(doc, deal.to_dict())
 
-    def deal_records(self, errors: list | None = None):
+    def deal_records(self, errors: list | None = None, everyone: bool = False):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
         Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
-        (storage/index.py): only files changed since the last scan are parsed."""
-        for _, data in self.repo.records("deals", errors):
+        (storage/index.py): only files changed since the last scan are parsed. With users, the
+        deals the acting user may not read are left out, unless `everyone` (integrity checks
+        that must see every deal, never shown to the user)."""
+        for _, data in self.repo.records("deals", errors, guarded=not everyone):
             yield data
 
     def iter_deals(self, errors: list | None = None):
