@@ -113,7 +113,7 @@ class Decision:
         what = f"{self.kind} {self.record}" if self.record else self.kind
         verdict = "may" if self.allowed else "may not"
         if self.action == "settings":
-            what = "change the settings" + (f" ({self.record})" if self.record else "")
+            what = "change the settings" + (f" in {self.record}" if self.record else "")
             return f"{self.user or 'unknown user'} {verdict} {what} ({self._by()})"
         if self.action == "impersonate":
             return f"{self.user or 'unknown user'} {verdict} act as {self.record} ({self._by()})"
