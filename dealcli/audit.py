@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dealcli import access
-from dealcli.errors import CorruptData, UsageError
+from dealcli.errors import CorruptData, NotAllowed, UsageError
 from dealcli.storage import yamlcodec
 from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
 
@@ -84,8 +84,10 @@ def _target(rel: str) -> tuple[str, str] | None:
     return None
 
 
-def audit_commits(git: Git, revs: list[str], prefix: str = "") -> list[Finding]:
-    """Every change in the commits `git rev-list revs` names that its author was not allowed."""
+def audit_commits(git: Git, revs: list[str], prefix: str = "", pusher: str | None = None) -> list[Finding]:
+    """Every change in the commits `git rev-list revs` names that its author was not allowed.
+    `pusher`: who the git server says pushes (the hook): a commit authored by another user needs
+    the pusher's right to act as that user (an author e-mail alone is self-declared)."""
     out = git.run("rev-list", "--reverse", "--format=%H%x00%P%x00%ae", *revs).decode()
     findings: list[Finding] = []
     policies: dict[str, access.Policy] = {}
@@ -108,10 +110,19 @@ def audit_commits(git: Git, revs: list[str], prefix: str = "") -> list[Finding]:
         if not files:
             continue
         actor = policy.login_of(author)
+        where = files[0] if len(files) == 1 else f"{len(files)} files"
         if actor is None:
-            findings.append(Finding(sha, author, files[0] if len(files) == 1 else f"{len(files)} files",
-                                    "unknown-author", f"author {author} is not a user of the repository"))
+            findings.append(Finding(sha, author, where, "unknown-author",
+                                    f"author {author} is not a user of the repository"))
             continue
+        if pusher is not None:
+            try:
+                access.identify(policy, actor, pusher)
+            except NotAllowed as exc:
+                findings.append(Finding(sha, author, where, "pusher", f"pushed by {pusher}, authored by {actor}: "
+                                        + exc.message.split(": ", 1)[-1].replace(" [access]", "")
+                                        .replace(" [unknown-user]", "")))
+                continue
         for path in files:
             folder, record_id = _target(path[len(prefix):])
             old = _load(git.blob(base, path), path) if base else None
@@ -131,8 +142,12 @@ def audit(root: Path, rev_range: str | None = None) -> list[Finding]:
 
 
 # -- the pre-receive hook ----------------------------------------------------------------------
-def pre_receive(git_dir: Path, lines) -> list[str]:
-    """What refuses a push, one line each (empty: accept). `lines`: `old new ref` of stdin."""
+PUSHER_VARIABLES = ("DEALCLI_PUSHER", "GL_USER", "REMOTE_USER")  # set by the git server, if it authenticates
+
+
+def pre_receive(git_dir: Path, lines, pusher: str | None = None) -> list[str]:
+    """What refuses a push, one line each (empty: accept). `lines`: `old new ref` of stdin;
+    `pusher`: the authenticated pusher, when the server names one."""
     git = Git(git_dir)
     problems: list[str] = []
     for line in lines:
@@ -142,7 +157,7 @@ def pre_receive(git_dir: Path, lines) -> list[str]:
         old, new, ref = parts
         if new == ZERO:
             continue  # a deleted ref adds no commit
-        for f in audit_commits(git, [new, "--not", "--all"]):
+        for f in audit_commits(git, [new, "--not", "--all"], pusher=pusher):
             problems.append(f"{ref}: {f}")
         if ref.startswith("refs/heads/"):
             problems += [f"{ref}: check: {p}" for p in check_tree(git, new)]

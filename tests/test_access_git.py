@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the g
 BOSS = "boss@x.io"
 
 
-def git(cwd: Path, *args: str, email: str = BOSS, check: bool = True) -> subprocess.CompletedProcess:
+def git(cwd: Path, *args: str, email: str = BOSS, check: bool = True, extra: dict | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DEALCLI_"))}
+    env.update(extra or {})
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd), "GIT_AUTHOR_DATE": "2026-03-10T12:00:00Z",
                 "GIT_COMMITTER_DATE": "2026-03-10T12:00:00Z"})
     out = subprocess.run(["git", "-c", f"user.email={email}", "-c", "user.name=x", "-c", "init.defaultBranch=main",
@@ -158,3 +159,18 @@ def test_pre_receive_refuses_a_push_that_leaves_check_failing(shared):
     r = git(clones["alice"], "push", "origin", "HEAD:main", email="alice@x.io", check=False)
     assert r.returncode != 0 and "check:" in r.stderr and "nowhere" in r.stderr
     assert remote_head(bare) == before
+
+
+def test_pre_receive_with_an_authenticated_pusher(shared):
+    """With the server naming the pusher (here DEALCLI_PUSHER; Gitolite sets GL_USER), bob may
+    not push a commit that claims to be alice's; the admin may push it for her."""
+    bare, clones, ids = shared
+    before = remote_head(bare)
+    edit_by_hand(clones["bob"] / "deals" / f"{ids['alice']}.yaml", "title: alice deal", "title: signed alice")
+    sha = commit_all(clones["bob"], "pretending to be alice", "alice@x.io")
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra={"DEALCLI_PUSHER": "bob@x.io"})
+    assert r.returncode != 0 and "pushed by bob@x.io, authored by alice" in r.stderr and "[pusher]" in r.stderr
+    assert remote_head(bare) == before
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra={"DEALCLI_PUSHER": "boss"})
+    assert r.returncode == 0, r.stderr
+    assert remote_head(bare) == sha

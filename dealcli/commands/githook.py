@@ -12,7 +12,9 @@ def pre_receive(ctx: typer.Context) -> None:
     """Run as the pre-receive hook of a shared bare repository (hooks/pre-receive: `exec dealcli
     git-hook pre-receive`). Reads `old new ref` lines on stdin and refuses the push (exit 1, the
     reasons on stderr, which git shows the pusher as `remote:` lines) when a new commit changes a
-    record its author was not allowed to change, or leaves `dealcli check` failing."""
+    record its author was not allowed to change, or leaves `dealcli check` failing. When the git
+    server authenticates the pusher ($DEALCLI_PUSHER, $GL_USER or $REMOTE_USER), a commit authored
+    by someone else needs the pusher's right to act as that user."""
     import os
     import sys
     from pathlib import Path
@@ -21,7 +23,8 @@ def pre_receive(ctx: typer.Context) -> None:
     from dealcli.commands.options import session
 
     s = session(ctx)
-    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines())
+    pusher = next((os.environ[v] for v in audit.PUSHER_VARIABLES if os.environ.get(v)), None)
+    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines(), pusher)
     for line in problems:
         s.notice(f"refused: {line}")
     if problems:
