@@ -130,7 +130,7 @@ def whoami(s: Session) -> dict:
     if not p.active:
         return {"login": None, "identity": s.user, "note": "this repository has no users: everyone may do everything"}
     out = user_show(s, s.user)
-    out["identity"] = s.real_user()
+    out["real_identity"] = s.real_user()  # who runs it, --as aside
     return out
 
 

@@ -92,7 +92,7 @@ def test_only_the_settings_right_changes_the_team(cli):
 def test_identity_whoami_and_as(cli):
     team(cli)
     me = json.loads(cli.ok("whoami", "-f", "json", user="alice@x.io"))
-    assert me["login"] == "alice" and me["dept"] == "east" and me["identity"] == "alice@x.io"
+    assert me["login"] == "alice" and me["dept"] == "east" and me["real_identity"] == "alice@x.io"
     r = cli("deal", "add", "Sneaky", user="mallory@evil.example")
     assert r.returncode == 6 and "mallory@evil.example is not a user" in r.stderr
     assert not list((cli.root / "deals").glob("*.yaml"))
