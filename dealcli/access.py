@@ -142,6 +142,12 @@ class Policy:
             roles[str(k)] = v if isinstance(v, dict) else {"grants": list(v or [])}
         return cls(users, depts, roles)
 
+    def __post_init__(self):
+        self._emails = {str(e).strip().lower(): login for login, u in self.users.items()
+                        for e in (u.get("emails") or [])}
+        self._grants: dict[str, list[Grant]] = {}
+        self._subtrees: dict[str, set[str]] = {}
+
     @property
     def active(self) -> bool:
         return bool(self.users)
@@ -154,17 +160,18 @@ class Policy:
         text = str(identity).strip()
         if text in self.users:
             return text
-        low = text.lower()
-        for login, u in self.users.items():
-            if any(str(e).strip().lower() == low for e in (u.get("emails") or [])):
-                return login
-        return None
+        return self._emails.get(text.lower())
 
     def dept_of(self, login: str | None) -> str | None:
         u = self.users.get(login or "")
         return str(u["dept"]) if u and u.get("dept") else None
 
     def subtree(self, dept: str) -> set[str]:
+        if dept not in self._subtrees:
+            self._subtrees[dept] = self._below(dept)
+        return self._subtrees[dept]
+
+    def _below(self, dept: str) -> set[str]:
         out, todo = {dept}, [dept]
         while todo:
             cur = todo.pop()
@@ -178,6 +185,11 @@ class Policy:
         return [str(r) for r in (self.users.get(login, {}).get("roles") or [])]
 
     def grants_of(self, role: str) -> list[Grant]:
+        if role not in self._grants:
+            self._grants[role] = self._parse_grants(role)
+        return self._grants[role]
+
+    def _parse_grants(self, role: str) -> list[Grant]:
         out = []
         for text in (self.roles.get(role) or {}).get("grants") or []:
             try:
