@@ -16,7 +16,7 @@ HELP = """A scriptable command-line CRM for deals, kept as one YAML file per rec
 The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards holding
 dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
 3 not found, 4 conflict, 5 unreadable or corrupt data, 6 not allowed by the acting user's access
-rights (docs/access.md)."""
+rights (docs/access.md), 65 malformed input (intake)."""
 
 _app = typer.Typer(
     name="dealcli",
@@ -75,6 +75,8 @@ REGISTRY = {
     "quote": lambda m, app: app.add_typer(m.app, name="quote"),
     "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+    "report": lambda m, app: m.register(app),
+    "intake": lambda m, app: app.add_typer(m.app, name="intake"),
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
 }
@@ -82,8 +84,8 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
-    "activity": "activity", "recurring": "recurring", "user": "team", "dept": "team", "role": "team",
-    "whoami": "team", "can": "team", "git-hook": "githook",
+    "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
+    "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Callable
 
 from dealcli import activities, cards, clients, leads, money, parse, products, quotes, stage_rules, timeutil
-from dealcli.errors import RuleViolation, UsageError, Violation
+from dealcli.errors import DealcliError, RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
 from dealcli.session import Session
@@ -371,6 +371,32 @@ def delete(s: Session, refs: list[str]) -> list[str]:
 
 def show(s: Session, ref: str) -> Deal:
     return s.load_deal(ref)[0]
+
+
+@dataclass
+class DealView:
+    """A deal with what its card shows resolved (names instead of ids), so that rendering
+    never reads the disk."""
+
+    deal: Deal
+    pipeline: Pipeline | None
+    company: str | None
+    contacts: list[str]
+    next_activity: str | None
+
+
+def view(s: Session, ref: str, labels: bool = True) -> DealView:
+    """`labels`: resolve names (the card); without, just the record (json, csv, ...)."""
+    deal = show(s, ref)
+    if not labels:
+        return DealView(deal, None, deal.company, list(deal.contacts), None)
+    try:
+        pipeline = s.pipeline(deal.pipeline)
+    except DealcliError:  # a broken pipeline must not hide the deal
+        pipeline = None
+    return DealView(deal, pipeline, clients.label(s, "company", deal.company),
+                    [clients.label(s, "contact", c) or c for c in deal.contacts],
+                    activities.label(s, deal.id) if deal.status == "open" else None)
 
 
 def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:

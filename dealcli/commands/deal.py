@@ -87,9 +87,8 @@ def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID"
     from dealcli import deals
     from dealcli.views import deal as views_deal
 
-    s = session(ctx)
-    deal = deals.show(s, deal_id)
-    views_deal.render_deal(s, deal, format.value)
+    view = deals.view(session(ctx), deal_id, labels=format == Format.table)
+    views_deal.render_deal(view, format.value)
 
 
 @app.command("history")

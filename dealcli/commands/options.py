@@ -68,3 +68,12 @@ def print_ids(ids) -> None:
     from dealcli.views import render
 
     render.write("".join(f"{i}\n" for i in ids))
+
+
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", metavar="DATE", help="The repository as it was at that moment, rebuilt from each deal's "
+    "history (a day alone means its end; relative dates like -30d too). See docs/reports.md for what "
+    "history cannot tell.")]
+HtmlOpt = Annotated[Optional[str], typer.Option(
+    "--html", metavar="FILE", help="Write one self-contained HTML page (inline SVG charts, no network, "
+    "prints well) to FILE (- for stdout) instead of the terminal output.")]

@@ -86,6 +86,10 @@ def run(s: Session) -> list[Violation]:
             problems += access.config_problems(config.data)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
+    form_errors: list[CorruptData] = []
+    for doc in repo.iter_docs("forms", form_errors):  # website forms of intake (docs/intake.md)
+        problems += _schema_problems(doc, repo.rel(doc.path), "form")
+    problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
     for kind in KINDS:
         if kind == "deals":
