@@ -145,10 +145,15 @@ class Session:
     # -- deals -----------------------------------------------------------------------------------
     def load_deal(self, ref: str) -> tuple[Deal, Doc]:
         deal_id = self.repo.resolve("deals", ref)
-        doc = self.repo.load("deals", deal_id)
-        if self.repo.guard is not None:  # a hidden deal is refused by id (exit 6), see docs/access.md
-            self.repo.guard.require_read("deals", deal_id, doc.data)
+        doc = self.readable(self.repo.load("deals", deal_id))  # a hidden deal: exit 6 (docs/access.md)
         return to_model(doc, Deal), doc
+
+    def readable(self, doc: Doc) -> Doc:
+        """`doc` if the acting user may read it; with users, NotAllowed (exit 6) otherwise. For
+        records opened by id (show, and the changes that start from one)."""
+        if self.repo.guard is not None:
+            self.repo.guard.require_read(doc.kind, doc.id, doc.data)
+        return doc
 
     def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
         """Stage a deal in the command's transaction: created when `doc` is None, else

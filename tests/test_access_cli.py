@@ -199,3 +199,21 @@ def test_import_needs_the_import_right(cli, tmp_path):
     assert not list((cli.root / "deals").glob("*.yaml"))
     cli.ok("import", str(src), user="alice@x.io")
     assert len(list((cli.root / "deals").glob("*.yaml"))) == 1
+
+
+def test_other_kinds_by_id_and_in_listings(cli):
+    team(cli)
+    acme = cli.ok("company", "add", "Bob Corp", user="bob@x.io").strip()
+    lead = cli.ok("lead", "add", "Bob lead", user="bob@x.io").strip()
+    product = cli.ok("product", "add", "Widget", "--price", "10", user=BOSS).strip()
+    assert "Bob Corp" not in cli.ok("company", "list", user="alice@x.io")
+    assert "Bob Corp" in cli.ok("company", "list", user="bob@x.io")
+    assert "Bob lead" not in cli.ok("lead", "list", user="alice@x.io")
+    for args in (("company", "show", acme), ("lead", "show", lead)):
+        r = cli(*args, user="alice@x.io")
+        assert r.returncode == 6 and "alice may not read" in r.stderr, args
+    assert "Widget" in cli.ok("product", "show", product, user="alice@x.io")  # manager: product:read=all
+    # naming a hidden company links to it: no duplicate client is created behind the user's back
+    deal = cli.ok("deal", "add", "For Bob Corp", "--company", "Bob Corp", user="alice@x.io").strip()
+    assert len(list((cli.root / "companies").glob("*.yaml"))) == 1
+    assert yaml.safe_load((cli.root / "deals" / f"{deal}.yaml").read_text())["company"] == acme
