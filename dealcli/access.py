@@ -284,7 +284,8 @@ class Policy:
         old = old if isinstance(old, dict) else (None if old is None else {})
         new = new if isinstance(new, dict) else (None if new is None else {})
         if kind == "settings":
-            return [self.decide(actor, "settings", kind, None, record_id if folder != "config" else "dealcli.yaml")]
+            where = {"config": "dealcli.yaml", "file": record_id}.get(folder, f"{folder}/{record_id}.yaml")
+            return [self.decide(actor, "settings", kind, None, where)]
         action, stage = self.write_action(kind, old, new)
         if action == "add" and purpose == "import":
             action = "import"

@@ -87,6 +87,10 @@ def test_only_the_settings_right_changes_the_team(cli):
         assert r.returncode == 6, args
         assert "alice may not change the settings in dealcli.yaml (role manager: settings:*=none)" in r.stderr
     assert (cli.root / "dealcli.yaml").read_bytes() == before
+    r = cli("pipeline", "add", "service", user="alice@x.io")
+    assert r.returncode == 6 and "alice may not change the settings in pipelines/service.yaml" in r.stderr
+    assert not (cli.root / "pipelines" / "service.yaml").exists()
+    cli.ok("pipeline", "add", "service", user=BOSS)
 
 
 def test_identity_whoami_and_as(cli):
@@ -173,6 +177,13 @@ def test_listings_and_aggregates_leave_out_hidden_deals(cli, crew):
         text = json.dumps(board)
         assert "7877" not in text and "8277" not in text  # no sum including bob's 7777
         assert "500" in text  # alice 100 + carol 400
+    # reports and views of the past count only what the user may read
+    for who, seen in ((BOSS, 3), ("alice@x.io", 2), ("bob@x.io", 1)):
+        assert json.loads(cli.ok("report", "-f", "json", user=who))["deals"] == seen
+    assert bob not in cli.ok("board", "--as-of", "2026-03-10", "-f", "json", user="alice@x.io")
+    assert bob in cli.ok("board", "--as-of", "2026-03-10", "-f", "json", user=BOSS)
+    r = cli("deal", "history", bob, user="alice@x.io")
+    assert r.returncode == 6 and r.stdout == ""
     # bob sees his own deal only; the admin sees all three
     assert cli.ok("filter", "-f", "ids", user="bob@x.io").split() == [bob]
     assert len(cli.ok("filter", "-f", "ids", user=BOSS).split()) == 3
