@@ -43,6 +43,7 @@ class Git:
     def __init__(self, cwd: Path, env: dict | None = None):
         self.cwd = Path(cwd)
         self.env = env
+        self._batch = None
 
     def run(self, *args: str, check: bool = True) -> bytes:
         try:
@@ -54,9 +55,26 @@ class Git:
         return out.stdout
 
     def blob(self, rev: str, path: str) -> bytes | None:
-        out = subprocess.run(["git", "cat-file", "blob", f"{rev}:{path}"], cwd=self.cwd, capture_output=True,
-                             env=self.env)
-        return out.stdout if out.returncode == 0 else None
+        """The content of `path` at `rev` (None when it is not there), through one long-running
+        `git cat-file --batch` (a push of thousands of files is not thousands of processes)."""
+        if self._batch is None:
+            self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.cwd, env=self.env,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = self._batch
+        proc.stdin.write(f"{rev}:{path}\n".encode())
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            return None
+        data = proc.stdout.read(int(header[2]))
+        proc.stdout.read(1)  # the newline after the content
+        return data
+
+    def close(self) -> None:
+        if self._batch is not None:
+            self._batch.stdin.close()
+            self._batch.wait()
+            self._batch = None
 
     def changed(self, parent: str | None, commit: str) -> set[str]:
         args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
@@ -137,8 +155,11 @@ def audit(root: Path, rev_range: str | None = None) -> list[Finding]:
     """`dealcli check --audit [REV-RANGE]` for the repository at `root` (default range: HEAD, the
     whole history of the current branch)."""
     git = Git(root)
-    prefix = git.run("rev-parse", "--show-prefix").decode().strip()
-    return audit_commits(git, (rev_range or "HEAD").split(), prefix)
+    try:
+        prefix = git.run("rev-parse", "--show-prefix").decode().strip()
+        return audit_commits(git, (rev_range or "HEAD").split(), prefix)
+    finally:
+        git.close()
 
 
 # -- the pre-receive hook ----------------------------------------------------------------------
@@ -149,6 +170,13 @@ def pre_receive(git_dir: Path, lines, pusher: str | None = None) -> list[str]:
     """What refuses a push, one line each (empty: accept). `lines`: `old new ref` of stdin;
     `pusher`: the authenticated pusher, when the server names one."""
     git = Git(git_dir)
+    try:
+        return _pre_receive(git, lines, pusher)
+    finally:
+        git.close()
+
+
+def _pre_receive(git: Git, lines, pusher: str | None) -> list[str]:
     problems: list[str] = []
     for line in lines:
         parts = line.split()
