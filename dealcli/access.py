@@ -280,6 +280,8 @@ class Policy:
                      purpose: str | None = None) -> list[Decision]:
         """Every decision a write of one file needs (an edit that hands a record to another
         owner must be allowed for the record before and after). Refused ones have allowed=False."""
+        if folder == "file" and "/" in record_id:
+            return []  # an attachment beside a record: judged by the record written with it
         kind = KIND_OF_FOLDER.get(folder, "settings")
         old = old if isinstance(old, dict) else (None if old is None else {})
         new = new if isinstance(new, dict) else (None if new is None else {})

@@ -46,6 +46,9 @@ class Session:
     quiet: bool = False
     notices: list[str] = field(default_factory=list)
     repo_root: Path | None = None
+    # an identity the repository's own settings name (intake.user): trusted like the real one,
+    # so acting as it needs no right to act as another user
+    configured_user: str | None = None
 
     @functools.cached_property
     def repo(self) -> Repository:
@@ -89,8 +92,8 @@ class Session:
         if guard is not None:
             from dealcli import access
 
-            return access.identify(guard.policy, self.as_user, self.real_user())
-        return self.as_user or self.real_user()
+            return access.identify(guard.policy, self.as_user, self.configured_user or self.real_user())
+        return self.as_user or self.configured_user or self.real_user()
 
     def real_user(self) -> str:
         """Who runs the command, --as aside: $DEALCLI_USER, the repository default, git user.email."""

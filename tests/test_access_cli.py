@@ -228,3 +228,20 @@ def test_other_kinds_by_id_and_in_listings(cli):
     deal = cli.ok("deal", "add", "For Bob Corp", "--company", "Bob Corp", user="alice@x.io").strip()
     assert len(list((cli.root / "companies").glob("*.yaml"))) == 1
     assert yaml.safe_load((cli.root / "deals" / f"{deal}.yaml").read_text())["company"] == acme
+
+
+def test_intake_acts_as_its_configured_user(cli):
+    """intake.user of dealcli.yaml (written by an admin) is trusted like a real identity: the mail
+    server's own account need not be a user, and what intake creates is judged as that user's."""
+    from intake_helpers import FIXTURES, configure, records, run_bytes
+
+    team(cli)
+    configure(cli.root, user="alice@x.io", mailboxes={"default": {"pipeline": "sales"}})
+    proc = run_bytes(cli, "intake", "email", "-", data=(FIXTURES / "first.eml").read_bytes(), user="postfix@mail.host")
+    assert proc.returncode == 0, proc.stderr
+    (deal,) = records(cli.root, "deals").values()
+    assert deal["created_by"] == "alice" and deal["responsible"] == "alice"
+    # without intake.user the mail server's identity is refused, and the message is kept
+    configure(cli.root, mailboxes={"default": {"pipeline": "sales"}})
+    proc = run_bytes(cli, "intake", "email", "-", data=(FIXTURES / "reply.eml").read_bytes(), user="postfix@mail.host")
+    assert proc.returncode != 0 and "postfix@mail.host is not a user" in proc.stderr
