@@ -279,7 +279,8 @@ class Policy:
     def decide_write(self, actor: str | None, folder: str, record_id: str, old, new,
                      purpose: str | None = None) -> list[Decision]:
         """Every decision a write of one file needs (an edit that hands a record to another
-        owner must be allowed for the record before and after). Refused ones have allowed=False."""
+        owner, or a move into another pipeline, must be allowed for the record before and
+        after). Refused ones have allowed=False."""
         if folder == "file" and "/" in record_id:
             return []  # an attachment beside a record: judged by the record written with it
         kind = KIND_OF_FOLDER.get(folder, "settings")
@@ -294,6 +295,8 @@ class Policy:
         out = [self.decide(actor, action, kind, new if old is None else old, record_id, stage)]
         if old is not None and new is not None and owner_of(kind, old) != owner_of(kind, new):
             out.append(self.decide(actor, "edit", kind, new, record_id))
+        if action == "move" and old.get("pipeline") != new.get("pipeline"):  # into another pipeline: its rules too
+            out.append(self.decide(actor, "move", kind, new, record_id, stage))
         return out
 
 

@@ -131,6 +131,15 @@ def test_handing_a_record_over_needs_the_right_on_both_owners():
                                                                       {"responsible": "other"}))
 
 
+def test_a_move_into_another_pipeline_needs_the_rules_of_both():
+    p = policy("deal:*=all", "deal[service]:*=none")
+    ds = p.decide_write("me", "deals", "d1", {"pipeline": "sales", "stage": "new", "responsible": "me"},
+                        {"pipeline": "service", "stage": "visit", "responsible": "me"})
+    assert [d.allowed for d in ds] == [True, False] and ds[1].rule == "deal[service]:*=none"
+    back = p.decide_write("me", "deals", "d1", {"pipeline": "service", "stage": "visit"}, {"pipeline": "sales", "stage": "new"})
+    assert [d.allowed for d in back] == [False, True]
+
+
 def test_settings_and_imports():
     p = policy("settings:*=own", "deal:add=all", "deal:import=none")
     assert p.decide_write("me", "config", "dealcli", {}, {})[0].allowed  # settings: any level but none
