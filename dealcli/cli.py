@@ -77,6 +77,8 @@ REGISTRY = {
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
     "report": lambda m, app: m.register(app),
     "intake": lambda m, app: app.add_typer(m.app, name="intake"),
+    "generator": lambda m, app: app.add_typer(m.app, name="generator"),
+    "predict": lambda m, app: app.add_typer(m.app, name="predict"),
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
 }
@@ -85,6 +87,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
+    "generator": "generator", "predict": "predict",
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
 }
 _registered: set[str] = set()
