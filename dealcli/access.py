@@ -33,7 +33,7 @@ ACTIONS = ("read", "add", "edit", "delete", "export", "import", "settings", "mov
 FALLBACK = {"move": "edit", "reopen": "edit", "export": "read", "import": "add"}
 KIND_OF_FOLDER = {"deals": "deal", "companies": "company", "contacts": "contact", "leads": "lead",
                   "quotes": "quote", "activities": "activity", "products": "product",
-                  "recurring": "recurring", "pipelines": "settings", "config": "settings",
+                  "recurring": "recurring", "pipelines": "settings", "generators": "settings", "config": "settings",
                   "file": "settings"}
 OWNERLESS = ("settings",)  # any level but none allows
 
