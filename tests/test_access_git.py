@@ -138,7 +138,7 @@ def test_pre_receive_refuses_a_forbidden_push_and_says_why(shared):
     commit_all(clones["bob"], "bob edits alice's deal", "bob@x.io")
     r = git(clones["bob"], "push", "origin", "HEAD:main", email="bob@x.io", check=False)
     assert r.returncode != 0
-    assert f"remote: dealcli: refused: refs/heads/main: " in r.stderr
+    assert "remote: dealcli: refused: refs/heads/main: " in r.stderr
     assert f"deals/{ids['alice']}.yaml: bob may not edit deal {ids['alice']}" in r.stderr
     assert "remote: dealcli: push refused" in r.stderr
     assert remote_head(bare) == before
