@@ -73,12 +73,13 @@ REGISTRY = {
     "quote": lambda m, app: app.add_typer(m.app, name="quote"),
     "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+    "git": lambda m, app: m.register(app),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
-    "activity": "activity", "recurring": "recurring",
+    "activity": "activity", "recurring": "recurring", "git": "git", "merge-file": "git", "sync": "git",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
@@ -139,6 +140,15 @@ def _flush_notices() -> None:
     s.notices.clear()
 
 
+def _after_success(s) -> None:
+    """The hook after a command succeeded: auto_commit (dealcli/gitops.py) when it wrote."""
+    repo = s.__dict__.get("repo")
+    if repo is not None and repo.committed:
+        from dealcli import gitops
+
+        gitops.auto_commit(s)
+
+
 def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
@@ -149,6 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 0 and _current:
+            _after_success(_current[0])
         if code == 0 or code == 1:
             _flush_notices()
     except PipeClosed:
