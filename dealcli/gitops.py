@@ -259,7 +259,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     if mode not in PULL_MODES:
         raise UsageError(f"pull mode {mode!r}: expected rebase or merge")
     setup(s)
-    report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": []}
+    report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
     report["committed"] = commit(s, None, f"dealcli sync by {s.user}")
     remote = remote or settings.get("remote") or _default_remote(root)
     if remote is None:
@@ -269,6 +269,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     for attempt in range(retries + 1):
         report["kept"] += _pull(s, root, remote, branch, mode)
         report["pulled"] = True
+        report["relocated"] = _relocate(s)
         problems = _check(s)
         report["problems"] = problems
         hard = [p for p in problems if p.rule != "conflict"]
@@ -372,6 +373,20 @@ def _abort(root: Path) -> None:
         git(root, "rebase", "--abort", check=False)
     else:
         git(root, "merge", "--abort", check=False)
+
+
+def _relocate(s: Session) -> list[str]:
+    """Deals a merge brought into a stage the other side deleted: relocated where the pipeline's
+    `retired_stages` says, and committed."""
+    from dealcli import pipelines
+
+    fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
+    moved = pipelines.relocate_retired(fresh)
+    if moved:
+        commit(fresh, [fresh.repo.rel(fresh.repo.path("deals", i)) for i in moved],
+               f"dealcli sync: relocated {len(moved)} deal(s) from deleted stages")
+        s.notice(f"sync: relocated deal(s) {', '.join(moved)} from a deleted stage")
+    return moved
 
 
 def _check(s: Session) -> list:

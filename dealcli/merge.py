@@ -311,6 +311,9 @@ def _reach_stage(out: dict, state: dict, ctx: Context, pipelines: PipelineLoader
                 steps.append(("reopen", back, {}))
             steps.append(("move", goal, {"target": target, "reason": win.get("lost_reason")}))
         ok = bool(steps)
+        # the winner's own events of that change are made again from the loser's state below
+        redo = {_key(e) for e in ctx.new_events(win) if e.get("kind") in STAGE_EVENTS and e.get("at") == at}
+        deal.history = [e for e in deal.history if _key(e) not in redo]
         for verb, stage_id, kw in steps:
             if verb == "move" and deal.stage == goal and target is None:
                 continue

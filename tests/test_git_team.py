@@ -206,6 +206,23 @@ def test_stage_added_against_deals_added(team, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_stage_deleted_against_deals_moved_into_it(team, mode):
+    alice, bob = team
+    d = shared_deal(alice, bob)
+    alice.ok("pipeline", "edit", "sales", "--delete-stage", "executing")
+    bob.ok("deal", "move", d, "executing")
+    assert alice.sync(mode).returncode == 0
+    r = bob.sync(mode)
+    assert r.returncode == 0, r.stderr
+    settled(bob, allowed=())
+    deal = bob.deal(d)
+    assert deal["stage"] == "prepayment_invoice"  # the process stage before the deleted one
+    assert [e.get("to") for e in deal["history"] if e["kind"] == "moved"] == ["executing", "prepayment_invoice"]
+    assert alice.sync(mode).returncode == 0
+    settled(alice, allowed=())
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_both_add_activities(team, mode):
     alice, bob = team
     d = shared_deal(alice, bob)
