@@ -62,7 +62,7 @@ def duplicate_notices(s) -> list[str]:
                     continue
                 other = seen.setdefault(key, record_id)
                 if other != record_id:
-                    out.append(f"likely duplicate {what}s {other} and {record_id} (same {key[0]} {key[1]!r}); "
+                    out.append(f"likely duplicate {kind} {other} and {record_id} (same {key[0]} {key[1]!r}); "
                                f"`dealcli {what} merge {other} {record_id}` keeps the first")
                     break
     return out
