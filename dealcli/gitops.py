@@ -206,9 +206,6 @@ def auto_commit(s: Session) -> None:
 
 def describe(s: Session, ops) -> str:
     """A commit message for the writes of one command: `deal 3sgetr moved new → preparation`."""
-    from dealcli import timeutil
-
-    now = timeutil.iso(s.now)
     parts: list[str] = []
     for op in ops:
         what = SINGULAR.get(op.kind, op.kind if op.kind != "config" else "settings")
@@ -221,9 +218,9 @@ def describe(s: Session, ops) -> str:
             continue
         events = []
         data = op.data if isinstance(op.data, dict) else {}
-        if op.kind == "deals":
-            events = [e for e in data.get("history") or [] if isinstance(e, dict) and e.get("at") == now
-                      and e.get("by") == s.user]
+        if op.kind == "deals":  # the events this write appended to the history
+            history = [e for e in data.get("history") or [] if isinstance(e, dict)]
+            events = history[len(_history_before(op.expect)):]
         if events:
             parts.append(f"{label} " + ", ".join(_event_text(e) for e in events[-3:]))
         else:
@@ -232,6 +229,19 @@ def describe(s: Session, ops) -> str:
     if len(parts) > 5:
         head += f"; and {len(parts) - 5} more"
     return head
+
+
+def _history_before(expect) -> list:
+    if not isinstance(expect, bytes):
+        return []
+    from dealcli.storage import yamlcodec
+
+    try:
+        data = yamlcodec.loads(expect)
+    except DealcliError:
+        return []
+    history = data.get("history") if isinstance(data, dict) else None
+    return history if isinstance(history, list) else []
 
 
 def _event_text(e: dict) -> str:

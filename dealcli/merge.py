@@ -64,6 +64,11 @@ def _sort_time(item) -> dt.datetime:
     return (when(item.get("at")) if isinstance(item, dict) else None) or _EPOCH
 
 
+def ordered(events: list) -> list:
+    """Events by time, stable for equal times (the order they were recorded in)."""
+    return sorted((e for e in events if isinstance(e, dict)), key=_sort_time)
+
+
 @dataclass
 class Conflict:
     """A value both sides changed differently: `kept` won, `other` lost."""

@@ -192,3 +192,14 @@ def test_check_warns_about_likely_duplicates(cli):
     cli.ok("company", "add", "acme ltd")
     r = cli("check")
     assert r.returncode == 0 and "likely duplicate companies" in r.stderr
+
+
+def test_deal_history_is_shown_in_time_order(cli, repo):
+    d = cli.ok("deal", "add", "X").strip()
+    cli.ok("deal", "comment", d, "later", now="2026-03-11T09:00:00+00:00")
+    path = repo / "deals" / f"{d}.yaml"
+    data = yamlcodec.loads(path.read_bytes())
+    data["history"].reverse()
+    path.write_text(yamlcodec.dumps(data))
+    rows = json.loads(cli.ok("deal", "history", d, "-f", "json"))
+    assert [r["kind"] for r in rows] == ["created", "commented"]
