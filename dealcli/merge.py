@@ -364,7 +364,7 @@ def _note_edits_after_close(out: dict) -> dict:
 
 
 ALLOWED_WHILE_CLOSED = ("commented", "reopened", "closed", "moved", "pipeline_changed", "conflict", "merged",
-                        "resolved", "created")
+                        "resolved", "created", "relinked")
 
 
 def edits_after_close(history) -> list[dict]:

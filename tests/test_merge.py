@@ -203,3 +203,36 @@ def test_deal_history_is_shown_in_time_order(cli, repo):
     path.write_text(yamlcodec.dumps(data))
     rows = json.loads(cli.ok("deal", "history", d, "-f", "json"))
     assert [r["kind"] for r in rows] == ["created", "commented"]
+
+
+def test_company_merge_repoints_every_link_in_one_go(cli, repo):
+    a = cli.ok("company", "add", "ACME", "--email", "info@acme.example").strip()
+    b = cli.ok("company", "add", "Acme Inc", "--phone", "+1 555 0100").strip()
+    c = cli.ok("contact", "add", "Ann", "--company", b).strip()
+    open_deal = cli.ok("deal", "add", "Open", "--company", b, "--contact", c).strip()
+    won = cli.ok("deal", "add", "Won", "--company", b).strip()
+    cli.ok("deal", "close", won, "--won")
+    q = cli.ok("quote", "add", "Offer", "--company", b).strip()
+    out = cli.ok("company", "merge", a, b).strip()
+    assert out == a
+    assert not (repo / "companies" / f"{b}.yaml").exists()
+    kept = yamlcodec.loads((repo / "companies" / f"{a}.yaml").read_bytes())
+    assert kept["phones"] == ["+1 555 0100"] and kept["emails"] == ["info@acme.example"]
+    assert kept["history"][-1]["kind"] == "merged" and kept["history"][-1]["from"] == b
+    for deal_id in (open_deal, won):
+        data = yamlcodec.loads((repo / "deals" / f"{deal_id}.yaml").read_bytes())
+        assert data["company"] == a and data["history"][-1]["kind"] == "relinked"
+    assert yamlcodec.loads((repo / "contacts" / f"{c}.yaml").read_bytes())["company"] == a
+    assert yamlcodec.loads((repo / "quotes" / f"{q}.yaml").read_bytes())["company"] == a
+    assert cli("check").returncode == 0
+
+
+def test_contact_merge(cli, repo):
+    a = cli.ok("contact", "add", "Ann Lee", "--email", "ann@x.example").strip()
+    b = cli.ok("contact", "add", "Ann  Lee", "--email", "ann@x.example").strip()
+    assert "likely duplicate contacts" in cli("check").stderr
+    d = cli.ok("deal", "add", "D", "--contact", a, "--contact", b).strip()
+    cli.ok("contact", "merge", a, b)
+    assert yamlcodec.loads((repo / "deals" / f"{d}.yaml").read_bytes())["contacts"] == [a]
+    assert "likely duplicate" not in cli("check").stderr
+    assert cli("contact", "merge", a, a).returncode == 2

@@ -4,7 +4,7 @@ companies and contacts."""
 
 from __future__ import annotations
 
-from dealcli import merge
+from dealcli import clients, merge
 from dealcli.errors import Violation
 from dealcli.model import Deal
 
@@ -54,9 +54,9 @@ def duplicate_notices(s) -> list[str]:
         for record_id, data in s.repo.records(kind, errors=[]):
             if not isinstance(data, dict):
                 continue
-            keys = [("name", _norm(data.get("name")))]
+            keys = [("name", _name_key(data.get("name")))]
             emails = data.get("emails") if isinstance(data.get("emails"), list) else []
-            keys += [("e-mail", str(e).strip().casefold()) for e in emails if e]
+            keys += [("e-mail", clients.norm(str(e))) for e in emails if e]
             for key in keys:
                 if not key[1]:
                     continue
@@ -68,9 +68,9 @@ def duplicate_notices(s) -> list[str]:
     return out
 
 
-def _norm(name) -> str:
+
+def _name_key(name) -> str:
+    """The name as the index cache normalises it, punctuation aside ("ACME Ltd." ~ "acme ltd")."""
     import re
 
-    if not isinstance(name, str):
-        return ""
-    return re.sub(r"[\W_]+", " ", name.casefold()).strip()
+    return re.sub(r"[\W_]+", " ", clients.norm(name)).strip() if isinstance(name, str) else ""
