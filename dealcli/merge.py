@@ -408,6 +408,8 @@ def merge_records(kind: str, base, ours, theirs, pipelines: PipelineLoader | Non
                   user: str = MERGER) -> tuple[dict, Context]:
     """Merge three versions of a record (`base` None or {} for an add/add)."""
     base = base if isinstance(base, dict) else {}
+    if not base:
+        ours, theirs = _one_creation(ours, theirs)
     ctx = Context(base, ours, theirs, kind)
     if kind == "deals":
         out = merge_deal(base, ours, theirs, ctx, pipelines or (lambda _id: None), user)
@@ -423,6 +425,28 @@ def merge_records(kind: str, base, ours, theirs, pipelines: PipelineLoader | Non
                 conflicts.append(record)
             out["conflicts"] = conflicts
     return out, ctx
+
+
+def _one_creation(ours: dict, theirs: dict) -> tuple[dict, dict]:
+    """Both sides created the same record (an add/add: a recurring occurrence made on two
+    clones has the same id): the earlier creation is the record's creation. Its `created`,
+    `created_by` and `created` event are taken; the later side's are dropped, its other
+    changes merge as usual."""
+    o, t = when(ours.get("created")), when(theirs.get("created"))
+    if o is None or t is None or (o, _key(ours.get("created_by"))) == (t, _key(theirs.get("created_by"))):
+        return ours, theirs
+    first, later = (ours, theirs) if (o, _key(ours.get("created_by"))) <= (t, _key(theirs.get("created_by"))) \
+        else (theirs, ours)
+    fixed = dict(later)
+    for key in ("created", "created_by"):
+        if key in first:
+            fixed[key] = first[key]
+    if isinstance(later.get("history"), list):
+        firsts = [e for e in _as_list(first.get("history")) if isinstance(e, dict) and e.get("kind") == "created"]
+        if firsts:
+            fixed["history"] = [e for e in later["history"] if not (isinstance(e, dict) and e.get("kind") == "created")]
+            fixed["history"] = firsts[:1] + [e for e in fixed["history"] if _key(e) != _key(firsts[0])]
+    return (ours, fixed) if first is ours else (fixed, theirs)
 
 
 def _stamp_later(out: dict, ours: dict, theirs: dict) -> dict:

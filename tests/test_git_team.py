@@ -247,8 +247,12 @@ def test_both_run_recurring(team, mode):
     assert alice.sync(mode).returncode == 0
     r = bob.sync(mode)
     assert r.returncode == 0, r.stderr
-    settled(bob)
+    settled(bob, allowed=())
     assert {p.stem for p in (bob.root / "deals").glob("*.yaml")} == made
+    for deal_id in made - {d}:
+        deal = bob.deal(deal_id)
+        assert kinds(deal).count("created") == 1 and "conflicts" not in deal
+        assert deal["created_by"] == "alice" and deal["created"] == "2026-03-20T09:00:00+00:00"
 
 
 @pytest.mark.parametrize("mode", MODES)
