@@ -166,7 +166,9 @@ def _identity_env(s: Session, root: Path) -> dict:
     if git(root, "config", "user.email", check=False).stdout.strip():
         return {}
     name, _, email = author_of(s).partition(" <")
-    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">")}
+    email = email.rstrip(">")
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email}
 
 
 def commit(s: Session, paths: list[str] | None, message: str) -> bool:
@@ -329,6 +331,7 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[s
     proc = git(root, "pull", "--quiet", "--no-edit", flag, remote, branch, check=False, env=env)
     kept: list[str] = []
     for _ in range(1000):  # a rebase stops once per commit that needs settling
+        _relay(s, proc)
         if proc.returncode == 0 and not _in_progress(root):
             return kept
         unmerged = _unmerged(root)
@@ -349,6 +352,13 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[s
         else:
             proc = git(root, "commit", "--quiet", "--no-edit", "--no-verify", check=False, env=env)
     raise GitFailed("sync: the pull did not settle")
+
+
+def _relay(s: Session, proc) -> None:
+    """What the merge driver said while git ran it (conflicts decided, changes kept)."""
+    for line in (proc.stderr or "").splitlines():
+        if line.startswith("dealcli: "):
+            s.notice(line[len("dealcli: "):])
 
 
 def _last_line(proc) -> str:
