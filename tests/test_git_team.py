@@ -168,8 +168,10 @@ def test_both_move_one_deal_to_different_stages(team, mode):
     assert "conflict" in kinds(deal)
     listed = bob.ok("filter", "has:conflict", "-f", "ids").split()
     assert listed == [d]
-    # resolving: drop the conflicts entry (documented in docs/git.md)
-    bob.ok("deal", "edit", d, "--unset", "conflicts")
+    # resolving (docs/git.md)
+    assert bob("deal", "edit", d, "--resolve", "amount").returncode == 1
+    bob.ok("deal", "edit", d, "--resolve", "stage")
+    assert kinds(bob.deal(d))[-1] == "resolved" and bob.deal(d)["history"][-1]["value"] == "executing"
     assert bob.sync(mode).returncode == 0
     settled(bob, allowed=())
     assert bob.ok("filter", "has:conflict", "-f", "ids").split() == []
@@ -187,6 +189,24 @@ def test_close_against_later_edit(team, mode):
     deal = bob.deal(d)
     assert deal["status"] == "won" and str(deal["amount"]) == "900.00"
     assert kinds(deal)[-1] == "merged"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_both_close_differently_then_resolve_the_closed_deal(team, mode):
+    alice, bob = team
+    d = shared_deal(alice, bob)
+    alice.ok("deal", "close", d, "--won")
+    bob.ok("deal", "close", d, "--lost", "--reason", "price")
+    assert alice.sync(mode).returncode == 0
+    assert bob.sync(mode).returncode == 0
+    assert [p["rule"] for p in settled(bob)] == ["conflict"]
+    deal = bob.deal(d)
+    assert (deal["stage"], deal["status"]) == ("lose", "lost")  # bob's later close
+    assert [e["kind"] for e in deal["history"] if e["kind"] in ("closed", "reopened")] == \
+        ["closed", "reopened", "closed"]
+    bob.ok("deal", "edit", d, "--resolve", "all")
+    assert bob.sync(mode).returncode == 0
+    settled(bob, allowed=())
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -19,8 +19,7 @@ def deal_problems(deal: Deal) -> list[Violation]:
         out.append(Violation(
             "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {c.get('kept')!r} "
             f"({c.get('kept_by') or '?'}), the other value was {c.get('other')!r} ({c.get('other_by') or '?'}); "
-            + (f"once decided, remove the entry from deals/{deal.id}.yaml (the deal is closed)" if deal.is_closed
-               else f"once decided, `dealcli deal edit {deal.id} --unset conflicts` (or remove the entry from the file)"),
+            f"once decided: `dealcli deal edit {deal.id} --resolve {c.get('field')}`",
             f"conflicts.{n}", c.get("field")))
     history = [e for e in deal.history if isinstance(e, dict)]
     times = [merge.when(e.get("at")) for e in history]
