@@ -180,7 +180,7 @@ def commit(s: Session, paths: list[str] | None, message: str) -> bool:
     staged = git(root, "diff", "--cached", "--quiet", "--", *spec, check=False)
     if staged.returncode == 0:
         return False
-    git(root, "commit", "--quiet", "--no-verify", f"--author={author_of(s)}", "-m", message, "--", *spec,
+    git(root, "commit", "--quiet", f"--author={author_of(s)}", "-m", message, "--", *spec,
         env=_identity_env(s, root))
     return True
 
@@ -328,7 +328,7 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[s
     flag = "--rebase" if mode == "rebase" else "--no-rebase"
     env = _identity_env(s, root)
     env["GIT_EDITOR"] = "true"
-    proc = git(root, "pull", "--quiet", "--no-edit", flag, remote, branch, check=False, env=env)
+    proc = git(root, "pull", "--quiet", "--no-edit", "--autostash", flag, remote, branch, check=False, env=env)
     kept: list[str] = []
     for _ in range(1000):  # a rebase stops once per commit that needs settling
         _relay(s, proc)
@@ -350,7 +350,7 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[s
         if _rebasing(root):
             proc = git(root, "rebase", "--continue", check=False, env=env)
         else:
-            proc = git(root, "commit", "--quiet", "--no-edit", "--no-verify", check=False, env=env)
+            proc = git(root, "commit", "--quiet", "--no-edit", check=False, env=env)
     raise GitFailed("sync: the pull did not settle")
 
 

@@ -302,3 +302,23 @@ def test_plain_git_pull_uses_the_driver(team):
     assert proc.returncode == 0, proc.stderr
     settled(bob, allowed=())
     assert [c["text"] for c in bob.deal(d)["comments"]] == ["one", "two"]
+
+
+def test_sync_pulls_again_when_the_remote_moved_while_pushing(team):
+    alice, bob = team
+    hook = bob.root / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"""#!/bin/sh
+marker="$(git rev-parse --git-dir)/moved-once"
+if [ ! -f "$marker" ]; then
+  touch "$marker"
+  unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+  git -C "{alice.root}" commit --quiet --allow-empty -m "meanwhile" && git -C "{alice.root}" push --quiet origin main
+fi
+""")
+    hook.chmod(0o755)
+    bob.ok("deal", "add", "Bob's")
+    r = bob.sync("rebase")
+    assert r.returncode == 0, r.stderr
+    assert "the remote moved while pushing" in r.stderr
+    log = git(bob.root, "log", "--format=%s", "origin/main").splitlines()
+    assert log[:2] == ["dealcli sync by bob", "meanwhile"]
