@@ -322,3 +322,27 @@ fi
     assert "the remote moved while pushing" in r.stderr
     log = git(bob.root, "log", "--format=%s", "origin/main").splitlines()
     assert log[:2] == ["dealcli sync by bob", "meanwhile"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sync_exit_codes_for_what_a_person_must_merge_or_fix(team, mode):
+    alice, bob = team
+    (alice.root / "notes.txt").write_text("alice\n")
+    (bob.root / "notes.txt").write_text("bob\n")
+    assert alice.sync(mode).returncode == 0
+    r = bob.sync(mode)
+    assert r.returncode == 4 and "notes.txt could not be merged" in r.stderr
+    assert git(bob.root, "status", "--porcelain") == ""  # the pull is undone, bob's commit kept
+    assert git(bob.root, "log", "-1", "--format=%s").strip() == "dealcli sync by bob"
+    # check failing after the pull: exit 1, nothing pushed
+    git(bob.root, "reset", "--quiet", "--hard", "origin/main")
+    d = alice.ok("deal", "add", "Broken later").strip()
+    assert alice.sync(mode).returncode == 0
+    path = alice.root / "deals" / f"{d}.yaml"
+    path.write_text(path.read_text().replace("stage: new", "stage: nowhere"))
+    git(alice.root, "commit", "--quiet", "-am", "hand edit")
+    git(alice.root, "push", "--quiet")
+    bob.ok("deal", "add", "Bob's")
+    r = bob.sync(mode)
+    assert r.returncode == 1 and "nothing pushed" in r.stderr and "stage-exists" in r.stderr
+    assert git(bob.root, "rev-list", "--count", "origin/main..HEAD").strip() != "0"
