@@ -251,7 +251,6 @@ PipelineLoader = Callable[[str], object]  # pipeline id -> model.Pipeline or Non
 def merge_deal(base: dict, ours: dict, theirs: dict, ctx: Context, pipelines: PipelineLoader,
                user: str = MERGER) -> dict:
     state = _merge_state(base, ours, theirs, ctx)
-    plain = {k: v for k, v in ours.items()}
     strip = STATE + ("modified",) + (("probability",) if state["winner"] is not None else ())
     merged = merge_dict({k: v for k, v in base.items() if k not in strip},
                         {k: v for k, v in ours.items() if k not in strip},
@@ -260,7 +259,7 @@ def merge_deal(base: dict, ours: dict, theirs: dict, ctx: Context, pipelines: Pi
     times = [when(ours.get("modified")), when(theirs.get("modified"))]
     later = max((t for t in times if t), default=None)
     merged["modified"] = ours.get("modified") if later is None or later == times[0] else theirs.get("modified")
-    out = {k: merged[k] for k in plain if k in merged}
+    out = {k: merged[k] for k in ours if k in merged}  # ours' key order, then new keys
     out.update({k: v for k, v in merged.items() if k not in out})
     if state["winner"] is not None:
         out = _reach_stage(out, state, ctx, pipelines)
