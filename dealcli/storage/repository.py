@@ -56,6 +56,7 @@ class Repository:
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
         self._index = None
+        self.committed: list = []  # ops of the transactions committed by this command (auto_commit)
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
 
     # -- paths -----------------------------------------------------------------------------
@@ -187,6 +188,7 @@ class Repository:
             finally:
                 self._tx = None
             applied = tx.commit()
+            self.committed.extend(applied)
             if len(applied) <= NOTE_MAX:
                 for op in applied:
                     if op.kind in KINDS:

@@ -51,6 +51,26 @@ def _construct_timestamp_text(loader, node):
     return loader.construct_scalar(node)
 
 
+def _construct_mapping(loader, node, deep=False):
+    """A mapping whose keys are unique: a repeated key (`stage: won` ... `stage: new`, what a
+    hand-resolved merge can leave) is an error naming both lines, not a silent last-one-wins."""
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            first = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark.line + 1)
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r} (first at line {first})", key_node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
+
+
+def _construct_map(loader, node):
+    data: dict = {}
+    yield data
+    data.update(_construct_mapping(loader, node))
+
+
+Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 Loader.add_constructor(_FLOAT, _construct_float)
 Loader.add_constructor(_TIMESTAMP, _construct_timestamp_text)
 
@@ -78,8 +98,33 @@ Dumper.add_representer(_dt.datetime, _represent_datetime)
 Dumper.add_representer(_dt.date, _represent_datetime)
 
 
+MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
+
+
+def conflict_marker(text: str | bytes) -> tuple[int, str] | None:
+    """(line, marker) of the first git conflict marker in a text, None when there is none."""
+    if isinstance(text, bytes):
+        if b"<<<<<<<" not in text and b">>>>>>>" not in text:
+            return None
+        text = text.decode("utf-8", "replace")
+    elif "<<<<<<<" not in text and ">>>>>>>" not in text:
+        return None
+    for n, line in enumerate(text.splitlines(), 1):
+        for marker in MARKERS:
+            if line.startswith(marker) and (marker != "=======" or line.rstrip() == marker):
+                return n, marker
+    return None
+
+
 def loads(text: str | bytes, path: str = "<input>"):
-    """Parse one YAML document; a syntax error becomes CorruptData naming file and line."""
+    """Parse one YAML document; a syntax error becomes CorruptData naming file and line, a git
+    conflict marker gets its own message saying how to resolve it."""
+    found = conflict_marker(text)
+    if found:
+        raise CorruptData(path, f"git conflict marker {found[1]}: this file was merged as text. Run "
+                          f"`dealcli git setup`, then `git checkout --merge -- {path}` to merge it again "
+                          "with dealcli's merge driver, or resolve it by hand (keep one side between the "
+                          "markers, then `dealcli check`)", found[0])
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

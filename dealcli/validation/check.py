@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 from dealcli import stage_rules
 
+from dealcli.validation import history
 from dealcli.validation import links as linkcheck
 
 from dealcli.validation import schemas
@@ -95,6 +97,7 @@ def run(s: Session) -> list[Violation]:
         problems += _schema_problems(doc, repo.rel(doc.path), "form")
     problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
+    broken: set[str] = set()
     for kind in KINDS:
         if kind == "deals":
             continue  # after the pipelines, file by file (in parallel when there are many)
@@ -105,14 +108,18 @@ def run(s: Session) -> list[Violation]:
             if obj is not None:
                 loaded.setdefault(kind, []).append((doc, obj))
         problems += _yaml_problems(s, errors)
+        if kind == "pipelines":  # an unreadable pipeline file: its deals are not "without pipeline"
+            broken = {Path(exc.path).stem for exc in errors}
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
     for doc, pipeline in loaded.get("pipelines", []):
         for v in stage_rules.validate_pipeline(pipeline):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
     known = linkcheck.known_ids(s)
-    problems += check_deals(s, pipelines, known)
+    problems += check_deals(s, pipelines, known, broken)
     problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)
+    for note in history.duplicate_notices(s):
+        s.notice(note)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
@@ -133,7 +140,7 @@ def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
 def _check_deal_files(ids: list[str]) -> list[Violation]:
     """Schema, types, id, stage rules and links of some deal files (in this process or a
     worker): each file is parsed once."""
-    s, pipelines, known = _JOB
+    s, pipelines, known, broken = _JOB
     repo = s.repo
     out: list[Violation] = []
     errors: list[CorruptData] = []
@@ -148,19 +155,19 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
         found, deal = check_doc(s, doc, "deals")
         out += found
         out += linkcheck.doc_problems(s, doc, "deals", known)
-        if deal is not None:
-            for v in stage_rules.validate_deal(deal, pipelines):
+        if deal is not None and deal.pipeline not in broken:
+            for v in stage_rules.validate_deal(deal, pipelines) + history.deal_problems(deal):
                 v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
                 out.append(v)
     return out + _yaml_problems(s, errors)
 
 
-def check_deals(s: Session, pipelines: dict, known: dict) -> list[Violation]:
+def check_deals(s: Session, pipelines: dict, known: dict, broken: set = frozenset()) -> list[Violation]:
     """Every deal file, parsed and checked by worker processes (one per core, forked, so they
     share the pipelines) when there are many; only the problems come back."""
     global _JOB
     ids = s.repo.ids("deals")
-    _JOB = (s, pipelines, known)
+    _JOB = (s, pipelines, known, broken)
     try:
         workers = min(os.cpu_count() or 1, 8)
         import multiprocessing

@@ -26,10 +26,13 @@ def history_detail(ev: dict) -> str:
 
 
 def render_history(deal: Deal, fmt: str) -> None:
-    events = [dict(e, deal=deal.id) for e in deal.history]
+    from dealcli.merge import ordered
+
+    history = ordered(deal.history)  # by time, even in a file a hand merge left out of order
+    events = [dict(e, deal=deal.id) for e in history]
     if fmt == "table":
         rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
-                for e in deal.history]
+                for e in history]
         render.emit(rows, "table")
     elif fmt == "ids":
         render.emit([{"id": deal.id}], "ids")
