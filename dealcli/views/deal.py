@@ -55,7 +55,8 @@ def deal_card_text(s: Session, deal: Deal) -> str:
     except Exception:  # noqa: BLE001 - a broken pipeline must not hide the deal
         pipeline = None
     stage = pipeline.stage(deal.stage) if pipeline else None
-    stage_text = render.paint(stage.name, stage.color) + f" ({deal.stage})" if stage else deal.stage
+    stage_text = (render.Styled(render.paint(stage.name, stage.color) + render.printable(f" ({deal.stage})"))
+                  if stage else deal.stage)
     lines = [
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
@@ -75,11 +76,11 @@ def deal_card_text(s: Session, deal: Deal) -> str:
     out = []
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
-        text = render.cell(value)
+        text = render.shown(value)
         if text:
             out.append(f"{key:<{width}}  {text}")
     for key, value in deal.extra.items():
-        out.append(f"{key:<{width}}  {render.cell(value)}")
+        out.append(f"{render.printable(str(key)):<{width}}  {render.shown(value)}")
     out += views_card.card_lines(pipeline, deal.fields, deal.currency)  # custom fields by section
     if deal.products:
         out.append("")
@@ -92,5 +93,6 @@ def deal_card_text(s: Session, deal: Deal) -> str:
         out.append("")
         out.append("comments:")
         for c in deal.comments:
-            out.append(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}")
+            out.append(render.printable(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}",
+                                        keep_newlines=True))
     return "\n".join(out) + "\n"
