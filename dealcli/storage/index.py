@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover
     from hashlib import blake2b
 
 from dealcli.errors import CorruptData
-from dealcli.storage import yamlcodec
+from dealcli.storage import atomic, yamlcodec
 from dealcli.storage.layout import INDEX_NAME
 
 if TYPE_CHECKING:
@@ -171,10 +171,11 @@ def _settled(stamp: bytes, since_ns: int) -> int:
 
 
 def _read(path) -> bytes | None:
+    """A record file's bytes; None when it vanished or is not a regular file (never opened:
+    a FIFO would block the scan; the sweep skips such names, this covers a swap in between)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return atomic.read_bytes(Path(path))
+    except (CorruptData, NotADirectoryError):
         return None
 
 
