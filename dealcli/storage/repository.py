@@ -270,13 +270,29 @@ class Repository:
 
     def records(self, kind: str, errors: list | None = None):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
-        served from the index cache (only changed files are parsed)."""
+        served from the index cache (only changed files are parsed). THE scan path of every
+        whole-repository view: a record that is not plain data or fails its JSON Schema
+        (validation/records.py) is corrupt like a malformed file: appended to `errors` as
+        CorruptData naming file and line, and skipped (raised with errors=None)."""
+        from dealcli.validation.records import problem
+
         idx = self.index
-        if idx is None:
-            for doc in self.iter_docs(kind, errors):
-                yield doc.id, doc.data
-            return
-        yield from idx.records(kind, errors)
+        pairs = ((doc.id, doc.data) for doc in self.iter_docs(kind, errors)) if idx is None \
+            else idx.records(kind, errors)
+        for record_id, data in pairs:
+            found = problem(kind, data)
+            if found is None:
+                yield record_id, data
+                continue
+            path, message = found
+            try:
+                line = self.load(kind, record_id).line_of(path)
+            except (NotFound, CorruptData):
+                line = None
+            exc = CorruptData(self.rel(self.path(kind, record_id)), message, line)
+            if errors is None:
+                raise exc
+            errors.append(exc)
 
     def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
         """Ids of records with any of the (key, value) pairs of index.keys_of, without reading

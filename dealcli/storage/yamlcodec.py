@@ -72,16 +72,28 @@ def _represent_datetime(dumper, value):
     return _represent_str(dumper, value.isoformat())
 
 
+Dumper.ignore_aliases = lambda self, data: True  # never write anchors/aliases: plain, diffable files
 Dumper.add_representer(Decimal, _represent_decimal)
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(_dt.datetime, _represent_datetime)
 Dumper.add_representer(_dt.date, _represent_datetime)
 
 
+MAX_EXPANDED = 10_000  # nodes a document may have once its aliases are expanded
+
+
 def loads(text: str | bytes, path: str = "<input>"):
-    """Parse one YAML document; a syntax error becomes CorruptData naming file and line."""
+    """Parse one YAML document; a syntax error becomes CorruptData naming file and line. A
+    document whose aliases expand beyond MAX_EXPANDED nodes (a "billion laughs" alias bomb, a
+    few lines that would become gigabytes in every view) is refused as corrupt data."""
+    loader = Loader(text)
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if (b"*" if isinstance(text, bytes) else "*") in text:  # no alias without a `*`
+            _check_expansion(node, path)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -91,6 +103,37 @@ def loads(text: str | bytes, path: str = "<input>"):
         raise CorruptData(path, f"malformed YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise CorruptData(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root, path: str) -> None:
+    """Count the nodes of the document as its aliases expand (each shared node counted once
+    per use, computed once); refuse a recursive alias or more than MAX_EXPANDED nodes."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise CorruptData(path, "a YAML alias refers to itself (recursive anchor)",
+                              node.start_mark.line + 1)
+        busy.add(key)
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        busy.discard(key)
+        sizes[key] = n
+        if n > MAX_EXPANDED:
+            raise CorruptData(path, f"YAML aliases expand to more than {MAX_EXPANDED} values (an alias bomb?); "
+                              "dealcli refuses it", node.start_mark.line + 1)
+        return n
+
+    size(root)
 
 
 def dumps(data) -> str:

@@ -31,6 +31,12 @@ def _fast(schema_name: str):
 
 
 def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
+    from dealcli.validation.records import plain_problem
+
+    found = plain_problem(doc.data)
+    if found:  # a null key, a !!set, .inf: not data any view can show
+        field = ".".join(str(p) for p in found[0]) or None
+        return [Violation("type", found[1], field, None, rel, doc.line_of(found[0]))]
     fast = _fast(schema_name)
     if fast is not None and fast(doc.data):
         return []  # valid: jsonschema would find nothing (see fastschema.py)
