@@ -18,19 +18,26 @@ from dealcli.validation import schemas
 _PLAIN = (str, bool, int, Decimal, type(None), dt.date)
 
 
-def plain_problem(value, path: tuple = ()) -> tuple[tuple, str] | None:
-    """(path, message) of the first value that is not plain data, or None."""
+def plain_problem(value) -> tuple[tuple, str] | None:
+    """(path, "field: message") of the first value that is not plain data, or None."""
+    found = _plain(value, ())
+    if found and found[0]:
+        return found[0], ".".join(str(p) for p in found[0]) + ": " + found[1]
+    return found
+
+
+def _plain(value, path: tuple) -> tuple[tuple, str] | None:
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
                 return path, f"a key must be text, not {_what(k)}"
-            found = plain_problem(v, path + (k,))
+            found = _plain(v, path + (k,))
             if found:
                 return found
         return None
     if isinstance(value, list):
         for i, v in enumerate(value):
-            found = plain_problem(v, path + (i,))
+            found = _plain(v, path + (i,))
             if found:
                 return found
         return None
