@@ -49,6 +49,21 @@ def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
     return out
 
 
+def _zone_problems(config: Doc) -> list[Violation]:
+    """`timezone:` must be an IANA zone name the tz database knows (never a path)."""
+    from dealcli import timeutil
+
+    name = config.data.get("timezone")
+    if name is None:
+        return []
+    try:
+        timeutil.zone(name)
+    except timeutil.DateError as exc:
+        return [Violation("timezone", f"timezone: {exc}", "timezone", name, "dealcli.yaml",
+                          config.line_of(("timezone",)))]
+    return []
+
+
 def line_for(doc: Doc, field: str | None, default: tuple) -> int | None:
     """The line of a Violation's field (a dotted path such as `stages.2.color`) in a file."""
     if not field:
@@ -86,6 +101,7 @@ def run(s: Session) -> list[Violation]:
     try:
         config = repo.config_doc
         problems += _schema_problems(config, "dealcli.yaml", "config")
+        problems += _zone_problems(config)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
     loaded: dict[str, list] = {}
