@@ -15,7 +15,7 @@ HELP = """A scriptable command-line CRM for deals, kept as one YAML file per rec
 
 The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards holding
 dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
-3 not found, 4 conflict, 5 unreadable or corrupt data."""
+3 not found, 4 conflict, 5 unreadable or corrupt data, 65 malformed input (intake)."""
 
 _app = typer.Typer(
     name="dealcli",
@@ -73,12 +73,17 @@ REGISTRY = {
     "quote": lambda m, app: app.add_typer(m.app, name="quote"),
     "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+    "report": lambda m, app: m.register(app),
+    "intake": lambda m, app: app.add_typer(m.app, name="intake"),
+    "generator": lambda m, app: app.add_typer(m.app, name="generator"),
+    "predict": lambda m, app: app.add_typer(m.app, name="predict"),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
-    "activity": "activity", "recurring": "recurring",
+    "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
+    "generator": "generator", "predict": "predict",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

@@ -83,6 +83,20 @@ class CorruptData(DealcliError):
         super().__init__(f"{where}: {message}")
 
 
+class MalformedInput(DealcliError):
+    """Input that is not what it claims to be: an unreadable e-mail, chat update, form
+    submission or call record (exit 65, EX_DATAERR of sysexits.h, which mail servers know)."""
+
+    exit_code = 65
+
+
+class TempFail(DealcliError):
+    """An incoming item was neither processed nor kept (exit 75, EX_TEMPFAIL of sysexits.h: a
+    mail server queues the message and delivers it again later)."""
+
+    exit_code = 75
+
+
 class PipeClosed(DealcliError):
     """The reader of stdout went away (`| head`): stop quietly."""
 

@@ -18,7 +18,7 @@ from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Vio
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Deal, Pipeline, Stage, default_pipeline
 from dealcli.session import Session, to_model
-from dealcli.storage import atomic, yamlcodec
+from dealcli.storage import files, yamlcodec
 from dealcli.storage.repository import Doc
 
 PROCESS_COLORS = ("#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900", "#FFD500", "#A77BDE", "#2066B0")
@@ -314,12 +314,7 @@ def read_card(ops: EditOps) -> cards.Card | None:
     if ops.card_file == "-":
         raw = (ops.card_text or "").encode()
     else:
-        try:
-            raw = atomic.read_bytes(Path(ops.card_file))
-        except OSError as exc:
-            raise UsageError(f"--card {ops.card_file}: {exc.strerror}") from None
-        if raw is None:
-            raise UsageError(f"--card {ops.card_file}: no such file")
+        raw = files.read_input(ops.card_file, "--card")
     try:
         data = yamlcodec.loads(raw, source)
     except CorruptData as exc:

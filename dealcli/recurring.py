@@ -396,12 +396,18 @@ def problems(s: Session, doc: Doc) -> list[tuple[str, int | None]]:
         t = Template.from_dict(doc.data)
     except FieldError as exc:
         return [(str(exc), doc.line_of(exc.path))]
-    if t.deal.get("pipeline"):
+    return deal_part_problems(s, doc, t.deal)
+
+
+def deal_part_problems(s: Session, doc: Doc, part: dict) -> list[tuple[str, int | None]]:
+    """A record's `deal:` part naming a pipeline that is not there, or a stage not in it (also
+    used for generator scenarios)."""
+    if part.get("pipeline"):
         try:
-            pipeline = s.pipeline(t.deal["pipeline"])
+            pipeline = s.pipeline(part["pipeline"])
         except DealcliError as exc:
             return [(f"deal.pipeline: {exc.message}", doc.line_of(("deal", "pipeline")))]
-        stage = t.deal.get("stage")
+        stage = part.get("stage")
         if stage and pipeline.stage(stage) is None:
             return [(f"deal.stage: {stage!r} is not a stage of pipeline {pipeline.id!r}",
                      doc.line_of(("deal", "stage")))]

@@ -16,6 +16,8 @@ run deal history "$id"
 run filter status=open --sort -amount --limit 5
 run filter --preset overdue -f csv --columns id,title,next_activity
 run board --preset open
+run report --section funnel,forecast
+run board --as-of -30d --cards 2
 run agenda
 run export -f jsonl status=won | head -n 1 | cut -c1-300
 run recurring add "Support retainer {date:%B %Y}" --every month --start -2m --company "Demo Corp" --amount 1200

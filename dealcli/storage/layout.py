@@ -14,6 +14,7 @@ KINDS = (
     "products",
     "activities",
     "recurring",
+    "generators",
 )
 SINGULAR = {
     "deals": "deal",
@@ -25,6 +26,7 @@ SINGULAR = {
     "products": "product",
     "activities": "activity",
     "recurring": "recurring deal template",
+    "generators": "generator",
 }
 SUFFIX = ".yaml"
 MAX_ID = 200
