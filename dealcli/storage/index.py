@@ -54,7 +54,7 @@ from dealcli.storage.layout import INDEX_NAME
 if TYPE_CHECKING:
     import sqlite3
 
-VERSION = 3  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 4  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -185,6 +185,8 @@ def _digest(raw: bytes) -> bytes:
 
 def parse_raw(raw: bytes, kind: str, rel: str):
     """(digest, blob or None, error or None, keys) of one file's bytes; error is (message, line)."""
+    from dealcli.validation.records import problem
+
     digest = _digest(raw)
     try:
         data = yamlcodec.loads(raw, rel)
@@ -192,6 +194,9 @@ def parse_raw(raw: bytes, kind: str, rel: str):
             raise CorruptData(rel, "expected a mapping at the top level", 1)
     except CorruptData as exc:
         return digest, None, (bare_message(exc), exc.line), []
+    found = problem(kind, data)  # checked once per version of the file: cached rows are fit
+    if found is not None:
+        return digest, None, (found[1], yamlcodec.line_of(raw, found[0])), []
     return digest, encode(data), None, keys_of(kind, data)
 
 

@@ -274,12 +274,13 @@ class Repository:
         whole-repository view: a record that is not plain data or fails its JSON Schema
         (validation/records.py) is corrupt like a malformed file: appended to `errors` as
         CorruptData naming file and line, and skipped (raised with errors=None)."""
+        idx = self.index
+        if idx is not None:  # the cache checks each file when it parses it (index.parse_raw)
+            yield from idx.records(kind, errors)
+            return
         from dealcli.validation.records import problem
 
-        idx = self.index
-        pairs = ((doc.id, doc.data) for doc in self.iter_docs(kind, errors)) if idx is None \
-            else idx.records(kind, errors)
-        for record_id, data in pairs:
+        for record_id, data in ((doc.id, doc.data) for doc in self.iter_docs(kind, errors)):
             found = problem(kind, data)
             if found is None:
                 yield record_id, data
