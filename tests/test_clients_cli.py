@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 import pytest
 
-
-def loads(text):
-    """JSON as scripts should read dealcli's: money (JSON numbers) as exact Decimals."""
-    return json.loads(text, parse_float=Decimal)
+from conftest import json_decimal as loads
 
 
 def one_line_error(proc, code, *needles):

@@ -2,15 +2,11 @@
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 import yaml
 
-
-def loads(text):
-    """JSON as scripts should read dealcli's: money (JSON numbers) as exact Decimals."""
-    return json.loads(text, parse_float=Decimal)
+from conftest import json_decimal as loads
 
 
 def add(cli, *args):

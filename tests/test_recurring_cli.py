@@ -2,19 +2,14 @@
 cron calls it: --now drives the clock, every run is checked for what it prints and what it
 leaves on disk."""
 
-import json
 import os
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import Runner
 
-
-def loads(text):
-    """JSON as scripts should read dealcli's: money (JSON numbers) as exact Decimals."""
-    return json.loads(text, parse_float=Decimal)
+from conftest import Runner, json_decimal as loads
 
 
 def add(cli, *args, now="2026-01-01T08:00:00+00:00") -> str:

@@ -2,19 +2,13 @@
 processes for the main commands, so the entry point, start-up and exit codes of a real process
 stay covered while the rest of the suite calls cli.main() in-process (see conftest.py)."""
 
-import json
 import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
 
-from conftest import NOW, Runner
-
-
-def loads(text):
-    """JSON as scripts should read dealcli's: money (JSON numbers) as exact Decimals."""
-    return json.loads(text, parse_float=Decimal)
+from conftest import NOW, Runner, json_decimal as loads
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -14,12 +13,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from conftest import NOW, Runner
-
-
-def loads(text):
-    """JSON as scripts should read dealcli's: money (JSON numbers) as exact Decimals."""
-    return json.loads(text, parse_float=Decimal)
+from conftest import NOW, Runner, json_decimal as loads
 
 
 ME = "tester@example.com"
