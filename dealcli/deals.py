@@ -173,7 +173,7 @@ def is_repeat(s: Session, company: str | None, contacts: list[str], exclude: str
     if found is not None:
         return any(i != exclude for i in found)
     won = set()
-    for data in s.deal_records(errors=[]):
+    for data in s.deal_records(errors=[], everyone=True):
         if data.get("id") != exclude:
             won.update(stage_rules.repeat_keys(data))
     return stage_rules.is_repeat(company, contacts, won)

@@ -36,6 +36,7 @@ from dealcli.errors import (
     CorruptData,
     DealcliError,
     FieldError,
+    NotAllowed,
     NotFound,
     RuleViolation,
     UsageError,
@@ -375,7 +376,7 @@ def _rel(s: Session, doc_or_id) -> str:
 
 def load(s: Session, template_id: str) -> tuple[Template, Doc]:
     """A template by exact id; CorruptData (naming file and line) when it cannot be used."""
-    doc = s.repo.load(KIND, template_id)
+    doc = s.readable(s.repo.load(KIND, template_id))
     rel = _rel(s, doc)
     try:
         t = Template.from_dict(doc.data)
@@ -745,7 +746,7 @@ def listing(s: Session) -> list[dict]:
         try:
             t, _ = load(s, tid)
             out.append(summary(s, t))
-        except NotFound:
+        except (NotFound, NotAllowed):  # NotAllowed: hidden by the access rights
             continue
         except DealcliError as exc:
             s.notice(f"skipped {_problem(s, tid, exc)}")

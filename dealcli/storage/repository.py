@@ -57,6 +57,7 @@ class Repository:
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
         self._index = None
+        self.guard = None  # access.Guard when the repository has users (installed by the Session)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -161,19 +162,24 @@ class Repository:
             raise CorruptData(self.rel(path), "expected a mapping at the top level", 1)
         return Doc(kind, record_id, path, data, raw)
 
-    def iter_docs(self, kind: str, errors: list | None = None):
+    def iter_docs(self, kind: str, errors: list | None = None, guarded: bool = True):
         """Every record of a kind. A corrupt file is appended to `errors` (if given) and
         skipped, so one bad file does not stop commands that do not need it; with
-        errors=None it raises CorruptData."""
+        errors=None it raises CorruptData. With a guard (access rights), records the acting
+        user may not read are left out."""
+        guard = self.guard if guarded else None
         for record_id in self.ids(kind):
             try:
-                yield self.load(kind, record_id)
+                doc = self.load(kind, record_id)
             except NotFound:
                 continue  # deleted while we were listing
             except CorruptData as exc:
                 if errors is None:
                     raise
                 errors.append(exc)
+                continue
+            if guard is None or guard.visible(kind, doc.data):
+                yield doc
 
     # -- writes: everything goes through one Transaction (storage/journal.py) -------------------
     @contextlib.contextmanager
@@ -208,6 +214,8 @@ class Repository:
         if raw is None and data is not None:
             raw = yamlcodec.dumps(data).encode()
         if self._tx is not None:
+            if self.guard is not None:  # access rights: refused before anything is staged
+                self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)
             if kind not in self._dir_before:  # the folder as the index cache knew it
                 self._dir_before[kind] = self._folder_stat_if_indexed(kind) if kind in KINDS else None
             self._tx.stage(kind, record_id, path, raw, data, expect)
@@ -215,6 +223,21 @@ class Repository:
             with self.transaction():
                 return self._stage(kind, record_id, data, expect, raw, path)
         return Doc(kind, record_id, path, data, raw)
+
+    def _before(self, kind: str, record_id: str, path: Path, expect):
+        """What a write replaces, as data (for the access check): None for a new file."""
+        if expect is atomic.MISSING:
+            return None
+        raw = expect if isinstance(expect, bytes) else None
+        if raw is None:
+            op = self._tx.staged(path) if self._tx is not None else None
+            raw = self._tx.raw_of(op) if op is not None else atomic.read_bytes(path)
+        if raw is None:
+            return None
+        try:
+            return yamlcodec.loads(raw, self.rel(path))
+        except CorruptData:
+            return {}
 
     def create(self, kind: str, record_id: str, data: dict) -> Doc:
         """A new record; Conflict (exit 4) if a file with that id exists by the commit."""
@@ -268,29 +291,33 @@ class Repository:
             self._index = index.Index(self.root, self.cache_dir, self.rel)
         return self._index
 
-    def records(self, kind: str, errors: list | None = None):
+    def records(self, kind: str, errors: list | None = None, guarded: bool = True):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
         served from the index cache (only changed files are parsed). THE scan path of every
         whole-repository view: a record that is not plain data or fails its JSON Schema
         (validation/records.py) is corrupt like a malformed file: appended to `errors` as
-        CorruptData naming file and line, and skipped (raised with errors=None)."""
+        CorruptData naming file and line, and skipped (raised with errors=None). With a guard
+        (access rights), records the acting user may not read are left out."""
         idx = self.index
-        if idx is not None:  # the cache checks each file when it parses it (index.parse_raw)
-            yield from idx.records(kind, errors)
+        guard = self.guard if guarded else None
+        # the cache checks each file when it parses it (index.parse_raw); without it, here
+        pairs = idx.records(kind, errors) if idx is not None else self._checked_records(kind, errors)
+        if guard is None:
+            yield from pairs
             return
+        for record_id, data in pairs:
+            if guard.visible(kind, data):
+                yield record_id, data
+
+    def _checked_records(self, kind: str, errors: list | None):
         from dealcli.validation.records import problem
 
-        for record_id, data in ((doc.id, doc.data) for doc in self.iter_docs(kind, errors)):
-            found = problem(kind, data)
+        for doc in self.iter_docs(kind, errors, guarded=False):
+            found = problem(kind, doc.data)
             if found is None:
-                yield record_id, data
+                yield doc.id, doc.data
                 continue
-            path, message = found
-            try:
-                line = self.load(kind, record_id).line_of(path)
-            except (NotFound, CorruptData):
-                line = None
-            exc = CorruptData(self.rel(self.path(kind, record_id)), message, line)
+            exc = CorruptData(self.rel(doc.path), found[1], doc.line_of(found[0]))
             if errors is None:
                 raise exc
             errors.append(exc)

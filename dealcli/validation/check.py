@@ -106,6 +106,10 @@ def run(s: Session) -> list[Violation]:
         config = repo.config_doc
         problems += _schema_problems(config, "dealcli.yaml", "config")
         problems += _zone_problems(config)
+        if isinstance(config.data, dict) and config.data.get("users"):
+            from dealcli import access
+
+            problems += access.config_problems(config.data)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
     form_errors: list[CorruptData] = []
