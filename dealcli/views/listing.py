@@ -140,7 +140,7 @@ def export_flat(records: list[dict]) -> tuple[list[dict], list[str]]:
 
 def export_text(s, exprs, presets, sort, fmt: str) -> str:
     """`dealcli export`: every field of every selected deal. json/jsonl/yaml nested (the JSONL
-    line is exactly render.jsonable of the stored record), csv/tsv flat with the formula guard."""
+    line is render.json_text of the stored record, money canonical), csv/tsv flat with the formula guard."""
     from dealcli import access
 
     with access.purpose(s, "export"):  # with users: the deals the export level lets out
