@@ -133,8 +133,10 @@ def __getattr__(name: str):
 
 
 def _err(line: str) -> None:
+    from dealcli.views.render import printable  # a value quoted from data never drives the terminal
+
     try:
-        sys.stderr.write(f"dealcli: {line}\n")
+        sys.stderr.write(f"dealcli: {printable(line, keep_newlines=True)}\n")
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         pass

@@ -33,6 +33,12 @@ def _fast(schema_name: str):
 
 
 def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
+    from dealcli.validation.records import plain_problem
+
+    found = plain_problem(doc.data)
+    if found:  # a null key, a !!set, .inf: not data any view can show
+        field = ".".join(str(p) for p in found[0]) or None
+        return [Violation("type", found[1], field, None, rel, doc.line_of(found[0]))]
     fast = _fast(schema_name)
     if fast is not None and fast(doc.data):
         return []  # valid: jsonschema would find nothing (see fastschema.py)
@@ -43,6 +49,21 @@ def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
         field = ".".join(str(p) for p in path) or "(top level)"
         out.append(Violation("schema", f"{field}: {err.message}", field, None, rel, doc.line_of(path)))
     return out
+
+
+def _zone_problems(config: Doc) -> list[Violation]:
+    """`timezone:` must be an IANA zone name the tz database knows (never a path)."""
+    from dealcli import timeutil
+
+    name = config.data.get("timezone")
+    if name is None:
+        return []
+    try:
+        timeutil.zone(name)
+    except timeutil.DateError as exc:
+        return [Violation("timezone", f"timezone: {exc}", "timezone", name, "dealcli.yaml",
+                          config.line_of(("timezone",)))]
+    return []
 
 
 def line_for(doc: Doc, field: str | None, default: tuple) -> int | None:
@@ -86,6 +107,7 @@ def run(s: Session) -> list[Violation]:
     try:
         config = repo.config_doc
         problems += _schema_problems(config, "dealcli.yaml", "config")
+        problems += _zone_problems(config)
         if isinstance(config.data, dict) and config.data.get("users"):
             from dealcli import access
 
