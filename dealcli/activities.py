@@ -70,12 +70,16 @@ def of_deal(s: Session, deal_id: str) -> list[dict]:
     if names is None:
         return [data for _, data in s.repo.records("activities", [])
                 if isinstance(data, dict) and str(data.get("deal")) == deal_id]
+    from dealcli.validation.records import problem
+
     out = []
     guard = s.repo.guard  # access rights: the same activities a scan would show this user
     for name in names:
         try:
             data = s.repo.load("activities", name).data
         except (NotFound, CorruptData):  # gone or broken since the lookup: not a pending step
+            continue
+        if problem("activities", data) is not None:  # failing its schema: corrupt, as in a scan
             continue
         if str(data.get("deal")) == deal_id and (guard is None or guard.visible("activities", data)):
             out.append(data)
