@@ -72,7 +72,7 @@ def parse_due(s: Session, text: str | None) -> dt.datetime:
     if text is None:
         return default_due(s)
     try:
-        value, has_time = timeutil.parse_datetime(text, s.now)
+        value, has_time = timeutil.parse_datetime(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"--due: {exc}") from None
     if not has_time:

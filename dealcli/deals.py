@@ -57,7 +57,8 @@ def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
 
 def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
     """--set FIELD=VALUE: a known deal field by its name, else a custom field."""
-    if name.startswith("fields."):
+    explicit_free = name.startswith("fields.")
+    if explicit_free:
         name = name[7:]
         known = False
     else:
@@ -65,6 +66,13 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
     if not known:
         if not name or len(name) > 64:
             raise UsageError(f"--set: {name!r} is not a usable field name")
+        card_names = cards.card_of(pipeline).names()
+        if explicit_free is False and card_names and name not in card_names:
+            from dealcli.suggest import hint
+
+            settable = list(TEXT_FIELDS) + list(DATE_FIELDS) + ["amount", "probability", "contacts"]
+            raise UsageError(f"--set {name}: not a field of pipeline {pipeline.id!r}{hint(name, card_names + settable)} "
+                             f"(card fields: {', '.join(card_names)}; --set fields.{name}=... keeps a free field)")
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
@@ -74,9 +82,9 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
     elif name in DATE_FIELDS:
         setattr(deal, name, _date(s, value, name))
     elif name == "contacts":
-        deal.contacts = [clients.resolve(s, "contact", v) for v in value.split(",") if v.strip()]
+        deal.contacts = [clients.resolve(s, "contact", v, refuse_near=True) for v in value.split(",") if v.strip()]
     elif name == "company":
-        deal.company = clients.resolve(s, "company", value) if value else None
+        deal.company = clients.resolve(s, "company", value, refuse_near=True) if value else None
     else:
         setattr(deal, name, value)
 
@@ -103,7 +111,7 @@ def unset(deal: Deal, name: str) -> None:
 
 def _date(s: Session, text: str, what: str):
     try:
-        return timeutil.parse_date(text, s.now)
+        return timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"--{what.replace('_', '-')}: {exc}") from None
 
@@ -130,6 +138,9 @@ class DealSpec:
     probability: str | None = None
     comment: str | None = None
     sets: list[str] = field(default_factory=list)
+    typed: bool = False        # names typed by a person (deal add): a near-miss client name is refused
+    new_company: bool = False  # ... unless the name is meant as a new company / new contacts
+    new_contact: bool = False
     from_ref: str | None = None
     extra: dict = field(default_factory=dict)  # extra top-level keys (e.g. links to a template)
     fields: dict = field(default_factory=dict)  # custom fields as typed values (recurring templates)
@@ -188,9 +199,11 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     if spec.currency:
         deal.currency = spec.currency.strip().upper()
     if spec.company:
-        deal.company = clients.resolve(s, "company", spec.company)
+        deal.company = clients.resolve(s, "company", spec.company,
+                                       refuse_near=spec.typed and not spec.new_company)
     if spec.contacts:
-        deal.contacts = [clients.resolve(s, "contact", c) for c in spec.contacts]
+        deal.contacts = [clients.resolve(s, "contact", c, refuse_near=spec.typed and not spec.new_contact)
+                         for c in spec.contacts]
     rows = list(spec.product_rows) + products.rows(s, spec.products)
     if rows:
         deal.products = rows
@@ -290,7 +303,7 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
                 deal.products = products.rows(s, value)
                 deal.recompute_amount()
             elif name == "contacts":
-                deal.contacts = [clients.resolve(s, "contact", c) for c in value]
+                deal.contacts = [clients.resolve(s, "contact", c, refuse_near=True) for c in value]
             else:
                 apply_set(s, deal, pipeline, name, value)
         for assignment in sets:
@@ -409,6 +422,7 @@ def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str |
             raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
                                           f"{lead.get('deal')})", "status", "converted"))
         target = s.pipeline(pipeline or s.default_pipeline_id())
+        stage = stage_rules.resolve_stage(target, stage)
         bad = stage_rules.stage_exists(target, stage or target.first.id)
         if bad:
             raise RuleViolation(bad)

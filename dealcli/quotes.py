@@ -24,7 +24,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
     until = None
     if valid_until:
         try:
-            until = timeutil.parse_date(valid_until, s.now).isoformat()
+            until = timeutil.parse_date(valid_until, s.now, s.date_order).isoformat()
         except timeutil.DateError as exc:
             raise UsageError(f"--valid-until: {exc}") from None
     with s.repo.transaction():

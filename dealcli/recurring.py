@@ -419,7 +419,7 @@ class TemplateSpec:
 
 def _day(s: Session, text: str, option: str) -> dt.date:
     try:
-        return timeutil.parse_date(text, s.now)
+        return timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"{option}: {exc}") from None
 

@@ -26,7 +26,8 @@ AmountOpt = Annotated[Optional[str], typer.Option("--amount", help="Amount set b
 CurrencyOpt = Annotated[Optional[str], typer.Option("--currency", help="Currency code (default: the "
                                                     "repository's).")]
 CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Company id, id prefix or exact name "
-                                                   "(an unknown name creates the company).")]
+                                                   "(an unknown name creates the company; one close to an "
+                                                   "existing name is refused unless --new-company).")]
 ContactOpt = Annotated[Optional[list[str]], typer.Option("--contact", help="Contact id, id prefix or name "
                                                          "(repeatable).")]
 ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Product row "NAME:PRICE[:QTY'
@@ -52,8 +53,8 @@ def add(
     contact: ContactOpt = None,
     product: ProductOpt = None,
     pipeline: PipelineOpt = None,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id (default: the pipeline's "
-                                                 "first). A success or failure stage closes the deal.")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id or name, any case (default: "
+                                                 "the pipeline's first). A success or failure stage closes the deal.")] = None,
     type_: TypeOpt = None,
     source: SourceOpt = None,
     responsible: ResponsibleOpt = None,
@@ -64,6 +65,10 @@ def add(
     set_: SetOpt = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Copy client, products and more from "
                                                  "lead:ID, contact:ID, company:ID, quote:ID or deal:ID.")] = None,
+    new_company: Annotated[bool, typer.Option("--new-company", help="The --company name is a new company: "
+                                              "create it even when a similar name exists.")] = False,
+    new_contact: Annotated[bool, typer.Option("--new-contact", help="The --contact names are new contacts: "
+                                              "create them even when similar names exist.")] = False,
 ) -> None:
     """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...))."""
     from dealcli import deals
@@ -73,7 +78,8 @@ def add(
         title=title, amount=amount, currency=currency, company=company, contacts=contact or [],
         products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
         responsible=responsible, begin=begin, close_date=close_date, probability=probability,
-        comment=comment, sets=set_ or [], from_ref=from_,
+        comment=comment, sets=set_ or [], from_ref=from_, typed=True, new_company=new_company,
+        new_contact=new_contact,
     )
     deal = deals.add(s, spec)
     print_ids([deal.id])
@@ -149,7 +155,7 @@ def edit(
 def move(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[str, typer.Argument(help="Target stage id. The success stage closes the deal won, a "
+    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes the deal won, a "
                                          "failure stage closes it lost.", show_default=False)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,
@@ -168,7 +174,7 @@ def close(
     deal_id: IdArg,
     won: Annotated[bool, typer.Option("--won", help="Close as won (the success stage).")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Close as lost (a failure stage).")] = False,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage for --lost (default: the "
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage id or name for --lost (default: the "
                                                  "first failure stage).")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the deal was lost.")] = None,
 ) -> None:
@@ -187,7 +193,7 @@ def close(
 def reopen(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage to reopen into (default: "
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage id or name to reopen into (default: "
                                                  "the stage it was in before closing).")] = None,
 ) -> None:
     """Reopen closed deals. Prints the reopened ids."""

@@ -1,0 +1,104 @@
+"""Issue 15, "a CLI that helps": stages by name, "did you mean", near-miss client names, dates,
+currencies, global options anywhere, delete/edit of every record kind, readable help."""
+
+import json
+
+
+def add(cli, *args):
+    return cli.ok("deal", "add", *args).strip()
+
+
+def show(cli, deal_id):
+    return json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+
+
+# -- 1. stages by id or name, "did you mean" -----------------------------------------------------------
+def test_stages_by_name_any_case_everywhere(cli):
+    d = add(cli, "Named", "--stage", "preparing documents")
+    assert show(cli, d)["stage"] == "preparation"
+    cli.ok("deal", "move", d, "IN PROGRESS")
+    assert show(cli, d)["stage"] == "executing"
+    cli.ok("deal", "move", d, "Final_Invoice")
+    assert show(cli, d)["stage"] == "final_invoice"
+    cli.ok("deal", "close", d, "--lost", "--stage", "analyze failure", "--reason", "x")
+    assert show(cli, d)["stage"] == "apology"
+    cli.ok("deal", "reopen", d, "--stage", "New")
+    assert show(cli, d)["stage"] == "new"
+    assert cli.ok("filter", "stage=in progress,NEW", "-f", "ids").split() == [d]
+    cli.ok("pipeline", "edit", "sales", "--rename-stage", "in progress", "Doing")
+    assert "Doing" in cli.ok("pipeline", "show", "sales")
+
+
+def test_unknown_stage_did_you_mean(cli):
+    d = add(cli, "Typo")
+    r = cli("deal", "move", d, "exectuing")
+    assert r.returncode == 1 and "did you mean 'executing'" in r.stderr
+    r = cli("filter", "stage=exectuing")
+    assert r.returncode == 2 and "did you mean 'executing'" in r.stderr
+
+
+def test_unknown_fields_exit_2_with_hint(cli):
+    add(cli, "Fields", "--set", "po=PO-1")
+    for args, word in ((("filter", "amout>5"), "'amount'"), (("filter", "--sort", "-amont"), "'amount'"),
+                       (("filter", "--columns", "id,titel"), "'title'")):
+        r = cli(*args)
+        assert r.returncode == 2 and f"did you mean {word}" in r.stderr, (args, r.stderr)
+    # a custom field some deal carries is a known field
+    assert cli.ok("filter", "po=PO-1", "-f", "ids").strip()
+    assert cli("filter", "nosuchfield=1").returncode == 2
+
+
+def test_set_unknown_field_refused_where_the_pipeline_has_a_card(cli, tmp_path):
+    card = tmp_path / "card.yaml"
+    card.write_text("fields:\n  - {name: budget, type: money}\n")
+    cli.ok("pipeline", "edit", "sales", "--card", str(card))
+    r = cli("deal", "add", "Carded", "--set", "budgte=10")
+    assert r.returncode == 2 and "did you mean 'budget'" in r.stderr
+    d = add(cli, "Carded", "--set", "budget=10", "--set", "fields.free=ok")
+    assert show(cli, d)["fields"]["free"] == "ok"
+
+
+def test_near_miss_company_refused_unless_new_company(cli):
+    company = cli.ok("company", "add", "Initech AG").strip()
+    r = cli("deal", "add", "Dup", "--company", "Initech")
+    assert r.returncode == 2 and "Initech AG" in r.stderr and "--new-company" in r.stderr
+    assert cli.ok("company", "list", "-f", "ids").split() == [company]
+    d = add(cli, "Exact", "--company", "initech ag")
+    assert show(cli, d)["company"] == company
+    d = add(cli, "New", "--company", "Initech", "--new-company")
+    assert show(cli, d)["company"] != company
+    cli.ok("contact", "add", "Peter Gibbons")
+    r = cli("deal", "add", "C", "--contact", "Peter Gibons")
+    assert r.returncode == 2 and "--new-contact" in r.stderr
+    add(cli, "C", "--contact", "Peter Gibons", "--new-contact")
+
+
+# -- 2. dates -----------------------------------------------------------------------------------------
+def test_relative_dates_in_the_cli(cli):
+    # the clock: Tuesday 2026-03-10
+    for text, day in (("next friday", "2026-03-13"), ("in 3 days", "2026-03-13"), ("next week", "2026-03-16"),
+                      ("eow", "2026-03-13"), ("eom", "2026-03-31"), ("eoy", "2026-12-31"), ("3d", "2026-03-13")):
+        d = add(cli, "Dated", "--close-date", text)
+        assert show(cli, d)["close_date"] == day, text
+    assert cli.ok("filter", "close_date=eom", "-f", "ids").strip()
+
+
+def test_ambiguous_numeric_dates_follow_the_repository_setting(cli, repo, tmp_path):
+    r = cli("deal", "add", "Ambiguous", "--close-date", "03/04/2026")
+    assert r.returncode == 2 and "date_order" in r.stderr
+    d = add(cli, "Clear", "--close-date", "13/04/2026")
+    assert show(cli, d)["close_date"] == "2026-04-13"
+    csv = tmp_path / "deals.csv"
+    csv.write_text("title,close_date\nA,03/04/2026\n")
+    r = cli("import", str(csv))
+    assert r.returncode == 2 and "date_order" in r.stderr
+    cfg = repo / "dealcli.yaml"
+    cfg.write_text(cfg.read_text() + "date_order: dayfirst\n")
+    d = add(cli, "Dayfirst", "--close-date", "03/04/2026")
+    assert show(cli, d)["close_date"] == "2026-04-03"
+    cli.ok("import", str(csv))
+    assert cli.ok("filter", "title=A", "close_date=2026-04-03", "-f", "ids").strip()
+    cfg.write_text(cfg.read_text().replace("dayfirst", "monthfirst"))
+    d = add(cli, "Monthfirst", "--close-date", "03/04/2026")
+    assert show(cli, d)["close_date"] == "2026-03-04"
+    cli.ok("check")
