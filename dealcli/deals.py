@@ -85,6 +85,8 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         deal.contacts = [clients.resolve(s, "contact", v, refuse_near=True) for v in value.split(",") if v.strip()]
     elif name == "company":
         deal.company = clients.resolve(s, "company", value, refuse_near=True) if value else None
+    elif name == "currency":
+        deal.currency = parse.parse_currency(value)
     else:
         setattr(deal, name, value)
 
@@ -197,7 +199,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     pipeline = s.pipeline(deal.pipeline)
     deal.stage = stage_rules.entry_stage(pipeline, spec.stage)  # checked by transition(create)
     if spec.currency:
-        deal.currency = spec.currency.strip().upper()
+        deal.currency = parse.parse_currency(spec.currency)
     if spec.company:
         deal.company = clients.resolve(s, "company", spec.company,
                                        refuse_near=spec.typed and not spec.new_company)

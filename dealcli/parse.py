@@ -18,6 +18,14 @@ def parse_amount(text: str, what: str = "--amount") -> Decimal:
         raise UsageError(str(exc)) from None
 
 
+def parse_currency(text: str, what: str = "--currency") -> str:
+    """An ISO 4217 code (any case) -> upper case; anything else is a usage error with a hint."""
+    code, hint = money.currency_problem(text)
+    if code is None:
+        raise UsageError(f"{what} {text!r}: not an ISO 4217 currency code ({hint})")
+    return code
+
+
 def parse_product(spec: str) -> ProductRow:
     """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons)."""
     parts = spec.split(":")

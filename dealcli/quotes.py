@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, clients, ids, timeutil
+from dealcli import FORMAT_VERSION, clients, ids, parse, timeutil
 from dealcli import products as catalogue
 from dealcli.errors import CorruptData, FieldError, UsageError
 from dealcli.model import Deal, ProductRow
@@ -34,7 +34,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
             "format": FORMAT_VERSION, "id": ids.new_id(), "title": title, "company": company_id,
             "contacts": contact_ids, "products": [r.to_dict() for r in rows],
             "amount": sum((r.total for r in rows), Decimal(0)),
-            "currency": (currency or s.currency).strip().upper(), "valid_until": until,
+            "currency": parse.parse_currency(currency) if currency else s.currency, "valid_until": until,
             "comment": (comment or "").strip() or None,
             "created": timeutil.iso(s.now), "created_by": s.user,
         }

@@ -102,3 +102,26 @@ def test_ambiguous_numeric_dates_follow_the_repository_setting(cli, repo, tmp_pa
     d = add(cli, "Monthfirst", "--close-date", "03/04/2026")
     assert show(cli, d)["close_date"] == "2026-03-04"
     cli.ok("check")
+
+
+# -- 3. currencies ------------------------------------------------------------------------------------
+def test_currencies_are_iso_4217_with_a_hint(cli):
+    r = cli("deal", "add", "Euro", "--currency", "euro")
+    assert r.returncode == 2 and "did you mean EUR" in r.stderr
+    assert cli("product", "add", "Seat", "--price", "10", "--currency", "XYZ").returncode == 2
+    d = add(cli, "Franc", "--currency", "chf")
+    assert show(cli, d)["currency"] == "CHF"
+    assert cli("deal", "edit", d, "--currency", "dollars").returncode == 2
+
+
+def test_board_converts_with_the_rates_table(cli, repo):
+    add(cli, "E", "--amount", "100", "--currency", "EUR")
+    add(cli, "U", "--amount", "50")
+    r = cli("board", "--currency", "EUR")
+    assert r.returncode == 2 and "rates:" in r.stderr
+    cfg = repo / "dealcli.yaml"
+    cfg.write_text(cfg.read_text() + "rates:\n  EUR: 1.08\n")
+    total = json.loads(cli.ok("board", "--currency", "EUR", "-f", "json"))["total"]
+    assert total["converted"] == {"currency": "EUR", "sum": "146.30", "weighted": "14.63"}  # 100 + 50/1.08
+    assert "in USD: sum 158.00" in cli.ok("board")  # with rates: the repository currency by default
+    cli.ok("check")

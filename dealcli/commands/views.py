@@ -81,6 +81,10 @@ def board_cmd(
                                        "(0: all).")] = 8,
     as_of: AsOfOpt = None,
     html: HtmlOpt = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", metavar="CODE", help="Also sum every "
+                                                    "column in this currency, converted with the rates: "
+                                                    "table of dealcli.yaml (default with rates: the "
+                                                    "repository currency).")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
@@ -96,7 +100,9 @@ def board_cmd(
 
         reports.write_html(s, html, "board", None, exprs, preset, pipeline)
         return
-    data = board.build(s, pipeline, exprs, preset, sort)
+    from dealcli.parse import parse_currency
+
+    data = board.build(s, pipeline, exprs, preset, sort, parse_currency(currency) if currency else None)
     fmt = format.value
     if fmt == "table":
         render.write(board.text(data, cards=cards or None))
