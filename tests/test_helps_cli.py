@@ -125,3 +125,24 @@ def test_board_converts_with_the_rates_table(cli, repo):
     assert total["converted"] == {"currency": "EUR", "sum": "146.30", "weighted": "14.63"}  # 100 + 50/1.08
     assert "in USD: sum 158.00" in cli.ok("board")  # with rates: the repository currency by default
     cli.ok("check")
+
+
+# -- 4. global options anywhere -----------------------------------------------------------------------
+def test_global_options_after_the_subcommand(cli, repo, tmp_path):
+    r = cli("deal", "add", "Quiet", "--company", "Brand New Co", "-q")
+    assert r.returncode == 0 and r.stderr == ""  # the "created company" notice is silenced
+    d = r.stdout.strip()
+    # --dir, --as and --now after the command, from another folder
+    out = cli.ok("filter", "-f", "ids", "--dir", str(repo), cwd=tmp_path)
+    assert d in out.split()
+    d2 = cli.ok("deal", "add", "Later", "--as", "bob@example.com", f"--dir={repo}", "--now", "2026-05-01T10:00",
+                cwd=tmp_path).strip()
+    data = show(cli, d2)
+    assert data["created_by"] == "bob@example.com" and data["created"].startswith("2026-05-01")
+    # an option value that looks like a global option stays the value; so does anything after --
+    a = cli.ok("activity", "add", d, "--type", "call", "--subject", "-q").strip()
+    rows = [json.loads(x) for x in cli.ok("activity", "list", "-f", "jsonl").splitlines()]
+    assert [r["subject"] for r in rows if r["id"] == a] == ["-q"]
+    cli.ok("deal", "comment", d, "--", "--dir")
+    assert show(cli, d)["comments"][-1]["text"] == "--dir"
+    assert cli.ok("-V").startswith("dealcli ")
