@@ -16,7 +16,7 @@ import datetime as dt
 import shlex
 
 from dealcli import FORMAT_VERSION, ids, stage_rules, timeutil
-from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
+from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError
 from dealcli.session import Session
 
 TYPES = ("call", "meeting", "task", "email", "chat")
@@ -131,10 +131,10 @@ def done(s: Session, refs: list[str]) -> list[dict]:
     wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
     with s.repo.transaction():
         docs = [s.repo.load("activities", i) for i in wanted]
-        refused = [Violation("activity-done", f"activity {d.id} is already done (at {d.data.get('done_at')})",
-                             "done", True) for d in docs if d.data.get("done")]
-        if refused:
-            raise RuleViolation(refused)
+        for d in docs:
+            if d.data.get("done"):  # done twice: nothing to change
+                s.notice(f"activity {d.id} is already done (at {d.data.get('done_at')}); nothing changed")
+        docs = [d for d in docs if not d.data.get("done")]
         out = []
         for doc in docs:
             data = dict(doc.data, done=True, done_at=timeutil.iso(s.now), done_by=s.user)
@@ -149,6 +149,42 @@ def done(s: Session, refs: list[str]) -> list[dict]:
             continue
     nudge(s, deals)
     return out
+
+
+def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = None, due: str | None = None,
+         responsible: str | None = None) -> dict:
+    """Change an activity's type, subject, due time or responsible."""
+    if type_ is None and subject is None and due is None and responsible is None:
+        raise UsageError("activity edit: nothing to change (--type, --subject, --due, --responsible)")
+    with s.repo.transaction():
+        doc = s.repo.load("activities", s.repo.resolve("activities", ref))
+        data = dict(doc.data)
+        if type_ is not None:
+            data["type"] = type_.strip().lower()
+            if data["type"] not in TYPES:
+                raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
+        if subject is not None:
+            data["subject"] = " ".join(subject.split())
+            if not data["subject"] or len(data["subject"]) > 500:
+                raise UsageError("--subject: an activity needs a subject of at most 500 characters")
+        if due is not None:
+            data["due"] = timeutil.iso(parse_due(s, due))
+        if responsible is not None:
+            data["responsible"] = responsible
+        data["modified"] = timeutil.iso(s.now)
+        s.repo.update(doc, data)
+    vars(s).pop("_pending_deals", None)
+    return data
+
+
+def delete(s: Session, refs: list[str]) -> list[str]:
+    """Delete activities (all or nothing)."""
+    wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
+    with s.repo.transaction():
+        for i in wanted:
+            s.repo.remove(s.repo.load("activities", i))
+    vars(s).pop("_pending_deals", None)
+    return wanted
 
 
 def records(s: Session, overdue: bool = False, deal_ref: str | None = None, include_done: bool = False) -> list[dict]:

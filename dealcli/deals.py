@@ -375,13 +375,61 @@ def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
     return transact(s, refs, change)
 
 
-def delete(s: Session, refs: list[str]) -> list[str]:
+def delete(s: Session, refs: list[str], with_activities: bool = False) -> list[str]:
+    """Delete deals; `with_activities` removes their activities in the same transaction (else
+    they stay, pointing at a deal that is gone, and a notice says how many)."""
     ids = [s.repo.resolve("deals", r) for r in refs]
     with s.repo.transaction():
         docs = [s.load_deal(i)[1] for i in dict.fromkeys(ids)]
+        gone = {doc.id for doc in docs}
+        left = [a for a in s.repo.iter_docs("activities", []) if isinstance(a.data, dict)
+                and str(a.data.get("deal")) in gone]
         for doc in docs:
             s.repo.remove(doc)
+        if with_activities:
+            for a in left:
+                s.repo.remove(a)
+    if left and not with_activities:
+        s.notice(f"{len(left)} activit{'y' if len(left) == 1 else 'ies'} of the deleted deal(s) kept; "
+                 "`deal delete --with-activities` removes them too")
     return [doc.id for doc in docs]
+
+
+def linked_to(s: Session, field_name: str, record_id: str) -> list[str]:
+    """Ids of the deals whose `company` is, or whose `contacts` or product rows hold, `record_id`
+    (field_name: company, contacts or products)."""
+    out = []
+    for r in s.deal_records([]):
+        value = r.get(field_name) if isinstance(r, dict) else None
+        if field_name == "products":
+            value = [row.get("product") for row in value or [] if isinstance(row, dict)]
+        if value == record_id or (isinstance(value, list) and record_id in value):
+            out.append(str(r.get("id")))
+    return out
+
+
+def unlink(s: Session, field_name: str, record_id: str) -> list[str]:
+    """Remove `record_id` from the deals linking it (company cleared, contact dropped, product
+    rows kept without their catalogue id), open or closed, each with a `changed` event.
+    Joins the caller's transaction."""
+    done = []
+    with s.repo.transaction():
+        for deal_id in linked_to(s, field_name, record_id):
+            deal, doc = s.load_deal(deal_id)
+            before = copy.deepcopy(deal)
+            if field_name == "company":
+                deal.company = None
+            elif field_name == "contacts":
+                deal.contacts = [c for c in deal.contacts if c != record_id]
+            else:
+                for row in deal.products:
+                    if row.product == record_id:
+                        row.product = None
+            deal.history.extend(diff_events(s, before, deal))
+            deal.modified = s.now
+            s.save_deal(deal, doc)
+            done.append(deal.id)
+    return done
 
 
 def show(s: Session, ref: str) -> Deal:

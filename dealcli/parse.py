@@ -27,7 +27,12 @@ def parse_currency(text: str, what: str = "--currency") -> str:
 
 
 def parse_product(spec: str) -> ProductRow:
-    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons)."""
+    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons, but no empty part:
+    `Name::25` is refused, as it is mostly meant as a catalogue product with a quantity)."""
+    if "::" in spec or spec.rstrip().endswith(":"):
+        raise UsageError(f"--product {spec!r}: an empty part between colons. A product row is "
+                         "NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]]; a catalogue product with a quantity is "
+                         "ID:QTY or SKU:QTY (the full id or exact SKU, e.g. --product p7k2m9x4qa:25)")
     parts = spec.split(":")
     numeric = 0
     for part in reversed(parts[1:]):

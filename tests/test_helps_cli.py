@@ -146,3 +146,71 @@ def test_global_options_after_the_subcommand(cli, repo, tmp_path):
     cli.ok("deal", "comment", d, "--", "--dir")
     assert show(cli, d)["comments"][-1]["text"] == "--dir"
     assert cli.ok("-V").startswith("dealcli ")
+
+
+# -- 5. create, edit and delete for every record kind ---------------------------------------------------
+def test_company_and_contact_delete_refused_while_linked_unless_unlink(cli):
+    company = cli.ok("company", "add", "Globex").strip()
+    contact = cli.ok("contact", "add", "Hank Scorpio", "--company", company).strip()
+    d = add(cli, "G", "--company", company, "--contact", contact)
+    cli.ok("deal", "close", d, "--won")  # a closed deal is unlinked too
+    r = cli("company", "delete", "Globex")
+    assert r.returncode == 1 and "--unlink" in r.stderr and "1 deal(s)" in r.stderr
+    assert cli.ok("company", "delete", "Globex", "--unlink").strip() == company
+    data = show(cli, d)
+    assert data["company"] is None and data["history"][-1]["field"] == "company"
+    assert json.loads(cli.ok("contact", "show", contact, "-f", "json"))["company"] is None
+    assert cli("contact", "delete", contact).returncode == 1
+    cli.ok("contact", "delete", contact, "--unlink")
+    assert show(cli, d)["contacts"] == []
+    assert cli("company", "show", company).returncode == 3
+    cli.ok("check")
+
+
+def test_product_lead_quote_edit_and_delete(cli):
+    p = cli.ok("product", "add", "Seat", "--price", "10", "--sku", "SEAT").strip()
+    cli.ok("product", "edit", "SEAT", "--set", "price=12.50", "--set", "unit=month")
+    got = json.loads(cli.ok("product", "show", p, "-f", "json"))
+    assert (got["price"], got["unit"]) == ("12.50", "month")
+    r = cli("product", "edit", p, "--set", "prcie=1")
+    assert r.returncode == 2 and "did you mean 'price'" in r.stderr
+    d = add(cli, "Rows", "--product", f"{p}:3")
+    q = cli.ok("quote", "add", "Offer", "--product", "SEAT").strip()
+    assert cli("product", "delete", p).returncode == 1
+    cli.ok("product", "delete", p, "--unlink")
+    row = show(cli, d)["products"][0]
+    assert row["product"] is None and row["name"] == "Seat" and row["quantity"] == "3"
+    cli.ok("quote", "edit", q, "--set", "title=Better offer", "--set", "valid_until=eom")
+    got = json.loads(cli.ok("quote", "show", q, "-f", "json"))
+    assert (got["title"], got["valid_until"]) == ("Better offer", "2026-03-31")
+    cli.ok("quote", "delete", q)
+    lead = cli.ok("lead", "add", "Inbound", "--email", "a@b.example").strip()
+    cli.ok("lead", "edit", lead, "--set", "source=fair", "--unset", "email")
+    got = json.loads(cli.ok("lead", "show", lead, "-f", "json"))
+    assert (got["source"], got["email"]) == ("fair", None)
+    cli.ok("lead", "delete", lead)
+    assert cli("lead", "show", lead).returncode == 3
+    cli.ok("check")
+
+
+def test_activity_edit_delete_done_twice_and_deal_delete_with_activities(cli):
+    d = add(cli, "Acts")
+    a = cli.ok("activity", "add", d, "--type", "call", "--subject", "Call").strip()
+    b = cli.ok("activity", "add", d, "--type", "task", "--subject", "Task").strip()
+    cli.ok("activity", "edit", a, "--subject", "Call back", "--due", "next friday 10:00")
+    rows = {r["id"]: r for r in json.loads(cli.ok("activity", "list", "-f", "json"))}
+    assert rows[a]["subject"] == "Call back" and rows[a]["due"].startswith("2026-03-13T10:00")
+    cli.ok("activity", "done", a)
+    r = cli("activity", "done", a)
+    assert r.returncode == 0 and "already done" in r.stderr and r.stdout == ""
+    cli.ok("activity", "delete", b)
+    assert b not in cli.ok("activity", "list", "--all", "-f", "ids")
+    c = cli.ok("activity", "add", d, "--type", "call", "--subject", "Again").strip()
+    cli.ok("deal", "delete", d, "--yes", "--with-activities")
+    left = cli.ok("activity", "list", "--all", "-f", "ids").split()
+    assert a not in left and c not in left
+
+
+def test_product_name_with_empty_part_is_refused(cli):
+    r = cli("deal", "add", "X", "--product", "Seat::25")
+    assert r.returncode == 2 and "ID:QTY" in r.stderr

@@ -86,3 +86,33 @@ def register(root: typer.Typer) -> None:
             render.emit(rows, format.value, list(core.COLUMNS))
             return
         render.write(core.table(rows))
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id or unique prefix.", show_default=False)],
+    type_: Annotated[Optional[str], typer.Option("--type", metavar="call|meeting|task|email",
+                                                 help="Kind of activity.")] = None,
+    subject: Annotated[Optional[str], typer.Option("--subject", metavar="TEXT", help="What to do.")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", metavar="DATETIME", help="When (same forms as "
+                                               "activity add).")] = None,
+    responsible: Annotated[Optional[str], typer.Option("--responsible", metavar="U", help="Who does it.")] = None,
+) -> None:
+    """Change an activity; prints its id."""
+    from dealcli import activities
+    from dealcli.commands.options import print_ids
+
+    print_ids([activities.edit(session(ctx), ref, type_, subject, due, responsible)["id"]])
+
+
+@app.command("delete")
+def delete(ctx: typer.Context,
+           ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
+                                              "from stdin.", show_default=False)]) -> None:
+    """Delete activities; prints their ids."""
+    from dealcli import activities
+    from dealcli.commands.options import print_ids, read_ids
+
+    ids = read_ids(ref)
+    print_ids(activities.delete(session(ctx), ids) if ids else [])

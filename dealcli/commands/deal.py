@@ -31,8 +31,9 @@ CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Company id
 ContactOpt = Annotated[Optional[list[str]], typer.Option("--contact", help="Contact id, id prefix or name "
                                                          "(repeatable).")]
 ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Product row "NAME:PRICE[:QTY'
-                                                         '[:DISCOUNT%[:TAX%]]]" or a catalogue product id '
-                                                         "(repeatable).")]
+                                                         '[:DISCOUNT%[:TAX%]]]", a catalogue product (id, '
+                                                         'SKU or exact name), or "ID:QTY[:DISCOUNT%]" for a '
+                                                         "catalogue product with a quantity (repeatable).")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Deal type (sale, service, ...).")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")]
 ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: "
@@ -227,6 +228,8 @@ def delete(
     deal_id: IdArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
                                       "is not a terminal).")] = False,
+    with_activities: Annotated[bool, typer.Option("--with-activities", help="Delete the deals' activities "
+                                                  "too (in the same transaction).")] = False,
 ) -> None:
     """Delete deals (their files; git keeps the past). Prints the deleted ids."""
     from dealcli import deals
@@ -242,4 +245,4 @@ def delete(
         resolved = s.repo.resolve("deals", ids[0])
         if not typer.confirm(f"Delete deal {resolved}?", err=True):
             raise typer.Exit(1)
-    print_ids(deals.delete(s, ids))
+    print_ids(deals.delete(s, ids, with_activities))
