@@ -187,6 +187,23 @@ def delete(s: Session, refs: list[str]) -> list[str]:
     return wanted
 
 
+def history_events(s: Session, deal_id: str) -> list[dict]:
+    """The activities of a deal as history events: activity_added (when planned) and
+    activity_done (when done), for `deal history`."""
+    from dealcli.clients import all_records
+
+    out = []
+    for a in all_records(s, "activities"):
+        if str(a.get("deal")) != deal_id:
+            continue
+        base = {"activity": a.get("id"), "type": a.get("type"), "subject": a.get("subject")}
+        out.append({"at": a.get("created"), "by": a.get("created_by"), "kind": "activity_added",
+                    **base, "due": a.get("due")})
+        if a.get("done") and a.get("done_at"):
+            out.append({"at": a.get("done_at"), "by": a.get("done_by"), "kind": "activity_done", **base})
+    return out
+
+
 def records(s: Session, overdue: bool = False, deal_ref: str | None = None, include_done: bool = False) -> list[dict]:
     """Activities sorted by due time: pending ones (all with include_done), only those past due
     with `overdue`, only one deal's with `deal_ref`."""

@@ -47,11 +47,31 @@ def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
         if old != new:
             out.append(event(s, "changed", field=name, old=old, new=new))
     if [p.to_dict() for p in before.products] != [p.to_dict() for p in after.products]:
-        out.append(event(s, "changed", field="products", old=len(before.products), new=len(after.products)))
+        out.append(event(s, "changed", field="products", old=len(before.products), new=len(after.products),
+                         rows=row_changes(before.products, after.products)))
     for key in sorted(set(before.fields) | set(after.fields)):
         if before.fields.get(key) != after.fields.get(key):
             out.append(event(s, "changed", field=f"fields.{key}", old=before.fields.get(key),
                              new=after.fields.get(key)))
+    return out
+
+
+def row_changes(before: list, after: list) -> list[dict]:
+    """What changed inside the product rows, row by row (1-based): {row, name, field, old, new}
+    for a changed value, {row, added: name} / {row, removed: name} for a row more or less."""
+    out: list[dict] = []
+    for i in range(max(len(before), len(after))):
+        old = before[i].to_dict() if i < len(before) else None
+        new = after[i].to_dict() if i < len(after) else None
+        if old is None:
+            out.append({"row": i + 1, "added": new.get("name")})
+        elif new is None:
+            out.append({"row": i + 1, "removed": old.get("name")})
+        else:
+            for key in dict.fromkeys(list(old) + list(new)):
+                if old.get(key) != new.get(key):
+                    out.append({"row": i + 1, "name": new.get("name"), "field": key,
+                                "old": _plain(old.get(key)), "new": _plain(new.get(key))})
     return out
 
 
@@ -322,12 +342,14 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
     return transact(s, refs, change)
 
 
-def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None) -> list[Deal]:
+def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None,
+         reason: str | None = None) -> list[Deal]:
     rehomed: list[tuple[Deal, Pipeline]] = []
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
         target = s.pipeline(pipeline_id) if pipeline_id and pipeline_id != deal.pipeline else None
-        bad = _transition(s, deal, pipeline, stage_id, "move", target=target)
+        bad = _transition(s, deal, pipeline, stage_id, "move", target=target, reason=reason,
+                          note={"reason": " ".join(reason.split())} if reason and reason.strip() else None)
         if not bad and target is not None:
             rehomed.append((deal, target))
         return bad

@@ -214,3 +214,22 @@ def test_activity_edit_delete_done_twice_and_deal_delete_with_activities(cli):
 def test_product_name_with_empty_part_is_refused(cli):
     r = cli("deal", "add", "X", "--product", "Seat::25")
     assert r.returncode == 2 and "ID:QTY" in r.stderr
+
+
+# -- 6. history ---------------------------------------------------------------------------------------
+def test_history_shows_product_rows_move_reasons_and_activities(cli):
+    d = add(cli, "Hist", "--product", "Seat:10:2")
+    cli.ok("deal", "edit", d, "--product", "Seat:12:2", "--product", "Setup:5")
+    a = cli.ok("activity", "add", d, "--type", "call", "--subject", "Ring").strip()
+    cli.ok("activity", "done", a)
+    cli.ok("deal", "move", d, "executing", "--reason", "signed the NDA")
+    table = cli.ok("deal", "history", d)
+    assert "row 1 Seat price: 10.00 -> 12.00" in table and "row 2 added (Setup)" in table
+    assert "new -> executing (reason: signed the NDA)" in table
+    assert "activity_added" in table and "activity_done" in table and "call: Ring" in table
+    events = json.loads(cli.ok("deal", "history", d, "-f", "json"))
+    change = [e for e in events if e.get("field") == "products"][0]
+    assert {"row": 1, "name": "Seat", "field": "price", "old": "10.00", "new": "12.00"} in change["rows"]
+    assert [e["kind"] for e in events if e["kind"].startswith("activity")] == ["activity_added", "activity_done"]
+    cli.ok("filter", "--as-of", "2026-03-10", "-f", "ids")
+    cli.ok("check")

@@ -106,8 +106,11 @@ def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="
     from dealcli import deals
     from dealcli.views import deal as views_deal
 
-    deal = deals.show(session(ctx), deal_id)
-    views_deal.render_history(deal, format.value)
+    from dealcli import activities
+
+    s = session(ctx)
+    deal = deals.show(s, deal_id)
+    views_deal.render_history(deal, format.value, activities.history_events(s, deal.id))
 
 
 @app.command("edit")
@@ -160,12 +163,14 @@ def move(
                                          "failure stage closes it lost.", show_default=False)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in the moved event; a "
+                                                  "failure stage also takes it as the lost reason).")] = None,
 ) -> None:
     """Move deals to a stage. Prints the moved ids."""
     from dealcli import deals
 
     ids = read_ids(deal_id)
-    done = deals.move(session(ctx), ids, stage, pipeline) if ids else []
+    done = deals.move(session(ctx), ids, stage, pipeline, reason) if ids else []
     print_ids(d.id for d in done)
 
 

@@ -13,9 +13,15 @@ HISTORY_FIELDS = ("at", "by", "kind")
 def history_detail(ev: dict) -> str:
     kind = ev.get("kind")
     if kind in ("moved", "pipeline_changed", "reopened"):
-        return f"{ev.get('from')} -> {ev.get('to')}"
+        note = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS and k not in ("from", "to")}
+        extra = ", ".join(f"{k}: {render.cell(v)}" for k, v in note.items())
+        return f"{ev.get('from')} -> {ev.get('to')}" + (f" ({extra})" if extra else "")
+    if kind == "changed" and ev.get("field") == "products" and isinstance(ev.get("rows"), list):
+        return "products: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
     if kind == "changed":
         return f"{ev.get('field')}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
+    if kind in ("activity_added", "activity_done"):
+        return f"{ev.get('type')}: {ev.get('subject')} ({ev.get('activity')})"
     if kind == "closed":
         out = f"{ev.get('status')} in {ev.get('stage')}"
         return out + (f" ({ev['reason']})" if ev.get("reason") else "")
@@ -25,11 +31,30 @@ def history_detail(ev: dict) -> str:
     return ", ".join(f"{k}={render.cell(v)}" for k, v in rest.items())
 
 
-def render_history(deal: Deal, fmt: str) -> None:
-    events = [dict(e, deal=deal.id) for e in deal.history]
+def _row_change(c: dict) -> str:
+    if "added" in c:
+        return f"row {c.get('row')} added ({c.get('added')})"
+    if "removed" in c:
+        return f"row {c.get('row')} removed ({c.get('removed')})"
+    return f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> {render.cell(c.get('new'))}"
+
+
+def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None) -> None:
+    """The deal's history events plus `extra` ones (its activities), by time."""
+    from dealcli import timeutil
+
+    merged = list(deal.history) + list(extra or [])
+    if extra:
+        def when(e):
+            try:
+                return timeutil.to_datetime(e.get("at")).timestamp()
+            except (timeutil.DateError, AttributeError, TypeError, ValueError):
+                return 0.0
+        merged.sort(key=when)  # stable: same-time events keep their order
+    events = [dict(e, deal=deal.id) for e in merged]
     if fmt == "table":
         rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
-                for e in deal.history]
+                for e in merged]
         render.emit(rows, "table")
     elif fmt == "ids":
         render.emit([{"id": deal.id}], "ids")
