@@ -30,6 +30,41 @@ _app = typer.Typer(
 _current: list = []  # the Session of this run, for the notices printed at exit
 
 
+def _plain_metavars() -> None:
+    """Help without Python types: Typer labels values `<str>`, `<int>`, `<list[str]>`; dealcli
+    shows TEXT / N for option values, [a|b|c] for choices, nothing after an argument's name,
+    and argument names in upper case (DEAL_ID). Applied once, to Typer's parameter classes."""
+    from typer import core
+
+    if getattr(core._TyperParameter, "_dealcli_plain", False):
+        return
+    original = core._TyperParameter.display_type
+
+    def display_type(self, ctx) -> str:
+        label = original(self, ctx)
+        inner = label[1:-1] if label.startswith("<") and label.endswith(">") else label
+        if inner.startswith("list[") and inner.endswith("]"):
+            inner = inner[5:-1]
+        if "|" in inner:
+            return f"[{inner}]"
+        if self.param_type_name == "argument":
+            return ""
+        return {"int": "N", "float": "NUMBER"}.get(inner, "TEXT")
+
+    core._TyperParameter.display_type = display_type
+    core.TyperArgument.display_name_raw = property(lambda self: self.metavar or self.name.upper())
+
+    def usage_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    core.TyperArgument._usage_display_name = usage_name
+    core._TyperParameter._dealcli_plain = True
+
+
+_plain_metavars()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dealcli {__version__}")

@@ -59,6 +59,18 @@ def show(s: Session, ref: str) -> dict:
     return for_output(load(s, ref).data)
 
 
+def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
+    """`quote show` on a terminal: the record with each row's total, and the names of its
+    company and contacts ('Name (id)')."""
+    doc = load(s, ref)
+    out = for_output(doc.data)
+    for row, model in zip(out.get("products") or [], rows(doc)):
+        if isinstance(row, dict):
+            row["total"] = model.total
+    return (out, clients.label(s, "company", doc.data.get("company")),
+            [clients.label(s, "contact", c) for c in doc.data.get("contacts") or []])
+
+
 def records(s: Session) -> list[dict]:
     rows = [for_output(r) for r in clients.all_records(s, "quotes")]
     return sorted(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("id"))))

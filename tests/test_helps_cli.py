@@ -233,3 +233,41 @@ def test_history_shows_product_rows_move_reasons_and_activities(cli):
     assert [e["kind"] for e in events if e["kind"].startswith("activity")] == ["activity_added", "activity_done"]
     cli.ok("filter", "--as-of", "2026-03-10", "-f", "ids")
     cli.ok("check")
+
+
+# -- 7. help and cards ------------------------------------------------------------------------------
+def _command_paths():
+    from typer.main import get_command
+
+    from dealcli.cli import app
+
+    def walk(cmd, path):
+        yield path
+        for name, sub in (getattr(cmd, "commands", {}) or {}).items():
+            yield from walk(sub, path + [name])
+
+    return list(walk(get_command(app), []))
+
+
+def test_help_has_no_python_types_and_edit_no_add_defaults(cli):
+    import re
+
+    paths = _command_paths()
+    assert len(paths) > 40
+    for path in paths:
+        text = cli.ok(*path, "--help")
+        assert not re.search(r"<(str|int|float|bool|list\[)", text), (path, text)
+        assert "{" + "deal_id}" not in text
+    edit = cli.ok("deal", "edit", "--help")
+    assert "default:" not in edit
+
+
+def test_quote_and_recurring_show_are_cards(cli):
+    company = cli.ok("company", "add", "Initrode").strip()
+    q = cli.ok("quote", "add", "Offer", "--product", "Seat:10:3", "--company", company).strip()
+    text = cli.ok("quote", "show", q)
+    assert text.startswith(f"Offer ({q})") and "Initrode" in text and "30.00" in text and '{"name"' not in text
+    r = cli.ok("recurring", "add", "Support", "--every", "month", "--start", "2026-04-01", "--amount", "450").strip()
+    text = cli.ok("recurring", "show", r)
+    assert "every month from 2026-04-01" in text and '{"' not in text
+    assert json.loads(cli.ok("recurring", "show", r, "-f", "json"))["id"] == r

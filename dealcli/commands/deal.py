@@ -119,18 +119,19 @@ def edit(
     deal_id: IdArg,
     title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
     amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
-    company: CompanyOpt = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", help="New currency code (ISO 4217).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", help="New company: id, id prefix or exact "
+                                                   "name.")] = None,
     contact: Annotated[Optional[list[str]], typer.Option("--contact", help="Replace the contacts "
                                                          "(repeatable).")] = None,
     product: Annotated[Optional[list[str]], typer.Option("--product", help="Replace the product rows "
                                                          "(repeatable, same syntax as deal add).")] = None,
     type_: TypeOpt = None,
     source: SourceOpt = None,
-    responsible: ResponsibleOpt = None,
-    begin: BeginOpt = None,
+    responsible: Annotated[Optional[str], typer.Option("--responsible", help="New responsible user.")] = None,
+    begin: Annotated[Optional[str], typer.Option("--begin", help="New start date.")] = None,
     close_date: CloseDateOpt = None,
-    probability: ProbabilityOpt = None,
+    probability: Annotated[Optional[str], typer.Option("--probability", help="Probability 0-100.")] = None,
     set_: SetOpt = None,
     unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a field; `--unset amount` "
                                                        "goes back to the sum of the products "

@@ -53,6 +53,11 @@ def show(ctx: typer.Context,
     from dealcli import quotes
     from dealcli.commands.records import emit_one
 
+    if format.value == "table":
+        from dealcli.views import records, render
+
+        render.write(records.quote_text(*quotes.card(session(ctx), ref)))
+        return
     emit_one(quotes.show(session(ctx), ref), format.value)
 
 EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
