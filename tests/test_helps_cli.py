@@ -271,3 +271,17 @@ def test_quote_and_recurring_show_are_cards(cli):
     text = cli.ok("recurring", "show", r)
     assert "every month from 2026-04-01" in text and '{"' not in text
     assert json.loads(cli.ok("recurring", "show", r, "-f", "json"))["id"] == r
+
+
+# -- 8. tables fit the terminal -------------------------------------------------------------------
+def test_filter_table_fits_the_terminal_and_wide_shows_all(cli):
+    add(cli, "A very long deal title about cloud backup services for the whole northern region", "--stage",
+        "preparation", "--close-date", "2026-04-01")
+    r = cli("filter", env={"COLUMNS": "80"})
+    lines = r.stdout.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert "…" in r.stdout and "responsible" not in lines[0] and "--wide" in r.stderr
+    wide = cli.ok("filter", "--wide", env={"COLUMNS": "80"})
+    assert "responsible" in wide.splitlines()[0] and "northern region" in wide
+    big = cli.ok("filter", env={"COLUMNS": "200"})
+    assert "northern region" in big and "responsible" in big.splitlines()[0]

@@ -48,6 +48,9 @@ def filter_cmd(
                                                 "expressions as a filter NAME in dealcli.yaml (use it "
                                                 "with --preset NAME).")] = None,
     as_of: AsOfOpt = None,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Table: every column at full width (else "
+                                       "long cells are cut with … and low-priority columns dropped to "
+                                       "fit the terminal).")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """List the deals matching every expression.
@@ -67,7 +70,8 @@ def filter_cmd(
     s = session(ctx)
     if save:
         query.save_filter(s, save, query.expand(s, preset, exprs))
-    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
+    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value,
+                                   wide=wide)
     render.emit(listing.rows, format.value, listing.columns, right=views.MONEY_COLUMNS)
 
 
