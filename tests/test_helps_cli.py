@@ -285,3 +285,35 @@ def test_filter_table_fits_the_terminal_and_wide_shows_all(cli):
     assert "responsible" in wide.splitlines()[0] and "northern region" in wide
     big = cli.ok("filter", env={"COLUMNS": "200"})
     assert "northern region" in big and "responsible" in big.splitlines()[0]
+
+
+# -- 9. colours -------------------------------------------------------------------------------------
+def test_colours_are_readable_and_fall_back_to_256(monkeypatch):
+    import io
+
+    from dealcli.views import colors, render
+
+    for hex_color in ("#47E4C2", "#FFA900", "#000000", "#FFFFFF", "#39A8EF"):
+        rgb = tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+        lum = colors.luminance(colors.readable(rgb))
+        assert colors.LOW - 0.01 <= lum <= colors.HIGH + 0.01, hex_color
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    assert colors.sgr("#FFA900").startswith("\x1b[38;2;")
+    monkeypatch.delenv("COLORTERM")
+    assert colors.sgr("#FFA900").startswith("\x1b[38;5;")
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdout", Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert render.paint("x", "#FFA900").startswith("\x1b[")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert render.paint("x", "#FFA900") == "x"
+
+
+def test_overdue_stands_out_in_agenda(cli):
+    d = add(cli, "Late one")
+    cli.ok("activity", "add", d, "--type", "call", "--subject", "Missed", "--due", "2026-03-01 10:00")
+    assert "OVERDUE (1)" in cli.ok("agenda")

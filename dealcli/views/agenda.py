@@ -95,7 +95,12 @@ def table(rows: list[dict]) -> str:
         part = [r for r in rows if r["group"] == key]
         if not part:
             continue
-        out.append(f"{heading} ({len(part)})")
+        if key == "overdue":
+            from dealcli.views import colors
+
+            out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
+        else:
+            out.append(f"{heading} ({len(part)})")
         body = [{"id": r["id"], "title": r["title"], "stage": r["stage"],
                  "amount": _money(r["amount"], r["currency"]),
                  "responsible": r["responsible"],
