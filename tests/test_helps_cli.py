@@ -317,3 +317,32 @@ def test_overdue_stands_out_in_agenda(cli):
     d = add(cli, "Late one")
     cli.ok("activity", "add", d, "--type", "call", "--subject", "Missed", "--due", "2026-03-01 10:00")
     assert "OVERDUE (1)" in cli.ok("agenda")
+
+
+# -- 10. completion, iCalendar, demo -----------------------------------------------------------------
+def test_agenda_ics_is_valid_icalendar(cli, repo):
+    import os
+    import subprocess
+
+    import icalendar
+
+    d = add(cli, "Ünïcode deal; with, commas and a very long title that needs folding at 75 octets ✓✓✓")
+    a = cli.ok("activity", "add", d, "--type", "meeting", "--subject", "Kick-off\\nline", "--due",
+               "2026-03-12 15:00").strip()
+    add(cli, "No activity")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+    env.update(DEALCLI_NOW="2026-03-10T12:00:00+00:00", TZ="UTC", NO_COLOR="1")
+    out = subprocess.run([cli.exe, "--dir", str(repo), "agenda", "-f", "ics"], capture_output=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    raw = out.stdout.decode("utf-8")  # bytes as written: the CRLF line ends are kept
+    assert raw.startswith("BEGIN:VCALENDAR\r\n") and raw.endswith("END:VCALENDAR\r\n")
+    assert "\n" not in raw.replace("\r\n", "")
+    assert all(len(line.encode("utf-8")) <= 75 for line in raw.split("\r\n"))
+    cal = icalendar.Calendar.from_ical(raw)
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 1
+    ev = events[0]
+    assert str(ev["UID"]) == f"{a}@dealcli" and "DTSTAMP" in ev
+    assert ev.decoded("DTSTART").isoformat() == "2026-03-12T15:00:00+00:00"
+    assert "with, commas" in str(ev["SUMMARY"]) and "✓✓✓" in str(ev["SUMMARY"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Optional
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from dealcli.commands.options import Format, FormatOpt, session
 
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
+AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)
 LIST_COLUMNS = ["id", "due", "type", "subject", "deal", "responsible", "done"]
 
 
@@ -71,17 +73,24 @@ def register(root: typer.Typer) -> None:
         ctx: typer.Context,
         expr: Annotated[Optional[list[str]], typer.Argument(metavar="EXPR", help="Filter expressions "
                                                             "(as in `dealcli filter`).", show_default=False)] = None,
-        format: FormatOpt = Format.table,
+        format: Annotated[AgendaFormat, typer.Option("--format", "-f", help="Output format: table, json, "
+                                                     "jsonl, csv, tsv, yaml, ids, or ics (iCalendar: one event "
+                                                     "per next activity).", case_sensitive=False)] = AgendaFormat.table,
     ) -> None:
         """Open deals grouped by their next activity: overdue, today, this week, next week, later,
         and without activities (weeks start on Monday; relative to --now). Every format; json/csv
-        rows carry the group in a `group` field."""
+        rows carry the group in a `group` field; `-f ics > agenda.ics` for a calendar."""
         from dealcli.views import agenda as core
         from dealcli.views import render
         from dealcli.commands.options import session as get_session
 
         s = get_session(ctx)
         rows = core.rows(s, core.select(s, expr or []))
+        if format.value == "ics":
+            from dealcli.views import ics
+
+            render.write(ics.calendar(rows, s.now))  # CRLF line ends as RFC 5545 wants
+            return
         if format.value != "table":
             render.emit(rows, format.value, list(core.COLUMNS))
             return
