@@ -65,6 +65,12 @@ def _plain_metavars() -> None:
 _plain_metavars()
 
 
+def _complete_users(ctx: typer.Context, incomplete: str) -> list[str]:
+    from dealcli.commands.complete import users
+
+    return users(ctx, incomplete)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dealcli {__version__}")
@@ -78,7 +84,8 @@ def root(
                                                "else the nearest folder upwards holding dealcli.yaml).",
                                                show_default=False)] = None,
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Acting user (else $DEALCLI_USER, the "
-                                                   "repository default, git user.email, $USER).")] = None,
+                                                   "repository default, git user.email, $USER).",
+                                                   autocompletion=_complete_users)] = None,
     now: Annotated[Optional[str], typer.Option("--now", metavar="DATETIME", help="The clock every command uses (else "
                                                "$DEALCLI_NOW, else the real time): makes runs "
                                                "reproducible.")] = None,

@@ -346,3 +346,32 @@ def test_agenda_ics_is_valid_icalendar(cli, repo):
     assert str(ev["UID"]) == f"{a}@dealcli" and "DTSTAMP" in ev
     assert ev.decoded("DTSTART").isoformat() == "2026-03-12T15:00:00+00:00"
     assert "with, commas" in str(ev["SUMMARY"]) and "✓✓✓" in str(ev["SUMMARY"])
+
+
+def test_completion_of_ids_stages_pipelines_presets_and_users(cli, repo):
+    import os
+    import subprocess
+
+    d = add(cli, "Complete me")
+    a = cli.ok("activity", "add", d, "--type", "call", "--subject", "x").strip()
+    cfg = repo / "dealcli.yaml"
+    cfg.write_text(cfg.read_text() + "filters:\n  big: [amount>1000]\n")
+
+    def complete(words: str) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+        env.update(_DEALCLI_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(len(words.split(" ")) - 1))
+        out = subprocess.run([cli.exe], capture_output=True, text=True, env=env, cwd=repo, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    assert complete(f"dealcli deal show {d[:3]}") == [d]
+    assert complete(f"dealcli deal move {d} prep") == ["preparation", "prepayment_invoice"]
+    assert complete("dealcli filter --preset b") == ["big"]
+    assert complete("dealcli board -p sa") == ["sales"]
+    assert complete(f"dealcli activity done {a[:4]}") == [a]
+    assert complete("dealcli deal show ") == [d]
+    # outside any repository: nothing, and no error
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+    env.update(_DEALCLI_COMPLETE="complete_bash", COMP_WORDS="dealcli deal show x", COMP_CWORD="3")
+    out = subprocess.run([cli.exe], capture_output=True, text=True, env=env, cwd="/", timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == ""

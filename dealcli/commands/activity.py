@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
 from dealcli.commands.options import Format, FormatOpt, session
 
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
@@ -40,7 +41,8 @@ def add(
 @app.command("done")
 def done(ctx: typer.Context,
          ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
-                                            "from stdin.", show_default=False)]) -> None:
+                                            "from stdin.", show_default=False,
+                                            autocompletion=complete.activity_ids)]) -> None:
     """Mark activities done; prints their ids. When a deal is left with no pending activity, a
     hint on stderr gives the command to plan the next one."""
     from dealcli import activities
@@ -100,7 +102,8 @@ def register(root: typer.Typer) -> None:
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id or unique prefix.", show_default=False)],
+    ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id or unique prefix.", show_default=False,
+                                      autocompletion=complete.activity_ids)],
     type_: Annotated[Optional[str], typer.Option("--type", metavar="call|meeting|task|email",
                                                  help="Kind of activity.")] = None,
     subject: Annotated[Optional[str], typer.Option("--subject", metavar="TEXT", help="What to do.")] = None,
@@ -118,7 +121,8 @@ def edit(
 @app.command("delete")
 def delete(ctx: typer.Context,
            ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
-                                              "from stdin.", show_default=False)]) -> None:
+                                              "from stdin.", show_default=False,
+                                              autocompletion=complete.activity_ids)]) -> None:
     """Delete activities; prints their ids."""
     from dealcli import activities
     from dealcli.commands.options import print_ids, read_ids

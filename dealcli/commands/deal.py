@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
 from dealcli.commands.options import (
     Format,
     IdArg,
@@ -37,7 +38,7 @@ ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Prod
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Deal type (sale, service, ...).")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")]
 ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: "
-                                                       "the acting user).")]
+                                                       "the acting user).", autocompletion=complete.users)]
 BeginOpt = Annotated[Optional[str], typer.Option("--begin", help="Start date (default: today).")]
 CloseDateOpt = Annotated[Optional[str], typer.Option("--close-date", help="Expected close date.")]
 ProbabilityOpt = Annotated[Optional[str], typer.Option("--probability", help="Probability 0-100 (default: "
@@ -55,7 +56,8 @@ def add(
     product: ProductOpt = None,
     pipeline: PipelineOpt = None,
     stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id or name, any case (default: "
-                                                 "the pipeline's first). A success or failure stage closes the deal.")] = None,
+                                                 "the pipeline's first). A success or failure stage closes the "
+                                                 "deal.", autocompletion=complete.stages)] = None,
     type_: TypeOpt = None,
     source: SourceOpt = None,
     responsible: ResponsibleOpt = None,
@@ -88,7 +90,8 @@ def add(
 
 @app.command("show")
 def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
-                                                                   "unique prefix.")],
+                                                                   "unique prefix.",
+                                                                   autocompletion=complete.deal_ids)],
          format: RecordFormatOpt = Format.table) -> None:
     """Show one deal: every field, product rows, comments."""
     from dealcli import deals
@@ -100,7 +103,8 @@ def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID"
 
 @app.command("history")
 def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
-                                                                       "unique prefix.")],
+                                                                       "unique prefix.",
+                                                                   autocompletion=complete.deal_ids)],
             format: FormatOpt = Format.table) -> None:
     """Print a deal's history: one event per change, oldest first."""
     from dealcli import deals
@@ -161,7 +165,8 @@ def move(
     ctx: typer.Context,
     deal_id: IdArg,
     stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes the deal won, a "
-                                         "failure stage closes it lost.", show_default=False)],
+                                         "failure stage closes it lost.", show_default=False,
+                                         autocompletion=complete.stages)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in the moved event; a "
@@ -182,7 +187,7 @@ def close(
     won: Annotated[bool, typer.Option("--won", help="Close as won (the success stage).")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Close as lost (a failure stage).")] = False,
     stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage id or name for --lost (default: the "
-                                                 "first failure stage).")] = None,
+                                                 "first failure stage).", autocompletion=complete.stages)] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the deal was lost.")] = None,
 ) -> None:
     """Close deals won or lost, from any stage. Prints the closed ids."""
@@ -201,7 +206,8 @@ def reopen(
     ctx: typer.Context,
     deal_id: IdArg,
     stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage id or name to reopen into (default: "
-                                                 "the stage it was in before closing).")] = None,
+                                                 "the stage it was in before closing).",
+                                                 autocompletion=complete.stages)] = None,
 ) -> None:
     """Reopen closed deals. Prints the reopened ids."""
     from dealcli import deals

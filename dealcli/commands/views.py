@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
+
 from dealcli.commands.options import AsOfOpt, Format, FormatOpt, HtmlOpt, PipelineOpt, session
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
@@ -17,7 +19,7 @@ ExprArgs = Annotated[Optional[list[str]], typer.Argument(
 PresetOpt = Annotated[Optional[list[str]], typer.Option(
     "--preset", metavar="NAME",
     help="A shipped preset (open, won, lost, mine, no-activity, overdue, closing-this-month, stale) or "
-         "a saved filter; repeatable, combined with the expressions.")]
+         "a saved filter; repeatable, combined with the expressions.", autocompletion=complete.presets)]
 SortOpt = Annotated[Optional[str], typer.Option(
     "--sort", metavar="FIELD,-FIELD", help="Sort keys, - for descending (stable; deals without the "
     "field last).")]
