@@ -375,3 +375,27 @@ def test_completion_of_ids_stages_pipelines_presets_and_users(cli, repo):
     env.update(_DEALCLI_COMPLETE="complete_bash", COMP_WORDS="dealcli deal show x", COMP_CWORD="3")
     out = subprocess.run([cli.exe], capture_output=True, text=True, env=env, cwd="/", timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == ""
+
+
+def test_demo_prints_commands_that_can_be_pasted(tmp_path):
+    import os
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from conftest import dealcli_bin
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "demo.sh"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+    env.update(NO_COLOR="1", TZ="UTC")
+    out = subprocess.run(["bash", str(script), dealcli_bin()], capture_output=True, text=True, cwd=tmp_path,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    commands = [line[2:] for line in out.stderr.splitlines() if line.startswith("$ ")]
+    assert len(commands) > 15 and all("--dir demo-repo" in c for c in commands[1:])
+    show = next(c for c in commands if " deal show " in c)
+    assert re.search(r"deal show [0-9a-z]{10}$", show)  # the real id, not a variable
+    for command in (show, next(c for c in commands if " | head" in c)):
+        again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, env=env,
+                               timeout=60)
+        assert again.returncode == 0 and again.stdout.strip(), (command, again.stderr)
