@@ -71,6 +71,13 @@ class Conflict(DealcliError):
     exit_code = 4
 
 
+class NotAllowed(DealcliError):
+    """Refused by the acting user's access rights, or an identity that is not a user of a
+    repository with users (exit 6; see docs/access.md)."""
+
+    exit_code = 6
+
+
 class CorruptData(DealcliError):
     """A file on disk that cannot be read or does not match the format (exit 5)."""
 

@@ -42,7 +42,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
 
 
 def load(s: Session, ref: str):
-    return s.repo.load("leads", s.repo.resolve("leads", ref))
+    return s.readable(s.repo.load("leads", s.repo.resolve("leads", ref)))
 
 
 def show(s: Session, ref: str) -> dict:

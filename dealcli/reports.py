@@ -386,17 +386,12 @@ def html_page(s, kind: str, sections=None, exprs=None, presets=None, pipeline: s
 def write_html(s, target: str, kind: str, sections=None, exprs=None, presets=None,
                pipeline: str | None = None) -> None:
     """Write the page to `target` atomically (- for stdout) and leave a notice naming it."""
-    from pathlib import Path
 
     from dealcli.views import render
-    from dealcli.storage import atomic
+    from dealcli.storage import files
 
     text = html_page(s, kind, sections, exprs, presets, pipeline)
     if target == "-":
         render.write(text)
         return
-    path = Path(target)
-    if not path.parent.is_dir():
-        raise UsageError(f"--html {target}: the folder {str(path.parent)!r} does not exist")
-    atomic.write_atomic(path, text.encode("utf-8"))
-    s.notice(f"wrote {path}")
+    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), '--html')}")

@@ -31,5 +31,10 @@ run agenda
 piped 'head -n 1 | cut -c1-300' export -f jsonl status=won
 run recurring add "Support retainer {date:%B %Y}" --every month --start -2m --company "Demo Corp" --amount 1200
 run recurring run
+run user add demo --email demo@example.com --role admin   # from the first user on, access rights apply
+run dept add sales
+run user add alice --email alice@example.com --dept sales   # a manager: own deals, reads the department's
+run can alice move:won "$id" || true                         # denied: only heads win deals
+run --as alice whoami
 run check && echo "check: no problems"
 printf '\nThe sample repository is in ./demo-repo (try: %s --dir demo-repo --help)\n' "$dealcli"

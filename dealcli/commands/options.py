@@ -47,6 +47,8 @@ UnlinkOpt = Annotated[bool, typer.Option("--unlink", help="Also clear every link
 RecordRefArg = Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix.", show_default=False)]
 PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.",
                                                     autocompletion=complete.pipelines)]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
+                                      "is not a terminal).")]
 
 
 def session(ctx: typer.Context):
@@ -56,6 +58,17 @@ def session(ctx: typer.Context):
     if not isinstance(root.obj, Session):
         root.obj = Session()
     return root.obj
+
+
+def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
+    """Without --yes: ask on a terminal (no: exit 1); off a terminal, a usage error."""
+    from dealcli.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"{command}: pass --yes to delete without a prompt")
+    resolved = s.repo.resolve(kind, ref)
+    if not typer.confirm(f"Delete {what} {resolved}?", err=True):
+        raise typer.Exit(1)
 
 
 def read_ids(ref: str) -> list[str]:

@@ -59,7 +59,7 @@ def act_as_intake_user(s: Session) -> None:
     """Intake acts as `intake.user` of dealcli.yaml (unless --as names someone)."""
     user = settings(s).get("user")
     if user and not s.as_user:
-        s.as_user = str(user)
+        s.configured_user = str(user)
         vars(s).pop("user", None)
 
 
