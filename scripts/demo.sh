@@ -12,6 +12,7 @@ run() { say "$(quoted "$dealcli" --dir demo-repo "$@")"; "$dealcli" --dir demo-r
 # piped 'SHELL PIPE' ARGS...: the same, with its output through a shell pipe (printed too)
 piped() { local pipe=$1; shift; say "$(quoted "$dealcli" --dir demo-repo "$@") | $pipe"
           "$dealcli" --dir demo-repo "$@" | bash -c "$pipe"; }
+say "export DEALCLI_USER=$(printf '%q' "$DEALCLI_USER")"
 say "$(quoted "$dealcli" init demo-repo --example)"
 "$dealcli" init demo-repo --example
 run check

@@ -272,7 +272,7 @@ def test_agenda_groups_deals_by_next_activity(cli):
         ("no-activity", "None")]
     assert rows[0]["activity_subject"] == "S Late" and rows[0]["amount"] == "0.00"
     table = cli.ok("agenda")
-    for heading in ("Overdue (1)", "Today (1)", "This week (1)", "Next week (1)", "Later (1)",
+    for heading in ("OVERDUE (1)", "Today (1)", "This week (1)", "Next week (1)", "Later (1)",
                     "Without activities (1)"):
         assert heading in table
     assert cli.ok("agenda", "-f", "ids").split() == [ids[t] for t in ("Late", "Now", "Thu", "NextWk", "Far", "None")]

@@ -274,17 +274,32 @@ def test_quote_and_recurring_show_are_cards(cli):
 
 
 # -- 8. tables fit the terminal -------------------------------------------------------------------
-def test_filter_table_fits_the_terminal_and_wide_shows_all(cli):
+def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
+    from dealcli.views import fit
+
     add(cli, "A very long deal title about cloud backup services for the whole northern region", "--stage",
         "preparation", "--close-date", "2026-04-01")
-    r = cli("filter", env={"COLUMNS": "80"})
-    lines = r.stdout.splitlines()
-    assert max(len(x) for x in lines) <= 80
-    assert "…" in r.stdout and "responsible" not in lines[0] and "--wide" in r.stderr
-    wide = cli.ok("filter", "--wide", env={"COLUMNS": "80"})
-    assert "responsible" in wide.splitlines()[0] and "northern region" in wide
-    big = cli.ok("filter", env={"COLUMNS": "200"})
-    assert "northern region" in big and "responsible" in big.splitlines()[0]
+    piped = cli("filter", env={"COLUMNS": "80"})  # not a terminal: every column in full
+    assert "northern region" in piped.stdout and "responsible" in piped.stdout.splitlines()[0]
+    rows = [{"id": "g050000000", "title": "A very long deal title about cloud backup services for the whole region",
+             "stage": "Preparing documents", "status": "open", "amount": "952.80", "currency": "USD",
+             "responsible": "tester@example.com", "close_date": "2026-03-20"}]
+    cols = list(rows[0])
+    out, kept, dropped = fit.fit(rows, cols, 80)
+    widths = {c: max(len(c) + fit.HEAD_PAD, len(out[0][c])) for c in kept}
+    assert sum(widths.values()) + fit.GAP * (len(kept) - 1) <= 80
+    assert out[0]["title"].endswith("…") and "responsible" in dropped and "id" in kept and "amount" in kept
+    assert fit.fit(rows, cols, 300) == ([{c: str(v) for c, v in rows[0].items()}], cols, [])
+    assert fit.fit(rows, cols, None)[2] == []
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    assert "--wide" in cli.ok("filter", "--help")
+    monkeypatch.setattr("sys.stdout", Tty())
+    monkeypatch.setenv("COLUMNS", "93")
+    assert fit.terminal_width() == 93
 
 
 # -- 9. colours -------------------------------------------------------------------------------------
@@ -392,10 +407,11 @@ def test_demo_prints_commands_that_can_be_pasted(tmp_path):
                          env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     commands = [line[2:] for line in out.stderr.splitlines() if line.startswith("$ ")]
-    assert len(commands) > 15 and all("--dir demo-repo" in c for c in commands[1:])
+    assert len(commands) > 15 and all("--dir demo-repo" in c for c in commands[2:])
     show = next(c for c in commands if " deal show " in c)
     assert re.search(r"deal show [0-9a-z]{10}$", show)  # the real id, not a variable
+    assert commands[0] == "export DEALCLI_USER=demo@example.com"
     for command in (show, next(c for c in commands if " | head" in c)):
-        again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, env=env,
+        again = subprocess.run(["bash", "-c", f"{commands[0]}; {command}"], capture_output=True, text=True, cwd=tmp_path, env=env,
                                timeout=60)
         assert again.returncode == 0 and again.stdout.strip(), (command, again.stderr)

@@ -1,10 +1,9 @@
 """Tables that fit the terminal: long cells are cut with …, low-priority columns are dropped
 when cutting is not enough (`--wide` shows everything). The width is the terminal's
-(shutil.get_terminal_size: $COLUMNS first); output to a pipe without $COLUMNS is not fitted."""
+(shutil.get_terminal_size: $COLUMNS first); output that is not a terminal is never fitted."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -21,12 +20,13 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def terminal_width() -> int | None:
-    """The width to fit, or None when output goes to a pipe and $COLUMNS is not set."""
+    """The width to fit ($COLUMNS, else the terminal's), or None when stdout is not a terminal
+    (a pipe or a file gets every column in full, as scripts expect)."""
     try:
         tty = sys.stdout.isatty()
     except (AttributeError, ValueError):
         tty = False
-    if not tty and not os.environ.get("COLUMNS"):
+    if not tty:
         return None
     return max(20, shutil.get_terminal_size((80, 24)).columns)
 
