@@ -41,20 +41,13 @@ def _row_change(c: dict) -> str:
 
 def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None) -> None:
     """The deal's history events plus `extra` ones (its activities), by time."""
-    from dealcli import timeutil
+    from dealcli.merge import ordered
 
-    merged = list(deal.history) + list(extra or [])
-    if extra:
-        def when(e):
-            try:
-                return timeutil.to_datetime(e.get("at")).timestamp()
-            except (timeutil.DateError, AttributeError, TypeError, ValueError):
-                return 0.0
-        merged.sort(key=when)  # stable: same-time events keep their order
-    events = [dict(e, deal=deal.id) for e in merged]
+    history = ordered(list(deal.history) + list(extra or []))  # by time, even after a hand merge
+    events = [dict(e, deal=deal.id) for e in history]
     if fmt == "table":
         rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
-                for e in merged]
+                for e in history]
         render.emit(rows, "table")
     elif fmt == "ids":
         render.emit([{"id": deal.id}], "ids")
@@ -75,7 +68,8 @@ def deal_card_text(view) -> str:
     """The human view: the main fields, products, custom fields, comments and next step."""
     deal, pipeline = view.deal, view.pipeline
     stage = pipeline.stage(deal.stage) if pipeline else None
-    stage_text = render.paint(stage.name, stage.color) + f" ({deal.stage})" if stage else deal.stage
+    stage_text = (render.Styled(render.paint(stage.name, stage.color) + render.printable(f" ({deal.stage})"))
+                  if stage else deal.stage)
     lines = [
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
@@ -94,11 +88,11 @@ def deal_card_text(view) -> str:
     out = []
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
-        text = render.cell(value)
+        text = render.shown(value)
         if text:
             out.append(f"{key:<{width}}  {text}")
     for key, value in deal.extra.items():
-        out.append(f"{key:<{width}}  {render.cell(value)}")
+        out.append(f"{render.printable(str(key)):<{width}}  {render.shown(value)}")
     out += views_card.card_lines(pipeline, deal.fields, deal.currency)  # custom fields by section
     if deal.products:
         out.append("")
@@ -111,5 +105,6 @@ def deal_card_text(view) -> str:
         out.append("")
         out.append("comments:")
         for c in deal.comments:
-            out.append(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}")
+            out.append(render.printable(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}",
+                                        keep_newlines=True))
     return "\n".join(out) + "\n"
