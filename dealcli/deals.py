@@ -440,22 +440,28 @@ def linked_to(s: Session, field_name: str, record_id: str) -> list[str]:
 
 def unlink(s: Session, field_name: str, record_id: str) -> list[str]:
     """Remove `record_id` from the deals linking it (company cleared, contact dropped, product
-    rows kept without their catalogue id), open or closed, each with a `changed` event.
-    Joins the caller's transaction."""
+    rows kept without their catalogue id), open or closed, each with a `relinked` event (the
+    kind a merge of duplicates records; allowed on a closed deal). Joins the caller's
+    transaction."""
     done = []
     with s.repo.transaction():
         for deal_id in linked_to(s, field_name, record_id):
             deal, doc = s.load_deal(deal_id)
-            before = copy.deepcopy(deal)
+            note = f"{field_name.rstrip('s') if field_name != 'company' else 'company'} {record_id} deleted"
             if field_name == "company":
-                deal.company = None
+                old, deal.company = deal.company, None
+                new = None
             elif field_name == "contacts":
+                old = list(deal.contacts)
                 deal.contacts = [c for c in deal.contacts if c != record_id]
+                new = list(deal.contacts)
             else:
+                old = [r.product for r in deal.products]
                 for row in deal.products:
                     if row.product == record_id:
                         row.product = None
-            deal.history.extend(diff_events(s, before, deal))
+                new = [r.product for r in deal.products]
+            deal.history.append(event(s, "relinked", field=field_name, old=old, new=new, note=note))
             deal.modified = s.now
             s.save_deal(deal, doc)
             done.append(deal.id)

@@ -699,7 +699,8 @@ def check_fields(s, query: Query, columns: list[str] | None = None) -> None:
     """Every field the expressions, sort keys and columns name must be known (exit 2 with a
     "did you mean" otherwise): run on what a person typed, before the scan."""
     for x in query.exprs:
-        check_field(s, parse(x).field, f"filter {x!r}")
+        if not _HAS.match(x or ""):  # has:NAME asks whether a field is there: any name is fine
+            check_field(s, parse(x).field, f"filter {x!r}")
     for name, _, _ in query.sort:
         check_field(s, name, "--sort")
     for name in columns or []:

@@ -2,6 +2,7 @@
 currencies, global options anywhere, delete/edit of every record kind, readable help."""
 
 import json
+from decimal import Decimal
 
 
 def add(cli, *args):
@@ -121,8 +122,10 @@ def test_board_converts_with_the_rates_table(cli, repo):
     assert r.returncode == 2 and "rates:" in r.stderr
     cfg = repo / "dealcli.yaml"
     cfg.write_text(cfg.read_text() + "rates:\n  EUR: 1.08\n")
-    total = json.loads(cli.ok("board", "--currency", "EUR", "-f", "json"))["total"]
-    assert total["converted"] == {"currency": "EUR", "sum": "146.30", "weighted": "14.63"}  # 100 + 50/1.08
+    raw = cli.ok("board", "--currency", "EUR", "-f", "json")
+    total = json.loads(raw, parse_float=Decimal)["total"]
+    assert total["converted"] == {"currency": "EUR", "sum": Decimal("146.30"), "weighted": Decimal("14.63")}
+    assert '"sum": 146.30' in raw  # 100 + 50/1.08, exact decimal text
     assert "in USD: sum 158.00" in cli.ok("board")  # with rates: the repository currency by default
     cli.ok("check")
 
@@ -158,7 +161,8 @@ def test_company_and_contact_delete_refused_while_linked_unless_unlink(cli):
     assert r.returncode == 1 and "--unlink" in r.stderr and "1 deal(s)" in r.stderr
     assert cli.ok("company", "delete", "Globex", "--unlink").strip() == company
     data = show(cli, d)
-    assert data["company"] is None and data["history"][-1]["field"] == "company"
+    assert data["company"] is None and data["history"][-1]["kind"] == "relinked"
+    assert data["history"][-1]["field"] == "company" and data["history"][-1]["old"] == company
     assert json.loads(cli.ok("contact", "show", contact, "-f", "json"))["company"] is None
     assert cli("contact", "delete", contact).returncode == 1
     cli.ok("contact", "delete", contact, "--unlink")
@@ -170,8 +174,8 @@ def test_company_and_contact_delete_refused_while_linked_unless_unlink(cli):
 def test_product_lead_quote_edit_and_delete(cli):
     p = cli.ok("product", "add", "Seat", "--price", "10", "--sku", "SEAT").strip()
     cli.ok("product", "edit", "SEAT", "--set", "price=12.50", "--set", "unit=month")
-    got = json.loads(cli.ok("product", "show", p, "-f", "json"))
-    assert (got["price"], got["unit"]) == ("12.50", "month")
+    got = json.loads(cli.ok("product", "show", p, "-f", "json"), parse_float=Decimal)
+    assert (got["price"], got["unit"]) == (Decimal("12.50"), "month")
     r = cli("product", "edit", p, "--set", "prcie=1")
     assert r.returncode == 2 and "did you mean 'price'" in r.stderr
     d = add(cli, "Rows", "--product", f"{p}:3")
@@ -179,7 +183,7 @@ def test_product_lead_quote_edit_and_delete(cli):
     assert cli("product", "delete", p).returncode == 1
     cli.ok("product", "delete", p, "--unlink")
     row = show(cli, d)["products"][0]
-    assert row["product"] is None and row["name"] == "Seat" and row["quantity"] == "3"
+    assert row["product"] is None and row["name"] == "Seat" and row["quantity"] == 3
     cli.ok("quote", "edit", q, "--set", "title=Better offer", "--set", "valid_until=eom")
     got = json.loads(cli.ok("quote", "show", q, "-f", "json"))
     assert (got["title"], got["valid_until"]) == ("Better offer", "2026-03-31")
@@ -229,7 +233,7 @@ def test_history_shows_product_rows_move_reasons_and_activities(cli):
     assert "activity_added" in table and "activity_done" in table and "call: Ring" in table
     events = json.loads(cli.ok("deal", "history", d, "-f", "json"))
     change = [e for e in events if e.get("field") == "products"][0]
-    assert {"row": 1, "name": "Seat", "field": "price", "old": "10.00", "new": "12.00"} in change["rows"]
+    assert {"row": 1, "name": "Seat", "field": "price", "old": "10.00", "new": "12.00"} in change["rows"], change
     assert [e["kind"] for e in events if e["kind"].startswith("activity")] == ["activity_added", "activity_done"]
     cli.ok("filter", "--as-of", "2026-03-10", "-f", "ids")
     cli.ok("check")
