@@ -99,6 +99,11 @@ def test_ambiguous_numeric_dates_follow_the_repository_setting(cli, repo, tmp_pa
     assert show(cli, d)["close_date"] == "2026-04-03"
     cli.ok("import", str(csv))
     assert cli.ok("filter", "title=A", "close_date=2026-04-03", "-f", "ids").strip()
+    card = tmp_path / "card.yaml"
+    card.write_text("fields:\n  - {name: signed_on, type: date}\n")
+    cli.ok("pipeline", "edit", "sales", "--card", str(card))
+    d = add(cli, "Card date", "--set", "signed_on=03/04/2026")  # card fields follow date_order too
+    assert show(cli, d)["fields"]["signed_on"] == "2026-04-03"
     cfg.write_text(cfg.read_text().replace("dayfirst", "monthfirst"))
     d = add(cli, "Monthfirst", "--close-date", "03/04/2026")
     assert show(cli, d)["close_date"] == "2026-03-04"
