@@ -27,6 +27,7 @@ from dealcli import clients, deals, ids, stage_rules, timeutil
 
 from dealcli.importing import read as import_read
 
+from dealcli.importing import native as import_native
 from dealcli.importing import values as import_values
 from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted
 from dealcli.importing.presets import PRESETS, Preset, key
@@ -65,6 +66,10 @@ class ImportOptions:
     delimiter: str | None = None
     dayfirst: bool | None = None
     keep_unmapped: bool = False
+    dialect: str | None = None  # csv | tsv | mysql (CSV/TSV only; None: csv, or sniffed for TAB)
+    columns: list | None = None  # --no-header --columns a,b,c
+    strict: bool = False  # refuse (not just warn about) links to records the repository lacks
+    report_file: str | None = None
 
 
 @dataclass
@@ -199,8 +204,7 @@ class Mapper:
         return [t for t in self.by_target if t.startswith("fields.")]
 
 
-def is_native(values: dict) -> bool:
-    return "format" in values and "id" in values and "history" in values
+is_native = import_native.is_native
 
 
 # -- the import context -----------------------------------------------------------------------------
@@ -625,7 +629,11 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
 
 
 def plan_native(ctx: Context, row: import_read.Row) -> Plan:
-    """A deal record exported by dealcli: taken as it is (type-checked and validated)."""
+    """A deal record exported by dealcli: taken as it is (type-checked and validated); a flat
+    CSV/TSV row of `export` is first unflattened (importing/native.py)."""
+    if import_native.is_flat(row.values):
+        row = import_read.Row(row.line, import_native.unflatten(row.values, lambda p, n, v: _card_value(ctx, p, n, v,
+                                                                                                        row.line)))
     try:
         deal = Deal.from_dict(row.values)
     except FieldError as exc:
@@ -663,6 +671,20 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
     return Plan("create", deal, None, row.line)
 
 
+def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):
+    """A flat export's custom field typed by the pipeline's card (free fields stay text)."""
+    from dealcli import cards
+    from dealcli.errors import RuleViolation
+
+    pipeline = ctx.pipelines.get(pipeline_id) if isinstance(pipeline_id, str) else None
+    if pipeline is None:
+        return text
+    try:
+        return cards.coerce(pipeline, name, text, ctx.s)
+    except RuleViolation as exc:
+        raise Bad(f"fields.{name}", text, exc.violations[0].message, line) from None
+
+
 # -- the passes ---------------------------------------------------------------------------------------
 def _groups(ctx: Context, rows):
     """Consecutive rows of one deal (one row per product row) as one group."""
@@ -687,13 +709,17 @@ def _groups(ctx: Context, rows):
         yield current
 
 
+def _records(ctx: Context, errors: list):
+    return import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors, ctx.opts.dialect, ctx.opts.columns)
+
+
 def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
     """Plan every group; problems as `file:line: column: value: problem` lines."""
     problems: list[str] = []
     read_errors: list = []
     name = ctx.source.name
     n = 0
-    for group in _groups(ctx, import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, read_errors)):
+    for group in _groups(ctx, _records(ctx, read_errors)):
         n += len(group)
         if progress and n % 500 < len(group):
             progress(ctx.source.bytes_read, ctx.source.size)
@@ -800,7 +826,7 @@ def _date_order(ctx: Context) -> bool | None:
     """Read only the date columns once to decide whether the file's numeric dates are
     day-first or month-first (before any deal is built, so that comparisons are right)."""
     errors: list = []
-    for row in import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors):
+    for row in _records(ctx, errors):
         if is_native(row.values):
             continue
         m = ctx.mapper(row.values)
@@ -818,7 +844,7 @@ def _check_explicit_columns(ctx: Context) -> None:
     if not ctx.explicit:
         return
     errors: list = []
-    for row in import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors):
+    for row in _records(ctx, errors):
         columns = {key(c) for c in row.values}
         missing = [c for c in ctx.explicit if c not in row.values and key(c) not in columns]
         if missing:
