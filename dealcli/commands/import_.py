@@ -66,6 +66,23 @@ def import_command(
                                              "error).")] = False,
     keep_unmapped: Annotated[bool, typer.Option("--keep-unmapped", help="Keep columns nothing maps as "
                                                 "custom fields (default: ignore them, with a notice).")] = False,
+    dialect: Annotated[Optional[str], typer.Option("--dialect", metavar="csv|tsv|mysql", help="How CSV/TSV "
+                                                   "cells are quoted: csv (\"...\" with \"\" inside), tsv (no "
+                                                   "quotes; \\t \\n \\\\ escapes), mysql (\\\" escapes, \\N "
+                                                   "is null). Default: csv, or for a TAB-separated file what its "
+                                                   "cells show.")] = None,
+    no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header row: name its "
+                                            "columns with --columns.")] = False,
+    columns: Annotated[Optional[str], typer.Option("--columns", metavar="A,B,...", help="Column names of a "
+                                                   "file without a header row (with --no-header), in order; "
+                                                   "they map like header names.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse exported records that link to companies "
+                                         "or contacts this repository lacks (default: import them, with a "
+                                         "warning).")] = False,
+    report_file: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Write the migration "
+                                                       "report (records created/updated/unchanged per kind, "
+                                                       "unknown columns, values coerced, dangling links) to FILE "
+                                                       "as JSON.")] = None,
 ) -> None:
     from dealcli import importing
     from dealcli.views import render
@@ -73,12 +90,15 @@ def import_command(
 
     if dayfirst and monthfirst:
         raise UsageError("--dayfirst and --monthfirst exclude each other")
+    if no_header != (columns is not None):
+        raise UsageError("--no-header and --columns go together: --no-header --columns title,amount,...")
     s = session(ctx)
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
         maps=map_ or [], stage_maps=stage_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
-        keep_unmapped=keep_unmapped,
+        keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
+        columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,
     )
     out: list[str] = []
 
@@ -106,7 +126,18 @@ def import_command(
         s.notice(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
     if result.renumbered:
         s.notice(f"{result.renumbered} deals got a new id (their id was taken)")
-    s.notice(result.summary(opts.source if opts.source != "-" else "<stdin>"))
+    name = opts.source if opts.source != "-" else "<stdin>"
+    for (column, target), entry in list(result.coerced.items())[:12]:
+        ex = entry["example"]
+        s.notice(f"coerced {entry['count']} value{'s' if entry['count'] != 1 else ''} of {column!r} into "
+                 f"{target} (e.g. {ex['from']!r} -> {ex['to']!r})")
+    if result.dangling:
+        more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
+        s.notice(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
+                 f"{more}); import their companies and contacts, or use --strict to refuse")
+    s.notice(result.summary(name))
+    if report_file:
+        importing.write_report(result, name, report_file)
 
 
 class _Progress:

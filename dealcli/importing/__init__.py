@@ -20,6 +20,7 @@ see docs/import.md."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ PRODUCT_TARGETS = ("product", "product_price", "product_quantity")
 STATUS_TARGETS = ("status", "won", "closed", "lost", "deleted")
 TARGETS = DEAL_TARGETS + ("comment",) + CLIENT_TARGETS + PRODUCT_TARGETS + STATUS_TARGETS
 KEY_FIELDS = ("origin_id", "title", "id")
+DIALECTS = ("csv", "tsv", "mysql")
 STATUS_WORDS = {
     "open": "open", "opened": "open", "active": "open", "in progress": "open", "открыта": "open",
     "won": "won", "win": "won", "closed won": "won", "success": "won", "successful": "won", "успешно": "won",
@@ -84,6 +86,32 @@ class Result:
     renumbered: int = 0
     dry_run: bool = False
     ignored_columns: list = field(default_factory=list)
+    contacts_updated: int = 0
+    coerced: dict = field(default_factory=dict)  # (column, target) -> {"count", "example"}
+    dangling: list = field(default_factory=list)  # "line N: deal X links to company Y, which ..."
+
+    def note_coerced(self, column: str | None, target: str, raw, value) -> None:
+        shown = _shown(value)
+        if shown is None or not isinstance(raw, str) or shown == raw.strip():
+            return
+        entry = self.coerced.setdefault((column, target), {"count": 0, "example": {"from": raw, "to": shown}})
+        entry["count"] += 1
+
+    def report(self, name: str) -> dict:
+        """The migration report (`--report FILE`): what each record kind got, what was left out."""
+        return {
+            "source": name, "rows": self.rows, "dry_run": self.dry_run,
+            "records": {
+                "deals": {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                          "skipped": self.skipped, "renumbered": self.renumbered},
+                "companies": {"created": self.companies},
+                "contacts": {"created": self.contacts, "updated": self.contacts_updated},
+            },
+            "unknown_columns": list(self.ignored_columns),
+            "coerced": [{"column": c, "field": t, "count": e["count"], "example": e["example"]}
+                        for (c, t), e in self.coerced.items()],
+            "dangling_links": list(self.dangling),
+        }
 
     def summary(self, name: str) -> str:
         head = f"{name}: {self.rows} rows"
@@ -93,8 +121,25 @@ class Result:
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         parts.append(f"{self.companies} companies and {self.contacts} contacts {verb}created")
+        if self.contacts_updated:
+            parts.append(f"{self.contacts_updated} contacts {verb}updated")
         tail = " (dry run: nothing written)" if self.dry_run else ""
         return f"{head}: {', '.join(parts)}{tail}"
+
+
+def _shown(value) -> str | None:
+    """A parsed value as text, to compare with the cell it came from."""
+    if isinstance(value, tuple):
+        value = value[0]
+    if value is None:
+        return None
+    if isinstance(value, import_values.Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class ImportFailed(ValidationFailed):
@@ -232,6 +277,7 @@ class Context:
         self.ids_seen: set[str] = set()
         self.won: set = set()  # stage_rules.repeat_keys of the won deals, known and imported
         self.result = Result(dry_run=opts.dry_run)
+        self.final = False  # the second pass (the one that writes, or reports a dry run)
         self._scan_repository()
 
     def _scan_repository(self) -> None:
@@ -346,9 +392,12 @@ class Reading:
         if value is None:
             return None
         try:
-            return parse(value)
+            out = parse(value)
         except ValueProblem as exc:
             raise Bad(column, value, str(exc), (row or self.first).line) from None
+        if self.ctx.final:
+            self.ctx.result.note_coerced(column, target, value, out)
+        return out
 
     def text(self, target: str, limit: int = 500):
         def parse(v):
@@ -664,11 +713,29 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
             deal.history.extend(deals.diff_events(ctx.s, existing, deal))
             deal.modified = ctx.s.now
             return Plan("update", deal, doc, row.line)
+    _check_links(ctx, deal, row.line)
     if not ids.is_slug(deal.id) or deal.id in ctx.ids_seen or ctx.s.repo.exists("deals", deal.id):
         deal.id = ids.new_id()
         ctx.result.renumbered += 1
     ctx.ids_seen.add(deal.id)
     return Plan("create", deal, None, row.line)
+
+
+def _check_links(ctx: Context, deal: Deal, line: int) -> None:
+    """An exported record names its company and contacts by id: ids this repository lacks are
+    dangling links, a warning (listed in the report), or with --strict a bad row."""
+    missing = []
+    if deal.company and not ctx.s.repo.exists("companies", deal.company):
+        missing.append(f"company {deal.company}")
+    missing += [f"contact {c}" for c in deal.contacts if not ctx.s.repo.exists("contacts", c)]
+    if not missing:
+        return
+    text = f"links to {', '.join(missing)}, which this repository does not have"
+    if ctx.opts.strict:
+        raise Bad("company" if missing[0].startswith("company") else "contacts", None,
+                  text + " (--strict; import the companies and contacts first, or drop --strict)", line)
+    if ctx.final:
+        ctx.result.dangling.append(f"line {line}: deal {deal.id} {text}")
 
 
 def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):
@@ -761,6 +828,12 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
         opts.delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(opts.delimiter, opts.delimiter)
         if len(opts.delimiter) != 1:
             raise UsageError(f"--delimiter {opts.delimiter!r}: expected one character (or \\t)")
+    if opts.dialect and opts.dialect not in DIALECTS:
+        raise UsageError(f"--dialect {opts.dialect!r}: expected one of {', '.join(DIALECTS)}")
+    if opts.columns is not None:
+        opts.columns = [c.strip() for c in opts.columns]
+        if not opts.columns or not all(opts.columns):
+            raise UsageError("--columns: expected names separated by commas (title,amount,...)")
     source = import_read.Source(opts.source, opts.encoding)
     try:
         fmt = opts.format or source.guess_format()
@@ -775,6 +848,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     check = Context(s, opts, source, fmt, dates, writing=False)
     if fmt in ("csv", "tsv"):
         _check_explicit_columns(check)
+        _check_header(check)
     order = opts.dayfirst
     if order is None:
         try:
@@ -790,6 +864,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         raise ImportFailed(problems)
 
     ctx = Context(s, opts, source, fmt, import_values.DateReader(s.tz, order), writing=not opts.dry_run)
+    ctx.final = True
 
     def apply(ctx: Context, plan: Plan) -> None:
         res = ctx.result
@@ -851,3 +926,39 @@ def _check_explicit_columns(ctx: Context) -> None:
             raise UsageError(f"--map {missing[0]!r}: no such column in {ctx.source.name} (columns: "
                              f"{', '.join(row.values)})")
         return
+
+
+def _check_header(ctx: Context) -> None:
+    """A header whose columns map to nothing would import every row as an empty deal named
+    "FILE line N": refuse it with the ways to name the columns."""
+    errors: list = []
+    for row in _records(ctx, errors):
+        if is_native(row.values):
+            return
+        m = ctx.mapper(row.values)
+        if any(not t.startswith("fields.") for t in m.by_target):
+            return
+        columns = list(row.values)
+        shown = ", ".join(repr(c) for c in columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+        looks_like_data = any(re.search(r"\d", c) or "@" in c for c in columns)
+        hint = ("it looks like data, not a header: pass --no-header --columns title,amount,...; or "
+                if looks_like_data else "")
+        raise UsageError(f"{ctx.source.name}: no column matches a deal field (columns: {shown}); {hint}"
+                         "name them with --map COLUMN=FIELD or --preset NAME (fields: title, amount, "
+                         "currency, stage, company, contact, ...)")
+
+
+def write_report(result: Result, name: str, path: str) -> None:
+    """`--report FILE`: the migration report as JSON (a file the user names, outside the
+    repository; written atomically)."""
+    import json
+    from pathlib import Path
+
+    from dealcli.errors import UsageError as _Usage
+    from dealcli.storage import atomic
+
+    data = json.dumps(result.report(name), ensure_ascii=False, indent=2) + "\n"
+    try:
+        atomic.write_atomic(Path(path), data.encode("utf-8"))
+    except OSError as exc:
+        raise _Usage(f"--report {path}: cannot write ({exc.strerror})") from None
