@@ -139,15 +139,17 @@ def _shown(value) -> str | None:
         return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     return str(value)
 
 
 class ImportFailed(ValidationFailed):
     """Bad rows: one line each, then a count; nothing was written."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], rows: int | None = None):
         self.problems = problems
-        n = len(problems)
+        n = len(problems) if rows is None else rows
         super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
 
     def lines(self) -> list[str]:
@@ -155,11 +157,29 @@ class ImportFailed(ValidationFailed):
 
 
 class Bad(Exception):
-    """A problem with one value of one row."""
+    """A problem with one value of one row; `more` holds the row's other problems."""
 
     def __init__(self, column: str | None, value, problem: str, line: int | None = None):
         super().__init__(problem)
         self.column, self.value, self.problem, self.line = column, value, problem, line
+        self.more: list[Bad] = []
+
+    def all(self) -> list[Bad]:
+        return [self, *self.more]
+
+
+def _combined(problems: list[Bad]) -> Bad:
+    """One Bad carrying every problem of a row (each column once, in order)."""
+    seen, unique = set(), []
+    for b in problems:
+        for one in b.all():
+            k = (one.column, one.problem)
+            if k not in seen:
+                seen.add(k)
+                unique.append(one)
+    first = unique[0]
+    first.more = unique[1:]
+    return first
 
 
 @dataclass
@@ -252,6 +272,74 @@ class Mapper:
 is_native = import_native.is_native
 
 
+# -- contacts: who is who -----------------------------------------------------------------------------
+def _phone_key(phone: str) -> str:
+    return re.sub(r"\D", "", phone.split("x")[0].split("ext")[0])
+
+
+class People:
+    """The contacts of the repository and of this import, found by e-mail, then phone, then by
+    name within the same company; never by a bare name across companies. `records` holds each
+    contact's data as this import leaves it (every e-mail and phone seen is kept)."""
+
+    def __init__(self, s: Session):
+        self.records: dict[str, dict] = {}
+        self.docs: dict[str, object] = {}  # existing contacts: the doc to update
+        self.by_email: dict[str, str] = {}
+        self.by_phone: dict[str, str] = {}
+        self.by_name: dict[tuple, list[str]] = {}
+        for doc in s.repo.iter_docs("contacts", errors=[]):
+            data = copy.deepcopy(doc.data)
+            self.docs[doc.id] = doc
+            self.add(data)
+
+    def add(self, data: dict) -> None:
+        cid = data["id"]
+        self.records[cid] = data
+        for email in data.get("emails") or []:
+            self.by_email.setdefault(clients.norm(email), cid)
+        for phone in data.get("phones") or []:
+            if _phone_key(str(phone)):
+                self.by_phone.setdefault(_phone_key(str(phone)), cid)
+        self.by_name.setdefault((clients.norm(data.get("name")), data.get("company") or ""), []).append(cid)
+
+    def find(self, name: str | None, emails: list, phones: list, company: str | None) -> str | None:
+        for email in emails:
+            if clients.norm(email) in self.by_email:
+                return self.by_email[clients.norm(email)]
+        for phone in phones:
+            if _phone_key(phone) in self.by_phone:
+                return self.by_phone[_phone_key(phone)]
+        if name:
+            found = self.by_name.get((clients.norm(name), company or ""), [])
+            if len(found) > 1:
+                raise ValueProblem(f"several contacts are named {name!r} at this company ({', '.join(found)}); "
+                                   "give an e-mail or phone to tell them apart")
+            if found:
+                return found[0]
+        return None
+
+    def merge(self, cid: str, emails: list, phones: list) -> bool:
+        """Keep every e-mail and phone seen; True when something was added."""
+        data = self.records[cid]
+        known_e = {clients.norm(e) for e in data.get("emails") or []}
+        known_p = {_phone_key(str(p)) for p in data.get("phones") or []}
+        added = False
+        for email in emails:
+            if clients.norm(email) not in known_e:
+                data.setdefault("emails", []).append(email)
+                known_e.add(clients.norm(email))
+                self.by_email.setdefault(clients.norm(email), cid)
+                added = True
+        for phone in phones:
+            if _phone_key(phone) not in known_p:
+                data.setdefault("phones", []).append(phone)
+                known_p.add(_phone_key(phone))
+                self.by_phone.setdefault(_phone_key(phone), cid)
+                added = True
+        return added
+
+
 # -- the import context -----------------------------------------------------------------------------
 class Context:
     """Everything one pass needs. Built fresh for each pass (under the lock nothing else changes)."""
@@ -269,7 +357,10 @@ class Context:
                            f"(pipelines: {', '.join(self.pipelines) or 'none'})")
         self.mappers: dict[tuple, Mapper] = {}
         self.companies = clients.ClientIndex(s, "company")
-        self.contacts = clients.ClientIndex(s, "contact")
+        self.people = People(s)
+        self.new_contacts: list[dict] = []  # in the order this pass creates them
+        self.written_contacts: set[str] = set()
+        self.prior: Context | None = None  # the checking pass, seen by the writing pass
         self.pending: list[tuple[str, dict]] = []  # clients to write before the next deal
         self.key_field = opts.key
         self.key_index: dict[str, list[str]] = {}
@@ -277,6 +368,7 @@ class Context:
         self.ids_seen: set[str] = set()
         self.won: set = set()  # stage_rules.repeat_keys of the won deals, known and imported
         self.result = Result(dry_run=opts.dry_run)
+        self.bad_rows = 0
         self.final = False  # the second pass (the one that writes, or reports a dry run)
         self._scan_repository()
 
@@ -343,19 +435,32 @@ class Context:
         self.result.companies += 1
         return data["id"]
 
-    def contact_id(self, name: str | None, email: str | None, phone: str | None, company: str | None) -> str:
-        try:
-            found = self.contacts.find(name=name, email=email)
-        except NotFound as exc:
-            raise ValueProblem(exc.message) from None
-        if found:
-            return found
-        data = clients.new_record(self.s, "contact", name or email or phone or "", emails=[email] if email else [],
-                                  phones=[phone] if phone else [], company=company)
-        self.contacts.add(data)
-        self.pending.append(("contact", data))
-        self.result.contacts += 1
-        return data["id"]
+    def contact_id(self, name: str | None, emails: list, phones: list, company: str | None) -> str:
+        """The contact a row names (created if new; every e-mail and phone seen is kept). The
+        writing pass takes each contact's final e-mails and phones from the checking pass, so a
+        contact is written once, complete."""
+        people = self.people
+        cid = people.find(name, emails, phones, company)
+        if cid is None:
+            data = clients.new_record(self.s, "contact", name or (emails or phones or [""])[0],
+                                      emails=list(emails), phones=list(phones), company=company)
+            if self.prior is not None and len(self.new_contacts) < len(self.prior.new_contacts):
+                final = self.prior.new_contacts[len(self.new_contacts)]
+                data["emails"], data["phones"] = list(final["emails"]), list(final["phones"])
+            self.new_contacts.append(data)
+            people.add(data)
+            self.pending.append(("contact", data))
+            self.result.contacts += 1
+            return data["id"]
+        people.merge(cid, emails, phones)
+        if cid in people.docs and cid not in self.written_contacts:
+            final = (self.prior.people if self.prior is not None else people).records[cid]
+            original = people.docs[cid].data
+            if (final.get("emails"), final.get("phones")) != (original.get("emails"), original.get("phones")):
+                self.written_contacts.add(cid)
+                self.pending.append(("contact-update", (people.docs[cid], final)))
+                self.result.contacts_updated += 1
+        return cid
 
 
 def key_value_of(data: dict, key_field: str):
@@ -380,6 +485,7 @@ class Reading:
         self.ctx, self.rows, self.first = ctx, rows, rows[0]
         self.m = ctx.mapper(rows[0].values)
         self.given: set[str] = set()
+        self.problems: list[Bad] = []
 
     def raw(self, target: str, row: import_read.Row | None = None):
         column, value = self.m.get((row or self.first).values, target)
@@ -394,7 +500,9 @@ class Reading:
         try:
             out = parse(value)
         except ValueProblem as exc:
-            raise Bad(column, value, str(exc), (row or self.first).line) from None
+            # noted, and the row goes on being read: every problem of a row is listed
+            self.problems.append(Bad(column, value, str(exc), (row or self.first).line))
+            return None
         if self.ctx.final:
             self.ctx.result.note_coerced(column, target, value, out)
         return out
@@ -463,7 +571,51 @@ def _quantity(value):
 
 
 def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
-    s, r = ctx.s, Reading(ctx, rows)
+    r = Reading(ctx, rows)
+    try:
+        plan = _plan_generic(ctx, rows, r)
+    except Bad as exc:
+        raise _combined(r.problems + [exc]) from None
+    if r.problems:
+        raise _combined(r.problems)
+    return plan
+
+
+_SPLIT_EMAILS = re.compile(r"\s*[,;/]\s*|\s+")
+_SPLIT_PHONES = re.compile(r"\s*[,;]\s*|\s+/\s+")
+
+
+def split_values(text, pattern=_SPLIT_EMAILS) -> list[str]:
+    """A multi-value cell: "a@x.example / b@x.example", "a@x, b@x", "a@x; b@x"."""
+    return [v for v in pattern.split(str(text).strip()) if v]
+
+
+def read_emails(value) -> list[str]:
+    out, bad = [], []
+    for part in split_values(value):
+        try:
+            out.append(clients.check_email(part))
+        except UsageError:
+            bad.append(part)
+    if bad:
+        raise ValueProblem(f"not an e-mail address: {', '.join(repr(b) for b in bad)} (expected name@example.com)")
+    return out
+
+
+def read_phones(value) -> list[str]:
+    out, bad = [], []
+    for part in split_values(value, _SPLIT_PHONES):
+        try:
+            out.append(clients.check_phone(part))
+        except UsageError:
+            bad.append(part)
+    if bad:
+        raise ValueProblem(f"not a phone number: {', '.join(repr(b) for b in bad)} (digits, spaces, + ( ) . -)")
+    return out
+
+
+def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan:
+    s = ctx.s
     line = rows[0].line
     if r.read("deleted", _bool) or r.read("status", _status_word) == "deleted":
         return Plan("skip", line=line, note="deleted in the source")
@@ -517,23 +669,36 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
 
     company_name = r.text("company")
     contact_raw = r.text("contact", 2000)
-    email, phone = r.text("contact_email"), r.text("contact_phone")
+    emails = r.read("contact_email", read_emails) or []
+    phones = r.read("contact_phone", read_phones) or []
+    contact_col, _ = r.raw("contact")
+    names = [n.strip() for n in contact_raw.split(ctx.preset.multi_sep)] if contact_raw and ctx.preset \
+        and ctx.preset.multi_sep else ([contact_raw] if contact_raw else [])
+    people = []  # (name, emails) of each contact the row names
+    for n in [n for n in names if n]:
+        name, own = split_contact(n)
+        own_emails = []
+        if own:
+            try:
+                own_emails = read_emails(own)
+            except ValueProblem as exc:
+                r.problems.append(Bad(contact_col, n, str(exc), line))
+        people.append((name, own_emails))
+    if r.problems:
+        raise _combined(r.problems)
     try:
         company = ctx.company_id(company_name) if company_name else None
         contacts = []
-        names = [n.strip() for n in contact_raw.split(ctx.preset.multi_sep)] if contact_raw and ctx.preset \
-            and ctx.preset.multi_sep else ([contact_raw] if contact_raw else [])
-        names = [n for n in names if n]
-        if names or email or phone:
-            for i, n in enumerate(names or [None]):
-                n, own_email = split_contact(n)
-                cid = ctx.contact_id(n, own_email or (email if i == 0 else None), phone if i == 0 else None,
-                                     company)
+        if people or emails or phones:
+            for i, (n, own_emails) in enumerate(people or [(None, [])]):
+                cid = ctx.contact_id(n, own_emails + (emails if i == 0 else []), phones if i == 0 else [], company)
                 if cid not in contacts:
                     contacts.append(cid)
     except ValueProblem as exc:
         column, value = r.raw("company") if company_name else r.raw("contact")
         raise Bad(column, value, str(exc), line) from None
+    names = [p[0] or (p[1][0] if p[1] else None) for p in people]
+    email = emails[0] if emails else None
 
     title = r.text("title")
     if not title:
@@ -600,19 +765,23 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
     t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now, closed_at=closed_when,
                                note={"imported": f"{ctx.source.name}:{line}"})
     if t.violations:
-        v = t.violations[0]
-        raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+        raise _violations(t.violations, stage_column, line)
     deals.apply_transition(s, deal, t)
     bad = stage_rules.validate_deal(deal, ctx.pipelines)
     if bad:
-        v = bad[0]
-        raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+        raise _violations(bad, stage_column, line)
     deal.repeat = stage_rules.is_repeat(deal.company, deal.contacts, ctx.won)
     _remember_won(ctx, deal)
     if comment:
         deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         deal.history.append(deals.event(s, "commented", text=comment))
     return Plan("create", deal, None, line)
+
+
+def _violations(found: list, stage_column: str, line: int) -> Bad:
+    """Every rule a row breaks, as one Bad."""
+    return _combined([Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+                      for v in found])
 
 
 def _remember_won(ctx: Context, deal: Deal) -> None:
@@ -793,14 +962,16 @@ def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
         try:
             plan = plan_native(ctx, group[0]) if is_native(group[0].values) else plan_generic(ctx, group)
         except Bad as exc:
-            line = exc.line or group[0].line
-            problems.append((line, _problem(name, line, exc.column, exc.value, exc.problem)))
+            for one in exc.all():
+                line = one.line or group[0].line
+                problems.append((line, _problem(name, line, one.column, one.value, one.problem)))
             continue
         on_plan(ctx, plan)
     for err in read_errors:
         problems.append((err.line, _problem(name, err.line, err.column, err.value, err.problem)))
-    problems.sort(key=lambda p: p[0])
+    problems.sort(key=lambda p: p[0])  # stable: a row's problems stay in column order
     ctx.result.rows = n
+    ctx.bad_rows = len({line for line, _ in problems})
     return [text for _, text in problems]
 
 
@@ -848,7 +1019,8 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     check = Context(s, opts, source, fmt, dates, writing=False)
     if fmt in ("csv", "tsv"):
         _check_explicit_columns(check)
-        _check_header(check)
+        if not opts.keep_unmapped:  # --keep-unmapped: the user takes every column as a custom field
+            _check_header(check)
     order = opts.dayfirst
     if order is None:
         try:
@@ -861,16 +1033,21 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     problems = _pass(check, lambda ctx, plan: ctx.pending.clear(),
                      progress and (lambda done, total: progress("checking", done, total)))
     if problems:
-        raise ImportFailed(problems)
+        raise ImportFailed(problems, check.bad_rows)
 
     ctx = Context(s, opts, source, fmt, import_values.DateReader(s.tz, order), writing=not opts.dry_run)
     ctx.final = True
+    ctx.prior = check
 
     def apply(ctx: Context, plan: Plan) -> None:
         res = ctx.result
         if not opts.dry_run:
             for which, data in ctx.pending:
-                s.repo.create(clients.KIND_OF[which], data["id"], data)
+                if which == "contact-update":
+                    doc, final = data
+                    s.repo.update(doc, final)
+                else:
+                    s.repo.create(clients.KIND_OF[which], data["id"], data)
         ctx.pending.clear()
         if plan.action == "create":
             res.created += 1
