@@ -47,6 +47,11 @@ def import_command(
     stage_map: Annotated[Optional[list[str]], typer.Option("--stage-map", metavar="VALUE=STAGE",
                                                            help="Source stage name VALUE goes to stage id "
                                                            "STAGE (repeatable; overrides the preset).")] = None,
+    pipeline_map: Annotated[Optional[list[str]], typer.Option("--pipeline-map", metavar="VALUE=PIPELINE",
+                                                              help="Source pipeline VALUE goes to pipeline "
+                                                              "PIPELINE (repeatable). Bitrix24: the category "
+                                                              "number of CATEGORY_ID and of C<n>: stages, "
+                                                              "e.g. --pipeline-map 6=service.")] = None,
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline for rows that do not "
                                                     "name an existing one (default: the repository's).")] = None,
     key: Annotated[Optional[str], typer.Option("--key", metavar="FIELD", help="Upsert: a row whose FIELD "
@@ -95,7 +100,7 @@ def import_command(
     s = session(ctx)
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
-        maps=map_ or [], stage_maps=stage_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
+        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
         columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,

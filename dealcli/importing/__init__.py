@@ -61,6 +61,7 @@ class ImportOptions:
     preset: str | None = None
     maps: list = field(default_factory=list)
     stage_maps: list = field(default_factory=list)
+    pipeline_maps: list = field(default_factory=list)  # VALUE=PIPELINE (Bitrix24: CATEGORY_ID or C<n>)
     pipeline: str | None = None
     key: str | None = None
     dry_run: bool = False
@@ -127,10 +128,21 @@ class Result:
         return f"{head}: {', '.join(parts)}{tail}"
 
 
+class Unknown(ValueProblem):
+    """A source value nothing maps (a stage, a pipeline): listed once for the whole file with the
+    option that maps it, not once per row."""
+
+    def __init__(self, message: str, once: str):
+        super().__init__(message)
+        self.once = once
+
+
 def _shown(value) -> str | None:
     """A parsed value as text, to compare with the cell it came from."""
     if isinstance(value, tuple):
         value = value[0]
+    if isinstance(value, Pipeline):
+        value = value.id
     if value is None:
         return None
     if isinstance(value, import_values.Decimal):
@@ -163,6 +175,7 @@ class Bad(Exception):
         super().__init__(problem)
         self.column, self.value, self.problem, self.line = column, value, problem, line
         self.more: list[Bad] = []
+        self.once: str | None = None  # the same problem on many rows: listed once (unknown stages)
 
     def all(self) -> list[Bad]:
         return [self, *self.more]
@@ -215,12 +228,12 @@ def normalise_target(target: str, item: str) -> str:
     return "fields." + name
 
 
-def parse_stage_maps(items: list[str]) -> dict[str, str]:
+def parse_stage_maps(items: list[str], option: str = "--stage-map", shape: str = "VALUE=STAGE") -> dict[str, str]:
     out = {}
     for item in items:
         value, sep, stage = item.rpartition("=")
         if not sep or not value.strip() or not stage.strip():
-            raise UsageError(f"--stage-map {item!r}: expected VALUE=STAGE")
+            raise UsageError(f"{option} {item!r}: expected {shape}")
         out[key(value)] = stage.strip()
     return out
 
@@ -232,6 +245,7 @@ class Mapper:
     def __init__(self, columns: list[str], explicit: dict, preset: Preset | None, keep_unmapped: bool):
         self.by_target: dict[str, list[str]] = {}
         self.unmapped: list[str] = []
+        self.zero_is_none = preset.zero_is_none if preset else ()
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
         for i, column in enumerate(columns):
@@ -258,6 +272,8 @@ class Mapper:
         for column in self.by_target.get(target, ()):
             value = values.get(column)
             if value is not None and not (isinstance(value, str) and not value.strip()):
+                if self.zero_is_none and key(column) in self.zero_is_none and str(value).strip() == "0":
+                    continue
                 return column, value
         columns = self.by_target.get(target)
         return (columns[0] if columns else None), None
@@ -350,6 +366,7 @@ class Context:
         self.preset = PRESETS[opts.preset] if opts.preset else None
         self.explicit = parse_maps(opts.maps)
         self.stage_map = parse_stage_maps(opts.stage_maps)
+        self.pipeline_map = parse_stage_maps(opts.pipeline_maps, "--pipeline-map", "VALUE=PIPELINE")
         self.pipelines = s.all_pipelines()
         self.default_pipeline = opts.pipeline or s.default_pipeline_id()
         if self.default_pipeline not in self.pipelines:
@@ -397,30 +414,73 @@ class Context:
         if value is None:
             return self.pipelines[self.default_pipeline]
         text = str(value).strip()
+        mapped = self.pipeline_map.get(key(text))
+        if mapped is not None:
+            if mapped not in self.pipelines:
+                raise UsageError(f"--pipeline-map {text}={mapped}: no such pipeline (pipelines: "
+                                 f"{', '.join(self.pipelines)})")
+            return self.pipelines[mapped]
         for p in self.pipelines.values():
             if text == p.id or key(text) in (key(p.id), key(p.name)):
                 return p
         if self.preset and key(text) in {key(n) for n in self.preset.default_pipelines}:
             return self.pipelines[self.default_pipeline]
-        raise ValueProblem(f"no such pipeline (pipelines: {', '.join(self.pipelines)}); create it, or keep "
-                           "the value as a custom field with --map COLUMN=source_pipeline")
+        raise Unknown(f"no such pipeline (pipelines: {', '.join(self.pipelines)}); map it with --pipeline-map "
+                      f"{text!r}=PIPELINE, create it, or keep the value as a custom field with --map "
+                      "COLUMN=source_pipeline", once=f"pipeline {text}")
 
-    def stage_for(self, pipeline: Pipeline, value) -> str:
+    def stage_for(self, pipeline: Pipeline, value) -> tuple[str | None, str | None, bool]:
+        """(stage id or None, status the value names or None, explicit): what a source stage value
+        means in `pipeline`. An explicit --stage-map wins; then the pipeline's own stage ids and
+        names, the preset's names, and the words for won and lost (whose stage
+        stage_rules.stage_for_status picks)."""
         text = str(value).strip()
         k = key(text)
-        target = self.stage_map.get(k) or (self.preset.stage(text) if self.preset else None)
-        if target:
-            return target
+        code = text
+        if self.preset and self.preset.category_stages:
+            m = re.fullmatch(r"C(\d+):(.+)", text)
+            code = m[2] if m else text
+        for candidate in dict.fromkeys((k, key(code))):
+            if candidate in self.stage_map:
+                return self.stage_map[candidate], None, True
         for st in pipeline.stages:
-            if text == st.id or k in (key(st.id), key(st.name)):
-                return st.id
-        if k in WON_STAGES and pipeline.success:
-            return pipeline.success.id
-        if k in LOST_STAGES and pipeline.failures:
-            return pipeline.failures[0].id
-        raise ValueProblem(f"stage is not in pipeline {pipeline.id!r} (stages: "
-                           f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
-                           f"{text!r}=STAGE")
+            if code == st.id or key(code) in (key(st.id), key(st.name)):
+                return st.id, None, False
+        target = self.preset.stage(code) if self.preset else None
+        if target and pipeline.stage(target) is not None:
+            return target, None, False
+        word = key(code)
+        if word in WON_STAGES or (self.preset and word in self.preset.won_stages):
+            return None, "won", False
+        if word in LOST_STAGES or (self.preset and word in self.preset.lost_stages):
+            return None, "lost", False
+        if target:
+            raise Unknown(f"is the preset's stage {target!r}, which is not in pipeline {pipeline.id!r} (stages: "
+                          f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
+                          f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
+        raise Unknown(f"is not a stage of pipeline {pipeline.id!r} (stages: "
+                      f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
+                      f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
+
+    def pipeline_of_stage(self, value, probe=None) -> Pipeline | None:
+        """Bitrix24 stages of extra pipelines carry the pipeline: "C6:NEW" is stage NEW of
+        category 6 (--pipeline-map 6=PIPELINE, or a pipeline whose id is 6 or c6). With `probe`
+        (and value None): only whether the stage value `probe` names a pipeline (True/False)."""
+        text = str(value if probe is None else probe).strip()
+        m = re.fullmatch(r"C(\d+):(.+)", text)
+        if not (self.preset and self.preset.category_stages) or not m or key(text) in self.stage_map:
+            return None if probe is None else False
+        if probe is not None:
+            return True
+        n = m[1]
+        for candidate in (n, f"c{n}"):
+            if candidate in self.pipeline_map:
+                return self.pipeline_for(candidate)
+        for p in self.pipelines.values():
+            if key(p.id) in (n, f"c{n}") or key(p.name) in (n, f"c{n}"):
+                return p
+        raise Unknown(f"is a stage of Bitrix24 pipeline (category) {n}, which has no pipeline here; map it with "
+                      f"--pipeline-map {n}=PIPELINE (pipelines: {', '.join(self.pipelines)})", once=f"category {n}")
 
     def company_id(self, name: str) -> str:
         try:
@@ -501,7 +561,9 @@ class Reading:
             out = parse(value)
         except ValueProblem as exc:
             # noted, and the row goes on being read: every problem of a row is listed
-            self.problems.append(Bad(column, value, str(exc), (row or self.first).line))
+            bad = Bad(column, value, str(exc), (row or self.first).line)
+            bad.once = getattr(exc, "once", None)
+            self.problems.append(bad)
             return None
         if self.ctx.final:
             self.ctx.result.note_coerced(column, target, value, out)
@@ -619,23 +681,35 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     line = rows[0].line
     if r.read("deleted", _bool) or r.read("status", _status_word) == "deleted":
         return Plan("skip", line=line, note="deleted in the source")
-    pipeline = r.read("pipeline", ctx.pipeline_for) or ctx.pipelines[ctx.default_pipeline]
     stage_col, stage_raw = r.raw("stage")
-    stage_id = r.read("stage", lambda v: ctx.stage_for(pipeline, v))
+    before = len(r.problems)
+    pipeline = r.read("stage", ctx.pipeline_of_stage) if ctx.pipeline_of_stage(None, stage_raw) \
+        else r.read("pipeline", ctx.pipeline_for)
+    if len(r.problems) > before:
+        raise _combined(r.problems)  # no pipeline: its stages cannot be read
+    pipeline = pipeline or ctx.pipelines[ctx.default_pipeline]
+    stage_id, stage_status, explicit = r.read("stage", lambda v: ctx.stage_for(pipeline, v)) or (None, None, False)
     declared = r.read("status", _status_word)
     won, lost, closed = r.read("won", _bool), r.read("lost", _bool), r.read("closed", _bool)
+    if explicit and declared is None and not won and not lost:
+        closed = None  # an explicit --stage-map wins over a closed flag (CLOSED=Y): the stage says
     if declared is None:
         if won:
             declared = "won"
-        elif lost or (closed and won is not None) or (closed and not won and stage_id is None):
+        elif lost or (closed and won is not None) or (closed and not won and stage_id is None
+                                                       and stage_status is None):
             declared = "lost"
         elif closed and stage_id is not None:
             known = pipeline.stage(stage_id)
             declared = "won" if known is not None and stage_rules.status_for(known) == "won" else "lost"
+        else:
+            declared = stage_status
+    elif stage_status and declared != stage_status:
+        raise Bad(stage_col, stage_raw, f"says {stage_status} but the status column says {declared}", line)
     stage = pipeline.stage(stage_id) if stage_id else None
     if stage_id and stage is None:
-        raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}",
-                  line)
+        raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}; "
+                  f"map it with --stage-map {str(stage_raw).strip()!r}=STAGE", line)
     stage, problem = stage_rules.stage_for_status(pipeline, stage, declared)
     if problem:
         raise Bad(stage_col, stage_raw, problem, line)
@@ -951,8 +1025,10 @@ def _records(ctx: Context, errors: list):
 
 def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
     """Plan every group; problems as `file:line: column: value: problem` lines."""
-    problems: list[str] = []
+    problems: list = []
     read_errors: list = []
+    once: dict = {}  # problems listed once for the file: key -> [first line, rows, Bad]
+    bad_lines: set = set()
     name = ctx.source.name
     n = 0
     for group in _groups(ctx, _records(ctx, read_errors)):
@@ -964,14 +1040,22 @@ def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
         except Bad as exc:
             for one in exc.all():
                 line = one.line or group[0].line
+                if one.once:
+                    first = once.setdefault(one.once, [line, 0, one])
+                    first[1] += 1
+                    bad_lines.add(line)
+                    continue
                 problems.append((line, _problem(name, line, one.column, one.value, one.problem)))
             continue
         on_plan(ctx, plan)
     for err in read_errors:
         problems.append((err.line, _problem(name, err.line, err.column, err.value, err.problem)))
+    for line, count, one in once.values():
+        rows = f" ({count} rows from here on)" if count > 1 else ""
+        problems.append((line, _problem(name, line, one.column, one.value, one.problem) + rows))
     problems.sort(key=lambda p: p[0])  # stable: a row's problems stay in column order
     ctx.result.rows = n
-    ctx.bad_rows = len({line for line, _ in problems})
+    ctx.bad_rows = len({line for line, _ in problems} | bad_lines)
     return [text for _, text in problems]
 
 

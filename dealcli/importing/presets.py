@@ -25,6 +25,11 @@ class Preset:
     amount_is_row_total: bool = False  # the amount column holds each product row's total
     probability_fraction: bool = False  # probability written as 0..1
     multi_sep: str | None = None  # separator of multi-value cells (contacts)
+    category_stages: bool = False  # Bitrix24: "C6:NEW" is stage NEW of pipeline (category) 6
+    won_stages: tuple = ()  # key()s of stage codes that mean won / lost in any pipeline
+    lost_stages: tuple = ()
+    date_formats: tuple = ()  # strptime formats tried before the general date reader
+    zero_is_none: tuple = ()  # key()s of id columns where 0 means "none"
 
     def target(self, column: str) -> str | None:
         return self.columns.get(key(column))
@@ -59,8 +64,12 @@ BITRIX24 = Preset(
         currency=["Currency", "Валюта", "CURRENCY_ID"],
         probability=["Probability, %", "Probability", "Вероятность", "PROBABILITY"],
         responsible=["Responsible", "Ответственный", "ASSIGNED_BY"],
-        company=["Company", "Компания", "COMPANY_ID"],
-        contact=["Contact", "Контакт", "CONTACT_ID"],
+        company=["Company", "Компания"],
+        contact=["Contact", "Контакт"],
+        # an export by field id holds ids, not names: kept as custom fields (0 means none)
+        fields__bitrix_company_id=["COMPANY_ID"],
+        fields__bitrix_contact_id=["CONTACT_ID"],
+        fields__bitrix_assigned_by_id=["ASSIGNED_BY_ID"],
         type=["Type", "Тип", "TYPE_ID"],
         source=["Source", "Источник", "SOURCE_ID"],
         closed=["Closed", "Сделка закрыта", "CLOSED"],
@@ -88,6 +97,10 @@ BITRIX24 = Preset(
     default_pipelines=("General", "Общая", "Общее", "Общее направление", "0", "Default", "Основная"),
     group_rows=True,
     amount_is_row_total=True,
+    category_stages=True,
+    won_stages=("won",),
+    lost_stages=("lose", "apology"),
+    zero_is_none=("company_id", "contact_id", "assigned_by_id", "category_id", "lead_id", "quote_id"),
 )
 
 PIPEDRIVE = Preset(
