@@ -36,7 +36,7 @@ def import_command(
                                                   help="Input format (default: from the file name, else "
                                                   "guessed from the content).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", metavar="bitrix24|pipedrive|hubspot|salesforce|"
-                                                  "amocrm", help="Column names, stage names and quirks of "
+                                                  "amocrm|zoho|odoo|suitecrm|vtiger", help="Column names, stage names and quirks of "
                                                   "another CRM's export.")] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Read COLUMN "
                                                       "into FIELD (a deal field, company, contact, "
@@ -132,10 +132,12 @@ def import_command(
     if result.renumbered:
         s.notice(f"{result.renumbered} deals got a new id (their id was taken)")
     name = opts.source if opts.source != "-" else "<stdin>"
-    for (column, target), entry in list(result.coerced.items())[:12]:
-        ex = entry["example"]
-        s.notice(f"coerced {entry['count']} value{'s' if entry['count'] != 1 else ''} of {column!r} into "
-                 f"{target} (e.g. {ex['from']!r} -> {ex['to']!r})")
+    if result.coerced:
+        items = list(result.coerced.items())
+        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
+                 for (column, target), e in items[:6]]
+        more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
+        s.notice(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
     if result.dangling:
         more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
         s.notice(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"

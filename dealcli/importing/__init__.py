@@ -245,7 +245,7 @@ class Mapper:
     def __init__(self, columns: list[str], explicit: dict, preset: Preset | None, keep_unmapped: bool):
         self.by_target: dict[str, list[str]] = {}
         self.unmapped: list[str] = []
-        self.zero_is_none = preset.zero_is_none if preset else ()
+        self.none_values = preset.none_values if preset else {}
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
         for i, column in enumerate(columns):
@@ -272,7 +272,7 @@ class Mapper:
         for column in self.by_target.get(target, ()):
             value = values.get(column)
             if value is not None and not (isinstance(value, str) and not value.strip()):
-                if self.zero_is_none and key(column) in self.zero_is_none and str(value).strip() == "0":
+                if self.none_values and str(value).strip() in self.none_values.get(key(column), ()):
                     continue
                 return column, value
         columns = self.by_target.get(target)
