@@ -458,7 +458,7 @@ class Context:
             raise Unknown(f"is the preset's stage {target!r}, which is not in pipeline {pipeline.id!r} (stages: "
                           f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
                           f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
-        raise Unknown(f"is not a stage of pipeline {pipeline.id!r} (stages: "
+        raise Unknown(f"stage is not in pipeline {pipeline.id!r} (stages: "
                       f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
                       f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
 
