@@ -3,6 +3,8 @@ record) imported into an empty repository reproduce the same deal files, byte fo
 
 import json
 
+import pytest
+
 from conftest import Runner
 from dealcli.views import render
 from dealcli.session import Session
@@ -170,3 +172,19 @@ def test_every_export_format_imports_back_byte_identical(specs):
             assert copied == original, (fmt, _diff(original, copied))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl", "yaml"])
+def test_export_in_any_format_then_import_into_an_empty_repository(cli, repo, tmp_path, fmt):
+    """The issue's own steps: `export -f csv > x.csv; import x.csv` failed on every row."""
+    cli.ok("deal", "add", "=Formula, \"quoted\"", "--amount", "1234.50", "--product", "Widget:10.25:3",
+           "--comment", "two\nlines", "--set", "colour=red", "--contact", "Ann")
+    lost = cli.ok("deal", "add", "Lost\tone").strip()
+    cli.ok("deal", "close", lost, "--lost", "--reason", "too expensive")
+    dump = tmp_path / f"x.{fmt}"
+    dump.write_text(cli.ok("export", "-f", fmt))
+    Runner(tmp_path)("init", tmp_path / "empty", "--timezone", "UTC", check=True)
+    proc = Runner(tmp_path / "empty")("import", dump)
+    assert proc.returncode == 0, proc.stderr
+    original = {p.name: p.read_bytes() for p in (repo / "deals").iterdir()}
+    assert {p.name: p.read_bytes() for p in (tmp_path / "empty" / "deals").iterdir()} == original
