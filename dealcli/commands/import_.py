@@ -19,8 +19,8 @@ contact_email, contact_phone, product, product_price, product_quantity, status, 
 
 Every row is checked first; if any row is bad nothing is written, every bad row is listed as
 FILE:LINE: COLUMN: VALUE: PROBLEM and the exit code is 1. A row in a success or failure stage is
-imported closed with its dates. Records exported by `dealcli export -f jsonl` are imported as
-they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
+imported closed with its dates. Records exported by `dealcli export` (any format) are imported
+as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
 goes to stderr. See docs/import.md for each CRM's migration guide."""
 
 
