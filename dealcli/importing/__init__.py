@@ -652,28 +652,26 @@ def split_values(text, pattern=_SPLIT_EMAILS) -> list[str]:
     return [v for v in pattern.split(str(text).strip()) if v]
 
 
-def read_emails(value) -> list[str]:
+def _read_many(value, pattern, check, problem: str) -> list[str]:
+    """Every value of a multi-value cell, each checked as the CLI checks it; all bad ones named."""
     out, bad = [], []
-    for part in split_values(value):
+    for part in split_values(value, pattern):
         try:
-            out.append(clients.check_email(part))
+            out.append(check(part))
         except UsageError:
             bad.append(part)
     if bad:
-        raise ValueProblem(f"not an e-mail address: {', '.join(repr(b) for b in bad)} (expected name@example.com)")
+        raise ValueProblem(problem.format(", ".join(repr(b) for b in bad)))
     return out
+
+
+def read_emails(value) -> list[str]:
+    return _read_many(value, _SPLIT_EMAILS, clients.check_email,
+                      "not an e-mail address: {} (expected name@example.com)")
 
 
 def read_phones(value) -> list[str]:
-    out, bad = [], []
-    for part in split_values(value, _SPLIT_PHONES):
-        try:
-            out.append(clients.check_phone(part))
-        except UsageError:
-            bad.append(part)
-    if bad:
-        raise ValueProblem(f"not a phone number: {', '.join(repr(b) for b in bad)} (digits, spaces, + ( ) . -)")
-    return out
+    return _read_many(value, _SPLIT_PHONES, clients.check_phone, "not a phone number: {} (digits, spaces, + ( ) . -)")
 
 
 def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan:

@@ -177,6 +177,18 @@ HUBSPOT = Preset(
     multi_sep=";",
 )
 
+# the standard sales process of Salesforce, SuiteCRM (SugarCRM CE) and vtiger: ten stages onto our
+# five process stages
+SALES_PROCESS_STAGES = _stages(
+    new=["Prospecting", "Qualification"],
+    preparation=["Needs Analysis", "Value Proposition"],
+    prepayment_invoice=["Id. Decision Makers", "Perception Analysis"],
+    executing=["Proposal/Price Quote"],
+    final_invoice=["Negotiation/Review"],
+    won=["Closed Won"],
+    lose=["Closed Lost"],
+)
+
 SALESFORCE = Preset(
     name="salesforce",
     columns=_cols(
@@ -201,16 +213,7 @@ SALESFORCE = Preset(
         fields__next_step=["NextStep", "Next Step"],
         fields__forecast_category=["ForecastCategoryName", "Forecast Category"],
     ),
-    # the standard Salesforce sales process: ten stages onto our five process stages
-    stages=_stages(
-        new=["Prospecting", "Qualification"],
-        preparation=["Needs Analysis", "Value Proposition"],
-        prepayment_invoice=["Id. Decision Makers", "Perception Analysis"],
-        executing=["Proposal/Price Quote"],
-        final_invoice=["Negotiation/Review"],
-        won=["Closed Won"],
-        lose=["Closed Lost"],
-    ),
+    stages=SALES_PROCESS_STAGES,
 )
 
 AMOCRM = Preset(
@@ -321,16 +324,6 @@ ODOO = Preset(
     ),
 )
 
-_SUGAR_STAGES = _stages(  # the sales stages of SuiteCRM (SugarCRM CE) and vtiger
-    new=["Prospecting", "Qualification"],
-    preparation=["Needs Analysis", "Value Proposition"],
-    prepayment_invoice=["Id. Decision Makers", "Perception Analysis"],
-    executing=["Proposal/Price Quote"],
-    final_invoice=["Negotiation/Review"],
-    won=["Closed Won"],
-    lose=["Closed Lost"],
-)
-
 SUITECRM = Preset(
     name="suitecrm",
     # SuiteCRM / SugarCRM CE, Opportunities list view > Bulk Action > Export: field names as
@@ -355,7 +348,7 @@ SUITECRM = Preset(
         fields__suitecrm_currency_id=["currency_id"],
         fields__suitecrm_assigned_user_id=["assigned_user_id"],
     ),
-    stages=_SUGAR_STAGES,
+    stages=SALES_PROCESS_STAGES,
     none_values={"currency_id": ("-99",)},  # -99: the system's base currency
 )
 
@@ -380,7 +373,7 @@ VTIGER = Preset(
         fields__next_step=["Next Step"],
         fields__forecast_amount=["Forecast Amount"],
     ),
-    stages=_SUGAR_STAGES,
+    stages=SALES_PROCESS_STAGES,
 )
 
 PRESETS = {p.name: p for p in (BITRIX24, PIPEDRIVE, HUBSPOT, SALESFORCE, AMOCRM, ZOHO, ODOO, SUITECRM, VTIGER)}
