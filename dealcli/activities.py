@@ -19,7 +19,7 @@ from dealcli import FORMAT_VERSION, ids, stage_rules, timeutil
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.session import Session
 
-TYPES = ("call", "meeting", "task", "email")
+TYPES = ("call", "meeting", "task", "email", "chat")
 DEFAULT_WORKING_DAYS = 3
 NUDGE_LINES = 3  # per-deal hints before they are summed up in one line
 
@@ -86,9 +86,12 @@ def due_text(value: dt.datetime) -> str:
 
 
 # -- use cases -----------------------------------------------------------------------------------
-def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = None,
-        responsible: str | None = None) -> dict:
-    """Plan an activity on an open deal; returns the record."""
+def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datetime | None = None,
+        responsible: str | None = None, *, activity_id: str | None = None, done: bool = False,
+        extra: dict | None = None) -> dict:
+    """Plan an activity on an open deal; returns the record. Intake records what already
+    happened: `done` (done at `due`), a given `activity_id` (written create-only: an existing
+    one is a Conflict) and `extra` keys after the standard ones (body, direction, ...)."""
     type_ = (type_ or "").strip().lower()
     if type_ not in TYPES:
         raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
@@ -97,18 +100,26 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | None = N
         raise UsageError("--subject: an activity needs a subject")
     if len(subject) > 500:
         raise UsageError(f"--subject: {len(subject)} characters is too long (limit 500)")
-    when = parse_due(s, due)
+    when = due if isinstance(due, dt.datetime) else parse_due(s, due)
     with s.repo.transaction():
         deal, _ = s.load_deal(deal_ref)
         closed = stage_rules.check_open(deal, "plan an activity on")
         if closed:
             raise RuleViolation(closed)
         data = {
-            "format": FORMAT_VERSION, "id": ids.new_id(), "deal": deal.id, "type": type_, "subject": subject,
-            "due": timeutil.iso(when), "responsible": responsible or deal.responsible or s.user,
-            "done": False, "done_at": None, "created": timeutil.iso(s.now), "created_by": s.user,
+            "format": FORMAT_VERSION, "id": activity_id or ids.new_id(), "deal": deal.id, "type": type_,
+            "subject": subject, "due": timeutil.iso(when),
+            "responsible": responsible or deal.responsible or s.user,
+            "done": done, "done_at": timeutil.iso(when) if done else None, "created": timeutil.iso(s.now),
+            "created_by": s.user,
         }
+        if done:
+            data["done_by"] = s.user
+        for key, value in (extra or {}).items():
+            data.setdefault(key, value)
         s.repo.create("activities", data["id"], data)
+    if done:
+        return data
     _pending_deals(s).add(deal.id)
     if when < s.now:
         s.notice(f"note: activity {data['id']} is due {due_text(when)}, which is already past (overdue)")

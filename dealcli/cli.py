@@ -15,7 +15,8 @@ HELP = """A scriptable command-line CRM for deals, kept as one YAML file per rec
 
 The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards holding
 dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
-3 not found, 4 conflict, 5 unreadable or corrupt data."""
+3 not found, 4 conflict, 5 unreadable or corrupt data, 6 not allowed by the acting user's access
+rights (docs/access.md), 65 malformed input (intake)."""
 
 _app = typer.Typer(
     name="dealcli",
@@ -42,7 +43,8 @@ def root(
                                                "else the nearest folder upwards holding dealcli.yaml).",
                                                show_default=False)] = None,
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Acting user (else $DEALCLI_USER, the "
-                                                   "repository default, git user.email, $USER).")] = None,
+                                                   "repository default, git user.email, $USER). With users, "
+                                                   "acting as another user needs the right to.")] = None,
     now: Annotated[Optional[str], typer.Option("--now", metavar="DATETIME", help="The clock every command uses (else "
                                                "$DEALCLI_NOW, else the real time): makes runs "
                                                "reproducible.")] = None,
@@ -73,12 +75,20 @@ REGISTRY = {
     "quote": lambda m, app: app.add_typer(m.app, name="quote"),
     "activity": lambda m, app: (app.add_typer(m.app, name="activity"), m.register(app)),
     "recurring": lambda m, app: app.add_typer(m.app, name="recurring"),
+    "report": lambda m, app: m.register(app),
+    "intake": lambda m, app: app.add_typer(m.app, name="intake"),
+    "generator": lambda m, app: app.add_typer(m.app, name="generator"),
+    "predict": lambda m, app: app.add_typer(m.app, name="predict"),
+    "team": lambda m, app: m.register(app),
+    "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
-    "activity": "activity", "recurring": "recurring",
+    "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
+    "generator": "generator", "predict": "predict",
+    "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

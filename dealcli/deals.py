@@ -6,12 +6,13 @@ every deal is checked before any is written."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
 from dealcli import activities, cards, clients, leads, money, parse, products, quotes, stage_rules, timeutil
-from dealcli.errors import RuleViolation, UsageError, Violation
+from dealcli.errors import DealcliError, RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
 from dealcli.session import Session
@@ -68,9 +69,9 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
-        deal.amount, deal.manual_amount = parse.parse_amount(value), True
+        deal.amount, deal.manual_amount = _amount(value), True
     elif name == "probability":
-        deal.probability = parse.parse_probability(value)
+        deal.probability = _probability(value)
     elif name in DATE_FIELDS:
         setattr(deal, name, _date(s, value, name))
     elif name == "contacts":
@@ -101,11 +102,17 @@ def unset(deal: Deal, name: str) -> None:
             raise UsageError(f"--unset {name}: the deal has no such field")
 
 
-def _date(s: Session, text: str, what: str):
-    try:
-        return timeutil.parse_date(text, s.now)
-    except timeutil.DateError as exc:
-        raise UsageError(f"--{what.replace('_', '-')}: {exc}") from None
+def _date(s: Session, value, what: str):
+    """A typed date (parsed at the edge), or text from a caller that has no edge (a template)."""
+    return parse.parse_date(value, s.now, f"--{what.replace('_', '-')}") if isinstance(value, str) else value
+
+
+def _amount(value) -> Decimal:
+    return parse.parse_amount(value) if isinstance(value, str) else value
+
+
+def _probability(value) -> int:
+    return parse.parse_probability(value) if isinstance(value, str) else value
 
 
 # -- add -----------------------------------------------------------------------------------------------
@@ -114,7 +121,7 @@ class DealSpec:
     """Everything `deal add` (and import, leads, recurring) may say about a new deal."""
 
     title: str
-    amount: str | None = None
+    amount: Decimal | str | None = None  # typed values from the edge; text from callers without one
     currency: str | None = None
     company: str | None = None
     contacts: list[str] = field(default_factory=list)
@@ -125,9 +132,9 @@ class DealSpec:
     type: str | None = None
     source: str | None = None
     responsible: str | None = None
-    begin: str | None = None
-    close_date: str | None = None
-    probability: str | None = None
+    begin: dt.date | str | None = None
+    close_date: dt.date | str | None = None
+    probability: int | str | None = None
     comment: str | None = None
     sets: list[str] = field(default_factory=list)
     from_ref: str | None = None
@@ -166,7 +173,7 @@ def is_repeat(s: Session, company: str | None, contacts: list[str], exclude: str
     if found is not None:
         return any(i != exclude for i in found)
     won = set()
-    for data in s.deal_records(errors=[]):
+    for data in s.deal_records(errors=[], everyone=True):
         if data.get("id") != exclude:
             won.update(stage_rules.repeat_keys(data))
     return stage_rules.is_repeat(company, contacts, won)
@@ -195,7 +202,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     if rows:
         deal.products = rows
     if spec.amount is not None:
-        deal.amount, deal.manual_amount = parse.parse_amount(spec.amount), True
+        deal.amount, deal.manual_amount = _amount(spec.amount), True
     deal.recompute_amount()
     deal.type, deal.source = spec.type or deal.type, spec.source or deal.source
     deal.responsible = spec.responsible or deal.responsible or s.user
@@ -207,7 +214,7 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
         apply_set(s, deal, pipeline, *parse.split_assignment(assignment))
     cards.apply_defaults(s, pipeline, deal.fields)
     if spec.probability is not None:  # else the stage's probability (stage_rules.transition)
-        deal.probability = parse.parse_probability(spec.probability)
+        deal.probability = _probability(spec.probability)
     deal.extra.update(spec.extra)
     return deal, pipeline
 
@@ -371,6 +378,32 @@ def delete(s: Session, refs: list[str]) -> list[str]:
 
 def show(s: Session, ref: str) -> Deal:
     return s.load_deal(ref)[0]
+
+
+@dataclass
+class DealView:
+    """A deal with what its card shows resolved (names instead of ids), so that rendering
+    never reads the disk."""
+
+    deal: Deal
+    pipeline: Pipeline | None
+    company: str | None
+    contacts: list[str]
+    next_activity: str | None
+
+
+def view(s: Session, ref: str, labels: bool = True) -> DealView:
+    """`labels`: resolve names (the card); without, just the record (json, csv, ...)."""
+    deal = show(s, ref)
+    if not labels:
+        return DealView(deal, None, deal.company, list(deal.contacts), None)
+    try:
+        pipeline = s.pipeline(deal.pipeline)
+    except DealcliError:  # a broken pipeline must not hide the deal
+        pipeline = None
+    return DealView(deal, pipeline, clients.label(s, "company", deal.company),
+                    [clients.label(s, "contact", c) or c for c in deal.contacts],
+                    activities.label(s, deal.id) if deal.status == "open" else None)
 
 
 def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:

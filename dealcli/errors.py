@@ -71,6 +71,13 @@ class Conflict(DealcliError):
     exit_code = 4
 
 
+class NotAllowed(DealcliError):
+    """Refused by the acting user's access rights, or an identity that is not a user of a
+    repository with users (exit 6; see docs/access.md)."""
+
+    exit_code = 6
+
+
 class CorruptData(DealcliError):
     """A file on disk that cannot be read or does not match the format (exit 5)."""
 
@@ -81,6 +88,20 @@ class CorruptData(DealcliError):
         self.line = line
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+
+class MalformedInput(DealcliError):
+    """Input that is not what it claims to be: an unreadable e-mail, chat update, form
+    submission or call record (exit 65, EX_DATAERR of sysexits.h, which mail servers know)."""
+
+    exit_code = 65
+
+
+class TempFail(DealcliError):
+    """An incoming item was neither processed nor kept (exit 75, EX_TEMPFAIL of sysexits.h: a
+    mail server queues the message and delivers it again later)."""
+
+    exit_code = 75
 
 
 class PipeClosed(DealcliError):

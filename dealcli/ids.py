@@ -18,6 +18,17 @@ def new_id() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
+def derived_id(*parts: str) -> str:
+    """An id computed from what identifies a record elsewhere (an e-mail's Message-ID, a call's
+    unique id): the same parts always give the same id, so a create-only write of it makes a
+    re-delivery create nothing twice. Same alphabet and length as new_id (50 bits of SHA-256)."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).digest()
+    n = int.from_bytes(digest[:8], "big") >> (64 - 5 * LENGTH)
+    return "".join(ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
+
+
 def is_slug(text: str) -> bool:
     return bool(SLUG.match(text or ""))
 

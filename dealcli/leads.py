@@ -19,10 +19,12 @@ STATUSES = ("new", "converted")
 
 def add(s: Session, title: str, contact_name: str | None = None, company_name: str | None = None,
         email: str | None = None, phone: str | None = None, source: str | None = None,
-        amount: str | None = None, currency: str | None = None, responsible: str | None = None) -> dict:
+        amount: str | None = None, currency: str | None = None, responsible: str | None = None,
+        lead_id: str | None = None) -> dict:
+    """`lead_id`: a given id (intake derives it from a call's unique id), written create-only."""
     title = clients.clean_text(title, "lead", "title", 500)
     data = {
-        "format": FORMAT_VERSION, "id": ids.new_id(), "title": title, "status": "new",
+        "format": FORMAT_VERSION, "id": lead_id or ids.new_id(), "title": title, "status": "new",
         "contact_name": " ".join((contact_name or "").split()) or None,
         "company_name": " ".join((company_name or "").split()) or None,
         "email": clients.check_email(email) if email else None,
@@ -40,7 +42,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
 
 
 def load(s: Session, ref: str):
-    return s.repo.load("leads", s.repo.resolve("leads", ref))
+    return s.readable(s.repo.load("leads", s.repo.resolve("leads", ref)))
 
 
 def show(s: Session, ref: str) -> dict:

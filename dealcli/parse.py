@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import money
+from dealcli import money, timeutil
 from dealcli.errors import UsageError
 from dealcli.model import ProductRow
 
@@ -66,3 +66,11 @@ def split_assignment(text: str, option: str = "--set") -> tuple[str, str]:
     if not sep or not name:
         raise UsageError(f"{option} {text!r}: expected FIELD=VALUE")
     return name, value
+
+
+def parse_date(text: str, now, option: str):
+    """A date as typed (ISO, `tomorrow`, `+30d`, ...) relative to the session clock `now`."""
+    try:
+        return timeutil.parse_date(text, now)
+    except timeutil.DateError as exc:
+        raise UsageError(f"{option}: {exc}") from None

@@ -18,7 +18,7 @@ from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Vio
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Deal, Pipeline, Stage, default_pipeline
 from dealcli.session import Session, to_model
-from dealcli.storage import atomic, yamlcodec
+from dealcli.storage import files, yamlcodec
 from dealcli.storage.repository import Doc
 
 PROCESS_COLORS = ("#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900", "#FFD500", "#A77BDE", "#2066B0")
@@ -40,9 +40,10 @@ def load(s: Session, pipeline_id: str) -> tuple[Pipeline, Doc]:
 
 
 def deals_by_stage(s: Session, pipeline_id: str, errors: list | None = None) -> dict[str, list[dict]]:
-    """The deal records of a pipeline, by stage (one scan through Session.deal_records)."""
+    """The deal records of a pipeline, by stage (one scan through Session.deal_records), every
+    one of them also with access rights: a stage is checked against the deals it holds."""
     out: dict[str, list[dict]] = {}
-    for rec in s.deal_records(errors if errors is not None else []):
+    for rec in s.deal_records(errors if errors is not None else [], everyone=True):
         if isinstance(rec, dict) and str(rec.get("pipeline")) == pipeline_id:
             out.setdefault(str(rec.get("stage")), []).append(rec)
     return out
@@ -314,12 +315,7 @@ def read_card(ops: EditOps) -> cards.Card | None:
     if ops.card_file == "-":
         raw = (ops.card_text or "").encode()
     else:
-        try:
-            raw = atomic.read_bytes(Path(ops.card_file))
-        except OSError as exc:
-            raise UsageError(f"--card {ops.card_file}: {exc.strerror}") from None
-        if raw is None:
-            raise UsageError(f"--card {ops.card_file}: no such file")
+        raw = files.read_input(ops.card_file, "--card")
     try:
         data = yamlcodec.loads(raw, source)
     except CorruptData as exc:

@@ -75,7 +75,7 @@ NUMBERS = ("price", "tax_rate")
 
 
 def load(s: Session, ref: str) -> dict:
-    return clients.with_decimals(s.repo.load("products", find_id(s, ref)).data, NUMBERS)
+    return clients.with_decimals(s.readable(s.repo.load("products", find_id(s, ref))).data, NUMBERS)
 
 
 def records(s: Session) -> list[dict]:

@@ -44,7 +44,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
 
 
 def load(s: Session, ref: str):
-    return s.repo.load("quotes", s.repo.resolve("quotes", ref))
+    return s.readable(s.repo.load("quotes", s.repo.resolve("quotes", ref)))
 
 
 def for_output(data: dict) -> dict:

@@ -36,6 +36,7 @@ from dealcli.errors import (
     CorruptData,
     DealcliError,
     FieldError,
+    NotAllowed,
     NotFound,
     RuleViolation,
     UsageError,
@@ -366,7 +367,7 @@ def _rel(s: Session, doc_or_id) -> str:
 
 def load(s: Session, template_id: str) -> tuple[Template, Doc]:
     """A template by exact id; CorruptData (naming file and line) when it cannot be used."""
-    doc = s.repo.load(KIND, template_id)
+    doc = s.readable(s.repo.load(KIND, template_id))
     rel = _rel(s, doc)
     try:
         t = Template.from_dict(doc.data)
@@ -387,12 +388,18 @@ def problems(s: Session, doc: Doc) -> list[tuple[str, int | None]]:
         t = Template.from_dict(doc.data)
     except FieldError as exc:
         return [(str(exc), doc.line_of(exc.path))]
-    if t.deal.get("pipeline"):
+    return deal_part_problems(s, doc, t.deal)
+
+
+def deal_part_problems(s: Session, doc: Doc, part: dict) -> list[tuple[str, int | None]]:
+    """A record's `deal:` part naming a pipeline that is not there, or a stage not in it (also
+    used for generator scenarios)."""
+    if part.get("pipeline"):
         try:
-            pipeline = s.pipeline(t.deal["pipeline"])
+            pipeline = s.pipeline(part["pipeline"])
         except DealcliError as exc:
             return [(f"deal.pipeline: {exc.message}", doc.line_of(("deal", "pipeline")))]
-        stage = t.deal.get("stage")
+        stage = part.get("stage")
         if stage and pipeline.stage(stage) is None:
             return [(f"deal.stage: {stage!r} is not a stage of pipeline {pipeline.id!r}",
                      doc.line_of(("deal", "stage")))]
@@ -726,7 +733,7 @@ def listing(s: Session) -> list[dict]:
         try:
             t, _ = load(s, tid)
             out.append(summary(s, t))
-        except NotFound:
+        except (NotFound, NotAllowed):  # NotAllowed: hidden by the access rights
             continue
         except DealcliError as exc:
             s.notice(f"skipped {_problem(s, tid, exc)}")

@@ -46,11 +46,19 @@ class Session:
     quiet: bool = False
     notices: list[str] = field(default_factory=list)
     repo_root: Path | None = None
+    # an identity the repository's own settings name (intake.user): trusted like the real one,
+    # so acting as it needs no right to act as another user
+    configured_user: str | None = None
 
     @functools.cached_property
     def repo(self) -> Repository:
         repo = Repository(self.repo_root or find_root(self.dir))
         repo.recover()  # a command killed mid-write is finished or undone before anything is read
+        self.__dict__["repo"] = repo
+        if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
+            from dealcli import access
+
+            access.install(self, repo)
         return repo
 
     @functools.cached_property
@@ -78,9 +86,19 @@ class Session:
 
     @functools.cached_property
     def user(self) -> str:
-        for candidate in (self.as_user, os.environ.get("DEALCLI_USER")):
-            if candidate:
-                return candidate
+        """The acting user. In a repository with users: a login of dealcli.yaml (an unknown
+        identity, or --as without the right to act as that user, is NotAllowed, exit 6)."""
+        guard = self.repo.guard if self._has_repo() else None
+        if guard is not None:
+            from dealcli import access
+
+            return access.identify(guard.policy, self.as_user, self.configured_user or self.real_user())
+        return self.as_user or self.configured_user or self.real_user()
+
+    def real_user(self) -> str:
+        """Who runs the command, --as aside: $DEALCLI_USER, the repository default, git user.email."""
+        if os.environ.get("DEALCLI_USER"):
+            return os.environ["DEALCLI_USER"]
         if self._has_repo() and self.repo.config.get("default_user"):
             return str(self.repo.config["default_user"])
         return _git_email() or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
@@ -130,8 +148,15 @@ class Session:
     # -- deals -----------------------------------------------------------------------------------
     def load_deal(self, ref: str) -> tuple[Deal, Doc]:
         deal_id = self.repo.resolve("deals", ref)
-        doc = self.repo.load("deals", deal_id)
+        doc = self.readable(self.repo.load("deals", deal_id))  # a hidden deal: exit 6 (docs/access.md)
         return to_model(doc, Deal), doc
+
+    def readable(self, doc: Doc) -> Doc:
+        """`doc` if the acting user may read it; with users, NotAllowed (exit 6) otherwise. For
+        records opened by id (show, and the changes that start from one)."""
+        if self.repo.guard is not None:
+            self.repo.guard.require_read(doc.kind, doc.id, doc.data)
+        return doc
 
     def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
         """Stage a deal in the command's transaction: created when `doc` is None, else
@@ -140,12 +165,14 @@ class Session:
             return self.repo.create("deals", deal.id, deal.to_dict())
         return self.repo.update(doc, deal.to_dict())
 
-    def deal_records(self, errors: list | None = None):
+    def deal_records(self, errors: list | None = None, everyone: bool = False):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
         Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
-        (storage/index.py): only files changed since the last scan are parsed."""
-        for _, data in self.repo.records("deals", errors):
+        (storage/index.py): only files changed since the last scan are parsed. With users, the
+        deals the acting user may not read are left out, unless `everyone` (integrity checks
+        that must see every deal, never shown to the user)."""
+        for _, data in self.repo.records("deals", errors, guarded=not everyone):
             yield data
 
     def iter_deals(self, errors: list | None = None):

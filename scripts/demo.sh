@@ -16,9 +16,16 @@ run deal history "$id"
 run filter status=open --sort -amount --limit 5
 run filter --preset overdue -f csv --columns id,title,next_activity
 run board --preset open
+run report --section funnel,forecast
+run board --as-of -30d --cards 2
 run agenda
 run export -f jsonl status=won | head -n 1 | cut -c1-300
 run recurring add "Support retainer {date:%B %Y}" --every month --start -2m --company "Demo Corp" --amount 1200
 run recurring run
+run user add demo --email demo@example.com --role admin   # from the first user on, access rights apply
+run dept add sales
+run user add alice --email alice@example.com --dept sales   # a manager: own deals, reads the department's
+run can alice move:won "$id" || true                         # denied: only heads win deals
+run --as alice whoami
 run check && echo "check: no problems"
 printf '\nThe sample repository is in ./demo-repo (try: .venv/bin/dealcli --dir demo-repo --help)\n'

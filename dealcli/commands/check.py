@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from dealcli.commands.options import CheckFormat
@@ -14,6 +16,11 @@ def register(app: typer.Typer) -> None:
         format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f",
                                            help="text: one `path:line: message` per problem; json: a list "
                                            "of {path, line, rule, field, message}."),
+        audit: bool = typer.Option(False, "--audit", help="Instead: walk git history and list every commit "
+                                   "whose author was not allowed a change in it (see docs/access.md)."),
+        rev_range: Optional[str] = typer.Argument(None, metavar="[REV-RANGE]", help="With --audit: the commits "
+                                                  "to audit (git revision range; default HEAD, the whole "
+                                                  "history).", show_default=False),
     ) -> None:
         """Validate every file of the repository (schemas, types, stage rules). Exit 1 listing every
         problem as path:line: message; exit 0 and print nothing when all is well. For CI and git
@@ -25,7 +32,19 @@ def register(app: typer.Typer) -> None:
         from dealcli.commands.options import session
 
         s = session(ctx)
-        problems = checker.run(s)
+        if rev_range and not audit:
+            from dealcli.errors import UsageError
+
+            raise UsageError("REV-RANGE is for --audit")
+        if audit:
+            from dealcli import audit as auditing
+
+            problems = auditing.audit(s.repo.root, rev_range)
+        else:
+            from dealcli import access
+
+            with access.unguarded(s.repo):  # check validates every file, whoever runs it
+                problems = checker.run(s)
         if format == CheckFormat.json:
             render.write(json.dumps([render.jsonable(p.as_dict()) for p in problems], ensure_ascii=False,
                                     indent=2) + "\n")

@@ -42,6 +42,24 @@ ProbabilityOpt = Annotated[Optional[str], typer.Option("--probability", help="Pr
                                                        "the stage's).")]
 
 
+def _amount(text):  # option text -> typed values at the edge (dealcli/parse.py)
+    from dealcli import parse
+
+    return None if text is None else parse.parse_amount(text)
+
+
+def _probability(text):
+    from dealcli import parse
+
+    return None if text is None else parse.parse_probability(text)
+
+
+def _date(s, text, option: str):
+    from dealcli import parse
+
+    return parse.parse_date(text, s.now, option) if text else None
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -63,20 +81,33 @@ def add(
     comment: Annotated[Optional[str], typer.Option("--comment", help="A first comment.")] = None,
     set_: SetOpt = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Copy client, products and more from "
-                                                 "lead:ID, contact:ID, company:ID, quote:ID or deal:ID.")] = None,
+                                                 "lead:ID, contact:ID, company:ID, quote:ID or deal:ID; "
+                                                 "KIND:- reads ids from stdin and creates one deal per id.")] = None,
 ) -> None:
-    """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...))."""
+    """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...)). With
+    --from KIND:- one deal per id read from stdin, every id checked before any deal is made."""
+    import dataclasses
+
     from dealcli import deals
 
     s = session(ctx)
     spec = deals.DealSpec(
-        title=title, amount=amount, currency=currency, company=company, contacts=contact or [],
+        title=title, amount=_amount(amount), currency=currency, company=company, contacts=contact or [],
         products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
-        responsible=responsible, begin=begin, close_date=close_date, probability=probability,
-        comment=comment, sets=set_ or [], from_ref=from_,
+        responsible=responsible, begin=_date(s, begin, "--begin"), close_date=_date(s, close_date, "--close-date"),
+        probability=_probability(probability), comment=comment, sets=set_ or [], from_ref=from_,
     )
-    deal = deals.add(s, spec)
-    print_ids([deal.id])
+    kind, _, ref = (from_ or "").partition(":")
+    if ref != "-":
+        print_ids([deals.add(s, spec).id])
+        return
+    refs = [f"{kind}:{i}" for i in read_ids("-")]
+    from dealcli.model import Deal
+
+    for one in refs:  # a bad id is reported before anything is written
+        deals.copy_from(s, one, Deal(id="-", title="-", pipeline="", stage=""))
+    for one in refs:
+        print_ids([deals.add(s, dataclasses.replace(spec, from_ref=one)).id])
 
 
 @app.command("show")
@@ -87,9 +118,8 @@ def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID"
     from dealcli import deals
     from dealcli.views import deal as views_deal
 
-    s = session(ctx)
-    deal = deals.show(s, deal_id)
-    views_deal.render_deal(s, deal, format.value)
+    view = deals.view(session(ctx), deal_id, labels=format == Format.table)
+    views_deal.render_deal(view, format.value)
 
 
 @app.command("history")
@@ -130,17 +160,18 @@ def edit(
     """Change fields of one deal or of every deal read from stdin (-). Prints the changed ids."""
     from dealcli import deals
 
+    s = session(ctx)
     changes: dict = {}
-    for name, value in (("title", title), ("amount", amount), ("currency", currency), ("company", company),
-                        ("type", type_), ("source", source), ("responsible", responsible), ("begin", begin),
-                        ("close_date", close_date), ("probability", probability)):
+    for name, value in (("title", title), ("amount", _amount(amount)), ("currency", currency),
+                        ("company", company), ("type", type_), ("source", source), ("responsible", responsible),
+                        ("begin", _date(s, begin, "--begin")), ("close_date", _date(s, close_date, "--close-date")),
+                        ("probability", _probability(probability))):
         if value is not None:
             changes[name] = value
     if contact is not None:
         changes["contacts"] = contact
     if product is not None:
         changes["products"] = product
-    s = session(ctx)
     ids = read_ids(deal_id)
     done = deals.edit(s, ids, changes, set_ or [], unset or []) if ids else []
     print_ids(d.id for d in done)

@@ -40,6 +40,8 @@ IdArg = Annotated[str, typer.Argument(help="A deal id, a unique prefix of one, o
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE: a deal field by its "
                                                      "name, or a custom field (repeatable).")]
 PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
+                                      "is not a terminal).")]
 
 
 def session(ctx: typer.Context):
@@ -49,6 +51,17 @@ def session(ctx: typer.Context):
     if not isinstance(root.obj, Session):
         root.obj = Session()
     return root.obj
+
+
+def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
+    """Without --yes: ask on a terminal (no: exit 1); off a terminal, a usage error."""
+    from dealcli.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"{command}: pass --yes to delete without a prompt")
+    resolved = s.repo.resolve(kind, ref)
+    if not typer.confirm(f"Delete {what} {resolved}?", err=True):
+        raise typer.Exit(1)
 
 
 def read_ids(ref: str) -> list[str]:
@@ -68,3 +81,12 @@ def print_ids(ids) -> None:
     from dealcli.views import render
 
     render.write("".join(f"{i}\n" for i in ids))
+
+
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", metavar="DATE", help="The repository as it was at that moment, rebuilt from each deal's "
+    "history (a day alone means its end; relative dates like -30d too). See docs/reports.md for what "
+    "history cannot tell.")]
+HtmlOpt = Annotated[Optional[str], typer.Option(
+    "--html", metavar="FILE", help="Write one self-contained HTML page (inline SVG charts, no network, "
+    "prints well) to FILE (- for stdout) instead of the terminal output.")]

@@ -175,10 +175,10 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
     import os
     import shlex
     import subprocess
-    import tempfile
 
     from dealcli import pipelines
     from dealcli.errors import Conflict, UsageError, ValidationFailed
+    from dealcli.storage import files
 
     doc, original = pipelines.editable(s, pipeline_id)
     command = editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
@@ -188,9 +188,7 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
         raise UsageError(f"editor {command!r}: {exc}") from None
     if not argv:
         raise UsageError("--editor: empty command")
-    fd, tmp = tempfile.mkstemp(prefix=f"dealcli-pipeline-{doc.id}-", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(original)
+    tmp = str(files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-"))
     keep = False
     try:
         while True:
@@ -200,8 +198,7 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
                 raise UsageError(f"editor {argv[0]!r}: {exc.strerror}") from None
             if code != 0:
                 raise ValidationFailed(f"editor {command!r} exited with status {code}; nothing saved")
-            with open(tmp, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
+            text = files.read_text(tmp)
             if text == original:
                 s.notice(f"pipeline {doc.id}: no changes, nothing saved")
                 return None
@@ -222,7 +219,4 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
                 raise ValidationFailed(f"pipeline {doc.id}: {len(problems)} problem(s); nothing saved")
     finally:
         if not keep:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            files.discard(tmp)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -20,7 +19,17 @@ from dealcli.commands.deal import (
     SourceOpt,
     TypeOpt,
 )
-from dealcli.commands.options import Format, FormatOpt, PipelineOpt, RecordFormatOpt, SetOpt, print_ids, session
+from dealcli.commands.options import (
+    Format,
+    FormatOpt,
+    PipelineOpt,
+    RecordFormatOpt,
+    SetOpt,
+    YesOpt,
+    confirm_delete,
+    print_ids,
+    session,
+)
 
 app = typer.Typer(help="Recurring deals created on a schedule (run from cron).", no_args_is_help=True)
 
@@ -145,20 +154,14 @@ def resume(ctx: typer.Context, template_id: TemplateArg) -> None:
 def delete(
     ctx: typer.Context,
     template_id: TemplateArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
-                                      "is not a terminal).")] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Delete a template (the deals it created stay). Prints its id."""
     from dealcli import recurring
-    from dealcli.errors import UsageError
 
     s = session(ctx)
     if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("recurring delete: pass --yes to delete without a prompt")
-        resolved = s.repo.resolve(recurring.KIND, template_id)
-        if not typer.confirm(f"Delete recurring template {resolved}?", err=True):
-            raise typer.Exit(1)
+        confirm_delete(s, recurring.KIND, template_id, "recurring delete", "recurring template")
     print_ids([recurring.delete(s, template_id)])
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, PipelineOpt, session
+from dealcli.commands.options import AsOfOpt, Format, FormatOpt, HtmlOpt, PipelineOpt, session
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
     metavar="EXPR", show_default=False,
@@ -47,6 +47,7 @@ def filter_cmd(
     save: Annotated[Optional[str], typer.Option("--save", metavar="NAME", help="Also save the presets and "
                                                 "expressions as a filter NAME in dealcli.yaml (use it "
                                                 "with --preset NAME).")] = None,
+    as_of: AsOfOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """List the deals matching every expression.
@@ -56,15 +57,17 @@ def filter_cmd(
     within). `-f ids` feeds any command taking `-`:
 
       dealcli filter --preset stale -f ids | dealcli deal move - preparation
+
+    With --as-of the deals are as they were then (relative dates read against that moment).
     """
-    from dealcli import query
-    from dealcli.views import render
+    from dealcli import asof, query
     from dealcli.views import listing as views
+    from dealcli.views import render
 
     s = session(ctx)
     if save:
         query.save_filter(s, save, query.expand(s, preset, exprs))
-    listing = views.filter_listing(s, exprs, preset, sort, limit, columns, format.value)
+    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
     render.emit(listing.rows, format.value, listing.columns, right=views.MONEY_COLUMNS)
 
 
@@ -76,15 +79,23 @@ def board_cmd(
     sort: SortOpt = None,
     cards: Annotated[int, typer.Option("--cards", metavar="N", help="Cards shown per stage on a terminal "
                                        "(0: all).")] = 8,
+    as_of: AsOfOpt = None,
+    html: HtmlOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
     (amount x probability) and short cards. -f json/yaml give the same structure; csv/tsv one row
-    per stage and currency."""
-    from dealcli.views import board
-    from dealcli.views import render
+    per stage and currency. --as-of: the board as it was then; --html FILE: a page with the board
+    (every card), the funnel and the forecast of the pipeline."""
+    from dealcli import asof
+    from dealcli.views import board, render
 
-    s = session(ctx)
+    s = asof.session(session(ctx), as_of)
+    if html:
+        from dealcli import reports
+
+        reports.write_html(s, html, "board", None, exprs, preset, pipeline)
+        return
     data = board.build(s, pipeline, exprs, preset, sort)
     fmt = format.value
     if fmt == "table":

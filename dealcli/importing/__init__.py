@@ -392,7 +392,7 @@ class Context:
     def _scan_repository(self) -> None:
         if not self.s.repo.ids("deals"):
             return
-        for data in self.s.deal_records(errors=[]):
+        for data in self.s.deal_records(errors=[], everyone=True):
             self.won.update(stage_rules.repeat_keys(data))
             if self.key_field:
                 value = key_value_of(data, self.key_field)
@@ -1071,6 +1071,13 @@ def _problem(name: str, line: int, column, value, problem: str) -> str:
 def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
     """Import `opts.source`. `report(action, plan)` is called for each deal in the second pass
     (created / updated / unchanged / skipped); `progress(phase, done, total)` now and then."""
+    from dealcli import access
+
+    with access.purpose(s, "import"):  # with users: new records need the import right
+        return _run(s, opts, report, progress)
+
+
+def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
     if opts.key and opts.key not in KEY_FIELDS and not opts.key.strip():
         raise UsageError("--key: empty field name")
     if opts.format and opts.format not in import_read.FORMATS:

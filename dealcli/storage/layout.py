@@ -14,6 +14,7 @@ KINDS = (
     "products",
     "activities",
     "recurring",
+    "generators",
 )
 SINGULAR = {
     "deals": "deal",
@@ -25,5 +26,6 @@ SINGULAR = {
     "products": "product",
     "activities": "activity",
     "recurring": "recurring deal template",
+    "generators": "generator",
 }
 SUFFIX = ".yaml"

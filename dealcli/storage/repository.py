@@ -56,6 +56,7 @@ class Repository:
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
         self._index = None
+        self.guard = None  # access.Guard when the repository has users (installed by the Session)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -147,19 +148,24 @@ class Repository:
             raise CorruptData(self.rel(path), "expected a mapping at the top level", 1)
         return Doc(kind, record_id, path, data, raw)
 
-    def iter_docs(self, kind: str, errors: list | None = None):
+    def iter_docs(self, kind: str, errors: list | None = None, guarded: bool = True):
         """Every record of a kind. A corrupt file is appended to `errors` (if given) and
         skipped, so one bad file does not stop commands that do not need it; with
-        errors=None it raises CorruptData."""
+        errors=None it raises CorruptData. With a guard (access rights), records the acting
+        user may not read are left out."""
+        guard = self.guard if guarded else None
         for record_id in self.ids(kind):
             try:
-                yield self.load(kind, record_id)
+                doc = self.load(kind, record_id)
             except NotFound:
                 continue  # deleted while we were listing
             except CorruptData as exc:
                 if errors is None:
                     raise
                 errors.append(exc)
+                continue
+            if guard is None or guard.visible(kind, doc.data):
+                yield doc
 
     # -- writes: everything goes through one Transaction (storage/journal.py) -------------------
     @contextlib.contextmanager
@@ -196,6 +202,8 @@ class Repository:
         if raw is None and data is not None:
             raw = yamlcodec.dumps(data).encode()
         if self._tx is not None:
+            if self.guard is not None:  # access rights: refused before anything is staged
+                self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)
             if kind not in self._dir_before:  # the folder as the index cache knew it
                 self._dir_before[kind] = self._folder_stat_if_indexed(kind) if kind in KINDS else None
             self._tx.stage(kind, record_id, path, raw, data, expect)
@@ -203,6 +211,21 @@ class Repository:
             with self.transaction():
                 return self._stage(kind, record_id, data, expect, raw, path)
         return Doc(kind, record_id, path, data, raw)
+
+    def _before(self, kind: str, record_id: str, path: Path, expect):
+        """What a write replaces, as data (for the access check): None for a new file."""
+        if expect is atomic.MISSING:
+            return None
+        raw = expect if isinstance(expect, bytes) else None
+        if raw is None:
+            op = self._tx.staged(path) if self._tx is not None else None
+            raw = self._tx.raw_of(op) if op is not None else atomic.read_bytes(path)
+        if raw is None:
+            return None
+        try:
+            return yamlcodec.loads(raw, self.rel(path))
+        except CorruptData:
+            return {}
 
     def create(self, kind: str, record_id: str, data: dict) -> Doc:
         """A new record; Conflict (exit 4) if a file with that id exists by the commit."""
@@ -256,15 +279,22 @@ class Repository:
             self._index = index.Index(self.root, self.cache_dir, self.rel)
         return self._index
 
-    def records(self, kind: str, errors: list | None = None):
+    def records(self, kind: str, errors: list | None = None, guarded: bool = True):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
-        served from the index cache (only changed files are parsed)."""
+        served from the index cache (only changed files are parsed). With a guard (access
+        rights), records the acting user may not read are left out."""
         idx = self.index
+        guard = self.guard if guarded else None
         if idx is None:
-            for doc in self.iter_docs(kind, errors):
+            for doc in self.iter_docs(kind, errors, guarded):
                 yield doc.id, doc.data
             return
-        yield from idx.records(kind, errors)
+        if guard is None:
+            yield from idx.records(kind, errors)
+            return
+        for record_id, data in idx.records(kind, errors):
+            if guard.visible(kind, data):
+                yield record_id, data
 
     def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
         """Ids of records with any of the (key, value) pairs of index.keys_of, without reading

@@ -67,6 +67,10 @@ def check_doc(s: Session, doc: Doc, kind: str) -> tuple[list[Violation], object 
         from dealcli import recurring
 
         problems += [Violation("recurring", msg, None, None, rel, line) for msg, line in recurring.problems(s, doc)]
+    if kind == "generators" and not problems:
+        from dealcli import generators
+
+        problems += [Violation("generator", msg, None, None, rel, line) for msg, line in generators.problems(s, doc)]
     record_id = doc.data.get("id")
     if record_id is not None and str(record_id) != doc.id:
         problems.append(Violation("id-filename", f"id {record_id!r} does not match the file name {doc.id!r}",
@@ -80,8 +84,16 @@ def run(s: Session) -> list[Violation]:
     try:
         config = repo.config_doc
         problems += _schema_problems(config, "dealcli.yaml", "config")
+        if isinstance(config.data, dict) and config.data.get("users"):
+            from dealcli import access
+
+            problems += access.config_problems(config.data)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
+    form_errors: list[CorruptData] = []
+    for doc in repo.iter_docs("forms", form_errors):  # website forms of intake (docs/intake.md)
+        problems += _schema_problems(doc, repo.rel(doc.path), "form")
+    problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
     for kind in KINDS:
         if kind == "deals":

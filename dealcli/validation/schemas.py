@@ -9,7 +9,8 @@ from pathlib import Path
 
 SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", "companies": "company",
                   "contacts": "contact", "products": "product", "leads": "lead", "quotes": "quote",
-                  "activities": "activity", "recurring": "recurring"}
+                  "activities": "activity", "recurring": "recurring",
+                  "generators": "generator"}
 
 
 def folder() -> Path:

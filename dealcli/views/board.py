@@ -27,6 +27,14 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(money.CENT) if isinstance(exp, int) and exp > -2 else value
 
 
+def weighted_amount(record: dict, stage_probability) -> Decimal:
+    """amount x probability / 100 in cents: the deal's probability, else its stage's."""
+    prob = record.get("probability")
+    if query.as_number(prob) is None:
+        prob = stage_probability
+    return money.cents(_num(record.get("amount")) * _num(prob) / 100)
+
+
 def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -> dict:
     """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
@@ -44,10 +52,7 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -
                                   "semantics": None, "probability": None, "count": 0, "sum": {},
                                   "weighted": {}, "deals": []}
         amount = _num(r.get("amount"))
-        prob = r.get("probability")
-        if query.as_number(prob) is None:
-            prob = col["probability"]
-        weighted = money.cents(amount * _num(prob) / 100)
+        weighted = weighted_amount(r, col["probability"])
         cur = str(r.get("currency") or s.currency)
         for target in (col, total):
             target["count"] += 1

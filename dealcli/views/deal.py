@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dealcli import activities, clients, money
-
-from dealcli.views import render
-
-from dealcli.views import card as views_card
+from dealcli import money
 from dealcli.model import Deal
-from dealcli.session import Session
+from dealcli.views import card as views_card
+from dealcli.views import render
 
 HISTORY_FIELDS = ("at", "by", "kind")
 
@@ -40,20 +37,18 @@ def render_history(deal: Deal, fmt: str) -> None:
         render.emit(events, fmt)
 
 
-def render_deal(s: Session, deal: Deal, fmt: str) -> None:
+def render_deal(view, fmt: str) -> None:
+    """`view`: a deals.DealView."""
+    deal = view.deal
     if fmt != "table":
         render.emit_record(deal.to_dict(), fmt) if fmt in ("json", "yaml") else render.emit([deal.to_dict()], fmt)
         return
-    render.write(deal_card_text(s, deal))
+    render.write(deal_card_text(view))
 
 
-def deal_card_text(s: Session, deal: Deal) -> str:
+def deal_card_text(view) -> str:
     """The human view: the main fields, products, custom fields, comments and next step."""
-    pipeline = None
-    try:
-        pipeline = s.pipeline(deal.pipeline)
-    except Exception:  # noqa: BLE001 - a broken pipeline must not hide the deal
-        pipeline = None
+    deal, pipeline = view.deal, view.pipeline
     stage = pipeline.stage(deal.stage) if pipeline else None
     stage_text = render.paint(stage.name, stage.color) + f" ({deal.stage})" if stage else deal.stage
     lines = [
@@ -62,9 +57,8 @@ def deal_card_text(s: Session, deal: Deal) -> str:
         ("stage", stage_text), ("status", deal.status),
         ("amount", f"{money.fmt(deal.amount)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
                                                                  else " (from products)")),
-        ("company", clients.label(s, "company", deal.company)),
-        ("contacts", ", ".join(clients.label(s, "contact", c) or c for c in deal.contacts)),
-        ("next_activity", activities.label(s, deal.id) if deal.status == "open" else None),
+        ("company", view.company), ("contacts", ", ".join(view.contacts)),
+        ("next_activity", view.next_activity),
         ("type", deal.type), ("source", deal.source), ("responsible", deal.responsible),
         ("begin", deal.begin), ("close_date", deal.close_date), ("closed_at", deal.closed_at),
         ("probability", f"{deal.probability}%" if deal.probability is not None else None),

@@ -143,7 +143,10 @@ def export_flat(records: list[dict]) -> tuple[list[dict], list[str]]:
 def export_text(s, exprs, presets, sort, fmt: str) -> str:
     """`dealcli export`: every field of every selected deal. json/jsonl/yaml nested (the JSONL
     line is exactly render.jsonable of the stored record), csv/tsv flat with the formula guard."""
-    records, _ = query.select(s, exprs, presets, sort)
+    from dealcli import access
+
+    with access.purpose(s, "export"):  # with users: the deals the export level lets out
+        records, _ = query.select(s, exprs, presets, sort)
     if fmt in ("csv", "tsv"):
         rows, cols = export_flat(records)
         return render.format_rows(rows, fmt, cols, formula_guard=True)

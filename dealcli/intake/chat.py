@@ -1,0 +1,148 @@
+"""Chat messages, one JSON object each (docs/intake.md):
+
+- a Telegram Bot API webhook Update: {"update_id": .., "message": {"message_id": .., "date":
+  <unix time>, "chat": {"id": ..}, "from": {"id": .., "first_name": .., "last_name": ..,
+  "username": ..}, "text": ..}}. Updates without a `message` (edited messages, callbacks, ...)
+  are ignored; a message without text is stored by its caption or kind ("[photo]").
+- the generic shape for any other messenger or a website chat: {"channel": "site-chat",
+  "chat_id": .., "message_id": .., "date": ISO 8601 or unix time (default: now), "text": ..,
+  "from": {"name": .., "email": .., "phone": ..}}; chat_id, message_id and text are required.
+
+All messages of one chat go to one deal: the open deal of the chat's latest message, else the
+client's open deal (client found by e-mail or phone, else the contact of that chat, created on
+its first message), else a new deal in the pipeline and stage of intake.chat. Each message is
+a finished `chat` activity whose id derives from channel, chat and message id (idempotent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from dealcli import clients, ids, timeutil
+from dealcli.errors import MalformedInput, UsageError
+from dealcli.intake import inbox, route
+from dealcli.intake.route import Outcome
+from dealcli.session import Session
+
+TELEGRAM_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
+                  "inline_query", "my_chat_member", "chat_member", "chat_join_request", "poll", "poll_answer")
+MEDIA = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "location", "contact")
+DEFAULTS = {"pipeline": None, "stage": None, "responsible": None}
+
+
+@dataclass
+class Message:
+    channel: str
+    chat_id: str
+    message_id: str
+    date: dt.datetime
+    text: str
+    name: str
+    username: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def _when(value, now: dt.datetime) -> dt.datetime:
+    if value in (None, ""):
+        return now
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise MalformedInput(f"date {value!r}: not a unix time") from None
+    try:
+        return timeutil.parse_datetime(str(value), now)[0]
+    except timeutil.DateError:
+        raise MalformedInput(f"date {value!r}: not a date and time") from None
+
+
+def _need(obj, key: str, where: str):
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if value is None or value == "" or isinstance(value, (dict, list, bool)):
+        raise MalformedInput(f"{where}{key}: missing (see docs/intake.md for the shapes understood)")
+    return value
+
+
+def parse(payload: bytes, now: dt.datetime) -> Message | None:
+    """The message of an update (None: an update without one); MalformedInput otherwise."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedInput(f"not a JSON chat message: {exc}") from None
+    if not isinstance(data, dict):
+        raise MalformedInput("not a JSON object: expected a Telegram update or {chat_id, message_id, text}")
+    if "update_id" in data or any(k in data for k in TELEGRAM_KINDS):
+        msg = data.get("message")
+        if msg is None:
+            return None
+        chat = msg.get("chat") if isinstance(msg, dict) else None
+        if not isinstance(chat, dict):
+            raise MalformedInput("message.chat: missing (see docs/intake.md for the shapes understood)")
+        sender = msg.get("from") if isinstance(msg.get("from"), dict) else {}
+        name = " ".join(str(sender.get(k) or "") for k in ("first_name", "last_name")).strip() \
+            or str(chat.get("title") or chat.get("first_name") or "")
+        text = msg.get("text") or msg.get("caption") or next((f"[{k}]" for k in MEDIA if k in msg), "[message]")
+        return Message("telegram", str(_need(chat, "id", "message.chat.")), str(_need(msg, "message_id", "message.")),
+                       _when(_need(msg, "date", "message."), now), str(text),
+                       name or str(sender.get("username") or chat.get("id")), sender.get("username"))
+    sender = data.get("from") if isinstance(data.get("from"), dict) else {}
+    channel = str(data.get("channel") or "chat").strip()
+    if not ids.is_slug(channel):
+        raise MalformedInput(f"channel {channel!r}: expected lower-case letters, digits, _ and -")
+    return Message(channel, str(_need(data, "chat_id", "")), str(_need(data, "message_id", "")),
+                   _when(data.get("date"), now), str(_need(data, "text", "")),
+                   str(sender.get("name") or sender.get("username") or data.get("chat_id")),
+                   sender.get("username"), sender.get("email"), sender.get("phone"))
+
+
+def _checked(value, check) -> str | None:
+    try:
+        return check(str(value)) if value else None
+    except UsageError:
+        return None
+
+
+def process(s: Session, payload: bytes, source: str) -> Outcome:
+    """One chat message (see the module doc). Raises on anything that keeps it from being stored."""
+    route.act_as_intake_user(s)
+    rule = route.section(s, "chat", DEFAULTS)
+    m = parse(payload, s.now)
+    if m is None:
+        return Outcome("ignored", source=source, reason="a Telegram update without a new message")
+    thread = f"{m.channel}:{m.chat_id}"
+    source = f"{source} {thread}/{m.message_id}"
+    activity_id = ids.derived_id("chat", thread, m.message_id)
+    email, phone = _checked(m.email, clients.check_email), _checked(m.phone, clients.check_phone)
+    with s.repo.transaction():  # the write gate: every record of this item, or none
+        dup = route.existing(s, "activities", activity_id, source)
+        if dup:
+            return dup
+        contact = route.find_contact(s, email)
+        company = None
+        if contact is None and phone:
+            contact, company = route.find_by_phone(s, phone)
+        created = False
+        if contact is None and company is None:
+            chat_contact = ids.derived_id("contact", f"chat:{thread}")
+            created = not s.repo.exists("contacts", chat_contact)
+            fields = {"chat": thread, **({"username": m.username} if m.username else {})}
+            contact = route.ensure_client(s, "contact", f"chat:{thread}", m.name, emails=[email] if email else [],
+                                          phones=[phone] if phone else [], fields=fields,
+                                          responsible=rule.get("responsible"))
+        company = company or route.company_of(s, contact)
+        first_line = next((line for line in m.text.splitlines() if line.strip()), m.text)
+        deal, new_deal = route.deal_for(s, rule, title=f"Chat: {m.name}", source=m.channel,
+                                        deal_id=ids.derived_id("chat-deal", thread, m.message_id),
+                                        thread=route.thread_by(s, "chat", thread), contact=contact, company=company)
+        extra = {"channel": m.channel, "direction": "in", "chat": thread, "message_id": m.message_id,
+                 "from": m.name, "username": m.username, "body": m.text}
+        route.record(s, deal, "chat", first_line[:80], m.date.astimezone(s.tz), activity_id, extra,
+                     rule.get("responsible"))
+    return Outcome("created" if created or new_deal else "attached", activity_id, deal, contact, company, source)
+
+
+def submit(s: Session, payload: bytes, source: str = "chat") -> Outcome:
+    """process() with nothing lost: a failure is kept in inbox/failed/."""
+    return inbox.guard(s, "chat", payload, {"source": source}, source, lambda: process(s, payload, source))

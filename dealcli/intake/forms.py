@@ -1,0 +1,220 @@
+"""Website forms: forms/<name>.yaml maps the fields of a submission to the deal, contact and
+company it opens (schemas/form.schema.json; docs/intake.md):
+
+  title: "Website: {name}"        deal title; {field} is a submitted value
+  pipeline: sales                 target pipeline and stage (default: the default pipeline,
+  stage: new                      its first stage)
+  source: website                 the deal's source (default: form:<name>)
+  fields: {name: contact.name, email: contact.email, phone: contact.phone, company: company.name,
+           message: deal.comment, budget: deal.amount, topic: deal.fields.topic}
+  required: [name, email]
+  honeypot: website               a field people never see: filled means a bot (kept as spam)
+  limits: {max_bytes: 65536, requests: 10, seconds: 60}   for the web endpoint (wsgi.py)
+
+One submission opens one deal whose id is derived from the form and the submission (or its
+Idempotency-Key), so the same submission posted twice opens one deal. Every submitted field is
+kept in the deal's first comment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from dealcli import clients, deals, ids
+from dealcli.errors import CorruptData, MalformedInput, NotFound, RuleViolation, UsageError, Violation
+from dealcli.intake import inbox, route
+from dealcli.intake.route import Outcome
+from dealcli.parse import parse_amount
+from dealcli.session import Session
+
+TARGETS = {"contact": ("name", "email", "phone"), "company": ("name", "email", "phone"),
+           "deal": ("title", "amount", "currency", "comment", "close_date", "type", "source")}
+LIMITS = {"max_bytes": 65536, "requests": 10, "seconds": 60}
+MAX_FIELDS = 200
+MAX_VALUE = 20_000
+
+
+class Spam(RuleViolation):
+    """The honeypot field was filled."""
+
+
+def load(s: Session, name: str) -> dict:
+    """forms/<name>.yaml, checked against schemas/form.schema.json (exit 5 naming the line)."""
+    from dealcli.validation import schemas
+
+    if not ids.is_slug(name):
+        raise NotFound(f"form {name!r}: not a form name (lower-case letters, digits, _ and -)")
+    try:
+        doc = s.repo.load("forms", name)
+    except NotFound:
+        known = ", ".join(s.repo.ids("forms")) or "none"
+        raise NotFound(f"form {name!r}: no forms/{name}.yaml (forms: {known})") from None
+    errors = sorted(schemas.validator("form").iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        path = tuple(errors[0].absolute_path)
+        where = ".".join(map(str, path)) or "(top level)"
+        message = errors[0].message
+        if path[:1] == ("fields",) and errors[0].validator == "pattern":
+            message = (f"{errors[0].instance!r} is not a target (contact.name|email|phone, company.name|email|phone, "
+                       f"deal.{'|'.join(TARGETS['deal'])}, deal.fields.NAME)")
+        raise CorruptData(s.repo.rel(doc.path), f"{where}: {message}", doc.line_of(path))
+    return doc.data
+
+
+def limits(s: Session, form: dict) -> dict:
+    """Size and rate limits of the web endpoint: the form's, over intake.web, over LIMITS."""
+    return {**route.section(s, "web", LIMITS), **(form.get("limits") or {})}
+
+
+def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
+    """A submission as field -> text: a JSON object, or application/x-www-form-urlencoded."""
+    from urllib.parse import parse_qs
+
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedInput("the submission is not UTF-8 text") from None
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    is_json = ctype == "application/json" or (not ctype and text.lstrip().startswith(("{", "[")))
+    if is_json:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MalformedInput(f"the submission is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise MalformedInput("the submission must be a JSON object of field: value")
+        pairs = []
+        for key, value in data.items():
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                if isinstance(v, (dict, list)):
+                    raise MalformedInput(f"field {key!r}: a nested value; expected text or a number")
+                pairs.append((str(key), "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)))
+    elif ctype in ("", "application/x-www-form-urlencoded"):
+        try:
+            parsed = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError as exc:
+            raise MalformedInput(f"the submission is not form data: {exc}") from None
+        pairs = [(k, v) for k, vs in parsed.items() for v in vs]
+        if text.strip() and not pairs:
+            raise MalformedInput("the submission holds no field=value pairs")
+    else:
+        raise MalformedInput(f"content type {ctype!r}: expected application/json or "
+                             "application/x-www-form-urlencoded")
+    if len(pairs) > MAX_FIELDS:
+        raise MalformedInput(f"{len(pairs)} fields: more than {MAX_FIELDS}")
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        if len(value) > MAX_VALUE:
+            raise MalformedInput(f"field {key!r}: {len(value)} characters is more than {MAX_VALUE}")
+        out[key] = f"{out[key]}, {value}" if out.get(key) else value.strip()
+    return out
+
+
+def _fill(template: str, values: dict) -> str:
+    return re.sub(r"\{(\w[\w-]*)\}", lambda m: values.get(m.group(1), ""), template)
+
+
+def _mapped(form: dict, values: dict) -> dict:
+    out: dict = {"contact": {}, "company": {}, "deal": {}, "fields": {}}
+    bad = []
+    for name, target in (form.get("fields") or {}).items():
+        value = values.get(name, "").strip()
+        if not value:
+            continue
+        group, _, attr = str(target).partition(".")
+        try:
+            if group == "deal" and attr.startswith("fields."):
+                out["fields"][attr[7:]] = value
+            elif attr == "email":
+                out[group][attr] = clients.check_email(value, f"field {name!r}")
+            elif attr == "phone":
+                out[group][attr] = clients.check_phone(value, f"field {name!r}")
+            elif attr == "amount":
+                out[group][attr] = str(parse_amount(value, f"field {name!r}"))
+            else:
+                out[group][attr] = value
+        except UsageError as exc:
+            bad.append(Violation("form-field", exc.message, name, value))
+    if bad:
+        raise RuleViolation(bad)
+    return out
+
+
+def process(s: Session, name: str, payload: bytes, content_type: str | None = None, key: str | None = None,
+            source: str = "form") -> Outcome:
+    """One submission (see the module doc). Raises on anything that keeps it from being stored."""
+    route.act_as_intake_user(s)
+    form = load(s, name)
+    values = parse(payload, content_type)
+    honeypot = form.get("honeypot")
+    if honeypot and values.get(honeypot, "").strip():
+        raise Spam(Violation("form-honeypot", f"the hidden field {honeypot!r} is filled: spam", honeypot))
+    values.pop(honeypot, None) if honeypot else None
+    missing = [f for f in form.get("required") or [] if not values.get(f, "").strip()]
+    if missing:
+        raise RuleViolation([Violation("form-required", f"field {f!r} is required by form {name!r}", f)
+                             for f in missing])
+    m = _mapped(form, values)
+    identity = key or hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+    deal_id = ids.derived_id("form", name, identity)
+    with s.repo.transaction():  # the write gate: every record of this item, or none
+        dup = route.existing(s, "deals", deal_id, source)
+        if dup:
+            return dup
+        contact, company = None, None
+        person, firm = m["contact"], m["company"]
+        if person:
+            contact = route.find_contact(s, person.get("email"))
+            if contact is None and person.get("phone"):
+                contact, company = route.find_by_phone(s, person["phone"])
+            company = company or route.company_of(s, contact)
+        if firm.get("name") and not company:
+            company = clients.ClientIndex(s, "company").find(name=firm["name"], email=firm.get("email"))
+            company = company or route.ensure_client(
+                s, "company", f"name:{clients.norm(firm['name'])}", firm["name"],
+                emails=[firm["email"]] if firm.get("email") else [],
+                phones=[firm["phone"]] if firm.get("phone") else [])
+        if person and contact is None:
+            label = person.get("name") or person.get("email") or person.get("phone")
+            contact = route.ensure_client(s, "contact", f"form:{person.get('email') or identity}", label,
+                                          emails=[person["email"]] if person.get("email") else [],
+                                          phones=[person["phone"]] if person.get("phone") else [],
+                                          company=company)
+        deal_fields = m["deal"]
+        who = person.get("name") or person.get("email") or firm.get("name") or "website visitor"
+        if deal_fields.get("title"):
+            title = deal_fields["title"]
+        elif form.get("title"):
+            title = _fill(str(form["title"]), values)
+        else:
+            title = f"{form.get('name') or name}: {who}"
+        lines = "\n".join(f"{k}: {v}" for k, v in values.items())
+        comment = "\n\n".join(x for x in (deal_fields.get("comment"), f"Form {name!r} submitted:\n{lines}") if x)
+        spec = deals.DealSpec(
+            title=" ".join(title.split())[:500] or name, pipeline=form.get("pipeline"), stage=form.get("stage"),
+            company=company, contacts=[contact] if contact else [], amount=deal_fields.get("amount"),
+            currency=deal_fields.get("currency"), close_date=deal_fields.get("close_date"),
+            type=deal_fields.get("type"), source=deal_fields.get("source") or form.get("source") or f"form:{name}",
+            responsible=form.get("responsible"), comment=comment,
+            sets=[f"fields.{k}={v}" for k, v in m["fields"].items()])
+        deal = deals.add(s, spec, deal_id=deal_id, via="intake")
+    return Outcome("created", deal.id, deal.id, contact, company, source)
+
+
+def submit(s: Session, name: str, payload: bytes, content_type: str | None = None, key: str | None = None,
+           source: str | None = None) -> Outcome:
+    """process() with nothing lost: a failure is kept in inbox/failed/, spam in inbox/spam/."""
+    source = source or f"form {name}"
+    options = {"form": name, "content_type": content_type, "key": key, "source": source}
+
+    def attempt() -> Outcome:
+        try:
+            return process(s, name, payload, content_type, key, source)
+        except Spam as exc:
+            reason = "; ".join(exc.lines())
+            kept = inbox.keep(s, "form", payload, options, reason, exc.exit_code, where=inbox.SPAM)
+            return Outcome("spam", source=source, reason=reason, kept=kept, exit_code=exc.exit_code)
+
+    return inbox.guard(s, "form", payload, options, source, attempt)

@@ -1,0 +1,120 @@
+"""Nothing is lost: an incoming item that cannot be processed (malformed, refused by a rule,
+the repository locked, a broken file, even a bug) is kept in inbox/failed/ with the reason,
+and `dealcli intake retry` processes it again.
+
+On disk, per item (written atomically, payload first, then the description that makes it
+visible, so a crash in between leaves no half item):
+  inbox/failed/<id>.<ext>   the bytes exactly as received (.eml, .json, .form, .call.json)
+  inbox/failed/<id>.yaml    id, kind, options, payload, reason, exit_code, failed_at, attempts
+The id is derived from kind, options and payload, so the same broken message delivered twice
+(a Maildir scanned by cron) is kept once. Spam (a form's honeypot filled) goes to inbox/spam/
+in the same shape and is never retried."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from dealcli import ids, timeutil
+from dealcli.errors import CorruptData, DealcliError, TempFail
+from dealcli.intake.route import Outcome
+from dealcli.session import Session
+from dealcli.storage import atomic, yamlcodec
+
+FAILED = "inbox/failed"
+SPAM = "inbox/spam"
+EXT = {"email": ".eml", "form": ".form", "call": ".call.json", "chat": ".json"}
+
+
+class Kept(DealcliError):
+    """Items could not be processed and were kept; exit code of the first one's cause."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _folder(s: Session, where: str):
+    return s.repo.root / where
+
+
+def item_id(kind: str, options: dict, payload: bytes) -> str:
+    return ids.derived_id("inbox", kind, json.dumps(options, sort_keys=True, default=str),
+                          hashlib.sha256(payload).hexdigest())
+
+
+def keep(s: Session, kind: str, payload: bytes, options: dict, reason: str, exit_code: int,
+         where: str = FAILED) -> str:
+    """Keep an item with the reason; returns its path relative to the repository. Needs no
+    repository lock (it must work while the lock is held elsewhere)."""
+    folder = _folder(s, where)
+    key = item_id(kind, options, payload)
+    meta_path = folder / f"{key}.yaml"
+    before = atomic.read_bytes(meta_path)
+    meta = yamlcodec.loads(before, str(meta_path)) if before else None
+    if not isinstance(meta, dict):
+        meta = {"id": key, "kind": kind, "options": options, "payload": f"{key}{EXT[kind]}",
+                "received": timeutil.iso(s.now), "attempts": 0}
+        atomic.write_atomic(folder / meta["payload"], payload)
+    meta.update(reason=reason, exit_code=exit_code, failed_at=timeutil.iso(s.now),
+                attempts=int(meta.get("attempts") or 0) + 1)
+    atomic.write_atomic(meta_path, yamlcodec.dumps(meta).encode())
+    return f"{where}/{key}"
+
+
+def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, process) -> Outcome:
+    """Run `process()`; on any failure keep the item and return a `kept` Outcome."""
+    try:
+        return process()
+    except DealcliError as exc:
+        code, reason = exc.exit_code, "; ".join(exc.lines())
+    except Exception as exc:  # a bug must not lose the message either
+        code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
+    try:
+        kept = keep(s, kind, payload, options, reason, code)
+    except (OSError, DealcliError) as exc:
+        why = exc.message if isinstance(exc, DealcliError) else f"{exc.filename or ''} {exc.strerror or exc}".strip()
+        also = "" if why == reason else f"; and it could not be kept in {FAILED}/ ({why})"
+        raise TempFail(f"{source}: {reason}{also}: nothing was stored, deliver it again") from None
+    return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code)
+
+
+def items(s: Session) -> list[dict]:
+    """Every kept item's description, oldest first."""
+    folder = _folder(s, FAILED)
+    out = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if path.name.startswith("."):
+            continue
+        raw = atomic.read_bytes(path)
+        if raw is None:
+            continue
+        data = yamlcodec.loads(raw, s.repo.rel(path))
+        if not isinstance(data, dict) or data.get("kind") not in EXT:
+            raise CorruptData(s.repo.rel(path), "not an inbox item (expected kind, payload, options)")
+        out.append(data)
+    return sorted(out, key=lambda d: (str(d.get("received") or ""), str(d.get("id"))))
+
+
+def report(s: Session, outcomes: list[Outcome]) -> None:
+    """After the output: a notice per kept item, then an error (its cause's exit code) when
+    anything was kept (spam included). One item alone gives one line."""
+    kept = [o for o in outcomes if o.status in ("kept", "spam")]
+    for o in outcomes:
+        if o.status == "ignored":
+            s.notice(f"{o.source}: ignored: {o.reason}")
+    if not kept:
+        return
+    hint = "`dealcli intake retry` processes it again"
+
+    def where(o: Outcome) -> str:
+        if o.status == "spam":
+            return f"kept as {o.kept} (spam is not retried)"
+        return f"kept as {o.kept} ({hint})" if o.kept != o.source else f"still kept ({hint})"
+
+    if len(outcomes) == 1:
+        raise Kept(f"{kept[0].source}: {kept[0].reason}; {where(kept[0])}", kept[0].exit_code)
+    for o in kept:
+        s.notice(f"{o.source}: {o.reason}; {where(o)}")
+    raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
+               f"(`dealcli intake failed` lists them)", kept[0].exit_code)

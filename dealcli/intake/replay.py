@@ -1,0 +1,71 @@
+"""`intake retry`: process the items kept in inbox/failed/ again, through their channel."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from dealcli import timeutil
+from dealcli.errors import CorruptData, DealcliError
+from dealcli.intake import inbox
+from dealcli.intake.route import Outcome
+from dealcli.session import Session
+from dealcli.storage import atomic, yamlcodec
+
+
+def _process(s: Session, kind: str, payload: bytes, options: dict) -> Outcome:
+    if kind == "email":
+        from dealcli.intake import mail
+
+        return mail.process(s, payload, options.get("mailbox"), options.get("source") or "message")
+    if kind == "form":
+        from dealcli.intake import forms
+
+        return forms.process(s, options["form"], payload, options.get("content_type"), options.get("key"),
+                             options.get("source") or "form")
+    if kind == "call":
+        from dealcli.intake import calls
+
+        return calls.process(s, json.loads(payload), options.get("source") or "call")
+    from dealcli.intake import chat
+
+    return chat.process(s, payload, options.get("source") or "chat")
+
+
+def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
+    """Process kept items again (all, or those whose id starts with one of `wanted`). A
+    success removes the item; a failure updates its reason and attempts."""
+    from dealcli.intake.route import act_as_intake_user
+
+    act_as_intake_user(s)
+    folder = inbox._folder(s, inbox.FAILED)
+    out = []
+    for meta in inbox.items(s):
+        key = str(meta["id"])
+        if wanted and not any(key.startswith(w) for w in wanted):
+            continue
+        payload = atomic.read_bytes(folder / str(meta["payload"]))
+        if payload is None:
+            raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), f"its payload {meta['payload']} is missing")
+        options = dict(meta.get("options") or {})
+        source = f"{inbox.FAILED}/{key}"
+        try:
+            outcome = _process(s, meta["kind"], payload, options)
+        except DealcliError as exc:
+            code, reason = exc.exit_code, "; ".join(exc.lines())
+        except Exception as exc:
+            code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / f"{key}.yaml").unlink()  # the description first: no half item is left visible
+            with contextlib.suppress(FileNotFoundError):
+                (folder / str(meta["payload"])).unlink()
+            atomic.fsync_dir(folder)
+            outcome.source = source
+            out.append(outcome)
+            continue
+        meta.update(reason=reason, exit_code=code, failed_at=timeutil.iso(s.now),
+                    attempts=int(meta.get("attempts") or 0) + 1)
+        atomic.write_atomic(folder / f"{key}.yaml", yamlcodec.dumps(meta).encode())
+        out.append(Outcome("kept", source=source, reason=reason, kept=source, exit_code=code))
+    return out

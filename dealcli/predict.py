@@ -1,0 +1,502 @@
+"""Repeat-sales prediction: which clients (and client x product pairs) will buy within a horizon,
+with the reasons, and a backtest against naive baselines. See docs/automation.md.
+
+Purchases are the won deals: the client (a deal's company, else its first contact, as
+generators.client_keys says), the day it was won (closed_at in the repository's zone), the
+amount and the product rows' names. A *unit* is a client, or a client and a product.
+
+Features of a unit at a day t, from purchases strictly before t (FEATURES; pairs add
+client_rate and product_rate, PAIR_FEATURES):
+  recency    log(1 + days since the last purchase)
+  frequency  log(1 + number of purchases)
+  monetary   log(1 + mean amount per purchase)
+  rate       purchases per horizon-length over the observed time (since the history's first
+             purchase)
+  cycle      1 when the mean inter-purchase interval puts the next purchase inside
+             [t, t + horizon), decaying by e per interval outside; 0 with fewer than two
+  season     share of the purchases that fell in the same calendar window a year or more before
+The model is a logistic regression (scikit-learn) on the standardised features, trained on
+the repository's own past: rolling origins t = cutoff - horizon, then every horizon/3 days
+back, each example labelled by whether the unit bought in [t, t + horizon) (so every label
+lies before the cutoff). A score's reasons are the per-feature contributions to the log-odds,
+coefficient x standardised value: how far this unit's feature moves its odds from those of
+an average unit.
+
+scikit-learn is an optional extra (`pip install 'dealcli[predict]'`), imported only here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dealcli.errors import UsageError
+from dealcli.session import Session
+
+FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
+PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
+MIN_TRAIN_HISTORY_DAYS = 30
+INSTALL_HINT = "pip install 'dealcli[predict]'"
+_HORIZON = re.compile(r"^\s*(\d{1,4})\s*([dwmy]?)\s*$", re.I)
+UNIT_DAYS = {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}
+
+
+class MissingLibrary(UsageError):
+    """scikit-learn is not installed (exit 2 with the install command)."""
+
+
+def parse_horizon(text: str) -> int:
+    """90d, 12w, 3m (30 days each), 1y (365 days) or a number of days."""
+    m = _HORIZON.match(text or "")
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--horizon {text!r}: expected a number of days such as 90d, 12w, 3m or 1y")
+    return int(m.group(1)) * UNIT_DAYS[m.group(2).lower()]
+
+
+def sklearn():
+    """The scikit-learn pieces predict uses; MissingLibrary (exit 2) when it is not installed."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        raise MissingLibrary(f"predict needs scikit-learn, which is not installed: {INSTALL_HINT}") from None
+    return LogisticRegression, StandardScaler
+
+
+# -- purchases --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Purchase:
+    client: str
+    day: dt.date
+    amount: float
+    products: tuple[str, ...]
+
+
+@dataclass
+class History:
+    """Every purchase, with the names of the clients and the deals by client."""
+
+    purchases: list[Purchase]
+    names: dict[str, str] = field(default_factory=dict)
+    product_names: dict[str, str] = field(default_factory=dict)  # casefolded -> as first written
+    records: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def first_day(self) -> dt.date | None:
+        return min((p.day for p in self.purchases), default=None)
+
+
+def history(s: Session) -> History:
+    from dealcli import generators
+    from dealcli.query import as_number
+
+    tz = s.now.tzinfo
+    errors: list = []
+    purchases, by_client, product_names = [], {}, {}
+    for r in s.deal_records(errors):
+        if not isinstance(r, dict):
+            continue
+        keys = generators.client_keys(r, "auto")
+        if not keys:
+            continue
+        by_client.setdefault(keys[0], []).append(r)
+        if r.get("status") != "won":
+            continue
+        day = generators.local_day(r.get("closed_at"), tz)
+        if day is None:
+            continue
+        amount = as_number(r.get("amount"))
+        written = [str(p.get("name")).strip() for p in r.get("products") or [] if isinstance(p, dict) and p.get("name")]
+        for name in written:
+            product_names.setdefault(name.casefold(), name)
+        names = tuple(sorted({name.casefold() for name in written}))
+        purchases.append(Purchase(keys[0], day, float(amount or 0), names))
+    for exc in errors:
+        s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+    names = {}
+    for kind in ("companies", "contacts"):
+        for record_id, data in s.repo.records(kind, []):
+            if isinstance(data, dict):
+                names[record_id] = str(data.get("name") or record_id)
+    purchases.sort(key=lambda p: (p.day, p.client))
+    return History(purchases, names, product_names, by_client)
+
+
+def units(h: History, by: str) -> dict[tuple, list[Purchase]]:
+    """Purchases per unit: (client,) or (client, product)."""
+    out: dict[tuple, list[Purchase]] = {}
+    for p in h.purchases:
+        if by == "client":
+            out.setdefault((p.client,), []).append(p)
+        else:
+            for name in p.products or ("",):
+                out.setdefault((p.client, name), []).append(p)
+    return out
+
+
+# -- features ---------------------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What a unit's features are measured against: the first day of the whole history (the
+    start of observation) and, for client x product units, every purchase day of each client
+    and of each product (sorted)."""
+
+    start: dt.date
+    client_days: dict[str, list[dt.date]] = field(default_factory=dict)
+    product_days: dict[str, list[dt.date]] = field(default_factory=dict)
+
+
+def context(h: History, by: str) -> Context:
+    ctx = Context(h.first_day or dt.date.min)
+    if by == "product":
+        for p in h.purchases:
+            ctx.client_days.setdefault(p.client, []).append(p.day)
+            for name in p.products or ("",):
+                ctx.product_days.setdefault(name, []).append(p.day)
+    return ctx
+
+
+def _rate(n: int, t: dt.date, start: dt.date, horizon: int) -> float:
+    """Purchases per horizon-length over the observed time before t."""
+    return n * horizon / max((t - start).days, horizon)
+
+
+def features(buys: list[Purchase], t: dt.date, horizon: int, ctx: Context, key: tuple = ()) -> dict | None:
+    """The features of a unit at day t (purchases on or after t are not seen); None when it has
+    not bought before t. Also the raw facts the reasons quote."""
+    from bisect import bisect_left
+
+    past = [p for p in buys if p.day < t]
+    if not past:
+        return None
+    days = sorted(p.day for p in past)
+    n = len(days)
+    recency = (t - days[-1]).days
+    spent = sum(p.amount for p in past)
+    interval = (days[-1] - days[0]).days / (n - 1) if n > 1 else None
+    cycle = 0.0
+    due_in = None
+    if interval:
+        due_in = (days[-1] + dt.timedelta(days=interval) - t).days
+        if due_in < 0:
+            cycle = math.exp(due_in / interval)
+        elif due_in > horizon:
+            cycle = math.exp(-(due_in - horizon) / interval)
+        else:
+            cycle = 1.0
+    season = sum(1 for d in days if _same_window(d, t, horizon)) / n
+    out = {
+        "recency": math.log1p(recency), "frequency": math.log1p(n), "monetary": math.log1p(max(spent, 0) / n),
+        "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season,
+    }
+    facts = {"days_since_last": recency, "purchases": n, "spent": round(spent, 2),
+             "interval": None if interval is None else round(interval), "due_in": due_in,
+             "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon}
+    if len(key) == 2:
+        client_n = bisect_left(ctx.client_days.get(key[0], []), t)
+        product_n = bisect_left(ctx.product_days.get(key[1], []), t)
+        out["client_rate"] = _rate(client_n, t, ctx.start, horizon)
+        out["product_rate"] = _rate(product_n, t, ctx.start, horizon)
+        facts.update(client_purchases=client_n, product_purchases=product_n)
+    out["_facts"] = facts
+    return out
+
+
+def _same_window(day: dt.date, t: dt.date, horizon: int) -> bool:
+    """`day` lies at least a year before t, in the calendar window t..t+horizon of its year."""
+    if (t - day).days < 365 - horizon:
+        return False
+    try:
+        start = t.replace(year=day.year)
+    except ValueError:
+        start = dt.date(day.year, 2, 28)
+    for s0 in (start, _shift_year(start, -1)):
+        if s0 <= day < s0 + dt.timedelta(days=horizon):
+            return True
+    return False
+
+
+def _shift_year(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return dt.date(day.year + years, 2, 28)
+
+
+def bought_within(buys: list[Purchase], t: dt.date, horizon: int) -> bool:
+    end = t + dt.timedelta(days=horizon)
+    return any(t <= p.day < end for p in buys)
+
+
+def names_of(by: str) -> tuple[str, ...]:
+    return PAIR_FEATURES if by == "product" else FEATURES
+
+
+# -- the model ------------------------------------------------------------------------------------------
+@dataclass
+class Model:
+    horizon: int
+    names: tuple[str, ...]
+    coef: list[float]
+    intercept: float
+    mean: list[float]
+    scale: list[float]
+    examples: int
+    positives: int
+
+    def logit(self, f: dict) -> float:
+        return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f)))
+
+    def standard(self, f: dict) -> list[float]:
+        return [(f[name] - m) / s for name, m, s in zip(self.names, self.mean, self.scale)]
+
+    def score(self, f: dict) -> float:
+        z = self.logit(f)
+        return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+
+    def contributions(self, f: dict) -> dict[str, float]:
+        return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f))}
+
+
+def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
+    """Training moments: cutoff - horizon, then every `step` days back while at least
+    MIN_TRAIN_HISTORY_DAYS of history lie before them."""
+    step = max(7, horizon // 3)
+    out, t = [], cutoff - dt.timedelta(days=horizon)
+    while (t - first).days >= MIN_TRAIN_HISTORY_DAYS:
+        out.append(t)
+        t -= dt.timedelta(days=step)
+    return out
+
+
+def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
+    """Fit the logistic regression on rolling origins before the cutoff."""
+    LogisticRegression, StandardScaler = sklearn()
+    names = names_of("product" if groups and len(next(iter(groups))) == 2 else "client")
+    X, y = [], []
+    for t in origins(ctx.start, cutoff, horizon):
+        for key, buys in groups.items():
+            f = features(buys, t, horizon, ctx, key)
+            if f is not None:
+                X.append([f[name] for name in names])
+                y.append(int(bought_within(buys, t, horizon)))
+    if len(set(y)) < 2:
+        raise UsageError(f"not enough history to learn from before {cutoff.isoformat()}: the training windows "
+                         f"need purchases before them and both buyers and non-buyers within {horizon} days "
+                         "after them (a shorter --horizon or a later --cutoff may help)")
+    scaler = StandardScaler().fit(X)
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(X), y)
+    scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
+    return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
+                 [float(m) for m in scaler.mean_], scale, len(y), sum(y))
+
+
+def _days(n: int, pattern: str) -> str:
+    return pattern.format(f"{n} day" if n == 1 else f"{n} days")
+
+
+REASON = {
+    "recency": lambda f: "last bought " + _days(f["days_since_last"], "{} ago"),
+    "frequency": lambda f: f"{f['purchases']} purchase{'s' if f['purchases'] != 1 else ''}",
+    "monetary": lambda f: f"spent {f['spent']:,.0f}",
+    "rate": lambda f: f"about {f['rate']:.1f} purchases per {f['horizon']} days",
+    "cycle": lambda f: ("no buying cycle yet" if f["interval"] is None else
+                        f"buys every ~{f['interval']} days, next due "
+                        + (_days(f["due_in"], "in {}") if f["due_in"] >= 0 else _days(-f["due_in"], "{} ago"))),
+    "season": lambda f: "bought in this season before" if f["season_hits"] else "never bought in this season",
+    "client_rate": lambda f: f"the client made {f['client_purchases']} purchases in all",
+    "product_rate": lambda f: f"the product was bought {f['product_purchases']} times by all clients",
+}
+
+
+def reasons(model: Model, f: dict, top: int = 3) -> list[dict]:
+    facts = f["_facts"]
+    contrib = model.contributions(f)
+    ranked = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))[:top]
+    return [{"feature": k, "contribution": round(v, 3), "text": REASON[k](facts)} for k, v in ranked]
+
+
+def reason_text(items: list[dict]) -> str:
+    return "; ".join(f"{r['text']} ({r['contribution']:+.2f})" for r in items)
+
+
+# -- scoring now ------------------------------------------------------------------------------------------
+def score_units(model: Model, groups: dict[tuple, list[Purchase]], ctx: Context,
+                t: dt.date) -> list[tuple[tuple, float, dict]]:
+    out = []
+    for key, buys in groups.items():
+        f = features(buys, t, model.horizon, ctx, key)
+        if f is not None:
+            out.append((key, model.score(f), f))
+    out.sort(key=lambda row: (-row[1], row[0]))
+    return out
+
+
+def repeat(s: Session, horizon: int, top: int, by: str = "client") -> tuple[list[dict], Model]:
+    """The top units by probability of buying within the horizon from today, with reasons."""
+    sklearn()  # fail fast, before reading the repository
+    h = history(s)
+    today = s.now.astimezone(s.now.tzinfo).date()
+    if h.first_day is None:
+        raise UsageError("predict: no won deals to learn from")
+    groups, ctx = units(h, by), context(h, by)
+    model = train(groups, ctx, today, horizon)
+    client_best: dict[str, str] = {}
+    if by == "client":
+        pairs, pctx = units(h, "product"), context(h, "product")
+        for key, _, _ in score_units(model_for_products(pairs, pctx, today, horizon), pairs, pctx, today):
+            client_best.setdefault(key[0], key[1])
+    rows = []
+    for rank, (key, p, f) in enumerate(score_units(model, groups, ctx, today)[:top], 1):
+        why = reasons(model, f)
+        rows.append({
+            "rank": rank, "client": key[0], "client_name": h.names.get(key[0], key[0]),
+            **({"product": h.product_names.get(key[1], key[1])} if by == "product" else
+               {"top_product": h.product_names.get(client_best.get(key[0], ""), client_best.get(key[0]))}),
+            "score": Decimal(str(round(p, 3))), "purchases": f["_facts"]["purchases"],
+            "last_purchase": f["_facts"]["last"], "reasons": reason_text(why),
+            "contributions": {k: round(v, 3) for k, v in model.contributions(f).items()},
+        })
+    return rows, model
+
+
+def model_for_products(pairs: dict, ctx: Context, today: dt.date, horizon: int) -> Model:
+    """The client x product model (for a client's most likely product); when there is too
+    little to learn from, a model that ranks the products by how often they were bought."""
+    try:
+        return train(pairs, ctx, today, horizon)
+    except UsageError:
+        n = len(PAIR_FEATURES)
+        coef = [1.0 if name == "frequency" else 0.0 for name in PAIR_FEATURES]
+        return Model(horizon, PAIR_FEATURES, coef, 0.0, [0.0] * n, [1.0] * n, 0, 0)
+
+
+# -- --create -----------------------------------------------------------------------------------------------
+def period_key(today: dt.date, horizon: int) -> str:
+    """The horizon-long window (counted from 1970-01-01) that today falls in: one deal per client
+    and window, however often --create runs."""
+    epoch = dt.date(1970, 1, 1)
+    start = epoch + dt.timedelta(days=((today - epoch).days // horizon) * horizon)
+    return f"{start:%Y%m%d}"
+
+
+def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = None,
+           stage: str | None = None) -> list[dict]:
+    """Open a deal for each scored client (deals.add, create-only id pred-<client>-<h>d-<window>)
+    unless the client still has an open deal from an earlier prediction. Returns the rows with
+    `deal` and `result` (created | exists | skipped)."""
+    from dealcli import deals, generators
+    from dealcli.model import ProductRow
+
+    today = s.now.astimezone(s.now.tzinfo).date()
+    key = period_key(today, horizon)
+    tz = s.now.tzinfo
+    with s.repo.lock():
+        h = history(s)
+        for row in rows:
+            client = row["client"]
+            deal_id = f"pred-{client}-{horizon}d-{key}"
+            row["deal"] = deal_id
+            records = h.records.get(client, [])
+            if s.repo.exists("deals", deal_id):
+                row["result"] = "exists"
+                continue
+            if any(r.get("status") == "open" and isinstance(r.get("prediction"), dict) for r in records):
+                row["result"] = "skipped"
+                continue
+            kind = "companies" if s.repo.exists("companies", client) else "contacts"
+            last = generators.last_deal(generators.Client(kind, client, {}, records), tz) or {}
+            rows_ = [ProductRow.from_dict(p, ("products", i)) for i, p in enumerate(last.get("products") or [])
+                     if isinstance(p, dict)]
+            spec = deals.DealSpec(
+                title=f"Repeat sale: {row['client_name']}", pipeline=pipeline, stage=stage,
+                company=client if kind == "companies" else last.get("company"),
+                contacts=[client] if kind == "contacts" else list(last.get("contacts") or []),
+                product_rows=rows_, currency=last.get("currency") if rows_ else None,
+                responsible=last.get("responsible"),
+                extra={"prediction": {"client": client, "horizon": f"{horizon}d", "period": key,
+                                      "score": float(row["score"]), "reasons": row["reasons"]}},
+            )
+            deals.add(s, spec, deal_id=deal_id, via="predict")
+            row["result"] = "created"
+    return rows
+
+
+# -- backtest -----------------------------------------------------------------------------------------------
+def auc(scores: list[float], labels: list[int]) -> float | None:
+    """Area under the ROC curve (the Mann-Whitney statistic, ties counted half); None when
+    every label is the same."""
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    if not pos or not neg:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    rank_sum = sum(r for r, y in zip(ranks, labels) if y)
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def at_k(scores: list[float], labels: list[int], k: int) -> tuple[float, float]:
+    """precision@k and recall@k of the k best scores. Units tied at the k-th place share the
+    remaining places: they count with the share of buyers among them (the expected value
+    under a random order of the tie), so no id order decides a baseline's figure."""
+    total = sum(labels)
+    pairs = sorted(zip(scores, labels), key=lambda sl: -sl[0])
+    k = min(k, len(pairs))
+    hits, taken, i = 0.0, 0, 0
+    while taken < k:
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        group = pairs[i:j]
+        room = min(k - taken, len(group))
+        hits += room * sum(y for _, y in group) / len(group)
+        taken += room
+        i = j
+    return (hits / k if k else 0.0), (hits / total if total else 0.0)
+
+
+def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "client") -> dict:
+    """Train before `cutoff`, score the units that had bought before it, and measure against
+    who bought in [cutoff, cutoff + horizon): the model and the two baselines, in one run."""
+    sklearn()
+    h = history(s)
+    if h.first_day is None:
+        raise UsageError("predict: no won deals to learn from")
+    groups, ctx = units(h, by), context(h, by)
+    if max(p.day for p in h.purchases) < cutoff:
+        s.notice(f"no purchase on or after {cutoff.isoformat()}: every unit counts as not buying")
+    model = train(groups, ctx, cutoff, horizon)
+    keys, feats, labels = [], [], []
+    for key, buys in sorted(groups.items()):
+        f = features(buys, cutoff, horizon, ctx, key)
+        if f is None:
+            continue
+        keys.append(key)
+        feats.append(f)
+        labels.append(int(bought_within(buys, cutoff, horizon)))
+    methods = {
+        "model": [model.score(f) for f in feats],
+        "most recent buyers": [-f["_facts"]["days_since_last"] for f in feats],
+        "most frequent buyers": [f["_facts"]["purchases"] for f in feats],
+    }
+    rows = []
+    for name, scores in methods.items():
+        p, r = at_k(scores, labels, k)
+        a = auc(scores, labels)
+        rows.append({"method": name, "auc": None if a is None else Decimal(str(round(a, 3))),
+                     "precision_at_k": Decimal(str(round(p, 3))), "recall_at_k": Decimal(str(round(r, 3))),
+                     "k": k})
+    return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
+            "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
+            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef)))}

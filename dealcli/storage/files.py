@@ -1,0 +1,81 @@
+"""Files that are not records of the repository: inputs a user names (a card file, an import
+source, stdin spooled to disk), outputs a user asks for (`--html FILE`) and scratch copies an
+editor works on. They go through here so that every byte dealcli reads or writes passes the
+storage layer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from dealcli.errors import NotFound, UsageError
+from dealcli.storage import atomic
+
+CHUNK = 1 << 16
+
+
+def read_input(path: str | os.PathLike, option: str) -> bytes:
+    """The bytes of a file named on the command line (`option` names where it came from)."""
+    try:
+        raw = atomic.read_bytes(Path(path))
+    except IsADirectoryError:
+        raise UsageError(f"{option} {path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
+    if raw is None:
+        raise UsageError(f"{option} {path}: no such file")
+    return raw
+
+
+def spool(ref: str, prefix: str = "dealcli-") -> Path:
+    """stdin (`-`), a pipe or a <(process substitution) copied to a temporary file, for readers
+    that need to read their input twice. The caller removes it with `discard`."""
+    if ref != "-" and not Path(ref).exists():
+        raise NotFound(f"{ref}: no such file")
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".spool")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if ref == "-":
+                shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+            else:
+                with open(ref, "rb") as src:
+                    shutil.copyfileobj(src, out, CHUNK)
+    except IsADirectoryError:
+        discard(Path(tmp))
+        raise UsageError(f"{ref}: is a folder, not a file") from None
+    except BaseException:
+        discard(Path(tmp))
+        raise
+    return Path(tmp)
+
+
+def write_output(path: str | os.PathLike, data: bytes, option: str) -> Path:
+    """A file the user asked for (`--html FILE`), written atomically."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {str(path.parent)!r} does not exist")
+    atomic.write_atomic(path, data)
+    return path
+
+
+def scratch_copy(text: str, prefix: str, suffix: str = ".yaml") -> Path:
+    """A private temporary copy for an editor to work on."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(tmp)
+
+
+def read_text(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def discard(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

@@ -1,0 +1,191 @@
+"""`dealcli report` on a terminal: each section as aligned columns with a Unicode bar chart
+(eighth blocks) filling what is left of the width. Pure text; colour only through render.paint
+(a terminal, never with NO_COLOR)."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+from dealcli import money
+from dealcli.views import render
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+GAP = "  "
+MIN_BAR = 8
+
+
+def bar(value, top, width: int) -> str:
+    """A bar `width` cells at most, `value / top` of it, to an eighth of a cell."""
+    if width <= 0 or not top or value is None or value <= 0:
+        return ""
+    eighths = int(Decimal(value) / Decimal(top) * width * 8 + Decimal("0.5"))
+    eighths = max(1, min(width * 8, eighths))
+    full, part = divmod(eighths, 8)
+    return "█" * full + (BLOCKS[part] if part else "")
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _txt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    return str(v)
+
+
+def chart(headers: list[str], rows: list[list], values: list, width: int, colors: list | None = None,
+          tops: list | None = None, right_from: int = 1) -> list[str]:
+    """Aligned columns (the first left, the others right from `right_from`) and a bar of
+    `values[i]` against `tops[i]` (default: the largest value) in the rest of the width."""
+    cells = [[_txt(c) for c in row] for row in rows]
+    n = len(headers)
+    widths = [max([len(headers[i])] + [len(r[i]) for r in cells]) for i in range(n)]
+    while n > 2 and 8 + sum(widths[1:n]) + len(GAP) * n + 3 > width:
+        n -= 1  # too narrow: the last columns go (the data formats have them all)
+    headers, cells, widths = headers[:n], [r[:n] for r in cells], widths[:n]
+    fixed = sum(widths[1:]) + len(GAP) * n
+    widths[0] = min(widths[0], 28, max(8, width - fixed - MIN_BAR))
+    barw = max(3, width - widths[0] - fixed)
+    top = max([v for v in values if v is not None] or [0])
+
+    def line(row: list[str]) -> str:
+        out = []
+        for i, c in enumerate(row):
+            c = _cut(c, widths[i]) if i == 0 else c
+            out.append(c.ljust(widths[i]) if i < right_from else c.rjust(widths[i]))
+        return GAP.join(out)
+
+    lines = [line(headers).rstrip()]
+    for i, row in enumerate(cells):
+        text = line(row)
+        if colors and colors[i]:
+            head, rest = text[:widths[0]], text[widths[0]:]
+            text = render.paint(head, colors[i]) + rest
+        b = bar(values[i], (tops[i] if tops else None) or top, barw)
+        if b and colors and colors[i]:
+            b = render.paint(b, colors[i])
+        lines.append((text + GAP + b).rstrip())
+    return lines
+
+
+def _title(text: str, width: int) -> list[str]:
+    return ["", _cut(text, width), "─" * min(width, len(_cut(text, width)))]
+
+
+def text(report: dict, width: int | None = None) -> str:
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    width = max(40, width)
+    head = f"Report: {report['deals']} deal{'' if report['deals'] == 1 else 's'}"
+    head += f", as of {report['as_of']}" if report.get("as_of") else f", {report['now']}"
+    if report.get("selection"):
+        head += f" ({' '.join(report['selection'])})"
+    out = [_cut(head, width)]
+    for name, maker in SECTION_TEXT.items():
+        if name in report:
+            out += maker(report[name], width)
+    return "\n".join(out) + "\n"
+
+
+def _funnel(data: list[dict], width: int) -> list[str]:
+    out = []
+    for p in data:
+        out += _title(f"Funnel: {p['name']} ({p['pipeline']}), {p['deals']} deals", width)
+        rows = [[st["name"], st["reached"], st["entered"], st["in_stage"], st["lost"], _pc(st["conversion"])]
+                for st in p["stages"]]
+        out += chart(["stage", "reached", "entered", "now", "lost", "conv"], rows,
+                     [st["reached"] for st in p["stages"]], width, [st["color"] for st in p["stages"]])
+    if not data:
+        out += _title("Funnel", width) + ["no deals"]
+    return out
+
+
+def _pc(v) -> str:
+    return "-" if v is None else f"{v}%"
+
+
+def _win_rate(data: list[dict], width: int) -> list[str]:
+    rows = [[r["name"], r["open"], r["won"], r["lost"], _pc(r["win_rate"])] for r in data]
+    return _title("Win rate (won / closed)", width) + (
+        chart(["pipeline", "open", "won", "lost", "win"], rows, [r["win_rate"] for r in data], width,
+              tops=[100] * len(rows)) if rows else ["no deals"])
+
+
+def _lost_reasons(data: list[dict], width: int) -> list[str]:
+    rows = [[r["reason"] or "(no reason)", r["deals"], _pc(r["share"])] for r in data]
+    return _title("Lost reasons", width) + (
+        chart(["reason", "deals", "share"], rows, [r["deals"] for r in data], width) if rows else ["no lost deals"])
+
+
+def _stage_time(data: list[dict], width: int) -> list[str]:
+    out = []
+    for p in data:
+        out += _title(f"Days in stage: {p['name']} ({p['pipeline']}), stays that ended", width)
+        rows = [[st["name"], st["stays"], st["avg_days"]] for st in p["stages"]]
+        out += chart(["stage", "stays", "avg days"], rows, [st["avg_days"] for st in p["stages"]], width,
+                     [st["color"] for st in p["stages"]])
+    if not data:
+        out += _title("Days in stage", width) + ["no deal has left a stage yet"]
+    return out
+
+
+def _time_to_close(data: list[dict], width: int) -> list[str]:
+    rows = [[f"{r['pipeline']} {r['status']}", r["deals"], r["avg_days"]] for r in data]
+    return _title("Days from creation to close", width) + (
+        chart(["pipeline", "deals", "avg days"], rows, [r["avg_days"] for r in data], width) if rows
+        else ["no closed deals"])
+
+
+def _money_chart(rows_in: list[dict], key: str, label: str, width: int, empty: str = "none") -> list[str]:
+    if not rows_in:
+        return [empty]
+    tops: dict[str, Decimal] = {}
+    for r in rows_in:
+        tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["amount"])
+    rows = [[r[key] or f"({empty})", r["currency"], r["deals"], money.fmt(r["amount"])] for r in rows_in]
+    return chart([label, "cur", "deals", "amount"], rows, [r["amount"] for r in rows_in], width,
+                 tops=[tops[r["currency"]] for r in rows_in])
+
+
+def _won_revenue(data: dict, width: int) -> list[str]:
+    out = []
+    for group, label, empty in (("month", "month closed", "unknown"), ("responsible", "responsible", "nobody"),
+                                ("company", "company", "no company"), ("product", "product", "no products")):
+        out += _title(f"Won revenue by {group}", width)
+        out += _money_chart(data[f"by_{group}"], group, label, width, empty) if data[f"by_{group}"] \
+            else ["no won deals"]
+    return out
+
+
+def _forecast(data: list[dict], width: int) -> list[str]:
+    if not data:
+        return _title("Forecast (open deals by expected close month)", width) + ["no open deals"]
+    tops: dict[str, Decimal] = {}
+    for r in data:
+        tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["weighted"])
+    rows = [[(r["month"] or "no date") + (" past" if r["overdue"] else ""), r["currency"], r["deals"],
+             money.fmt(r["amount"]), money.fmt(r["weighted"])] for r in data]
+    return _title("Forecast (open deals by expected close month; bar: weighted)", width) + chart(
+        ["month", "cur", "deals", "amount", "weighted"], rows, [r["weighted"] for r in data], width,
+        tops=[tops[r["currency"]] for r in data])
+
+
+def _activities(data: list[dict], width: int) -> list[str]:
+    if not data:
+        return _title("Activities per person", width) + ["no activities"]
+    rows = [[r["person"] or "(nobody)", r["activities"], r["done"], r["pending"], r["overdue"], r["call"],
+             r["meeting"], r["task"], r["email"]] for r in data]
+    return _title("Activities per person", width) + chart(
+        ["person", "all", "done", "pending", "overdue", "call", "meet", "task", "email"], rows,
+        [r["activities"] for r in data], width)
+
+
+SECTION_TEXT = {
+    "funnel": _funnel, "win_rate": _win_rate, "lost_reasons": _lost_reasons, "stage_time": _stage_time,
+    "time_to_close": _time_to_close, "won_revenue": _won_revenue, "forecast": _forecast,
+    "activities": _activities,
+}

@@ -1,0 +1,205 @@
+"""`dealcli predict`: the metrics by hand, the backtest's numbers on a small fixture computed by
+hand, a generated history with known purchase cycles the model must recover, explanations,
+idempotent --create, and the clear error when scikit-learn is missing."""
+
+import datetime as dt
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dealcli import deals, predict
+from dealcli.session import Session
+
+NOW = "2026-03-10T12:00:00+00:00"
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+def test_auc_is_the_mann_whitney_statistic_with_ties_counted_half():
+    assert predict.auc([0.9, 0.8, 0.7, 0.6, 0.5], [1, 0, 1, 0, 0]) == pytest.approx(5 / 6)
+    assert predict.auc([1, 1, 0], [1, 0, 0]) == pytest.approx(0.75)
+    assert predict.auc([3, 2, 1], [1, 1, 1]) is None
+
+
+def test_precision_and_recall_at_k_share_a_tie_at_the_cut():
+    assert predict.at_k([5, 4, 3, 2, 1], [1, 0, 1, 0, 0], 2) == (0.5, 0.5)
+    assert predict.at_k([5, 4, 3, 2, 1], [1, 0, 1, 0, 0], 3) == (2 / 3, 1.0)
+    # 3 first (a buyer), then 2 and 2 tied for the one place left, one of them a buyer: 1.5 hits
+    assert predict.at_k([3, 2, 2, 1], [1, 1, 0, 0], 2) == (0.75, 0.75)
+    assert predict.at_k([1, 1, 1], [1, 0, 0], 9) == (1 / 3, 1.0)  # k beyond the units: all of them
+
+
+def test_horizon_text():
+    assert [predict.parse_horizon(x) for x in ("90d", "12w", "3m", "1y", "45")] == [90, 84, 90, 365, 45]
+    with pytest.raises(Exception):
+        predict.parse_horizon("soon")
+
+
+def test_features_of_a_regular_buyer():
+    day = dt.date(2026, 1, 1)
+    buys = [predict.Purchase("c", day + dt.timedelta(days=30 * i), 100.0, ("x",)) for i in range(4)]
+    ctx = predict.Context(day)
+    f = predict.features(buys, dt.date(2026, 4, 10), 30, ctx)
+    assert f["_facts"]["purchases"] == 4 and f["_facts"]["days_since_last"] == 9
+    assert f["_facts"]["interval"] == 30 and f["_facts"]["due_in"] == 21 and f["cycle"] == 1.0
+    late = predict.features(buys, dt.date(2026, 7, 1), 30, ctx)
+    assert 0 < late["cycle"] < 0.2  # overdue by about two cycles
+    assert predict.features(buys, day, 30, ctx) is None  # nothing bought before
+
+
+# -- the backtest on a small fixture, by hand -----------------------------------------------------------
+def bought(cli, company_id, day):
+    deal_id = cli.ok("--quiet", "deal", "add", "Order", "--company", company_id, "--product", "Widget:10",
+                     now=f"{day}T10:00:00+00:00").strip()
+    cli.ok("deal", "close", deal_id, "--won", now=f"{day}T10:00:00+00:00")
+
+
+HAND = {  # company -> days of its won deals; cutoff 2026-03-01, horizon 30 days
+    "A": ["2025-09-15", "2025-10-15", "2025-11-15", "2025-12-15", "2026-01-15", "2026-02-15", "2026-03-15"],
+    "B": ["2025-09-10", "2025-11-10", "2026-01-10", "2026-03-10"],
+    "C": ["2025-09-20"],
+    "D": ["2025-10-05", "2026-02-25"],
+    "E": ["2026-02-27", "2026-03-20"],
+}
+
+
+def test_backtest_numbers_on_a_small_fixture_computed_by_hand(cli):
+    for name, days in HAND.items():
+        company_id = cli.ok("company", "add", name).strip()
+        for day in days:
+            bought(cli, company_id, day)
+    proc = cli("predict", "backtest", "--cutoff", "2026-03-01", "--horizon", "30d", "--k", "2", "-f", "json",
+               now="2026-06-01T00:00:00+00:00")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["method"]: r for r in json.loads(proc.stdout)}
+    # buyers after the cutoff: A, B, E; not: C, D.
+    # most recent (days since last: E 2, D 4, A 14, B 50, C 162): pos>neg pairs E>D,E>C,A>C,B>C = 4/6;
+    # top 2 = E, D: precision 1/2, recall 1/3
+    assert rows["most recent buyers"] == {"method": "most recent buyers", "auc": "0.667", "precision_at_k": "0.5",
+                                          "recall_at_k": "0.333", "k": 2}
+    # most frequent (A 6, B 3, D 2, C 1, E 1): A>D,A>C,B>D,B>C and E=C half = 4.5/6; top 2 = A, B
+    assert rows["most frequent buyers"] == {"method": "most frequent buyers", "auc": "0.75",
+                                            "precision_at_k": "1.0", "recall_at_k": "0.667", "k": 2}
+    assert 0 <= float(rows["model"]["auc"]) <= 1
+    assert "5 units, 3 bought" in proc.stderr
+
+
+# -- a generated history with known purchase cycles ------------------------------------------------------
+PERIODS = (14, 30, 45, 60, 90, 120)
+
+
+def make_cycles(repo, clients=36, seed=7):
+    """Companies that buy every P days (P from PERIODS, random phase, +-1 day jitter) from
+    2025-01-01 until NOW. Returns {company id: (period, next purchase day)}."""
+    rnd = random.Random(seed)
+    start, now = dt.date(2025, 1, 1), dt.date(2026, 3, 10)
+    truth = {}
+    for i in range(clients):
+        period = PERIODS[i % len(PERIODS)]
+        day = start + dt.timedelta(days=rnd.randrange(period))
+        company_id = None
+        while day < now:
+            s = Session(repo_root=repo, as_user="gen", now_text=f"{day}T10:00:00+00:00", quiet=True)
+            spec = deals.DealSpec(title=f"Order {i}", company=company_id or f"Cycle {i:02d}", stage="won",
+                                  products=[f"Part {i % 3}:100"])
+            company_id = deals.add(s, spec, via="test").company
+            day += dt.timedelta(days=period + rnd.choice((-1, 0, 1)))
+        truth[company_id] = (period, day)
+    return truth
+
+
+@pytest.fixture(scope="module")
+def cycles_template(tmp_path_factory):
+    from dealcli import repo_init
+
+    root = tmp_path_factory.mktemp("cycles") / "repo"
+    repo_init.init(root, timezone="UTC")
+    return root, make_cycles(root)
+
+
+@pytest.fixture
+def cycles(repo, cycles_template):
+    """The generated history (built once per module), copied into this test's repository."""
+    root, truth = cycles_template
+    shutil.copytree(root, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".dealcli"))
+    return truth
+
+
+def test_the_model_recovers_who_is_due(cli, cycles):
+    horizon = 30
+    due = {c for c, (_, nxt) in cycles.items() if (nxt - dt.date(2026, 3, 10)).days < horizon}
+    rows = json.loads(cli.ok("predict", "repeat", "--horizon", "30d", "--top", str(len(due)), "-f", "json"))
+    picked = {r["client"] for r in rows}
+    assert len(picked & due) >= 0.9 * len(due), (len(picked & due), len(due))
+    # the reasons say why: a slow buyer who is due scores by the time since its last purchase,
+    # a fast buyer by its buying rate
+    slow_due = [r for r in rows if r["client"] in due and cycles[r["client"]][0] >= 60]
+    assert slow_due and all(r["contributions"]["recency"] > 1 for r in slow_due)
+    assert all(re.search(r"last bought \d+ days ago \(\+", r["reasons"]) for r in slow_due)
+    fast = [r for r in rows if cycles[r["client"]][0] == 14]
+    assert fast and all(r["reasons"].startswith("about 2.") and max(r["contributions"], key=r["contributions"].get)
+                        == "rate" for r in fast)
+    pairs = json.loads(cli.ok("predict", "repeat", "--by", "product", "--top", "3", "-f", "json"))
+    assert [r["product"] for r in pairs] == [f"Part {int(r['client_name'][-2:]) % 3}" for r in pairs]
+    assert set(pairs[0]["contributions"]) == set(predict.PAIR_FEATURES)
+    for r in rows:
+        assert set(r["contributions"]) == set(predict.FEATURES)
+        top = max(r["contributions"].items(), key=lambda kv: abs(kv[1]))
+        assert r["reasons"].endswith(")") and f"({top[1]:+.2f})" in r["reasons"].split(";")[0]
+
+
+def test_backtest_on_cycles_beats_both_baselines(cli, cycles):
+    proc = cli("predict", "backtest", "--cutoff", "2026-01-15", "--horizon", "30d", "--k", "12", "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["method"]: r for r in json.loads(proc.stdout)}
+    for baseline in ("most recent buyers", "most frequent buyers"):
+        assert float(rows["model"]["auc"]) > float(rows[baseline]["auc"])
+        assert float(rows["model"]["precision_at_k"]) >= float(rows[baseline]["precision_at_k"])
+
+
+def test_create_opens_deals_once_per_horizon_window(cli, repo, cycles):
+    made = cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--create").split()
+    assert len(made) == 3 and all(m.startswith("pred-") and m.endswith("-30d-20260308") for m in made)
+    deal = json.loads(cli.ok("deal", "show", made[0], "-f", "json"))
+    assert deal["prediction"]["horizon"] == "30d" and deal["prediction"]["client"] == deal["company"]
+    assert deal["products"] and deal["status"] == "open"
+    history = json.loads(cli.ok("deal", "history", made[0], "-f", "json"))
+    assert history[0]["via"] == "predict"
+    assert cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--create") == ""
+    later = cli("predict", "repeat", "--horizon", "30d", "--top", "3", "--create", "-f", "json",
+                now="2026-04-10T12:00:00+00:00")  # the next 30-day window
+    assert later.returncode == 0, later.stderr
+    results = {r["client"]: r["result"] for r in json.loads(later.stdout)}
+    assert "skipped" in results.values()
+    for m in made:  # their predicted deals are still open: passed over in the next window
+        client = json.loads(cli.ok("deal", "show", m, "-f", "json"))["company"]
+        if client in results:
+            assert results[client] == "skipped"
+    assert len([p for p in (repo / "deals").glob("pred-*.yaml")]) == 3 + list(results.values()).count("created")
+
+
+def test_without_scikit_learn_predict_says_how_to_install_it(repo):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+    env.update({"DEALCLI_DIR": str(repo), "DEALCLI_NOW": NOW})
+    code = "import sys; sys.modules['sklearn'] = None; from dealcli import cli; cli.main(sys.argv[1:])"
+    proc = subprocess.run([sys.executable, "-c", code, "predict", "repeat"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "pip install 'dealcli[predict]'" in proc.stderr
+    code = ("import sys; from dealcli import cli\ntry: cli.main(['--version'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('sklearn', 'numpy', 'dealcli.predict') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip().endswith("[]")  # start-up of other commands does not load the model
+
+
+def test_predict_without_won_deals_or_with_a_bad_horizon_is_a_usage_error(cli):
+    cli.ok("--quiet", "deal", "add", "Open only", "--company", "Acme")
+    proc = cli("predict", "repeat")
+    assert proc.returncode == 2 and "no won deals" in proc.stderr
+    proc = cli("predict", "backtest", "--cutoff", "2026-01-01", "--horizon", "soon")
+    assert proc.returncode == 2 and "--horizon 'soon'" in proc.stderr
