@@ -2,6 +2,7 @@
 record) imported into an empty repository reproduce the same deal files, byte for byte."""
 
 import json
+import os
 
 import pytest
 
@@ -146,7 +147,8 @@ def _diff(a: dict, b: dict) -> str:
                                         b.get(name, b"").decode().splitlines(True), name, name))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# modest by default (the suite stays fast); ROUNDTRIP_EXAMPLES=200 for a deeper run
+@settings(max_examples=int(os.environ.get("ROUNDTRIP_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(deal_st, min_size=1, max_size=3))
 def test_every_export_format_imports_back_byte_identical(specs):
     work = Path(tempfile.mkdtemp(prefix="dealcli-rt-"))

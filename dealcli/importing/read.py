@@ -260,12 +260,18 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
 
 
 def _looks_quoted(sample: str, delimiter: str) -> bool:
-    """A TAB-separated sample written with CSV quoting (a cell opening with a quote that a CSV
-    writer would have put there) rather than backslash escapes."""
+    """A TAB-separated sample written with CSV quoting rather than backslash escapes: a cell that
+    is a whole quoted CSV field ("...", quotes doubled inside), or a quoted field that opens on
+    one line and closes on a later one. (Escaped TSV never quotes, but its cells may hold quotes.)"""
+    opened = False
     for line in sample.splitlines()[:200]:
         for cell in line.split(delimiter):
-            if cell.startswith('"') and (re.fullmatch(r'"(?:[^"]|"")*"', cell) or cell.count('"') % 2):
+            if len(cell) >= 2 and re.fullmatch(r'"(?:[^"]|"")*"', cell):
                 return True
+            if opened and cell.endswith('"') and not cell.startswith('"') and cell.count('"') % 2:
+                return True
+            if cell.startswith('"') and not cell.endswith('"') and cell.count('"') % 2:
+                opened = True
     return False
 
 
