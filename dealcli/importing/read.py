@@ -207,23 +207,24 @@ class BadRecord(Exception):
 
 
 def csv_records(source: Source, delimiter: str | None, errors: list, dialect: str | None = None,
-                columns: list[str] | None = None):
+                columns: list[str] | None = None, tsv: bool = False):
     """Rows of a CSV/TSV file. A row with more non-empty values than the header has columns
     is a bad row (appended to `errors` as BadRecord); missing trailing values are empty.
     `dialect`: csv (quotes, doubled inside), tsv (no quotes; \\t \\n \\r \\\\ escapes, as
     `export -f tsv` writes from issue 15 on), mysql (quotes, backslash escapes, \\N for null);
-    None: csv, or for a TAB-separated file whichever of csv and tsv the file's cells show.
+    None: csv, or with tsv=True (a .tsv file) tsv unless the sample is clearly the quoted
+    CSV-with-tabs that older dealcli versions wrote.
     `columns`: the column names of a file without a header row (--no-header --columns)."""
     if delimiter is None:
         delimiter = sniff_delimiter(source.sample())
     if dialect is None:
-        dialect = "tsv" if delimiter == "\t" and not _looks_quoted(source.sample(), delimiter) else "csv"
+        dialect = "tsv" if tsv and not quoted_tsv(source.sample()) else "csv"
     csv.field_size_limit(16 * 1024 * 1024)
     counter = _Counted(source.lines())
     if dialect == "csv":
         reader = csv.reader(counter, delimiter=delimiter)
     elif dialect == "tsv":
-        reader = _escaped_rows(counter, delimiter)
+        reader = tsv_cells(counter, delimiter)
     else:
         reader = _mysql_rows(counter, delimiter)
     header = header_names(columns) if columns else None
@@ -259,19 +260,34 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
         yield Row(start, values)
 
 
-def _looks_quoted(sample: str, delimiter: str) -> bool:
-    """A TAB-separated sample written with CSV quoting rather than backslash escapes: a cell that
-    is a whole quoted CSV field ("...", quotes doubled inside), or a quoted field that opens on
-    one line and closes on a later one. (Escaped TSV never quotes, but its cells may hold quotes.)"""
-    opened = False
+_TSV_ESCAPE = re.compile(r"\\(.)")
+_TSV_CHARS = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+_QUOTED_CELL = re.compile(r'"(?:[^"]|"")*"')  # a whole CSV-quoted cell
+_QUOTED_START = re.compile(r'"(?:[^"]|"")*')  # a CSV-quoted cell going on to the next line
+
+
+def tsv_cells(lines, delimiter: str = "\t"):
+    """Real TSV (IANA text/tab-separated-values, as `dealcli export -f tsv`, Miller and
+    PostgreSQL write it): one record per line, cells split on tabs, no quoting; `\\t`, `\\n`,
+    `\\r` and `\\\\` in a cell are a tab, a line feed, a carriage return and a backslash (any other
+    backslash stays as it is)."""
+    for line in lines:
+        line = line.rstrip("\r\n")
+        yield [_TSV_ESCAPE.sub(lambda m: _TSV_CHARS.get(m.group(1), m.group()), c) if "\\" in c else c
+               for c in line.split(delimiter)]
+
+
+def quoted_tsv(sample: str) -> bool:
+    """True when a tab-separated sample is clearly CSV quoting with tabs, as older dealcli
+    versions wrote: a cell that is one whole quoted value (`"a<TAB>b"`, `"say ""hi"" twice"`), or a
+    line's last cell that opens a quoted value going on to the next line."""
     for line in sample.splitlines()[:200]:
-        for cell in line.split(delimiter):
-            if len(cell) >= 2 and re.fullmatch(r'"(?:[^"]|"")*"', cell):
+        cells = line.split("\t")
+        for i, c in enumerate(cells):
+            if not c.startswith('"'):
+                continue
+            if _QUOTED_CELL.fullmatch(c) or (i == len(cells) - 1 and _QUOTED_START.fullmatch(c)):
                 return True
-            if opened and cell.endswith('"') and not cell.startswith('"') and cell.count('"') % 2:
-                return True
-            if cell.startswith('"') and not cell.endswith('"') and cell.count('"') % 2:
-                opened = True
     return False
 
 
@@ -280,21 +296,6 @@ def _unclosed(lines: list[str]) -> bool:
 
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", "0": "\0", "b": "\b", "Z": "\x1a"}
-_ESCAPE = re.compile(r"\\(.)", re.S)
-
-
-def unescape(cell: str) -> str:
-    return _ESCAPE.sub(lambda m: _ESCAPES.get(m[1], m[1] if m[1] in "\"'" else m[0]), cell)
-
-
-def _escaped_rows(lines, delimiter: str):
-    """TSV as `export -f tsv` writes it from issue 15 on (and Miller, PostgreSQL COPY): one
-    record per line, no quotes, \\t \\n \\r \\\\ escapes inside cells."""
-    for line in lines:
-        line = line.rstrip("\r\n") if line.endswith("\n") else line.rstrip("\r")
-        yield [unescape(c) for c in line.split(delimiter)]
-
-
 def _mysql_rows(lines, delimiter: str):
     """MySQL dumps (SELECT ... INTO OUTFILE, mysqldump --tab): cells optionally enclosed in
     double quotes, a backslash escapes the next character (\\" \\\\ \\n \\t ...), a line end may
@@ -550,8 +551,8 @@ def yaml_records(source: Source, errors: list):
 def records(source: Source, fmt: str, delimiter: str | None, errors: list, dialect: str | None = None,
             columns: list[str] | None = None):
     if fmt in ("csv", "tsv"):
-        return csv_records(source, "\t" if fmt == "tsv" and delimiter is None else delimiter, errors, dialect,
-                           columns)
+        tsv = fmt == "tsv" and delimiter in (None, "\t")
+        return csv_records(source, "\t" if tsv else delimiter, errors, dialect, columns, tsv=tsv)
     if fmt == "jsonl":
         return jsonl_records(source, errors)
     if fmt == "json":
