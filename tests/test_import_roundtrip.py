@@ -128,16 +128,21 @@ def _write_repo(root: Path, specs: list[dict]) -> None:
             s.repo.create("deals", deal.id, Deal.from_dict(data).to_dict())
 
 
-def _escaped_tsv(s) -> str:
-    """TSV as issue 15 writes it: no quotes, \\t \\n \\r \\\\ escapes (the importer reads both shapes)."""
+def _old_tsv(s) -> str:
+    """TSV as dealcli wrote it before issue 15 (CSV quoting with tabs): old exports still import."""
+    import csv
+    import io
+
     from dealcli import query
     from dealcli.views import render
 
     rows, cols = listing.export_flat(query.select(s, None, None, None)[0])
-    esc = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-    lines = ["\t".join(c.translate(esc) for c in cols)]
-    lines += ["\t".join(render.guard_formula(render.cell(r.get(c))).translate(esc) for c in cols) for r in rows]
-    return "\n".join(lines) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([render.guard_formula(render.cell(r.get(c))) for c in cols])
+    return buf.getvalue()
 
 
 def _diff(a: dict, b: dict) -> str:
@@ -159,11 +164,10 @@ def test_every_export_format_imports_back_byte_identical(specs):
         _write_repo(source, specs)
         original = {p.name: p.read_bytes() for p in (source / "deals").iterdir()}
         s = Session(repo_root=source, as_user="tester@example.com", now_text=NOW, quiet=True)
-        for fmt in ("csv", "tsv", "tsv-escaped", "json", "jsonl", "yaml"):
-            text = _escaped_tsv(s) if fmt == "tsv-escaped" else listing.export_text(s, None, None, None, fmt)
-            if fmt == "tsv" and "\r" in text:
-                continue  # the TSV before issue 15 writes a raw CR unquoted (nothing can read it back);
-                # the escaped TSV of issue 15 never holds one
+        for fmt in ("csv", "tsv", "tsv-old", "json", "jsonl", "yaml"):
+            text = _old_tsv(s) if fmt == "tsv-old" else listing.export_text(s, None, None, None, fmt)
+            if fmt == "tsv-old" and "\r" in text:
+                continue  # the TSV before issue 15 wrote a raw CR unquoted: nothing can read that back
             dump = work / f"export.{fmt.split('-')[0]}"
             dump.write_bytes(text.encode("utf-8"))
             target = work / f"into-{fmt}"
