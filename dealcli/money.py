@@ -73,7 +73,14 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
         raise MoneyError(f"{what}: {format(dec, 'f')[:30]} is too large (limit {max_abs:,.0f})")
     exp = dec.as_tuple().exponent
     if isinstance(exp, int) and exp < -MAX_PLACES:
-        raise MoneyError(f"{what}: {value} has more than {MAX_PLACES} decimal places")
+        # "420.00000000" (a database export's fixed scale) is exact: only non-zero digits
+        # beyond the limit are refused; the zeros go, keeping at least two places
+        trimmed = dec.quantize(Decimal(1).scaleb(-MAX_PLACES))
+        if trimmed != dec:
+            raise MoneyError(f"{what}: {value} has more than {MAX_PLACES} decimal places")
+        dec = trimmed.normalize()
+        if dec.as_tuple().exponent > -2:
+            dec = dec.quantize(CENT)
     return dec
 
 

@@ -271,12 +271,18 @@ def delimited(rows: list[dict], cols: list[str], fmt: str) -> str:
         for row in rows:
             lines.append("\t".join(tsv_escape(guard_formula(cell(row.get(c)))) for c in cols))
         return "\n".join(lines) + "\n"
+    # The writer quotes a cell holding a character of its line terminator: with "\r\n" a cell
+    # holding a lone CR is quoted too (with "\n" alone it was written raw, and a reader splits
+    # the record there); each record's own "\r\n" then becomes the LF of the contract.
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([guard_formula(c) for c in cols])
-    for row in rows:
-        w.writerow([guard_formula(cell(row.get(c))) for c in cols])
-    return buf.getvalue()
+    w = csv.writer(buf, lineterminator="\r\n")
+    out = []
+    for vals in [[guard_formula(c) for c in cols]] + [[guard_formula(cell(row.get(c))) for c in cols] for row in rows]:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(vals)
+        out.append(buf.getvalue()[:-2] + "\n")
+    return "".join(out)
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, **kw) -> None:
