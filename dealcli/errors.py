@@ -104,6 +104,10 @@ class TempFail(DealcliError):
     exit_code = 75
 
 
+class ValueProblem(ValueError):
+    """A value that cannot be read (import cells, dates); the message names what was expected."""
+
+
 class PipeClosed(DealcliError):
     """The reader of stdout went away (`| head`): stop quietly."""
 

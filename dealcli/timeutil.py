@@ -1,20 +1,25 @@
 """The clock and every date/time parse. Times are timezone-aware, in the repository's zone;
 text is parsed by python-dateutil plus the relative forms of the filter language:
-today, yesterday, tomorrow, now, +3d, -2w, -3m, +1y, optionally followed by a time
-("tomorrow 10:00", "+3d 09:30"), and periods (this-week ... this-year)."""
+today, yesterday, tomorrow, now, +3d, 3d, -2w, -3m, +1y, in 3 days, next friday, next week,
+eod, eow, eom, eoq, eoy, optionally followed by a time ("tomorrow 10:00", "+3d 09:30",
+"next friday 14:00"), and periods (this-week ... this-year). Numeric dates like 03/04/2026
+follow the repository's date_order (dayfirst|monthfirst); without it an ambiguous one is refused."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from dateutil import tz as dtz
 from dateutil.parser import ParserError
 from dateutil.parser import parse as du_parse
 from dateutil.relativedelta import relativedelta
 
+from dealcli.errors import ValueProblem
+
 UTC = dt.timezone.utc
-_REL = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
+_REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
 _UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
 PERIODS = ("this-week", "last-week", "next-week", "this-month", "last-month", "next-month",
            "this-quarter", "last-quarter", "this-year", "last-year")
@@ -74,7 +79,7 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
         return day - dt.timedelta(days=1)
     m = _REL.match(word)
     if m:
-        n = int(m["n"]) * (1 if m["sign"] == "+" else -1)
+        n = int(m["n"]) * (-1 if m["sign"] == "-" else 1)
         try:
             if m["unit"] == "h":
                 return now + dt.timedelta(hours=n)
@@ -84,33 +89,107 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
     return None
 
 
-def parse_datetime(text: str, now: dt.datetime, dayfirst: bool = False) -> tuple[dt.datetime, bool]:
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PHRASE = re.compile(r"^(?:in\s+(?P<n>\d{1,5})\s*(?P<unit>days?|weeks?|months?|years?|hours?|[dwmyh])"
+                     r"|next\s+(?P<next>[a-z]+)|(?P<end>eod|eow|eom|eoq|eoy))(?:\s+(?P<rest>.*))?$", re.IGNORECASE)
+ORDERS = ("dayfirst", "monthfirst")
+
+
+def _phrase(raw: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """`in 3 days`, `next friday`, `next week|month|year` (its first day), `eod`, `eow` (this
+    week's Friday), `eom`, `eoq`, `eoy` (last day of the month, quarter, year). Returns (day or
+    time, the rest of the text: a time of day) or None."""
+    m = _PHRASE.match(raw)
+    if not m:
+        return None
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rest = m["rest"] or ""
+    if m["n"]:
+        unit = m["unit"].lower()[0]
+        n = int(m["n"])
+        if unit == "h":
+            return now + dt.timedelta(hours=n), rest
+        return day + relativedelta(**{_UNITS[unit]: n}), rest
+    if m["next"]:
+        word = m["next"].lower()
+        names = [w for w in _WEEKDAYS if w.startswith(word) and len(word) >= 3]
+        if len(names) == 1:
+            ahead = (_WEEKDAYS.index(names[0]) - day.weekday()) % 7 or 7
+            return day + dt.timedelta(days=ahead), rest
+        if word in ("week", "month", "quarter", "year"):
+            return period(f"next-{word}", now)[0], rest
+        return None
+    end = m["end"].lower()
+    if end == "eod":
+        return day, rest
+    if end == "eow":
+        return day + dt.timedelta(days=(4 - day.weekday()) % 7), rest
+    unit = {"eom": "month", "eoq": "quarter", "eoy": "year"}[end]
+    return period(f"this-{unit}", now)[1] - dt.timedelta(days=1), rest
+
+
+def _numeric(raw: str, now: dt.datetime, order: str | None) -> tuple[dt.datetime, bool] | None:
+    """D/M/Y or M/D/Y dates: read by the same rules as import (importing.values.DateReader):
+    dots are day-first; otherwise `order` (the repository's date_order) decides, and a date
+    that could be read both ways is refused when no order is set."""
+    if not _NUMERIC.match(raw):
+        return None
+    reader = DateReader(now.tzinfo, {"dayfirst": True, "monthfirst": False}.get(order or ""))
+    try:
+        out = reader.parse(raw)
+        reader.decide()
+    except ValueProblem as exc:
+        raise DateError(f"{raw!r} {exc}") from None
+    except AmbiguousDates:
+        raise DateError(f"{raw!r} could be day-first or month-first: write YYYY-MM-DD, or set "
+                        "`date_order: dayfirst` (or monthfirst) in dealcli.yaml") from None
+    return out
+
+
+def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tuple[dt.datetime, bool]:
     """A point in time from text. Returns (value, has_time): has_time is False when the text
-    named only a day (the value is then that day's midnight)."""
-    raw = (text or "").strip()
+    named only a day (the value is then that day's midnight). `order`: the repository's
+    date_order (dayfirst, monthfirst or None) for numeric dates like 03/04/2026."""
+    raw = " ".join((text or "").split())
     if not raw or len(raw) > 64:
         raise DateError(f"cannot read {text!r} as a date")
+    try:
+        phrase = _phrase(raw, now)
+    except (ValueError, OverflowError):  # `in 99999 years`: beyond year 9999
+        raise DateError(f"{text!r} is outside the years 1 to 9999") from None
+    if phrase is not None:
+        base, rest = phrase
+        if not rest:
+            return base, base != base.replace(hour=0, minute=0, second=0, microsecond=0)
+        return _with_time(base, rest, text, now), True
+    numeric = _numeric(raw, now, order)
+    if numeric is not None:
+        return numeric
     head, _, rest = raw.partition(" ")
     base = _relative_base(head, now)
     if base is not None:
         if not rest:
             return base, head.lower() == "now" or head.lower().endswith("h")
-        try:
-            t = du_parse(rest, default=base.replace(tzinfo=None))
-        except (ParserError, ValueError, OverflowError):
-            raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
-        return aware(t, now.tzinfo), True
+        return _with_time(base, rest, text, now), True
     try:
         default = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        value = du_parse(raw, default=default, dayfirst=dayfirst)
+        value = du_parse(raw, default=default)  # numeric D/M/Y forms went through _numeric
     except (ParserError, ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date") from None
     has_time = bool(re.search(r"\d:\d", raw)) or "T" in raw
     return aware(value, now.tzinfo), has_time
 
 
-def parse_date(text: str, now: dt.datetime, dayfirst: bool = False) -> dt.date:
-    value, _ = parse_datetime(text, now, dayfirst)
+def _with_time(base: dt.datetime, rest: str, text: str, now: dt.datetime) -> dt.datetime:
+    try:
+        t = du_parse(rest, default=base.replace(tzinfo=None))
+    except (ParserError, ValueError, OverflowError):
+        raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
+    return aware(t, now.tzinfo)
+
+
+def parse_date(text: str, now: dt.datetime, order: str | None = None) -> dt.date:
+    value, _ = parse_datetime(text, now, order)
     return value.date()
 
 
@@ -176,3 +255,158 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
         if out.weekday() < 5:
             days -= 1
     return out
+
+
+# -- numeric and textual dates of files and options (import and the CLI share this reader) ----------
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_NUMERIC = re.compile(r"^(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+                      r"(?:[ T,]+(?P<time>.+))?$")
+_YMD = re.compile(r"^(?P<y>\d{4})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})(?:[ T,]+(?P<time>.+))?$")
+_COMPACT = re.compile(r"^(?P<y>(19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$")
+_EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$|^\d{13}$")
+_TIME = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
+                   r"\s*(?P<tz>Z|UTC|[+-]\d{2}:?\d{2})?$")
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    if len(text) == 2:
+        y += 2000 if y < 69 else 1900
+    return y
+
+
+def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
+    if not text:
+        return dt.time(0, 0), None
+    m = _TIME.match(text.strip())
+    if not m:
+        raise ValueProblem("has a time that cannot be read")
+    h, mi, sec = int(m["h"]), int(m["mi"]), int(m["s"] or 0)
+    if m["ampm"]:
+        pm = m["ampm"][0].lower() == "p"
+        if not 1 <= h <= 12:
+            raise ValueProblem("has an hour that is not 1-12 with AM/PM")
+        h = (h % 12) + (12 if pm else 0)
+    zone = None
+    if m["tz"]:
+        zone = UTC if m["tz"] in ("Z", "UTC") else _offset(m["tz"])
+    try:
+        return dt.time(h, mi, sec), zone
+    except ValueError:
+        raise ValueProblem("has a time that does not exist") from None
+
+
+def _offset(text: str):
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def _make(y: int, m: int, d: int, time_text: str | None, tzinfo) -> tuple[dt.datetime, bool]:
+    try:
+        day = dt.date(y, m, d)
+    except ValueError:
+        raise ValueProblem("is not a date that exists") from None
+    t, zone = _time(time_text, tzinfo)
+    return dt.datetime.combine(day, t, tzinfo=zone or tzinfo), bool(time_text)
+
+
+class DateReader:
+    """Dates of one file. Numeric dates like 02/03/2024 are read day-first or month-first for
+    the WHOLE file: given by the user (dayfirst True/False), or decided from the data: a value
+    whose first number is over 12 proves day-first, whose second is over 12 proves month-first.
+    While deciding (order None) every value is checked under both orders and the evidence is
+    kept; `decide()` then returns the order or raises AmbiguousDates/MixedDates."""
+
+    def __init__(self, tzinfo, dayfirst: bool | None = None):
+        self.tz = tzinfo
+        self.dayfirst = dayfirst
+        self.evidence: dict[bool, str] = {}  # order -> first example "value (where)"
+        self.undecided: str | None = None  # an example that needs the order
+
+    def parse(self, value, where: str = "") -> tuple[dt.datetime, bool] | None:
+        """(aware datetime, has_time) or None for an empty value."""
+        if value is None:
+            return None
+        if isinstance(value, (dt.datetime, dt.date)):
+            if not isinstance(value, dt.datetime):
+                return dt.datetime.combine(value, dt.time(0, 0), tzinfo=self.tz), False
+            return aware(value, self.tz), True
+        if isinstance(value, bool):
+            raise ValueProblem("is not a date")
+        if isinstance(value, (int, Decimal)):
+            value = str(value)
+        text = " ".join(str(value).split())
+        if not text:
+            return None
+        if len(text) > 64:
+            raise ValueProblem("is not a date (too long)")
+        if _ISO.match(text):
+            try:
+                out = dt.datetime.fromisoformat(text.replace(" Z", "Z"))
+            except ValueError:
+                raise ValueProblem("is not a date that exists") from None
+            return aware(out, self.tz), len(text) > 10
+        if _EPOCH.match(text):
+            seconds = Decimal(text) / (1000 if len(text) == 13 else 1)
+            return dt.datetime.fromtimestamp(float(seconds), UTC).astimezone(self.tz), True
+        m = _COMPACT.match(text)
+        if m:
+            return _make(int(m["y"]), int(m["m"]), int(m["d"]), None, self.tz)
+        m = _YMD.match(text)
+        if m:
+            return _make(int(m["y"]), int(m["m"]), int(m["d"]), m["time"], self.tz)
+        m = _NUMERIC.match(text)
+        if m:
+            return self._numeric(m, text, where)
+        if not re.search(r"\d", text) or not re.search(r"[A-Za-zА-Яа-я]{3}", text):
+            raise ValueProblem("is not a date")
+        try:  # month names: "March 3, 2024", "3 Mar 2024 10:00"
+            out = du_parse(text, default=dt.datetime(2000, 1, 1), dayfirst=bool(self.dayfirst))
+        except (ParserError, ValueError, OverflowError):
+            raise ValueProblem("is not a date") from None
+        return aware(out, self.tz), bool(re.search(r"\d:\d", text))
+
+    def _numeric(self, m, text: str, where: str) -> tuple[dt.datetime, bool]:
+        a, b, y = int(m["a"]), int(m["b"]), _year(m["y"])
+        if m["sep"] == ".":
+            return _make(y, b, a, m["time"], self.tz)  # D.M.Y: dots are day first
+        if self.dayfirst is not None:
+            d, mo = (a, b) if self.dayfirst else (b, a)
+            return _make(y, mo, d, m["time"], self.tz)
+        example = f"{text!r}" + (f" ({where})" if where else "")
+        if a > 12 and b <= 12:
+            self.evidence.setdefault(True, example)
+            return _make(y, b, a, m["time"], self.tz)
+        if b > 12 and a <= 12:
+            self.evidence.setdefault(False, example)
+            return _make(y, a, b, m["time"], self.tz)
+        if a > 12 and b > 12:
+            raise ValueProblem("is not a date (neither day-first nor month-first)")
+        if a != b and self.undecided is None:
+            self.undecided = example
+        return _make(y, b, a, m["time"], self.tz)  # tentative; the order is decided after the pass
+
+    def decide(self) -> bool | None:
+        """The order for the file (True day-first, False month-first, None: no numeric dates)."""
+        if self.dayfirst is not None:
+            return self.dayfirst
+        if True in self.evidence and False in self.evidence:
+            raise MixedDates(f"dates: the file has day-first dates ({self.evidence[True]}) and month-first "
+                             f"dates ({self.evidence[False]}); fix the file or pass --dayfirst/--monthfirst "
+                             "to read all of them one way")
+        if self.evidence:
+            return next(iter(self.evidence))
+        if self.undecided:
+            raise AmbiguousDates(f"dates: {self.undecided} could be day-first or month-first and no date in "
+                                 "the file decides it; pass --dayfirst or --monthfirst (or set date_order in "
+                                 "dealcli.yaml)")
+        return None
+
+
+class AmbiguousDates(ValueError):
+    pass
+
+
+class MixedDates(ValueError):
+    pass

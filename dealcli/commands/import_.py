@@ -19,8 +19,8 @@ contact_email, contact_phone, product, product_price, product_quantity, status, 
 
 Every row is checked first; if any row is bad nothing is written, every bad row is listed as
 FILE:LINE: COLUMN: VALUE: PROBLEM and the exit code is 1. A row in a success or failure stage is
-imported closed with its dates. Records exported by `dealcli export -f jsonl` are imported as
-they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
+imported closed with its dates. Records exported by `dealcli export` (any format) are imported
+as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
 goes to stderr. See docs/import.md for each CRM's migration guide."""
 
 
@@ -36,7 +36,7 @@ def import_command(
                                                   help="Input format (default: from the file name, else "
                                                   "guessed from the content).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", metavar="bitrix24|pipedrive|hubspot|salesforce|"
-                                                  "amocrm", help="Column names, stage names and quirks of "
+                                                  "amocrm|zoho|odoo|suitecrm|vtiger", help="Column names, stage names and quirks of "
                                                   "another CRM's export.")] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Read COLUMN "
                                                       "into FIELD (a deal field, company, contact, "
@@ -47,6 +47,11 @@ def import_command(
     stage_map: Annotated[Optional[list[str]], typer.Option("--stage-map", metavar="VALUE=STAGE",
                                                            help="Source stage name VALUE goes to stage id "
                                                            "STAGE (repeatable; overrides the preset).")] = None,
+    pipeline_map: Annotated[Optional[list[str]], typer.Option("--pipeline-map", metavar="VALUE=PIPELINE",
+                                                              help="Source pipeline VALUE goes to pipeline "
+                                                              "PIPELINE (repeatable). Bitrix24: the category "
+                                                              "number of CATEGORY_ID and of C<n>: stages, "
+                                                              "e.g. --pipeline-map 6=service.")] = None,
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline for rows that do not "
                                                     "name an existing one (default: the repository's).")] = None,
     key: Annotated[Optional[str], typer.Option("--key", metavar="FIELD", help="Upsert: a row whose FIELD "
@@ -66,6 +71,23 @@ def import_command(
                                              "error).")] = False,
     keep_unmapped: Annotated[bool, typer.Option("--keep-unmapped", help="Keep columns nothing maps as "
                                                 "custom fields (default: ignore them, with a notice).")] = False,
+    dialect: Annotated[Optional[str], typer.Option("--dialect", metavar="csv|tsv|mysql", help="How CSV/TSV "
+                                                   "cells are quoted: csv (\"...\" with \"\" inside), tsv (no "
+                                                   "quotes; \\t \\n \\\\ escapes), mysql (\\\" escapes, \\N "
+                                                   "is null). Default: csv, or for a TAB-separated file what its "
+                                                   "cells show.")] = None,
+    no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header row: name its "
+                                            "columns with --columns.")] = False,
+    columns: Annotated[Optional[str], typer.Option("--columns", metavar="A,B,...", help="Column names of a "
+                                                   "file without a header row (with --no-header), in order; "
+                                                   "they map like header names.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse exported records that link to companies "
+                                         "or contacts this repository lacks (default: import them, with a "
+                                         "warning).")] = False,
+    report_file: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Write the migration "
+                                                       "report (records created/updated/unchanged per kind, "
+                                                       "unknown columns, values coerced, dangling links) to FILE "
+                                                       "as JSON.")] = None,
 ) -> None:
     from dealcli import importing
     from dealcli.views import render
@@ -73,12 +95,15 @@ def import_command(
 
     if dayfirst and monthfirst:
         raise UsageError("--dayfirst and --monthfirst exclude each other")
+    if no_header != (columns is not None):
+        raise UsageError("--no-header and --columns go together: --no-header --columns title,amount,...")
     s = session(ctx)
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
-        maps=map_ or [], stage_maps=stage_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
+        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
-        keep_unmapped=keep_unmapped,
+        keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
+        columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,
     )
     out: list[str] = []
 
@@ -106,7 +131,20 @@ def import_command(
         s.notice(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
     if result.renumbered:
         s.notice(f"{result.renumbered} deals got a new id (their id was taken)")
-    s.notice(result.summary(opts.source if opts.source != "-" else "<stdin>"))
+    name = opts.source if opts.source != "-" else "<stdin>"
+    if result.coerced:
+        items = list(result.coerced.items())
+        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
+                 for (column, target), e in items[:6]]
+        more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
+        s.notice(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
+    if result.dangling:
+        more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
+        s.notice(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
+                 f"{more}); import their companies and contacts, or use --strict to refuse")
+    s.notice(result.summary(name))
+    if report_file:
+        importing.write_report(result, name, report_file)
 
 
 class _Progress:

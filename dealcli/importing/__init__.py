@@ -20,6 +20,7 @@ see docs/import.md."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from dealcli import clients, deals, ids, stage_rules, timeutil
 
 from dealcli.importing import read as import_read
 
+from dealcli.importing import native as import_native
 from dealcli.importing import values as import_values
 from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted
 from dealcli.importing.presets import PRESETS, Preset, key
@@ -41,6 +43,7 @@ PRODUCT_TARGETS = ("product", "product_price", "product_quantity")
 STATUS_TARGETS = ("status", "won", "closed", "lost", "deleted")
 TARGETS = DEAL_TARGETS + ("comment",) + CLIENT_TARGETS + PRODUCT_TARGETS + STATUS_TARGETS
 KEY_FIELDS = ("origin_id", "title", "id")
+DIALECTS = ("csv", "tsv", "mysql")
 STATUS_WORDS = {
     "open": "open", "opened": "open", "active": "open", "in progress": "open", "открыта": "open",
     "won": "won", "win": "won", "closed won": "won", "success": "won", "successful": "won", "успешно": "won",
@@ -58,6 +61,7 @@ class ImportOptions:
     preset: str | None = None
     maps: list = field(default_factory=list)
     stage_maps: list = field(default_factory=list)
+    pipeline_maps: list = field(default_factory=list)  # VALUE=PIPELINE (Bitrix24: CATEGORY_ID or C<n>)
     pipeline: str | None = None
     key: str | None = None
     dry_run: bool = False
@@ -65,6 +69,10 @@ class ImportOptions:
     delimiter: str | None = None
     dayfirst: bool | None = None
     keep_unmapped: bool = False
+    dialect: str | None = None  # csv | tsv | mysql (CSV/TSV only; None: csv, or sniffed for TAB)
+    columns: list | None = None  # --no-header --columns a,b,c
+    strict: bool = False  # refuse (not just warn about) links to records the repository lacks
+    report_file: str | None = None
 
 
 @dataclass
@@ -79,6 +87,32 @@ class Result:
     renumbered: int = 0
     dry_run: bool = False
     ignored_columns: list = field(default_factory=list)
+    contacts_updated: int = 0
+    coerced: dict = field(default_factory=dict)  # (column, target) -> {"count", "example"}
+    dangling: list = field(default_factory=list)  # "line N: deal X links to company Y, which ..."
+
+    def note_coerced(self, column: str | None, target: str, raw, value) -> None:
+        shown = _shown(value)
+        if shown is None or not isinstance(raw, str) or shown == raw.strip():
+            return
+        entry = self.coerced.setdefault((column, target), {"count": 0, "example": {"from": raw, "to": shown}})
+        entry["count"] += 1
+
+    def report(self, name: str) -> dict:
+        """The migration report (`--report FILE`): what each record kind got, what was left out."""
+        return {
+            "source": name, "rows": self.rows, "dry_run": self.dry_run,
+            "records": {
+                "deals": {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                          "skipped": self.skipped, "renumbered": self.renumbered},
+                "companies": {"created": self.companies},
+                "contacts": {"created": self.contacts, "updated": self.contacts_updated},
+            },
+            "unknown_columns": list(self.ignored_columns),
+            "coerced": [{"column": c, "field": t, "count": e["count"], "example": e["example"]}
+                        for (c, t), e in self.coerced.items()],
+            "dangling_links": list(self.dangling),
+        }
 
     def summary(self, name: str) -> str:
         head = f"{name}: {self.rows} rows"
@@ -88,16 +122,46 @@ class Result:
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         parts.append(f"{self.companies} companies and {self.contacts} contacts {verb}created")
+        if self.contacts_updated:
+            parts.append(f"{self.contacts_updated} contacts {verb}updated")
         tail = " (dry run: nothing written)" if self.dry_run else ""
         return f"{head}: {', '.join(parts)}{tail}"
+
+
+class Unknown(ValueProblem):
+    """A source value nothing maps (a stage, a pipeline): listed once for the whole file with the
+    option that maps it, not once per row."""
+
+    def __init__(self, message: str, once: str):
+        super().__init__(message)
+        self.once = once
+
+
+def _shown(value) -> str | None:
+    """A parsed value as text, to compare with the cell it came from."""
+    if isinstance(value, tuple):
+        value = value[0]
+    if isinstance(value, Pipeline):
+        value = value.id
+    if value is None:
+        return None
+    if isinstance(value, import_values.Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 class ImportFailed(ValidationFailed):
     """Bad rows: one line each, then a count; nothing was written."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], rows: int | None = None):
         self.problems = problems
-        n = len(problems)
+        n = len(problems) if rows is None else rows
         super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
 
     def lines(self) -> list[str]:
@@ -105,11 +169,30 @@ class ImportFailed(ValidationFailed):
 
 
 class Bad(Exception):
-    """A problem with one value of one row."""
+    """A problem with one value of one row; `more` holds the row's other problems."""
 
     def __init__(self, column: str | None, value, problem: str, line: int | None = None):
         super().__init__(problem)
         self.column, self.value, self.problem, self.line = column, value, problem, line
+        self.more: list[Bad] = []
+        self.once: str | None = None  # the same problem on many rows: listed once (unknown stages)
+
+    def all(self) -> list[Bad]:
+        return [self, *self.more]
+
+
+def _combined(problems: list[Bad]) -> Bad:
+    """One Bad carrying every problem of a row (each column once, in order)."""
+    seen, unique = set(), []
+    for b in problems:
+        for one in b.all():
+            k = (one.column, one.problem)
+            if k not in seen:
+                seen.add(k)
+                unique.append(one)
+    first = unique[0]
+    first.more = unique[1:]
+    return first
 
 
 @dataclass
@@ -145,12 +228,12 @@ def normalise_target(target: str, item: str) -> str:
     return "fields." + name
 
 
-def parse_stage_maps(items: list[str]) -> dict[str, str]:
+def parse_stage_maps(items: list[str], option: str = "--stage-map", shape: str = "VALUE=STAGE") -> dict[str, str]:
     out = {}
     for item in items:
         value, sep, stage = item.rpartition("=")
         if not sep or not value.strip() or not stage.strip():
-            raise UsageError(f"--stage-map {item!r}: expected VALUE=STAGE")
+            raise UsageError(f"{option} {item!r}: expected {shape}")
         out[key(value)] = stage.strip()
     return out
 
@@ -162,6 +245,7 @@ class Mapper:
     def __init__(self, columns: list[str], explicit: dict, preset: Preset | None, keep_unmapped: bool):
         self.by_target: dict[str, list[str]] = {}
         self.unmapped: list[str] = []
+        self.none_values = preset.none_values if preset else {}
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
         for i, column in enumerate(columns):
@@ -188,6 +272,8 @@ class Mapper:
         for column in self.by_target.get(target, ()):
             value = values.get(column)
             if value is not None and not (isinstance(value, str) and not value.strip()):
+                if self.none_values and str(value).strip() in self.none_values.get(key(column), ()):
+                    continue
                 return column, value
         columns = self.by_target.get(target)
         return (columns[0] if columns else None), None
@@ -199,8 +285,75 @@ class Mapper:
         return [t for t in self.by_target if t.startswith("fields.")]
 
 
-def is_native(values: dict) -> bool:
-    return "format" in values and "id" in values and "history" in values
+is_native = import_native.is_native
+
+
+# -- contacts: who is who -----------------------------------------------------------------------------
+def _phone_key(phone: str) -> str:
+    return re.sub(r"\D", "", phone.split("x")[0].split("ext")[0])
+
+
+class People:
+    """The contacts of the repository and of this import, found by e-mail, then phone, then by
+    name within the same company; never by a bare name across companies. `records` holds each
+    contact's data as this import leaves it (every e-mail and phone seen is kept)."""
+
+    def __init__(self, s: Session):
+        self.records: dict[str, dict] = {}
+        self.docs: dict[str, object] = {}  # existing contacts: the doc to update
+        self.by_email: dict[str, str] = {}
+        self.by_phone: dict[str, str] = {}
+        self.by_name: dict[tuple, list[str]] = {}
+        for doc in s.repo.iter_docs("contacts", errors=[], guarded=False):  # every contact: no duplicates
+            data = copy.deepcopy(doc.data)
+            self.docs[doc.id] = doc
+            self.add(data)
+
+    def add(self, data: dict) -> None:
+        cid = data["id"]
+        self.records[cid] = data
+        for email in data.get("emails") or []:
+            self.by_email.setdefault(clients.norm(email), cid)
+        for phone in data.get("phones") or []:
+            if _phone_key(str(phone)):
+                self.by_phone.setdefault(_phone_key(str(phone)), cid)
+        self.by_name.setdefault((clients.norm(data.get("name")), data.get("company") or ""), []).append(cid)
+
+    def find(self, name: str | None, emails: list, phones: list, company: str | None) -> str | None:
+        for email in emails:
+            if clients.norm(email) in self.by_email:
+                return self.by_email[clients.norm(email)]
+        for phone in phones:
+            if _phone_key(phone) in self.by_phone:
+                return self.by_phone[_phone_key(phone)]
+        if name:
+            found = self.by_name.get((clients.norm(name), company or ""), [])
+            if len(found) > 1:
+                raise ValueProblem(f"several contacts are named {name!r} at this company ({', '.join(found)}); "
+                                   "give an e-mail or phone to tell them apart")
+            if found:
+                return found[0]
+        return None
+
+    def merge(self, cid: str, emails: list, phones: list) -> bool:
+        """Keep every e-mail and phone seen; True when something was added."""
+        data = self.records[cid]
+        known_e = {clients.norm(e) for e in data.get("emails") or []}
+        known_p = {_phone_key(str(p)) for p in data.get("phones") or []}
+        added = False
+        for email in emails:
+            if clients.norm(email) not in known_e:
+                data.setdefault("emails", []).append(email)
+                known_e.add(clients.norm(email))
+                self.by_email.setdefault(clients.norm(email), cid)
+                added = True
+        for phone in phones:
+            if _phone_key(phone) not in known_p:
+                data.setdefault("phones", []).append(phone)
+                known_p.add(_phone_key(phone))
+                self.by_phone.setdefault(_phone_key(phone), cid)
+                added = True
+        return added
 
 
 # -- the import context -----------------------------------------------------------------------------
@@ -213,6 +366,7 @@ class Context:
         self.preset = PRESETS[opts.preset] if opts.preset else None
         self.explicit = parse_maps(opts.maps)
         self.stage_map = parse_stage_maps(opts.stage_maps)
+        self.pipeline_map = parse_stage_maps(opts.pipeline_maps, "--pipeline-map", "VALUE=PIPELINE")
         self.pipelines = s.all_pipelines()
         self.default_pipeline = opts.pipeline or s.default_pipeline_id()
         if self.default_pipeline not in self.pipelines:
@@ -220,7 +374,10 @@ class Context:
                            f"(pipelines: {', '.join(self.pipelines) or 'none'})")
         self.mappers: dict[tuple, Mapper] = {}
         self.companies = clients.ClientIndex(s, "company")
-        self.contacts = clients.ClientIndex(s, "contact")
+        self.people = People(s)
+        self.new_contacts: list[dict] = []  # in the order this pass creates them
+        self.written_contacts: set[str] = set()
+        self.prior: Context | None = None  # the checking pass, seen by the writing pass
         self.pending: list[tuple[str, dict]] = []  # clients to write before the next deal
         self.key_field = opts.key
         self.key_index: dict[str, list[str]] = {}
@@ -228,6 +385,8 @@ class Context:
         self.ids_seen: set[str] = set()
         self.won: set = set()  # stage_rules.repeat_keys of the won deals, known and imported
         self.result = Result(dry_run=opts.dry_run)
+        self.bad_rows = 0
+        self.final = False  # the second pass (the one that writes, or reports a dry run)
         self._scan_repository()
 
     def _scan_repository(self) -> None:
@@ -255,30 +414,73 @@ class Context:
         if value is None:
             return self.pipelines[self.default_pipeline]
         text = str(value).strip()
+        mapped = self.pipeline_map.get(key(text))
+        if mapped is not None:
+            if mapped not in self.pipelines:
+                raise UsageError(f"--pipeline-map {text}={mapped}: no such pipeline (pipelines: "
+                                 f"{', '.join(self.pipelines)})")
+            return self.pipelines[mapped]
         for p in self.pipelines.values():
             if text == p.id or key(text) in (key(p.id), key(p.name)):
                 return p
         if self.preset and key(text) in {key(n) for n in self.preset.default_pipelines}:
             return self.pipelines[self.default_pipeline]
-        raise ValueProblem(f"no such pipeline (pipelines: {', '.join(self.pipelines)}); create it, or keep "
-                           "the value as a custom field with --map COLUMN=source_pipeline")
+        raise Unknown(f"no such pipeline (pipelines: {', '.join(self.pipelines)}); map it with --pipeline-map "
+                      f"{text!r}=PIPELINE, create it, or keep the value as a custom field with --map "
+                      "COLUMN=source_pipeline", once=f"pipeline {text}")
 
-    def stage_for(self, pipeline: Pipeline, value) -> str:
+    def stage_for(self, pipeline: Pipeline, value) -> tuple[str | None, str | None, bool]:
+        """(stage id or None, status the value names or None, explicit): what a source stage value
+        means in `pipeline`. An explicit --stage-map wins; then the pipeline's own stage ids and
+        names, the preset's names, and the words for won and lost (whose stage
+        stage_rules.stage_for_status picks)."""
         text = str(value).strip()
         k = key(text)
-        target = self.stage_map.get(k) or (self.preset.stage(text) if self.preset else None)
-        if target:
-            return target
+        code = text
+        if self.preset and self.preset.category_stages:
+            m = re.fullmatch(r"C(\d+):(.+)", text)
+            code = m[2] if m else text
+        for candidate in dict.fromkeys((k, key(code))):
+            if candidate in self.stage_map:
+                return self.stage_map[candidate], None, True
         for st in pipeline.stages:
-            if text == st.id or k in (key(st.id), key(st.name)):
-                return st.id
-        if k in WON_STAGES and pipeline.success:
-            return pipeline.success.id
-        if k in LOST_STAGES and pipeline.failures:
-            return pipeline.failures[0].id
-        raise ValueProblem(f"stage is not in pipeline {pipeline.id!r} (stages: "
-                           f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
-                           f"{text!r}=STAGE")
+            if code == st.id or key(code) in (key(st.id), key(st.name)):
+                return st.id, None, False
+        target = self.preset.stage(code) if self.preset else None
+        if target and pipeline.stage(target) is not None:
+            return target, None, False
+        word = key(code)
+        if word in WON_STAGES or (self.preset and word in self.preset.won_stages):
+            return None, "won", False
+        if word in LOST_STAGES or (self.preset and word in self.preset.lost_stages):
+            return None, "lost", False
+        if target:
+            raise Unknown(f"is the preset's stage {target!r}, which is not in pipeline {pipeline.id!r} (stages: "
+                          f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
+                          f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
+        raise Unknown(f"stage is not in pipeline {pipeline.id!r} (stages: "
+                      f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
+                      f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
+
+    def pipeline_of_stage(self, value, probe=None) -> Pipeline | None:
+        """Bitrix24 stages of extra pipelines carry the pipeline: "C6:NEW" is stage NEW of
+        category 6 (--pipeline-map 6=PIPELINE, or a pipeline whose id is 6 or c6). With `probe`
+        (and value None): only whether the stage value `probe` names a pipeline (True/False)."""
+        text = str(value if probe is None else probe).strip()
+        m = re.fullmatch(r"C(\d+):(.+)", text)
+        if not (self.preset and self.preset.category_stages) or not m or key(text) in self.stage_map:
+            return None if probe is None else False
+        if probe is not None:
+            return True
+        n = m[1]
+        for candidate in (n, f"c{n}"):
+            if candidate in self.pipeline_map:
+                return self.pipeline_for(candidate)
+        for p in self.pipelines.values():
+            if key(p.id) in (n, f"c{n}") or key(p.name) in (n, f"c{n}"):
+                return p
+        raise Unknown(f"is a stage of Bitrix24 pipeline (category) {n}, which has no pipeline here; map it with "
+                      f"--pipeline-map {n}=PIPELINE (pipelines: {', '.join(self.pipelines)})", once=f"category {n}")
 
     def company_id(self, name: str) -> str:
         try:
@@ -293,19 +495,32 @@ class Context:
         self.result.companies += 1
         return data["id"]
 
-    def contact_id(self, name: str | None, email: str | None, phone: str | None, company: str | None) -> str:
-        try:
-            found = self.contacts.find(name=name, email=email)
-        except NotFound as exc:
-            raise ValueProblem(exc.message) from None
-        if found:
-            return found
-        data = clients.new_record(self.s, "contact", name or email or phone or "", emails=[email] if email else [],
-                                  phones=[phone] if phone else [], company=company)
-        self.contacts.add(data)
-        self.pending.append(("contact", data))
-        self.result.contacts += 1
-        return data["id"]
+    def contact_id(self, name: str | None, emails: list, phones: list, company: str | None) -> str:
+        """The contact a row names (created if new; every e-mail and phone seen is kept). The
+        writing pass takes each contact's final e-mails and phones from the checking pass, so a
+        contact is written once, complete."""
+        people = self.people
+        cid = people.find(name, emails, phones, company)
+        if cid is None:
+            data = clients.new_record(self.s, "contact", name or (emails or phones or [""])[0],
+                                      emails=list(emails), phones=list(phones), company=company)
+            if self.prior is not None and len(self.new_contacts) < len(self.prior.new_contacts):
+                final = self.prior.new_contacts[len(self.new_contacts)]
+                data["emails"], data["phones"] = list(final["emails"]), list(final["phones"])
+            self.new_contacts.append(data)
+            people.add(data)
+            self.pending.append(("contact", data))
+            self.result.contacts += 1
+            return data["id"]
+        people.merge(cid, emails, phones)
+        if cid in people.docs and cid not in self.written_contacts:
+            final = (self.prior.people if self.prior is not None else people).records[cid]
+            original = people.docs[cid].data
+            if (final.get("emails"), final.get("phones")) != (original.get("emails"), original.get("phones")):
+                self.written_contacts.add(cid)
+                self.pending.append(("contact-update", (people.docs[cid], final)))
+                self.result.contacts_updated += 1
+        return cid
 
 
 def key_value_of(data: dict, key_field: str):
@@ -330,6 +545,7 @@ class Reading:
         self.ctx, self.rows, self.first = ctx, rows, rows[0]
         self.m = ctx.mapper(rows[0].values)
         self.given: set[str] = set()
+        self.problems: list[Bad] = []
 
     def raw(self, target: str, row: import_read.Row | None = None):
         column, value = self.m.get((row or self.first).values, target)
@@ -342,9 +558,16 @@ class Reading:
         if value is None:
             return None
         try:
-            return parse(value)
+            out = parse(value)
         except ValueProblem as exc:
-            raise Bad(column, value, str(exc), (row or self.first).line) from None
+            # noted, and the row goes on being read: every problem of a row is listed
+            bad = Bad(column, value, str(exc), (row or self.first).line)
+            bad.once = getattr(exc, "once", None)
+            self.problems.append(bad)
+            return None
+        if self.ctx.final:
+            self.ctx.result.note_coerced(column, target, value, out)
+        return out
 
     def text(self, target: str, limit: int = 500):
         def parse(v):
@@ -410,27 +633,81 @@ def _quantity(value):
 
 
 def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
-    s, r = ctx.s, Reading(ctx, rows)
+    r = Reading(ctx, rows)
+    try:
+        plan = _plan_generic(ctx, rows, r)
+    except Bad as exc:
+        raise _combined(r.problems + [exc]) from None
+    if r.problems:
+        raise _combined(r.problems)
+    return plan
+
+
+_SPLIT_EMAILS = re.compile(r"\s*[,;/]\s*|\s+")
+_SPLIT_PHONES = re.compile(r"\s*[,;]\s*|\s+/\s+")
+
+
+def split_values(text, pattern=_SPLIT_EMAILS) -> list[str]:
+    """A multi-value cell: "a@x.example / b@x.example", "a@x, b@x", "a@x; b@x"."""
+    return [v for v in pattern.split(str(text).strip()) if v]
+
+
+def _read_many(value, pattern, check, problem: str) -> list[str]:
+    """Every value of a multi-value cell, each checked as the CLI checks it; all bad ones named."""
+    out, bad = [], []
+    for part in split_values(value, pattern):
+        try:
+            out.append(check(part))
+        except UsageError:
+            bad.append(part)
+    if bad:
+        raise ValueProblem(problem.format(", ".join(repr(b) for b in bad)))
+    return out
+
+
+def read_emails(value) -> list[str]:
+    return _read_many(value, _SPLIT_EMAILS, clients.check_email,
+                      "not an e-mail address: {} (expected name@example.com)")
+
+
+def read_phones(value) -> list[str]:
+    return _read_many(value, _SPLIT_PHONES, clients.check_phone, "not a phone number: {} (digits, spaces, + ( ) . -)")
+
+
+def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan:
+    s = ctx.s
     line = rows[0].line
     if r.read("deleted", _bool) or r.read("status", _status_word) == "deleted":
         return Plan("skip", line=line, note="deleted in the source")
-    pipeline = r.read("pipeline", ctx.pipeline_for) or ctx.pipelines[ctx.default_pipeline]
     stage_col, stage_raw = r.raw("stage")
-    stage_id = r.read("stage", lambda v: ctx.stage_for(pipeline, v))
+    before = len(r.problems)
+    pipeline = r.read("stage", ctx.pipeline_of_stage) if ctx.pipeline_of_stage(None, stage_raw) \
+        else r.read("pipeline", ctx.pipeline_for)
+    if len(r.problems) > before:
+        raise _combined(r.problems)  # no pipeline: its stages cannot be read
+    pipeline = pipeline or ctx.pipelines[ctx.default_pipeline]
+    stage_id, stage_status, explicit = r.read("stage", lambda v: ctx.stage_for(pipeline, v)) or (None, None, False)
     declared = r.read("status", _status_word)
     won, lost, closed = r.read("won", _bool), r.read("lost", _bool), r.read("closed", _bool)
+    if explicit and declared is None and not won and not lost:
+        closed = None  # an explicit --stage-map wins over a closed flag (CLOSED=Y): the stage says
     if declared is None:
         if won:
             declared = "won"
-        elif lost or (closed and won is not None) or (closed and not won and stage_id is None):
+        elif lost or (closed and won is not None) or (closed and not won and stage_id is None
+                                                       and stage_status is None):
             declared = "lost"
         elif closed and stage_id is not None:
             known = pipeline.stage(stage_id)
             declared = "won" if known is not None and stage_rules.status_for(known) == "won" else "lost"
+        else:
+            declared = stage_status
+    elif stage_status and declared != stage_status:
+        raise Bad(stage_col, stage_raw, f"says {stage_status} but the status column says {declared}", line)
     stage = pipeline.stage(stage_id) if stage_id else None
     if stage_id and stage is None:
-        raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}",
-                  line)
+        raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}; "
+                  f"map it with --stage-map {str(stage_raw).strip()!r}=STAGE", line)
     stage, problem = stage_rules.stage_for_status(pipeline, stage, declared)
     if problem:
         raise Bad(stage_col, stage_raw, problem, line)
@@ -464,23 +741,36 @@ def plan_generic(ctx: Context, rows: list[import_read.Row]) -> Plan:
 
     company_name = r.text("company")
     contact_raw = r.text("contact", 2000)
-    email, phone = r.text("contact_email"), r.text("contact_phone")
+    emails = r.read("contact_email", read_emails) or []
+    phones = r.read("contact_phone", read_phones) or []
+    contact_col, _ = r.raw("contact")
+    names = [n.strip() for n in contact_raw.split(ctx.preset.multi_sep)] if contact_raw and ctx.preset \
+        and ctx.preset.multi_sep else ([contact_raw] if contact_raw else [])
+    people = []  # (name, emails) of each contact the row names
+    for n in [n for n in names if n]:
+        name, own = split_contact(n)
+        own_emails = []
+        if own:
+            try:
+                own_emails = read_emails(own)
+            except ValueProblem as exc:
+                r.problems.append(Bad(contact_col, n, str(exc), line))
+        people.append((name, own_emails))
+    if r.problems:
+        raise _combined(r.problems)
     try:
         company = ctx.company_id(company_name) if company_name else None
         contacts = []
-        names = [n.strip() for n in contact_raw.split(ctx.preset.multi_sep)] if contact_raw and ctx.preset \
-            and ctx.preset.multi_sep else ([contact_raw] if contact_raw else [])
-        names = [n for n in names if n]
-        if names or email or phone:
-            for i, n in enumerate(names or [None]):
-                n, own_email = split_contact(n)
-                cid = ctx.contact_id(n, own_email or (email if i == 0 else None), phone if i == 0 else None,
-                                     company)
+        if people or emails or phones:
+            for i, (n, own_emails) in enumerate(people or [(None, [])]):
+                cid = ctx.contact_id(n, own_emails + (emails if i == 0 else []), phones if i == 0 else [], company)
                 if cid not in contacts:
                     contacts.append(cid)
     except ValueProblem as exc:
         column, value = r.raw("company") if company_name else r.raw("contact")
         raise Bad(column, value, str(exc), line) from None
+    names = [p[0] or (p[1][0] if p[1] else None) for p in people]
+    email = emails[0] if emails else None
 
     title = r.text("title")
     if not title:
@@ -547,19 +837,23 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
     t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now, closed_at=closed_when,
                                note={"imported": f"{ctx.source.name}:{line}"})
     if t.violations:
-        v = t.violations[0]
-        raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+        raise _violations(t.violations, stage_column, line)
     deals.apply_transition(s, deal, t)
     bad = stage_rules.validate_deal(deal, ctx.pipelines)
     if bad:
-        v = bad[0]
-        raise Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+        raise _violations(bad, stage_column, line)
     deal.repeat = stage_rules.is_repeat(deal.company, deal.contacts, ctx.won)
     _remember_won(ctx, deal)
     if comment:
         deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         deal.history.append(deals.event(s, "commented", text=comment))
     return Plan("create", deal, None, line)
+
+
+def _violations(found: list, stage_column: str, line: int) -> Bad:
+    """Every rule a row breaks, as one Bad."""
+    return _combined([Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+                      for v in found])
 
 
 def _remember_won(ctx: Context, deal: Deal) -> None:
@@ -625,7 +919,11 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
 
 
 def plan_native(ctx: Context, row: import_read.Row) -> Plan:
-    """A deal record exported by dealcli: taken as it is (type-checked and validated)."""
+    """A deal record exported by dealcli: taken as it is (type-checked and validated); a flat
+    CSV/TSV row of `export` is first unflattened (importing/native.py)."""
+    if import_native.is_flat(row.values):
+        row = import_read.Row(row.line, import_native.unflatten(row.values, lambda p, n, v: _card_value(ctx, p, n, v,
+                                                                                                        row.line)))
     try:
         deal = Deal.from_dict(row.values)
     except FieldError as exc:
@@ -656,11 +954,43 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
             deal.history.extend(deals.diff_events(ctx.s, existing, deal))
             deal.modified = ctx.s.now
             return Plan("update", deal, doc, row.line)
+    _check_links(ctx, deal, row.line)
     if not ids.is_slug(deal.id) or deal.id in ctx.ids_seen or ctx.s.repo.exists("deals", deal.id):
         deal.id = ids.new_id()
         ctx.result.renumbered += 1
     ctx.ids_seen.add(deal.id)
     return Plan("create", deal, None, row.line)
+
+
+def _check_links(ctx: Context, deal: Deal, line: int) -> None:
+    """An exported record names its company and contacts by id: ids this repository lacks are
+    dangling links, a warning (listed in the report), or with --strict a bad row."""
+    missing = []
+    if deal.company and not ctx.s.repo.exists("companies", deal.company):
+        missing.append(f"company {deal.company}")
+    missing += [f"contact {c}" for c in deal.contacts if not ctx.s.repo.exists("contacts", c)]
+    if not missing:
+        return
+    text = f"links to {', '.join(missing)}, which this repository does not have"
+    if ctx.opts.strict:
+        raise Bad("company" if missing[0].startswith("company") else "contacts", None,
+                  text + " (--strict; import the companies and contacts first, or drop --strict)", line)
+    if ctx.final:
+        ctx.result.dangling.append(f"line {line}: deal {deal.id} {text}")
+
+
+def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):
+    """A flat export's custom field typed by the pipeline's card (free fields stay text)."""
+    from dealcli import cards
+    from dealcli.errors import RuleViolation
+
+    pipeline = ctx.pipelines.get(pipeline_id) if isinstance(pipeline_id, str) else None
+    if pipeline is None:
+        return text
+    try:
+        return cards.coerce(pipeline, name, text, ctx.s)
+    except RuleViolation as exc:
+        raise Bad(f"fields.{name}", text, exc.violations[0].message, line) from None
 
 
 # -- the passes ---------------------------------------------------------------------------------------
@@ -687,27 +1017,43 @@ def _groups(ctx: Context, rows):
         yield current
 
 
+def _records(ctx: Context, errors: list):
+    return import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors, ctx.opts.dialect, ctx.opts.columns)
+
+
 def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
     """Plan every group; problems as `file:line: column: value: problem` lines."""
-    problems: list[str] = []
+    problems: list = []
     read_errors: list = []
+    once: dict = {}  # problems listed once for the file: key -> [first line, rows, Bad]
+    bad_lines: set = set()
     name = ctx.source.name
     n = 0
-    for group in _groups(ctx, import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, read_errors)):
+    for group in _groups(ctx, _records(ctx, read_errors)):
         n += len(group)
         if progress and n % 500 < len(group):
             progress(ctx.source.bytes_read, ctx.source.size)
         try:
             plan = plan_native(ctx, group[0]) if is_native(group[0].values) else plan_generic(ctx, group)
         except Bad as exc:
-            line = exc.line or group[0].line
-            problems.append((line, _problem(name, line, exc.column, exc.value, exc.problem)))
+            for one in exc.all():
+                line = one.line or group[0].line
+                if one.once:
+                    first = once.setdefault(one.once, [line, 0, one])
+                    first[1] += 1
+                    bad_lines.add(line)
+                    continue
+                problems.append((line, _problem(name, line, one.column, one.value, one.problem)))
             continue
         on_plan(ctx, plan)
     for err in read_errors:
         problems.append((err.line, _problem(name, err.line, err.column, err.value, err.problem)))
-    problems.sort(key=lambda p: p[0])
+    for line, count, one in once.values():
+        rows = f" ({count} rows from here on)" if count > 1 else ""
+        problems.append((line, _problem(name, line, one.column, one.value, one.problem) + rows))
+    problems.sort(key=lambda p: p[0])  # stable: a row's problems stay in column order
     ctx.result.rows = n
+    ctx.bad_rows = len({line for line, _ in problems} | bad_lines)
     return [text for _, text in problems]
 
 
@@ -742,6 +1088,12 @@ def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
         opts.delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(opts.delimiter, opts.delimiter)
         if len(opts.delimiter) != 1:
             raise UsageError(f"--delimiter {opts.delimiter!r}: expected one character (or \\t)")
+    if opts.dialect and opts.dialect not in DIALECTS:
+        raise UsageError(f"--dialect {opts.dialect!r}: expected one of {', '.join(DIALECTS)}")
+    if opts.columns is not None:
+        opts.columns = [c.strip() for c in opts.columns]
+        if not opts.columns or not all(opts.columns):
+            raise UsageError("--columns: expected names separated by commas (title,amount,...)")
     source = import_read.Source(opts.source, opts.encoding)
     try:
         fmt = opts.format or source.guess_format()
@@ -752,11 +1104,15 @@ def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
 
 
 def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progress) -> Result:
-    dates = import_values.DateReader(s.tz, opts.dayfirst)
+    order = opts.dayfirst  # else the repository's date_order, else decided by the file
+    if order is None and s.date_order:
+        order = s.date_order == "dayfirst"
+    dates = import_values.DateReader(s.tz, order)
     check = Context(s, opts, source, fmt, dates, writing=False)
     if fmt in ("csv", "tsv"):
         _check_explicit_columns(check)
-    order = opts.dayfirst
+        if not opts.keep_unmapped:  # --keep-unmapped: the user takes every column as a custom field
+            _check_header(check)
     if order is None:
         try:
             order = _date_order(check)
@@ -768,15 +1124,21 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     problems = _pass(check, lambda ctx, plan: ctx.pending.clear(),
                      progress and (lambda done, total: progress("checking", done, total)))
     if problems:
-        raise ImportFailed(problems)
+        raise ImportFailed(problems, check.bad_rows)
 
     ctx = Context(s, opts, source, fmt, import_values.DateReader(s.tz, order), writing=not opts.dry_run)
+    ctx.final = True
+    ctx.prior = check
 
     def apply(ctx: Context, plan: Plan) -> None:
         res = ctx.result
         if not opts.dry_run:
             for which, data in ctx.pending:
-                s.repo.create(clients.KIND_OF[which], data["id"], data)
+                if which == "contact-update":
+                    doc, final = data
+                    s.repo.update(doc, final)
+                else:
+                    s.repo.create(clients.KIND_OF[which], data["id"], data)
         ctx.pending.clear()
         if plan.action == "create":
             res.created += 1
@@ -807,7 +1169,7 @@ def _date_order(ctx: Context) -> bool | None:
     """Read only the date columns once to decide whether the file's numeric dates are
     day-first or month-first (before any deal is built, so that comparisons are right)."""
     errors: list = []
-    for row in import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors):
+    for row in _records(ctx, errors):
         if is_native(row.values):
             continue
         m = ctx.mapper(row.values)
@@ -825,10 +1187,40 @@ def _check_explicit_columns(ctx: Context) -> None:
     if not ctx.explicit:
         return
     errors: list = []
-    for row in import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors):
+    for row in _records(ctx, errors):
         columns = {key(c) for c in row.values}
         missing = [c for c in ctx.explicit if c not in row.values and key(c) not in columns]
         if missing:
             raise UsageError(f"--map {missing[0]!r}: no such column in {ctx.source.name} (columns: "
                              f"{', '.join(row.values)})")
         return
+
+
+def _check_header(ctx: Context) -> None:
+    """A header whose columns map to nothing would import every row as an empty deal named
+    "FILE line N": refuse it with the ways to name the columns."""
+    errors: list = []
+    for row in _records(ctx, errors):
+        if is_native(row.values):
+            return
+        m = ctx.mapper(row.values)
+        if any(not t.startswith("fields.") for t in m.by_target):
+            return
+        columns = list(row.values)
+        shown = ", ".join(repr(c) for c in columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
+        looks_like_data = any(re.search(r"\d", c) or "@" in c for c in columns)
+        hint = ("it looks like data, not a header: pass --no-header --columns title,amount,...; or "
+                if looks_like_data else "")
+        raise UsageError(f"{ctx.source.name}: no column matches a deal field (columns: {shown}); {hint}"
+                         "name them with --map COLUMN=FIELD or --preset NAME (fields: title, amount, "
+                         "currency, stage, company, contact, ...)")
+
+
+def write_report(result: Result, name: str, path: str) -> None:
+    """`--report FILE`: the migration report as JSON (a file the user names, written atomically)."""
+    import json
+
+    from dealcli.storage import files
+
+    data = json.dumps(result.report(name), ensure_ascii=False, indent=2) + "\n"
+    files.write_output(path, data.encode("utf-8"), "--report")

@@ -25,6 +25,10 @@ class Preset:
     amount_is_row_total: bool = False  # the amount column holds each product row's total
     probability_fraction: bool = False  # probability written as 0..1
     multi_sep: str | None = None  # separator of multi-value cells (contacts)
+    category_stages: bool = False  # Bitrix24: "C6:NEW" is stage NEW of pipeline (category) 6
+    won_stages: tuple = ()  # key()s of stage codes that mean won / lost in any pipeline
+    lost_stages: tuple = ()
+    none_values: dict = field(default_factory=dict)  # key(column) -> values that mean "none" (ids: 0)
 
     def target(self, column: str) -> str | None:
         return self.columns.get(key(column))
@@ -59,8 +63,12 @@ BITRIX24 = Preset(
         currency=["Currency", "Валюта", "CURRENCY_ID"],
         probability=["Probability, %", "Probability", "Вероятность", "PROBABILITY"],
         responsible=["Responsible", "Ответственный", "ASSIGNED_BY"],
-        company=["Company", "Компания", "COMPANY_ID"],
-        contact=["Contact", "Контакт", "CONTACT_ID"],
+        company=["Company", "Компания"],
+        contact=["Contact", "Контакт"],
+        # an export by field id holds ids, not names: kept as custom fields (0 means none)
+        fields__bitrix_company_id=["COMPANY_ID"],
+        fields__bitrix_contact_id=["CONTACT_ID"],
+        fields__bitrix_assigned_by_id=["ASSIGNED_BY_ID"],
         type=["Type", "Тип", "TYPE_ID"],
         source=["Source", "Источник", "SOURCE_ID"],
         closed=["Closed", "Сделка закрыта", "CLOSED"],
@@ -88,6 +96,11 @@ BITRIX24 = Preset(
     default_pipelines=("General", "Общая", "Общее", "Общее направление", "0", "Default", "Основная"),
     group_rows=True,
     amount_is_row_total=True,
+    category_stages=True,
+    won_stages=("won",),
+    lost_stages=("lose", "apology"),
+    none_values={k: ("0",) for k in ("company_id", "contact_id", "assigned_by_id", "category_id", "lead_id",
+                                       "quote_id")},
 )
 
 PIPEDRIVE = Preset(
@@ -164,6 +177,18 @@ HUBSPOT = Preset(
     multi_sep=";",
 )
 
+# the standard sales process of Salesforce, SuiteCRM (SugarCRM CE) and vtiger: ten stages onto our
+# five process stages
+SALES_PROCESS_STAGES = _stages(
+    new=["Prospecting", "Qualification"],
+    preparation=["Needs Analysis", "Value Proposition"],
+    prepayment_invoice=["Id. Decision Makers", "Perception Analysis"],
+    executing=["Proposal/Price Quote"],
+    final_invoice=["Negotiation/Review"],
+    won=["Closed Won"],
+    lose=["Closed Lost"],
+)
+
 SALESFORCE = Preset(
     name="salesforce",
     columns=_cols(
@@ -188,16 +213,7 @@ SALESFORCE = Preset(
         fields__next_step=["NextStep", "Next Step"],
         fields__forecast_category=["ForecastCategoryName", "Forecast Category"],
     ),
-    # the standard Salesforce sales process: ten stages onto our five process stages
-    stages=_stages(
-        new=["Prospecting", "Qualification"],
-        preparation=["Needs Analysis", "Value Proposition"],
-        prepayment_invoice=["Id. Decision Makers", "Perception Analysis"],
-        executing=["Proposal/Price Quote"],
-        final_invoice=["Negotiation/Review"],
-        won=["Closed Won"],
-        lose=["Closed Lost"],
-    ),
+    stages=SALES_PROCESS_STAGES,
 )
 
 AMOCRM = Preset(
@@ -232,4 +248,132 @@ AMOCRM = Preset(
     default_pipelines=("Воронка", "Основная воронка", "Основная"),
 )
 
-PRESETS = {p.name: p for p in (BITRIX24, PIPEDRIVE, HUBSPOT, SALESFORCE, AMOCRM)}
+ZOHO = Preset(
+    name="zoho",
+    # Zoho CRM, Deals module export (Setup > Data Administration > Export): display labels, or
+    # API names in an API/Deluge export. Dates like "15 Apr, 2021 00:02:00", money like "$22,700.00"
+    columns=_cols(
+        origin_id=["Record Id", "Deal Id", "id"],
+        title=["Deal Name", "Deal_Name"],
+        responsible=["Deal Owner", "Owner", "Owner.name"],
+        amount=["Amount"],
+        currency=["Currency"],
+        company=["Account Name", "Account_Name", "Account_Name.name"],
+        contact=["Contact Name", "Contact_Name", "Contact_Name.name"],
+        stage=["Stage"],
+        pipeline=["Pipeline"],
+        close_date=["Closing Date", "Closing_Date"],
+        created=["Created Time", "Created_Time"],
+        probability=["Probability (%)", "Probability"],
+        type=["Type"],
+        source=["Lead Source", "Lead_Source"],
+        comment=["Description"],
+        lost_reason=["Reason For Loss", "Reason_For_Loss__s"],
+        fields__next_step=["Next Step", "Next_Step"],
+        fields__expected_revenue=["Expected Revenue", "Expected_Revenue"],
+        fields__campaign_source=["Campaign Source", "Campaign_Source"],
+    ),
+    # Zoho's standard deal stages onto our five process stages
+    stages=_stages(
+        new=["Qualification"],
+        preparation=["Needs Analysis", "Value Proposition"],
+        prepayment_invoice=["Identify Decision Makers", "Id. Decision Makers"],
+        executing=["Proposal/Price Quote"],
+        final_invoice=["Negotiation/Review"],
+        won=["Closed Won"],
+        lose=["Closed Lost", "Closed-Lost to Competition", "Closed Lost to Competition"],
+    ),
+    default_pipelines=("Standard", "Standard (Standard)", "Sales Pipeline"),
+)
+
+ODOO = Preset(
+    name="odoo",
+    # Odoo CRM, crm.lead list > Export: "I want to update data (import-compatible export)" gives
+    # technical names with external ids (`id` = __export__.crm_lead_12_ab12cd, `stage_id/id` =
+    # crm.stage_lead1); the other choice gives the field labels. Notes are multi-line cells
+    # (bare LF inside the CRLF records of Odoo's CSV).
+    columns=_cols(
+        origin_id=["id", "External ID", "ID"],
+        title=["name", "Opportunity"],
+        company=["partner_id", "partner_id/name", "Customer", "partner_name", "Company Name"],
+        contact=["contact_name", "Contact Name"],
+        contact_email=["email_from", "Email"],
+        contact_phone=["phone", "Phone"],
+        amount=["expected_revenue", "planned_revenue", "Expected Revenue"],
+        currency=["company_currency", "company_currency/name", "Currency"],
+        probability=["probability", "Probability"],
+        stage=["stage_id", "stage_id/id", "Stage"],
+        responsible=["user_id", "user_id/name", "Salesperson"],
+        close_date=["date_deadline", "Expected Closing"],
+        created=["create_date", "Created on"],
+        closed_at=["date_closed", "Closed Date"],
+        comment=["description", "Notes", "Internal Notes"],
+        lost_reason=["lost_reason_id", "lost_reason", "Lost Reason"],
+        source=["source_id", "Source"],
+        fields__odoo_partner_id=["partner_id/id"],
+        fields__sales_team=["team_id", "team_id/name", "Sales Team"],
+        fields__tags=["tag_ids", "tag_ids/name", "Tags"],
+        fields__odoo_type=["type", "Type"],
+    ),
+    # Odoo's default crm.stage records, by name and by external id
+    stages=_stages(
+        new=["New", "crm.stage_lead1"],
+        preparation=["Qualified", "crm.stage_lead2"],
+        executing=["Proposition", "crm.stage_lead3"],
+        won=["Won", "crm.stage_lead4"],
+    ),
+)
+
+SUITECRM = Preset(
+    name="suitecrm",
+    # SuiteCRM / SugarCRM CE, Opportunities list view > Bulk Action > Export: field names as
+    # the header ("name","amount","sales_stage",...), ids are UUIDs, deleted is 0/1
+    columns=_cols(
+        origin_id=["id"],
+        title=["name", "Opportunity Name"],
+        amount=["amount", "Opportunity Amount"],
+        currency=["currency_name", "Currency"],
+        company=["account_name", "Account Name"],
+        stage=["sales_stage", "Sales Stage"],
+        probability=["probability", "Probability (%)"],
+        close_date=["date_closed", "Expected Close Date"],
+        created=["date_entered", "Date Created"],
+        type=["opportunity_type", "Type"],
+        source=["lead_source", "Lead Source"],
+        comment=["description", "Description"],
+        responsible=["assigned_user_name", "Assigned to"],
+        deleted=["deleted"],
+        fields__next_step=["next_step", "Next Step"],
+        fields__suitecrm_account_id=["account_id"],
+        fields__suitecrm_currency_id=["currency_id"],
+        fields__suitecrm_assigned_user_id=["assigned_user_id"],
+    ),
+    stages=SALES_PROCESS_STAGES,
+    none_values={"currency_id": ("-99",)},  # -99: the system's base currency
+)
+
+VTIGER = Preset(
+    name="vtiger",
+    # vtiger CRM, Opportunities (Potentials) list > Export: field labels as the header
+    columns=_cols(
+        origin_id=["Opportunity No", "Potential No", "Record Id"],
+        title=["Opportunity Name", "Potential Name"],
+        amount=["Amount"],
+        company=["Organization Name", "Related To"],
+        contact=["Contact Name"],
+        stage=["Sales Stage"],
+        probability=["Probability", "Probability (%)"],
+        close_date=["Expected Close Date"],
+        created=["Created Time"],
+        type=["Type"],
+        source=["Lead Source"],
+        comment=["Description"],
+        responsible=["Assigned To"],
+        lost_reason=["Lost Reason"],
+        fields__next_step=["Next Step"],
+        fields__forecast_amount=["Forecast Amount"],
+    ),
+    stages=SALES_PROCESS_STAGES,
+)
+
+PRESETS = {p.name: p for p in (BITRIX24, PIPEDRIVE, HUBSPOT, SALESFORCE, AMOCRM, ZOHO, ODOO, SUITECRM, VTIGER)}

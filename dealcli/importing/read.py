@@ -28,7 +28,11 @@ EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".json
               ".ndjson": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK = 1 << 16
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)")
+_EOL = re.compile(r"\r\n|\n|\r")
+MAX_COLUMNS = 10_000  # columns of a CSV header, keys of one JSON/YAML object
+MAX_DEPTH = 64  # nesting of JSON/YAML values
+MAX_DIGITS = 100  # digits of one JSON number
+_SURROGATE = re.compile("[\ud800-\udfff]")
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -96,9 +100,10 @@ class Source:
             self._tmp = None
 
     def lines(self):
-        """Physical lines with their line ends ("\\r\\n", "\\n" or a lone "\\r")."""
+        """Physical lines with their line ends ("\\r\\n", "\\n" or a lone "\\r"). Linear in the
+        input however long a line is: each character is searched for a line end once."""
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
-        offset, lineno, pending = 0, 0, ""
+        offset, lineno, pending, scanned = 0, 0, "", 0
         self.bytes_read = 0
         with open(self.path, "rb") as fh:
             while True:
@@ -113,13 +118,15 @@ class Source:
                 self.bytes_read = offset
                 pending += text
                 pos = 0
-                for m in _LINE.finditer(pending):
-                    if m.end() == len(pending) and pending.endswith("\r") and not final:
-                        break  # a "\r" whose "\n" may be in the next chunk
+                while True:
+                    m = _EOL.search(pending, max(pos, scanned))
+                    if m is None or (m.group() == "\r" and m.end() == len(pending) and not final):
+                        break  # no line end yet, or a "\r" whose "\n" may be in the next chunk
                     lineno += 1
-                    yield m.group()
+                    yield pending[pos:m.end()]
                     pos = m.end()
                 pending = pending[pos:]
+                scanned = max(len(pending) - 1, 0)
                 if final:
                     if pending:
                         yield pending
@@ -199,22 +206,31 @@ class BadRecord(Exception):
         self.line, self.column, self.value, self.problem = line, column, value, problem
 
 
-def csv_records(source: Source, delimiter: str | None, errors: list, tsv: bool = False):
+def csv_records(source: Source, delimiter: str | None, errors: list, dialect: str | None = None,
+                columns: list[str] | None = None, tsv: bool = False):
     """Rows of a CSV/TSV file. A row with more non-empty values than the header has columns
     is a bad row (appended to `errors` as BadRecord); missing trailing values are empty.
-    tsv=True: real TSV (one record per line, backslash escapes; see tsv_cells), unless the
-    sample is clearly the quoted CSV-with-tabs that older dealcli versions wrote."""
+    `dialect`: csv (quotes, doubled inside), tsv (no quotes; \\t \\n \\r \\\\ escapes, as
+    `export -f tsv` writes from issue 15 on), mysql (quotes, backslash escapes, \\N for null);
+    None: csv, or with tsv=True (a .tsv file) tsv unless the sample is clearly the quoted
+    CSV-with-tabs that older dealcli versions wrote.
+    `columns`: the column names of a file without a header row (--no-header --columns)."""
     if delimiter is None:
         delimiter = sniff_delimiter(source.sample())
+    if dialect is None:
+        dialect = "tsv" if tsv and not quoted_tsv(source.sample()) else "csv"
     csv.field_size_limit(16 * 1024 * 1024)
     counter = _Counted(source.lines())
-    if tsv and not quoted_tsv(source.sample()):
-        reader = tsv_cells(counter)
-    else:
+    if dialect == "csv":
         reader = csv.reader(counter, delimiter=delimiter)
-    header = None
+    elif dialect == "tsv":
+        reader = tsv_cells(counter, delimiter)
+    else:
+        reader = _mysql_rows(counter, delimiter)
+    header = header_names(columns) if columns else None
     while True:
         start = counter.count + 1
+        counter.keep = []
         try:
             cells = next(reader)
         except StopIteration:
@@ -222,12 +238,19 @@ def csv_records(source: Source, delimiter: str | None, errors: list, tsv: bool =
         except csv.Error as exc:
             errors.append(BadRecord(start, "(row)", None, f"unreadable CSV: {exc}"))
             continue
-        if not cells or all(not c.strip() for c in cells):
+        if len(cells) > MAX_COLUMNS:
+            raise InputError(f"{source.name}:{start}: {len(cells)} columns (limit {MAX_COLUMNS:,}): not a "
+                             "table this import reads")
+        if dialect != "tsv" and counter.count > start and counter.at_end and _unclosed(counter.keep):
+            errors.append(BadRecord(start, "(row)", None, f"a quote opens on this line and is never closed (it "
+                                    f"would swallow lines {start}-{counter.count} into one value)"))
+            return
+        if not cells or all(c is None or not c.strip() for c in cells):
             continue  # blank lines, and rows with no value at all
         if header is None:
-            header = header_names(cells)
+            header = header_names([c or "" for c in cells])
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        if len(cells) > len(header) and any(c and c.strip() for c in cells[len(header):]):
             errors.append(BadRecord(start, "(row)", None, f"{len(cells)} values but the header has "
                                     f"{len(header)} columns"))
             continue
@@ -243,7 +266,7 @@ _QUOTED_CELL = re.compile(r'"(?:[^"]|"")*"')  # a whole CSV-quoted cell
 _QUOTED_START = re.compile(r'"(?:[^"]|"")*')  # a CSV-quoted cell going on to the next line
 
 
-def tsv_cells(lines):
+def tsv_cells(lines, delimiter: str = "\t"):
     """Real TSV (IANA text/tab-separated-values, as `dealcli export -f tsv`, Miller and
     PostgreSQL write it): one record per line, cells split on tabs, no quoting; `\\t`, `\\n`,
     `\\r` and `\\\\` in a cell are a tab, a line feed, a carriage return and a backslash (any other
@@ -251,7 +274,7 @@ def tsv_cells(lines):
     for line in lines:
         line = line.rstrip("\r\n")
         yield [_TSV_ESCAPE.sub(lambda m: _TSV_CHARS.get(m.group(1), m.group()), c) if "\\" in c else c
-               for c in line.split("\t")]
+               for c in line.split(delimiter)]
 
 
 def quoted_tsv(sample: str) -> bool:
@@ -268,39 +291,168 @@ def quoted_tsv(sample: str) -> bool:
     return False
 
 
+def _unclosed(lines: list[str]) -> bool:
+    return sum(line.count('"') for line in lines) % 2 == 1
+
+
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", "0": "\0", "b": "\b", "Z": "\x1a"}
+def _mysql_rows(lines, delimiter: str):
+    """MySQL dumps (SELECT ... INTO OUTFILE, mysqldump --tab): cells optionally enclosed in
+    double quotes, a backslash escapes the next character (\\" \\\\ \\n \\t ...), a line end may
+    be escaped, and an unquoted \\N is NULL (None)."""
+    cells: list = []
+    cell: list[str] = []
+    quoted = in_quotes = escape = False
+    for line in lines:
+        i, n = 0, len(line)
+        while i < n:
+            c = line[i]
+            if escape:
+                escape = False
+                if c == "N" and not in_quotes and not cell and not quoted:
+                    cell.append("\0N")  # NULL marker, resolved at the end of the cell
+                else:
+                    cell.append(_ESCAPES.get(c, c))
+            elif c == "\\":
+                escape = True
+            elif in_quotes:
+                if c == '"':
+                    if line[i + 1:i + 2] == '"':
+                        cell.append('"')
+                        i += 1
+                    else:
+                        in_quotes = False
+                else:
+                    cell.append(c)
+            elif c == '"' and not cell and not quoted:
+                in_quotes = quoted = True
+            elif c == delimiter:
+                cells.append(_mysql_cell(cell, quoted))
+                cell, quoted = [], False
+            elif c in "\r\n":
+                if c == "\r" and line[i + 1:i + 2] == "\n":
+                    i += 1
+                cells.append(_mysql_cell(cell, quoted))
+                yield cells
+                cells, cell, quoted = [], [], False
+            else:
+                cell.append(c)
+            i += 1
+    if cell or cells or quoted:
+        cells.append(_mysql_cell(cell, quoted))
+        yield cells
+
+
+def _mysql_cell(chars: list[str], quoted: bool):
+    text = "".join(chars)
+    if text == "\0N" and not quoted:
+        return None
+    return text.replace("\0N", "N") if "\0N" in text else text
+
+
 class _Counted:
+    """Lines with a count; `keep` collects the lines of the current record; `at_end` is set
+    once the input is exhausted."""
+
     def __init__(self, it):
-        self.it, self.count = it, 0
+        self.it, self.count, self.keep, self.at_end = it, 0, [], False
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        line = next(self.it)
+        try:
+            line = next(self.it)
+        except StopIteration:
+            self.at_end = True
+            raise
         self.count += 1
+        if len(self.keep) < 100_000:
+            self.keep.append(line)
         return line
 
 
 # -- JSON, JSONL, YAML ----------------------------------------------------------------------------
+class TooBig(ValueError):
+    """A value beyond the limits: refused before it is built or stored."""
+
+
+def _number(text: str):
+    if len(text.lstrip("-").replace(".", "").split("e")[0].split("E")[0]) > MAX_DIGITS or len(text) > 2 * MAX_DIGITS:
+        raise TooBig(f"a number of {len(text):,} characters (limit {MAX_DIGITS} digits)")
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_number(text))
+
+
+def _float(text: str) -> Decimal:
+    return Decimal(_number(text))
+
+
+def _loads(text: str):
+    """json.loads with exact decimals and bounded numbers; TooBig or ValueError otherwise."""
+    try:
+        return json.loads(text, parse_float=_float, parse_int=_int)
+    except RecursionError:
+        raise TooBig(f"nested deeper than this import reads (limit {MAX_DEPTH} levels)") from None
+
+
+def check_shape(value) -> str | None:
+    """What makes a decoded record unusable (too deep, too many keys, a lone surrogate), or None.
+    Iterative, so any depth is checked in bounded stack."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(item, dict):
+            if len(item) > MAX_COLUMNS:
+                return f"an object with {len(item):,} keys (limit {MAX_COLUMNS:,})"
+            for k, v in item.items():
+                if isinstance(k, str) and _SURROGATE.search(k):
+                    return f"a lone surrogate {_surrogate(k)} in a key (not valid Unicode)"
+                stack.append((v, depth + 1))
+        elif isinstance(item, list):
+            if len(item) > MAX_COLUMNS * 10:
+                return f"a list of {len(item):,} items (limit {MAX_COLUMNS * 10:,})"
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            return f"a lone surrogate {_surrogate(item)} (not valid Unicode)"
+    return None
+
+
+def _surrogate(text: str) -> str:
+    return "\\u%04x" % ord(_SURROGATE.search(text).group())
+
+
 def jsonl_records(source: Source, errors: list):
     for n, line in enumerate(source.lines(), 1):
         text = line.strip().lstrip("\ufeff")
         if not text:
             continue
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = _loads(text)
         except json.JSONDecodeError as exc:
             errors.append(BadRecord(n, "(line)", None, f"not JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except TooBig as exc:
+            errors.append(BadRecord(n, "(line)", None, f"not read: {exc}"))
+            continue
         if not isinstance(data, dict):
             errors.append(BadRecord(n, "(line)", None, "expected a JSON object"))
+            continue
+        problem = check_shape(data)
+        if problem:
+            errors.append(BadRecord(n, "(line)", None, f"not read: {problem}"))
             continue
         yield Row(n, data)
 
 
 def json_records(source: Source, errors: list):
     """The items of one top-level JSON array, decoded one at a time."""
-    decoder = json.JSONDecoder(parse_float=Decimal)
+    decoder = json.JSONDecoder(parse_float=_float, parse_int=_int)
     lines = source.lines()
     buf, base_line, eof = "", 1, False
 
@@ -340,7 +492,15 @@ def json_records(source: Source, errors: list):
             except json.JSONDecodeError as exc:
                 if eof or not more():
                     raise fail(exc.pos, exc.msg) from None
+            except TooBig as exc:
+                raise fail(pos, f"not read: {exc}") from None
+            except RecursionError:
+                raise fail(pos, f"not read: nested deeper than this import reads (limit {MAX_DEPTH} levels)") \
+                    from None
         line = base_line + buf.count("\n", 0, pos)
+        problem = check_shape(obj)
+        if problem:
+            raise fail(pos, f"not read: {problem}")
         if isinstance(obj, dict):
             yield Row(line, obj)
         else:
@@ -371,7 +531,10 @@ def yaml_records(source: Source, errors: list):
             for item in items:
                 line = item.start_mark.line + 1
                 data = loader.construct_document(item)
-                if isinstance(data, dict):
+                problem = check_shape(data)
+                if problem:
+                    errors.append(BadRecord(line, "(item)", None, f"not read: {problem}"))
+                elif isinstance(data, dict):
                     yield Row(line, data)
                 else:
                     errors.append(BadRecord(line, "(item)", None, "expected a mapping"))
@@ -385,10 +548,11 @@ def yaml_records(source: Source, errors: list):
         loader.dispose()
 
 
-def records(source: Source, fmt: str, delimiter: str | None, errors: list):
+def records(source: Source, fmt: str, delimiter: str | None, errors: list, dialect: str | None = None,
+            columns: list[str] | None = None):
     if fmt in ("csv", "tsv"):
         tsv = fmt == "tsv" and delimiter in (None, "\t")
-        return csv_records(source, "\t" if tsv else delimiter, errors, tsv=tsv)
+        return csv_records(source, "\t" if tsv else delimiter, errors, dialect, columns, tsv=tsv)
     if fmt == "jsonl":
         return jsonl_records(source, errors)
     if fmt == "json":

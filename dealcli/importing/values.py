@@ -23,14 +23,11 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from dateutil.parser import ParserError
-from dateutil.parser import parse as du_parse
 
 from dealcli import money, timeutil
 
 
-class ValueProblem(ValueError):
-    """A value that cannot be read; the message names what was expected."""
+from dealcli.errors import ValueProblem  # noqa: E402 - a value that cannot be read
 
 
 # -- amounts ------------------------------------------------------------------------------------
@@ -157,157 +154,9 @@ def parse_bool(value) -> bool | None:
 
 
 # -- dates --------------------------------------------------------------------------------------
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
-_NUMERIC = re.compile(r"^(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
-                      r"(?:[ T,]+(?P<time>.+))?$")
-_YMD = re.compile(r"^(?P<y>\d{4})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})(?:[ T,]+(?P<time>.+))?$")
-_COMPACT = re.compile(r"^(?P<y>(19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$")
-_EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$|^\d{13}$")
-_TIME = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
-                   r"\s*(?P<tz>Z|UTC|[+-]\d{2}:?\d{2})?$")
-
-
-def _year(text: str) -> int:
-    y = int(text)
-    if len(text) == 2:
-        y += 2000 if y < 69 else 1900
-    return y
-
-
-def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
-    if not text:
-        return dt.time(0, 0), None
-    m = _TIME.match(text.strip())
-    if not m:
-        raise ValueProblem("has a time that cannot be read")
-    h, mi, sec = int(m["h"]), int(m["mi"]), int(m["s"] or 0)
-    if m["ampm"]:
-        pm = m["ampm"][0].lower() == "p"
-        if not 1 <= h <= 12:
-            raise ValueProblem("has an hour that is not 1-12 with AM/PM")
-        h = (h % 12) + (12 if pm else 0)
-    zone = None
-    if m["tz"]:
-        zone = timeutil.UTC if m["tz"] in ("Z", "UTC") else _offset(m["tz"])
-    try:
-        return dt.time(h, mi, sec), zone
-    except ValueError:
-        raise ValueProblem("has a time that does not exist") from None
-
-
-def _offset(text: str):
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-
-
-def _make(y: int, m: int, d: int, time_text: str | None, tzinfo) -> tuple[dt.datetime, bool]:
-    try:
-        day = dt.date(y, m, d)
-    except ValueError:
-        raise ValueProblem("is not a date that exists") from None
-    t, zone = _time(time_text, tzinfo)
-    return dt.datetime.combine(day, t, tzinfo=zone or tzinfo), bool(time_text)
-
-
-class DateReader:
-    """Dates of one file. Numeric dates like 02/03/2024 are read day-first or month-first for
-    the WHOLE file: given by the user (dayfirst True/False), or decided from the data: a value
-    whose first number is over 12 proves day-first, whose second is over 12 proves month-first.
-    While deciding (order None) every value is checked under both orders and the evidence is
-    kept; `decide()` then returns the order or raises AmbiguousDates/MixedDates."""
-
-    def __init__(self, tzinfo, dayfirst: bool | None = None):
-        self.tz = tzinfo
-        self.dayfirst = dayfirst
-        self.evidence: dict[bool, str] = {}  # order -> first example "value (where)"
-        self.undecided: str | None = None  # an example that needs the order
-
-    def parse(self, value, where: str = "") -> tuple[dt.datetime, bool] | None:
-        """(aware datetime, has_time) or None for an empty value."""
-        if value is None:
-            return None
-        if isinstance(value, (dt.datetime, dt.date)):
-            if not isinstance(value, dt.datetime):
-                return dt.datetime.combine(value, dt.time(0, 0), tzinfo=self.tz), False
-            return timeutil.aware(value, self.tz), True
-        if isinstance(value, bool):
-            raise ValueProblem("is not a date")
-        if isinstance(value, (int, Decimal)):
-            value = str(value)
-        text = " ".join(str(value).split())
-        if not text:
-            return None
-        if len(text) > 64:
-            raise ValueProblem("is not a date (too long)")
-        if _ISO.match(text):
-            try:
-                out = dt.datetime.fromisoformat(text.replace(" Z", "Z"))
-            except ValueError:
-                raise ValueProblem("is not a date that exists") from None
-            return timeutil.aware(out, self.tz), len(text) > 10
-        if _EPOCH.match(text):
-            seconds = Decimal(text) / (1000 if len(text) == 13 else 1)
-            return dt.datetime.fromtimestamp(float(seconds), timeutil.UTC).astimezone(self.tz), True
-        m = _COMPACT.match(text)
-        if m:
-            return _make(int(m["y"]), int(m["m"]), int(m["d"]), None, self.tz)
-        m = _YMD.match(text)
-        if m:
-            return _make(int(m["y"]), int(m["m"]), int(m["d"]), m["time"], self.tz)
-        m = _NUMERIC.match(text)
-        if m:
-            return self._numeric(m, text, where)
-        if not re.search(r"\d", text) or not re.search(r"[A-Za-zА-Яа-я]{3}", text):
-            raise ValueProblem("is not a date")
-        try:  # month names: "March 3, 2024", "3 Mar 2024 10:00"
-            out = du_parse(text, default=dt.datetime(2000, 1, 1), dayfirst=bool(self.dayfirst))
-        except (ParserError, ValueError, OverflowError):
-            raise ValueProblem("is not a date") from None
-        return timeutil.aware(out, self.tz), bool(re.search(r"\d:\d", text))
-
-    def _numeric(self, m, text: str, where: str) -> tuple[dt.datetime, bool]:
-        a, b, y = int(m["a"]), int(m["b"]), _year(m["y"])
-        if m["sep"] == ".":
-            return _make(y, b, a, m["time"], self.tz)  # D.M.Y: dots are day first
-        if self.dayfirst is not None:
-            d, mo = (a, b) if self.dayfirst else (b, a)
-            return _make(y, mo, d, m["time"], self.tz)
-        example = f"{text!r}" + (f" ({where})" if where else "")
-        if a > 12 and b <= 12:
-            self.evidence.setdefault(True, example)
-            return _make(y, b, a, m["time"], self.tz)
-        if b > 12 and a <= 12:
-            self.evidence.setdefault(False, example)
-            return _make(y, a, b, m["time"], self.tz)
-        if a > 12 and b > 12:
-            raise ValueProblem("is not a date (neither day-first nor month-first)")
-        if a != b and self.undecided is None:
-            self.undecided = example
-        return _make(y, b, a, m["time"], self.tz)  # tentative; the order is decided after the pass
-
-    def decide(self) -> bool | None:
-        """The order for the file (True day-first, False month-first, None: no numeric dates)."""
-        if self.dayfirst is not None:
-            return self.dayfirst
-        if True in self.evidence and False in self.evidence:
-            raise MixedDates(f"dates: the file has day-first dates ({self.evidence[True]}) and month-first "
-                             f"dates ({self.evidence[False]}); fix the file or pass --dayfirst/--monthfirst "
-                             "to read all of them one way")
-        if self.evidence:
-            return next(iter(self.evidence))
-        if self.undecided:
-            raise AmbiguousDates(f"dates: {self.undecided} could be day-first or month-first and no date in "
-                                 "the file decides it; pass --dayfirst or --monthfirst")
-        return None
-
-
-class AmbiguousDates(ValueError):
-    pass
-
-
-class MixedDates(ValueError):
-    pass
+# numeric and textual dates: one reader for the CLI and import (timeutil.DateReader)
+DateReader, AmbiguousDates, MixedDates = timeutil.DateReader, timeutil.AmbiguousDates, timeutil.MixedDates
+_NUMERIC = timeutil._NUMERIC
 
 
 def to_date(value: dt.datetime, tzinfo) -> dt.date:

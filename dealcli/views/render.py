@@ -23,17 +23,17 @@ def color_enabled(stream=None) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def paint(text: str, hex_color: str | None) -> str:
-    """24-bit colour for a terminal; plain text elsewhere. The text is made printable first, so
-    the result (a Styled) is safe to show and printable() leaves it alone."""
+def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
+    """Colour for a terminal, readable on light and dark backgrounds (24-bit when $COLORTERM
+    says so, else xterm-256; views/colors.py); plain text elsewhere. The text is made printable
+    first, so the result (a Styled) is safe to show and printable() leaves it alone."""
     text = printable(str(text))
-    if not hex_color or not color_enabled() or len(hex_color) != 7:
+    if not hex_color or not color_enabled():
         return Styled(text)
-    try:
-        r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    except ValueError:
-        return Styled(text)
-    return Styled(f"\x1b[38;2;{r};{g};{b}m{text}\x1b[0m")
+    from dealcli.views import colors
+
+    start = colors.sgr(hex_color, bold)
+    return Styled(f"{start}{text}\x1b[0m") if start else Styled(text)
 
 
 def jsonable(value):
@@ -271,12 +271,18 @@ def delimited(rows: list[dict], cols: list[str], fmt: str) -> str:
         for row in rows:
             lines.append("\t".join(tsv_escape(guard_formula(cell(row.get(c)))) for c in cols))
         return "\n".join(lines) + "\n"
+    # The writer quotes a cell holding a character of its line terminator: with "\r\n" a cell
+    # holding a lone CR is quoted too (with "\n" alone it was written raw, and a reader splits
+    # the record there); each record's own "\r\n" then becomes the LF of the contract.
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([guard_formula(c) for c in cols])
-    for row in rows:
-        w.writerow([guard_formula(cell(row.get(c))) for c in cols])
-    return buf.getvalue()
+    w = csv.writer(buf, lineterminator="\r\n")
+    out = []
+    for vals in [[guard_formula(c) for c in cols]] + [[guard_formula(cell(row.get(c))) for c in cols] for row in rows]:
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(vals)
+        out.append(buf.getvalue()[:-2] + "\n")
+    return "".join(out)
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, **kw) -> None:
