@@ -15,10 +15,17 @@ client_rate and product_rate, PAIR_FEATURES):
   cycle      1 when the mean inter-purchase interval puts the next purchase inside
              [t, t + horizon), decaying by e per interval outside; 0 with fewer than two
   season     share of the purchases that fell in the same calendar window a year or more before
+and the optional ones (EXTRA_FEATURES, PAIR_EXTRA_FEATURES):
+  recent     log(1 + purchases in the last horizon-length before t)
+  share      (pairs) the share of the client's purchases that included the product, shrunk
+             towards the product's share of all purchases (SHRINK pseudo-purchases)
 The model is a logistic regression (scikit-learn) on the standardised features, trained on
 the repository's own past: rolling origins t = cutoff - horizon, then every horizon/3 days
 back, each example labelled by whether the unit bought in [t, t + horizon) (so every label
-lies before the cutoff). A score's reasons are the per-feature contributions to the log-odds,
+lies before the cutoff). Its settings (the regularisation C and whether the optional features
+are used) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
+origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
+cutoff); the best AUC wins (DEFAULT_SETTINGS when that split has too little data). A score's reasons are the per-feature contributions to the log-odds,
 coefficient x standardised value: how far this unit's feature moves its odds from those of
 an average unit.
 
@@ -37,6 +44,11 @@ from dealcli.session import Session
 
 FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
 PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
+EXTRA_FEATURES = ("recent",)
+PAIR_EXTRA_FEATURES = ("recent", "share")
+SHRINK = 5.0
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+DEFAULT_SETTINGS = (1.0, False)  # (C, optional features used)
 MIN_TRAIN_HISTORY_DAYS = 30
 INSTALL_HINT = "pip install 'dealcli[predict]'"
 _HORIZON = re.compile(r"^\s*(\d{1,4})\s*([dwmy]?)\s*$", re.I)
@@ -146,11 +158,13 @@ class Context:
     start: dt.date
     client_days: dict[str, list[dt.date]] = field(default_factory=dict)
     product_days: dict[str, list[dt.date]] = field(default_factory=dict)
+    all_days: list[dt.date] = field(default_factory=list)
 
 
 def context(h: History, by: str) -> Context:
     ctx = Context(h.first_day or dt.date.min)
     if by == "product":
+        ctx.all_days = sorted(p.day for p in h.purchases)
         for p in h.purchases:
             ctx.client_days.setdefault(p.client, []).append(p.day)
             for name in p.products or ("",):
@@ -187,19 +201,25 @@ def features(buys: list[Purchase], t: dt.date, horizon: int, ctx: Context, key: 
         else:
             cycle = 1.0
     season = sum(1 for d in days if _same_window(d, t, horizon)) / n
+    recent = sum(1 for d in days if (t - d).days <= horizon)
     out = {
         "recency": math.log1p(recency), "frequency": math.log1p(n), "monetary": math.log1p(max(spent, 0) / n),
-        "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season,
+        "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season, "recent": math.log1p(recent),
     }
     facts = {"days_since_last": recency, "purchases": n, "spent": round(spent, 2),
              "interval": None if interval is None else round(interval), "due_in": due_in,
-             "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon}
+             "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon,
+             "recent": recent}
     if len(key) == 2:
         client_n = bisect_left(ctx.client_days.get(key[0], []), t)
         product_n = bisect_left(ctx.product_days.get(key[1], []), t)
+        total_n = bisect_left(ctx.all_days, t)
         out["client_rate"] = _rate(client_n, t, ctx.start, horizon)
         out["product_rate"] = _rate(product_n, t, ctx.start, horizon)
-        facts.update(client_purchases=client_n, product_purchases=product_n)
+        prior = product_n / total_n if total_n else 0.0
+        out["share"] = (n + SHRINK * prior) / (client_n + SHRINK)
+        facts.update(client_purchases=client_n, product_purchases=product_n,
+                     share=round(100 * n / client_n) if client_n else 0)
     out["_facts"] = facts
     return out
 
@@ -230,8 +250,10 @@ def bought_within(buys: list[Purchase], t: dt.date, horizon: int) -> bool:
     return any(t <= p.day < end for p in buys)
 
 
-def names_of(by: str) -> tuple[str, ...]:
-    return PAIR_FEATURES if by == "product" else FEATURES
+def names_of(by: str, extra: bool = False) -> tuple[str, ...]:
+    if by == "product":
+        return PAIR_FEATURES + (PAIR_EXTRA_FEATURES if extra else ())
+    return FEATURES + (EXTRA_FEATURES if extra else ())
 
 
 # -- the model ------------------------------------------------------------------------------------------
@@ -245,6 +267,8 @@ class Model:
     scale: list[float]
     examples: int
     positives: int
+    C: float = DEFAULT_SETTINGS[0]
+    validation: dict | None = None  # how the settings were chosen (see choose_settings)
 
     def logit(self, f: dict) -> float:
         return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f)))
@@ -271,26 +295,79 @@ def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
     return out
 
 
-def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
-    """Fit the logistic regression on rolling origins before the cutoff."""
+def _examples(groups: dict[tuple, list[Purchase]], ctx: Context, t: dt.date,
+              horizon: int) -> tuple[list[dict], list[int]]:
+    """Every unit that had bought before t: its features and whether it bought in [t, t + horizon)."""
+    feats, labels = [], []
+    for key, buys in sorted(groups.items()):
+        f = features(buys, t, horizon, ctx, key)
+        if f is not None:
+            feats.append(f)
+            labels.append(int(bought_within(buys, t, horizon)))
+    return feats, labels
+
+
+def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C: float, horizon: int):
+    """A Model fitted on the examples of several origins; None when they hold one class only."""
     LogisticRegression, StandardScaler = sklearn()
-    names = names_of("product" if groups and len(next(iter(groups))) == 2 else "client")
-    X, y = [], []
-    for t in origins(ctx.start, cutoff, horizon):
-        for key, buys in groups.items():
-            f = features(buys, t, horizon, ctx, key)
-            if f is not None:
-                X.append([f[name] for name in names])
-                y.append(int(bought_within(buys, t, horizon)))
+    X = [[f[name] for name in names] for feats, _ in examples for f in feats]
+    y = [label for _, labels in examples for label in labels]
     if len(set(y)) < 2:
+        return None
+    scaler = StandardScaler().fit(X)
+    model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(X), y)
+    scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
+    return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
+                 [float(m) for m in scaler.mean_], scale, len(y), sum(y), C)
+
+
+def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
+                    horizon: int) -> tuple[float, bool, dict]:
+    """The regularisation C (C_GRID) and whether to use the optional features, chosen by an
+    inner backtest that lies wholly before the cutoff: fitted on the origins up to
+    cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
+    cutoff - horizon against what happened in [cutoff - horizon, cutoff). The best AUC wins; a
+    tie keeps the earlier candidate (fewer features, then C_GRID's order from 1.0). When that
+    split lacks buyers or non-buyers, DEFAULT_SETTINGS."""
+    val_t = cutoff - dt.timedelta(days=horizon)
+    inner = [ex for t, ex in by_origin.items() if t <= val_t - dt.timedelta(days=horizon)]
+    val_feats, val_labels = by_origin.get(val_t, ([], []))
+    C, extra = DEFAULT_SETTINGS
+    if not inner or len(set(val_labels)) < 2:
+        why = "no training windows before it" if not inner else "its window has no buyers or no non-buyers"
+        return C, extra, {"origin": val_t.isoformat(), "auc": None,
+                          "chosen": f"default (no inner backtest at {val_t.isoformat()}: {why})"}
+    best = None
+    order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
+    for extra_ in (False, True):
+        names = names_of(by, extra_)
+        for C_ in order:
+            model = _fit(inner, names, C_, horizon)
+            if model is None:
+                continue
+            a = auc([model.logit(f) for f in val_feats], val_labels)
+            if a is not None and (best is None or a > best[0] + 1e-9):
+                best = (a, C_, extra_)
+    if best is None:
+        return C, extra, {"origin": val_t.isoformat(), "auc": None, "chosen": "default (the inner training "
+                          "windows hold one class only)"}
+    return best[1], best[2], {"origin": val_t.isoformat(), "auc": round(best[0], 3), "chosen": "inner backtest"}
+
+
+def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
+    """Fit the logistic regression on rolling origins before the cutoff, with the settings the
+    inner backtest chose (choose_settings)."""
+    sklearn()
+    by = "product" if groups and len(next(iter(groups))) == 2 else "client"
+    by_origin = {t: _examples(groups, ctx, t, horizon) for t in origins(ctx.start, cutoff, horizon)}
+    C, extra, how = choose_settings(by, by_origin, cutoff, horizon)
+    model = _fit(list(by_origin.values()), names_of(by, extra), C, horizon)
+    if model is None:
         raise UsageError(f"not enough history to learn from before {cutoff.isoformat()}: the training windows "
                          f"need purchases before them and both buyers and non-buyers within {horizon} days "
                          "after them (a shorter --horizon or a later --cutoff may help)")
-    scaler = StandardScaler().fit(X)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(X), y)
-    scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
-    return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
-                 [float(m) for m in scaler.mean_], scale, len(y), sum(y))
+    model.validation = how
+    return model
 
 
 def _days(n: int, pattern: str) -> str:
@@ -306,7 +383,9 @@ REASON = {
                         f"buys every ~{f['interval']} days, next due "
                         + (_days(f["due_in"], "in {}") if f["due_in"] >= 0 else _days(-f["due_in"], "{} ago"))),
     "season": lambda f: "bought in this season before" if f["season_hits"] else "never bought in this season",
+    "recent": lambda f: f"{f['recent']} purchase{'s' if f['recent'] != 1 else ''} in the last {f['horizon']} days",
     "client_rate": lambda f: f"the client made {f['client_purchases']} purchases in all",
+    "share": lambda f: f"in {f['share']}% of the client's purchases",
     "product_rate": lambda f: f"the product was bought {f['product_purchases']} times by all clients",
 }
 
@@ -499,4 +578,5 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
                      "k": k})
     return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
             "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
-            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef)))}
+            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef))),
+            "settings": {"C": model.C, "features": list(model.names), **(model.validation or {})}}
