@@ -15,7 +15,9 @@ client_rate and product_rate, PAIR_FEATURES):
   cycle      1 when the mean inter-purchase interval puts the next purchase inside
              [t, t + horizon), decaying by e per interval outside; 0 with fewer than two
   season     share of the purchases that fell in the same calendar window a year or more before
-and the optional ones (EXTRA_FEATURES, PAIR_EXTRA_FEATURES):
+and the optional ones (OPTIONAL, a list of sets to choose from):
+  open       log(1 + the unit's deals that were open at t: begun before t (`begin`, else the day
+             the deal was created) and not closed before t) -- the pipeline as it stood at t
   recent     log(1 + purchases in the last horizon-length before t)
   share      (pairs) the share of the client's purchases that included the product, shrunk
              towards the product's share of all purchases (SHRINK pseudo-purchases)
@@ -23,7 +25,7 @@ The model is a logistic regression (scikit-learn) on the standardised features, 
 the repository's own past: rolling origins t = cutoff - horizon, then every horizon/3 days
 back, each example labelled by whether the unit bought in [t, t + horizon) (so every label
 lies before the cutoff). Its settings (the regularisation C and whether the optional features
-are used) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
+are used, and which) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
 origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
 cutoff); the best AUC wins (DEFAULT_SETTINGS when that split has too little data). A score's reasons are the per-feature contributions to the log-odds,
 coefficient x standardised value: how far this unit's feature moves its odds from those of
@@ -44,11 +46,12 @@ from dealcli.session import Session
 
 FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
 PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
-EXTRA_FEATURES = ("recent",)
-PAIR_EXTRA_FEATURES = ("recent", "share")
+# the optional feature sets the inner backtest chooses from, by unit (earlier = preferred on a tie)
+OPTIONAL = {"client": ((), ("open",), ("open", "recent")),
+            "product": ((), ("open",), ("open", "recent", "share"))}
 SHRINK = 5.0
 C_GRID = (0.01, 0.1, 1.0, 10.0)
-DEFAULT_SETTINGS = (1.0, False)  # (C, optional features used)
+DEFAULT_SETTINGS = (1.0, ())  # (C, optional features)
 MIN_TRAIN_HISTORY_DAYS = 30
 INSTALL_HINT = "pip install 'dealcli[predict]'"
 _HORIZON = re.compile(r"^\s*(\d{1,4})\s*([dwmy]?)\s*$", re.I)
@@ -94,6 +97,8 @@ class History:
     names: dict[str, str] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)  # casefolded -> as first written
     records: dict[str, list[dict]] = field(default_factory=dict)
+    # client -> (began, closed or None, casefolded product names) of every deal
+    spans: dict[str, list[tuple[dt.date, dt.date | None, tuple[str, ...]]]] = field(default_factory=dict)
 
     @property
     def first_day(self) -> dt.date | None:
@@ -106,7 +111,7 @@ def history(s: Session) -> History:
 
     tz = s.now.tzinfo
     errors: list = []
-    purchases, by_client, product_names = [], {}, {}
+    purchases, by_client, product_names, spans = [], {}, {}, {}
     for r in s.deal_records(errors):
         if not isinstance(r, dict):
             continue
@@ -114,16 +119,17 @@ def history(s: Session) -> History:
         if not keys:
             continue
         by_client.setdefault(keys[0], []).append(r)
-        if r.get("status") != "won":
-            continue
+        written = [str(p.get("name")).strip() for p in r.get("products") or [] if isinstance(p, dict) and p.get("name")]
+        names = tuple(sorted({name.casefold() for name in written}))
         day = generators.local_day(r.get("closed_at"), tz)
-        if day is None:
+        began = generators.local_day(r.get("begin"), tz) or generators.local_day(r.get("created"), tz)
+        if began is not None and (day is not None or r.get("status") == "open"):
+            spans.setdefault(keys[0], []).append((began, day, names or ("",)))
+        if r.get("status") != "won" or day is None:
             continue
         amount = as_number(r.get("amount"))
-        written = [str(p.get("name")).strip() for p in r.get("products") or [] if isinstance(p, dict) and p.get("name")]
         for name in written:
             product_names.setdefault(name.casefold(), name)
-        names = tuple(sorted({name.casefold() for name in written}))
         purchases.append(Purchase(keys[0], day, float(amount or 0), names))
     for exc in errors:
         s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
@@ -133,7 +139,7 @@ def history(s: Session) -> History:
             if isinstance(data, dict):
                 names[record_id] = str(data.get("name") or record_id)
     purchases.sort(key=lambda p: (p.day, p.client))
-    return History(purchases, names, product_names, by_client)
+    return History(purchases, names, product_names, by_client, spans)
 
 
 def units(h: History, by: str) -> dict[tuple, list[Purchase]]:
@@ -159,10 +165,16 @@ class Context:
     client_days: dict[str, list[dt.date]] = field(default_factory=dict)
     product_days: dict[str, list[dt.date]] = field(default_factory=dict)
     all_days: list[dt.date] = field(default_factory=list)
+    # unit -> (the day each of its deals began, the day it closed or None)
+    spans: dict[tuple, list[tuple[dt.date, dt.date | None]]] = field(default_factory=dict)
 
 
 def context(h: History, by: str) -> Context:
     ctx = Context(h.first_day or dt.date.min)
+    for client, deal_spans in h.spans.items():
+        for began, closed, names in deal_spans:
+            for key in ([(client,)] if by == "client" else [(client, name) for name in names]):
+                ctx.spans.setdefault(key, []).append((began, closed))
     if by == "product":
         ctx.all_days = sorted(p.day for p in h.purchases)
         for p in h.purchases:
@@ -202,14 +214,16 @@ def features(buys: list[Purchase], t: dt.date, horizon: int, ctx: Context, key: 
             cycle = 1.0
     season = sum(1 for d in days if _same_window(d, t, horizon)) / n
     recent = sum(1 for d in days if (t - d).days <= horizon)
+    open_ = sum(1 for began, closed in ctx.spans.get(key, ()) if began < t and (closed is None or closed >= t))
     out = {
         "recency": math.log1p(recency), "frequency": math.log1p(n), "monetary": math.log1p(max(spent, 0) / n),
         "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season, "recent": math.log1p(recent),
+        "open": math.log1p(open_),
     }
     facts = {"days_since_last": recency, "purchases": n, "spent": round(spent, 2),
              "interval": None if interval is None else round(interval), "due_in": due_in,
              "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon,
-             "recent": recent}
+             "recent": recent, "open": open_}
     if len(key) == 2:
         client_n = bisect_left(ctx.client_days.get(key[0], []), t)
         product_n = bisect_left(ctx.product_days.get(key[1], []), t)
@@ -250,10 +264,8 @@ def bought_within(buys: list[Purchase], t: dt.date, horizon: int) -> bool:
     return any(t <= p.day < end for p in buys)
 
 
-def names_of(by: str, extra: bool = False) -> tuple[str, ...]:
-    if by == "product":
-        return PAIR_FEATURES + (PAIR_EXTRA_FEATURES if extra else ())
-    return FEATURES + (EXTRA_FEATURES if extra else ())
+def names_of(by: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (PAIR_FEATURES if by == "product" else FEATURES) + tuple(extra)
 
 
 # -- the model ------------------------------------------------------------------------------------------
@@ -322,8 +334,8 @@ def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C
 
 
 def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
-                    horizon: int) -> tuple[float, bool, dict]:
-    """The regularisation C (C_GRID) and whether to use the optional features, chosen by an
+                    horizon: int) -> tuple[float, tuple[str, ...], dict]:
+    """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen by an
     inner backtest that lies wholly before the cutoff: fitted on the origins up to
     cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
     cutoff - horizon against what happened in [cutoff - horizon, cutoff). The best AUC wins; a
@@ -339,7 +351,7 @@ def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int
                           "chosen": f"default (no inner backtest at {val_t.isoformat()}: {why})"}
     best = None
     order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
-    for extra_ in (False, True):
+    for extra_ in OPTIONAL[by]:
         names = names_of(by, extra_)
         for C_ in order:
             model = _fit(inner, names, C_, horizon)
@@ -383,6 +395,8 @@ REASON = {
                         f"buys every ~{f['interval']} days, next due "
                         + (_days(f["due_in"], "in {}") if f["due_in"] >= 0 else _days(-f["due_in"], "{} ago"))),
     "season": lambda f: "bought in this season before" if f["season_hits"] else "never bought in this season",
+    "open": lambda f: ("no open deal" if not f["open"] else
+                       f"{f['open']} open deal{'s' if f['open'] != 1 else ''} in the pipeline"),
     "recent": lambda f: f"{f['recent']} purchase{'s' if f['recent'] != 1 else ''} in the last {f['horizon']} days",
     "client_rate": lambda f: f"the client made {f['client_purchases']} purchases in all",
     "share": lambda f: f"in {f['share']}% of the client's purchases",

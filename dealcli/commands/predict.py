@@ -98,7 +98,7 @@ def backtest(
              f"{result['units']} units, {result['buyers']} bought; model trained on "
              f"{result['training_examples']} examples")
     how = result["settings"]
-    extra = [name for name in how["features"] if name in ("recent", "share")]
+    extra = [name for name in how["features"] if name not in predict.PAIR_FEATURES]
     s.notice(f"model settings: C={how['C']:g}, optional features: {', '.join(extra) or 'none'}; chosen by "
              + (f"an inner backtest at {how['origin']} (AUC {how['auc']})" if how["auc"] is not None
                 else how["chosen"]))
