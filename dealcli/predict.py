@@ -17,7 +17,8 @@ client_rate and product_rate, PAIR_FEATURES):
   season     share of the purchases that fell in the same calendar window a year or more before
 and the optional ones (OPTIONAL, a list of sets to choose from):
   open       log(1 + the unit's deals that were open at t: begun before t (`begin`, else the day
-             the deal was created) and not closed before t) -- the pipeline as it stood at t
+             the deal was created) and not closed before t) -- the pipeline as it stood at t;
+             deals made by `predict --create` or a generator do not count (offers, not interest)
   recent     log(1 + purchases in the last horizon-length before t)
   share      (pairs) the share of the client's purchases that included the product, shrunk
              towards the product's share of all purchases (SHRINK pseudo-purchases)
@@ -123,7 +124,9 @@ def history(s: Session) -> History:
         names = tuple(sorted({name.casefold() for name in written}))
         day = generators.local_day(r.get("closed_at"), tz)
         began = generators.local_day(r.get("begin"), tz) or generators.local_day(r.get("created"), tz)
-        if began is not None and (day is not None or r.get("status") == "open"):
+        # the pipeline: deals someone opened, not offers made by predict --create or a generator
+        automatic = isinstance(r.get("prediction"), dict) or isinstance(r.get("generator"), dict)
+        if began is not None and not automatic and (day is not None or r.get("status") == "open"):
             spans.setdefault(keys[0], []).append((began, day, names or ("",)))
         if r.get("status") != "won" or day is None:
             continue
@@ -314,6 +317,7 @@ def _examples(groups: dict[tuple, list[Purchase]], ctx: Context, t: dt.date,
     for key, buys in sorted(groups.items()):
         f = features(buys, t, horizon, ctx, key)
         if f is not None:
+            f["_unit"] = key
             feats.append(f)
             labels.append(int(bought_within(buys, t, horizon)))
     return feats, labels
@@ -333,37 +337,56 @@ def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C
                  [float(m) for m in scaler.mean_], scale, len(y), sum(y), C)
 
 
+FOLDS = 3
+
+
 def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
                     horizon: int) -> tuple[float, tuple[str, ...], dict]:
-    """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen by an
-    inner backtest that lies wholly before the cutoff: fitted on the origins up to
-    cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
-    cutoff - horizon against what happened in [cutoff - horizon, cutoff). The best AUC wins; a
-    tie keeps the earlier candidate (fewer features, then C_GRID's order from 1.0). When that
-    split lacks buyers or non-buyers, DEFAULT_SETTINGS."""
+    """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen on data
+    that lies wholly before the cutoff. First choice, an inner backtest: fitted on the origins up
+    to cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
+    cutoff - horizon against what happened in [cutoff - horizon, cutoff). When that split has no
+    training windows, or its window no buyers or no non-buyers: FOLDS-fold cross-validation over
+    the units (each unit's examples in one fold) on the training origins themselves. The best
+    (mean) AUC wins; a tie keeps the earlier candidate (fewer features, then C = 1 before the
+    others). DEFAULT_SETTINGS when neither can be measured."""
+    import zlib
+
     val_t = cutoff - dt.timedelta(days=horizon)
     inner = [ex for t, ex in by_origin.items() if t <= val_t - dt.timedelta(days=horizon)]
     val_feats, val_labels = by_origin.get(val_t, ([], []))
-    C, extra = DEFAULT_SETTINGS
-    if not inner or len(set(val_labels)) < 2:
-        why = "no training windows before it" if not inner else "its window has no buyers or no non-buyers"
-        return C, extra, {"origin": val_t.isoformat(), "auc": None,
-                          "chosen": f"default (no inner backtest at {val_t.isoformat()}: {why})"}
+    if inner and len(set(val_labels)) > 1:
+        splits = [(inner, val_feats, val_labels)]
+        how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
+    else:
+        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels)]
+        fold = [zlib.crc32(repr(f["_unit"]).encode()) % FOLDS for f, _ in pairs]
+        splits = []
+        for k in range(FOLDS):
+            train_ = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
+            held = [(f, y) for (f, y), i in zip(pairs, fold) if i == k]
+            splits.append(([([f for f, _ in train_], [y for _, y in train_])], [f for f, _ in held],
+                           [y for _, y in held]))
+        how = {"origin": None, "chosen": f"{FOLDS}-fold cross-validation over the units"}
     best = None
     order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
-    for extra_ in OPTIONAL[by]:
-        names = names_of(by, extra_)
-        for C_ in order:
-            model = _fit(inner, names, C_, horizon)
-            if model is None:
-                continue
-            a = auc([model.logit(f) for f in val_feats], val_labels)
-            if a is not None and (best is None or a > best[0] + 1e-9):
-                best = (a, C_, extra_)
+    for extra in OPTIONAL[by]:
+        names = names_of(by, extra)
+        for C in order:
+            aucs = []
+            for train_, feats, labels in splits:
+                model = _fit(train_, names, C, horizon)
+                a = auc([model.logit(f) for f in feats], labels) if model else None
+                if a is not None:
+                    aucs.append(a)
+            if len(aucs) == len(splits):
+                mean = sum(aucs) / len(aucs)
+                if best is None or mean > best[0] + 1e-9:
+                    best = (mean, C, extra)
     if best is None:
-        return C, extra, {"origin": val_t.isoformat(), "auc": None, "chosen": "default (the inner training "
-                          "windows hold one class only)"}
-    return best[1], best[2], {"origin": val_t.isoformat(), "auc": round(best[0], 3), "chosen": "inner backtest"}
+        C, extra = DEFAULT_SETTINGS
+        return C, extra, {"origin": None, "auc": None, "chosen": "default (too little history to choose on)"}
+    return best[1], best[2], {**how, "auc": round(best[0], 3)}
 
 
 def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:

@@ -100,6 +100,6 @@ def backtest(
     how = result["settings"]
     extra = [name for name in how["features"] if name not in predict.PAIR_FEATURES]
     s.notice(f"model settings: C={how['C']:g}, optional features: {', '.join(extra) or 'none'}; chosen by "
-             + (f"an inner backtest at {how['origin']} (AUC {how['auc']})" if how["auc"] is not None
-                else how["chosen"]))
+             + how["chosen"] + (f" at {how['origin']}" if how["origin"] else "")
+             + (f" (AUC {how['auc']})" if how["auc"] is not None else ""))
     render.emit(result["rows"], format.value, ["method", "auc", "precision_at_k", "recall_at_k", "k"])
