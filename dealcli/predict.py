@@ -28,7 +28,8 @@ back, each example labelled by whether the unit bought in [t, t + horizon) (so e
 lies before the cutoff). Its settings (the regularisation C and whether the optional features
 are used, and which) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
 origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
-cutoff); the best AUC wins (DEFAULT_SETTINGS when that split has too little data). A score's reasons are the per-feature contributions to the log-odds,
+cutoff); the best AUC wins. When that split does not fit, cross-validation over the units on
+the training origins; DEFAULT_SETTINGS when neither can be measured (choose_settings). A score's reasons are the per-feature contributions to the log-odds,
 coefficient x standardised value: how far this unit's feature moves its odds from those of
 an average unit.
 
