@@ -79,6 +79,7 @@ REGISTRY = {
     "intake": lambda m, app: app.add_typer(m.app, name="intake"),
     "generator": lambda m, app: app.add_typer(m.app, name="generator"),
     "predict": lambda m, app: app.add_typer(m.app, name="predict"),
+    "git": lambda m, app: m.register(app),
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
 }
@@ -87,7 +88,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
-    "generator": "generator", "predict": "predict",
+    "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
 }
 _registered: set[str] = set()
@@ -132,8 +133,10 @@ def __getattr__(name: str):
 
 
 def _err(line: str) -> None:
+    from dealcli.views.render import printable  # a value quoted from data never drives the terminal
+
     try:
-        sys.stderr.write(f"dealcli: {line}\n")
+        sys.stderr.write(f"dealcli: {printable(line, keep_newlines=True)}\n")
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         pass
@@ -149,6 +152,15 @@ def _flush_notices() -> None:
     s.notices.clear()
 
 
+def _after_success(s) -> None:
+    """The hook after a command succeeded: auto_commit (dealcli/gitops.py) when it wrote."""
+    repo = s.__dict__.get("repo")
+    if repo is not None and repo.committed:
+        from dealcli import gitops
+
+        gitops.auto_commit(s)
+
+
 def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
@@ -159,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 0 and _current:
+            _after_success(_current[0])
         if code == 0 or code == 1:
             _flush_notices()
     except PipeClosed:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dealcli import FORMAT_VERSION, money, timeutil
-from dealcli.errors import FieldError
+from dealcli.errors import FieldError, UsageError
 
 SEMANTICS = ("process", "success", "failure")
 STATUSES = ("open", "won", "lost")
@@ -153,6 +153,10 @@ class ProductRow:
                 raise FieldError(path + (key,), f"{value} is not a percentage between 0 and 100")
         if row.quantity < 0:
             raise FieldError(path + ("quantity",), "cannot be negative")
+        try:
+            row.total  # noqa: B018 - bounded: price x quantity must stay below the amount limit
+        except money.MoneyError as exc:
+            raise FieldError(path, str(exc)) from None
         return row
 
     def to_dict(self) -> dict:
@@ -219,11 +223,17 @@ class Deal:
         return self.status != "open"
 
     def products_total(self) -> Decimal:
-        return sum((p.total for p in self.products), Decimal(0))
+        return money.check_total(sum((p.total for p in self.products), Decimal(0)))
 
     def recompute_amount(self) -> None:
+        """amount = the sum of the rows (unless set by hand); a row or sum at or beyond the
+        amount limit is refused up front (UsageError, exit 2): never stored."""
+        try:
+            total = self.products_total()
+        except money.MoneyError as exc:
+            raise UsageError(f"--product: {exc}") from None
         if not self.manual_amount:
-            self.amount = self.products_total()
+            self.amount = total
 
     @classmethod
     def from_dict(cls, data: dict) -> Deal:
@@ -273,6 +283,10 @@ class Deal:
             extra=_extra(data, DEAL_KEYS),
             format=version,
         )
+        try:
+            deal.products_total()
+        except money.MoneyError as exc:
+            raise FieldError(("products",), str(exc)) from None
         return deal
 
     def to_dict(self) -> dict:

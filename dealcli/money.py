@@ -78,4 +78,13 @@ def row_total(price: Decimal, quantity: Decimal, discount: Decimal, tax_rate: De
     total = price * quantity * (100 - discount) / 100
     if tax_rate and not tax_included:
         total = total * (100 + tax_rate) / 100
+    if abs(total) >= MAX_AMOUNT:
+        raise MoneyError(f"the row total {format(total, 'f')[:30]} is too large (limit {MAX_AMOUNT:,.0f})")
     return cents(total)
+
+
+def check_total(total: Decimal, what: str = "the sum of the product rows") -> Decimal:
+    """A sum of row totals, refused (MoneyError) when it reaches the amount limit."""
+    if abs(total) >= MAX_AMOUNT:
+        raise MoneyError(f"{what} {format(total, 'f')[:30]} is too large (limit {MAX_AMOUNT:,.0f})")
+    return total

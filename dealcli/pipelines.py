@@ -354,6 +354,8 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
         _refuse([v for v, _ in moved if isinstance(v, Violation)])
         for deal, deal_doc in moved:
             s.save_deal(deal, deal_doc)
+        if ops.delete_stage:
+            _retire(before, after, ops.delete_stage, ops.move_deals_to)
         s.repo.update(doc, after.to_dict())
         s._pipelines[after.id] = after
     if moved:
@@ -369,6 +371,44 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
             s.notice(f"{name!r} is neither a deal field nor on the card of {after.id!r}: it is required as a free "
                      "custom field")
     return after
+
+
+def _retire(before: Pipeline, after: Pipeline, stage_id: str, target: str | None) -> None:
+    """Remember where a deleted stage's deals go (`retired_stages`), for deals that another clone
+    moves into it before it learns of the deletion (`dealcli sync` relocates them, docs/git.md)."""
+    if target is None:
+        semantics = before.stage(stage_id).semantics
+        at = before.index(stage_id)
+        same = [st for st in before.stages if st.semantics == semantics and st.id != stage_id and after.stage(st.id)]
+        earlier = [st for st in same if before.index(st.id) < at]
+        target = (earlier[-1] if earlier else same[0]).id if same else None
+    if target is not None:
+        retired = after.extra.get("retired_stages")
+        retired = dict(retired) if isinstance(retired, dict) else {}
+        retired[stage_id] = target
+        after.extra["retired_stages"] = retired
+
+
+def relocate_retired(s: Session) -> list[str]:
+    """Deals left in a stage that was deleted (they arrived by a merge): move them where the
+    pipeline's `retired_stages` says, through stage_rules (relocate). Returns their ids."""
+    done: list[str] = []
+    with s.repo.transaction():
+        for pipeline in s.all_pipelines(errors=[]).values():
+            retired = pipeline.extra.get("retired_stages")
+            if not isinstance(retired, dict):
+                continue
+            for source, target in retired.items():
+                if pipeline.stage(str(source)) is not None or pipeline.stage(str(target)) is None:
+                    continue
+                records = [r for r in s.deal_records(errors=[])
+                           if r.get("pipeline") == pipeline.id and r.get("stage") == source]
+                moved = _move_deals(s, pipeline, records, str(source), str(target))
+                for deal, deal_doc in moved:
+                    if deal_doc is not None:
+                        s.save_deal(deal, deal_doc)
+                        done.append(deal.id)
+    return done
 
 
 def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str, target: str) -> list:

@@ -27,6 +27,7 @@ from dealcli.errors import CorruptData, UsageError
 from dealcli.model import DEAL_KEYS, STATUSES
 
 OPERATORS = ("!~", "!=", ">=", "<=", "=", ">", "<", "~")
+_HAS = re.compile(r"^\s*has:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$")
 _EXPR = re.compile(r"^\s*(?P<field>[^=!<>~]*?)\s*(?P<op>!~|!=|>=|<=|=|>|<|~)(?P<value>.*)$", re.S)
 FIELD_NAME = re.compile(r"^[^\s=!<>~,][^=!<>~,]*$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -327,6 +328,10 @@ def parse(text: str) -> Expr:
 
 def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
     """One expression -> predicate(record). Malformed: UsageError quoting the expression."""
+    has = _HAS.match(text or "")
+    if has:  # has:conflict (a `conflicts:` list left by a git merge), has:FIELD (not empty)
+        name = "conflicts" if has["name"] == "conflict" else has["name"]
+        return lambda r: not _empty(r.get(name))
     e = parse(text)
     get = getter(e.field, ctx)
     kind = kind_of(e.field)

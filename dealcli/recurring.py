@@ -185,6 +185,9 @@ def parse_occurrence(value, path: tuple = ("last_occurrence",)) -> dt.datetime |
 
 
 # -- titles ------------------------------------------------------------------------------------------
+MAX_TITLE_WIDTH = 100  # {n:>999999999} would make a gigabyte title in every run
+MAX_OFFSET_DAYS = 36600  # 100 years: --close-offset 99999999 would make every run overflow the calendar
+
 def check_title(title: str) -> None:
     """Refuse a title with an unknown or malformed placeholder (UsageError)."""
     try:
@@ -198,6 +201,9 @@ def check_title(title: str) -> None:
             shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
             raise UsageError(f"title {title!r}: unknown placeholder {shown}; the placeholders are "
                              f"{PLACEHOLDERS}")
+        if spec and any(int(w) > MAX_TITLE_WIDTH for w in re.findall(r"\d+", spec)):
+            raise UsageError(f"title {title!r}: {{{name}:{spec}}}: a width or precision above "
+                             f"{MAX_TITLE_WIDTH} is refused")
         if name == "n" and spec:
             try:
                 format(1, spec)
@@ -217,7 +223,8 @@ def render_title(title: str, occ: dt.datetime, n: int) -> str:
 
 
 # -- the template record -------------------------------------------------------------------------------
-def _int(data: dict, key: str, path: tuple, default: int | None, minimum: int | None = None) -> int | None:
+def _int(data: dict, key: str, path: tuple, default: int | None, minimum: int | None = None,
+         maximum: int | None = None) -> int | None:
     value = data.get(key, default)
     if value is None:
         return default
@@ -225,6 +232,8 @@ def _int(data: dict, key: str, path: tuple, default: int | None, minimum: int | 
         raise FieldError(path + (key,), f"expected a whole number, got {value!r}")
     if minimum is not None and value < minimum:
         raise FieldError(path + (key,), f"{value} is less than {minimum}")
+    if maximum is not None and value > maximum:
+        raise FieldError(path + (key,), f"{value} is more than {maximum}")
     return value
 
 
@@ -295,9 +304,9 @@ class Template:
             rule=rule,
             start=start.date(),
             every=every,
-            create_before=_int(data, "create_before", p, 0, 0) or 0,
-            begin_offset=_int(data, "begin_offset", p, 0) or 0,
-            close_offset=_int(data, "close_offset", p, None),
+            create_before=_int(data, "create_before", p, 0, 0, MAX_OFFSET_DAYS) or 0,
+            begin_offset=_int(data, "begin_offset", p, 0, -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS) or 0,
+            close_offset=_int(data, "close_offset", p, None, -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS),
             deal=deal,
             from_deal=_text(data, "from_deal", p),
             paused=_bool(data, "paused", p),
@@ -440,6 +449,10 @@ def add(s: Session, spec: TemplateSpec) -> Template:
     (clients resolved, products parsed, pipeline and stage checked)."""
     if spec.create_before < 0:
         raise UsageError(f"--create-before: {spec.create_before} is negative")
+    for option, value in (("--create-before", spec.create_before), ("--begin-offset", spec.begin_offset),
+                          ("--close-offset", spec.close_offset)):
+        if value is not None and abs(value) > MAX_OFFSET_DAYS:  # refused up front, never stored
+            raise UsageError(f"{option}: {value} days is beyond the limit of {MAX_OFFSET_DAYS} days")
     start = _day(s, spec.start, "--start") if spec.start else today(s)
     until = _day(s, spec.until, "--until") if spec.until else None
     rule = build_rule(spec.every, spec.interval, spec.rrule, start, until, spec.count)

@@ -32,6 +32,14 @@ def local_zone_name() -> str:
 
 def init(path: Path, currency: str = "USD", timezone: str | None = None) -> Repository:
     path = Path(path)
+    if timezone is not None:  # refused up front (exit 2), never stored
+        from dealcli import timeutil
+        from dealcli.errors import UsageError
+
+        try:
+            timeutil.zone(timezone)
+        except timeutil.DateError as exc:
+            raise UsageError(f"--timezone: {exc}") from None
     if (path / CONFIG_NAME).exists():
         raise RuleViolation(Violation("repository-exists", f"{path / CONFIG_NAME} already exists; "
                                       "refusing to overwrite a repository", "path", str(path)))

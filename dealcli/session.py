@@ -27,7 +27,13 @@ def _git_email() -> str | None:
 
 def to_model(doc: Doc, cls):
     """Build a model object from a record, turning a type error into CorruptData (exit 5)
-    that names the file and line of the bad value."""
+    that names the file and line of the bad value (also for a value that is not plain data: a
+    null key, a !!set; see validation/records.py)."""
+    from dealcli.validation.records import plain_problem
+
+    found = plain_problem(doc.data)
+    if found:
+        raise CorruptData(doc.path, found[1], doc.line_of(found[0]))
     try:
         obj = cls.from_dict(doc.data)
     except FieldError as exc:

@@ -24,12 +24,19 @@ class DateError(ValueError):
     pass
 
 
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$")
+
+
 def zone(name: str | None):
+    """The tz of an IANA zone name (Europe/Berlin, UTC). A name is never a path: `../x`, `/etc/..`
+    and names the tz database does not know (Mars/Olympus) are DateError."""
     if not name:
         return dtz.tzlocal()
+    if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.match(name):
+        raise DateError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)")
     z = dtz.gettz(name)
     if z is None:
-        raise DateError(f"unknown time zone {name!r}")
+        raise DateError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)")
     return z
 
 
@@ -68,9 +75,12 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
     m = _REL.match(word)
     if m:
         n = int(m["n"]) * (1 if m["sign"] == "+" else -1)
-        if m["unit"] == "h":
-            return now + dt.timedelta(hours=n)
-        return day + relativedelta(**{_UNITS[m["unit"]]: n})
+        try:
+            if m["unit"] == "h":
+                return now + dt.timedelta(hours=n)
+            return day + relativedelta(**{_UNITS[m["unit"]]: n})
+        except (ValueError, OverflowError):  # beyond year 9999 (or before year 1)
+            raise DateError(f"{word!r} is outside the years 1 to 9999") from None
     return None
 
 

@@ -94,6 +94,23 @@ class _InProcess:
         return subprocess.CompletedProcess(["dealcli", *argv], code, _text(stdout), _text(stderr))
 
 
+def json_decimal(text: str):
+    """dealcli's JSON as scripts should read it: money and other decimals (JSON numbers written
+    with their exact decimal text) as exact Decimals (docs/format.md)."""
+    import json
+    from decimal import Decimal
+
+    return json.loads(text, parse_float=Decimal)
+
+
+def json_exact_text(text: str):
+    """dealcli's JSON with each decimal number as its exact text ("1500.00", "4.1"), for tests
+    that compare against the decimal text itself."""
+    import json
+
+    return json.loads(text, parse_float=str)
+
+
 class Runner:
     """`Runner(root)(*args)` runs dealcli with `args` in folder `root` and returns a
     subprocess.CompletedProcess (returncode, stdout, stderr, args). In-process unless

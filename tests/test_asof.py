@@ -8,11 +8,10 @@ Every moment is 00:00 UTC of 2026; a day given to --as-of means the end of that 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from conftest import Runner
+from conftest import Runner, json_exact_text as loads
+
 
 T = "2026-{}T00:00:00+00:00".format
 COLS = "id,title,pipeline,stage,status,amount,probability,lost_reason,closed_at"
@@ -38,7 +37,7 @@ def scripted(tmp_path_factory):
 
 
 def deals_at(cli, when: str, *exprs) -> dict:
-    rows = json.loads(cli.ok("filter", *exprs, "--as-of", when, "--columns", COLS, "-f", "json"))
+    rows = loads(cli.ok("filter", *exprs, "--as-of", when, "--columns", COLS, "-f", "json"))
     return {r["title"]: r for r in rows}
 
 
@@ -86,19 +85,19 @@ def test_expressions_and_relative_dates_are_read_at_the_moment(scripted):
 
 def test_board_as_of(scripted):
     cli, _, _ = scripted
-    board = json.loads(cli.ok("board", "--as-of", "2026-01-16", "-f", "json"))
+    board = loads(cli.ok("board", "--as-of", "2026-01-16", "-f", "json"))
     cols = {c["id"]: c for c in board["stages"]}
     assert (cols["lose"]["count"], cols["lose"]["sum"]) == (1, {"USD": "1500.00"})
     assert (cols["new"]["count"], cols["new"]["sum"]) == (1, {"USD": "50.00"})
     assert board["total"]["count"] == 2
-    service = json.loads(cli.ok("board", "-p", "service", "--as-of", "2026-01-26", "-f", "json"))
+    service = loads(cli.ok("board", "-p", "service", "--as-of", "2026-01-26", "-f", "json"))
     assert {c["id"]: c["count"] for c in service["stages"]}["doing"] == 1
-    assert json.loads(cli.ok("board", "-p", "service", "--as-of", "2026-01-24", "-f", "json"))["total"]["count"] == 0
+    assert loads(cli.ok("board", "-p", "service", "--as-of", "2026-01-24", "-f", "json"))["total"]["count"] == 0
 
 
 def test_report_as_of(scripted):
     cli, _, _ = scripted
-    then = json.loads(cli.ok("report", "--as-of", "2026-01-16", "-f", "json"))
+    then = loads(cli.ok("report", "--as-of", "2026-01-16", "-f", "json"))
     assert then["as_of"] == "2026-01-16T23:59:59+00:00" and then["deals"] == 2
     assert [(r["pipeline"], r["open"], r["won"], r["lost"]) for r in then["win_rate"]] == [("sales", 1, 0, 1)]
     assert then["lost_reasons"] == [{"reason": "budget", "deals": 1, "share": "100.0"}]
@@ -107,14 +106,14 @@ def test_report_as_of(scripted):
                                                                                         ("preparation", 1, 1)]
     assert then["forecast"] == [{"month": None, "currency": "USD", "deals": 1, "amount": "50.00",
                                  "weighted": "5.00", "overdue": False}]
-    now = json.loads(cli.ok("report", "-f", "json"))
+    now = loads(cli.ok("report", "-f", "json"))
     assert now["as_of"] is None
     assert {r["pipeline"]: r["won"] for r in now["win_rate"] if r["pipeline"]} == {"sales": 0, "service": 1}
 
 
 def test_stage_time_of_the_past_ends_at_the_moment(scripted):
     cli, _, _ = scripted
-    then = json.loads(cli.ok("report", "--as-of", "2026-01-16", "-s", "stage-time", "-f", "json"))
+    then = loads(cli.ok("report", "--as-of", "2026-01-16", "-s", "stage-time", "-f", "json"))
     st = {s["stage"]: s for s in then["stage_time"][0]["stages"]}
     # X: new 01-01 -> 01-05 (4 d), preparation 01-05 -> 01-15 (10 d); Y still in new
     assert (st["new"]["stays"], st["new"]["avg_days"]) == (1, "4.0")

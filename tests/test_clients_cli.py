@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+from decimal import Decimal
 
 import pytest
+
+from conftest import json_decimal as loads
 
 
 def one_line_error(proc, code, *needles):
@@ -31,18 +33,18 @@ def test_company_and_contact_round_trip_in_every_format(cli, repo):
                 "--set", "industry=tools").strip()
     ct = cli.ok("contact", "add", "Jane Doe", "--company", "acme corp", "--email", "jane@acme.com",
                 "--birthday", "1980-05-01").strip()
-    contact = json.loads(cli.ok("contact", "show", ct, "-f", "json"))
+    contact = loads(cli.ok("contact", "show", ct, "-f", "json"))
     assert contact["company"] == co and contact["birthday"] == "1980-05-01"
     assert contact["created_by"] == "tester@example.com"
-    company = json.loads(cli.ok("company", "show", "ACME CORP", "-f", "json"))
+    company = loads(cli.ok("company", "show", "ACME CORP", "-f", "json"))
     assert company["emails"] == ["info@acme.com"] and company["fields"] == {"industry": "tools"}
     assert cli.ok("company", "list", "-f", "ids").split() == [co]
     rows = list(csv.DictReader(io.StringIO(cli.ok("contact", "list", "-f", "csv"))))
     assert rows[0]["name"] == "Jane Doe" and rows[0]["company"] == co
-    assert [json.loads(x)["id"] for x in cli.ok("contact", "list", "-f", "jsonl").splitlines()] == [ct]
+    assert [loads(x)["id"] for x in cli.ok("contact", "list", "-f", "jsonl").splitlines()] == [ct]
     assert "Jane Doe" in cli.ok("contact", "list") and "jane@acme.com" in cli.ok("contact", "show", ct)
     assert cli.ok("contact", "edit", ct[:5], "--phone", "030 1234", "--unset", "birthday").strip() == ct
-    contact = json.loads(cli.ok("contact", "show", ct, "-f", "json"))
+    contact = loads(cli.ok("contact", "show", ct, "-f", "json"))
     assert contact["phones"] == ["030 1234"] and contact["birthday"] is None
 
 
@@ -61,10 +63,10 @@ def test_deal_add_resolves_company_and_contact_by_name_creates_unknown_ones_and_
     co = cli.ok("company", "add", "Acme Corp").strip()
     proc = cli("deal", "add", "Big", "--company", "ACME corp", "--contact", "Bob New")
     assert proc.returncode == 0
-    deal = json.loads(cli.ok("deal", "show", proc.stdout.strip(), "-f", "json"))
+    deal = loads(cli.ok("deal", "show", proc.stdout.strip(), "-f", "json"))
     assert deal["company"] == co
     assert "created contact" in proc.stderr and "Bob New" in proc.stderr
-    contact = json.loads(cli.ok("contact", "show", deal["contacts"][0], "-f", "json"))
+    contact = loads(cli.ok("contact", "show", deal["contacts"][0], "-f", "json"))
     assert contact["name"] == "Bob New" and contact["company"] == co   # linked to the deal's company
     card = cli.ok("deal", "show", deal["id"])
     assert f"Acme Corp ({co})" in card and "Bob New (" in card
@@ -83,7 +85,7 @@ def test_repeat_deal_uses_real_client_identity(cli):
     by_company = cli.ok("deal", "add", "Again", "--company", "acme").strip()
     by_contact = cli.ok("deal", "add", "Via Jane", "--contact", "jane").strip()
     other = cli.ok("deal", "add", "Other", "--company", "Globex").strip()
-    repeat = {d: json.loads(cli.ok("deal", "show", d, "-f", "json"))["repeat"] for d in (by_company, by_contact, other)}
+    repeat = {d: loads(cli.ok("deal", "show", d, "-f", "json"))["repeat"] for d in (by_company, by_contact, other)}
     assert repeat == {by_company: True, by_contact: True, other: False}
 
 
@@ -91,21 +93,21 @@ def test_repeat_deal_uses_real_client_identity(cli):
 def test_catalogue_product_is_copied_into_the_deal_row(cli, repo):
     pid = cli.ok("product", "add", "Consulting hour", "--price", "120.50", "--tax", "20", "--sku", "CONS",
                  "--unit", "hour").strip()
-    product = json.loads(cli.ok("product", "show", "cons", "-f", "json"))
-    assert product["price"] == "120.50" and product["tax_rate"] == "20" and product["unit"] == "hour"
+    product = loads(cli.ok("product", "show", "cons", "-f", "json"))
+    assert product["price"] == Decimal("120.50") and product["tax_rate"] == Decimal("20") and product["unit"] == "hour"
     deal_id = cli.ok("deal", "add", "D", "--product", pid[:4], "--product", f"{pid}:2:50",
                      "--product", "Setup:100").strip()
-    deal = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
     rows = deal["products"]
     assert [r["product"] for r in rows] == [pid, pid, None]
-    assert rows[0]["name"] == "Consulting hour" and rows[0]["price"] == "120.50" and rows[0]["tax_rate"] == "20"
-    assert rows[1]["quantity"] == "2" and rows[1]["discount"] == "50"
-    assert deal["amount"] == "389.20"  # 120.50 +20% tax, twice that at 50% off, + 100
+    assert rows[0]["name"] == "Consulting hour" and rows[0]["price"] == Decimal("120.50") and rows[0]["tax_rate"] == Decimal("20")
+    assert rows[1]["quantity"] == Decimal("2") and rows[1]["discount"] == Decimal("50")
+    assert deal["amount"] == Decimal("389.20")  # 120.50 +20% tax, twice that at 50% off, + 100
     # the row keeps its own price when the catalogue changes
     path = repo / "products" / f"{pid}.yaml"
     path.write_text(path.read_text().replace("price: 120.50", "price: 999"))
-    again = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
-    assert again["products"][0]["price"] == "120.50"
+    again = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    assert again["products"][0]["price"] == Decimal("120.50")
     assert cli.ok("product", "list", "-f", "ids").split() == [pid]
 
 
@@ -123,16 +125,16 @@ def test_lead_convert_matches_clients_by_email_then_name_and_links_both_ways(cli
     lead = cli.ok("lead", "add", "Website", "--contact-name", "Jane Doe", "--company-name", "acme corp",
                   "--email", "JANE@acme.com", "--phone", "+1 555 0100", "--source", "web", "--amount",
                   "5000.00").strip()
-    rows = json.loads(cli.ok("lead", "list", "-f", "json"))
-    assert rows[0]["status"] == "new" and rows[0]["amount"] == "5000.00"
+    rows = loads(cli.ok("lead", "list", "-f", "json"))
+    assert rows[0]["status"] == "new" and rows[0]["amount"] == Decimal("5000.00")
     proc = cli("lead", "convert", lead[:6])
     assert proc.returncode == 0, proc.stderr
     deal_id = proc.stdout.strip()
     assert "no next step" in proc.stderr  # the nudge
-    deal = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
     assert deal["company"] == acme and deal["contacts"] == [jane]
-    assert deal["lead"] == lead and deal["amount"] == "5000.00" and deal["source"] == "web"
-    converted = json.loads(cli.ok("lead", "show", lead, "-f", "json"))
+    assert deal["lead"] == lead and deal["amount"] == Decimal("5000.00") and deal["source"] == "web"
+    converted = loads(cli.ok("lead", "show", lead, "-f", "json"))
     assert converted["status"] == "converted" and converted["deal"] == deal_id
     assert len(files(repo, "companies")) == 1 and len(files(repo, "contacts")) == 1
     one_line_error(cli("lead", "convert", lead), 1, "already converted")
@@ -142,10 +144,10 @@ def test_lead_convert_matches_clients_by_email_then_name_and_links_both_ways(cli
 def test_lead_convert_creates_missing_clients_in_the_chosen_pipeline_stage(cli, repo):
     lead = cli.ok("lead", "add", "Shop", "--contact-name", "Olivia", "--company-name", "Trey").strip()
     deal_id = cli.ok("lead", "convert", lead, "--stage", "preparation").strip()
-    deal = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
     assert deal["stage"] == "preparation"
-    company = json.loads(cli.ok("company", "show", deal["company"], "-f", "json"))
-    contact = json.loads(cli.ok("contact", "show", deal["contacts"][0], "-f", "json"))
+    company = loads(cli.ok("company", "show", deal["company"], "-f", "json"))
+    contact = loads(cli.ok("contact", "show", deal["contacts"][0], "-f", "json"))
     assert company["name"] == "Trey" and contact["name"] == "Olivia" and contact["company"] == company["id"]
 
 
@@ -162,12 +164,12 @@ def test_lead_errors(cli, repo):
 def test_deal_from_quote_copies_client_and_products(cli):
     quote = cli.ok("quote", "add", "Offer", "--product", "Setup:500", "--product", "Hours:100:3",
                    "--company", "Acme", "--contact", "Jane", "--valid-until", "+2w").strip()
-    q = json.loads(cli.ok("quote", "show", quote, "-f", "json"))
-    assert q["amount"] == "800.00" and q["valid_until"] == "2026-03-24"
+    q = loads(cli.ok("quote", "show", quote, "-f", "json"))
+    assert q["amount"] == Decimal("800.00") and q["valid_until"] == "2026-03-24"
     deal_id = cli.ok("deal", "add", "From offer", "--from", f"quote:{quote}").strip()
-    deal = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
     assert deal["company"] == q["company"] and deal["contacts"] == q["contacts"]
-    assert [r["name"] for r in deal["products"]] == ["Setup", "Hours"] and deal["amount"] == "800.00"
+    assert [r["name"] for r in deal["products"]] == ["Setup", "Hours"] and deal["amount"] == Decimal("800.00")
     assert deal["quote"] == quote
     assert cli.ok("quote", "list", "-f", "ids").split() == [quote]
 
@@ -175,16 +177,16 @@ def test_deal_from_quote_copies_client_and_products(cli):
 def test_deal_from_contact_company_and_lead(cli):
     co = cli.ok("company", "add", "Acme").strip()
     ct = cli.ok("contact", "add", "Jane", "--company", co).strip()
-    from_contact = json.loads(cli.ok("deal", "show", cli.ok("deal", "add", "A", "--from", f"contact:{ct}").strip(),
+    from_contact = loads(cli.ok("deal", "show", cli.ok("deal", "add", "A", "--from", f"contact:{ct}").strip(),
                                      "-f", "json"))
     assert from_contact["contacts"] == [ct] and from_contact["company"] == co
-    from_company = json.loads(cli.ok("deal", "show", cli.ok("deal", "add", "B", "--from", "company:acme").strip(),
+    from_company = loads(cli.ok("deal", "show", cli.ok("deal", "add", "B", "--from", "company:acme").strip(),
                                      "-f", "json"))
     assert from_company["company"] == co and from_company["contacts"] == []
     lead = cli.ok("lead", "add", "L", "--contact-name", "Jane", "--amount", "70").strip()
-    from_lead = json.loads(cli.ok("deal", "show", cli.ok("deal", "add", "C", "--from", f"lead:{lead}").strip(),
+    from_lead = loads(cli.ok("deal", "show", cli.ok("deal", "add", "C", "--from", f"lead:{lead}").strip(),
                                   "-f", "json"))
-    assert from_lead["contacts"] == [ct] and from_lead["company"] == co and from_lead["amount"] == "70.00"
+    assert from_lead["contacts"] == [ct] and from_lead["company"] == co and from_lead["amount"] == Decimal("70.00")
     one_line_error(cli("deal", "add", "D", "--from", "planet:1"), 2, "planet")
     one_line_error(cli("deal", "add", "D", "--from", "quote:nope"), 3, "nope")
 
@@ -197,7 +199,7 @@ def test_activity_lifecycle_and_list_formats(cli):
     late = cli("activity", "add", deal, "--type", "task", "--subject", "Late", "--due", "yesterday 09:00")
     assert "past" in late.stderr
     a3 = late.stdout.strip()
-    acts = {a["id"]: a for a in json.loads(cli.ok("activity", "list", "-f", "json"))}
+    acts = {a["id"]: a for a in loads(cli.ok("activity", "list", "-f", "json"))}
     assert acts[a1]["due"] == "2026-03-11T10:00:00+00:00"
     assert acts[a2]["due"] == "2026-03-13T12:00:00+00:00"   # three working days later, on the hour
     assert acts[a1]["responsible"] == "sam@example.com" and acts[a1]["done"] is False
@@ -207,7 +209,7 @@ def test_activity_lifecycle_and_list_formats(cli):
     for fmt in ("csv", "tsv", "yaml", "jsonl", "table"):
         assert "Intro" in cli.ok("activity", "list", "-f", fmt)
     assert cli.ok("activity", "done", a3).strip() == a3
-    done = json.loads(cli.ok("activity", "list", "--all", "-f", "json"))
+    done = loads(cli.ok("activity", "list", "--all", "-f", "json"))
     assert [a["done"] for a in done if a["id"] == a3] == [True]
     assert a3 not in cli.ok("activity", "list", "-f", "ids")
     one_line_error(cli("activity", "done", a3), 1, "already done")
@@ -265,11 +267,11 @@ def test_agenda_groups_deals_by_next_activity(cli):
     closed = cli.ok("deal", "add", "Closed").strip()
     cli.ok("activity", "add", closed, "--type", "call", "--subject", "x")
     cli.ok("deal", "close", closed, "--won")
-    rows = json.loads(cli.ok("agenda", "-f", "json"))
+    rows = loads(cli.ok("agenda", "-f", "json"))
     assert [(r["group"], r["title"]) for r in rows] == [
         ("overdue", "Late"), ("today", "Now"), ("this-week", "Thu"), ("next-week", "NextWk"), ("later", "Far"),
         ("no-activity", "None")]
-    assert rows[0]["activity_subject"] == "S Late" and rows[0]["amount"] == "0.00"
+    assert rows[0]["activity_subject"] == "S Late" and rows[0]["amount"] == Decimal("0.00")
     table = cli.ok("agenda")
     for heading in ("Overdue (1)", "Today (1)", "This week (1)", "Next week (1)", "Later (1)",
                     "Without activities (1)"):
@@ -285,16 +287,16 @@ def test_check_reports_dangling_links_with_file_and_line(cli, repo):
     deal = cli.ok("deal", "add", "D", "--company", "Acme", "--contact", "Jane", "--product", pid).strip()
     cli.ok("activity", "add", deal, "--type", "call", "--subject", "S")
     assert cli("check").returncode == 0
-    company = json.loads(cli.ok("deal", "show", deal, "-f", "json"))["company"]
+    company = loads(cli.ok("deal", "show", deal, "-f", "json"))["company"]
     (repo / "companies" / f"{company}.yaml").unlink()
     (repo / "products" / f"{pid}.yaml").unlink()
     proc = cli("check", "-f", "json")
     assert proc.returncode == 1
-    found = {(p["path"], p["field"]) for p in json.loads(proc.stdout) if p["rule"] == "dangling-link"}
+    found = {(p["path"], p["field"]) for p in loads(proc.stdout) if p["rule"] == "dangling-link"}
     assert found == {(f"deals/{deal}.yaml", "company"), (f"deals/{deal}.yaml", "products.0.product"),
-                     (f"contacts/{json.loads(cli.ok('deal', 'show', deal, '-f', 'json'))['contacts'][0]}.yaml",
+                     (f"contacts/{loads(cli.ok('deal', 'show', deal, '-f', 'json'))['contacts'][0]}.yaml",
                       "company")}
-    assert all(p["line"] for p in json.loads(proc.stdout))
+    assert all(p["line"] for p in loads(proc.stdout))
     (repo / "deals" / f"{deal}.yaml").unlink()
     text = cli("check").stdout
     assert "activities/" in text and f"deal '{deal}' does not exist" in text
@@ -317,9 +319,9 @@ def test_example_repository_has_clients_products_and_activities(tmp_path):
     assert ex("check").returncode == 0
     assert len(ex.ok("product", "list", "-f", "ids").split()) >= 3
     assert len(ex.ok("company", "list", "-f", "ids").split()) >= 5
-    groups = {r["group"] for r in json.loads(ex.ok("agenda", "-f", "json"))}
+    groups = {r["group"] for r in loads(ex.ok("agenda", "-f", "json"))}
     assert {"overdue", "today", "no-activity"} <= groups and groups & {"this-week", "next-week", "later"}
     catalogue_rows = [row for deal_id in ex.ok("agenda", "-f", "ids").split()
-                      for row in json.loads(ex.ok("deal", "show", deal_id, "-f", "json"))["products"] if row["product"]]
+                      for row in loads(ex.ok("deal", "show", deal_id, "-f", "json"))["products"] if row["product"]]
     assert catalogue_rows, "some example deals carry catalogue products"
     assert len(ex.ok("activity", "list", "--overdue", "-f", "ids").split()) >= 1

@@ -2,9 +2,11 @@
 
 import csv
 import io
-import json
+from decimal import Decimal
 
 import yaml
+
+from conftest import json_decimal as loads
 
 
 def add(cli, *args):
@@ -12,20 +14,20 @@ def add(cli, *args):
 
 
 def show(cli, deal_id):
-    return json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    return loads(cli.ok("deal", "show", deal_id, "-f", "json"))
 
 
 def test_amount_from_products_is_exact(cli):
     d = add(cli, "Three dimes", "--product", "Dime:0.1", "--product", "Dime:0.1", "--product", "Dime:0.1")
     data = show(cli, d)
-    assert data["amount"] == "0.30" and data["manual_amount"] is False
+    assert data["amount"] == Decimal("0.30") and data["manual_amount"] is False
     d2 = add(cli, "Rows", "--product", "Seat:240:25:15:20", "--product", "Setup: phase 1:1500")
     data = show(cli, d2)
     # 240*25 = 6000, -15% = 5100, +20% tax = 6120; plus 1500
-    assert data["amount"] == "7620.00"
+    assert data["amount"] == Decimal("7620.00")
     assert data["products"][1]["name"] == "Setup: phase 1"
     d3 = add(cli, "Manual", "--amount", "99.99", "--product", "X:10")
-    assert show(cli, d3)["amount"] == "99.99" and show(cli, d3)["manual_amount"] is True
+    assert show(cli, d3)["amount"] == Decimal("99.99") and show(cli, d3)["manual_amount"] is True
 
 
 def test_lifecycle_and_history_events(cli):
@@ -75,9 +77,9 @@ def test_close_from_any_stage(cli):
 def test_history_in_every_format(cli):
     d = add(cli, "H")
     cli.ok("deal", "move", d, "executing")
-    assert json.loads(cli.ok("deal", "history", d, "-f", "json"))[1]["to"] == "executing"
+    assert loads(cli.ok("deal", "history", d, "-f", "json"))[1]["to"] == "executing"
     lines = cli.ok("deal", "history", d, "-f", "jsonl").splitlines()
-    assert [json.loads(x)["kind"] for x in lines] == ["created", "moved"]
+    assert [loads(x)["kind"] for x in lines] == ["created", "moved"]
     rows = list(csv.DictReader(io.StringIO(cli.ok("deal", "history", d, "-f", "csv"))))
     assert rows[1]["kind"] == "moved" and rows[1]["from"] == "new"
     assert "moved" in cli.ok("deal", "history", d, "-f", "tsv")
@@ -149,7 +151,7 @@ def test_corrupt_file_gives_exit_5_and_check_names_the_line(cli, repo):
     proc = cli("check")
     assert proc.returncode == 1
     assert f"deals/{bad}.yaml:{idx + 1}:" in proc.stdout or f"deals/{bad}.yaml:{idx + 2}:" in proc.stdout
-    problems = json.loads(cli("check", "-f", "json").stdout)
+    problems = loads(cli("check", "-f", "json").stdout)
     assert problems and problems[0]["path"] == f"deals/{bad}.yaml"
 
 

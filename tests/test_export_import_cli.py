@@ -2,6 +2,7 @@
 empty repository reproduces the same deals."""
 
 import json
+from decimal import Decimal
 
 from conftest import Runner
 
@@ -31,5 +32,5 @@ def test_export_jsonl_then_import_reproduces_the_same_deals(cli, repo, tmp_path)
     again = run_b("import", "-", "--format", "jsonl", "--key", "id", input=exported)
     assert again.returncode == 0, again.stderr
     assert run_b.ok("export", "-f", "jsonl") == exported
-    row = json.loads(exported.splitlines()[0])
-    assert isinstance(row["amount"], str)
+    row = json.loads(exported.splitlines()[0], parse_float=Decimal)
+    assert isinstance(row["amount"], Decimal)  # money is an exact JSON number

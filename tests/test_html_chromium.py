@@ -7,7 +7,6 @@ contrast of the colours) are checked without it."""
 from __future__ import annotations
 
 import html.parser
-import json
 import os
 import re
 import shutil
@@ -19,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from test_reports import build_fixture
+from conftest import json_exact_text as loads
+
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -128,8 +129,8 @@ def pages(tmp_path_factory):
     report_page, board_page = base / "report.html", base / "board.html"
     cli.ok("report", "--html", report_page)
     cli.ok("board", "--html", board_page)
-    report = json.loads(cli.ok("report", "-f", "json"))
-    boards = {"sales": json.loads(cli.ok("board", "-p", "sales", "-f", "json"))}
+    report = loads(cli.ok("report", "-f", "json"))
+    boards = {"sales": loads(cli.ok("board", "-p", "sales", "-f", "json"))}
     return base, report_page, board_page, report, boards
 
 
@@ -150,7 +151,7 @@ def test_report_page_renders_without_errors_and_shows_the_json_numbers(chromium,
             "report:stage_time/0/stages/0/avg_days", "report:won_revenue/by_product/0/amount",
             "report:activities/0/overdue", "board:sales/stages/0/count", "board:sales/total/sum/USD"} <= metrics
     assert len(found) > 80
-    assert json.loads(parsed.scripts["report-data"]) == report
+    assert loads(parsed.scripts["report-data"]) == report
     assert dom.count('class="card"') == report["deals"]
 
 

@@ -1,7 +1,8 @@
-"""Round trip: deal records as `dealcli export -f jsonl` writes them (render.jsonable of the stored
+"""Round trip: deal records as `dealcli export -f jsonl` writes them (render.json_text of the stored
 record) imported into an empty repository reproduce the same deal files, byte for byte."""
 
 import json
+from decimal import Decimal
 
 from conftest import Runner
 from dealcli.views import render
@@ -10,7 +11,7 @@ from dealcli.session import Session
 
 def _export_jsonl(repo) -> str:
     s = Session(repo_root=repo, quiet=True)
-    return "".join(json.dumps(render.jsonable(r), ensure_ascii=False) + "\n" for r in s.deal_records())
+    return "".join(render.json_text(r) + "\n" for r in s.deal_records())
 
 
 def test_export_jsonl_import_into_empty_repository_reproduces_the_deals(cli, repo, tmp_path):
@@ -35,7 +36,8 @@ def test_export_jsonl_import_into_empty_repository_reproduces_the_deals(cli, rep
     again = other("import", dump, "--key", "id")
     assert again.returncode == 0 and "4 unchanged" in again.stderr
     as_array = tmp_path / "export.json"
-    as_array.write_text(json.dumps([json.loads(line) for line in dump.read_text().splitlines()]))
+    records = [json.loads(line, parse_float=Decimal) for line in dump.read_text().splitlines()]
+    as_array.write_text(render.json_text(records))
     twice = other("import", as_array)  # ids taken: new ids, same content
     assert twice.returncode == 0 and "4 deals got a new id" in twice.stderr
     assert len(list((tmp_path / "empty" / "deals").iterdir())) == 8
@@ -44,11 +46,11 @@ def test_export_jsonl_import_into_empty_repository_reproduces_the_deals(cli, rep
 def test_a_broken_exported_record_is_a_bad_row(cli, repo, tmp_path):
     cli.ok("deal", "add", "X")
     lines = _export_jsonl(repo).splitlines()
-    record = json.loads(lines[0])
+    record = json.loads(lines[0], parse_float=Decimal)
     record["amount"] = "lots"
-    record2 = dict(json.loads(lines[0]), id="other", stage="nowhere")
+    record2 = dict(json.loads(lines[0], parse_float=Decimal), id="other", stage="nowhere")
     dump = tmp_path / "bad.jsonl"
-    dump.write_text(json.dumps(record) + "\n" + json.dumps(record2) + "\n{not json\n")
+    dump.write_text(render.json_text(record) + "\n" + render.json_text(record2) + "\n{not json\n")
     proc = cli("import", dump)
     assert proc.returncode == 1
     err = proc.stderr.splitlines()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -81,17 +82,27 @@ def test_first_scan_builds_the_cache_and_results_match_the_files(repo):
 
 
 def test_types_marshal_cannot_hold_round_trip_exactly(repo):
-    text = ("id: odd\ntitle: Odd\npipeline: sales\nstage: new\nweird:\n  1.5: decimal key\n  7: int key\n"
-            "  big: 123456789012345678901234567890\n  tiny: 0.000001\n  inf: .inf\n  set: !!set {a: null}\n"
-            "  bin: !!binary aGVsbG8=\n  date: 2026-03-10\n  none: null\n")
+    text = ("id: odd\ntitle: Odd\npipeline: sales\nstage: new\nweird:\n"
+            "  big: 123456789012345678901234567890\n  tiny: 0.000001\n  date: 2026-03-10\n  none: null\n"
+            "  nested: [{a: 1.50}, [2]]\n")
     write(repo, "odd", text)
     records, _ = same_with_and_without(repo)
     weird = records[0][1]["weird"]
-    assert weird[Decimal("1.5")] == "decimal key" and weird[7] == "int key"
-    assert weird["set"] == {"a"} and weird["bin"] == b"hello" and weird["date"] == "2026-03-10"
-    assert weird["tiny"] == Decimal("0.000001")
+    assert weird["big"] == 123456789012345678901234567890 and weird["date"] == "2026-03-10"
+    assert weird["tiny"] == Decimal("0.000001") and str(weird["nested"][0]["a"]) == "1.50"
     scan(repo)  # warm: from the cache
     assert scan(repo)[0] == records
+
+
+def test_values_that_are_not_plain_data_are_errors_cached_or_not(repo):
+    for name, value in (("deckey", "{1.5: decimal key}"), ("intkey", "{7: int key}"), ("inf", ".inf"),
+                        ("set", "!!set {a: null}"), ("bin", "!!binary aGVsbG8=")):
+        write(repo, name, f"id: {name}\ntitle: Odd\npipeline: sales\nstage: new\nweird: {value}\n")
+    cold = scan(repo)
+    assert cold[0] == [] and len(cold[1]) == 5
+    assert all(re.match(r"deals/\w+\.yaml:5: weird", e) for e in cold[1]), cold[1]
+    assert scan(repo) == cold  # warm: the errors come from the cache
+    assert scan(repo, cache=False) == cold
 
 
 def test_added_edited_deleted_and_renamed_files_are_seen_by_the_next_scan(repo):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -188,8 +189,8 @@ def test_required_fields_from_a_stage_on_and_lost_reason(cli, service):
 def test_custom_fields_are_typed_by_the_card(cli, repo, service):
     deal_id = cli.ok("deal", "add", "Boiler", "--pipeline", "service", "--set", "budget=1200.50", "--set",
                      "signed_on=tomorrow", "--set", "free_note=anything").strip()
-    fields = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))["fields"]
-    assert fields == {"budget": "1200.50", "signed_on": "2026-03-11", "free_note": "anything",
+    fields = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"), parse_float=Decimal)["fields"]
+    assert fields == {"budget": Decimal("1200.50"), "signed_on": "2026-03-11", "free_note": "anything",
                       "segment": "smb", "nda": False}  # defaults applied on add
     text = (repo / "deals" / f"{deal_id}.yaml").read_text()
     assert "budget: 1200.50" in text and "nda: false" in text

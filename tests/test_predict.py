@@ -16,6 +16,8 @@ import pytest
 
 from dealcli import deals, predict
 from dealcli.session import Session
+from conftest import json_exact_text as loads
+
 
 NOW = "2026-03-10T12:00:00+00:00"
 
@@ -77,7 +79,7 @@ def test_backtest_numbers_on_a_small_fixture_computed_by_hand(cli):
     proc = cli("predict", "backtest", "--cutoff", "2026-03-01", "--horizon", "30d", "--k", "2", "-f", "json",
                now="2026-06-01T00:00:00+00:00")
     assert proc.returncode == 0, proc.stderr
-    rows = {r["method"]: r for r in json.loads(proc.stdout)}
+    rows = {r["method"]: r for r in loads(proc.stdout)}
     # buyers after the cutoff: A, B, E; not: C, D.
     # most recent (days since last: E 2, D 4, A 14, B 50, C 162): pos>neg pairs E>D,E>C,A>C,B>C = 4/6;
     # top 2 = E, D: precision 1/2, recall 1/3
@@ -145,7 +147,7 @@ def test_the_model_recovers_who_is_due(cli, cycles):
     fast = [r for r in rows if cycles[r["client"]][0] == 14]
     assert fast and all(r["reasons"].startswith("about 2.") and max(r["contributions"], key=r["contributions"].get)
                         == "rate" for r in fast)
-    pairs = json.loads(cli.ok("predict", "repeat", "--by", "product", "--top", "3", "-f", "json"))
+    pairs = loads(cli.ok("predict", "repeat", "--by", "product", "--top", "3", "-f", "json"))
     assert [r["product"] for r in pairs] == [f"Part {int(r['client_name'][-2:]) % 3}" for r in pairs]
     assert set(pairs[0]["contributions"]) == set(predict.PAIR_FEATURES)
     for r in rows:
@@ -157,7 +159,7 @@ def test_the_model_recovers_who_is_due(cli, cycles):
 def test_backtest_on_cycles_beats_both_baselines(cli, cycles):
     proc = cli("predict", "backtest", "--cutoff", "2026-01-15", "--horizon", "30d", "--k", "12", "-f", "json")
     assert proc.returncode == 0, proc.stderr
-    rows = {r["method"]: r for r in json.loads(proc.stdout)}
+    rows = {r["method"]: r for r in loads(proc.stdout)}
     for baseline in ("most recent buyers", "most frequent buyers"):
         assert float(rows["model"]["auc"]) > float(rows[baseline]["auc"])
         assert float(rows["model"]["precision_at_k"]) >= float(rows[baseline]["precision_at_k"])
@@ -166,19 +168,19 @@ def test_backtest_on_cycles_beats_both_baselines(cli, cycles):
 def test_create_opens_deals_once_per_horizon_window(cli, repo, cycles):
     made = cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--create").split()
     assert len(made) == 3 and all(m.startswith("pred-") and m.endswith("-30d-20260308") for m in made)
-    deal = json.loads(cli.ok("deal", "show", made[0], "-f", "json"))
+    deal = loads(cli.ok("deal", "show", made[0], "-f", "json"))
     assert deal["prediction"]["horizon"] == "30d" and deal["prediction"]["client"] == deal["company"]
     assert deal["products"] and deal["status"] == "open"
-    history = json.loads(cli.ok("deal", "history", made[0], "-f", "json"))
+    history = loads(cli.ok("deal", "history", made[0], "-f", "json"))
     assert history[0]["via"] == "predict"
     assert cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--create") == ""
     later = cli("predict", "repeat", "--horizon", "30d", "--top", "3", "--create", "-f", "json",
                 now="2026-04-10T12:00:00+00:00")  # the next 30-day window
     assert later.returncode == 0, later.stderr
-    results = {r["client"]: r["result"] for r in json.loads(later.stdout)}
+    results = {r["client"]: r["result"] for r in loads(later.stdout)}
     assert "skipped" in results.values()
     for m in made:  # their predicted deals are still open: passed over in the next window
-        client = json.loads(cli.ok("deal", "show", m, "-f", "json"))["company"]
+        client = loads(cli.ok("deal", "show", m, "-f", "json"))["company"]
         if client in results:
             assert results[client] == "skipped"
     assert len([p for p in (repo / "deals").glob("pred-*.yaml")]) == 3 + list(results.values()).count("created")

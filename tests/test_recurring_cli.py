@@ -2,13 +2,14 @@
 cron calls it: --now drives the clock, every run is checked for what it prints and what it
 leaves on disk."""
 
-import json
 import os
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import Runner
+
+from conftest import Runner, json_decimal as loads
 
 
 def add(cli, *args, now="2026-01-01T08:00:00+00:00") -> str:
@@ -24,7 +25,7 @@ def run(cli, now, *args) -> list[str]:
 
 
 def deal(cli, deal_id) -> dict:
-    return json.loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+    return loads(cli.ok("deal", "show", deal_id, "-f", "json"))
 
 
 def deal_files(repo: Path) -> list[str]:
@@ -45,7 +46,7 @@ def test_monthly_from_31_january_recurs_on_month_ends(cli, repo):
     feb = deal(cli, ids[1])
     assert feb["title"] == "Retainer February 2026 #2"
     assert feb["begin"] == "2026-02-28"
-    assert feb["amount"] == "1200.00" and feb["currency"] == "EUR"
+    assert feb["amount"] == Decimal("1200.00") and feb["currency"] == "EUR"
     assert feb["recurring"] == {"template": tid, "occurrence": "2026-02-28", "n": 2}
     created = feb["history"][0]
     assert created["kind"] == "created" and created["via"] == "recurring"
@@ -64,7 +65,7 @@ def test_count_limits_the_number_of_deals(cli):
     ids = run(cli, "2027-01-01T00:00:00+00:00")
     assert [deal(cli, i)["title"] for i in ids] == ["Three payments 1/3", "Three payments 2/3",
                                                     "Three payments 3/3"]
-    listing = json.loads(cli.ok("recurring", "list", "-f", "json", now="2027-01-01T00:00:00+00:00"))
+    listing = loads(cli.ok("recurring", "list", "-f", "json", now="2027-01-01T00:00:00+00:00"))
     assert listing[0]["status"] == "finished" and listing[0]["next"] is None and listing[0]["created"] == 3
 
 
@@ -79,7 +80,7 @@ def test_rrule_with_byday_and_bysetpos(cli):
               "--start", "2026-01-01")
     ids = run(cli, "2026-05-30T00:00:00+00:00")
     assert occurrences(cli, ids) == ["2026-01-30", "2026-02-27", "2026-03-31", "2026-04-30", "2026-05-29"]
-    shown = json.loads(cli.ok("recurring", "show", tid, "-f", "json", now="2026-05-30T00:00:00+00:00"))
+    shown = loads(cli.ok("recurring", "show", tid, "-f", "json", now="2026-05-30T00:00:00+00:00"))
     assert shown["schedule"]["rule"] == "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"
     assert shown["next"][0] == "2026-06-30"
 
@@ -159,7 +160,7 @@ def test_dry_run_lists_what_would_be_created_and_writes_nothing(cli, repo):
     tid = add(cli, "Monthly {date:%b}", "--every", "month", "--start", "2026-01-31")
     proc = cli("recurring", "run", "--dry-run", "-f", "json", now="2026-02-28T00:00:00+00:00")
     assert proc.returncode == 0, proc.stderr
-    rows = json.loads(proc.stdout)
+    rows = loads(proc.stdout)
     assert [(r["id"], r["title"]) for r in rows] == [(f"{tid}-20260131", "Monthly Jan"),
                                                      (f"{tid}-20260228", "Monthly Feb")]
     assert deal_files(repo) == []
@@ -194,14 +195,14 @@ def test_pause_creates_nothing_and_resume_does_not_replay_the_paused_weeks(cli, 
     tid = add(cli, "Weekly", "--every", "week", "--start", "2026-03-02")
     assert run(cli, "2026-03-02T09:00:00+00:00") == [f"{tid}-20260302"]
     assert cli.ok("recurring", "pause", tid[:5], now="2026-03-04T09:00:00+00:00").strip() == tid
-    listing = json.loads(cli.ok("recurring", "list", "-f", "json", now="2026-03-04T09:00:00+00:00"))
+    listing = loads(cli.ok("recurring", "list", "-f", "json", now="2026-03-04T09:00:00+00:00"))
     assert listing[0]["status"] == "paused"
     assert run(cli, "2026-03-09T09:00:00+00:00") == []
     assert run(cli, "2026-03-16T09:00:00+00:00") == []
     assert cli.ok("recurring", "resume", tid, now="2026-03-18T09:00:00+00:00").strip() == tid
     # the occurrences of 9 and 16 March fell due while paused: never created
     assert run(cli, "2026-03-18T10:00:00+00:00") == []
-    listing = json.loads(cli.ok("recurring", "list", "-f", "json", now="2026-03-18T10:00:00+00:00"))
+    listing = loads(cli.ok("recurring", "list", "-f", "json", now="2026-03-18T10:00:00+00:00"))
     assert listing[0]["status"] == "active" and listing[0]["next"] == "2026-03-23"
     assert run(cli, "2026-03-30T10:00:00+00:00") == [f"{tid}-20260323", f"{tid}-20260330"]
     assert deal_files(repo) == [f"{tid}-20260302", f"{tid}-20260323", f"{tid}-20260330"]
@@ -308,13 +309,13 @@ def test_add_from_a_deal_copies_it(cli, repo):
     src = cli.ok("deal", "add", "Support contract", "--company", "Acme", "--product", "Support:300:2",
                  "--type", "service", "--set", "plan=gold").strip()
     tid = add(cli, "--from", src, "--every", "month", "--start", "2026-01-15")
-    template = json.loads(cli.ok("recurring", "show", tid, "-f", "json"))
+    template = loads(cli.ok("recurring", "show", tid, "-f", "json"))
     assert template["title"] == "Support contract" and template["from_deal"] == src
     ids = run(cli, "2026-02-15T00:00:00+00:00")
     made = deal(cli, ids[-1])
     original = deal(cli, src)
     assert made["company"] == original["company"]
-    assert made["products"][0]["name"] == "Support" and made["amount"] == original["amount"] == "600.00"
+    assert made["products"][0]["name"] == "Support" and made["amount"] == original["amount"] == Decimal("600.00")
     assert made["type"] == "service" and made["fields"] == {"plan": "gold"}
     assert made["stage"] == "new"
 
@@ -323,7 +324,7 @@ def test_created_deals_are_normal_deals(cli):
     add(cli, "Daily", "--every", "day", "--start", "2026-03-01", "--stage", "preparation")
     [deal_id] = run(cli, "2026-03-01T12:00:00+00:00")
     cli.ok("deal", "move", deal_id, "executing")
-    history = json.loads(cli.ok("deal", "history", deal_id, "-f", "json"))
+    history = loads(cli.ok("deal", "history", deal_id, "-f", "json"))
     assert [e["kind"] for e in history] == ["created", "moved"]
     assert cli("check").returncode == 0
 

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 import pytest
 
-from conftest import Runner
+from conftest import Runner, json_exact_text as loads
+
 
 T = "2026-{}T00:00:00+00:00".format
 
@@ -79,7 +79,7 @@ def fixture(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report(fixture):
     cli, _ = fixture
-    return json.loads(cli.ok("report", "-f", "json"))
+    return loads(cli.ok("report", "-f", "json"))
 
 
 def by(rows, key):
@@ -147,12 +147,12 @@ def test_money_stays_exact_decimal_in_core(fixture):
 
 def test_sections_selection_csv_and_selection_by_expression(fixture):
     cli, ids = fixture
-    out = json.loads(cli.ok("report", "-s", "win-rate", "-f", "json"))
+    out = loads(cli.ok("report", "-s", "win-rate", "-f", "json"))
     assert "win_rate" in out and "funnel" not in out and "forecast" not in out
     rows = list(csv.DictReader(io.StringIO(cli.ok("report", "-s", "funnel,lost_reasons", "-f", "csv"))))
     assert {r["section"] for r in rows} == {"funnel", "lost_reasons"}
     assert [r["reached"] for r in rows if r["section"] == "funnel"] == ["6", "4", "3", "2", "2", "2"]
-    only_won = json.loads(cli.ok("report", "status=won", "-s", "win-rate", "-f", "json"))
+    only_won = loads(cli.ok("report", "status=won", "-s", "win-rate", "-f", "json"))
     assert only_won["deals"] == 2 and only_won["win_rate"][0]["won"] == 2
     bad = cli("report", "-s", "nonsense")
     assert bad.returncode == 2 and "funnel" in bad.stderr

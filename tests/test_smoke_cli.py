@@ -2,13 +2,13 @@
 processes for the main commands, so the entry point, start-up and exit codes of a real process
 stay covered while the rest of the suite calls cli.main() in-process (see conftest.py)."""
 
-import json
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
-from conftest import NOW, Runner
+from conftest import NOW, Runner, json_decimal as loads
 
 
 @pytest.fixture
@@ -21,9 +21,9 @@ def test_add_prints_only_the_id_and_show_reads_it_back(cli):
     out = cli.ok("deal", "add", "First deal", "--amount", "1234.50", "--currency", "eur")
     deal_id = out.strip()
     assert len(deal_id) == 10 and "\n" not in deal_id
-    data = json.loads(cli.ok("deal", "show", deal_id[:6], "-f", "json"))
+    data = loads(cli.ok("deal", "show", deal_id[:6], "-f", "json"))
     assert data["id"] == deal_id
-    assert data["amount"] == "1234.50"
+    assert data["amount"] == Decimal("1234.50")
     assert data["currency"] == "EUR"
     assert data["stage"] == "new" and data["status"] == "open"
     assert data["created_by"] == "tester@example.com"
@@ -70,7 +70,7 @@ def test_main_commands_through_the_script(tmp_path):
     assert "This week" in run.ok("agenda") and deal in run.ok("agenda")
     assert "Smoke deal" in run.ok("deal", "show", deal)
     exported = run.ok("export", "-f", "jsonl")
-    assert json.loads(exported)["created"].startswith(NOW[:19])
+    assert loads(exported)["created"].startswith(NOW[:19])
     Runner(tmp_path, subprocess=True).ok("init", tmp_path / "b", "--timezone", "UTC")
     other = Runner(tmp_path / "b", subprocess=True)
     assert other.ok("import", "-", "--format", "jsonl", input=exported).strip() == deal

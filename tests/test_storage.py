@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from dealcli.errors import Conflict, CorruptData, NotFound
+from dealcli.errors import Conflict, CorruptData, NotFound, UsageError
 from dealcli.storage import atomic, yamlcodec
 from dealcli.storage.repository import Repository
 
@@ -66,8 +66,9 @@ def test_prefix_resolution(tmp_path):
     assert "abc123" in exc.value.message and "abd456" in exc.value.message and exc.value.exit_code == 3
     with pytest.raises(NotFound):
         repo.resolve("deals", "nope")
-    with pytest.raises(NotFound):
+    with pytest.raises(UsageError) as exc:  # a reference is a name or an id, never a path (exit 2)
         repo.resolve("deals", "../dealcli")
+    assert exc.value.exit_code == 2
 
 
 def test_corrupt_file_is_skipped_by_scans_with_errors(tmp_path):

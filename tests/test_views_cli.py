@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import subprocess
+from decimal import Decimal
 
 import pytest
 import yaml
 
-from conftest import NOW, Runner
+from conftest import NOW, Runner, json_decimal as loads
+
 
 ME = "tester@example.com"
 
@@ -102,8 +103,8 @@ def test_stale_days_comes_from_the_settings(sample, tmp_path):
 
 def test_next_activity_column_and_sort(sample):
     cli, ids = sample
-    rows = json.loads(cli.ok("filter", "--preset", "open", "--sort", "next_activity",
-                             "--columns", "id,next_activity,overdue,company_name", "-f", "json"))
+    rows = loads(cli.ok("filter", "--preset", "open", "--sort", "next_activity",
+                        "--columns", "id,next_activity,overdue,company_name", "-f", "json"))
     assert [r["id"] for r in rows[:2]] == [ids["beta"], ids["alpha"]]
     assert rows[0]["next_activity"] == "2026-03-09T10:00:00+00:00" and rows[0]["overdue"] is True
     assert rows[2]["next_activity"] is None and rows[3]["next_activity"] is None  # without: last
@@ -113,17 +114,17 @@ def test_next_activity_column_and_sort(sample):
 def test_json_jsonl_csv_tsv_yaml_ids_parse_back(sample):
     cli, ids = sample
     args = ("filter", "--preset", "open", "--sort", "title")
-    as_json = json.loads(cli.ok(*args, "-f", "json"))
+    as_json = loads(cli.ok(*args, "-f", "json"))
     assert [r["title"] for r in as_json][:3] == ['=HYPERLINK("http://evil.example","x")', "Alpha", "Beta"]
-    assert as_json[1]["amount"] == "1000.00" and as_json[1]["contacts"] == []  # money is exact text
-    jsonl = [json.loads(line) for line in cli.ok(*args, "-f", "jsonl").splitlines()]
+    assert as_json[1]["amount"] == Decimal("1000.00") and as_json[1]["contacts"] == []  # money: an exact JSON number
+    jsonl = [loads(line) for line in cli.ok(*args, "-f", "jsonl").splitlines()]
     assert jsonl == as_json
 
     raw = subprocess.run([cli.exe, *args, "-f", "csv"], capture_output=True, env=_env(cli), cwd=cli.root).stdout
-    assert raw.count(b"\r\n") == len(as_json) + 1  # RFC 4180: CRLF records
+    assert raw.count(b"\n") == len(as_json) + 1 and b"\r" not in raw  # LF line ends (awk, cut, Miller)
     rows = list(csv.DictReader(io.StringIO(raw.decode(), newline="")))
     assert [r["id"] for r in rows] == [r["id"] for r in as_json]
-    assert rows[0]["title"] == as_json[0]["title"]  # filter csv is raw data; export guards formulas
+    assert rows[0]["title"] == "'" + as_json[0]["title"]  # filter csv guards formulas as export does
     assert rows[1]["amount"] == "1000.00"
 
     tsv = list(csv.DictReader(io.StringIO(cli.ok(*args, "-f", "tsv")), delimiter="\t"))
@@ -260,16 +261,16 @@ def test_export_jsonl_is_each_stored_record(sample):
     lines = cli.ok("export", "-f", "jsonl", "--sort", "id").splitlines()
     assert len(lines) == len(ids)
     for line in lines:
-        got = json.loads(line)
-        assert got == json.loads(json.dumps(render.jsonable(repo.load("deals", got["id"]).data)))
-    beta = next(json.loads(x) for x in lines if json.loads(x)["id"] == ids["beta"])
+        got = loads(line)
+        assert got == loads(render.json_text(repo.load("deals", got["id"]).data))
+    beta = next(loads(x) for x in lines if loads(x)["id"] == ids["beta"])
     assert beta["products"][0]["name"] == "Licence seat" and beta["history"][0]["kind"] == "created"
 
 
 def test_export_json_and_yaml_are_nested(sample):
     cli, ids = sample
-    data = json.loads(cli.ok("export", "title=beta", "-f", "json"))
-    assert data[0]["products"][0]["price"] == "100.00" and data[0]["fields"] == {}
+    data = loads(cli.ok("export", "title=beta", "-f", "json"))
+    assert data[0]["products"][0]["price"] == Decimal("100.00") and data[0]["fields"] == {}
     back = yaml.safe_load(cli.ok("export", "title=beta", "-f", "yaml"))
     assert back[0]["products"][0]["name"] == "Licence seat"
 
@@ -280,15 +281,15 @@ def test_export_csv_layout_and_formula_guard(sample):
                          env=_env(cli), cwd=cli.root).stdout.decode()
     rows = list(csv.DictReader(io.StringIO(raw, newline="")))
     assert len(rows) == len(ids)
-    header = raw.split("\r\n")[0].split(",")
+    header = raw.split("\n")[0].split(",")
     assert header[:4] == ["format", "id", "title", "pipeline"]
     assert "fields.note" in header and "fields.cmd" in header and "fields" not in header
     guarded = rows[0]
     assert guarded["title"] == "'" + '=HYPERLINK("http://evil.example","x")'
     assert guarded["fields.note"] == "'+1+2" and guarded["fields.cmd"] == "'@SUM(A1)"
     beta = next(r for r in rows if r["id"] == ids["beta"])
-    assert json.loads(beta["products"])[0]["price"] == "100.00"
-    assert json.loads(beta["history"])[0]["kind"] == "created"
+    assert loads(beta["products"])[0]["price"] == Decimal("100.00")
+    assert loads(beta["history"])[0]["kind"] == "created"
     assert beta["amount"] == "1000.00" and beta["currency"] == "EUR"  # as in the file
     for row in rows:  # nothing a spreadsheet would run
         for value in row.values():
@@ -298,17 +299,17 @@ def test_export_csv_layout_and_formula_guard(sample):
 # -- board -----------------------------------------------------------------------------------------------
 def test_board_json_structure(sample):
     cli, ids = sample
-    board = json.loads(cli.ok("board", "-f", "json"))
+    board = loads(cli.ok("board", "-f", "json"))
     assert [c["id"] for c in board["stages"]] == ["new", "preparation", "prepayment_invoice", "executing",
                                                   "final_invoice", "won", "lose", "apology"]
     new = board["stages"][0]
-    assert new["count"] == 3 and new["sum"] == {"USD": "2250.50"}
-    assert new["weighted"] == {"USD": "225.05"}  # probability 10% of the stage
+    assert new["count"] == 3 and new["sum"] == {"USD": Decimal("2250.50")}
+    assert new["weighted"] == {"USD": Decimal("225.05")}  # probability 10% of the stage
     prep = board["stages"][1]
-    assert prep["sum"] == {"EUR": "1000.00"} and prep["weighted"] == {"EUR": "200.00"}
+    assert prep["sum"] == {"EUR": Decimal("1000.00")} and prep["weighted"] == {"EUR": Decimal("200.00")}
     assert [d["id"] for d in prep["deals"]] == [ids["beta"]]
-    assert board["total"]["count"] == 6 and board["total"]["sum"] == {"USD": "7550.50", "EUR": "1000.00"}
-    assert json.loads(cli.ok("board", "--preset", "won", "-f", "json"))["total"]["count"] == 1
+    assert board["total"]["count"] == 6 and board["total"]["sum"] == {"USD": Decimal("7550.50"), "EUR": Decimal("1000.00")}
+    assert loads(cli.ok("board", "--preset", "won", "-f", "json"))["total"]["count"] == 1
 
 
 def test_board_fits_80_columns_and_csv_parses(sample):
@@ -334,9 +335,9 @@ def test_calendar_grid_and_listing(sample):
     rows = list(csv.DictReader(io.StringIO(cli.ok("calendar", "--month", "2026-03", "-f", "csv"), newline="")))
     assert [(r["date"], r["id"]) for r in rows] == [("2026-03-05", ids["beta"]), ("2026-03-09", ids["formula"]),
                                                     ("2026-03-20", ids["alpha"])]
-    april = json.loads(cli.ok("calendar", "--month", "2026-04", "-f", "json"))
+    april = loads(cli.ok("calendar", "--month", "2026-04", "-f", "json"))
     assert [r["id"] for r in april] == [ids["gamma"]]
-    jan = json.loads(cli.ok("calendar", "--month", "2026-01", "--by", "created", "-f", "json"))
+    jan = loads(cli.ok("calendar", "--month", "2026-01", "--by", "created", "-f", "json"))
     assert [(r["date"], r["id"]) for r in jan] == [("2026-01-01", ids["gamma"])]
     assert cli.ok("calendar", "--month", "2026-03", "--preset", "mine", "-f", "ids").split() == \
         [ids["formula"], ids["alpha"]]

@@ -25,8 +25,6 @@ def register(app: typer.Typer) -> None:
         """Validate every file of the repository (schemas, types, stage rules). Exit 1 listing every
         problem as path:line: message; exit 0 and print nothing when all is well. For CI and git
         pre-commit hooks (see docs/check.md)."""
-        import json
-
         from dealcli.validation import check as checker
         from dealcli.views import render
         from dealcli.commands.options import session
@@ -46,10 +44,9 @@ def register(app: typer.Typer) -> None:
             with access.unguarded(s.repo):  # check validates every file, whoever runs it
                 problems = checker.run(s)
         if format == CheckFormat.json:
-            render.write(json.dumps([render.jsonable(p.as_dict()) for p in problems], ensure_ascii=False,
-                                    indent=2) + "\n")
+            render.write(render.json_text([p.as_dict() for p in problems], indent=2) + "\n")
         else:
-            render.write("".join(f"{p}\n" for p in problems))
+            render.write("".join(f"{render.printable(str(p))}\n" for p in problems))
         if problems:
             s.notice(f"{len(problems)} problem(s) found")
             raise typer.Exit(1)

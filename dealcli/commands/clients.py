@@ -123,3 +123,36 @@ def contact_edit(ctx: typer.Context, ref: RefArg, name: NewNameOpt = None, compa
     """Change a contact; prints its id."""
     _edit(ctx, "contact", ref, name=name, emails=email, phones=phone, responsible=responsible, company=company,
           birthday=birthday, sets=set_ or [], unsets=unset or [])
+
+
+def _merge(ctx, which: str, keep: str, drop: str) -> None:
+    from dealcli import dedupe
+    from dealcli.commands.options import print_ids
+
+    s = session(ctx)
+    done = dedupe.merge(s, which, keep, drop)
+    moved = ", ".join(f"{n} {kind}" for kind, n in done["relinked"].items()) or "no links"
+    s.notice(f"merged {which} {done['removed']} into {done['kept']} (re-pointed {moved})")
+    print_ids([done["kept"]])
+
+
+KeepArg = Annotated[str, typer.Argument(metavar="A", help="The record to keep (id, unique prefix or exact name).",
+                                        show_default=False)]
+DropArg = Annotated[str, typer.Argument(metavar="B", help="The duplicate, merged into A and deleted.",
+                                        show_default=False)]
+
+
+@company_app.command("merge")
+def company_merge(ctx: typer.Context, keep: KeepArg, drop: DropArg) -> None:
+    """Merge duplicate company B into A: every deal, contact and quote of B points to A afterwards, B's
+    e-mails, phones and fields are added to A, the merge is recorded in A's history; one
+    transaction. Prints A's id."""
+    _merge(ctx, "company", keep, drop)
+
+
+@contact_app.command("merge")
+def contact_merge(ctx: typer.Context, keep: KeepArg, drop: DropArg) -> None:
+    """Merge duplicate contact B into A: every deal, quote, lead and activity of B points to A
+    afterwards, B's e-mails, phones and fields are added to A, the merge is recorded in A's history;
+    one transaction. Prints A's id."""
+    _merge(ctx, "contact", keep, drop)

@@ -156,6 +156,9 @@ def edit(
     unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a field; `--unset amount` "
                                                        "goes back to the sum of the products "
                                                        "(repeatable).")] = None,
+    resolve: Annotated[Optional[list[str]], typer.Option("--resolve", metavar="FIELD", help="Mark a conflict a "
+                                                         "git merge left on FIELD (or all) as decided; allowed "
+                                                         "on closed deals (docs/git.md; repeatable).")] = None,
 ) -> None:
     """Change fields of one deal or of every deal read from stdin (-). Prints the changed ids."""
     from dealcli import deals
@@ -173,7 +176,12 @@ def edit(
     if product is not None:
         changes["products"] = product
     ids = read_ids(deal_id)
-    done = deals.edit(s, ids, changes, set_ or [], unset or []) if ids else []
+    if resolve and ids:
+        from dealcli import resolve as resolver
+
+        done = resolver.edit(s, ids, changes, set_ or [], unset or [], resolve)
+    else:
+        done = deals.edit(s, ids, changes, set_ or [], unset or []) if ids else []
     print_ids(d.id for d in done)
 
 

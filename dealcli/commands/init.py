@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
         currency: Annotated[str, typer.Option("--currency", help="Default currency of new deals.")] = "USD",
         timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of the repository "
                                                         "(default: this machine's).")] = None,
+        git: Annotated[bool, typer.Option("--git", help="Also `git init` the folder (unless it is in a git "
+                                          "repository already) and register the merge driver "
+                                          "(`dealcli git setup`).")] = False,
     ) -> None:
         """Create a repository: dealcli.yaml, .gitignore and the default sales pipeline. Refuses to
         overwrite an existing repository (exit 1)."""
@@ -33,3 +36,8 @@ def register(app: typer.Typer) -> None:
         count = sample.populate(root, s.now) if example else 0
         extra = f" with {count} example deals" if example else ""
         s.notice(f"initialised a deal repository in {root}{extra}")
+        if git:
+            from dealcli import gitops
+
+            for line in gitops.init_git(s):
+                s.notice(line)

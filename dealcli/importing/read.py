@@ -199,14 +199,19 @@ class BadRecord(Exception):
         self.line, self.column, self.value, self.problem = line, column, value, problem
 
 
-def csv_records(source: Source, delimiter: str | None, errors: list):
+def csv_records(source: Source, delimiter: str | None, errors: list, tsv: bool = False):
     """Rows of a CSV/TSV file. A row with more non-empty values than the header has columns
-    is a bad row (appended to `errors` as BadRecord); missing trailing values are empty."""
+    is a bad row (appended to `errors` as BadRecord); missing trailing values are empty.
+    tsv=True: real TSV (one record per line, backslash escapes; see tsv_cells), unless the
+    sample is clearly the quoted CSV-with-tabs that older dealcli versions wrote."""
     if delimiter is None:
         delimiter = sniff_delimiter(source.sample())
     csv.field_size_limit(16 * 1024 * 1024)
     counter = _Counted(source.lines())
-    reader = csv.reader(counter, delimiter=delimiter)
+    if tsv and not quoted_tsv(source.sample()):
+        reader = tsv_cells(counter)
+    else:
+        reader = csv.reader(counter, delimiter=delimiter)
     header = None
     while True:
         start = counter.count + 1
@@ -230,6 +235,37 @@ def csv_records(source: Source, delimiter: str | None, errors: list):
         for name in header[len(cells):]:
             values[name] = ""
         yield Row(start, values)
+
+
+_TSV_ESCAPE = re.compile(r"\\(.)")
+_TSV_CHARS = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+_QUOTED_CELL = re.compile(r'"(?:[^"]|"")*"')  # a whole CSV-quoted cell
+_QUOTED_START = re.compile(r'"(?:[^"]|"")*')  # a CSV-quoted cell going on to the next line
+
+
+def tsv_cells(lines):
+    """Real TSV (IANA text/tab-separated-values, as `dealcli export -f tsv`, Miller and
+    PostgreSQL write it): one record per line, cells split on tabs, no quoting; `\\t`, `\\n`,
+    `\\r` and `\\\\` in a cell are a tab, a line feed, a carriage return and a backslash (any other
+    backslash stays as it is)."""
+    for line in lines:
+        line = line.rstrip("\r\n")
+        yield [_TSV_ESCAPE.sub(lambda m: _TSV_CHARS.get(m.group(1), m.group()), c) if "\\" in c else c
+               for c in line.split("\t")]
+
+
+def quoted_tsv(sample: str) -> bool:
+    """True when a tab-separated sample is clearly CSV quoting with tabs, as older dealcli
+    versions wrote: a cell that is one whole quoted value (`"a<TAB>b"`, `"say ""hi"" twice"`), or a
+    line's last cell that opens a quoted value going on to the next line."""
+    for line in sample.splitlines()[:200]:
+        cells = line.split("\t")
+        for i, c in enumerate(cells):
+            if not c.startswith('"'):
+                continue
+            if _QUOTED_CELL.fullmatch(c) or (i == len(cells) - 1 and _QUOTED_START.fullmatch(c)):
+                return True
+    return False
 
 
 class _Counted:
@@ -351,7 +387,8 @@ def yaml_records(source: Source, errors: list):
 
 def records(source: Source, fmt: str, delimiter: str | None, errors: list):
     if fmt in ("csv", "tsv"):
-        return csv_records(source, "\t" if fmt == "tsv" and delimiter is None else delimiter, errors)
+        tsv = fmt == "tsv" and delimiter in (None, "\t")
+        return csv_records(source, "\t" if tsv else delimiter, errors, tsv=tsv)
     if fmt == "jsonl":
         return jsonl_records(source, errors)
     if fmt == "json":

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +25,33 @@ ANY = None  # expect=ANY: overwrite whatever is there
 
 
 def read_bytes(path: Path) -> bytes | None:
+    """The bytes of a regular file; None when it does not exist. A FIFO, a device, a socket or
+    a folder where a file is expected is never read (a FIFO would block for ever): CorruptData
+    (exit 5) naming it."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise CorruptData(str(path), "not a regular file (a folder); dealcli reads only regular files") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CorruptData(str(path), f"not a regular file ({_file_type(st.st_mode)}); dealcli reads only "
+                              "regular files")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def check_expect(path: Path, expect) -> None:
@@ -96,9 +120,17 @@ def file_lock(lock_path: Path, timeout: float | None = None):
     timeout = lock_timeout() if timeout is None else timeout
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        # O_NOFOLLOW: a symlink planted as the lock file is refused, never followed (it could make
+        # us create or lock a file elsewhere)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptData(str(lock_path), "the lock file is a symbolic link; refusing to follow it "
+                              "(delete it: dealcli creates it again)") from None
         raise CorruptData(str(lock_path), f"cannot open lock file: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CorruptData(str(lock_path), "the lock file is not a regular file")
     try:
         deadline = time.monotonic() + timeout
         delay = 0.002

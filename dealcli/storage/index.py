@@ -48,13 +48,13 @@ except ImportError:  # pragma: no cover
     from hashlib import blake2b
 
 from dealcli.errors import CorruptData
-from dealcli.storage import yamlcodec
+from dealcli.storage import atomic, yamlcodec
 from dealcli.storage.layout import INDEX_NAME
 
 if TYPE_CHECKING:
     import sqlite3
 
-VERSION = 3  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 4  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -171,10 +171,11 @@ def _settled(stamp: bytes, since_ns: int) -> int:
 
 
 def _read(path) -> bytes | None:
+    """A record file's bytes; None when it vanished or is not a regular file (never opened:
+    a FIFO would block the scan; the sweep skips such names, this covers a swap in between)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return atomic.read_bytes(Path(path))
+    except (CorruptData, NotADirectoryError):
         return None
 
 
@@ -184,6 +185,8 @@ def _digest(raw: bytes) -> bytes:
 
 def parse_raw(raw: bytes, kind: str, rel: str):
     """(digest, blob or None, error or None, keys) of one file's bytes; error is (message, line)."""
+    from dealcli.validation.records import problem
+
     digest = _digest(raw)
     try:
         data = yamlcodec.loads(raw, rel)
@@ -191,6 +194,9 @@ def parse_raw(raw: bytes, kind: str, rel: str):
             raise CorruptData(rel, "expected a mapping at the top level", 1)
     except CorruptData as exc:
         return digest, None, (bare_message(exc), exc.line), []
+    found = problem(kind, data)  # checked once per version of the file: cached rows are fit
+    if found is not None:
+        return digest, None, (found[1], yamlcodec.line_of(raw, found[0])), []
     return digest, encode(data), None, keys_of(kind, data)
 
 

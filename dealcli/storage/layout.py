@@ -29,3 +29,19 @@ SINGULAR = {
     "generators": "generator",
 }
 SUFFIX = ".yaml"
+MAX_ID = 200
+
+
+def is_id(text: str) -> bool:
+    """Could `text` be a record id (a file name in its folder)? Never a path: no `/`, `\\`, NUL,
+    no leading `.` (so no `..`), no surrounding blanks."""
+    return (bool(text) and len(text) <= MAX_ID and text == text.strip() and not text.startswith(".")
+            and not any(c in text for c in "/\\\x00"))
+
+
+def path_like(text: str) -> bool:
+    """A reference that reads as a file path (`../x`, `/etc/passwd`, `./x`, `~/x`, `a/../b`):
+    refused as a reference to any record, whether by id or by name."""
+    t = text.strip()
+    return (t.startswith(("/", "./", "../", "~/", ".\\", "..\\")) or t in (".", "..") or "\x00" in t
+            or ".." in t.replace("\\", "/").split("/") and ("/" in t or "\\" in t))

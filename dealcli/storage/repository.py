@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dealcli.errors import Conflict, CorruptData, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
-from dealcli.storage.layout import CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, SINGULAR, SUFFIX  # noqa: F401
+from dealcli.storage.layout import (  # noqa: F401
+    CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, SINGULAR, SUFFIX, is_id, path_like)
 
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
@@ -56,6 +57,7 @@ class Repository:
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
         self._index = None
+        self.committed: list = []  # ops of the transactions committed by this command (auto_commit)
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
 
     # -- paths -----------------------------------------------------------------------------
@@ -63,6 +65,12 @@ class Repository:
         return self.root / kind
 
     def path(self, kind: str, record_id: str) -> Path:
+        """THE place where an id becomes a file path: anything but an id (a path, `..`) is
+        refused here (exit 2), so no reference can reach a file outside its folder."""
+        if not is_id(record_id):
+            what = SINGULAR.get(kind, kind)
+            raise UsageError(f"{what} {record_id!r}: not a valid id (a reference is a name or an id, "
+                             "never a path)")
         return self.root / kind / f"{record_id}{SUFFIX}"
 
     def rel(self, path: Path) -> str:
@@ -107,6 +115,8 @@ class Repository:
         return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith("."))
 
     def exists(self, kind: str, record_id: str) -> bool:
+        if not is_id(record_id):
+            return False  # a name with a slash (`A/S`) is no id; a path never is
         path = self.path(kind, record_id)
         op = self._tx.staged(path) if self._tx is not None else None
         if op is not None:
@@ -117,7 +127,9 @@ class Repository:
         """An exact id or a unique prefix of one; NotFound (exit 3) otherwise."""
         ref = ref.strip()
         what = SINGULAR.get(kind, kind)
-        if not ref or "/" in ref or ref.startswith("."):
+        if path_like(ref):
+            raise UsageError(f"{what} {ref!r}: a reference is a name or an id, never a path")
+        if not is_id(ref):
             raise NotFound(f"{what} {ref!r}: not a valid id")
         if self.exists(kind, ref):
             return ref
@@ -140,7 +152,10 @@ class Repository:
                 raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
             raw = self._tx.raw_of(op)
             return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
-        raw = atomic.read_bytes(path)
+        try:
+            raw = atomic.read_bytes(path)
+        except CorruptData as exc:  # a FIFO, a device, a folder: named relative to the repository
+            raise CorruptData(self.rel(path), exc.message.split(": ", 1)[1]) from None
         if raw is None:
             raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
         data = yamlcodec.loads(raw, self.rel(path))
@@ -187,6 +202,7 @@ class Repository:
             finally:
                 self._tx = None
             applied = tx.commit()
+            self.committed.extend(applied)
             if len(applied) <= NOTE_MAX:
                 for op in applied:
                     if op.kind in KINDS:
@@ -196,8 +212,6 @@ class Repository:
     def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
                path: Path | None = None) -> Doc:
         if path is None:
-            if not record_id or "/" in record_id or record_id.startswith("."):
-                raise UsageError(f"{record_id!r}: not a valid id")
             path = self.root / CONFIG_NAME if kind == "config" else self.path(kind, record_id)
         if raw is None and data is not None:
             raw = yamlcodec.dumps(data).encode()
@@ -281,20 +295,34 @@ class Repository:
 
     def records(self, kind: str, errors: list | None = None, guarded: bool = True):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
-        served from the index cache (only changed files are parsed). With a guard (access
-        rights), records the acting user may not read are left out."""
+        served from the index cache (only changed files are parsed). THE scan path of every
+        whole-repository view: a record that is not plain data or fails its JSON Schema
+        (validation/records.py) is corrupt like a malformed file: appended to `errors` as
+        CorruptData naming file and line, and skipped (raised with errors=None). With a guard
+        (access rights), records the acting user may not read are left out."""
         idx = self.index
         guard = self.guard if guarded else None
-        if idx is None:
-            for doc in self.iter_docs(kind, errors, guarded):
-                yield doc.id, doc.data
-            return
+        # the cache checks each file when it parses it (index.parse_raw); without it, here
+        pairs = idx.records(kind, errors) if idx is not None else self._checked_records(kind, errors)
         if guard is None:
-            yield from idx.records(kind, errors)
+            yield from pairs
             return
-        for record_id, data in idx.records(kind, errors):
+        for record_id, data in pairs:
             if guard.visible(kind, data):
                 yield record_id, data
+
+    def _checked_records(self, kind: str, errors: list | None):
+        from dealcli.validation.records import problem
+
+        for doc in self.iter_docs(kind, errors, guarded=False):
+            found = problem(kind, doc.data)
+            if found is None:
+                yield doc.id, doc.data
+                continue
+            exc = CorruptData(self.rel(doc.path), found[1], doc.line_of(found[0]))
+            if errors is None:
+                raise exc
+            errors.append(exc)
 
     def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
         """Ids of records with any of the (key, value) pairs of index.keys_of, without reading

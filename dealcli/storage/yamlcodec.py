@@ -51,6 +51,26 @@ def _construct_timestamp_text(loader, node):
     return loader.construct_scalar(node)
 
 
+def _construct_mapping(loader, node, deep=False):
+    """A mapping whose keys are unique: a repeated key (`stage: won` ... `stage: new`, what a
+    hand-resolved merge can leave) is an error naming both lines, not a silent last-one-wins."""
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            first = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark.line + 1)
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r} (first at line {first})", key_node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
+
+
+def _construct_map(loader, node):
+    data: dict = {}
+    yield data
+    data.update(_construct_mapping(loader, node))
+
+
+Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 Loader.add_constructor(_FLOAT, _construct_float)
 Loader.add_constructor(_TIMESTAMP, _construct_timestamp_text)
 
@@ -72,16 +92,53 @@ def _represent_datetime(dumper, value):
     return _represent_str(dumper, value.isoformat())
 
 
+Dumper.ignore_aliases = lambda self, data: True  # never write anchors/aliases: plain, diffable files
 Dumper.add_representer(Decimal, _represent_decimal)
 Dumper.add_representer(str, _represent_str)
 Dumper.add_representer(_dt.datetime, _represent_datetime)
 Dumper.add_representer(_dt.date, _represent_datetime)
 
 
+MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
+
+
+def conflict_marker(text: str | bytes) -> tuple[int, str] | None:
+    """(line, marker) of the first git conflict marker in a text, None when there is none."""
+    if isinstance(text, bytes):
+        if b"<<<<<<<" not in text and b">>>>>>>" not in text:
+            return None
+        text = text.decode("utf-8", "replace")
+    elif "<<<<<<<" not in text and ">>>>>>>" not in text:
+        return None
+    for n, line in enumerate(text.splitlines(), 1):
+        for marker in MARKERS:
+            if line.startswith(marker) and (marker != "=======" or line.rstrip() == marker):
+                return n, marker
+    return None
+
+
+MAX_EXPANDED = 10_000  # nodes a document may have once its aliases are expanded
+
+
 def loads(text: str | bytes, path: str = "<input>"):
-    """Parse one YAML document; a syntax error becomes CorruptData naming file and line."""
+    """Parse one YAML document; a syntax error becomes CorruptData naming file and line, a git
+    conflict marker gets its own message saying how to resolve it. A document whose aliases
+    expand beyond MAX_EXPANDED nodes (a "billion laughs" alias bomb, a few lines that would
+    become gigabytes in every view) is refused as corrupt data; so is a repeated key."""
+    found = conflict_marker(text)
+    if found:
+        raise CorruptData(path, f"git conflict marker {found[1]}: this file was merged as text. Run "
+                          f"`dealcli git setup`, then `git checkout --merge -- {path}` to merge it again "
+                          "with dealcli's merge driver, or resolve it by hand (keep one side between the "
+                          "markers, then `dealcli check`)", found[0])
+    loader = Loader(text)
     try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if (b"*" if isinstance(text, bytes) else "*") in text:  # no alias without a `*`
+            _check_expansion(node, path)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -91,6 +148,37 @@ def loads(text: str | bytes, path: str = "<input>"):
         raise CorruptData(path, f"malformed YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise CorruptData(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root, path: str) -> None:
+    """Count the nodes of the document as its aliases expand (each shared node counted once
+    per use, computed once); refuse a recursive alias or more than MAX_EXPANDED nodes."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise CorruptData(path, "a YAML alias refers to itself (recursive anchor)",
+                              node.start_mark.line + 1)
+        busy.add(key)
+        n = 1
+        if isinstance(node, yaml.SequenceNode):
+            n += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        busy.discard(key)
+        sizes[key] = n
+        if n > MAX_EXPANDED:
+            raise CorruptData(path, f"YAML aliases expand to more than {MAX_EXPANDED} values (an alias bomb?); "
+                              "dealcli refuses it", node.start_mark.line + 1)
+        return n
+
+    size(root)
 
 
 def dumps(data) -> str:

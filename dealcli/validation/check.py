@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 from dealcli import stage_rules
 
+from dealcli.validation import history
 from dealcli.validation import links as linkcheck
 
 from dealcli.validation import schemas
@@ -31,6 +33,12 @@ def _fast(schema_name: str):
 
 
 def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
+    from dealcli.validation.records import plain_problem
+
+    found = plain_problem(doc.data)
+    if found:  # a null key, a !!set, .inf: not data any view can show
+        field = ".".join(str(p) for p in found[0]) or None
+        return [Violation("type", found[1], field, None, rel, doc.line_of(found[0]))]
     fast = _fast(schema_name)
     if fast is not None and fast(doc.data):
         return []  # valid: jsonschema would find nothing (see fastschema.py)
@@ -41,6 +49,21 @@ def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
         field = ".".join(str(p) for p in path) or "(top level)"
         out.append(Violation("schema", f"{field}: {err.message}", field, None, rel, doc.line_of(path)))
     return out
+
+
+def _zone_problems(config: Doc) -> list[Violation]:
+    """`timezone:` must be an IANA zone name the tz database knows (never a path)."""
+    from dealcli import timeutil
+
+    name = config.data.get("timezone")
+    if name is None:
+        return []
+    try:
+        timeutil.zone(name)
+    except timeutil.DateError as exc:
+        return [Violation("timezone", f"timezone: {exc}", "timezone", name, "dealcli.yaml",
+                          config.line_of(("timezone",)))]
+    return []
 
 
 def line_for(doc: Doc, field: str | None, default: tuple) -> int | None:
@@ -84,6 +107,7 @@ def run(s: Session) -> list[Violation]:
     try:
         config = repo.config_doc
         problems += _schema_problems(config, "dealcli.yaml", "config")
+        problems += _zone_problems(config)
         if isinstance(config.data, dict) and config.data.get("users"):
             from dealcli import access
 
@@ -95,6 +119,7 @@ def run(s: Session) -> list[Violation]:
         problems += _schema_problems(doc, repo.rel(doc.path), "form")
     problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
+    broken: set[str] = set()
     for kind in KINDS:
         if kind == "deals":
             continue  # after the pipelines, file by file (in parallel when there are many)
@@ -105,14 +130,18 @@ def run(s: Session) -> list[Violation]:
             if obj is not None:
                 loaded.setdefault(kind, []).append((doc, obj))
         problems += _yaml_problems(s, errors)
+        if kind == "pipelines":  # an unreadable pipeline file: its deals are not "without pipeline"
+            broken = {Path(exc.path).stem for exc in errors}
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
     for doc, pipeline in loaded.get("pipelines", []):
         for v in stage_rules.validate_pipeline(pipeline):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
     known = linkcheck.known_ids(s)
-    problems += check_deals(s, pipelines, known)
+    problems += check_deals(s, pipelines, known, broken)
     problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)
+    for note in history.duplicate_notices(s):
+        s.notice(note)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
@@ -133,7 +162,7 @@ def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
 def _check_deal_files(ids: list[str]) -> list[Violation]:
     """Schema, types, id, stage rules and links of some deal files (in this process or a
     worker): each file is parsed once."""
-    s, pipelines, known = _JOB
+    s, pipelines, known, broken = _JOB
     repo = s.repo
     out: list[Violation] = []
     errors: list[CorruptData] = []
@@ -148,19 +177,19 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
         found, deal = check_doc(s, doc, "deals")
         out += found
         out += linkcheck.doc_problems(s, doc, "deals", known)
-        if deal is not None:
-            for v in stage_rules.validate_deal(deal, pipelines):
+        if deal is not None and deal.pipeline not in broken:
+            for v in stage_rules.validate_deal(deal, pipelines) + history.deal_problems(deal):
                 v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
                 out.append(v)
     return out + _yaml_problems(s, errors)
 
 
-def check_deals(s: Session, pipelines: dict, known: dict) -> list[Violation]:
+def check_deals(s: Session, pipelines: dict, known: dict, broken: set = frozenset()) -> list[Violation]:
     """Every deal file, parsed and checked by worker processes (one per core, forked, so they
     share the pipelines) when there are many; only the problems come back."""
     global _JOB
     ids = s.repo.ids("deals")
-    _JOB = (s, pipelines, known)
+    _JOB = (s, pipelines, known, broken)
     try:
         workers = min(os.cpu_count() or 1, 8)
         import multiprocessing

@@ -106,6 +106,7 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
 def text(board: dict, width: int | None = None, cards: int | None = 8) -> str:
     """The kanban on a terminal: stage columns side by side, wrapped into bands."""
     width = width or shutil.get_terminal_size((80, 24)).columns
+    board = render.printable(board)  # titles and names from data never drive the terminal
     stages = board["stages"]
     n = max(1, len(stages))
     per_band = max(1, min(n, (width + GAP) // (MIN_COL + GAP)))

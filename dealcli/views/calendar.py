@@ -55,6 +55,9 @@ def build(s, month: str | None, by: str, exprs, presets) -> dict:
 
 
 def text(cal: dict, today: dt.date | None = None) -> str:
+    from dealcli.views import render
+
+    cal = render.printable(cal)  # titles from data never drive the terminal
     year, mon = (int(x) for x in cal["month"].split("-"))
     counts: dict[int, int] = {}
     for r in cal["rows"]:

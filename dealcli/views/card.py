@@ -18,7 +18,7 @@ def value_text(f: cards.CardField | None, value, currency: str | None = None) ->
         return f"{money.fmt(Decimal(value))} {currency}" if currency else money.fmt(Decimal(value))
     if f is not None and f.type == "boolean" and isinstance(value, bool):
         return "yes" if value else "no"
-    return render.cell(value).replace("\n", " / ")
+    return render.shown(render.cell(value).replace("\n", " / "))
 
 
 def card_lines(pipeline: Pipeline | None, fields: dict, currency: str | None = None) -> list[str]:
@@ -27,8 +27,10 @@ def card_lines(pipeline: Pipeline | None, fields: dict, currency: str | None = N
     card = cards.card_of(pipeline) if pipeline is not None else cards.Card()
     groups: list[tuple[str, list[tuple[str, str]]]] = []
     for title, members in card.grouped():
-        groups.append((title, [(_label(f), value_text(f, fields.get(f.name), currency)) for f in members]))
-    free = [(name, value_text(None, value)) for name, value in fields.items() if card.field(name) is None]
+        groups.append((render.printable(title), [(_label(f), value_text(f, fields.get(f.name), currency))
+                                                  for f in members]))
+    free = [(render.printable(str(name)), value_text(None, value)) for name, value in fields.items()
+            if card.field(name) is None]
     if free:
         if groups and groups[-1][0] == cards.OTHER_SECTION:
             groups[-1][1].extend(free)
@@ -44,11 +46,12 @@ def card_lines(pipeline: Pipeline | None, fields: dict, currency: str | None = N
 
 
 def _label(f: cards.CardField) -> str:
-    return f"{f.label} ({f.name})" if f.label and f.label != f.name else f.name
+    return render.printable(f"{f.label} ({f.name})" if f.label and f.label != f.name else f.name)
 
 
 def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) -> str:
-    out = [f"{pipeline.name} ({pipeline.id})" + (" - the default pipeline" if is_default else ""), ""]
+    out = [render.printable(f"{pipeline.name} ({pipeline.id})") + (" - the default pipeline" if is_default
+                                                                    else ""), ""]
     rows = [{"#": i + 1, "id": st.id, "name": st.name, "semantics": st.semantics,
              "probability": f"{st.probability}%" if st.probability is not None else "",
              "color": st.color or "", "deals": counts.get(st.id, 0)} for i, st in enumerate(pipeline.stages)]
@@ -60,17 +63,17 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
     out.append(render.format_rows(rows, "table", table_cells=paint).rstrip("\n"))
     out += ["", "rules:"]
     for rule in stage_rules.requirements(pipeline):
-        out.append(f"  {rule.get('field')} required from stage {rule.get('from_stage')} on")
+        out.append(render.printable(f"  {rule.get('field')} required from stage {rule.get('from_stage')} on"))
     out.append(f"  lost reason required: {'yes' if pipeline.rules.get('lost_reason_required') else 'no'}")
     card = cards.card_of(pipeline)
     out += ["", "card:" if card.fields else "card: no custom fields (pipeline edit --card FILE)"]
     for title, members in card.grouped():
-        out.append(f"  {title}:")
+        out.append(f"  {render.printable(title)}:")
         width = max(len(_label(f)) for f in members)
         for f in members:
             kind = f"enum({', '.join(f.values)})" if f.type == "enum" else (
                 f"list({', '.join(f.values)})" if f.type == "list" and f.values else f.type)
             extra = f"  default {render.cell(f.default)}" if f.default is not None else ""
             extra += f"  - {f.help}" if f.help else ""
-            out.append(f"    {_label(f):<{width}}  {kind}{extra}")
+            out.append(f"    {_label(f):<{width}}  {render.printable(kind + extra)}")
     return "\n".join(out) + "\n"

@@ -26,10 +26,13 @@ def history_detail(ev: dict) -> str:
 
 
 def render_history(deal: Deal, fmt: str) -> None:
-    events = [dict(e, deal=deal.id) for e in deal.history]
+    from dealcli.merge import ordered
+
+    history = ordered(deal.history)  # by time, even in a file a hand merge left out of order
+    events = [dict(e, deal=deal.id) for e in history]
     if fmt == "table":
         rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
-                for e in deal.history]
+                for e in history]
         render.emit(rows, "table")
     elif fmt == "ids":
         render.emit([{"id": deal.id}], "ids")
@@ -50,7 +53,8 @@ def deal_card_text(view) -> str:
     """The human view: the main fields, products, custom fields, comments and next step."""
     deal, pipeline = view.deal, view.pipeline
     stage = pipeline.stage(deal.stage) if pipeline else None
-    stage_text = render.paint(stage.name, stage.color) + f" ({deal.stage})" if stage else deal.stage
+    stage_text = (render.Styled(render.paint(stage.name, stage.color) + render.printable(f" ({deal.stage})"))
+                  if stage else deal.stage)
     lines = [
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
@@ -69,11 +73,11 @@ def deal_card_text(view) -> str:
     out = []
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
-        text = render.cell(value)
+        text = render.shown(value)
         if text:
             out.append(f"{key:<{width}}  {text}")
     for key, value in deal.extra.items():
-        out.append(f"{key:<{width}}  {render.cell(value)}")
+        out.append(f"{render.printable(str(key)):<{width}}  {render.shown(value)}")
     out += views_card.card_lines(pipeline, deal.fields, deal.currency)  # custom fields by section
     if deal.products:
         out.append("")
@@ -86,5 +90,6 @@ def deal_card_text(view) -> str:
         out.append("")
         out.append("comments:")
         for c in deal.comments:
-            out.append(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}")
+            out.append(render.printable(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}",
+                                        keep_newlines=True))
     return "\n".join(out) + "\n"

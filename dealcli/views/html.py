@@ -16,7 +16,6 @@ report itself is embedded as JSON in <script id="report-data" type="application/
 from __future__ import annotations
 
 import html
-import json
 from decimal import Decimal
 
 from dealcli import money
@@ -93,7 +92,7 @@ def grouped(value: Decimal) -> str:
 
 
 def _value(v) -> str:
-    return "" if v is None else str(render.jsonable(v))
+    return "" if v is None else render.cell(v) if isinstance(v, Decimal) else str(render.jsonable(v))
 
 
 def num(path: str, v, shown: str | None = None, suffix: str = "", source: str = "report",
@@ -410,7 +409,7 @@ def page(report: dict, boards: list[dict], kind: str = "report") -> str:
     parts += [SECTION_HTML[name](report[name]) for name in shown]
     links = [f'<a href="#board-{esc(b["pipeline"])}">Board {esc(b["name"])}</a>' for b in boards]
     links += [f'<a href="#{name.replace("_", "-")}">{TITLES[name]}</a>' for name in shown]
-    data = json.dumps(render.jsonable(report), ensure_ascii=False, indent=None).replace("<", "\\u003c")
+    data = render.json_text(report).replace("<", "\\u003c")
     filter_box = ('<div class="filter" hidden><label>Find cards: <input id="card-filter" type="search" '
                   'autocomplete="off"></label></div>' if boards else "")
     return (

@@ -86,13 +86,13 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
 
 
 def _plain(value, column: str):
-    """Money columns as Decimal (a string in JSON, as `deal show` gives it) even when the file
-    holds a whole number or quoted text."""
+    """Money columns as Decimal (an exact JSON number, as `deal show` gives it) even when the
+    file holds a whole number or quoted text."""
     if column in query.MONEY_FIELDS:
         if isinstance(value, list):
             return [_plain(v, column) for v in value]
         n = query.as_number(value)
-        return Decimal(n) if n is not None else value
+        return money.canonical(Decimal(n)) if n is not None else value
     return value
 
 
@@ -133,31 +133,29 @@ def export_flat(records: list[dict]) -> tuple[list[dict], list[str]]:
             row["fields"] = f
         for k in NESTED:  # always JSON arrays, even when a list holds plain values
             if isinstance(row.get(k), list):
-                import json
-
-                row[k] = json.dumps(render.jsonable(row[k]), ensure_ascii=False, separators=(",", ":"))
+                row[k] = render.json_text(row[k])
         rows.append(row)
     return rows, cols
 
 
 def export_text(s, exprs, presets, sort, fmt: str) -> str:
     """`dealcli export`: every field of every selected deal. json/jsonl/yaml nested (the JSONL
-    line is exactly render.jsonable of the stored record), csv/tsv flat with the formula guard."""
+    line is render.json_text of the stored record, money canonical), csv/tsv flat with the formula guard."""
     from dealcli import access
 
     with access.purpose(s, "export"):  # with users: the deals the export level lets out
         records, _ = query.select(s, exprs, presets, sort)
     if fmt in ("csv", "tsv"):
         rows, cols = export_flat(records)
-        return render.format_rows(rows, fmt, cols, formula_guard=True)
+        return render.format_rows(rows, fmt, cols)
     if fmt == "ids":
         return render.format_rows(records, "ids")
     return render.format_rows([exact_money(r) for r in records], fmt)
 
 
 def exact_money(record: dict) -> dict:
-    """The record with its money (amount, product prices) as Decimal, so JSON always carries
-    money as an exact string, even where a hand-edited file holds a whole number."""
+    """The record with its money (amount, product prices) as Decimal, so JSON carries money as
+    the same exact number as `deal show`, even where a hand-edited file holds a whole number."""
     out = dict(record)
     if "amount" in out:
         out["amount"] = _plain(out["amount"], "amount")

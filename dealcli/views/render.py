@@ -7,12 +7,15 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
+import re
 import sys
 from decimal import Decimal
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "yaml", "ids")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_json_str = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept as is
 
 
 def color_enabled(stream=None) -> bool:
@@ -21,20 +24,21 @@ def color_enabled(stream=None) -> bool:
 
 
 def paint(text: str, hex_color: str | None) -> str:
-    """24-bit colour for a terminal; plain text elsewhere."""
+    """24-bit colour for a terminal; plain text elsewhere. The text is made printable first, so
+    the result (a Styled) is safe to show and printable() leaves it alone."""
+    text = printable(str(text))
     if not hex_color or not color_enabled() or len(hex_color) != 7:
-        return text
+        return Styled(text)
     try:
         r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     except ValueError:
-        return text
-    return f"\x1b[38;2;{r};{g};{b}m{text}\x1b[0m"
+        return Styled(text)
+    return Styled(f"\x1b[38;2;{r};{g};{b}m{text}\x1b[0m")
 
 
 def jsonable(value):
-    """Plain JSON types: Decimal as exact text ("1234.50"), dates as ISO 8601."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
+    """Plain data for a JSON or YAML writer: Decimal stays Decimal (json_text writes it as an
+    exact JSON number), dates become ISO 8601 text, tuples lists, keys text."""
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, dict):
@@ -44,26 +48,149 @@ def jsonable(value):
     return value
 
 
+def decimal_json(value: Decimal) -> str:
+    """A Decimal as a JSON number with its exact text (`360.00`, `-0.5`, `1000`): never through
+    a binary float, never exponent notation."""
+    if not value.is_finite():
+        return _json_str(str(value))  # cannot happen for checked money; JSON has no NaN
+    text = format(value, "f")
+    if text.startswith("."):
+        text = "0" + text
+    elif text.startswith("-."):
+        text = "-0" + text[1:]
+    return text
+
+
+def json_text(value, indent: int | None = None) -> str:
+    """THE JSON writer of every command: like json.dumps(ensure_ascii=False), but money and other
+    Decimals are written as JSON numbers with their exact decimal text (`"amount": 360.00`).
+    Read them back exactly with `json.loads(text, parse_float=decimal.Decimal)`."""
+    out: list[str] = []
+    _encode(value, out, indent, 0)
+    return "".join(out)
+
+
+def _encode(v, out: list, indent, level: int) -> None:
+    if v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, str):
+        out.append(_json_str(v))
+    elif isinstance(v, Decimal):
+        out.append(decimal_json(v))
+    elif isinstance(v, int):
+        out.append(int.__repr__(v))
+    elif isinstance(v, float):
+        out.append(float.__repr__(v) if math.isfinite(v) else _json_str(str(v)))
+    elif isinstance(v, (dt.datetime, dt.date)):
+        out.append(_json_str(v.isoformat()))
+    elif isinstance(v, dict):
+        if not v:
+            out.append("{}")
+            return
+        sep, pad, end = _layout(indent, level)
+        out.append("{")
+        first = True
+        for k, item in v.items():
+            out.append(pad if first else sep)
+            first = False
+            out.append(_json_str(k if isinstance(k, str) else str(jsonable(k)) if k is not None else "null"))
+            out.append(": " if indent is not None else ":")
+            _encode(item, out, indent, level + 1)
+        out.append(end + "}")
+    elif isinstance(v, (list, tuple)):
+        if not v:
+            out.append("[]")
+            return
+        sep, pad, end = _layout(indent, level)
+        out.append("[")
+        for i, item in enumerate(v):
+            out.append(pad if i == 0 else sep)
+            _encode(item, out, indent, level + 1)
+        out.append(end + "]")
+    else:
+        out.append(_json_str(str(v)))
+
+
+def _layout(indent, level: int) -> tuple[str, str, str]:
+    if indent is None:
+        return ",", "", ""
+    inner = "\n" + " " * (indent * (level + 1))
+    return "," + inner, inner, "\n" + " " * (indent * level)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# every C0 and C1 control (but not \n in multi-line text views), DEL, and the Unicode format
+# characters that reorder or hide text on a terminal: bidi embeddings/overrides/isolates,
+# zero-width joiners, the line/paragraph separators, BOM
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_UNSAFE_NO_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+class Styled(str):
+    """Text made safe and decorated by this module (a colour): printable() leaves it as is."""
+
+
+def _escape_char(m) -> str:
+    c = m.group()
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+def printable(value, keep_newlines: bool = False):
+    """THE terminal guard of every table and text view: control characters that came from data
+    (ESC sequences, lone CR, BEL, bidi overrides such as U+202E, other C0/C1 controls) are shown
+    escaped (`\\x1b`, `\\u202e`) instead of being replayed by the terminal. Strings inside lists
+    and mappings too. json/jsonl/csv/tsv/yaml never go through it: they keep data exact."""
+    if isinstance(value, Styled):
+        return value
+    if isinstance(value, str):
+        rx = _UNSAFE_NO_NL if keep_newlines else _UNSAFE
+        return rx.sub(_escape_char, value) if rx.search(value) else value
+    if isinstance(value, dict):
+        return {k: printable(v, keep_newlines) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable(v, keep_newlines) for v in value]
+    return value
+
+
 def cell(value) -> str:
     """One value as flat text for table/csv/tsv: lists joined with '; ', mappings as JSON."""
-    value = jsonable(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        if all(not isinstance(v, (dict, list)) for v in value):
+    if isinstance(value, Decimal):
+        return decimal_json(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in value):
             return "; ".join(cell(v) for v in value)
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json_text(value)
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json_text(value)
     return str(value)
 
 
 def guard_formula(text: str) -> str:
-    """OWASP CSV-injection guard: a cell a spreadsheet would run as a formula gets a leading
-    apostrophe."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """OWASP CSV-injection guard: a cell a spreadsheet would run as a formula (beginning with =,
+    +, -, @, a tab or a carriage return) gets a leading apostrophe. A plain decimal number
+    (`-100.00`) is a value, not a formula, and stays as it is."""
+    if text.startswith(FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def tsv_escape(text: str) -> str:
+    """A TSV cell (IANA text/tab-separated-values, as Miller and PostgreSQL write it): no
+    quoting; backslash, tab, line feed and carriage return as `\\\\`, `\\t`, `\\n`, `\\r`."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def write(text: str, stream=None) -> None:
@@ -91,7 +218,7 @@ def columns_of(rows: list[dict], columns: list[str] | None) -> list[str]:
 
 
 def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
-                formula_guard: bool = False, table_cells=None, right: tuple = ()) -> str:
+                table_cells=None, right: tuple = ()) -> str:
     """Render records. `columns` picks and orders fields (table/csv/tsv; json too when given).
     `table_cells(column, value, row)` may decorate table cells (colours, aligned money);
     `right` names the table columns aligned right (money)."""
@@ -102,27 +229,16 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
     if fmt == "ids":
         return "".join(f"{row.get('id')}\n" for row in rows)
     if fmt == "json":
-        return json.dumps(jsonable(rows), ensure_ascii=False, indent=2) + "\n"
+        return json_text(rows, indent=2) + "\n"
     if fmt == "jsonl":
-        return "".join(json.dumps(jsonable(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
+        return "".join(json_text(r) + "\n" for r in rows)
     if fmt == "yaml":
         from dealcli.storage.yamlcodec import dumps
 
-        return dumps(rows) if rows else "[]\n"
+        return dumps(jsonable(rows)) if rows else "[]\n"
     cols = columns_of(rows, columns)
     if fmt in ("csv", "tsv"):
-        buf = io.StringIO()
-        if fmt == "csv":
-            w = csv.writer(buf, lineterminator="\r\n")
-        else:
-            w = csv.writer(buf, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        w.writerow(cols)
-        for row in rows:
-            vals = [cell(row.get(c)) for c in cols]
-            if formula_guard:
-                vals = [guard_formula(v) for v in vals]
-            w.writerow(vals)
-        return buf.getvalue()
+        return delimited(rows, cols, fmt)
     from tabulate import tabulate
 
     if not rows:
@@ -131,13 +247,36 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
     for row in rows:
         line = []
         for c in cols:
-            text = cell(row.get(c))
+            text = None
             if table_cells:
-                text = table_cells(c, row.get(c), row) or text
-            line.append(text)
+                text = table_cells(c, row.get(c), row)
+            line.append(printable(text or shown(row.get(c))))
         body.append(line)
     align = [("right" if c in right else "left") for c in cols] if right else None
-    return tabulate(body, headers=cols, tablefmt="simple", disable_numparse=True, colalign=align) + "\n"
+    return tabulate(body, headers=[printable(c) for c in cols], tablefmt="simple", disable_numparse=True,
+                    colalign=align) + "\n"
+
+
+def shown(value) -> str:
+    """A value as a table or text view shows it: cell() made printable()."""
+    return value if isinstance(value, Styled) else printable(cell(value))
+
+
+def delimited(rows: list[dict], cols: list[str], fmt: str) -> str:
+    """CSV (RFC 4180 quoting, LF line ends) or TSV (no quoting, backslash escapes), with a
+    header row. Every cell, header included, gets the formula guard, so no command writes a
+    spreadsheet formula from data."""
+    if fmt == "tsv":
+        lines = ["\t".join(tsv_escape(guard_formula(c)) for c in cols)]
+        for row in rows:
+            lines.append("\t".join(tsv_escape(guard_formula(cell(row.get(c)))) for c in cols))
+        return "\n".join(lines) + "\n"
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([guard_formula(c) for c in cols])
+    for row in rows:
+        w.writerow([guard_formula(cell(row.get(c))) for c in cols])
+    return buf.getvalue()
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, **kw) -> None:
@@ -147,7 +286,7 @@ def emit(rows: list[dict], fmt: str, columns: list[str] | None = None, **kw) -> 
 def format_record(record: dict, fmt: str) -> str:
     """One record: json/yaml as the whole object, table as 'field: value' lines."""
     if fmt == "json":
-        return json.dumps(jsonable(record), ensure_ascii=False, indent=2) + "\n"
+        return json_text(record, indent=2) + "\n"
     if fmt == "yaml":
         from dealcli.storage.yamlcodec import dumps
 
@@ -155,7 +294,7 @@ def format_record(record: dict, fmt: str) -> str:
     if fmt == "table":
         from tabulate import tabulate
 
-        lines = [[k, cell(v)] for k, v in record.items()]
+        lines = [[printable(str(k)), shown(v)] for k, v in record.items()]
         return tabulate(lines, tablefmt="plain", disable_numparse=True) + "\n"
     return format_rows([record], fmt)
 

@@ -79,6 +79,7 @@ def _title(text: str, width: int) -> list[str]:
 
 def text(report: dict, width: int | None = None) -> str:
     width = width or shutil.get_terminal_size((80, 24)).columns
+    report = render.printable(report)  # names and reasons from data never drive the terminal
     width = max(40, width)
     head = f"Report: {report['deals']} deal{'' if report['deals'] == 1 else 's'}"
     head += f", as of {report['as_of']}" if report.get("as_of") else f", {report['now']}"

@@ -1,0 +1,77 @@
+"""`company merge A B` / `contact merge A B`: fold duplicate B into A. Every link to B (deals,
+contacts' company, quotes, leads, activities) is re-pointed to A, B's e-mails, phones and custom
+fields are added to A, the merge is recorded in A's history (and in each re-pointed deal's),
+and B is deleted: ONE transaction, all or nothing."""
+
+from __future__ import annotations
+
+from dealcli import clients, deals, timeutil
+from dealcli.errors import UsageError
+from dealcli.session import Session
+
+KIND_OF = {"company": "companies", "contact": "contacts"}
+SINGLE = {"company": "company", "contact": "contact"}  # a record field naming one
+MANY = {"contact": "contacts"}  # a record field listing several
+OTHER_KINDS = ("contacts", "quotes", "leads", "activities")
+
+
+def _repoint(data: dict, which: str, old: str, new: str) -> list[str]:
+    """Change the links to `old` in one record (a plain mapping); returns the fields changed."""
+    changed = []
+    key = SINGLE[which]
+    if data.get(key) == old:
+        data[key] = new
+        changed.append(key)
+    many = MANY.get(which)
+    if many and isinstance(data.get(many), list) and old in data[many]:
+        data[many] = list(dict.fromkeys(new if v == old else v for v in data[many]))
+        changed.append(many)
+    return changed
+
+
+def merge(s: Session, which: str, keep_ref: str, drop_ref: str) -> dict:
+    kind = KIND_OF[which]
+    with s.repo.transaction():
+        keep_doc = clients.load(s, which, keep_ref)
+        drop_doc = clients.load(s, which, drop_ref)
+        if keep_doc.id == drop_doc.id:
+            raise UsageError(f"{which} merge: A and B are the same {which} ({keep_doc.id})")
+        keep, drop = dict(keep_doc.data), dict(drop_doc.data)
+        a, b = keep_doc.id, drop_doc.id
+        for key in ("emails", "phones"):
+            keep[key] = list(dict.fromkeys(list(keep.get(key) or []) + list(drop.get(key) or [])))
+        fields = dict(drop.get("fields") or {})
+        fields.update(keep.get("fields") or {})
+        keep["fields"] = fields
+        for key, value in drop.items():
+            if keep.get(key) in (None, "", [], {}) and value not in (None, "", [], {}) and key not in ("id",):
+                keep[key] = value
+        counts: dict[str, int] = {}
+        for other in OTHER_KINDS:
+            for doc in s.repo.iter_docs(other):
+                if other == kind and doc.id in (a, b):
+                    continue
+                data = dict(doc.data)
+                if _repoint(data, which, b, a):
+                    s.repo.update(doc, data)
+                    counts[other] = counts.get(other, 0) + 1
+        deal_ids = [d["id"] for d in s.deal_records() if _repoint(dict(d), which, b, a)]
+        if deal_ids:
+            def change(deal, pipeline):
+                data = {"company": deal.company, "contacts": list(deal.contacts)}
+                for name in _repoint(data, which, b, a):
+                    old = getattr(deal, name)
+                    setattr(deal, name, data[name])
+                    deal.history.append(deals.event(s, "relinked", field=name, old=old, new=data[name],
+                                                    note=f"{which} {b} merged into {a}"))
+                return []
+
+            deals.transact(s, deal_ids, change)
+            counts["deals"] = len(deal_ids)
+        history = list(keep.get("history") or [])
+        history.append({"at": timeutil.iso(s.now), "by": s.user, "kind": "merged", "from": b,
+                        "name": drop.get("name"), "relinked": dict(counts)})
+        keep["history"] = history
+        s.repo.update(keep_doc, keep)
+        s.repo.remove(drop_doc)
+    return {"kept": a, "removed": b, "relinked": counts}

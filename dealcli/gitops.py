@@ -1,0 +1,416 @@
+"""Git teamwork: the merge driver's file handling, `git setup`, `init --git`, `sync` and the
+auto_commit hook (see docs/git.md). Uses the real `git` binary through subprocess; nothing
+here runs unless a git command (or auto_commit) asks for it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dealcli.errors import CorruptData, DealcliError, NotFound, UsageError
+from dealcli.session import Session
+from dealcli.storage import atomic
+from dealcli.storage.layout import CONFIG_NAME, KINDS, SINGULAR
+
+DRIVER = "dealcli"
+ATTRIBUTES = [f"/{CONFIG_NAME} merge={DRIVER}"] + [f"/{kind}/*.yaml merge={DRIVER}" for kind in KINDS]
+PULL_MODES = ("rebase", "merge")
+
+
+class GitFailed(DealcliError):
+    """A git step that could not be completed (exit 4: the repository is left as git left it,
+    see the message)."""
+
+    exit_code = 4
+
+
+def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
+    import subprocess
+
+    full_env = None
+    if env:
+        full_env = dict(os.environ)
+        full_env.update(env)
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env=full_env)
+    except FileNotFoundError:
+        raise NotFound("git is not installed (needed for dealcli's git commands)") from None
+    if check and proc.returncode != 0:
+        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        raise GitFailed(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
+    return proc
+
+
+def toplevel(root: Path) -> Path:
+    proc = git(root, "rev-parse", "--show-toplevel", check=False)
+    if proc.returncode != 0:
+        raise NotFound(f"{root}: not in a git repository (run `git init` there, or `dealcli init --git`)")
+    return Path(proc.stdout.strip())
+
+
+# -- the merge driver ------------------------------------------------------------------------------
+def driver_command() -> str:
+    """How git calls the driver: `dealcli` when it is on PATH, else this installation's script."""
+    if shutil.which("dealcli"):
+        return "dealcli merge-file %O %A %B %P"
+    here = Path(sys.executable).parent / "dealcli"
+    return f"{here} merge-file %O %A %B %P"
+
+
+def merge_file(s: Session, base: str, ours: str, theirs: str, path: str) -> int:
+    """git's merge driver (%O %A %B %P): merge the three versions of the record at `path`, write
+    the result into `ours`. 0: merged (rule-decided conflicts are recorded in the record); 1: a
+    conflict only a person can resolve (git's textual merge of an unreadable file)."""
+    from dealcli import merge
+
+    raw = [atomic.read_bytes(Path(p)) or b"" for p in (base, ours, theirs)]
+    try:
+        out, ctx = merge.merge_texts(path, raw[0], raw[1], raw[2], _pipeline_loader(path))
+    except CorruptData as exc:
+        s.notice(f"{path}: merged as text ({exc.message})")
+        return _text_merge(base, ours, theirs, path)
+    Path(ours).write_bytes(out)
+    for note in ctx.notes:
+        s.notice(f"{path}: {note}")
+    for c in ctx.conflicts:
+        s.notice(f"{path}: {c.path} changed on both sides; kept {c.kept!r} ({c.kept_by or '?'}), "
+                 f"recorded {c.other!r} ({c.other_by or '?'}) as a conflict")
+    return 0
+
+
+def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:
+    import subprocess
+
+    proc = subprocess.run(["git", "merge-file", "-L", f"{path} (ours)", "-L", f"{path} (base)", "-L",
+                           f"{path} (theirs)", ours, base, theirs], capture_output=True)
+    return 0 if proc.returncode == 0 else 1
+
+
+def _pipeline_loader(path: str):
+    """Pipelines as the working tree has them (the driver runs in the work tree's top folder)."""
+    from dealcli.model import Pipeline
+    from dealcli.storage import yamlcodec
+
+    root = Path(path).parent.parent
+    cache: dict = {}
+
+    def load(pipeline_id: str):
+        if pipeline_id not in cache:
+            cache[pipeline_id] = None
+            raw = atomic.read_bytes(root / "pipelines" / f"{pipeline_id}.yaml")
+            if raw:
+                try:
+                    cache[pipeline_id] = Pipeline.from_dict(yamlcodec.loads(raw, pipeline_id))
+                except Exception:  # noqa: BLE001 - unreadable: the merge takes the winner's state as is
+                    cache[pipeline_id] = None
+        return cache[pipeline_id]
+
+    return load
+
+
+# -- setup -----------------------------------------------------------------------------------------------
+def setup(s: Session) -> list[str]:
+    """Register the merge driver: .gitattributes in the repository (through the write gate) and
+    the driver in .git/config. Idempotent. Returns what it changed."""
+    root = s.repo.root
+    toplevel(root)
+    done = []
+    command = driver_command()
+    current = git(root, "config", "--get", f"merge.{DRIVER}.driver", check=False).stdout.strip()
+    if current != command:
+        git(root, "config", f"merge.{DRIVER}.name", "dealcli record merge (docs/git.md)")
+        git(root, "config", f"merge.{DRIVER}.driver", command)
+        done.append(f"merge driver in .git/config: {command}")
+    existing = s.repo.read_file(".gitattributes")
+    lines = (existing or b"").decode("utf-8", "replace").splitlines()
+    missing = [a for a in ATTRIBUTES if a not in lines]
+    if missing:
+        sep = "" if not existing or existing.endswith(b"\n") else "\n"
+        text = (existing or b"").decode("utf-8", "replace") + sep + "".join(f"{a}\n" for a in missing)
+        with s.repo.transaction():
+            s.repo.write_file(".gitattributes", text.encode(), expect=existing if existing is not None
+                              else atomic.MISSING)
+        done.append(f".gitattributes: {len(missing)} line(s) added")
+    return done
+
+
+def init_git(s: Session) -> list[str]:
+    root = s.repo.root
+    if git(root, "rev-parse", "--show-toplevel", check=False).returncode != 0:
+        git(root, "init", "--quiet")
+    return setup(s)
+
+
+# -- authorship and commits -------------------------------------------------------------------------------
+def author_of(s: Session) -> str:
+    """`Name <email>` for the acting user: the e-mail of the user record if any, else the login."""
+    user = s.user
+    email = None
+    users = s.repo.config.get("users") if isinstance(s.repo.config.get("users"), dict) else {}
+    record = users.get(user) if isinstance(users.get(user), dict) else {}
+    for key in ("email", "emails"):
+        value = record.get(key)
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, str) and value:
+            email = value
+            break
+    name = record.get("name") if isinstance(record.get("name"), str) else user
+    return f"{name} <{email or user}>"
+
+
+def _identity_env(s: Session, root: Path) -> dict:
+    """Committer identity when git has none configured: the acting user."""
+    if git(root, "config", "user.email", check=False).stdout.strip():
+        return {}
+    name, _, email = author_of(s).partition(" <")
+    email = email.rstrip(">")
+    return {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email}
+
+
+def commit(s: Session, paths: list[str] | None, message: str) -> bool:
+    """Commit `paths` (None: every change under the repository folder) as the acting user.
+    False when there was nothing to commit."""
+    root = s.repo.root
+    spec = list(paths) if paths is not None else ["."]
+    git(root, "add", "-A", "--", *spec)
+    staged = git(root, "diff", "--cached", "--quiet", "--", *spec, check=False)
+    if staged.returncode == 0:
+        return False
+    git(root, "commit", "--quiet", f"--author={author_of(s)}", "-m", message, "--", *spec,
+        env=_identity_env(s, root))
+    return True
+
+
+# -- auto_commit ---------------------------------------------------------------------------------------------
+def auto_commit(s: Session) -> None:
+    """After a command that wrote something succeeded: with `auto_commit: true` in dealcli.yaml,
+    commit exactly the files it wrote, with a message saying what changed."""
+    repo = s.__dict__.get("repo")
+    if repo is None:
+        return
+    ops = getattr(repo, "committed", None)
+    if not ops or not repo.config.get("auto_commit"):
+        return
+    if git(repo.root, "rev-parse", "--show-toplevel", check=False).returncode != 0:
+        s.notice("auto_commit: the repository is not in a git repository; nothing committed")
+        return
+    paths = list(dict.fromkeys(repo.rel(op.path) for op in ops))
+    try:
+        commit(s, paths, describe(s, ops))
+    except DealcliError as exc:
+        s.notice(f"auto_commit: {exc.message}")
+    repo.committed.clear()
+
+
+def describe(s: Session, ops) -> str:
+    """A commit message for the writes of one command: `deal 3sgetr moved new → preparation`."""
+    parts: list[str] = []
+    for op in ops:
+        what = SINGULAR.get(op.kind, op.kind if op.kind != "config" else "settings")
+        if op.kind == "file":
+            parts.append(f"{op.id} updated")
+            continue
+        label = f"{what} {op.id}" if op.kind != "config" else "settings"
+        if op.tmp is None:
+            parts.append(f"{label} deleted")
+            continue
+        events = []
+        data = op.data if isinstance(op.data, dict) else {}
+        if op.kind == "deals":  # the events this write appended to the history
+            history = [e for e in data.get("history") or [] if isinstance(e, dict)]
+            events = history[len(_history_before(op.expect)):]
+        if events:
+            parts.append(f"{label} " + ", ".join(_event_text(e) for e in events[-3:]))
+        else:
+            parts.append(f"{label} {'created' if op.expect is atomic.MISSING else 'updated'}")
+    head = "; ".join(parts[:5])
+    if len(parts) > 5:
+        head += f"; and {len(parts) - 5} more"
+    return head
+
+
+def _history_before(expect) -> list:
+    if not isinstance(expect, bytes):
+        return []
+    from dealcli.storage import yamlcodec
+
+    try:
+        data = yamlcodec.loads(expect)
+    except DealcliError:
+        return []
+    history = data.get("history") if isinstance(data, dict) else None
+    return history if isinstance(history, list) else []
+
+
+def _event_text(e: dict) -> str:
+    kind = e.get("kind")
+    if kind == "moved":
+        return f"moved {e.get('from')} → {e.get('to')}"
+    if kind == "closed":
+        return f"closed {e.get('status')}"
+    if kind == "changed":
+        return f"{e.get('field')} {e.get('old')} → {e.get('new')}"
+    if kind == "created":
+        return f"created in {e.get('stage')}"
+    return str(kind)
+
+
+# -- sync ---------------------------------------------------------------------------------------------------------
+def sync(s: Session, mode: str | None = None, remote: str | None = None, push: bool = True,
+         retries: int = 3) -> dict:
+    """Commit pending changes as the acting user, pull (rebase or merge) with the merge driver,
+    run `check`, push; pull again when the remote moved in between (up to `retries` times)."""
+    root = s.repo.root
+    toplevel(root)
+    settings = s.repo.config.get("git") if isinstance(s.repo.config.get("git"), dict) else {}
+    mode = mode or settings.get("pull") or "rebase"
+    if mode not in PULL_MODES:
+        raise UsageError(f"pull mode {mode!r}: expected rebase or merge")
+    setup(s)
+    report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
+    report["committed"] = commit(s, None, f"dealcli sync by {s.user}")
+    remote = remote or settings.get("remote") or _default_remote(root)
+    if remote is None:
+        s.notice("sync: no git remote; committed locally only")
+        return report
+    branch = git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    for attempt in range(retries + 1):
+        report["kept"] += _pull(s, root, remote, branch, mode)
+        report["pulled"] = True
+        report["relocated"] = _relocate(s)
+        problems = _check(s)
+        report["problems"] = problems
+        hard = [p for p in problems if p.rule != "conflict"]
+        if hard:
+            raise CheckFailed(hard)
+        if not push:
+            return report
+        proc = git(root, "push", "--quiet", remote, f"HEAD:{branch}", check=False)
+        if proc.returncode == 0:
+            report["pushed"] = True
+            return report
+        if "rejected" not in proc.stderr and "fetch first" not in proc.stderr and "non-fast-forward" not in proc.stderr:
+            raise GitFailed(f"git push failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
+        s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
+    raise GitFailed(f"sync: the remote kept moving; gave up after {retries} retries (run `dealcli sync` again)")
+
+
+class CheckFailed(DealcliError):
+    """`check` found problems after the pull: nothing was pushed (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(f"check found {len(problems)} problem(s) after the pull; nothing pushed")
+
+    def lines(self) -> list[str]:
+        return [self.message] + [str(p) for p in self.problems[:20]]
+
+
+def _default_remote(root: Path) -> str | None:
+    names = git(root, "remote").stdout.split()
+    if not names:
+        return None
+    return "origin" if "origin" in names else names[0]
+
+
+def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[str]:
+    """git pull; then settle what git leaves for the driver's rules: a record deleted on one
+    side and changed on the other keeps the change. Anything else unmerged aborts (exit 4)."""
+    has_remote_branch = git(root, "ls-remote", "--exit-code", "--heads", remote, branch, check=False)
+    if has_remote_branch.returncode != 0:
+        return []  # nothing to pull yet: the first push creates the branch
+    flag = "--rebase" if mode == "rebase" else "--no-rebase"
+    env = _identity_env(s, root)
+    env["GIT_EDITOR"] = "true"
+    proc = git(root, "pull", "--quiet", "--no-edit", "--autostash", flag, remote, branch, check=False, env=env)
+    kept: list[str] = []
+    for _ in range(1000):  # a rebase stops once per commit that needs settling
+        _relay(s, proc)
+        if proc.returncode == 0 and not _in_progress(root):
+            return kept
+        unmerged = _unmerged(root)
+        if not unmerged:
+            if not _in_progress(root):
+                raise GitFailed(f"git pull failed: {_last_line(proc)}")
+        for code, path in unmerged:
+            if code in ("UD", "DU") and (toplevel(root) / path).exists():
+                git(root, "add", "--", path)
+                kept.append(path)
+                s.notice(f"sync: {path} was deleted on one side and changed on the other; kept the change")
+            else:
+                _abort(root)
+                raise GitFailed(f"sync: {path} could not be merged ({code}); the pull was undone, your "
+                                "commits are kept (resolve with `git pull` by hand)")
+        if _rebasing(root):
+            proc = git(root, "rebase", "--continue", check=False, env=env)
+        else:
+            proc = git(root, "commit", "--quiet", "--no-edit", check=False, env=env)
+    raise GitFailed("sync: the pull did not settle")
+
+
+def _relay(s: Session, proc) -> None:
+    """What the merge driver said while git ran it (conflicts decided, changes kept)."""
+    for line in (proc.stderr or "").splitlines():
+        if line.startswith("dealcli: "):
+            s.notice(line[len("dealcli: "):])
+
+
+def _last_line(proc) -> str:
+    text = (proc.stderr or proc.stdout or "").strip().splitlines()
+    return text[-1] if text else f"exit {proc.returncode}"
+
+
+def _unmerged(root: Path) -> list[tuple[str, str]]:
+    out = git(root, "status", "--porcelain", "-z", check=False).stdout
+    found = []
+    for entry in out.split("\0"):
+        if len(entry) > 3 and entry[:2] in ("DD", "AU", "UD", "UA", "DU", "AA", "UU"):
+            found.append((entry[:2], entry[3:]))
+    return found
+
+
+def _git_dir(root: Path) -> Path:
+    return Path(git(root, "rev-parse", "--absolute-git-dir").stdout.strip())
+
+
+def _rebasing(root: Path) -> bool:
+    d = _git_dir(root)
+    return (d / "rebase-merge").exists() or (d / "rebase-apply").exists()
+
+
+def _in_progress(root: Path) -> bool:
+    return _rebasing(root) or (_git_dir(root) / "MERGE_HEAD").exists()
+
+
+def _abort(root: Path) -> None:
+    if _rebasing(root):
+        git(root, "rebase", "--abort", check=False)
+    else:
+        git(root, "merge", "--abort", check=False)
+
+
+def _relocate(s: Session) -> list[str]:
+    """Deals a merge brought into a stage the other side deleted: relocated where the pipeline's
+    `retired_stages` says, and committed."""
+    from dealcli import pipelines
+
+    fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
+    moved = pipelines.relocate_retired(fresh)
+    if moved:
+        commit(fresh, [fresh.repo.rel(fresh.repo.path("deals", i)) for i in moved],
+               f"dealcli sync: relocated {len(moved)} deal(s) from deleted stages")
+        s.notice(f"sync: relocated deal(s) {', '.join(moved)} from a deleted stage")
+    return moved
+
+
+def _check(s: Session) -> list:
+    from dealcli.validation import check as checker
+
+    fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
+    return checker.run(fresh)

@@ -1,0 +1,76 @@
+"""History you can trust: `check` verifies that a deal's history agrees with its state, and
+lists the conflicts a git merge left (docs/git.md), plus a warning about likely duplicate
+companies and contacts."""
+
+from __future__ import annotations
+
+from dealcli import clients, merge
+from dealcli.errors import Violation
+from dealcli.model import Deal
+
+STAGE_EVENTS = ("created", "moved", "closed", "reopened")
+
+
+def deal_problems(deal: Deal) -> list[Violation]:
+    out: list[Violation] = []
+    for n, c in enumerate(deal.extra.get("conflicts") or []):
+        if not isinstance(c, dict):
+            continue
+        out.append(Violation(
+            "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {c.get('kept')!r} "
+            f"({c.get('kept_by') or '?'}), the other value was {c.get('other')!r} ({c.get('other_by') or '?'}); "
+            f"once decided: `dealcli deal edit {deal.id} --resolve {c.get('field')}`",
+            f"conflicts.{n}", c.get("field")))
+    history = [e for e in deal.history if isinstance(e, dict)]
+    times = [merge.when(e.get("at")) for e in history]
+    for n in range(1, len(history)):
+        if times[n] and times[n - 1] and times[n] < times[n - 1]:
+            out.append(Violation("history-order", f"deal {deal.id}: history event {n + 1} ({history[n].get('kind')} "
+                                 f"at {history[n].get('at')}) comes before the one above it; history is kept in "
+                                 "time order", f"history.{n}", history[n].get("at")))
+            break
+    staged = [(n, e) for n, e in enumerate(history) if e.get("kind") in STAGE_EVENTS]
+    if staged:
+        n, last = staged[-1]
+        named = last.get("to") if last.get("kind") in ("moved", "reopened") else last.get("stage")
+        if named is not None and str(named) != deal.stage:
+            out.append(Violation("history-state", f"deal {deal.id} is in stage {deal.stage!r} but its last stage "
+                                 f"event ({last.get('kind')} at {last.get('at')}) names {named!r}",
+                                 f"history.{n}", named))
+    late = merge.edits_after_close(history)
+    if late:
+        e = late[0]
+        out.append(Violation("history-closed", f"deal {deal.id}: {e.get('field') or e.get('kind')} changed at "
+                             f"{e.get('at')} while the deal was closed (only comments and reopen are allowed "
+                             "after a close)", f"history.{history.index(e)}", e.get("field")))
+    return out
+
+
+def duplicate_notices(s) -> list[str]:
+    """Likely duplicate companies and contacts: the same normalised name or e-mail."""
+    out = []
+    for kind, what in (("companies", "company"), ("contacts", "contact")):
+        seen: dict[tuple[str, str], str] = {}
+        for record_id, data in s.repo.records(kind, errors=[]):
+            if not isinstance(data, dict):
+                continue
+            keys = [("name", _name_key(data.get("name")))]
+            emails = data.get("emails") if isinstance(data.get("emails"), list) else []
+            keys += [("e-mail", clients.norm(str(e))) for e in emails if e]
+            for key in keys:
+                if not key[1]:
+                    continue
+                other = seen.setdefault(key, record_id)
+                if other != record_id:
+                    out.append(f"likely duplicate {kind} {other} and {record_id} (same {key[0]} {key[1]!r}); "
+                               f"`dealcli {what} merge {other} {record_id}` keeps the first")
+                    break
+    return out
+
+
+
+def _name_key(name) -> str:
+    """The name as the index cache normalises it, punctuation aside ("ACME Ltd." ~ "acme ltd")."""
+    import re
+
+    return re.sub(r"[\W_]+", " ", clients.norm(name)).strip() if isinstance(name, str) else ""
