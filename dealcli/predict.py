@@ -53,6 +53,7 @@ OPTIONAL = {"client": ((), ("open",), ("open", "recent")),
             "product": ((), ("open",), ("open", "recent", "share"))}
 SHRINK = 5.0
 C_GRID = (0.01, 0.1, 1.0, 10.0)
+FOLDS = 3
 DEFAULT_SETTINGS = (1.0, ())  # (C, optional features)
 MIN_TRAIN_HISTORY_DAYS = 30
 INSTALL_HINT = "pip install 'dealcli[predict]'"
@@ -318,10 +319,20 @@ def _examples(groups: dict[tuple, list[Purchase]], ctx: Context, t: dt.date,
     for key, buys in sorted(groups.items()):
         f = features(buys, t, horizon, ctx, key)
         if f is not None:
-            f["_unit"] = key
+            f["_fold"] = fold_of(key, buys)
             feats.append(f)
             labels.append(int(bought_within(buys, t, horizon)))
     return feats, labels
+
+
+def fold_of(key: tuple, buys: list[Purchase]) -> int:
+    """The cross-validation fold of a unit, from what it is rather than from its id (ids are
+    random, so two imports of one file would otherwise fold differently): its first purchase
+    (day, amount, products) and, for a pair, the product."""
+    import zlib
+
+    first = min(buys, key=lambda p: (p.day, p.amount, p.products))
+    return zlib.crc32(repr((first.day.isoformat(), first.amount, first.products, key[1:])).encode()) % FOLDS
 
 
 def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C: float, horizon: int):
@@ -338,9 +349,6 @@ def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C
                  [float(m) for m in scaler.mean_], scale, len(y), sum(y), C)
 
 
-FOLDS = 3
-
-
 def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
                     horizon: int) -> tuple[float, tuple[str, ...], dict]:
     """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen on data
@@ -351,8 +359,6 @@ def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int
     the units (each unit's examples in one fold) on the training origins themselves. The best
     (mean) AUC wins; a tie keeps the earlier candidate (fewer features, then C = 1 before the
     others). DEFAULT_SETTINGS when neither can be measured."""
-    import zlib
-
     val_t = cutoff - dt.timedelta(days=horizon)
     inner = [ex for t, ex in by_origin.items() if t <= val_t - dt.timedelta(days=horizon)]
     val_feats, val_labels = by_origin.get(val_t, ([], []))
@@ -361,7 +367,7 @@ def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int
         how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
     else:
         pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels)]
-        fold = [zlib.crc32(repr(f["_unit"]).encode()) % FOLDS for f, _ in pairs]
+        fold = [f["_fold"] for f, _ in pairs]
         splits = []
         for k in range(FOLDS):
             train_ = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
