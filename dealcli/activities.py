@@ -16,7 +16,7 @@ import datetime as dt
 import shlex
 
 from dealcli import FORMAT_VERSION, ids, stage_rules, timeutil
-from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
+from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError
 from dealcli.session import Session
 
 TYPES = ("call", "meeting", "task", "email", "chat")
@@ -72,7 +72,7 @@ def parse_due(s: Session, text: str | None) -> dt.datetime:
     if text is None:
         return default_due(s)
     try:
-        value, has_time = timeutil.parse_datetime(text, s.now)
+        value, has_time = timeutil.parse_datetime(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"--due: {exc}") from None
     if not has_time:
@@ -131,10 +131,10 @@ def done(s: Session, refs: list[str]) -> list[dict]:
     wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
     with s.repo.transaction():
         docs = [s.repo.load("activities", i) for i in wanted]
-        refused = [Violation("activity-done", f"activity {d.id} is already done (at {d.data.get('done_at')})",
-                             "done", True) for d in docs if d.data.get("done")]
-        if refused:
-            raise RuleViolation(refused)
+        for d in docs:
+            if d.data.get("done"):  # done twice: nothing to change
+                s.notice(f"activity {d.id} is already done (at {d.data.get('done_at')}); nothing changed")
+        docs = [d for d in docs if not d.data.get("done")]
         out = []
         for doc in docs:
             data = dict(doc.data, done=True, done_at=timeutil.iso(s.now), done_by=s.user)
@@ -148,6 +148,59 @@ def done(s: Session, refs: list[str]) -> list[dict]:
         except (NotFound, CorruptData):  # a gone or broken deal needs no nudge
             continue
     nudge(s, deals)
+    return out
+
+
+def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = None, due: str | None = None,
+         responsible: str | None = None) -> dict:
+    """Change an activity's type, subject, due time or responsible."""
+    if type_ is None and subject is None and due is None and responsible is None:
+        raise UsageError("activity edit: nothing to change (--type, --subject, --due, --responsible)")
+    with s.repo.transaction():
+        doc = s.repo.load("activities", s.repo.resolve("activities", ref))
+        data = dict(doc.data)
+        if type_ is not None:
+            data["type"] = type_.strip().lower()
+            if data["type"] not in TYPES:
+                raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
+        if subject is not None:
+            data["subject"] = " ".join(subject.split())
+            if not data["subject"] or len(data["subject"]) > 500:
+                raise UsageError("--subject: an activity needs a subject of at most 500 characters")
+        if due is not None:
+            data["due"] = timeutil.iso(parse_due(s, due))
+        if responsible is not None:
+            data["responsible"] = responsible
+        data["modified"] = timeutil.iso(s.now)
+        s.repo.update(doc, data)
+    vars(s).pop("_pending_deals", None)
+    return data
+
+
+def delete(s: Session, refs: list[str]) -> list[str]:
+    """Delete activities (all or nothing)."""
+    wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
+    with s.repo.transaction():
+        for i in wanted:
+            s.repo.remove(s.repo.load("activities", i))
+    vars(s).pop("_pending_deals", None)
+    return wanted
+
+
+def history_events(s: Session, deal_id: str) -> list[dict]:
+    """The activities of a deal as history events: activity_added (when planned) and
+    activity_done (when done), for `deal history`."""
+    from dealcli.clients import all_records
+
+    out = []
+    for a in all_records(s, "activities"):
+        if str(a.get("deal")) != deal_id:
+            continue
+        base = {"activity": a.get("id"), "type": a.get("type"), "subject": a.get("subject")}
+        out.append({"at": a.get("created"), "by": a.get("created_by"), "kind": "activity_added",
+                    **base, "due": a.get("due")})
+        if a.get("done") and a.get("done_at"):
+            out.append({"at": a.get("done_at"), "by": a.get("done_by"), "kind": "activity_done", **base})
     return out
 
 

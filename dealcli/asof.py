@@ -209,7 +209,7 @@ def parse_as_of(s, text: str) -> dt.datetime:
     from dealcli.errors import UsageError
 
     try:
-        value, has_time = timeutil.parse_datetime(text, s.now)
+        value, has_time = timeutil.parse_datetime(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"--as-of: {exc}") from None
     if not has_time:

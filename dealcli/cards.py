@@ -245,7 +245,7 @@ def coerce(pipeline: Pipeline, name: str, raw: str, s=None):
         return raw
     now, user, users = _context(s)
     try:
-        return from_text(f, raw, now, user, users)
+        return from_text(f, raw, now, user, users, order=s.date_order if s is not None else None)
     except CardValueError as exc:
         raise RuleViolation(Violation("field-type", f"field {name!r}: {raw!r} {exc} (card of pipeline "
                                       f"{pipeline.id!r}{_hint(f)})", name, raw)) from None
@@ -270,7 +270,8 @@ def _context(s):
     return s.now, s.user, users
 
 
-def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users: list[str] | None):
+def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users: list[str] | None,
+              order: str | None = None):
     text = raw.strip()
     if f.type in ("string", "text"):
         limit = MAX_STRING if f.type == "string" else MAX_TEXT
@@ -288,12 +289,12 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
             raise CardValueError("is not a number" if f.type == "number" else "is not an amount") from None
     if f.type == "date":
         try:
-            return timeutil.iso(timeutil.parse_date(text, now))
+            return timeutil.iso(timeutil.parse_date(text, now, order))
         except timeutil.DateError:
             raise CardValueError("is not a date") from None
     if f.type == "datetime":
         try:
-            return timeutil.iso(timeutil.parse_datetime(text, now)[0])
+            return timeutil.iso(timeutil.parse_datetime(text, now, order)[0])
         except timeutil.DateError:
             raise CardValueError("is not a date and time") from None
     if f.type == "boolean":

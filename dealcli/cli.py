@@ -14,7 +14,8 @@ from dealcli import __version__
 HELP = """A scriptable command-line CRM for deals, kept as one YAML file per record.
 
 The repository is --dir, else $DEALCLI_DIR, else the nearest folder upwards holding
-dealcli.yaml. Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
+dealcli.yaml. The global options (--dir, --as, --now, -q) may also follow the command
+(`dealcli deal add X -q`). Exit codes: 0 ok, 1 refused by a rule or validation failed, 2 usage error,
 3 not found, 4 conflict, 5 unreadable or corrupt data, 6 not allowed by the acting user's access
 rights (docs/access.md), 65 malformed input (intake)."""
 
@@ -28,6 +29,47 @@ _app = typer.Typer(
 )
 
 _current: list = []  # the Session of this run, for the notices printed at exit
+
+
+def _plain_metavars() -> None:
+    """Help without Python types: Typer labels values `<str>`, `<int>`, `<list[str]>`; dealcli
+    shows TEXT / N for option values, [a|b|c] for choices, nothing after an argument's name,
+    and argument names in upper case (DEAL_ID). Applied once, to Typer's parameter classes."""
+    from typer import core
+
+    if getattr(core._TyperParameter, "_dealcli_plain", False):
+        return
+    original = core._TyperParameter.display_type
+
+    def display_type(self, ctx) -> str:
+        label = original(self, ctx)
+        inner = label[1:-1] if label.startswith("<") and label.endswith(">") else label
+        if inner.startswith("list[") and inner.endswith("]"):
+            inner = inner[5:-1]
+        if "|" in inner:
+            return f"[{inner}]"
+        if self.param_type_name == "argument":
+            return ""
+        return {"int": "N", "float": "NUMBER"}.get(inner, "TEXT")
+
+    core._TyperParameter.display_type = display_type
+    core.TyperArgument.display_name_raw = property(lambda self: self.metavar or self.name.upper())
+
+    def usage_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    core.TyperArgument._usage_display_name = usage_name
+    core._TyperParameter._dealcli_plain = True
+
+
+_plain_metavars()
+
+
+def _complete_users(ctx: typer.Context, incomplete: str) -> list[str]:
+    from dealcli.commands.complete import users
+
+    return users(ctx, incomplete)
 
 
 def _version(value: bool) -> None:
@@ -44,12 +86,13 @@ def root(
                                                show_default=False)] = None,
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Acting user (else $DEALCLI_USER, the "
                                                    "repository default, git user.email, $USER). With users, "
-                                                   "acting as another user needs the right to.")] = None,
+                                                   "acting as another user needs the right to.",
+                                                   autocompletion=_complete_users)] = None,
     now: Annotated[Optional[str], typer.Option("--now", metavar="DATETIME", help="The clock every command uses (else "
                                                "$DEALCLI_NOW, else the real time): makes runs "
                                                "reproducible.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices or hints on stderr.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     from dealcli.session import Session
@@ -93,6 +136,62 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
+_FLAG_OPTIONS = ("-q", "--quiet", "-V", "--version")
+
+
+def hoist_globals(argv: list[str]) -> list[str]:
+    """Global options given after the command words (`deal add X -q`, `filter --dir R`) move to
+    the front, each with its value, so the root parses them. The walk knows the options of the
+    command being run: the value of one of its options is never taken for a global option
+    (`--subject -q`), nor is anything after `--`. A command's own option of the same name wins."""
+    if not any(a in _VALUE_OPTIONS or a in _FLAG_OPTIONS or a.split("=", 1)[0] in _VALUE_OPTIONS
+               for a in argv):
+        return argv
+    import typer.main
+
+    cmd = typer.main.get_command(_app)
+    front: list[str] = []
+    rest: list[str] = []
+    i, seen_command = 0, False
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest += argv[i:]
+            break
+        group = getattr(cmd, "commands", None)
+        if not seen_command or group is not None:
+            sub = group.get(word) if group is not None and not word.startswith("-") else None
+            if sub is not None:
+                cmd, seen_command = sub, True
+                rest.append(word)
+                i += 1
+                continue
+        if not seen_command:  # before the first command word: the root parses it as it is
+            front.append(word)
+            if word in _VALUE_OPTIONS and i + 1 < len(argv):
+                front.append(argv[i + 1])
+                i += 1
+            i += 1
+            continue
+        own = {name: not (getattr(p, "is_flag", False) or getattr(p, "count", False)) for p in cmd.params
+               if getattr(p, "param_type_name", "") == "option" for name in p.opts + p.secondary_opts}
+        name = word.split("=", 1)[0]
+        if name in own:
+            rest.append(word)
+            if own[name] and "=" not in word and i + 1 < len(argv):
+                rest.append(argv[i + 1])
+                i += 1
+        elif name in _VALUE_OPTIONS:
+            front.append(word)
+            if "=" not in word and i + 1 < len(argv):
+                front.append(argv[i + 1])
+                i += 1
+        elif word in _FLAG_OPTIONS:
+            front.append(word)
+        else:
+            rest.append(word)
+        i += 1
+    return front + rest
 
 
 def _register(only: set[str] | None = None) -> None:
@@ -122,7 +221,7 @@ def modules_for(argv: list[str]) -> set[str] | None:
             continue
         module = MODULE_OF.get(word)
         return {module} if module else None
-    return set() if "--version" in argv else None
+    return set() if "--version" in argv or "-V" in argv else None
 
 
 def __getattr__(name: str):
@@ -168,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         _register(modules_for(args))
+        args = hoist_globals(args)
         _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -97,19 +97,44 @@ def find_id(s: Session, which: str, ref: str) -> str:
     return s.repo.resolve(kind, ref)
 
 
-def resolve(s: Session, which: str, ref: str, create_missing: bool = True) -> str:
+def resolve(s: Session, which: str, ref: str, create_missing: bool = True, refuse_near: bool = False) -> str:
     """The id of the company/contact that `ref` names: an id, a unique id prefix or an exact
-    name. An unknown name creates the record (and says so); several matches are an error."""
+    name. An unknown name creates the record (and says so); several matches are an error.
+    `refuse_near` (a name typed by a person): an unknown name close to an existing one is
+    refused instead of creating a near-duplicate (--new-company / --new-contact create it)."""
     ref = " ".join((ref or "").split())
     try:
         return find_id(s, which, ref)
     except NotFound as exc:
         if "ambiguous" in exc.message or not create_missing:
             raise
+    if refuse_near:
+        near = near_names(s, which, ref)
+        if near:
+            shown = ", ".join(f"{name!r} ({rid})" for name, rid in near)
+            raise UsageError(f"--{which} {ref!r}: no {which} has that exact name; near: {shown}. Use the exact "
+                             f"name or id, or --new-{which} to create {ref!r} (deal add; else `dealcli {which} "
+                             "add` first)")
     data = new_record(s, which, ref)
     create(s, which, data)
     s.notice(f"created {which} {data['id']} ({ref})")
     return data["id"]
+
+
+def near_names(s: Session, which: str, ref: str) -> list[tuple[str, str]]:
+    """(name, id) of the existing companies/contacts whose name is close to `ref`."""
+    from dealcli.suggest import close_matches
+
+    index = ClientIndex(s, which)
+    found = close_matches(norm(ref), index.by_name, n=3, cutoff=0.75)
+    out = []
+    for key in found:
+        for rid in index.by_name.get(key, [])[:3]:
+            try:
+                out.append((str(s.repo.load(KIND_OF[which], rid).data.get("name")), rid))
+            except (NotFound, CorruptData):
+                continue
+    return out
 
 
 # -- checking what users type ----------------------------------------------------------------------
@@ -136,7 +161,7 @@ def check_phone(text: str, option: str = "--phone") -> str:
 
 def check_birthday(s: Session, text: str) -> str:
     try:
-        day = timeutil.parse_date(text, s.now)
+        day = timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"--birthday: {exc}") from None
     if day > s.now.date():

@@ -48,7 +48,8 @@ def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
         if old != new:
             out.append(event(s, "changed", field=name, old=old, new=new))
     if [p.to_dict() for p in before.products] != [p.to_dict() for p in after.products]:
-        out.append(event(s, "changed", field="products", old=len(before.products), new=len(after.products)))
+        out.append(event(s, "changed", field="products", old=len(before.products), new=len(after.products),
+                         rows=row_changes(before.products, after.products)))
     for key in sorted(set(before.fields) | set(after.fields)):
         if before.fields.get(key) != after.fields.get(key):
             out.append(event(s, "changed", field=f"fields.{key}", old=before.fields.get(key),
@@ -56,9 +57,29 @@ def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
     return out
 
 
+def row_changes(before: list, after: list) -> list[dict]:
+    """What changed inside the product rows, row by row (1-based): {row, name, field, old, new}
+    for a changed value, {row, added: name} / {row, removed: name} for a row more or less."""
+    out: list[dict] = []
+    for i in range(max(len(before), len(after))):
+        old = before[i].to_dict() if i < len(before) else None
+        new = after[i].to_dict() if i < len(after) else None
+        if old is None:
+            out.append({"row": i + 1, "added": new.get("name")})
+        elif new is None:
+            out.append({"row": i + 1, "removed": old.get("name")})
+        else:
+            for key in dict.fromkeys(list(old) + list(new)):
+                if old.get(key) != new.get(key):
+                    out.append({"row": i + 1, "name": new.get("name"), "field": key,
+                                "old": _plain(old.get(key)), "new": _plain(new.get(key))})
+    return out
+
+
 def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
     """--set FIELD=VALUE: a known deal field by its name, else a custom field."""
-    if name.startswith("fields."):
+    explicit_free = name.startswith("fields.")
+    if explicit_free:
         name = name[7:]
         known = False
     else:
@@ -66,6 +87,13 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
     if not known:
         if not name or len(name) > 64:
             raise UsageError(f"--set: {name!r} is not a usable field name")
+        card_names = cards.card_of(pipeline).names()
+        if explicit_free is False and card_names and name not in card_names:
+            from dealcli.suggest import hint
+
+            settable = list(TEXT_FIELDS) + list(DATE_FIELDS) + ["amount", "probability", "contacts"]
+            raise UsageError(f"--set {name}: not a field of pipeline {pipeline.id!r}{hint(name, card_names + settable)} "
+                             f"(card fields: {', '.join(card_names)}; --set fields.{name}=... keeps a free field)")
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
@@ -75,9 +103,11 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
     elif name in DATE_FIELDS:
         setattr(deal, name, _date(s, value, name))
     elif name == "contacts":
-        deal.contacts = [clients.resolve(s, "contact", v) for v in value.split(",") if v.strip()]
+        deal.contacts = [clients.resolve(s, "contact", v, refuse_near=True) for v in value.split(",") if v.strip()]
     elif name == "company":
-        deal.company = clients.resolve(s, "company", value) if value else None
+        deal.company = clients.resolve(s, "company", value, refuse_near=True) if value else None
+    elif name == "currency":
+        deal.currency = parse.parse_currency(value)
     else:
         setattr(deal, name, value)
 
@@ -104,7 +134,8 @@ def unset(deal: Deal, name: str) -> None:
 
 def _date(s: Session, value, what: str):
     """A typed date (parsed at the edge), or text from a caller that has no edge (a template)."""
-    return parse.parse_date(value, s.now, f"--{what.replace('_', '-')}") if isinstance(value, str) else value
+    return parse.parse_date(value, s.now, f"--{what.replace('_', '-')}", s.date_order) if isinstance(value, str) \
+        else value
 
 
 def _amount(value) -> Decimal:
@@ -137,6 +168,9 @@ class DealSpec:
     probability: int | str | None = None
     comment: str | None = None
     sets: list[str] = field(default_factory=list)
+    typed: bool = False        # names typed by a person (deal add): a near-miss client name is refused
+    new_company: bool = False  # ... unless the name is meant as a new company / new contacts
+    new_contact: bool = False
     from_ref: str | None = None
     extra: dict = field(default_factory=dict)  # extra top-level keys (e.g. links to a template)
     fields: dict = field(default_factory=dict)  # custom fields as typed values (recurring templates)
@@ -193,11 +227,13 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     pipeline = s.pipeline(deal.pipeline)
     deal.stage = stage_rules.entry_stage(pipeline, spec.stage)  # checked by transition(create)
     if spec.currency:
-        deal.currency = spec.currency.strip().upper()
+        deal.currency = parse.parse_currency(spec.currency)
     if spec.company:
-        deal.company = clients.resolve(s, "company", spec.company)
+        deal.company = clients.resolve(s, "company", spec.company,
+                                       refuse_near=spec.typed and not spec.new_company)
     if spec.contacts:
-        deal.contacts = [clients.resolve(s, "contact", c) for c in spec.contacts]
+        deal.contacts = [clients.resolve(s, "contact", c, refuse_near=spec.typed and not spec.new_contact)
+                         for c in spec.contacts]
     rows = list(spec.product_rows) + products.rows(s, spec.products)
     if rows:
         deal.products = rows
@@ -297,7 +333,7 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
                 deal.products = products.rows(s, value)
                 deal.recompute_amount()
             elif name == "contacts":
-                deal.contacts = [clients.resolve(s, "contact", c) for c in value]
+                deal.contacts = [clients.resolve(s, "contact", c, refuse_near=True) for c in value]
             else:
                 apply_set(s, deal, pipeline, name, value)
         for assignment in sets:
@@ -314,12 +350,14 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
     return transact(s, refs, change)
 
 
-def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None) -> list[Deal]:
+def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None,
+         reason: str | None = None) -> list[Deal]:
     rehomed: list[tuple[Deal, Pipeline]] = []
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
         target = s.pipeline(pipeline_id) if pipeline_id and pipeline_id != deal.pipeline else None
-        bad = _transition(s, deal, pipeline, stage_id, "move", target=target)
+        bad = _transition(s, deal, pipeline, stage_id, "move", target=target, reason=reason,
+                          note={"reason": " ".join(reason.split())} if reason and reason.strip() else None)
         if not bad and target is not None:
             rehomed.append((deal, target))
         return bad
@@ -367,13 +405,67 @@ def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
     return transact(s, refs, change)
 
 
-def delete(s: Session, refs: list[str]) -> list[str]:
+def delete(s: Session, refs: list[str], with_activities: bool = False) -> list[str]:
+    """Delete deals; `with_activities` removes their activities in the same transaction (else
+    they stay, pointing at a deal that is gone, and a notice says how many)."""
     ids = [s.repo.resolve("deals", r) for r in refs]
     with s.repo.transaction():
         docs = [s.load_deal(i)[1] for i in dict.fromkeys(ids)]
+        gone = {doc.id for doc in docs}
+        left = [a for a in s.repo.iter_docs("activities", []) if isinstance(a.data, dict)
+                and str(a.data.get("deal")) in gone]
         for doc in docs:
             s.repo.remove(doc)
+        if with_activities:
+            for a in left:
+                s.repo.remove(a)
+    if left and not with_activities:
+        s.notice(f"{len(left)} activit{'y' if len(left) == 1 else 'ies'} of the deleted deal(s) kept; "
+                 "`deal delete --with-activities` removes them too")
     return [doc.id for doc in docs]
+
+
+def linked_to(s: Session, field_name: str, record_id: str) -> list[str]:
+    """Ids of the deals whose `company` is, or whose `contacts` or product rows hold, `record_id`
+    (field_name: company, contacts or products)."""
+    out = []
+    for r in s.deal_records([]):
+        value = r.get(field_name) if isinstance(r, dict) else None
+        if field_name == "products":
+            value = [row.get("product") for row in value or [] if isinstance(row, dict)]
+        if value == record_id or (isinstance(value, list) and record_id in value):
+            out.append(str(r.get("id")))
+    return out
+
+
+def unlink(s: Session, field_name: str, record_id: str) -> list[str]:
+    """Remove `record_id` from the deals linking it (company cleared, contact dropped, product
+    rows kept without their catalogue id), open or closed, each with a `relinked` event (the
+    kind a merge of duplicates records; allowed on a closed deal). Joins the caller's
+    transaction."""
+    done = []
+    with s.repo.transaction():
+        for deal_id in linked_to(s, field_name, record_id):
+            deal, doc = s.load_deal(deal_id)
+            note = f"{field_name.rstrip('s') if field_name != 'company' else 'company'} {record_id} deleted"
+            if field_name == "company":
+                old, deal.company = deal.company, None
+                new = None
+            elif field_name == "contacts":
+                old = list(deal.contacts)
+                deal.contacts = [c for c in deal.contacts if c != record_id]
+                new = list(deal.contacts)
+            else:
+                old = [r.product for r in deal.products]
+                for row in deal.products:
+                    if row.product == record_id:
+                        row.product = None
+                new = [r.product for r in deal.products]
+            deal.history.append(event(s, "relinked", field=field_name, old=old, new=new, note=note))
+            deal.modified = s.now
+            s.save_deal(deal, doc)
+            done.append(deal.id)
+    return done
 
 
 def show(s: Session, ref: str) -> Deal:
@@ -416,6 +508,7 @@ def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str |
             raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
                                           f"{lead.get('deal')})", "status", "converted"))
         target = s.pipeline(pipeline or s.default_pipeline_id())
+        stage = stage_rules.resolve_stage(target, stage)
         bad = stage_rules.stage_exists(target, stage or target.first.id)
         if bad:
             raise RuleViolation(bad)

@@ -31,7 +31,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         "phone": clients.check_phone(phone) if phone else None,
         "source": source or None,
         "amount": parse.parse_amount(amount) if amount is not None else None,
-        "currency": (currency or s.currency).strip().upper(),
+        "currency": parse.parse_currency(currency) if currency else s.currency,
         "responsible": responsible or s.user,
         "deal": None, "converted_at": None, "converted_by": None,
         "created": timeutil.iso(s.now), "created_by": s.user,

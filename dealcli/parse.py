@@ -18,8 +18,21 @@ def parse_amount(text: str, what: str = "--amount") -> Decimal:
         raise UsageError(str(exc)) from None
 
 
+def parse_currency(text: str, what: str = "--currency") -> str:
+    """An ISO 4217 code (any case) -> upper case; anything else is a usage error with a hint."""
+    code, hint = money.currency_problem(text)
+    if code is None:
+        raise UsageError(f"{what} {text!r}: not an ISO 4217 currency code ({hint})")
+    return code
+
+
 def parse_product(spec: str) -> ProductRow:
-    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons)."""
+    """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons, but no empty part:
+    `Name::25` is refused, as it is mostly meant as a catalogue product with a quantity)."""
+    if "::" in spec or spec.rstrip().endswith(":"):
+        raise UsageError(f"--product {spec!r}: an empty part between colons. A product row is "
+                         "NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]]; a catalogue product with a quantity is "
+                         "ID:QTY or SKU:QTY (the full id or exact SKU, e.g. --product p7k2m9x4qa:25)")
     parts = spec.split(":")
     numeric = 0
     for part in reversed(parts[1:]):
@@ -68,9 +81,10 @@ def split_assignment(text: str, option: str = "--set") -> tuple[str, str]:
     return name, value
 
 
-def parse_date(text: str, now, option: str):
-    """A date as typed (ISO, `tomorrow`, `+30d`, ...) relative to the session clock `now`."""
+def parse_date(text: str, now, option: str, order: str | None = None):
+    """A date as typed (ISO, `tomorrow`, `+30d`, `next friday`, ...) relative to the session clock
+    `now`; `order` is the repository's date_order for numeric dates (Session.date_order)."""
     try:
-        return timeutil.parse_date(text, now)
+        return timeutil.parse_date(text, now, order)
     except timeutil.DateError as exc:
         raise UsageError(f"{option}: {exc}") from None

@@ -237,9 +237,19 @@ def _position(p: Pipeline, after: str | None, before: str | None, default: int) 
     return p.index(ref) + (1 if after else 0), []
 
 
+def _resolve_refs(p: Pipeline, ops: EditOps) -> None:
+    """Stages named in the options by id or name (case-insensitive) become their ids."""
+    r = lambda ref: stage_rules.resolve_stage(p, ref)  # noqa: E731
+    ops.after, ops.before, ops.move_stage = r(ops.after), r(ops.before), r(ops.move_stage)
+    ops.delete_stage, ops.move_deals_to, ops.from_stage = r(ops.delete_stage), r(ops.move_deals_to), r(ops.from_stage)
+    ops.rename = [(r(sid), name) for sid, name in ops.rename]
+    ops.recolor = [(r(sid), color) for sid, color in ops.recolor]
+
+
 def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) -> list[Violation]:
     """Apply the operations to `p` (a copy); unknown stages come back as Violations."""
     out: list[Violation] = []
+    _resolve_refs(p, ops)
     if ops.title is not None:
         if not ops.title.strip():
             raise UsageError("--name: a pipeline needs a name")

@@ -35,7 +35,7 @@ def add(s: Session, name: str, price: str, currency: str | None = None, tax: str
     sku = (sku or "").strip() or None
     data = {
         "format": FORMAT_VERSION, "id": ids.new_id(), "name": name, "price": value,
-        "currency": (currency or s.currency).strip().upper(), "tax_rate": rate, "tax_included": tax_included,
+        "currency": parse.parse_currency(currency) if currency else s.currency, "tax_rate": rate, "tax_included": tax_included,
         "sku": sku, "unit": (unit or "").strip() or None,
         "created": timeutil.iso(s.now), "created_by": s.user,
     }

@@ -270,13 +270,13 @@ class Span:
                 "<": lambda v: v < lo, "<=": lambda v: v < hi}[op]
 
 
-def date_span(text: str, now: dt.datetime, as_dates: bool) -> Span:
+def date_span(text: str, now: dt.datetime, as_dates: bool, order: str | None = None) -> Span:
     """A date literal relative to `now`: a period, a day, or a moment. Raises DateError."""
     per = timeutil.period(text.strip(), now)
     if per is not None:
         lo, hi = per
     else:
-        value, has_time = timeutil.parse_datetime(text, now)
+        value, has_time = timeutil.parse_datetime(text, now, order)
         if has_time and not as_dates:
             return Span(value)
         lo = value.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -293,7 +293,8 @@ def date_span(text: str, now: dt.datetime, as_dates: bool) -> Span:
 def _looks_like_date(text: str) -> bool:
     t = text.strip().lower()
     return bool(_ISO_DAY.match(t)) or t in timeutil.PERIODS or t.split(" ")[0] in (
-        "today", "tomorrow", "yesterday", "now") or bool(re.match(r"^[+-]\d{1,5}[dwmyh]$", t))
+        "today", "tomorrow", "yesterday", "now", "next", "in", "eod", "eow", "eom", "eoq", "eoy") \
+        or bool(re.match(r"^[+-]?\d{1,5}[dwmyh]$", t))
 
 
 def split_values(text: str) -> list[str]:
@@ -355,6 +356,8 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
         for v in values:
             if v.lower() not in STATUSES:
                 raise bad(f"status is one of {', '.join(STATUSES)}, not {v!r}")
+    if e.field == "stage" and base_op == "=":
+        values = stage_values(ctx.s, values, bad)
 
     if base_op == "~":
         needles = [v.casefold() for v in values]
@@ -373,6 +376,58 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
     return test
 
 
+def stage_values(s, values: list[str], bad) -> list[str]:
+    """stage=...: each value a stage id or name (case-insensitive) of any pipeline, as the ids it
+    names; an unknown stage is a usage error with a "did you mean"."""
+    from dealcli.suggest import hint
+
+    ids: dict[str, set[str]] = {}
+    for p in s.all_pipelines([]).values():
+        for st in p.stages:
+            for key in {st.id.lower(), (st.name or st.id).strip().lower()}:
+                ids.setdefault(key, set()).add(st.id)
+    if not ids:
+        return values
+    out: list[str] = []
+    for v in values:
+        found = ids.get(v.strip().lower())
+        if not found:
+            known = sorted({i for group in ids.values() for i in group})
+            raise bad(f"no pipeline has a stage {v!r}{hint(v, known)}")
+        out += sorted(found)
+    return out
+
+
+def known_field(s, name: str) -> bool:
+    """A deal field, a computed one, a field on a pipeline's card, or a custom field some deal
+    carries (looked for only when nothing else knows the name)."""
+    from dealcli import cards
+
+    base = name.split(".")[0]
+    if base in DEAL_KEYS or name in COMPUTED:
+        return True
+    pipelines = s.all_pipelines([]).values()
+    if any(base in cards.card_of(p).names() for p in pipelines):
+        return True
+    for r in s.deal_records([]):
+        if isinstance(r, dict) and (base in r or (isinstance(r.get("fields"), dict) and base in r["fields"])):
+            return True
+    return False
+
+
+def check_field(s, name: str, what: str) -> None:
+    """Refuse (exit 2, with a "did you mean") a field no deal, card or computed field knows."""
+    if known_field(s, name):
+        return
+    from dealcli import cards
+    from dealcli.suggest import hint
+
+    names = list(DEAL_KEYS) + list(COMPUTED)
+    for p in s.all_pipelines([]).values():
+        names += cards.card_of(p).names()
+    raise UsageError(f"{what}: unknown field {name!r}{hint(name, names)}")
+
+
 def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
     now, tz = ctx.now, ctx.now.tzinfo
     if kind in ("money", "int"):
@@ -386,7 +441,7 @@ def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
     if kind in ("date", "datetime"):
         as_dates = kind == "date"
         try:
-            spans = [date_span(v, now, as_dates) for v in values]
+            spans = [date_span(v, now, as_dates, ctx.s.date_order) for v in values]
         except timeutil.DateError as exc:
             raise bad(str(exc)) from None
         except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
@@ -446,7 +501,7 @@ def _dynamic_test(op: str, values: list[str], get, ctx: Context):
     dates = None
     if all(_looks_like_date(v) for v in values):
         try:
-            dates = [date_span(v, ctx.now, True).cmp(op) for v in values]
+            dates = [date_span(v, ctx.now, True, ctx.s.date_order).cmp(op) for v in values]
         except (ValueError, OverflowError):
             dates = None
     bools = [_as_bool(v) for v in values]
@@ -636,4 +691,17 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
 def select(s, exprs: list[str] | None = None, presets: list[str] | None = None, sort: str | None = None,
            limit: int | None = None, fields: list[str] | None = None) -> tuple[list[dict], Query]:
     query = compile_query(s, expand(s, presets, exprs), sort, limit, fields)
+    check_fields(s, query, fields)
     return run(s, query), query
+
+
+def check_fields(s, query: Query, columns: list[str] | None = None) -> None:
+    """Every field the expressions, sort keys and columns name must be known (exit 2 with a
+    "did you mean" otherwise): run on what a person typed, before the scan."""
+    for x in query.exprs:
+        if not _HAS.match(x or ""):  # has:NAME asks whether a field is there: any name is fine
+            check_field(s, parse(x).field, f"filter {x!r}")
+    for name, _, _ in query.sort:
+        check_field(s, name, "--sort")
+    for name in columns or []:
+        check_field(s, name, "--columns")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, clients, ids, timeutil
+from dealcli import FORMAT_VERSION, clients, ids, parse, timeutil
 from dealcli import products as catalogue
 from dealcli.errors import CorruptData, FieldError, UsageError
 from dealcli.model import Deal, ProductRow
@@ -24,7 +24,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
     until = None
     if valid_until:
         try:
-            until = timeutil.parse_date(valid_until, s.now).isoformat()
+            until = timeutil.parse_date(valid_until, s.now, s.date_order).isoformat()
         except timeutil.DateError as exc:
             raise UsageError(f"--valid-until: {exc}") from None
     with s.repo.transaction():
@@ -34,7 +34,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
             "format": FORMAT_VERSION, "id": ids.new_id(), "title": title, "company": company_id,
             "contacts": contact_ids, "products": [r.to_dict() for r in rows],
             "amount": sum((r.total for r in rows), Decimal(0)),
-            "currency": (currency or s.currency).strip().upper(), "valid_until": until,
+            "currency": parse.parse_currency(currency) if currency else s.currency, "valid_until": until,
             "comment": (comment or "").strip() or None,
             "created": timeutil.iso(s.now), "created_by": s.user,
         }
@@ -57,6 +57,18 @@ def for_output(data: dict) -> dict:
 
 def show(s: Session, ref: str) -> dict:
     return for_output(load(s, ref).data)
+
+
+def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
+    """`quote show` on a terminal: the record with each row's total, and the names of its
+    company and contacts ('Name (id)')."""
+    doc = load(s, ref)
+    out = for_output(doc.data)
+    for row, model in zip(out.get("products") or [], rows(doc)):
+        if isinstance(row, dict):
+            row["total"] = model.total
+    return (out, clients.label(s, "company", doc.data.get("company")),
+            [clients.label(s, "contact", c) for c in doc.data.get("contacts") or []])
 
 
 def records(s: Session) -> list[dict]:

@@ -435,7 +435,7 @@ class TemplateSpec:
 
 def _day(s: Session, text: str, option: str) -> dt.date:
     try:
-        return timeutil.parse_date(text, s.now)
+        return timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
@@ -764,6 +764,16 @@ def upcoming(s: Session, t: Template, limit: int = 5) -> list[str]:
             break
         out.append(occ)
     return [occurrence_text(o) for o in out]
+
+
+def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
+    """`recurring show` on a terminal: show() plus the names of the company and contacts."""
+    from dealcli import clients
+
+    out = show(s, ref)
+    part = out.get("deal") if isinstance(out.get("deal"), dict) else {}
+    return (out, clients.label(s, "company", part.get("company")),
+            [clients.label(s, "contact", str(c)) for c in part.get("contacts") or []])
 
 
 def show(s: Session, ref: str) -> dict:

@@ -113,6 +113,19 @@ class Session:
         self.notices.append(message)
 
     @property
+    def date_order(self) -> str | None:
+        """dealcli.yaml `date_order`: dayfirst or monthfirst for numeric dates like 03/04/2026
+        (None: an ambiguous one is refused), in the CLI and in import."""
+        if not self._has_repo():
+            return None
+        value = self.repo.config.get("date_order")
+        if value in (None, ""):
+            return None
+        if value not in timeutil.ORDERS:
+            raise CorruptData("dealcli.yaml", f"date_order: {value!r} is not dayfirst or monthfirst")
+        return str(value)
+
+    @property
     def currency(self) -> str:
         return str(self.repo.config.get("currency") or "USD")
 

@@ -78,6 +78,7 @@ def transition(deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str, 
     `note` adds data to the event (why a deal moved, what created it)."""
     t = Transition()
     into = target or pipeline
+    stage_id = resolve_stage(into, stage_id)
     before = None if verb == "create" else deal.status
     if verb in ("move", "close", "import") and deal.is_closed:
         action = {"import": "import a new stage for", "close": "close"}.get(verb, "move")
@@ -155,7 +156,7 @@ def stage_for_status(pipeline: Pipeline, stage: Stage | None, status: str | None
 
 def entry_stage(pipeline: Pipeline, requested: str | None) -> str:
     """The stage a new deal starts in: the one asked for, else the pipeline's first."""
-    return requested or pipeline.first.id
+    return resolve_stage(pipeline, requested) or pipeline.first.id
 
 
 def last_open_stage(deal: Deal, pipeline: Pipeline) -> str:
@@ -197,11 +198,41 @@ def is_repeat(company: str | None, contacts: list[str], won: set) -> bool:
     return any(k in won for k in repeat_wanted(company, contacts))
 
 
+def resolve_stage(pipeline: Pipeline, ref: str | None) -> str | None:
+    """The id of the stage `ref` names: its id or its name, case-insensitive. An unknown ref
+    comes back unchanged (stage_exists then refuses it with a "did you mean")."""
+    if ref is None or pipeline.stage(ref) is not None:
+        return ref
+    low = str(ref).strip().lower()
+    for st in pipeline.stages:
+        if st.id.lower() == low:
+            return st.id
+    for st in pipeline.stages:
+        if (st.name or "").strip().lower() == low:
+            return st.id
+    return ref
+
+
+def stage_hint(pipeline: Pipeline, ref: str) -> str:
+    from dealcli.suggest import close_matches
+
+    names = {st.id: st.id for st in pipeline.stages}
+    names.update({st.name: st.id for st in pipeline.stages if st.name})
+    found = list(dict.fromkeys(names[m] for m in close_matches(ref, names)))
+    return f" (did you mean {' or '.join(repr(f) for f in found)}?)" if found else ""
+
+
+def stage_label(pipeline: Pipeline | None, stage_id: str | None) -> str:
+    """How every view shows a stage: its name (the id when the pipeline does not know it)."""
+    st = pipeline.stage(str(stage_id)) if pipeline is not None and stage_id is not None else None
+    return (st.name or st.id) if st is not None else str(stage_id or "")
+
+
 def stage_exists(pipeline: Pipeline, stage_id: str) -> list[Violation]:
     if pipeline.stage(stage_id) is None:
         names = ", ".join(s.id for s in pipeline.stages)
-        return [Violation("stage-exists", f"stage {stage_id!r} is not in pipeline {pipeline.id!r} "
-                          f"(stages: {names})", "stage", stage_id)]
+        return [Violation("stage-exists", f"stage {stage_id!r} is not in pipeline {pipeline.id!r}"
+                          f"{stage_hint(pipeline, str(stage_id))} (stages: {names})", "stage", stage_id)]
     return []
 
 

@@ -1,7 +1,9 @@
 """The clock and every date/time parse. Times are timezone-aware, in the repository's zone;
 text is parsed by python-dateutil plus the relative forms of the filter language:
-today, yesterday, tomorrow, now, +3d, -2w, -3m, +1y, optionally followed by a time
-("tomorrow 10:00", "+3d 09:30"), and periods (this-week ... this-year)."""
+today, yesterday, tomorrow, now, +3d, 3d, -2w, -3m, +1y, in 3 days, next friday, next week,
+eod, eow, eom, eoq, eoy, optionally followed by a time ("tomorrow 10:00", "+3d 09:30",
+"next friday 14:00"), and periods (this-week ... this-year). Numeric dates like 03/04/2026
+follow the repository's date_order (dayfirst|monthfirst); without it an ambiguous one is refused."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dateutil.parser import parse as du_parse
 from dateutil.relativedelta import relativedelta
 
 UTC = dt.timezone.utc
-_REL = re.compile(r"^(?P<sign>[+-])(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
+_REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
 _UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
 PERIODS = ("this-week", "last-week", "next-week", "this-month", "last-month", "next-month",
            "this-quarter", "last-quarter", "this-year", "last-year")
@@ -74,7 +76,7 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
         return day - dt.timedelta(days=1)
     m = _REL.match(word)
     if m:
-        n = int(m["n"]) * (1 if m["sign"] == "+" else -1)
+        n = int(m["n"]) * (-1 if m["sign"] == "-" else 1)
         try:
             if m["unit"] == "h":
                 return now + dt.timedelta(hours=n)
@@ -84,33 +86,109 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
     return None
 
 
-def parse_datetime(text: str, now: dt.datetime, dayfirst: bool = False) -> tuple[dt.datetime, bool]:
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PHRASE = re.compile(r"^(?:in\s+(?P<n>\d{1,5})\s*(?P<unit>days?|weeks?|months?|years?|hours?|[dwmyh])"
+                     r"|next\s+(?P<next>[a-z]+)|(?P<end>eod|eow|eom|eoq|eoy))(?:\s+(?P<rest>.*))?$", re.IGNORECASE)
+ORDERS = ("dayfirst", "monthfirst")
+
+
+def _phrase(raw: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
+    """`in 3 days`, `next friday`, `next week|month|year` (its first day), `eod`, `eow` (this
+    week's Friday), `eom`, `eoq`, `eoy` (last day of the month, quarter, year). Returns (day or
+    time, the rest of the text: a time of day) or None."""
+    m = _PHRASE.match(raw)
+    if not m:
+        return None
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rest = m["rest"] or ""
+    if m["n"]:
+        unit = m["unit"].lower()[0]
+        n = int(m["n"])
+        if unit == "h":
+            return now + dt.timedelta(hours=n), rest
+        return day + relativedelta(**{_UNITS[unit]: n}), rest
+    if m["next"]:
+        word = m["next"].lower()
+        names = [w for w in _WEEKDAYS if w.startswith(word) and len(word) >= 3]
+        if len(names) == 1:
+            ahead = (_WEEKDAYS.index(names[0]) - day.weekday()) % 7 or 7
+            return day + dt.timedelta(days=ahead), rest
+        if word in ("week", "month", "quarter", "year"):
+            return period(f"next-{word}", now)[0], rest
+        return None
+    end = m["end"].lower()
+    if end == "eod":
+        return day, rest
+    if end == "eow":
+        return day + dt.timedelta(days=(4 - day.weekday()) % 7), rest
+    unit = {"eom": "month", "eoq": "quarter", "eoy": "year"}[end]
+    return period(f"this-{unit}", now)[1] - dt.timedelta(days=1), rest
+
+
+def _numeric(raw: str, now: dt.datetime, order: str | None) -> tuple[dt.datetime, bool] | None:
+    """D/M/Y or M/D/Y dates: read by the same rules as import (importing.values.DateReader):
+    dots are day-first; otherwise `order` (the repository's date_order) decides, and a date
+    that could be read both ways is refused when no order is set."""
+    from dealcli.importing import values
+
+    if not values._NUMERIC.match(raw):
+        return None
+    reader = values.DateReader(now.tzinfo, {"dayfirst": True, "monthfirst": False}.get(order or ""))
+    try:
+        out = reader.parse(raw)
+        reader.decide()
+    except values.ValueProblem as exc:
+        raise DateError(f"{raw!r} {exc}") from None
+    except values.AmbiguousDates:
+        raise DateError(f"{raw!r} could be day-first or month-first: write YYYY-MM-DD, or set "
+                        "`date_order: dayfirst` (or monthfirst) in dealcli.yaml") from None
+    return out
+
+
+def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tuple[dt.datetime, bool]:
     """A point in time from text. Returns (value, has_time): has_time is False when the text
-    named only a day (the value is then that day's midnight)."""
-    raw = (text or "").strip()
+    named only a day (the value is then that day's midnight). `order`: the repository's
+    date_order (dayfirst, monthfirst or None) for numeric dates like 03/04/2026."""
+    raw = " ".join((text or "").split())
     if not raw or len(raw) > 64:
         raise DateError(f"cannot read {text!r} as a date")
+    try:
+        phrase = _phrase(raw, now)
+    except (ValueError, OverflowError):  # `in 99999 years`: beyond year 9999
+        raise DateError(f"{text!r} is outside the years 1 to 9999") from None
+    if phrase is not None:
+        base, rest = phrase
+        if not rest:
+            return base, base != base.replace(hour=0, minute=0, second=0, microsecond=0)
+        return _with_time(base, rest, text, now), True
+    numeric = _numeric(raw, now, order)
+    if numeric is not None:
+        return numeric
     head, _, rest = raw.partition(" ")
     base = _relative_base(head, now)
     if base is not None:
         if not rest:
             return base, head.lower() == "now" or head.lower().endswith("h")
-        try:
-            t = du_parse(rest, default=base.replace(tzinfo=None))
-        except (ParserError, ValueError, OverflowError):
-            raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
-        return aware(t, now.tzinfo), True
+        return _with_time(base, rest, text, now), True
     try:
         default = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        value = du_parse(raw, default=default, dayfirst=dayfirst)
+        value = du_parse(raw, default=default)  # numeric D/M/Y forms went through _numeric
     except (ParserError, ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date") from None
     has_time = bool(re.search(r"\d:\d", raw)) or "T" in raw
     return aware(value, now.tzinfo), has_time
 
 
-def parse_date(text: str, now: dt.datetime, dayfirst: bool = False) -> dt.date:
-    value, _ = parse_datetime(text, now, dayfirst)
+def _with_time(base: dt.datetime, rest: str, text: str, now: dt.datetime) -> dt.datetime:
+    try:
+        t = du_parse(rest, default=base.replace(tzinfo=None))
+    except (ParserError, ValueError, OverflowError):
+        raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
+    return aware(t, now.tzinfo)
+
+
+def parse_date(text: str, now: dt.datetime, order: str | None = None) -> dt.date:
+    value, _ = parse_datetime(text, now, order)
     return value.date()
 
 

@@ -188,7 +188,7 @@ def test_required_fields_from_a_stage_on_and_lost_reason(cli, service):
 
 def test_custom_fields_are_typed_by_the_card(cli, repo, service):
     deal_id = cli.ok("deal", "add", "Boiler", "--pipeline", "service", "--set", "budget=1200.50", "--set",
-                     "signed_on=tomorrow", "--set", "free_note=anything").strip()
+                     "signed_on=tomorrow", "--set", "fields.free_note=anything").strip()
     fields = json.loads(cli.ok("deal", "show", deal_id, "-f", "json"), parse_float=Decimal)["fields"]
     assert fields == {"budget": Decimal("1200.50"), "signed_on": "2026-03-11", "free_note": "anything",
                       "segment": "smb", "nda": False}  # defaults applied on add
@@ -207,7 +207,7 @@ def test_custom_fields_are_typed_by_the_card(cli, repo, service):
 
 def test_deal_show_prints_the_card_by_section(cli, service):
     deal_id = cli.ok("deal", "add", "Boiler", "--pipeline", "service", "--set", "budget=99", "--set",
-                     "legacy=x").strip()
+                     "fields.legacy=x").strip()
     out = cli.ok("deal", "show", deal_id)
     about, more, other = out.index("About the deal:"), out.index("More:"), out.index("Other fields:")
     assert about < more < other

@@ -51,7 +51,7 @@ def m(session, expr: str, record: dict, next_activity: dict | None = None) -> bo
     ("title!~front", True),
     ("title>b", True), ("title>=cloud backup", True), ("title<cloud", False), ("title<=d", True),
     ("stage=won,new", True),                # value list: any of
-    ("stage=won,lost", False),
+    ("stage=won,lose", False),
     ("stage!=won,new", False),              # != is the negation of =
     ("title~front,back", True),
     ("responsible=@me", False),             # session user is tester@example.com

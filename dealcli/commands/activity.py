@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
 from dealcli.commands.options import Format, FormatOpt, session
 
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
+AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)
 LIST_COLUMNS = ["id", "due", "type", "subject", "deal", "responsible", "done"]
 
 
@@ -38,7 +41,8 @@ def add(
 @app.command("done")
 def done(ctx: typer.Context,
          ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
-                                            "from stdin.", show_default=False)]) -> None:
+                                            "from stdin.", show_default=False,
+                                            autocompletion=complete.activity_ids)]) -> None:
     """Mark activities done; prints their ids. When a deal is left with no pending activity, a
     hint on stderr gives the command to plan the next one."""
     from dealcli import activities
@@ -71,18 +75,57 @@ def register(root: typer.Typer) -> None:
         ctx: typer.Context,
         expr: Annotated[Optional[list[str]], typer.Argument(metavar="EXPR", help="Filter expressions "
                                                             "(as in `dealcli filter`).", show_default=False)] = None,
-        format: FormatOpt = Format.table,
+        format: Annotated[AgendaFormat, typer.Option("--format", "-f", help="Output format: table, json, "
+                                                     "jsonl, csv, tsv, yaml, ids, or ics (iCalendar: one event "
+                                                     "per next activity).", case_sensitive=False)] = AgendaFormat.table,
     ) -> None:
         """Open deals grouped by their next activity: overdue, today, this week, next week, later,
         and without activities (weeks start on Monday; relative to --now). Every format; json/csv
-        rows carry the group in a `group` field."""
+        rows carry the group in a `group` field; `-f ics > agenda.ics` for a calendar."""
         from dealcli.views import agenda as core
         from dealcli.views import render
         from dealcli.commands.options import session as get_session
 
         s = get_session(ctx)
         rows = core.rows(s, core.select(s, expr or []))
+        if format.value == "ics":
+            from dealcli.views import ics
+
+            render.write(ics.calendar(rows, s.now))  # CRLF line ends as RFC 5545 wants
+            return
         if format.value != "table":
             render.emit(rows, format.value, list(core.COLUMNS))
             return
         render.write(core.table(rows))
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id or unique prefix.", show_default=False,
+                                      autocompletion=complete.activity_ids)],
+    type_: Annotated[Optional[str], typer.Option("--type", metavar="call|meeting|task|email",
+                                                 help="Kind of activity.")] = None,
+    subject: Annotated[Optional[str], typer.Option("--subject", metavar="TEXT", help="What to do.")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", metavar="DATETIME", help="When (same forms as "
+                                               "activity add).")] = None,
+    responsible: Annotated[Optional[str], typer.Option("--responsible", metavar="U", help="Who does it.")] = None,
+) -> None:
+    """Change an activity; prints its id."""
+    from dealcli import activities
+    from dealcli.commands.options import print_ids
+
+    print_ids([activities.edit(session(ctx), ref, type_, subject, due, responsible)["id"]])
+
+
+@app.command("delete")
+def delete(ctx: typer.Context,
+           ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
+                                              "from stdin.", show_default=False,
+                                              autocompletion=complete.activity_ids)]) -> None:
+    """Delete activities; prints their ids."""
+    from dealcli import activities
+    from dealcli.commands.options import print_ids, read_ids
+
+    ids = read_ids(ref)
+    print_ids(activities.delete(session(ctx), ids) if ids else [])

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
 from dealcli.commands.options import (
     Format,
     IdArg,
@@ -26,16 +27,18 @@ AmountOpt = Annotated[Optional[str], typer.Option("--amount", help="Amount set b
 CurrencyOpt = Annotated[Optional[str], typer.Option("--currency", help="Currency code (default: the "
                                                     "repository's).")]
 CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Company id, id prefix or exact name "
-                                                   "(an unknown name creates the company).")]
+                                                   "(an unknown name creates the company; one close to an "
+                                                   "existing name is refused unless --new-company).")]
 ContactOpt = Annotated[Optional[list[str]], typer.Option("--contact", help="Contact id, id prefix or name "
                                                          "(repeatable).")]
 ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Product row "NAME:PRICE[:QTY'
-                                                         '[:DISCOUNT%[:TAX%]]]" or a catalogue product id '
-                                                         "(repeatable).")]
+                                                         '[:DISCOUNT%[:TAX%]]]", a catalogue product (id, '
+                                                         'SKU or exact name), or "ID:QTY[:DISCOUNT%]" for a '
+                                                         "catalogue product with a quantity (repeatable).")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Deal type (sale, service, ...).")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")]
 ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: "
-                                                       "the acting user).")]
+                                                       "the acting user).", autocompletion=complete.users)]
 BeginOpt = Annotated[Optional[str], typer.Option("--begin", help="Start date (default: today).")]
 CloseDateOpt = Annotated[Optional[str], typer.Option("--close-date", help="Expected close date.")]
 ProbabilityOpt = Annotated[Optional[str], typer.Option("--probability", help="Probability 0-100 (default: "
@@ -57,7 +60,7 @@ def _probability(text):
 def _date(s, text, option: str):
     from dealcli import parse
 
-    return parse.parse_date(text, s.now, option) if text else None
+    return parse.parse_date(text, s.now, option, s.date_order) if text else None
 
 
 @app.command("add")
@@ -70,8 +73,9 @@ def add(
     contact: ContactOpt = None,
     product: ProductOpt = None,
     pipeline: PipelineOpt = None,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id (default: the pipeline's "
-                                                 "first). A success or failure stage closes the deal.")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Stage id or name, any case (default: "
+                                                 "the pipeline's first). A success or failure stage closes the "
+                                                 "deal.", autocompletion=complete.stages)] = None,
     type_: TypeOpt = None,
     source: SourceOpt = None,
     responsible: ResponsibleOpt = None,
@@ -83,6 +87,10 @@ def add(
     from_: Annotated[Optional[str], typer.Option("--from", help="Copy client, products and more from "
                                                  "lead:ID, contact:ID, company:ID, quote:ID or deal:ID; "
                                                  "KIND:- reads ids from stdin and creates one deal per id.")] = None,
+    new_company: Annotated[bool, typer.Option("--new-company", help="The --company name is a new company: "
+                                              "create it even when a similar name exists.")] = False,
+    new_contact: Annotated[bool, typer.Option("--new-contact", help="The --contact names are new contacts: "
+                                              "create them even when similar names exist.")] = False,
 ) -> None:
     """Create a deal and print its id alone on stdout (id=$(dealcli deal add ...)). With
     --from KIND:- one deal per id read from stdin, every id checked before any deal is made."""
@@ -96,6 +104,7 @@ def add(
         products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
         responsible=responsible, begin=_date(s, begin, "--begin"), close_date=_date(s, close_date, "--close-date"),
         probability=_probability(probability), comment=comment, sets=set_ or [], from_ref=from_,
+        typed=True, new_company=new_company, new_contact=new_contact,
     )
     kind, _, ref = (from_ or "").partition(":")
     if ref != "-":
@@ -112,7 +121,8 @@ def add(
 
 @app.command("show")
 def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
-                                                                   "unique prefix.")],
+                                                                   "unique prefix.",
+                                                                   autocompletion=complete.deal_ids)],
          format: RecordFormatOpt = Format.table) -> None:
     """Show one deal: every field, product rows, comments."""
     from dealcli import deals
@@ -124,14 +134,18 @@ def show(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID"
 
 @app.command("history")
 def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="ID", help="Deal id or "
-                                                                       "unique prefix.")],
+                                                                       "unique prefix.",
+                                                                   autocompletion=complete.deal_ids)],
             format: FormatOpt = Format.table) -> None:
     """Print a deal's history: one event per change, oldest first."""
     from dealcli import deals
     from dealcli.views import deal as views_deal
 
-    deal = deals.show(session(ctx), deal_id)
-    views_deal.render_history(deal, format.value)
+    from dealcli import activities
+
+    s = session(ctx)
+    deal = deals.show(s, deal_id)
+    views_deal.render_history(deal, format.value, activities.history_events(s, deal.id))
 
 
 @app.command("edit")
@@ -140,18 +154,19 @@ def edit(
     deal_id: IdArg,
     title: Annotated[Optional[str], typer.Option("--title", help="New title.")] = None,
     amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
-    company: CompanyOpt = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", help="New currency code (ISO 4217).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", help="New company: id, id prefix or exact "
+                                                   "name.")] = None,
     contact: Annotated[Optional[list[str]], typer.Option("--contact", help="Replace the contacts "
                                                          "(repeatable).")] = None,
     product: Annotated[Optional[list[str]], typer.Option("--product", help="Replace the product rows "
                                                          "(repeatable, same syntax as deal add).")] = None,
     type_: TypeOpt = None,
     source: SourceOpt = None,
-    responsible: ResponsibleOpt = None,
-    begin: BeginOpt = None,
+    responsible: Annotated[Optional[str], typer.Option("--responsible", help="New responsible user.")] = None,
+    begin: Annotated[Optional[str], typer.Option("--begin", help="New start date.")] = None,
     close_date: CloseDateOpt = None,
-    probability: ProbabilityOpt = None,
+    probability: Annotated[Optional[str], typer.Option("--probability", help="Probability 0-100.")] = None,
     set_: SetOpt = None,
     unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a field; `--unset amount` "
                                                        "goes back to the sum of the products "
@@ -189,16 +204,19 @@ def edit(
 def move(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[str, typer.Argument(help="Target stage id. The success stage closes the deal won, a "
-                                         "failure stage closes it lost.", show_default=False)],
+    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes the deal won, a "
+                                         "failure stage closes it lost.", show_default=False,
+                                         autocompletion=complete.stages)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in the moved event; a "
+                                                  "failure stage also takes it as the lost reason).")] = None,
 ) -> None:
     """Move deals to a stage. Prints the moved ids."""
     from dealcli import deals
 
     ids = read_ids(deal_id)
-    done = deals.move(session(ctx), ids, stage, pipeline) if ids else []
+    done = deals.move(session(ctx), ids, stage, pipeline, reason) if ids else []
     print_ids(d.id for d in done)
 
 
@@ -208,8 +226,8 @@ def close(
     deal_id: IdArg,
     won: Annotated[bool, typer.Option("--won", help="Close as won (the success stage).")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Close as lost (a failure stage).")] = False,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage for --lost (default: the "
-                                                 "first failure stage).")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Failure stage id or name for --lost (default: the "
+                                                 "first failure stage).", autocompletion=complete.stages)] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the deal was lost.")] = None,
 ) -> None:
     """Close deals won or lost, from any stage. Prints the closed ids."""
@@ -227,8 +245,9 @@ def close(
 def reopen(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage to reopen into (default: "
-                                                 "the stage it was in before closing).")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Process stage id or name to reopen into (default: "
+                                                 "the stage it was in before closing).",
+                                                 autocompletion=complete.stages)] = None,
 ) -> None:
     """Reopen closed deals. Prints the reopened ids."""
     from dealcli import deals
@@ -261,6 +280,8 @@ def delete(
     deal_id: IdArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
                                       "is not a terminal).")] = False,
+    with_activities: Annotated[bool, typer.Option("--with-activities", help="Delete the deals' activities "
+                                                  "too (in the same transaction).")] = False,
 ) -> None:
     """Delete deals (their files; git keeps the past). Prints the deleted ids."""
     from dealcli import deals
@@ -276,4 +297,4 @@ def delete(
         resolved = s.repo.resolve("deals", ids[0])
         if not typer.confirm(f"Delete deal {resolved}?", err=True):
             raise typer.Exit(1)
-    print_ids(deals.delete(s, ids))
+    print_ids(deals.delete(s, ids, with_activities))

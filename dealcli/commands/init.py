@@ -28,10 +28,11 @@ def register(app: typer.Typer) -> None:
         from dealcli import example as sample
         from dealcli import repo_init
         from dealcli.commands.options import session
+        from dealcli.parse import parse_currency
 
         s = session(ctx)
         root = Path(path)
-        repo_init.init(root, currency=currency.upper(), timezone=timezone)
+        repo_init.init(root, currency=parse_currency(currency), timezone=timezone)
         s.repo_root = root
         count = sample.populate(root, s.now) if example else 0
         extra = f" with {count} example deals" if example else ""

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, PipelineOpt, RecordFormatOpt, session
+from dealcli.commands.options import RecordRefArg, Format, FormatOpt, PipelineOpt, RecordFormatOpt, session
 
 app = typer.Typer(help="Leads and their conversion into deals.", no_args_is_help=True)
 LeadArg = Annotated[str, typer.Argument(metavar="ID", help="Lead id or unique prefix.", show_default=False)]
@@ -77,3 +77,24 @@ def convert(
 
     deal = deals.convert_lead(session(ctx), ref, pipeline, stage)
     print_ids([deal.id])
+
+EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
+                                                         "(repeatable); fields: title, contact_name, company_name, email, phone, source, amount, currency, responsible.")]
+EditUnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Clear a field "
+                                                           "(repeatable).")]
+
+
+@app.command("edit")
+def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: EditUnsetOpt = None) -> None:
+    """Change fields of a lead; prints its id."""
+    from dealcli.commands.records import edit_one
+
+    edit_one(ctx, "lead", ref, set_, unset)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ref: RecordRefArg) -> None:
+    """Delete a lead. Prints its id."""
+    from dealcli.commands.records import delete_one
+
+    delete_one(ctx, "lead", ref, False)

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
+
 
 class Format(str, enum.Enum):
     table = "table"
@@ -36,10 +38,15 @@ RecordFormatOpt = Annotated[
                  "tsv, yaml or ids.", case_sensitive=False),
 ]
 IdArg = Annotated[str, typer.Argument(help="A deal id, a unique prefix of one, or - to read ids "
-                                          "from stdin (one per line).", show_default=False)]
+                                          "from stdin (one per line).", show_default=False,
+                                     autocompletion=complete.deal_ids)]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE: a deal field by its "
                                                      "name, or a custom field (repeatable).")]
-PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.")]
+UnlinkOpt = Annotated[bool, typer.Option("--unlink", help="Also clear every link to it (deals, contacts, "
+                                        "quotes, recurring templates) instead of refusing.")]
+RecordRefArg = Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix.", show_default=False)]
+PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.",
+                                                    autocompletion=complete.pipelines)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
                                       "is not a terminal).")]
 

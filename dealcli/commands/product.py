@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, session
+from dealcli.commands.options import RecordRefArg, UnlinkOpt, Format, FormatOpt, RecordFormatOpt, session
 
 app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 
@@ -53,3 +53,24 @@ def show(ctx: typer.Context,
     from dealcli.commands.records import emit_one
 
     emit_one(products.load(session(ctx), ref), format.value)
+
+EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
+                                                         "(repeatable); fields: name, price, currency, tax_rate, tax_included, sku, unit.")]
+EditUnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Clear a field "
+                                                           "(repeatable).")]
+
+
+@app.command("edit")
+def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: EditUnsetOpt = None) -> None:
+    """Change fields of a product; prints its id."""
+    from dealcli.commands.records import edit_one
+
+    edit_one(ctx, "product", ref, set_, unset)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False) -> None:
+    """Delete a product from the catalogue; refused (exit 1) while deal rows or quotes refer to it, unless --unlink (the rows keep their name and price, without the catalogue id). Prints its id."""
+    from dealcli.commands.records import delete_one
+
+    delete_one(ctx, "product", ref, unlink)

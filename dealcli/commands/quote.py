@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, session
+from dealcli.commands.options import RecordRefArg, Format, FormatOpt, RecordFormatOpt, session
 
 app = typer.Typer(help="Quotes.", no_args_is_help=True)
 
@@ -53,4 +53,30 @@ def show(ctx: typer.Context,
     from dealcli import quotes
     from dealcli.commands.records import emit_one
 
+    if format.value == "table":
+        from dealcli.views import records, render
+
+        render.write(records.quote_text(*quotes.card(session(ctx), ref)))
+        return
     emit_one(quotes.show(session(ctx), ref), format.value)
+
+EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
+                                                         "(repeatable); fields: title, valid_until, comment, company.")]
+EditUnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Clear a field "
+                                                           "(repeatable).")]
+
+
+@app.command("edit")
+def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: EditUnsetOpt = None) -> None:
+    """Change fields of a quote; prints its id."""
+    from dealcli.commands.records import edit_one
+
+    edit_one(ctx, "quote", ref, set_, unset)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, ref: RecordRefArg) -> None:
+    """Delete a quote. Prints its id."""
+    from dealcli.commands.records import delete_one
+
+    delete_one(ctx, "quote", ref, False)

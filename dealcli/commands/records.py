@@ -23,3 +23,19 @@ def emit_one(record: dict, fmt: str) -> None:
         render.emit_record(record, fmt)
     else:
         render.emit([record], fmt)
+
+
+def delete_one(ctx, which: str, ref: str, unlink: bool = False) -> None:
+    """`<kind> delete ID [--unlink]`: prints the deleted id."""
+    from dealcli import lifecycle
+    from dealcli.commands.options import print_ids, session
+
+    print_ids([lifecycle.delete(session(ctx), which, ref, unlink)])
+
+
+def edit_one(ctx, which: str, ref: str, sets: list[str] | None, unsets: list[str] | None) -> None:
+    """`product|lead|quote edit ID --set FIELD=VALUE --unset FIELD`: prints the id."""
+    from dealcli import lifecycle
+    from dealcli.commands.options import print_ids, session
+
+    print_ids([lifecycle.edit(session(ctx), which, ref, list(sets or []), list(unsets or []))["id"]])

@@ -126,8 +126,13 @@ def show(ctx: typer.Context, template_id: TemplateArg, format: RecordFormatOpt =
     from dealcli import recurring
     from dealcli.views import render
 
+    if format.value == "table":
+        from dealcli.views import records
+
+        render.write(records.recurring_text(*recurring.card(session(ctx), template_id)))
+        return
     record = recurring.show(session(ctx), template_id)
-    if format.value in ("table", "json", "yaml"):
+    if format.value in ("json", "yaml"):
         render.emit_record(record, format.value)
     else:
         render.emit([record], format.value)

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from dealcli.commands import complete
+
 from dealcli.commands.options import AsOfOpt, Format, FormatOpt, HtmlOpt, PipelineOpt, session
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
@@ -17,7 +19,7 @@ ExprArgs = Annotated[Optional[list[str]], typer.Argument(
 PresetOpt = Annotated[Optional[list[str]], typer.Option(
     "--preset", metavar="NAME",
     help="A shipped preset (open, won, lost, mine, no-activity, overdue, closing-this-month, stale) or "
-         "a saved filter; repeatable, combined with the expressions.")]
+         "a saved filter; repeatable, combined with the expressions.", autocompletion=complete.presets)]
 SortOpt = Annotated[Optional[str], typer.Option(
     "--sort", metavar="FIELD,-FIELD", help="Sort keys, - for descending (stable; deals without the "
     "field last).")]
@@ -48,6 +50,9 @@ def filter_cmd(
                                                 "expressions as a filter NAME in dealcli.yaml (use it "
                                                 "with --preset NAME).")] = None,
     as_of: AsOfOpt = None,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Table: every column at full width (else "
+                                       "long cells are cut with … and low-priority columns dropped to "
+                                       "fit the terminal).")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """List the deals matching every expression.
@@ -67,7 +72,8 @@ def filter_cmd(
     s = session(ctx)
     if save:
         query.save_filter(s, save, query.expand(s, preset, exprs))
-    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
+    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value,
+                                   wide=wide)
     render.emit(listing.rows, format.value, listing.columns, right=views.MONEY_COLUMNS)
 
 
@@ -81,6 +87,10 @@ def board_cmd(
                                        "(0: all).")] = 8,
     as_of: AsOfOpt = None,
     html: HtmlOpt = None,
+    currency: Annotated[Optional[str], typer.Option("--currency", metavar="CODE", help="Also sum every "
+                                                    "column in this currency, converted with the rates: "
+                                                    "table of dealcli.yaml (default with rates: the "
+                                                    "repository currency).")] = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
@@ -96,7 +106,9 @@ def board_cmd(
 
         reports.write_html(s, html, "board", None, exprs, preset, pipeline)
         return
-    data = board.build(s, pipeline, exprs, preset, sort)
+    from dealcli.parse import parse_currency
+
+    data = board.build(s, pipeline, exprs, preset, sort, parse_currency(currency) if currency else None)
     fmt = format.value
     if fmt == "table":
         render.write(board.text(data, cards=cards or None))

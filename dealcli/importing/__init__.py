@@ -752,11 +752,13 @@ def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
 
 
 def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progress) -> Result:
-    dates = import_values.DateReader(s.tz, opts.dayfirst)
+    order = opts.dayfirst  # else the repository's date_order, else decided by the file
+    if order is None and s.date_order:
+        order = s.date_order == "dayfirst"
+    dates = import_values.DateReader(s.tz, order)
     check = Context(s, opts, source, fmt, dates, writing=False)
     if fmt in ("csv", "tsv"):
         _check_explicit_columns(check)
-    order = opts.dayfirst
     if order is None:
         try:
             order = _date_order(check)

@@ -298,7 +298,8 @@ class DateReader:
             return next(iter(self.evidence))
         if self.undecided:
             raise AmbiguousDates(f"dates: {self.undecided} could be day-first or month-first and no date in "
-                                 "the file decides it; pass --dayfirst or --monthfirst")
+                                 "the file decides it; pass --dayfirst or --monthfirst (or set date_order in "
+                                 "dealcli.yaml)")
         return None
 
 

@@ -56,7 +56,10 @@ def select(s: Session, exprs: list[str]) -> list[dict]:
 def rows(s: Session, records) -> list[dict]:
     """One row per open deal among `records` (deal files as dicts), in column order and sorted
     by group, then due time, then title."""
+    from dealcli.views.listing import stage_names
+
     nexts = activities.next_activities(s)
+    names = stage_names(s)
     order = {key: i for i, (key, _) in enumerate(GROUPS)}
     out = []
     for deal in records:
@@ -72,6 +75,7 @@ def rows(s: Session, records) -> list[dict]:
             "responsible": deal.get("responsible"), "next_activity": timeutil.iso(due),
             "activity": act.get("id") if act else None, "activity_type": act.get("type") if act else None,
             "activity_subject": act.get("subject") if act else None,
+            "stage_name": names.get((deal.get("pipeline"), deal.get("stage")), (deal.get("stage"), None))[0],
         }))
     out.sort(key=lambda r: r[:3])
     return [r[3] for r in out]
@@ -95,8 +99,13 @@ def table(rows: list[dict]) -> str:
         part = [r for r in rows if r["group"] == key]
         if not part:
             continue
-        out.append(f"{heading} ({len(part)})")
-        body = [{"id": r["id"], "title": r["title"], "stage": r["stage"],
+        if key == "overdue":
+            from dealcli.views import colors
+
+            out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
+        else:
+            out.append(f"{heading} ({len(part)})")
+        body = [{"id": r["id"], "title": r["title"], "stage": r.get("stage_name") or r["stage"],
                  "amount": _money(r["amount"], r["currency"]),
                  "responsible": r["responsible"],
                  "next activity": (f"{r['next_activity'][:16].replace('T', ' ')} {r['activity_type']}: "

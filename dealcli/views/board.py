@@ -35,8 +35,11 @@ def weighted_amount(record: dict, stage_probability) -> Decimal:
     return money.cents(_num(record.get("amount")) * _num(prob) / 100)
 
 
-def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -> dict:
-    """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals."""
+def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
+          currency: str | None = None) -> dict:
+    """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals.
+    With `currency` (or a `rates:` table in dealcli.yaml, then the repository currency) every
+    column and the total also carry `converted`: the sums in that one currency."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
     records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort)
     columns: dict[str, dict] = {}
@@ -61,7 +64,29 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None) -
         card = {k: r.get(k) for k in CARD_FIELDS}
         card["currency"] = cur
         col["deals"].append(card)
-    return {"pipeline": pipeline.id, "name": pipeline.name, "stages": list(columns.values()), "total": total}
+    board = {"pipeline": pipeline.id, "name": pipeline.name, "stages": list(columns.values()), "total": total}
+    convert_sums(s, board, currency)
+    return board
+
+
+def convert_sums(s, board: dict, currency: str | None) -> None:
+    """Add `converted` {currency, sum, weighted} to every column and the total (Decimal)."""
+    from dealcli.errors import UsageError
+
+    configured = s.repo.config.get("rates")
+    if currency is None and not configured:
+        return
+    target = currency or s.currency
+    try:
+        rates = money.rates_table(configured, s.currency)
+        for col in board["stages"] + [board["total"]]:
+            col["converted"] = {"currency": target,
+                                "sum": sum((money.convert(v, c, target, rates) for c, v in col["sum"].items()),
+                                           Decimal("0.00")),
+                                "weighted": sum((money.convert(v, c, target, rates)
+                                                 for c, v in col["weighted"].items()), Decimal("0.00"))}
+    except money.MoneyError as exc:
+        raise UsageError(f"board: {exc}") from None
 
 
 def rows(board: dict) -> list[dict]:
@@ -92,6 +117,8 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}", width))
     lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
+    if col.get("converted") and len(col["sum"]) > 1:
+        lines.append(_cut(f"= {money.fmt(col['converted']['sum'])} {col['converted']['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
@@ -118,6 +145,10 @@ def text(board: dict, width: int | None = None, cards: int | None = 8) -> str:
     out.append(_cut(f"{board['name']} ({board['pipeline']}): {tot['count']} deals", width))
     out.append(_cut(f"sum {summary}", width))
     out.append(_cut(f"weighted {weighted}", width))
+    conv = tot.get("converted")
+    if conv:
+        out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'])}, weighted "
+                        f"{money.fmt(conv['weighted'])}", width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

@@ -13,9 +13,15 @@ HISTORY_FIELDS = ("at", "by", "kind")
 def history_detail(ev: dict) -> str:
     kind = ev.get("kind")
     if kind in ("moved", "pipeline_changed", "reopened"):
-        return f"{ev.get('from')} -> {ev.get('to')}"
+        note = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS and k not in ("from", "to")}
+        extra = ", ".join(f"{k}: {render.cell(v)}" for k, v in note.items())
+        return f"{ev.get('from')} -> {ev.get('to')}" + (f" ({extra})" if extra else "")
+    if kind == "changed" and ev.get("field") == "products" and isinstance(ev.get("rows"), list):
+        return "products: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
     if kind == "changed":
         return f"{ev.get('field')}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
+    if kind in ("activity_added", "activity_done"):
+        return f"{ev.get('type')}: {ev.get('subject')} ({ev.get('activity')})"
     if kind == "closed":
         out = f"{ev.get('status')} in {ev.get('stage')}"
         return out + (f" ({ev['reason']})" if ev.get("reason") else "")
@@ -25,10 +31,19 @@ def history_detail(ev: dict) -> str:
     return ", ".join(f"{k}={render.cell(v)}" for k, v in rest.items())
 
 
-def render_history(deal: Deal, fmt: str) -> None:
+def _row_change(c: dict) -> str:
+    if "added" in c:
+        return f"row {c.get('row')} added ({c.get('added')})"
+    if "removed" in c:
+        return f"row {c.get('row')} removed ({c.get('removed')})"
+    return f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> {render.cell(c.get('new'))}"
+
+
+def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None) -> None:
+    """The deal's history events plus `extra` ones (its activities), by time."""
     from dealcli.merge import ordered
 
-    history = ordered(deal.history)  # by time, even in a file a hand merge left out of order
+    history = ordered(list(deal.history) + list(extra or []))  # by time, even after a hand merge
     events = [dict(e, deal=deal.id) for e in history]
     if fmt == "table":
         rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}

@@ -66,7 +66,7 @@ def _is_num(v) -> bool:
     return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 
 
-def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Listing:
+def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str, wide: bool = True) -> Listing:
     """`dealcli filter`: the matching deals as rows of the chosen (or default) columns."""
     cols = parse_columns(columns_text) or list(TABLE_COLUMNS if fmt == "table" else LIST_COLUMNS)
     records, q = query.select(s, exprs, presets, sort, limit, fields=cols)
@@ -80,6 +80,13 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
     listing = Listing(rows, cols, records=records)
     if fmt == "table":
         decorate_table(s, rows, [r.get("pipeline") for r in records])
+        if not wide:
+            from dealcli.views import fit
+
+            width = fit.terminal_width()
+            listing.rows, listing.columns, dropped = fit.fit(rows, cols, width)
+            if dropped:
+                s.notice(f"hid {', '.join(dropped)} to fit {width} columns (--wide shows every column)")
     if fmt == "ids":
         listing.rows = [{"id": r.get("id")} for r in records]
     return listing

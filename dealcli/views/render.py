@@ -23,17 +23,17 @@ def color_enabled(stream=None) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def paint(text: str, hex_color: str | None) -> str:
-    """24-bit colour for a terminal; plain text elsewhere. The text is made printable first, so
-    the result (a Styled) is safe to show and printable() leaves it alone."""
+def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
+    """Colour for a terminal, readable on light and dark backgrounds (24-bit when $COLORTERM
+    says so, else xterm-256; views/colors.py); plain text elsewhere. The text is made printable
+    first, so the result (a Styled) is safe to show and printable() leaves it alone."""
     text = printable(str(text))
-    if not hex_color or not color_enabled() or len(hex_color) != 7:
+    if not hex_color or not color_enabled():
         return Styled(text)
-    try:
-        r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    except ValueError:
-        return Styled(text)
-    return Styled(f"\x1b[38;2;{r};{g};{b}m{text}\x1b[0m")
+    from dealcli.views import colors
+
+    start = colors.sgr(hex_color, bold)
+    return Styled(f"{start}{text}\x1b[0m") if start else Styled(text)
 
 
 def jsonable(value):

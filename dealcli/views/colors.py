@@ -1,0 +1,78 @@
+"""Terminal colours that read on light and dark backgrounds. A stage colour (#RRGGBB) is moved
+to a luminance between LOW and HIGH (WCAG relative luminance), where it keeps a contrast of at
+least about 3:1 against both black and white; then it is written as a 24-bit escape when the
+terminal says it can ($COLORTERM truecolor or 24bit), else as the nearest of xterm's 256
+colours. Whether to colour at all is render.color_enabled's decision (a tty, no NO_COLOR)."""
+
+from __future__ import annotations
+
+import os
+
+LOW, HIGH = 0.10, 0.30
+OVERDUE = "#D0021B"  # red, bold: overdue activities in `agenda`
+
+
+def _lin(c: float) -> float:
+    c /= 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _srgb(v: float) -> int:
+    v = max(0.0, min(1.0, v))
+    v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+    return round(v * 255)
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    r, g, b = (_lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def readable(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The colour with its luminance brought into [LOW, HIGH], hue kept."""
+    lum = luminance(rgb)
+    if LOW <= lum <= HIGH:
+        return rgb
+    lin = [_lin(c) for c in rgb]
+    if lum > HIGH:  # too light for a white background: scale down in linear light
+        k = HIGH / lum
+        return tuple(_srgb(c * k) for c in lin)  # type: ignore[return-value]
+    t = 0.0  # too dark for a black background: mix with white until light enough
+    out = rgb
+    while luminance(out) < LOW and t < 1:
+        t += 0.05
+        out = tuple(_srgb(c + (1 - c) * t) for c in lin)  # type: ignore[assignment]
+    return out
+
+
+def truecolor() -> bool:
+    return os.environ.get("COLORTERM", "").lower() in ("truecolor", "24bit")
+
+
+def xterm256(rgb: tuple[int, int, int]) -> int:
+    """The nearest colour of xterm's 6x6x6 cube or grey ramp."""
+    levels = (0, 95, 135, 175, 215, 255)
+
+    def near(c):
+        return min(range(6), key=lambda i: abs(levels[i] - c))
+
+    r, g, b = (near(c) for c in rgb)
+    cube = 16 + 36 * r + 6 * g + b
+    cube_rgb = (levels[r], levels[g], levels[b])
+    grey_i = max(0, min(23, round((sum(rgb) / 3 - 8) / 10)))
+    grey = 8 + 10 * grey_i
+    dist = lambda a: sum((x - y) ** 2 for x, y in zip(a, rgb))  # noqa: E731
+    return 232 + grey_i if dist((grey, grey, grey)) < dist(cube_rgb) else cube
+
+
+def sgr(hex_color: str, bold: bool = False) -> str | None:
+    """The escape that starts text in `hex_color` (readable, truecolor or 256), or None."""
+    if not hex_color or len(hex_color) != 7 or not hex_color.startswith("#"):
+        return None
+    try:
+        rgb = tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    except ValueError:
+        return None
+    r, g, b = readable(rgb)  # type: ignore[arg-type]
+    code = f"38;2;{r};{g};{b}" if truecolor() else f"38;5;{xterm256((r, g, b))}"
+    return f"\x1b[{'1;' if bold else ''}{code}m"
