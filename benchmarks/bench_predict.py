@@ -3,7 +3,8 @@
 imports the file into a temporary repository with `dealcli import` (the mapping of docs/import.md),
 then runs `dealcli predict backtest` for several cutoffs, horizons and units and prints one
 Markdown table (AUC, precision@k, recall@k of the model and of the two baselines, all measured
-in the same run). docs/automation.md records its output. Asserts nothing.
+in the same run), then the model settings each run chose on its inner backtest (which lies
+wholly before the cutoff). docs/automation.md records its output. Asserts nothing.
 
     .venv/bin/python benchmarks/bench_predict.py [--keep DIR]
 """
@@ -60,6 +61,7 @@ def main() -> None:
             if proc.returncode:
                 sys.exit(f"import failed: {proc.stderr}")
             print(f"imported {len(proc.stdout.split())} deals in {time.perf_counter() - started:.1f} s\n")
+        settings = []
         print("| unit | cutoff | horizon | units / bought | k | method | AUC | precision@k | recall@k |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for by, cutoff, horizon, k in RUNS:
@@ -70,9 +72,15 @@ def main() -> None:
                 continue
             found = re.search(r"(\d+) units, (\d+) bought", proc.stderr)
             counts = f"{found.group(1)} / {found.group(2)}" if found else "?"
+            chosen = re.search(r"model settings: (.*)", proc.stderr)
+            settings.append(f"| {by} | {cutoff} | {horizon} | {chosen.group(1) if chosen else '?'} |")
             for row in json.loads(proc.stdout):
                 print(f"| {by} | {cutoff} | {horizon} | {counts} | {k} | {row['method']} | {row['auc'] or 'n/a'} | "
                       f"{row['precision_at_k']} | {row['recall_at_k']} |")
+        print("\nModel settings, chosen on data wholly before each cutoff (inner backtest, else cross-validation over the units):\n")
+        print("| unit | cutoff | horizon | settings |")
+        print("| --- | --- | --- | --- |")
+        print("\n".join(settings))
     finally:
         if not opts.keep:
             shutil.rmtree(base, ignore_errors=True)

@@ -15,10 +15,21 @@ client_rate and product_rate, PAIR_FEATURES):
   cycle      1 when the mean inter-purchase interval puts the next purchase inside
              [t, t + horizon), decaying by e per interval outside; 0 with fewer than two
   season     share of the purchases that fell in the same calendar window a year or more before
+and the optional ones (OPTIONAL, a list of sets to choose from):
+  open       log(1 + the unit's deals that were open at t: begun before t (`begin`, else the day
+             the deal was created) and not closed before t) -- the pipeline as it stood at t;
+             deals made by `predict --create` or a generator do not count (offers, not interest)
+  recent     log(1 + purchases in the last horizon-length before t)
+  share      (pairs) the share of the client's purchases that included the product, shrunk
+             towards the product's share of all purchases (SHRINK pseudo-purchases)
 The model is a logistic regression (scikit-learn) on the standardised features, trained on
 the repository's own past: rolling origins t = cutoff - horizon, then every horizon/3 days
 back, each example labelled by whether the unit bought in [t, t + horizon) (so every label
-lies before the cutoff). A score's reasons are the per-feature contributions to the log-odds,
+lies before the cutoff). Its settings (the regularisation C and whether the optional features
+are used, and which) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
+origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
+cutoff); the best AUC wins. When that split does not fit, cross-validation over the units on
+the training origins; DEFAULT_SETTINGS when neither can be measured (choose_settings). A score's reasons are the per-feature contributions to the log-odds,
 coefficient x standardised value: how far this unit's feature moves its odds from those of
 an average unit.
 
@@ -37,6 +48,13 @@ from dealcli.session import Session
 
 FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
 PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
+# the optional feature sets the inner backtest chooses from, by unit (earlier = preferred on a tie)
+OPTIONAL = {"client": ((), ("open",), ("open", "recent")),
+            "product": ((), ("open",), ("open", "recent", "share"))}
+SHRINK = 5.0
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+FOLDS = 3
+DEFAULT_SETTINGS = (1.0, ())  # (C, optional features)
 MIN_TRAIN_HISTORY_DAYS = 30
 INSTALL_HINT = "pip install 'dealcli[predict]'"
 _HORIZON = re.compile(r"^\s*(\d{1,4})\s*([dwmy]?)\s*$", re.I)
@@ -82,6 +100,8 @@ class History:
     names: dict[str, str] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)  # casefolded -> as first written
     records: dict[str, list[dict]] = field(default_factory=dict)
+    # client -> (began, closed or None, casefolded product names) of every deal
+    spans: dict[str, list[tuple[dt.date, dt.date | None, tuple[str, ...]]]] = field(default_factory=dict)
 
     @property
     def first_day(self) -> dt.date | None:
@@ -94,7 +114,7 @@ def history(s: Session) -> History:
 
     tz = s.now.tzinfo
     errors: list = []
-    purchases, by_client, product_names = [], {}, {}
+    purchases, by_client, product_names, spans = [], {}, {}, {}
     for r in s.deal_records(errors):
         if not isinstance(r, dict):
             continue
@@ -102,16 +122,19 @@ def history(s: Session) -> History:
         if not keys:
             continue
         by_client.setdefault(keys[0], []).append(r)
-        if r.get("status") != "won":
-            continue
+        written = [str(p.get("name")).strip() for p in r.get("products") or [] if isinstance(p, dict) and p.get("name")]
+        names = tuple(sorted({name.casefold() for name in written}))
         day = generators.local_day(r.get("closed_at"), tz)
-        if day is None:
+        began = generators.local_day(r.get("begin"), tz) or generators.local_day(r.get("created"), tz)
+        # the pipeline: deals someone opened, not offers made by predict --create or a generator
+        automatic = isinstance(r.get("prediction"), dict) or isinstance(r.get("generator"), dict)
+        if began is not None and not automatic and (day is not None or r.get("status") == "open"):
+            spans.setdefault(keys[0], []).append((began, day, names or ("",)))
+        if r.get("status") != "won" or day is None:
             continue
         amount = as_number(r.get("amount"))
-        written = [str(p.get("name")).strip() for p in r.get("products") or [] if isinstance(p, dict) and p.get("name")]
         for name in written:
             product_names.setdefault(name.casefold(), name)
-        names = tuple(sorted({name.casefold() for name in written}))
         purchases.append(Purchase(keys[0], day, float(amount or 0), names))
     for exc in errors:
         s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
@@ -121,7 +144,7 @@ def history(s: Session) -> History:
             if isinstance(data, dict):
                 names[record_id] = str(data.get("name") or record_id)
     purchases.sort(key=lambda p: (p.day, p.client))
-    return History(purchases, names, product_names, by_client)
+    return History(purchases, names, product_names, by_client, spans)
 
 
 def units(h: History, by: str) -> dict[tuple, list[Purchase]]:
@@ -146,11 +169,19 @@ class Context:
     start: dt.date
     client_days: dict[str, list[dt.date]] = field(default_factory=dict)
     product_days: dict[str, list[dt.date]] = field(default_factory=dict)
+    all_days: list[dt.date] = field(default_factory=list)
+    # unit -> (the day each of its deals began, the day it closed or None)
+    spans: dict[tuple, list[tuple[dt.date, dt.date | None]]] = field(default_factory=dict)
 
 
 def context(h: History, by: str) -> Context:
     ctx = Context(h.first_day or dt.date.min)
+    for client, deal_spans in h.spans.items():
+        for began, closed, names in deal_spans:
+            for key in ([(client,)] if by == "client" else [(client, name) for name in names]):
+                ctx.spans.setdefault(key, []).append((began, closed))
     if by == "product":
+        ctx.all_days = sorted(p.day for p in h.purchases)
         for p in h.purchases:
             ctx.client_days.setdefault(p.client, []).append(p.day)
             for name in p.products or ("",):
@@ -187,19 +218,27 @@ def features(buys: list[Purchase], t: dt.date, horizon: int, ctx: Context, key: 
         else:
             cycle = 1.0
     season = sum(1 for d in days if _same_window(d, t, horizon)) / n
+    recent = sum(1 for d in days if (t - d).days <= horizon)
+    open_ = sum(1 for began, closed in ctx.spans.get(key, ()) if began < t and (closed is None or closed >= t))
     out = {
         "recency": math.log1p(recency), "frequency": math.log1p(n), "monetary": math.log1p(max(spent, 0) / n),
-        "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season,
+        "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season, "recent": math.log1p(recent),
+        "open": math.log1p(open_),
     }
     facts = {"days_since_last": recency, "purchases": n, "spent": round(spent, 2),
              "interval": None if interval is None else round(interval), "due_in": due_in,
-             "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon}
+             "last": days[-1].isoformat(), "season_hits": season > 0, "rate": out["rate"], "horizon": horizon,
+             "recent": recent, "open": open_}
     if len(key) == 2:
         client_n = bisect_left(ctx.client_days.get(key[0], []), t)
         product_n = bisect_left(ctx.product_days.get(key[1], []), t)
+        total_n = bisect_left(ctx.all_days, t)
         out["client_rate"] = _rate(client_n, t, ctx.start, horizon)
         out["product_rate"] = _rate(product_n, t, ctx.start, horizon)
-        facts.update(client_purchases=client_n, product_purchases=product_n)
+        prior = product_n / total_n if total_n else 0.0
+        out["share"] = (n + SHRINK * prior) / (client_n + SHRINK)
+        facts.update(client_purchases=client_n, product_purchases=product_n,
+                     share=round(100 * n / client_n) if client_n else 0)
     out["_facts"] = facts
     return out
 
@@ -230,8 +269,8 @@ def bought_within(buys: list[Purchase], t: dt.date, horizon: int) -> bool:
     return any(t <= p.day < end for p in buys)
 
 
-def names_of(by: str) -> tuple[str, ...]:
-    return PAIR_FEATURES if by == "product" else FEATURES
+def names_of(by: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (PAIR_FEATURES if by == "product" else FEATURES) + tuple(extra)
 
 
 # -- the model ------------------------------------------------------------------------------------------
@@ -245,6 +284,8 @@ class Model:
     scale: list[float]
     examples: int
     positives: int
+    C: float = DEFAULT_SETTINGS[0]
+    validation: dict | None = None  # how the settings were chosen (see choose_settings)
 
     def logit(self, f: dict) -> float:
         return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f)))
@@ -271,26 +312,104 @@ def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
     return out
 
 
-def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
-    """Fit the logistic regression on rolling origins before the cutoff."""
+def _examples(groups: dict[tuple, list[Purchase]], ctx: Context, t: dt.date,
+              horizon: int) -> tuple[list[dict], list[int]]:
+    """Every unit that had bought before t: its features and whether it bought in [t, t + horizon)."""
+    feats, labels = [], []
+    for key, buys in sorted(groups.items()):
+        f = features(buys, t, horizon, ctx, key)
+        if f is not None:
+            f["_fold"] = fold_of(key, buys)
+            feats.append(f)
+            labels.append(int(bought_within(buys, t, horizon)))
+    return feats, labels
+
+
+def fold_of(key: tuple, buys: list[Purchase]) -> int:
+    """The cross-validation fold of a unit, from what it is rather than from its id (ids are
+    random, so two imports of one file would otherwise fold differently): its first purchase
+    (day, amount, products) and, for a pair, the product."""
+    import zlib
+
+    first = min(buys, key=lambda p: (p.day, p.amount, p.products))
+    return zlib.crc32(repr((first.day.isoformat(), first.amount, first.products, key[1:])).encode()) % FOLDS
+
+
+def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C: float, horizon: int):
+    """A Model fitted on the examples of several origins; None when they hold one class only."""
     LogisticRegression, StandardScaler = sklearn()
-    names = names_of("product" if groups and len(next(iter(groups))) == 2 else "client")
-    X, y = [], []
-    for t in origins(ctx.start, cutoff, horizon):
-        for key, buys in groups.items():
-            f = features(buys, t, horizon, ctx, key)
-            if f is not None:
-                X.append([f[name] for name in names])
-                y.append(int(bought_within(buys, t, horizon)))
+    X = [[f[name] for name in names] for feats, _ in examples for f in feats]
+    y = [label for _, labels in examples for label in labels]
     if len(set(y)) < 2:
+        return None
+    scaler = StandardScaler().fit(X)
+    model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(X), y)
+    scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
+    return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
+                 [float(m) for m in scaler.mean_], scale, len(y), sum(y), C)
+
+
+def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
+                    horizon: int) -> tuple[float, tuple[str, ...], dict]:
+    """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen on data
+    that lies wholly before the cutoff. First choice, an inner backtest: fitted on the origins up
+    to cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
+    cutoff - horizon against what happened in [cutoff - horizon, cutoff). When that split has no
+    training windows, or its window no buyers or no non-buyers: FOLDS-fold cross-validation over
+    the units (each unit's examples in one fold) on the training origins themselves. The best
+    (mean) AUC wins; a tie keeps the earlier candidate (fewer features, then C = 1 before the
+    others). DEFAULT_SETTINGS when neither can be measured."""
+    val_t = cutoff - dt.timedelta(days=horizon)
+    inner = [ex for t, ex in by_origin.items() if t <= val_t - dt.timedelta(days=horizon)]
+    val_feats, val_labels = by_origin.get(val_t, ([], []))
+    if inner and len(set(val_labels)) > 1:
+        splits = [(inner, val_feats, val_labels)]
+        how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
+    else:
+        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels)]
+        fold = [f["_fold"] for f, _ in pairs]
+        splits = []
+        for k in range(FOLDS):
+            train_ = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
+            held = [(f, y) for (f, y), i in zip(pairs, fold) if i == k]
+            splits.append(([([f for f, _ in train_], [y for _, y in train_])], [f for f, _ in held],
+                           [y for _, y in held]))
+        how = {"origin": None, "chosen": f"{FOLDS}-fold cross-validation over the units"}
+    best = None
+    order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
+    for extra in OPTIONAL[by]:
+        names = names_of(by, extra)
+        for C in order:
+            aucs = []
+            for train_, feats, labels in splits:
+                model = _fit(train_, names, C, horizon)
+                a = auc([model.logit(f) for f in feats], labels) if model else None
+                if a is not None:
+                    aucs.append(a)
+            if len(aucs) == len(splits):
+                mean = sum(aucs) / len(aucs)
+                if best is None or mean > best[0] + 1e-9:
+                    best = (mean, C, extra)
+    if best is None:
+        C, extra = DEFAULT_SETTINGS
+        return C, extra, {"origin": None, "auc": None, "chosen": "default (too little history to choose on)"}
+    return best[1], best[2], {**how, "auc": round(best[0], 3)}
+
+
+def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
+    """Fit the logistic regression on rolling origins before the cutoff, with the settings the
+    inner backtest chose (choose_settings)."""
+    sklearn()
+    by = "product" if groups and len(next(iter(groups))) == 2 else "client"
+    by_origin = {t: _examples(groups, ctx, t, horizon) for t in origins(ctx.start, cutoff, horizon)}
+    C, extra, how = choose_settings(by, by_origin, cutoff, horizon)
+    model = _fit(list(by_origin.values()), names_of(by, extra), C, horizon)
+    if model is None:
         raise UsageError(f"not enough history to learn from before {cutoff.isoformat()}: the training windows "
                          f"need purchases before them and both buyers and non-buyers within {horizon} days "
                          "after them (a shorter --horizon or a later --cutoff may help)")
-    scaler = StandardScaler().fit(X)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(X), y)
-    scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
-    return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
-                 [float(m) for m in scaler.mean_], scale, len(y), sum(y))
+    model.validation = how
+    return model
 
 
 def _days(n: int, pattern: str) -> str:
@@ -306,7 +425,11 @@ REASON = {
                         f"buys every ~{f['interval']} days, next due "
                         + (_days(f["due_in"], "in {}") if f["due_in"] >= 0 else _days(-f["due_in"], "{} ago"))),
     "season": lambda f: "bought in this season before" if f["season_hits"] else "never bought in this season",
+    "open": lambda f: ("no open deal" if not f["open"] else
+                       f"{f['open']} open deal{'s' if f['open'] != 1 else ''} in the pipeline"),
+    "recent": lambda f: f"{f['recent']} purchase{'s' if f['recent'] != 1 else ''} in the last {f['horizon']} days",
     "client_rate": lambda f: f"the client made {f['client_purchases']} purchases in all",
+    "share": lambda f: f"in {f['share']}% of the client's purchases",
     "product_rate": lambda f: f"the product was bought {f['product_purchases']} times by all clients",
 }
 
@@ -499,4 +622,5 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
                      "k": k})
     return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
             "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
-            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef)))}
+            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef))),
+            "settings": {"C": model.C, "features": list(model.names), **(model.validation or {})}}

@@ -224,7 +224,9 @@ SCENARIOS = [BulkMove, StageDelete, LeadConvert, Import, RecurringRun]
 # -- the kill loop -----------------------------------------------------------------------------
 def _fresh(snapshot: Path, work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(snapshot, work, symlinks=True)
+    # without the index cache: an in-process run may still hold the snapshot's sqlite open, and its
+    # -wal/-shm files can vanish mid-copy; the cache is rebuilt from the files anyway
+    shutil.copytree(snapshot, work, symlinks=True, ignore=shutil.ignore_patterns("index.sqlite*"))
 
 
 def _start(exe: str, argv: list[str], work: Path, stdin: str | None) -> subprocess.Popen:

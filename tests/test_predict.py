@@ -4,6 +4,7 @@ idempotent --create, and the clear error when scikit-learn is missing."""
 
 import datetime as dt
 import json
+import math
 import os
 import random
 import re
@@ -205,3 +206,53 @@ def test_predict_without_won_deals_or_with_a_bad_horizon_is_a_usage_error(cli):
     assert proc.returncode == 2 and "no won deals" in proc.stderr
     proc = cli("predict", "backtest", "--cutoff", "2026-01-01", "--horizon", "soon")
     assert proc.returncode == 2 and "--horizon 'soon'" in proc.stderr
+
+
+# -- the pipeline feature and the settings chosen before the cutoff -----------------------------------------
+def test_open_counts_the_deals_open_at_t_only():
+    day = dt.date(2026, 1, 1)
+    buys = [predict.Purchase("c", day, 100.0, ("x",))]
+    ctx = predict.Context(day, spans={("c",): [(day, day + dt.timedelta(days=10)),  # closed before t
+                                               (day + dt.timedelta(days=5), None),  # still open
+                                               (day + dt.timedelta(days=8), day + dt.timedelta(days=20)),  # closes after t
+                                               (day + dt.timedelta(days=30), None)]})  # begins after t
+    f = predict.features(buys, day + dt.timedelta(days=15), 30, ctx, ("c",))
+    assert f["_facts"]["open"] == 2 and f["open"] == pytest.approx(math.log1p(2))
+    assert predict.REASON["open"](f["_facts"]) == "2 open deals in the pipeline"
+
+
+def pipeline_history(end=None, seed=3):
+    """40 clients whose deals stay open 5 to 25 days and are won two times in three: an open
+    deal says a purchase is coming. With `end`, the history as it stood on that day."""
+    rnd = random.Random(seed)
+    purchases, spans = [], {}
+    for i in range(40):
+        client = f"c{i:02d}"
+        began = dt.date(2025, 1, 1) + dt.timedelta(days=rnd.randrange(60))
+        while began < dt.date(2026, 4, 1):
+            closed = began + dt.timedelta(days=rnd.randrange(5, 26))
+            won = rnd.random() < 2 / 3
+            if end is None or began < end:
+                still_open = end is not None and closed >= end
+                spans.setdefault(client, []).append((began, None if still_open else closed, ("x",)))
+                if won and not still_open:
+                    purchases.append(predict.Purchase(client, closed, 100.0, ("x",)))
+            began = closed + dt.timedelta(days=rnd.randrange(20, 120))
+    purchases.sort(key=lambda p: (p.day, p.client))
+    return predict.History(purchases, spans=spans)
+
+
+def test_the_settings_are_chosen_before_the_cutoff_and_nothing_after_it_is_seen():
+    cutoff, horizon = dt.date(2026, 1, 1), 30
+    full = pipeline_history()
+    model = predict.train(predict.units(full, "client"), predict.context(full, "client"), cutoff, horizon)
+    assert model.validation == {"origin": "2025-12-02", "auc": model.validation["auc"], "chosen": "inner backtest"}
+    assert "open" in model.names  # the pipeline is what predicts here, and the inner backtest sees it
+    ctx = predict.context(full, "client")
+    f = predict.features(predict.units(full, "client")[("c00",)], cutoff, horizon, ctx, ("c00",))
+    assert set(model.contributions(f)) == set(model.names)  # the reasons cover the chosen features
+    assert {r["feature"] for r in predict.reasons(model, f, top=len(model.names))} == set(model.names)
+    seen = pipeline_history(end=cutoff)  # the same history, as it stood at the cutoff
+    again = predict.train(predict.units(seen, "client"), predict.context(seen, "client"), cutoff, horizon)
+    assert (again.names, again.C, again.validation) == (model.names, model.C, model.validation)
+    assert again.coef == pytest.approx(model.coef)

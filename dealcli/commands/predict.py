@@ -97,4 +97,9 @@ def backtest(
     s.notice(f"cutoff {result['cutoff']}, horizon {result['horizon_days']} days, by {result['by']}: "
              f"{result['units']} units, {result['buyers']} bought; model trained on "
              f"{result['training_examples']} examples")
+    how = result["settings"]
+    extra = [name for name in how["features"] if name not in predict.PAIR_FEATURES]
+    s.notice(f"model settings: C={how['C']:g}, optional features: {', '.join(extra) or 'none'}; chosen by "
+             + how["chosen"] + (f" at {how['origin']}" if how["origin"] else "")
+             + (f" (AUC {how['auc']})" if how["auc"] is not None else ""))
     render.emit(result["rows"], format.value, ["method", "auc", "precision_at_k", "recall_at_k", "k"])
