@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 from dealcli import FORMAT_VERSION, ids, timeutil
 from dealcli.errors import Conflict, DealcliError, FieldError, NotFound, UsageError
-from dealcli.recurring import RunProblems, deal_part_problems  # noqa: F401 - RunProblems: the same exit-1 list
+from dealcli.recurring import RunProblems, deal_part_problems, set_paused  # noqa: F401 - RunProblems: the same exit-1 list
 from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _mapping, _text
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
@@ -373,25 +373,11 @@ def edit(s: Session, ref: str, spec: ScenarioSpec) -> Scenario:
 
 
 def pause(s: Session, ref: str) -> Scenario:
-    def change(sc: Scenario) -> bool:
-        if sc.paused:
-            s.notice(f"generator {sc.id} is already paused")
-            return False
-        sc.paused, sc.paused_at = True, s.now
-        return True
-
-    return _update(s, ref, change)
+    return _update(s, ref, lambda sc: set_paused(s, sc, "generator", True))
 
 
 def resume(s: Session, ref: str) -> Scenario:
-    def change(sc: Scenario) -> bool:
-        if not sc.paused:
-            s.notice(f"generator {sc.id} is not paused")
-            return False
-        sc.paused, sc.paused_at = False, None
-        return True
-
-    return _update(s, ref, change)
+    return _update(s, ref, lambda sc: set_paused(s, sc, "generator", False))
 
 
 def delete(s: Session, ref: str) -> str:

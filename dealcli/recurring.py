@@ -678,29 +678,26 @@ def _update(s: Session, ref: str, change) -> Template:
     return t
 
 
-def pause(s: Session, ref: str) -> Template:
-    def change(t: Template) -> bool:
-        if t.paused:
-            s.notice(f"recurring {t.id} is already paused")
-            return False
-        t.paused, t.paused_at = True, s.now
-        return True
+def set_paused(s: Session, rec, what: str, paused: bool) -> bool:
+    """Pause or resume a schedule (a template, a generator scenario); False with a notice when
+    it already is. A template records the paused period, so `run` passes over it."""
+    if rec.paused == paused:
+        s.notice(f"{what} {rec.id} is {'already paused' if paused else 'not paused'}")
+        return False
+    if not paused and hasattr(rec, "paused_periods"):
+        rec.paused_periods.append((rec.paused_at or s.now, s.now))
+    rec.paused, rec.paused_at = paused, (s.now if paused else None)
+    return True
 
-    return _update(s, ref, change)
+
+def pause(s: Session, ref: str) -> Template:
+    return _update(s, ref, lambda t: set_paused(s, t, "recurring", True))
 
 
 def resume(s: Session, ref: str) -> Template:
     """Occurrences that fell due while paused are not created later (the paused period is
     recorded and passed over by `run`)."""
-    def change(t: Template) -> bool:
-        if not t.paused:
-            s.notice(f"recurring {t.id} is not paused")
-            return False
-        t.paused_periods.append((t.paused_at or s.now, s.now))
-        t.paused, t.paused_at = False, None
-        return True
-
-    return _update(s, ref, change)
+    return _update(s, ref, lambda t: set_paused(s, t, "recurring", False))
 
 
 def delete(s: Session, ref: str) -> str:
