@@ -413,3 +413,23 @@ def render_unescape(cell: str) -> str:
     from dealcli.importing.read import tsv_cells
 
     return next(tsv_cells([cell]))[0]
+
+
+def test_pandas_reads_jsonl_csv_and_tsv_with_the_same_meaning(sample):
+    cli, total = sample
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra; install dealcli[test]")
+    frames = {
+        "jsonl": pd.read_json(io.BytesIO(raw(cli, "export", "-f", "jsonl").stdout), lines=True,
+                              dtype={"id": str}),
+        "csv": pd.read_csv(io.BytesIO(raw(cli, "export", "-f", "csv").stdout), dtype={"id": str}),
+        # real TSV: no quoting; the backslash escapes are undone on the text columns afterwards
+        "tsv": pd.read_csv(io.BytesIO(raw(cli, "export", "-f", "tsv").stdout), sep="\t", quoting=3,
+                           dtype={"id": str}, keep_default_na=False),
+    }
+    frames["tsv"]["title"] = frames["tsv"]["title"].map(render_unescape)
+    for fmt, df in frames.items():
+        assert str(df["amount"].dtype) == "float64", fmt  # money is numeric in every format
+        assert Decimal(str(round(df["amount"].sum(), 2))) == total, fmt
+        assert "C\tD \"q\"\nnext" in list(df["title"]), fmt
+    ids = [sorted(df["id"]) for df in frames.values()]
+    assert ids[0] == ids[1] == ids[2]
