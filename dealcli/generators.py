@@ -382,10 +382,7 @@ def resume(s: Session, ref: str) -> Scenario:
 
 def delete(s: Session, ref: str) -> str:
     """Delete a scenario; the deals it created stay."""
-    scenario_id = s.repo.resolve(KIND, ref)
-    with s.repo.transaction():
-        s.repo.remove(s.repo.load(KIND, scenario_id))
-    return scenario_id
+    return s.repo.remove_ref(KIND, ref)
 
 
 def summary(sc: Scenario) -> dict:

@@ -702,10 +702,7 @@ def resume(s: Session, ref: str) -> Template:
 
 def delete(s: Session, ref: str) -> str:
     """Delete a template; the deals it created stay."""
-    template_id = s.repo.resolve(KIND, ref)
-    with s.repo.transaction():
-        s.repo.remove(s.repo.load(KIND, template_id))
-    return template_id
+    return s.repo.remove_ref(KIND, ref)
 
 
 def status(s: Session, t: Template, nxt: dt.datetime | None) -> str:

@@ -263,6 +263,13 @@ class Repository:
     def read_file(self, name: str) -> bytes | None:
         return atomic.read_bytes(self.root / name)
 
+    def remove_ref(self, kind: str, ref: str) -> str:
+        """Delete the record an id or unique prefix names, as read now; returns its id."""
+        record_id = self.resolve(kind, ref)
+        with self.transaction():
+            self.remove(self.load(kind, record_id))
+        return record_id
+
     def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY) -> Doc:
         """Write a record whatever is there (expect=ANY) or against an etag; prefer
         create/update/remove, which take the etag from what was read."""
