@@ -251,6 +251,37 @@ def _flush_notices() -> None:
     s.notices.clear()
 
 
+def labeller(argv: list[str]):
+    """The edge's wording of a field an error is about (errors.DealcliError.about): the option or
+    argument of the command being run that sets it (`move_deals_to` -> `--move-deals-to`,
+    `deal_id` -> `DEAL_ID`); a field no parameter of this command sets keeps its plain name."""
+    import typer.main
+
+    from dealcli.errors import plain_label
+
+    cmd = typer.main.get_command(_app)
+    for word in argv:
+        group = getattr(cmd, "commands", None)
+        if group is None:
+            break
+        if word in group:
+            cmd = group[word]
+    params = [p for p in getattr(cmd, "params", []) if p.name not in ("help",)]
+
+    def label(field: str) -> str:
+        dashed = "--" + field.replace("_", "-")
+        if any(dashed in getattr(p, "opts", ()) for p in params):
+            return dashed
+        for p in params:
+            if p.name == field:
+                if p.param_type_name == "argument":
+                    return p.human_readable_name
+                return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+        return plain_label(field)
+
+    return label
+
+
 def _after_success(s) -> None:
     """The hook after a command succeeded: auto_commit (dealcli/gitops.py) when it wrote."""
     repo = s.__dict__.get("repo")
@@ -263,7 +294,7 @@ def _after_success(s) -> None:
 def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
-    code = 0
+    code, args = 0, []
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         _register(modules_for(args))
@@ -279,7 +310,14 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except DealcliError as exc:
         _flush_notices()
-        for line in exc.lines():
+        words: list = []  # the labeller, built only if the error is about fields
+
+        def label(field: str) -> str:
+            if not words:
+                words.append(labeller(args))
+            return words[0](field)
+
+        for line in exc.lines(label):
             _err(f"error: {line}")
         code = exc.exit_code
     except KeyboardInterrupt:

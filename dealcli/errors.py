@@ -6,14 +6,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def plain_label(field: str) -> str:
+    """How a field is named to a caller that is not the command line: `move_deals_to` ->
+    `move-deals-to`."""
+    return field.replace("_", "-")
+
+
+def word(template: str, fields: tuple, values: dict, label=plain_label) -> str:
+    """`template` with {0}, {1}, ... replaced by the labels of `fields` and {name} by `values`
+    (values are inserted, never read as a template)."""
+    return template.format(*(label(f) for f in fields), **values)
+
+
 class DealcliError(Exception):
     exit_code = 1
+    fields: tuple = ()  # the core's parameters the error is about (see about())
+    template: str | None = None
+    values: dict = {}
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
-    def lines(self) -> list[str]:
+    @classmethod
+    def about(cls, fields: str | tuple, template: str, **values):
+        """An error about values a caller gave, as data. `fields` names the core's parameters
+        it is about (`count`, `move_deals_to`); `template` refers to them as {0}, {1}, ... and
+        to `values` by name. The core never words an option: the edge (cli.main) words each
+        field as the option or argument typed on the command line (`--move-deals-to`); any
+        other caller reads the plain field name (`move-deals-to`).
+
+            raise UsageError.about("count", "{0}: {n} is not a positive number", n=count)"""
+        fields = (fields,) if isinstance(fields, str) else tuple(fields)
+        err = cls(word(template, fields, values))
+        err.fields, err.template, err.values = fields, template, values
+        return err
+
+    def lines(self, label=None) -> list[str]:
+        """The message, one line per problem; `label(field)` words the fields (the edge)."""
+        if label is not None and self.template is not None:
+            return [word(self.template, self.fields, self.values, label)]
         return [self.message]
 
 
@@ -27,15 +59,28 @@ class Violation:
     value: object = None
     path: str | None = None
     line: int | None = None
+    # a message about values a caller gave: the template and its parts (see DealcliError.about)
+    about: tuple | None = None  # (fields, template, values)
+
+    @classmethod
+    def of(cls, rule: str, fields: str | tuple, template: str, field: str | None = None, value=None, **values):
+        fields = (fields,) if isinstance(fields, str) else tuple(fields)
+        return cls(rule, word(template, fields, values), field, value, about=(fields, template, values))
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "about"}
 
-    def __str__(self) -> str:
+    def worded(self, label=None) -> str:
+        message = self.message
+        if label is not None and self.about is not None:
+            message = word(self.about[1], self.about[0], self.about[2], label)
         where = ""
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
-        return f"{where}{self.message} [{self.rule}]"
+        return f"{where}{message} [{self.rule}]"
+
+    def __str__(self) -> str:
+        return self.worded()
 
 
 class RuleViolation(DealcliError):
@@ -49,8 +94,8 @@ class RuleViolation(DealcliError):
         self.violations = violations
         super().__init__("; ".join(str(v) for v in violations))
 
-    def lines(self) -> list[str]:
-        return [str(v) for v in self.violations]
+    def lines(self, label=None) -> list[str]:
+        return [v.worded(label) for v in self.violations]
 
 
 class ValidationFailed(DealcliError):

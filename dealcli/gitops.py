@@ -308,7 +308,7 @@ class CheckFailed(DealcliError):
         self.problems = problems
         super().__init__(f"check found {len(problems)} problem(s) after the pull; nothing pushed")
 
-    def lines(self) -> list[str]:
+    def lines(self, label=None) -> list[str]:
         return [self.message] + [str(p) for p in self.problems[:20]]
 
 

@@ -74,9 +74,10 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
     if until is not None and count is not None:
         raise UsageError("recurring add: give --until or --count, not both")
     if count is not None and count < 1:
-        raise UsageError(f"--count: {count} is not a positive number")
+        raise UsageError.about("count", "{0}: {count} is not a positive number", count=count)
     if until is not None and until < start:
-        raise UsageError(f"--until {until.isoformat()} is before --start {start.isoformat()}")
+        raise UsageError.about(("until", "start"), "{0} {until} is before {1} {start}", until=until.isoformat(),
+                               start=start.isoformat())
     if every is not None:
         if every not in EVERY:
             raise UsageError(f"--every {every!r}: expected day, week, month or year")
@@ -599,7 +600,7 @@ class RunProblems(ValidationFailed):
         self._lines = lines
         super().__init__("; ".join(lines))
 
-    def lines(self) -> list[str]:
+    def lines(self, label=None) -> list[str]:
         return list(self._lines)
 
 

@@ -25,15 +25,19 @@ def _git_email() -> str | None:
     return out.stdout.strip() or None
 
 
-def to_model(doc: Doc, cls):
-    """Build a model object from a record, turning a type error into CorruptData (exit 5)
-    that names the file and line of the bad value (also for a value that is not plain data: a
-    null key, a !!set; see validation/records.py)."""
+def to_model(doc: Doc, cls=None):
+    """Build a model object (of `cls`, else of the record's kind: model.model_of) from a record,
+    turning a type error into CorruptData (exit 5) that names the file and line of the bad value
+    (also for a value that is not plain data: a null key, a !!set; see validation/records.py)."""
     from dealcli.validation.records import plain_problem
 
     found = plain_problem(doc.data)
     if found:
         raise CorruptData(doc.path, found[1], doc.line_of(found[0]))
+    if cls is None:
+        from dealcli.model import model_of
+
+        cls = model_of(doc.kind)
     try:
         obj = cls.from_dict(doc.data)
     except FieldError as exc:

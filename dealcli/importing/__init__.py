@@ -164,7 +164,7 @@ class ImportFailed(ValidationFailed):
         n = len(problems) if rows is None else rows
         super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
 
-    def lines(self) -> list[str]:
+    def lines(self, label=None) -> list[str]:
         return self.problems + [self.message]
 
 

@@ -1,0 +1,252 @@
+"""The record models. `from_dict` / `to_dict` are the one converter (storage/convert.py): it
+checks types (raising FieldError with the path of the bad value) and keeps keys it does not know;
+it writes known keys in a fixed order followed by the unknown ones, so files diff well and hand
+edits survive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dealcli import FORMAT_VERSION, money
+from dealcli.errors import FieldError, UsageError
+from dealcli.storage import convert
+from dealcli.storage.convert import Model, spec
+
+SEMANTICS = ("process", "success", "failure")
+STATUSES = ("open", "won", "lost")
+
+
+# the field readers live with the one converter (storage/convert.py); these names stay for the
+# models that still need a reader of their own (recurring templates, generator scenarios)
+_text, _money, _bool, _list_of_text = convert.read_text, convert.read_money, convert.read_bool, convert.read_texts
+_datetime, _date, _mapping, _records = convert.read_datetime, convert.read_date, convert.read_mapping, convert.read_records
+_check_format = convert.check_format
+
+
+def _whole_percentage(data: dict, key: str, path: tuple, decimals: bool) -> int | None:
+    """0 to 100; a deal's probability may also be written as a decimal (kept whole)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    kinds = (int, Decimal) if decimals else int
+    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value <= 100:
+        raise FieldError(path + (key,), f"{value!r} is not a whole percentage 0-100")
+    return int(value)
+
+
+def _extra(data: dict, known: tuple) -> dict:
+    return {k: v for k, v in data.items() if k not in known}
+
+
+# -- products -------------------------------------------------------------------------------------
+PRODUCT_KEYS = ("name", "product", "price", "quantity", "discount", "tax_rate", "tax_included")
+
+
+def _not_negative(data: dict, key: str, path: tuple, default):
+    value = convert.read_money(data, key, path, default)
+    if value < 0:
+        raise FieldError(path + (key,), "cannot be negative")
+    return value
+
+
+def _percentage(data: dict, key: str, path: tuple, default):
+    value = convert.read_money(data, key, path, default)
+    if value < 0 or value > 100:
+        raise FieldError(path + (key,), f"{value} is not a percentage between 0 and 100")
+    return value
+
+
+@dataclass
+class ProductRow(Model):
+    KEYS, VERSIONED = PRODUCT_KEYS, False
+    name: str
+    price: Decimal = spec(Decimal(0), write=money.canonical, required=False)
+    quantity: Decimal = spec(Decimal(1), read=lambda d, k, p, default: _not_negative(d, k, p, default))
+    discount: Decimal = spec(Decimal(0), read=_percentage)
+    tax_rate: Decimal = spec(Decimal(0), read=_percentage)
+    tax_included: bool = False
+    product: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        return money.row_total(self.price, self.quantity, self.discount, self.tax_rate, self.tax_included)
+
+    def checked(self, path: tuple) -> None:
+        try:
+            self.total  # noqa: B018 - bounded: price x quantity must stay below the amount limit
+        except money.MoneyError as exc:
+            raise FieldError(path, str(exc)) from None
+
+
+# -- deals ----------------------------------------------------------------------------------------
+DEAL_KEYS = (
+    "format", "id", "title", "pipeline", "stage", "status", "amount", "currency", "manual_amount",
+    "company", "contacts", "products", "type", "source", "responsible", "created_by", "created",
+    "modified", "begin", "close_date", "closed_at", "probability", "repeat", "lost_reason",
+    "origin_id", "fields", "comments", "history",
+)
+# Simple fields a user may set with --set or deal edit, and how to read them.
+TEXT_FIELDS = ("title", "currency", "company", "type", "source", "responsible", "lost_reason",
+               "origin_id")
+DATE_FIELDS = ("begin", "close_date")
+
+
+@dataclass
+class Deal(Model):
+    KEYS = DEAL_KEYS
+    id: str
+    title: str
+    pipeline: str
+    stage: str
+    status: str = spec("open", choices=STATUSES)
+    amount: Decimal = spec(Decimal(0), write=money.canonical)
+    currency: str = "USD"
+    manual_amount: bool = False
+    company: str | None = None
+    contacts: list[str] = field(default_factory=list)
+    products: list[ProductRow] = spec(factory=list)
+    type: str | None = None
+    source: str | None = None
+    responsible: str | None = None
+    created_by: str | None = None
+    created: dt.datetime | None = None
+    modified: dt.datetime | None = None
+    begin: dt.date | None = None
+    close_date: dt.date | None = None
+    closed_at: dt.datetime | None = None
+    probability: int | None = spec(None, read=lambda d, k, p, default: _whole_percentage(d, k, p, True))
+    repeat: bool = False
+    lost_reason: str | None = None
+    origin_id: str | None = None
+    fields: dict = field(default_factory=dict)
+    comments: list[dict] = spec(factory=list, item_keys=("text",))
+    history: list[dict] = spec(factory=list, item_keys=("kind",))
+    extra: dict = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status != "open"
+
+    def products_total(self) -> Decimal:
+        return money.check_total(sum((p.total for p in self.products), Decimal(0)))
+
+    def recompute_amount(self) -> None:
+        """amount = the sum of the rows (unless set by hand); a row or sum at or beyond the
+        amount limit is refused up front (UsageError, exit 2): never stored."""
+        try:
+            total = self.products_total()
+        except money.MoneyError as exc:
+            raise UsageError.about("product", "{0}: {problem}", problem=str(exc)) from None
+        if not self.manual_amount:
+            self.amount = total
+
+    def checked(self, path: tuple) -> None:
+        try:
+            self.products_total()
+        except money.MoneyError as exc:
+            raise FieldError(path + ("products",), str(exc)) from None
+
+
+# -- pipelines ------------------------------------------------------------------------------------
+STAGE_KEYS = ("id", "name", "color", "semantics", "probability")
+PIPELINE_KEYS = ("format", "id", "name", "stages", "rules", "card")
+
+
+@dataclass
+class Stage(Model):
+    KEYS, VERSIONED = STAGE_KEYS, False
+    id: str
+    name: str = spec(required=False)
+    semantics: str = spec("process", choices=SEMANTICS)
+    color: str | None = None
+    probability: int | None = spec(None, read=lambda d, k, p, default: _whole_percentage(d, k, p, False))
+    extra: dict = field(default_factory=dict)
+
+    def checked(self, path: tuple) -> None:
+        self.name = self.name or self.id
+
+
+@dataclass
+class Pipeline(Model):
+    KEYS = PIPELINE_KEYS
+    id: str
+    name: str = spec(required=False)
+    stages: list[Stage] = spec(required=False)
+    rules: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def checked(self, path: tuple) -> None:
+        if not self.stages:
+            raise FieldError(path + ("stages",), "a pipeline needs at least one stage")
+        self.name = self.name or self.id
+
+    def stage(self, stage_id: str) -> Stage | None:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        return None
+
+    def index(self, stage_id: str) -> int:
+        for i, s in enumerate(self.stages):
+            if s.id == stage_id:
+                return i
+        return -1
+
+    @property
+    def success(self) -> Stage | None:
+        return next((s for s in self.stages if s.semantics == "success"), None)
+
+    @property
+    def failures(self) -> list[Stage]:
+        return [s for s in self.stages if s.semantics == "failure"]
+
+    @property
+    def first(self) -> Stage:
+        return next((s for s in self.stages if s.semantics == "process"), self.stages[0])
+
+
+DEFAULT_STAGES = [
+    # id, name, semantics, colour, probability: the reference CRM's default deal pipeline
+    ("new", "New", "process", "#39A8EF", 10),
+    ("preparation", "Preparing documents", "process", "#2FC6F6", 20),
+    ("prepayment_invoice", "Prepayment invoice", "process", "#55D0E0", 40),
+    ("executing", "In progress", "process", "#47E4C2", 60),
+    ("final_invoice", "Final invoice", "process", "#FFA900", 80),
+    ("won", "Deal won", "success", "#7BD500", 100),
+    ("lose", "Deal lost", "failure", "#FF5752", 0),
+    ("apology", "Analyze failure", "failure", "#FF5752", 0),
+]
+
+
+def default_pipeline(pipeline_id: str = "sales", name: str = "Sales") -> Pipeline:
+    stages = [Stage(id=i, name=n, semantics=s, color=c, probability=pr) for i, n, s, c, pr in DEFAULT_STAGES]
+    return Pipeline(id=pipeline_id, name=name, stages=stages,
+                    rules={"require": [], "lost_reason_required": False}, card={})
+
+
+# -- every record kind's model, by folder name (storage/layout.KINDS) ---------------------------------
+MODEL_OF_KIND = {
+    "deals": "dealcli.model:Deal",
+    "pipelines": "dealcli.model:Pipeline",
+    "companies": "dealcli.model.client:Company",
+    "contacts": "dealcli.model.client:Contact",
+    "products": "dealcli.model.product:Product",
+    "leads": "dealcli.model.lead:Lead",
+    "quotes": "dealcli.model.quote:Quote",
+    "activities": "dealcli.model.activity:Activity",
+    "recurring": "dealcli.model.template:Template",
+    "generators": "dealcli.model.scenario:Scenario",
+}
+
+
+def model_of(kind: str) -> type:
+    """The model class of a record kind (imported when first needed)."""
+    import importlib
+
+    module, name = MODEL_OF_KIND[kind].split(":")
+    return getattr(importlib.import_module(module), name)

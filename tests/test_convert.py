@@ -1,0 +1,103 @@
+"""The one converter (dealcli/storage/convert.py): a record's plain data <-> its typed model,
+driven by the model's field types (issue 11, item 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dealcli.errors import FieldError
+from dealcli.model import MODEL_OF_KIND, Deal, Pipeline, model_of
+from dealcli.storage import convert, yamlcodec
+from dealcli.storage.convert import Model, spec
+from dealcli.storage.layout import KINDS
+
+DEMO = Path(__file__).resolve().parent.parent / "demo-repo"
+
+
+@dataclass
+class Row(Model):
+    VERSIONED = False
+    name: str
+    qty: Decimal = Decimal(1)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Thing(Model):
+    KEYS = ("id", "title", "schedule", "rows", "tags", "kind", "size")
+    id: str
+    title: str
+    rule: str = spec(group="schedule")
+    start: dt.date | None = spec(None, group="schedule")
+    rows: list[Row] = spec(factory=list)
+    tags: list[str] = field(default_factory=list)
+    kind: str = spec("plain", choices=("plain", "fancy"))
+    size: int | None = spec(None, min=0, max=10)
+    when: dt.datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def test_plain_data_round_trips_in_a_fixed_key_order_with_unknown_keys_last():
+    data = {"zzz": 1, "title": "T", "id": "a", "schedule": {"rule": "R", "start": "2026-01-02"},
+            "rows": [{"name": "x", "qty": 2, "note": "kept"}], "tags": ["a", 3], "size": 4,
+            "when": "2026-01-02T03:04:05+00:00"}
+    thing = Thing.from_dict(data)
+    assert thing.start == dt.date(2026, 1, 2) and thing.rows[0].qty == Decimal(2) and thing.tags == ["a", "3"]
+    assert thing.when == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    out = thing.to_dict()
+    assert list(out) == ["format", "id", "title", "schedule", "rows", "tags", "kind", "size", "when", "zzz"]
+    assert out["schedule"] == {"rule": "R", "start": "2026-01-02"}
+    assert out["rows"] == [{"name": "x", "qty": Decimal(2), "note": "kept"}]
+    assert Thing.from_dict(out) == thing
+
+
+@pytest.mark.parametrize("data, path, message", [
+    ({"id": "a", "title": "T"}, ("schedule",), "is required"),
+    ({"id": "a", "title": True, "schedule": {"rule": "R"}}, ("title",), "expected text, got true (quote it)"),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "kind": "odd"}, ("kind",), "'odd' is not one of plain, fancy"),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "size": 11}, ("size",), "11 is more than 10"),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "rows": [{"qty": 1}]}, ("rows", 0, "name"), "is required"),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "rows": [{"name": "x", "qty": "lots"}]},
+     ("rows", 0, "qty"), None),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R", "start": "someday"}}, ("schedule", "start"), None),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "format": 99}, ("format",), None),
+])
+def test_a_bad_value_is_named_by_its_path(data, path, message):
+    with pytest.raises(FieldError) as caught:
+        Thing.from_dict(data)
+    assert caught.value.path == path
+    if message:
+        assert caught.value.message == message
+
+
+MODELLED = ("deals", "pipelines")  # issue 11: every kind of KINDS once its model is in
+
+
+@pytest.mark.parametrize("kind", MODELLED)
+def test_every_record_kind_has_a_model(kind):
+    cls = model_of(kind)
+    assert issubclass(cls, Model)
+    assert set(MODEL_OF_KIND) == set(KINDS)
+
+
+@pytest.mark.parametrize("path", sorted(p for p in DEMO.glob("*/*.yaml") if p.parent.name in MODELLED), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_record_of_the_sample_repository_converts_back_to_the_same_bytes(path):
+    raw = path.read_bytes()
+    data = yamlcodec.loads(raw, str(path))
+    obj = model_of(path.parent.name).from_dict(data)
+    assert yamlcodec.dumps(convert.dump(obj)).encode("utf-8") == raw
+
+
+def test_deal_and_pipeline_keep_their_file_forms():
+    deal = Deal(id="d1", title="T", pipeline="sales", stage="new", amount=Decimal("5"))
+    out = deal.to_dict()
+    assert list(out)[:6] == ["format", "id", "title", "pipeline", "stage", "status"]
+    assert out["amount"] == "5.00" or str(out["amount"]) == "5.00"
+    with pytest.raises(FieldError) as caught:
+        Pipeline.from_dict({"id": "p", "stages": []})
+    assert caught.value.path == ("stages",)
