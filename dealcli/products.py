@@ -1,12 +1,14 @@
 """The product catalogue: products/<id>.yaml.
 
 On disk: format, id, name, price (exact decimal), currency, tax_rate (percent), tax_included,
-sku, unit, created, created_by.
+sku, unit, created, created_by (+ modified after an edit).
 A deal's product row may come from the catalogue: `--product PRODUCT` (an id, a unique id
 prefix, an exact SKU or an exact name) copies name, price and tax into the row and records
 `product: <id>`; `--product ID:QTY[:DISCOUNT%]` (a full id or exact SKU) sets quantity and
 discount too.
-The row keeps its own copy afterwards: changing the catalogue never rewrites deals."""
+The row keeps its own copy afterwards: changing the catalogue never rewrites deals.
+The record's model is dealcli/model/product.py: `add`, `load` (show), the rows copied from the
+catalogue and FIELD=VALUE edits (lifecycle.edit) go through it; listings scan the plain records."""
 
 from __future__ import annotations
 
