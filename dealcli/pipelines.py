@@ -3,8 +3,9 @@ card, and the whole file through an editor). stage_rules decides what is allowed
 applies the change and writes it atomically under the lock, refusing if the file changed since
 it was read. A refused edit writes nothing.
 
-When a stage is deleted with its deals moved to another stage (move_deals_to), the deals are written first (each with a `moved`
-history event), then the pipeline: a crash in between leaves deals in a stage that still exists."""
+When a stage is deleted with its deals moved to another stage (move_deals_to), the deals are
+written first (each with a `moved` history event), then the pipeline: a crash in between leaves
+deals in a stage that still exists."""
 
 from __future__ import annotations
 

@@ -57,7 +57,8 @@ def test_options_that_go_together_are_checked_in_the_core(cli, session):
     assert err.message == "after/before place a stage: use them with add-stage or move-stage"
     assert err.fields == ("after", "before", "add_stage", "move_stage")
     err = refused(lambda: pipelines.edit(session, "sales", pipelines.EditOps(color="#000000")))
-    assert err.message == "color describes a new stage: use it with add-stage ID (color-stage S #RRGGBB recolours a stage)"
+    assert err.message == ("color describes a new stage: use it with add-stage ID "
+                           "(color-stage S #RRGGBB recolours a stage)")
     err = refused(lambda: pipelines.edit(session, "sales", pipelines.EditOps(unrequire=[" "])))
     assert err.message == "unrequire ' ': not a usable field name"
 
