@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from dealcli import deals, parse, pipelines, stage_rules, timeutil
-from dealcli.errors import RuleViolation, UsageError
+from dealcli.errors import NotFound, RuleViolation, UsageError
 
 CARD = "fields:\n  - {name: budget, type: money}\n"
 
@@ -134,3 +134,18 @@ def test_values_typed_on_the_command_line(cli, session):
     assert "pass dayfirst or monthfirst" in str(caught.value)
     [line] = caught.value.error(UsageError, "f.csv").lines(lambda f: "--" + f)  # as the edge words it
     assert line.startswith("f.csv: dates: '01/02/2024'") and "pass --dayfirst or --monthfirst" in line
+
+
+def test_no_repository_names_the_root_option_dir(cli, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = cli("filter", cwd=elsewhere)
+    assert out.returncode == 3
+    assert f"error: no dealcli repository in {elsewhere} or above (run `dealcli init`, or pass --dir)" in out.stderr
+
+    from dealcli.storage.repository import find_root
+
+    monkeypatch.delenv("DEALCLI_DIR", raising=False)
+    with pytest.raises(NotFound) as caught:
+        find_root(None, elsewhere)
+    assert caught.value.message.endswith("or pass dir)") and caught.value.fields == ("dir",)
