@@ -18,16 +18,17 @@ from dealcli.storage import atomic
 CHUNK = 1 << 16
 
 
-def read_input(path: str | os.PathLike, option: str) -> bytes:
-    """The bytes of a file named on the command line (`option` names where it came from)."""
+def read_input(path: str | os.PathLike, field: str) -> bytes:
+    """The bytes of a file a caller names; `field` is the caller's parameter it came from
+    (`card_file`), which the edge words as the option typed (errors.DealcliError.about)."""
     try:
         raw = atomic.read_bytes(Path(path))
     except IsADirectoryError:
-        raise UsageError(f"{option} {path}: is a folder, not a file") from None
+        raise UsageError.about(field, "{0} {path}: is a folder, not a file", path=str(path)) from None
     except OSError as exc:
-        raise UsageError(f"{option} {path}: {exc.strerror}") from None
+        raise UsageError.about(field, "{0} {path}: {problem}", path=str(path), problem=exc.strerror) from None
     if raw is None:
-        raise UsageError(f"{option} {path}: no such file")
+        raise UsageError.about(field, "{0} {path}: no such file", path=str(path))
     return raw
 
 
@@ -53,11 +54,13 @@ def spool(ref: str, prefix: str = "dealcli-") -> Path:
     return Path(tmp)
 
 
-def write_output(path: str | os.PathLike, data: bytes, option: str) -> Path:
-    """A file the user asked for (`--html FILE`), written atomically."""
+def write_output(path: str | os.PathLike, data: bytes, field: str) -> Path:
+    """A file the user asked for (`--html FILE`), written atomically; `field` is the caller's
+    parameter that named it (`html`, `report_file`), worded by the edge."""
     path = Path(path)
     if not path.parent.is_dir():
-        raise UsageError(f"{option} {path}: the folder {str(path.parent)!r} does not exist")
+        raise UsageError.about(field, "{0} {path}: the folder {folder!r} does not exist", path=str(path),
+                               folder=str(path.parent))
     atomic.write_atomic(path, data)
     return path
 
