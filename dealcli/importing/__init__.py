@@ -1188,11 +1188,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         try:
             order = _date_order(check)
         except import_values.AmbiguousDates as exc:
-            about = about_of(exc)
-            if about is None:
-                raise UsageError(f"{source.name}: {exc}") from None
-            raise UsageError.about(about[0], "{source_name}: " + about[1], source_name=source.name,
-                                   **about[2]) from None
+            raise exc.error(UsageError, source.name) from None
         except import_values.MixedDates as exc:
             raise ImportFailed([Line.of(f"{source.name}: ", str(exc), about_of(exc))]) from None
     check.dates = import_values.DateReader(s.tz, order)

@@ -19,16 +19,16 @@ CHUNK = 1 << 16
 
 
 def read_input(path: str | os.PathLike, field: str) -> bytes:
-    """The bytes of a file a caller names; `field` is the caller's parameter it came from
-    (`card_file`), which the edge words as the option typed (errors.DealcliError.about)."""
+    """The bytes of a file named on the command line; an error is about `field`, the parameter
+    that named it (errors.DealcliError.about)."""
     try:
         raw = atomic.read_bytes(Path(path))
     except IsADirectoryError:
-        raise UsageError.about(field, "{0} {path}: is a folder, not a file", path=str(path)) from None
+        raise UsageError.about(field, "{0} {path}: is a folder, not a file", path=path) from None
     except OSError as exc:
-        raise UsageError.about(field, "{0} {path}: {problem}", path=str(path), problem=exc.strerror) from None
+        raise UsageError.about(field, "{0} {path}: {problem}", path=path, problem=exc.strerror) from None
     if raw is None:
-        raise UsageError.about(field, "{0} {path}: no such file", path=str(path))
+        raise UsageError.about(field, "{0} {path}: no such file", path=path)
     return raw
 
 
