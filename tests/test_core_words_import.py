@@ -150,3 +150,13 @@ def test_horizon_section_and_html(cli, tmp_path):
     with pytest.raises(UsageError) as caught:
         reports.sections_of(["nope"])
     assert caught.value.message.startswith("section 'nope': not one of funnel, ")
+
+
+def test_mixed_date_orders_keep_their_fields_in_the_failed_import(cli, session, tmp_path):
+    src = write(tmp_path, "d.csv", "title,created\nA,13/02/2026\nB,02/13/2026\n")
+    proc = cli("import", src)
+    assert proc.returncode == 1
+    assert "fix the file or pass --dayfirst/--monthfirst to read all of them one way" in errors(proc)[0]
+    plain = run_import(session, src)
+    assert plain[0].startswith(f"{src}: dates: the file has day-first dates")
+    assert plain[0].endswith("fix the file or pass dayfirst/monthfirst to read all of them one way")
