@@ -279,7 +279,7 @@ def labeller(argv: list[str]):
             for p in params:
                 if p.name == field:
                     if p.param_type_name == "argument":
-                        return p.human_readable_name
+                        return p.metavar or p.name.upper()
                     return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
         return plain_label(field)
 
