@@ -175,10 +175,10 @@ def process(s: Session, call: dict, source: str) -> Outcome:
         subject = f"{words} {number or 'a hidden number'} ({result}, {_duration_text(talk)})"
         deal, new_deal = route.deal_for(s, rule, title=f"{words} {name or number}", source="call",
                                         deal_id=ids.derived_id("call-deal", call_id), contact=contact, company=company)
-        extra = {"channel": "phone", "direction": direction, "phone": number or None, "extension": extension or None,
-                 "duration": talk, "total_duration": total, "result": result, "call_id": call_id,
-                 "caller_name": name or None}
-        route.record(s, deal, "call", subject, start, activity_id, extra, rule.get("responsible"))
+        details = dict(channel="phone", direction=direction, phone=number or None, extension=extension or None,
+                       duration=talk, total_duration=total, result=result, call_id=call_id,
+                       caller_name=name or None)
+        route.record(s, deal, "call", subject, start, activity_id, details, rule.get("responsible"))
     return Outcome("created" if created or new_deal else "attached", activity_id, deal, contact, company, source)
 
 

@@ -174,11 +174,13 @@ def deal_for(s: Session, rule: dict, *, title: str, source: str, deal_id: str, t
 
 
 def record(s: Session, deal_id: str, type_: str, subject: str, when: dt.datetime, activity_id: str,
-           extra: dict, responsible: str | None = None) -> dict:
-    """The finished activity that keeps a message on the deal (done at the message's time)."""
+           details: dict, responsible: str | None = None) -> dict:
+    """The finished activity that keeps a message on the deal (done at the message's time).
+    `details`: the intake fields of the activity model (model/activity.py) by field name
+    (channel, direction, sender, ...), written in the order given."""
     subject = " ".join((subject or "").split())[:500] or "(no subject)"
     return activities.add(s, deal_id, type_, subject, when, responsible, activity_id=activity_id, done=True,
-                          extra=extra)
+                          details=details)
 
 
 def existing(s: Session, kind: str, record_id: str, source: str) -> Outcome | None:
