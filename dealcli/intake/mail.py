@@ -179,8 +179,8 @@ def read(raw: bytes, now: dt.datetime) -> Mail:
 def mailbox_rule(s: Session, name: str | None) -> dict:
     boxes = route.section(s, "mailboxes")
     if name and name not in boxes:
-        raise NotFound(f"--mailbox {name!r}: not in intake.mailboxes of dealcli.yaml "
-                       f"(configured: {', '.join(boxes) or 'none'})")
+        raise NotFound.about("mailbox", "{0} {name!r}: not in intake.mailboxes of dealcli.yaml (configured: "
+                             "{configured})", name=name, configured=", ".join(boxes) or "none")
     rule = boxes.get(name or "default") or {}
     if not isinstance(rule, dict):
         raise NotFound(f"intake.mailboxes.{name or 'default'} of dealcli.yaml is not a mapping")

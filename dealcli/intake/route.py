@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from dealcli import activities, clients, deals, ids
 from dealcli.errors import CorruptData, NotFound
@@ -32,10 +32,14 @@ class Outcome:
     reason: str | None = None
     kept: str | None = None
     exit_code: int = 0
+    # the failure as data, when it was about fields (errors.DealcliError.about): the edge words
+    # the fields of the one-item error line as options (`--map`); rows and files read `reason`
+    about: tuple | None = field(default=None, repr=False)
 
     def row(self) -> dict:
         out = asdict(self)
         out.pop("exit_code")
+        out.pop("about")
         return out
 
 
