@@ -239,3 +239,12 @@ def test_the_nudge_still_names_the_command_to_run(session, cli):
     assert activities.nudge_command(session, "d1") == ("dealcli activity add d1 --type call --subject 'Follow up' "
                                                        "--due '2026-03-13 12:00'")
     assert NOW.startswith("2026-03-10")
+
+
+def test_an_intake_value_an_activity_cannot_hold_is_malformed_input_and_nothing_is_written(cli, repo):
+    chat = {"channel": "site", "chat_id": "42", "message_id": "9", "text": "Hi",
+            "from": {"name": "Olga", "username": True}}
+    proc = cli("intake", "chat", input=json.dumps(chat))
+    assert proc.returncode == 65 and "username: expected text, got true" in proc.stderr
+    assert activity_files(repo) == [] and list((repo / "contacts").glob("*.yaml")) == []
+    assert len(list((repo / "inbox" / "failed").glob("*.yaml"))) == 1

@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from dealcli import activities, clients, deals, ids
-from dealcli.errors import CorruptData, NotFound
+from dealcli.errors import CorruptData, MalformedInput, NotFound, UsageError
 from dealcli.session import Session
 
 COLUMNS = ["status", "id", "deal", "contact", "company", "source", "reason"]
@@ -183,8 +183,13 @@ def record(s: Session, deal_id: str, type_: str, subject: str, when: dt.datetime
     `details`: the intake fields of the activity model (model/activity.py) by field name
     (channel, direction, sender, ...), written in the order given."""
     subject = " ".join((subject or "").split())[:500] or "(no subject)"
-    return activities.add(s, deal_id, type_, subject, when, responsible, activity_id=activity_id, done=True,
-                          details=details)
+    try:
+        return activities.add(s, deal_id, type_, subject, when, responsible, activity_id=activity_id, done=True,
+                              details=details)
+    except UsageError as exc:  # a value of the item that an activity cannot hold: malformed input (65)
+        if exc.template is None:
+            raise MalformedInput(exc.message) from None
+        raise MalformedInput.about(exc.fields, exc.template, **exc.values) from None
 
 
 def existing(s: Session, kind: str, record_id: str, source: str) -> Outcome | None:
