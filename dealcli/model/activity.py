@@ -53,6 +53,17 @@ def _attachments(data: dict, key: str, path: tuple, default):
     return rows
 
 
+_BY_KEY: dict[type, dict] = {}
+
+
+def _fields_by_key(cls) -> dict:
+    """key of the file -> the converter's field (made once per class)."""
+    found = _BY_KEY.get(cls)
+    if found is None:
+        found = _BY_KEY[cls] = {f.key: f for f in convert.plan(cls).fields}
+    return found
+
+
 def _list_or_none(value):
     return None if value is None else [dict(v) if isinstance(v, dict) else v for v in value]
 
@@ -110,7 +121,7 @@ class Activity(Model):
         empty (None)."""
         details = dict(details or {})
         obj = cls(**values, **details)
-        key_of = {f.name: f.key for f in convert.plan(cls)[0]}
+        key_of = {f.name: f.key for f in convert.plan(cls).fields}
         obj.__dict__["_given"] = tuple(key_of[name] for name in details)
         return obj
 
@@ -127,14 +138,13 @@ class Activity(Model):
     @classmethod
     def field_name(cls, key: str) -> str:
         """The field of a key of the file (`from` -> `sender`); an unknown key as it is."""
-        return next((f.name for f in convert.plan(cls)[0] if f.key == key), str(key))
+        f = _fields_by_key(cls).get(key)
+        return f.name if f is not None else str(key)
 
     def _is_set(self, key: str) -> bool:
         """A field differs from its default (a key new to the file is written only then)."""
-        for f in convert.plan(type(self))[0]:
-            if f.key == key:
-                return getattr(self, f.name) != f.fresh_default()
-        return False
+        f = _fields_by_key(type(self)).get(key)
+        return f is not None and getattr(self, f.name) != f.fresh_default()
 
     def validated(self) -> Activity:
         """This activity, after reading it back as its file would be read: FieldError with the
