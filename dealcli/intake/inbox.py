@@ -33,6 +33,21 @@ class Kept(DealcliError):
         super().__init__(message)
         self.exit_code = exit_code
 
+    @classmethod
+    def of(cls, o: Outcome, where: str) -> Kept:
+        """The error line of one kept item; about the fields its cause was about (if any)."""
+        err = cls(f"{o.source}: {o.reason}; {where}", o.exit_code)
+        if o.about is not None:
+            fields, template, values = o.about
+            err.fields, err.template = fields, "{_source}: " + template + "; {_where}"
+            err.values = {**values, "_source": o.source, "_where": where}
+        return err
+
+
+def about(exc: DealcliError) -> tuple | None:
+    """(fields, template, values) of an error about fields (DealcliError.about), else None."""
+    return (exc.fields, exc.template, exc.values) if exc.template is not None else None
+
 
 def _folder(s: Session, where: str):
     return s.repo.root / where
@@ -64,10 +79,11 @@ def keep(s: Session, kind: str, payload: bytes, options: dict, reason: str, exit
 
 def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, process) -> Outcome:
     """Run `process()`; on any failure keep the item and return a `kept` Outcome."""
+    cause = None
     try:
         return process()
     except DealcliError as exc:
-        code, reason = exc.exit_code, "; ".join(exc.lines())
+        code, reason, cause = exc.exit_code, "; ".join(exc.lines()), about(exc)
     except Exception as exc:  # a bug must not lose the message either
         code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
     try:
@@ -76,7 +92,7 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
         why = exc.message if isinstance(exc, DealcliError) else f"{exc.filename or ''} {exc.strerror or exc}".strip()
         also = "" if why == reason else f"; and it could not be kept in {FAILED}/ ({why})"
         raise TempFail(f"{source}: {reason}{also}: nothing was stored, deliver it again") from None
-    return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code)
+    return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code, about=cause)
 
 
 def items(s: Session) -> list[dict]:
@@ -113,7 +129,7 @@ def report(s: Session, outcomes: list[Outcome]) -> None:
         return f"kept as {o.kept} ({hint})" if o.kept != o.source else f"still kept ({hint})"
 
     if len(outcomes) == 1:
-        raise Kept(f"{kept[0].source}: {kept[0].reason}; {where(kept[0])}", kept[0].exit_code)
+        raise Kept.of(kept[0], where(kept[0]))
     for o in kept:
         s.notice(f"{o.source}: {o.reason}; {where(o)}")
     raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
