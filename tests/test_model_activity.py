@@ -248,3 +248,13 @@ def test_an_intake_value_an_activity_cannot_hold_is_malformed_input_and_nothing_
     assert proc.returncode == 65 and "username: expected text, got true" in proc.stderr
     assert activity_files(repo) == [] and list((repo / "contacts").glob("*.yaml")) == []
     assert len(list((repo / "inbox" / "failed").glob("*.yaml"))) == 1
+
+
+def test_notices_about_fields_are_worded_by_the_edge_too(cli, repo):
+    """Several kept items: one notice each, worded like the error line (`--map`, not `map`)."""
+    proc = cli("intake", "calls", "-", input="1,2,3\n4,5,6\n")
+    assert proc.returncode == 65
+    notices = [line for line in proc.stderr.splitlines() if "header row and" in line]
+    assert len(notices) == 2 and all("header row and --map); kept as" in n for n in notices), proc.stderr
+    proc = run_bytes(cli, "intake", "email", "--mta", "--mailbox", "support", data=(FIXTURES / "first.eml").read_bytes())
+    assert "error: " in proc.stderr and "--mailbox 'support': not in intake.mailboxes" in proc.stderr, proc.stderr

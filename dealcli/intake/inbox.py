@@ -16,7 +16,7 @@ import hashlib
 import json
 
 from dealcli import ids, timeutil
-from dealcli.errors import CorruptData, DealcliError, TempFail
+from dealcli.errors import CorruptData, DealcliError, TempFail, Words
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli.storage import atomic, yamlcodec
@@ -38,9 +38,8 @@ class Kept(DealcliError):
         """The error line of one kept item; about the fields its cause was about (if any)."""
         err = cls(f"{o.source}: {o.reason}; {where}", o.exit_code)
         if o.about is not None:
-            fields, template, values = o.about
-            err.fields, err.template = fields, "{_source}: " + template + "; {_where}"
-            err.values = {**values, "_source": o.source, "_where": where}
+            w = Words(*o.about).prefixed(f"{o.source}: ", f"; {where}")
+            err.fields, err.template, err.values = w.fields, w.template, w.values
         return err
 
 
@@ -131,6 +130,7 @@ def report(s: Session, outcomes: list[Outcome]) -> None:
     if len(outcomes) == 1:
         raise Kept.of(kept[0], where(kept[0]))
     for o in kept:
-        s.notice(f"{o.source}: {o.reason}; {where(o)}")
+        s.notice(Words(*o.about).prefixed(f"{o.source}: ", f"; {where(o)}") if o.about else
+                 f"{o.source}: {o.reason}; {where(o)}")
     raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
                f"(`dealcli intake failed` lists them)", kept[0].exit_code)
