@@ -274,8 +274,8 @@ def labeller(argv: list[str]):
             return dashed
         for p in params:
             if p.name == field:
-                if p.param_type_name == "argument":
-                    return p.human_readable_name
+                if p.param_type_name == "argument":  # its metavar as in the help (typer has no human_readable_name)
+                    return getattr(p, "display_name_raw", None) or p.metavar or p.name.upper()
                 return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
         return plain_label(field)
 
