@@ -180,8 +180,8 @@ from_deal: null
 paused: false
 paused_at: null
 paused_periods: []
-last_occurrence: 2026-03-16
-occurrences_created: 7
+last_occurrence: 2026-03-09
+occurrences_created: 6
 created: 2026-03-10T12:00:00+00:00
 created_by: tester@example.com
 """

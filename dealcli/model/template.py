@@ -138,10 +138,10 @@ def _read_title(data: dict, key: str, path: tuple, default) -> str:
     return title
 
 
-def _read_start(data: dict, key: str, path: tuple, default) -> dt.date | None:
+def _read_start(data: dict, key: str, path: tuple, default) -> dt.date:
     start = parse_occurrence(data.get(key), path + (key,))
     if start is None:
-        return None
+        raise FieldError(path + (key,), "is required")
     if start.time() != dt.time():
         raise FieldError(path + (key,), "expected a date (YYYY-MM-DD)")
     return start.date()
