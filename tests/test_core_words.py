@@ -24,8 +24,6 @@ TOKEN = re.compile(r"--[a-z][a-z-]*(=.*)?")  # one argument of a program (git), 
 PENDING: set[str] = {
     "access.py",
     "clients.py",
-    "generators.py",
-    "recurring.py",
     "team.py",
     "views/calendar.py",
     "views/listing.py",
