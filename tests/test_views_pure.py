@@ -48,6 +48,12 @@ def base(tmp_path_factory):
     return root
 
 
+@pytest.fixture(autouse=True)
+def plain(monkeypatch):
+    """No colours, as the commands print into the test's pipe (even under `pytest -s` on a terminal)."""
+    monkeypatch.setattr(render, "color_enabled", lambda stream=None: False)
+
+
 @pytest.fixture
 def root(base, tmp_path):
     """A copy of the base repository, to be deleted by the test."""
