@@ -170,9 +170,9 @@ def check_format(data: dict, path: tuple) -> int:
     return version
 
 
-# -- the plan of a model: computed once per class ----------------------------------------------------
+# -- the plan of a model: a reader and a writer per field, made once per class ------------------------
 class _Field:
-    __slots__ = ("name", "key", "group", "kind", "inner", "default", "factory", "meta", "required")
+    __slots__ = ("name", "key", "group", "kind", "inner", "default", "factory", "meta", "required", "read", "write")
 
     def __init__(self, f: dataclasses.Field, hint):
         self.name, self.meta = f.name, dict(f.metadata)
@@ -182,6 +182,13 @@ class _Field:
         required = self.meta.get("required")
         self.required = (f.default is _MISSING and f.default_factory is _MISSING) if required is None else required
         self.kind, self.inner = _kind_of(hint)
+        self.read = _reader(self)
+        self.write = self.meta.get("write") or _WRITERS.get(self.kind) or _same
+        if self.kind == "models":
+            inner = self.inner
+            self.write = lambda value: [dump(v) for v in value] if inner else value
+        elif self.kind == "model":
+            self.write = lambda value: None if value is None else dump(value)
 
     def fresh_default(self):
         if self.factory is not _MISSING:
@@ -212,17 +219,115 @@ def _kind_of(hint) -> tuple[str, object]:
     return "any", None
 
 
-_PLANS: dict[type, tuple] = {}
+def _reader(f: _Field):
+    """read(data, path) -> the field's value, checked."""
+    m, key, kind, required = f.meta, f.key, f.kind, f.required
+    if m.get("read"):
+        custom = m["read"]
+        raw = lambda data, path: custom(data, key, path, f.fresh_default())  # noqa: E731
+    elif kind == "text":
+        blank_default = m.get("blank_is_default")
+        default = f.fresh_default()
+        if blank_default is None:
+            blank_default = isinstance(default, str)
+        if blank_default and default is not None:
+            raw = lambda data, path: read_text(data, key, path, required) or default  # noqa: E731
+        else:
+            raw = lambda data, path: read_text(data, key, path, required)  # noqa: E731
+    elif kind == "decimal":
+        number = f.fresh_default()  # a Decimal or None: immutable, shared
+        raw = lambda data, path: read_money(data, key, path, number)  # noqa: E731
+    elif kind == "bool":
+        flag = bool(f.fresh_default())
+        raw = lambda data, path: read_bool(data, key, path, flag)  # noqa: E731
+    elif kind == "int":
+        low, high, whole = m.get("min"), m.get("max"), f.fresh_default()
+        raw = lambda data, path: read_int(data, key, path, whole, low, high)  # noqa: E731
+    elif kind == "texts":
+        raw = lambda data, path: read_texts(data, key, path)  # noqa: E731
+    elif kind == "datetime":
+        raw = lambda data, path: read_datetime(data, key, path)  # noqa: E731
+    elif kind == "date":
+        raw = lambda data, path: read_date(data, key, path)  # noqa: E731
+    elif kind == "mapping":
+        raw = lambda data, path: read_mapping(data, key, path)  # noqa: E731
+    elif kind == "records":
+        item_keys = m.get("item_keys") or ()
+        raw = lambda data, path: read_records(data, key, path, item_keys)  # noqa: E731
+    elif kind == "models":
+        inner = f.inner
+        raw = lambda data, path: [load(inner, row, path + (key, i))  # noqa: E731
+                                  for i, row in enumerate(read_records(data, key, path))]
+    elif kind == "model":
+        inner = f.inner
+
+        def raw(data, path):
+            value = data.get(key)
+            if value is None:
+                return f.fresh_default()
+            if not isinstance(value, dict):
+                raise FieldError(path + (key,), "expected a mapping")
+            return load(inner, value, path + (key,))
+    else:
+        raw = lambda data, path: data.get(key, f.fresh_default())  # noqa: E731
+    choices, low, high = m.get("choices"), m.get("min"), m.get("max")
+    bounded = kind == "decimal" and (low is not None or high is not None)
+    if not (required or choices or bounded):
+        return raw
+
+    def read(data, path):
+        value = raw(data, path)
+        if value is None and required:
+            raise FieldError(path + (key,), "is required")
+        if choices and value is not None and value not in choices:
+            raise FieldError(path + (key,), f"{value!r} is not one of {', '.join(choices)}")
+        if bounded and value is not None:
+            if low is not None and value < low:
+                raise FieldError(path + (key,), f"{value} is less than {low}")
+            if high is not None and value > high:
+                raise FieldError(path + (key,), f"{value} is more than {high}")
+        return value
+
+    return read
 
 
-def plan(cls) -> tuple[list[_Field], tuple]:
-    """The fields of a model (without `format` and `extra`) and every key of the file it knows."""
+def _same(value):
+    return value
+
+
+_WRITERS = {
+    "datetime": timeutil.iso, "date": timeutil.iso, "texts": list,
+    "records": lambda value: [dict(v) for v in value],
+    "mapping": lambda value: dict(value) if value is not None else value,
+}
+
+
+class _Plan:
+    __slots__ = ("fields", "plain", "grouped", "known", "has_format", "has_extra", "order", "checked")
+
+    def __init__(self, cls):
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        self.fields = [_Field(f, hints[f.name]) for f in dataclasses.fields(cls) if f.name not in ("format", "extra")]
+        self.plain = [f for f in self.fields if not f.group]
+        self.grouped: dict[str, list[_Field]] = {}
+        for f in self.fields:
+            if f.group:
+                self.grouped.setdefault(f.group, []).append(f)
+        self.known = frozenset(["format", *(f.group or f.key for f in self.fields)])
+        self.has_format, self.has_extra = "format" in names, "extra" in names
+        keys = [f.group or f.key for f in self.fields]
+        self.order = tuple(dict.fromkeys([*(k for k in cls.KEYS if k in keys), *keys]))
+        self.checked = getattr(cls, "checked", None)
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def plan(cls) -> _Plan:
     found = _PLANS.get(cls)
     if found is None:
-        hints = typing.get_type_hints(cls)
-        fields = [_Field(f, hints[f.name]) for f in dataclasses.fields(cls) if f.name not in ("format", "extra")]
-        known = tuple(dict.fromkeys(["format", *(f.group or f.key for f in fields)]))
-        found = _PLANS[cls] = (fields, known)
+        found = _PLANS[cls] = _Plan(cls)
     return found
 
 
@@ -230,122 +335,42 @@ def plan(cls) -> tuple[list[_Field], tuple]:
 def load(cls, data: dict, path: tuple = ()):
     """The model `cls` of the plain mapping `data`; FieldError(path, message) when a value is
     of the wrong type or out of bounds."""
-    fields, known = plan(cls)
+    p = _PLANS.get(cls) or plan(cls)
     values: dict = {}
-    names = {f.name for f in dataclasses.fields(cls)}
     if cls.VERSIONED:
         version = check_format(data, path)
-        if "format" in names:
+        if p.has_format:
             values["format"] = version
-    groups: dict[str, dict] = {}
-    for f in fields:
-        source, where = data, path
-        if f.group:
-            if f.group not in groups:
-                groups[f.group] = read_mapping(data, f.group, path)
-                if not groups[f.group] and any(g.required for g in fields if g.group == f.group):
-                    raise FieldError(path + (f.group,), "is required")
-            source, where = groups[f.group], path + (f.group,)
-        values[f.name] = _read(f, source, where)
-    if "extra" in names:
-        values["extra"] = {k: v for k, v in data.items() if k not in known}
+    for f in p.plain:
+        values[f.name] = f.read(data, path)
+    for group, members in p.grouped.items():
+        part = read_mapping(data, group, path)
+        if not part and any(g.required for g in members):
+            raise FieldError(path + (group,), "is required")
+        for f in members:
+            values[f.name] = f.read(part, path + (group,))
+    if p.has_extra:
+        values["extra"] = {k: v for k, v in data.items() if k not in p.known} if data.keys() - p.known else {}
     obj = cls(**values)
-    checked = getattr(obj, "checked", None)
-    if checked is not None:
-        checked(path)
+    if p.checked is not None:
+        obj.checked(path)
     return obj
-
-
-def _read(f: _Field, data: dict, path: tuple):
-    m, key = f.meta, f.key
-    default = f.fresh_default()
-    if m.get("read"):
-        return m["read"](data, key, path, default)
-    kind = f.kind
-    if kind == "text":
-        value = read_text(data, key, path, required=f.required)
-        blank_default = m.get("blank_is_default")
-        if blank_default is None:
-            blank_default = isinstance(default, str)
-        if not value and blank_default and default is not None:
-            value = default
-    elif kind == "decimal":
-        value = read_money(data, key, path, default)
-    elif kind == "bool":
-        value = read_bool(data, key, path, bool(default))
-    elif kind == "int":
-        value = read_int(data, key, path, default, m.get("min"), m.get("max"))
-    elif kind == "texts":
-        value = read_texts(data, key, path)
-    elif kind == "datetime":
-        value = read_datetime(data, key, path)
-    elif kind == "date":
-        value = read_date(data, key, path)
-    elif kind == "mapping":
-        value = read_mapping(data, key, path)
-    elif kind == "records":
-        value = read_records(data, key, path, m.get("item_keys") or ())
-    elif kind == "models":
-        value = [load(f.inner, row, path + (key, i)) for i, row in enumerate(read_records(data, key, path))]
-    elif kind == "model":
-        raw = data.get(key)
-        if raw is None:
-            value = default
-        elif not isinstance(raw, dict):
-            raise FieldError(path + (key,), "expected a mapping")
-        else:
-            value = load(f.inner, raw, path + (key,))
-    else:
-        value = data.get(key, default)
-    if value is None and f.required:
-        raise FieldError(path + (key,), "is required")
-    choices = m.get("choices")
-    if choices and value is not None and value not in choices:
-        raise FieldError(path + (key,), f"{value!r} is not one of {', '.join(choices)}")
-    if kind == "decimal" and value is not None:
-        for bound, bad, word in ((m.get("min"), lambda b: value < b, "less"), (m.get("max"), lambda b: value > b, "more")):
-            if bound is not None and bad(bound):
-                raise FieldError(path + (key,), f"{value} is {word} than {bound}")
-    return value
 
 
 # -- dump ------------------------------------------------------------------------------------------
 def dump(obj) -> dict:
     """The plain mapping of a model, in a fixed key order, unknown keys last."""
     cls = type(obj)
-    fields, _ = plan(cls)
+    p = _PLANS.get(cls) or plan(cls)
     parts: dict[str, object] = {}
-    for f in fields:
-        value = _write(f, getattr(obj, f.name))
-        if f.group:
-            parts.setdefault(f.group, {})[f.key] = value
-        else:
-            parts[f.key] = value
-    order = cls.KEYS or tuple(parts)
+    for f in p.plain:
+        parts[f.key] = f.write(getattr(obj, f.name))
+    for group, members in p.grouped.items():
+        parts[group] = {f.key: f.write(getattr(obj, f.name)) for f in members}
     out: dict = {"format": FORMAT_VERSION} if cls.VERSIONED else {}
-    for key in order:
-        if key in parts:
-            out[key] = parts[key]
-    for key, value in parts.items():
-        out.setdefault(key, value)
-    out.update(getattr(obj, "extra", None) or {})
+    for key in p.order:
+        out[key] = parts[key]
+    extra = getattr(obj, "extra", None)
+    if extra:
+        out.update(extra)
     return out
-
-
-def _write(f: _Field, value):
-    if f.meta.get("write"):
-        return f.meta["write"](value)
-    kind = f.kind
-    if kind in ("datetime", "date"):
-        return timeutil.iso(value)
-    if kind == "models":
-        return [dump(v) for v in value]
-    if kind == "model":
-        return None if value is None else dump(value)
-    if kind == "records":
-        return [dict(v) for v in value]
-    if kind == "mapping":
-        return dict(value) if value is not None else value
-    if kind == "texts":
-        return list(value)
-    return value
