@@ -260,23 +260,27 @@ def labeller(argv: list[str]):
     from dealcli.errors import plain_label
 
     cmd = typer.main.get_command(_app)
+    path = [cmd]
     for word in argv:
         group = getattr(cmd, "commands", None)
         if group is None:
             break
         if word in group:
             cmd = group[word]
-    params = [p for p in getattr(cmd, "params", []) if p.name not in ("help",)]
+            path.append(cmd)
+    # the command's own parameters first, then its groups' (the root's --dir and --now)
+    levels = [[p for p in getattr(c, "params", []) if p.name not in ("help",)] for c in reversed(path)]
 
     def label(field: str) -> str:
         dashed = "--" + field.replace("_", "-")
-        if any(dashed in getattr(p, "opts", ()) for p in params):
-            return dashed
-        for p in params:
-            if p.name == field:
-                if p.param_type_name == "argument":
-                    return p.human_readable_name
-                return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+        for params in levels:
+            if any(dashed in getattr(p, "opts", ()) for p in params):
+                return dashed
+            for p in params:
+                if p.name == field:
+                    if p.param_type_name == "argument":
+                        return p.human_readable_name
+                    return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
         return plain_label(field)
 
     return label
