@@ -86,17 +86,8 @@ def register(root: typer.Typer) -> None:
         from dealcli.views import render
         from dealcli.commands.options import session as get_session
 
-        s = get_session(ctx)
-        rows = core.rows(s, core.select(s, expr or []))
-        if format.value == "ics":
-            from dealcli.views import ics
-
-            render.write(ics.calendar(rows, s.now))  # CRLF line ends as RFC 5545 wants
-            return
-        if format.value != "table":
-            render.emit(rows, format.value, list(core.COLUMNS))
-            return
-        render.write(core.table(rows))
+        view = core.build(get_session(ctx), expr)
+        render.write(core.formatted(view, format.value))
 
 
 @app.command("edit")

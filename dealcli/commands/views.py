@@ -66,15 +66,18 @@ def filter_cmd(
     With --as-of the deals are as they were then (relative dates read against that moment).
     """
     from dealcli import asof, query
+    from dealcli.views import fit, render
     from dealcli.views import listing as views
-    from dealcli.views import render
 
     s = session(ctx)
     if save:
         query.save_filter(s, save, query.expand(s, preset, exprs))
-    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value,
-                                   wide=wide)
-    render.emit(listing.rows, format.value, listing.columns, right=views.MONEY_COLUMNS)
+    listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
+    width = None if wide else fit.terminal_width()  # None: not a terminal, every column in full
+    text, hidden = views.formatted(listing, format.value, width)
+    if hidden:
+        s.notice(f"hid {', '.join(hidden)} to fit {width} columns (--wide shows every column)")
+    render.write(text)
 
 
 def board_cmd(
@@ -108,18 +111,8 @@ def board_cmd(
         return
     from dealcli.parse import parse_currency
 
-    data = board.build(s, pipeline, exprs, preset, sort, parse_currency(currency) if currency else None)
-    fmt = format.value
-    if fmt == "table":
-        render.write(board.text(data, cards=cards or None))
-    elif fmt in ("json", "yaml"):
-        render.emit_record(data, fmt)
-    elif fmt == "ids":
-        render.emit([d for col in data["stages"] for d in col["deals"]], "ids")
-    elif fmt == "jsonl":
-        render.emit(data["stages"], "jsonl")
-    else:
-        render.emit(board.rows(data), fmt)
+    view = board.build(s, pipeline, exprs, preset, sort, parse_currency(currency) if currency else None)
+    render.write(board.formatted(view, format.value, cards=cards or None))
 
 
 def calendar_cmd(
@@ -139,11 +132,8 @@ def calendar_cmd(
     from dealcli.views import render
 
     s = session(ctx)
-    data = calendar_view.build(s, month, by.value, exprs, preset)
-    if format.value == "table":
-        render.write(calendar_view.text(data, today=s.now.date()))
-    else:
-        render.emit(data["rows"], format.value, ["date", *calendar_view.ROW_FIELDS])
+    view = calendar_view.build(s, month, by.value, exprs, preset)
+    render.write(calendar_view.formatted(view, format.value))
 
 
 def export_cmd(
@@ -162,8 +152,8 @@ def export_cmd(
     from dealcli.views import render
     from dealcli.views import listing as views
 
-    s = session(ctx)
-    render.write(views.export_text(s, exprs, preset, sort, format.value))
+    export = views.export_build(session(ctx), exprs, preset, sort)
+    render.write(views.export_formatted(export, format.value))
 
 
 def register(app: typer.Typer) -> None:

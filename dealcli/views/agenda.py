@@ -1,10 +1,12 @@
 """`dealcli agenda`: open deals grouped by their next activity, in the reference CRM's columns:
 overdue, today, this week, next week, later, and without activities. Weeks start on Monday;
-everything is relative to the Session clock (--now)."""
+everything is relative to the Session clock (--now). build() reads the repository into an Agenda;
+formatted()/table() render only that."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from dealcli import activities, timeutil
 from dealcli.session import Session
@@ -46,11 +48,21 @@ def group_of(due: dt.datetime | None, now: dt.datetime) -> str:
     return "later"
 
 
-def select(s: Session, exprs: list[str]) -> list[dict]:
-    """The deal records an agenda shows: those matching the filter expressions (all without)."""
+@dataclass
+class Agenda:
+    """The view data of `agenda`: one row per open deal (COLUMNS plus `stage_name`, the stage's
+    label; times in the repository's time zone), sorted by group, due time and title, and the
+    clock it was made at (the DTSTAMP of -f ics)."""
+
+    rows: list[dict]
+    now: dt.datetime
+
+
+def build(s: Session, exprs: list[str] | None) -> Agenda:
+    """The open deals matching the filter expressions (all without), each with its next activity."""
     from dealcli import query
 
-    return query.select(s, exprs)[0]
+    return Agenda(rows(s, query.select(s, list(exprs or []))[0]), s.now)
 
 
 def rows(s: Session, records) -> list[dict]:
@@ -79,6 +91,21 @@ def rows(s: Session, records) -> list[dict]:
         }))
     out.sort(key=lambda r: r[:3])
     return [r[3] for r in out]
+
+
+# -- rendering: only the Agenda, never the Session or the disk -----------------------------------
+def formatted(view: Agenda, fmt: str) -> str:
+    """The grouped tables (table), an iCalendar file (ics: CRLF line ends as RFC 5545 wants), or
+    one row per deal with its `group` (the other formats)."""
+    from dealcli.views import render
+
+    if fmt == "ics":
+        from dealcli.views import ics
+
+        return ics.calendar(view.rows, view.now)
+    if fmt == "table":
+        return table(view.rows)
+    return render.format_rows(view.rows, fmt, list(COLUMNS))
 
 
 def _money(amount, currency) -> str:

@@ -1,11 +1,14 @@
 """`dealcli board`: the kanban view of one pipeline. One column per stage in pipeline order with
 the count, the sum per currency, the weighted sum (amount x probability / 100; the deal's
 probability, else its stage's) and short cards. On a terminal the columns wrap into bands that
-fit the width (80 columns shows three stages side by side); other formats give the structure."""
+fit the width (80 columns shows three stages side by side); other formats give the structure.
+build() reads the repository once into a Board; formatted()/text()/rows() (and views/html.py)
+render only that Board."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dealcli import money, query
@@ -35,42 +38,93 @@ def weighted_amount(record: dict, stage_probability) -> Decimal:
     return money.cents(_num(record.get("amount")) * _num(prob) / 100)
 
 
+@dataclass
+class Column:
+    """One stage of the board: its label (name, colour) and what its deals add up to."""
+
+    id: str
+    name: str
+    color: str | None
+    semantics: str | None
+    probability: object
+    count: int = 0
+    sum: dict = field(default_factory=dict)  # currency -> Decimal
+    weighted: dict = field(default_factory=dict)
+    deals: list[dict] = field(default_factory=list)  # the cards: CARD_FIELDS of each deal
+    converted: dict | None = None  # {currency, sum, weighted} in one currency (--currency, rates:)
+
+    def as_dict(self) -> dict:
+        out = {"id": self.id, "name": self.name, "color": self.color, "semantics": self.semantics,
+               "probability": self.probability, "count": self.count, "sum": self.sum,
+               "weighted": self.weighted, "deals": self.deals}
+        if self.converted is not None:
+            out["converted"] = self.converted
+        return out
+
+
+@dataclass
+class Total:
+    count: int = 0
+    sum: dict = field(default_factory=dict)
+    weighted: dict = field(default_factory=dict)
+    converted: dict | None = None
+
+    def as_dict(self) -> dict:
+        out = {"count": self.count, "sum": self.sum, "weighted": self.weighted}
+        if self.converted is not None:
+            out["converted"] = self.converted
+        return out
+
+
+@dataclass
+class Board:
+    """The view data of `board`: everything its renderers (text, rows, formatted, the HTML page)
+    show, with every label resolved; they never read the repository."""
+
+    pipeline: str
+    name: str
+    stages: list[Column]
+    total: Total
+
+    def as_dict(self) -> dict:
+        """The structure of `board -f json/yaml`."""
+        return {"pipeline": self.pipeline, "name": self.name, "stages": [c.as_dict() for c in self.stages],
+                "total": self.total.as_dict()}
+
+
 def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
-          currency: str | None = None) -> dict:
+          currency: str | None = None) -> Board:
     """The board as data: pipeline, stages (with count, sum, weighted and cards) and totals.
     With `currency` (or a `rates:` table in dealcli.yaml, then the repository currency) every
     column and the total also carry `converted`: the sums in that one currency."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
     records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort)
-    columns: dict[str, dict] = {}
+    columns: dict[str, Column] = {}
     for st in pipeline.stages:
-        columns[st.id] = {"id": st.id, "name": st.name, "color": st.color, "semantics": st.semantics,
-                          "probability": st.probability, "count": 0, "sum": {}, "weighted": {}, "deals": []}
-    total = {"count": 0, "sum": {}, "weighted": {}}
+        columns[st.id] = Column(st.id, st.name, st.color, st.semantics, st.probability)
+    total = Total()
     for r in records:
         sid = str(r.get("stage"))
         col = columns.get(sid)
         if col is None:  # a stage the pipeline no longer has: shown, not hidden
-            col = columns[sid] = {"id": sid, "name": f"{sid} (not in pipeline)", "color": None,
-                                  "semantics": None, "probability": None, "count": 0, "sum": {},
-                                  "weighted": {}, "deals": []}
+            col = columns[sid] = Column(sid, f"{sid} (not in pipeline)", None, None, None)
         amount = _num(r.get("amount"))
-        weighted = weighted_amount(r, col["probability"])
+        weighted = weighted_amount(r, col.probability)
         cur = str(r.get("currency") or s.currency)
         for target in (col, total):
-            target["count"] += 1
-            target["sum"][cur] = _two_places(target["sum"].get(cur, Decimal(0)) + amount)
-            target["weighted"][cur] = target["weighted"].get(cur, Decimal(0)) + weighted
+            target.count += 1
+            target.sum[cur] = _two_places(target.sum.get(cur, Decimal(0)) + amount)
+            target.weighted[cur] = target.weighted.get(cur, Decimal(0)) + weighted
         card = {k: r.get(k) for k in CARD_FIELDS}
         card["currency"] = cur
-        col["deals"].append(card)
-    board = {"pipeline": pipeline.id, "name": pipeline.name, "stages": list(columns.values()), "total": total}
+        col.deals.append(card)
+    board = Board(pipeline.id, pipeline.name, list(columns.values()), total)
     convert_sums(s, board, currency)
     return board
 
 
-def convert_sums(s, board: dict, currency: str | None) -> None:
-    """Add `converted` {currency, sum, weighted} to every column and the total (Decimal)."""
+def convert_sums(s, board: Board, currency: str | None) -> None:
+    """Set `converted` {currency, sum, weighted} on every column and the total (Decimal)."""
     from dealcli.errors import UsageError
 
     configured = s.repo.config.get("rates")
@@ -79,26 +133,41 @@ def convert_sums(s, board: dict, currency: str | None) -> None:
     target = currency or s.currency
     try:
         rates = money.rates_table(configured, s.currency)
-        for col in board["stages"] + [board["total"]]:
-            col["converted"] = {"currency": target,
-                                "sum": sum((money.convert(v, c, target, rates) for c, v in col["sum"].items()),
-                                           Decimal("0.00")),
-                                "weighted": sum((money.convert(v, c, target, rates)
-                                                 for c, v in col["weighted"].items()), Decimal("0.00"))}
+        for col in board.stages + [board.total]:
+            col.converted = {"currency": target,
+                             "sum": sum((money.convert(v, c, target, rates) for c, v in col.sum.items()),
+                                        Decimal("0.00")),
+                             "weighted": sum((money.convert(v, c, target, rates)
+                                              for c, v in col.weighted.items()), Decimal("0.00"))}
     except money.MoneyError as exc:
         raise UsageError(f"board: {exc}") from None
 
 
-def rows(board: dict) -> list[dict]:
+# -- rendering: only the Board, never the Session or the disk ------------------------------------
+def formatted(board: Board, fmt: str, cards: int | None = 8, width: int | None = None) -> str:
+    """The board in one output format: the kanban text (table), the structure (json, yaml),
+    one stage per line (jsonl), the cards' ids (ids), one row per stage and currency (csv, tsv)."""
+    if fmt == "table":
+        return text(board, width=width, cards=cards)
+    if fmt in ("json", "yaml"):
+        return render.format_record(board.as_dict(), fmt)
+    if fmt == "ids":
+        return render.format_rows([d for col in board.stages for d in col.deals], "ids")
+    if fmt == "jsonl":
+        return render.format_rows([c.as_dict() for c in board.stages], "jsonl")
+    return render.format_rows(rows(board), fmt)
+
+
+def rows(board: Board) -> list[dict]:
     """Flat rows for csv/tsv: one per stage and currency (a stage without deals: one row)."""
     out = []
-    for col in board["stages"]:
-        currencies = list(col["sum"]) or [None]
+    for col in board.stages:
+        currencies = list(col.sum) or [None]
         for cur in currencies:
-            out.append({"pipeline": board["pipeline"], "stage": col["id"], "name": col["name"],
-                        "count": sum(1 for d in col["deals"] if d["currency"] == cur) if cur else 0,
-                        "currency": cur, "sum": col["sum"].get(cur, Decimal(0)) if cur else Decimal(0),
-                        "weighted": col["weighted"].get(cur, Decimal(0)) if cur else Decimal(0)})
+            out.append({"pipeline": board.pipeline, "stage": col.id, "name": col.name,
+                        "count": sum(1 for d in col.deals if d["currency"] == cur) if cur else 0,
+                        "currency": cur, "sum": col.sum.get(cur, Decimal(0)) if cur else Decimal(0),
+                        "weighted": col.weighted.get(cur, Decimal(0)) if cur else Decimal(0)})
     return out
 
 
@@ -130,10 +199,10 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     return lines
 
 
-def text(board: dict, width: int | None = None, cards: int | None = 8) -> str:
+def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     """The kanban on a terminal: stage columns side by side, wrapped into bands."""
     width = width or shutil.get_terminal_size((80, 24)).columns
-    board = render.printable(board)  # titles and names from data never drive the terminal
+    board = render.printable(view.as_dict())  # titles and names from data never drive the terminal
     stages = board["stages"]
     n = max(1, len(stages))
     per_band = max(1, min(n, (width + GAP) // (MIN_COL + GAP)))

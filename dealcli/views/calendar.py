@@ -1,12 +1,14 @@
 """`dealcli calendar`: the deals of one month by a date field (close_date, begin or created).
 On a terminal: a Monday-first month grid with the number of deals per day, then the deals of
-each day; in the other formats: one row per deal, ordered by day (`date` first)."""
+each day; in the other formats: one row per deal, ordered by day (`date` first). build() reads
+the repository into a Calendar; formatted()/text() render only that."""
 
 from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from dealcli import money, query, timeutil
@@ -26,12 +28,25 @@ def month_of(text: str | None, now: dt.datetime) -> tuple[int, int]:
     per = timeutil.period(text.strip(), now) if text.strip().endswith("-month") else None
     if per:
         return per[0].year, per[0].month
-    raise UsageError(f"--month {text!r}: expected YYYY-MM (or this-month, last-month, next-month)")
+    raise UsageError.about("month", "{0} {text!r}: expected YYYY-MM (or this-month, last-month, next-month)",
+                           text=text)
 
 
-def build(s, month: str | None, by: str, exprs, presets) -> dict:
+@dataclass
+class Calendar:
+    """The view data of `calendar`: the month, the date field, one row per deal (`date` first,
+    the day in the repository's time zone) and today's date (marked in the grid)."""
+
+    month: str  # YYYY-MM
+    by: str
+    rows: list[dict]
+    today: dt.date
+
+
+def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
+    """The deals whose `by` date falls in `month` (default: the current one)."""
     if by not in BY:
-        raise UsageError(f"--by {by!r}: one of {', '.join(BY)}")
+        raise UsageError.about("by", "{0} {by!r}: one of {choices}", by=by, choices=", ".join(BY))
     year, mon = month_of(month, s.now)
     first = dt.date(year, mon, 1)
     nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
@@ -51,13 +66,24 @@ def build(s, month: str | None, by: str, exprs, presets) -> dict:
         row.update({k: r.get(k) for k in ROW_FIELDS})
         rows.append(row)
     rows.sort(key=lambda x: x["date"])  # stable: deals of a day keep the query order
-    return {"month": f"{year:04d}-{mon:02d}", "by": by, "rows": rows}
+    return Calendar(f"{year:04d}-{mon:02d}", by, rows, s.now.date())
 
 
-def text(cal: dict, today: dt.date | None = None) -> str:
+# -- rendering: only the Calendar, never the Session or the disk ---------------------------------
+def formatted(view: Calendar, fmt: str) -> str:
+    """The month grid with the deals of each day (table); one row per deal otherwise."""
     from dealcli.views import render
 
-    cal = render.printable(cal)  # titles from data never drive the terminal
+    if fmt == "table":
+        return text(view)
+    return render.format_rows(view.rows, fmt, ["date", *ROW_FIELDS])
+
+
+def text(view: Calendar) -> str:
+    from dealcli.views import render
+
+    today = view.today
+    cal = render.printable({"month": view.month, "by": view.by, "rows": view.rows})  # data never drives the terminal
     year, mon = (int(x) for x in cal["month"].split("-"))
     counts: dict[int, int] = {}
     for r in cal["rows"]:

@@ -46,7 +46,10 @@ def fit(rows: list[dict], columns: list[str], width: int | None) -> tuple[list[d
     """(rows with cells cut to fit, the columns kept, the columns dropped). Cells become text."""
     if width is None or not rows:
         return rows, columns, []
-    text_rows = [{c: render.cell(r.get(c)) for c in columns} for r in rows]
+    # a Styled cell (a stage name in its colour) stays as it is: made safe already, and its colour
+    # codes are not text to escape (only its visible part is measured)
+    text_rows = [{c: v if isinstance(v := r.get(c), render.Styled) else render.cell(v) for c in columns}
+                 for r in rows]
     natural = {c: max([len(c) + HEAD_PAD] + [len(_visible(r[c])) for r in text_rows]) for c in columns}
     widths = dict(natural)
 

@@ -397,8 +397,10 @@ SCRIPT = """
 """
 
 
-def page(report: dict, boards: list[dict], kind: str = "report") -> str:
-    """The whole page. `report` is reports.build's mapping, `boards` board.build's per pipeline."""
+def page(report: dict, boards: list, kind: str = "report") -> str:
+    """The whole page. `report` is reports.build's mapping, `boards` board.build's Board per
+    pipeline."""
+    boards = [b.as_dict() for b in boards]
     title = "Deals board" if kind == "board" else "Deals report"
     when = f"as of {report['as_of']}" if report.get("as_of") else f"at {report['now']}"
     selection = f" · selection: {' '.join(report['selection'])}" if report.get("selection") else ""

@@ -1,5 +1,7 @@
 """What `filter` and `export` show: the rows and columns of a selection, the table decoration
-(stage names in their colour, aligned money) and the flat CSV layout of a full export."""
+(stage names in their colour, aligned money) and the flat CSV layout of a full export.
+filter_listing() and export_build() read the repository into a Listing / an Export;
+formatted() and export_formatted() render only those, never the Session or the disk."""
 
 from __future__ import annotations
 
@@ -21,11 +23,14 @@ MONEY_COLUMNS = ("amount", "products.price")
 
 @dataclass
 class Listing:
-    """Rows ready for render.format_rows, with the columns and the table decoration."""
+    """The view data of `filter`: the rows (plain values of the columns; with ids only the id),
+    the columns, the matching records (as the query kept them) and, for the table, the label of
+    each row's stage (its name and colour; None for a row without a stage)."""
 
     rows: list[dict]
     columns: list[str]
     records: list[dict] = field(default_factory=list)
+    stages: list[tuple[str, str | None] | None] = field(default_factory=list)
 
 
 def parse_columns(text: str | None) -> list[str] | None:
@@ -36,7 +41,7 @@ def parse_columns(text: str | None) -> list[str] | None:
         if not query.FIELD_NAME.match(c):
             from dealcli.errors import UsageError
 
-            raise UsageError(f"--columns {text!r}: {c!r} is not a field name")
+            raise UsageError.about("columns", "{0} {text!r}: {c!r} is not a field name", text=text, c=c)
     return cols or None
 
 
@@ -49,24 +54,19 @@ def stage_names(s) -> dict[tuple[str, str], tuple[str, str | None]]:
     return out
 
 
-def decorate_table(s, rows: list[dict], pipelines: list) -> None:
-    """For the table only: the stage's name in its colour, money with 2+ places (the columns in
-    MONEY_COLUMNS are aligned right by render)."""
+def stage_labels(s, rows: list[dict], pipelines: list) -> list[tuple[str, str | None] | None]:
+    """The (name, colour) of each row's stage in its pipeline (the id itself, uncoloured, for a
+    stage the pipeline does not have); None where the row has no stage."""
     names = stage_names(s)
-    for row, pipeline in zip(rows, pipelines):
-        if row.get("stage") is not None:
-            name, color = names.get((pipeline, row["stage"]), (str(row["stage"]), None))
-            row["stage"] = render.paint(name, color)
-        for c in MONEY_COLUMNS:
-            if _is_num(row.get(c)):
-                row[c] = money.fmt(row[c])
+    return [None if row.get("stage") is None else names.get((pipeline, row["stage"]), (str(row["stage"]), None))
+            for row, pipeline in zip(rows, pipelines)]
 
 
 def _is_num(v) -> bool:
     return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
 
 
-def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str, wide: bool = True) -> Listing:
+def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Listing:
     """`dealcli filter`: the matching deals as rows of the chosen (or default) columns."""
     cols = parse_columns(columns_text) or list(TABLE_COLUMNS if fmt == "table" else LIST_COLUMNS)
     records, q = query.select(s, exprs, presets, sort, limit, fields=cols)
@@ -79,17 +79,40 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str, wide:
         s.notice("no deal matches")
     listing = Listing(rows, cols, records=records)
     if fmt == "table":
-        decorate_table(s, rows, [r.get("pipeline") for r in records])
-        if not wide:
-            from dealcli.views import fit
-
-            width = fit.terminal_width()
-            listing.rows, listing.columns, dropped = fit.fit(rows, cols, width)
-            if dropped:
-                s.notice(f"hid {', '.join(dropped)} to fit {width} columns (--wide shows every column)")
+        listing.stages = stage_labels(s, rows, [r.get("pipeline") for r in records])
     if fmt == "ids":
         listing.rows = [{"id": r.get("id")} for r in records]
     return listing
+
+
+# -- rendering: only the Listing ------------------------------------------------------------------
+def formatted(listing: Listing, fmt: str, width: int | None = None) -> tuple[str, list[str]]:
+    """(the text of `listing` in `fmt`, the columns left out). The table shows each stage's name
+    in its colour and money with 2+ places (aligned right); with a `width` its long cells are
+    cut and low-priority columns left out to fit it (views/fit.py)."""
+    rows, cols, hidden = listing.rows, listing.columns, []
+    if fmt == "table":
+        rows = decorated(listing)
+        if width is not None:
+            from dealcli.views import fit
+
+            rows, cols, hidden = fit.fit(rows, cols, width)
+    return render.format_rows(rows, fmt, cols, right=MONEY_COLUMNS), hidden
+
+
+def decorated(listing: Listing) -> list[dict]:
+    """The table's rows: the stage's name in its colour, money with 2+ places (the columns in
+    MONEY_COLUMNS are aligned right by render)."""
+    out = []
+    for row, label in zip(listing.rows, listing.stages or [None] * len(listing.rows)):
+        row = dict(row)
+        if label is not None:
+            row["stage"] = render.paint(*label)
+        for c in MONEY_COLUMNS:
+            if _is_num(row.get(c)):
+                row[c] = money.fmt(row[c])
+        out.append(row)
+    return out
 
 
 def _plain(value, column: str):
@@ -145,19 +168,37 @@ def export_flat(records: list[dict]) -> tuple[list[dict], list[str]]:
     return rows, cols
 
 
-def export_text(s, exprs, presets, sort, fmt: str) -> str:
-    """`dealcli export`: every field of every selected deal. json/jsonl/yaml nested (the JSONL
-    line is render.json_text of the stored record, money canonical), csv/tsv flat with the formula guard."""
+@dataclass
+class Export:
+    """The view data of `export`: the selected deals as stored (with users: those the export
+    level lets out)."""
+
+    records: list[dict]
+
+
+def export_build(s, exprs, presets, sort) -> Export:
     from dealcli import access
 
     with access.purpose(s, "export"):  # with users: the deals the export level lets out
         records, _ = query.select(s, exprs, presets, sort)
+    return Export(records)
+
+
+def export_formatted(export: Export, fmt: str) -> str:
+    """`dealcli export`: every field of every selected deal. json/jsonl/yaml nested (the JSONL
+    line is render.json_text of the stored record, money canonical), csv/tsv flat with the formula guard."""
+    records = export.records
     if fmt in ("csv", "tsv"):
         rows, cols = export_flat(records)
         return render.format_rows(rows, fmt, cols)
     if fmt == "ids":
         return render.format_rows(records, "ids")
     return render.format_rows([exact_money(r) for r in records], fmt)
+
+
+def export_text(s, exprs, presets, sort, fmt: str) -> str:
+    """export_build, then export_formatted."""
+    return export_formatted(export_build(s, exprs, presets, sort), fmt)
 
 
 def exact_money(record: dict) -> dict:
