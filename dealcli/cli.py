@@ -254,19 +254,21 @@ def _flush_notices() -> None:
 def labeller(argv: list[str]):
     """The edge's wording of a field an error is about (errors.DealcliError.about): the option or
     argument of the command being run that sets it (`move_deals_to` -> `--move-deals-to`,
-    `deal_id` -> `DEAL_ID`); a field no parameter of this command sets keeps its plain name."""
+    `deal_id` -> `DEAL_ID`), else a global option (`as_user` -> `--as`); a field no parameter
+    sets keeps its plain name."""
     import typer.main
 
     from dealcli.errors import plain_label
 
-    cmd = typer.main.get_command(_app)
+    root = cmd = typer.main.get_command(_app)
     for word in argv:
         group = getattr(cmd, "commands", None)
         if group is None:
             break
         if word in group:
             cmd = group[word]
-    params = [p for p in getattr(cmd, "params", []) if p.name not in ("help",)]
+    own = list(getattr(cmd, "params", [])) + (list(root.params) if cmd is not root else [])
+    params = [p for p in own if p.name not in ("help",)]
 
     def label(field: str) -> str:
         dashed = "--" + field.replace("_", "-")
