@@ -198,10 +198,6 @@ def birthday_of(s: Session, text: str) -> dt.date:
     return day
 
 
-def check_birthday(s: Session, text: str) -> str:
-    return birthday_of(s, text).isoformat()
-
-
 def parse_fields(sets: list[str]) -> dict:
     """FIELD=VALUE pairs (custom fields of a company/contact, kept as text); errors are about
     `set` (the command line's --set)."""

@@ -40,8 +40,8 @@ def spec(default=_MISSING, *, factory=_MISSING, key: str | None = None, group: s
     field has no default); item_keys: keys each mapping of a list[dict] must have;
     read(data, key, path, default) / write(value): a reader or writer of its own;
     blank_is_default: an empty text means the default (default: yes when the default is text);
-    omit_none: the key is left out of the file while the value is None (a key only some files
-    have, such as a client's `modified`, which its first edit adds)."""
+    omit_none: a top-level key left out of the file while the value is None (a key only some
+    files have, such as a client's `modified`, which its first edit adds)."""
     meta = {"key": key, "group": group, "choices": choices, "min": min, "max": max, "required": required,
             "item_keys": item_keys, "read": read, "write": write, "blank_is_default": blank_is_default,
             "omit_none": omit_none}
