@@ -24,7 +24,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from dealcli import money, timeutil
-from dealcli.errors import FieldError, RuleViolation, Violation
+from dealcli.errors import FieldError, RuleViolation, Violation, word
 from dealcli.model import DEAL_KEYS, Pipeline
 
 TYPES = ("string", "text", "number", "money", "date", "datetime", "boolean", "enum", "user", "url", "email",
@@ -41,7 +41,14 @@ MAX_TEXT = 100_000
 
 
 class CardValueError(ValueError):
-    """A value that does not fit its field type (message without the field name)."""
+    """A value that does not fit its field type (message without the field name). A hint that
+    names a parameter (`unset`) carries it in `fields`, as {0} in `template`, for the edge to
+    word (errors.DealcliError.about); str() reads plain names."""
+
+    def __init__(self, message: str, fields: tuple = ()):
+        super().__init__(word(message, fields, {}) if fields else message)
+        self.fields = fields
+        self.template = message if fields else message.replace("{", "{{").replace("}", "}}")
 
 
 @dataclass
@@ -247,8 +254,9 @@ def coerce(pipeline: Pipeline, name: str, raw: str, s=None):
     try:
         return from_text(f, raw, now, user, users, order=s.date_order if s is not None else None)
     except CardValueError as exc:
-        raise RuleViolation(Violation("field-type", f"field {name!r}: {raw!r} {exc} (card of pipeline "
-                                      f"{pipeline.id!r}{_hint(f)})", name, raw)) from None
+        raise RuleViolation(Violation.of("field-type", exc.fields, "field {name!r}: {raw!r} " + exc.template +
+                                         " (card of pipeline {pipeline!r}{hint})", name, raw, name=name, raw=raw,
+                                         pipeline=pipeline.id, hint=_hint(f))) from None
 
 
 def _hint(f: CardField) -> str:
@@ -281,7 +289,7 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
             raise CardValueError(f"is too long ({len(raw)} characters, limit {limit})")
         return raw if f.type == "text" else text
     if not text:
-        raise CardValueError("is empty (use --unset to clear a field)")
+        raise CardValueError("is empty (use {0} to clear a field)", ("unset",))
     if f.type in ("number", "money"):
         try:
             return money.to_decimal(text, f.name)

@@ -254,31 +254,33 @@ def _flush_notices() -> None:
 def labeller(argv: list[str]):
     """The edge's wording of a field an error is about (errors.DealcliError.about): the option or
     argument of the command being run that sets it (`move_deals_to` -> `--move-deals-to`,
-    `deal_id` -> `DEAL_ID`), else a global option (`as_user` -> `--as`); a field no parameter
-    sets keeps its plain name."""
+    `deal_id` -> `DEAL_ID`); a field no parameter of this command sets keeps its plain name."""
     import typer.main
 
     from dealcli.errors import plain_label
 
-    root = cmd = typer.main.get_command(_app)
+    cmd = typer.main.get_command(_app)
+    path = [cmd]
     for word in argv:
         group = getattr(cmd, "commands", None)
         if group is None:
             break
         if word in group:
             cmd = group[word]
-    own = list(getattr(cmd, "params", [])) + (list(root.params) if cmd is not root else [])
-    params = [p for p in own if p.name not in ("help",)]
+            path.append(cmd)
+    # the command's own parameters first, then its groups' (the root's --dir and --now)
+    levels = [[p for p in getattr(c, "params", []) if p.name not in ("help",)] for c in reversed(path)]
 
     def label(field: str) -> str:
         dashed = "--" + field.replace("_", "-")
-        if any(dashed in getattr(p, "opts", ()) for p in params):
-            return dashed
-        for p in params:
-            if p.name == field:
-                if p.param_type_name == "argument":
-                    return p.human_readable_name
-                return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+        for params in levels:
+            if any(dashed in getattr(p, "opts", ()) for p in params):
+                return dashed
+            for p in params:
+                if p.name == field:
+                    if p.param_type_name == "argument":
+                        return p.human_readable_name
+                    return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
         return plain_label(field)
 
     return label

@@ -77,7 +77,8 @@ def row_changes(before: list, after: list) -> list[dict]:
 
 
 def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
-    """--set FIELD=VALUE: a known deal field by its name, else a custom field."""
+    """One assignment of `sets` (FIELD=VALUE): a known deal field by its name, else a custom field.
+    Errors are about `set` (the edge words it as --set)."""
     explicit_free = name.startswith("fields.")
     if explicit_free:
         name = name[7:]
@@ -86,14 +87,16 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         known = name in TEXT_FIELDS or name in DATE_FIELDS or name in ("amount", "probability", "contacts")
     if not known:
         if not name or len(name) > 64:
-            raise UsageError(f"--set: {name!r} is not a usable field name")
+            raise UsageError.about("set", "{0}: {name!r} is not a usable field name", name=name)
         card_names = cards.card_of(pipeline).names()
         if explicit_free is False and card_names and name not in card_names:
             from dealcli.suggest import hint
 
             settable = list(TEXT_FIELDS) + list(DATE_FIELDS) + ["amount", "probability", "contacts"]
-            raise UsageError(f"--set {name}: not a field of pipeline {pipeline.id!r}{hint(name, card_names + settable)} "
-                             f"(card fields: {', '.join(card_names)}; --set fields.{name}=... keeps a free field)")
+            raise UsageError.about("set", "{0} {name}: not a field of pipeline {pipeline!r}{hint} (card fields: "
+                                   "{names}; {0} fields.{name}=... keeps a free field)", name=name,
+                                   pipeline=pipeline.id, hint=hint(name, card_names + settable),
+                                   names=", ".join(card_names))
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":
@@ -119,7 +122,7 @@ def unset(deal: Deal, name: str) -> None:
     elif name in ("contacts", "products"):
         setattr(deal, name, [])
     elif name in ("title", "pipeline", "stage", "status", "currency", "id"):
-        raise UsageError(f"--unset {name}: this field cannot be empty")
+        raise UsageError.about("unset", "{0} {name}: this field cannot be empty", name=name)
     elif name in TEXT_FIELDS or name in DATE_FIELDS or name == "probability":
         setattr(deal, name, None)
     else:
@@ -129,13 +132,13 @@ def unset(deal: Deal, name: str) -> None:
         elif key in deal.extra:
             del deal.extra[key]
         else:
-            raise UsageError(f"--unset {name}: the deal has no such field")
+            raise UsageError.about("unset", "{0} {name}: the deal has no such field", name=name)
 
 
-def _date(s: Session, value, what: str):
-    """A typed date (parsed at the edge), or text from a caller that has no edge (a template)."""
-    return parse.parse_date(value, s.now, f"--{what.replace('_', '-')}", s.date_order) if isinstance(value, str) \
-        else value
+def _date(s: Session, value, field: str):
+    """A typed date (parsed at the edge), or text from a caller that has no edge (a template);
+    an error is about `field` (begin, close_date)."""
+    return parse.parse_date(value, s.now, field, s.date_order) if isinstance(value, str) else value
 
 
 def _amount(value) -> Decimal:
@@ -176,18 +179,22 @@ class DealSpec:
     fields: dict = field(default_factory=dict)  # custom fields as typed values (recurring templates)
 
 
+FROM = "from"  # what an error about DealSpec.from_ref names: the option of `deal add` that sets it
+
+
 def copy_from(s: Session, ref: str, deal: Deal) -> None:
-    """--from deal:ID copies client, products, pipeline and the rest of what fits; lead:ID,
+    """`from` deal:ID copies client, products, pipeline and the rest of what fits; lead:ID,
     quote:ID, contact:ID and company:ID copy what they hold (see docs/clients.md)."""
     kind, sep, rid = ref.partition(":")
     if not sep or not rid:
-        raise UsageError(f"--from {ref!r}: expected KIND:ID (lead, contact, company, quote or deal)")
+        raise UsageError.about(FROM, "{0} {ref!r}: expected KIND:ID (lead, contact, company, quote or deal)", ref=ref)
     if kind in ("lead", "quote", "contact", "company"):
         copier = {"lead": leads.copy_into, "quote": quotes.copy_into}.get(kind)
         copier(s, rid, deal) if copier else clients.copy_into(s, kind, rid, deal)
         return
     if kind != "deal":
-        raise UsageError(f"--from {ref!r}: {kind!r} is not one of lead, contact, company, quote, deal")
+        raise UsageError.about(FROM, "{0} {ref!r}: {kind!r} is not one of lead, contact, company, quote, deal",
+                               ref=ref, kind=kind)
     src, _ = s.load_deal(rid)
     deal.pipeline, deal.currency, deal.company = src.pipeline, src.currency, src.company
     deal.contacts = list(src.contacts)

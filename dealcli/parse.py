@@ -1,6 +1,7 @@
 """Parsing of option values at the edge: the text a user typed into typed values (Decimal,
 ProductRow, int). Commands and importers call these; core functions take the typed results.
-Errors name the option the text came from."""
+An error is about the field the text came from (`amount`, `close_date`; errors.DealcliError.about):
+the edge words it as the option typed (`--close-date`), any other caller reads the plain name."""
 
 from __future__ import annotations
 
@@ -10,29 +11,31 @@ from dealcli import money, timeutil
 from dealcli.errors import UsageError
 from dealcli.model import ProductRow
 
+ROW = "NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]]"
 
-def parse_amount(text: str, what: str = "--amount") -> Decimal:
+
+def parse_amount(text: str, field: str = "amount") -> Decimal:
     try:
-        return money.to_decimal(text, what)
-    except money.MoneyError as exc:
-        raise UsageError(str(exc)) from None
+        return money.to_decimal(text, "")
+    except money.MoneyError as exc:  # its message starts with the (empty) name: ": 'x' is not ..."
+        raise UsageError.about(field, "{0}{problem}", problem=str(exc)) from None
 
 
-def parse_currency(text: str, what: str = "--currency") -> str:
+def parse_currency(text: str, field: str = "currency") -> str:
     """An ISO 4217 code (any case) -> upper case; anything else is a usage error with a hint."""
     code, hint = money.currency_problem(text)
     if code is None:
-        raise UsageError(f"{what} {text!r}: not an ISO 4217 currency code ({hint})")
+        raise UsageError.about(field, "{0} {text!r}: not an ISO 4217 currency code ({hint})", text=text, hint=hint)
     return code
 
 
-def parse_product(spec: str) -> ProductRow:
+def parse_product(spec: str, field: str = "product") -> ProductRow:
     """NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] (a name may itself hold colons, but no empty part:
     `Name::25` is refused, as it is mostly meant as a catalogue product with a quantity)."""
     if "::" in spec or spec.rstrip().endswith(":"):
-        raise UsageError(f"--product {spec!r}: an empty part between colons. A product row is "
-                         "NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]]; a catalogue product with a quantity is "
-                         "ID:QTY or SKU:QTY (the full id or exact SKU, e.g. --product p7k2m9x4qa:25)")
+        raise UsageError.about(field, "{0} {spec!r}: an empty part between colons. A product row is {row}; a "
+                               "catalogue product with a quantity is ID:QTY or SKU:QTY (the full id or exact SKU, "
+                               "e.g. {0} p7k2m9x4qa:25)", spec=spec, row=ROW)
     parts = spec.split(":")
     numeric = 0
     for part in reversed(parts[1:]):
@@ -40,7 +43,7 @@ def parse_product(spec: str) -> ProductRow:
             break
         numeric += 1
     if numeric == 0 or not ":".join(parts[: len(parts) - numeric]).strip():
-        raise UsageError(f"--product {spec!r}: expected NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]] or a product id")
+        raise UsageError.about(field, "{0} {spec!r}: expected {row} or a product id", spec=spec, row=ROW)
     name = ":".join(parts[: len(parts) - numeric]).strip()
     nums = [p.rstrip("%") for p in parts[len(parts) - numeric:]]
     try:
@@ -49,9 +52,9 @@ def parse_product(spec: str) -> ProductRow:
         discount = money.percent(nums[2], "discount") if len(nums) > 2 else Decimal(0)
         tax = money.percent(nums[3], "tax") if len(nums) > 3 else Decimal(0)
     except money.MoneyError as exc:
-        raise UsageError(f"--product {spec!r}: {exc}") from None
+        raise UsageError.about(field, "{0} {spec!r}: {problem}", spec=spec, problem=str(exc)) from None
     if qty < 0:
-        raise UsageError(f"--product {spec!r}: quantity cannot be negative")
+        raise UsageError.about(field, "{0} {spec!r}: quantity cannot be negative", spec=spec)
     return ProductRow(name=name, price=price, quantity=qty, discount=discount, tax_rate=tax)
 
 
@@ -63,28 +66,29 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def parse_probability(value) -> int:
+def parse_probability(value, field: str = "probability") -> int:
     try:
         n = int(str(value))
     except ValueError:
-        raise UsageError(f"--probability: {value!r} is not a whole number") from None
+        raise UsageError.about(field, "{0}: {value!r} is not a whole number", value=value) from None
     if not 0 <= n <= 100:
-        raise UsageError(f"--probability: {n} is not between 0 and 100")
+        raise UsageError.about(field, "{0}: {n} is not between 0 and 100", n=n)
     return n
 
 
-def split_assignment(text: str, option: str = "--set") -> tuple[str, str]:
+def split_assignment(text: str, field: str = "set") -> tuple[str, str]:
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name:
-        raise UsageError(f"{option} {text!r}: expected FIELD=VALUE")
+        raise UsageError.about(field, "{0} {text!r}: expected FIELD=VALUE", text=text)
     return name, value
 
 
-def parse_date(text: str, now, option: str, order: str | None = None):
+def parse_date(text: str, now, field: str, order: str | None = None):
     """A date as typed (ISO, `tomorrow`, `+30d`, `next friday`, ...) relative to the session clock
-    `now`; `order` is the repository's date_order for numeric dates (Session.date_order)."""
+    `now`; `order` is the repository's date_order for numeric dates (Session.date_order). An
+    error is about `field` (`close_date`)."""
     try:
         return timeutil.parse_date(text, now, order)
     except timeutil.DateError as exc:
-        raise UsageError(f"{option}: {exc}") from None
+        raise UsageError.about(field, "{0}: {problem}", problem=str(exc)) from None

@@ -3,8 +3,9 @@ card, and the whole file through an editor). stage_rules decides what is allowed
 applies the change and writes it atomically under the lock, refusing if the file changed since
 it was read. A refused edit writes nothing.
 
-When a stage is deleted with --move-deals-to, the deals are written first (each with a `moved`
-history event), then the pipeline: a crash in between leaves deals in a stage that still exists."""
+When a stage is deleted with its deals moved to another stage (move_deals_to), the deals are
+written first (each with a `moved` history event), then the pipeline: a crash in between leaves
+deals in a stage that still exists."""
 
 from __future__ import annotations
 
@@ -88,9 +89,10 @@ def stage_rows(pipeline: Pipeline, counts: dict[str, int]) -> list[dict]:
 
 
 # -- add / delete ----------------------------------------------------------------------------------------
-def parse_stages(spec: str) -> list[Stage]:
-    """--stages: comma-separated ID[:NAME][:process|success|failure][:#RRGGBB][:N%]. Missing
-    colours and probabilities get sensible defaults (process stages rise from 10% to 80%)."""
+def parse_stages(spec: str, field: str = "stages") -> list[Stage]:
+    """Stages from text: comma-separated ID[:NAME][:process|success|failure][:#RRGGBB][:N%].
+    Missing colours and probabilities get sensible defaults (process stages rise from 10% to
+    80%). An error is about `field` (the parameter the text came from)."""
     stages: list[Stage] = []
     for item in (i.strip() for i in spec.split(",")):
         if not item:
@@ -103,20 +105,21 @@ def parse_stages(spec: str) -> list[Stage]:
             elif part.startswith("#"):
                 stage.color = part.upper()
             elif re.fullmatch(r"\d{1,3}%", part):
-                stage.probability = parse.parse_probability(part[:-1])
+                stage.probability = parse.parse_probability(part[:-1], field)
             elif part and not stage.name:
                 stage.name = part
             else:
-                raise UsageError(f"--stages {item!r}: cannot read {part!r} ({STAGES_HELP})")
+                raise UsageError.about(field, "{0} {item!r}: cannot read {part!r} ({help})", item=item, part=part,
+                                       help=STAGES_HELP)
         if not is_slug(stage.id):
-            raise UsageError(f"--stages {item!r}: stage id {stage.id!r} must be lower-case letters, digits, _ "
-                             f"or - ({STAGES_HELP})")
+            raise UsageError.about(field, "{0} {item!r}: stage id {id!r} must be lower-case letters, digits, _ "
+                                   "or - ({help})", item=item, id=stage.id, help=STAGES_HELP)
         stage.name = stage.name or stage.id.replace("_", " ").capitalize()
         stages.append(stage)
     if not stages:
-        raise UsageError(f"--stages: no stages given ({STAGES_HELP})")
+        raise UsageError.about(field, "{0}: no stages given ({help})", help=STAGES_HELP)
     if not any(st.semantics == "success" for st in stages):
-        raise UsageError(f"--stages: mark one stage :success ({STAGES_HELP})")
+        raise UsageError.about(field, "{0}: mark one stage :success ({help})", help=STAGES_HELP)
     process = [st for st in stages if st.semantics == "process"]
     for i, st in enumerate(process):
         st.color = st.color or PROCESS_COLORS[i % len(PROCESS_COLORS)]
@@ -130,13 +133,13 @@ def parse_stages(spec: str) -> list[Stage]:
     return stages
 
 
-def add(s: Session, pipeline_id: str, name: str | None, stages_spec: str | None) -> Pipeline:
+def add(s: Session, pipeline_id: str, name: str | None, stages: str | None) -> Pipeline:
     if not is_slug(pipeline_id):
         raise UsageError(f"pipeline id {pipeline_id!r} must be lower-case letters, digits, _ or - "
                          "(at most 64, e.g. service or partners)")
     pipeline = default_pipeline(pipeline_id, (name or "").strip() or pipeline_id.replace("_", " ").capitalize())
-    if stages_spec is not None:
-        pipeline.stages = parse_stages(stages_spec)
+    if stages is not None:
+        pipeline.stages = parse_stages(stages, "stages")
     _refuse(stage_rules.validate_pipeline(pipeline))
     with s.repo.transaction():
         if s.repo.exists("pipelines", pipeline_id):
@@ -155,8 +158,8 @@ def delete(s: Session, pipeline_id: str) -> str:
             raise errors[0]  # a deal we cannot read might be in this pipeline
         if held:
             raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} holds {held} deal(s); move "
-                                          f"them first (dealcli filter pipeline={pipeline.id} -f ids | dealcli deal "
-                                          "move - STAGE --pipeline OTHER)", "pipeline", pipeline.id))
+                                          f"them first (`dealcli filter pipeline={pipeline.id} -f ids | dealcli deal "
+                                          "move - STAGE --pipeline OTHER`)", "pipeline", pipeline.id))
         if s.repo.config.get("default_pipeline") == pipeline.id:
             raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} is the default pipeline; "
                                           "set default_pipeline in dealcli.yaml to another one first",
@@ -171,7 +174,7 @@ def delete(s: Session, pipeline_id: str) -> str:
 class EditOps:
     """Everything `pipeline edit P` may say; applied in this order, checked as a whole."""
 
-    title: str | None = None                   # --name without --add-stage: the pipeline's name
+    title: str | None = None                   # `name` without `add_stage`: the pipeline's name
     add_stage: str | None = None
     name: str | None = None
     after: str | None = None
@@ -189,7 +192,7 @@ class EditOps:
     unrequire: list[str] = field(default_factory=list)
     lost_reason_required: bool | None = None
     card_file: str | None = None
-    card_text: str | None = None                # --card - : the card read from stdin
+    card_text: str | None = None                # card_file `-`: the card read from stdin
 
     def is_empty(self) -> bool:
         return not any((self.title is not None, self.add_stage, self.name is not None, self.after, self.before,
@@ -198,33 +201,41 @@ class EditOps:
                         self.unrequire, self.lost_reason_required is not None, self.card_file))
 
 
+# What an error about an EditOps part names: the parameter of `pipeline edit` that sets it.
+FIELD_OF = {"rename": "rename_stage", "recolor": "color_stage", "card_file": "card", "title": "name"}
+
+
 def check_ops(ops: EditOps) -> None:
-    """Options that only make sense together (usage errors, exit 2)."""
+    """Operations that only make sense together (usage errors, exit 2). Checked here, in the
+    core, rather than at the edge: any caller may build EditOps, and apply_ops relies on a
+    consistent set (a moved stage has one place; a placement has a stage to place). Errors are
+    about the EditOps fields, named as the options of `pipeline edit` (FIELD_OF)."""
     if not ops.add_stage:
-        for opt, value in (("--color", ops.color), ("--semantics", ops.semantics),
-                           ("--probability", ops.probability)):
+        for name, value in (("color", ops.color), ("semantics", ops.semantics), ("probability", ops.probability)):
             if value is not None:
-                raise UsageError(f"{opt} describes a new stage: use it with --add-stage ID "
-                                 "(--color-stage S #RRGGBB recolours a stage)")
+                raise UsageError.about((name, "add_stage", "color_stage"), "{0} describes a new stage: use it with "
+                                       "{1} ID ({2} S #RRGGBB recolours a stage)")
         if ops.name is not None:
             ops.title, ops.name = ops.name, None
+    place = ("after", "before", "add_stage", "move_stage")
     if ops.semantics == "success":
-        raise UsageError("--semantics: a new stage is process or failure (a pipeline has one success stage)")
+        raise UsageError.about("semantics", "{0}: a new stage is process or failure (a pipeline has one success stage)")
     if (ops.after or ops.before) and not (ops.add_stage or ops.move_stage):
-        raise UsageError("--after/--before place a stage: use them with --add-stage or --move-stage")
+        raise UsageError.about(place, "{0}/{1} place a stage: use them with {2} or {3}")
     if ops.after and ops.before:
-        raise UsageError("give --after or --before, not both")
+        raise UsageError.about(("after", "before"), "give {0} or {1}, not both")
     if ops.add_stage and ops.move_stage and (ops.after or ops.before):
-        raise UsageError("--after/--before would apply to both --add-stage and --move-stage; run two edits")
+        raise UsageError.about(place, "{0}/{1} would apply to both {2} and {3}; run two edits")
     if ops.move_stage and not (ops.after or ops.before):
-        raise UsageError("--move-stage S needs --after T or --before T")
+        raise UsageError.about(("move_stage", "after", "before"), "{0} S needs {1} T or {2} T")
     if ops.move_deals_to and not ops.delete_stage:
-        raise UsageError("--move-deals-to T goes with --delete-stage S")
+        raise UsageError.about(("move_deals_to", "delete_stage"), "{0} T goes with {1} S")
     if bool(ops.require) != bool(ops.from_stage):
-        raise UsageError("--require FIELD and --from-stage S go together")
+        raise UsageError.about(("require", "from_stage"), "{0} FIELD and {1} S go together")
     for name in ops.require + ops.unrequire:
         if not name.strip() or len(name) > 64:
-            raise UsageError(f"--require {name!r}: not a usable field name")
+            raise UsageError.about("require" if name in ops.require else "unrequire",
+                                   "{0} {name!r}: not a usable field name", name=name)
 
 
 def _position(p: Pipeline, after: str | None, before: str | None, default: int) -> tuple[int, list[Violation]]:
@@ -252,7 +263,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     _resolve_refs(p, ops)
     if ops.title is not None:
         if not ops.title.strip():
-            raise UsageError("--name: a pipeline needs a name")
+            raise UsageError.about(FIELD_OF["title"], "{0}: a pipeline needs a name")
         p.name = ops.title.strip()
     if ops.add_stage:
         semantics = ops.semantics or "process"
@@ -270,7 +281,8 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     for sid, name in ops.rename:
         bad = stage_rules.stage_exists(p, sid)
         if bad or not name.strip():
-            out += bad or [Violation("stage-name", f"--rename-stage {sid}: a stage needs a name", "name", name)]
+            out += bad or [Violation.of("stage-name", FIELD_OF["rename"], "{0} {sid}: a stage needs a name", "name",
+                                        name, sid=sid)]
             continue
         p.stage(sid).name = name.strip()
     for sid, color in ops.recolor:
@@ -281,8 +293,8 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     if ops.move_stage:
         bad = stage_rules.stage_exists(p, ops.move_stage)
         if not bad and ops.move_stage in (ops.after, ops.before):
-            bad = [Violation("stage-move", f"--move-stage {ops.move_stage}: cannot place a stage next to itself",
-                             "stage", ops.move_stage)]
+            bad = [Violation.of("stage-move", "move_stage", "{0} {stage}: cannot place a stage next to itself",
+                                "stage", ops.move_stage, stage=ops.move_stage)]
         if not bad:
             stage = p.stages.pop(p.index(ops.move_stage))
             at, bad = _position(p, ops.after, ops.before, 0)
@@ -300,8 +312,8 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
                  if r.get("field") not in ops.require and r.get("field") not in ops.unrequire]
         missing = [f for f in ops.unrequire if f not in {str(r.get("field")) for r in stage_rules.requirements(p)}]
         if missing:
-            out.append(Violation("require", f"--unrequire {missing[0]}: the pipeline does not require it", "rules",
-                                 missing[0]))
+            out.append(Violation.of("require", "unrequire", "{0} {name}: the pipeline does not require it", "rules",
+                                    missing[0], name=missing[0]))
         bad = stage_rules.stage_exists(p, ops.from_stage) if ops.require else []
         out += bad
         rules += [{"field": f.strip(), "from_stage": ops.from_stage} for f in ops.require]
@@ -318,14 +330,14 @@ def _color(text: str) -> str:
 
 
 def read_card(ops: EditOps) -> cards.Card | None:
-    """The card of --card FILE (or `-`: text read from stdin by the command)."""
+    """The card of the file `card_file` (or `-`: text read from stdin by the command)."""
     if not ops.card_file:
         return None
     source = "<stdin>" if ops.card_file == "-" else ops.card_file
     if ops.card_file == "-":
         raw = (ops.card_text or "").encode()
     else:
-        raw = files.read_input(ops.card_file, "--card")
+        raw = files.read_input(ops.card_file, FIELD_OF["card_file"])
     try:
         data = yamlcodec.loads(raw, source)
     except CorruptData as exc:

@@ -39,7 +39,7 @@ def init(path: Path, currency: str = "USD", timezone: str | None = None) -> Repo
         try:
             timeutil.zone(timezone)
         except timeutil.DateError as exc:
-            raise UsageError(f"--timezone: {exc}") from None
+            raise UsageError.about("timezone", "{0}: {problem}", problem=str(exc)) from None
     if (path / CONFIG_NAME).exists():
         raise RuleViolation(Violation("repository-exists", f"{path / CONFIG_NAME} already exists; "
                                       "refusing to overwrite a repository", "path", str(path)))

@@ -92,7 +92,7 @@ class Session:
         try:
             return timeutil.parse_now(text, self.tz)
         except timeutil.DateError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError.about("now", "{0}: {problem}", problem=str(exc)) from None
 
     @functools.cached_property
     def user(self) -> str:

@@ -16,7 +16,7 @@ from dateutil.parser import ParserError
 from dateutil.parser import parse as du_parse
 from dateutil.relativedelta import relativedelta
 
-from dealcli.errors import ValueProblem
+from dealcli.errors import ValueProblem, word
 
 UTC = dt.timezone.utc
 _REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
@@ -63,7 +63,7 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
     try:
         return aware(du_parse(text), tzinfo)
     except (ParserError, ValueError, OverflowError):
-        raise DateError(f"--now: cannot read {text!r} as a date and time") from None
+        raise DateError(f"cannot read {text!r} as a date and time") from None
 
 
 def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
@@ -392,21 +392,37 @@ class DateReader:
         if self.dayfirst is not None:
             return self.dayfirst
         if True in self.evidence and False in self.evidence:
-            raise MixedDates(f"dates: the file has day-first dates ({self.evidence[True]}) and month-first "
-                             f"dates ({self.evidence[False]}); fix the file or pass --dayfirst/--monthfirst "
-                             "to read all of them one way")
+            raise MixedDates("dates: the file has day-first dates ({day}) and month-first dates ({month}); "
+                             "fix the file or pass {0}/{1} to read all of them one way",
+                             day=self.evidence[True], month=self.evidence[False])
         if self.evidence:
             return next(iter(self.evidence))
         if self.undecided:
-            raise AmbiguousDates(f"dates: {self.undecided} could be day-first or month-first and no date in "
-                                 "the file decides it; pass --dayfirst or --monthfirst (or set date_order in "
-                                 "dealcli.yaml)")
+            raise AmbiguousDates("dates: {date} could be day-first or month-first and no date in the file "
+                                 "decides it; pass {0} or {1} (or set date_order in dealcli.yaml)",
+                                 date=self.undecided)
         return None
 
 
-class AmbiguousDates(ValueError):
+class DateOrderError(ValueError):
+    """Numeric dates whose order a file does not decide. The message names the parameters that
+    would decide it (`dayfirst`, `monthfirst`) as {0} and {1} of `template`: str() reads the
+    plain names; `error()` makes the typed error the edge words as options."""
+
+    fields = ("dayfirst", "monthfirst")
+
+    def __init__(self, template: str, **values):
+        super().__init__(word(template, self.fields, values))
+        self.template, self.values = template, values
+
+    def error(self, cls, where: str):
+        """This problem as a `cls` error (UsageError, ...) about its fields, after `where: `."""
+        return cls.about(self.fields, "{where}: " + self.template, where=where, **self.values)
+
+
+class AmbiguousDates(DateOrderError):
     pass
 
 
-class MixedDates(ValueError):
+class MixedDates(DateOrderError):
     pass

@@ -57,10 +57,10 @@ def _probability(text):
     return None if text is None else parse.parse_probability(text)
 
 
-def _date(s, text, option: str):
+def _date(s, text, field: str):
     from dealcli import parse
 
-    return parse.parse_date(text, s.now, option, s.date_order) if text else None
+    return parse.parse_date(text, s.now, field, s.date_order) if text else None
 
 
 @app.command("add")
@@ -102,7 +102,7 @@ def add(
     spec = deals.DealSpec(
         title=title, amount=_amount(amount), currency=currency, company=company, contacts=contact or [],
         products=product or [], pipeline=pipeline, stage=stage, type=type_, source=source,
-        responsible=responsible, begin=_date(s, begin, "--begin"), close_date=_date(s, close_date, "--close-date"),
+        responsible=responsible, begin=_date(s, begin, "begin"), close_date=_date(s, close_date, "close_date"),
         probability=_probability(probability), comment=comment, sets=set_ or [], from_ref=from_,
         typed=True, new_company=new_company, new_contact=new_contact,
     )
@@ -182,7 +182,7 @@ def edit(
     changes: dict = {}
     for name, value in (("title", title), ("amount", _amount(amount)), ("currency", currency),
                         ("company", company), ("type", type_), ("source", source), ("responsible", responsible),
-                        ("begin", _date(s, begin, "--begin")), ("close_date", _date(s, close_date, "--close-date")),
+                        ("begin", _date(s, begin, "begin")), ("close_date", _date(s, close_date, "close_date")),
                         ("probability", _probability(probability))):
         if value is not None:
             changes[name] = value

@@ -1117,7 +1117,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         try:
             order = _date_order(check)
         except import_values.AmbiguousDates as exc:
-            raise UsageError(f"{source.name}: {exc}") from None
+            raise exc.error(UsageError, source.name) from None
         except import_values.MixedDates as exc:
             raise ImportFailed([f"{source.name}: {exc}"]) from None
     check.dates = import_values.DateReader(s.tz, order)

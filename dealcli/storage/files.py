@@ -18,16 +18,17 @@ from dealcli.storage import atomic
 CHUNK = 1 << 16
 
 
-def read_input(path: str | os.PathLike, option: str) -> bytes:
-    """The bytes of a file named on the command line (`option` names where it came from)."""
+def read_input(path: str | os.PathLike, field: str) -> bytes:
+    """The bytes of a file named on the command line; an error is about `field`, the parameter
+    that named it (errors.DealcliError.about)."""
     try:
         raw = atomic.read_bytes(Path(path))
     except IsADirectoryError:
-        raise UsageError(f"{option} {path}: is a folder, not a file") from None
+        raise UsageError.about(field, "{0} {path}: is a folder, not a file", path=path) from None
     except OSError as exc:
-        raise UsageError(f"{option} {path}: {exc.strerror}") from None
+        raise UsageError.about(field, "{0} {path}: {problem}", path=path, problem=exc.strerror) from None
     if raw is None:
-        raise UsageError(f"{option} {path}: no such file")
+        raise UsageError.about(field, "{0} {path}: no such file", path=path)
     return raw
 
 

@@ -45,7 +45,8 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder
-    raise NotFound(f"no dealcli repository in {here} or above (run `dealcli init`, or pass --dir)")
+    raise NotFound.about("dir", "no dealcli repository in {here} or above (run `dealcli init`, or pass {0})",
+                         here=here)
 
 
 class Repository:

@@ -66,7 +66,8 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         out.append(render.printable(f"  {rule.get('field')} required from stage {rule.get('from_stage')} on"))
     out.append(f"  lost reason required: {'yes' if pipeline.rules.get('lost_reason_required') else 'no'}")
     card = cards.card_of(pipeline)
-    out += ["", "card:" if card.fields else "card: no custom fields (pipeline edit --card FILE)"]
+    out += ["", "card:" if card.fields else
+            render.printable(f"card: no custom fields (`dealcli pipeline edit {pipeline.id} --card FILE` adds some)")]
     for title, members in card.grouped():
         out.append(f"  {render.printable(title)}:")
         width = max(len(_label(f)) for f in members)
