@@ -1,8 +1,11 @@
 """Activities (calls, meetings, tasks, emails) planned on deals: activities/<id>.yaml.
 
-On disk: format, id, deal (a deal id), type (call|meeting|task|email), subject, due (ISO date
-and time with offset), responsible, done (bool), done_at, created, created_by (and done_by,
-the user who marked it done).
+On disk: format, id, deal (a deal id), type (call|meeting|task|email|chat), subject, due (ISO
+date and time with offset), responsible, done (bool), done_at, created, created_by (and done_by,
+the user who marked it done; modified, once edited; the intake fields of a recorded message).
+What the use cases create and change is built as the typed model (model/activity.py) and
+written as its `to_dict()`; the scans (next activities, lists, history) read the plain
+records, which `dealcli check` holds to the schema.
 A deal's next activity is the earliest `due` among its pending (not done) activities.
 
 The nudge: every operation that leaves an open deal without a pending activity (deal add,
@@ -15,11 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 
-from dealcli import FORMAT_VERSION, ids, stage_rules, timeutil
-from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError
-from dealcli.session import Session
+from dealcli import ids, stage_rules, timeutil
+from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, UsageError
+from dealcli.model.activity import TYPES, Activity
+from dealcli.session import Session, to_model
 
-TYPES = ("call", "meeting", "task", "email", "chat")
 DEFAULT_WORKING_DAYS = 3
 NUDGE_LINES = 3  # per-deal hints before they are summed up in one line
 
@@ -114,7 +117,7 @@ def parse_due(s: Session, text: str | None) -> dt.datetime:
     try:
         value, has_time = timeutil.parse_datetime(text, s.now, s.date_order)
     except timeutil.DateError as exc:
-        raise UsageError(f"--due: {exc}") from None
+        raise UsageError.about("due", "{0}: {problem}", problem=str(exc)) from None
     if not has_time:
         value = value.replace(hour=23, minute=59, second=0, microsecond=0)
     return value.replace(microsecond=0)
@@ -126,58 +129,77 @@ def due_text(value: dt.datetime) -> str:
 
 
 # -- use cases -----------------------------------------------------------------------------------
+def _type(type_: str | None, shown: str | None = None) -> str:
+    """A known activity type (any case, spaces around); the error shows `shown` (default: the
+    type as read)."""
+    value = (type_ or "").strip().lower()
+    if value not in TYPES:
+        raise UsageError.about("type", "{0} {value!r}: expected one of {types}",
+                               value=value if shown is None else shown, types=", ".join(TYPES))
+    return value
+
+
+def _checked(act: Activity) -> Activity:
+    """The activity as its file will read back; a value out of its choices or bounds (an
+    intake field) is a UsageError about that field."""
+    try:
+        return act.validated()
+    except FieldError as exc:
+        raise UsageError.about(Activity.field_name(exc.path[0]), "{0}: {problem}", problem=exc.message) from None
+
+
 def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datetime | None = None,
         responsible: str | None = None, *, activity_id: str | None = None, done: bool = False,
-        extra: dict | None = None) -> dict:
+        details: dict | None = None) -> dict:
     """Plan an activity on an open deal; returns the record. Intake records what already
     happened: `done` (done at `due`), a given `activity_id` (written create-only: an existing
-    one is a Conflict) and `extra` keys after the standard ones (body, direction, ...)."""
-    type_ = (type_ or "").strip().lower()
-    if type_ not in TYPES:
-        raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
+    one is a Conflict) and `details`, the intake fields by field name (channel, direction,
+    sender, body, ...; see model/activity.py), written after the standard keys in that order."""
+    type_ = _type(type_)
     subject = " ".join((subject or "").split())
     if not subject:
-        raise UsageError("--subject: an activity needs a subject")
+        raise UsageError.about("subject", "{0}: an activity needs a subject")
     if len(subject) > 500:
-        raise UsageError(f"--subject: {len(subject)} characters is too long (limit 500)")
+        raise UsageError.about("subject", "{0}: {n} characters is too long (limit 500)", n=len(subject))
     when = due if isinstance(due, dt.datetime) else parse_due(s, due)
     with s.repo.transaction():
         deal, _ = s.load_deal(deal_ref)
         closed = stage_rules.check_open(deal, "plan an activity on")
         if closed:
             raise RuleViolation(closed)
-        data = {
-            "format": FORMAT_VERSION, "id": activity_id or ids.new_id(), "deal": deal.id, "type": type_,
-            "subject": subject, "due": timeutil.iso(when),
-            "responsible": responsible or deal.responsible or s.user,
-            "done": done, "done_at": timeutil.iso(when) if done else None, "created": timeutil.iso(s.now),
-            "created_by": s.user,
-        }
-        if done:
-            data["done_by"] = s.user
-        for key, value in (extra or {}).items():
-            data.setdefault(key, value)
-        s.repo.create("activities", data["id"], data)
+        act = _checked(Activity.new(
+            id=activity_id or ids.new_id(), deal=deal.id, type=type_, subject=subject, due=when,
+            responsible=responsible or deal.responsible or s.user, done=done, done_at=when if done else None,
+            created=s.now, created_by=s.user, done_by=s.user if done else None, details=details))
+        data = act.to_dict()
+        s.repo.create("activities", act.id, data)
     if done:
         return data
     _pending_known(s)[deal.id] = True
     if when < s.now:
-        s.notice(f"note: activity {data['id']} is due {due_text(when)}, which is already past (overdue)")
+        s.notice(f"note: activity {act.id} is due {due_text(when)}, which is already past (overdue)")
     return data
+
+
+def _load(s: Session, activity_id: str) -> tuple[Activity, object]:
+    doc = s.repo.load("activities", activity_id)
+    return to_model(doc, Activity), doc
 
 
 def done(s: Session, refs: list[str]) -> list[dict]:
     """Mark activities done (all or nothing); then nudge their deals if nothing is left."""
     wanted = list(dict.fromkeys(s.repo.resolve("activities", r) for r in refs))
     with s.repo.transaction():
-        docs = [s.repo.load("activities", i) for i in wanted]
-        for d in docs:
-            if d.data.get("done"):  # done twice: nothing to change
-                s.notice(f"activity {d.id} is already done (at {d.data.get('done_at')}); nothing changed")
-        docs = [d for d in docs if not d.data.get("done")]
+        loaded = [_load(s, i) for i in wanted]
+        for act, _ in loaded:
+            if act.done:  # done twice: nothing to change
+                s.notice(f"activity {act.id} is already done (at {timeutil.iso(act.done_at)}); nothing changed")
         out = []
-        for doc in docs:
-            data = dict(doc.data, done=True, done_at=timeutil.iso(s.now), done_by=s.user)
+        for act, doc in loaded:
+            if act.done:
+                continue
+            act.done, act.done_at, act.done_by = True, s.now, s.user
+            data = act.to_dict()
             s.repo.update(doc, data)
             out.append(data)
     vars(s).pop("_pending_known", None)
@@ -195,23 +217,22 @@ def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = N
          responsible: str | None = None) -> dict:
     """Change an activity's type, subject, due time or responsible."""
     if type_ is None and subject is None and due is None and responsible is None:
-        raise UsageError("activity edit: nothing to change (--type, --subject, --due, --responsible)")
+        raise UsageError.about(("type", "subject", "due", "responsible"),
+                               "activity edit: nothing to change ({0}, {1}, {2}, {3})")
     with s.repo.transaction():
-        doc = s.repo.load("activities", s.repo.resolve("activities", ref))
-        data = dict(doc.data)
+        act, doc = _load(s, s.repo.resolve("activities", ref))
         if type_ is not None:
-            data["type"] = type_.strip().lower()
-            if data["type"] not in TYPES:
-                raise UsageError(f"--type {type_!r}: expected one of {', '.join(TYPES)}")
+            act.type = _type(type_, shown=type_)
         if subject is not None:
-            data["subject"] = " ".join(subject.split())
-            if not data["subject"] or len(data["subject"]) > 500:
-                raise UsageError("--subject: an activity needs a subject of at most 500 characters")
+            act.subject = " ".join(subject.split())
+            if not act.subject or len(act.subject) > 500:
+                raise UsageError.about("subject", "{0}: an activity needs a subject of at most 500 characters")
         if due is not None:
-            data["due"] = timeutil.iso(parse_due(s, due))
+            act.due = parse_due(s, due)
         if responsible is not None:
-            data["responsible"] = responsible
-        data["modified"] = timeutil.iso(s.now)
+            act.responsible = responsible
+        act.modified = s.now
+        data = _checked(act).to_dict()
         s.repo.update(doc, data)
     vars(s).pop("_pending_deals", None)
     return data
@@ -292,8 +313,9 @@ def has_pending(s: Session, deal_ids: list[str]) -> set[str]:
 
 
 def nudge_command(s: Session, deal_id: str) -> str:
-    return (f"dealcli activity add {deal_id} --type call --subject {shlex.quote('Follow up')} "
-            f"--due {shlex.quote(due_text(default_due(s)))}")
+    """The command that plans the next step, quoted for a shell."""
+    return shlex.join(["dealcli", "activity", "add", deal_id, "--type", "call", "--subject", "Follow up",
+                       "--due", due_text(default_due(s))])
 
 
 def nudge(s: Session, deals: list) -> list:

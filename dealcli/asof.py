@@ -211,13 +211,13 @@ def parse_as_of(s, text: str) -> dt.datetime:
     try:
         value, has_time = timeutil.parse_datetime(text, s.now, s.date_order)
     except timeutil.DateError as exc:
-        raise UsageError(f"--as-of: {exc}") from None
+        raise UsageError.about("as_of", "{0}: {problem}", problem=str(exc)) from None
     if not has_time:
         value = value.replace(hour=23, minute=59, second=59, microsecond=0)
     if value > s.now:
         if has_time or value.date() > s.now.date():
-            raise UsageError(f"--as-of {text!r}: {value.isoformat()} is after now ({s.now.isoformat()}); "
-                             "the past only")
+            raise UsageError.about("as_of", "{0} {text!r}: {value} is after now ({now}); the past only", text=text,
+                                   value=value.isoformat(), now=s.now.isoformat())
         value = s.now  # today: as of now
     return value
 

@@ -241,13 +241,14 @@ def _err(line: str) -> None:
         pass
 
 
-def _flush_notices() -> None:
+def _flush_notices(label=None) -> None:
+    """Print the Session's notices; a notice about fields (errors.Words) is worded by `label`."""
     if not _current:
         return
     s = _current[0]
     if not s.quiet:
         for note in s.notices:
-            _err(note)
+            _err(note if isinstance(note, str) else note.worded(label) if label else str(note))
     s.notices.clear()
 
 
@@ -279,7 +280,7 @@ def labeller(argv: list[str]):
             for p in params:
                 if p.name == field:
                     if p.param_type_name == "argument":
-                        return p.human_readable_name
+                        return p.metavar or p.name.upper()
                     return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
         return plain_label(field)
 
@@ -299,6 +300,13 @@ def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
     code, args = 0, []
+    words: list = []  # the labeller, built only when a message is about fields
+
+    def label(field: str) -> str:
+        if not words:
+            words.append(labeller(args))
+        return words[0](field)
+
     try:
         args = sys.argv[1:] if argv is None else list(argv)
         _register(modules_for(args))
@@ -309,18 +317,11 @@ def main(argv: list[str] | None = None) -> None:
         if code == 0 and _current:
             _after_success(_current[0])
         if code == 0 or code == 1:
-            _flush_notices()
+            _flush_notices(label)
     except PipeClosed:
         code = 0
     except DealcliError as exc:
-        _flush_notices()
-        words: list = []  # the labeller, built only if the error is about fields
-
-        def label(field: str) -> str:
-            if not words:
-                words.append(labeller(args))
-            return words[0](field)
-
+        _flush_notices(label)
         for line in exc.lines(label):
             _err(f"error: {line}")
         code = exc.exit_code

@@ -509,20 +509,16 @@ def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str |
     """`lead convert`: turn a lead into a deal (see leads.py). All or nothing: a refused deal leaves no
     new company or contact behind and the lead untouched."""
     with s.repo.transaction():
-        doc = leads.load(s, ref)
-        lead = doc.data
-        if lead.get("status") == "converted":
+        lead, doc = leads.model(s, ref)
+        if lead.converted:
             raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
-                                          f"{lead.get('deal')})", "status", "converted"))
+                                          f"{lead.deal})", "status", "converted"))
         target = s.pipeline(pipeline or s.default_pipeline_id())
         stage = stage_rules.resolve_stage(target, stage)
         bad = stage_rules.stage_exists(target, stage or target.first.id)
         if bad:
             raise RuleViolation(bad)
-        spec = DealSpec(title=str(lead.get("title") or doc.id), pipeline=target.id, stage=stage,
-                              from_ref=f"lead:{doc.id}")
+        spec = DealSpec(title=lead.title, pipeline=target.id, stage=stage, from_ref=f"lead:{doc.id}")
         deal = add(s, spec)  # in this transaction: a refused deal leaves no new client behind
-        data = dict(lead, status="converted", deal=deal.id, converted_at=timeutil.iso(s.now),
-                    converted_by=s.user)
-        s.repo.update(doc, data)
+        leads.mark_converted(s, lead, doc, deal.id)
     return deal

@@ -18,6 +18,27 @@ def word(template: str, fields: tuple, values: dict, label=plain_label) -> str:
     return template.format(*(label(f) for f in fields), **values)
 
 
+@dataclass
+class Words:
+    """A text about fields (a notice, a saved reason), worded like DealcliError.about: by the edge
+    as options, elsewhere with plain field names (str())."""
+
+    fields: tuple
+    template: str
+    values: dict
+
+    def worded(self, label=plain_label) -> str:
+        return word(self.template, self.fields, self.values, label)
+
+    def __str__(self) -> str:
+        return self.worded()
+
+    def prefixed(self, before: str = "", after: str = "") -> Words:
+        """The same text with plain `before`/`after` around it (never read as a template)."""
+        return Words(self.fields, "{_before}" + self.template + "{_after}",
+                     {**self.values, "_before": before, "_after": after})
+
+
 class DealcliError(Exception):
     exit_code = 1
     fields: tuple = ()  # the core's parameters the error is about (see about())
@@ -41,6 +62,10 @@ class DealcliError(Exception):
         err = cls(word(template, fields, values))
         err.fields, err.template, err.values = fields, template, values
         return err
+
+    def words(self) -> Words | str:
+        """The message as Words when the error is about fields, else as text."""
+        return Words(self.fields, self.template, self.values) if self.template is not None else self.message
 
     def lines(self, label=None) -> list[str]:
         """The message, one line per problem; `label(field)` words the fields (the edge)."""

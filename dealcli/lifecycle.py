@@ -114,6 +114,8 @@ def delete(s: Session, which: str, ref: str, unlink: bool = False) -> str:
 
 
 # -- FIELD=VALUE edits of products, leads and quotes ---------------------------------------------------
+# Each reader takes (session, text, field) and returns the value of the record's model field;
+# errors are about the field `set` (the edge words it --set).
 def _text(limit: int = 500):
     return lambda s, v, name: " ".join(v.split())[:limit] or None
 
@@ -122,28 +124,28 @@ def _money(s, v, name):
     try:
         return money.to_decimal(v, name)
     except money.MoneyError as exc:
-        raise UsageError(f"--set {exc}") from None
+        raise UsageError.about("set", "{0} {problem}", problem=str(exc)) from None
 
 
 def _percent(s, v, name):
     try:
         return money.percent(v, name)
     except money.MoneyError as exc:
-        raise UsageError(f"--set {exc}") from None
+        raise UsageError.about("set", "{0} {problem}", problem=str(exc)) from None
 
 
 def _flag(s, v, name):
     low = v.strip().lower()
     if low not in ("true", "false", "yes", "no", "1", "0"):
-        raise UsageError(f"--set {name}={v!r}: expected true or false")
+        raise UsageError.about("set", "{0} {name}={value!r}: expected true or false", name=name, value=v)
     return low in ("true", "yes", "1")
 
 
 def _date(s, v, name):
     try:
-        return timeutil.parse_date(v, s.now, s.date_order).isoformat()
+        return timeutil.parse_date(v, s.now, s.date_order)
     except timeutil.DateError as exc:
-        raise UsageError(f"--set {name}: {exc}") from None
+        raise UsageError.about("set", "{0} {name}: {problem}", name=name, problem=str(exc)) from None
 
 
 EDITABLE = {
@@ -160,26 +162,32 @@ REQUIRED = {"product": ("name", "price", "currency"), "lead": ("title", "currenc
 
 
 def edit(s: Session, which: str, ref: str, sets: list[str], unsets: list[str]) -> dict:
-    """Change fields of a product, lead or quote: --set FIELD=VALUE, --unset FIELD."""
+    """Change fields of a product, lead or quote through its model (dealcli/model/): `sets` are
+    FIELD=VALUE texts, `unsets` field names; returns the record as written. Errors are about the
+    fields `set` and `unset`; a record whose file does not match its model is CorruptData."""
+    from dealcli.session import to_model
     from dealcli.suggest import hint
 
     fields = EDITABLE[which]
     if not sets and not unsets:
-        raise UsageError(f"{which} edit: nothing to change (give --set FIELD=VALUE or --unset FIELD)")
+        raise UsageError.about(("set", "unset"), "{which} edit: nothing to change (give {0} FIELD=VALUE or {1} FIELD)",
+                               which=which)
     kind = KIND[which]
     with s.repo.transaction():
         doc = s.repo.load(kind, resolve(s, which, ref))
-        data = dict(doc.data)
+        record = to_model(doc)
         for text in sets:
             name, value = parse.split_assignment(text)
             if name not in fields:
-                raise UsageError(f"--set {name}: not a field of a {which}{hint(name, fields)} "
-                                 f"(fields: {', '.join(fields)})")
-            data[name] = fields[name](s, value, name)
+                raise UsageError.about("set", "{0} {name}: not a field of a {which}{hint} (fields: {known})",
+                                       name=name, which=which, hint=hint(name, fields), known=", ".join(fields))
+            setattr(record, name, fields[name](s, value, name))
         for name in unsets:
             if name not in fields or name in REQUIRED[which]:
-                raise UsageError(f"--unset {name}: not a field a {which} can be without{hint(name, fields)}")
-            data[name] = None
-        data["modified"] = timeutil.iso(s.now)
+                raise UsageError.about("unset", "{0} {name}: not a field a {which} can be without{hint}",
+                                       name=name, which=which, hint=hint(name, fields))
+            setattr(record, name, None)
+        record.modified = s.now
+        data = record.to_dict()
         s.repo.update(doc, data)
     return data

@@ -69,7 +69,8 @@ def parse_horizon(text: str) -> int:
     """90d, 12w, 3m (30 days each), 1y (365 days) or a number of days."""
     m = _HORIZON.match(text or "")
     if not m or int(m.group(1)) == 0:
-        raise UsageError(f"--horizon {text!r}: expected a number of days such as 90d, 12w, 3m or 1y")
+        raise UsageError.about("horizon", "{0} {text!r}: expected a number of days such as 90d, 12w, 3m or 1y",
+                               text=text)
     return int(m.group(1)) * UNIT_DAYS[m.group(2).lower()]
 
 
@@ -405,9 +406,10 @@ def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, ho
     C, extra, how = choose_settings(by, by_origin, cutoff, horizon)
     model = _fit(list(by_origin.values()), names_of(by, extra), C, horizon)
     if model is None:
-        raise UsageError(f"not enough history to learn from before {cutoff.isoformat()}: the training windows "
-                         f"need purchases before them and both buyers and non-buyers within {horizon} days "
-                         "after them (a shorter --horizon or a later --cutoff may help)")
+        raise UsageError.about(("horizon", "cutoff"), "not enough history to learn from before {cutoff}: the "
+                               "training windows need purchases before them and both buyers and non-buyers within "
+                               "{horizon} days after them (a shorter {0} or a later {1} may help)",
+                               cutoff=cutoff.isoformat(), horizon=horizon)
     model.validation = how
     return model
 

@@ -1,50 +1,61 @@
 """The product catalogue: products/<id>.yaml.
 
 On disk: format, id, name, price (exact decimal), currency, tax_rate (percent), tax_included,
-sku, unit, created, created_by.
+sku, unit, created, created_by (+ modified after an edit).
 A deal's product row may come from the catalogue: `--product PRODUCT` (an id, a unique id
 prefix, an exact SKU or an exact name) copies name, price and tax into the row and records
 `product: <id>`; `--product ID:QTY[:DISCOUNT%]` (a full id or exact SKU) sets quantity and
 discount too.
-The row keeps its own copy afterwards: changing the catalogue never rewrites deals."""
+The row keeps its own copy afterwards: changing the catalogue never rewrites deals.
+The record's model is dealcli/model/product.py: `add`, `load` (show), the rows copied from the
+catalogue and FIELD=VALUE edits (lifecycle.edit) go through it; listings scan the plain records."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, clients, ids, money, parse, timeutil
+from dealcli import clients, ids, money, parse
 from dealcli.errors import NotFound, UsageError
 from dealcli.model import ProductRow
-from dealcli.session import Session
+from dealcli.model.product import Product
+from dealcli.session import Session, to_model
 
 
-def _decimal(text, what: str, percent: bool = False) -> Decimal:
+def _decimal(text, field: str, percent: bool = False) -> Decimal:
     try:
-        return money.percent(text, what) if percent else money.to_decimal(text, what)
+        return money.percent(text, field) if percent else money.to_decimal(text, field)
     except money.MoneyError as exc:
-        raise UsageError(f"--{exc}") from None  # "--price: 'x' is not a decimal number"
+        raise UsageError.about(field, "{0}: {problem}", problem=problem(exc, field)) from None
+
+
+def problem(exc: money.MoneyError, what: str) -> str:
+    """What a MoneyError says about the value, without the name it was given (`what: ...`)."""
+    return str(exc).removeprefix(f"{what}: ")
 
 
 def add(s: Session, name: str, price: str, currency: str | None = None, tax: str | None = None,
         tax_included: bool = False, sku: str | None = None, unit: str | None = None) -> dict:
+    """A new catalogue product; returns the record as written. Errors are about the fields
+    `name`, `price`, `tax`, `sku` (and `currency`)."""
     name = clients.clean_text(name, "product")
     value = _decimal(price, "price")
     if value < 0:
-        raise UsageError(f"--price {price}: a price cannot be negative")
+        raise UsageError.about("price", "{0} {price}: a price cannot be negative", price=price)
     rate = _decimal(tax, "tax", percent=True) if tax is not None else Decimal(0)
     sku = (sku or "").strip() or None
-    data = {
-        "format": FORMAT_VERSION, "id": ids.new_id(), "name": name, "price": value,
-        "currency": parse.parse_currency(currency) if currency else s.currency, "tax_rate": rate, "tax_included": tax_included,
-        "sku": sku, "unit": (unit or "").strip() or None,
-        "created": timeutil.iso(s.now), "created_by": s.user,
-    }
+    product = Product(
+        id=ids.new_id(), name=name, price=value,
+        currency=parse.parse_currency(currency) if currency else s.currency, tax_rate=rate,
+        tax_included=tax_included, sku=sku, unit=(unit or "").strip() or None, created=s.now, created_by=s.user,
+    )
+    data = product.to_dict()
     with s.repo.transaction():
         if sku:
             for other in clients.all_records(s, "products"):
                 if str(other.get("sku") or "") == sku:
-                    raise UsageError(f"--sku {sku!r}: product {other.get('id')} already has this SKU")
-        s.repo.create("products", data["id"], data)
+                    raise UsageError.about("sku", "{0} {sku!r}: product {other} already has this SKU",
+                                           sku=sku, other=other.get("id"))
+        s.repo.create("products", product.id, data)
     return data
 
 
@@ -52,7 +63,7 @@ def find_id(s: Session, ref: str) -> str:
     """A product by exact id, exact SKU, exact name (case-insensitive) or unique id prefix."""
     ref = (ref or "").strip()
     if not ref:
-        raise UsageError("--product: empty")
+        raise UsageError.about("product", "{0}: empty")
     if s.repo.exists("products", ref):
         return ref
     wanted = clients.norm(ref)
@@ -74,34 +85,37 @@ def find_id(s: Session, ref: str) -> str:
 NUMBERS = ("price", "tax_rate")
 
 
+def model(s: Session, product_id: str) -> Product:
+    """The catalogue product `product_id` (a bad value is CorruptData naming file and line)."""
+    return to_model(s.repo.load("products", product_id), Product)
+
+
 def load(s: Session, ref: str) -> dict:
-    return clients.with_decimals(s.readable(s.repo.load("products", find_id(s, ref))).data, NUMBERS)
+    """`product show`: the product as its model writes it (checked), numbers as Decimal."""
+    return to_model(s.readable(s.repo.load("products", find_id(s, ref))), Product).to_dict()
 
 
 def records(s: Session) -> list[dict]:
+    """Every product as stored (a scan of plain records, schema-checked by `dealcli check`)."""
     rows = [clients.with_decimals(r, NUMBERS) for r in clients.all_records(s, "products")]
     return sorted(rows, key=lambda r: (clients.norm(r.get("name")), str(r.get("id"))))
 
 
 def _from_catalogue(s: Session, product_id: str, quantity: str | None = None,
                     discount: str | None = None) -> ProductRow:
-    data = s.repo.load("products", product_id).data
+    """A product row copied from the catalogue; errors are about the field `product`."""
+    product = model(s, product_id)
+    row = ProductRow(name=product.name, price=product.price, tax_rate=product.tax_rate or Decimal(0),
+                     tax_included=bool(product.tax_included), product=product_id)
     try:
-        row = ProductRow(
-            name=str(data.get("name") or product_id),
-            price=money.to_decimal(data.get("price", 0), "price"),
-            tax_rate=money.percent(data.get("tax_rate") or 0, "tax_rate"),
-            tax_included=bool(data.get("tax_included")),
-            product=product_id,
-        )
         if quantity is not None:
             row.quantity = money.to_decimal(quantity, "quantity")
         if discount is not None:
             row.discount = money.percent(discount, "discount")
     except money.MoneyError as exc:
-        raise UsageError(f"--product {product_id}: {exc}") from None
+        raise UsageError.about("product", "{0} {id}: {problem}", id=product_id, problem=str(exc)) from None
     if row.quantity < 0:
-        raise UsageError(f"--product {product_id}: quantity cannot be negative")
+        raise UsageError.about("product", "{0} {id}: quantity cannot be negative", id=product_id)
     return row
 
 

@@ -57,7 +57,7 @@ PRESET_HELP = {
     "open": "open deals",
     "won": "deals won",
     "lost": "deals lost",
-    "mine": "deals whose responsible is the acting user (--as)",
+    "mine": "deals whose responsible is the acting user (`dealcli --as USER ...`)",
     "no-activity": "open deals without a pending activity",
     "overdue": "open deals whose next activity is past due or whose close date has passed",
     "closing-this-month": "open deals whose close date is in this calendar month",
@@ -459,8 +459,10 @@ def known_field(s, name: str) -> bool:
     return False
 
 
-def check_field(s, name: str, what: str) -> None:
-    """Refuse (exit 2, with a "did you mean") a field no deal, card or computed field knows."""
+def check_field(s, name: str, field: str | tuple, what: str = "{0}", **values) -> None:
+    """Refuse (exit 2, with a "did you mean") a field no deal, card or computed field knows.
+    `field` is the parameter the name came from (`sort`, `columns`); `what` words where it was
+    found, {0} standing for that parameter (errors.DealcliError.about)."""
     if known_field(s, name):
         return
     from dealcli import cards
@@ -469,7 +471,8 @@ def check_field(s, name: str, what: str) -> None:
     names = list(DEAL_KEYS) + list(COMPUTED)
     for p in s.all_pipelines([]).values():
         names += cards.card_of(p).names()
-    raise UsageError(f"{what}: unknown field {name!r}{hint(name, names)}")
+    raise UsageError.about(field, what + ": unknown field {name!r}{hint}", name=name, hint=hint(name, names),
+                           **values)
 
 
 def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):
@@ -616,7 +619,8 @@ def preset_exprs(s, name: str) -> list[str]:
     if name in saved:
         return saved[name]
     known = list(PRESETS) + sorted(saved)
-    raise UsageError(f"--preset {name!r}: no such preset or saved filter (known: {', '.join(known)})")
+    raise UsageError.about("preset", "{0} {name!r}: no such preset or saved filter (known: {known})", name=name,
+                           known=", ".join(known))
 
 
 def expand(s, presets: list[str] | None, exprs: list[str] | None) -> list[str]:
@@ -629,11 +633,12 @@ def expand(s, presets: list[str] | None, exprs: list[str] | None) -> list[str]:
 def save_filter(s, name: str, exprs: list[str]) -> None:
     """Write `filters: {name: exprs}` to dealcli.yaml under the repository lock."""
     if not _SAVE_NAME.match(name or ""):
-        raise UsageError(f"--save {name!r}: a filter name is lower-case letters, digits, - and _")
+        raise UsageError.about("save", "{0} {name!r}: a filter name is lower-case letters, digits, - and _", name=name)
     if name in PRESETS:
-        raise UsageError(f"--save {name!r}: that is the name of a shipped preset")
+        raise UsageError.about("save", "{0} {name!r}: that is the name of a shipped preset", name=name)
     if not exprs:
-        raise UsageError(f"--save {name!r}: nothing to save (give expressions or --preset)")
+        raise UsageError.about(("save", "preset"), "{0} {name!r}: nothing to save (give expressions or {1})",
+                               name=name)
     compile_query(s, exprs)  # a malformed expression is refused before anything is written
     with s.repo.transaction():
         config = dict(s.repo.config)
@@ -676,10 +681,11 @@ def compile_query(s, exprs: list[str], sort: str | None = None, limit: int | Non
         desc = part.startswith("-")
         name = part.lstrip("+-").strip()
         if not name or not FIELD_NAME.match(name):
-            raise UsageError(f"--sort {sort!r}: {part!r} is not a field (use FIELD or -FIELD)")
+            raise UsageError.about("sort", "{0} {sort!r}: {part!r} is not a field (use FIELD or -FIELD)", sort=sort,
+                                   part=part)
         keys.append((name, desc, getter(name, ctx)))
     if limit is not None and limit < 0:
-        raise UsageError(f"--limit {limit}: must be 0 or more")
+        raise UsageError.about("limit", "{0} {limit}: must be 0 or more", limit=limit)
     for name in extra_fields or []:
         getter(name, ctx)
     keep = None
@@ -768,8 +774,8 @@ def check_fields(s, query: Query, columns: list[str] | None = None) -> None:
     "did you mean" otherwise): run on what a person typed, before the scan."""
     for x in query.exprs:
         if not _HAS.match(x or ""):  # has:NAME asks whether a field is there: any name is fine
-            check_field(s, parse(x).field, f"filter {x!r}")
+            check_field(s, parse(x).field, (), "filter {expr!r}", expr=x)  # worded by the expression alone
     for name, _, _ in query.sort:
-        check_field(s, name, "--sort")
+        check_field(s, name, "sort")
     for name in columns or []:
-        check_field(s, name, "--columns")
+        check_field(s, name, "columns")

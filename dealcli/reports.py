@@ -49,7 +49,8 @@ def sections_of(names: list[str] | None) -> list[str]:
         if not name:
             continue
         if name not in SECTIONS:
-            raise UsageError(f"--section {part.strip()!r}: not one of {', '.join(s.replace('_', '-') for s in SECTIONS)}")
+            raise UsageError.about("section", "{0} {name!r}: not one of {known}", name=part.strip(),
+                                   known=", ".join(s.replace("_", "-") for s in SECTIONS))
         if name not in out:
             out.append(name)
     return out
@@ -394,4 +395,4 @@ def write_html(s, target: str, kind: str, sections=None, exprs=None, presets=Non
     if target == "-":
         render.write(text)
         return
-    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), '--html')}")
+    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), 'html')}")

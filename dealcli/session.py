@@ -113,7 +113,8 @@ class Session:
             return str(self.repo.config["default_user"])
         return _git_email() or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
 
-    def notice(self, message: str) -> None:
+    def notice(self, message) -> None:
+        """A hint for stderr: text, or errors.Words about fields (the edge words them as options)."""
         self.notices.append(message)
 
     @property

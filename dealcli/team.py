@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from dealcli import access
-from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation
+from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
 from dealcli.session import Session
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -57,9 +57,6 @@ def _check_user(s: Session, login: str, data: dict, users: dict, config: dict) -
 
 def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: str | None = None,
              roles=()) -> dict:
-    """Add a user; returns {login, name, emails, dept, roles, first_without_admin}: the last is
-    true when this is the first user and has no admin role (from now on only users with the
-    settings right may change users, roles and settings: the caller should say so)."""
     login = _name(login, "login")
     record = {"name": name or login, "emails": [e.strip() for e in emails], "dept": dept,
               "roles": list(roles) or ["manager"]}
@@ -72,7 +69,10 @@ def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: s
         users[login] = record
 
     _update(s, "users", change)
-    return {"login": login, **record, "first_without_admin": first and "admin" not in record["roles"]}
+    if first and "admin" not in record["roles"]:
+        s.notice(Words(("role",), "{login} is the first user: from now on only users with the settings right (role "
+                       "admin) may change users, roles and settings; add yourself with {0} admin", {"login": login}))
+    return {"login": login, **record}
 
 
 def user_edit(s: Session, login: str, name: str | None = None, emails=None, dept: str | None = None,

@@ -73,6 +73,7 @@ def test_a_model_reads_types_and_keeps_unknown_keys_last():
     ({"birthday": "someday"}, ("birthday",), None),
     ({"created": "2026-03-10"}, ("created",), None),
     ({"fields": ["a"]}, ("fields",), "expected a mapping"),
+    ({"emails": ["jo@x.example", "jo at x"]}, ("emails", 1), "'jo at x' is not an email address"),
     ({"format": 99}, ("format",), None),
 ])
 def test_a_bad_value_is_named_by_its_path(change, path, message):
@@ -196,5 +197,5 @@ def test_a_core_caller_reads_plain_field_names(session):
     with pytest.raises(NotAllowed) as caught:
         access.identify(access.Policy(users={"boss": {}}), "ghost", "boss")
     assert caught.value.fields == ("as_user",) and "--" not in caught.value.message
-    added = team.user_add(session, "boss")
-    assert added["first_without_admin"] is True and session.notices == []  # the edge words the hint
+    team.user_add(session, "boss")  # the first user, without admin: a hint about the role field
+    assert [str(n) for n in session.notices][-1].endswith("add yourself with role admin")

@@ -37,7 +37,8 @@ def _for_mta(ctx: typer.Context, work) -> None:
     try:
         work()
     except inbox.Kept as exc:
-        session(ctx).notice(f"error: {exc.message}")
+        words = exc.words()
+        session(ctx).notice(f"error: {words}" if isinstance(words, str) else words.prefixed("error: "))
     except TempFail:
         raise
     except DealcliError as exc:

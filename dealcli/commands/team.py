@@ -42,11 +42,7 @@ def user_add(ctx: typer.Context, login: LoginArg, name: NameOpt = None, email: E
     from dealcli import team
 
     s = session(ctx)
-    added = team.user_add(s, login, name, email or [], dept, role or [])
-    if added["first_without_admin"]:
-        s.notice(f"{added['login']} is the first user: from now on only users with the settings right (role admin) "
-                 "may change users, roles and settings; add yourself with --role admin")
-    print_ids([added["login"]])
+    print_ids([team.user_add(s, login, name, email or [], dept, role or [])["login"]])
 
 
 @user_app.command("list")

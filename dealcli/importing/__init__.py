@@ -30,7 +30,7 @@ from dealcli.importing import read as import_read
 
 from dealcli.importing import native as import_native
 from dealcli.importing import values as import_values
-from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted
+from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted, word
 from dealcli.importing.presets import PRESETS, Preset, key
 from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
@@ -128,12 +128,34 @@ class Result:
         return f"{head}: {', '.join(parts)}{tail}"
 
 
+def about_of(exc) -> tuple | None:
+    """(fields, template, values) of a problem about fields (errors.DealcliError.about,
+    errors.Violation.of, problem()), or None: what the edge needs to word the fields as options."""
+    about = getattr(exc, "about", None)
+    if isinstance(about, tuple):
+        return about
+    if getattr(exc, "template", None) is not None:
+        return exc.fields, exc.template, exc.values
+    return None
+
+
+def problem(fields: str | tuple, template: str, **values) -> ValueProblem:
+    """A ValueProblem about the import's own parameters (`stage_map`, `key`): its text reads the
+    plain field names; the edge words them as the options typed (ImportFailed.lines)."""
+    fields = (fields,) if isinstance(fields, str) else tuple(fields)
+    exc = ValueProblem(word(template, fields, values))
+    exc.about = (fields, template, values)
+    return exc
+
+
 class Unknown(ValueProblem):
     """A source value nothing maps (a stage, a pipeline): listed once for the whole file with the
-    option that maps it, not once per row."""
+    parameter that maps it (`fields`, worded as problem() does), not once per row."""
 
-    def __init__(self, message: str, once: str):
-        super().__init__(message)
+    def __init__(self, fields: str | tuple, template: str, once: str, **values):
+        fields = (fields,) if isinstance(fields, str) else tuple(fields)
+        super().__init__(word(template, fields, values))
+        self.about = (fields, template, values)
         self.once = once
 
 
@@ -156,6 +178,27 @@ def _shown(value) -> str | None:
     return str(value)
 
 
+class Line(str):
+    """One line of a failed import. As text it reads plain field names (`stage-map`); when its
+    problem is about fields, worded(label) words them as the edge does (`--stage-map`)."""
+
+    head: str = ""
+    about: tuple | None = None
+    tail: str = ""
+
+    @classmethod
+    def of(cls, head: str, text: str, about: tuple | None, tail: str = "") -> Line:
+        line = cls(head + text + tail)
+        line.head, line.about, line.tail = head, about, tail
+        return line
+
+    def worded(self, label=None) -> str:
+        if label is None or self.about is None:
+            return str(self)
+        fields, template, values = self.about
+        return self.head + word(template, fields, values, label) + self.tail
+
+
 class ImportFailed(ValidationFailed):
     """Bad rows: one line each, then a count; nothing was written."""
 
@@ -165,17 +208,24 @@ class ImportFailed(ValidationFailed):
         super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
 
     def lines(self, label=None) -> list[str]:
-        return self.problems + [self.message]
+        return [p.worded(label) if isinstance(p, Line) else p for p in self.problems] + [self.message]
 
 
 class Bad(Exception):
     """A problem with one value of one row; `more` holds the row's other problems."""
 
-    def __init__(self, column: str | None, value, problem: str, line: int | None = None):
+    def __init__(self, column: str | None, value, problem: str, line: int | None = None, about: tuple | None = None):
         super().__init__(problem)
         self.column, self.value, self.problem, self.line = column, value, problem, line
+        self.about = about  # (fields, template, values) when `problem` is about the import's parameters
         self.more: list[Bad] = []
         self.once: str | None = None  # the same problem on many rows: listed once (unknown stages)
+
+    @classmethod
+    def of(cls, column: str | None, value, line: int | None, found) -> Bad:
+        """A Bad from a problem found elsewhere (a Violation, a ValueProblem, an error)."""
+        text = found.message if hasattr(found, "message") else str(found)
+        return cls(column, value, text, line, about_of(found))
 
     def all(self) -> list[Bad]:
         return [self, *self.more]
@@ -205,18 +255,20 @@ class Plan:
 
 
 # -- options ----------------------------------------------------------------------------------------
-def parse_maps(items: list[str], option: str = "--map") -> dict[str, str | None]:
+# Problems about the import's own parameters name them as fields (`map`, `stage_map`, `key` ...:
+# the names of `dealcli import`'s options), worded as options only at the edge (issue 11).
+def parse_maps(items: list[str], field: str = "map") -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for item in items:
         column, sep, target = item.rpartition("=")
         if not sep or not column.strip():
-            raise UsageError(f"{option} {item!r}: expected COLUMN=FIELD")
+            raise UsageError.about(field, "{0} {item!r}: expected COLUMN=FIELD", item=item)
         target = target.strip()
-        out[" ".join(column.split())] = normalise_target(target, item) if target not in ("", "-") else None
+        out[" ".join(column.split())] = normalise_target(target, item, field) if target not in ("", "-") else None
     return out
 
 
-def normalise_target(target: str, item: str) -> str:
+def normalise_target(target: str, item: str, field: str = "map") -> str:
     if target.startswith("fields."):
         name = target[7:].strip()
     else:
@@ -224,16 +276,16 @@ def normalise_target(target: str, item: str) -> str:
             return target
         name = target
     if not name or len(name) > 64 or name in ("id", "format", "history", "comments", "products", "fields"):
-        raise UsageError(f"--map {item!r}: {target!r} is not a usable field name")
+        raise UsageError.about(field, "{0} {item!r}: {target!r} is not a usable field name", item=item, target=target)
     return "fields." + name
 
 
-def parse_stage_maps(items: list[str], option: str = "--stage-map", shape: str = "VALUE=STAGE") -> dict[str, str]:
+def parse_stage_maps(items: list[str], field: str = "stage_map", shape: str = "VALUE=STAGE") -> dict[str, str]:
     out = {}
     for item in items:
         value, sep, stage = item.rpartition("=")
         if not sep or not value.strip() or not stage.strip():
-            raise UsageError(f"{option} {item!r}: expected {shape}")
+            raise UsageError.about(field, "{0} {item!r}: expected {shape}", item=item, shape=shape)
         out[key(value)] = stage.strip()
     return out
 
@@ -366,7 +418,7 @@ class Context:
         self.preset = PRESETS[opts.preset] if opts.preset else None
         self.explicit = parse_maps(opts.maps)
         self.stage_map = parse_stage_maps(opts.stage_maps)
-        self.pipeline_map = parse_stage_maps(opts.pipeline_maps, "--pipeline-map", "VALUE=PIPELINE")
+        self.pipeline_map = parse_stage_maps(opts.pipeline_maps, "pipeline_map", "VALUE=PIPELINE")
         self.pipelines = s.all_pipelines()
         self.default_pipeline = opts.pipeline or s.default_pipeline_id()
         if self.default_pipeline not in self.pipelines:
@@ -417,17 +469,17 @@ class Context:
         mapped = self.pipeline_map.get(key(text))
         if mapped is not None:
             if mapped not in self.pipelines:
-                raise UsageError(f"--pipeline-map {text}={mapped}: no such pipeline (pipelines: "
-                                 f"{', '.join(self.pipelines)})")
+                raise UsageError.about("pipeline_map", "{0} {text}={mapped}: no such pipeline (pipelines: {known})",
+                                       text=text, mapped=mapped, known=", ".join(self.pipelines))
             return self.pipelines[mapped]
         for p in self.pipelines.values():
             if text == p.id or key(text) in (key(p.id), key(p.name)):
                 return p
         if self.preset and key(text) in {key(n) for n in self.preset.default_pipelines}:
             return self.pipelines[self.default_pipeline]
-        raise Unknown(f"no such pipeline (pipelines: {', '.join(self.pipelines)}); map it with --pipeline-map "
-                      f"{text!r}=PIPELINE, create it, or keep the value as a custom field with --map "
-                      "COLUMN=source_pipeline", once=f"pipeline {text}")
+        raise Unknown(("pipeline_map", "map"), "no such pipeline (pipelines: {known}); map it with {0} "
+                      "{text!r}=PIPELINE, create it, or keep the value as a custom field with {1} "
+                      "COLUMN=source_pipeline", f"pipeline {text}", known=", ".join(self.pipelines), text=text)
 
     def stage_for(self, pipeline: Pipeline, value) -> tuple[str | None, str | None, bool]:
         """(stage id or None, status the value names or None, explicit): what a source stage value
@@ -454,13 +506,13 @@ class Context:
             return None, "won", False
         if word in LOST_STAGES or (self.preset and word in self.preset.lost_stages):
             return None, "lost", False
+        stages = ", ".join(st.id for st in pipeline.stages)
         if target:
-            raise Unknown(f"is the preset's stage {target!r}, which is not in pipeline {pipeline.id!r} (stages: "
-                          f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
-                          f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
-        raise Unknown(f"stage is not in pipeline {pipeline.id!r} (stages: "
-                      f"{', '.join(st.id for st in pipeline.stages)}); map it with --stage-map "
-                      f"{text!r}=STAGE", once=f"stage {pipeline.id} {text}")
+            raise Unknown("stage_map", "is the preset's stage {target!r}, which is not in pipeline {pipeline!r} "
+                          "(stages: {stages}); map it with {0} {text!r}=STAGE", f"stage {pipeline.id} {text}",
+                          target=target, pipeline=pipeline.id, stages=stages, text=text)
+        raise Unknown("stage_map", "stage is not in pipeline {pipeline!r} (stages: {stages}); map it with {0} "
+                      "{text!r}=STAGE", f"stage {pipeline.id} {text}", pipeline=pipeline.id, stages=stages, text=text)
 
     def pipeline_of_stage(self, value, probe=None) -> Pipeline | None:
         """Bitrix24 stages of extra pipelines carry the pipeline: "C6:NEW" is stage NEW of
@@ -479,14 +531,17 @@ class Context:
         for p in self.pipelines.values():
             if key(p.id) in (n, f"c{n}") or key(p.name) in (n, f"c{n}"):
                 return p
-        raise Unknown(f"is a stage of Bitrix24 pipeline (category) {n}, which has no pipeline here; map it with "
-                      f"--pipeline-map {n}=PIPELINE (pipelines: {', '.join(self.pipelines)})", once=f"category {n}")
+        raise Unknown("pipeline_map", "is a stage of Bitrix24 pipeline (category) {n}, which has no pipeline here; "
+                      "map it with {0} {n}=PIPELINE (pipelines: {known})", f"category {n}", n=n,
+                      known=", ".join(self.pipelines))
 
     def company_id(self, name: str) -> str:
         try:
             found = self.companies.find(name=name)
         except NotFound as exc:
-            raise ValueProblem(exc.message) from None
+            carried = ValueProblem(exc.message)
+            carried.about = about_of(exc)
+            raise carried from None
         if found:
             return found
         data = clients.new_record(self.s, "company", name)
@@ -561,7 +616,7 @@ class Reading:
             out = parse(value)
         except ValueProblem as exc:
             # noted, and the row goes on being read: every problem of a row is listed
-            bad = Bad(column, value, str(exc), (row or self.first).line)
+            bad = Bad.of(column, value, (row or self.first).line, exc)
             bad.once = getattr(exc, "once", None)
             self.problems.append(bad)
             return None
@@ -706,11 +761,12 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
         raise Bad(stage_col, stage_raw, f"says {stage_status} but the status column says {declared}", line)
     stage = pipeline.stage(stage_id) if stage_id else None
     if stage_id and stage is None:
-        raise Bad(stage_col, stage_raw, f"maps to stage {stage_id!r}, which is not in pipeline {pipeline.id!r}; "
-                  f"map it with --stage-map {str(stage_raw).strip()!r}=STAGE", line)
-    stage, problem = stage_rules.stage_for_status(pipeline, stage, declared)
-    if problem:
-        raise Bad(stage_col, stage_raw, problem, line)
+        raise Bad.of(stage_col, stage_raw, line, problem(
+            "stage_map", "maps to stage {stage!r}, which is not in pipeline {pipeline!r}; map it with {0} "
+            "{text!r}=STAGE", stage=stage_id, pipeline=pipeline.id, text=str(stage_raw).strip()))
+    stage, refused = stage_rules.stage_for_status(pipeline, stage, declared)
+    if refused:
+        raise Bad.of(stage_col, stage_raw, line, refused)
 
     amount, amount_currency = r.read("amount", import_values.parse_amount) or (None, None)
     currency = r.read("currency", currency_code) or amount_currency or s.currency
@@ -754,7 +810,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
             try:
                 own_emails = read_emails(own)
             except ValueProblem as exc:
-                r.problems.append(Bad(contact_col, n, str(exc), line))
+                r.problems.append(Bad.of(contact_col, n, line, exc))
         people.append((name, own_emails))
     if r.problems:
         raise _combined(r.problems)
@@ -768,7 +824,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
                     contacts.append(cid)
     except ValueProblem as exc:
         column, value = r.raw("company") if company_name else r.raw("contact")
-        raise Bad(column, value, str(exc), line) from None
+        raise Bad.of(column, value, line, exc) from None
     names = [p[0] or (p[1][0] if p[1] else None) for p in people]
     email = emails[0] if emails else None
 
@@ -824,7 +880,7 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
     if ctx.key_field:
         value = key_value_of(deal.to_dict(), ctx.key_field)
         if value in (None, ""):
-            raise Bad(ctx.key_field, None, f"the --key field {ctx.key_field!r} is empty", line)
+            raise Bad.of(ctx.key_field, None, line, _key_empty(ctx))
         value = str(value)
         if value in ctx.keys_seen:
             raise Bad(ctx.key_field, value, f"the same key is already on line {ctx.keys_seen[value]}", line)
@@ -850,9 +906,13 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
     return Plan("create", deal, None, line)
 
 
+def _key_empty(ctx: Context) -> ValueProblem:
+    return problem("key", "the {0} field {field!r} is empty", field=ctx.key_field)
+
+
 def _violations(found: list, stage_column: str, line: int) -> Bad:
     """Every rule a row breaks, as one Bad."""
-    return _combined([Bad(stage_column if v.field in ("stage", "status") else v.field, v.value, v.message, line)
+    return _combined([Bad.of(stage_column if v.field in ("stage", "status") else v.field, v.value, line, v)
                       for v in found])
 
 
@@ -910,7 +970,7 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
                   f"({before.status}) and the row changes {', '.join(changed)}; reopen it first", line)
     bad = stage_rules.check_required(after, pipeline, after.stage) + stage_rules.validate_deal(after, ctx.pipelines)
     if bad:
-        raise Bad(bad[0].field, bad[0].value, bad[0].message, line)
+        raise Bad.of(bad[0].field, bad[0].value, line, bad[0])
     after.history.extend(deals.diff_events(s, before, after))
     after.history.extend(events)
     after.modified = s.now
@@ -934,11 +994,11 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
         raise Bad(dotted(exc.path), value, exc.message, row.line) from None
     bad = stage_rules.validate_deal(deal, ctx.pipelines)
     if bad:
-        raise Bad(bad[0].field, bad[0].value, bad[0].message, row.line)
+        raise Bad.of(bad[0].field, bad[0].value, row.line, bad[0])
     if ctx.key_field:
         value = key_value_of(deal.to_dict(), ctx.key_field)
         if value in (None, ""):
-            raise Bad(ctx.key_field, None, f"the --key field {ctx.key_field!r} is empty", row.line)
+            raise Bad.of(ctx.key_field, None, row.line, _key_empty(ctx))
         value = str(value)
         if value in ctx.keys_seen:
             raise Bad(ctx.key_field, value, f"the same key is already on line {ctx.keys_seen[value]}", row.line)
@@ -973,8 +1033,8 @@ def _check_links(ctx: Context, deal: Deal, line: int) -> None:
         return
     text = f"links to {', '.join(missing)}, which this repository does not have"
     if ctx.opts.strict:
-        raise Bad("company" if missing[0].startswith("company") else "contacts", None,
-                  text + " (--strict; import the companies and contacts first, or drop --strict)", line)
+        raise Bad.of("company" if missing[0].startswith("company") else "contacts", None, line, problem(
+            "strict", "{text} ({0}; import the companies and contacts first, or drop {0})", text=text))
     if ctx.final:
         ctx.result.dangling.append(f"line {line}: deal {deal.id} {text}")
 
@@ -990,7 +1050,7 @@ def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):
     try:
         return cards.coerce(pipeline, name, text, ctx.s)
     except RuleViolation as exc:
-        raise Bad(f"fields.{name}", text, exc.violations[0].message, line) from None
+        raise Bad.of(f"fields.{name}", text, line, exc.violations[0]) from None
 
 
 # -- the passes ---------------------------------------------------------------------------------------
@@ -1043,29 +1103,30 @@ def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
                     first[1] += 1
                     bad_lines.add(line)
                     continue
-                problems.append((line, _problem(name, line, one.column, one.value, one.problem)))
+                problems.append((line, _problem(name, line, one)))
             continue
         on_plan(ctx, plan)
     for err in read_errors:
-        problems.append((err.line, _problem(name, err.line, err.column, err.value, err.problem)))
+        problems.append((err.line, _problem(name, err.line, err)))
     for line, count, one in once.values():
         rows = f" ({count} rows from here on)" if count > 1 else ""
-        problems.append((line, _problem(name, line, one.column, one.value, one.problem) + rows))
+        problems.append((line, _problem(name, line, one, rows)))
     problems.sort(key=lambda p: p[0])  # stable: a row's problems stay in column order
     ctx.result.rows = n
     ctx.bad_rows = len({line for line, _ in problems} | bad_lines)
     return [text for _, text in problems]
 
 
-def _problem(name: str, line: int, column, value, problem: str) -> str:
-    where = f"{name}:{line}: {column or '(row)'}: "
-    if value is None:
-        return where + problem
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return where + f"{text!r}: {problem}"
+def _problem(name: str, line: int, bad, tail: str = "") -> Line:
+    """`file:line: column: value: problem` of a Bad (or a reading error with the same parts)."""
+    where = f"{name}:{line}: {bad.column or '(row)'}: "
+    if bad.value is not None:
+        text = bad.value if isinstance(bad.value, str) else repr(bad.value)
+        text = " ".join(text.split())
+        if len(text) > 60:
+            text = text[:57] + "..."
+        where += f"{text!r}: "
+    return Line.of(where, bad.problem, getattr(bad, "about", None), tail)
 
 
 def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
@@ -1077,23 +1138,33 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
         return _run(s, opts, report, progress)
 
 
-def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
+def check_options(opts: ImportOptions) -> None:
+    """Refuse ImportOptions no import can run with (a usage error about the field, whoever the
+    caller is: the CLI words it as the option, e.g. `--preset`); normalises delimiter and columns."""
     if opts.key and opts.key not in KEY_FIELDS and not opts.key.strip():
-        raise UsageError("--key: empty field name")
+        raise UsageError.about("key", "{0}: empty field name")
     if opts.format and opts.format not in import_read.FORMATS:
-        raise UsageError(f"--format {opts.format!r}: expected one of {', '.join(import_read.FORMATS)}")
+        raise UsageError.about("format", "{0} {value!r}: expected one of {known}", value=opts.format,
+                               known=", ".join(import_read.FORMATS))
     if opts.preset and opts.preset not in PRESETS:
-        raise UsageError(f"--preset {opts.preset!r}: expected one of {', '.join(PRESETS)}")
+        raise UsageError.about("preset", "{0} {value!r}: expected one of {known}", value=opts.preset,
+                               known=", ".join(PRESETS))
     if opts.delimiter is not None:
         opts.delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(opts.delimiter, opts.delimiter)
         if len(opts.delimiter) != 1:
-            raise UsageError(f"--delimiter {opts.delimiter!r}: expected one character (or \\t)")
+            raise UsageError.about("delimiter", "{0} {value!r}: expected one character (or \\t)",
+                                   value=opts.delimiter)
     if opts.dialect and opts.dialect not in DIALECTS:
-        raise UsageError(f"--dialect {opts.dialect!r}: expected one of {', '.join(DIALECTS)}")
+        raise UsageError.about("dialect", "{0} {value!r}: expected one of {known}", value=opts.dialect,
+                               known=", ".join(DIALECTS))
     if opts.columns is not None:
         opts.columns = [c.strip() for c in opts.columns]
         if not opts.columns or not all(opts.columns):
-            raise UsageError("--columns: expected names separated by commas (title,amount,...)")
+            raise UsageError.about("columns", "{0}: expected names separated by commas (title,amount,...)")
+
+
+def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
+    check_options(opts)
     source = import_read.Source(opts.source, opts.encoding)
     try:
         fmt = opts.format or source.guess_format()
@@ -1119,7 +1190,7 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         except import_values.AmbiguousDates as exc:
             raise exc.error(UsageError, source.name) from None
         except import_values.MixedDates as exc:
-            raise ImportFailed([f"{source.name}: {exc}"]) from None
+            raise ImportFailed([Line.of(f"{source.name}: ", str(exc), about_of(exc))]) from None
     check.dates = import_values.DateReader(s.tz, order)
     problems = _pass(check, lambda ctx, plan: ctx.pending.clear(),
                      progress and (lambda done, total: progress("checking", done, total)))
@@ -1191,8 +1262,8 @@ def _check_explicit_columns(ctx: Context) -> None:
         columns = {key(c) for c in row.values}
         missing = [c for c in ctx.explicit if c not in row.values and key(c) not in columns]
         if missing:
-            raise UsageError(f"--map {missing[0]!r}: no such column in {ctx.source.name} (columns: "
-                             f"{', '.join(row.values)})")
+            raise UsageError.about("map", "{0} {column!r}: no such column in {source} (columns: {columns})",
+                                   column=missing[0], source=ctx.source.name, columns=", ".join(row.values))
         return
 
 
@@ -1209,11 +1280,11 @@ def _check_header(ctx: Context) -> None:
         columns = list(row.values)
         shown = ", ".join(repr(c) for c in columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
         looks_like_data = any(re.search(r"\d", c) or "@" in c for c in columns)
-        hint = ("it looks like data, not a header: pass --no-header --columns title,amount,...; or "
-                if looks_like_data else "")
-        raise UsageError(f"{ctx.source.name}: no column matches a deal field (columns: {shown}); {hint}"
-                         "name them with --map COLUMN=FIELD or --preset NAME (fields: title, amount, "
-                         "currency, stage, company, contact, ...)")
+        hint = "it looks like data, not a header: pass {2} {3} title,amount,...; or " if looks_like_data else ""
+        raise UsageError.about(("map", "preset", "no_header", "columns"), "{source}: no column matches a deal "
+                               "field (columns: {shown}); " + hint + "name them with {0} COLUMN=FIELD or {1} NAME "
+                               "(fields: title, amount, currency, stage, company, contact, ...)",
+                               source=ctx.source.name, shown=shown)
 
 
 def write_report(result: Result, name: str, path: str) -> None:
@@ -1223,4 +1294,4 @@ def write_report(result: Result, name: str, path: str) -> None:
     from dealcli.storage import files
 
     data = json.dumps(result.report(name), ensure_ascii=False, indent=2) + "\n"
-    files.write_output(path, data.encode("utf-8"), "--report")
+    files.write_output(path, data.encode("utf-8"), "report_file")

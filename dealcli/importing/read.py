@@ -82,8 +82,8 @@ class Source:
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                raise UsageError(f"--encoding {encoding!r}: unknown encoding (try utf-8, utf-16, cp1251, "
-                                 "latin-1)") from None
+                raise UsageError.about("encoding", "{0} {encoding!r}: unknown encoding (try utf-8, utf-16, "
+                                       "cp1251, latin-1)", encoding=encoding) from None
             norm = codecs.lookup(encoding).name
             if norm == "utf-8" and self.bom == "utf-8-sig":
                 encoding = "utf-8-sig"
@@ -137,9 +137,9 @@ class Source:
         line = lineno + 1 + pending.count("\n") + exc.object[:exc.start].decode(
             self.encoding, errors="replace").count("\n")
         bad = exc.object[exc.start:exc.end][:4].hex(" ")
-        hint = "pass --encoding (cp1251, latin-1, utf-16 ...)" if self.encoding.startswith("utf-8") else \
-            "check --encoding"
-        return InputError(f"{self.name}:{line}: cannot decode byte {at} (0x{bad}) as {self.encoding}: {hint}")
+        hint = "pass {0} (cp1251, latin-1, utf-16 ...)" if self.encoding.startswith("utf-8") else "check {0}"
+        return InputError.about("encoding", "{name}:{line}: cannot decode byte {at} (0x{bad}) as {encoding}: " + hint,
+                                name=self.name, line=line, at=at, bad=bad, encoding=self.encoding)
 
     def sample(self, size: int = CHUNK) -> str:
         out, n = [], 0

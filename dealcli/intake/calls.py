@@ -47,7 +47,8 @@ def parse_maps(maps: list[str]) -> dict[str, str]:
         column, sep, name = text.partition("=")
         name = name.strip().lower()
         if not sep or not column.strip() or name not in FIELDS:
-            raise UsageError(f"--map {text!r}: expected COLUMN=FIELD with FIELD one of {', '.join(FIELDS)}")
+            raise UsageError.about("map", "{0} {text!r}: expected COLUMN=FIELD with FIELD one of {known}",
+                                   text=text, known=", ".join(FIELDS))
         out[column.strip()] = name
     return out
 
@@ -62,8 +63,8 @@ def _field_of(column: str, maps: dict) -> str | None:
 def from_cdr(cells: list[str]) -> dict:
     """A call from one line of Asterisk's Master.csv."""
     if len(cells) < 17:
-        raise MalformedInput(f"{len(cells)} columns: an Asterisk CDR line has at least 17 (or give the file a "
-                             "header row and --map)")
+        raise MalformedInput.about("map", "{n} columns: an Asterisk CDR line has at least 17 (or give the file a "
+                                   "header row and {0})", n=len(cells))
     cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells)))
     return {"id": cdr["uniqueid"], "from": cdr["src"], "to": cdr["dst"], "start": cdr["start"],
             "duration": cdr["duration"], "talk": cdr["billsec"], "result": cdr["disposition"], "name": cdr["clid"]}
@@ -122,7 +123,7 @@ def process(s: Session, call: dict, source: str) -> Outcome:
         call = from_cdr(list(call["cdr"]))
     call_id = str(call.get("id") or "").strip()
     if not call_id:
-        raise MalformedInput("no unique id (Asterisk uniqueid, or --map COLUMN=id)")
+        raise MalformedInput.about("map", "no unique id (Asterisk uniqueid, or {0} COLUMN=id)")
     try:
         start, _ = timeutil.parse_datetime(str(call.get("start") or ""), s.now)
     except timeutil.DateError:
@@ -175,10 +176,10 @@ def process(s: Session, call: dict, source: str) -> Outcome:
         subject = f"{words} {number or 'a hidden number'} ({result}, {_duration_text(talk)})"
         deal, new_deal = route.deal_for(s, rule, title=f"{words} {name or number}", source="call",
                                         deal_id=ids.derived_id("call-deal", call_id), contact=contact, company=company)
-        extra = {"channel": "phone", "direction": direction, "phone": number or None, "extension": extension or None,
-                 "duration": talk, "total_duration": total, "result": result, "call_id": call_id,
-                 "caller_name": name or None}
-        route.record(s, deal, "call", subject, start, activity_id, extra, rule.get("responsible"))
+        details = dict(channel="phone", direction=direction, phone=number or None, extension=extension or None,
+                       duration=talk, total_duration=total, result=result, call_id=call_id,
+                       caller_name=name or None)
+        route.record(s, deal, "call", subject, start, activity_id, details, rule.get("responsible"))
     return Outcome("created" if created or new_deal else "attached", activity_id, deal, contact, company, source)
 
 
@@ -199,9 +200,10 @@ def run(s: Session, file: str, maps: list[str], encoding: str = "utf-8", stdin=N
     try:
         text = raw.decode(encoding)
     except LookupError:
-        raise UsageError(f"--encoding {encoding!r}: unknown encoding") from None
+        raise UsageError.about("encoding", "{0} {encoding!r}: unknown encoding", encoding=encoding) from None
     except UnicodeDecodeError as exc:
-        raise MalformedInput(f"{file}: not {encoding} text (byte {exc.start}); give --encoding") from None
+        raise MalformedInput.about("encoding", "{file}: not {encoding} text (byte {byte}); give {0}", file=file,
+                                   encoding=encoding, byte=exc.start) from None
     out = []
     label = "stdin" if stdin is not None else file
     for source, call in rows(text.lstrip("\ufeff"), mapping, label):

@@ -136,9 +136,9 @@ def process(s: Session, payload: bytes, source: str) -> Outcome:
         deal, new_deal = route.deal_for(s, rule, title=f"Chat: {m.name}", source=m.channel,
                                         deal_id=ids.derived_id("chat-deal", thread, m.message_id),
                                         thread=route.thread_by(s, "chat", thread), contact=contact, company=company)
-        extra = {"channel": m.channel, "direction": "in", "chat": thread, "message_id": m.message_id,
-                 "from": m.name, "username": m.username, "body": m.text}
-        route.record(s, deal, "chat", first_line[:80], m.date.astimezone(s.tz), activity_id, extra,
+        details = dict(channel=m.channel, direction="in", chat=thread, message_id=m.message_id,
+                       sender=m.name, username=m.username, body=m.text)
+        route.record(s, deal, "chat", first_line[:80], m.date.astimezone(s.tz), activity_id, details,
                      rule.get("responsible"))
     return Outcome("created" if created or new_deal else "attached", activity_id, deal, contact, company, source)
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 
 from dealcli import ids, timeutil
-from dealcli.errors import CorruptData, DealcliError, TempFail
+from dealcli.errors import CorruptData, DealcliError, TempFail, Words
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli.storage import atomic, yamlcodec
@@ -32,6 +32,20 @@ class Kept(DealcliError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+    @classmethod
+    def of(cls, o: Outcome, where: str) -> Kept:
+        """The error line of one kept item; about the fields its cause was about (if any)."""
+        err = cls(f"{o.source}: {o.reason}; {where}", o.exit_code)
+        if o.about is not None:
+            w = Words(*o.about).prefixed(f"{o.source}: ", f"; {where}")
+            err.fields, err.template, err.values = w.fields, w.template, w.values
+        return err
+
+
+def about(exc: DealcliError) -> tuple | None:
+    """(fields, template, values) of an error about fields (DealcliError.about), else None."""
+    return (exc.fields, exc.template, exc.values) if exc.template is not None else None
 
 
 def _folder(s: Session, where: str):
@@ -64,10 +78,11 @@ def keep(s: Session, kind: str, payload: bytes, options: dict, reason: str, exit
 
 def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, process) -> Outcome:
     """Run `process()`; on any failure keep the item and return a `kept` Outcome."""
+    cause = None
     try:
         return process()
     except DealcliError as exc:
-        code, reason = exc.exit_code, "; ".join(exc.lines())
+        code, reason, cause = exc.exit_code, "; ".join(exc.lines()), about(exc)
     except Exception as exc:  # a bug must not lose the message either
         code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
     try:
@@ -76,7 +91,7 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
         why = exc.message if isinstance(exc, DealcliError) else f"{exc.filename or ''} {exc.strerror or exc}".strip()
         also = "" if why == reason else f"; and it could not be kept in {FAILED}/ ({why})"
         raise TempFail(f"{source}: {reason}{also}: nothing was stored, deliver it again") from None
-    return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code)
+    return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code, about=cause)
 
 
 def items(s: Session) -> list[dict]:
@@ -113,8 +128,9 @@ def report(s: Session, outcomes: list[Outcome]) -> None:
         return f"kept as {o.kept} ({hint})" if o.kept != o.source else f"still kept ({hint})"
 
     if len(outcomes) == 1:
-        raise Kept(f"{kept[0].source}: {kept[0].reason}; {where(kept[0])}", kept[0].exit_code)
+        raise Kept.of(kept[0], where(kept[0]))
     for o in kept:
-        s.notice(f"{o.source}: {o.reason}; {where(o)}")
+        s.notice(Words(*o.about).prefixed(f"{o.source}: ", f"; {where(o)}") if o.about else
+                 f"{o.source}: {o.reason}; {where(o)}")
     raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
                f"(`dealcli intake failed` lists them)", kept[0].exit_code)

@@ -179,8 +179,8 @@ def read(raw: bytes, now: dt.datetime) -> Mail:
 def mailbox_rule(s: Session, name: str | None) -> dict:
     boxes = route.section(s, "mailboxes")
     if name and name not in boxes:
-        raise NotFound(f"--mailbox {name!r}: not in intake.mailboxes of dealcli.yaml "
-                       f"(configured: {', '.join(boxes) or 'none'})")
+        raise NotFound.about("mailbox", "{0} {name!r}: not in intake.mailboxes of dealcli.yaml (configured: "
+                             "{configured})", name=name, configured=", ".join(boxes) or "none")
     rule = boxes.get(name or "default") or {}
     if not isinstance(rule, dict):
         raise NotFound(f"intake.mailboxes.{name or 'default'} of dealcli.yaml is not a mapping")
@@ -306,13 +306,13 @@ def process(s: Session, raw: bytes, mailbox: str | None, source: str) -> Outcome
         if len(body) > BODY_LIMIT:
             parts.append(("body.txt", "text/plain", body.encode()))
             body = body[:BODY_LIMIT] + "\n[... cut here: the whole text is in the attachment body.txt]"
-        extra = {
-            "channel": "email", "direction": direction, "from": f"{m.sender_name} <{m.sender}>".strip(),
-            "to": m.to, "cc": m.cc, "message_id": m.message_id, "in_reply_to": m.in_reply_to or None,
-            "references": m.references or None, "mailbox": mailbox, "body": body,
-            "attachments": save_attachments(s, activity_id, parts),
-        }
-        route.record(s, deal, "email", m.subject, m.date.astimezone(s.tz), activity_id, extra,
+        details = dict(
+            channel="email", direction=direction, sender=f"{m.sender_name} <{m.sender}>".strip(),
+            to=m.to, cc=m.cc, message_id=m.message_id, in_reply_to=m.in_reply_to or None,
+            references=m.references or None, mailbox=mailbox, body=body,
+            attachments=save_attachments(s, activity_id, parts),
+        )
+        route.record(s, deal, "email", m.subject, m.date.astimezone(s.tz), activity_id, details,
                      rule.get("responsible"))
     status = "created" if created or new_deal else "attached"
     return Outcome(status, activity_id, deal, contact, company, source)

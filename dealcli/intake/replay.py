@@ -49,10 +49,11 @@ def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
             raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), f"its payload {meta['payload']} is missing")
         options = dict(meta.get("options") or {})
         source = f"{inbox.FAILED}/{key}"
+        cause = None
         try:
             outcome = _process(s, meta["kind"], payload, options)
         except DealcliError as exc:
-            code, reason = exc.exit_code, "; ".join(exc.lines())
+            code, reason, cause = exc.exit_code, "; ".join(exc.lines()), inbox.about(exc)
         except Exception as exc:
             code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
         else:
@@ -67,5 +68,5 @@ def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
         meta.update(reason=reason, exit_code=code, failed_at=timeutil.iso(s.now),
                     attempts=int(meta.get("attempts") or 0) + 1)
         atomic.write_atomic(folder / f"{key}.yaml", yamlcodec.dumps(meta).encode())
-        out.append(Outcome("kept", source=source, reason=reason, kept=source, exit_code=code))
+        out.append(Outcome("kept", source=source, reason=reason, kept=source, exit_code=code, about=cause))
     return out

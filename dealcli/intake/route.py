@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from dealcli import activities, clients, deals, ids
-from dealcli.errors import CorruptData, NotFound
+from dealcli.errors import CorruptData, MalformedInput, NotFound, UsageError
 from dealcli.session import Session
 
 COLUMNS = ["status", "id", "deal", "contact", "company", "source", "reason"]
@@ -32,10 +32,14 @@ class Outcome:
     reason: str | None = None
     kept: str | None = None
     exit_code: int = 0
+    # the failure as data, when it was about fields (errors.DealcliError.about): the edge words
+    # the fields of the one-item error line as options (`--map`); rows and files read `reason`
+    about: tuple | None = field(default=None, repr=False)
 
     def row(self) -> dict:
         out = asdict(self)
         out.pop("exit_code")
+        out.pop("about")
         return out
 
 
@@ -174,11 +178,18 @@ def deal_for(s: Session, rule: dict, *, title: str, source: str, deal_id: str, t
 
 
 def record(s: Session, deal_id: str, type_: str, subject: str, when: dt.datetime, activity_id: str,
-           extra: dict, responsible: str | None = None) -> dict:
-    """The finished activity that keeps a message on the deal (done at the message's time)."""
+           details: dict, responsible: str | None = None) -> dict:
+    """The finished activity that keeps a message on the deal (done at the message's time).
+    `details`: the intake fields of the activity model (model/activity.py) by field name
+    (channel, direction, sender, ...), written in the order given."""
     subject = " ".join((subject or "").split())[:500] or "(no subject)"
-    return activities.add(s, deal_id, type_, subject, when, responsible, activity_id=activity_id, done=True,
-                          extra=extra)
+    try:
+        return activities.add(s, deal_id, type_, subject, when, responsible, activity_id=activity_id, done=True,
+                              details=details)
+    except UsageError as exc:  # a value of the item that an activity cannot hold: malformed input (65)
+        if exc.template is None:
+            raise MalformedInput(exc.message) from None
+        raise MalformedInput.about(exc.fields, exc.template, **exc.values) from None
 
 
 def existing(s: Session, kind: str, record_id: str, source: str) -> Outcome | None:

@@ -7,15 +7,18 @@ schema does not list (a merge's `history`, hand-added ones) stay in `extra` and 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from dealcli import FORMAT_VERSION
+from dealcli.errors import FieldError
 from dealcli.storage.convert import Model, spec
 
 COMPANY_KEYS = ("format", "id", "name", "emails", "phones", "responsible", "fields", "created",
                 "created_by", "modified")
 CONTACT_KEYS = ("format", "id", "name", "emails", "phones", "company", "birthday", "responsible", "fields",
                 "created", "created_by", "modified")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # the schemas' pattern (commands check e-mails more strictly)
 
 
 @dataclass
@@ -30,9 +33,14 @@ class Client(Model):
     fields: dict = field(default_factory=dict)  # custom fields, kept as written
     created: dt.datetime | None = None
     created_by: str | None = None
-    modified: dt.datetime | None = spec(None, omit_none=True)
+    modified: dt.datetime | None = spec(None, when_set=True)  # absent until the first edit
     extra: dict = field(default_factory=dict)
     format: int = FORMAT_VERSION
+
+    def checked(self, path: tuple) -> None:
+        for i, email in enumerate(self.emails):
+            if not _EMAIL.fullmatch(email):
+                raise FieldError(path + ("emails", i), f"{email!r} is not an email address")
 
 
 @dataclass

@@ -33,18 +33,18 @@ _MISSING = dataclasses.MISSING
 def spec(default=_MISSING, *, factory=_MISSING, key: str | None = None, group: str | None = None,
          choices: tuple | None = None, min=None, max=None, required: bool | None = None,
          item_keys: tuple = (), read=None, write=None, blank_is_default: bool | None = None,
-         omit_none: bool = False):
+         when_set: bool = False):
     """A model field with conversion details (all optional):
     key: its name in the file (default: the field name); group: the mapping it sits in;
     choices / min / max: allowed values; required: must be present and not empty (default: the
     field has no default); item_keys: keys each mapping of a list[dict] must have;
     read(data, key, path, default) / write(value): a reader or writer of its own;
     blank_is_default: an empty text means the default (default: yes when the default is text);
-    omit_none: a top-level key left out of the file while the value is None (a key only some
-    files have, such as a client's `modified`, which its first edit adds)."""
+    when_set: the key is written only when the value is not None (a key files hold only
+    sometimes, such as `modified`, absent until a record's first edit)."""
     meta = {"key": key, "group": group, "choices": choices, "min": min, "max": max, "required": required,
             "item_keys": item_keys, "read": read, "write": write, "blank_is_default": blank_is_default,
-            "omit_none": omit_none}
+            "when_set": when_set}
     if factory is not _MISSING:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -307,7 +307,7 @@ _WRITERS = {
 
 
 class _Plan:
-    __slots__ = ("fields", "plain", "grouped", "known", "has_format", "has_extra", "order", "checked", "omit")
+    __slots__ = ("fields", "plain", "grouped", "known", "has_format", "has_extra", "order", "checked", "when_set")
 
     def __init__(self, cls):
         hints = typing.get_type_hints(cls)
@@ -323,7 +323,7 @@ class _Plan:
         keys = [f.group or f.key for f in self.fields]
         self.order = tuple(dict.fromkeys([*(k for k in cls.KEYS if k in keys), *keys]))
         self.checked = getattr(cls, "checked", None)
-        self.omit = frozenset(f.key for f in self.plain if f.meta.get("omit_none"))
+        self.when_set = tuple(f.key for f in self.plain if f.meta.get("when_set"))
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -373,13 +373,11 @@ def dump(obj) -> dict:
     for group, members in p.grouped.items():
         parts[group] = {f.key: f.write(getattr(obj, f.name)) for f in members}
     out: dict = {"format": FORMAT_VERSION} if cls.VERSIONED else {}
-    if p.omit:
-        for key in p.order:
-            if parts[key] is not None or key not in p.omit:
-                out[key] = parts[key]
-    else:
-        for key in p.order:
-            out[key] = parts[key]
+    for key in p.order:
+        out[key] = parts[key]
+    for key in p.when_set:
+        if out[key] is None:
+            del out[key]
     extra = getattr(obj, "extra", None)
     if extra:
         out.update(extra)

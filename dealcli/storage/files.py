@@ -54,11 +54,13 @@ def spool(ref: str, prefix: str = "dealcli-") -> Path:
     return Path(tmp)
 
 
-def write_output(path: str | os.PathLike, data: bytes, option: str) -> Path:
-    """A file the user asked for (`--html FILE`), written atomically."""
+def write_output(path: str | os.PathLike, data: bytes, field: str) -> Path:
+    """A file the user asked for (`--html FILE`), written atomically; `field` is the caller's
+    parameter that named it (`html`, `report_file`), worded by the edge."""
     path = Path(path)
     if not path.parent.is_dir():
-        raise UsageError(f"{option} {path}: the folder {str(path.parent)!r} does not exist")
+        raise UsageError.about(field, "{0} {path}: the folder {folder!r} does not exist", path=str(path),
+                               folder=str(path.parent))
     atomic.write_atomic(path, data)
     return path
 
