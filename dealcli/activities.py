@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+from dataclasses import dataclass
 
 from dealcli import ids, stage_rules, timeutil
 from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, UsageError
@@ -318,6 +319,21 @@ def nudge_command(s: Session, deal_id: str) -> str:
                        "--due", due_text(default_due(s))])
 
 
+@dataclass
+class Nudge:
+    """A notice: an open deal has no next step; `command` plans one (views/messages.py words it)."""
+
+    deal_id: str
+    command: str
+
+
+@dataclass
+class MoreNudges:
+    """A notice: this many more open deals have no next step."""
+
+    count: int
+
+
 def nudge(s: Session, deals: list) -> list:
     """One hint per open deal without a pending activity (the first few; then one line that
     counts the rest). Returns `deals` unchanged, so callers can `return nudge(s, ...)`."""
@@ -328,10 +344,9 @@ def nudge(s: Session, deals: list) -> list:
             continue
         state["count"] += 1
         if state["count"] <= NUDGE_LINES:
-            s.notice(f"deal {deal.id} has no next step: {nudge_command(s, deal.id)}")
+            s.notice(Nudge(deal.id, nudge_command(s, deal.id)))
             continue
-        line = (f"... and {state['count'] - NUDGE_LINES} more open deal(s) without a next step "
-                "(see `dealcli agenda`)")
+        line = MoreNudges(state["count"] - NUDGE_LINES)
         if state["summary"] is not None and state["summary"] < len(s.notices):
             s.notices[state["summary"]] = line
         else:

@@ -242,13 +242,16 @@ def _err(line: str) -> None:
 
 
 def _flush_notices(label=None) -> None:
-    """Print the Session's notices; a notice about fields (errors.Words) is worded by `label`."""
+    """Print the Session's notices (views/messages.py words those left as data; `label` words the
+    fields of errors.Words as options)."""
     if not _current:
         return
     s = _current[0]
-    if not s.quiet:
+    if not s.quiet and s.notices:
+        from dealcli.views.messages import text
+
         for note in s.notices:
-            _err(note if isinstance(note, str) else note.worded(label) if label else str(note))
+            _err(text(note, label))
     s.notices.clear()
 
 

@@ -32,73 +32,36 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 import shlex
 import string
 from dataclasses import dataclass, field
 
-from dealcli import FORMAT_VERSION, ids, timeutil
+from dealcli import ids
 from dealcli.errors import Conflict, DealcliError, FieldError, NotFound, UsageError
+from dealcli.model import ProductRow
+from dealcli.model.scenario import (  # noqa: F401 - the record's helpers, also used as generators.X
+    ACTIVITY_KEYS,
+    ACTIVITY_TYPES,
+    BUILTINS,
+    CLIENT_MODES,
+    DEAL_KEYS,
+    DEFAULT_TITLE,
+    PERIODS,
+    PLACEHOLDERS,
+    Builtin,
+    Scenario,
+    check_title,
+    parse_builtin,
+    split_segment,
+)
 from dealcli.recurring import RunProblems, deal_part_problems, set_paused  # noqa: F401 - RunProblems: the same exit-1 list
-from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _mapping, _text
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
 
 KIND = "generators"
-PERIODS = ("day", "week", "month", "quarter", "year", "once")
-CLIENT_MODES = ("auto", "companies", "contacts")
-BUILTINS = ("birthday_within", "last_won_days", "lost_days", "no_deal_days")
-_BUILTIN = re.compile(r"^\s*(?P<name>[a-z_]+)\s*=\s*(?P<lo>\d{1,5})\s*(?:\.\.\s*(?P<hi>\d{1,5})?)?\s*$")
-PLACEHOLDERS = ("client", "scenario", "date", "period", "last_title")
-DEFAULT_TITLE = "{scenario}: {client}"
-ACTIVITY_TYPES = ("call", "meeting", "task", "email")
-SCENARIO_KEYS = ("format", "id", "name", "clients", "segment", "period", "deal", "activity", "paused",
-                 "paused_at", "created", "created_by")
-DEAL_KEYS = ("pipeline", "stage", "title", "responsible", "copy_products", "type", "source")
-ACTIVITY_KEYS = ("type", "subject", "due")
 
 
 # -- segments --------------------------------------------------------------------------------------
-@dataclass
-class Builtin:
-    name: str
-    lo: int
-    hi: int | None
-
-    def holds(self, days: int | None) -> bool:
-        return days is not None and days >= self.lo and (self.hi is None or days <= self.hi)
-
-
-def split_segment(values: list[str]) -> list[str]:
-    """--segment values as expressions: each value may hold several, shell-quoted."""
-    out: list[str] = []
-    for value in values:
-        try:
-            out += shlex.split(value)
-        except ValueError as exc:
-            raise UsageError(f"--segment {value!r}: {exc}") from None
-    return out
-
-
-def parse_builtin(expr: str) -> Builtin | None:
-    """A built-in expression, None for anything else; UsageError for a malformed built-in."""
-    name = expr.split("=", 1)[0].strip()
-    if name not in BUILTINS:
-        return None
-    m = _BUILTIN.match(expr)
-    if not m or m.group("name") != name:
-        raise UsageError(f"segment {expr!r}: expected {name}=N or {name}=N..M (days)")
-    lo = int(m.group("lo"))
-    hi = int(m.group("hi")) if m.group("hi") else None
-    if name == "birthday_within":
-        if ".." in expr:
-            raise UsageError(f"segment {expr!r}: birthday_within takes one number of days")
-        lo, hi = 0, lo
-    elif hi is not None and hi < lo:
-        raise UsageError(f"segment {expr!r}: {hi} is less than {lo}")
-    return Builtin(name, lo, hi)
-
-
 @dataclass
 class Segment:
     """A compiled segment: deal predicates, client predicates, built-ins."""
@@ -130,20 +93,7 @@ def compile_segment(s: Session, exprs: list[str]) -> Segment:
     return Segment(deal_preds, client_preds, builtins, ctx)
 
 
-# -- the scenario record ---------------------------------------------------------------------------
-def check_title(title: str) -> None:
-    try:
-        parts = list(string.Formatter().parse(title))
-    except ValueError as exc:
-        raise UsageError(f"title {title!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
-    for _, name, spec, conversion in parts:
-        if name is None:
-            continue
-        if name not in PLACEHOLDERS or conversion or (spec and name != "date"):
-            raise UsageError(f"title {title!r}: unknown placeholder {{{name}}}; the placeholders are "
-                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + " and {date:STRFTIME}")
-
-
+# -- titles ----------------------------------------------------------------------------------------
 def render_title(title: str, values: dict, today: dt.date) -> str:
     out = []
     for literal, name, spec, _ in string.Formatter().parse(title):
@@ -153,86 +103,6 @@ def render_title(title: str, values: dict, today: dt.date) -> str:
         elif name:
             out.append(str(values.get(name) or ""))
     return " ".join("".join(out).split()) or "Deal"
-
-
-@dataclass
-class Scenario:
-    id: str
-    name: str
-    segment: list[str]
-    clients: str = "auto"
-    period: str = "month"
-    deal: dict | None = field(default_factory=dict)
-    activity: dict | None = None
-    paused: bool = False
-    paused_at: dt.datetime | None = None
-    created: dt.datetime | None = None
-    created_by: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Scenario:
-        p: tuple = ()
-        _check_format(data, p)
-        segment = data.get("segment")
-        if not isinstance(segment, list) or not all(isinstance(x, str) for x in segment) or not segment:
-            raise FieldError(("segment",), "expected a non-empty list of expressions")
-        for i, expr in enumerate(segment):
-            try:
-                parse_builtin(expr)
-            except UsageError as exc:
-                raise FieldError(("segment", i), exc.message) from None
-        clients = _text(data, "clients", p) or "auto"
-        if clients not in CLIENT_MODES:
-            raise FieldError(("clients",), f"{clients!r} is not one of {', '.join(CLIENT_MODES)}")
-        period = _text(data, "period", p) or "month"
-        if period not in PERIODS:
-            raise FieldError(("period",), f"{period!r} is not one of {', '.join(PERIODS)}")
-        deal = data.get("deal")
-        if deal is not None:
-            deal = _mapping(data, "deal", p)
-            for key in ("pipeline", "stage", "title", "responsible", "type", "source"):
-                _text(deal, key, ("deal",))
-            _bool(deal, "copy_products", ("deal",), True)
-            if deal.get("title"):
-                try:
-                    check_title(deal["title"])
-                except UsageError as exc:
-                    raise FieldError(("deal", "title"), exc.message) from None
-        activity = data.get("activity")
-        if activity is not None:
-            activity = _mapping(data, "activity", p)
-            kind = _text(activity, "type", ("activity",), required=True)
-            if kind not in ACTIVITY_TYPES:
-                raise FieldError(("activity", "type"), f"{kind!r} is not one of {', '.join(ACTIVITY_TYPES)}")
-            _text(activity, "subject", ("activity",), required=True)
-            _text(activity, "due", ("activity",))
-        if deal is None and activity is None:
-            raise FieldError(("deal",), "a scenario needs a deal, an activity or both")
-        return cls(
-            id=_text(data, "id", p, required=True) or "",
-            name=_text(data, "name", p) or str(data.get("id")),
-            segment=list(segment), clients=clients, period=period, deal=deal, activity=activity,
-            paused=_bool(data, "paused", p), paused_at=_datetime(data, "paused_at", p),
-            created=_datetime(data, "created", p), created_by=_text(data, "created_by", p),
-            extra=_extra(data, SCENARIO_KEYS),
-        )
-
-    def to_dict(self) -> dict:
-        out = {
-            "format": FORMAT_VERSION, "id": self.id, "name": self.name, "clients": self.clients,
-            "segment": list(self.segment), "period": self.period, "deal": self.deal, "activity": self.activity,
-            "paused": self.paused, "paused_at": timeutil.iso(self.paused_at),
-            "created": timeutil.iso(self.created), "created_by": self.created_by,
-        }
-        out.update(self.extra)
-        return out
-
-    def client_mode(self) -> str:
-        if self.clients == "auto" and any((parse_builtin(x) or Builtin("", 0, 0)).name == "birthday_within"
-                                          for x in self.segment):
-            return "contacts"
-        return self.clients
 
 
 def load(s: Session, scenario_id: str) -> tuple[Scenario, Doc]:
@@ -290,11 +160,13 @@ def _apply(s: Session, sc: Scenario, spec: ScenarioSpec) -> None:
         names = {b.split("=", 1)[0].strip() for b in spec.builtins}
         sc.segment = [e for e in sc.segment if e.split("=", 1)[0].strip() not in names] + list(spec.builtins)
     if not sc.segment:
-        raise UsageError("generator: give a segment (--segment EXPR, or a built-in such as --won-days-ago N)")
+        raise UsageError.about(("segment", "won_days_ago"),
+                               "generator: give a segment ({0} EXPR, or a built-in such as {1} N)")
     compile_segment(s, sc.segment)  # refuse a bad expression now, not at the first run
-    for value, allowed, what in ((spec.clients, CLIENT_MODES, "--clients"), (spec.period, PERIODS, "--period")):
+    for value, allowed, name in ((spec.clients, CLIENT_MODES, "clients"), (spec.period, PERIODS, "period")):
         if value is not None and value not in allowed:
-            raise UsageError(f"{what} {value!r}: expected one of {', '.join(allowed)}")
+            raise UsageError.about(name, "{0} {value!r}: expected one of {allowed}", value=value,
+                                   allowed=", ".join(allowed))
     sc.clients = spec.clients or sc.clients
     sc.period = spec.period or sc.period
     deal_options = [getattr(spec, k) for k in ("pipeline", "stage", "title", "responsible", "type", "source",
@@ -315,7 +187,8 @@ def _apply(s: Session, sc: Scenario, spec: ScenarioSpec) -> None:
         if deal.get("pipeline") or deal.get("stage"):
             pipeline = s.pipeline(deal.get("pipeline") or s.default_pipeline_id())
             if deal.get("stage") and pipeline.stage(deal["stage"]) is None:
-                raise UsageError(f"--stage {deal['stage']!r}: not a stage of pipeline {pipeline.id!r}")
+                raise UsageError.about("stage", "{0} {stage!r}: not a stage of pipeline {pipeline!r}",
+                                       stage=deal["stage"], pipeline=pipeline.id)
         sc.deal = {k: deal.get(k) for k in DEAL_KEYS}
     if spec.no_activity:
         sc.activity = None
@@ -327,15 +200,16 @@ def _apply(s: Session, sc: Scenario, spec: ScenarioSpec) -> None:
                 act[key] = value
         kind = (act.get("type") or "").strip().lower()
         if kind not in ACTIVITY_TYPES:
-            raise UsageError(f"--activity-type {kind!r}: expected one of {', '.join(ACTIVITY_TYPES)}")
+            raise UsageError.about("activity_type", "{0} {kind!r}: expected one of {allowed}", kind=kind,
+                                   allowed=", ".join(ACTIVITY_TYPES))
         if not (act.get("subject") or "").strip():
-            raise UsageError("--activity-subject: an activity needs a subject")
+            raise UsageError.about("activity_subject", "{0}: an activity needs a subject")
         if act.get("due"):
             _due(s, act["due"])
         sc.activity = {"type": kind, "subject": act["subject"], "due": act.get("due")}
     if sc.deal is None and sc.activity is None:
-        raise UsageError("generator: a scenario needs a deal, an activity (--activity-type, --activity-subject) "
-                         "or both")
+        raise UsageError.about(("activity_type", "activity_subject"),
+                               "generator: a scenario needs a deal, an activity ({0}, {1}) or both")
 
 
 def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:

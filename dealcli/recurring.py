@@ -14,12 +14,8 @@ as a normal deal (deals.add) whose id is the per-occurrence key `<template>-<YYY
 create-only; the marker then moves on. So a second run, a concurrent run, a crash between the
 two writes, or a deal deleted later never make an occurrence twice.
 
-On disk (keys in this order, unknown keys kept):
-  format, id, title (may hold {date}, {date:STRFTIME}, {n}), schedule: {every, rule, start},
-  create_before, begin_offset, close_offset, deal: {pipeline, stage, amount, currency, company,
-  contacts, products, type, source, responsible, probability, fields}, from_deal, paused,
-  paused_at, paused_periods: [{from, to}], last_occurrence, occurrences_created, created,
-  created_by
+The record and what loading it needs (rule parsing, occurrence dates, the title's
+placeholders, the `deal:` part) are in dealcli/model/template.py.
 A created deal records `recurring: {template, occurrence, n}` and its `created` history event
 says `via: recurring`."""
 
@@ -31,7 +27,7 @@ import re
 import string
 from dataclasses import dataclass, field
 
-from dealcli import FORMAT_VERSION, deals, parse, stage_rules, timeutil
+from dealcli import deals, parse, stage_rules, timeutil
 from dealcli.errors import (
     CorruptData,
     DealcliError,
@@ -43,26 +39,26 @@ from dealcli.errors import (
     ValidationFailed,
 )
 from dealcli.ids import new_id
-from dealcli.model import ProductRow, _bool, _check_format, _datetime, _extra, _list_of_text, _mapping, _text
+from dealcli.model import ProductRow
+from dealcli.model.template import (  # noqa: F401 - the record's helpers, also used as recurring.X
+    DEAL_PART_KEYS,
+    EVERY,
+    MAX_OFFSET_DAYS,
+    PLACEHOLDERS,
+    RuleError,
+    Template,
+    check_deal_part,
+    check_title,
+    midnight,
+    occurrence_text,
+    parse_occurrence,
+    parse_rule,
+)
 from dealcli.session import Session
 from dealcli.storage.repository import Doc
 
 KIND = "recurring"
-EVERY = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
-SUB_DAILY = ("HOURLY", "MINUTELY", "SECONDLY")
-PLACEHOLDERS = "{date}, {date:STRFTIME} (e.g. {date:%B %Y}) and {n}"
 FIRST_SEARCH_YEARS = 20
-TEMPLATE_KEYS = (
-    "format", "id", "title", "schedule", "create_before", "begin_offset", "close_offset", "deal",
-    "from_deal", "paused", "paused_at", "paused_periods", "last_occurrence", "occurrences_created",
-    "created", "created_by",
-)
-DEAL_PART_KEYS = ("pipeline", "stage", "amount", "currency", "company", "contacts", "products", "type",
-                  "source", "responsible", "probability", "fields")
-
-
-class RuleError(ValueError):
-    pass
 
 
 # -- schedules -------------------------------------------------------------------------------------
@@ -70,9 +66,9 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
                until: dt.date | None = None, count: int | None = None) -> str:
     """The RFC 5545 rule text (without DTSTART) for the options of `recurring add`."""
     if (every is None) == (rrule_text is None):
-        raise UsageError("recurring add: give exactly one of --every or --rrule")
+        raise UsageError.about(("every", "rrule"), "recurring add: give exactly one of {0} or {1}")
     if until is not None and count is not None:
-        raise UsageError("recurring add: give --until or --count, not both")
+        raise UsageError.about(("until", "count"), "recurring add: give {0} or {1}, not both")
     if count is not None and count < 1:
         raise UsageError.about("count", "{0}: {count} is not a positive number", count=count)
     if until is not None and until < start:
@@ -80,9 +76,9 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
                                start=start.isoformat())
     if every is not None:
         if every not in EVERY:
-            raise UsageError(f"--every {every!r}: expected day, week, month or year")
+            raise UsageError.about("every", "{0} {every!r}: expected day, week, month or year", every=every)
         if interval is not None and interval < 1:
-            raise UsageError(f"--interval: {interval} is not a positive number")
+            raise UsageError.about("interval", "{0}: {interval} is not a positive number", interval=interval)
         parts = [f"FREQ={EVERY[every]}", f"INTERVAL={interval or 1}"]
         if every == "month" and start.day >= 29:
             # the last existing day of 28..start.day: the day itself, or the month's last day
@@ -91,17 +87,18 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
             parts += ["BYMONTH=2", "BYMONTHDAY=28,29", "BYSETPOS=-1"]
     else:
         if interval is not None:
-            raise UsageError("--interval goes with --every; write INTERVAL=N inside --rrule")
+            raise UsageError.about(("interval", "every", "rrule"), "{0} goes with {1}; write INTERVAL=N inside {2}")
         text = (rrule_text or "").strip()
         if text.upper().startswith("RRULE:"):
             text = text[6:]
         if not text or "\n" in text or ":" in text:
-            raise UsageError(f"--rrule {rrule_text!r}: give one rule, e.g. \"FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1\" "
-                             "(the start date is --start, not DTSTART)")
+            raise UsageError.about(("rrule", "start"), '{0} {rule!r}: give one rule, e.g. "FREQ=MONTHLY;BYDAY=MO;'
+                                   'BYSETPOS=1" (the start date is {1}, not DTSTART)', rule=rrule_text)
         parts = [p.strip() for p in text.split(";") if p.strip()]
         names = {p.partition("=")[0].upper() for p in parts}
         if (until is not None or count is not None) and names & {"UNTIL", "COUNT"}:
-            raise UsageError("--rrule already has UNTIL or COUNT; do not also give --until or --count")
+            raise UsageError.about(("rrule", "until", "count"),
+                                   "{0} already has UNTIL or COUNT; do not also give {1} or {2}")
     if until is not None:
         parts.append(f"UNTIL={until:%Y%m%d}T235959")
     if count is not None:
@@ -110,57 +107,14 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
     try:
         r = parse_rule(rule, start)
     except RuleError as exc:
-        raise UsageError(f"--rrule: {exc}" if rrule_text is not None else str(exc)) from None
-    horizon = _midnight(start) + dt.timedelta(days=366 * FIRST_SEARCH_YEARS)
+        if rrule_text is None:
+            raise UsageError(str(exc)) from None
+        raise UsageError.about("rrule", "{0}: {problem}", problem=str(exc)) from None
+    horizon = midnight(start) + dt.timedelta(days=366 * FIRST_SEARCH_YEARS)
     if next(iter(r), horizon) >= horizon:
         raise UsageError(f"schedule {rule!r} from {start.isoformat()}: no occurrence in the next "
                          f"{FIRST_SEARCH_YEARS} years")
     return rule
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
-def _local_until(match: re.Match, tz) -> str:
-    utc = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=timeutil.UTC)
-    return "UNTIL=" + utc.astimezone(tz).strftime("%Y%m%dT%H%M%S")
-
-
-def parse_rule(rule: str, start: dt.date, tz=None):
-    """The dateutil rrule for `rule` from `start` (naive wall-clock times). A UTC UNTIL (…Z) is
-    turned into the zone's wall clock. RuleError with the reason when it is not a usable rule."""
-    from dateutil.rrule import rrule as rrule_cls
-    from dateutil.rrule import rrulestr
-
-    text = (rule or "").strip()
-    if not text or "\n" in text or ":" in text:
-        raise RuleError(f"{rule!r} is not one RRULE (FREQ=...;...)")
-    if not re.search(r"(^|;)\s*FREQ=", text, re.I):
-        raise RuleError(f"{rule!r} has no FREQ=")
-    freq = re.search(r"FREQ=([A-Z]+)", text, re.I)
-    if freq and freq.group(1).upper() in SUB_DAILY:
-        raise RuleError(f"{rule!r}: FREQ={freq.group(1).upper()} is finer than a day; use FREQ=DAILY "
-                        "(with BYHOUR for times)")
-    if re.search(r"UNTIL=", text, re.I) and re.search(r"COUNT=", text, re.I):
-        raise RuleError(f"{rule!r}: UNTIL and COUNT must not both be given (RFC 5545)")
-    if re.search(r"BYSECOND=", text, re.I):
-        raise RuleError(f"{rule!r}: BYSECOND is not supported")
-    text = re.sub(r"UNTIL=(\d{8}T\d{6})Z", lambda m: _local_until(m, tz or timeutil.UTC), text, flags=re.I)
-    try:
-        out = rrulestr(text, dtstart=_midnight(start))
-    except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
-        raise RuleError(f"{rule!r}: {exc}") from None
-    if not isinstance(out, rrule_cls):
-        raise RuleError(f"{rule!r} is not a single recurrence rule")
-    return out
-
-
-def occurrence_text(occ: dt.datetime) -> str:
-    """An occurrence as stored: the ISO date, with the time only when it is not midnight."""
-    if occ.time() == dt.time():
-        return occ.date().isoformat()
-    return occ.isoformat(timespec="minutes" if occ.second == 0 else "seconds")
 
 
 def occurrence_key(template_id: str, occ: dt.datetime) -> str:
@@ -172,46 +126,7 @@ def occurrence_key(template_id: str, occ: dt.datetime) -> str:
     return key
 
 
-def parse_occurrence(value, path: tuple = ("last_occurrence",)) -> dt.datetime | None:
-    if value is None:
-        return None
-    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
-    try:
-        out = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise FieldError(path, f"{value!r} is not an ISO date (YYYY-MM-DD) or local date-time") from None
-    if out.tzinfo is not None:
-        raise FieldError(path, f"{value!r}: write the wall-clock time without an offset")
-    return out
-
-
 # -- titles ------------------------------------------------------------------------------------------
-MAX_TITLE_WIDTH = 100  # {n:>999999999} would make a gigabyte title in every run
-MAX_OFFSET_DAYS = 36600  # 100 years: --close-offset 99999999 would make every run overflow the calendar
-
-def check_title(title: str) -> None:
-    """Refuse a title with an unknown or malformed placeholder (UsageError)."""
-    try:
-        parts = list(string.Formatter().parse(title))
-    except ValueError as exc:
-        raise UsageError(f"title {title!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
-    for _, name, spec, conversion in parts:
-        if name is None:
-            continue
-        if name not in ("date", "n") or conversion:
-            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise UsageError(f"title {title!r}: unknown placeholder {shown}; the placeholders are "
-                             f"{PLACEHOLDERS}")
-        if spec and any(int(w) > MAX_TITLE_WIDTH for w in re.findall(r"\d+", spec)):
-            raise UsageError(f"title {title!r}: {{{name}:{spec}}}: a width or precision above "
-                             f"{MAX_TITLE_WIDTH} is refused")
-        if name == "n" and spec:
-            try:
-                format(1, spec)
-            except ValueError as exc:
-                raise UsageError(f"title {title!r}: {{n:{spec}}}: {exc}") from None
-
-
 def render_title(title: str, occ: dt.datetime, n: int) -> str:
     out = []
     for literal, name, spec, _ in string.Formatter().parse(title):
@@ -221,152 +136,6 @@ def render_title(title: str, occ: dt.datetime, n: int) -> str:
         elif name == "n":
             out.append(format(n, spec or ""))
     return "".join(out)
-
-
-# -- the template record -------------------------------------------------------------------------------
-def _int(data: dict, key: str, path: tuple, default: int | None, minimum: int | None = None,
-         maximum: int | None = None) -> int | None:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(path + (key,), f"expected a whole number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise FieldError(path + (key,), f"{value} is less than {minimum}")
-    if maximum is not None and value > maximum:
-        raise FieldError(path + (key,), f"{value} is more than {maximum}")
-    return value
-
-
-@dataclass
-class Template:
-    id: str
-    title: str
-    rule: str
-    start: dt.date
-    every: str | None = None
-    create_before: int = 0
-    begin_offset: int = 0
-    close_offset: int | None = None
-    deal: dict = field(default_factory=dict)
-    from_deal: str | None = None
-    paused: bool = False
-    paused_at: dt.datetime | None = None
-    paused_periods: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
-    last_occurrence: dt.datetime | None = None
-    occurrences_created: int = 0
-    created: dt.datetime | None = None
-    created_by: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Template:
-        p: tuple = ()
-        _check_format(data, p)
-        schedule = _mapping(data, "schedule", p)
-        if not schedule:
-            raise FieldError(("schedule",), "is required (rule and start)")
-        sp = ("schedule",)
-        rule = _text(schedule, "rule", sp, required=True) or ""
-        start = parse_occurrence(schedule.get("start"), sp + ("start",))
-        if start is None:
-            raise FieldError(sp + ("start",), "is required")
-        if start.time() != dt.time():
-            raise FieldError(sp + ("start",), "expected a date (YYYY-MM-DD)")
-        every = _text(schedule, "every", sp)
-        if every is not None and every not in EVERY:
-            raise FieldError(sp + ("every",), f"{every!r} is not one of {', '.join(EVERY)}")
-        try:
-            parse_rule(rule, start.date())
-        except RuleError as exc:
-            raise FieldError(sp + ("rule",), str(exc)) from None
-        title = _text(data, "title", p, required=True) or ""
-        try:
-            check_title(title)
-        except UsageError as exc:
-            raise FieldError(("title",), exc.message) from None
-        deal = _mapping(data, "deal", p)
-        _check_deal_part(deal)
-        periods = []
-        raw_periods = data.get("paused_periods") or []
-        if not isinstance(raw_periods, list):
-            raise FieldError(("paused_periods",), "expected a list")
-        for i, item in enumerate(raw_periods):
-            if not isinstance(item, dict):
-                raise FieldError(("paused_periods", i), "expected a mapping with from and to")
-            a = _datetime(item, "from", ("paused_periods", i))
-            b = _datetime(item, "to", ("paused_periods", i))
-            if a is None or b is None:
-                raise FieldError(("paused_periods", i), "needs from and to")
-            periods.append((a, b))
-        return cls(
-            id=_text(data, "id", p, required=True) or "",
-            title=title,
-            rule=rule,
-            start=start.date(),
-            every=every,
-            create_before=_int(data, "create_before", p, 0, 0, MAX_OFFSET_DAYS) or 0,
-            begin_offset=_int(data, "begin_offset", p, 0, -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS) or 0,
-            close_offset=_int(data, "close_offset", p, None, -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS),
-            deal=deal,
-            from_deal=_text(data, "from_deal", p),
-            paused=_bool(data, "paused", p),
-            paused_at=_datetime(data, "paused_at", p),
-            paused_periods=periods,
-            last_occurrence=parse_occurrence(data.get("last_occurrence")),
-            occurrences_created=_int(data, "occurrences_created", p, 0, 0) or 0,
-            created=_datetime(data, "created", p),
-            created_by=_text(data, "created_by", p),
-            extra=_extra(data, TEMPLATE_KEYS),
-        )
-
-    def to_dict(self) -> dict:
-        out = {
-            "format": FORMAT_VERSION,
-            "id": self.id,
-            "title": self.title,
-            "schedule": {"every": self.every, "rule": self.rule, "start": self.start.isoformat()},
-            "create_before": self.create_before,
-            "begin_offset": self.begin_offset,
-            "close_offset": self.close_offset,
-            "deal": self.deal,
-            "from_deal": self.from_deal,
-            "paused": self.paused,
-            "paused_at": timeutil.iso(self.paused_at),
-            "paused_periods": [{"from": timeutil.iso(a), "to": timeutil.iso(b)} for a, b in self.paused_periods],
-            "last_occurrence": occurrence_text(self.last_occurrence) if self.last_occurrence else None,
-            "occurrences_created": self.occurrences_created,
-            "created": timeutil.iso(self.created),
-            "created_by": self.created_by,
-        }
-        out.update(self.extra)
-        return out
-
-
-def _check_deal_part(deal: dict) -> None:
-    p = ("deal",)
-    for key in ("pipeline", "stage", "currency", "company", "type", "source", "responsible"):
-        _text(deal, key, p)
-    _list_of_text(deal, "contacts", p)
-    _mapping(deal, "fields", p)
-    products = deal.get("products")
-    if products is not None:
-        if not isinstance(products, list):
-            raise FieldError(p + ("products",), "expected a list")
-        for i, row in enumerate(products):
-            if not isinstance(row, dict):
-                raise FieldError(p + ("products", i), "expected a mapping")
-            ProductRow.from_dict(row, p + ("products", i))
-    if deal.get("amount") is not None:
-        from dealcli import money
-
-        try:
-            money.to_decimal(deal["amount"], "amount")
-        except money.MoneyError as exc:
-            raise FieldError(p + ("amount",), str(exc)) from None
-    prob = deal.get("probability")
-    if prob is not None and (isinstance(prob, bool) or not isinstance(prob, int) or not 0 <= prob <= 100):
-        raise FieldError(p + ("probability",), f"{prob!r} is not a whole percentage 0-100")
 
 
 def _rel(s: Session, doc_or_id) -> str:
@@ -434,11 +203,12 @@ class TemplateSpec:
     close_offset: int | None = None
 
 
-def _day(s: Session, text: str, option: str) -> dt.date:
+def _day(s: Session, text: str, field: str) -> dt.date:
+    """A date the caller gave as `field` (start, until), read as the repository reads dates."""
     try:
         return timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
-        raise UsageError(f"{option}: {exc}") from None
+        raise UsageError.about(field, "{0}: {problem}", problem=str(exc)) from None
 
 
 def today(s: Session) -> dt.date:
@@ -449,13 +219,14 @@ def add(s: Session, spec: TemplateSpec) -> Template:
     """Validate and save a new template; the deal part is built as `deal add` would build it
     (clients resolved, products parsed, pipeline and stage checked)."""
     if spec.create_before < 0:
-        raise UsageError(f"--create-before: {spec.create_before} is negative")
-    for option, value in (("--create-before", spec.create_before), ("--begin-offset", spec.begin_offset),
-                          ("--close-offset", spec.close_offset)):
+        raise UsageError.about("create_before", "{0}: {days} is negative", days=spec.create_before)
+    for name in ("create_before", "begin_offset", "close_offset"):
+        value = getattr(spec, name)
         if value is not None and abs(value) > MAX_OFFSET_DAYS:  # refused up front, never stored
-            raise UsageError(f"{option}: {value} days is beyond the limit of {MAX_OFFSET_DAYS} days")
-    start = _day(s, spec.start, "--start") if spec.start else today(s)
-    until = _day(s, spec.until, "--until") if spec.until else None
+            raise UsageError.about(name, "{0}: {days} days is beyond the limit of {limit} days", days=value,
+                                   limit=MAX_OFFSET_DAYS)
+    start = _day(s, spec.start, "start") if spec.start else today(s)
+    until = _day(s, spec.until, "until") if spec.until else None
     rule = build_rule(spec.every, spec.interval, spec.rrule, start, until, spec.count)
     dspec = copy.copy(spec.deal)
     from_deal = None
@@ -467,7 +238,7 @@ def add(s: Session, spec: TemplateSpec) -> Template:
         if not (dspec.title or "").strip():
             dspec.title = source.title
     if not (dspec.title or "").strip():
-        raise UsageError("recurring add: give a TITLE or --from DEAL")
+        raise UsageError.about(("title", "from"), "recurring add: give a {0} or {1} DEAL")
     check_title(dspec.title)
     with s.repo.transaction():  # a refused template leaves no new company or contact behind
         proto, pipeline = deals.build(s, dspec)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dealcli.views.messages import text
 from dealcli import activities, deals
 from dealcli.session import Session
 from dealcli.storage import index as index_mod
@@ -38,7 +39,7 @@ def hand_edit(repo: Path, act: dict, **changes) -> None:
 def nudged(repo: Path, deal) -> bool:
     s = fresh(repo)
     activities.nudge(s, [deal])
-    return any(f"deal {deal.id} has no next step" in n for n in s.notices)
+    return any(f"deal {deal.id} has no next step" in text(n) for n in s.notices)
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_the_nudge_reads_only_the_deals_own_activity_files(session, repo, settle
     monkeypatch.setattr(yamlcodec, "loads", lambda raw, *a, **k: (parsed.append(raw), real(raw, *a, **k))[1])
     s = fresh(repo)
     activities.nudge(s, [target])
-    assert not any("no next step" in n for n in s.notices)
+    assert not any("no next step" in text(n) for n in s.notices)
     activity_reads = [raw for raw in parsed if b"subject:" in raw]
     assert len(activity_reads) == 1 and mine["id"].encode() in activity_reads[0]
 

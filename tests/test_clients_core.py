@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from dealcli.views.messages import text
 from dealcli import activities, clients, deals, leads, products
 
 from dealcli.views import agenda
@@ -78,14 +79,14 @@ def test_nudge_only_for_open_deals_without_pending_activity(session):
     session.notices.clear()
     activities.add(session, a.id, "call", "Ring", "tomorrow 10:00")
     activities.nudge(session, [a, b])
-    assert len(session.notices) == 1 and f"deal {b.id} has no next step" in session.notices[0]
-    assert f"dealcli activity add {b.id} --type call" in session.notices[0]
+    assert len(session.notices) == 1 and f"deal {b.id} has no next step" in text(session.notices[0])
+    assert f"dealcli activity add {b.id} --type call" in text(session.notices[0])
 
 
 def test_many_nudges_are_summed_up_in_one_line(session):
     made = [deals.add(session, deals.DealSpec(title=f"D{i}")) for i in range(6)]
     assert len(made) == 6
-    hints = [n for n in session.notices if "next step" in n]
+    hints = [text(n) for n in session.notices if "next step" in text(n)]
     assert len(hints) == activities.NUDGE_LINES + 1
     assert hints[-1].startswith("... and 3 more")
 

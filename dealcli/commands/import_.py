@@ -90,7 +90,7 @@ def import_command(
                                                        "as JSON.")] = None,
 ) -> None:
     from dealcli import importing
-    from dealcli.views import render
+    from dealcli.views import messages, render
     from dealcli.errors import UsageError
 
     if dayfirst and monthfirst:
@@ -108,61 +108,22 @@ def import_command(
     out: list[str] = []
 
     def report(action: str, plan) -> None:
-        if dry_run:
-            deal_id = plan.deal.id if plan.deal is not None and action != "create" else ""
-            title = plan.deal.title if plan.deal is not None else plan.note
-            out.append(f"{action}\t{plan.line}\t{deal_id}\t{title}\n")
-        elif action in ("create", "update"):
-            out.append(f"{plan.deal.id}\n")
+        line = messages.import_row(action, plan, dry_run)
+        if line:
+            out.append(line)
         if len(out) >= 200:
             render.write("".join(out))
             out.clear()
 
-    bar = _Progress() if sys.stderr.isatty() else None
+    bar = messages.Progress() if sys.stderr.isatty() else None
     try:
         result = importing.run(s, opts, report=report, progress=bar)
     finally:
         if bar:
             bar.done()
     render.write("".join(out))
-    if result.ignored_columns:
-        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
-        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
-        s.notice(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
-    if result.renumbered:
-        s.notice(f"{result.renumbered} deals got a new id (their id was taken)")
     name = opts.source if opts.source != "-" else "<stdin>"
-    if result.coerced:
-        items = list(result.coerced.items())
-        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
-                 for (column, target), e in items[:6]]
-        more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
-        s.notice(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
-    if result.dangling:
-        more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
-        s.notice(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
-                 f"{more}); import their companies and contacts, or use --strict to refuse")
-    s.notice(result.summary(name))
+    for line in messages.import_notices(result, name):
+        s.notice(line)
     if report_file:
         importing.write_report(result, name, report_file)
-
-
-class _Progress:
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
-
-    def __init__(self):
-        self.shown = False
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if total <= 0:
-            return
-        frac = min(done / total, 1.0)
-        filled = int(frac * 30)
-        sys.stderr.write(f"\r{phase:8} [{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}")
-        sys.stderr.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r" + " " * 50 + "\r")
-            sys.stderr.flush()

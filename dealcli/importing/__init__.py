@@ -114,19 +114,6 @@ class Result:
             "dangling_links": list(self.dangling),
         }
 
-    def summary(self, name: str) -> str:
-        head = f"{name}: {self.rows} rows"
-        verb = "would be " if self.dry_run else ""
-        parts = [f"{self.created} deals {verb}created", f"{self.updated} {verb}updated",
-                 f"{self.unchanged} unchanged"]
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped")
-        parts.append(f"{self.companies} companies and {self.contacts} contacts {verb}created")
-        if self.contacts_updated:
-            parts.append(f"{self.contacts_updated} contacts {verb}updated")
-        tail = " (dry run: nothing written)" if self.dry_run else ""
-        return f"{head}: {', '.join(parts)}{tail}"
-
 
 def about_of(exc) -> tuple | None:
     """(fields, template, values) of a problem about fields (errors.DealcliError.about,

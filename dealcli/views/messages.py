@@ -1,0 +1,97 @@
+"""The words of what a command says on stderr besides errors: the nudge, the import's summary
+and notices, and the import's progress bar. The core leaves data (activities.Nudge,
+importing.Result, progress calls); the words live here, with the other views. cli.main prints
+the Session's notices through `text`."""
+
+from __future__ import annotations
+
+import sys
+
+
+def text(note, label=None) -> str:
+    """One notice as a line: text as it is; errors.Words worded by `label` (the edge's options);
+    a nudge in words."""
+    if isinstance(note, str):
+        return note
+    worded = getattr(note, "worded", None)
+    if worded is not None:
+        return worded(label) if label else worded()
+    from dealcli.activities import MoreNudges, Nudge
+
+    if isinstance(note, Nudge):
+        return f"deal {note.deal_id} has no next step: {note.command}"
+    if isinstance(note, MoreNudges):
+        return f"... and {note.count} more open deal(s) without a next step (see `dealcli agenda`)"
+    return str(note)
+
+
+# -- import ----------------------------------------------------------------------------------------
+def import_row(action: str, plan, dry_run: bool) -> str | None:
+    """The stdout line of one imported row: the deal id; with --dry-run what would happen."""
+    if dry_run:
+        deal_id = plan.deal.id if plan.deal is not None and action != "create" else ""
+        title = plan.deal.title if plan.deal is not None else plan.note
+        return f"{action}\t{plan.line}\t{deal_id}\t{title}\n"
+    if action in ("create", "update"):
+        return f"{plan.deal.id}\n"
+    return None
+
+
+def import_summary(result, name: str) -> str:
+    head = f"{name}: {result.rows} rows"
+    verb = "would be " if result.dry_run else ""
+    parts = [f"{result.created} deals {verb}created", f"{result.updated} {verb}updated",
+             f"{result.unchanged} unchanged"]
+    if result.skipped:
+        parts.append(f"{result.skipped} skipped")
+    parts.append(f"{result.companies} companies and {result.contacts} contacts {verb}created")
+    if result.contacts_updated:
+        parts.append(f"{result.contacts_updated} contacts {verb}updated")
+    tail = " (dry run: nothing written)" if result.dry_run else ""
+    return f"{head}: {', '.join(parts)}{tail}"
+
+
+def import_notices(result, name: str) -> list[str]:
+    """What an import says after its output: columns left out, renumbered ids, values read into
+    another form, dangling links, then the summary."""
+    out = []
+    if result.ignored_columns:
+        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
+        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
+        out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
+    if result.renumbered:
+        out.append(f"{result.renumbered} deals got a new id (their id was taken)")
+    if result.coerced:
+        items = list(result.coerced.items())
+        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
+                 for (column, target), e in items[:6]]
+        more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
+        out.append(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
+    if result.dangling:
+        more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
+        out.append(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
+                   f"{more}); import their companies and contacts, or use --strict to refuse")
+    out.append(import_summary(result, name))
+    return out
+
+
+class Progress:
+    """A one-line progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        frac = min(done / total, 1.0)
+        filled = int(frac * 30)
+        self.stream.write(f"\r{phase:8} [{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 50 + "\r")
+            self.stream.flush()
