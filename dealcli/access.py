@@ -80,20 +80,25 @@ class Grant:
         return (self.stage is not None, self.pipeline is not None, self.kind != "*")
 
 
-def parse_grant(text: str) -> Grant:
+def parse_grant(text: str, field: str = "grant") -> Grant:
+    """A grant KIND[PIPELINE].stage[STAGE]:ACTION=LEVEL; UsageError about `field` otherwise."""
     m = _GRANT.match(str(text).strip().replace(" ", ""))
+
+    def bad(problem: str, **values) -> UsageError:
+        return UsageError.about(field, "{0} {text!r}: " + problem, text=text, **values)
+
     if not m:
-        raise UsageError(f"--grant {text!r}: expected KIND[PIPELINE].stage[STAGE]:ACTION=LEVEL, "
-                         "e.g. deal:edit=department or deal[sales].stage[won]:move=none")
+        raise bad("expected KIND[PIPELINE].stage[STAGE]:ACTION=LEVEL, e.g. deal:edit=department or "
+                  "deal[sales].stage[won]:move=none")
     g = Grant(m["kind"], m["action"], m["level"], m["pipeline"], m["stage"])
     if g.kind != "*" and g.kind not in RECORD_KINDS:
-        raise UsageError(f"--grant {text!r}: unknown kind {g.kind!r} (kinds: * {' '.join(RECORD_KINDS)})")
+        raise bad("unknown kind {kind!r} (kinds: * {known})", kind=g.kind, known=" ".join(RECORD_KINDS))
     if g.action != "*" and g.action not in ACTIONS:
-        raise UsageError(f"--grant {text!r}: unknown action {g.action!r} (actions: * {' '.join(ACTIONS)})")
+        raise bad("unknown action {action!r} (actions: * {known})", action=g.action, known=" ".join(ACTIONS))
     if g.level not in LEVELS:
-        raise UsageError(f"--grant {text!r}: unknown level {g.level!r} (levels: {' '.join(LEVELS)})")
+        raise bad("unknown level {level!r} (levels: {known})", level=g.level, known=" ".join(LEVELS))
     if (g.pipeline or g.stage) and g.kind not in ("deal", "*"):
-        raise UsageError(f"--grant {text!r}: [PIPELINE] and .stage[STAGE] apply to deals only")
+        raise bad("[PIPELINE] and .stage[STAGE] apply to deals only")
     return g
 
 
@@ -322,22 +327,24 @@ def _why(policy: Policy, level: str, actor: str, owner: str | None, kind: str, o
 
 # -- identity ---------------------------------------------------------------------------------
 def identify(policy: Policy, as_user: str | None, real: str | None) -> str:
-    """The acting login: --as (which needs the right to act as that user), else the real identity
-    ($DEALCLI_USER, the repository's default_user, git user.email). NotAllowed when unknown."""
+    """The acting login: `as_user` (the command line's --as, which needs the right to act as
+    that user), else the real identity ($DEALCLI_USER, the repository's default_user, git
+    user.email). NotAllowed when unknown (about `as_user` when that is the one refused)."""
     real_login = policy.login_of(real)
     if as_user:
         target = policy.login_of(as_user)
         if target is None:
-            raise NotAllowed(f"--as {as_user}: not a user of this repository (see `dealcli user list`) "
-                             "[unknown-user]")
+            raise NotAllowed.about("as_user", "{0} {as_user}: not a user of this repository (see `dealcli user "
+                                   "list`) [unknown-user]", as_user=as_user)
         if target == real_login:
             return target
         if real_login is None:
-            raise NotAllowed(f"--as {as_user}: acting as another user needs a known identity; "
-                             f"{real or 'nobody'} is not a user of this repository [unknown-user]")
+            raise NotAllowed.about("as_user", "{0} {as_user}: acting as another user needs a known identity; "
+                                   "{real} is not a user of this repository [unknown-user]", as_user=as_user,
+                                   real=real or "nobody")
         d = policy.decide(real_login, "impersonate", "user", {"login": target}, target)
         if not d.allowed:
-            raise NotAllowed(f"--as {as_user}: {d.line()} [access]")
+            raise NotAllowed.about("as_user", "{0} {as_user}: {why} [access]", as_user=as_user, why=d.line())
         return target
     if real_login is None:
         raise NotAllowed(f"{real or 'nobody'} is not a user of this repository: set DEALCLI_USER or git "

@@ -6,15 +6,26 @@ On disk (companies/<id>.yaml, contacts/<id>.yaml):
 A reference on the command line is an id, a unique id prefix or an exact name
 (case-insensitive); `ClientIndex` also matches by email, for lead conversion and import.
 Emails and phones are checked when they are given (a malformed one is a usage error, exit 2);
-a birthday is a date in the past (timeutil.parse_date)."""
+a birthday is a date in the past (timeutil.parse_date).
+
+What is created and changed goes through the models (dealcli/model/client.py: Company,
+Contact): new_client builds one, edit loads the stored one (a bad value is CorruptData naming the
+file and line), changes it and writes it back through the gate. Lookups over every record
+(ClientIndex, records, label) read the plain, schema-checked mappings: they only look at names and
+e-mails, and the index cache serves them without parsing files.
+
+Errors about what a caller gave carry the field they are about (errors.DealcliError.about):
+the command line shows it as its option (`--email`), any other caller reads the plain name."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-from dealcli import FORMAT_VERSION, ids, parse, timeutil
-from dealcli.errors import CorruptData, NotFound, UsageError
-from dealcli.session import Session
+from dealcli import ids, parse, timeutil
+from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
+from dealcli.model.client import MODEL_OF, Client
+from dealcli.session import Session, to_model
 from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
 
 KIND_OF = {"company": "companies", "contact": "contacts"}
@@ -61,25 +72,42 @@ class ClientIndex:
         self._index(data["id"], data)
 
 
-def new_record(s: Session, which: str, name: str, **extra) -> dict:
-    data = {"format": FORMAT_VERSION, "id": ids.new_id(), "name": " ".join(name.split())}
-    data["emails"] = list(extra.pop("emails", []) or [])
-    data["phones"] = list(extra.pop("phones", []) or [])
+def new_client(s: Session, which: str, name: str, *, emails=(), phones=(), responsible: str | None = None,
+               fields: dict | None = None, company: str | None = None, birthday=None, **extra) -> Client:
+    """A new company or contact (not written yet), created now by the acting user. Values are
+    checked by the model's converter (a wrong type is a UsageError about that field); keys the
+    model does not know are kept as they are."""
+    data: dict = {"id": ids.new_id(), "name": " ".join(name.split()), "emails": list(emails or []),
+                  "phones": list(phones or []), "responsible": responsible, "fields": dict(fields or {}),
+                  "created": timeutil.iso(s.now), "created_by": s.user}
     if which == "contact":
-        data["company"] = extra.pop("company", None)
-        data["birthday"] = extra.pop("birthday", None)
-    data["responsible"] = extra.pop("responsible", None)
-    data["fields"] = dict(extra.pop("fields", {}) or {})
-    data.update(extra)
-    data["created"] = timeutil.iso(s.now)
-    data["created_by"] = s.user
-    return data
+        data.update(company=company, birthday=birthday)
+    else:
+        extra.update({k: v for k, v in (("company", company), ("birthday", birthday)) if v is not None})
+    return _model(which, {**data, **extra})
 
 
-def create(s: Session, which: str, data: dict) -> str:
+def new_record(s: Session, which: str, name: str, **extra) -> dict:
+    """new_client as the plain mapping its file holds (for callers that fill in more before
+    `create`: an import, intake)."""
+    return new_client(s, which, name, **extra).to_dict()
+
+
+def _model(which: str, data: dict) -> Client:
+    try:
+        return MODEL_OF[which].from_dict(data)
+    except FieldError as exc:
+        raise UsageError.about(str(exc.path[0]), "{0}: {problem}", problem=exc.message) from None
+
+
+def create(s: Session, which: str, record: Client | dict) -> str:
+    """Write a new company/contact (a model, or the mapping of new_record): create-only, in the
+    caller's transaction or one of its own."""
+    if not isinstance(record, Client):
+        record = _model(which, record)
     with s.repo.transaction():
-        s.repo.create(KIND_OF[which], data["id"], data)
-    return data["id"]
+        s.repo.create(KIND_OF[which], record.id, record.to_dict())
+    return record.id
 
 
 def find_id(s: Session, which: str, ref: str) -> str:
@@ -88,7 +116,7 @@ def find_id(s: Session, which: str, ref: str) -> str:
     kind = KIND_OF[which]
     ref = " ".join((ref or "").split())
     if not ref:
-        raise UsageError(f"--{which}: empty name")
+        raise UsageError.about(which, "{0}: empty name")
     if s.repo.exists(kind, ref):
         return ref
     found = ClientIndex(s, which).find(name=ref)
@@ -112,13 +140,13 @@ def resolve(s: Session, which: str, ref: str, create_missing: bool = True, refus
         near = near_names(s, which, ref)
         if near:
             shown = ", ".join(f"{name!r} ({rid})" for name, rid in near)
-            raise UsageError(f"--{which} {ref!r}: no {which} has that exact name; near: {shown}. Use the exact "
-                             f"name or id, or --new-{which} to create {ref!r} (deal add; else `dealcli {which} "
-                             "add` first)")
-    data = new_record(s, which, ref)
-    create(s, which, data)
-    s.notice(f"created {which} {data['id']} ({ref})")
-    return data["id"]
+            raise UsageError.about((which, f"new_{which}"), "{0} {ref!r}: no {which} has that exact name; near: "
+                                   "{shown}. Use the exact name or id, or {1} to create {ref!r} (deal add; else "
+                                   "`dealcli {which} add` first)", ref=ref, which=which, shown=shown)
+    record = new_client(s, which, ref)
+    create(s, which, record)
+    s.notice(f"created {which} {record.id} ({ref})")
+    return record.id
 
 
 def near_names(s: Session, which: str, ref: str) -> list[tuple[str, str]]:
@@ -142,41 +170,43 @@ _EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"]+@[^@\s,;:<>()\[\]\"]+\.[^@\s,;:<>()\[
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+(\s*(ext\.?|x)\s*[0-9]{1,6})?$", re.IGNORECASE)
 
 
-def check_email(text: str, option: str = "--email") -> str:
-    """A plausible email address (local@domain.tld), trimmed; UsageError naming it otherwise."""
+def check_email(text: str, field: str = "email") -> str:
+    """A plausible email address (local@domain.tld), trimmed; UsageError about `field` otherwise."""
     value = (text or "").strip()
     if len(value) > 254 or not _EMAIL.match(value) or ".." in value:
-        raise UsageError(f"{option} {text!r}: not an email address (expected name@example.com)")
+        raise UsageError.about(field, "{0} {text!r}: not an email address (expected name@example.com)", text=text)
     return value
 
 
-def check_phone(text: str, option: str = "--phone") -> str:
+def check_phone(text: str, field: str = "phone") -> str:
     """A phone number: digits with optional +, spaces, ( ) . - and an extension; 3 to 20 digits."""
     value = " ".join((text or "").split())
     digits = sum(c.isdigit() for c in value.split("x")[0].split("ext")[0])
     if len(value) > 40 or not _PHONE.match(value) or not 3 <= digits <= 20:
-        raise UsageError(f"{option} {text!r}: not a phone number (digits, spaces, + ( ) . -)")
+        raise UsageError.about(field, "{0} {text!r}: not a phone number (digits, spaces, + ( ) . -)", text=text)
     return value
 
 
-def check_birthday(s: Session, text: str) -> str:
+def birthday_of(s: Session, text: str) -> dt.date:
+    """A date of birth as typed (timeutil.parse_date), in the past; UsageError about `birthday`."""
     try:
         day = timeutil.parse_date(text, s.now, s.date_order)
     except timeutil.DateError as exc:
-        raise UsageError(f"--birthday: {exc}") from None
+        raise UsageError.about("birthday", "{0}: {problem}", problem=str(exc)) from None
     if day > s.now.date():
-        raise UsageError(f"--birthday {text!r}: {day.isoformat()} is in the future")
-    return day.isoformat()
+        raise UsageError.about("birthday", "{0} {text!r}: {day} is in the future", text=text, day=day.isoformat())
+    return day
 
 
 def parse_fields(sets: list[str]) -> dict:
-    """--set FIELD=VALUE pairs (custom fields of a company/contact, kept as text)."""
+    """FIELD=VALUE pairs (custom fields of a company/contact, kept as text); errors are about
+    `set` (the command line's --set)."""
 
     out = {}
     for text in sets or []:
         name, value = parse.split_assignment(text)
         if len(name) > 64:
-            raise UsageError(f"--set: {name!r} is not a usable field name")
+            raise UsageError.about("set", "{0}: {name!r} is not a usable field name", name=name)
         out[name] = value
     return out
 
@@ -198,29 +228,29 @@ def _name(text: str, which: str) -> str:
 # -- use cases -------------------------------------------------------------------------------------
 def add(s: Session, which: str, name: str, *, emails=(), phones=(), responsible: str | None = None,
         sets=(), company: str | None = None, birthday: str | None = None) -> dict:
-    """Create a company or contact; returns the record. Everything is checked before anything
-    is written (the company of a contact is resolved like `deal add --company`)."""
+    """Create a company or contact; returns the record as written. Everything is checked before
+    anything is written (the company of a contact is resolved like `deal add --company`)."""
     name = _name(name, which)
-    extra: dict = {
+    values: dict = {
         "emails": [check_email(e) for e in emails or []],
         "phones": [check_phone(p) for p in phones or []],
         "responsible": responsible or s.user,
         "fields": parse_fields(list(sets or [])),
     }
     if which == "contact":
-        extra["birthday"] = check_birthday(s, birthday) if birthday else None
+        values["birthday"] = birthday_of(s, birthday) if birthday else None
     elif company or birthday:
-        raise UsageError("--company and --birthday are for contacts")
+        raise UsageError.about(("company", "birthday"), "{0} and {1} are for contacts")
     with s.repo.transaction():
         index = ClientIndex(s, which)
         same = index.by_name.get(norm(name), [])
         if same:
             s.notice(f"note: {which} {', '.join(same)} has the same name; refer to them by id")
         if which == "contact" and company:
-            extra["company"] = resolve(s, "company", company)
-        data = new_record(s, which, name, **extra)
-        create(s, which, data)
-    return data
+            values["company"] = resolve(s, "company", company)
+        record = new_client(s, which, name, **values)
+        create(s, which, record)
+    return record.to_dict()
 
 
 def load(s: Session, which: str, ref: str):
@@ -258,40 +288,71 @@ def records(s: Session, which: str) -> list[dict]:
 def edit(s: Session, which: str, ref: str, *, name: str | None = None, emails=None, phones=None,
          responsible: str | None = None, company: str | None = None, birthday: str | None = None,
          sets=(), unsets=()) -> dict:
-    """Change a company/contact. Lists given (emails, phones) replace the stored ones."""
+    """Change a company/contact; returns the record as written. Lists given (emails, phones)
+    replace the stored ones; `unsets` clears emails, phones, responsible, company, birthday or
+    a custom field. The stored record is loaded as its model (a bad value in the file is
+    CorruptData naming its line) and changed through it."""
     if which != "contact" and (company is not None or birthday is not None):
-        raise UsageError("--company and --birthday are for contacts")
+        raise UsageError.about(("company", "birthday"), "{0} and {1} are for contacts")
     fields = parse_fields(list(sets or []))
     with s.repo.transaction():
         doc = load(s, which, ref)
-        data = dict(doc.data)
+        record = to_model(doc)
+        change = _Change(record)
         if name is not None:
-            data["name"] = _name(name, which)
+            change.set("name", _name(name, which))
         if emails is not None:
-            data["emails"] = [check_email(e) for e in emails]
+            change.set("emails", [check_email(e) for e in emails])
         if phones is not None:
-            data["phones"] = [check_phone(p) for p in phones]
+            change.set("phones", [check_phone(p) for p in phones])
         if responsible is not None:
-            data["responsible"] = responsible
+            change.set("responsible", responsible)
         if birthday is not None:
-            data["birthday"] = check_birthday(s, birthday)
+            change.set("birthday", birthday_of(s, birthday))
         if company is not None:
-            data["company"] = resolve(s, "company", company)
-        custom = dict(data.get("fields") or {})
+            change.set("company", resolve(s, "company", company))
+        custom = dict(record.fields)
         custom.update(fields)
         for field_name in unsets or []:
             if field_name in ("emails", "phones"):
-                data[field_name] = []
-            elif field_name in ("responsible", "company", "birthday") and field_name in data:
-                data[field_name] = None
+                change.set(field_name, [])
+            elif field_name in ("responsible", "company", "birthday") and field_name in doc.data:
+                change.set(field_name, None)
             elif field_name.removeprefix("fields.") in custom:
                 del custom[field_name.removeprefix("fields.")]
             else:
-                raise UsageError(f"--unset {field_name}: the {which} has no such field")
-        data["fields"] = custom
-        data["modified"] = timeutil.iso(s.now)
+                raise UsageError.about("unset", "{0} {name}: the {which} has no such field", name=field_name,
+                                       which=which)
+        change.set("fields", custom)
+        change.set("modified", s.now)
+        data = change.written(doc.data)
         s.repo.update(doc, data)
     return data
+
+
+class _Change:
+    """Changes to a stored client's model, written the way dealcli always wrote them: the keys
+    the change sets take their new value (dumped by the model), the file's other keys stay as
+    they are, in their order; a key the file did not have is added after them."""
+
+    def __init__(self, record: Client):
+        self.record = record
+        self.keys: list[str] = []  # in the order they were set
+
+    def set(self, key: str, value) -> None:
+        if hasattr(self.record, key) and key != "extra":
+            setattr(self.record, key, value)
+        else:  # a key the model does not know (a company's stray `company:`)
+            self.record.extra[key] = value
+        if key not in self.keys:
+            self.keys.append(key)
+
+    def written(self, stored: dict) -> dict:
+        new = self.record.to_dict()
+        out = {key: new.get(key) if key in self.keys else value for key, value in stored.items()}
+        for key in self.keys:
+            out.setdefault(key, new.get(key))
+        return out
 
 
 def label(s: Session, which: str, record_id: str | None) -> str | None:
@@ -315,12 +376,14 @@ def link_to_company(s: Session, contact_ids: list[str], company_id: str | None) 
         for contact_id in dict.fromkeys(contact_ids):
             try:
                 doc = s.repo.load("contacts", contact_id)
+                contact = to_model(doc)
             except (NotFound, CorruptData):
                 continue
-            if doc.data.get("company"):
+            if contact.company:
                 continue
-            data = dict(doc.data, company=company_id)
-            s.repo.update(doc, data)
+            change = _Change(contact)
+            change.set("company", company_id)
+            s.repo.update(doc, change.written(doc.data))
             changed.append(contact_id)
     return changed
 

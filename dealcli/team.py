@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from dealcli import access
-from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation
+from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
 from dealcli.session import Session
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -42,7 +42,7 @@ def _update(s: Session, section: str, change) -> dict:
 def _check_user(s: Session, login: str, data: dict, users: dict, config: dict) -> None:
     for email in data.get("emails") or []:
         if not _EMAIL.match(email):
-            raise UsageError(f"--email {email!r}: not an e-mail address")
+            raise UsageError.about("email", "{0} {email!r}: not an e-mail address", email=email)
         for other, u in users.items():
             if other != login and email.lower() in [str(e).lower() for e in (u.get("emails") or [])]:
                 raise Conflict(f"e-mail {email} already belongs to user {other}")
@@ -70,8 +70,8 @@ def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: s
 
     _update(s, "users", change)
     if first and "admin" not in record["roles"]:
-        s.notice(f"{login} is the first user: from now on only users with the settings right (role admin) "
-                 "may change users, roles and settings; add yourself with --role admin")
+        s.notice(Words(("role",), "{login} is the first user: from now on only users with the settings right (role "
+                       "admin) may change users, roles and settings; add yourself with {0} admin", {"login": login}))
     return {"login": login, **record}
 
 
@@ -188,7 +188,7 @@ def _check_dept(name: str, record: dict, depts: dict, config: dict) -> None:
     parent, head = record.get("parent"), record.get("head")
     if parent:
         if parent not in depts:
-            raise NotFound(f"--parent {parent!r}: no such department")
+            raise NotFound.about("parent", "{0} {parent!r}: no such department", parent=parent)
         seen, cur = {name}, parent
         while cur:
             if cur in seen:
@@ -197,7 +197,7 @@ def _check_dept(name: str, record: dict, depts: dict, config: dict) -> None:
             seen.add(cur)
             cur = (depts.get(cur) or {}).get("parent")
     if head and head not in (config.get("users") or {}):
-        raise NotFound(f"--head {head!r}: no such user")
+        raise NotFound.about("head", "{0} {head!r}: no such user", head=head)
 
 
 def dept_rows(s: Session) -> list[dict]:
@@ -253,7 +253,7 @@ def role_save(s: Session, name: str, grants=(), revoke=(), description: str | No
         kept = [access.parse_grant(g) for g in role.get("grants") or []]
         for sel in removed:
             if sel not in [_selector(g) for g in kept]:
-                raise NotFound(f"--revoke: role {name} has no grant for {sel}")
+                raise NotFound.about("revoke", "{0}: role {name} has no grant for {sel}", name=name, sel=sel)
             kept = [g for g in kept if _selector(g) != sel]
         for g in parsed:
             kept = [k for k in kept if _selector(k) != _selector(g)] + [g]
