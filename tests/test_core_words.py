@@ -20,14 +20,6 @@ CSS = {"views/html.py"}  # custom properties (--ink) of its style sheet, not opt
 WORDS = {"views/messages.py"}  # the command line's own notices (import hints name its options)
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 TOKEN = re.compile(r"--[a-z][a-z-]*(=.*)?")  # one argument of a program (git), not a message
-# modules whose messages are still being moved to errors.about (issue 11); empty when done
-PENDING: set[str] = {
-    "access.py",
-    "clients.py",
-    "team.py",
-    "views/calendar.py",
-    "views/listing.py",
-}
 
 
 def _git_args(tree: ast.AST) -> set[int]:
@@ -77,7 +69,7 @@ def core_modules() -> list[Path]:
 
 
 def test_no_core_module_names_an_option():
-    found = [hit for p in core_modules() if str(p.relative_to(CORE)) not in PENDING for hit in option_mentions(p)]
+    found = [hit for p in core_modules() for hit in option_mentions(p)]
     assert found == []
 
 

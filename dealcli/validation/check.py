@@ -15,11 +15,11 @@ from dealcli.validation import links as linkcheck
 
 from dealcli.validation import schemas
 from dealcli.errors import CorruptData, FieldError, NotFound, Violation
-from dealcli.model import Deal, Pipeline
+from dealcli.model import model_of
 from dealcli.session import Session
 from dealcli.storage.repository import KINDS, Doc
 
-MODELS = {"deals": Deal, "pipelines": Pipeline}
+OWN_CHECK = ("recurring", "generators")  # their problems() load the model and say more
 PARALLEL_MIN = 400  # deal files from which worker processes share the work
 CHUNK = 500
 _JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forked workers
@@ -77,7 +77,7 @@ def check_doc(s: Session, doc: Doc, kind: str) -> tuple[list[Violation], object 
     rel = s.repo.rel(doc.path)
     name = schemas.SCHEMA_OF_KIND.get(kind)
     problems = _schema_problems(doc, rel, name) if name else []
-    model = MODELS.get(kind)
+    model = model_of(kind) if kind not in OWN_CHECK else None  # every kind's model: the one converter
     obj = None
     if model is not None:
         try:
