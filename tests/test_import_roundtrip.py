@@ -195,3 +195,16 @@ def test_export_in_any_format_then_import_into_an_empty_repository(cli, repo, tm
     assert proc.returncode == 0, proc.stderr
     original = {p.name: p.read_bytes() for p in (repo / "deals").iterdir()}
     assert {p.name: p.read_bytes() for p in (tmp_path / "empty" / "deals").iterdir()} == original
+
+
+@pytest.mark.parametrize("odd", ["\u0085", "\u2028", "\x0b", "\x0c", "\x1c"])
+def test_a_cell_with_a_quote_and_a_unicode_line_separator_round_trips_through_tsv(cli, repo, tmp_path, odd):
+    """Found by the property test: `"x<NEL>y` made the TSV reader see a line end inside the cell
+    (str.splitlines splits on NEL, U+2028, VT, FF, FS...) and read the file as quoted CSV."""
+    deal = cli.ok("deal", "add", "T", "--set", f'note="x{odd}y').strip()
+    exported = tmp_path / "e.tsv"
+    exported.write_bytes(cli.ok("export", "-f", "tsv").encode("utf-8"))
+    fresh = tmp_path / "fresh"
+    Runner(tmp_path)("init", fresh, "--timezone", "UTC", check=True)
+    Runner(fresh).ok("import", exported)
+    assert (fresh / "deals" / f"{deal}.yaml").read_bytes() == (repo / "deals" / f"{deal}.yaml").read_bytes()

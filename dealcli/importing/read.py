@@ -165,9 +165,19 @@ class Source:
 
 
 # -- CSV ------------------------------------------------------------------------------------------
+_LINE_END = re.compile(r"(?<=\r\n)|(?<=\n)|(?<=\r)(?!\n)")
+
+
+def text_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as the files have them: ended by \r\n, \n or a lone \r only. (str.splitlines also
+    splits on U+0085, U+2028, \x0b, \x0c and \x1c-\x1e, which are data inside a cell.)"""
+    lines = [part for part in _LINE_END.split(text) if part]
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
 def sniff_delimiter(sample: str) -> str:
     """The candidate that splits the header into most columns that the next rows agree with."""
-    lines = sample.splitlines(keepends=True)
+    lines = text_lines(sample, keepends=True)
     if len(lines) > 1 and not sample.endswith(("\n", "\r")):
         lines = lines[:-1]
     best, best_score = ",", (False, 0, 0.0)
@@ -281,7 +291,7 @@ def quoted_tsv(sample: str) -> bool:
     """True when a tab-separated sample is clearly CSV quoting with tabs, as older dealcli
     versions wrote: a cell that is one whole quoted value (`"a<TAB>b"`, `"say ""hi"" twice"`), or a
     line's last cell that opens a quoted value going on to the next line."""
-    for line in sample.splitlines()[:200]:
+    for line in text_lines(sample)[:200]:
         cells = line.split("\t")
         for i, c in enumerate(cells):
             if not c.startswith('"'):
