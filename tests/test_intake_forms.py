@@ -227,3 +227,15 @@ def test_the_rate_limit_holds_across_gunicorn_workers(two_workers, formrepo):
     codes = [post(f"{two_workers}/forms/contact", f"name=P{n}&email=p{n}%40x.example")[0] for n in range(8)]
     assert codes == [201, 201, 201, 429, 429, 429, 429, 429]
     assert len(records(formrepo, "deals")) == 3
+
+
+def test_a_bad_value_is_named_as_the_form_names_its_field(cli, formrepo):
+    """The core's checks word their field plainly; the form words it as its own field, by its exact
+    name (underscores kept)."""
+    (formrepo / "forms" / "contact.yaml").write_text(
+        FORM.replace("  budget: deal.amount", "  deal_budget: deal.amount")
+        .replace("  email: contact.email", "  e_mail: contact.email").replace("[name, email]", "[name]"), encoding="utf-8")
+    proc = cli("intake", "form", "contact", input="name=Bob&e_mail=nope&deal_budget=lots")
+    assert proc.returncode == 1
+    [line] = error_lines(proc)
+    assert "field 'e_mail' 'nope': not an email address" in line and "field 'deal_budget': 'lots'" in line, line

@@ -128,15 +128,15 @@ def _mapped(form: dict, values: dict) -> dict:
             if group == "deal" and attr.startswith("fields."):
                 out["fields"][attr[7:]] = value
             elif attr == "email":
-                out[group][attr] = clients.check_email(value, f"field {name!r}")
+                out[group][attr] = clients.check_email(value)
             elif attr == "phone":
-                out[group][attr] = clients.check_phone(value, f"field {name!r}")
+                out[group][attr] = clients.check_phone(value)
             elif attr == "amount":
-                out[group][attr] = str(parse_amount(value, f"field {name!r}"))
+                out[group][attr] = str(parse_amount(value))
             else:
                 out[group][attr] = value
-        except UsageError as exc:
-            bad.append(Violation("form-field", exc.message, name, value))
+        except UsageError as exc:  # about the form's field, named as the form names it
+            bad.append(Violation("form-field", exc.lines(lambda _field, n=name: f"field {n!r}")[0], name, value))
     if bad:
         raise RuleViolation(bad)
     return out
