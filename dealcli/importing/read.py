@@ -12,16 +12,13 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 import re
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from dealcli.errors import NotFound, UsageError, ValidationFailed
+from dealcli.storage import files
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "yaml")
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -53,24 +50,14 @@ class Source:
     def __init__(self, ref: str, encoding: str | None = None):
         self.ref = ref
         self.name = "<stdin>" if ref == "-" else ref
-        self._tmp: str | None = None
+        self._spool = None
         if ref != "-" and not Path(ref).exists():
             raise NotFound(f"{ref}: no such file")
         if ref == "-" or not Path(ref).is_file():
             # stdin, a pipe or <(process substitution) can be read only once, and the import
             # reads its input twice (check everything, then write): spool it to a file first
-            fd, self._tmp = tempfile.mkstemp(prefix="dealcli-import-", suffix=".spool")
-            with os.fdopen(fd, "wb") as out:
-                if ref == "-":
-                    shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
-                else:
-                    try:
-                        with open(ref, "rb") as src:
-                            shutil.copyfileobj(src, out, CHUNK)
-                    except IsADirectoryError:
-                        os.unlink(self._tmp)
-                        raise UsageError(f"{ref}: is a folder, not a file") from None
-            self.path = Path(self._tmp)
+            self._spool = files.Spool(ref, prefix="dealcli-import-")
+            self.path = self._spool.path
         else:
             self.path = Path(ref)
         self.size = self.path.stat().st_size
@@ -92,12 +79,9 @@ class Source:
             self.encoding = self.bom or "utf-8"
 
     def close(self) -> None:
-        if self._tmp:
-            try:
-                os.unlink(self._tmp)
-            except OSError:
-                pass
-            self._tmp = None
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def lines(self):
         """Physical lines with their line ends ("\\r\\n", "\\n" or a lone "\\r"). Linear in the

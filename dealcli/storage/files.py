@@ -32,26 +32,44 @@ def read_input(path: str | os.PathLike, field: str) -> bytes:
     return raw
 
 
-def spool(ref: str, prefix: str = "dealcli-") -> Path:
+class Spool:
     """stdin (`-`), a pipe or a <(process substitution) copied to a temporary file, for readers
-    that need to read their input twice. The caller removes it with `discard`."""
-    if ref != "-" and not Path(ref).exists():
-        raise NotFound(f"{ref}: no such file")
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".spool")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    that read their input twice (the import checks everything, then writes). On Linux the file
+    has no name from the start (it is reopened as /proc/self/fd/N), so a run that is killed
+    leaves nothing behind; elsewhere it is a named temporary file removed by `close`."""
+
+    def __init__(self, ref: str, prefix: str = "dealcli-"):
+        if ref != "-" and not Path(ref).exists():
+            raise NotFound(f"{ref}: no such file")
+        self._named: Path | None = None
+        self._fh = tempfile.TemporaryFile(prefix=prefix, suffix=".spool")  # noqa: SIM115 - unlinked at once on POSIX; kept open
+        try:
             if ref == "-":
-                shutil.copyfileobj(sys.stdin.buffer, out, CHUNK)
+                shutil.copyfileobj(sys.stdin.buffer, self._fh, CHUNK)
             else:
                 with open(ref, "rb") as src:
-                    shutil.copyfileobj(src, out, CHUNK)
-    except IsADirectoryError:
-        discard(Path(tmp))
-        raise UsageError(f"{ref}: is a folder, not a file") from None
-    except BaseException:
-        discard(Path(tmp))
-        raise
-    return Path(tmp)
+                    shutil.copyfileobj(src, self._fh, CHUNK)
+            self._fh.flush()
+            by_fd = Path(f"/proc/self/fd/{self._fh.fileno()}")
+            if by_fd.exists():
+                self.path = by_fd
+            else:  # no /proc: a named copy (removed by close; a kill leaves it in the temp folder)
+                fd, name = tempfile.mkstemp(prefix=prefix, suffix=".spool")
+                self._named = self.path = Path(name)
+                self._fh.seek(0)
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(self._fh, out, CHUNK)
+        except IsADirectoryError:
+            self.close()
+            raise UsageError(f"{ref}: is a folder, not a file") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._fh.close()
+        discard(self._named)
+        self._named = None
 
 
 def write_output(path: str | os.PathLike, data: bytes, field: str) -> Path:
