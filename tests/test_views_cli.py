@@ -343,3 +343,10 @@ def test_calendar_grid_and_listing(sample):
         [ids["formula"], ids["alpha"]]
     for bad in (["--month", "2026-13"], ["--month", "March"], ["--by", "modified"]):
         assert cli("calendar", *bad).returncode == 2
+
+
+def test_ids_are_ids_whatever_columns_are_asked_for(cli):
+    a = cli.ok("deal", "add", "A").strip()
+    b = cli.ok("deal", "add", "B").strip()
+    assert sorted(cli.ok("filter", "--columns", "title", "-f", "ids").split()) == sorted([a, b])
+    assert sorted(cli.ok("export", "-f", "ids").split()) == sorted([a, b])

@@ -224,10 +224,10 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
     `right` names the table columns aligned right (money)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
+    if fmt == "ids":  # the id of each row, whichever columns were asked for
+        return "".join(f"{row.get('id')}\n" for row in rows)
     if columns:
         rows = [{c: row.get(c) for c in columns} for row in rows]
-    if fmt == "ids":
-        return "".join(f"{row.get('id')}\n" for row in rows)
     if fmt == "json":
         return json_text(rows, indent=2) + "\n"
     if fmt == "jsonl":
