@@ -90,7 +90,8 @@ def root(
                                                    autocompletion=_complete_users)] = None,
     now: Annotated[Optional[str], typer.Option("--now", metavar="DATETIME", help="The clock every command uses (else "
                                                "$DEALCLI_NOW, else the real time): makes runs "
-                                               "reproducible.")] = None,
+                                               "reproducible. Like the real clock it counts in the "
+                                               "repository's time zone (an offset given is converted).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices or hints on stderr.")] = False,
     version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,

@@ -61,7 +61,7 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
     if not text:
         return dt.datetime.now(tzinfo).replace(microsecond=0)
     try:
-        return aware(du_parse(text), tzinfo)
+        return aware(du_parse(text), tzinfo).astimezone(tzinfo)  # like the real clock: in the repository zone
     except (ParserError, ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date and time") from None
 

@@ -131,7 +131,7 @@ def test_edit_writes_what_it_always_wrote(cli, repo):
     assert read(repo, "companies", co) == (
         f"format: 1\nid: {co}\nname: Acme Corporation\nemails:\n- x@acme.example\nphones: []\n"
         "responsible: tester@example.com\nfields:\n  size: '10'\ncreated: 2026-03-10T12:00:00+00:00\n"
-        "created_by: tester@example.com\nmodified: 2026-03-11T09:30:00+01:00\n")
+        "created_by: tester@example.com\nmodified: 2026-03-11T08:30:00+00:00\n")  # the repository's zone
     ct = cli.ok("contact", "add", "Jo", "--company", co, "--birthday", "1980-03-10", "--phone", "555 0101").strip()
     cli.ok("contact", "edit", ct, "--unset", "company", "--unset", "birthday", "--unset", "phones")
     assert read(repo, "contacts", ct) == (

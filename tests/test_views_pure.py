@@ -148,9 +148,10 @@ def test_the_views_show_labels_resolved_by_the_build(root):
     assert "gone (not in pipeline)" in kanban_text and "in EUR: sum" in kanban_text
     assert "Euro \\x1b[31m" in kanban_text and "\x1b[31m" not in kanban_text  # data never drives the terminal
     euro = next(r for r in plan.rows if r["activity_subject"] == "Ring, them; now")
-    # due 2026-03-10 23:30 (UTC: the clock's offset), shown in the repository's time zone
-    assert euro["next_activity"] == "2026-03-11T00:30:00+01:00" and euro["stage_name"] == "Preparing documents"
-    assert "DTSTART:20260310T233000Z" in ics and "Ring\\, them\\; now" in ics
+    # due "2026-03-10 23:30": read, and shown, in the repository's time zone (like the real clock,
+    # the --now given with a UTC offset counts in the repository's zone)
+    assert euro["next_activity"] == "2026-03-10T23:30:00+01:00" and euro["stage_name"] == "Preparing documents"
+    assert "DTSTART:20260310T223000Z" in ics and "Ring\\, them\\; now" in ics
 
 
 def test_coloured_and_fitted_tables_render_from_the_data_alone(root, monkeypatch):
@@ -218,3 +219,18 @@ def test_the_trap_catches_a_read(root):
             board.build(s, None, None, None)
         with pytest.raises(AssertionError, match="read the disk or the repository"):
             open(os.devnull, encoding="utf-8")
+
+
+def test_a_clock_given_with_an_offset_counts_in_the_repository_zone(tmp_path):
+    """`--now 2026-03-10T12:00:00+00:00` in a Europe/Berlin repository is 13:00 there, exactly as
+    the real clock would be: a due time typed without a zone is Berlin time."""
+    from conftest import Runner
+
+    root = tmp_path / "berlin"
+    Runner(tmp_path)("init", root, "--timezone", "Europe/Berlin", check=True)
+    run = Runner(root)
+    deal = run.ok("deal", "add", "X").strip()
+    act = run.ok("activity", "add", deal, "--type", "call", "--subject", "S", "--due", "2026-03-10 23:30",
+                 now="2026-03-10T12:00:00+00:00").strip()
+    text = (root / "activities" / f"{act}.yaml").read_text(encoding="utf-8")
+    assert "due: 2026-03-10T23:30:00+01:00" in text and "created: 2026-03-10T13:00:00+01:00" in text
