@@ -106,7 +106,7 @@ def create(s: Session, which: str, record: Client | dict) -> str:
     if not isinstance(record, Client):
         record = _model(which, record)
     with s.repo.transaction():
-        s.repo.create(KIND_OF[which], record.id, record.to_dict())
+        s.repo.create(KIND_OF[which], record.id, record)
     return record.id
 
 

@@ -225,7 +225,7 @@ def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:
         if s.repo.exists(KIND, sc.id):
             raise Conflict(f"generator {sc.id!r} already exists (generators/{sc.id}.yaml); "
                            "use `generator edit` or another name")
-        s.repo.create(KIND, sc.id, sc.to_dict())
+        s.repo.create(KIND, sc.id, sc)
     return sc
 
 
@@ -234,7 +234,7 @@ def _update(s: Session, ref: str, change) -> Scenario:
     with s.repo.transaction():
         sc, doc = load(s, scenario_id)
         if change(sc):
-            s.repo.update(doc, sc.to_dict())
+            s.repo.update(doc, sc)
     return sc
 
 

@@ -145,7 +145,7 @@ def add(s: Session, pipeline_id: str, name: str | None, stages: str | None) -> P
         if s.repo.exists("pipelines", pipeline_id):
             raise RuleViolation(Violation("pipeline-exists", f"pipeline {pipeline_id!r} already exists", "id",
                                           pipeline_id))
-        s.repo.create("pipelines", pipeline_id, pipeline.to_dict())
+        s.repo.create("pipelines", pipeline_id, pipeline)
     return pipeline
 
 
@@ -378,7 +378,7 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
             s.save_deal(deal, deal_doc)
         if ops.delete_stage:
             _retire(before, after, ops.delete_stage, ops.move_deals_to)
-        s.repo.update(doc, after.to_dict())
+        s.repo.update(doc, after)
         s._pipelines[after.id] = after
     if moved:
         s.notice(f"moved {len(moved)} deal(s) from {ops.delete_stage!r} to {ops.move_deals_to!r}")
@@ -535,6 +535,6 @@ def save_text(s: Session, doc: Doc, text: str, source: str) -> Pipeline:
     with s.repo.transaction():
         pipeline, problems = check_text(s, doc, text, source)
         _refuse(problems)
-        s.repo.update(doc, pipeline.to_dict())
+        s.repo.update(doc, pipeline)
         s._pipelines[pipeline.id] = pipeline
     return pipeline

@@ -258,7 +258,7 @@ def add(s: Session, spec: TemplateSpec) -> Template:
                      create_before=spec.create_before, begin_offset=spec.begin_offset,
                      close_offset=spec.close_offset, deal=part, from_deal=from_deal,
                      created=s.now, created_by=s.user)
-        s.repo.create(KIND, t.id, t.to_dict())
+        s.repo.create(KIND, t.id, t)
     return t
 
 
@@ -430,7 +430,7 @@ def _run_one(s: Session, tid: str, dry_run: bool, catch_up: bool, result: RunRes
                 # prune paused periods wholly before the marker: they can no longer matter
                 t.paused_periods = [(a, b) for a, b in t.paused_periods
                                     if _naive_local(s, b) >= t.last_occurrence - dt.timedelta(days=t.create_before)]
-                doc = s.repo.update(doc, t.to_dict())
+                doc = s.repo.update(doc, t)
             (result.created if create else result.skipped if p.skip else []).append(p)
     except RuleError as exc:
         result.problems.append(f"{_rel(s, tid)}: schedule.rule: {exc}")
@@ -446,7 +446,7 @@ def _update(s: Session, ref: str, change) -> Template:
     with s.repo.transaction():
         t, doc = load(s, template_id)
         if change(t):
-            s.repo.update(doc, t.to_dict())
+            s.repo.update(doc, t)
     return t
 
 

@@ -57,7 +57,7 @@ def init(path: Path, currency: str = "USD", timezone: str | None = None) -> Repo
     repo = Repository(path)
     pipeline = default_pipeline()
     with repo.transaction():
-        repo.create("pipelines", pipeline.id, pipeline.to_dict())
+        repo.create("pipelines", pipeline.id, pipeline)
         existing = repo.read_file(".gitignore")
         lines = (existing or b"").splitlines()
         missing = [line for line in GITIGNORE if line.encode() not in lines]

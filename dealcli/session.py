@@ -186,8 +186,8 @@ class Session:
         """Stage a deal in the command's transaction: created when `doc` is None, else
         written over the version read as `doc`."""
         if doc is None:
-            return self.repo.create("deals", deal.id, deal.to_dict())
-        return self.repo.update(doc, deal.to_dict())
+            return self.repo.create("deals", deal.id, deal)
+        return self.repo.update(doc, deal)
 
     def deal_records(self, errors: list | None = None, everyone: bool = False, where=None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports

@@ -58,7 +58,7 @@ def test_prefix_resolution(tmp_path):
     (tmp_path / "dealcli.yaml").write_text("format: 1\n")
     repo = Repository(tmp_path)
     for rid in ("abc123", "abd456", "xyz789"):
-        repo.save("deals", rid, {"id": rid})
+        repo.save("deals", rid, {"id": rid, "title": "T", "pipeline": "sales", "stage": "new"})
     assert repo.resolve("deals", "x") == "xyz789"
     assert repo.resolve("deals", "abc") == "abc123"
     with pytest.raises(NotFound) as exc:
@@ -74,7 +74,7 @@ def test_prefix_resolution(tmp_path):
 def test_corrupt_file_is_skipped_by_scans_with_errors(tmp_path):
     (tmp_path / "dealcli.yaml").write_text("format: 1\n")
     repo = Repository(tmp_path)
-    repo.save("deals", "good", {"id": "good"})
+    repo.save("deals", "good", {"id": "good", "title": "T", "pipeline": "sales", "stage": "new"})
     (tmp_path / "deals" / "bad.yaml").write_text("id: [\n")
     errors = []
     assert [d.id for d in repo.iter_docs("deals", errors)] == ["good"]

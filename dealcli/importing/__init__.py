@@ -1201,11 +1201,11 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         if plan.action == "create":
             res.created += 1
             if not opts.dry_run:
-                s.repo.create("deals", plan.deal.id, plan.deal.to_dict())
+                s.repo.create("deals", plan.deal.id, plan.deal)
         elif plan.action == "update":
             res.updated += 1
             if not opts.dry_run:
-                s.repo.update(plan.doc, plan.deal.to_dict())
+                s.repo.update(plan.doc, plan.deal)
         elif plan.action == "unchanged":
             res.unchanged += 1
         else:

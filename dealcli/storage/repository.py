@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dealcli.errors import Conflict, CorruptData, NotFound, UsageError
+from dealcli.errors import Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
 from dealcli.storage.layout import (  # noqa: F401
     CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, SINGULAR, SUFFIX, is_id, path_like)
@@ -242,15 +242,36 @@ class Repository:
         except CorruptData:
             return {}
 
-    def create(self, kind: str, record_id: str, data: dict) -> Doc:
-        """A new record; Conflict (exit 4) if a file with that id exists by the commit."""
+    def _plain(self, kind: str, record_id: str, data, doc: Doc | None = None):
+        """What a record is written as: a model (storage.convert.Model) is dumped by its one
+        converter; plain data is first read through its kind's model, so no record is written that
+        its model cannot read back (CorruptData naming the file and the value, exit 5)."""
+        from dealcli.storage.convert import Model
+
+        if isinstance(data, Model):
+            return data.to_dict()
+        if kind in KINDS and isinstance(data, dict):
+            from dealcli.model import model_of
+
+            try:
+                model_of(kind).from_dict(data)
+            except FieldError as exc:
+                line = doc.line_of(exc.path) if doc is not None else None  # where the file read has it
+                raise CorruptData(self.rel(self.path(kind, record_id)), f"{exc} (not written)", line) from None
+        return data
+
+    def create(self, kind: str, record_id: str, data) -> Doc:
+        """A new record (a model, or plain data its model reads); Conflict (exit 4) if a file with
+        that id exists by the commit."""
         if self.exists(kind, record_id):
             raise Conflict(f"{self.rel(self.path(kind, record_id))}: already exists")
-        return self._stage(kind, record_id, data, atomic.MISSING)
+        return self._stage(kind, record_id, self._plain(kind, record_id, data), atomic.MISSING)
 
-    def update(self, doc: Doc, data: dict) -> Doc:
-        """Write a record read as `doc`; refused (Conflict) if the file changed since."""
-        return self._stage(doc.kind, doc.id, data, doc.raw if doc.raw is not None else atomic.MISSING)
+    def update(self, doc: Doc, data) -> Doc:
+        """Write a record read as `doc` (a model, or plain data its model reads); refused
+        (Conflict) if the file changed since."""
+        return self._stage(doc.kind, doc.id, self._plain(doc.kind, doc.id, data, doc),
+                           doc.raw if doc.raw is not None else atomic.MISSING)
 
     def remove(self, doc: Doc) -> None:
         """Delete a record read as `doc`; refused (Conflict) if the file changed since."""
@@ -274,7 +295,7 @@ class Repository:
     def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY) -> Doc:
         """Write a record whatever is there (expect=ANY) or against an etag; prefer
         create/update/remove, which take the etag from what was read."""
-        return self._stage(kind, record_id, data, expect)
+        return self._stage(kind, record_id, self._plain(kind, record_id, data), expect)
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
         self._stage(kind, record_id, None, expect)
