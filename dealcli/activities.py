@@ -172,8 +172,7 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datet
             id=activity_id or ids.new_id(), deal=deal.id, type=type_, subject=subject, due=when,
             responsible=responsible or deal.responsible or s.user, done=done, done_at=when if done else None,
             created=s.now, created_by=s.user, done_by=s.user if done else None, details=details))
-        data = act.to_dict()
-        s.repo.create("activities", act.id, data)
+        data = s.repo.create("activities", act.id, act).data
     if done:
         return data
     _pending_known(s)[deal.id] = True
@@ -200,9 +199,7 @@ def done(s: Session, refs: list[str]) -> list[dict]:
             if act.done:
                 continue
             act.done, act.done_at, act.done_by = True, s.now, s.user
-            data = act.to_dict()
-            s.repo.update(doc, data)
-            out.append(data)
+            out.append(s.repo.update(doc, act).data)
     vars(s).pop("_pending_known", None)
     deals = []
     for deal_id in dict.fromkeys(str(d.get("deal")) for d in out):
@@ -233,8 +230,7 @@ def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = N
         if responsible is not None:
             act.responsible = responsible
         act.modified = s.now
-        data = _checked(act).to_dict()
-        s.repo.update(doc, data)
+        data = s.repo.update(doc, _checked(act)).data
     vars(s).pop("_pending_deals", None)
     return data
 

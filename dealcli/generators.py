@@ -54,7 +54,7 @@ from dealcli.model.scenario import (  # noqa: F401 - the record's helpers, also 
     parse_builtin,
     split_segment,
 )
-from dealcli.recurring import RunProblems, deal_part_problems, set_paused  # noqa: F401 - RunProblems: the same exit-1 list
+from dealcli.recurring import RunProblems, deal_part_problems, set_paused, update_ref  # noqa: F401 - RunProblems: the same exit-1 list
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
 
@@ -230,12 +230,7 @@ def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:
 
 
 def _update(s: Session, ref: str, change) -> Scenario:
-    scenario_id = s.repo.resolve(KIND, ref)
-    with s.repo.transaction():
-        sc, doc = load(s, scenario_id)
-        if change(sc):
-            s.repo.update(doc, sc)
-    return sc
+    return update_ref(s, KIND, ref, load, change)
 
 
 def edit(s: Session, ref: str, spec: ScenarioSpec) -> Scenario:

@@ -37,10 +37,8 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         responsible=responsible or s.user,
         created=s.now, created_by=s.user,
     )
-    data = lead.to_dict()
     with s.repo.transaction():
-        s.repo.create("leads", lead.id, data)
-    return data
+        return s.repo.create("leads", lead.id, lead).data
 
 
 def load(s: Session, ref: str):
@@ -60,9 +58,7 @@ def show(s: Session, ref: str) -> dict:
 def mark_converted(s: Session, lead: Lead, doc, deal_id: str) -> dict:
     """Record that `lead` (read as `doc`) became deal `deal_id`; returns the record as written."""
     lead.status, lead.deal, lead.converted_at, lead.converted_by = "converted", deal_id, s.now, s.user
-    data = lead.to_dict()
-    s.repo.update(doc, data)
-    return data
+    return s.repo.update(doc, lead).data
 
 
 def records(s: Session, status: str | None = None) -> list[dict]:

@@ -188,6 +188,4 @@ def edit(s: Session, which: str, ref: str, sets: list[str], unsets: list[str]) -
                                        name=name, which=which, hint=hint(name, fields))
             setattr(record, name, None)
         record.modified = s.now
-        data = record.to_dict()
-        s.repo.update(doc, data)
-    return data
+        return s.repo.update(doc, record).data

@@ -48,15 +48,13 @@ def add(s: Session, name: str, price: str, currency: str | None = None, tax: str
         currency=parse.parse_currency(currency) if currency else s.currency, tax_rate=rate,
         tax_included=tax_included, sku=sku, unit=(unit or "").strip() or None, created=s.now, created_by=s.user,
     )
-    data = product.to_dict()
     with s.repo.transaction():
         if sku:
             for other in clients.all_records(s, "products"):
                 if str(other.get("sku") or "") == sku:
                     raise UsageError.about("sku", "{0} {sku!r}: product {other} already has this SKU",
                                            sku=sku, other=other.get("id"))
-        s.repo.create("products", product.id, data)
-    return data
+        return s.repo.create("products", product.id, product).data
 
 
 def find_id(s: Session, ref: str) -> str:

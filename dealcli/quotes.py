@@ -40,8 +40,7 @@ def add(s: Session, title: str, products: list[str], company: str | None = None,
             comment=(comment or "").strip() or None, created=s.now, created_by=s.user,
         )
         quote.amount = quote.rows_total()
-        data = quote.to_dict()
-        s.repo.create("quotes", quote.id, data)
+        data = s.repo.create("quotes", quote.id, quote).data
         clients.link_to_company(s, contact_ids, company_id)
     return data
 

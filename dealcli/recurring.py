@@ -441,13 +441,19 @@ def _run_one(s: Session, tid: str, dry_run: bool, catch_up: bool, result: RunRes
 
 
 # -- pause, resume, delete, list ---------------------------------------------------------------------------
-def _update(s: Session, ref: str, change) -> Template:
-    template_id = s.repo.resolve(KIND, ref)
+def update_ref(s: Session, kind: str, ref: str, load, change):
+    """Load the record `ref` names with `load(s, id)`, let `change(record)` change it, and write
+    it back when that returns true (templates here; generator scenarios use it too)."""
+    record_id = s.repo.resolve(kind, ref)
     with s.repo.transaction():
-        t, doc = load(s, template_id)
-        if change(t):
-            s.repo.update(doc, t)
-    return t
+        record, doc = load(s, record_id)
+        if change(record):
+            s.repo.update(doc, record)
+    return record
+
+
+def _update(s: Session, ref: str, change) -> Template:
+    return update_ref(s, KIND, ref, load, change)
 
 
 def set_paused(s: Session, rec, what: str, paused: bool) -> bool:

@@ -18,13 +18,6 @@ SEMANTICS = ("process", "success", "failure")
 STATUSES = ("open", "won", "lost")
 
 
-# the field readers live with the one converter (storage/convert.py); these names stay for the
-# models that still need a reader of their own (recurring templates, generator scenarios)
-_text, _money, _bool, _list_of_text = convert.read_text, convert.read_money, convert.read_bool, convert.read_texts
-_datetime, _date, _mapping, _records = convert.read_datetime, convert.read_date, convert.read_mapping, convert.read_records
-_check_format = convert.check_format
-
-
 def _whole_percentage(data: dict, key: str, path: tuple, decimals: bool) -> int | None:
     """0 to 100; a deal's probability may also be written as a decimal (kept whole)."""
     value = data.get(key)
@@ -34,10 +27,6 @@ def _whole_percentage(data: dict, key: str, path: tuple, decimals: bool) -> int 
     if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value <= 100:
         raise FieldError(path + (key,), f"{value!r} is not a whole percentage 0-100")
     return int(value)
-
-
-def _extra(data: dict, known: tuple) -> dict:
-    return {k: v for k, v in data.items() if k not in known}
 
 
 # -- products -------------------------------------------------------------------------------------
@@ -63,7 +52,7 @@ class ProductRow(Model):
     KEYS, VERSIONED = PRODUCT_KEYS, False
     name: str
     price: Decimal = spec(Decimal(0), write=money.canonical, required=False)
-    quantity: Decimal = spec(Decimal(1), read=lambda d, k, p, default: _not_negative(d, k, p, default))
+    quantity: Decimal = spec(Decimal(1), read=_not_negative)
     discount: Decimal = spec(Decimal(0), read=_percentage)
     tax_rate: Decimal = spec(Decimal(0), read=_percentage)
     tax_included: bool = False
