@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dealcli import kinds
 from dealcli.errors import NotAllowed, UsageError
 
 LEVELS = ("none", "own", "department", "department+sub", "all")
@@ -31,10 +32,7 @@ ACTIONS = ("read", "add", "edit", "delete", "export", "import", "settings", "mov
            "impersonate")
 # an action without a rule of its own is decided by the rule of the next one in its chain
 FALLBACK = {"move": "edit", "reopen": "edit", "export": "read", "import": "add"}
-KIND_OF_FOLDER = {"deals": "deal", "companies": "company", "contacts": "contact", "leads": "lead",
-                  "quotes": "quote", "activities": "activity", "products": "product",
-                  "recurring": "recurring", "pipelines": "settings", "generators": "settings", "config": "settings",
-                  "file": "settings"}
+KIND_OF_FOLDER = kinds.ACCESS_OF_FOLDER  # declared in dealcli/kinds.py
 OWNERLESS = ("settings",)  # any level but none allows
 
 BUILTIN_ROLES: dict[str, dict] = {

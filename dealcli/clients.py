@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from dealcli import ids, parse, timeutil
+from dealcli import ids, kinds, parse, timeutil
 from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
 from dealcli.model.client import MODEL_OF, Client
 from dealcli.session import Session, to_model
 from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
 
-KIND_OF = {"company": "companies", "contact": "contacts"}
+KIND_OF = {ref: kinds.BY_REF[ref].folder for ref in ("company", "contact")}
 
 
 class ClientIndex:

@@ -1,36 +1,45 @@
-"""`company merge A B` / `contact merge A B`: fold duplicate B into A. Every link to B (deals,
-contacts' company, quotes, leads, activities) is re-pointed to A, B's e-mails, phones and custom
+"""`company merge A B` / `contact merge A B`: fold duplicate B into A. Every link to B is re-pointed to A, B's e-mails, phones and custom
 fields are added to A, the merge is recorded in A's history (and in each re-pointed deal's),
-and B is deleted: ONE transaction, all or nothing."""
+and B is deleted: ONE transaction, all or nothing. What links a client is what dealcli/kinds.py
+declares (deals, contacts' company, quotes, recurring templates' deal part)."""
 
 from __future__ import annotations
 
-from dealcli import clients, deals, timeutil
+from dealcli import clients, deals, kinds, timeutil
 from dealcli.errors import UsageError
 from dealcli.session import Session
 
-KIND_OF = {"company": "companies", "contact": "contacts"}
-SINGLE = {"company": "company", "contact": "contact"}  # a record field naming one
-MANY = {"contact": "contacts"}  # a record field listing several
-OTHER_KINDS = ("contacts", "quotes", "leads", "activities")
+def _repoint_path(data: dict, path: tuple, old: str, new: str) -> bool:
+    """Change the link to `old` at `path` (dealcli/kinds.py's form: "*" = each list item) in the
+    mapping `data`, in place; True when something changed."""
+    head, rest = path[0], path[1:]
+    value = data.get(head)
+    if not rest:
+        if value == old:
+            data[head] = new
+            return True
+    elif rest == ("*",):
+        if isinstance(value, list) and old in value:
+            data[head] = list(dict.fromkeys(new if v == old else v for v in value))
+            return True
+    elif isinstance(value, dict):
+        inner = dict(value)
+        if _repoint_path(inner, rest, old, new):
+            data[head] = inner
+            return True
+    return False
 
 
-def _repoint(data: dict, which: str, old: str, new: str) -> list[str]:
-    """Change the links to `old` in one record (a plain mapping); returns the fields changed."""
-    changed = []
-    key = SINGLE[which]
-    if data.get(key) == old:
-        data[key] = new
-        changed.append(key)
-    many = MANY.get(which)
-    if many and isinstance(data.get(many), list) and old in data[many]:
-        data[many] = list(dict.fromkeys(new if v == old else v for v in data[many]))
-        changed.append(many)
-    return changed
+def _repoint(data: dict, kind: str, which: str, old: str, new: str) -> list[str]:
+    """Change the links to `old` in one record of `kind` (a plain mapping), by the links its kind
+    declares to `which`'s folder; returns the top-level fields changed."""
+    target = clients.KIND_OF[which]
+    return [link.field for link in kinds.links_out(kind)
+            if link.target == target and _repoint_path(data, link.path, old, new)]
 
 
 def merge(s: Session, which: str, keep_ref: str, drop_ref: str) -> dict:
-    kind = KIND_OF[which]
+    kind = clients.KIND_OF[which]
     with s.repo.transaction():
         keep_doc = clients.load(s, which, keep_ref)
         drop_doc = clients.load(s, which, drop_ref)
@@ -47,19 +56,20 @@ def merge(s: Session, which: str, keep_ref: str, drop_ref: str) -> dict:
             if keep.get(key) in (None, "", [], {}) and value not in (None, "", [], {}) and key not in ("id",):
                 keep[key] = value
         counts: dict[str, int] = {}
-        for other in OTHER_KINDS:
+        others = dict.fromkeys(k.folder for k, _ in kinds.links_in(kind) if k.folder != "deals")
+        for other in others:
             for doc in s.repo.iter_docs(other):
                 if other == kind and doc.id in (a, b):
                     continue
                 data = dict(doc.data)
-                if _repoint(data, which, b, a):
+                if _repoint(data, other, which, b, a):
                     s.repo.update(doc, data)
                     counts[other] = counts.get(other, 0) + 1
-        deal_ids = [d["id"] for d in s.deal_records() if _repoint(dict(d), which, b, a)]
+        deal_ids = [d["id"] for d in s.deal_records() if _repoint(dict(d), "deals", which, b, a)]
         if deal_ids:
             def change(deal, pipeline):
                 data = {"company": deal.company, "contacts": list(deal.contacts)}
-                for name in _repoint(data, which, b, a):
+                for name in _repoint(data, "deals", which, b, a):
                     old = getattr(deal, name)
                     setattr(deal, name, data[name])
                     deal.history.append(deals.event(s, "relinked", field=name, old=old, new=data[name],

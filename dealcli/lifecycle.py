@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dealcli import clients, deals, money, parse, timeutil
+from dealcli import clients, deals, kinds, money, parse, timeutil
 from dealcli.errors import RuleViolation, UsageError, Violation
 from dealcli.session import Session
 
-# which record kind -> (the deal field that links it, other kinds whose records link it by key)
-LINKS = {
-    "company": ("company", {"contacts": "company", "quotes": "company", "recurring": "company"}),
-    "contact": ("contacts", {"quotes": "contacts", "recurring": "contacts"}),
-    "product": ("products", {"quotes": "products"}),
-}
-KIND = {"company": "companies", "contact": "contacts", "product": "products", "lead": "leads",
-        "quote": "quotes", "activity": "activities"}
+# which record kind -> (the deal field that links it, other kinds whose records link it by key),
+# derived from the links declared in dealcli/kinds.py
+LINKS = {ref: (next(link.key for k, link in kinds.links_in(kinds.BY_REF[ref].folder) if k.folder == "deals"),
+               {k.folder: link.key for k, link in kinds.links_in(kinds.BY_REF[ref].folder) if k.folder != "deals"})
+         for ref in ("company", "contact", "product")}
+KIND = {ref: kind.folder for ref, kind in kinds.BY_REF.items() if ref not in ("deal", "pipeline")}
 
 
 @dataclass

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from dealcli import FORMAT_VERSION, money
+from dealcli import FORMAT_VERSION, kinds, money
 from dealcli.errors import FieldError, UsageError
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
@@ -218,19 +218,8 @@ def default_pipeline(pipeline_id: str = "sales", name: str = "Sales") -> Pipelin
                     rules={"require": [], "lost_reason_required": False}, card={})
 
 
-# -- every record kind's model, by folder name (storage/layout.KINDS) ---------------------------------
-MODEL_OF_KIND = {
-    "deals": "dealcli.model:Deal",
-    "pipelines": "dealcli.model:Pipeline",
-    "companies": "dealcli.model.client:Company",
-    "contacts": "dealcli.model.client:Contact",
-    "products": "dealcli.model.product:Product",
-    "leads": "dealcli.model.lead:Lead",
-    "quotes": "dealcli.model.quote:Quote",
-    "activities": "dealcli.model.activity:Activity",
-    "recurring": "dealcli.model.template:Template",
-    "generators": "dealcli.model.scenario:Scenario",
-}
+# -- every record kind's model, by folder name ------------------------------------------------------
+MODEL_OF_KIND = kinds.MODEL_OF_KIND  # declared in dealcli/kinds.py
 
 
 def model_of(kind: str) -> type:

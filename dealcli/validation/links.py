@@ -1,24 +1,18 @@
 """Dangling links, for `dealcli check`: a deal pointing at a missing company, contact,
 catalogue product, quote or lead; an activity of a missing deal; a contact of a missing
-company; a quote's missing client or product; a converted lead whose deal is gone. Each
-problem names the file and the line of the link."""
+company; a quote's or a recurring template's missing client or product; a converted lead whose
+deal is gone. The links are those declared in dealcli/kinds.py. Each problem names the file and
+the line of the link."""
 
 from __future__ import annotations
 
+from dealcli import kinds
 from dealcli.errors import Violation
 from dealcli.session import Session
 
-# kind -> [(path inside the record, kind it points at)]; "*" walks a list
-LINKS = {
-    "deals": [(("company",), "companies"), (("contacts", "*"), "contacts"), (("products", "*", "product"), "products"),
-              (("quote",), "quotes"), (("lead",), "leads")],
-    "activities": [(("deal",), "deals")],
-    "contacts": [(("company",), "companies")],
-    "quotes": [(("company",), "companies"), (("contacts", "*"), "contacts"), (("products", "*", "product"), "products")],
-    "leads": [(("deal",), "deals")],
-}
-SINGULAR = {"companies": "company", "contacts": "contact", "products": "product", "quotes": "quote",
-            "leads": "lead", "deals": "deal"}
+# kind -> [(path inside the record, kind it points at)]; "*" walks a list (dealcli/kinds.py)
+LINKS = {k.folder: [(link.path, link.target) for link in k.links] for k in kinds.KINDS if k.links}
+TARGETS = sorted({target for links in LINKS.values() for _, target in links})
 
 
 def _values(data, path: tuple, at: tuple = ()):
@@ -36,7 +30,7 @@ def _values(data, path: tuple, at: tuple = ()):
 
 
 def known_ids(s: Session) -> dict[str, set[str]]:
-    return {kind: set(s.repo.ids(kind)) for kind in SINGULAR}
+    return {kind: set(s.repo.ids(kind)) for kind in TARGETS}
 
 
 def doc_problems(s: Session, doc, kind: str, known: dict[str, set[str]]) -> list[Violation]:
@@ -47,7 +41,7 @@ def doc_problems(s: Session, doc, kind: str, known: dict[str, set[str]]) -> list
             if isinstance(value, (dict, list)) or str(value) in known[target]:
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", f"{field}: {SINGULAR[target]} {value!r} does not exist "
+            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[target]} {value!r} does not exist "
                                  f"({target}/{value}.yaml is missing)", field, value, s.repo.rel(doc.path),
                                  doc.line_of(where)))
     return out

@@ -7,10 +7,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-SCHEMA_OF_KIND = {"deals": "deal", "pipelines": "pipeline", "config": "config", "companies": "company",
-                  "contacts": "contact", "products": "product", "leads": "lead", "quotes": "quote",
-                  "activities": "activity", "recurring": "recurring",
-                  "generators": "generator"}
+from dealcli import kinds
+
+SCHEMA_OF_KIND = kinds.SCHEMA_OF_KIND  # declared in dealcli/kinds.py
 
 
 def folder() -> Path:
