@@ -126,6 +126,7 @@ REGISTRY = {
     "git": lambda m, app: m.register(app),
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
+    "recover": lambda m, app: m.register(app),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
@@ -134,6 +135,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
+    "recover": "recover",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
@@ -248,6 +250,9 @@ def _flush_notices(label=None) -> None:
     if not _current:
         return
     s = _current[0]
+    for alert in s.alerts:  # never silenced by --quiet
+        _err(f"warning: {alert}")
+    s.alerts.clear()
     if not s.quiet and s.notices:
         from dealcli.views.messages import text
 
@@ -291,15 +296,6 @@ def labeller(argv: list[str]):
     return label
 
 
-def _after_success(s) -> None:
-    """The hook after a command succeeded: auto_commit (dealcli/gitops.py) when it wrote."""
-    repo = s.__dict__.get("repo")
-    if repo is not None and repo.committed:
-        from dealcli import gitops
-
-        gitops.auto_commit(s)
-
-
 def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
@@ -318,8 +314,6 @@ def main(argv: list[str] | None = None) -> None:
         _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if code == 0 and _current:
-            _after_success(_current[0])
         if code == 0 or code == 1:
             _flush_notices(label)
     except PipeClosed:

@@ -21,9 +21,11 @@ PULL_MODES = ("rebase", "merge")
 
 class GitFailed(DealcliError):
     """A git step that could not be completed (exit 4: the repository is left as git left it,
-    see the message)."""
+    see the message). `command` is the git command line that failed."""
 
     exit_code = 4
+    command = "git"
+    detail = ""
 
 
 def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
@@ -38,8 +40,11 @@ def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
     except FileNotFoundError:
         raise NotFound("git is not installed (needed for dealcli's git commands)") from None
     if check and proc.returncode != 0:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise GitFailed(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
+        lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        exc = GitFailed(f"git {args[0]} failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
+        exc.command = " ".join(["git", "-C", str(root), *args])
+        exc.detail = "; ".join(lines[-3:]) if lines else f"exit {proc.returncode}"
+        raise exc
     return proc
 
 
@@ -171,10 +176,10 @@ def _identity_env(s: Session, root: Path) -> dict:
             "GIT_AUTHOR_EMAIL": email}
 
 
-def commit(s: Session, paths: list[str] | None, message: str) -> bool:
-    """Commit `paths` (None: every change under the repository folder) as the acting user.
-    False when there was nothing to commit."""
-    root = s.repo.root
+def commit(s: Session, paths: list[str] | None, message: str, root: Path | None = None) -> bool:
+    """Commit `paths` (None: every change under the repository folder `root`, default the
+    Session's) as the acting user. False when there was nothing to commit."""
+    root = s.repo.root if root is None else root
     spec = list(paths) if paths is not None else ["."]
     git(root, "add", "-A", "--", *spec)
     staged = git(root, "diff", "--cached", "--quiet", "--", *spec, check=False)
@@ -186,24 +191,30 @@ def commit(s: Session, paths: list[str] | None, message: str) -> bool:
 
 
 # -- auto_commit ---------------------------------------------------------------------------------------------
-def auto_commit(s: Session) -> None:
-    """After a command that wrote something succeeded: with `auto_commit: true` in dealcli.yaml,
-    commit exactly the files it wrote, with a message saying what changed."""
-    repo = s.__dict__.get("repo")
-    if repo is None:
-        return
-    ops = getattr(repo, "committed", None)
-    if not ops or not repo.config.get("auto_commit"):
-        return
-    if git(repo.root, "rev-parse", "--show-toplevel", check=False).returncode != 0:
-        s.notice("auto_commit: the repository is not in a git repository; nothing committed")
-        return
-    paths = list(dict.fromkeys(repo.rel(op.path) for op in ops))
+def auto_commit(s: Session, repo, ops, recovered: list[str] | None) -> None:
+    """`auto_commit: true`: called by the repository under its lock right after each transaction
+    (`ops`), or after recovery finished one a killed command left (`recovered`, paths relative to
+    the repository): commit exactly those files, with a message saying what changed. Under the
+    lock, no other dealcli command writes (or runs git) meanwhile, so each command's change is
+    its own commit. A git failure is an alert naming the file and the git command (never hidden
+    by --quiet); the change stays written."""
+    if ops is not None:
+        paths = list(dict.fromkeys(repo.rel(op.path) for op in ops))
+        message = None
+    else:
+        paths = list(dict.fromkeys(recovered or []))
+        message = (f"dealcli recover: finished the change of a command that was killed ({len(paths)} file(s): "
+                   + ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "") + ")")
+    more = f" (and {len(paths) - 1} more file(s))" if len(paths) > 1 else ""
     try:
-        commit(s, paths, describe(s, ops))
+        if git(repo.root, "rev-parse", "--show-toplevel", check=False).returncode != 0:
+            s.alert(f"auto_commit: {paths[0]}{more} not committed: {repo.root} is not in a git repository")
+            return
+        commit(s, paths, message or describe(s, ops), root=repo.root)
+    except GitFailed as exc:
+        s.alert(f"auto_commit: {paths[0]}{more} not committed: `{exc.command}` failed: {exc.detail}")
     except DealcliError as exc:
-        s.notice(f"auto_commit: {exc.message}")
-    repo.committed.clear()
+        s.alert(f"auto_commit: {paths[0]}{more} not committed: {exc.message}")
 
 
 def describe(s: Session, ops) -> str:

@@ -48,6 +48,15 @@ def to_model(doc: Doc, cls=None):
     return obj
 
 
+def _auto_commit(s: Session, repo: Repository, ops, recovered) -> None:
+    """Repository.on_commit: under the lock, after each transaction (or after recovery finished
+    one a killed command left), git commits its files when dealcli.yaml says `auto_commit`."""
+    if repo.config.get("auto_commit"):
+        from dealcli import gitops
+
+        gitops.auto_commit(s, repo, ops, recovered)
+
+
 @dataclass
 class Session:
     dir: str | None = None
@@ -55,6 +64,7 @@ class Session:
     now_text: str | None = None
     quiet: bool = False
     notices: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # like notices, but printed even with --quiet
     repo_root: Path | None = None
     # an identity the repository's own settings name (intake.user): trusted like the real one,
     # so acting as it needs no right to act as another user
@@ -63,12 +73,16 @@ class Session:
     @functools.cached_property
     def repo(self) -> Repository:
         repo = Repository(self.repo_root or find_root(self.dir))
-        repo.recover()  # a command killed mid-write is finished or undone before anything is read
         self.__dict__["repo"] = repo
         if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
             from dealcli import access
 
             access.install(self, repo)
+        repo.on_commit = functools.partial(_auto_commit, self, repo)
+        repo.recover()  # a command killed mid-write is finished or undone before anything is read
+        for refused in repo.refused:  # a reader goes on with the files as they are
+            self.alert(f"reading the files as they are (the last command that wrote may be half done): "
+                       f"{refused.message}")
         return repo
 
     @functools.cached_property
@@ -116,6 +130,11 @@ class Session:
     def notice(self, message) -> None:
         """A hint for stderr: text, or errors.Words about fields (the edge words them as options)."""
         self.notices.append(message)
+
+    def alert(self, message: str) -> None:
+        """A warning for stderr that --quiet does not silence (data half written, a git commit
+        that failed): the command itself went on."""
+        self.alerts.append(message)
 
     @property
     def date_order(self) -> str | None:

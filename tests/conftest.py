@@ -152,6 +152,20 @@ def _run_process(argv, input, env, cwd, timeout):
     return subprocess.run(argv, input=input, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
 
 
+def plant_journal(root: Path, txid: str, state: str, **fields) -> Path:
+    """A journal entry in the format storage/journal.py writes (bound to the repository at `root`,
+    with its checksum), as a command killed at that point leaves it."""
+    from dealcli.storage import journal
+
+    body = {"format": journal.FORMAT, "repository": journal.repository_id(root / ".dealcli"), "txid": txid,
+            "state": state, **fields}
+    folder = root / ".dealcli" / journal.JOURNAL_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{txid}.json"
+    path.write_bytes(journal.encode(body))
+    return path
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
                      help="Rewrite tests/golden/*.txt from the current output (also: UPDATE_GOLDEN=1).")

@@ -16,7 +16,7 @@ from dealcli.session import Session
 from dealcli.storage import journal
 from dealcli.storage.repository import Repository
 
-from conftest import NOW
+from conftest import NOW, plant_journal
 
 
 def files(repo: Path, kind: str) -> list[str]:
@@ -187,16 +187,14 @@ def test_committed_journal_is_rolled_forward_and_prepared_one_back(repo):
     jdir = r.journal_dir
     jdir.mkdir(parents=True, exist_ok=True)
     # committed: c1 updated and c2 created, c1 not applied yet when the process died
-    (folder / ".c1.yaml.aaa.tmp").write_text("id: c1\nname: new\n")
-    (folder / ".c2.yaml.aaa.tmp").write_text("id: c2\nname: two\n")
-    ops = [{"path": str(folder / "c1.yaml"), "tmp": str(folder / ".c1.yaml.aaa.tmp"),
-            "digest": journal._digest(b"id: c1\nname: new\n")},
-           {"path": str(folder / "c2.yaml"), "tmp": str(folder / ".c2.yaml.aaa.tmp"),
-            "digest": journal._digest(b"id: c2\nname: two\n")}]
-    (jdir / "aaa.json").write_text(json.dumps({"state": "committed", "txid": "aaa", "ops": ops}))
+    (folder / ".c1.yaml.aaaaaaaaaaaa.tmp").write_text("id: c1\nname: new\n")
+    (folder / ".c2.yaml.aaaaaaaaaaaa.tmp").write_text("id: c2\nname: two\n")
+    ops = [{"path": "companies/c1.yaml", "digest": journal._digest(b"id: c1\nname: new\n")},
+           {"path": "companies/c2.yaml", "digest": journal._digest(b"id: c2\nname: two\n")}]
+    plant_journal(repo, "aaaaaaaaaaaa", "committed", ops=ops)
     # prepared: a temp file of a command killed before its commit point
-    (folder / ".c3.yaml.bbb.tmp").write_text("id: c3\nname: never\n")
-    (jdir / "bbb.json").write_text(json.dumps({"state": "prepared", "txid": "bbb", "folders": [str(folder)]}))
+    (folder / ".c3.yaml.bbbbbbbbbbbb.tmp").write_text("id: c3\nname: never\n")
+    plant_journal(repo, "bbbbbbbbbbbb", "prepared", folders=["companies"])
     s = Session(repo_root=repo, now_text=NOW, quiet=True)
     assert sorted(d.id for d in s.repo.iter_docs("companies")) == ["c1", "c2"]  # opening recovers
     assert (folder / "c1.yaml").read_text() == "id: c1\nname: new\n"

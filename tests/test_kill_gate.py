@@ -1,10 +1,12 @@
 """Kill tests of the write gate (issue 11, storage/journal.py): the real `dealcli` console script
 is SIGKILLed at random moments during bulk `deal move -`, `pipeline edit --delete-stage
 --move-deals-to`, `lead convert`, `import` and `recurring run` (KILLS_PER_COMMAND each, so at
-least 200 kills). After each kill one ordinary read command (`dealcli filter -f ids`, run
-in-process through cli.main: it opens the repository, which recovers) must find exactly the old
-state or exactly the new one, no temporary file beside the records and an empty journal; and
-`dealcli check` passes at the end.
+least 200 kills). The killed command runs from the repository's parent folder with a relative
+`--dir`; the next command never runs from there: in turn from a folder inside the repository,
+after `mv` of the repository, and in a `cp -a` copy (the original must stay untouched, issue 28).
+That one ordinary read command (`dealcli filter -f ids`, run in-process through cli.main: it
+opens the repository, which recovers) must find exactly the old state or exactly the new one, no
+temporary file beside the records and an empty journal; and `dealcli check` passes at the end.
 
 Each kill lands at a random delay within the command's measured duration; half of the kills
 are aimed at the window where the state was seen to flip from old to new (the writes), so
@@ -30,7 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NOW, Runner, dealcli_bin
+from conftest import NOW, Runner, dealcli_bin, plant_journal
 
 KILLS_PER_COMMAND = int(os.environ.get("DEALCLI_KILLS") or 40)  # 5 commands: 200 kills; more for a soak run
 PARALLEL = 2  # commands being killed at once (each in its own copy of the repository)
@@ -230,11 +232,48 @@ def _fresh(snapshot: Path, work: Path) -> None:
 
 
 def _start(exe: str, argv: list[str], work: Path, stdin: str | None) -> subprocess.Popen:
+    """The command, run from the parent folder with a relative --dir (the journal once held paths
+    relative to the working folder then)."""
     feed = work.parent / f"{work.name}.stdin"
     feed.write_text(stdin or "")
     with feed.open("rb") as fh:
-        return subprocess.Popen([exe, *argv], cwd=work, env=ENV, stdin=fh,
+        return subprocess.Popen([exe, "--dir", work.name, *argv], cwd=work.parent, env=ENV, stdin=fh,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.is_symlink() and "index.sqlite" not in p.name}
+
+
+WHERE = ("from another working folder", "after mv", "in a cp -a copy")
+
+
+def _recovering_read(work: Path, k: int) -> subprocess.CompletedProcess:
+    """The next command after a kill, never from where the killed one ran: from a folder inside
+    the repository, after `mv` of the repository, or in a `cp -a` copy (which must leave the
+    original untouched; the original is then recovered in place and must end the same)."""
+    how = k % 3
+    if how == 0:
+        return Runner(work, subprocess=False)("filter", "-f", "ids", cwd=work / "pipelines")
+    if how == 1:
+        moved = work.with_name(f"{work.name}-mv")
+        work.rename(moved)
+        try:
+            return Runner(moved, subprocess=False)("filter", "-f", "ids")
+        finally:
+            moved.rename(work)
+    copy = work.with_name(f"{work.name}-cp")
+    shutil.rmtree(copy, ignore_errors=True)
+    subprocess.run(["cp", "-a", str(work), str(copy)], check=True)
+    original = _tree(work)
+    read = Runner(copy, subprocess=False)("filter", "-f", "ids")
+    assert _tree(work) == original, "recovery in a copy changed the original"
+    recovered = _tree(copy)
+    Runner(work, subprocess=False)("filter", "-f", "ids")
+    assert _tree(work) == recovered, "the copy and the original recovered differently"
+    shutil.rmtree(copy)
+    return read
 
 
 def _killed_run(exe: str, snapshot: Path, work: Path, argv: list[str], stdin: str | None, delay: float):
@@ -306,12 +345,12 @@ def test_sigkill_leaves_old_or_new_state_and_no_temp_file(scenario, tmp_path):
             returncode, err, mid = job.result()
             if k + PARALLEL < KILLS_PER_COMMAND:
                 submit(k + PARALLEL)
-            at = f"{where} kill {k + 1} after {delay * 1000:.0f} ms"
+            at = f"{where} kill {k + 1} after {delay * 1000:.0f} ms, next command {WHERE[k % 3]}"
             assert returncode in (0, -signal.SIGKILL), f"{at}: exit {returncode}: {err}"
             assert "Traceback" not in err, f"{at}: {err}"
             caught_mid += mid
 
-            read = Runner(work, subprocess=False)("filter", "-f", "ids")  # opening the repository recovers
+            read = _recovering_read(work, k)  # opening the repository recovers
             assert read.returncode == 0 and "Traceback" not in read.stderr, f"{at}: recovery read failed: {read.stderr}"
             assert leftovers(work) == [], f"{at}: left behind after recovery"
             assert sorted(read.stdout.split()) == sorted(records(work, "deals")), f"{at}: filter disagrees with the files"
@@ -355,10 +394,7 @@ def test_prepared_journal_and_its_temp_file_are_removed_by_the_next_command(cli,
     tmp.write_bytes(before.replace(b"title: Kept", b"title: Never"))
     stray = repo / "deals" / ".other.yaml.ffffffffffff.tmp"  # no journal names it: swept as well
     stray.write_bytes(b"half")
-    journal = repo / ".dealcli" / "journal"
-    journal.mkdir(parents=True, exist_ok=True)
-    (journal / f"{txid}.json").write_text(json.dumps(
-        {"state": "prepared", "txid": txid, "folders": [str(repo / "deals")]}))
+    journal = plant_journal(repo, txid, "prepared", folders=["deals"]).parent
     (journal / f".{txid}.json.abc.tmp").write_text("{")  # a kill while writing the journal itself
 
     assert cli.ok("filter", "-f", "ids").split() == [deal_id]
@@ -376,15 +412,10 @@ def test_committed_journal_is_rolled_forward_by_the_next_command(cli, repo):
     txid = "ba9876543210"
     ops = []
     for deal_id, raw in ((changed, new_raw), (created, created_raw), (deleted, None)):
-        target = deals / f"{deal_id}.yaml"
-        tmp = None
         if raw is not None:
-            tmp = deals / f".{deal_id}.yaml.{txid}.tmp"
-            tmp.write_bytes(raw)
-        ops.append({"path": str(target), "tmp": str(tmp) if tmp else None, "digest": _digest(raw) if raw else None})
-    journal = repo / ".dealcli" / "journal"
-    journal.mkdir(parents=True, exist_ok=True)
-    (journal / f"{txid}.json").write_text(json.dumps({"state": "committed", "txid": txid, "ops": ops}))
+            (deals / f".{deal_id}.yaml.{txid}.tmp").write_bytes(raw)
+        ops.append({"path": f"deals/{deal_id}.yaml", "digest": _digest(raw) if raw else None})
+    plant_journal(repo, txid, "committed", ops=ops)
 
     assert sorted(cli.ok("filter", "-f", "ids").split()) == sorted([changed, created])
     assert (deals / f"{changed}.yaml").read_bytes() == new_raw

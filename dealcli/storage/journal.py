@@ -3,24 +3,33 @@ in one Transaction and committed all or nothing, even when the process is killed
 instant or the disk fills up.
 
 Protocol (under the repository lock; `.dealcli/journal/<txid>.json` is the intent journal):
-1. prepare: the journal is written with state "prepared", naming every temporary file the
-   transaction will create. Each new content goes to a hidden temporary file beside its
-   target (`.<name>.<txid>.tmp`). Every target is checked against the bytes it was read with
-   (the etag): a file changed by hand or by git since it was read refuses the whole
+1. prepare: the journal is written with state "prepared", naming every folder that will hold
+   a temporary file of the transaction. Each new content goes to a hidden temporary file beside
+   its target (`.<name>.<txid>.tmp`). Every target is checked against the bytes it was read
+   with (the etag): a file changed by hand or by git since it was read refuses the whole
    transaction (Conflict, exit 4) and nothing is written.
 2. barrier: the temporary files are made durable (fsync each, or one os.sync for many).
 3. commit point: the journal is rewritten atomically with state "committed", listing every
-   operation (temp -> target, or a delete), and fsynced. A single-file transaction needs no
-   commit record: its rename is its commit point.
+   target and the digest of its new content (none: a delete), and fsynced. A single-file
+   transaction needs no commit record: its rename is its commit point.
 4. apply: each temporary file is moved over its target, each deleted file removed; then the
    journal is removed.
 
 Recovery (`recover`, run by the first command that opens the repository after a crash, under
 the lock, before anything is read): a "prepared" journal is rolled back (its temporary files
 removed; no target was touched), a "committed" one is rolled forward (the remaining operations
-done). So the next command always finds the old state or the new one, never a mixture, and no
-temporary file is left behind for `git add -A` (the .gitignore that `init` writes ignores them
-anyway).
+done). So the next command always finds the old state or the new one, never a mixture.
+
+Recovery trusts nothing it reads (docs/architecture.md, "The journal"): an entry is one JSON
+object with a format number, the id of the repository it belongs to (`.dealcli/id`), its txid
+(= its file name), its state, paths RELATIVE to the repository root and a checksum over all of
+it; the temporary file of a target is never read from the entry but derived from the target
+and the txid. Before anything is done the whole entry is checked: a regular file (opened
+without following a symbolic link, never a FIFO or a device) of at most ENTRY_MAX bytes, whole
+JSON of that exact shape, the checksum, the repository id, every path inside a folder the gate
+writes (GATE_FOLDERS, GATE_FILES) with no symbolic link on the way, and every file it would
+touch a regular file. An entry failing any of this is never acted on: JournalDamaged (exit 5)
+names it and the fix (`dealcli recover --status` / `--discard`).
 
 The apply step never overwrites a hand edit that lands between the etag check and the rename:
 an existing target is first renamed aside (an atomic capture of whatever is there), compared
@@ -35,14 +44,29 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dealcli.errors import Conflict
+from dealcli.errors import Conflict, CorruptData
 from dealcli.storage import atomic
+from dealcli.storage.layout import (
+    CACHE_DIR,
+    GATE_FILES,
+    GATE_FOLDERS,
+    KINDS,
+    REPOSITORY_ID,
+    SUFFIX,
+    is_id,
+)
 
 JOURNAL_DIR = "journal"
+FORMAT = 2  # of a journal entry (an entry of another format is refused, never guessed at)
+ENTRY_MAX = 64 << 20  # bytes: an entry of a 500,000-file transaction fits; anything larger is refused
+_TXID = re.compile(r"[0-9a-f]{12}")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 SYNC_ALL_FROM = 64  # from this many files on, one os.sync() instead of an fsync per file
 MISSING = atomic.MISSING
 ANY = atomic.ANY
@@ -64,8 +88,13 @@ def _tmp_name(path: Path, txid: str, what: str) -> Path:
     return path.parent / f".{path.name}.{txid}.{what}"
 
 
-def _write_json(path: Path, obj, sync: bool) -> None:
-    atomic.write_atomic(path, json.dumps(obj, ensure_ascii=False).encode(), sync=sync)
+def _checksum(body: dict) -> str:
+    return _digest(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def encode(body: dict) -> bytes:
+    """A journal entry as written: `body` and the checksum over it."""
+    return json.dumps({**body, "check": _checksum(body)}, ensure_ascii=False).encode()
 
 
 class Transaction:
@@ -73,9 +102,10 @@ class Transaction:
     (so a large import holds no file contents in memory); `ops` is keyed by target path: a
     record created and then updated within one transaction is one create."""
 
-    def __init__(self, root: Path, journal_dir: Path, keep_data: int = 200):
+    def __init__(self, root: Path, journal_dir: Path, repo_id: str, keep_data: int = 200):
         self.root = root
         self.journal_dir = journal_dir
+        self.repo_id = repo_id
         self.txid = secrets.token_hex(6)
         self.journal = journal_dir / f"{self.txid}.json"
         self.ops: dict[Path, Op] = {}
@@ -90,8 +120,14 @@ class Transaction:
         self.folders.add(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.journal_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(self.journal, {"state": "prepared", "txid": self.txid,
-                                   "folders": sorted(map(str, self.folders))}, sync=False)
+        self._write("prepared", sync=False, folders=sorted(self._rel(f) for f in self.folders))
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _write(self, state: str, sync: bool, **fields) -> None:
+        body = {"format": FORMAT, "repository": self.repo_id, "txid": self.txid, "state": state, **fields}
+        atomic.write_atomic(self.journal, encode(body), sync=sync)
 
     # -- staging -----------------------------------------------------------------------------
     def stage(self, kind: str, record_id: str, path: Path, raw: bytes | None, data, expect) -> None:
@@ -100,6 +136,8 @@ class Transaction:
                 expect is MISSING and op.tmp is None):
             raise Conflict(f"{path}: written twice in one command with different bases")
         if op is None:
+            if not _trusted_file(self._rel(path)):  # a bug: recovery would refuse the journal
+                raise ValueError(f"{path}: not a file the write gate writes (layout.GATE_FOLDERS/GATE_FILES)")
             op = self.ops[path] = Op(kind, record_id, path, expect)
         self._prepare(path.parent)
         if raw is None:
@@ -146,9 +184,8 @@ class Transaction:
                     if op.tmp is not None:
                         _fsync_file(op.tmp)
             if len(ops) > 1:
-                _write_json(self.journal, {"state": "committed", "txid": self.txid, "ops": [
-                    {"path": str(op.path), "tmp": str(op.tmp) if op.tmp else None, "digest": op.digest} for op in ops]},
-                            sync=True)
+                self._write("committed", sync=True, ops=[
+                    {"path": self._rel(op.path), "digest": op.digest if op.tmp is not None else None} for op in ops])
         except BaseException:
             self.discard()
             raise
@@ -294,76 +331,335 @@ def _keep_theirs(op: Op) -> str:
     return str(op.path)
 
 
-# -- recovery -------------------------------------------------------------------------------
-def pending(journal_dir: Path) -> list[Path]:
+# -- recovery: trusts nothing it reads ------------------------------------------------------------
+FIX = ("; nothing was done with it (`dealcli recover --status` shows it, `dealcli recover --discard` removes "
+       "it and leaves the files as they are)")
+
+
+class JournalDamaged(CorruptData):
+    """A journal entry that cannot be trusted (damaged, cut short, of another repository, naming a
+    file outside the gate's folders): never acted on (exit 5)."""
+
+    def __init__(self, path: str, problem: str):
+        self.problem = problem
+        super().__init__(path, f"journal entry not trusted: {problem}{FIX}")
+
+
+class _Untrusted(Exception):
+    pass
+
+
+@dataclass
+class Entry:
+    name: str
+    txid: str
+    state: str
+    folders: list[str] = field(default_factory=list)  # prepared: where its temporary files are
+    ops: list[tuple[str, str | None]] = field(default_factory=list)  # committed: (target, digest or None)
+
+
+def _shown(name: str) -> str:
+    return f"{CACHE_DIR}/{JOURNAL_DIR}/{name}"
+
+
+def _open_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file of at most `limit` bytes, opened without following a symbolic
+    link and without blocking on a FIFO; None when it does not exist."""
     try:
-        names = os.listdir(journal_dir)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Untrusted("a symbolic link (never followed)") from None
+        raise _Untrusted(f"cannot be opened: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Untrusted(f"{atomic._file_type(st.st_mode)}, not a regular file (never read)")
+        if st.st_size > limit:
+            raise _Untrusted(f"{st.st_size} bytes, more than the {limit} an entry may hold")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise _Untrusted(f"more than the {limit} bytes an entry may hold")
+        return data
+    finally:
+        os.close(fd)
+
+
+def repository_id(cache_dir: Path) -> str:
+    """This repository's id (`.dealcli/id`), written the first time one is needed (`init`, or the
+    first write of a repository made before ids): every journal entry names it. Call under the
+    lock. A copy (`cp -a`) keeps the id, and its journal names paths relative to the copy."""
+    path = cache_dir / REPOSITORY_ID
+    shown = f"{CACHE_DIR}/{REPOSITORY_ID}"
+    try:
+        raw = _open_regular(path, 100)
+    except _Untrusted as exc:
+        raise CorruptData(shown, f"{exc}; delete it (dealcli writes a new one)") from None
+    if raw is None:
+        new = secrets.token_hex(16)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic.write_atomic(path, f"{new}\n".encode())
+        return new
+    text = raw.decode("ascii", "replace").strip()
+    if not _HEX32.fullmatch(text):
+        raise CorruptData(shown, "not a repository id (32 hex digits); delete it (dealcli writes a new one)")
+    return text
+
+
+def pending(journal_dir: Path) -> list[str]:
+    """The names in the journal folder (entries, and temporary files of an entry being written).
+    A journal folder that is a symbolic link or not a folder is JournalDamaged."""
+    try:
+        st = os.lstat(journal_dir)
     except FileNotFoundError:
         return []
-    return [journal_dir / n for n in names]
+    if not stat.S_ISDIR(st.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else atomic._file_type(st.st_mode)
+        raise JournalDamaged(f"{CACHE_DIR}/{JOURNAL_DIR}", f"{what}, not a folder (never followed)")
+    return sorted(os.listdir(journal_dir))
 
 
-def recover(journal_dir: Path) -> int:
+def _parts(rel) -> list[str] | None:
+    if not isinstance(rel, str) or not rel or len(rel) > 1024 or "\x00" in rel or "\\" in rel or rel.startswith("/"):
+        return None
+    parts = rel.split("/")
+    return None if any(p in ("", ".", "..") for p in parts) else parts
+
+
+def _trusted_file(rel) -> bool:
+    """A target the gate writes: a record (`deals/<id>.yaml`), an attachment
+    (`attachments/<activity>/<name>`) or a file of GATE_FILES at the top."""
+    parts = _parts(rel)
+    if parts is None:
+        return False
+    if len(parts) == 1:
+        return parts[0] in GATE_FILES
+    if parts[0] in KINDS:
+        return len(parts) == 2 and parts[1].endswith(SUFFIX) and is_id(parts[1][: -len(SUFFIX)])
+    return parts[0] in GATE_FOLDERS and len(parts) == 3 and not parts[-1].startswith(".")
+
+
+def _trusted_folder(rel) -> bool:
+    if rel == ".":
+        return True
+    parts = _parts(rel)
+    return parts is not None and parts[0] in GATE_FOLDERS and len(parts) <= 2
+
+
+def _real_folder(root: Path, rel: str) -> None:
+    """No symbolic link (and nothing but folders) on the way from the root to `rel`."""
+    here = root
+    for part in ([] if rel == "." else rel.split("/")):
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise _Untrusted(f"{here.relative_to(root).as_posix()} is a symbolic link (recovery never follows one)")
+        if not stat.S_ISDIR(st.st_mode):
+            raise _Untrusted(f"{here.relative_to(root).as_posix()} is not a folder")
+
+
+def _regular_or_missing(root: Path, path: Path) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else atomic._file_type(st.st_mode)
+        raise _Untrusted(f"{path.relative_to(root).as_posix()} is {what} (recovery touches only regular files)")
+
+
+def read_entry(root: Path, journal_dir: Path, name: str, repo_id: str) -> Entry | None:
+    """One journal entry, checked whole before anything is done with it (see the module doc);
+    None when it vanished. JournalDamaged when any check fails."""
+    try:
+        if not (name.endswith(".json") and _TXID.fullmatch(name[:-5])):
+            raise _Untrusted("not a journal entry's name (12 hex digits, .json)")
+        raw = _open_regular(journal_dir / name, ENTRY_MAX)
+        if raw is None:
+            return None
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise _Untrusted("not whole JSON (damaged or cut short)") from None
+        if not isinstance(record, dict) or not isinstance(record.get("check"), str):
+            raise _Untrusted("not a journal entry (no checksum)")
+        body = {k: v for k, v in record.items() if k != "check"}
+        try:
+            matches = _checksum(body) == record["check"]
+        except (ValueError, TypeError, RecursionError):
+            matches = False
+        if not matches:
+            raise _Untrusted("its checksum does not match its content (damaged or edited)")
+        if body.get("format") != FORMAT:
+            raise _Untrusted(f"format {body.get('format')!r}, this dealcli reads format {FORMAT}")
+        if body.get("repository") != repo_id:
+            raise _Untrusted(f"written for another repository (not the id in {CACHE_DIR}/{REPOSITORY_ID})")
+        if body.get("txid") != name[:-5]:
+            raise _Untrusted("its txid is not its file name")
+        entry = Entry(name, name[:-5], body.get("state"))
+        if entry.state == "prepared":
+            folders = body.get("folders")
+            if set(body) != {"format", "repository", "txid", "state", "folders"} or not isinstance(folders, list):
+                raise _Untrusted("not the shape of a prepared entry")
+            for rel in folders:
+                if not _trusted_folder(rel):
+                    raise _Untrusted(f"{rel!r} is not a folder the write gate writes")
+            entry.folders = folders
+        elif entry.state == "committed":
+            ops = body.get("ops")
+            if set(body) != {"format", "repository", "txid", "state", "ops"} or not isinstance(ops, list) or not ops:
+                raise _Untrusted("not the shape of a committed entry")
+            for op in ops:
+                if not isinstance(op, dict) or set(op) != {"path", "digest"}:
+                    raise _Untrusted("an operation that is not {path, digest}")
+                if not _trusted_file(op["path"]) or (op["digest"] is None and "/" not in op["path"]):
+                    # the gate writes dealcli.yaml, .gitignore, .gitattributes but never deletes them
+                    raise _Untrusted(f"{op['path']!r} is not a file the write gate {'deletes' if op['digest'] is None else 'writes'}")
+                if op["digest"] is not None and not (isinstance(op["digest"], str) and _HEX32.fullmatch(op["digest"])):
+                    raise _Untrusted(f"{op['path']}: a digest that is not 32 hex digits")
+                entry.ops.append((op["path"], op["digest"]))
+        else:
+            raise _Untrusted(f"state {entry.state!r} is neither prepared nor committed")
+        # on disk: nothing recovery would touch is reached through a symbolic link or is not a regular file
+        for rel in entry.folders:
+            _real_folder(root, rel)
+        for rel, _ in entry.ops:
+            _real_folder(root, rel.rpartition("/")[0] or ".")
+            target = root / rel
+            for path in (target, _tmp_name(target, entry.txid, "tmp"), _tmp_name(target, entry.txid, "old")):
+                _regular_or_missing(root, path)
+        return entry
+    except _Untrusted as exc:
+        raise JournalDamaged(_shown(name), str(exc)) from None
+
+
+def recover(root: Path, journal_dir: Path, repo_id: str) -> tuple[list[str], list[JournalDamaged]]:
     """Finish or undo every transaction a crash interrupted (call under the repository lock).
-    Returns how many journals were handled."""
-    done = 0
-    for path in pending(journal_dir):
-        if path.name.startswith("."):  # the journal's own temporary file
+    Returns the files rolled forward (relative to the root) and the entries refused (left as
+    they are, with every file they name)."""
+    finished: list[str] = []
+    refused: list[JournalDamaged] = []
+    for name in pending(journal_dir):
+        if name.startswith("."):  # an entry's own temporary file (a kill while writing it); unlink follows nothing
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(journal_dir / name)
             continue
         try:
-            record = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            record = {}
-        txid = str(record.get("txid") or "")
-        if record.get("state") != "committed":  # undo: remove the temporary files, restore set-asides
-            for folder in record.get("folders") or []:
-                _undo(Path(folder), txid)
-        for item in record.get("ops") or []:  # committed: finish every operation
-            target = Path(item["path"])
-            tmp = Path(item["tmp"]) if item.get("tmp") else None
-            aside = _tmp_name(target, txid, "old")
-            if tmp is not None and tmp.exists() and _digest(atomic.read_bytes(tmp)) == item.get("digest"):
-                os.replace(tmp, target)  # not applied yet (after a swap it holds the old content)
-            elif tmp is None and not aside.exists():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(target)
-            for leftover in (aside, tmp):  # a set-aside deleted file, a swapped-out old version
-                if leftover is not None:
-                    with contextlib.suppress(OSError):
-                        os.unlink(leftover)
-            atomic.fsync_dir(target.parent)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        done += 1
+            entry = read_entry(root, journal_dir, name, repo_id)
+        except JournalDamaged as exc:
+            refused.append(exc)
+            continue
+        if entry is not None:
+            finished += _finish(root, entry)
+            with contextlib.suppress(OSError):
+                os.unlink(journal_dir / name)
     atomic.fsync_dir(journal_dir)
-    return done
+    return finished, refused
+
+
+def _finish(root: Path, entry: Entry) -> list[str]:
+    if entry.state == "prepared":  # undo: remove the temporary files, restore set-asides
+        for rel in entry.folders:
+            _undo(root / rel, entry.txid)
+        return []
+    for rel, digest in entry.ops:  # committed: finish every operation
+        target = root / rel
+        tmp, aside = _tmp_name(target, entry.txid, "tmp"), _tmp_name(target, entry.txid, "old")
+        if digest is not None:
+            raw = atomic.read_bytes(tmp)  # checked a regular file (or missing) with the entry
+            if raw is not None and _digest(raw) == digest:
+                os.replace(tmp, target)  # not applied yet (after a swap it holds the old content)
+        elif not os.path.lexists(aside):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+        for leftover in (aside, tmp):  # a set-aside deleted file, a swapped-out old version
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        atomic.fsync_dir(target.parent)
+    return [rel for rel, _ in entry.ops]
+
+
+def status(root: Path, journal_dir: Path, repo_id: str) -> list[dict]:
+    """What `recover --status` shows: each entry, its state, what it names and why it is refused."""
+    out = []
+    for name in pending(journal_dir):
+        if name.startswith("."):
+            continue
+        row = {"entry": _shown(name), "state": None, "files": [], "problem": None}
+        try:
+            entry = read_entry(root, journal_dir, name, repo_id)
+        except JournalDamaged as exc:
+            row["problem"] = exc.problem
+        else:
+            if entry is None:
+                continue
+            row["state"] = entry.state
+            row["files"] = [rel for rel, _ in entry.ops] or entry.folders
+        out.append(row)
+    return out
+
+
+def discard(root: Path, journal_dir: Path, repo_id: str) -> list[str]:
+    """Remove every entry recovery refuses (the files stay as they are now; the temporary files
+    beside the records are swept, a set-aside file put back where its target is missing).
+    Returns the entries removed."""
+    removed = []
+    try:
+        rows = status(root, journal_dir, repo_id)
+    except JournalDamaged as exc:  # the journal folder is a symbolic link or a file: removed, never followed
+        os.unlink(journal_dir)
+        return [exc.path]
+    for row in rows:
+        if row["problem"] is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(root / row["entry"])
+            removed.append(row["entry"])
+    if removed:
+        sweep_temp_files(root, KINDS)
+    return removed
+
+
+def _restore_or_remove(folder: Path, name: str, suffix: str) -> None:
+    """A hidden `.<target>.<txid>.old` (a target set aside, its delete not done): put back when
+    the target is missing, else removed; a `.tmp` is removed. Only regular files are touched."""
+    path = folder / name
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return
+        if name.endswith(".old"):
+            target = folder / name[1:-len(suffix)]
+            if not os.path.lexists(target):
+                os.replace(path, target)
+                return
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _undo(folder: Path, txid: str) -> None:
-    if not txid:
-        return
     for n in _names(folder):
-        if not n.startswith(".") or f".{txid}." not in n:
-            continue
-        if n.endswith(".old"):  # a target set aside by a one-file commit that was killed
-            target = folder / n[1:-len(f".{txid}.old")]
-            if target.exists():
-                os.unlink(folder / n)
-            else:
-                os.replace(folder / n, target)
-        elif n.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                os.unlink(folder / n)
+        if n.startswith(".") and (n.endswith(f".{txid}.old") or n.endswith(f".{txid}.tmp")):
+            _restore_or_remove(folder, n, f".{txid}.old")
     atomic.fsync_dir(folder)
 
 
 def _names(folder: Path) -> list[str]:
     try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []  # a symbolic link where a folder should be: never followed
         return os.listdir(folder)
     except OSError:
         return []
+
+
+_TEMP = re.compile(r"\.(.+)\.([0-9a-f]{12})\.(tmp|old)")
 
 
 def sweep_temp_files(root: Path, folders) -> int:
@@ -373,8 +669,13 @@ def sweep_temp_files(root: Path, folders) -> int:
     for name in folders:
         folder = root / name
         for n in _names(folder):
-            if n.startswith(".") and (n.endswith(".tmp") or n.endswith(".old")):
+            m = _TEMP.fullmatch(n)
+            if m:
+                _restore_or_remove(folder, n, f".{m.group(2)}.old")
+                removed += 1
+            elif n.startswith(".") and n.endswith(".tmp"):  # atomic.write_atomic's own temporary file
                 with contextlib.suppress(OSError):
-                    os.unlink(folder / n)
-                    removed += 1
+                    if stat.S_ISREG(os.lstat(folder / n).st_mode):
+                        os.unlink(folder / n)
+                        removed += 1
     return removed

@@ -9,6 +9,11 @@ INDEX_NAME = "index.sqlite"  # the index cache inside CACHE_DIR (storage/index.p
 # the record folders and how a message names one record of each: declared in dealcli/kinds.py
 KINDS, SINGULAR = _kinds.FOLDERS, _kinds.SINGULAR
 SUFFIX = ".yaml"
+# what the write gate may write (and so what recovery may touch): files in the record folders and
+# the attachment folder, and these files at the top of the repository
+GATE_FOLDERS = KINDS + ("attachments",)
+GATE_FILES = (CONFIG_NAME, ".gitignore", ".gitattributes")
+REPOSITORY_ID = "id"  # inside CACHE_DIR: binds the intent journal to this repository (storage/journal.py)
 MAX_ID = 200
 
 

@@ -58,7 +58,10 @@ class Repository:
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
         self._index = None
-        self.committed: list = []  # ops of the transactions committed by this command (auto_commit)
+        self.committed: list = []  # ops of the transactions committed by this command
+        self.on_commit = None  # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
+        self.refused: list = []  # journal entries recovery would not trust (a reader goes on; a writer stops)
+        self._id: str | None = None
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
 
     # -- paths -----------------------------------------------------------------------------
@@ -193,7 +196,7 @@ class Repository:
             yield self._tx
             return
         with self.lock():
-            tx = journal.Transaction(self.root, self.journal_dir, NOTE_MAX)
+            tx = journal.Transaction(self.root, self.journal_dir, self._id, NOTE_MAX)
             self._tx, self._dir_before = tx, {}
             try:
                 yield tx
@@ -209,6 +212,8 @@ class Repository:
                     if op.kind in KINDS:
                         self._note_write(op.kind, op.id, op.data if op.tmp else None, op.raw,
                                          self._dir_before.get(op.kind))
+            if applied and self.on_commit is not None:  # still under the lock: git sees exactly these files
+                self.on_commit(applied, None)
 
     def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
                path: Path | None = None) -> Doc:
@@ -301,10 +306,30 @@ class Repository:
         self._stage(kind, record_id, None, expect)
 
     def recover(self) -> None:
-        """Finish or undo what a killed command left half done (see storage/journal.py)."""
-        if journal.pending(self.journal_dir):
-            with self.lock():
-                pass  # taking the lock recovers
+        """Finish or undo what a killed command left half done (see storage/journal.py). A journal
+        entry recovery does not trust is left alone and kept in `refused`: a reader goes on with
+        the files as they are (the Session says so), a writer is stopped by `lock`."""
+        try:
+            if journal.pending(self.journal_dir):
+                with self.lock():
+                    pass  # taking the lock recovers
+        except journal.JournalDamaged:
+            pass  # kept in self.refused
+
+    def journal_status(self) -> list[dict]:
+        """The journal entries left by killed commands, and why recovery refuses any (no recovery
+        is attempted: this is what `recover --status` shows)."""
+        with atomic.file_lock(self.cache_dir / "lock"):
+            return journal.status(self.root, self.journal_dir, journal.repository_id(self.cache_dir))
+
+    def discard_journal(self) -> list[str]:
+        """Remove the journal entries recovery refuses (their files stay as they are); then
+        recover what remains. Returns the entries removed."""
+        with atomic.file_lock(self.cache_dir / "lock"):
+            removed = journal.discard(self.root, self.journal_dir, journal.repository_id(self.cache_dir))
+        self.refused = []
+        self.recover()
+        return removed
 
     @property
     def journal_dir(self) -> Path:
@@ -407,11 +432,26 @@ class Repository:
             return
         with atomic.file_lock(self.cache_dir / "lock"):
             self._lock_depth = 1
-            self._config = None  # re-read the settings under the lock
-            if journal.pending(self.journal_dir):
-                journal.recover(self.journal_dir)
-                journal.sweep_temp_files(self.root, KINDS)
             try:
+                self._config = None  # re-read the settings under the lock
+                self._id = journal.repository_id(self.cache_dir)
+                self._recover_locked()
                 yield
             finally:
                 self._lock_depth = 0
+
+    def _recover_locked(self) -> None:
+        try:
+            names = journal.pending(self.journal_dir)
+        except journal.JournalDamaged as exc:
+            self.refused = [exc]
+            raise
+        if not names:
+            return
+        finished, self.refused = journal.recover(self.root, self.journal_dir, self._id)
+        if not self.refused:  # else its temporary files are kept: they may be all that is left of its change
+            journal.sweep_temp_files(self.root, KINDS)
+        if finished and self.on_commit is not None:
+            self.on_commit(None, finished)
+        if self.refused:
+            raise self.refused[0]

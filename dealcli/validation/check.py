@@ -114,6 +114,9 @@ def run(s: Session) -> list[Violation]:
             problems += access.config_problems(config.data)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
+    for refused in repo.refused:  # a killed command's change that recovery would not finish
+        problems.append(Violation("journal", f"{refused.problem}; the files it names may be half written "
+                                  "(`dealcli recover --status`)", None, None, refused.path))
     form_errors: list[CorruptData] = []
     for doc in repo.iter_docs("forms", form_errors):  # website forms of intake (docs/intake.md)
         problems += _schema_problems(doc, repo.rel(doc.path), "form")
