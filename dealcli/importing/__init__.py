@@ -839,7 +839,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     deal.modified = s.now
     deal.begin = import_values.to_date(begin[0], s.tz) if begin else deal.created.astimezone(s.tz).date()
     deal.close_date = import_values.to_date(close_date[0], s.tz) if close_date else None
-    closed_when = closed_at[0] if closed_at else close_date[0] if close_date else None
+    closed_when = closed_at or close_date  # (when, has_time): a date alone denotes its whole day
     deal.probability = probability  # None: the stage's (stage_rules.transition)
     for target in r.m.custom():
         column, value = r.m.get(rows[0].values, target)
@@ -856,13 +856,13 @@ Decimal1 = import_values.Decimal(1)
 # which deal attributes each target sets, for updates (--key)
 ATTRS = {"title": "title", "amount": "amount", "currency": "currency", "pipeline": "pipeline",
          "responsible": "responsible", "type": "type", "source": "source", "begin": "begin",
-         "close_date": "close_date", "closed_at": "closed_at", "probability": "probability",
+         "close_date": "close_date", "probability": "probability",
          "lost_reason": "lost_reason", "origin_id": "origin_id", "company": "company"}
 
 
 def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line: int, pipeline: Pipeline,
-           stage_column: str, closed_when=None) -> Plan:
-    """`closed_when`: when the source says the deal closed (used if it is closed)."""
+           stage_column: str, closed_when: tuple | None = None) -> Plan:
+    """`closed_when`: (when, has_time) the source says the deal closed (used if it is closed)."""
     s = ctx.s
     if ctx.key_field:
         value = key_value_of(deal.to_dict(), ctx.key_field)
@@ -877,7 +877,8 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
             raise Bad(ctx.key_field, value, f"several deals have this key: {', '.join(matches)}", line)
         if matches:
             return plan_update(ctx, matches[0], deal, given, comment, line, closed_when)
-    t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now, closed_at=closed_when,
+    t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now,
+                               closed_at=closed_when[0] if closed_when else None,
                                note={"imported": f"{ctx.source.name}:{line}"})
     if t.violations:
         raise _violations(t.violations, stage_column, line)
@@ -942,10 +943,13 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if before.pipeline != after.pipeline:
         events.append(deals.event(s, "pipeline_changed", **{"from": before.pipeline, "to": after.pipeline}))
     if stage_given and (new.stage != before.stage or before.pipeline != after.pipeline):
-        t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now, closed_at=closed_when)
+        t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now,
+                                   closed_at=closed_when[0] if closed_when else None)
         if t.violations:
             raise Bad("stage", new.stage, t.violations[0].message, line)
         deals.apply_transition(s, after, t)
+    elif after.is_closed and "closed_at" in given and not same_moment(after.closed_at, closed_when, s.tz):
+        after.closed_at = closed_when[0]
     if comment and comment not in [c.get("text") for c in after.comments]:
         after.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         events.append(deals.event(s, "commented", text=comment))
@@ -963,6 +967,17 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     after.modified = s.now
     _remember_won(ctx, after)
     return Plan("update", after, doc, line)
+
+
+def same_moment(stored: dt.datetime | None, given: tuple | None, tz) -> bool:
+    """Whether a stored time is what the source's value denotes: the same instant, or, for a
+    date without a time (Maven's `close_date`), any time on that day in the repository's zone."""
+    if given is None or stored is None:
+        return given is None and stored is None
+    when, has_time = given
+    if has_time:
+        return stored == when
+    return stored.astimezone(tz).date() == when.astimezone(tz).date()
 
 
 def plan_native(ctx: Context, row: import_read.Row) -> Plan:
