@@ -19,7 +19,8 @@ a probability given by hand at creation or carried over a move (after an undone 
 the probability is the last recorded one: the stage's probability on entering it, or a later
 `changed probability`), deleted deals (gone with their history), renamed or recoloured stages
 (shown with today's pipeline definition), activities' own edits, and anything before the
-first event of a deal made by `import` (shown as imported) or written by hand without history.
+first event of a deal written by hand without history. An imported deal's history starts at
+its source's `created` (and closes at its source's close time), see importing.source_history.
 """
 
 from __future__ import annotations

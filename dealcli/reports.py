@@ -222,22 +222,28 @@ def stage_time(records: list[dict], pipelines: dict, tz) -> list[dict]:
 
 
 def time_to_close(records: list[dict], pipelines: dict, tz) -> list[dict]:
+    """Per pipeline and outcome: the closed deals whose time to close is known (`deals`,
+    `avg_days`) and those whose close (or creation) time is unknown (`unknown`: an imported deal
+    closed in its source without a date, or closed before dealcli first saw it)."""
     spans: dict[tuple[str, str], list[Decimal]] = {}
+    unknown: dict[tuple[str, str], int] = {}
     for r in records:
         status = _status(r)
         if status == "open":
             continue
         start, end = asof._created_at(r, tz), asof.closed_at(r, tz)
+        k = (str(r.get("pipeline")), status)
         if start is None or end is None or end < start:
+            unknown[k] = unknown.get(k, 0) + 1
             continue
-        spans.setdefault((str(r.get("pipeline")), status), []).append(Decimal(int((end - start).total_seconds())))
+        spans.setdefault(k, []).append(Decimal(int((end - start).total_seconds())))
     out = []
-    for pid in list(pipelines) + sorted({k[0] for k in spans} - set(pipelines)):
+    for pid in list(pipelines) + sorted({k[0] for k in (*spans, *unknown)} - set(pipelines)):
         for status in ("won", "lost"):
-            got = spans.get((pid, status))
-            if got:
+            got, n = spans.get((pid, status), []), unknown.get((pid, status), 0)
+            if got or n:
                 out.append({"pipeline": pid, "status": status, "deals": len(got),
-                            "avg_days": days(sum(got) / len(got))})
+                            "avg_days": days(sum(got) / len(got)) if got else None, "unknown": n})
     return out
 
 

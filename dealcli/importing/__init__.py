@@ -41,7 +41,8 @@ DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible
 CLIENT_TARGETS = ("company", "contact", "contact_email", "contact_phone")
 PRODUCT_TARGETS = ("product", "product_price", "product_quantity")
 STATUS_TARGETS = ("status", "won", "closed", "lost", "deleted")
-TARGETS = DEAL_TARGETS + ("comment",) + CLIENT_TARGETS + PRODUCT_TARGETS + STATUS_TARGETS
+HISTORY_TARGETS = ("stage_entered",)  # when the deal entered the stage it is in (history only)
+TARGETS = DEAL_TARGETS + ("comment",) + CLIENT_TARGETS + PRODUCT_TARGETS + STATUS_TARGETS + HISTORY_TARGETS
 KEY_FIELDS = ("origin_id", "title", "id")
 DIALECTS = ("csv", "tsv", "mysql")
 STATUS_WORDS = {
@@ -402,6 +403,7 @@ class Context:
     def __init__(self, s: Session, opts: ImportOptions, source: import_read.Source, fmt: str,
                  dates: import_values.DateReader, writing: bool):
         self.s, self.opts, self.source, self.fmt, self.dates, self.writing = s, opts, source, fmt, dates, writing
+        self.source_ref = source_ref(s, opts.source)
         self.preset = PRESETS[opts.preset] if opts.preset else None
         self.explicit = parse_maps(opts.maps)
         self.stage_map = parse_stage_maps(opts.stage_maps)
@@ -758,6 +760,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     amount, amount_currency = r.read("amount", import_values.parse_amount) or (None, None)
     currency = r.read("currency", currency_code) or amount_currency or s.currency
     created = r.when("created")
+    entered = r.when("stage_entered")
     closed_at = r.when("closed_at")
     begin, close_date = r.when("begin"), r.when("close_date")
     probability = r.read("probability", lambda v: import_values.parse_percent(
@@ -839,7 +842,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     deal.modified = s.now
     deal.begin = import_values.to_date(begin[0], s.tz) if begin else deal.created.astimezone(s.tz).date()
     deal.close_date = import_values.to_date(close_date[0], s.tz) if close_date else None
-    closed_when = closed_at[0] if closed_at else close_date[0] if close_date else None
+    closed_when = closed_at or close_date  # (when, has_time): a date alone denotes its whole day
     deal.probability = probability  # None: the stage's (stage_rules.transition)
     for target in r.m.custom():
         column, value = r.m.get(rows[0].values, target)
@@ -847,7 +850,8 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
             r.given.add(target)
             deal.fields[target[7:]] = value.strip() if isinstance(value, str) else value
     comment = r.text("comment", 100_000)
-    return finish(ctx, deal, r.given, comment, line, pipeline, stage_col or "stage", closed_when)
+    return finish(ctx, deal, r.given, comment, line, pipeline, stage_col or "stage", closed_when,
+                  entered[0] if entered else None)
 
 
 Decimal0 = import_values.Decimal(0)
@@ -856,13 +860,14 @@ Decimal1 = import_values.Decimal(1)
 # which deal attributes each target sets, for updates (--key)
 ATTRS = {"title": "title", "amount": "amount", "currency": "currency", "pipeline": "pipeline",
          "responsible": "responsible", "type": "type", "source": "source", "begin": "begin",
-         "close_date": "close_date", "closed_at": "closed_at", "probability": "probability",
+         "close_date": "close_date", "probability": "probability",
          "lost_reason": "lost_reason", "origin_id": "origin_id", "company": "company"}
 
 
 def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line: int, pipeline: Pipeline,
-           stage_column: str, closed_when=None) -> Plan:
-    """`closed_when`: when the source says the deal closed (used if it is closed)."""
+           stage_column: str, closed_when: tuple | None = None, entered: dt.datetime | None = None) -> Plan:
+    """`closed_when`: (when, has_time) the source says the deal closed (used if it is closed);
+    `entered`: when it entered its stage. See source_history."""
     s = ctx.s
     if ctx.key_field:
         value = key_value_of(deal.to_dict(), ctx.key_field)
@@ -877,11 +882,9 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
             raise Bad(ctx.key_field, value, f"several deals have this key: {', '.join(matches)}", line)
         if matches:
             return plan_update(ctx, matches[0], deal, given, comment, line, closed_when)
-    t = stage_rules.transition(deal, pipeline, deal.stage, "create", now=s.now, closed_at=closed_when,
-                               note={"imported": f"{ctx.source.name}:{line}"})
-    if t.violations:
-        raise _violations(t.violations, stage_column, line)
-    deals.apply_transition(s, deal, t)
+    violations = source_history(ctx, deal, pipeline, line, closed_when[0] if closed_when else None, entered)
+    if violations:
+        raise _violations(violations, stage_column, line)
     bad = stage_rules.validate_deal(deal, ctx.pipelines)
     if bad:
         raise _violations(bad, stage_column, line)
@@ -891,6 +894,56 @@ def finish(ctx: Context, deal: Deal, given: set[str], comment: str | None, line:
         deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         deal.history.append(deals.event(s, "commented", text=comment))
     return Plan("create", deal, None, line)
+
+
+def source_history(ctx: Context, deal: Deal, pipeline: Pipeline, line: int, closed: dt.datetime | None,
+                   entered: dt.datetime | None) -> list:
+    """The history of a new deal as the source tells it, so that durations, time in stage,
+    `--as-of` and revenue by month see the deal's past and not the import's moment:
+    - `created` at the deal's `created` (the source's, else now), noting the file (relative to
+      the repository), the line and, when that is not now, when it was imported;
+    - a closed deal created before its close: created in the pipeline's first stage (the source
+      does not say which stage it closed from), then moved and closed at its close time;
+    - an open deal that entered its stage after it was created (`stage_entered`): created in the
+      first stage, then moved at that time;
+    - a closed deal without a close time keeps closed_at empty: unknown, never the import's moment.
+    Returns the rules the deal breaks (empty when all is well)."""
+    s = ctx.s
+    final = deal.stage
+    note = {"imported": f"{ctx.source_ref}:{line}"}
+    if deal.created != s.now:
+        note["imported_at"] = timeutil.iso(s.now)
+    status = stage_rules.status_for(pipeline.stage(final))
+    later = closed if status != "open" else entered
+    first, probability = pipeline.first.id, deal.probability
+    steps = [(final, deal.created, "create")]
+    if later is not None and later > deal.created and final != first:
+        steps = [(first, deal.created, "create"), (final, later, "import")]
+    for stage_id, when, verb in steps:
+        start = len(deal.history)
+        t = stage_rules.transition(deal, pipeline, stage_id, verb, now=when, closed_at=closed or when,
+                                   note=note if verb == "create" else None,
+                                   reason=deal.lost_reason if status == "lost" else None)
+        if t.violations:
+            return t.violations
+        deals.apply_transition(s, deal, t)
+        for event in deal.history[start:]:
+            event["at"] = timeutil.iso(when)
+    if status != "open" and closed is None:
+        deal.closed_at = None
+    if probability is not None:  # the source's, not the stage's
+        deal.probability = probability
+    return []
+
+
+def source_ref(s: Session, ref: str) -> str:
+    """The input file as history names it: relative to the repository (records are tracked by
+    git and shared: an absolute path says nothing on another machine and leaks a home folder)."""
+    import os
+
+    if ref == "-":
+        return "<stdin>"
+    return os.path.relpath(os.path.abspath(ref), os.path.abspath(s.repo.root))
 
 
 def _key_empty(ctx: Context) -> ValueProblem:
@@ -942,10 +995,13 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if before.pipeline != after.pipeline:
         events.append(deals.event(s, "pipeline_changed", **{"from": before.pipeline, "to": after.pipeline}))
     if stage_given and (new.stage != before.stage or before.pipeline != after.pipeline):
-        t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now, closed_at=closed_when)
+        t = stage_rules.transition(after, pipeline, new.stage, "import", now=s.now,
+                                   closed_at=closed_when[0] if closed_when else None)
         if t.violations:
             raise Bad("stage", new.stage, t.violations[0].message, line)
         deals.apply_transition(s, after, t)
+    elif after.is_closed and "closed_at" in given and not same_moment(after.closed_at, closed_when, s.tz):
+        after.closed_at = closed_when[0]
     if comment and comment not in [c.get("text") for c in after.comments]:
         after.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": comment})
         events.append(deals.event(s, "commented", text=comment))
@@ -963,6 +1019,17 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     after.modified = s.now
     _remember_won(ctx, after)
     return Plan("update", after, doc, line)
+
+
+def same_moment(stored: dt.datetime | None, given: tuple | None, tz) -> bool:
+    """Whether a stored time is what the source's value denotes: the same instant, or, for a
+    date without a time (Maven's `close_date`), any time on that day in the repository's zone."""
+    if given is None or stored is None:
+        return given is None and stored is None
+    when, has_time = given
+    if has_time:
+        return stored == when
+    return stored.astimezone(tz).date() == when.astimezone(tz).date()
 
 
 def plan_native(ctx: Context, row: import_read.Row) -> Plan:

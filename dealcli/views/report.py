@@ -136,9 +136,12 @@ def _stage_time(data: list[dict], width: int) -> list[str]:
 
 def _time_to_close(data: list[dict], width: int) -> list[str]:
     rows = [[f"{r['pipeline']} {r['status']}", r["deals"], r["avg_days"]] for r in data]
+    unknown = sum(r.get("unknown", 0) for r in data)
+    tail = [f"{unknown} closed deal{'s' if unknown != 1 else ''} not counted: close date unknown (or before creation)"] \
+        if unknown else []
     return _title("Days from creation to close", width) + (
         chart(["pipeline", "deals", "avg days"], rows, [r["avg_days"] for r in data], width) if rows
-        else ["no closed deals"])
+        else ["no closed deals"]) + tail
 
 
 def _money_chart(rows_in: list[dict], key: str, label: str, width: int, empty: str = "none") -> list[str]:
