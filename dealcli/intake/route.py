@@ -72,6 +72,12 @@ def phone_digits(text) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
+def phone_key(number) -> str | None:
+    """The key a number is matched by (its digits, for now); None for no number."""
+    digits = phone_digits(number)
+    return digits or None
+
+
 def find_contact(s: Session, email: str | None = None) -> str | None:
     if not email:
         return None
