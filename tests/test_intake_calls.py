@@ -13,7 +13,8 @@ CDR = FIXTURES / "Master.csv"
 
 @pytest.fixture
 def callrepo(repo, cli):
-    configure(repo, user="pbx@ourshop.example", calls={"stage": "preparation"})
+    # 8 916 ... is a Russian number written the national way: the repository says so
+    configure(repo, {"phone_region": "RU"}, user="pbx@ourshop.example", calls={"stage": "preparation"})
     ivan = cli.ok("contact", "add", "Ivan Petrov", "--phone", "8 (916) 123-45-67").strip()
     return repo, ivan
 
@@ -62,7 +63,7 @@ def test_reading_the_file_again_creates_nothing(cli, callrepo):
 
 def test_the_unknown_number_rule(cli, callrepo):
     repo, _ = callrepo
-    configure(repo, calls={"unknown": {"missed": "deal", "answered": "ignore"}})
+    configure(repo, {"phone_region": "RU"}, calls={"unknown": {"missed": "deal", "answered": "ignore"}})
     rows = json.loads(cli.ok("intake", "calls", CDR, "-f", "json"))
     assert [r["status"] for r in rows] == ["created", "created", "ignored", "attached", "ignored"]
     missed = by_call(repo)["1773054000.2"]
@@ -177,3 +178,20 @@ def test_without_linkedid_the_legs_of_a_uniqueid_are_one_call(cli, callrepo, tmp
     assert (row["status"], call["result"], call["duration"], call["total_duration"]) == \
         ("created", "answered", 300, 325)
     assert records(repo, "leads") == {}  # answered after ringing: a contact and a deal, no missed-call lead
+
+
+def test_numbers_are_compared_as_e164(cli, callrepo, tmp_path):
+    """Same last ten digits, another country: another client. An extension is kept apart."""
+    repo, _ = callrepo
+    london = cli.ok("contact", "add", "Ann Lee", "--phone", "+44 20 7946 0958").strip()
+    ny = cli.ok("contact", "add", "Bob Ray", "--phone", "+1 (212) 555-0142 ext. 7").strip()
+    path = tmp_path / "calls.csv"
+    path.write_text("id,from,to,start,talk,result\n"
+                    "m-1,+1 207 946 0958,100,2026-03-09T09:00:00Z,60,ANSWERED\n"
+                    "m-2,12125550142,100,2026-03-09T09:10:00Z,30,ANSWERED\n"
+                    "m-3,02079460958,100,2026-03-09T09:20:00Z,30,ANSWERED\n", encoding="utf-8")
+    configure(repo, {"phone_region": "GB"}, calls={"stage": "preparation"})
+    rows = json.loads(cli.ok("intake", "calls", path, "-f", "json"))
+    assert rows[0]["contact"] not in (london, ny)  # +1 207 946 0958 is not +44 20 7946 0958
+    assert rows[1]["contact"] == ny  # a PBX writes +1 212 555 0142 without its +
+    assert rows[2]["contact"] == london  # 020 7946 0958 in the repository's region (GB)

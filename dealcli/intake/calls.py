@@ -274,7 +274,7 @@ def _missed_lead(s: Session, rule: dict, number: str, name: str, call_id: str, s
         raise NotFound(f"intake.calls.lead_period of dealcli.yaml is {rule.get('lead_period')!r}: expected "
                        f"{', '.join(PERIODS)}")
     entry = {"call_id": call_id, "at": timeutil.iso(start), "result": result}
-    key = route.phone_key(number) or f"call:{call_id}"
+    key = route.phone_key(s, number) or f"call:{call_id}"
     lead_id = ids.derived_id("call-lead", key, start.strftime(period))
     if s.repo.exists("leads", lead_id):
         doc = s.repo.load("leads", lead_id)
