@@ -187,6 +187,82 @@ def check_phone(text: str, field: str = "phone") -> str:
     return value
 
 
+# -- phone numbers: one key per number ------------------------------------------------------------------
+def phone_region(s: Session) -> str | None:
+    """`phone_region` of dealcli.yaml: the country (ISO 3166 code, e.g. DE) of numbers written
+    without a country code; None: such numbers match only by their exact digits."""
+    region = s.repo.config.get("phone_region")
+    return str(region).upper() if region else None
+
+
+def parse_phone(text, region: str | None = None) -> tuple[str, str | None] | None:
+    """(key, extension) of a phone number as written: the key is its E.164 form (+12125550142),
+    parsed with Google's libphonenumber (the `phonenumbers` package) in `region` for a number
+    without a country code; the extension is kept apart (`ext. 7` does not change the key). A
+    number without a country code that is not valid in `region` but is with a leading + (a PBX
+    writes 12125550142 for +1 212 555 0142, or 0049... for +49...) counts as international. A number that is not a
+    possible phone number anywhere (an extension like 100, a short code) keys by its digits.
+    None: no digits at all."""
+    import phonenumbers
+
+    value = str(text or "").strip()
+    digits = re.sub(r"\D", "", re.split(r"(?i)\s*(?:ext\.?|x|#)\s*\d+\s*$", value)[0])
+    if not digits:
+        return None
+    candidates = [(value, region)]
+    if not value.startswith("+"):  # 0049 30 ...: 00 is the international prefix of most countries
+        candidates.append(("+" + (digits[2:] if digits.startswith("00") else digits), None))
+    possible = None
+    for n, (number_text, number_region) in enumerate(candidates):
+        try:
+            number = phonenumbers.parse(number_text, number_region)
+        except phonenumbers.NumberParseException:
+            continue
+        key = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if phonenumbers.is_valid_number(number):
+            return key, number.extension or None
+        if n == 0 and phonenumbers.is_possible_number(number):
+            possible = key, number.extension or None
+    return possible or (digits, None)
+
+
+def phone_key(text, region: str | None = None) -> str | None:
+    """The key two numbers are the same number by (parse_phone); None: no digits."""
+    parsed = parse_phone(text, region)
+    return parsed[0] if parsed else None
+
+
+def phone_owners(s: Session) -> dict[str, tuple[str | None, str | None]]:
+    """Phone key -> (contact id, company id) of every contact and company with that number
+    (contacts win over companies), read once per Session (a CDR file of thousands of calls
+    reads the clients once); `forget_phones` after creating a client."""
+    index = vars(s).get("_phone_owners")
+    if index is None:
+        region = phone_region(s)
+        index = vars(s)["_phone_owners"] = {}
+        for kind in ("contacts", "companies"):
+            for record_id, data in s.repo.records(kind, []):
+                entry = (record_id, data.get("company") or None) if kind == "contacts" else (None, record_id)
+                for phone in data.get("phones") or []:
+                    key = phone_key(phone, region)
+                    if key and len(key.lstrip("+")) >= 3:
+                        index.setdefault(key, entry)
+    return index
+
+
+def forget_phones(s: Session) -> None:
+    vars(s).pop("_phone_owners", None)
+
+
+def find_by_phone(s: Session, number) -> tuple[str | None, str | None]:
+    """(contact id, company id) of the client with this number, compared as E.164 (phone_key);
+    (None, None) when nobody has it."""
+    key = phone_key(number, phone_region(s))
+    if not key or len(key.lstrip("+")) < 3:
+        return None, None
+    return phone_owners(s).get(key) or (None, None)
+
+
 def birthday_of(s: Session, text: str) -> dt.date:
     """A date of birth as typed (timeutil.parse_date), in the past; UsageError about `birthday`."""
     try:

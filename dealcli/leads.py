@@ -21,9 +21,10 @@ from dealcli.session import Session, to_model
 def add(s: Session, title: str, contact_name: str | None = None, company_name: str | None = None,
         email: str | None = None, phone: str | None = None, source: str | None = None,
         amount: str | None = None, currency: str | None = None, responsible: str | None = None,
-        lead_id: str | None = None) -> dict:
+        lead_id: str | None = None, extra: dict | None = None) -> dict:
     """A new lead; returns the record as written. `lead_id`: a given id (intake derives it from
-    a call's unique id), written create-only."""
+    the missed caller's number and day), written create-only; `extra`: keys the model keeps as
+    they are (intake's `calls`)."""
     title = clients.clean_text(title, "lead", "title", 500)
     lead = Lead(
         id=lead_id or ids.new_id(), title=title, status="new",
@@ -35,7 +36,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         amount=parse.parse_amount(amount) if amount is not None else None,
         currency=parse.parse_currency(currency) if currency else s.currency,
         responsible=responsible or s.user,
-        created=s.now, created_by=s.user,
+        created=s.now, created_by=s.user, extra=dict(extra or {}),
     )
     with s.repo.transaction():
         return s.repo.create("leads", lead.id, lead).data

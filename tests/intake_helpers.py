@@ -23,10 +23,12 @@ def run_bytes(cli, *args, data: bytes = b"", env: dict | None = None, user: str 
     return proc
 
 
-def configure(repo: Path, **intake) -> None:
+def configure(repo: Path, settings: dict | None = None, **intake) -> None:
+    """intake: settings of dealcli.yaml (and other top-level `settings`)."""
     path = repo / "dealcli.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["intake"] = intake
+    data.update(settings or {})
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 

@@ -144,3 +144,23 @@ def test_lead_convert_refused_by_a_stage_rule_removes_the_clients_it_created(ses
     assert session.repo.ids("companies") == [] and session.repo.ids("contacts") == []
     assert session.repo.ids("deals") == []
     assert leads.load(session, lead["id"]).data["status"] == "new"
+
+
+# -- phone numbers as E.164 (libphonenumber) ------------------------------------------------------------
+@pytest.mark.parametrize("text, region, key, ext", [
+    ("+1 (212) 555-0142 ext. 7", None, "+12125550142", "7"),
+    ("12125550142", None, "+12125550142", None),  # a PBX's international number without its +
+    ("12125550142", "DE", "+12125550142", None),  # not a valid German number: the + reading wins
+    ("8 (916) 123-45-67", "RU", "+79161234567", None),
+    ("020 7946 0958", "GB", "+442079460958", None),
+    ("0049 30 123456", None, "+4930123456", None),
+    ("100", "US", "100", None),  # an extension: its digits
+])
+def test_phone_numbers_key_by_e164_with_the_extension_apart(text, region, key, ext):
+    assert clients.parse_phone(text, region) == (key, ext)
+
+
+def test_same_last_ten_digits_in_two_countries_are_two_numbers():
+    assert clients.phone_key("+1 207 946 0958") != clients.phone_key("+44 20 7946 0958")
+    assert clients.phone_key("+1 (212) 555-0142 ext. 7") == clients.phone_key("12125550142")
+    assert clients.phone_key("") is None

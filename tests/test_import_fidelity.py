@@ -263,3 +263,15 @@ def test_migration_report(cli, repo, tmp_path):
     again = cli("import", src, "--key", "title", "--report", report)
     assert again.returncode == 0
     assert json.loads(report.read_text())["records"]["deals"]["unchanged"] == 2
+
+
+def test_an_imported_phone_finds_its_contact_as_e164(cli, repo, tmp_path):
+    """The import compares phones as intake and clients do (clients.phone_key): the extension
+    apart, the country code counts (the last ten digits do not decide)."""
+    ny = cli.ok("contact", "add", "Bob Ray", "--phone", "+1 (212) 555-0142 ext. 7").strip()
+    london = cli.ok("contact", "add", "Ann Lee", "--phone", "+44 20 7946 0958").strip()
+    src = write(tmp_path, "p.csv", "title,contact_phone\nNY,+1 212-555-0142\nMaine,+1 207 946 0958\n")
+    cli.ok("import", src)
+    deals = by(repo, "title")
+    assert deals["NY"]["contacts"] == [ny]
+    assert deals["Maine"]["contacts"] != [london]

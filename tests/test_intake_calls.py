@@ -13,7 +13,8 @@ CDR = FIXTURES / "Master.csv"
 
 @pytest.fixture
 def callrepo(repo, cli):
-    configure(repo, user="pbx@ourshop.example", calls={"stage": "preparation"})
+    # 8 916 ... is a Russian number written the national way: the repository says so
+    configure(repo, {"phone_region": "RU"}, user="pbx@ourshop.example", calls={"stage": "preparation"})
     ivan = cli.ok("contact", "add", "Ivan Petrov", "--phone", "8 (916) 123-45-67").strip()
     return repo, ivan
 
@@ -62,7 +63,7 @@ def test_reading_the_file_again_creates_nothing(cli, callrepo):
 
 def test_the_unknown_number_rule(cli, callrepo):
     repo, _ = callrepo
-    configure(repo, calls={"unknown": {"missed": "deal", "answered": "ignore"}})
+    configure(repo, {"phone_region": "RU"}, calls={"unknown": {"missed": "deal", "answered": "ignore"}})
     rows = json.loads(cli.ok("intake", "calls", CDR, "-f", "json"))
     assert [r["status"] for r in rows] == ["created", "created", "ignored", "attached", "ignored"]
     missed = by_call(repo)["1773054000.2"]
@@ -107,3 +108,90 @@ def test_a_bad_line_is_kept_alone_and_retried_once_fixed(cli, callrepo, tmp_path
     payload.write_text(json.dumps(call))
     [activity] = cli.ok("intake", "retry", key[:4]).split()
     assert by_call(repo)["1773050400.1"]["id"] == activity and failed(repo) == {}
+
+
+LEGS = FIXTURES / "Master-legs.csv"  # newcdrcolumns: peeraccount, linkedid, sequence after userfield
+
+
+def test_the_legs_of_one_call_are_one_call(cli, callrepo):
+    """Asterisk writes a row per leg: a ring-no-answer leg then an answered one, a transferred
+    leg with its own uniqueid linked by linkedid, and a ring group's four missed legs."""
+    repo, ivan = callrepo
+    proc = cli("intake", "calls", LEGS, "-f", "json")
+    assert proc.returncode == 65, proc.stderr  # the Latin-1 line is kept, the rest stored
+    rows = json.loads(proc.stdout)
+    assert [(r["status"], r["source"].rsplit(":", 1)[1]) for r in rows] == [
+        ("created", "1,2,5"), ("created", "3,4,6,7"), ("attached", "8"), ("kept", "9")]
+    answered = by_call(repo)["1773136800.10"]
+    assert (answered["result"], answered["duration"], answered["total_duration"]) == ("answered", 120, 142)
+    assert answered["extension"] == "101" and answered["due"] == "2026-03-10T10:00:00+00:00"
+    assert answered["subject"] == "Call from +79161234567 (answered, 2:00)"
+    assert records(repo, "deals")[answered["deal"]]["contacts"] == [ivan]
+    assert len(records(repo, "activities")) == 1  # one call, not three
+    [lead] = records(repo, "leads").values()  # one missed caller on one day: one lead, both calls on it
+    assert lead["title"] == "Missed call from Hans Weber" and lead["id"] == rows[1]["id"] == rows[2]["id"]
+    assert lead["calls"] == [
+        {"call_id": "1773140400.20", "at": "2026-03-10T11:00:00+00:00", "result": "missed"},
+        {"call_id": "1773154800.30", "at": "2026-03-10T15:00:00+00:00", "result": "missed"}]
+    assert "1 of 4 items could not be processed" in error_lines(proc)[0]
+    assert "byte 0xE9" in proc.stderr
+    again = json.loads(cli("intake", "calls", LEGS, "-f", "json").stdout)
+    assert [r["status"] for r in again] == ["duplicate", "duplicate", "duplicate", "kept"]
+    assert len(records(repo, "leads")) == 1 and len(failed(repo)) == 1  # kept once, attempts counted
+    assert cli("check").returncode == 0
+
+
+def test_a_line_with_a_bad_byte_is_kept_alone_and_stored_once_corrected(cli, callrepo):
+    repo, _ = callrepo
+    cli("intake", "calls", LEGS)
+    [(key, item)] = failed(repo).items()
+    assert item["exit_code"] == 65 and "not text in the file's encoding" in item["reason"]
+    payload = repo / "inbox" / "failed" / item["payload"]
+    call = json.loads(payload.read_text(encoding="utf-8"))
+    assert call["cdr"][4] == '"Jos\ufffd Garc\ufffda" <+34911234567>'
+    assert cli("intake", "retry").returncode == 65  # still unreadable: still kept
+    call["cdr"][4] = '"José García" <+34911234567>'
+    del call["unreadable"]
+    payload.write_text(json.dumps(call, ensure_ascii=False), encoding="utf-8")
+    [activity] = cli.ok("intake", "retry").split()
+    stored = records(repo, "activities")[activity]
+    assert (stored["caller_name"], stored["duration"], failed(repo)) == ("José García", 180, {})
+
+
+def test_the_same_file_in_its_own_encoding_stores_every_line(cli, callrepo):
+    repo, _ = callrepo
+    assert cli("intake", "calls", LEGS, "--encoding", "latin-1").returncode == 0
+    assert by_call(repo)["1773158400.40"]["caller_name"] == "José García" and failed(repo) == {}
+
+
+def test_without_linkedid_the_legs_of_a_uniqueid_are_one_call(cli, callrepo, tmp_path):
+    repo, _ = callrepo
+    path = tmp_path / "Master.csv"  # cdr_csv without newcdrcolumns: legs share the uniqueid
+    path.write_text(
+        '"","+33612345678","100","from-pstn","","SIP/trunk-1","SIP/100-2","Dial","SIP/100,20",'
+        '"2026-03-09 14:00:00","","2026-03-09 14:00:20",20,0,"NO ANSWER","DOCUMENTATION","1773064800.5",""\n'
+        '"","+33612345678","101","from-pstn","","SIP/trunk-1","SIP/101-3","Dial","SIP/101,30",'
+        '"2026-03-09 14:00:20","2026-03-09 14:00:25","2026-03-09 14:05:25",305,300,"ANSWERED","DOCUMENTATION",'
+        '"1773064800.5",""\n', encoding="utf-8")
+    [row] = json.loads(cli.ok("intake", "calls", path, "-f", "json"))
+    call = by_call(repo)["1773064800.5"]
+    assert (row["status"], call["result"], call["duration"], call["total_duration"]) == \
+        ("created", "answered", 300, 325)
+    assert records(repo, "leads") == {}  # answered after ringing: a contact and a deal, no missed-call lead
+
+
+def test_numbers_are_compared_as_e164(cli, callrepo, tmp_path):
+    """Same last ten digits, another country: another client. An extension is kept apart."""
+    repo, _ = callrepo
+    london = cli.ok("contact", "add", "Ann Lee", "--phone", "+44 20 7946 0958").strip()
+    ny = cli.ok("contact", "add", "Bob Ray", "--phone", "+1 (212) 555-0142 ext. 7").strip()
+    path = tmp_path / "calls.csv"
+    path.write_text("id,from,to,start,talk,result\n"
+                    "m-1,+1 207 946 0958,100,2026-03-09T09:00:00Z,60,ANSWERED\n"
+                    "m-2,12125550142,100,2026-03-09T09:10:00Z,30,ANSWERED\n"
+                    "m-3,02079460958,100,2026-03-09T09:20:00Z,30,ANSWERED\n", encoding="utf-8")
+    configure(repo, {"phone_region": "GB"}, calls={"stage": "preparation"})
+    rows = json.loads(cli.ok("intake", "calls", path, "-f", "json"))
+    assert rows[0]["contact"] not in (london, ny)  # +1 207 946 0958 is not +44 20 7946 0958
+    assert rows[1]["contact"] == ny  # a PBX writes +1 212 555 0142 without its +
+    assert rows[2]["contact"] == london  # 020 7946 0958 in the repository's region (GB)

@@ -329,10 +329,6 @@ is_native = import_native.is_native
 
 
 # -- contacts: who is who -----------------------------------------------------------------------------
-def _phone_key(phone: str) -> str:
-    return re.sub(r"\D", "", phone.split("x")[0].split("ext")[0])
-
-
 class People:
     """The contacts of the repository and of this import, found by e-mail, then phone, then by
     name within the same company; never by a bare name across companies. `records` holds each
@@ -344,6 +340,7 @@ class People:
         self.by_email: dict[str, str] = {}
         self.by_phone: dict[str, str] = {}
         self.by_name: dict[tuple, list[str]] = {}
+        self.region = clients.phone_region(s)  # phones are compared as E.164 (clients.phone_key)
         for doc in s.repo.iter_docs("contacts", errors=[], guarded=False):  # every contact: no duplicates
             data = copy.deepcopy(doc.data)
             self.docs[doc.id] = doc
@@ -355,17 +352,20 @@ class People:
         for email in data.get("emails") or []:
             self.by_email.setdefault(clients.norm(email), cid)
         for phone in data.get("phones") or []:
-            if _phone_key(str(phone)):
-                self.by_phone.setdefault(_phone_key(str(phone)), cid)
+            if self._phone_key(phone):
+                self.by_phone.setdefault(self._phone_key(phone), cid)
         self.by_name.setdefault((clients.norm(data.get("name")), data.get("company") or ""), []).append(cid)
+
+    def _phone_key(self, phone) -> str | None:
+        return clients.phone_key(phone, self.region)
 
     def find(self, name: str | None, emails: list, phones: list, company: str | None) -> str | None:
         for email in emails:
             if clients.norm(email) in self.by_email:
                 return self.by_email[clients.norm(email)]
         for phone in phones:
-            if _phone_key(phone) in self.by_phone:
-                return self.by_phone[_phone_key(phone)]
+            if self._phone_key(phone) in self.by_phone:
+                return self.by_phone[self._phone_key(phone)]
         if name:
             found = self.by_name.get((clients.norm(name), company or ""), [])
             if len(found) > 1:
@@ -379,7 +379,7 @@ class People:
         """Keep every e-mail and phone seen; True when something was added."""
         data = self.records[cid]
         known_e = {clients.norm(e) for e in data.get("emails") or []}
-        known_p = {_phone_key(str(p)) for p in data.get("phones") or []}
+        known_p = {self._phone_key(p) for p in data.get("phones") or []}
         added = False
         for email in emails:
             if clients.norm(email) not in known_e:
@@ -388,10 +388,10 @@ class People:
                 self.by_email.setdefault(clients.norm(email), cid)
                 added = True
         for phone in phones:
-            if _phone_key(phone) not in known_p:
+            if self._phone_key(phone) not in known_p:
                 data.setdefault("phones", []).append(phone)
-                known_p.add(_phone_key(phone))
-                self.by_phone.setdefault(_phone_key(phone), cid)
+                known_p.add(self._phone_key(phone))
+                self.by_phone.setdefault(self._phone_key(phone), cid)
                 added = True
         return added
 

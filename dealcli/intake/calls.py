@@ -1,8 +1,12 @@
 """Call records: Asterisk CDR (Master.csv of cdr_csv: no header, columns accountcode, src, dst,
 dcontext, clid, channel, dstchannel, lastapp, lastdata, start, answer, end, duration, billsec,
-disposition, amaflags, uniqueid, userfield[, ...]) or any CSV with a header row, its columns
-named by --map COL=FIELD (or by their own names: id, from, to, start, duration, talk, result,
-direction, name; Asterisk's own column names are understood too).
+disposition, amaflags, uniqueid, userfield[, peeraccount, linkedid, sequence]) or any CSV with a
+header row, its columns named by --map COL=FIELD (or by their own names: id, linked, from, to,
+start, duration, talk, result, direction, name; Asterisk's own column names are understood too).
+
+Asterisk writes one row per leg: the rows of one call share the linkedid (newcdrcolumns) or,
+without it, the uniqueid. They are one call (group_legs): answered if any leg was answered, the
+talk time summed, the time of its first leg, the extension that answered.
 
 Each call becomes a finished call activity on the client's open deal (else a new deal):
 direction (in|out), duration (talk seconds), total_duration (with ringing), result
@@ -10,7 +14,9 @@ direction (in|out), duration (talk seconds), total_duration (with ringing), resu
 digits (default 4) is an extension of ours: that decides the direction when no column says it;
 a call between two extensions is ignored. A call from a number nobody has follows
 intake.calls.unknown (missed: lead, answered: deal, outgoing: ignore by default). The activity
-(or lead) id derives from the call's unique id, so a file read twice creates nothing twice."""
+id derives from the call's id; a missed call from an unknown number opens one lead per number and
+day (intake.calls.lead_period), the calls listed on it (call_id, at, result), so a file read
+twice creates nothing twice."""
 
 from __future__ import annotations
 
@@ -27,16 +33,19 @@ from dealcli.intake.route import Outcome
 from dealcli.session import Session
 
 CDR_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
-               "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield")
-FIELDS = ("id", "from", "to", "start", "duration", "talk", "result", "direction", "name")
-SYNONYMS = {"uniqueid": "id", "call_id": "id", "callid": "id", "src": "from", "caller": "from", "dst": "to",
+               "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield",
+               "peeraccount", "linkedid", "sequence")
+FIELDS = ("id", "linked", "from", "to", "start", "duration", "talk", "result", "direction", "name")
+SYNONYMS = {"uniqueid": "id", "call_id": "id", "callid": "id", "linkedid": "linked", "linked_id": "linked",
+            "src": "from", "caller": "from", "dst": "to",
             "callee": "to", "calldate": "start", "date": "start", "time": "start", "billsec": "talk",
             "disposition": "result", "status": "result", "clid": "name", "caller_name": "name"}
 RESULTS = {"answered": "answered", "answer": "answered", "ok": "answered", "no answer": "missed",
            "noanswer": "missed", "no_answer": "missed", "missed": "missed", "busy": "busy", "failed": "failed",
            "congestion": "failed", "cancel": "missed", "cancelled": "missed"}
-DEFAULTS = {"pipeline": None, "stage": None, "responsible": None, "extension_digits": 4,
+DEFAULTS = {"pipeline": None, "stage": None, "responsible": None, "extension_digits": 4, "lead_period": "day",
             "unknown": {"missed": "lead", "answered": "deal", "outgoing": "ignore"}}
+PERIODS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}  # one lead per missed caller and period
 ACTIONS = ("lead", "deal", "ignore")
 
 
@@ -66,13 +75,15 @@ def from_cdr(cells: list[str]) -> dict:
         raise MalformedInput.about("map", "{n} columns: an Asterisk CDR line has at least 17 (or give the file a "
                                    "header row and {0})", n=len(cells))
     cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells)))
-    return {"id": cdr["uniqueid"], "from": cdr["src"], "to": cdr["dst"], "start": cdr["start"],
-            "duration": cdr["duration"], "talk": cdr["billsec"], "result": cdr["disposition"], "name": cdr["clid"]}
+    return {"id": cdr["uniqueid"], "linked": cdr.get("linkedid") or "", "from": cdr["src"], "to": cdr["dst"],
+            "start": cdr["start"], "duration": cdr["duration"], "talk": cdr["billsec"],
+            "result": cdr["disposition"], "name": cdr["clid"]}
 
 
 def rows(text: str, maps: dict, label: str):
-    """(source label, call) per record: a call dict, or {"cdr": cells} for a Master.csv line
-    (read by process(), so a bad line is kept whole in inbox/failed/)."""
+    """(line number, leg) per record: a leg dict, or {"cdr": cells} for a Master.csv line (read
+    by process(), so a bad line is kept whole in inbox/failed/). A record with bytes that are
+    not text in the file's encoding (read with surrogateescape) carries `unreadable`."""
     records = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
     if not records:
         return
@@ -80,10 +91,79 @@ def rows(text: str, maps: dict, label: str):
     if maps or sum(1 for c in header if _field_of(c, {})) >= 2:
         columns = [_field_of(c, maps) for c in header]
         for n, record in enumerate(records[1:], 2):
-            yield f"{label}:{n}", {f: record[i].strip() for i, f in enumerate(columns) if f and i < len(record)}
+            yield n, _readable({f: record[i].strip() for i, f in enumerate(columns) if f and i < len(record)})
         return
     for n, record in enumerate(records, 1):
-        yield f"{label}:{n}", {"cdr": record}
+        yield n, _readable({"cdr": record})
+
+
+def _readable(leg: dict) -> dict:
+    """The leg with undecodable bytes (surrogates) shown as U+FFFD and named in `unreadable`:
+    such a leg is kept in inbox/failed/ until someone fixes the text (or reads the file with
+    the right encoding)."""
+    cells = leg.get("cdr", list(leg.values()))
+    bad = next((c for c in cells if any("\udc80" <= ch <= "\udcff" for ch in c)), None)
+    if bad is None:
+        return leg
+
+    def clean(text: str) -> str:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    byte = next(ord(ch) - 0xDC00 for ch in bad if "\udc80" <= ch <= "\udcff")
+    fixed = {"cdr": [clean(c) for c in cells]} if "cdr" in leg else {k: clean(v) for k, v in leg.items()}
+    fixed["unreadable"] = (f"byte 0x{byte:02X} in {clean(bad)!r} is not text in the file's encoding; correct "
+                           "the text here and delete this key, or read the file with its encoding")
+    return fixed
+
+
+def group_legs(legs):
+    """The legs of one call together: [(line numbers, [leg, ...])] in the order of each call's
+    first line. A call is its linkedid, else its uniqueid (a line too short to say is alone)."""
+    calls: dict = {}
+    for n, leg in legs:
+        try:
+            call = from_cdr(list(leg["cdr"])) if "cdr" in leg else leg
+        except MalformedInput:
+            call = {}
+        key = str(call.get("linked") or call.get("id") or "").strip() or f"line:{n}"
+        lines, members = calls.setdefault(key, ([], []))
+        lines.append(n)
+        members.append(leg)
+    return list(calls.values())
+
+
+def merged(legs: list[dict], now) -> dict:
+    """One call from its legs (dicts of FIELDS): the first leg's numbers, name and start, the
+    call's id (linkedid, else the first uniqueid); answered if any leg was answered, its talk
+    time the sum of the legs', its total time from the first start to the last end; the
+    extension is the one that answered."""
+    first = legs[0]
+    answered = [leg for leg in legs if _result(leg) == "answered"]
+    call = {**first, "id": str(first.get("linked") or first.get("id") or "").strip()}
+    call["name"] = next((leg["name"] for leg in legs if _caller_name(str(leg.get("name") or ""))), first.get("name"))
+    if len(legs) == 1:
+        return call
+    call["talk"] = str(sum(_seconds(leg.get("talk"), "talk") for leg in answered))
+    call["result"] = "answered" if answered else _result(first) or first.get("result")
+    if answered and not str(first.get("direction") or "").strip():
+        call["to"] = answered[0].get("to") or call.get("to")
+    starts = []
+    for leg in legs:
+        try:
+            start = timeutil.parse_datetime(str(leg.get("start") or ""), now)[0].timestamp()
+        except timeutil.DateError:
+            continue
+        starts.append((start, start + _seconds(leg.get("duration"), "duration"), leg.get("start")))
+    if starts:
+        begin = min(starts)
+        call["start"] = begin[2]
+        call["duration"] = str(round(max(end for _, end, _ in starts) - begin[0]))
+    return call
+
+
+def _result(leg: dict) -> str | None:
+    text = str(leg.get("result") or "").strip().lower()
+    return RESULTS.get(text) or ("answered" if not text and _seconds(leg.get("talk"), "talk") else None)
 
 
 def _seconds(text, what: str) -> int:
@@ -119,8 +199,11 @@ def process(s: Session, call: dict, source: str) -> Outcome:
     route.act_as_intake_user(s)
     rule = route.section(s, "calls", DEFAULTS)
     unknown = {**DEFAULTS["unknown"], **(rule.get("unknown") or {})}
-    if "cdr" in call:
-        call = from_cdr(list(call["cdr"]))
+    legs = call["legs"] if isinstance(call.get("legs"), list) else [call]
+    for leg in legs:
+        if leg.get("unreadable"):
+            raise MalformedInput(str(leg["unreadable"]))
+    call = merged([from_cdr(list(leg["cdr"])) if "cdr" in leg else leg for leg in legs], s.now)
     call_id = str(call.get("id") or "").strip()
     if not call_id:
         raise MalformedInput.about("map", "no unique id (Asterisk uniqueid, or {0} COLUMN=id)")
@@ -165,9 +248,7 @@ def process(s: Session, call: dict, source: str) -> Outcome:
                                f"nobody's number (intake.calls.unknown.{case}: ignore)")
             phone = _phone(number)
             if action == "lead":
-                lead = leads.add(s, f"Missed call from {name or number or 'a hidden number'}", contact_name=name or None,
-                                 phone=phone, source="call", responsible=rule.get("responsible"), lead_id=lead_id)
-                return Outcome("created", lead["id"], source=source, reason="lead")
+                return _missed_lead(s, rule, number, name, call_id, start, result, source)
             contact = route.ensure_client(s, "contact", f"phone:{route.phone_digits(number) or call_id}",
                                           name or number or "Unknown caller", phones=[phone] if phone else [],
                                           responsible=rule.get("responsible"))
@@ -181,6 +262,31 @@ def process(s: Session, call: dict, source: str) -> Outcome:
                        caller_name=name or None)
         route.record(s, deal, "call", subject, start, activity_id, details, rule.get("responsible"))
     return Outcome("created" if created or new_deal else "attached", activity_id, deal, contact, company, source)
+
+
+def _missed_lead(s: Session, rule: dict, number: str, name: str, call_id: str, start, result: str,
+                 source: str) -> Outcome:
+    """One lead per missed caller (an unknown number) and period (intake.calls.lead_period: day,
+    week or month, in the repository's time zone): the first missed call opens it, the next
+    ones are added to its `calls` (call_id, at, result). A hidden number: a lead per call."""
+    period = PERIODS.get(str(rule.get("lead_period") or "day"))
+    if period is None:
+        raise NotFound(f"intake.calls.lead_period of dealcli.yaml is {rule.get('lead_period')!r}: expected "
+                       f"{', '.join(PERIODS)}")
+    entry = {"call_id": call_id, "at": timeutil.iso(start), "result": result}
+    key = route.phone_key(s, number) or f"call:{call_id}"
+    lead_id = ids.derived_id("call-lead", key, start.strftime(period))
+    if s.repo.exists("leads", lead_id):
+        doc = s.repo.load("leads", lead_id)
+        calls = [c for c in doc.data.get("calls") or [] if isinstance(c, dict)]
+        if any(str(c.get("call_id")) == entry["call_id"] for c in calls):
+            return Outcome("duplicate", lead_id, source=source)
+        s.repo.update(doc, {**doc.data, "calls": [*calls, entry]})
+        return Outcome("attached", lead_id, source=source, reason="lead")
+    lead = leads.add(s, f"Missed call from {name or number or 'a hidden number'}", contact_name=name or None,
+                     phone=_phone(number), source="call", responsible=rule.get("responsible"), lead_id=lead_id,
+                     extra={"calls": [entry]})
+    return Outcome("created", lead["id"], source=source, reason="lead")
 
 
 def _phone(number: str) -> str | None:
@@ -198,15 +304,17 @@ def run(s: Session, file: str, maps: list[str], encoding: str = "utf-8", stdin=N
     except FileNotFoundError:
         raise NotFound(f"{file}: no such file") from None
     try:
-        text = raw.decode(encoding)
+        text = raw.decode(encoding, "surrogateescape")  # a bad byte spoils its line only (rows)
     except LookupError:
         raise UsageError.about("encoding", "{0} {encoding!r}: unknown encoding", encoding=encoding) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # an encoding surrogateescape cannot serve (utf-16 cut short)
         raise MalformedInput.about("encoding", "{file}: not {encoding} text (byte {byte}); give {0}", file=file,
                                    encoding=encoding, byte=exc.start) from None
     out = []
     label = "stdin" if stdin is not None else file
-    for source, call in rows(text.lstrip("\ufeff"), mapping, label):
+    for lines, legs in group_legs(rows(text.lstrip("\ufeff"), mapping, label)):
+        source = f"{label}:{','.join(map(str, lines))}"
+        call = legs[0] if len(legs) == 1 else {"legs": legs}
         payload = json.dumps(call, ensure_ascii=False).encode()
         out.append(inbox.guard(s, "call", payload, {"source": source}, source,
                                lambda call=call, source=source: process(s, call, source)))

@@ -72,6 +72,11 @@ def phone_digits(text) -> str:
     return re.sub(r"\D", "", str(text or ""))
 
 
+def phone_key(s: Session, number) -> str | None:
+    """The key a number is matched by (clients.phone_key, in the repository's phone_region)."""
+    return clients.phone_key(number, clients.phone_region(s))
+
+
 def find_contact(s: Session, email: str | None = None) -> str | None:
     if not email:
         return None
@@ -79,31 +84,8 @@ def find_contact(s: Session, email: str | None = None) -> str | None:
 
 
 def find_by_phone(s: Session, number: str) -> tuple[str | None, str | None]:
-    """(contact id, company id) of the client with this phone number: a contact first, then a
-    company; the same digits, or (10 digits or more) the same last 10 digits, so +7 916 ... is
-    8 916 ...; (None, None) when nobody has it."""
-    digits = phone_digits(number)
-    if len(digits) < 3:
-        return None, None
-    index = _phones(s)
-    return index.get(digits) or (len(digits) >= 10 and index.get("~" + digits[-10:])) or (None, None)
-
-
-def _phones(s: Session) -> dict:
-    """Phone digits (and "~" + their last 10) -> (contact, company), read once per run (a CDR
-    file of thousands of calls reads the clients once); contacts win over companies."""
-    index = vars(s).get("_intake_phones")
-    if index is None:
-        index = vars(s)["_intake_phones"] = {}
-        for kind in ("contacts", "companies"):
-            for record_id, data in s.repo.records(kind, []):
-                entry = (record_id, data.get("company") or None) if kind == "contacts" else (None, record_id)
-                for digits in (phone_digits(p) for p in data.get("phones") or []):
-                    if len(digits) >= 3:
-                        index.setdefault(digits, entry)
-                    if len(digits) >= 10:
-                        index.setdefault("~" + digits[-10:], entry)
-    return index
+    """(contact id, company id) of the client with this phone number (clients.find_by_phone)."""
+    return clients.find_by_phone(s, number)
 
 
 def company_of(s: Session, contact_id: str | None) -> str | None:
@@ -125,7 +107,7 @@ def ensure_client(s: Session, which: str, key: str, name: str, **extra) -> str:
     data = clients.new_record(s, which, clients.clean_text(name, which)[:300], **extra)
     data["id"] = record_id
     clients.create(s, which, data)
-    vars(s).pop("_intake_phones", None)
+    clients.forget_phones(s)
     s.notice(f"created {which} {record_id} ({data['name']})")
     return record_id
 
