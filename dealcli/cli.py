@@ -292,7 +292,12 @@ def labeller(argv: list[str]):
 
 
 def _after_success(s) -> None:
-    """The hook after a command succeeded: auto_commit (dealcli/gitops.py) when it wrote."""
+    """The hook after a command succeeded: the commands stage automation named (defined locally,
+    dealcli/automation.py), then auto_commit (dealcli/gitops.py) when it wrote."""
+    if s.__dict__.get("_after_commit"):
+        from dealcli import automation
+
+        automation.run_after_commit(s)
     repo = s.__dict__.get("repo")
     if repo is not None and repo.committed:
         from dealcli import gitops
