@@ -296,6 +296,15 @@ def labeller(argv: list[str]):
     return label
 
 
+def _after_success(s) -> None:
+    """The hook after a command succeeded: the commands stage automation named (defined locally,
+    dealcli/automation.py). auto_commit runs earlier, under the repository lock (session.py)."""
+    if s.__dict__.get("_after_commit"):
+        from dealcli import automation
+
+        automation.run_after_commit(s)
+
+
 def main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
@@ -314,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
         _app(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == 0 and _current:
+            _after_success(_current[0])
         if code == 0 or code == 1:
             _flush_notices(label)
     except PipeClosed:

@@ -299,9 +299,22 @@ def apply_transition(s: Session, deal: Deal, t: stage_rules.Transition) -> None:
 Change = Callable[[Deal, Pipeline], list[Violation]]
 
 
-def transact(s: Session, refs: list[str], change: Change) -> list[Deal]:
+class _DryRun(Exception):
+    """Leaves a transaction that was only tried: nothing it staged is written."""
+
+
+def transact(s: Session, refs: list[str], change: Change, dry_run: bool = False) -> list[Deal]:
     """Apply `change` to every deal named by `refs` in one transaction; if any change is
-    refused, raise with every refusal and write nothing."""
+    refused, raise with every refusal and write nothing. `dry_run`: do it all (stage
+    automation included, automation.log says what it did), then write nothing."""
+    if dry_run:
+        try:
+            vars(s)["_dry_run"] = True
+            transact(s, refs, change)
+        except _DryRun:
+            pass
+        vars(s).pop("_after_commit", None)
+        return []
     seen: list[str] = []
     for ref in refs:
         deal_id = s.repo.resolve("deals", ref)
@@ -317,6 +330,8 @@ def transact(s: Session, refs: list[str], change: Change) -> list[Deal]:
         for deal, doc in loaded:
             deal.modified = s.now
             s.save_deal(deal, doc)
+        if vars(s).pop("_dry_run", False):
+            raise _DryRun
     return [deal for deal, _ in loaded]
 
 
@@ -358,7 +373,10 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
 
 
 def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = None,
-         reason: str | None = None) -> list[Deal]:
+         reason: str | None = None, dry_run: bool = False) -> list[Deal]:
+    """Move deals to a stage (of another pipeline with `pipeline_id`). `dry_run`: check it all
+    and run the stage automation, then write nothing (automation.log(s) lists what the rules
+    would do)."""
     rehomed: list[tuple[Deal, Pipeline]] = []
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
@@ -369,7 +387,9 @@ def move(s: Session, refs: list[str], stage_id: str, pipeline_id: str | None = N
             rehomed.append((deal, target))
         return bad
 
-    done = transact(s, refs, change)
+    done = transact(s, refs, change, dry_run)
+    if dry_run:
+        return done
     for deal, target in rehomed:
         report_card_change(s, deal, target)
     return activities.nudge(s, done)

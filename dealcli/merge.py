@@ -363,7 +363,7 @@ def _note_edits_after_close(out: dict) -> dict:
 
 
 ALLOWED_WHILE_CLOSED = ("commented", "reopened", "closed", "moved", "pipeline_changed", "conflict", "merged",
-                        "resolved", "created", "relinked")
+                        "resolved", "created", "relinked", "automation", "corrected")
 
 
 def edits_after_close(history) -> list[dict]:
@@ -380,7 +380,7 @@ def edits_after_close(history) -> list[dict]:
         elif kind == "merged":
             fields = set(_as_list(e.get("fields")))
             pending = [p for p in pending if p.get("field") not in fields]
-        elif closed and kind not in ALLOWED_WHILE_CLOSED:
+        elif closed and kind not in ALLOWED_WHILE_CLOSED and not e.get("rule"):  # a rule: part of the close
             pending.append(e)
     return pending
 

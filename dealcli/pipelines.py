@@ -160,6 +160,8 @@ def delete(s: Session, pipeline_id: str) -> str:
             raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} holds {held} deal(s); move "
                                           f"them first (`dealcli filter pipeline={pipeline.id} -f ids | dealcli deal "
                                           "move - STAGE --pipeline OTHER`)", "pipeline", pipeline.id))
+        others = {k: v for k, v in s.all_pipelines(errors=[]).items() if k != pipeline.id}
+        _refuse([v for v in stage_rules.tunnel_violations(others) if v.value == pipeline.id])
         if s.repo.config.get("default_pipeline") == pipeline.id:
             raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} is the default pipeline; "
                                           "set default_pipeline in dealcli.yaml to another one first",
@@ -193,16 +195,20 @@ class EditOps:
     lost_reason_required: bool | None = None
     card_file: str | None = None
     card_text: str | None = None                # card_file `-`: the card read from stdin
+    automation_file: str | None = None          # the stage automation rules (a YAML list)
+    automation_text: str | None = None          # automation_file `-`: read from stdin
 
     def is_empty(self) -> bool:
         return not any((self.title is not None, self.add_stage, self.name is not None, self.after, self.before,
                         self.color, self.semantics, self.probability is not None, self.rename, self.recolor,
                         self.move_stage, self.delete_stage, self.move_deals_to, self.require, self.from_stage,
-                        self.unrequire, self.lost_reason_required is not None, self.card_file))
+                        self.unrequire, self.lost_reason_required is not None, self.card_file,
+                        self.automation_file))
 
 
 # What an error about an EditOps part names: the parameter of `pipeline edit` that sets it.
-FIELD_OF = {"rename": "rename_stage", "recolor": "color_stage", "card_file": "card", "title": "name"}
+FIELD_OF = {"rename": "rename_stage", "recolor": "color_stage", "card_file": "card", "title": "name",
+            "automation_file": "automation"}
 
 
 def check_ops(ops: EditOps) -> None:
@@ -322,6 +328,9 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
         p.rules["lost_reason_required"] = ops.lost_reason_required
     if card is not None:
         p.card = card.to_dict()
+    rules = read_automation(ops)
+    if rules is not None:
+        p.automation = rules
     return out
 
 
@@ -351,6 +360,38 @@ def read_card(ops: EditOps) -> cards.Card | None:
         raise RuleViolation(exc.violations) from None
 
 
+def read_automation(ops: EditOps) -> list | None:
+    """The rules of the file `automation_file` (a YAML list, or a mapping with `automation:`)."""
+    from dealcli.errors import FieldError
+    from dealcli.model import Rule
+
+    if not ops.automation_file:
+        return None
+    source = "<stdin>" if ops.automation_file == "-" else ops.automation_file
+    raw = (ops.automation_text or "").encode() if ops.automation_file == "-" else \
+        files.read_input(ops.automation_file, FIELD_OF["automation_file"])
+    try:
+        data = yamlcodec.loads(raw, source) if raw.strip() else []
+    except CorruptData as exc:
+        raise RuleViolation(Violation("automation", exc.message.split(": ", 1)[-1], None, None, source,
+                                      exc.line)) from None
+    at: tuple = ()
+    if isinstance(data, dict) and "automation" in data:
+        data, at = data["automation"] or [], ("automation",)
+    if not isinstance(data, list):
+        raise RuleViolation(Violation("automation", "expected a list of rules", None, None, source, 1))
+    rules = []
+    for i, item in enumerate(data):
+        try:
+            if not isinstance(item, dict):
+                raise FieldError((i,), "expected a mapping (a rule)")
+            rules.append(Rule.from_dict(item, (i,)))
+        except FieldError as exc:
+            raise RuleViolation(Violation("automation", str(exc), None, None, source,
+                                          yamlcodec.line_of(raw, at + tuple(exc.path)))) from None
+    return rules
+
+
 def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
     """Apply stage/rule/card operations to a pipeline, all or nothing."""
     check_ops(ops)
@@ -361,7 +402,7 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
         _refuse(apply_ops(s, after, ops, card))
         errors: list = []
         by_stage = deals_by_stage(s, before.id, errors)
-        violations = stage_rules.validate_pipeline(after)
+        violations = stage_rules.validate_pipeline(after) + tunnels(s, after)
         moving: list[dict] = []
         if ops.delete_stage:
             if errors:
@@ -472,6 +513,14 @@ def _notice_impact(s: Session, before: Pipeline, after: Pipeline, by_stage: dict
                  "`dealcli check` lists them")
 
 
+def tunnels(s: Session, after: Pipeline) -> list[Violation]:
+    """The tunnels of every pipeline with `after` in place of its old version: targets that exist,
+    no cycle (stage_rules.tunnel_violations)."""
+    every = dict(s.all_pipelines(errors=[]))
+    every[after.id] = after
+    return stage_rules.tunnel_violations(every)
+
+
 def _refuse(violations: list[Violation]) -> None:
     if violations:
         raise RuleViolation(violations)
@@ -520,7 +569,7 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
         return None, problems
     by_stage = deals_by_stage(s, doc.id)
     before = _before(doc, by_stage)
-    found = stage_rules.validate_pipeline(after)
+    found = stage_rules.validate_pipeline(after) + tunnels(s, after)
     holding = {sid: len(recs) for sid, recs in by_stage.items()}
     found += stage_rules.check_pipeline_change(before, after, holding)
     for v in found:

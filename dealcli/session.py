@@ -203,7 +203,11 @@ class Session:
 
     def save_deal(self, deal: Deal, doc: Doc | None) -> Doc:
         """Stage a deal in the command's transaction: created when `doc` is None, else
-        written over the version read as `doc`."""
+        written over the version read as `doc`. A change of stage runs the pipelines' stage
+        automation first, in the same transaction (dealcli/automation.py)."""
+        from dealcli import automation
+
+        automation.fire(self, deal, doc)
         if doc is None:
             return self.repo.create("deals", deal.id, deal)
         return self.repo.update(doc, deal)

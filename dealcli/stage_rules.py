@@ -453,6 +453,7 @@ def validate_pipeline_more(pipeline: Pipeline) -> list[Violation]:
         out.append(Violation("rules", f"lost_reason_required must be true or false, got {lost!r}",
                              "rules.lost_reason_required", lost))
     out += cards.card_violations(pipeline)
+    out += automation_violations(pipeline)
     return out
 
 
@@ -510,3 +511,93 @@ def check_fields(deal: Deal, pipeline: Pipeline) -> list[Violation]:
     return [Violation("field-type", f"field {name!r}: {problem} (card of pipeline {pipeline.id!r})",
                       f"fields.{name}", deal.fields.get(name))
             for name, problem in cards.check_values(pipeline, deal.fields)]
+
+
+# -- stage automation (dealcli/automation.py runs it; these rules decide what a pipeline may say) ----
+def automation_violations(pipeline: Pipeline) -> list[Violation]:
+    """The rules of one pipeline: unique ids, a stage of the pipeline, at least one action, no
+    move out of a closed stage (a closed deal is not moved: copy it) nor on leaving (the deal is
+    already going somewhere), one move per stage."""
+    out: list[Violation] = []
+    seen: set[str] = set()
+    moves: set[str] = set()
+    for i, rule in enumerate(pipeline.automation):
+        where = f"automation.{i}"
+        if not is_slug(rule.id) or len(rule.id) > 40:
+            out.append(Violation("automation", f"rule id {rule.id!r} must be lower-case letters, digits, _ or - "
+                                 "(at most 40)", f"{where}.id", rule.id))
+        if rule.id in seen:
+            out.append(Violation("automation", f"rule id {rule.id!r} appears twice", f"{where}.id", rule.id))
+        seen.add(rule.id)
+        stage = pipeline.stage(rule.stage)
+        if stage is None:
+            out.append(Violation("automation", f"rule {rule.id!r}: stage {rule.stage!r} is not in pipeline "
+                                 f"{pipeline.id!r}{stage_hint(pipeline, rule.stage)}", f"{where}.stage", rule.stage))
+            continue
+        if not (rule.activity or rule.sets or rule.clear or rule.notify or rule.copy_to or rule.move_to or rule.run):
+            out.append(Violation("automation", f"rule {rule.id!r} does nothing (give activity, set, clear, notify, "
+                                 "copy_to, move_to or run)", where, rule.id))
+        if rule.move_to is not None:
+            if rule.copy_to is not None:
+                out.append(Violation("automation", f"rule {rule.id!r}: copy_to and move_to in one rule (make two "
+                                     "rules)", f"{where}.move_to", None))
+            if rule.when == "leave":
+                out.append(Violation("automation", f"rule {rule.id!r}: move_to on leaving a stage (the deal is "
+                                     "already going elsewhere; use copy_to)", f"{where}.move_to", None))
+            elif stage.semantics != "process":
+                out.append(Violation("automation", f"rule {rule.id!r}: move_to from {stage.semantics} stage "
+                                     f"{stage.id!r} (a closed deal is not moved; use copy_to)", f"{where}.move_to",
+                                     None))
+            elif stage.id in moves:
+                out.append(Violation("automation", f"rule {rule.id!r}: a second move_to on entering {stage.id!r}",
+                                     f"{where}.move_to", None))
+            moves.add(stage.id)
+    return out
+
+
+def tunnel_violations(pipelines: dict[str, Pipeline]) -> list[Violation]:
+    return [v for _, v in tunnel_problems(pipelines)]
+
+
+def tunnel_problems(pipelines: dict[str, Pipeline]) -> list[tuple[str, Violation]]:
+    """Tunnels across pipelines, as (pipeline id, Violation): every copy_to/move_to names a stage
+    that exists, and no chain of tunnels comes back to where it started (it would never stop)."""
+    out: list[tuple[str, Violation]] = []
+    edges: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for p in pipelines.values():
+        for i, rule in enumerate(p.automation):
+            target = rule.target
+            if target is None:
+                continue
+            where = f"automation.{i}.{'move_to' if rule.move_to else 'copy_to'}"
+            into = pipelines.get(target.pipeline)
+            if into is None:
+                out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: pipeline "
+                                            f"{target.pipeline!r} does not exist", where, target.pipeline)))
+                continue
+            if into.stage(target.stage) is None:
+                out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: stage "
+                                            f"{target.stage!r} is not in pipeline {into.id!r}"
+                                            f"{stage_hint(into, target.stage)}", where, target.stage)))
+                continue
+            edges.setdefault((p.id, rule.stage), []).append((into.id, target.stage, rule.id))
+    for start in edges:  # a depth-first walk from each node: small graphs (stages with tunnels)
+        path = [start]
+        stack = [iter(edges.get(start, []))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                continue
+            node = (nxt[0], nxt[1])
+            if node == start:
+                chain = " -> ".join(f"{a}/{b}" for a, b in path + [node])
+                out.append((start[0], Violation("automation-cycle", f"tunnels form a cycle: {chain} (rule "
+                                                f"{nxt[2]!r}); a deal would be passed on for ever", "automation",
+                                                nxt[2])))
+                return out
+            if node not in path and node in edges:
+                path.append(node)
+                stack.append(iter(edges[node]))
+    return out

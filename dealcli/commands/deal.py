@@ -211,12 +211,24 @@ def move(
                                                     "pipeline.")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in the moved event; a "
                                                   "failure stage also takes it as the lost reason).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the move and print what the stage "
+                                          "automation rules would do (deal, rule, when, stage, action, detail); "
+                                          "write nothing.")] = False,
+    format: FormatOpt = Format.table,
 ) -> None:
-    """Move deals to a stage. Prints the moved ids."""
+    """Move deals to a stage. Prints the moved ids (with --dry-run: what the stage automation would do)."""
     from dealcli import deals
 
+    s = session(ctx)
     ids = read_ids(deal_id)
-    done = deals.move(session(ctx), ids, stage, pipeline, reason) if ids else []
+    done = deals.move(s, ids, stage, pipeline, reason, dry_run) if ids else []
+    if dry_run:
+        from dealcli import automation
+        from dealcli.views import render
+
+        render.emit(automation.log(s), format.value,
+                    columns=["deal", "rule", "when", "stage", "action", "detail"])
+        return
     print_ids(d.id for d in done)
 
 

@@ -132,6 +132,10 @@ def edit(
                                                 "one in a YAML file (- reads stdin): `fields:` (name, type, "
                                                 "values, default, help, section, label) and optional "
                                                 "`sections:`; see schemas/card.schema.json.")] = None,
+    automation: Annotated[Optional[str], typer.Option("--automation", metavar="FILE", help="Replace the stage "
+                                                      "automation rules with those of a YAML file (a list, or "
+                                                      "`automation:` holding one; - reads stdin; an empty list "
+                                                      "removes them). See docs/pipelines.md.")] = None,
     editor: Annotated[Optional[str], typer.Option("--editor", metavar="CMD", help="Editor for the no-operation "
                                                   "form (default: $VISUAL, $EDITOR, vi); given explicitly it "
                                                   "also works when stdin is not a terminal.")] = None,
@@ -154,6 +158,7 @@ def edit(
         rename=[rename_stage] if rename_stage else [], recolor=[color_stage] if color_stage else [], move_stage=move_stage,
         delete_stage=delete_stage, move_deals_to=move_deals_to, require=list(require or []),
         from_stage=from_stage, unrequire=list(unrequire or []), lost_reason_required=lost_reason, card_file=card,
+        automation_file=automation,
     )
     if ops.is_empty():
         if editor is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -165,8 +170,12 @@ def edit(
         return
     if editor is not None:
         raise UsageError("--editor is for the no-operation form of pipeline edit")
+    if card == "-" and automation == "-":
+        raise UsageError("--card - and --automation - cannot both read stdin")
     if card == "-":
         ops.card_text = sys.stdin.read()
+    if automation == "-":
+        ops.automation_text = sys.stdin.read()
     print_ids([pipelines.edit(s, pipeline_id, ops).id])
 
 

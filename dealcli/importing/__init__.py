@@ -1268,11 +1268,11 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         if plan.action == "create":
             res.created += 1
             if not opts.dry_run:
-                s.repo.create("deals", plan.deal.id, plan.deal)
+                s.save_deal(plan.deal, None)  # through the stage automation
         elif plan.action == "update":
             res.updated += 1
             if not opts.dry_run:
-                s.repo.update(plan.doc, plan.deal)
+                s.save_deal(plan.deal, plan.doc)
         elif plan.action == "unchanged":
             res.unchanged += 1
         else:

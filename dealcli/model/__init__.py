@@ -142,7 +142,63 @@ class Deal(Model):
 
 # -- pipelines ------------------------------------------------------------------------------------
 STAGE_KEYS = ("id", "name", "color", "semantics", "probability")
-PIPELINE_KEYS = ("format", "id", "name", "stages", "rules", "card")
+PIPELINE_KEYS = ("format", "id", "name", "stages", "rules", "automation", "card")
+RULE_KEYS = ("id", "when", "stage", "activity", "set", "clear", "notify", "copy_to", "move_to", "run")
+TRIGGERS = ("enter", "leave")
+
+
+def _none_if_empty(value):
+    """Optional parts of a file are left out while empty (with when_set), so files keep their shape."""
+    if isinstance(value, (list, dict)):
+        return (list(value) if isinstance(value, list) else dict(value)) or None
+    return value
+
+
+@dataclass
+class RuleActivity(Model):
+    """What a stage automation rule plans: an activity due `due_days` working days after the change."""
+
+    KEYS, VERSIONED = ("type", "subject", "due_days", "responsible", "description"), False
+    subject: str = spec(required=True)
+    type: str = spec("task", choices=("call", "meeting", "task", "email", "chat"))
+    due_days: int = spec(0, min=0, max=365)
+    responsible: str | None = spec(None, when_set=True)
+    description: str | None = spec(None, when_set=True)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RuleTarget(Model):
+    """Where a tunnel sends a deal: a stage of a pipeline."""
+
+    KEYS, VERSIONED = ("pipeline", "stage"), False
+    pipeline: str = spec(required=True)
+    stage: str = spec(required=True)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Rule(Model):
+    """A stage automation rule (docs/pipelines.md, "Stage automation"): when a deal enters (or
+    leaves) `stage`, plan an activity, set or clear fields, notify people, copy or move the deal
+    into a stage of another pipeline (a tunnel) and name a local command to run after commit."""
+
+    KEYS, VERSIONED = RULE_KEYS, False
+    id: str
+    stage: str = spec(required=True)
+    when: str = spec("enter", choices=TRIGGERS)
+    activity: RuleActivity | None = spec(None, when_set=True)
+    sets: dict = spec(factory=dict, key="set", write=_none_if_empty, when_set=True)
+    clear: list[str] = spec(factory=list, write=_none_if_empty, when_set=True)
+    notify: list[str] = spec(factory=list, write=_none_if_empty, when_set=True)
+    copy_to: RuleTarget | None = spec(None, when_set=True)
+    move_to: RuleTarget | None = spec(None, when_set=True)
+    run: str | None = spec(None, when_set=True)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def target(self) -> RuleTarget | None:
+        return self.move_to or self.copy_to
 
 
 @dataclass
@@ -166,6 +222,7 @@ class Pipeline(Model):
     name: str = spec(required=False)
     stages: list[Stage] = spec(required=False)
     rules: dict = field(default_factory=dict)
+    automation: list[Rule] = spec(factory=list, write=_none_if_empty, when_set=True)
     card: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 

@@ -26,7 +26,7 @@ RESULTS = ("answered", "missed", "busy", "failed")
 # what every activity the core makes holds, in this order (done_by: once done)
 STANDARD = ("format", "id", "deal", "type", "subject", "due", "responsible", "done", "done_at", "created",
             "created_by")
-BASE_KEYS = STANDARD + ("done_by", "modified")
+BASE_KEYS = STANDARD + ("done_by", "modified", "description", "remind_before")
 INTAKE_KEYS = ("channel", "direction", "from", "to", "cc", "message_id", "in_reply_to", "references", "mailbox",
                "body", "attachments", "phone", "extension", "duration", "total_duration", "result", "call_id",
                "caller_name", "chat", "username")
@@ -83,6 +83,8 @@ class Activity(Model):
     created_by: str | None = None
     done_by: str | None = None
     modified: dt.datetime | None = None
+    description: str | None = None      # what to do, in more words than the subject
+    remind_before: int | None = spec(None, min=0)  # minutes before `due` that `dealcli remind` tells
     # -- intake: what a message or call was (docs/intake.md)
     channel: str | None = None
     direction: str | None = spec(None, choices=DIRECTIONS)

@@ -189,8 +189,8 @@ class _Field:
         self.read = _reader(self)
         self.write = self.meta.get("write") or _WRITERS.get(self.kind) or _same
         if self.kind == "models":
-            inner = self.inner
-            self.write = lambda value: [dump(v) for v in value] if inner else value
+            inner, after = self.inner, self.meta.get("write") or _same
+            self.write = lambda value: after([dump(v) for v in value] if inner else value)
         elif self.kind == "model":
             self.write = lambda value: None if value is None else dump(value)
 

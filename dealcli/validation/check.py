@@ -140,6 +140,10 @@ def run(s: Session) -> list[Violation]:
         for v in stage_rules.validate_pipeline(pipeline):
             v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
             problems.append(v)
+    docs = {p.id: doc for doc, p in loaded.get("pipelines", [])}
+    for pipeline_id, v in stage_rules.tunnel_problems(pipelines):
+        v.path, v.line = repo.rel(docs[pipeline_id].path), line_for(docs[pipeline_id], v.field, ("automation",))
+        problems.append(v)
     known = linkcheck.known_ids(s)
     problems += check_deals(s, pipelines, known, broken)
     problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)

@@ -65,6 +65,12 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
     for rule in stage_rules.requirements(pipeline):
         out.append(render.printable(f"  {rule.get('field')} required from stage {rule.get('from_stage')} on"))
     out.append(f"  lost reason required: {'yes' if pipeline.rules.get('lost_reason_required') else 'no'}")
+    if pipeline.automation:
+        from dealcli import automation
+
+        out += ["", "automation:"]
+        for rule in pipeline.automation:
+            out.append(render.printable(f"  {rule.id}: on {rule.when} {rule.stage}: {automation.describe(rule)}"))
     card = cards.card_of(pipeline)
     out += ["", "card:" if card.fields else
             render.printable(f"card: no custom fields (`dealcli pipeline edit {pipeline.id} --card FILE` adds some)")]
