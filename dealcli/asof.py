@@ -236,9 +236,10 @@ class PastSession:
     def __getattr__(self, name):
         return getattr(self._base, name)
 
-    def deal_records(self, errors: list | None = None, where=None):
+    def deal_records(self, errors: list | None = None, where=None, keys=None):
         # `where` (conditions pushed down by query.py) describes the deals as they are NOW: it
-        # must not narrow the past, so every deal is read and rebuilt (a valid answer to a hint)
+        # must not narrow the past, so every deal is read and rebuilt (a valid answer to a hint);
+        # `keys` likewise: rebuilding the past reads the history
         pipelines = self._base.all_pipelines([])
         tz = self.now.tzinfo
         for r in self._base.deal_records(errors):

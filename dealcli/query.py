@@ -73,6 +73,7 @@ class Context:
     next_activity: dict = field(default_factory=dict)
     company_names: dict = field(default_factory=dict)
     pushed: list = field(default_factory=list)  # index.Cond: conditions the index cache can apply
+    reads: set = field(default_factory=set)  # top-level keys of a record the expressions read
 
     @property
     def now(self) -> dt.datetime:
@@ -333,9 +334,11 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
     has = _HAS.match(text or "")
     if has:  # has:conflict (a `conflicts:` list left by a git merge), has:FIELD (not empty)
         name = "conflicts" if has["name"] == "conflict" else has["name"]
+        ctx.reads.add(name)
         return lambda r: not _empty(r.get(name))
     e = parse(text)
     get = getter(e.field, ctx)
+    ctx.reads.update(base_keys(e.field))
     kind = kind_of(e.field)
     op, raw = e.op, e.value
     negate = op in ("!=", "!~")
@@ -661,6 +664,11 @@ class Query:
     limit: int | None = None
     keep: frozenset | None = None  # top-level keys the output needs (None: the whole record)
 
+    @property
+    def reads(self) -> frozenset | None:
+        """Every top-level key the expressions and the output read (None: the whole record)."""
+        return None if self.keep is None else self.keep | self.ctx.reads
+
     def match(self, record: dict) -> bool:
         for p in self.preds:
             if not p(record):
@@ -744,7 +752,7 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
     query.ctx.load()
     keep = query.keep  # the output needs only these keys: the rest of each match is let go at once
     rows = [r if keep is None else {k: v for k, v in r.items() if k in keep}
-            for r in s.deal_records(errs, where=query.ctx.pushed or None)
+            for r in s.deal_records(errs, where=query.ctx.pushed or None, keys=query.reads)
             if isinstance(r, dict) and query.match(r)]
     if errors is None:
         for exc in errs:

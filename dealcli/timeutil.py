@@ -11,11 +11,6 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from dateutil import tz as dtz
-from dateutil.parser import ParserError
-from dateutil.parser import parse as du_parse
-from dateutil.relativedelta import relativedelta
-
 from dealcli.errors import ValueProblem, word
 
 UTC = dt.timezone.utc
@@ -29,12 +24,28 @@ class DateError(ValueError):
     pass
 
 
+# python-dateutil is imported when a date is parsed or counted, not by every command that
+# imports this module (start-up, docs/performance.md); its ParserError is a ValueError.
+def du_parse(text, **kw):
+    from dateutil.parser import parse
+
+    return parse(text, **kw)
+
+
+def relativedelta(**kw):
+    from dateutil.relativedelta import relativedelta
+
+    return relativedelta(**kw)
+
+
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$")
 
 
 def zone(name: str | None):
     """The tz of an IANA zone name (Europe/Berlin, UTC). A name is never a path: `../x`, `/etc/..`
     and names the tz database does not know (Mars/Olympus) are DateError."""
+    from dateutil import tz as dtz
+
     if not name:
         return dtz.tzlocal()
     if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.match(name):
@@ -62,7 +73,7 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
         return dt.datetime.now(tzinfo).replace(microsecond=0)
     try:
         return aware(du_parse(text), tzinfo).astimezone(tzinfo)  # like the real clock: in the repository zone
-    except (ParserError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date and time") from None
 
 
@@ -174,7 +185,7 @@ def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tup
     try:
         default = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         value = du_parse(raw, default=default)  # numeric D/M/Y forms went through _numeric
-    except (ParserError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date") from None
     has_time = bool(re.search(r"\d:\d", raw)) or "T" in raw
     return aware(value, now.tzinfo), has_time
@@ -183,7 +194,7 @@ def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tup
 def _with_time(base: dt.datetime, rest: str, text: str, now: dt.datetime) -> dt.datetime:
     try:
         t = du_parse(rest, default=base.replace(tzinfo=None))
-    except (ParserError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
     return aware(t, now.tzinfo)
 
@@ -203,7 +214,7 @@ def to_datetime(value, what: str = "time") -> dt.datetime | None:
         except ValueError:
             try:
                 out = du_parse(value)
-            except (ParserError, ValueError, OverflowError):
+            except (ValueError, OverflowError):
                 raise DateError(f"{what}: {value!r} is not a date and time") from None
         if out.tzinfo is None:
             raise DateError(f"{what}: {value!r} has no time zone offset")
@@ -363,7 +374,7 @@ class DateReader:
             raise ValueProblem("is not a date")
         try:  # month names: "March 3, 2024", "3 Mar 2024 10:00"
             out = du_parse(text, default=dt.datetime(2000, 1, 1), dayfirst=bool(self.dayfirst))
-        except (ParserError, ValueError, OverflowError):
+        except (ValueError, OverflowError):
             raise ValueProblem("is not a date") from None
         return aware(out, self.tz), bool(re.search(r"\d:\d", text))
 

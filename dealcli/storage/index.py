@@ -74,6 +74,7 @@ DEAL_COLUMNS = {
     "amount": "num", "probability": "num", "close_date": "date", "begin": "date",
 }
 COLUMN_NAMES = tuple(f"c_{f}" for f in DEAL_COLUMNS)
+COLUMN_KEYS = frozenset(DEAL_COLUMNS)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -115,7 +116,7 @@ def _strip(obj, paths: list, path: tuple):
     raise TypeError(kind.__name__)
 
 
-def encode(data) -> bytes:
+def _encode(data) -> bytes:
     paths: list = []
     try:
         return b"M" + marshal.dumps((_strip(data, paths, ()), tuple(paths)))
@@ -125,7 +126,35 @@ def encode(data) -> bytes:
         return b"P" + pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def decode(blob: bytes):
+_HEAD = struct.Struct("<II")
+
+
+def encode(data, kind: str | None = None) -> bytes:
+    """The blob of a record. A deal's blob also holds its head: the record without its mappings
+    and lists of mappings (products, history, comments, custom fields), which is what most
+    filters read and print; `decode(blob, keys)` decodes the head alone when it holds `keys`."""
+    full = _encode(data)
+    if kind != "deals" or type(data) is not dict:
+        return full
+    left_out = tuple(k for k, v in data.items()
+                     if type(v) is dict or (type(v) is list and any(type(x) in (list, dict) for x in v)))
+    if not left_out:
+        return full
+    head = _encode({k: v for k, v in data.items() if k not in left_out})
+    meta = marshal.dumps(left_out)
+    return b"H" + _HEAD.pack(len(meta), len(head)) + meta + head + full
+
+
+def decode(blob: bytes, keys=None):
+    """The record of a blob; with `keys` (a set of top-level keys the caller reads) possibly
+    only those of its head, when none of `keys` was left out of the head (any other key is
+    then absent from the record too, so a reader of `keys` cannot tell the difference)."""
+    if blob[:1] == b"H":
+        n_meta, n_head = _HEAD.unpack_from(blob, 1)
+        start = 1 + _HEAD.size
+        if keys is not None and keys.isdisjoint(marshal.loads(blob[start:start + n_meta])):
+            return decode(blob[start + n_meta:start + n_meta + n_head])
+        return decode(blob[start + n_meta + n_head:])
     if blob[:1] == b"P":
         import pickle
 
@@ -291,7 +320,7 @@ def parse_raw(raw: bytes, kind: str, rel: str):
     found = problem(kind, data)  # checked once per version of the file: cached rows are fit
     if found is not None:
         return digest, None, (found[1], yamlcodec.line_of(raw, found[0])), []
-    return digest, encode(data), None, keys_of(kind, data)
+    return digest, encode(data, kind), None, keys_of(kind, data)
 
 
 def parse_file(folder: str, kind: str, name: str, rel: str):
@@ -444,7 +473,7 @@ class Index:
             f"INSERT OR REPLACE INTO entries (kind, name, stamp, settled, digest, error, line, "
             f"{', '.join(COLUMN_NAMES)}) VALUES (?,?,?,?,?,?,?,{marks})",
             [(kind, n, st, settled, digest, err[0] if err else None, err[1] if err else None,
-              *columns_of(kind, decode(blob) if blob is not None and kind == "deals" else None))
+              *columns_of(kind, decode(blob, COLUMN_KEYS) if blob is not None and kind == "deals" else None))
              for n, st, settled, digest, blob, err, _ in rows])
         db.executemany("INSERT OR REPLACE INTO blobs (kind, name, blob) VALUES (?,?,?)",
                        [(kind, r[0], r[4]) for r in rows])
@@ -465,22 +494,24 @@ class Index:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"dir:{kind}", value))
 
     # -- the scan -----------------------------------------------------------------------------------
-    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True, where=None):
+    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True, where=None, keys=None):
         """Every record of a kind as (name, data), sorted by name, from the cache where the file
         is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
         errors=None it raises. Brings the cache up to date as a side effect. With
         decode_rows=False, data is None for unchanged files (a refresh that only syncs). `where`
         (a list of Cond) may leave out unchanged, settled records whose typed columns fail it:
-        what is yielded is then a superset of the records meeting it, which the caller tests."""
+        what is yielded is then a superset of the records meeting it, which the caller tests.
+        `keys` (a set of top-level keys): the caller reads only these, so an unchanged deal may be
+        decoded from its head alone (see decode): its other keys are then missing."""
         was_enabled = gc.isenabled()
         gc.disable()  # records are trees without cycles; collecting while building them is waste
         try:
-            yield from self._records(kind, errors, decode_rows, where)
+            yield from self._records(kind, errors, decode_rows, where, keys)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _records(self, kind: str, errors: list | None, decode_rows: bool = True, where=None):
+    def _records(self, kind: str, errors: list | None, decode_rows: bool = True, where=None, keys=None):
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
@@ -501,7 +532,7 @@ class Index:
         if gone:
             self._try_write(lambda db: self._forget(db, kind, gone))
         parsed = self._parse_all(kind, stale, disk, since, errors, store=True)
-        cached_rows = self._cached_rows(kind, cached, disk, since, errors, decode_rows, sparse=bool(skip))
+        cached_rows = self._cached_rows(kind, cached, disk, since, errors, decode_rows, sparse=bool(skip), reads=keys)
         if not stale:
             yield from cached_rows
         # merge the two sorted streams
@@ -564,7 +595,7 @@ class Index:
         errors.append(exc)
 
     def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
-                     decode_rows: bool = True, sparse: bool = False):
+                     decode_rows: bool = True, sparse: bool = False, reads=None):
         """Rows of unchanged files, in name order, read in batches (short read transactions);
         `sparse`: the names are a selection (fetched by name, not by range)."""
         import sqlite3
@@ -608,7 +639,7 @@ class Index:
                 if error is not None:
                     self._error(kind, name, error, line, errors)
                     continue
-                yield name, decode(blob) if decode_rows else None
+                yield name, decode(blob, reads) if decode_rows else None
             if updates:
                 self._flush(kind, updates)
                 updates = []
@@ -675,7 +706,7 @@ class Index:
                 self._forget(db, kind, [name])
             else:
                 digest = _digest(raw)
-                self._store(db, kind, [(name, st, 0, digest, encode(data), None, keys_of(kind, data))])
+                self._store(db, kind, [(name, st, 0, digest, encode(data, kind), None, keys_of(kind, data))])
             row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
             if row is not None and row[0] is not None and dir_before is not None and row[0] == dir_before:
                 db.execute("UPDATE meta SET value = ? WHERE key = ?", (dir_after, f"dir:{kind}"))

@@ -347,7 +347,7 @@ class Repository:
             self._index = index.Index(self.root, self.cache_dir, self.rel)
         return self._index
 
-    def records(self, kind: str, errors: list | None = None, guarded: bool = True, where=None):
+    def records(self, kind: str, errors: list | None = None, guarded: bool = True, where=None, keys=None):
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
         served from the index cache (only changed files are parsed). THE scan path of every
         whole-repository view: a record that is not plain data or fails its JSON Schema
@@ -355,11 +355,14 @@ class Repository:
         CorruptData naming file and line, and skipped (raised with errors=None). With a guard
         (access rights), records the acting user may not read are left out. `where` (index.Cond
         list) lets the cache leave out records that cannot meet it: a superset of those meeting
-        it is yielded, and the caller applies its exact test."""
+        it is yielded, and the caller applies its exact test. `keys` (a set of top-level keys):
+        the caller reads only these, so a record may come without its other keys."""
         idx = self.index
         guard = self.guard if guarded else None
+        keys = None if guard is not None else keys  # the guard may read any key
         # the cache checks each file when it parses it (index.parse_raw); without it, here
-        pairs = idx.records(kind, errors, where=where) if idx is not None else self._checked_records(kind, errors)
+        pairs = (idx.records(kind, errors, where=where, keys=keys) if idx is not None
+                 else self._checked_records(kind, errors))
         if guard is None:
             yield from pairs
             return
