@@ -120,6 +120,7 @@ def test_a_git_failure_names_the_file_and_the_command_even_with_quiet(tmp_path):
 
 def test_the_change_recovery_finishes_is_committed_with_a_message_that_says_so(tmp_path):
     from conftest import plant_journal
+
     from dealcli.storage import journal
 
     root = _auto_commit_repo(tmp_path)
