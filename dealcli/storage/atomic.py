@@ -139,6 +139,17 @@ class _TimedOut(Exception):
     pass
 
 
+def _try(take) -> bool:
+    """`take(False)` (a non-blocking lock attempt): False when the lock is held elsewhere."""
+    try:
+        take(False)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+
+
 def _wait(take, deadline: float) -> bool:
     """Run `take(block)` until it succeeds; False when `deadline` passes first. In the main thread
     it blocks in the kernel (interrupted by a timer at the deadline); elsewhere (no signals
@@ -147,12 +158,8 @@ def _wait(take, deadline: float) -> bool:
     import threading
 
     left = deadline - time.monotonic()
-    try:
-        take(False)
+    if _try(take):
         return True
-    except OSError as exc:
-        if exc.errno not in (errno.EAGAIN, errno.EACCES):
-            raise
     if left <= 0:
         return False
     if (threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
@@ -174,12 +181,8 @@ def _wait(take, deadline: float) -> bool:
     while time.monotonic() < deadline:
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
-        try:
-            take(False)
+        if _try(take):
             return True
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
     return False
 
 
