@@ -43,7 +43,8 @@ def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         exc = GitFailed(f"git {args[0]} failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
         exc.command = " ".join(["git", "-C", str(root), *args])
-        exc.detail = "; ".join(lines[-3:]) if lines else f"exit {proc.returncode}"
+        said = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines[-1:]
+        exc.detail = said[0] if said else f"exit {proc.returncode}"
         raise exc
     return proc
 

@@ -108,46 +108,131 @@ def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None
 
 
 def lock_timeout() -> float:
+    """How long a command waits for the repository lock: $DEALCLI_LOCK_TIMEOUT seconds (default
+    30), set per command (`DEALCLI_LOCK_TIMEOUT=2 dealcli deal add ...`) or per process (the web
+    endpoint's server); 0 means do not wait."""
     try:
-        return float(os.environ.get("DEALCLI_LOCK_TIMEOUT", "30"))
+        value = float(os.environ.get("DEALCLI_LOCK_TIMEOUT", "30"))
     except ValueError:
         return 30.0
+    return value if 0 <= value < float("inf") else 30.0  # NaN, negative, inf: the default
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_NOFOLLOW: a symlink planted as the lock file is refused, never followed (it could make
+        # us create or lock a file elsewhere)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptData(str(path), "the lock file is a symbolic link; refusing to follow it "
+                              "(delete it: dealcli creates it again)") from None
+        raise CorruptData(str(path), f"cannot open lock file: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CorruptData(str(path), "the lock file is not a regular file")
+    return fd
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _try(take) -> bool:
+    """`take(False)` (a non-blocking lock attempt): False when the lock is held elsewhere."""
+    try:
+        take(False)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+
+
+def _wait(take, deadline: float) -> bool:
+    """Run `take(block)` until it succeeds; False when `deadline` passes first. In the main thread
+    it blocks in the kernel (interrupted by a timer at the deadline); elsewhere (no signals
+    there) it polls."""
+    import signal
+    import threading
+
+    left = deadline - time.monotonic()
+    if _try(take):
+        return True
+    if left <= 0:
+        return False
+    if (threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0):  # a timer of the host program is left alone
+        def ring(signum, frame):
+            raise _TimedOut
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, left)
+            take(True)
+            return True
+        except _TimedOut:
+            return False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    delay = 0.002
+    while time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+        if _try(take):
+            return True
+    return False
+
+
+def _take_turn(queue_path: Path, deadline: float) -> int | None:
+    """First come, first served: draw a ticket (a counter in `queue_path`, read and bumped under a
+    brief flock), hold the byte at the ticket's offset (a POSIX record lock) until the repository
+    lock is released, and wait until the holder of the ticket before lets go of its byte (it is
+    done, gave up waiting, or died: the kernel releases a dead process's locks). The flock on
+    the lock file itself still decides who holds the lock; the queue only orders the waiters.
+    Returns the queue's descriptor (closing it leaves the queue), None on a timeout."""
+    qfd = _open_lock_file(queue_path)
+    try:
+        if not _wait(lambda block: fcntl.flock(qfd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB)), deadline):
+            os.close(qfd)
+            return None
+        try:
+            ticket = int(os.pread(qfd, 32, 0).decode("ascii", "replace").strip() or 0)
+        except ValueError:
+            ticket = 0
+        ticket = ticket if 0 <= ticket < 1 << 60 else 0
+        os.pwrite(qfd, f"{ticket + 1:020d}\n".encode(), 0)
+        fcntl.lockf(qfd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, ticket)  # my place in the line
+        fcntl.flock(qfd, fcntl.LOCK_UN)
+        if ticket and not _wait(lambda block: fcntl.lockf(qfd, fcntl.LOCK_SH | (0 if block else fcntl.LOCK_NB),
+                                                          1, ticket - 1), deadline):
+            os.close(qfd)
+            return None
+        return qfd
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(qfd)
+        raise
 
 
 @contextlib.contextmanager
 def file_lock(lock_path: Path, timeout: float | None = None):
-    """An exclusive advisory lock (flock) on `lock_path`; Conflict after `timeout` seconds."""
+    """An exclusive advisory lock (flock) on `lock_path`, granted first come, first served (see
+    _take_turn); Conflict after `timeout` seconds (default: lock_timeout())."""
     timeout = lock_timeout() if timeout is None else timeout
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        # O_NOFOLLOW: a symlink planted as the lock file is refused, never followed (it could make
-        # us create or lock a file elsewhere)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise CorruptData(str(lock_path), "the lock file is a symbolic link; refusing to follow it "
-                              "(delete it: dealcli creates it again)") from None
-        raise CorruptData(str(lock_path), f"cannot open lock file: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise CorruptData(str(lock_path), "the lock file is not a regular file")
+    fd = _open_lock_file(lock_path)
+    queue = None
     try:
         deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise Conflict(
-                        f"{lock_path}: another dealcli process holds the lock "
-                        f"(waited {timeout:g}s; DEALCLI_LOCK_TIMEOUT sets the wait)"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+        queue = _take_turn(lock_path.with_name(lock_path.name + ".queue"), deadline)
+        if queue is None or not _wait(lambda block: fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB)),
+                                      deadline):
+            raise Conflict(f"{lock_path}: another dealcli process holds the lock "
+                           f"(waited {timeout:g}s; DEALCLI_LOCK_TIMEOUT sets the wait)")
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+        if queue is not None:
+            os.close(queue)  # then the next in line goes
