@@ -85,6 +85,9 @@ def import_command(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse exported records that link to companies "
                                          "or contacts this repository lacks (default: import them, with a "
                                          "warning).")] = False,
+    kind: Annotated[str, typer.Option("--kind", metavar="deal|company|contact|product", help="What each row "
+                                      "is: a deal (the default), or a company, contact or product (their "
+                                      "exports; fields by --map, the preset or the column's name).")] = "deal",
     value_map: Annotated[Optional[list[str]], typer.Option("--value-map", metavar="COLUMN:VALUE=VALUE",
                                                            help="Read VALUE in COLUMN as the other VALUE before "
                                                            "anything else (any column, status too: "
@@ -114,8 +117,16 @@ def import_command(
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
         columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,
-        value_maps=value_map or [], rejects_file=rejects_file,
+        value_maps=value_map or [], rejects_file=rejects_file, kind=kind.lower(),
     )
+    if opts.kind != "deal":
+        from dealcli.importing import records
+
+        done = records.run(s, opts)
+        render.write("".join(f"{i}\n" for i in done.ids))
+        for line in messages.records_notices(done, file if file != "-" else "<stdin>"):
+            s.notice(line)
+        return
     out: list[str] = []
 
     def report(action: str, plan) -> None:

@@ -78,6 +78,7 @@ class ImportOptions:
     report_file: str | None = None
     value_maps: list = field(default_factory=list)  # COLUMN:VALUE=VALUE
     rejects_file: str | None = None  # import the valid rows; write the refused ones here
+    kind: str = "deal"  # deal, or company | contact | product: importing/records.py
 
 
 @dataclass
@@ -1234,6 +1235,10 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
 def check_options(opts: ImportOptions) -> None:
     """Refuse ImportOptions no import can run with (a usage error about the field, whoever the
     caller is: the CLI words it as the option, e.g. `--preset`); normalises delimiter and columns."""
+    from dealcli.importing.records import KINDS
+
+    if opts.kind not in KINDS:
+        raise UsageError.about("kind", "{0} {value!r}: expected one of {known}", value=opts.kind, known=", ".join(KINDS))
     if opts.key and opts.key not in KEY_FIELDS and not opts.key.strip():
         raise UsageError.about("key", "{0}: empty field name")
     if opts.format and opts.format not in import_read.FORMATS:

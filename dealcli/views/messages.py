@@ -82,6 +82,22 @@ def import_notices(result, name: str) -> list[str]:
     return out
 
 
+def records_notices(result, name: str) -> list[str]:
+    """What `import --kind company|contact|product` says: columns left out, then the summary."""
+    out = []
+    if result.ignored_columns:
+        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
+        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
+        out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
+    plural = {"company": "companies", "contact": "contacts", "product": "products"}[result.kind]
+    verb = "would be " if result.dry_run else ""
+    extra = f", {result.companies} companies {verb}created" if result.companies else ""
+    tail = " (dry run: nothing written)" if result.dry_run else ""
+    out.append(f"{name}: {result.rows} rows: {result.created} {plural} {verb}created, {result.updated} "
+               f"{verb}updated, {result.unchanged} unchanged{extra}{tail}")
+    return out
+
+
 class Progress:
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
 
