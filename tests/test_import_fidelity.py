@@ -103,7 +103,7 @@ def test_bitrix24_ids_pipelines_and_stages(cli, repo, tmp_path):
     err = proc.stderr.splitlines()
     assert [e.split(": ")[3] for e in err[:-1]] == ["STAGE_ID", "STAGE_ID"]
     assert "'C6:NEW'" in err[0] and "--stage-map 'C6:NEW'=STAGE" in err[0]
-    assert "'C6:PREPARE'" in err[1] and "(2 rows from here on)" in err[1]
+    assert "'C6:PREPARE'" in err[1] and "(2 rows from here on: lines 6, 7)" in err[1]
 
     cli.ok("import", src, "--preset", "bitrix24", "--pipeline-map", "6=service", "--pipeline-map", "2=sales",
            "--stage-map", "C6:NEW=intake", "--stage-map", "C6:PREPARE=work")

@@ -18,7 +18,8 @@ closed_at, created, probability, lost_reason, origin_id, comment, company, conta
 contact_email, contact_phone, product, product_price, product_quantity, status, won, closed).
 
 Every row is checked first; if any row is bad nothing is written, every bad row is listed as
-FILE:LINE: COLUMN: VALUE: PROBLEM and the exit code is 1. A row in a success or failure stage is
+FILE:LINE: COLUMN: VALUE: PROBLEM (the same problem on many rows once) and the exit code is 1;
+with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a success or failure stage is
 imported closed with its dates. Records exported by `dealcli export` (any format) are imported
 as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
 goes to stderr. See docs/import.md for each CRM's migration guide."""
@@ -84,6 +85,18 @@ def import_command(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse exported records that link to companies "
                                          "or contacts this repository lacks (default: import them, with a "
                                          "warning).")] = False,
+    kind: Annotated[str, typer.Option("--kind", metavar="deal|company|contact|product", help="What each row "
+                                      "is: a deal (the default), or a company, contact or product (their "
+                                      "exports; fields by --map, the preset or the column's name).")] = "deal",
+    value_map: Annotated[Optional[list[str]], typer.Option("--value-map", metavar="COLUMN:VALUE=VALUE",
+                                                           help="Read VALUE in COLUMN as the other VALUE before "
+                                                           "anything else (any column, status too: "
+                                                           "--value-map Status:Dead=lost). Repeatable.")] = None,
+    rejects_file: Annotated[Optional[str], typer.Option("--rejects", metavar="FILE", help="Import the valid rows "
+                                                   "(one transaction) and write the refused ones to FILE, in the "
+                                                   "input's format with their problems in a last column "
+                                                   "import_errors, to fix and import again. Default: any bad "
+                                                   "row stops the whole import.")] = None,
     report_file: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Write the migration "
                                                        "report (records created/updated/unchanged per kind, "
                                                        "unknown columns, values coerced, dangling links) to FILE "
@@ -104,7 +117,16 @@ def import_command(
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
         columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,
+        value_maps=value_map or [], rejects_file=rejects_file, kind=kind.lower(),
     )
+    if opts.kind != "deal":
+        from dealcli.importing import records
+
+        done = records.run(s, opts)
+        render.write("".join(f"{i}\n" for i in done.ids))
+        for line in messages.records_notices(done, file if file != "-" else "<stdin>"):
+            s.notice(line)
+        return
     out: list[str] = []
 
     def report(action: str, plan) -> None:

@@ -29,12 +29,14 @@ from dealcli import clients, deals, ids, stage_rules, timeutil
 from dealcli.importing import read as import_read
 
 from dealcli.importing import native as import_native
+from dealcli.importing import rejects as import_rejects
 from dealcli.importing import values as import_values
 from dealcli.errors import FieldError, NotFound, UsageError, ValidationFailed, dotted, word
 from dealcli.importing.presets import PRESETS, Preset, key
 from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
+from dealcli.storage import files
 
 DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible", "type", "source", "begin",
                 "close_date", "closed_at", "created", "probability", "lost_reason", "origin_id")
@@ -74,6 +76,9 @@ class ImportOptions:
     columns: list | None = None  # --no-header --columns a,b,c
     strict: bool = False  # refuse (not just warn about) links to records the repository lacks
     report_file: str | None = None
+    value_maps: list = field(default_factory=list)  # COLUMN:VALUE=VALUE
+    rejects_file: str | None = None  # import the valid rows; write the refused ones here
+    kind: str = "deal"  # deal, or company | contact | product: importing/records.py
 
 
 @dataclass
@@ -91,6 +96,10 @@ class Result:
     contacts_updated: int = 0
     coerced: dict = field(default_factory=dict)  # (column, target) -> {"count", "example"}
     dangling: list = field(default_factory=list)  # "line N: deal X links to company Y, which ..."
+    rejected: int = 0  # rows refused and written to the rejects file (--rejects)
+    rejects: list = field(default_factory=list)  # [(rows of a refused group, its problems)]
+    rejects_file: str | None = None
+    unmapped: dict = field(default_factory=dict)  # column -> {value: rows} nothing maps (stage, status ...)
 
     def note_coerced(self, column: str | None, target: str, raw, value) -> None:
         shown = _shown(value)
@@ -113,6 +122,9 @@ class Result:
             "coerced": [{"column": c, "field": t, "count": e["count"], "example": e["example"]}
                         for (c, t), e in self.coerced.items()],
             "dangling_links": list(self.dangling),
+            "rejected_rows": self.rejected,
+            "unmapped_values": [{"column": c, "value": v, "rows": n} for c, vs in self.unmapped.items()
+                                for v, n in vs.items()],
         }
 
 
@@ -289,6 +301,8 @@ class Mapper:
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
         for i, column in enumerate(columns):
+            if column == import_rejects.REASONS:
+                continue  # a rejects file imported again: the reasons are not data
             if column in explicit or key(column) in explicit_keys:
                 target = explicit.get(column, explicit_keys.get(key(column)))
                 if target is None:
@@ -428,6 +442,11 @@ class Context:
         self.result = Result(dry_run=opts.dry_run)
         self.bad_rows = 0
         self.final = False  # the second pass (the one that writes, or reports a dry run)
+        self.value_map = import_rejects.parse_value_maps(opts.value_maps)
+        self.skip: set[int] = set()  # first lines of the groups refused (--rejects)
+        self.rejected: list = []  # the groups left out, in order
+        self.reasons: dict[int, list[str]] = {}  # first line of a refused group -> its problems
+        self.read_failed = False
         self._scan_repository()
 
     def _scan_repository(self) -> None:
@@ -590,6 +609,7 @@ class Reading:
         self.m = ctx.mapper(rows[0].values)
         self.given: set[str] = set()
         self.problems: list[Bad] = []
+        self.counted: set = set()  # (column, value) noted as unmapped
 
     def raw(self, target: str, row: import_read.Row | None = None):
         column, value = self.m.get((row or self.first).values, target)
@@ -605,6 +625,11 @@ class Reading:
             out = parse(value)
         except ValueProblem as exc:
             # noted, and the row goes on being read: every problem of a row is listed
+            if target in UNMAPPED_TARGETS and not self.ctx.final and isinstance(value, str) \
+                    and (column, value) not in self.counted:
+                self.counted.add((column, value))  # a row reads its status twice
+                seen = self.ctx.result.unmapped.setdefault(column, {})
+                seen[value.strip()] = seen.get(value.strip(), 0) + 1
             bad = Bad.of(column, value, (row or self.first).line, exc)
             bad.once = getattr(exc, "once", None)
             self.problems.append(bad)
@@ -1132,55 +1157,70 @@ def _groups(ctx: Context, rows):
 
 
 def _records(ctx: Context, errors: list):
-    return import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors, ctx.opts.dialect, ctx.opts.columns)
+    rows = import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors, ctx.opts.dialect, ctx.opts.columns)
+    return import_rejects.map_values(rows, ctx.value_map) if ctx.value_map else rows
+
+
+SHOWN_LINES = 5  # the first lines a problem of many rows names
 
 
 def _pass(ctx: Context, on_plan, progress=None) -> list[str]:
-    """Plan every group; problems as `file:line: column: value: problem` lines."""
-    problems: list = []
+    """Plan every group; problems as `file:line: column: value: problem` lines. The same
+    problem on many rows (an unknown stage, a status nothing maps, one bad value repeated) is
+    listed once, on its first line, with the number of rows and their first lines. The groups
+    whose first line is in ctx.skip (refused by the checking pass, --rejects) are left out and
+    kept in ctx.rejected with their reasons."""
     read_errors: list = []
-    once: dict = {}  # problems listed once for the file: key -> [first line, rows, Bad]
-    bad_lines: set = set()
+    same: dict = {}  # one problem -> [first line, lines, Bad]
     name = ctx.source.name
     n = 0
     for group in _groups(ctx, _records(ctx, read_errors)):
         n += len(group)
         if progress and n % 500 < len(group):
             progress(ctx.source.bytes_read, ctx.source.size)
+        if group[0].line in ctx.skip:
+            ctx.rejected.append(group)
+            continue
         try:
             plan = plan_native(ctx, group[0]) if is_native(group[0].values) else plan_generic(ctx, group)
         except Bad as exc:
             for one in exc.all():
                 line = one.line or group[0].line
-                if one.once:
-                    first = once.setdefault(one.once, [line, 0, one])
-                    first[1] += 1
-                    bad_lines.add(line)
-                    continue
-                problems.append((line, _problem(name, line, one)))
+                k = one.once or (one.column, str(one.value), one.problem)
+                entry = same.setdefault(k, [line, [], one])
+                if not entry[1] or entry[1][-1] != line:
+                    entry[1].append(line)
+                ctx.reasons.setdefault(group[0].line, []).append(f"line {line}: {_cell(one)}{one.problem}")
             continue
         on_plan(ctx, plan)
-    for err in read_errors:
-        problems.append((err.line, _problem(name, err.line, err)))
-    for line, count, one in once.values():
-        rows = f" ({count} rows from here on)" if count > 1 else ""
-        problems.append((line, _problem(name, line, one, rows)))
+    problems: list = [(err.line, _problem(name, err.line, err)) for err in read_errors]
+    for line, lines, one in same.values():
+        shown = ", ".join(str(x) for x in lines[:SHOWN_LINES]) + (
+            f" and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else "")
+        problems.append((line, _problem(name, line, one, f" ({len(lines)} rows from here on: lines {shown})"
+                                        if len(lines) > 1 else "")))
     problems.sort(key=lambda p: p[0])  # stable: a row's problems stay in column order
     ctx.result.rows = n
-    ctx.bad_rows = len({line for line, _ in problems} | bad_lines)
+    ctx.read_failed = bool(read_errors)
+    ctx.bad_rows = len({line for line, _ in problems} | {x for _, lines, _ in same.values() for x in lines})
     return [text for _, text in problems]
 
 
 def _problem(name: str, line: int, bad, tail: str = "") -> Line:
     """`file:line: column: value: problem` of a Bad (or a reading error with the same parts)."""
-    where = f"{name}:{line}: {bad.column or '(row)'}: "
+    return Line.of(f"{name}:{line}: {_cell(bad)}", bad.problem, getattr(bad, "about", None), tail)
+
+
+def _cell(bad) -> str:
+    """`column: 'value': ` of a problem (the value shortened to one line)."""
+    where = f"{bad.column or '(row)'}: "
     if bad.value is not None:
         text = bad.value if isinstance(bad.value, str) else repr(bad.value)
         text = " ".join(text.split())
         if len(text) > 60:
             text = text[:57] + "..."
         where += f"{text!r}: "
-    return Line.of(where, bad.problem, getattr(bad, "about", None), tail)
+    return where
 
 
 def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
@@ -1195,6 +1235,10 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
 def check_options(opts: ImportOptions) -> None:
     """Refuse ImportOptions no import can run with (a usage error about the field, whoever the
     caller is: the CLI words it as the option, e.g. `--preset`); normalises delimiter and columns."""
+    from dealcli.importing.records import KINDS
+
+    if opts.kind not in KINDS:
+        raise UsageError.about("kind", "{0} {value!r}: expected one of {known}", value=opts.kind, known=", ".join(KINDS))
     if opts.key and opts.key not in KEY_FIELDS and not opts.key.strip():
         raise UsageError.about("key", "{0}: empty field name")
     if opts.format and opts.format not in import_read.FORMATS:
@@ -1221,9 +1265,15 @@ def _run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
     check_options(opts)
     source = import_read.Source(opts.source, opts.encoding)
     try:
+        if opts.rejects_file:
+            files.refuse_inside(opts.rejects_file, s.repo.root, "rejects_file")
         fmt = opts.format or source.guess_format()
         with s.repo.transaction():
-            return _run_locked(s, opts, source, fmt, report, progress)
+            result = _run_locked(s, opts, source, fmt, report, progress)
+        if opts.rejects_file:
+            import_rejects.write(opts.rejects_file, s.repo.root, fmt, source, opts, result.rejects)
+            result.rejects_file = opts.rejects_file
+        return result
     finally:
         source.close()
 
@@ -1246,14 +1296,25 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         except import_values.MixedDates as exc:
             raise ImportFailed([Line.of(f"{source.name}: ", str(exc), about_of(exc))]) from None
     check.dates = import_values.DateReader(s.tz, order)
-    problems = _pass(check, lambda ctx, plan: ctx.pending.clear(),
-                     progress and (lambda done, total: progress("checking", done, total)))
+    checking = progress and (lambda done, total: progress("checking", done, total))
+    problems = _pass(check, lambda ctx, plan: ctx.pending.clear(), checking)
+    unmapped, skip, reasons = check.result.unmapped, set(), {}
+    # --rejects: check again without the refused rows until every row left is good (a row can be
+    # refused only because of a refused one: a key it repeats). Unreadable input stops it all.
+    while problems and opts.rejects_file and not check.read_failed:
+        skip |= set(check.reasons)
+        reasons.update(check.reasons)
+        check = Context(s, opts, source, fmt, import_values.DateReader(s.tz, order), writing=False)
+        check.skip = set(skip)
+        problems = _pass(check, lambda ctx, plan: ctx.pending.clear(), checking)
     if problems:
-        raise ImportFailed(problems, check.bad_rows)
+        raise ImportFailed(problems + (_unmapped_lines(source.name, unmapped) if opts.dry_run else []),
+                           check.bad_rows)
 
     ctx = Context(s, opts, source, fmt, import_values.DateReader(s.tz, order), writing=not opts.dry_run)
     ctx.final = True
     ctx.prior = check
+    ctx.skip, ctx.reasons = skip, reasons
 
     def apply(ctx: Context, plan: Plan) -> None:
         res = ctx.result
@@ -1284,10 +1345,27 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     if late:  # cannot happen unless the input changed between the passes
         raise ImportFailed(late)
     ctx.result.rows = check.result.rows
+    ctx.result.unmapped = unmapped
+    ctx.result.rejected = sum(len(group) for group in ctx.rejected)
+    ctx.result.rejects = [(group, ctx.reasons.get(group[0].line, [])) for group in ctx.rejected]
     return ctx.result
 
 
-DATE_TARGETS = ("created", "closed_at", "begin", "close_date")
+def _unmapped_lines(name: str, unmapped: dict) -> list[Line]:
+    """The distinct values nothing maps, per column, with the parameter that maps them."""
+    out = []
+    for column, values in unmapped.items():
+        shown = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})" for v, n in list(values.items())[:20])
+        more = f" and {len(values) - 20} more" if len(values) > 20 else ""
+        template = "values nothing maps: {shown}; map them with {0} '{column}:VALUE=VALUE'"
+        values = {"shown": shown + more, "column": column}
+        out.append(Line.of(f"{name}: {column}: ", word(template, ("value_map",), values),
+                           (("value_map",), template, values)))
+    return out
+
+
+DATE_TARGETS = ("created", "closed_at", "begin", "close_date", "stage_entered")
+UNMAPPED_TARGETS = ("stage", "pipeline", "status", "currency")  # a value nothing maps: listed by --dry-run
 
 
 def _date_order(ctx: Context) -> bool | None:

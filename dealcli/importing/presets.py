@@ -29,6 +29,7 @@ class Preset:
     won_stages: tuple = ()  # key()s of stage codes that mean won / lost in any pipeline
     lost_stages: tuple = ()
     none_values: dict = field(default_factory=dict)  # key(column) -> values that mean "none" (ids: 0)
+    records: dict = field(default_factory=dict)  # kind -> key(label) -> field: its companies/contacts exports
 
     def target(self, column: str) -> str | None:
         return self.columns.get(key(column))
@@ -175,6 +176,15 @@ HUBSPOT = Preset(
     default_pipelines=("Sales Pipeline", "default", "Pipeline"),
     probability_fraction=True,
     multi_sep=";",
+    records={  # the contacts and companies exports (Contacts > Export)
+        "contact": _cols(fields__hubspot_id=["Record ID"], first_name=["First Name"], last_name=["Last Name"],
+                         emails=["Email"], phones=["Phone Number", "Mobile Phone Number"],
+                         company=["Company Name", "Associated Company"], responsible=["Contact owner"],
+                         created=["Create Date"], fields__lead_status=["Lead Status"]),
+        "company": _cols(fields__hubspot_id=["Record ID"], name=["Company name", "Name"],
+                         phones=["Phone Number"], responsible=["Company owner"], created=["Create Date"],
+                         fields__domain=["Company Domain Name"], fields__industry=["Industry"]),
+    },
 )
 
 # the standard sales process of Salesforce, SuiteCRM (SugarCRM CE) and vtiger: ten stages onto our
@@ -214,6 +224,16 @@ SALESFORCE = Preset(
         fields__forecast_category=["ForecastCategoryName", "Forecast Category"],
     ),
     stages=SALES_PROCESS_STAGES,
+    records={  # Data Loader exports of Account and Contact
+        "company": _cols(fields__salesforce_id=["Id"], name=["Name", "Account Name"], phones=["Phone"],
+                         fields__industry=["Industry"], fields__type=["Type"], fields__website=["Website"],
+                         fields__billing_city=["BillingCity"], fields__billing_country=["BillingCountry"],
+                         created=["CreatedDate"]),
+        "contact": _cols(fields__salesforce_id=["Id"], first_name=["FirstName"], last_name=["LastName"],
+                         name=["Name"], emails=["Email"], phones=["Phone", "MobilePhone"],
+                         fields__salesforce_account_id=["AccountId"], company=["Account.Name"],
+                         created=["CreatedDate"]),
+    },
 )
 
 AMOCRM = Preset(

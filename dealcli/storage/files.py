@@ -83,6 +83,16 @@ def write_output(path: str | os.PathLike, data: bytes, field: str) -> Path:
     return path
 
 
+def refuse_inside(path: str | os.PathLike, root: str | os.PathLike, field: str) -> None:
+    """An output file the user names (a rejects file, an export) must not land inside the
+    repository: it would be taken for records, committed and synced. `field` names the caller's
+    parameter, worded by the edge."""
+    target, base = Path(os.path.abspath(path)).resolve(), Path(os.path.abspath(root)).resolve()
+    if target == base or base in target.parents:
+        raise UsageError.about(field, "{0} {path}: inside the repository ({root}); write it somewhere else",
+                               path=str(path), root=str(base))
+
+
 def scratch_copy(text: str, prefix: str, suffix: str = ".yaml") -> Path:
     """A private temporary copy for an editor to work on."""
     fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix)

@@ -71,7 +71,30 @@ def import_notices(result, name: str) -> list[str]:
         more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
         out.append(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
                    f"{more}); import their companies and contacts, or use --strict to refuse")
+    for column, values in (result.unmapped.items() if result.dry_run else ()):
+        shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
+        more = f" and {len(values) - 20} more" if len(values) > 20 else ""
+        out.append(f"{column!r}: values nothing maps: {shown}{more} (map them with --value-map "
+                   f"'{column}:VALUE=VALUE')")
+    if result.rejects_file:
+        out.append(f"{result.rejected} rows refused, written with their problems to {result.rejects_file}")
     out.append(import_summary(result, name))
+    return out
+
+
+def records_notices(result, name: str) -> list[str]:
+    """What `import --kind company|contact|product` says: columns left out, then the summary."""
+    out = []
+    if result.ignored_columns:
+        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
+        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
+        out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
+    plural = {"company": "companies", "contact": "contacts", "product": "products"}[result.kind]
+    verb = "would be " if result.dry_run else ""
+    extra = f", {result.companies} companies {verb}created" if result.companies else ""
+    tail = " (dry run: nothing written)" if result.dry_run else ""
+    out.append(f"{name}: {result.rows} rows: {result.created} {plural} {verb}created, {result.updated} "
+               f"{verb}updated, {result.unchanged} unchanged{extra}{tail}")
     return out
 
 
