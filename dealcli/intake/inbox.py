@@ -53,8 +53,22 @@ def _folder(s: Session, where: str):
 
 
 def item_id(kind: str, options: dict, payload: bytes) -> str:
-    return ids.derived_id("inbox", kind, json.dumps(options, sort_keys=True, default=str),
+    """The kept item's id: its content and how it is to be processed (mailbox, form), not where
+    it came from (`source`): a message kept from a file and again from stdin is kept once."""
+    how = {k: v for k, v in options.items() if k != "source"}
+    return ids.derived_id("inbox", kind, json.dumps(how, sort_keys=True, default=str),
                           hashlib.sha256(payload).hexdigest())
+
+
+def attempt(s: Session, process):
+    """process(); when it fails, the notices it left are taken back with its records (a
+    "created contact" of a rolled-back transaction was never created)."""
+    before = len(s.notices)
+    try:
+        return process()
+    except BaseException:
+        del s.notices[before:]
+        raise
 
 
 def keep(s: Session, kind: str, payload: bytes, options: dict, reason: str, exit_code: int,
@@ -80,7 +94,7 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
     """Run `process()`; on any failure keep the item and return a `kept` Outcome."""
     cause = None
     try:
-        return process()
+        return attempt(s, process)
     except DealcliError as exc:
         code, reason, cause = exc.exit_code, "; ".join(exc.lines()), about(exc)
     except Exception as exc:  # a bug must not lose the message either

@@ -51,7 +51,7 @@ def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
         source = f"{inbox.FAILED}/{key}"
         cause = None
         try:
-            outcome = _process(s, meta["kind"], payload, options)
+            outcome = inbox.attempt(s, lambda: _process(s, meta["kind"], payload, options))
         except DealcliError as exc:
             code, reason, cause = exc.exit_code, "; ".join(exc.lines()), inbox.about(exc)
         except Exception as exc:
