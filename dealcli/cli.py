@@ -126,6 +126,7 @@ REGISTRY = {
     "git": lambda m, app: m.register(app),
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
+    "reply": lambda m, app: m.register(app),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
@@ -134,6 +135,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
+    "reply": "reply",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
