@@ -60,6 +60,7 @@ class Repository:
         self._index = None
         self.committed: list = []  # ops of the transactions committed by this command (auto_commit)
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
+        self.lock_wait: float | None = None  # seconds to wait for the lock (None: DEALCLI_LOCK_TIMEOUT)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -405,7 +406,7 @@ class Repository:
             finally:
                 self._lock_depth -= 1
             return
-        with atomic.file_lock(self.cache_dir / "lock"):
+        with atomic.file_lock(self.cache_dir / "lock", self.lock_wait):
             self._lock_depth = 1
             self._config = None  # re-read the settings under the lock
             if journal.pending(self.journal_dir):
