@@ -207,6 +207,7 @@ REGISTRY = {
     "team": lambda m, app: m.register(app),
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
     "recover": lambda m, app: m.register(app),
+    "reply": lambda m, app: m.register(app),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
@@ -216,6 +217,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
     "recover": "recover",
+    "reply": "reply",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

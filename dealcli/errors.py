@@ -34,7 +34,11 @@ class Words:
         return self.worded()
 
     def prefixed(self, before: str = "", after: str = "") -> Words:
-        """The same text with plain `before`/`after` around it (never read as a template)."""
+        """The same text with plain `before`/`after` around it (never read as a template);
+        prefixed again, the new words go around the old ones."""
+        if "_before" in self.values:
+            return Words(self.fields, self.template, {**self.values, "_before": before + self.values["_before"],
+                                                      "_after": self.values["_after"] + after})
         return Words(self.fields, "{_before}" + self.template + "{_after}",
                      {**self.values, "_before": before, "_after": after})
 

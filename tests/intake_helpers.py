@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -47,3 +49,16 @@ def failed(repo: Path) -> dict[str, dict]:
 
 def error_lines(proc) -> list[str]:
     return [line for line in proc.stderr.splitlines() if line.startswith("dealcli: error")]
+
+
+@contextlib.contextmanager
+def lock_held(repo: Path):
+    """The repository's write lock, held by "another process" (this test) meanwhile."""
+    lock = repo / ".dealcli" / "lock"
+    lock.parent.mkdir(exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

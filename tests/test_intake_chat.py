@@ -77,3 +77,41 @@ def test_a_malformed_chat_message_exits_65_and_is_kept(cli, chatrepo, body, need
     assert needle in line and "kept as inbox/failed/" in line
     [item] = failed(chatrepo).values()
     assert item["kind"] == "chat" and (chatrepo / "inbox" / "failed" / item["payload"]).read_text() == body
+
+
+def group_update(n: int, user: int, first: str, text: str | None = "Hi", **extra) -> str:
+    message = {"message_id": n, "date": 1773144000 + n * 60, "chat": {"id": -100777, "type": "supergroup",
+                                                                       "title": "Acme x OurShop"},
+               "from": {"id": user, "is_bot": False, "first_name": first}}
+    if text is not None:
+        message["text"] = text
+    message.update(extra)
+    return json.dumps({"update_id": 2000 + n, "message": message}, ensure_ascii=False)
+
+
+def test_the_same_telegram_user_in_a_group_is_the_same_contact(cli, chatrepo):
+    private = json.loads(cli.ok("intake", "chat", "-f", "json", input=update(1)))[0]  # Oleg, id 4242, privately
+    in_group = json.loads(cli.ok("intake", "chat", "-f", "json", input=group_update(2, 4242, "Oleg")))[0]
+    assert in_group["contact"] == private["contact"]  # not a second contact for the group
+    other = json.loads(cli.ok("intake", "chat", "-f", "json", input=group_update(3, 5151, "Mira")))[0]
+    assert other["contact"] != private["contact"]  # another person in the same group: another contact
+    assert len(records(chatrepo, "contacts")) == 2
+    assert other["deal"] == in_group["deal"]  # one group chat: one deal
+
+
+@pytest.mark.parametrize("extra, body", [
+    ({"game": {"title": "Lucky Spin", "description": "x", "photo": []}}, "[game: Lucky Spin]"),
+    ({"invoice": {"title": "40 licences", "description": "x", "start_parameter": "s", "currency": "EUR",
+                  "total_amount": 145000}}, "[invoice: 40 licences, 1450.00 EUR]"),
+    ({"successful_payment": {"currency": "JPY", "total_amount": 5000, "invoice_payload": "order-17",
+                             "telegram_payment_charge_id": "t", "provider_payment_charge_id": "p"}},
+     "[payment received: 5000 JPY for order-17]"),
+    ({"refunded_payment": {"currency": "XTR", "total_amount": 50, "invoice_payload": "order-18",
+                           "telegram_payment_charge_id": "t"}}, "[payment refunded: 50 XTR for order-18]"),
+    ({"poll": {"id": "1", "question": "Which plan?", "options": []}}, "[poll: Which plan?]"),
+    ({"contact": {"phone_number": "+49301234567", "first_name": "Hans"}}, "[contact: Hans +49301234567]"),
+    ({"sticker": {"file_id": "x"}}, "[sticker]"),
+])
+def test_messages_without_text_are_described(cli, chatrepo, extra, body):
+    row = json.loads(cli.ok("intake", "chat", "-f", "json", input=update(1, None, **extra)))[0]
+    assert records(chatrepo, "activities")[row["id"]]["body"] == body

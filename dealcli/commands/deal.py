@@ -286,6 +286,26 @@ def comment(
     print_ids(d.id for d in done)
 
 
+@app.command("email")
+def email(
+    ctx: typer.Context,
+    deal_id: Annotated[str, typer.Argument(metavar="DEAL", help="The deal (id or prefix).", show_default=False)],
+    to: Annotated[list[str], typer.Option("--to", metavar="ADDR", help="Recipient (repeatable).",
+                                          show_default=False)],
+    subject: Annotated[str, typer.Option("--subject", help="The subject.", show_default=False)],
+    body: Annotated[Optional[str], typer.Option("--body", metavar="TEXT|-", help="The text; - reads it from "
+                                                "stdin.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the message; send and store nothing.")] = False,
+) -> None:
+    """Send an e-mail from the deal through the SMTP server of dealcli.yaml (see `dealcli reply`);
+    it is kept on the deal as an outgoing e-mail activity (id printed), and the client's answer
+    lands on the deal."""
+    from dealcli.commands.reply import body_text, finish
+    from dealcli.intake import reply as core
+
+    finish(core.write(session(ctx), deal_id, to, subject, body_text(body), dry_run), dry_run)
+
+
 @app.command("delete")
 def delete(
     ctx: typer.Context,

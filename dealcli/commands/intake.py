@@ -36,9 +36,9 @@ def _for_mta(ctx: typer.Context, work) -> None:
 
     try:
         work()
-    except inbox.Kept as exc:
-        words = exc.words()
-        session(ctx).notice(f"error: {words}" if isinstance(words, str) else words.prefixed("error: "))
+    except inbox.Kept as exc:  # safe: the mail server is told so (exit 0), the log line says it was kept
+        words, safe = exc.words(), "not stored but kept, the mail server need not deliver it again: "
+        session(ctx).notice(f"{safe}{words}" if isinstance(words, str) else words.prefixed(safe))
     except TempFail:
         raise
     except DealcliError as exc:

@@ -3,7 +3,9 @@
 - a Telegram Bot API webhook Update: {"update_id": .., "message": {"message_id": .., "date":
   <unix time>, "chat": {"id": ..}, "from": {"id": .., "first_name": .., "last_name": ..,
   "username": ..}, "text": ..}}. Updates without a `message` (edited messages, callbacks, ...)
-  are ignored; a message without text is stored by its caption or kind ("[photo]").
+  are ignored; a message without text is stored by its caption, or described ("[invoice:
+  Licences, 14.50 EUR]", "[game: ...]", "[payment received: ...]", else its kind: "[photo]").
+  The contact is the Telegram user (from.id), the same in a private chat and in a group.
 - the generic shape for any other messenger or a website chat: {"channel": "site-chat",
   "chat_id": .., "message_id": .., "date": ISO 8601 or unix time (default: now), "text": ..,
   "from": {"name": .., "email": .., "phone": ..}}; chat_id, message_id and text are required.
@@ -27,7 +29,11 @@ from dealcli.session import Session
 
 TELEGRAM_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
                   "inline_query", "my_chat_member", "chat_member", "chat_join_request", "poll", "poll_answer")
-MEDIA = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "location", "contact")
+MEDIA = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "animation", "story")
+# digits after the point of a Telegram amount (`total_amount` is in the currency's smallest unit;
+# Telegram's currencies.json follows ISO 4217); every other currency has 2. XTR: Telegram Stars.
+EXPONENT = {**dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF XTR".split(), 0),
+            **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3)}
 DEFAULTS = {"pipeline": None, "stage": None, "responsible": None}
 
 
@@ -42,6 +48,7 @@ class Message:
     username: str | None = None
     email: str | None = None
     phone: str | None = None
+    sender_id: str | None = None  # a Telegram user's id: one contact wherever they write
 
 
 def _when(value, now: dt.datetime) -> dt.datetime:
@@ -83,10 +90,11 @@ def parse(payload: bytes, now: dt.datetime) -> Message | None:
         sender = msg.get("from") if isinstance(msg.get("from"), dict) else {}
         name = " ".join(str(sender.get(k) or "") for k in ("first_name", "last_name")).strip() \
             or str(chat.get("title") or chat.get("first_name") or "")
-        text = msg.get("text") or msg.get("caption") or next((f"[{k}]" for k in MEDIA if k in msg), "[message]")
+        text = msg.get("text") or msg.get("caption") or described(msg)
         return Message("telegram", str(_need(chat, "id", "message.chat.")), str(_need(msg, "message_id", "message.")),
                        _when(_need(msg, "date", "message."), now), str(text),
-                       name or str(sender.get("username") or chat.get("id")), sender.get("username"))
+                       name or str(sender.get("username") or chat.get("id")), sender.get("username"),
+                       sender_id=str(sender["id"]) if sender.get("id") not in (None, "") else None)
     sender = data.get("from") if isinstance(data.get("from"), dict) else {}
     channel = str(data.get("channel") or "chat").strip()
     if not ids.is_slug(channel):
@@ -95,6 +103,56 @@ def parse(payload: bytes, now: dt.datetime) -> Message | None:
                    _when(data.get("date"), now), str(_need(data, "text", "")),
                    str(sender.get("name") or sender.get("username") or data.get("chat_id")),
                    sender.get("username"), sender.get("email"), sender.get("phone"))
+
+
+def _money(amount, currency) -> str:
+    """A Telegram amount (in the currency's smallest unit) as text: 1450 USD -> 14.50 USD."""
+    from decimal import Decimal, InvalidOperation
+
+    code = str(currency or "").upper()
+    try:
+        value = Decimal(int(amount)).scaleb(-EXPONENT.get(code, 2))
+    except (TypeError, ValueError, InvalidOperation):
+        return f"{amount} {code}".strip()
+    return f"{value} {code}".strip()
+
+
+def described(msg: dict) -> str:
+    """A Telegram message without text, in words: a game, an invoice, a payment, a poll, a
+    place, a shared contact, people joining or leaving; else its kind ([photo])."""
+    def get(key, sub=None):
+        value = msg.get(key)
+        return value.get(sub) if isinstance(value, dict) and sub else value
+
+    if isinstance(msg.get("game"), dict):
+        return f"[game: {get('game', 'title') or 'untitled'}]"
+    if isinstance(msg.get("invoice"), dict):
+        inv = msg["invoice"]
+        return f"[invoice: {inv.get('title') or 'untitled'}, {_money(inv.get('total_amount'), inv.get('currency'))}]"
+    for key, words in (("successful_payment", "payment received"), ("refunded_payment", "payment refunded")):
+        if isinstance(msg.get(key), dict):
+            pay = msg[key]
+            what = f" for {pay['invoice_payload']}" if pay.get("invoice_payload") else ""
+            return f"[{words}: {_money(pay.get('total_amount'), pay.get('currency'))}{what}]"
+    if isinstance(msg.get("poll"), dict):
+        return f"[poll: {get('poll', 'question') or ''}]"
+    if isinstance(msg.get("dice"), dict):
+        return f"[dice: {get('dice', 'emoji') or ''} {get('dice', 'value')}]"
+    if isinstance(msg.get("venue"), dict):
+        return f"[place: {get('venue', 'title') or ''}, {get('venue', 'address') or ''}]"
+    if isinstance(msg.get("location"), dict):
+        return f"[location: {get('location', 'latitude')}, {get('location', 'longitude')}]"
+    if isinstance(msg.get("contact"), dict):
+        person = msg["contact"]
+        who = " ".join(str(person.get(k) or "") for k in ("first_name", "last_name")).strip()
+        return f"[contact: {who} {person.get('phone_number') or ''}]".replace("  ", " ").replace(" ]", "]")
+    if isinstance(msg.get("new_chat_members"), list):
+        names = [str(m.get("first_name") or m.get("username") or "") for m in msg["new_chat_members"]
+                 if isinstance(m, dict)]
+        return f"[joined: {', '.join(n for n in names if n)}]"
+    if isinstance(msg.get("left_chat_member"), dict):
+        return f"[left: {get('left_chat_member', 'first_name') or ''}]"
+    return next((f"[{k}]" for k in MEDIA if k in msg), "[message]")
 
 
 def _checked(value, check) -> str | None:
@@ -125,10 +183,12 @@ def process(s: Session, payload: bytes, source: str) -> Outcome:
             contact, company = route.find_by_phone(s, phone)
         created = False
         if contact is None and company is None:
-            chat_contact = ids.derived_id("contact", f"chat:{thread}")
-            created = not s.repo.exists("contacts", chat_contact)
+            # the person, not the chat: one contact for a user in a private chat and in a group
+            # (in a private chat both ids are the same, so a contact made before is found again)
+            person = f"chat:{m.channel}:{m.sender_id}" if m.sender_id else f"chat:{thread}"
+            created = not s.repo.exists("contacts", ids.derived_id("contact", person))
             fields = {"chat": thread, **({"username": m.username} if m.username else {})}
-            contact = route.ensure_client(s, "contact", f"chat:{thread}", m.name, emails=[email] if email else [],
+            contact = route.ensure_client(s, "contact", person, m.name, emails=[email] if email else [],
                                           phones=[phone] if phone else [], fields=fields,
                                           responsible=rule.get("responsible"))
         company = company or route.company_of(s, contact)

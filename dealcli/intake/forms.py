@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from decimal import Decimal
 
 from dealcli import clients, deals, ids
 from dealcli.errors import CorruptData, MalformedInput, NotFound, RuleViolation, UsageError, Violation
@@ -55,7 +56,8 @@ def load(s: Session, name: str) -> dict:
         path = tuple(errors[0].absolute_path)
         where = ".".join(map(str, path)) or "(top level)"
         message = errors[0].message
-        if path[:1] == ("fields",) and errors[0].validator == "pattern":
+        if path[:1] == ("fields",) and errors[0].validator in ("pattern", "anyOf") and \
+                isinstance(errors[0].instance, str):
             message = (f"{errors[0].instance!r} is not a target (contact.name|email|phone, company.name|email|phone, "
                        f"deal.{'|'.join(TARGETS['deal'])}, deal.fields.NAME)")
         raise CorruptData(s.repo.rel(doc.path), f"{where}: {message}", doc.line_of(path))
@@ -67,15 +69,48 @@ def limits(s: Session, form: dict) -> dict:
     return {**route.section(s, "web", LIMITS), **(form.get("limits") or {})}
 
 
+def _multipart(payload: bytes, content_type: str) -> list[tuple[str, str]]:
+    """(name, value) of a multipart/form-data body (an HTML form with enctype multipart/form-
+    data, RFC 7578), read with the standard library's email parser; a file field gives its file
+    name (the file itself is not kept)."""
+    from email import policy
+    from email.parser import BytesParser
+
+    if "boundary=" not in content_type.lower():
+        raise MalformedInput("multipart/form-data without a boundary")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+    msg = BytesParser(policy=policy.HTTP).parsebytes(head + payload)
+    if not msg.is_multipart():
+        raise MalformedInput("the submission is not multipart/form-data")
+    pairs = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        filename = part.get_filename()
+        if filename is not None:
+            pairs.append((str(name), str(filename)))
+            continue
+        raw = part.get_payload(decode=True) or b""
+        try:
+            pairs.append((str(name), raw.decode(part.get_content_charset() or "utf-8")))
+        except (UnicodeDecodeError, LookupError):
+            raise MalformedInput(f"field {name!r} is not UTF-8 text") from None
+    return pairs
+
+
 def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
-    """A submission as field -> text: a JSON object, or application/x-www-form-urlencoded."""
+    """A submission as field -> text: a JSON object, application/x-www-form-urlencoded or
+    multipart/form-data."""
     from urllib.parse import parse_qs
 
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        return _collected(_multipart(payload, content_type or ""))
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedInput("the submission is not UTF-8 text") from None
-    ctype = (content_type or "").split(";")[0].strip().lower()
     is_json = ctype == "application/json" or (not ctype and text.lstrip().startswith(("{", "[")))
     if is_json:
         try:
@@ -100,8 +135,13 @@ def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
         if text.strip() and not pairs:
             raise MalformedInput("the submission holds no field=value pairs")
     else:
-        raise MalformedInput(f"content type {ctype!r}: expected application/json or "
-                             "application/x-www-form-urlencoded")
+        raise MalformedInput(f"content type {ctype!r}: expected application/json, "
+                             "application/x-www-form-urlencoded or multipart/form-data")
+    return _collected(pairs)
+
+
+def _collected(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Field -> text; a field given several times is joined with ", "."""
     if len(pairs) > MAX_FIELDS:
         raise MalformedInput(f"{len(pairs)} fields: more than {MAX_FIELDS}")
     out: dict[str, str] = {}
@@ -112,19 +152,50 @@ def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
     return out
 
 
+_PLACEHOLDER = re.compile(r"\{(\w[\w-]*)\}")
+
+
 def _fill(template: str, values: dict) -> str:
-    return re.sub(r"\{(\w[\w-]*)\}", lambda m: values.get(m.group(1), ""), template)
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+
+
+def required_fields(form: dict) -> list[str]:
+    """The fields a submission must fill: `required`, and every {field} of the title (a title
+    "Request: {topic}" without a topic would say nothing)."""
+    return list(dict.fromkeys([*(form.get("required") or []), *_PLACEHOLDER.findall(str(form.get("title") or ""))]))
+
+
+def target_of(spec) -> str:
+    """A field's target: `contact.email`, or the `to` of {to: deal.amount, min: 0, ...}."""
+    return str(spec.get("to") if isinstance(spec, dict) else spec)
+
+
+def _bounds(name: str, spec, value: str, number) -> None:
+    """The form's bounds of one field: min/max of a number (an amount: never below 0 unless
+    `min` says so), max_length of a text; UsageError about the field otherwise."""
+    rules = spec if isinstance(spec, dict) else {}
+    if number is not None:
+        low = rules.get("min", 0 if target_of(spec).endswith(".amount") else None)
+        high = rules.get("max")
+        if low is not None and number < Decimal(str(low)):
+            raise UsageError.about(name, "{0} {value!r}: less than {low}", value=value, low=low)
+        if high is not None and number > Decimal(str(high)):
+            raise UsageError.about(name, "{0} {value!r}: more than {high}", value=value, high=high)
+    if rules.get("max_length") is not None and len(value) > int(rules["max_length"]):
+        raise UsageError.about(name, "{0}: {n} characters, more than {most}", n=len(value), most=rules["max_length"])
 
 
 def _mapped(form: dict, values: dict) -> dict:
     out: dict = {"contact": {}, "company": {}, "deal": {}, "fields": {}}
     bad = []
-    for name, target in (form.get("fields") or {}).items():
+    for name, spec in (form.get("fields") or {}).items():
         value = values.get(name, "").strip()
         if not value:
             continue
-        group, _, attr = str(target).partition(".")
+        group, _, attr = target_of(spec).partition(".")
         try:
+            number = parse_amount(value) if attr == "amount" else _number(value, spec)
+            _bounds(name, spec, value, number)
             if group == "deal" and attr.startswith("fields."):
                 out["fields"][attr[7:]] = value
             elif attr == "email":
@@ -132,7 +203,7 @@ def _mapped(form: dict, values: dict) -> dict:
             elif attr == "phone":
                 out[group][attr] = clients.check_phone(value)
             elif attr == "amount":
-                out[group][attr] = str(parse_amount(value))
+                out[group][attr] = str(number)
             else:
                 out[group][attr] = value
         except UsageError as exc:  # about the form's field, named as the form names it
@@ -140,6 +211,16 @@ def _mapped(form: dict, values: dict) -> dict:
     if bad:
         raise RuleViolation(bad)
     return out
+
+
+def _number(value: str, spec) -> Decimal | None:
+    """The value as a number when the form bounds it by min/max; None otherwise."""
+    if not isinstance(spec, dict) or ("min" not in spec and "max" not in spec):
+        return None
+    try:
+        return parse_amount(value)
+    except UsageError:
+        raise UsageError.about("value", "{0} {value!r}: not a number", value=value) from None
 
 
 def process(s: Session, name: str, payload: bytes, content_type: str | None = None, key: str | None = None,
@@ -152,7 +233,7 @@ def process(s: Session, name: str, payload: bytes, content_type: str | None = No
     if honeypot and values.get(honeypot, "").strip():
         raise Spam(Violation("form-honeypot", f"the hidden field {honeypot!r} is filled: spam", honeypot))
     values.pop(honeypot, None) if honeypot else None
-    missing = [f for f in form.get("required") or [] if not values.get(f, "").strip()]
+    missing = [f for f in required_fields(form) if not values.get(f, "").strip()]
     if missing:
         raise RuleViolation([Violation("form-required", f"field {f!r} is required by form {name!r}", f)
                              for f in missing])

@@ -23,6 +23,9 @@ from dealcli.storage import atomic, yamlcodec
 
 FAILED = "inbox/failed"
 SPAM = "inbox/spam"
+REFUSED = "inbox/refused"  # a web submission refused for its own content (400): never retried by itself
+EXPIRED = "inbox/expired"  # kept longer than intake.retention_days: no longer retried
+RETENTION_DAYS = 14
 EXT = {"email": ".eml", "form": ".form", "call": ".call.json", "chat": ".json"}
 
 
@@ -53,8 +56,22 @@ def _folder(s: Session, where: str):
 
 
 def item_id(kind: str, options: dict, payload: bytes) -> str:
-    return ids.derived_id("inbox", kind, json.dumps(options, sort_keys=True, default=str),
+    """The kept item's id: its content and how it is to be processed (mailbox, form), not where
+    it came from (`source`): a message kept from a file and again from stdin is kept once."""
+    how = {k: v for k, v in options.items() if k != "source"}
+    return ids.derived_id("inbox", kind, json.dumps(how, sort_keys=True, default=str),
                           hashlib.sha256(payload).hexdigest())
+
+
+def attempt(s: Session, process):
+    """process(); when it fails, the notices it left are taken back with its records (a
+    "created contact" of a rolled-back transaction was never created)."""
+    before = len(s.notices)
+    try:
+        return process()
+    except BaseException:
+        del s.notices[before:]
+        raise
 
 
 def keep(s: Session, kind: str, payload: bytes, options: dict, reason: str, exit_code: int,
@@ -80,7 +97,7 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
     """Run `process()`; on any failure keep the item and return a `kept` Outcome."""
     cause = None
     try:
-        return process()
+        return attempt(s, process)
     except DealcliError as exc:
         code, reason, cause = exc.exit_code, "; ".join(exc.lines()), about(exc)
     except Exception as exc:  # a bug must not lose the message either
@@ -94,9 +111,41 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
     return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code, about=cause)
 
 
-def items(s: Session) -> list[dict]:
+def set_aside(s: Session, key: str, where: str) -> str:
+    """Move a kept item from inbox/failed/ to `where` (refused, expired): still kept, never
+    retried by `intake retry` without its id. The description first, so no half item is left
+    visible in inbox/failed/."""
+    import contextlib
+    import os
+
+    source, target = _folder(s, FAILED), _folder(s, where)
+    raw = atomic.read_bytes(source / f"{key}.yaml")
+    meta = yamlcodec.loads(raw, f"{FAILED}/{key}.yaml") if raw else None
+    if not isinstance(meta, dict):
+        return f"{FAILED}/{key}"
+    target.mkdir(parents=True, exist_ok=True)
+    payload = str(meta.get("payload") or "")
+    with contextlib.suppress(FileNotFoundError):
+        if payload:
+            os.replace(source / payload, target / payload)
+    os.replace(source / f"{key}.yaml", target / f"{key}.yaml")
+    atomic.fsync_dir(target)
+    atomic.fsync_dir(source)
+    return f"{where}/{key}"
+
+
+def retention_days(s: Session) -> int:
+    from dealcli.intake import route
+
+    value = route.settings(s).get("retention_days", RETENTION_DAYS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CorruptData("dealcli.yaml", f"intake.retention_days: {value!r} is not a number of days (1 or more)")
+    return value
+
+
+def items(s: Session, where: str = FAILED) -> list[dict]:
     """Every kept item's description, oldest first."""
-    folder = _folder(s, FAILED)
+    folder = _folder(s, where)
     out = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         if path.name.startswith("."):

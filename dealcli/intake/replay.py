@@ -33,40 +33,60 @@ def _process(s: Session, kind: str, payload: bytes, options: dict) -> Outcome:
 
 
 def retry(s: Session, wanted: list[str] | None = None) -> list[Outcome]:
-    """Process kept items again (all, or those whose id starts with one of `wanted`). A
-    success removes the item; a failure updates its reason and attempts."""
+    """Process kept items again: all of inbox/failed/, or those whose id starts with one of
+    `wanted` (also from inbox/refused/ and inbox/expired/). A success removes the item; a
+    failure updates its reason and attempts. Without ids, an item kept longer than
+    intake.retention_days is moved to inbox/expired/ instead: no longer retried."""
+    import datetime as dt
+
     from dealcli.intake.route import act_as_intake_user
 
     act_as_intake_user(s)
-    folder = inbox._folder(s, inbox.FAILED)
+    places = [inbox.FAILED, inbox.REFUSED, inbox.EXPIRED] if wanted else [inbox.FAILED]
+    oldest = s.now - dt.timedelta(days=inbox.retention_days(s))
     out = []
-    for meta in inbox.items(s):
-        key = str(meta["id"])
-        if wanted and not any(key.startswith(w) for w in wanted):
-            continue
-        payload = atomic.read_bytes(folder / str(meta["payload"]))
-        if payload is None:
-            raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), f"its payload {meta['payload']} is missing")
-        options = dict(meta.get("options") or {})
-        source = f"{inbox.FAILED}/{key}"
-        cause = None
-        try:
-            outcome = _process(s, meta["kind"], payload, options)
-        except DealcliError as exc:
-            code, reason, cause = exc.exit_code, "; ".join(exc.lines()), inbox.about(exc)
-        except Exception as exc:
-            code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                (folder / f"{key}.yaml").unlink()  # the description first: no half item is left visible
-            with contextlib.suppress(FileNotFoundError):
-                (folder / str(meta["payload"])).unlink()
-            atomic.fsync_dir(folder)
-            outcome.source = source
-            out.append(outcome)
-            continue
-        meta.update(reason=reason, exit_code=code, failed_at=timeutil.iso(s.now),
-                    attempts=int(meta.get("attempts") or 0) + 1)
-        atomic.write_atomic(folder / f"{key}.yaml", yamlcodec.dumps(meta).encode())
-        out.append(Outcome("kept", source=source, reason=reason, kept=source, exit_code=code, about=cause))
+    for where in places:
+        folder = inbox._folder(s, where)
+        for meta in inbox.items(s, where):
+            key = str(meta["id"])
+            if wanted and not any(key.startswith(w) for w in wanted):
+                continue
+            source = f"{where}/{key}"
+            try:
+                received = timeutil.to_datetime(meta.get("received"))
+            except timeutil.DateError:  # a hand-edited time: kept, retried
+                received = None
+            if not wanted and received is not None and received < oldest:
+                moved = inbox.set_aside(s, key, inbox.EXPIRED)
+                out.append(Outcome("ignored", source=source, reason=f"kept since {timeutil.iso(received)}, longer "
+                                   f"than intake.retention_days: moved to {moved}, no longer retried"))
+                continue
+            out.append(_again(s, folder, meta, source))
     return out
+
+
+def _again(s: Session, folder, meta: dict, source: str) -> Outcome:
+    key = str(meta["id"])
+    payload = atomic.read_bytes(folder / str(meta["payload"]))
+    if payload is None:
+        raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), f"its payload {meta['payload']} is missing")
+    options = dict(meta.get("options") or {})
+    cause = None
+    try:
+        outcome = inbox.attempt(s, lambda: _process(s, meta["kind"], payload, options))
+    except DealcliError as exc:
+        code, reason, cause = exc.exit_code, "; ".join(exc.lines()), inbox.about(exc)
+    except Exception as exc:
+        code, reason = 70, f"internal error: {type(exc).__name__}: {exc}"
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / f"{key}.yaml").unlink()  # the description first: no half item is left visible
+        with contextlib.suppress(FileNotFoundError):
+            (folder / str(meta["payload"])).unlink()
+        atomic.fsync_dir(folder)
+        outcome.source = source
+        return outcome
+    meta.update(reason=reason, exit_code=code, failed_at=timeutil.iso(s.now),
+                attempts=int(meta.get("attempts") or 0) + 1)
+    atomic.write_atomic(folder / f"{key}.yaml", yamlcodec.dumps(meta).encode())
+    return Outcome("kept", source=source, reason=reason, kept=source, exit_code=code, about=cause)

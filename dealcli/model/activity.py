@@ -29,7 +29,7 @@ STANDARD = ("format", "id", "deal", "type", "subject", "due", "responsible", "do
 BASE_KEYS = STANDARD + ("done_by", "modified", "description", "remind_before")
 INTAKE_KEYS = ("channel", "direction", "from", "to", "cc", "message_id", "in_reply_to", "references", "mailbox",
                "body", "attachments", "phone", "extension", "duration", "total_duration", "result", "call_id",
-               "caller_name", "chat", "username")
+               "caller_name", "chat", "username", "automatic")
 ACTIVITY_KEYS = BASE_KEYS + INTAKE_KEYS
 ATTACHMENT_KEYS = ("name", "path")
 
@@ -106,6 +106,7 @@ class Activity(Model):
     caller_name: str | None = None
     chat: str | None = None
     username: str | None = None
+    automatic: str | None = None  # a machine-made e-mail: what made it so (intake/mail.py)
     extra: dict = field(default_factory=dict)
     format: int = FORMAT_VERSION
 

@@ -63,6 +63,7 @@ class Repository:
         self.refused: list = []  # journal entries recovery would not trust (a reader goes on; a writer stops)
         self._id: str | None = None
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
+        self.lock_wait: float | None = None  # seconds to wait for the lock (None: DEALCLI_LOCK_TIMEOUT)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -433,7 +434,7 @@ class Repository:
             finally:
                 self._lock_depth -= 1
             return
-        with atomic.file_lock(self.cache_dir / "lock"):
+        with atomic.file_lock(self.cache_dir / "lock", self.lock_wait):
             self._lock_depth = 1
             try:
                 self._config = None  # re-read the settings under the lock
