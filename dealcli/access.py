@@ -29,9 +29,11 @@ LEVELS = ("none", "own", "department", "department+sub", "all")
 RECORD_KINDS = ("deal", "company", "contact", "lead", "quote", "activity", "product", "recurring",
                 "settings", "user")
 ACTIONS = ("read", "add", "edit", "delete", "export", "import", "settings", "move", "reopen",
-           "impersonate")
+           "edit_closed", "impersonate")
 # an action without a rule of its own is decided by the rule of the next one in its chain
-FALLBACK = {"move": "edit", "reopen": "edit", "export": "read", "import": "add"}
+# (a correction of a closed deal is what reopen, edit and close again would do)
+FALLBACK = {"move": "edit", "reopen": "edit", "edit_closed": "reopen", "export": "read", "import": "add"}
+CORRECTED = ("amount", "manual_amount", "products", "fields", "close_date", "closed_at")  # edit_closed changes
 KIND_OF_FOLDER = kinds.ACCESS_OF_FOLDER  # declared in dealcli/kinds.py
 OWNERLESS = ("settings",)  # any level but none allows
 
@@ -52,7 +54,7 @@ BUILTIN_ROLES: dict[str, dict] = {
 }
 
 _GRANT = re.compile(r"^(?P<kind>\*|[a-z]+)(?:\[(?P<pipeline>[^\]\s]+)\])?(?:\.stage\[(?P<stage>[^\]\s]+)\])?"
-                    r":(?P<action>\*|[a-z]+)=(?P<level>[a-z+]+)$")
+                    r":(?P<action>\*|[a-z_]+)=(?P<level>[a-z+]+)$")
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,8 @@ class Policy:
 
     def write_action(self, kind: str, old: dict | None, new: dict | None) -> tuple[str, str | None]:
         """The action a write is: add, delete, edit; for deals a stage change is `move` (into the
-        new stage) and a closed deal made open again is `reopen`."""
+        new stage), a closed deal made open again is `reopen`, and a closed deal whose amount,
+        products, custom fields or dates change while it stays closed is `edit_closed`."""
         if old is None:
             return "add", None
         if new is None:
@@ -277,6 +280,8 @@ class Policy:
                 return "reopen", None
             if old.get("stage") != new.get("stage") or old.get("pipeline") != new.get("pipeline"):
                 return "move", str(new.get("stage") or "")
+            if old.get("status") in ("won", "lost") and any(old.get(k) != new.get(k) for k in CORRECTED):
+                return "edit_closed", None
         return "edit", None
 
     def decide_write(self, actor: str | None, folder: str, record_id: str, old, new,

@@ -16,6 +16,7 @@ plans the next step."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -149,13 +150,43 @@ def _checked(act: Activity) -> Activity:
         raise UsageError.about(Activity.field_name(exc.path[0]), "{0}: {problem}", problem=exc.message) from None
 
 
+_SPAN = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m?)?$")
+
+
+def parse_minutes(text: str | None, field: str) -> int | None:
+    """A span in minutes: `45`, `45m`, `1h30m`, `2h`, `1d` (24 hours); empty text means none."""
+    if text is None:
+        return None
+    value = text.strip().lower().replace(" ", "")
+    found = _SPAN.match(value) if value else None
+    if not found or not any(found.groups()):
+        raise UsageError.about(field, "{0} {text!r}: expected minutes, e.g. 45, 45m, 1h30m or 1d", text=text)
+    days, hours, minutes = (int(g or 0) for g in found.groups())
+    total = days * 1440 + hours * 60 + minutes
+    if total > 366 * 1440:
+        raise UsageError.about(field, "{0} {text!r}: at most a year", text=text)
+    return total
+
+
+def _description(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) > 100_000:
+        raise UsageError.about("description", "{0}: {n} characters is too long (limit 100000)", n=len(text))
+    return text or None
+
+
 def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datetime | None = None,
         responsible: str | None = None, *, activity_id: str | None = None, done: bool = False,
-        details: dict | None = None) -> dict:
+        details: dict | None = None, description: str | None = None, duration: int | None = None,
+        remind_before: int | None = None) -> dict:
     """Plan an activity on an open deal; returns the record. Intake records what already
     happened: `done` (done at `due`), a given `activity_id` (written create-only: an existing
     one is a Conflict) and `details`, the intake fields by field name (channel, direction,
-    sender, body, ...; see model/activity.py), written after the standard keys in that order."""
+    sender, body, ...; see model/activity.py), written after the standard keys in that order.
+    `description` says more than the subject; `duration` (minutes) is kept in seconds, as a
+    recorded call's; `remind_before` (minutes) is when `dealcli remind` tells, before `due`."""
     type_ = _type(type_)
     subject = " ".join((subject or "").split())
     if not subject:
@@ -171,7 +202,8 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datet
         act = _checked(Activity.new(
             id=activity_id or ids.new_id(), deal=deal.id, type=type_, subject=subject, due=when,
             responsible=responsible or deal.responsible or s.user, done=done, done_at=when if done else None,
-            created=s.now, created_by=s.user, done_by=s.user if done else None, details=details))
+            created=s.now, created_by=s.user, done_by=s.user if done else None, details=details,
+            **_extras(description, duration, remind_before)))
         data = s.repo.create("activities", act.id, act).data
     if done:
         return data
@@ -179,6 +211,18 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datet
     if when < s.now:
         s.notice(f"note: activity {act.id} is due {due_text(when)}, which is already past (overdue)")
     return data
+
+
+def _extras(description: str | None, duration: int | None, remind_before: int | None) -> dict:
+    """The planning fields given (others keep their defaults, so the file gets no empty keys)."""
+    out: dict = {}
+    if _description(description):
+        out["description"] = _description(description)
+    if duration is not None:
+        out["duration"] = duration * 60
+    if remind_before is not None:
+        out["remind_before"] = remind_before
+    return out
 
 
 def _load(s: Session, activity_id: str) -> tuple[Activity, object]:
@@ -212,11 +256,13 @@ def done(s: Session, refs: list[str]) -> list[dict]:
 
 
 def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = None, due: str | None = None,
-         responsible: str | None = None) -> dict:
-    """Change an activity's type, subject, due time or responsible."""
-    if type_ is None and subject is None and due is None and responsible is None:
-        raise UsageError.about(("type", "subject", "due", "responsible"),
-                               "activity edit: nothing to change ({0}, {1}, {2}, {3})")
+         responsible: str | None = None, *, description: str | None = None, duration: int | None = None,
+         remind_before: int | None = None) -> dict:
+    """Change an activity's type, subject, due time, responsible, description, duration (minutes)
+    or reminder offset (minutes; an empty description clears it)."""
+    if all(v is None for v in (type_, subject, due, responsible, description, duration, remind_before)):
+        raise UsageError.about(("type", "subject", "due", "responsible", "description", "duration", "remind"),
+                               "activity edit: nothing to change ({0}, {1}, {2}, {3}, {4}, {5}, {6})")
     with s.repo.transaction():
         act, doc = _load(s, s.repo.resolve("activities", ref))
         if type_ is not None:
@@ -229,6 +275,12 @@ def edit(s: Session, ref: str, type_: str | None = None, subject: str | None = N
             act.due = parse_due(s, due)
         if responsible is not None:
             act.responsible = responsible
+        if description is not None:
+            act.description = _description(description)
+        if duration is not None:
+            act.duration = duration * 60
+        if remind_before is not None:
+            act.remind_before = remind_before
         act.modified = s.now
         data = s.repo.update(doc, _checked(act)).data
     vars(s).pop("_pending_deals", None)

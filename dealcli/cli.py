@@ -211,7 +211,7 @@ REGISTRY = {
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
-    "board": "views", "agenda": "activity", "calendar": "views", "export": "views", "import": "import_",
+    "board": "views", "agenda": "activity", "remind": "activity", "calendar": "views", "export": "views", "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",

@@ -14,9 +14,10 @@ from typing import Callable
 from dealcli import activities, cards, clients, leads, money, parse, products, quotes, stage_rules, timeutil
 from dealcli.errors import DealcliError, RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
-from dealcli.model import DATE_FIELDS, TEXT_FIELDS, Deal, Pipeline, ProductRow
+from dealcli.model import DATE_FIELDS, DEAL_KEYS, TEXT_FIELDS, Deal, Pipeline, ProductRow
 from dealcli.session import Session
 
+DEAL_FIELD_NAMES = frozenset(DEAL_KEYS)
 TRACKED = ("title", "pipeline", "stage", "status", "amount", "currency", "manual_amount", "company",
            "contacts", "type", "source", "responsible", "begin", "close_date", "probability", "repeat",
            "lost_reason", "origin_id")
@@ -37,6 +38,21 @@ def _plain(value):
     if isinstance(value, Decimal):
         return money.fmt(value)  # text: YAML would turn a whole Decimal into an int
     return value
+
+
+def mark_backdated(history: list, start: int) -> None:
+    """Events from `start` on (those this write adds) that are older than the event before them
+    (a clock given with --now or DEALCLI_NOW in the past, or a clock behind) say so with
+    `backdated: true`: history stays in the order it was written, and `check` accepts them."""
+    from dealcli import merge
+
+    for n in range(max(start, 1), len(history)):
+        e, prev = history[n], history[n - 1]
+        if not isinstance(e, dict) or not isinstance(prev, dict):
+            continue
+        at, before = merge.when(e.get("at")), merge.when(prev.get("at"))
+        if at and before and at < before:
+            e["backdated"] = True
 
 
 def diff_events(s: Session, before: Deal, after: Deal) -> list[dict]:
@@ -343,6 +359,26 @@ def _transition(s: Session, deal: Deal, pipeline: Pipeline, stage_id: str | None
     return t.violations
 
 
+def _apply_changes(s: Session, deal: Deal, pipeline: Pipeline, changes: dict, sets: list[str],
+                   unsets: list[str]) -> None:
+    """Field changes (by field name, typed values), FIELD=VALUE assignments and fields cleared."""
+    for name, value in changes.items():
+        if name == "products":
+            deal.products = products.rows(s, value)
+            deal.recompute_amount()
+        elif name == "contacts":
+            deal.contacts = [clients.resolve(s, "contact", c, refuse_near=True) for c in value]
+        elif name == "closed_at":
+            deal.closed_at = value
+        else:
+            apply_set(s, deal, pipeline, name, value)
+    for assignment in sets:
+        apply_set(s, deal, pipeline, *parse.split_assignment(assignment))
+    for name in unsets:
+        unset(deal, name)
+    deal.recompute_amount()
+
+
 def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: list[str]) -> list[Deal]:
     """Field changes (title, amount, company, contacts, products, dates ...), --set, --unset."""
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
@@ -350,24 +386,56 @@ def edit(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: li
         if closed:
             return closed
         before = copy.deepcopy(deal)
-        for name, value in changes.items():
-            if name == "products":
-                deal.products = products.rows(s, value)
-                deal.recompute_amount()
-            elif name == "contacts":
-                deal.contacts = [clients.resolve(s, "contact", c, refuse_near=True) for c in value]
-            else:
-                apply_set(s, deal, pipeline, name, value)
-        for assignment in sets:
-            apply_set(s, deal, pipeline, *parse.split_assignment(assignment))
-        for name in unsets:
-            unset(deal, name)
-        deal.recompute_amount()
+        _apply_changes(s, deal, pipeline, changes, sets, unsets)
         if (deal.company, deal.contacts) != (before.company, before.contacts):
             deal.repeat = is_repeat(s, deal.company, deal.contacts, exclude=deal.id)
         bad = stage_rules.check_edit(before, deal, pipeline)
         deal.history.extend(diff_events(s, before, deal))
         return bad
+
+    return transact(s, refs, change)
+
+
+CORRECTABLE = ("amount", "products", "close_date", "closed_at")  # and custom fields (sets, unsets)
+
+
+def correct(s: Session, refs: list[str], changes: dict, sets: list[str], unsets: list[str],
+            reason: str | None = None) -> list[Deal]:
+    """Correct closed deals without reopening them: amount, product rows, custom fields, the
+    expected close date and when the deal closed (`closed_at`). The deal keeps its stage,
+    status and `closed_at` (so its revenue stays in its month) unless `closed_at` is corrected.
+    Each change is a `corrected` event (not `changed`: `check` allows it on a closed deal). The
+    access right is `edit_closed` (access.py: it falls back to reopen, then edit)."""
+    unknown = [n for n in changes if n not in CORRECTABLE]
+    if unknown:
+        raise UsageError.about(unknown[0], "{0}: a closed deal's correction changes the amount, products, custom "
+                               "fields, close date and closing time only (reopen it for the rest)")
+    for name in [*(parse.split_assignment(a)[0] for a in sets), *unsets]:
+        key = name[7:] if name.startswith("fields.") else name
+        if key in DEAL_FIELD_NAMES and key not in CORRECTABLE:
+            raise UsageError.about("set" if name not in unsets else "unset", "{0} {name}: a correction changes "
+                                   "custom fields (and amount, products, dates); reopen the deal for the rest",
+                                   name=name)
+    if not (changes or sets or unsets):
+        raise UsageError.about(("amount", "product", "set", "close_date", "closed_at"),
+                               "nothing to correct ({0}, {1}, {2}, {3}, {4})")
+    note = " ".join((reason or "").split()) or None
+
+    def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
+        if not deal.is_closed:
+            return [Violation("not-closed", f"deal {deal.id} is open; `dealcli deal edit` changes an open deal",
+                              "status", deal.status)]
+        before = copy.deepcopy(deal)
+        _apply_changes(s, deal, pipeline, changes, sets, unsets)
+        found = diff_events(s, before, deal)
+        if before.closed_at != deal.closed_at:
+            found.append(event(s, "changed", field="closed_at", old=before.closed_at, new=deal.closed_at))
+        for ev in found:
+            ev["kind"] = "corrected"
+            if note:
+                ev["reason"] = note
+        deal.history.extend(found)
+        return stage_rules.check_fields(deal, pipeline)
 
     return transact(s, refs, change)
 

@@ -205,9 +205,11 @@ class Session:
         """Stage a deal in the command's transaction: created when `doc` is None, else
         written over the version read as `doc`. A change of stage runs the pipelines' stage
         automation first, in the same transaction (dealcli/automation.py)."""
-        from dealcli import automation
+        from dealcli import automation, deals
 
         automation.fire(self, deal, doc)
+        known = doc.data.get("history") if doc is not None and isinstance(doc.data, dict) else None
+        deals.mark_backdated(deal.history, len(known) if isinstance(known, list) else 0)
         if doc is None:
             return self.repo.create("deals", deal.id, deal)
         return self.repo.update(doc, deal)

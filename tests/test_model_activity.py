@@ -207,7 +207,7 @@ def test_a_core_call_without_the_command_line_reads_plain_field_names(session, c
     assert caught.value.message.startswith("due: ") and "when pigs fly" in caught.value.message
     with pytest.raises(UsageError) as caught:
         activities.edit(session, "x")
-    assert caught.value.message == "activity edit: nothing to change (type, subject, due, responsible)"
+    assert caught.value.message == "activity edit: nothing to change (type, subject, due, responsible, description, duration, remind)"
     with pytest.raises(UsageError) as caught:
         calls.parse_maps(["Talk=length"])
     assert caught.value.message.startswith("map 'Talk=length': expected COLUMN=FIELD")
@@ -225,7 +225,8 @@ def test_the_command_line_still_words_them_as_its_options(cli, repo):
     assert "error: --type 'fax': expected one of" in cli("activity", "add", deal, "--type", "fax", "--subject", "S").stderr
     assert "error: --subject: an activity needs a subject\n" in cli("activity", "add", deal, "--type", "call",
                                                                     "--subject", " ").stderr
-    assert ("error: activity edit: nothing to change (--type, --subject, --due, --responsible)"
+    assert ("error: activity edit: nothing to change (--type, --subject, --due, --responsible, --description, "
+            "--duration, --remind)"
             in cli("activity", "edit", "x").stderr)
     proc = cli("intake", "calls", "-", input="1,2,3\n")
     assert proc.returncode == 65 and "(or give the file a header row and --map); kept as inbox/failed/" in proc.stderr

@@ -13,6 +13,13 @@ from dealcli.commands.options import Format, FormatOpt, session
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
 AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)
 LIST_COLUMNS = ["id", "due", "type", "subject", "deal", "responsible", "done"]
+DescriptionOpt = Annotated[Optional[str], typer.Option("--description", metavar="TEXT", help="What to do, in more "
+                                                       "words than the subject.")]
+DurationOpt = Annotated[Optional[str], typer.Option("--duration", metavar="SPAN", help="How long it takes: 45, "
+                                                    "45m, 1h30m (minutes unless h or d).")]
+RemindOpt = Annotated[Optional[str], typer.Option("--remind", metavar="SPAN", help="How long before the due "
+                                                  "time `dealcli remind` tells the responsible person: 15m, 1h, "
+                                                  "1d (default: at the due time).")]
 
 
 @app.command("add")
@@ -29,12 +36,17 @@ def add(
                                                "rounded up to the hour.")] = None,
     responsible: Annotated[Optional[str], typer.Option("--responsible", metavar="U", help="Who does it "
                                                        "(default: the deal's responsible).")] = None,
+    description: DescriptionOpt = None,
+    duration: DurationOpt = None,
+    remind: RemindOpt = None,
 ) -> None:
     """Plan an activity on a deal and print its id. Refused on a closed deal (exit 1)."""
     from dealcli import activities
     from dealcli.commands.options import print_ids
 
-    data = activities.add(session(ctx), deal, type_, subject, due, responsible)
+    data = activities.add(session(ctx), deal, type_, subject, due, responsible, description=description,
+                          duration=activities.parse_minutes(duration, "duration"),
+                          remind_before=activities.parse_minutes(remind, "remind"))
     print_ids([data["id"]])
 
 
@@ -69,7 +81,38 @@ def list_(
     emit_list(activities.records(session(ctx), overdue, deal, all_), format.value, LIST_COLUMNS)
 
 
+class Via(str, enum.Enum):
+    stdout = "stdout"
+    notify = "notify"
+
+
 def register(root: typer.Typer) -> None:
+    @root.command("remind")
+    def remind(
+        ctx: typer.Context,
+        via: Annotated[Via, typer.Option("--via", help="stdout: print the reminders (for cron's mail or a "
+                                         "script); notify: a desktop notification each (notify-send).",
+                                         case_sensitive=False)] = Via.stdout,
+        for_: Annotated[Optional[list[str]], typer.Option("--for", metavar="USER", help="Only the activities of "
+                                                          "this responsible person (repeatable).")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what is due without remembering it as "
+                                              "told.")] = False,
+        format: FormatOpt = Format.table,
+    ) -> None:
+        """Tell each responsible person of their due and overdue activities, once per activity and
+        due time (remembered in .dealcli/reminders.sqlite; safe to run from cron, also several at
+        once). An activity is told from its due time, or --remind before it. Prints the reminders
+        told (responsible, id of the activity, deal, type, subject, due, state, remind_at;
+        json adds description)."""
+        from dealcli import remind as core
+        from dealcli.views import render
+        from dealcli.commands.options import session as get_session
+
+        rows = core.run(get_session(ctx), via.value, for_, dry_run)
+        if via == Via.stdout or dry_run:
+            render.emit(rows, format.value, ["responsible", "id", "deal", "type", "subject", "due", "state",
+                                             "remind_at"] if format.value in ("table", "csv", "tsv") else None)
+
     @root.command("agenda")
     def agenda(
         ctx: typer.Context,
@@ -101,12 +144,17 @@ def edit(
     due: Annotated[Optional[str], typer.Option("--due", metavar="DATETIME", help="When (same forms as "
                                                "activity add).")] = None,
     responsible: Annotated[Optional[str], typer.Option("--responsible", metavar="U", help="Who does it.")] = None,
+    description: DescriptionOpt = None,
+    duration: DurationOpt = None,
+    remind: RemindOpt = None,
 ) -> None:
     """Change an activity; prints its id."""
     from dealcli import activities
     from dealcli.commands.options import print_ids
 
-    print_ids([activities.edit(session(ctx), ref, type_, subject, due, responsible)["id"]])
+    print_ids([activities.edit(session(ctx), ref, type_, subject, due, responsible, description=description,
+                               duration=activities.parse_minutes(duration, "duration"),
+                               remind_before=activities.parse_minutes(remind, "remind"))["id"]])
 
 
 @app.command("delete")

@@ -53,10 +53,24 @@ def _list(ctx, which: str, fmt: Format) -> None:
 
 
 def _show(ctx, which: str, ref: str, fmt: Format) -> None:
-    from dealcli import clients
+    """The client card: table and json/yaml with deals and timeline; the other formats print
+    the record as one row, as they always did."""
+    from dealcli import client_card, clients
     from dealcli.commands.records import emit_one
+    from dealcli.views import render
 
-    emit_one(clients.load(session(ctx), which, ref).data, fmt.value)
+    s = session(ctx)
+    if fmt not in (Format.table, Format.json, Format.yaml):
+        emit_one(clients.load(s, which, ref).data, fmt.value)
+        return
+    card = client_card.card(s, which, ref)
+    if fmt == Format.table:
+        from dealcli.views.card import client_text
+
+        render.write(client_text(card))
+    else:
+        render.emit_record({**card["record"], "deals": card["deals"], "deal_totals": card["totals"],
+                            "timeline": card["timeline"]}, fmt.value)
 
 
 def _edit(ctx, which: str, ref: str, **kw) -> None:
@@ -82,7 +96,9 @@ def company_list(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
 
 @company_app.command("show")
 def company_show(ctx: typer.Context, ref: RefArg, format: RecordFormatOpt = Format.table) -> None:
-    """Show one company."""
+    """Show one company: its fields, its deals (open, won, lost with sums) and one timeline of
+    deals, comments, activities and messages (newest first). json/yaml add `deals`,
+    `deal_totals` and `timeline` to the record; csv/tsv/jsonl print the record alone."""
     _show(ctx, "company", ref, format)
 
 
@@ -112,7 +128,9 @@ def contact_list(ctx: typer.Context, format: FormatOpt = Format.table) -> None:
 
 @contact_app.command("show")
 def contact_show(ctx: typer.Context, ref: RefArg, format: RecordFormatOpt = Format.table) -> None:
-    """Show one contact."""
+    """Show one contact: its fields, its deals (open, won, lost with sums) and one timeline of
+    deals, comments, activities and messages (newest first). json/yaml add `deals`,
+    `deal_totals` and `timeline` to the record; csv/tsv/jsonl print the record alone."""
     _show(ctx, "contact", ref, format)
 
 

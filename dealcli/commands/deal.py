@@ -200,6 +200,45 @@ def edit(
     print_ids(d.id for d in done)
 
 
+@app.command("correct")
+def correct(
+    ctx: typer.Context,
+    deal_id: IdArg,
+    amount: AmountOpt = None,
+    product: Annotated[Optional[list[str]], typer.Option("--product", help="Replace the product rows "
+                                                         "(repeatable, same syntax as deal add).")] = None,
+    close_date: CloseDateOpt = None,
+    closed_at: Annotated[Optional[str], typer.Option("--closed-at", help="When the deal really closed (date and "
+                                                     "time; moves its revenue to that month).")] = None,
+    set_: SetOpt = None,
+    unset: Annotated[Optional[list[str]], typer.Option("--unset", help="Clear a custom field; `--unset amount` "
+                                                       "goes back to the sum of the products (repeatable).")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (kept in each corrected event).")] = None,
+) -> None:
+    """Correct closed (won or lost) deals without reopening them: amount, products, custom fields,
+    close date, closing time. Needs the edit_closed right; each change is a `corrected` history
+    event and the revenue stays in the month the deal closed. Prints the corrected ids."""
+    from dealcli import deals, timeutil
+    from dealcli.errors import UsageError
+
+    s = session(ctx)
+    changes: dict = {}
+    if amount is not None:
+        changes["amount"] = _amount(amount)
+    if product is not None:
+        changes["products"] = product
+    if close_date is not None:
+        changes["close_date"] = _date(s, close_date, "close_date")
+    if closed_at is not None:
+        try:
+            changes["closed_at"] = timeutil.parse_datetime(closed_at, s.now, s.date_order)[0]
+        except timeutil.DateError as exc:
+            raise UsageError(f"--closed-at: {exc}") from None
+    ids = read_ids(deal_id)
+    done = deals.correct(s, ids, changes, set_ or [], unset or [], reason) if ids else []
+    print_ids(d.id for d in done)
+
+
 @app.command("move")
 def move(
     ctx: typer.Context,

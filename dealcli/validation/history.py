@@ -24,7 +24,7 @@ def deal_problems(deal: Deal) -> list[Violation]:
     history = [e for e in deal.history if isinstance(e, dict)]
     times = [merge.when(e.get("at")) for e in history]
     for n in range(1, len(history)):
-        if times[n] and times[n - 1] and times[n] < times[n - 1]:
+        if times[n] and times[n - 1] and times[n] < times[n - 1] and history[n].get("backdated") is not True:
             out.append(Violation("history-order", f"deal {deal.id}: history event {n + 1} ({history[n].get('kind')} "
                                  f"at {history[n].get('at')}) comes before the one above it; history is kept in "
                                  "time order", f"history.{n}", history[n].get("at")))

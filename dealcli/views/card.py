@@ -84,3 +84,21 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
             extra += f"  - {f.help}" if f.help else ""
             out.append(f"    {_label(f):<{width}}  {render.printable(kind + extra)}")
     return "\n".join(out) + "\n"
+
+
+def client_text(card: dict) -> str:
+    """`company show` / `contact show` on a terminal: the record's fields, its deals with sums
+    by status, and the timeline (newest first)."""
+    out = [render.format_record(card["record"], "table").rstrip("\n"), ""]
+    if not card["deals"]:
+        out.append("deals: none")
+        return "\n".join(out) + "\n"
+    sums = "; ".join(f"{t['status']} {t['deals']} ({money.fmt(t['amount'])} {t['currency']})" for t in card["totals"])
+    missing = [st for st in ("open", "won", "lost") if st not in {t["status"] for t in card["totals"]}]
+    sums = "; ".join([sums, *(f"{st} 0" for st in missing)])
+    out += [render.printable(f"deals: {sums}"), ""]
+    out.append(render.format_rows(card["deals"], "table", ["id", "title", "stage", "status", "amount", "currency",
+                                                             "closed_at"]).rstrip("\n"))
+    out += ["", "timeline:"]
+    out.append(render.format_rows(card["timeline"], "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,124 @@
+"""`dealcli remind`, for cron: tell each responsible person of their activities that are due (or
+overdue), once per activity and due time.
+
+An activity is due for a reminder when it is pending and now >= due - remind_before (minutes,
+default 0). Each (activity, due time) is told once: moving the due time makes a new reminder;
+marking it done stops them. What was told is kept per clone in `.dealcli/reminders.sqlite`
+(ignored by git, like the index cache): a table whose primary key is (activity, due). A run
+claims a reminder by inserting its key; only the run whose insert succeeded tells it, so runs
+at the same time (two cron jobs, a slow one overlapping the next) never tell one twice. A
+reminder that could not be delivered is released again, so the next run retries it.
+
+Delivery (the caller's choice): `stdout` (rows for the cron mail or a script), or `notify`
+(one desktop notification per activity through `notify-send`, where it exists). E-mail through
+the repository's SMTP settings is not offered yet (docs/automation.md says why)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+import subprocess
+
+from dealcli import timeutil
+from dealcli.errors import UsageError
+from dealcli.session import Session
+
+STATE = "reminders.sqlite"  # inside .dealcli/
+WAYS = ("stdout", "notify")
+
+
+def pending(s: Session, users: list[str] | None = None) -> list[dict]:
+    """Pending activities whose reminder time has come, as rows: responsible, id (the activity's), deal,
+    type, subject, due, state (due / overdue), remind_at. By responsible, then due time."""
+    from dealcli.clients import all_records
+
+    wanted = set(users or [])
+    out = []
+    for a in all_records(s, "activities"):
+        if a.get("done") or not a.get("due") or (wanted and str(a.get("responsible")) not in wanted):
+            continue
+        try:
+            due = timeutil.to_datetime(a.get("due"), "due")
+        except timeutil.DateError:
+            continue
+        before = a.get("remind_before") if isinstance(a.get("remind_before"), int) else 0
+        at = due - dt.timedelta(minutes=before)
+        if at > s.now:
+            continue
+        out.append({"responsible": a.get("responsible"), "id": a.get("id"), "deal": a.get("deal"),
+                    "type": a.get("type"), "subject": a.get("subject"), "due": timeutil.iso(due.astimezone(s.tz)),
+                    "state": "overdue" if due < s.now else "due", "remind_at": timeutil.iso(at.astimezone(s.tz)),
+                    "description": a.get("description")})
+    out.sort(key=lambda r: (str(r["responsible"]), r["due"], str(r["id"])))
+    return out
+
+
+def _db(s: Session) -> sqlite3.Connection:
+    s.repo.cache_dir.mkdir(exist_ok=True)
+    con = sqlite3.connect(s.repo.cache_dir / STATE, timeout=30, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE IF NOT EXISTS told (activity TEXT NOT NULL, due TEXT NOT NULL, at TEXT NOT NULL, "
+                "via TEXT NOT NULL, PRIMARY KEY (activity, due))")
+    return con
+
+
+def _claim(con: sqlite3.Connection, row: dict, now: dt.datetime, via: str) -> bool:
+    """Take the reminder of `row` for this run; False when another run (or an earlier one) has it."""
+    cur = con.execute("INSERT OR IGNORE INTO told (activity, due, at, via) VALUES (?, ?, ?, ?)",
+                      (row["id"], _key(row["due"]), timeutil.iso(now), via))
+    return cur.rowcount == 1
+
+
+def _release(con: sqlite3.Connection, row: dict) -> None:
+    con.execute("DELETE FROM told WHERE activity = ? AND due = ?", (row["id"], _key(row["due"])))
+
+
+def _key(due_text: str) -> str:
+    """The due time in UTC: the same instant is one key whatever the zone it was shown in."""
+    return timeutil.iso(timeutil.to_datetime(due_text, "due").astimezone(dt.timezone.utc))
+
+
+def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run: bool = False) -> list[dict]:
+    """Tell what is due and not told yet; returns the rows told (with `via: stdout` the caller
+    prints them). `dry_run`: what would be told now, remembering nothing."""
+    if via not in WAYS:
+        raise UsageError.about("via", "{0} {via!r}: expected one of {ways}", via=via, ways=", ".join(WAYS))
+    notify = shutil.which("notify-send") if via == "notify" else None
+    if via == "notify" and notify is None:
+        raise UsageError.about("via", "{0} notify: notify-send is not installed here (use stdout, e.g. from cron)")
+    rows = pending(s, users)
+    if not rows:
+        return rows
+    told = []
+    con = _db(s)
+    try:
+        if dry_run:
+            return [row for row in rows if not con.execute("SELECT 1 FROM told WHERE activity = ? AND due = ?",
+                                                           (row["id"], _key(row["due"]))).fetchone()]
+        for row in rows:
+            if not _claim(con, row, s.now, via):
+                continue
+            if notify is not None and not _notify(notify, row, s):
+                _release(con, row)
+                continue
+            told.append(row)
+    finally:
+        con.close()
+    return told
+
+
+def _notify(exe: str, row: dict, s: Session) -> bool:
+    when = timeutil.to_datetime(row["due"], "due").astimezone(s.tz)
+    title = f"{'Overdue' if row['state'] == 'overdue' else 'Due'} {when:%Y-%m-%d %H:%M}: {row['type']}"
+    body = f"{row['subject']} (deal {row['deal']}, activity {row['id']})"
+    try:
+        done = subprocess.run([exe, "--app-name=dealcli", title, body], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        s.notice(f"activity {row['id']}: notify-send failed ({exc}); it will be retried")
+        return False
+    if done.returncode != 0:
+        s.notice(f"activity {row['id']}: notify-send exited {done.returncode}; it will be retried")
+        return False
+    return True
