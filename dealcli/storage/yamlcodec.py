@@ -4,6 +4,7 @@ parses them), stable key order, block style, unicode as is."""
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -182,6 +183,111 @@ def _check_expansion(root, path: str) -> None:
 
 
 def dumps(data) -> str:
+    """The YAML text of a record: block style, keys in their order, no aliases, lines up to 4096
+    characters. Written directly (`_direct`) when the record is made of plain shapes, else by
+    PyYAML's dump with the C emitter; `tests/test_codec_direct.py` proves the two give the same
+    bytes wherever the direct writer answers."""
+    if WITH_LIBYAML and type(data) is dict and data:
+        out: list[str] = []
+        if _direct_map(data, "", out):
+            return "".join(out)
+    return _dump(data)
+
+
+# -- the direct writer: what yaml.dump(Dumper=Dumper) writes, for the shapes records have ---------
+# A string is written plain when it has no indicator the emitter would quote for and resolves to
+# a string (the resolver's own check); quoted when it resolves to something else (`'1000'`,
+# `'yes'`, `'null'`); anything else (a line break, a tab, `: `, ` #`, a leading `-`, a float, a
+# list in a list...) makes the whole record go through yaml.dump.
+_PLAIN_TEXT = re.compile(r"[^\W_](?:[\w .,/@+()&%'!?=;~$-]|:(?! |$))*\Z")
+_MAX_TEXT = 1000  # far below the 4096-character line width, so the emitter never folds a line
+
+
+def _resolves(text: str, tag: str) -> bool:
+    """Does a plain `text` read back as `tag`? (BaseResolver.resolve for an implicit scalar.)"""
+    table = Dumper.yaml_implicit_resolvers
+    for found, rx in table.get(text[:1], []) + (table.get(None) or []):
+        if rx.match(text):
+            return found == tag
+    return tag == "tag:yaml.org,2002:str"
+
+
+@functools.lru_cache(maxsize=4096)  # keys and values like stage names repeat in every record
+def _text(v: str) -> str | None:
+    if len(v) > _MAX_TEXT or v.endswith(" ") or not _PLAIN_TEXT.match(v):
+        return None
+    return v if _resolves(v, "tag:yaml.org,2002:str") else "'" + v + "'"
+
+
+def _scalar(v) -> str | None:
+    kind = type(v)
+    if kind is str:
+        return _text(v)
+    if v is None:
+        return "null"
+    if kind is bool:
+        return "true" if v else "false"
+    if kind is int:
+        return str(v)
+    if kind is Decimal:
+        text = format(v, "f")
+        tag = "tag:yaml.org,2002:int" if "." not in text else _FLOAT
+        return text if _resolves(text, tag) else None
+    if kind is _dt.date or kind is _dt.datetime:
+        return _scalar(v.isoformat())
+    return None
+
+
+def _direct_map(data: dict, indent: str, out: list) -> bool:
+    for k, v in data.items():
+        if type(k) is not str or len(k) > 100:
+            return False
+        key = _scalar(k)
+        if key is None or key[0] == "'":
+            return False
+        kind = type(v)
+        if kind is dict:
+            if not v:
+                out.append(f"{indent}{key}: {{}}\n")
+            else:
+                out.append(f"{indent}{key}:\n")
+                if not _direct_map(v, indent + "  ", out):
+                    return False
+        elif kind is list:
+            if not v:
+                out.append(f"{indent}{key}: []\n")
+            else:
+                out.append(f"{indent}{key}:\n")
+                if not _direct_seq(v, indent, out):
+                    return False
+        else:
+            text = _scalar(v)
+            if text is None:
+                return False
+            out.append(f"{indent}{key}: {text}\n")
+    return True
+
+
+def _direct_seq(items: list, indent: str, out: list) -> bool:
+    """A sequence under a mapping key: `- ` at the key's own indent (PyYAML's indentless style)."""
+    for v in items:
+        kind = type(v)
+        if kind is dict and v:
+            first = len(out)
+            if not _direct_map(v, indent + "  ", out):
+                return False
+            out[first] = indent + "- " + out[first][len(indent) + 2:]
+        elif kind is dict or kind is list:
+            return False
+        else:
+            text = _scalar(v)
+            if text is None:
+                return False
+            out.append(f"{indent}- {text}\n")
+    return True
+
+
+def _dump(data) -> str:
     return yaml.dump(
         data,
         Dumper=Dumper,

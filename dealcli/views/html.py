@@ -193,6 +193,9 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
 
 
 # -- sections -------------------------------------------------------------------------------------------
+CARDS_PER_STAGE = 50  # one page of cards per stage column; counts and sums cover every deal
+
+
 def board_html(b: dict) -> str:
     pid = b["pipeline"]
     src = "board"
@@ -211,7 +214,7 @@ def board_html(b: dict) -> str:
             f'<div>sum {m(f"stages/{i}/sum/{c}", v)} {esc(c)}</div>' for c, v in col["sum"].items()) + "".join(
             f'<div>weighted {m(f"stages/{i}/weighted/{c}", v)} {esc(c)}</div>' for c, v in col["weighted"].items())
         cards = []
-        for d in col["deals"]:
+        for d in col["deals"][:CARDS_PER_STAGE]:
             amount = d.get("amount")
             amount_text = grouped(Decimal(str(amount))) if amount not in (None, "") else ""
             meta = " · ".join(esc(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
@@ -219,6 +222,10 @@ def board_html(b: dict) -> str:
             cards.append(f'<li class="card" data-id="{esc(d.get("id"))}"><div class="t">{esc(d.get("title"))}</div>'
                          f'<div class="a">{esc(amount_text)} {esc(d.get("currency"))}</div>'
                          f'<div class="m">{meta}</div><div class="m id">{esc(d.get("id"))}</div></li>')
+        more = len(col["deals"]) - CARDS_PER_STAGE
+        if more > 0:  # the page stays small and quick to render; the count and sums above are of all
+            cards.append(f'<li class="more">{more} more: <code>dealcli filter pipeline={esc(pid)} '
+                         f'stage={esc(col.get("id"))}</code></li>')
         cols.append(
             f'<div class="col" style="--stage:{esc(color)};--stage-edge:{esc(outline(color))}">'
             f'<h3 style="background:{esc(color)};color:{ink}">{esc(col["name"])}</h3>'
