@@ -118,10 +118,10 @@ def parse_product(spec: str, field: str = "product") -> ProductRow:
 
 
 def parse_probability(value, field: str = "probability") -> int:
-    try:
-        n = int(str(value))
-    except ValueError:
-        raise UsageError.about(field, "{0}: {value!r} is not a whole number", value=value) from None
+    text = str(value).strip()
+    if not text.lstrip("+-").isascii() or not text.lstrip("+-").isdigit():  # int() reads "１２" too
+        raise UsageError.about(field, "{0}: {value!r} is not a whole number (ASCII digits 0-9)", value=value)
+    n = int(text)
     if not 0 <= n <= 100:
         raise UsageError.about(field, "{0}: {n} is not between 0 and 100", n=n)
     return n

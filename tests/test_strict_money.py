@@ -99,3 +99,17 @@ def test_a_currency_change_that_leaves_too_many_decimals_is_refused(cli):
     did = cli.ok("deal", "add", "T", "--amount", "10.50", "-q").strip()
     out = cli("deal", "edit", did, "--set", "currency=JPY")
     assert out.returncode == 2 and "10.50 has more decimals than JPY has" in out.stderr
+
+
+@pytest.mark.parametrize("args", [("--probability", "５０"), ("--set", "amount=１２"), ("--set", "amount=1,5")])
+def test_every_number_of_a_deal_is_read_in_ascii_digits(cli, args):
+    out = cli("deal", "add", "T", *args)
+    assert out.returncode == 2 and "not a " in out.stderr
+
+
+def test_catalogue_prices_and_quantities_are_strict(cli):
+    out = cli("product", "add", "Seat", "--price", "24O")
+    assert out.returncode == 2 and "'O' is a letter" in out.stderr
+    cli.ok("product", "add", "Seat", "--price", "240", "--sku", "S1")
+    out = cli("deal", "add", "T", "--product", "S1:２")
+    assert out.returncode == 2 and "not an ASCII digit" in out.stderr
