@@ -24,8 +24,8 @@ def color_enabled(stream=None) -> bool:
 
 
 def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
-    """Colour for a terminal, readable on light and dark backgrounds (24-bit when $COLORTERM
-    says so, else xterm-256; views/colors.py); plain text elsewhere. The text is made printable
+    """Colour for a terminal, readable on light and dark backgrounds (the terminal's base colours;
+    256 or 24-bit when DEALCLI_COLOR asks; views/colors.py); plain text elsewhere. The text is made printable
     first, so the result (a Styled) is safe to show and printable() leaves it alone."""
     text = printable(str(text))
     if not hex_color or not color_enabled():
