@@ -26,6 +26,7 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
     the missed caller's number and day), written create-only; `extra`: keys the model keeps as
     they are (intake's `calls`)."""
     title = clients.clean_text(title, "lead", "title", 500)
+    currency = parse.parse_currency(currency) if currency else s.currency
     lead = Lead(
         id=lead_id or ids.new_id(), title=title, status="new",
         contact_name=" ".join((contact_name or "").split()) or None,
@@ -33,8 +34,8 @@ def add(s: Session, title: str, contact_name: str | None = None, company_name: s
         email=clients.check_email(email) if email else None,
         phone=clients.check_phone(phone) if phone else None,
         source=source or None,
-        amount=parse.parse_amount(amount) if amount is not None else None,
-        currency=parse.parse_currency(currency) if currency else s.currency,
+        amount=parse.parse_amount(amount, currency=currency) if amount is not None else None,
+        currency=currency,
         responsible=responsible or s.user,
         created=s.now, created_by=s.user, extra=dict(extra or {}),
     )

@@ -4,29 +4,46 @@ cannot write a million-digit number into a deal file."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 MAX_AMOUNT = Decimal("1e15")  # one quadrillion
 MAX_PLACES = 6
 CENT = Decimal("0.01")
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# a number as money is typed: ASCII digits only (no full-width or Arabic-Indic digits, no
+# thousands separators, no exponent), one optional sign, one optional '.', '_' between digits
+_PLAIN = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 
 class MoneyError(ValueError):
-    pass
+    """`at`: the index of the first character of the text that is not part of a number (or None);
+    `why`: the problem without the name of the value (for a caller that words its own)."""
+
+    def __init__(self, message: str, at: int | None = None, why: str | None = None):
+        super().__init__(message)
+        self.at, self.why = at, why or message.split(": ", 1)[-1]
 
 
-# ISO 4217 currency codes in circulation (2024), the only ones a deal, product, quote or lead takes.
-CURRENCIES = frozenset("""
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL
-    BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP
-    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR
-    IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL
-    LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
-    NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD
-    SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
-    USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
-""".split())
+# THE currency table: every ISO 4217 code a deal, product, quote or lead takes (list one, with the
+# funds, metals and units; not XTS/XXX, which are no money) -> its minor unit, the number of
+# decimal places an amount has in it. None is ISO's "N.A.": gold, silver, platinum, palladium,
+# the SDR and the bond-market units have no minor unit, so an amount keeps up to MAX_PLACES
+# places as typed. Every currency not listed with a number below has 2.
+_MINOR = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP
+          BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD
+          FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD
+          KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD
+          NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP
+          SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED
+          VES WST XCD XCG YER ZAR ZMW ZWG ZWL""",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+    None: "XAG XAU XPD XPT XDR XSU XUA XBA XBB XBC XBD",
+}
+MINOR_UNITS: dict[str, int | None] = {code: n for n, codes in _MINOR.items() for code in codes.split()}
+CURRENCIES = frozenset(MINOR_UNITS)
 # Words people type for a currency, for the hint of a refusal.
 CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "eur€": "EUR", "€": "EUR", "dollar": "USD", "dollars": "USD",
                   "$": "USD", "us$": "USD", "pound": "GBP", "pounds": "GBP", "£": "GBP", "sterling": "GBP",
@@ -49,9 +66,46 @@ def currency_problem(text) -> tuple[str | None, str]:
     return None, (f"did you mean {' or '.join(near)}?" if near else "use a three-letter ISO 4217 code such as EUR")
 
 
+def not_a_number(text: str) -> tuple[int, str]:
+    """(index, why) of the first character of `text` that keeps it from reading as a plain
+    decimal number, with a hint when the character tells what was meant (a decimal comma, a
+    currency symbol, a letter O for a zero, a digit of another script)."""
+    seen_digit = seen_dot = False
+    start = len(text) - len(text.lstrip())
+    body = text.strip()
+    if not body:
+        return start, "empty"
+    for i, c in enumerate(body):
+        at = start + i
+        if c in "0123456789":
+            seen_digit = True
+        elif c in "+-" and i == 0:
+            continue
+        elif c == "." and not seen_dot:
+            seen_dot = True
+        elif c == "_" and seen_digit and i + 1 < len(body) and body[i + 1] in "0123456789":
+            continue
+        elif c == ".":
+            return at, "a second '.'"
+        elif c == ",":
+            return at, "',': the decimal mark is '.', with no thousands separators (1234.50)"
+        elif unicodedata.category(c) == "Sc":
+            return at, f"{c!r} is a currency sign: give the currency apart, as its ISO 4217 code"
+        elif c.isdigit() or unicodedata.category(c) == "Nd":
+            return at, f"{c!r} is not an ASCII digit (only 0-9 are read)"
+        elif c in "eE" and seen_digit:
+            return at, f"{c!r}: exponent notation is not money; write the digits"
+        elif c in "OoIl":
+            return at, f"{c!r} is a letter, not a digit"
+        else:
+            return at, f"{c!r} is not part of a number"
+    return start + len(body) - 1, "no digit" if not seen_digit else "not a number"
+
+
 def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> Decimal:
-    """Exact Decimal from a Decimal, int or plain decimal text ("1234.50", "-3", ".5").
-    Floats are refused: they are already inexact."""
+    """Exact Decimal from a Decimal, int or plain decimal text ("1234.50", "-3", ".5", ASCII digits
+    only). Floats are refused: they are already inexact. A refused text names the character
+    where it stops reading as a number (MoneyError.at, 0-based; the message counts from 1)."""
     if isinstance(value, bool):
         raise MoneyError(f"{what}: expected a number, got {value!r}")
     if isinstance(value, Decimal):
@@ -60,8 +114,12 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
         dec = Decimal(value)
     elif isinstance(value, str):
         text = value.strip().replace("_", "")
-        if len(text) > 40 or not _PLAIN.match(text):
-            raise MoneyError(f"{what}: {value[:40]!r} is not a decimal number")
+        if len(text) > 40:
+            raise MoneyError(f"{what}: {value[:40]!r}... is not a decimal number (too long)", 40)
+        if not _PLAIN.match(text):
+            at, why = not_a_number(value)
+            raise MoneyError(f"{what}: {value!r} is not a decimal number (character {at + 1}: {why})", at,
+                             f"{value.strip()!r} is not a decimal number: {why}")
         dec = Decimal(text)
     elif isinstance(value, float):
         raise MoneyError(f"{what}: {value!r} is not a finite decimal number")
@@ -91,8 +149,31 @@ def percent(value, what: str) -> Decimal:
     return dec
 
 
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def minor_unit(currency: str | None) -> int | None:
+    """The decimal places of an amount in `currency` (ISO 4217's minor unit; None: no minor
+    unit, up to MAX_PLACES as typed). An unknown or missing code counts as 2."""
+    return MINOR_UNITS.get(str(currency or "").upper(), 2)
+
+
+def cents(value: Decimal, currency: str | None = None) -> Decimal:
+    """`value` rounded half-up to the minor unit of `currency` (cents when none is given; a
+    currency without a minor unit keeps up to MAX_PLACES places)."""
+    places = minor_unit(currency) if currency else 2
+    return value.quantize(Decimal(1).scaleb(-(MAX_PLACES if places is None else places)), rounding=ROUND_HALF_UP)
+
+
+def check_places(value: Decimal, currency: str, what: str = "amount") -> Decimal:
+    """`value` when it has no more decimal places than `currency` has (trailing zeros do not
+    count: 6.00 JPY is 6); MoneyError otherwise. Trailing zeros beyond the currency's places go."""
+    places = minor_unit(currency)
+    exp = value.as_tuple().exponent
+    if places is None or not isinstance(exp, int) or -exp <= places:
+        return value
+    exact = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if exact != value:
+        unit = "no decimal places" if places == 0 else f"{places} decimal place{'s' if places > 1 else ''}"
+        raise MoneyError(f"{what}: {format(value, 'f')} has more decimals than {currency} has ({unit})")
+    return exact
 
 
 def canonical(value: Decimal) -> Decimal:
@@ -102,25 +183,33 @@ def canonical(value: Decimal) -> Decimal:
     return value.quantize(CENT) if isinstance(exp, int) and exp > -2 else value
 
 
-def fmt(value: Decimal | None) -> str:
-    """Plain text with at least two decimals, never exponent notation."""
+def fmt(value: Decimal | None, currency: str | None = None) -> str:
+    """Plain text for a person, never exponent notation. With a currency: at its minor unit,
+    rounded half-up (6 JPY, 1.250 BHD, 12.50 EUR; a metal as stored, without trailing zeros).
+    Without one: at least two decimals."""
     if value is None:
         return ""
+    if currency:
+        places = minor_unit(currency)
+        if places is None:
+            text = format(value.normalize(), "f") if value else "0"
+            return text
+        return format(cents(value, currency), "f")
     if value == value.to_integral_value() or value.as_tuple().exponent == -1:  # type: ignore[operator]
         value = value.quantize(CENT)
     return format(value, "f")
 
 
 def row_total(price: Decimal, quantity: Decimal, discount: Decimal, tax_rate: Decimal,
-              tax_included: bool) -> Decimal:
+              tax_included: bool, currency: str | None = None) -> Decimal:
     """price x quantity, less the discount (percent), plus tax unless the price includes it;
-    rounded half-up to cents (as invoices are)."""
+    rounded half-up to the currency's minor unit (cents without one), as invoices are."""
     total = price * quantity * (100 - discount) / 100
     if tax_rate and not tax_included:
         total = total * (100 + tax_rate) / 100
     if abs(total) >= MAX_AMOUNT:
         raise MoneyError(f"the row total {format(total, 'f')[:30]} is too large (limit {MAX_AMOUNT:,.0f})")
-    return cents(total)
+    return cents(total, currency)
 
 
 def rates_table(config_rates, base: str) -> dict[str, Decimal]:
@@ -145,14 +234,14 @@ def rates_table(config_rates, base: str) -> dict[str, Decimal]:
 
 
 def convert(amount: Decimal, source: str, target: str, rates: dict[str, Decimal]) -> Decimal:
-    """`amount` in `source` expressed in `target` (exact Decimal arithmetic, rounded to cents at
-    the end). Raises MoneyError when a rate is missing."""
+    """`amount` in `source` expressed in `target` (exact Decimal arithmetic, rounded to the minor
+    unit of `target` at the end). Raises MoneyError when a rate is missing."""
     for code in (source, target):
         if code not in rates:
             raise MoneyError(f"no exchange rate for {code} (add it under rates: in dealcli.yaml)")
     if source == target:
         return amount
-    return cents(amount * rates[source] / rates[target])
+    return cents(amount * rates[source] / rates[target], target)
 
 
 def check_total(total: Decimal, what: str = "the sum of the product rows") -> Decimal:

@@ -124,7 +124,8 @@ def test_values_typed_on_the_command_line(cli, session):
     now = dt.datetime(2026, 3, 10, tzinfo=timeutil.UTC)
     assert refused(lambda: parse.parse_date("notadate", now, "close_date")).message == \
         "close-date: cannot read 'notadate' as a date"
-    assert refused(lambda: parse.parse_amount("abc")).message == "amount: 'abc' is not a decimal number"
+    assert refused(lambda: parse.parse_amount("abc")).message == \
+        "amount: 'abc' is not a decimal number (character 1: 'a' is not part of a number)"
     assert refused(lambda: parse.parse_product("A::25")).message.endswith("e.g. product p7k2m9x4qa:25)")
     assert refused(lambda: parse.split_assignment("novalue")).message == "set 'novalue': expected FIELD=VALUE"
     reader = timeutil.DateReader(timeutil.UTC, None)

@@ -21,7 +21,7 @@ def test_amount_from_products_is_exact(cli):
     d = add(cli, "Three dimes", "--product", "Dime:0.1", "--product", "Dime:0.1", "--product", "Dime:0.1")
     data = show(cli, d)
     assert data["amount"] == Decimal("0.30") and data["manual_amount"] is False
-    d2 = add(cli, "Rows", "--product", "Seat:240:25:15:20", "--product", "Setup: phase 1:1500")
+    d2 = add(cli, "Rows", "--product", "Seat:240:25:15:20", "--product", r"Setup\: phase 1:1500")  # an escaped colon
     data = show(cli, d2)
     # 240*25 = 6000, -15% = 5100, +20% tax = 6120; plus 1500
     assert data["amount"] == Decimal("7620.00")

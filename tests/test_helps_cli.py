@@ -312,19 +312,33 @@ def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
 
 
 # -- 9. colours -------------------------------------------------------------------------------------
-def test_colours_are_readable_and_fall_back_to_256(monkeypatch):
+def test_colours_are_the_terminals_base_colours_unless_more_is_asked(monkeypatch):
+    """Issue 27: the 256-colour default rounded stage colours brighter (2.4-3.0:1 on white). By
+    default every stage colour is one of the theme's base colours, whatever $COLORTERM says;
+    256 and truecolor only with DEALCLI_COLOR, and then made readable on both backgrounds."""
     import io
 
+    from dealcli import pipelines
     from dealcli.views import colors, render
 
+    monkeypatch.setenv("COLORTERM", "truecolor")  # the terminal can: not asked, so not used
+    monkeypatch.delenv("DEALCLI_COLOR", raising=False)
+    defaults = pipelines.PROCESS_COLORS + (pipelines.SUCCESS_COLOR, pipelines.FAILURE_COLOR, colors.OVERDUE)
+    codes = [colors.sgr(c) for c in defaults]
+    assert codes == ["\x1b[34m", "\x1b[36m", "\x1b[36m", "\x1b[36m", "\x1b[33m", "\x1b[33m", "\x1b[35m",
+                     "\x1b[34m", "\x1b[32m", "\x1b[31m", "\x1b[31m"]
+    assert colors.sgr("#808080") is None and colors.sgr("#808080", bold=True) == "\x1b[1m"  # a grey: default colour
+    assert colors.sgr("#D0021B", bold=True) == "\x1b[1;31m"
     for hex_color in ("#47E4C2", "#FFA900", "#000000", "#FFFFFF", "#39A8EF"):
         rgb = tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
         lum = colors.luminance(colors.readable(rgb))
         assert colors.LOW - 0.01 <= lum <= colors.HIGH + 0.01, hex_color
-    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("DEALCLI_COLOR", "truecolor")
     assert colors.sgr("#FFA900").startswith("\x1b[38;2;")
-    monkeypatch.delenv("COLORTERM")
+    monkeypatch.setenv("DEALCLI_COLOR", "256")
     assert colors.sgr("#FFA900").startswith("\x1b[38;5;")
+    monkeypatch.setenv("DEALCLI_COLOR", "nonsense")
+    assert colors.sgr("#FFA900") == "\x1b[33m"
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -332,9 +346,46 @@ def test_colours_are_readable_and_fall_back_to_256(monkeypatch):
 
     monkeypatch.setattr("sys.stdout", Tty())
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert render.paint("x", "#FFA900").startswith("\x1b[")
+    assert render.paint("x", "#FFA900") == "\x1b[33mx\x1b[0m"
     monkeypatch.setenv("NO_COLOR", "1")
     assert render.paint("x", "#FFA900") == "x"
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: present and not empty; dealcli takes any presence
+    assert render.paint("x", "#FFA900") == "x"
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert render.paint("x", "#FFA900") == "x"
+
+
+def test_no_color_is_honoured_on_a_real_terminal(cli, repo):
+    """A real pseudo-terminal: colour by default, none with NO_COLOR (no-color.org)."""
+    import os
+    import pty
+    import subprocess
+
+    add(cli, "Coloured")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_") and k != "NO_COLOR"}
+    env.update(DEALCLI_NOW="2026-03-10T12:00:00+00:00", TZ="UTC", TERM="xterm", COLUMNS="120")
+
+    def run(extra: dict) -> bytes:
+        leader, follower = pty.openpty()
+        proc = subprocess.run([cli.exe, "--dir", str(repo), "filter"], stdout=follower, stderr=subprocess.DEVNULL,
+                              env={**env, **extra}, timeout=60)
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(leader)
+        assert proc.returncode == 0
+        return out
+
+    assert b"\x1b[34mNew\x1b[0m" in run({})  # the default pipeline's first stage, a base colour
+    assert b"\x1b[" not in run({"NO_COLOR": "1"})
 
 
 def test_overdue_stands_out_in_agenda(cli):

@@ -34,7 +34,9 @@ ContactOpt = Annotated[Optional[list[str]], typer.Option("--contact", help="Cont
 ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help='Product row "NAME:PRICE[:QTY'
                                                          '[:DISCOUNT%[:TAX%]]]", a catalogue product (id, '
                                                          'SKU or exact name), or "ID:QTY[:DISCOUNT%]" for a '
-                                                         "catalogue product with a quantity (repeatable).")]
+                                                         "catalogue product with a quantity (repeatable). A colon "
+                                                         'in a NAME is written \\: or the name is quoted: '
+                                                         '\'"Licence:Pro":240\' (docs/money.md).')]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Deal type (sale, service, ...).")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Where the deal came from.")]
 ResponsibleOpt = Annotated[Optional[str], typer.Option("--responsible", help="Responsible user (default: "

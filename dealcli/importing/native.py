@@ -19,8 +19,6 @@ from decimal import Decimal
 NESTED = ("products", "comments", "history")
 BOOLS = ("manual_amount", "repeat")
 INTS = ("format", "probability")
-# the formula guard of dealcli.views.render (FORMULA_START): "'" before one of these
-_GUARDED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
 def is_native(values: dict) -> bool:
@@ -33,7 +31,9 @@ def is_flat(values: dict) -> bool:
 
 
 def unguard(text: str) -> str:
-    return _GUARDED.sub("", text, count=1)
+    from dealcli.views.render import unguard_formula  # the inverse of the export's formula guard
+
+    return unguard_formula(text)
 
 
 def unflatten(values: dict, coerce=None) -> dict:

@@ -61,7 +61,11 @@ class ProductRow(Model):
 
     @property
     def total(self) -> Decimal:
-        return money.row_total(self.price, self.quantity, self.discount, self.tax_rate, self.tax_included)
+        return self.total_in(None)
+
+    def total_in(self, currency: str | None) -> Decimal:
+        """The row's total rounded to the minor unit of `currency` (cents when None)."""
+        return money.row_total(self.price, self.quantity, self.discount, self.tax_rate, self.tax_included, currency)
 
     def checked(self, path: tuple) -> None:
         try:
@@ -121,17 +125,23 @@ class Deal(Model):
         return self.status != "open"
 
     def products_total(self) -> Decimal:
-        return money.check_total(sum((p.total for p in self.products), Decimal(0)))
+        return money.check_total(sum((p.total_in(self.currency) for p in self.products), Decimal(0)))
 
     def recompute_amount(self) -> None:
         """amount = the sum of the rows (unless set by hand); a row or sum at or beyond the
-        amount limit is refused up front (UsageError, exit 2): never stored."""
+        amount limit is refused up front (UsageError, exit 2): never stored. An amount set by
+        hand with more decimals than the deal's currency has (5.50 JPY) is refused too."""
         try:
             total = self.products_total()
         except money.MoneyError as exc:
             raise UsageError.about("product", "{0}: {problem}", problem=str(exc)) from None
         if not self.manual_amount:
             self.amount = total
+            return
+        try:
+            self.amount = money.check_places(self.amount, self.currency)
+        except money.MoneyError as exc:
+            raise UsageError.about("amount", "{0}{problem}", problem=str(exc).removeprefix("amount")) from None
 
     def checked(self, path: tuple) -> None:
         try:

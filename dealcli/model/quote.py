@@ -35,4 +35,4 @@ class Quote(Model):
     format: int = FORMAT_VERSION
 
     def rows_total(self) -> Decimal:
-        return sum((r.total for r in self.products), Decimal(0))
+        return sum((r.total_in(self.currency) for r in self.products), Decimal(0))

@@ -31,11 +31,12 @@ def _two_places(value: Decimal) -> Decimal:
 
 
 def weighted_amount(record: dict, stage_probability) -> Decimal:
-    """amount x probability / 100 in cents: the deal's probability, else its stage's."""
+    """amount x probability / 100 in the minor unit of its currency: the deal's probability, else
+    its stage's."""
     prob = record.get("probability")
     if query.as_number(prob) is None:
         prob = stage_probability
-    return money.cents(_num(record.get("amount")) * _num(prob) / 100)
+    return money.cents(_num(record.get("amount")) * _num(prob) / 100, record.get("currency"))
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def _money_lines(sums: dict, prefix: str = "") -> list[str]:
-    return [f"{prefix}{money.fmt(v)} {cur}" for cur, v in sums.items()]
+    return [f"{prefix}{money.fmt(v, cur)} {cur}" for cur, v in sums.items()]
 
 
 def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
@@ -187,12 +188,12 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
     if col.get("converted") and len(col["sum"]) > 1:
-        lines.append(_cut(f"= {money.fmt(col['converted']['sum'])} {col['converted']['currency']}", width))
+        lines.append(_cut(f"= {money.fmt(col['converted']['sum'], col['converted']['currency'])} {col['converted']['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
         lines.append(_cut(f"{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
-        amount = f"{money.fmt(_num(d.get('amount')))} {d.get('currency') or ''}".strip()
+        amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
         lines.append(_cut(amount, width).rjust(width))
     if len(shown) < len(col["deals"]):
         lines.append(f"+{len(col['deals']) - len(shown)} more")
@@ -216,8 +217,8 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     out.append(_cut(f"weighted {weighted}", width))
     conv = tot.get("converted")
     if conv:
-        out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'])}, weighted "
-                        f"{money.fmt(conv['weighted'])}", width))
+        out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'], conv['currency'])}, weighted "
+                        f"{money.fmt(conv['weighted'], conv['currency'])}", width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

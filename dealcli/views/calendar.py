@@ -113,7 +113,7 @@ def text(view: Calendar) -> str:
             out.append("")
             out.append(f"{day.strftime('%a')} {last}")
         amount = query.as_number(r.get("amount"))
-        amount_text = f"{money.fmt(Decimal(amount)) if amount is not None else ''} {r.get('currency') or ''}".strip()
+        amount_text = f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} {r.get('currency') or ''}".strip()
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:
             title = title[:39] + "…"

@@ -15,7 +15,7 @@ def value_text(f: cards.CardField | None, value, currency: str | None = None) ->
     if value is None or value == "" or value == []:
         return "-"
     if f is not None and f.type == "money" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return f"{money.fmt(Decimal(value))} {currency}" if currency else money.fmt(Decimal(value))
+        return f"{money.fmt(Decimal(value), currency)} {currency}" if currency else money.fmt(Decimal(value))
     if f is not None and f.type == "boolean" and isinstance(value, bool):
         return "yes" if value else "no"
     return render.shown(render.cell(value).replace("\n", " / "))

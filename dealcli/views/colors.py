@@ -1,11 +1,18 @@
-"""Terminal colours that read on light and dark backgrounds. A stage colour (#RRGGBB) is moved
-to a luminance between LOW and HIGH (WCAG relative luminance), where it keeps a contrast of at
-least about 3:1 against both black and white; then it is written as a 24-bit escape when the
-terminal says it can ($COLORTERM truecolor or 24bit), else as the nearest of xterm's 256
-colours. Whether to colour at all is render.color_enabled's decision (a tty, no NO_COLOR)."""
+"""Terminal colours that read on light and dark backgrounds.
+
+By default a stage colour (#RRGGBB) is written as one of the terminal's own base colours (SGR
+31-36: red, green, yellow, blue, magenta, cyan, picked by hue; a grey is the default foreground),
+as git, ls and gh do: the user's theme decides the exact shade and keeps its contrast on its own
+background. Never black, white or the bright variants, which vanish on one background or the
+other. The exact colour only when asked, `DEALCLI_COLOR=256` or `DEALCLI_COLOR=truecolor`: it is
+moved to a luminance between LOW and HIGH (WCAG relative luminance), where it keeps a contrast of
+at least about 3:1 against both black and white, and written as the nearest of xterm's 256
+colours or as a 24-bit escape. Whether to colour at all is render.color_enabled's decision (a
+tty, no NO_COLOR, TERM not dumb)."""
 
 from __future__ import annotations
 
+import colorsys
 import os
 
 LOW, HIGH = 0.10, 0.30
@@ -45,8 +52,25 @@ def readable(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return out
 
 
-def truecolor() -> bool:
-    return os.environ.get("COLORTERM", "").lower() in ("truecolor", "24bit")
+MODES = ("16", "256", "truecolor")
+
+
+def mode() -> str:
+    """The colour depth asked for with DEALCLI_COLOR (16 by default; `24bit` is truecolor)."""
+    asked = os.environ.get("DEALCLI_COLOR", "").strip().lower()
+    return "truecolor" if asked in ("truecolor", "24bit") else asked if asked in MODES else "16"
+
+
+# hue (degrees, upper bound) -> SGR foreground code of a base colour
+_HUES = ((20, 31), (70, 33), (160, 32), (200, 36), (260, 34), (335, 35), (360, 31))
+
+
+def base16(rgb: tuple[int, int, int]) -> int | None:
+    """The base colour (SGR 31-36) of the hue of `rgb`, or None for a grey (too little saturation)."""
+    h, s, v = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))
+    if s < 0.25 or v < 0.15:
+        return None
+    return next(code for top, code in _HUES if h * 360 < top)
 
 
 def xterm256(rgb: tuple[int, int, int]) -> int:
@@ -66,13 +90,21 @@ def xterm256(rgb: tuple[int, int, int]) -> int:
 
 
 def sgr(hex_color: str, bold: bool = False) -> str | None:
-    """The escape that starts text in `hex_color` (readable, truecolor or 256), or None."""
+    """The escape that starts text in `hex_color` (a base colour, or readable 256/truecolor when
+    asked; see the module doc), or None when there is nothing to set."""
     if not hex_color or len(hex_color) != 7 or not hex_color.startswith("#"):
         return None
     try:
         rgb = tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     except ValueError:
         return None
-    r, g, b = readable(rgb)  # type: ignore[arg-type]
-    code = f"38;2;{r};{g};{b}" if truecolor() else f"38;5;{xterm256((r, g, b))}"
-    return f"\x1b[{'1;' if bold else ''}{code}m"
+    depth = mode()
+    if depth == "16":
+        base = base16(rgb)  # type: ignore[arg-type]
+        code = str(base) if base else ""
+    else:
+        r, g, b = readable(rgb)  # type: ignore[arg-type]
+        code = f"38;2;{r};{g};{b}" if depth == "truecolor" else f"38;5;{xterm256((r, g, b))}"
+    if not code and not bold:
+        return None
+    return f"\x1b[{';'.join(x for x in ('1' if bold else '', code) if x)}m"

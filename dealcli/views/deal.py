@@ -74,7 +74,7 @@ def deal_card_text(view) -> str:
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
         ("stage", stage_text), ("status", deal.status),
-        ("amount", f"{money.fmt(deal.amount)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
+        ("amount", f"{money.fmt(deal.amount, deal.currency)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
                                                                  else " (from products)")),
         ("company", view.company), ("contacts", ", ".join(view.contacts)),
         ("next_activity", view.next_activity),
@@ -99,7 +99,7 @@ def deal_card_text(view) -> str:
         out.append("products:")
         rows = [{"name": p.name, "price": money.fmt(p.price), "qty": render.cell(p.quantity),
                  "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
-                 + (" incl." if p.tax_included else ""), "total": money.fmt(p.total)} for p in deal.products]
+                 + (" incl." if p.tax_included else ""), "total": money.fmt(p.total_in(deal.currency), deal.currency)} for p in deal.products]
         out.append(render.format_rows(rows, "table").rstrip("\n"))
     if deal.comments:
         out.append("")

@@ -78,9 +78,10 @@ def esc(v) -> str:
     return html.escape("" if v is None else str(v), quote=True)
 
 
-def grouped(value: Decimal) -> str:
-    """Money with thousands separators: 72323.2 -> 72,323.20 (digits never dropped)."""
-    text = money.fmt(value)
+def grouped(value: Decimal, currency: str | None = None) -> str:
+    """Money with thousands separators: 72323.2 -> 72,323.20 (digits never dropped; at the minor
+    unit of `currency` when given: 6,000 JPY)."""
+    text = money.fmt(value, currency)
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
     parts = []
@@ -216,7 +217,7 @@ def board_html(b: dict) -> str:
         cards = []
         for d in col["deals"][:CARDS_PER_STAGE]:
             amount = d.get("amount")
-            amount_text = grouped(Decimal(str(amount))) if amount not in (None, "") else ""
+            amount_text = grouped(Decimal(str(amount)), d.get("currency")) if amount not in (None, "") else ""
             meta = " · ".join(esc(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
                               if x)
             cards.append(f'<li class="card" data-id="{esc(d.get("id"))}"><div class="t">{esc(d.get("title"))}</div>'
@@ -323,7 +324,7 @@ def won_revenue_html(data: dict) -> str:
         table = [[esc(r[group] or f"({empty})"), esc(r["currency"]), num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
                   num(f"won_revenue/by_{group}/{i}/amount", r["amount"], cash=True)] for i, r in enumerate(rows)]
         chart = hbars([(f"{r[group] or '(' + empty + ')'} {r['currency']}", r["amount"],
-                        f"{grouped(r['amount'])} {r['currency']}", None) for r in rows], f"Won revenue by {group}")
+                        f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows], f"Won revenue by {group}")
         out.append(f'<h3>By {esc(group)}</h3><div class="pair"><div>{chart}</div><div>'
                    + (_table([group, "currency", "deals", "amount"], table, f"Won revenue by {group}", 2) if rows
                       else "<p>No won deals.</p>") + "</div></div>")

@@ -15,9 +15,9 @@ def _lines(pairs: list[tuple[str, object]]) -> list[str]:
     return [f"{k.ljust(width)}  {render.cell(v)}".rstrip() for k, v in pairs if v not in (None, "", [])]
 
 
-def _num(value) -> str:
+def _num(value, currency: str | None = None) -> str:
     try:
-        return money.fmt(Decimal(str(value)))
+        return money.fmt(Decimal(str(value)), currency)
     except (ArithmeticError, ValueError):
         return render.cell(value)
 
@@ -35,7 +35,7 @@ def product_lines(rows: list, currency: str | None) -> list[str]:
         body.append([str(i), render.cell(r.get("name")), _num(r.get("price")), render.cell(r.get("quantity")),
                      f"{render.cell(r.get('discount') or 0)}%",
                      f"{render.cell(r.get('tax_rate') or 0)}%" + (" incl." if r.get("tax_included") else ""),
-                     _num(r.get("total")) if r.get("total") is not None else ""])
+                     _num(r.get("total"), currency) if r.get("total") is not None else ""])
     table = tabulate(body, headers=["#", "name", "price", "qty", "discount", "tax", f"total {currency or ''}".strip()],
                      tablefmt="simple", disable_numparse=True, colalign=("right", "left", "right", "right", "right",
                                                                           "right", "right"))
@@ -47,7 +47,7 @@ def quote_text(record: dict, company: str | None, contacts: list[str]) -> str:
     head = f"{render.cell(record.get('title'))} ({record.get('id')})"
     lines = [head] + _lines([
         ("company", company), ("contacts", ", ".join(contacts)),
-        ("amount", f"{_num(record.get('amount'))} {cur}"), ("valid_until", record.get("valid_until")),
+        ("amount", f"{_num(record.get('amount'), cur)} {cur}"), ("valid_until", record.get("valid_until")),
         ("created", f"{render.cell(record.get('created'))} by {render.cell(record.get('created_by'))}"),
         ("modified", record.get("modified")),
     ])
@@ -69,7 +69,7 @@ def recurring_text(record: dict, company: str | None, contacts: list[str]) -> st
     amount = deal.get("amount")
     creates = f"a deal in {render.cell(deal.get('pipeline'))}/{render.cell(deal.get('stage'))}"
     if amount is not None:
-        creates += f", {_num(amount)} {render.cell(deal.get('currency'))}"
+        creates += f", {_num(amount, deal.get('currency'))} {render.cell(deal.get('currency'))}"
     offsets = [f"created {record.get('create_before') or 0} day(s) ahead",
                f"begin +{record.get('begin_offset') or 0} day(s)"]
     if record.get("close_offset") is not None:

@@ -24,8 +24,8 @@ def color_enabled(stream=None) -> bool:
 
 
 def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
-    """Colour for a terminal, readable on light and dark backgrounds (24-bit when $COLORTERM
-    says so, else xterm-256; views/colors.py); plain text elsewhere. The text is made printable
+    """Colour for a terminal, readable on light and dark backgrounds (the terminal's base colours;
+    256 or 24-bit when DEALCLI_COLOR asks; views/colors.py); plain text elsewhere. The text is made printable
     first, so the result (a Styled) is safe to show and printable() leaves it alone."""
     text = printable(str(text))
     if not hex_color or not color_enabled():
@@ -176,13 +176,26 @@ def cell(value) -> str:
     return str(value)
 
 
+_GUARD = re.compile(r"^'*[=+\-@\t\r]")  # a formula start, after any apostrophes of the text itself
+_GUARDED = re.compile(r"^'(?='*[=+\-@\t\r])")  # the one apostrophe guard_formula added
+
+
 def guard_formula(text: str) -> str:
     """OWASP CSV-injection guard: a cell a spreadsheet would run as a formula (beginning with =,
     +, -, @, a tab or a carriage return) gets a leading apostrophe. A plain decimal number
-    (`-100.00`) is a value, not a formula, and stays as it is."""
-    if text.startswith(FORMULA_START) and not _NUMBER.match(text):
+    (`-100.00`) is a value, not a formula, and stays as it is. The guard escapes its own escape:
+    a text that already starts with apostrophes before a formula character (`'=x`) gets one
+    more (`''=x`, which a spreadsheet shows as `'=x`), so unguard_formula gives back every text
+    exactly."""
+    if _GUARD.match(text) and not _NUMBER.match(text):
         return "'" + text
     return text
+
+
+def unguard_formula(text: str) -> str:
+    """The text guard_formula was given: one leading apostrophe before apostrophes and a formula
+    character is removed (`'=x` -> `=x`, `''=x` -> `'=x`); every other text is as it was."""
+    return _GUARDED.sub("", text, count=1)
 
 
 def tsv_escape(text: str) -> str:

@@ -150,7 +150,7 @@ def _money_chart(rows_in: list[dict], key: str, label: str, width: int, empty: s
     tops: dict[str, Decimal] = {}
     for r in rows_in:
         tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["amount"])
-    rows = [[r[key] or f"({empty})", r["currency"], r["deals"], money.fmt(r["amount"])] for r in rows_in]
+    rows = [[r[key] or f"({empty})", r["currency"], r["deals"], money.fmt(r["amount"], r["currency"])] for r in rows_in]
     return chart([label, "cur", "deals", "amount"], rows, [r["amount"] for r in rows_in], width,
                  tops=[tops[r["currency"]] for r in rows_in])
 
@@ -172,7 +172,7 @@ def _forecast(data: list[dict], width: int) -> list[str]:
     for r in data:
         tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["weighted"])
     rows = [[(r["month"] or "no date") + (" past" if r["overdue"] else ""), r["currency"], r["deals"],
-             money.fmt(r["amount"]), money.fmt(r["weighted"])] for r in data]
+             money.fmt(r["amount"], r["currency"]), money.fmt(r["weighted"], r["currency"])] for r in data]
     return _title("Forecast (open deals by expected close month; bar: weighted)", width) + chart(
         ["month", "cur", "deals", "amount", "weighted"], rows, [r["weighted"] for r in data], width,
         tops=[tops[r["currency"]] for r in data])
