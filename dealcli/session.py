@@ -65,6 +65,9 @@ class Session:
         repo = Repository(self.repo_root or find_root(self.dir))
         repo.recover()  # a command killed mid-write is finished or undone before anything is read
         self.__dict__["repo"] = repo
+        from dealcli import rules
+
+        rules.install(self, repo)  # the rulebook judges what each transaction would leave
         if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
             from dealcli import access
 
