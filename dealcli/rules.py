@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Iterable, Protocol
 
 from dealcli import kinds
-from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, Violation
+from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, Violation, shown
 
 GATE_EXEMPT = frozenset({"conflict"})  # reported by check, never refused by the gate
 OWN_CHECK = ("recurring", "generators")  # their problems() read the model and say more
@@ -59,8 +59,17 @@ def schema_problems(doc, rel: str, schema_name: str) -> list[Violation]:
                       key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(err.absolute_path)
         field = ".".join(str(p) for p in path) or "(top level)"
-        out.append(Violation("schema", f"{field}: {err.message}", field, None, rel, doc.line_of(path)))
+        out.append(Violation("schema", f"{field}: {worded(err)}", field, None, rel, doc.line_of(path)))
     return out
+
+
+def worded(err) -> str:
+    """A jsonschema message with its value worded as the CLI words values (errors.shown), not as
+    a Python repr (`Decimal('18500.00')`, lists of dicts)."""
+    message = err.message
+    if not isinstance(err.instance, str):
+        message = message.replace(repr(err.instance), shown(err.instance))
+    return message
 
 
 def line_for(doc, field: str | None, default: tuple) -> int | None:
@@ -131,7 +140,7 @@ def links_out(doc, lookup: Lookup, rel: str) -> list[Violation]:
             if isinstance(value, (dict, list)) or lookup.exists(link.target, str(value)):
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {value!r} does not exist "
+            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} does not exist "
                                  f"({link.target}/{value}.yaml is missing)", field, value, rel, doc.line_of(where)))
     return out
 

@@ -188,3 +188,48 @@ def test_a_company_merge_that_cannot_repoint_a_hidden_deal_is_refused(cli, repo)
     assert files(repo) == before
     cli.ok("company", "merge", keep, dup, user=BOSS)
     checks_clean(cli)
+
+
+# -- outputs never land inside the repository ------------------------------------------------------------
+@pytest.mark.parametrize("args, target", [
+    (("report", "--html"), "dealcli.yaml"),
+    (("board", "--html"), "deals/page.html"),
+    (("report", "--html"), "nowhere/../index.html"),
+])
+def test_html_outputs_inside_the_repository_are_refused(cli, repo, args, target):
+    """Reproduced from issue 23: `board --html FILE` wrote any path, a restricted user could replace
+    dealcli.yaml or a deal file."""
+    cli.ok("deal", "add", "Shown", "--amount", "5")
+    before = files(repo)
+    proc = cli(*args, target)
+    assert proc.returncode == 2, proc.stderr
+    assert f"--html {target}: inside the repository" in proc.stderr and proc.stderr.count("\n") == 1
+    assert files(repo) == before and not (repo / "index.html").exists()
+
+
+def test_import_report_inside_the_repository_is_refused_before_importing(cli, repo, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("title,amount\nA,10\n")
+    link = tmp_path / "there"
+    link.symlink_to(repo)  # a link into the repository is inside it too
+    for target in ("dealcli.yaml", link / "r.json"):
+        proc = cli("import", src, "--report", target)
+        assert proc.returncode == 2 and f"--report {target}: inside the repository" in proc.stderr, proc.stderr
+    assert not list((repo / "deals").glob("*.yaml"))
+    cli.ok("import", src, "--report", tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())
+
+
+# -- check words values as the CLI does ------------------------------------------------------------------
+def test_check_words_values_as_the_cli_does(cli, repo, deal):
+    """Reproduced from issue 23: check printed `Decimal('18500.00')` and lists of dicts as Python reprs."""
+    path = repo / "deals" / f"{deal}.yaml"
+    path.write_text(path.read_text() + "conflicts:\n- field: amount\n  kept: 18500.00\n  other: 17000.50\n"
+                    "- field: products\n  kept: [{name: Seat, price: 10.50, quantity: 2}]\n  other: []\n")
+    out = cli("check").stdout
+    assert "kept 18500.00 (?), the other value was 17000.50" in out, out
+    assert 'kept [{"name":"Seat","price":10.50,"quantity":2}]' in out, out
+    path.write_text(path.read_text().replace("amount: 500.00", "amount: 2000000000000000.00"))
+    out = cli("check").stdout
+    assert "amount: 2000000000000000.00 is greater than the maximum" in out, out
+    assert "Decimal(" not in out and "{'" not in out
