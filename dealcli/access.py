@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from dealcli import kinds
-from dealcli.errors import NotAllowed, UsageError
+from dealcli.errors import DealcliError, NotAllowed, UsageError
 
 LEVELS = ("none", "own", "department", "department+sub", "all")
 RECORD_KINDS = ("deal", "company", "contact", "lead", "quote", "activity", "product", "recurring",
@@ -113,9 +113,12 @@ class Decision:
     rule: str | None = None
     level: str = "none"
     why: str = ""
+    into: str | None = None  # the stage a created deal would be in (rights cover creating into a stage)
 
     def line(self) -> str:
         what = f"{self.kind} {self.record}" if self.record else self.kind
+        if self.into:
+            what += f" into stage {self.into}"
         verdict = "may" if self.allowed else "may not"
         if self.action == "settings":
             what = "change the settings" + (f" in {self.record}" if self.record else "")
@@ -285,10 +288,12 @@ class Policy:
         return "edit", None
 
     def decide_write(self, actor: str | None, folder: str, record_id: str, old, new,
-                     purpose: str | None = None) -> list[Decision]:
+                     purpose: str | None = None, entry=None) -> list[Decision]:
         """Every decision a write of one file needs (an edit that hands a record to another
         owner, or a move into another pipeline, must be allowed for the record before and
-        after). Refused ones have allowed=False."""
+        after; a deal created, imported or templated into a stage other than its pipeline's
+        first (`entry(pipeline id)`; every stage when not given) needs the right to move it
+        there). Refused ones have allowed=False."""
         if folder == "file" and "/" in record_id:
             return []  # an attachment beside a record: judged by the record written with it
         kind = KIND_OF_FOLDER.get(folder, "settings")
@@ -301,6 +306,17 @@ class Policy:
         if action == "add" and purpose == "import":
             action = "import"
         out = [self.decide(actor, action, kind, new if old is None else old, record_id, stage)]
+        into = new.get("deal") if kind == "recurring" and isinstance(new, dict) else new
+        was = (old.get("deal") if kind == "recurring" else old) if isinstance(old, dict) else None
+        if (action in ("add", "import") or (kind == "recurring" and isinstance(was, dict)
+                                            and was.get("stage") != (into or {}).get("stage"))) and \
+                kind in ("deal", "recurring") and isinstance(into, dict) and into.get("stage"):
+            stage = str(into["stage"])
+            first = entry(str(into.get("pipeline") or "")) if entry is not None else None
+            if stage != first:
+                d = self.decide(actor, "move", "deal", {**into, "responsible": into.get("responsible") or owner_of(kind, new)}, record_id, stage)
+                d.action, d.kind, d.into = action, kind, stage
+                out.append(d)
         if old is not None and new is not None and owner_of(kind, old) != owner_of(kind, new):
             out.append(self.decide(actor, "edit", kind, new, record_id))
         if action == "move" and old.get("pipeline") != new.get("pipeline"):  # into another pipeline: its rules too
@@ -406,9 +422,17 @@ class Guard:
 
     # -- writes ---------------------------------------------------------------------------------
     def check_write(self, folder: str, record_id: str, old, new) -> None:
-        for d in self.policy.decide_write(self.actor, folder, record_id, old, new, self.purpose):
+        for d in self.policy.decide_write(self.actor, folder, record_id, old, new, self.purpose, self._entry):
             if not d.allowed:
                 self._deny(d)
+
+    def _entry(self, pipeline_id: str) -> str | None:
+        """The first stage of a pipeline (or of the default one), where a new deal needs no move."""
+        try:
+            pipeline = self.s.pipeline(pipeline_id or self.s.default_pipeline_id())
+        except DealcliError:
+            return None
+        return pipeline.stages[0].id if pipeline.stages else None
 
 
 def install(session, repo) -> None:

@@ -396,8 +396,9 @@ def value_problem(f: CardField, value) -> str | None:
 
 
 def _shown(value) -> str:
-    text = repr(value) if not isinstance(value, Decimal) else format(value, "f")
-    return text if len(text) <= 60 else text[:57] + "..."
+    from dealcli.errors import shown
+
+    return shown(value)
 
 
 def default_value(f: CardField, now: dt.datetime, user: str | None, users: list[str] | None):

@@ -500,24 +500,13 @@ def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
     return transact(s, refs, change)
 
 
-def delete(s: Session, refs: list[str], with_activities: bool = False) -> list[str]:
-    """Delete deals; `with_activities` removes their activities in the same transaction (else
-    they stay, pointing at a deal that is gone, and a notice says how many)."""
-    ids = [s.repo.resolve("deals", r) for r in refs]
-    with s.repo.transaction():
-        docs = [s.load_deal(i)[1] for i in dict.fromkeys(ids)]
-        gone = {doc.id for doc in docs}
-        left = [a for a in s.repo.iter_docs("activities", []) if isinstance(a.data, dict)
-                and str(a.data.get("deal")) in gone]
-        for doc in docs:
-            s.repo.remove(doc)
-        if with_activities:
-            for a in left:
-                s.repo.remove(a)
-    if left and not with_activities:
-        s.notice(f"{len(left)} activit{'y' if len(left) == 1 else 'ies'} of the deleted deal(s) kept; "
-                 "`deal delete --with-activities` removes them too")
-    return [doc.id for doc in docs]
+def delete(s: Session, refs: list[str], unlink: bool = False) -> list[str]:
+    """Delete deals, all or nothing. A deal with activities or a converted lead is refused
+    unless `unlink`: then its activities are deleted and the lead's link cleared (the links of
+    dealcli/kinds.py, settled by lifecycle.remove the same way for every kind)."""
+    from dealcli import lifecycle
+
+    return lifecycle.remove(s, "deal", refs, unlink)
 
 
 def linked_to(s: Session, field_name: str, record_id: str) -> list[str]:
@@ -550,12 +539,14 @@ def unlink(s: Session, field_name: str, record_id: str) -> list[str]:
                 old = list(deal.contacts)
                 deal.contacts = [c for c in deal.contacts if c != record_id]
                 new = list(deal.contacts)
-            else:
+            elif field_name == "products":
                 old = [r.product for r in deal.products]
                 for row in deal.products:
                     if row.product == record_id:
                         row.product = None
                 new = [r.product for r in deal.products]
+            else:  # a quote or lead it was made from
+                old, new = deal.extra.pop(field_name, None), None
             deal.history.append(event(s, "relinked", field=field_name, old=old, new=new, note=note))
             deal.modified = s.now
             s.save_deal(deal, doc)

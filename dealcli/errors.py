@@ -18,6 +18,32 @@ def word(template: str, fields: tuple, values: dict, label=plain_label) -> str:
     return template.format(*(label(f) for f in fields), **values)
 
 
+def shown(value, limit: int = 60) -> str:
+    """A value inside a message, worded as the CLI prints values (never a Python repr): text
+    quoted ('won'), numbers as their exact decimal text (18500.00), true/false, null, dates in
+    ISO 8601, lists and mappings as the CLI's JSON; cut at `limit` characters."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, str):
+        text = repr(value)
+    elif value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, Decimal)):
+        text = format(value, "f") if isinstance(value, Decimal) and value.is_finite() else str(value)
+    elif isinstance(value, (dt.datetime, dt.date)):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple, dict)):
+        from dealcli.views import render
+
+        text = render.json_text(render.jsonable(value))
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @dataclass
 class Words:
     """A text about fields (a notice, a saved reason), worded like DealcliError.about: by the edge

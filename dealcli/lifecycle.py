@@ -1,22 +1,26 @@
-"""Edit and delete for the records around deals (companies, contacts, products, leads, quotes,
-activities): what links a record, deleting it (refused while linked unless `unlink`), and a
-field edit by FIELD=VALUE for products, leads and quotes. Deals linking a record are changed
-only through deals.unlink (the gate); other records through s.repo."""
+"""Edit and delete for every record kind: what links a record, deleting it, and a field edit by
+FIELD=VALUE for products, leads and quotes. A delete is settled by the links declared in
+dealcli/kinds.py, the same way for every kind: a record still linked is refused (rule `linked`,
+exit 1) unless `unlink`; then each linking record is changed as its link's `on_delete` says
+(`clear`: the link is emptied, `cascade`: the linking record is deleted too), all in the
+delete's transaction. Deals linking a record are changed only through deals.unlink (the gate,
+with a `relinked` event); other records through s.repo."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from dealcli import clients, deals, kinds, money, parse, timeutil
-from dealcli.errors import RuleViolation, UsageError, Violation
+from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.session import Session
 
-# which record kind -> (the deal field that links it, other kinds whose records link it by key),
-# derived from the links declared in dealcli/kinds.py
-LINKS = {ref: (next(link.key for k, link in kinds.links_in(kinds.BY_REF[ref].folder) if k.folder == "deals"),
-               {k.folder: link.key for k, link in kinds.links_in(kinds.BY_REF[ref].folder) if k.folder != "deals"})
-         for ref in ("company", "contact", "product")}
-KIND = {ref: kind.folder for ref, kind in kinds.BY_REF.items() if ref not in ("deal", "pipeline")}
+# which record kind -> (the deal field that links it, or None; other kinds whose records link it
+# by key), derived from the links declared in dealcli/kinds.py
+LINKS = {ref: (next((link.key for k, link in kinds.links_in(kind.folder) if k.folder == "deals"), None),
+               {k.folder: link.key for k, link in kinds.links_in(kind.folder) if k.folder != "deals"})
+         for ref, kind in kinds.BY_REF.items()}
+INDEXED = {("activities", "deal")}  # links the index cache can look up (storage/index.keys_of)
+KIND = {ref: kind.folder for ref, kind in kinds.BY_REF.items() if ref != "pipeline"}
 
 
 @dataclass
@@ -29,7 +33,8 @@ class Links:
 
     def describe(self) -> str:
         parts = [f"{len(self.deals)} deal(s)"] if self.deals else []
-        parts += [f"{len(docs)} {kind}" for kind, docs in self.others.items() if docs]
+        parts += [f"{len(docs)} {kind if len(docs) > 1 else kinds.SINGULAR[kind]}"
+                  for kind, docs in self.others.items() if docs]
         return ", ".join(parts)
 
 
@@ -47,13 +52,24 @@ def _holds(data, key: str, record_id: str) -> bool:
 
 
 def links(s: Session, which: str, record_id: str) -> Links:
+    """The records (the acting user may see) linking `record_id`."""
     out = Links()
-    if which not in LINKS:
-        return out
-    deal_field, others = LINKS[which]
-    out.deals = deals.linked_to(s, deal_field, record_id)
+    deal_field, others = LINKS.get(which, (None, {}))
+    if deal_field:
+        out.deals = deals.linked_to(s, deal_field, record_id)
+    guard = s.repo.guard
     for kind, key in others.items():
-        out.others[kind] = [d for d in s.repo.iter_docs(kind, []) if _holds(d.data, key, record_id)]
+        ids = s.repo.lookup(kind, [(key, record_id)]) if (kind, key) in INDEXED else None
+        if ids is None:  # read from the index cache's rows, so a bulk delete parses no file twice
+            ids = [i for i, data in s.repo.records(kind, []) if _holds(data, key, record_id)]
+        out.others[kind] = []
+        for i in ids:
+            try:
+                doc = s.repo.load(kind, i)  # as this transaction leaves it
+            except (NotFound, CorruptData):
+                continue
+            if _holds(doc.data, key, record_id) and (guard is None or guard.visible(kind, doc.data)):
+                out.others[kind].append(doc)
     return out
 
 
@@ -88,27 +104,57 @@ def resolve(s: Session, which: str, ref: str) -> str:
 
 
 def delete(s: Session, which: str, ref: str, unlink: bool = False) -> str:
-    """Delete one record. A company, contact or product still linked by deals, contacts, quotes
-    or recurring templates is refused (exit 1) unless `unlink`: then the links are cleared
-    first (deal product rows keep their name and price), all in one transaction."""
+    """Delete one record (see `remove`)."""
+    return remove(s, which, [ref], unlink)[0]
+
+
+def remove(s: Session, which: str, refs: list[str], unlink: bool = False) -> list[str]:
+    """Delete records of one kind, all or nothing. One still linked (kinds.links_in) is refused
+    (rule `linked`, exit 1, about the field `unlink`) unless `unlink`: then each link is settled
+    by its `on_delete` (cleared, or the linking record deleted too; deal product rows keep their
+    name and price), in the same transaction."""
     kind = KIND[which]
+    done: list[str] = []
     with s.repo.transaction():
-        record_id = resolve(s, which, ref)
-        doc = s.repo.load(kind, record_id)
-        found = links(s, which, record_id)
-        if found.count() and not unlink:
-            raise RuleViolation(Violation("linked", f"{which} {record_id} is linked to {found.describe()}; "
-                                          f"`{which} delete {record_id} --unlink` clears those links and deletes it",
-                                          which, record_id))
-        if found.count():
-            deals.unlink(s, LINKS[which][0], record_id)
-            for other_kind, docs in found.others.items():
-                key = LINKS[which][1][other_kind]
-                for other in docs:
-                    s.repo.update(other, _cleared(other.data, key, record_id))
-            s.notice(f"unlinked {which} {record_id} from {found.describe()}")
-        s.repo.remove(doc)
-    return record_id
+        ids = list(dict.fromkeys(resolve(s, which, ref) for ref in refs))
+        docs = [s.readable(s.repo.load(kind, record_id)) for record_id in ids]
+        for record_id in ids:
+            found = links(s, which, record_id)
+            if found.count() and not unlink:
+                raise RuleViolation(Violation.of(
+                    "linked", "unlink", "{which} {id} is linked to {found}; {0} {what} and deletes it",
+                    which, record_id, which=which, id=record_id,
+                    found=found.describe(), what=_settles(kind)))
+            if found.count():
+                _settle(s, which, record_id, found)
+        for doc in docs:
+            s.repo.remove(doc)
+            done.append(doc.id)
+    return done
+
+
+def _settles(kind: str) -> str:
+    """What the unlink flag does to the records linking a record of `kind`, in words."""
+    cascade = sorted({k.folder for k, link in kinds.links_in(kind) if link.on_delete == kinds.CASCADE})
+    clear = sorted({k.folder for k, link in kinds.links_in(kind) if link.on_delete == kinds.CLEAR})
+    parts = ([f"deletes its {', '.join(cascade)}"] if cascade else []) + \
+        ([f"clears the links of its {', '.join(clear)}"] if clear else [])
+    return " and ".join(parts) or "clears those links"
+
+
+def _settle(s: Session, which: str, record_id: str, found: Links) -> None:
+    """Each link to `record_id` as its on_delete says (kinds.py), in the caller's transaction."""
+    deal_field, keys = LINKS[which]
+    if found.deals:
+        deals.unlink(s, deal_field, record_id)
+    on_delete = {k.folder: link.on_delete for k, link in kinds.links_in(KIND[which])}
+    for other_kind, docs in found.others.items():
+        for other in docs:
+            if on_delete[other_kind] == kinds.CASCADE:
+                s.repo.remove(other)
+            else:
+                s.repo.update(other, _cleared(other.data, keys[other_kind], record_id))
+    s.notice(f"unlinked {which} {record_id} from {found.describe()}")
 
 
 # -- FIELD=VALUE edits of products, leads and quotes ---------------------------------------------------

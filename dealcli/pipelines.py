@@ -569,9 +569,8 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
         return None, problems
     by_stage = deals_by_stage(s, doc.id)
     before = _before(doc, by_stage)
-    found = stage_rules.validate_pipeline(after) + tunnels(s, after)
     holding = {sid: len(recs) for sid, recs in by_stage.items()}
-    found += stage_rules.check_pipeline_change(before, after, holding)
+    found = stage_rules.check_pipeline_change(before, after, holding) + tunnels(s, after)  # its own: check_doc
     for v in found:
         v.path, v.line = source, check.line_for(edited, v.field, ("stages",))
         problems.append(v)

@@ -397,8 +397,10 @@ def write_html(s, target: str, kind: str, sections=None, exprs=None, presets=Non
     from dealcli.views import render
     from dealcli.storage import files
 
+    if target != "-":
+        files.outside(s.repo.root, target, "html")  # before the page is built
     text = html_page(s, kind, sections, exprs, presets, pipeline)
     if target == "-":
         render.write(text)
         return
-    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), 'html')}")
+    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), 'html', s.repo.root)}")

@@ -74,6 +74,9 @@ class Session:
     def repo(self) -> Repository:
         repo = Repository(self.repo_root or find_root(self.dir))
         self.__dict__["repo"] = repo
+        from dealcli import rules
+
+        rules.install(self, repo)  # the rulebook judges what each transaction would leave
         if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
             from dealcli import access
 

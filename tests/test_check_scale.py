@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from dealcli.validation import check as checker
-from dealcli.validation import fastschema
+from dealcli.validation import fastschema, records
 from dealcli.validation import schemas
 from dealcli.session import Session
 from dealcli.storage import yamlcodec
@@ -123,11 +123,11 @@ def test_parallel_check_reports_exactly_what_the_plain_check_reports(repo, monke
     def problems():
         return [str(p) for p in checker.run(Session(repo_root=repo, quiet=True))]
 
-    monkeypatch.setattr(checker, "_fast", lambda name: None)  # jsonschema only, one process
+    monkeypatch.setattr(records, "_fast", lambda name: None)  # jsonschema only, one process
     monkeypatch.setenv("DEALCLI_NO_PARALLEL", "1")
     plain = problems()
     monkeypatch.undo()
-    checker._fast.cache_clear()
+    records._fast.cache_clear()
     monkeypatch.setattr(checker, "PARALLEL_MIN", 2)
     monkeypatch.setattr(checker, "CHUNK", 4)
     fast = problems()

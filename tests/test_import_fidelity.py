@@ -241,8 +241,11 @@ def test_jsonl_with_dangling_links_warns_and_strict_refuses(cli, repo, tmp_path)
     proc = other("import", dump, "--strict")
     assert proc.returncode == 1 and "--strict" in proc.stderr and "which this repository does not have" in proc.stderr
     assert records(tmp_path / "empty") == []
+    # without --strict the write gate refuses it too (issue 23: no command leaves a repository that
+    # `check` fails), naming the rule and the link
     proc = other("import", dump)
-    assert proc.returncode == 0 and "warning: 1 deals have dangling links" in proc.stderr
+    assert proc.returncode == 1 and "[dangling-link]" in proc.stderr, proc.stderr
+    assert records(tmp_path / "empty") == []
 
 
 # -- 9. migration report --------------------------------------------------------------------------------------

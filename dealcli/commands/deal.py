@@ -353,8 +353,10 @@ def delete(
     deal_id: IdArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
                                       "is not a terminal).")] = False,
-    with_activities: Annotated[bool, typer.Option("--with-activities", help="Delete the deals' activities "
-                                                  "too (in the same transaction).")] = False,
+    unlink: Annotated[bool, typer.Option("--unlink", "--with-activities",
+                                         help="Delete the deals' activities and clear the link of leads "
+                                         "converted into them, instead of refusing (in the same "
+                                         "transaction).")] = False,
 ) -> None:
     """Delete deals (their files; git keeps the past). Prints the deleted ids."""
     from dealcli import deals
@@ -370,4 +372,4 @@ def delete(
         resolved = s.repo.resolve("deals", ids[0])
         if not typer.confirm(f"Delete deal {resolved}?", err=True):
             raise typer.Exit(1)
-    print_ids(deals.delete(s, ids, with_activities))
+    print_ids(deals.delete(s, ids, unlink))

@@ -148,4 +148,4 @@ def import_command(
     for line in messages.import_notices(result, name):
         s.notice(line)
     if report_file:
-        importing.write_report(result, name, report_file)
+        importing.write_report(result, name, report_file, s.repo.root)

@@ -43,7 +43,8 @@ IdArg = Annotated[str, typer.Argument(help="A deal id, a unique prefix of one, o
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE: a deal field by its "
                                                      "name, or a custom field (repeatable).")]
 UnlinkOpt = Annotated[bool, typer.Option("--unlink", help="Also clear every link to it (deals, contacts, "
-                                        "quotes, recurring templates) instead of refusing.")]
+                                        "quotes, recurring templates) instead of refusing (what each link "
+                                        "does: docs/format.md).")]
 RecordRefArg = Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix.", show_default=False)]
 PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.",
                                                     autocompletion=complete.pipelines)]

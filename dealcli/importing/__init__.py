@@ -1228,6 +1228,8 @@ def run(s: Session, opts: ImportOptions, report=None, progress=None) -> Result:
     (created / updated / unchanged / skipped); `progress(phase, done, total)` now and then."""
     from dealcli import access
 
+    if opts.report_file:  # refused before anything is imported (storage/files.outside)
+        files.outside(s.repo.root, opts.report_file, "report_file")
     with access.purpose(s, "import"):  # with users: new records need the import right
         return _run(s, opts, report, progress)
 
@@ -1419,11 +1421,10 @@ def _check_header(ctx: Context) -> None:
                                source=ctx.source.name, shown=shown)
 
 
-def write_report(result: Result, name: str, path: str) -> None:
-    """`--report FILE`: the migration report as JSON (a file the user names, written atomically)."""
+def write_report(result: Result, name: str, path: str, root=None) -> None:
+    """`--report FILE`: the migration report as JSON (a file the user names, written atomically,
+    never inside the repository at `root`)."""
     import json
 
-    from dealcli.storage import files
-
     data = json.dumps(result.report(name), ensure_ascii=False, indent=2) + "\n"
-    files.write_output(path, data.encode("utf-8"), "report_file")
+    files.write_output(path, data.encode("utf-8"), "report_file", root)

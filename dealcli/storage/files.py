@@ -72,10 +72,28 @@ class Spool:
         self._named = None
 
 
-def write_output(path: str | os.PathLike, data: bytes, field: str) -> Path:
-    """A file the user asked for (`--html FILE`), written atomically; `field` is the caller's
-    parameter that named it (`html`, `report_file`), worded by the edge."""
+def outside(root: str | os.PathLike, path: str | os.PathLike, field: str) -> Path:
+    """`path` when it lies outside the repository at `root` (links followed); a usage error
+    (exit 2) naming it otherwise: an output written there would bypass the write gate and the
+    access guard (an HTML page over a deal file, JSON over dealcli.yaml)."""
     path = Path(path)
+    where = path.parent.resolve() / path.name
+    if where.is_symlink() or where.exists():
+        where = where.resolve()
+    home = Path(root).resolve()
+    if where == home or home in where.parents:
+        raise UsageError.about(field, "{0} {path}: inside the repository ({root}); write it outside, an output "
+                               "file there would bypass the write gate", path=str(path), root=str(home))
+    return path
+
+
+def write_output(path: str | os.PathLike, data: bytes, field: str, root: str | os.PathLike | None = None) -> Path:
+    """A file the user asked for (`--html FILE`), written atomically, never inside the repository
+    at `root` (`outside`); `field` is the caller's parameter that named it (`html`,
+    `report_file`), worded by the edge."""
+    path = Path(path)
+    if root is not None:
+        outside(root, path, field)
     if not path.parent.is_dir():
         raise UsageError.about(field, "{0} {path}: the folder {folder!r} does not exist", path=str(path),
                                folder=str(path.parent))

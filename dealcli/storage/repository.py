@@ -64,6 +64,7 @@ class Repository:
         self._id: str | None = None
         self.guard = None  # access.Guard when the repository has users (installed by the Session)
         self.lock_wait: float | None = None  # seconds to wait for the lock (None: DEALCLI_LOCK_TIMEOUT)
+        self.rulebook = None  # rules.Gate: the rules judged on what a transaction leaves (the Session)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -201,8 +202,14 @@ class Repository:
             self._tx, self._dir_before = tx, {}
             try:
                 yield tx
+                if self.rulebook is not None:  # the rulebook on the state it would leave (dealcli/rules.py)
+                    from dealcli.rules import refuse
+
+                    refuse(self.rulebook.verdict())
             except BaseException:
                 tx.discard()
+                if self.rulebook is not None:
+                    self.rulebook.reset()
                 raise
             finally:
                 self._tx = None
@@ -217,7 +224,7 @@ class Repository:
                 self.on_commit(applied, None)
 
     def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
-               path: Path | None = None) -> Doc:
+               path: Path | None = None, model=None) -> Doc:
         if path is None:
             path = self.root / CONFIG_NAME if kind == "config" else self.path(kind, record_id)
         if raw is None and data is not None:
@@ -225,12 +232,18 @@ class Repository:
         if self._tx is not None:
             if self.guard is not None:  # access rights: refused before anything is staged
                 self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)
+            if self.rulebook is not None and kind in KINDS:
+                before = expect if isinstance(expect, bytes) else None
+                if expect is atomic.ANY:
+                    op = self._tx.staged(path)
+                    before = self._tx.raw_of(op) if op is not None else atomic.read_bytes(path)
+                self.rulebook.staged(Doc(kind, record_id, path, data, raw), before, model)
             if kind not in self._dir_before:  # the folder as the index cache knew it
                 self._dir_before[kind] = self._folder_stat_if_indexed(kind) if kind in KINDS else None
             self._tx.stage(kind, record_id, path, raw, data, expect)
         else:
             with self.transaction():
-                return self._stage(kind, record_id, data, expect, raw, path)
+                return self._stage(kind, record_id, data, expect, raw, path, model)
         return Doc(kind, record_id, path, data, raw)
 
     def _before(self, kind: str, record_id: str, path: Path, expect):
@@ -249,35 +262,36 @@ class Repository:
             return {}
 
     def _plain(self, kind: str, record_id: str, data, doc: Doc | None = None):
-        """What a record is written as: a model (storage.convert.Model) is dumped by its one
-        converter; plain data is first read through its kind's model, so no record is written that
-        its model cannot read back (CorruptData naming the file and the value, exit 5)."""
+        """What a record is written as, and its model: a model (storage.convert.Model) is dumped
+        by its one converter; plain data is first read through its kind's model, so no record is
+        written that its model cannot read back (CorruptData naming the file and the value, exit 5)."""
         from dealcli.storage.convert import Model
 
         if isinstance(data, Model):
-            return data.to_dict()
+            return data.to_dict(), data
         if kind in KINDS and isinstance(data, dict):
             from dealcli.model import model_of
 
             try:
-                model_of(kind).from_dict(data)
+                return data, model_of(kind).from_dict(data)
             except FieldError as exc:
                 line = doc.line_of(exc.path) if doc is not None else None  # where the file read has it
                 raise CorruptData(self.rel(self.path(kind, record_id)), f"{exc} (not written)", line) from None
-        return data
+        return data, None
 
     def create(self, kind: str, record_id: str, data) -> Doc:
         """A new record (a model, or plain data its model reads); Conflict (exit 4) if a file with
         that id exists by the commit."""
         if self.exists(kind, record_id):
             raise Conflict(f"{self.rel(self.path(kind, record_id))}: already exists")
-        return self._stage(kind, record_id, self._plain(kind, record_id, data), atomic.MISSING)
+        data, model = self._plain(kind, record_id, data)
+        return self._stage(kind, record_id, data, atomic.MISSING, model=model)
 
     def update(self, doc: Doc, data) -> Doc:
         """Write a record read as `doc` (a model, or plain data its model reads); refused
         (Conflict) if the file changed since."""
-        return self._stage(doc.kind, doc.id, self._plain(doc.kind, doc.id, data, doc),
-                           doc.raw if doc.raw is not None else atomic.MISSING)
+        data, model = self._plain(doc.kind, doc.id, data, doc)
+        return self._stage(doc.kind, doc.id, data, doc.raw if doc.raw is not None else atomic.MISSING, model=model)
 
     def remove(self, doc: Doc) -> None:
         """Delete a record read as `doc`; refused (Conflict) if the file changed since."""
@@ -301,7 +315,8 @@ class Repository:
     def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY) -> Doc:
         """Write a record whatever is there (expect=ANY) or against an etag; prefer
         create/update/remove, which take the etag from what was read."""
-        return self._stage(kind, record_id, self._plain(kind, record_id, data), expect)
+        data, model = self._plain(kind, record_id, data)
+        return self._stage(kind, record_id, data, expect, model=model)
 
     def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
         self._stage(kind, record_id, None, expect)

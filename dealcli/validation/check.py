@@ -4,51 +4,23 @@ way), so CI sees every problem at once."""
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 
-from dealcli import stage_rules
-
+from dealcli import kinds, rules, stage_rules
 from dealcli.validation import history
 from dealcli.validation import links as linkcheck
-
-from dealcli.validation import schemas
-from dealcli.errors import CorruptData, FieldError, NotFound, Violation
-from dealcli.model import model_of
+from dealcli.errors import CorruptData, NotFound, Violation
 from dealcli.session import Session
 from dealcli.storage.repository import KINDS, Doc
 
-OWN_CHECK = ("recurring", "generators")  # their problems() load the model and say more
 PARALLEL_MIN = 400  # deal files from which worker processes share the work
 CHUNK = 500
 _JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forked workers
 
 
-@functools.lru_cache(maxsize=None)
-def _fast(schema_name: str):
-    from dealcli.validation.fastschema import compile_schema
-
-    return compile_schema(schemas.load(schema_name))
-
-
 def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
-    from dealcli.validation.records import plain_problem
-
-    found = plain_problem(doc.data)
-    if found:  # a null key, a !!set, .inf: not data any view can show
-        field = ".".join(str(p) for p in found[0]) or None
-        return [Violation("type", found[1], field, None, rel, doc.line_of(found[0]))]
-    fast = _fast(schema_name)
-    if fast is not None and fast(doc.data):
-        return []  # valid: jsonschema would find nothing (see fastschema.py)
-    out = []
-    validator = schemas.validator(schema_name)
-    for err in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
-        path = tuple(err.absolute_path)
-        field = ".".join(str(p) for p in path) or "(top level)"
-        out.append(Violation("schema", f"{field}: {err.message}", field, None, rel, doc.line_of(path)))
-    return out
+    return rules.schema_problems(doc, rel, schema_name)
 
 
 def _zone_problems(config: Doc) -> list[Violation]:
@@ -66,39 +38,29 @@ def _zone_problems(config: Doc) -> list[Violation]:
     return []
 
 
-def line_for(doc: Doc, field: str | None, default: tuple) -> int | None:
-    """The line of a Violation's field (a dotted path such as `stages.2.color`) in a file."""
-    if not field:
-        return doc.line_of(default)
-    return doc.line_of(tuple(int(p) if p.isdigit() else p for p in field.split(".")))
+line_for = rules.line_for
 
 
-def check_doc(s: Session, doc: Doc, kind: str) -> tuple[list[Violation], object | None]:
-    rel = s.repo.rel(doc.path)
-    name = schemas.SCHEMA_OF_KIND.get(kind)
-    problems = _schema_problems(doc, rel, name) if name else []
-    model = model_of(kind) if kind not in OWN_CHECK else None  # every kind's model: the one converter
-    obj = None
-    if model is not None:
-        try:
-            obj = model.from_dict(doc.data)
-        except FieldError as exc:
-            if not problems:
-                problems.append(Violation("type", str(exc), None, None, rel, doc.line_of(exc.path)))
-            return problems, None
-    if kind == "recurring" and not problems:
-        from dealcli import recurring
+class Files:
+    """The rulebook's Lookup (dealcli/rules.py) over the files on disk, as `check` reads them."""
 
-        problems += [Violation("recurring", msg, None, None, rel, line) for msg, line in recurring.problems(s, doc)]
-    if kind == "generators" and not problems:
-        from dealcli import generators
+    def __init__(self, s: Session, known: dict[str, set[str]], pipelines: dict, broken: set):
+        self.session, self.known, self.pipelines, self.broken = s, known, pipelines, broken
 
-        problems += [Violation("generator", msg, None, None, rel, line) for msg, line in generators.problems(s, doc)]
-    record_id = doc.data.get("id")
-    if record_id is not None and str(record_id) != doc.id:
-        problems.append(Violation("id-filename", f"id {record_id!r} does not match the file name {doc.id!r}",
-                                  "id", record_id, rel, doc.line_of(("id",))))
-    return problems, obj
+    def exists(self, kind: str, record_id: str) -> bool:
+        return record_id in self.known[kind]
+
+    def pipeline(self, pipeline_id: str):
+        return self.pipelines.get(pipeline_id)
+
+    def linking(self, target: str, ids: set[str]):
+        return iter(())  # check judges every file, so it needs no neighbours
+
+
+def check_doc(s: Session, doc: Doc, kind: str, lookup: Files | None = None) -> tuple[list[Violation], object | None]:
+    """A record's own rules (schema, types, id, kind rules): rules.record."""
+    return rules.record(doc, lookup or Files(s, {}, {}, {doc.id} if kind == "pipelines" else set()),
+                        s.repo.rel(doc.path))
 
 
 def run(s: Session) -> list[Violation]:
@@ -128,7 +90,7 @@ def run(s: Session) -> list[Violation]:
             continue  # after the pipelines, file by file (in parallel when there are many)
         errors: list[CorruptData] = []
         for doc in repo.iter_docs(kind, errors):
-            found, obj = check_doc(s, doc, kind)
+            found, obj = check_doc(s, doc, kind, Files(s, {}, {}, set()))
             problems += found
             if obj is not None:
                 loaded.setdefault(kind, []).append((doc, obj))
@@ -136,17 +98,17 @@ def run(s: Session) -> list[Violation]:
         if kind == "pipelines":  # an unreadable pipeline file: its deals are not "without pipeline"
             broken = {Path(exc.path).stem for exc in errors}
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
-    for doc, pipeline in loaded.get("pipelines", []):
-        for v in stage_rules.validate_pipeline(pipeline):
-            v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ("stages",))
-            problems.append(v)
     docs = {p.id: doc for doc, p in loaded.get("pipelines", [])}
-    for pipeline_id, v in stage_rules.tunnel_problems(pipelines):
+    for pipeline_id, v in stage_rules.tunnel_problems(pipelines):  # across pipelines: tunnels
         v.path, v.line = repo.rel(docs[pipeline_id].path), line_for(docs[pipeline_id], v.field, ("automation",))
         problems.append(v)
     known = linkcheck.known_ids(s)
-    problems += check_deals(s, pipelines, known, broken)
-    problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)
+    files = Files(s, known, pipelines, broken)
+    problems += check_deals(s, files)
+    for kind in KINDS:  # the links every record holds (the deals': in check_deals)
+        if kind != "deals" and kinds.links_out(kind):
+            for doc in repo.iter_docs(kind, errors=[]):  # unreadable files are reported above
+                problems += rules.links_out(doc, files, repo.rel(doc.path))
     for note in history.duplicate_notices(s):
         s.notice(note)
     problems = drop_shadowed(problems)
@@ -167,9 +129,8 @@ def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
 
 
 def _check_deal_files(ids: list[str]) -> list[Violation]:
-    """Schema, types, id, stage rules and links of some deal files (in this process or a
-    worker): each file is parsed once."""
-    s, pipelines, known, broken = _JOB
+    """The rulebook on some deal files (in this process or a worker): each file is parsed once."""
+    s, files = _JOB
     repo = s.repo
     out: list[Violation] = []
     errors: list[CorruptData] = []
@@ -181,22 +142,17 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
         except CorruptData as exc:
             errors.append(exc)
             continue
-        found, deal = check_doc(s, doc, "deals")
-        out += found
-        out += linkcheck.doc_problems(s, doc, "deals", known)
-        if deal is not None and deal.pipeline not in broken:
-            for v in stage_rules.validate_deal(deal, pipelines) + history.deal_problems(deal):
-                v.path, v.line = repo.rel(doc.path), line_for(doc, v.field, ())
-                out.append(v)
+        rel = repo.rel(doc.path)
+        out += rules.record(doc, files, rel)[0] + rules.links_out(doc, files, rel)
     return out + _yaml_problems(s, errors)
 
 
-def check_deals(s: Session, pipelines: dict, known: dict, broken: set = frozenset()) -> list[Violation]:
+def check_deals(s: Session, files: Files) -> list[Violation]:
     """Every deal file, parsed and checked by worker processes (one per core, forked, so they
     share the pipelines) when there are many; only the problems come back."""
     global _JOB
     ids = s.repo.ids("deals")
-    _JOB = (s, pipelines, known, broken)
+    _JOB = (s, files)
     try:
         workers = min(os.cpu_count() or 1, 8)
         import multiprocessing

@@ -5,7 +5,7 @@ companies and contacts."""
 from __future__ import annotations
 
 from dealcli import clients, merge
-from dealcli.errors import Violation
+from dealcli.errors import Violation, shown
 from dealcli.model import Deal
 
 STAGE_EVENTS = ("created", "moved", "closed", "reopened")
@@ -17,8 +17,8 @@ def deal_problems(deal: Deal) -> list[Violation]:
         if not isinstance(c, dict):
             continue
         out.append(Violation(
-            "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {c.get('kept')!r} "
-            f"({c.get('kept_by') or '?'}), the other value was {c.get('other')!r} ({c.get('other_by') or '?'}); "
+            "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {shown(c.get('kept'), 200)} "
+            f"({c.get('kept_by') or '?'}), the other value was {shown(c.get('other'), 200)} ({c.get('other_by') or '?'}); "
             f"once decided: `dealcli deal edit {deal.id} --resolve {c.get('field')}`",
             f"conflicts.{n}", c.get("field")))
     history = [e for e in deal.history if isinstance(e, dict)]
@@ -35,7 +35,7 @@ def deal_problems(deal: Deal) -> list[Violation]:
         named = last.get("to") if last.get("kind") in ("moved", "reopened") else last.get("stage")
         if named is not None and str(named) != deal.stage:
             out.append(Violation("history-state", f"deal {deal.id} is in stage {deal.stage!r} but its last stage "
-                                 f"event ({last.get('kind')} at {last.get('at')}) names {named!r}",
+                                 f"event ({last.get('kind')} at {last.get('at')}) names {shown(named)}",
                                  f"history.{n}", named))
     late = merge.edits_after_close(history)
     if late:

@@ -86,4 +86,6 @@ def problem(kind: str, data) -> tuple[tuple, str] | None:
     err = errors[0]
     path = tuple(err.absolute_path)
     field = ".".join(str(p) for p in path) or "(top level)"
-    return path, f"{field}: {err.message}"
+    from dealcli.rules import worded
+
+    return path, f"{field}: {worded(err)}"
