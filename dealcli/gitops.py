@@ -293,10 +293,26 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
         if proc.returncode == 0:
             report["pushed"] = True
             return report
-        if "rejected" not in proc.stderr and "fetch first" not in proc.stderr and "non-fast-forward" not in proc.stderr:
-            raise GitFailed(f"git push failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
-        s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
+        _push_refused(s, proc)
+        if attempt < retries:
+            s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
     raise GitFailed(f"sync: the remote kept moving; gave up after {retries} retries (run `dealcli sync` again)")
+
+
+def _push_refused(s: Session, proc) -> None:
+    """A failed push that pulling again cannot fix raises, with the remote's own reasons (its
+    pre-receive hook's `remote:` lines) on stderr; a push that lost the race returns."""
+    err = proc.stderr or ""
+    if "hook declined" in err:  # the remote's hook said no: pulling again changes nothing
+        reasons = [line[len("remote: "):].strip() for line in err.splitlines() if line.startswith("remote: ")]
+        reasons = [r[len("dealcli: "):] if r.startswith("dealcli: ") else r for r in reasons if r]
+        for reason in reasons:
+            s.notice(f"remote: {reason}")
+        first = next((r for r in reasons if r.startswith("refused: ")), reasons[0] if reasons else _last_line(proc))
+        raise GitFailed(f"sync: the remote refused the push: {first} (your commits are kept; nothing pushed)")
+    if "fetch first" in err or "non-fast-forward" in err or "rejected" in err:
+        return  # the remote moved (or was moving: "cannot lock ref") meanwhile
+    raise GitFailed(f"git push failed: {_last_line(proc)}")
 
 
 class CheckFailed(DealcliError):
