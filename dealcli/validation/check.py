@@ -142,6 +142,11 @@ def run(s: Session) -> list[Violation]:
     problems += linkcheck.run(s, [k for k in linkcheck.LINKS if k != "deals"], known)
     for note in history.duplicate_notices(s):
         s.notice(note)
+    from dealcli import gitops
+
+    problems += [Violation("unmerged", "git left this file unmerged (a merge stopped on it): merge it (with the "
+                           f"driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
+                           None, None, path) for path in gitops.unmerged(repo.root)]
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
