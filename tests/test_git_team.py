@@ -289,8 +289,8 @@ def test_delete_against_comment(team, mode):
     assert [c["text"] for c in bob.deal(d)["comments"]] == ["Still alive"]
 
 
-def test_plain_git_pull_uses_the_driver(team):
-    alice, bob = team
+def both_comment_then_plain_pull(alice: Clone, bob: Clone, env: dict | None = None) -> None:
+    """alice and bob comment one deal; alice pushes, bob pulls with plain git: both comments."""
     d = shared_deal(alice, bob)
     alice.ok("deal", "comment", d, "one")
     git(alice.root, "commit", "--quiet", "-am", "comment")
@@ -298,10 +298,14 @@ def test_plain_git_pull_uses_the_driver(team):
     bob.ok("deal", "comment", d, "two")
     git(bob.root, "commit", "--quiet", "-am", "comment")
     proc = subprocess.run(["git", "-C", str(bob.root), "pull", "--quiet", "--no-rebase", "--no-edit"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     settled(bob, allowed=())
     assert [c["text"] for c in bob.deal(d)["comments"]] == ["one", "two"]
+
+
+def test_plain_git_pull_uses_the_driver(team):
+    both_comment_then_plain_pull(*team)
 
 
 def test_sync_pulls_again_when_the_remote_moved_while_pushing(team):
@@ -372,20 +376,9 @@ def test_the_driver_is_registered_by_an_absolute_path(team):
     command = git(bob.root, "config", "--get", "merge.dealcli.driver").strip()
     program = command.split(" merge-file")[0].split()[0]
     assert Path(program).is_absolute() and Path(program).exists(), command
-    d = shared_deal(alice, bob)
-    alice.ok("deal", "comment", d, "one")
-    git(alice.root, "commit", "--quiet", "-am", "comment")
-    git(alice.root, "push", "--quiet")
-    bob.ok("deal", "comment", d, "two")
-    git(bob.root, "commit", "--quiet", "-am", "comment")
     import os
 
-    env = dict(os.environ, PATH="/usr/bin:/bin")
-    proc = subprocess.run(["git", "-C", str(bob.root), "pull", "--quiet", "--no-rebase", "--no-edit"],
-                          capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr
-    settled(bob, allowed=())
-    assert [c["text"] for c in bob.deal(d)["comments"]] == ["one", "two"]
+    both_comment_then_plain_pull(alice, bob, env=dict(os.environ, PATH="/usr/bin:/bin"))
 
 
 def test_check_reports_what_git_left_unmerged(team):
