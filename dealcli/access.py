@@ -279,8 +279,9 @@ class Policy:
         if new is None:
             return "delete", None
         if kind == "deal":
-            if old.get("status") in ("won", "lost") and new.get("status") == "open":
-                return "reopen", None
+            if old.get("status") in ("won", "lost") and (new.get("status") == "open" or old.get("stage") !=
+                                                         new.get("stage") or old.get("pipeline") != new.get("pipeline")):
+                return "reopen", None  # a won deal made lost is reopened first (a merge can do it in one step)
             if old.get("stage") != new.get("stage") or old.get("pipeline") != new.get("pipeline"):
                 return "move", str(new.get("stage") or "")
             if old.get("status") in ("won", "lost") and any(old.get(k) != new.get(k) for k in CORRECTED):
@@ -321,6 +322,8 @@ class Policy:
             out.append(self.decide(actor, "edit", kind, new, record_id))
         if action == "move" and old.get("pipeline") != new.get("pipeline"):  # into another pipeline: its rules too
             out.append(self.decide(actor, "move", kind, new, record_id, stage))
+        if action == "reopen" and new.get("status") in ("won", "lost"):  # reopened into another closed stage
+            out.append(self.decide(actor, "move", kind, old, record_id, str(new.get("stage") or "")))
         return out
 
 

@@ -1,14 +1,22 @@
 """Access rights over git history: `dealcli check --audit [REV-RANGE]` and
-`dealcli git-hook pre-receive`.
+`dealcli git-hook pre-receive`, one code: `judge_update` judges a ref update as a whole.
 
-Each commit is judged by the rules in force BEFORE it: the users, departments and roles of the
-dealcli.yaml of its (first) parent, so nobody can grant themselves a right in the commit that
-uses it. The author e-mail maps to a user; every record file the commit adds, changes or deletes
-is one write, decided by the same `access.Policy.decide_write` the command line uses. A commit
-whose parent has no users is not judged (a repository without users has no rights). A merge is
-judged on the files that differ from every parent (what the merge itself changed).
+A ref update is judged from its old tip to its new tip (docs/access.md):
+- the rules in force are the users, departments and roles of the OLD tip's dealcli.yaml, so
+  nobody grants themselves a right in the push (or the commit) that uses it; an old tip without
+  users has no rights to judge;
+- the change is the difference between the two tips' trees, record by record: each changed
+  file is one write (as it was at the old tip → as it is at the new tip), decided by the same
+  `access.Policy.decide_write` the command line uses. What the commits in between did on the way
+  (orphan commits, side parents of merges, merge resolutions, a history rewritten back to before
+  `users:`) is judged by where it lands, so no shape of history gets around it;
+- who is judged: the authenticated pusher when the git server names one (never the author
+  e-mails then); else the author of every commit of the update that touched the file (a commit
+  touches what differs from its first parent; a root commit, everything it holds);
+- a non-fast-forward (force push) and a branch delete need the settings right.
 
-git is the real `git` binary (subprocess), imported only here."""
+`check --audit` walks a branch's first-parent history and judges each step (parent → commit)
+as such an update. git is the real `git` binary (subprocess), imported only here."""
 
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dealcli import access
-from dealcli.errors import CorruptData, NotAllowed, UsageError
+from dealcli.errors import CorruptData, UsageError
 from dealcli.storage import yamlcodec
 from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
 
@@ -54,6 +62,9 @@ class Git:
             raise UsageError(f"git {' '.join(args)}: {out.stderr.decode(errors='replace').strip()}")
         return out.stdout
 
+    def ok(self, *args: str) -> bool:
+        return subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=self.env).returncode == 0
+
     def blob(self, rev: str, path: str) -> bytes | None:
         """The content of `path` at `rev` (None when it is not there), through one long-running
         `git cat-file --batch` (a push of thousands of files is not thousands of processes)."""
@@ -77,9 +88,26 @@ class Git:
             self._batch = None
 
     def changed(self, parent: str | None, commit: str) -> set[str]:
+        """Paths that differ between two commits (`parent` None: every path `commit` holds)."""
         args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
         out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
         return {p for p in out.decode().split("\0") if p}
+
+    def resolve(self, rev: str) -> str | None:
+        out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=self.cwd,
+                             capture_output=True, env=self.env)
+        return out.stdout.decode().strip() or None if out.returncode == 0 else None
+
+    def commits(self, *revs: str) -> list[tuple[str, list[str], str]]:
+        """(sha, parents, author e-mail) of `git rev-list revs`, oldest first."""
+        out = self.run("rev-list", "--reverse", "--format=%H%x00%P%x00%ae", *revs).decode()
+        found = []
+        for line in out.splitlines():
+            if line.startswith("commit ") or "\0" not in line:
+                continue
+            sha, parents, author = line.split("\0")
+            found.append((sha, parents.split(), author))
+        return found
 
 
 def _load(raw: bytes | None, path: str):
@@ -102,68 +130,135 @@ def _target(rel: str) -> tuple[str, str] | None:
     return None
 
 
-def audit_commits(git: Git, revs: list[str], prefix: str = "", pusher: str | None = None) -> list[Finding]:
-    """Every change in the commits `git rev-list revs` names that its author was not allowed.
-    `pusher`: who the git server says pushes (the hook): a commit authored by another user needs
-    the pusher's right to act as that user (an author e-mail alone is self-declared)."""
-    out = git.run("rev-list", "--reverse", "--format=%H%x00%P%x00%ae", *revs).decode()
-    findings: list[Finding] = []
-    policies: dict[str, access.Policy] = {}
-    for line in out.splitlines():
-        if line.startswith("commit ") or "\0" not in line:
-            continue
-        sha, parents_text, author = line.split("\0")
-        parents = parents_text.split()
-        base = parents[0] if parents else None
-        if base not in policies:
-            policies[base] = access.Policy.from_config(
-                (_load(git.blob(base, prefix + CONFIG_NAME), CONFIG_NAME) or {}) if base else {})
-        policy = policies[base]
+class Judge:
+    """Judges ref updates of one git repository (caches the rules in force at each old tip)."""
+
+    def __init__(self, git: Git, prefix: str = ""):
+        self.git = git
+        self.prefix = prefix
+        self._policies: dict[str, access.Policy] = {}
+
+    def policy(self, rev: str | None) -> access.Policy:
+        """The rules in force at `rev`: its dealcli.yaml's users, departments and roles."""
+        if rev is None:
+            return access.Policy()
+        if rev not in self._policies:
+            config = _load(self.git.blob(rev, self.prefix + CONFIG_NAME), CONFIG_NAME)
+            self._policies[rev] = access.Policy.from_config(config if isinstance(config, dict) else {})
+        return self._policies[rev]
+
+    def records(self, paths) -> list[str]:
+        n = len(self.prefix)
+        return sorted(p for p in paths if p.startswith(self.prefix) and _target(p[n:]))
+
+    def update(self, old: str | None, new: str | None, ref: str = "", pusher: str | None = None,
+               base: str | None = None) -> list[Finding]:
+        """What the pusher (or, without one, the authors) may not do in moving `ref` from `old` to
+        `new` (None: the ref is created / deleted). `base`: for a new ref, the commit whose state
+        it is judged against (the default branch's tip)."""
+        start = old or base
+        policy = self.policy(start)
         if not policy.active:
-            continue
-        changed = git.changed(base, sha)
-        for other in parents[1:]:
-            changed &= git.changed(other, sha)
-        files = sorted(p for p in changed if p.startswith(prefix) and _target(p[len(prefix):]))
-        if not files:
-            continue
-        actor = policy.login_of(author)
-        where = files[0] if len(files) == 1 else f"{len(files)} files"
-        if actor is None:
-            findings.append(Finding(sha, author, where, "unknown-author",
-                                    f"author {author} is not a user of the repository"))
-            continue
+            return []  # no users where the ref stood: no rights to judge
+        findings: list[Finding] = []
+        tip = new or start
+        who = None
         if pusher is not None:
-            try:
-                access.identify(policy, actor, pusher)
-            except NotAllowed as exc:
-                findings.append(Finding(sha, author, where, "pusher", f"pushed by {pusher}, authored by {actor}: "
-                                        + exc.message.split(": ", 1)[-1].replace(" [access]", "")
-                                        .replace(" [unknown-user]", "")))
+            who = policy.login_of(pusher)
+            if who is None:
+                return [Finding(tip, pusher, ref or "-", "unknown-pusher",
+                                f"pusher {pusher} is not a user of the repository")]
+        if new is None:  # a delete
+            return self._rewrite(policy, who, pusher or "nobody", start, ref, "delete")
+        if old is not None and not self.git.ok("merge-base", "--is-ancestor", old, new):
+            findings += self._rewrite(policy, who, pusher or "nobody", new, ref, "rewrite")
+        paths = self.records(self.git.changed(start, new))
+        if not paths:
+            return findings
+        if who is not None:
+            actors = {p: [(new, who, pusher)] for p in paths}
+        else:
+            actors = self._authors(start, new, paths, policy, findings)
+        for path in paths:
+            folder, record_id = _target(path[len(self.prefix):])
+            before = _load(self.git.blob(start, path), path)
+            after = _load(self.git.blob(new, path), path)
+            for commit, login, identity in actors.get(path, []):
+                for d in policy.decide_write(login, folder, record_id, before, after):
+                    if not d.allowed:
+                        findings.append(Finding(commit, identity, path, "access", d.line()))
+        return findings
+
+    def _authors(self, start: str, new: str, paths: list[str], policy: access.Policy,
+                 findings: list[Finding]) -> dict[str, list]:
+        """Each changed path -> the (commit, login, e-mail) of every commit of the update that
+        touched it; an unknown author is a finding of its own."""
+        wanted = set(paths)
+        actors: dict[str, list] = {}
+        for sha, parents, author in self.git.commits(new, "--not", start):
+            touched = self.git.changed(parents[0] if parents else None, sha) & wanted
+            if not touched:
                 continue
-        for path in files:
-            folder, record_id = _target(path[len(prefix):])
-            old = _load(git.blob(base, path), path) if base else None
-            new = _load(git.blob(sha, path), path)
-            for d in policy.decide_write(actor, folder, record_id, old, new):
-                if not d.allowed:
-                    findings.append(Finding(sha, author, path, "access", d.line()))
-    return findings
+            login = policy.login_of(author)
+            if login is None:
+                findings.append(Finding(sha, author, touched.pop() if len(touched) == 1 else f"{len(touched)} files",
+                                        "unknown-author", f"author {author} is not a user of the repository"))
+                continue
+            for p in touched:
+                actors.setdefault(p, []).append((sha, login, author))
+        orphaned = [p for p in paths if p not in actors]
+        if orphaned:  # changed by no commit of its own (a history rewritten around it): the tip's author
+            author = self.git.commits("-1", new)[0][2]
+            login = policy.login_of(author)
+            if login is None:
+                if not any(f.commit == new and f.rule == "unknown-author" for f in findings):
+                    findings.append(Finding(new, author, orphaned[0], "unknown-author",
+                                            f"author {author} is not a user of the repository"))
+            else:
+                for p in orphaned:
+                    actors[p] = [(new, login, author)]
+        return actors
+
+    def _rewrite(self, policy: access.Policy, login: str | None, identity: str, commit: str, ref: str,
+                 what: str) -> list[Finding]:
+        """A branch delete or a non-fast-forward push: the settings right."""
+        if login is None:  # authors are self-declared: only a pusher the server names may
+            return [Finding(commit, identity, ref or "-", what, f"may not {what} {ref or 'the branch'}: the git "
+                            "server names no authenticated pusher to hold the settings right")]
+        d = policy.decide(login, "settings", "settings", None, ref)
+        if d.allowed:
+            return []
+        verb = "delete" if what == "delete" else "rewrite (force-push)"
+        return [Finding(commit, identity, ref or "-", what,
+                        f"{login} may not {verb} {ref or 'the branch'} (needs the settings right; {d._by()})")]
 
 
 def audit(root: Path, rev_range: str | None = None) -> list[Finding]:
     """`dealcli check --audit [REV-RANGE]` for the repository at `root` (default range: HEAD, the
-    whole history of the current branch)."""
+    whole history of the current branch): each first-parent step judged as a ref update by its
+    authors."""
     git = Git(root)
     try:
         prefix = git.run("rev-parse", "--show-prefix").decode().strip()
-        return audit_commits(git, (rev_range or "HEAD").split(), prefix)
+        judge = Judge(git, prefix)
+        findings: list[Finding] = []
+        for sha, parents, _author in git.commits("--first-parent", *(rev_range or "HEAD").split()):
+            if parents:
+                findings += judge.update(parents[0], sha)
+        return findings
     finally:
         git.close()
 
 
 # -- the pre-receive hook ----------------------------------------------------------------------
-PUSHER_VARIABLES = ("DEALCLI_PUSHER", "GL_USER", "REMOTE_USER")  # set by the git server, if it authenticates
+# who the git server says pushes, first found first (docs/access.md lists what each server sets)
+PUSHER_VARIABLES = ("DEALCLI_PUSHER", "GL_USERNAME", "GITEA_PUSHER_EMAIL", "GITEA_PUSHER_NAME", "GL_USER",
+                    "REMOTE_USER")
+
+
+def pusher_of(environ) -> str | None:
+    """The authenticated pusher the server names, None when it names nobody."""
+    return next((str(environ[v]).strip() for v in PUSHER_VARIABLES if str(environ.get(v) or "").strip()), None)
 
 
 def pre_receive(git_dir: Path, lines, pusher: str | None = None) -> list[str]:
@@ -177,23 +272,28 @@ def pre_receive(git_dir: Path, lines, pusher: str | None = None) -> list[str]:
 
 
 def _pre_receive(git: Git, lines, pusher: str | None) -> list[str]:
+    judge = Judge(git)
     problems: list[str] = []
+    default = git.resolve("HEAD")
     for line in lines:
         parts = line.split()
         if len(parts) != 3:
             continue
         old, new, ref = parts
-        if new == ZERO:
-            continue  # a deleted ref adds no commit
-        for f in audit_commits(git, [new, "--not", "--all"], pusher=pusher):
+        if not ref.startswith("refs/heads/"):
+            continue  # tags and other refs change no branch's records
+        old_tip = None if old == ZERO else old
+        new_tip = None if new == ZERO else new
+        base = default if old_tip is None and default != new_tip else None
+        for f in judge.update(old_tip, new_tip, ref, pusher, base=base):
             problems.append(f"{ref}: {f}")
-        if ref.startswith("refs/heads/"):
-            problems += [f"{ref}: check: {p}" for p in check_tree(git, new)]
+        if new_tip is not None:
+            problems += [f"{ref}: check: {p}" for p in check_tree(git, new_tip) if p.rule != "conflict"]
     return problems
 
 
-def check_tree(git: Git, rev: str) -> list[str]:
-    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder."""
+def check_tree(git: Git, rev: str) -> list:
+    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder: its Violations."""
     import io
     import tarfile
     import tempfile
@@ -210,4 +310,4 @@ def check_tree(git: Git, rev: str) -> list[str]:
         s = Session(repo_root=Path(tmp), quiet=True)
         s.__dict__["user"] = "git-hook"  # the check reads everything; no acting user
         s.repo.guard = None
-        return [str(p) for p in checker.run(s)]
+        return checker.run(s)

@@ -5,7 +5,6 @@ here runs unless a git command (or auto_commit) asks for it."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -58,11 +57,17 @@ def toplevel(root: Path) -> Path:
 
 # -- the merge driver ------------------------------------------------------------------------------
 def driver_command() -> str:
-    """How git calls the driver: `dealcli` when it is on PATH, else this installation's script."""
-    if shutil.which("dealcli"):
-        return "dealcli merge-file %O %A %B %P"
-    here = Path(sys.executable).parent / "dealcli"
-    return f"{here} merge-file %O %A %B %P"
+    """How git calls the driver: by an absolute path (as pre-commit registers its hooks), so a
+    `git pull` whose PATH lacks dealcli still merges with it: this installation's console script,
+    else this Python running `-m dealcli`."""
+    import shlex
+
+    script = Path(sys.executable).parent / "dealcli"
+    if script.is_file() and os.access(script, os.X_OK):
+        program = shlex.quote(str(script.absolute()))
+    else:
+        program = f"{shlex.quote(str(Path(sys.executable).absolute()))} -m dealcli"
+    return f"{program} merge-file %O %A %B %P"
 
 
 def merge_file(s: Session, base: str, ours: str, theirs: str, path: str) -> int:
@@ -77,6 +82,11 @@ def merge_file(s: Session, base: str, ours: str, theirs: str, path: str) -> int:
     except CorruptData as exc:
         s.notice(f"{path}: merged as text ({exc.message})")
         return _text_merge(base, ours, theirs, path)
+    if ctx.person:  # rights changed on both sides: a person decides (git keeps the file unmerged)
+        s.notice(f"{path}: {', '.join(ctx.person)} changed on both sides: rights are decided by a person, "
+                 "never merged; edit the file, then `git add` it")
+        _text_merge(base, ours, theirs, path)
+        return 1
     Path(ours).write_bytes(out)
     for note in ctx.notes:
         s.notice(f"{path}: {note}")
@@ -84,6 +94,22 @@ def merge_file(s: Session, base: str, ours: str, theirs: str, path: str) -> int:
         s.notice(f"{path}: {c.path} changed on both sides; kept {c.kept!r} ({c.kept_by or '?'}), "
                  f"recorded {c.other!r} ({c.other_by or '?'}) as a conflict")
     return 0
+
+
+def unmerged(root: Path) -> list[str]:
+    """Paths under `root` (relative to it) that git left unmerged (`git ls-files -u`): a merge
+    stopped on them, whatever their content says. Empty outside a git work tree."""
+    import subprocess
+
+    root = Path(root).absolute()
+    if not any((d / ".git").exists() for d in (root, *root.parents)):
+        return []
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "ls-files", "-u", "-z", "--", "."], capture_output=True)
+    except OSError:
+        return []
+    paths = [entry.split("\t", 1)[1] for entry in proc.stdout.decode("utf-8", "replace").split("\0") if "\t" in entry]
+    return list(dict.fromkeys(paths))
 
 
 def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:
@@ -305,10 +331,26 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
         if proc.returncode == 0:
             report["pushed"] = True
             return report
-        if "rejected" not in proc.stderr and "fetch first" not in proc.stderr and "non-fast-forward" not in proc.stderr:
-            raise GitFailed(f"git push failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
-        s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
+        _push_refused(s, proc)
+        if attempt < retries:
+            s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
     raise GitFailed(f"sync: the remote kept moving; gave up after {retries} retries (run `dealcli sync` again)")
+
+
+def _push_refused(s: Session, proc) -> None:
+    """A failed push that pulling again cannot fix raises, with the remote's own reasons (its
+    pre-receive hook's `remote:` lines) on stderr; a push that lost the race returns."""
+    err = proc.stderr or ""
+    if "hook declined" in err:  # the remote's hook said no: pulling again changes nothing
+        reasons = [line[len("remote: "):].strip() for line in err.splitlines() if line.startswith("remote: ")]
+        reasons = [r[len("dealcli: "):] if r.startswith("dealcli: ") else r for r in reasons if r]
+        for reason in reasons:
+            s.notice(f"remote: {reason}")
+        first = next((r for r in reasons if r.startswith("refused: ")), reasons[0] if reasons else _last_line(proc))
+        raise GitFailed(f"sync: the remote refused the push: {first} (your commits are kept; nothing pushed)")
+    if "fetch first" in err or "non-fast-forward" in err or "rejected" in err:
+        return  # the remote moved (or was moving: "cannot lock ref") meanwhile
+    raise GitFailed(f"git push failed: {_last_line(proc)}")
 
 
 class CheckFailed(DealcliError):

@@ -79,6 +79,13 @@ KINDS: tuple[Kind, ...] = (
     Kind("generators", "generator", "dealcli.model.scenario:Scenario", "generator", "settings"),
 )
 
+# Paths of dealcli.yaml that hold rights ("*": any user, role, department): changed on both
+# sides of a merge, they are decided by a person (the merge driver leaves the file unmerged),
+# never united (roles [viewer] and [admin] are not [admin, viewer]) nor decided by time.
+RIGHTS: tuple[tuple[str, ...], ...] = (("users", "*"), ("users", "*", "roles"), ("users", "*", "dept"),
+                                       ("users", "*", "emails"), ("roles", "*"), ("roles", "*", "grants"),
+                                       ("departments", "*", "parent"))
+
 BY_FOLDER: dict[str, Kind] = {k.folder: k for k in KINDS}
 BY_REF: dict[str, Kind] = {k.ref: k for k in KINDS if k.ref}
 FOLDERS: tuple[str, ...] = tuple(k.folder for k in KINDS)

@@ -3,7 +3,10 @@
 Every record is a mapping, so the merge is structural, key by key (see docs/git.md):
 - event lists (`comments`, `history`, `conflicts`, any list of mappings carrying `at`) are
   united by identity (the whole event) and ordered by time, stable for equal times;
-- lists of mappings with an `id` (pipeline stages) are merged item by item, by id;
+- lists of mappings are merged item by item by their identity: the key kinds.py declares for
+  the list (a deal's product rows by `product`, pipeline stages by `id`), else `id`;
+- rights in dealcli.yaml (kinds.RIGHTS: a user's roles, department, e-mails; a role's grants)
+  changed on both sides are left to a person (`Context.person`), never united;
 - lists of plain values (contacts, e-mails) are merged as sets: additions of both sides kept,
   removals of either side applied;
 - nested mappings (custom fields, settings) are merged key by key;
@@ -97,6 +100,7 @@ class Context:
     kind: str = ""
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    person: list[str] = field(default_factory=list)  # paths only a person may decide (rights)
 
     def new_events(self, side: dict) -> list[dict]:
         seen = {_key(e) for e in _as_list(self.base.get("history"))}
@@ -152,6 +156,9 @@ def merge_value(base, ours, theirs, path: str, ctx: Context, key: str = ""):
         return theirs
     if _eq(theirs, base):
         return ours
+    if _is_right(ctx.kind, path) and not (isinstance(ours, dict) and isinstance(theirs, dict)):
+        ctx.person.append(path)  # (a user or role changed on both sides: merged key by key, below)
+        return ours
     if ours is MISSING or theirs is MISSING:
         kept = theirs if ours is MISSING else ours
         ctx.notes.append(f"{path}: removed on one side and changed on the other; kept the change")
@@ -160,8 +167,9 @@ def merge_value(base, ours, theirs, path: str, ctx: Context, key: str = ""):
         return merge_dict(base if isinstance(base, dict) else {}, ours, theirs, path, ctx)
     if isinstance(ours, list) and isinstance(theirs, list):
         b = _as_list(base)
-        if _keyed(b + ours + theirs):
-            return _merge_keyed(b, ours, theirs, path, ctx)
+        ident = _identity(ctx.kind, path)
+        if _keyed(b, ident) and _keyed(ours, ident) and _keyed(theirs, ident) and (b or ours or theirs):
+            return _merge_keyed(b, ours, theirs, path, ctx, ident)
         if all(_scalar(v) for v in b + ours + theirs):
             return _merge_set(b, ours, theirs)
     return ctx.conflict(path, ours, theirs)
@@ -181,8 +189,38 @@ def _scalar(value) -> bool:
     return value is None or isinstance(value, (str, int, float, bool)) or type(value).__name__ == "Decimal"
 
 
-def _keyed(items: list) -> bool:
-    return bool(items) and all(isinstance(i, dict) and i.get("id") not in (None, "") for i in items)
+def _identity(kind: str, path: str) -> str:
+    """The key that identifies the items of the list at `path` (kinds.py), else `id`."""
+    from dealcli.kinds import BY_FOLDER
+
+    k = BY_FOLDER.get(kind)
+    return (k.identity.get(path) if k else None) or "id"
+
+
+def _is_right(kind: str, path: str) -> bool:
+    from dealcli.kinds import RIGHTS
+
+    parts = path.split(".")
+    return kind == "config" and any(len(r) == len(parts) and all(a in ("*", b) for a, b in zip(r, parts))
+                                    for r in RIGHTS)
+
+
+def _item_key(item: dict, ident: str) -> str:
+    """An item's identity: its `ident` value; an item without one (a product row typed as
+    NAME:PRICE) is identified by its whole content."""
+    value = item.get(ident)
+    return f"{ident}={value}" if value not in (None, "") else _key(item)
+
+
+def _keyed(items: list, ident: str = "id") -> bool:
+    """Items that a keyed merge can take: mappings whose identities are unique in the list (for
+    `id`, every item must have one)."""
+    if not all(isinstance(i, dict) for i in items):
+        return False
+    if ident == "id" and any(i.get("id") in (None, "") for i in items):
+        return False
+    keys = [_item_key(i, ident) for i in items]
+    return len(set(keys)) == len(keys)
 
 
 def _is_event_list(key: str, base, ours: list, theirs: list) -> bool:
@@ -219,26 +257,28 @@ def _merge_set(base: list, ours: list, theirs: list) -> list:
     return out
 
 
-def _merge_keyed(base: list, ours: list, theirs: list, path: str, ctx: Context) -> list:
-    """Items by id (pipeline stages): each merged on its own; an item removed on one side and
-    unchanged on the other is removed; order: ours, with theirs' new items after the item that
-    precedes them on their side."""
-    b = {i["id"]: i for i in base}
-    o = {i["id"]: i for i in ours}
-    t = {i["id"]: i for i in theirs}
-    order = [i["id"] for i in ours]
+def _merge_keyed(base: list, ours: list, theirs: list, path: str, ctx: Context, ident: str = "id") -> list:
+    """Items by identity (pipeline stages by id, product rows by product): each merged on its own;
+    an item removed on one side and unchanged on the other is removed; order: ours, with theirs'
+    new items after the item that precedes them on their side."""
+    key = lambda i: _item_key(i, ident)  # noqa: E731
+    b = {key(i): i for i in base}
+    o = {key(i): i for i in ours}
+    t = {key(i): i for i in theirs}
+    order = [key(i) for i in ours]
     for n, item in enumerate(theirs):
-        if item["id"] in order or item["id"] in b:
+        if key(item) in order or key(item) in b:
             continue
-        prev = theirs[n - 1]["id"] if n else None
-        order.insert(order.index(prev) + 1 if prev in order else 0, item["id"])
+        prev = key(theirs[n - 1]) if n else None
+        order.insert(order.index(prev) + 1 if prev in order else 0, key(item))
     for item_id in [i for i in b if i not in o and i in t]:
         if item_id not in order:
             order.append(item_id)
     out = []
     for item_id in order:
+        label = item_id.split("=", 1)[1] if item_id.startswith(f"{ident}=") else str(len(out))
         value = merge_value(b.get(item_id, MISSING), o.get(item_id, MISSING), t.get(item_id, MISSING),
-                            f"{path}.{item_id}", ctx)
+                            f"{path}.{label}", ctx)
         if value is not MISSING:
             out.append(value)
     return out
@@ -252,10 +292,16 @@ def merge_deal(base: dict, ours: dict, theirs: dict, ctx: Context, pipelines: Pi
                user: str = MERGER) -> dict:
     state = _merge_state(base, ours, theirs, ctx)
     strip = STATE + ("modified",) + (("probability",) if state["winner"] is not None else ())
+    derived = not ours.get("manual_amount") and not theirs.get("manual_amount") and \
+        any(_as_list(d.get("products")) for d in (base, ours, theirs))
+    if derived:  # the sum of the merged rows, not a value of either side
+        strip += ("amount",)
     merged = merge_dict({k: v for k, v in base.items() if k not in strip},
                         {k: v for k, v in ours.items() if k not in strip},
                         {k: v for k, v in theirs.items() if k not in strip}, "", ctx)
     merged.update(state["values"])
+    if derived and "amount" in ours:
+        merged["amount"] = _rows_total(merged, ours)
     times = [when(ours.get("modified")), when(theirs.get("modified"))]
     later = max((t for t in times if t), default=None)
     merged["modified"] = ours.get("modified") if later is None or later == times[0] else theirs.get("modified")
@@ -267,6 +313,20 @@ def merge_deal(base: dict, ours: dict, theirs: dict, ctx: Context, pipelines: Pi
     if ctx.conflicts:
         out = _record_conflicts(out, ctx, user)
     return out
+
+
+def _rows_total(merged: dict, ours: dict):
+    """The amount of a deal whose amount is the sum of its rows, from the merged rows (ours'
+    amount when the rows cannot be read)."""
+    from dealcli.errors import DealcliError
+    from dealcli.model import Deal
+
+    try:
+        deal = Deal.from_dict({**merged, "amount": ours.get("amount")})
+        deal.recompute_amount()
+        return deal.to_dict().get("amount", ours.get("amount"))
+    except (DealcliError, ValueError, TypeError):
+        return ours.get("amount")
 
 
 def _merge_state(base: dict, ours: dict, theirs: dict, ctx: Context) -> dict:

@@ -101,8 +101,10 @@ def shared(tmp_path, repo):
     """A bare repository with the pre-receive hook, seeded from `repo` (team + two deals), and two
     clones: alice's and bob's."""
     cli = Runner(repo)
-    ids = make_team(cli)
     git(repo, "init", "-q")
+    cli.ok("git", "setup", user=BOSS)
+    commit_all(repo, "a new repository, no users yet", BOSS)
+    ids = make_team(cli)
     commit_all(repo, "team", BOSS)
     bare = tmp_path / "shared.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
@@ -162,15 +164,171 @@ def test_pre_receive_refuses_a_push_that_leaves_check_failing(shared):
 
 
 def test_pre_receive_with_an_authenticated_pusher(shared):
-    """With the server naming the pusher (here DEALCLI_PUSHER; Gitolite sets GL_USER), bob may
-    not push a commit that claims to be alice's; the admin may push it for her."""
+    """With the server naming the pusher (here DEALCLI_PUSHER), the pusher is judged, never the
+    author e-mail: bob may not push a commit that claims to be alice's edit of her deal; the admin
+    may push it for her."""
     bare, clones, ids = shared
     before = remote_head(bare)
     edit_by_hand(clones["bob"] / "deals" / f"{ids['alice']}.yaml", "title: alice deal", "title: signed alice")
     sha = commit_all(clones["bob"], "pretending to be alice", "alice@x.io")
     r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra={"DEALCLI_PUSHER": "bob@x.io"})
-    assert r.returncode != 0 and "pushed by bob@x.io, authored by alice" in r.stderr and "[pusher]" in r.stderr
+    assert r.returncode != 0 and f"bob may not edit deal {ids['alice']}" in r.stderr and "[access]" in r.stderr
     assert remote_head(bare) == before
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra={"DEALCLI_PUSHER": "nobody@x.io"})
+    assert r.returncode != 0 and "pusher nobody@x.io is not a user of the repository [unknown-pusher]" in r.stderr
     r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra={"DEALCLI_PUSHER": "boss"})
     assert r.returncode == 0, r.stderr
     assert remote_head(bare) == sha
+
+
+@pytest.mark.parametrize("variables", [{"GL_USERNAME": "{who}"}, {"GITEA_PUSHER_NAME": "{who}"},
+                                       {"GITEA_PUSHER_EMAIL": "{who}@x.io", "GITEA_PUSHER_NAME": "not-a-login"},
+                                       {"GL_USER": "{who}"}, {"REMOTE_USER": "{who}"}],
+                         ids=["gitlab", "gitea", "gitea-email", "gitolite", "http"])
+def test_each_servers_pusher_variable_names_the_one_judged(shared, variables):
+    """GitLab, Gitea/Forgejo, Gitolite and an authenticating web server name the pusher their own
+    way: a commit authored as the admin (self-declared) but pushed by bob is judged as bob's."""
+    bare, clones, ids = shared
+    before = remote_head(bare)
+    edit_by_hand(clones["bob"] / "deals" / f"{ids['alice']}.yaml", "title: alice deal", "title: taken")
+    sha = commit_all(clones["bob"], "signed as the boss", BOSS)
+    as_bob = {k: v.format(who="bob") for k, v in variables.items()}
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra=as_bob)
+    assert r.returncode != 0 and f"bob may not edit deal {ids['alice']}" in r.stderr, r.stderr
+    assert remote_head(bare) == before
+    as_boss = {k: v.format(who="boss") for k, v in variables.items()}
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, extra=as_boss)
+    assert r.returncode == 0, r.stderr
+    assert remote_head(bare) == sha
+
+
+def first_commit(root: Path) -> str:
+    return git(root, "rev-list", "--max-parents=0", "HEAD").stdout.split()[0]
+
+
+def forged_tree(clone: Path, ids: dict) -> str:
+    """bob (a manager) makes himself admin and takes alice's deal, as a tree (nothing committed)."""
+    config = clone / "dealcli.yaml"
+    text = config.read_text()
+    start = text.index("  bob:")
+    config.write_text(text[:start] + text[start:].replace("- manager", "- admin", 1))
+    edit_by_hand(clone / "deals" / f"{ids['alice']}.yaml", "title: alice deal", "title: bob took it")
+    git(clone, "add", "-A")
+    return git(clone, "write-tree").stdout.strip()
+
+
+def commit_tree(clone: Path, tree: str, *parents: str, email: str = "bob@x.io") -> str:
+    args = [a for p in parents for a in ("-p", p)]
+    return git(clone, "commit-tree", tree, *args, "-m", "forged", email=email,
+               extra={"GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_EMAIL": email}).stdout.strip()
+
+
+def assert_forgery_refused(r, ids) -> None:
+    assert r.returncode != 0
+    assert "bob may not change the settings in dealcli.yaml" in r.stderr, r.stderr
+    assert f"bob may not edit deal {ids['alice']}" in r.stderr
+
+
+@pytest.mark.parametrize("side", ["parent-before-users", "orphan"])
+def test_a_side_parent_cannot_smuggle_a_change_in(shared, cli, side):
+    """Issue 23: `git commit-tree $TREE -p <first commit>` (or no parent at all), then
+    `git commit-tree $TREE -p HEAD -p $SIDE`, pushed as a fast-forward: the merge's files equal
+    its side parent's, and the side parent predates users. The update is judged from the old tip
+    to the new tip, so it is refused, with or without a pusher; `check --audit` finds it too."""
+    bare, clones, ids = shared
+    bob = clones["bob"]
+    before = remote_head(bare)
+    tree = forged_tree(bob, ids)
+    side_commit = commit_tree(bob, tree, first_commit(bob)) if side == "parent-before-users" \
+        else commit_tree(bob, tree)
+    merge = commit_tree(bob, tree, before, side_commit)
+    r = git(bob, "push", "origin", f"{merge}:refs/heads/main", check=False, email="bob@x.io")
+    assert_forgery_refused(r, ids)
+    r = git(bob, "push", "origin", f"{merge}:refs/heads/main", check=False, extra={"DEALCLI_PUSHER": "bob"})
+    assert_forgery_refused(r, ids)
+    assert remote_head(bare) == before
+    # the orphan alone, pushed as a new branch, is judged against the default branch's state
+    r = git(bob, "push", "origin", f"{side_commit}:refs/heads/mine", check=False, email="bob@x.io")
+    assert_forgery_refused(r, ids)
+    # the same history in a clone: the audit finds it
+    git(bob, "reset", "-q", "--hard", merge)
+    r = Runner(bob)("check", "--audit", user=BOSS)
+    assert r.returncode == 1
+    assert "bob may not change the settings in dealcli.yaml" in r.stdout, r.stdout
+    assert f"bob may not edit deal {ids['alice']}" in r.stdout
+
+
+def test_a_force_push_back_before_users_needs_the_settings_right(shared):
+    """Issue 23: a force-push back to the commit before `users:` existed would remove every right
+    from the remote. A rewrite needs an authenticated pusher holding the settings right."""
+    bare, clones, ids = shared
+    bob = clones["bob"]
+    before = remote_head(bare)
+    first = first_commit(bob)
+    r = git(bob, "push", "--force", "origin", f"{first}:refs/heads/main", check=False, email="bob@x.io")
+    assert r.returncode != 0 and "may not rewrite refs/heads/main" in r.stderr, r.stderr
+    r = git(bob, "push", "--force", "origin", f"{first}:refs/heads/main", check=False,
+            extra={"DEALCLI_PUSHER": "bob"})
+    assert r.returncode != 0 and "bob may not rewrite (force-push) refs/heads/main" in r.stderr, r.stderr
+    assert "bob may not change the settings in dealcli.yaml" in r.stderr
+    assert remote_head(bare) == before
+    r = git(bob, "push", "--force", "origin", f"{first}:refs/heads/main", check=False,
+            extra={"DEALCLI_PUSHER": "boss"})
+    assert r.returncode == 0, r.stderr
+    assert remote_head(bare) == first
+
+
+def test_a_branch_delete_needs_the_settings_right(shared):
+    bare, clones, ids = shared
+    bob = clones["bob"]
+    git(bob, "push", "-q", "origin", "HEAD:refs/heads/bob-work", email="bob@x.io")
+    r = git(bob, "push", "origin", "--delete", "bob-work", check=False, email="bob@x.io")
+    assert r.returncode != 0 and "may not delete refs/heads/bob-work" in r.stderr, r.stderr
+    r = git(bob, "push", "origin", "--delete", "bob-work", check=False, extra={"DEALCLI_PUSHER": "bob"})
+    assert r.returncode != 0 and "bob may not delete refs/heads/bob-work" in r.stderr
+    assert git(bare, "rev-parse", "--verify", "-q", "refs/heads/bob-work", check=False).returncode == 0
+    r = git(bob, "push", "origin", "--delete", "bob-work", check=False, extra={"DEALCLI_PUSHER": "boss"})
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_merge_resolution_is_judged_like_any_change(shared):
+    """Issue 23: the admin wins alice's deal; alice (a manager: may not reopen or win) closes it
+    lost later on her clone and syncs by merge. The merge driver lets her later close win, which
+    reopens the won deal: the push is refused and the remote keeps it won."""
+    bare, clones, ids = shared
+    deal = ids["alice"]
+    boss = Runner(clones["bob"])  # any clone will do for the admin
+    boss.ok("deal", "close", deal, "--won", user=BOSS, now="2026-03-10T12:00:00+00:00")
+    git(clones["bob"], "commit", "-qam", "won", email=BOSS)
+    git(clones["bob"], "push", "-q", "origin", "HEAD:main", email=BOSS)
+    won = remote_head(bare)
+    alice = Runner(clones["alice"])
+    alice.ok("deal", "close", deal, "--lost", "--reason", "price", user="alice@x.io",
+             now="2026-03-10T13:00:00+00:00")
+    r = alice("sync", "--pull", "merge", user="alice@x.io", now="2026-03-10T13:00:00+00:00",
+              env={"DEALCLI_PUSHER": "alice"})
+    assert r.returncode == 4, r.stderr
+    # sync says the remote's reason (not "the remote kept moving")
+    assert f"remote: refused: refs/heads/main: " in r.stderr and f"alice may not reopen deal {deal}" in r.stderr
+    assert "the remote refused the push" in r.stderr and "kept moving" not in r.stderr, r.stderr
+    assert remote_head(bare) == won
+
+
+@pytest.mark.parametrize("mode", ["merge", "rebase"])
+def test_sync_pushes_a_conflict_record_through_the_hook(shared, mode):
+    """Both move alice's deal (alice at 12:00, the admin at 13:00): the merge driver records the
+    conflict, `check` lists it (rule conflict), and the hook lets that documented record through,
+    so `sync` works with the hook installed."""
+    bare, clones, ids = shared
+    deal = ids["alice"]
+    alice, boss = Runner(clones["alice"]), Runner(clones["bob"])
+    alice.ok("deal", "move", deal, "preparation", user="alice@x.io", now="2026-03-10T12:00:00+00:00")
+    r = alice("sync", "--pull", mode, user="alice@x.io", now="2026-03-10T12:00:00+00:00")
+    assert r.returncode == 0, r.stderr
+    boss.ok("deal", "move", deal, "executing", user=BOSS, now="2026-03-10T13:00:00+00:00")
+    r = boss("sync", "--pull", mode, user=BOSS, now="2026-03-10T13:00:00+00:00", env={"DEALCLI_PUSHER": "boss"})
+    assert r.returncode == 0, r.stderr
+    assert "unresolved merge conflict" in r.stderr and "[conflict]" in r.stderr
+    assert remote_head(bare) == git(clones["bob"], "rev-parse", "HEAD").stdout.strip()
+    shown = git(bare, "show", f"main:deals/{deal}.yaml").stdout
+    assert "conflicts:" in shown and "stage: executing" in shown

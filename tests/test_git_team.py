@@ -289,8 +289,8 @@ def test_delete_against_comment(team, mode):
     assert [c["text"] for c in bob.deal(d)["comments"]] == ["Still alive"]
 
 
-def test_plain_git_pull_uses_the_driver(team):
-    alice, bob = team
+def both_comment_then_plain_pull(alice: Clone, bob: Clone, env: dict | None = None) -> None:
+    """alice and bob comment one deal; alice pushes, bob pulls with plain git: both comments."""
     d = shared_deal(alice, bob)
     alice.ok("deal", "comment", d, "one")
     git(alice.root, "commit", "--quiet", "-am", "comment")
@@ -298,10 +298,14 @@ def test_plain_git_pull_uses_the_driver(team):
     bob.ok("deal", "comment", d, "two")
     git(bob.root, "commit", "--quiet", "-am", "comment")
     proc = subprocess.run(["git", "-C", str(bob.root), "pull", "--quiet", "--no-rebase", "--no-edit"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     settled(bob, allowed=())
     assert [c["text"] for c in bob.deal(d)["comments"]] == ["one", "two"]
+
+
+def test_plain_git_pull_uses_the_driver(team):
+    both_comment_then_plain_pull(*team)
 
 
 def test_sync_pulls_again_when_the_remote_moved_while_pushing(team):
@@ -346,3 +350,77 @@ def test_sync_exit_codes_for_what_a_person_must_merge_or_fix(team, mode):
     r = bob.sync(mode)
     assert r.returncode == 1 and "nothing pushed" in r.stderr and "stage-exists" in r.stderr
     assert git(bob.root, "rev-list", "--count", "origin/main..HEAD").strip() != "0"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_both_add_a_product_row_to_one_deal(team, mode):
+    """Issue 23: two clones each adding a product row to one deal lost one row into `conflicts:`.
+    Rows merge by their identity (kinds.py), and the amount is the sum of the merged rows."""
+    alice, bob = team
+    d = shared_deal(alice, bob, "--product", "Base:10")
+    alice.ok("deal", "edit", d, "--product", "Base:10", "--product", "Alice:5")
+    bob.ok("deal", "edit", d, "--product", "Base:10", "--product", "Bob:7")
+    assert alice.sync(mode).returncode == 0
+    r = bob.sync(mode)
+    assert r.returncode == 0, r.stderr
+    settled(bob, allowed=())
+    deal = bob.deal(d)
+    assert sorted(p["name"] for p in deal["products"]) == ["Alice", "Base", "Bob"]
+    assert str(deal["amount"]) == "22.00" and "conflicts" not in deal
+
+
+def test_the_driver_is_registered_by_an_absolute_path(team):
+    """Issue 23: registered as the bare name `dealcli`, a `git pull` whose PATH lacks it recorded
+    a conflict, left no markers and lost the edit. An absolute path works with any PATH."""
+    alice, bob = team
+    command = git(bob.root, "config", "--get", "merge.dealcli.driver").strip()
+    program = command.split(" merge-file")[0].split()[0]
+    assert Path(program).is_absolute() and Path(program).exists(), command
+    import os
+
+    both_comment_then_plain_pull(alice, bob, env=dict(os.environ, PATH="/usr/bin:/bin"))
+
+
+def test_check_reports_what_git_left_unmerged(team):
+    """A driver that cannot run (here: a name that is no program) makes git record a conflict
+    and leave our version without markers: `check` names the file (rule unmerged)."""
+    alice, bob = team
+    d = shared_deal(alice, bob)
+    alice.ok("deal", "edit", d, "--title", "Alice's title")
+    git(alice.root, "commit", "--quiet", "-am", "title")
+    git(alice.root, "push", "--quiet")
+    bob.ok("deal", "edit", d, "--title", "Bob's title")
+    git(bob.root, "commit", "--quiet", "-am", "title")
+    git(bob.root, "config", "merge.dealcli.driver", "no-such-dealcli merge-file %O %A %B %P")
+    proc = subprocess.run(["git", "-C", str(bob.root), "pull", "--quiet", "--no-rebase", "--no-edit"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    r = bob("check", "-f", "json")
+    assert r.returncode == 1
+    found = json.loads(r.stdout)
+    assert [(p["rule"], p["path"]) for p in found] == [("unmerged", f"deals/{d}.yaml")], found
+
+
+def test_concurrent_changes_of_a_users_roles_are_a_conflict_not_a_union(team):
+    """Issue 23: roles [viewer] on one clone and [admin] on the other merged as [admin, viewer]."""
+    alice, bob = team
+    alice.ok("user", "add", "alice", "--email", "alice@example.com", "--role", "admin")
+    alice.ok("user", "add", "bob", "--email", "bob@example.com", "--role", "admin")
+    alice.ok("user", "add", "carol", "--email", "carol@example.com")
+    assert alice.sync().returncode == 0
+    assert bob.sync().returncode == 0
+    alice.ok("user", "edit", "carol", "--role", "viewer")
+    bob.ok("user", "edit", "carol", "--role", "admin")
+    assert alice.sync().returncode == 0
+    r = bob.sync()
+    assert r.returncode == 4, r.stderr
+    assert "users.carol.roles changed on both sides: rights are decided by a person" in r.stderr
+    assert "dealcli.yaml could not be merged" in r.stderr
+    roles = yamlcodec.loads((bob.root / "dealcli.yaml").read_text())["users"]["carol"]["roles"]
+    assert roles == ["admin"]  # the pull was undone: bob's own change, nothing united
+    # by plain git: the pull stops on the file and `check` says so
+    proc = subprocess.run(["git", "-C", str(bob.root), "pull", "--quiet", "--no-rebase", "--no-edit"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    r = bob("check", "-f", "json")  # the settings file holds git's markers: every command says so
+    assert r.returncode == 5 and "dealcli.yaml" in r.stderr and "conflict marker" in r.stderr, r.stderr

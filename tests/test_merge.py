@@ -236,3 +236,43 @@ def test_contact_merge(cli, repo):
     assert yamlcodec.loads((repo / "deals" / f"{d}.yaml").read_bytes())["contacts"] == [a]
     assert "likely duplicate" not in cli("check").stderr
     assert cli("contact", "merge", a, a).returncode == 2
+
+
+def test_list_items_merge_by_their_declared_identity():
+    """kinds.py: a deal's product rows are identified by `product` (rows typed as NAME:PRICE by
+    their content): two sides each adding a row keep both, one side's quantity change of a
+    catalogue row is taken, and the amount is the sum of the merged rows."""
+    cat = {"name": "Cable", "price": 10, "quantity": 1, "product": "p1"}
+    base = deal(products=[cat], amount=10)
+    ours = deal(products=[dict(cat, quantity=3), {"name": "Ours", "price": 5, "quantity": 1}], amount=35,
+                modified=T1)
+    theirs = deal(products=[cat, {"name": "Theirs", "price": 7, "quantity": 1}], amount=17, modified=T2)
+    for a, b in ((ours, theirs), (theirs, ours)):
+        out, ctx = merge.merge_records("deals", base, a, b, pipelines)
+        assert ctx.conflicts == [] and "conflicts" not in out
+        rows = {r["name"]: r for r in out["products"]}
+        assert set(rows) == {"Cable", "Ours", "Theirs"} and rows["Cable"]["quantity"] == 3
+        assert str(out["amount"]) == "42.00"
+    # an amount set by hand stays a value: both changed it, the later wins and the loss is recorded
+    out, ctx = merge.merge_records("deals", base, dict(ours, manual_amount=True), dict(theirs, manual_amount=True),
+                                   pipelines)
+    assert str(out["amount"]) == "17" and [c.path for c in ctx.conflicts] == ["amount"]
+
+
+def test_rights_changed_on_both_sides_are_left_to_a_person():
+    """Issue 23: roles [viewer] against [admin] were united into [admin, viewer] (i.e. admin)."""
+    base = {"users": {"carol": {"roles": ["manager"], "dept": "east"}}}
+    ours = {"users": {"carol": {"roles": ["viewer"], "dept": "east"}}}
+    theirs = {"users": {"carol": {"roles": ["admin"], "dept": "east"}}}
+    _, ctx = merge.merge_records("config", base, ours, theirs)
+    assert ctx.person == ["users.carol.roles"]
+    # one side alone changing rights merges as before; other settings still merge key by key
+    out, ctx = merge.merge_records("config", dict(base, timezone="UTC"), dict(ours, timezone="UTC"),
+                                   dict(base, timezone="Europe/Berlin"))
+    assert ctx.person == [] and out["users"]["carol"]["roles"] == ["viewer"] and out["timezone"] == "Europe/Berlin"
+    # a user removed on one side and given roles on the other; a role's grants changed on both
+    _, ctx = merge.merge_records("config", base, {"users": {}}, theirs)
+    assert ctx.person == ["users.carol"]
+    roles = lambda *g: {"roles": {"closer": {"grants": list(g)}}}  # noqa: E731
+    _, ctx = merge.merge_records("config", roles("deal:*=own"), roles("deal:*=own", "a:*=all"), roles("b:*=all"))
+    assert ctx.person == ["roles.closer.grants"]

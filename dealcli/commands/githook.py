@@ -11,10 +11,12 @@ app = typer.Typer(help="Hooks for a shared bare git repository.", no_args_is_hel
 def pre_receive(ctx: typer.Context) -> None:
     """Run as the pre-receive hook of a shared bare repository (hooks/pre-receive: `exec dealcli
     git-hook pre-receive`). Reads `old new ref` lines on stdin and refuses the push (exit 1, the
-    reasons on stderr, which git shows the pusher as `remote:` lines) when a new commit changes a
-    record its author was not allowed to change, or leaves `dealcli check` failing. When the git
-    server authenticates the pusher ($DEALCLI_PUSHER, $GL_USER or $REMOTE_USER), a commit authored
-    by someone else needs the pusher's right to act as that user."""
+    reasons on stderr, which git shows the pusher as `remote:` lines) when a ref update changes a
+    record its pusher (or, when the server names no pusher, its authors) may not change under the
+    rules of the old tip, rewrites or deletes a branch without the settings right, or leaves
+    `dealcli check` failing (a merge conflict record excepted). The pusher is what the server
+    names in $DEALCLI_PUSHER, $GL_USERNAME (GitLab), $GITEA_PUSHER_EMAIL / $GITEA_PUSHER_NAME
+    (Gitea, Forgejo), $GL_USER (Gitolite) or $REMOTE_USER (see docs/access.md)."""
     import os
     import sys
     from pathlib import Path
@@ -23,8 +25,8 @@ def pre_receive(ctx: typer.Context) -> None:
     from dealcli.commands.options import session
 
     s = session(ctx)
-    pusher = next((os.environ[v] for v in audit.PUSHER_VARIABLES if os.environ.get(v)), None)
-    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines(), pusher)
+    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines(),
+                                 audit.pusher_of(os.environ))
     for line in problems:
         s.notice(f"refused: {line}")
     if problems:

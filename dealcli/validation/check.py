@@ -111,6 +111,11 @@ def run(s: Session) -> list[Violation]:
                 problems += rules.links_out(doc, files, repo.rel(doc.path))
     for note in history.duplicate_notices(s):
         s.notice(note)
+    from dealcli import gitops
+
+    problems += [Violation("unmerged", "git left this file unmerged (a merge stopped on it): merge it (with the "
+                           f"driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
+                           None, None, path) for path in gitops.unmerged(repo.root)]
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
