@@ -29,6 +29,7 @@ SINGULAR = {
     "generators": "generator",
 }
 SUFFIX = ".yaml"
+RECORD_MAX = 16 << 20  # bytes: a larger record file is refused (readers exit 5, writers exit 2), see docs/format.md
 # what the write gate may write (and so what recovery may touch): files in the record folders and
 # the attachment folder, and these files at the top of the repository
 GATE_FOLDERS = KINDS + ("attachments",)
