@@ -264,9 +264,10 @@ def _settled(stamp: bytes, since_ns: int) -> int:
     return int(max(mtime, ctime) + SETTLE_NS <= since_ns)
 
 
-def _read(path) -> bytes | None:
+def _read(path) -> bytes | atomic.TooLarge | None:
     """A record file's bytes; None when it vanished or is not a regular file (never opened:
-    a FIFO would block the scan; the sweep skips such names, this covers a swap in between)."""
+    a FIFO would block the scan; the sweep skips such names, this covers a swap in between);
+    TooLarge (returned, not raised) for a file beyond RECORD_MAX, which is never read."""
     try:
         return atomic.read_bytes(Path(path), RECORD_MAX)
     except atomic.TooLarge as exc:
@@ -611,6 +612,9 @@ class Index:
                     path = self._folder(kind) / (name + SUFFIX)
                     raw = _read(path)
                     if raw is None:
+                        continue
+                    if isinstance(raw, atomic.TooLarge):
+                        self._error(kind, name, bare_message(raw), None, errors)
                         continue
                     if _digest(raw) == digest:
                         updates.append((name, st, _settled(st, since), digest, None, None, None))
