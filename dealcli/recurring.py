@@ -110,7 +110,10 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
         if rrule_text is None:
             raise UsageError(str(exc)) from None
         raise UsageError.about("rrule", "{0}: {problem}", problem=str(exc)) from None
-    horizon = midnight(start) + dt.timedelta(days=366 * FIRST_SEARCH_YEARS)
+    try:
+        horizon = midnight(start) + dt.timedelta(days=366 * FIRST_SEARCH_YEARS)
+    except OverflowError:  # the search ends where dates end
+        horizon = dt.datetime.max.replace(tzinfo=midnight(start).tzinfo)
     if next(iter(r), horizon) >= horizon:
         raise UsageError(f"schedule {rule!r} from {start.isoformat()}: no occurrence in the next "
                          f"{FIRST_SEARCH_YEARS} years")

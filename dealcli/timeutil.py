@@ -72,9 +72,25 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
     if not text:
         return dt.datetime.now(tzinfo).replace(microsecond=0)
     try:
-        return aware(du_parse(text), tzinfo).astimezone(tzinfo)  # like the real clock: in the repository zone
+        value = aware(du_parse(text), tzinfo)
     except (ValueError, OverflowError):
         raise DateError(f"cannot read {text!r} as a date and time") from None
+    try:
+        return in_years(value, tzinfo).astimezone(tzinfo)  # like the real clock: in the repository zone
+    except ValueProblem as exc:
+        raise DateError(f"{text!r} {exc}") from None
+
+
+def in_years(value: dt.datetime, tzinfo) -> dt.datetime:
+    """`value` if it is a time of the years 1 to 9999 in `tzinfo` (the repository's zone) and in
+    UTC too: a time written with another offset can fall beyond 9999-12-31 there
+    (9999-12-31T23:59-12:00 is 10000-01-01 in UTC); ValueProblem otherwise."""
+    try:
+        value.astimezone(tzinfo)
+        value.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueProblem("is beyond 9999-12-31 (or before 0001-01-01) in the repository's time zone") from None
+    return value
 
 
 def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
@@ -319,7 +335,7 @@ def _make(y: int, m: int, d: int, time_text: str | None, tzinfo) -> tuple[dt.dat
     except ValueError:
         raise ValueProblem("is not a date that exists") from None
     t, zone = _time(time_text, tzinfo)
-    return dt.datetime.combine(day, t, tzinfo=zone or tzinfo), bool(time_text)
+    return in_years(dt.datetime.combine(day, t, tzinfo=zone or tzinfo), tzinfo), bool(time_text)
 
 
 class DateReader:
@@ -336,7 +352,12 @@ class DateReader:
         self.undecided: str | None = None  # an example that needs the order
 
     def parse(self, value, where: str = "") -> tuple[dt.datetime, bool] | None:
-        """(aware datetime, has_time) or None for an empty value."""
+        """(aware datetime, has_time) or None for an empty value; a time that falls beyond the
+        years 1-9999 in the repository's zone is a ValueProblem (in_years)."""
+        out = self._read(value, where)
+        return None if out is None else (in_years(out[0], self.tz), out[1])
+
+    def _read(self, value, where: str) -> tuple[dt.datetime, bool] | None:
         if value is None:
             return None
         if isinstance(value, (dt.datetime, dt.date)):

@@ -216,7 +216,7 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
     csv.field_size_limit(16 * 1024 * 1024)
     counter = _Counted(source.lines())
     if dialect == "csv":
-        reader = csv.reader(counter, delimiter=delimiter)
+        reader = csv.reader(counter, delimiter=delimiter, strict=True)  # strict: a stray quote is an error
     elif dialect == "tsv":
         reader = tsv_cells(counter, delimiter)
     else:
@@ -230,6 +230,12 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
         except StopIteration:
             return
         except csv.Error as exc:
+            if dialect == "csv" and ("end of data" in str(exc) or "expected after" in str(exc)):
+                # a quote that opened in this record is never closed where a value ends: it swallowed
+                # what follows (as pandas and csvkit say: EOF inside string); the rest is not trusted
+                errors.append(BadRecord(start, "(row)", None, "a quote opens on this line and is never closed" + (
+                    f" (it would swallow lines {start}-{counter.count} into one value)" if counter.count > start else "")))
+                return
             errors.append(BadRecord(start, "(row)", None, f"unreadable CSV: {exc}"))
             continue
         if len(cells) > MAX_COLUMNS:

@@ -24,10 +24,14 @@ MISSING = object()  # expect=MISSING: the file must not exist yet (create)
 ANY = None  # expect=ANY: overwrite whatever is there
 
 
-def read_bytes(path: Path) -> bytes | None:
+class TooLarge(CorruptData):
+    """A file larger than a reader accepts (read_bytes' `limit`): never read into memory."""
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes | None:
     """The bytes of a regular file; None when it does not exist. A FIFO, a device, a socket or
     a folder where a file is expected is never read (a FIFO would block for ever): CorruptData
-    (exit 5) naming it."""
+    (exit 5) naming it. A file of more than `limit` bytes is TooLarge (exit 5), unread."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -39,9 +43,15 @@ def read_bytes(path: Path) -> bytes | None:
         if not stat.S_ISREG(st.st_mode):
             raise CorruptData(str(path), f"not a regular file ({_file_type(st.st_mode)}); dealcli reads only "
                               "regular files")
+        if limit is not None and st.st_size > limit:
+            raise TooLarge(str(path), f"{st.st_size} bytes, more than the {limit} a record may hold (docs/format.md); "
+                           "not read")
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read()
+            data = fh.read() if limit is None else fh.read(limit + 1)
+        if limit is not None and len(data) > limit:  # grew while being read
+            raise TooLarge(str(path), f"more than the {limit} bytes a record may hold (docs/format.md); not read")
+        return data
     finally:
         os.close(fd)
 
@@ -76,6 +86,13 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def named(exc: BaseException, path: Path) -> BaseException:
+    """An OSError of a write (ENOSPC from write(2) names no file) with the file it was writing."""
+    if isinstance(exc, OSError) and not exc.filename:
+        return OSError(exc.errno, exc.strerror, str(path))
+    return exc
+
+
 def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
     """The new bytes in a hidden temporary file beside `path` (checked against `expect`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,10 +105,10 @@ def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
             if sync:
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
-    except BaseException:
+    except BaseException as exc:  # noqa: BLE001 - re-raised, with the file named
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
+        raise named(exc, path) from None
     return tmp
 
 

@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover
 
 from dealcli.errors import CorruptData
 from dealcli.storage import atomic, yamlcodec
-from dealcli.storage.layout import INDEX_NAME
+from dealcli.storage.layout import INDEX_NAME, RECORD_MAX
 
 if TYPE_CHECKING:
     import sqlite3
@@ -293,11 +293,14 @@ def _settled(stamp: bytes, since_ns: int) -> int:
     return int(max(mtime, ctime) + SETTLE_NS <= since_ns)
 
 
-def _read(path) -> bytes | None:
+def _read(path) -> bytes | atomic.TooLarge | None:
     """A record file's bytes; None when it vanished or is not a regular file (never opened:
-    a FIFO would block the scan; the sweep skips such names, this covers a swap in between)."""
+    a FIFO would block the scan; the sweep skips such names, this covers a swap in between);
+    TooLarge (returned, not raised) for a file beyond RECORD_MAX, which is never read."""
     try:
-        return atomic.read_bytes(Path(path))
+        return atomic.read_bytes(Path(path), RECORD_MAX)
+    except atomic.TooLarge as exc:
+        return exc  # reported as a corrupt file (parse_file), never read
     except (CorruptData, NotADirectoryError):
         return None
 
@@ -326,6 +329,8 @@ def parse_raw(raw: bytes, kind: str, rel: str):
 def parse_file(folder: str, kind: str, name: str, rel: str):
     """parse_raw of one record file, or None when the file vanished."""
     raw = _read(os.path.join(folder, name + SUFFIX))
+    if isinstance(raw, atomic.TooLarge):
+        return _digest(raw.message.encode()), None, (bare_message(raw), None), []
     return None if raw is None else parse_raw(raw, kind, rel)
 
 
@@ -425,8 +430,17 @@ class Index:
             with self._write(db):
                 work(db)
             return True
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+                self.drop()
             return False
+
+    def drop(self) -> None:
+        """Delete the cache (a disk filled up: its WAL must not keep the space); the files are the
+        truth, and the next command with room to spare builds it again."""
+        self.close()
+        self._discard_file()
+        self._broken = True
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -629,6 +643,9 @@ class Index:
                     path = self._folder(kind) / (name + SUFFIX)
                     raw = _read(path)
                     if raw is None:
+                        continue
+                    if isinstance(raw, atomic.TooLarge):
+                        self._error(kind, name, bare_message(raw), None, errors)
                         continue
                     if _digest(raw) == digest:
                         updates.append((name, st, _settled(st, since), digest, None, None, None))

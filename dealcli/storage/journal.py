@@ -221,16 +221,18 @@ def _write_file(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        raise
+        raise atomic.named(exc, path) from None
 
 
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        raise atomic.named(exc, path) from None
     finally:
         os.close(fd)
 

@@ -9,6 +9,7 @@ INDEX_NAME = "index.sqlite"  # the index cache inside CACHE_DIR (storage/index.p
 # the record folders and how a message names one record of each: declared in dealcli/kinds.py
 KINDS, SINGULAR = _kinds.FOLDERS, _kinds.SINGULAR
 SUFFIX = ".yaml"
+RECORD_MAX = 16 << 20  # bytes: a larger record file is refused (readers exit 5, writers exit 2), see docs/format.md
 # what the write gate may write (and so what recovery may touch): files in the record folders and
 # the attachment folder, and these files at the top of the repository
 GATE_FOLDERS = KINDS + ("attachments",)

@@ -13,7 +13,7 @@ from pathlib import Path
 from dealcli.errors import Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
 from dealcli.storage.layout import (  # noqa: F401
-    CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, SINGULAR, SUFFIX, is_id, path_like)
+    CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, RECORD_MAX, SINGULAR, SUFFIX, is_id, path_like)
 
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
@@ -159,8 +159,8 @@ class Repository:
             raw = self._tx.raw_of(op)
             return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
         try:
-            raw = atomic.read_bytes(path)
-        except CorruptData as exc:  # a FIFO, a device, a folder: named relative to the repository
+            raw = atomic.read_bytes(path, RECORD_MAX)
+        except CorruptData as exc:  # a FIFO, a device, a folder, too large: named relative to the repository
             raise CorruptData(self.rel(path), exc.message.split(": ", 1)[1]) from None
         if raw is None:
             raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
@@ -206,14 +206,19 @@ class Repository:
                     from dealcli.rules import refuse
 
                     refuse(self.rulebook.verdict())
-            except BaseException:
+            except BaseException as exc:
                 tx.discard()
                 if self.rulebook is not None:
                     self.rulebook.reset()
+                self._after_failure(exc)
                 raise
             finally:
                 self._tx = None
-            applied = tx.commit()
+            try:
+                applied = tx.commit()
+            except OSError as exc:
+                self._after_failure(exc)
+                raise
             self.committed.extend(applied)
             if len(applied) <= NOTE_MAX:
                 for op in applied:
@@ -223,12 +228,25 @@ class Repository:
             if applied and self.on_commit is not None:  # still under the lock: git sees exactly these files
                 self.on_commit(applied, None)
 
+    def _after_failure(self, exc: BaseException) -> None:
+        """A disk that filled up during a write: the index cache is dropped (so its WAL keeps no
+        space; it is rebuilt from the files later)."""
+        import errno
+
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            from dealcli.storage import index
+
+            (self._index or index.Index(self.root, self.cache_dir, self.rel)).drop()
+
     def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
                path: Path | None = None, model=None) -> Doc:
         if path is None:
             path = self.root / CONFIG_NAME if kind == "config" else self.path(kind, record_id)
         if raw is None and data is not None:
             raw = yamlcodec.dumps(data).encode()
+        if raw is not None and len(raw) > RECORD_MAX and kind != "file":
+            raise UsageError(f"{self.rel(path)}: would be {len(raw)} bytes, more than the {RECORD_MAX} a record may "
+                             "hold (docs/format.md); nothing written")
         if self._tx is not None:
             if self.guard is not None:  # access rights: refused before anything is staged
                 self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)

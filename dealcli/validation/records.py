@@ -74,6 +74,14 @@ def problem(kind: str, data) -> tuple[tuple, str] | None:
     found = plain_problem(data)
     if found:
         return found
+    if isinstance(data, dict) and "format" in data:  # a newer format is refused, never guessed at
+        from dealcli.errors import FieldError
+        from dealcli.storage.convert import check_format
+
+        try:
+            check_format(data, ())
+        except FieldError as exc:
+            return exc.path, str(exc)
     name = schemas.SCHEMA_OF_KIND.get(kind)
     if name is None:
         return None

@@ -23,7 +23,7 @@ def month_of(text: str | None, now: dt.datetime) -> tuple[int, int]:
     if not text:
         return now.year, now.month
     m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text)
-    if m and 1 <= int(m[2]) <= 12 and 1 <= int(m[1]) <= 9998:
+    if m and 1 <= int(m[2]) <= 12 and 1 <= int(m[1]) <= 9999:
         return int(m[1]), int(m[2])
     per = timeutil.period(text.strip(), now) if text.strip().endswith("-month") else None
     if per:
@@ -49,8 +49,10 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
         raise UsageError.about("by", "{0} {by!r}: one of {choices}", by=by, choices=", ".join(BY))
     year, mon = month_of(month, s.now)
     first = dt.date(year, mon, 1)
-    nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
-    bounds = [f"{by}>={first.isoformat()}", f"{by}<{nxt.isoformat()}"]
+    # the first day after the month; December 9999 has none (dates end there): no upper bound
+    bounds = [f"{by}>={first.isoformat()}"]
+    if (year, mon) != (9999, 12):
+        bounds.append(f"{by}<{dt.date(year + (mon == 12), mon % 12 + 1, 1).isoformat()}")
     records, _ = query.select(s, list(exprs or []) + bounds, presets)
     tz = s.now.tzinfo
     rows = []
@@ -60,7 +62,7 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
             day = when.astimezone(tz).date() if when else None
         else:
             day = query.as_date(r.get(by))
-        if day is None or not first <= day < nxt:
+        if day is None or (day.year, day.month) != (year, mon):
             continue
         row = {"date": day.isoformat()}
         row.update({k: r.get(k) for k in ROW_FIELDS})
