@@ -298,6 +298,8 @@ class Mapper:
         self.by_target: dict[str, list[str]] = {}
         self.unmapped: list[str] = []
         self.none_values = preset.none_values if preset else {}
+        self.names_in_ids = preset.names_in_id_columns if preset else {}
+        self.by_name_too: dict[str, str] = {}  # column -> target of its values that are no number
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
         for i, column in enumerate(columns):
@@ -312,12 +314,18 @@ class Mapper:
                 target, rank = preset.target(column), list(preset.columns).index(key(column))
             elif key(column).replace(" ", "_") in TARGETS:
                 target, rank = key(column).replace(" ", "_"), 10_000 + i
+            elif column.startswith("fields.") and column[7:].strip():  # as `export` names custom fields
+                target, rank = "fields." + column[7:].strip(), 10_000 + i
             elif keep_unmapped:
                 target, rank = "fields." + column, 10_000 + i
             else:
                 self.unmapped.append(column)
                 continue
             ranked.append((rank, i, target, column))
+            name_target = self.names_in_ids.get(key(column))
+            if name_target and rank >= 0:
+                self.by_name_too[column] = name_target
+                ranked.append((20_000 + i, i, name_target, column))
         for _, _, target, column in sorted(ranked):
             self.by_target.setdefault(target, []).append(column)
 
@@ -326,8 +334,11 @@ class Mapper:
         for column in self.by_target.get(target, ()):
             value = values.get(column)
             if value is not None and not (isinstance(value, str) and not value.strip()):
-                if self.none_values and str(value).strip() in self.none_values.get(key(column), ()):
-                    continue
+                text = str(value).strip()
+                if self.none_values and text.removeprefix("'") in self.none_values.get(key(column), ()):
+                    continue  # ("'-99": SuiteCRM's formula guard before its base-currency id)
+                if column in self.by_name_too and (target == self.by_name_too[column]) == text.isdigit():
+                    continue  # an id column holding a name (Bitrix24 ASSIGNED_BY_ID = "Petrov")
                 return column, value
         columns = self.by_target.get(target)
         return (columns[0] if columns else None), None
@@ -528,7 +539,7 @@ class Context:
         (and value None): only whether the stage value `probe` names a pipeline (True/False)."""
         text = str(value if probe is None else probe).strip()
         m = re.fullmatch(r"C(\d+):(.+)", text)
-        if not (self.preset and self.preset.category_stages) or not m or key(text) in self.stage_map:
+        if not (self.preset and self.preset.category_stages) or not m:
             return None if probe is None else False
         if probe is not None:
             return True
@@ -539,6 +550,8 @@ class Context:
         for p in self.pipelines.values():
             if key(p.id) in (n, f"c{n}") or key(p.name) in (n, f"c{n}"):
                 return p
+        if key(text) in self.stage_map:  # the whole value mapped, its category not: the default pipeline
+            return None
         raise Unknown("pipeline_map", "is a stage of Bitrix24 pipeline (category) {n}, which has no pipeline here; "
                       "map it with {0} {n}=PIPELINE (pipelines: {known})", f"category {n}", n=n,
                       known=", ".join(self.pipelines))
@@ -610,6 +623,7 @@ class Reading:
         self.given: set[str] = set()
         self.problems: list[Bad] = []
         self.counted: set = set()  # (column, value) noted as unmapped
+        self.noted: set = set()  # (column, target, line) noted as coerced
 
     def raw(self, target: str, row: import_read.Row | None = None):
         column, value = self.m.get((row or self.first).values, target)
@@ -634,7 +648,10 @@ class Reading:
             bad.once = getattr(exc, "once", None)
             self.problems.append(bad)
             return None
-        if self.ctx.final:
+        cell = (column, target, (row or self.first).line)
+        if self.ctx.final and cell not in self.noted and not (target != "pipeline" and isinstance(out, Pipeline)):
+            # each cell once (a row reads its status twice), and as stored (C6:NEW's pipeline is no stage)
+            self.noted.add(cell)
             self.ctx.result.note_coerced(column, target, value, out)
         return out
 

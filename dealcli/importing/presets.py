@@ -29,6 +29,7 @@ class Preset:
     won_stages: tuple = ()  # key()s of stage codes that mean won / lost in any pipeline
     lost_stages: tuple = ()
     none_values: dict = field(default_factory=dict)  # key(column) -> values that mean "none" (ids: 0)
+    names_in_id_columns: dict = field(default_factory=dict)  # key(column) -> target of a value that is no number
     records: dict = field(default_factory=dict)  # kind -> key(label) -> field: its companies/contacts exports
 
     def target(self, column: str) -> str | None:
@@ -102,6 +103,7 @@ BITRIX24 = Preset(
     lost_stages=("lose", "apology"),
     none_values={k: ("0",) for k in ("company_id", "contact_id", "assigned_by_id", "category_id", "lead_id",
                                        "quote_id")},
+    names_in_id_columns={"assigned_by_id": "responsible"},  # some exports write the surname there
 )
 
 PIPEDRIVE = Preset(
@@ -218,7 +220,7 @@ SALESFORCE = Preset(
         created=["CreatedDate", "Created Date"],
         responsible=["Owner.Name", "Opportunity Owner", "Owner Name", "OwnerId"],
         company=["Account.Name", "Account Name"],
-        lost_reason=["Loss_Reason__c", "Loss Reason", "Closed Lost Reason"],
+        lost_reason=["Loss_Reason__c", "LossReason__c", "Loss Reason", "Closed Lost Reason"],
         fields__salesforce_account_id=["AccountId", "Account ID"],
         fields__next_step=["NextStep", "Next Step"],
         fields__forecast_category=["ForecastCategoryName", "Forecast Category"],
@@ -273,13 +275,13 @@ ZOHO = Preset(
     # Zoho CRM, Deals module export (Setup > Data Administration > Export): display labels, or
     # API names in an API/Deluge export. Dates like "15 Apr, 2021 00:02:00", money like "$22,700.00"
     columns=_cols(
-        origin_id=["Record Id", "Deal Id", "id"],
-        title=["Deal Name", "Deal_Name"],
-        responsible=["Deal Owner", "Owner", "Owner.name"],
+        origin_id=["Record Id", "Deal Id", "id", "Potential Id"],
+        title=["Deal Name", "Deal_Name", "Potential Name", "Potential_Name"],
+        responsible=["Deal Owner", "Owner", "Owner.name", "Owner__name", "Potential Owner", "Potential_Owner"],
         amount=["Amount"],
         currency=["Currency"],
-        company=["Account Name", "Account_Name", "Account_Name.name"],
-        contact=["Contact Name", "Contact_Name", "Contact_Name.name"],
+        company=["Account Name", "Account_Name", "Account_Name.name", "Account_Name__name"],
+        contact=["Contact Name", "Contact_Name", "Contact_Name.name", "Contact_Name__name"],
         stage=["Stage"],
         pipeline=["Pipeline"],
         close_date=["Closing Date", "Closing_Date"],
@@ -318,7 +320,7 @@ ODOO = Preset(
         company=["partner_id", "partner_id/name", "Customer", "partner_name", "Company Name"],
         contact=["contact_name", "Contact Name"],
         contact_email=["email_from", "Email"],
-        contact_phone=["phone", "Phone"],
+        contact_phone=["phone", "Phone", "mobile", "Mobile"],
         amount=["expected_revenue", "planned_revenue", "Expected Revenue"],
         currency=["company_currency", "company_currency/name", "Currency"],
         probability=["probability", "Probability"],
@@ -331,6 +333,7 @@ ODOO = Preset(
         lost_reason=["lost_reason_id", "lost_reason", "Lost Reason"],
         source=["source_id", "Source"],
         fields__odoo_partner_id=["partner_id/id"],
+        fields__odoo_user_id=["user_id/id"],
         fields__sales_team=["team_id", "team_id/name", "Sales Team"],
         fields__tags=["tag_ids", "tag_ids/name", "Tags"],
         fields__odoo_type=["type", "Type"],
@@ -369,7 +372,7 @@ SUITECRM = Preset(
         fields__suitecrm_assigned_user_id=["assigned_user_id"],
     ),
     stages=SALES_PROCESS_STAGES,
-    none_values={"currency_id": ("-99",)},  # -99: the system's base currency
+    none_values={"currency_id": ("-99",), "currency": ("-99",)},  # -99: the system's base currency
 )
 
 VTIGER = Preset(

@@ -54,9 +54,11 @@ def duplicate_notices(s) -> list[str]:
         for record_id, data in s.repo.records(kind, errors=[]):
             if not isinstance(data, dict):
                 continue
-            keys = [("name", _name_key(data.get("name")))]
+            # a name alone never links two contacts of different companies (nor does the import)
+            company = data.get("company") if kind == "contacts" and isinstance(data.get("company"), str) else ""
+            keys = [("name", _name_key(data.get("name")), company)]
             emails = data.get("emails") if isinstance(data.get("emails"), list) else []
-            keys += [("e-mail", clients.norm(str(e))) for e in emails if e]
+            keys += [("e-mail", clients.norm(str(e)), "") for e in emails if e]
             for key in keys:
                 if not key[1]:
                     continue
