@@ -106,9 +106,7 @@ def _readable(leg: dict) -> dict:
     if bad is None:
         return leg
 
-    def clean(text: str) -> str:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
+    clean = route.readable_text
     byte = next(ord(ch) - 0xDC00 for ch in bad if "\udc80" <= ch <= "\udcff")
     fixed = {"cdr": [clean(c) for c in cells]} if "cdr" in leg else {k: clean(v) for k, v in leg.items()}
     fixed["unreadable"] = (f"byte 0x{byte:02X} in {clean(bad)!r} is not text in the file's encoding; correct "

@@ -51,12 +51,9 @@ class Mail:
 
 
 # -- reading a message ----------------------------------------------------------------------------
-def _clean(text) -> str:
-    """Text read from raw bytes as the standard library's email.policy allows: undecodable bytes
-    are kept by the parser as surrogates (RFC 6532 UTF-8 headers, or a broken mailer's 8-bit);
-    UTF-8 is read as UTF-8 and any other byte becomes U+FFFD, as str(header) does."""
-    text = str(text or "")
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+# raw 8-bit header bytes (RFC 6532 UTF-8, or a broken mailer's Latin-1) reach us as the parser's
+# surrogates: read as the standard library's email.policy allows (UTF-8, else U+FFFD)
+_clean = route.readable_text
 
 
 def _header(msg, name: str):

@@ -67,6 +67,12 @@ def act_as_intake_user(s: Session) -> None:
         vars(s).pop("user", None)
 
 
+def readable_text(text) -> str:
+    """Text read from bytes with surrogateescape (an e-mail header, a CDR line): UTF-8 read as
+    UTF-8, any other byte as U+FFFD, as the standard library's email.policy words str(header)."""
+    return str(text or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 # -- clients ---------------------------------------------------------------------------------------
 def phone_digits(text) -> str:
     return re.sub(r"\D", "", str(text or ""))
