@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from dealcli import activities, cards, clients, leads, money, parse, products, quotes, stage_rules, timeutil
+from dealcli import (activities, cards, choices, clients, leads, money, parse, products, quotes, stage_rules,
+                     timeutil)
 from dealcli.errors import DealcliError, RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, DEAL_KEYS, TEXT_FIELDS, Deal, Pipeline, ProductRow
@@ -127,6 +128,8 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         deal.company = clients.resolve(s, "company", value, refuse_near=True) if value else None
     elif name == "currency":
         deal.currency = parse.parse_currency(value)
+    elif name in choices.LISTS:
+        setattr(deal, name, choices.check(s, name, value))
     else:
         setattr(deal, name, value)
 
@@ -263,7 +266,8 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     if spec.amount is not None:
         deal.amount, deal.manual_amount = _amount(spec.amount), True
     deal.recompute_amount()
-    deal.type, deal.source = spec.type or deal.type, spec.source or deal.source
+    deal.type = choices.check(s, "type", spec.type) if spec.type else deal.type
+    deal.source = choices.check(s, "source", spec.source) if spec.source else deal.source
     deal.responsible = spec.responsible or deal.responsible or s.user
     deal.created_by, deal.created, deal.modified = s.user, s.now, s.now
     deal.begin = _date(s, spec.begin, "begin") if spec.begin else s.now.date()
@@ -354,6 +358,12 @@ def transact(s: Session, refs: list[str], change: Change, dry_run: bool = False)
 def _transition(s: Session, deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str,
                 **kw) -> list[Violation]:
     t = stage_rules.transition(deal, pipeline, stage_id, verb, now=s.now, **kw)
+    if t.changes.get("lost_reason"):  # a lost reason from the repository's list, as it spells it
+        reason = choices.check(s, "lost_reason", t.changes["lost_reason"], about="reason")
+        t.changes["lost_reason"] = reason
+        for _, data in t.events:
+            if "reason" in data and data.get("status") == "lost":
+                data["reason"] = reason
     if not t.violations:
         apply_transition(s, deal, t)
     return t.violations

@@ -19,6 +19,9 @@ won_revenue    won amount per currency by close month, responsible, company and 
                (product: the won deals' product row totals; deals without rows under none).
 forecast       open deals by expected close month (close_date) and currency: count, amount,
                weighted amount (amount x probability, the deal's else its stage's).
+repeat_sales   first sales against repeat sales (`repeat: true`: the client had a won deal when the
+               deal was made), per currency: open, won and lost deals, won amount, the share of the
+               won amount and the win rate.
 activities     per responsible person: activities planned, done, pending, overdue, and per type.
 
 Percentages and days are Decimal with one decimal place; money is Decimal (exact text in JSON).
@@ -32,7 +35,7 @@ from dealcli import asof, query, timeutil
 from dealcli.errors import UsageError
 
 SECTIONS = ("funnel", "win_rate", "lost_reasons", "stage_time", "time_to_close", "won_revenue", "forecast",
-            "activities")
+            "repeat_sales", "activities")
 REVENUE_GROUPS = ("month", "responsible", "company", "product")
 ACTIVITY_TYPES = ("call", "meeting", "task", "email")
 TENTH = Decimal("0.1")
@@ -106,6 +109,7 @@ def build(s, sections: list[str] | None = None, exprs=None, presets=None, pipeli
         "time_to_close": lambda: time_to_close(records, pipelines, tz),
         "won_revenue": lambda: won_revenue(s, records, tz),
         "forecast": lambda: forecast(s, records, pipelines),
+        "repeat_sales": lambda: repeat_sales(s, records),
         "activities": lambda: activity_counts(s, records, bool(selection or presets)),
     }
     for name in wanted:
@@ -289,6 +293,28 @@ def won_revenue(s, records: list[dict], tz) -> dict:
                 continue
             _add(tables["product"], pr.name, cur, pr.total, rid)
     return {f"by_{g}": _money_rows(tables[g], g, "key" if g == "month" else "amount") for g in REVENUE_GROUPS}
+
+
+def repeat_sales(s, records: list[dict]) -> list[dict]:
+    """First vs repeat sales, one row per kind and currency: open, won, lost, won amount, its
+    share of the currency's won amount, win rate (won / closed)."""
+    table: dict = {}
+    for r in records:
+        kind = "repeat" if r.get("repeat") is True else "first"
+        row = table.setdefault((kind, _currency(s, r)), {"open": 0, "won": 0, "lost": 0, "won_amount": Decimal(0)})
+        status = _status(r) if _status(r) in ("won", "lost") else "open"
+        row[status] += 1
+        if status == "won":
+            row["won_amount"] += _amount(r)
+    won_by_currency: dict[str, Decimal] = {}
+    for (_, cur), row in table.items():
+        won_by_currency[cur] = won_by_currency.get(cur, Decimal(0)) + row["won_amount"]
+    out = []
+    for (kind, cur), row in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][0] != "first")):
+        out.append({"sales": kind, "currency": cur, **row,
+                    "share": pct(row["won_amount"], won_by_currency[cur]),
+                    "win_rate": pct(row["won"], row["won"] + row["lost"])})
+    return out
 
 
 def forecast(s, records: list[dict], pipelines: dict) -> list[dict]:

@@ -32,6 +32,10 @@ class ByField(str, enum.Enum):
 
 
 # export: every format of `filter` but the table (a table cannot hold every field)
+class ByWhat(str, enum.Enum):
+    responsible = "responsible"
+
+
 ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table}, type=str)
 
 
@@ -94,16 +98,30 @@ def board_cmd(
                                                     "column in this currency, converted with the rates: "
                                                     "table of dealcli.yaml (default with rates: the "
                                                     "repository currency).")] = None,
+    by: Annotated[Optional[ByWhat], typer.Option("--by", help="responsible: one row per person (and "
+                                                 "currency) with their open deals, sum, weighted sum and "
+                                                 "overdue activities, over every pipeline unless --pipeline.",
+                                                 case_sensitive=False)] = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """The kanban: one column per stage in pipeline order with count, sum per currency, weighted sum
-    (amount x probability) and short cards. -f json/yaml give the same structure; csv/tsv one row
-    per stage and currency. --as-of: the board as it was then; --html FILE: a page with the board
-    (every card), the funnel and the forecast of the pipeline."""
+    of the open deals (amount x probability) and short cards. -f json/yaml give the same structure;
+    csv/tsv one row per stage and currency. --as-of: the board as it was then; --html FILE: a page
+    with the board (every card), the funnel and the forecast of the pipeline. --by responsible:
+    the load of each person instead."""
     from dealcli import asof
     from dealcli.views import board, render
 
     s = asof.session(session(ctx), as_of)
+    if by is not None:
+        if html:
+            from dealcli.errors import UsageError
+
+            raise UsageError("--by responsible and --html do not go together")
+        rows = board.by_responsible(s, pipeline, exprs, preset)
+        render.emit(rows, format.value, ["responsible", "deals", "currency", "sum", "weighted", "overdue"],
+                    right=("deals", "sum", "weighted", "overdue"))
+        return
     if html:
         from dealcli import reports
 

@@ -1,6 +1,6 @@
 """`dealcli board`: the kanban view of one pipeline. One column per stage in pipeline order with
-the count, the sum per currency, the weighted sum (amount x probability / 100; the deal's
-probability, else its stage's) and short cards. On a terminal the columns wrap into bands that
+the count, the sum per currency, the weighted sum of the open deals (amount x probability / 100;
+the deal's probability, else its stage's) and short cards. On a terminal the columns wrap into bands that
 fit the width (80 columns shows three stages side by side); other formats give the structure.
 build() reads the repository once into a Board; formatted()/text()/rows() (and views/html.py)
 render only that Board."""
@@ -110,7 +110,8 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
         if col is None:  # a stage the pipeline no longer has: shown, not hidden
             col = columns[sid] = Column(sid, f"{sid} (not in pipeline)", None, None, None)
         amount = _num(r.get("amount"))
-        weighted = weighted_amount(r, col.probability)
+        # a forecast: open deals only (a won deal is revenue, not a weighted chance; a lost one, none)
+        weighted = weighted_amount(r, col.probability) if r.get("status") in (None, "open") else Decimal("0.00")
         cur = str(r.get("currency") or s.currency)
         for target in (col, total):
             target.count += 1
@@ -122,6 +123,50 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
     board = Board(pipeline.id, pipeline.name, list(columns.values()), total)
     convert_sums(s, board, currency)
     return board
+
+
+def by_responsible(s, pipeline_id: str | None, exprs, presets) -> list[dict]:
+    """`board --by responsible`: who carries what. One row per responsible person of the open deals
+    selected (every pipeline unless `pipeline_id`) and currency: deals, sum, weighted sum, and the
+    person's overdue activities on those deals (on the first row of the person). Read under the
+    acting user's access rights, like every listing."""
+    from dealcli import activities
+
+    if pipeline_id:
+        s.pipeline(pipeline_id)  # an unknown pipeline is an error, not an empty table
+    selection = list(exprs or []) + ["status=open"] + ([f"pipeline={pipeline_id}"] if pipeline_id else [])
+    records, _ = query.select(s, selection, presets)
+    people: dict[str, dict] = {}
+    chances: dict[tuple[str, str], object] = {}
+    for r in records:
+        who = str(r.get("responsible") or "")
+        cur = str(r.get("currency") or s.currency)
+        person = people.setdefault(who, {"deals": {}, "sum": {}, "weighted": {}, "overdue": 0})
+        person["deals"][cur] = person["deals"].get(cur, 0) + 1
+        person["sum"][cur] = person["sum"].get(cur, Decimal(0)) + _num(r.get("amount"))
+        key = (str(r.get("pipeline")), str(r.get("stage")))
+        if key not in chances:
+            try:
+                stage = s.pipeline(key[0]).stage(key[1])
+            except Exception:  # noqa: BLE001 - a deal of a broken pipeline: no stage probability
+                stage = None
+            chances[key] = stage.probability if stage is not None else None
+        person["weighted"][cur] = person["weighted"].get(cur, Decimal(0)) + weighted_amount(r, chances[key])
+    selected = {str(r.get("id")) for r in records}
+    for a in activities.records(s, overdue=True):
+        if str(a.get("deal")) in selected:
+            who = str(a.get("responsible") or "")
+            people.setdefault(who, {"deals": {}, "sum": {}, "weighted": {}, "overdue": 0})["overdue"] += 1
+    out = []
+    for who in sorted(people, key=lambda w: (w == "", w.casefold())):
+        p = people[who]
+        currencies = sorted(p["deals"]) or [None]
+        for i, cur in enumerate(currencies):
+            out.append({"responsible": who or None, "deals": p["deals"].get(cur, 0) if cur else 0, "currency": cur,
+                        "sum": _two_places(p["sum"].get(cur, Decimal(0))) if cur else Decimal("0.00"),
+                        "weighted": p["weighted"].get(cur, Decimal("0.00")) if cur else Decimal("0.00"),
+                        "overdue": p["overdue"] if i == 0 else 0})
+    return out
 
 
 def convert_sums(s, board: Board, currency: str | None) -> None:

@@ -178,6 +178,19 @@ def _forecast(data: list[dict], width: int) -> list[str]:
         tops=[tops[r["currency"]] for r in data])
 
 
+def _repeat_sales(data: list[dict], width: int) -> list[str]:
+    title = _title("First and repeat sales (bar: won amount)", width)
+    if not data:
+        return title + ["no deals"]
+    rows = [[r["sales"], r["currency"], r["open"], r["won"], r["lost"], money.fmt(r["won_amount"]), _pc(r["share"]),
+             _pc(r["win_rate"])] for r in data]
+    tops: dict = {}
+    for r in data:
+        tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["won_amount"])
+    return title + chart(["sales", "cur", "open", "won", "lost", "won amount", "share", "win"], rows,
+                         [r["won_amount"] for r in data], width, tops=[tops[r["currency"]] for r in data])
+
+
 def _activities(data: list[dict], width: int) -> list[str]:
     if not data:
         return _title("Activities per person", width) + ["no activities"]
@@ -191,5 +204,5 @@ def _activities(data: list[dict], width: int) -> list[str]:
 SECTION_TEXT = {
     "funnel": _funnel, "win_rate": _win_rate, "lost_reasons": _lost_reasons, "stage_time": _stage_time,
     "time_to_close": _time_to_close, "won_revenue": _won_revenue, "forecast": _forecast,
-    "activities": _activities,
+    "repeat_sales": _repeat_sales, "activities": _activities,
 }
