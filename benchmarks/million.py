@@ -84,6 +84,13 @@ def measure(root: Path, runs: int, log) -> list:
     rows: list = []
     dealcli = [bench.DEALCLI, "--dir", str(root)]
 
+    class Rows(list):  # each figure is logged as it comes: a long run stopped early keeps them
+        def append(self, row) -> None:
+            log(f"  {row[0]}: {row[1]:.2f}" if isinstance(row[1], float) else f"  {row[0]}: {row[1]}")
+            super().append(row)
+
+    rows = Rows()
+
     def median(cmd, before=None) -> float:
         times = []
         for _ in range(runs):
