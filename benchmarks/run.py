@@ -1,9 +1,16 @@
-"""Run the figures of issue 19 ("speed at the floor"), each beside its peer (the tool a user would
-pick instead, or the floor no implementation can beat) measured in the same run on the same
-files, with its goal, and print them as a table (or JSON with --json).
+"""Run the figures of issues 19 and 29 ("speed at the floor", "speed and scale"), each beside its
+peer (the tool a user would pick instead, or the floor no implementation can beat) measured in
+the same run on the same files, with its goal, and print them as a table (or JSON with --json).
 
-    python benchmarks/run.py [--sizes 20000[,100000]] [--runs 5] [--cold-runs 3] [--json] [--out DIR]
-                             [--skip-cold] [--skip-import]
+    python benchmarks/run.py [--sizes 20000[,100000]] [--big] [--runs 5] [--cold-runs 3] [--json]
+                             [--out DIR] [--skip-cold] [--skip-import] [--skip-report]
+                             [--import-rows N]
+
+--big adds 100,000 deals (generating them takes a while on two shared cores). The import
+figures import --import-rows rows (default: as many as the repository has deals) as JSONL, as
+YAML and as CSV (the YAML and CSV files are `dealcli export`s of the JSONL import, so all three
+hold the same deals) and compare each with its peer. The 1,000,000-deal figures come from
+benchmarks/million.py.
 
 Repositories are generated once into --out (benchmarks/out/, not committed) by generate.py and
 reused. Every figure is the median of --runs runs of a fresh process, the way cron or a script
@@ -318,23 +325,83 @@ def measure_size(n: int, args, rows: list, tiny: Path, bare: Path, log) -> None:
                    statistics.median(colds), deal_floor, note="deal share of the parse floor, by file count")
             run_once(filt)  # leave a warm cache behind
 
-        # 5. import against taskwarrior's import of the same rows
+        # 5. reports from the index: report -f json with the cache dropped and warm, and the
+        # HTML report's size, beside filter (the same scan) measured in the same run
+        if not args.skip_report:
+            log(f"[{n}] report ...")
+            report = [DEALCLI, "--dir", str(big), "report", "-f", "json"]
+            cold_report = statistics.median([run_once_after(drop_cache(big), report) for _ in range(cold)])
+            cold_filter = statistics.median([run_once_after(drop_cache(big), filt) for _ in range(cold)])
+            figure(rows, f"cold `report -f json` on {n} deals / cold `filter` (cache dropped before each)", None,
+                   cold_report, cold_filter)
+            run_once(report)
+            got = rotate({"report": report, "filter": filt}, runs)
+            figure(rows, f"warm `report -f json` on {n} deals / warm `filter`", None, got["report"][0],
+                   got["filter"][0])
+            with tempfile.TemporaryDirectory() as tmp:
+                page = Path(tmp) / "report.html"
+                t_html = run_once([DEALCLI, "--dir", str(big), "-q", "report", "--html", str(page)])[0]
+                figure(rows, f"size of `report --html` on {n} deals (MB)", None, round(page.stat().st_size / 2**20, 2),
+                       None, unit="MB", note=f"written in {t_html:.2f} s (warm)")
+
+        # 6. import against taskwarrior's import of the same rows and a bare loop writing the
+        # same files; YAML and JSONL against CSV
         if not args.skip_import:
-            log(f"[{n}] import ...")
+            rows_n = args.import_rows or n
+            log(f"[{n}] import of {rows_n} rows ...")
             import bench_import
 
             work = Path(tempfile.mkdtemp(prefix="dealcli-bench-import-"))
             try:
-                m = bench_import.measure(n, work, with_atomic=False)
+                m = bench_import.measure(rows_n, work, with_atomic=False)
+                formats = import_formats(work, cold)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            tw_import = statistics.median([tw.import_seconds() for _ in range(3)]) if tw else NA_TOOL
-            figure(rows, f"`import` of {n} JSONL rows (all-or-nothing) / taskwarrior importing the same rows", 5.0,
+            tw_rows = Taskwarrior(rows_n) if tw and rows_n != n else tw
+            try:
+                tw_import = statistics.median([tw_rows.import_seconds() for _ in range(3)]) if tw_rows else NA_TOOL
+            finally:
+                if tw_rows is not tw and tw_rows:
+                    tw_rows.close()
+            figure(rows, f"`import` of {rows_n} JSONL rows (all-or-nothing) / taskwarrior importing the same rows", 5.0,
                    m["import"], tw_import, peer_name="task",
                    note=f"bare loop writing the same YAML files: {m['bare']:.2f} s")
+            figure(rows, f"`import` of {rows_n} JSONL rows / a bare loop writing the same YAML files (reference)",
+                   None, m["import"], m["bare"])
+            figure(rows, f"`import` of {rows_n} deals as YAML / the same deals as CSV", 1.0, formats["yaml"],
+                   formats["csv"], note="exports of the JSONL import; medians of alternated runs")
+            figure(rows, f"`import` of {rows_n} deals as JSONL / the same deals as CSV", 1.0, formats["jsonl"],
+                   formats["csv"])
     finally:
         if tw:
             tw.close()
+
+
+def run_once_after(before, cmd) -> float:
+    before()
+    return run_once(cmd)[0]
+
+
+def import_formats(work: Path, runs: int) -> dict:
+    """Seconds to import the deals of work/repo (bench_import's JSONL import) exported as JSONL,
+    YAML and CSV, each into a fresh copy of the repository without its deals; alternated."""
+    src = work / "repo"
+    files = {}
+    for fmt in ("jsonl", "yaml", "csv"):
+        files[fmt] = work / f"deals.{fmt}"
+        with open(files[fmt], "wb") as out:
+            subprocess.run([DEALCLI, "--dir", str(src), "export", "-f", fmt], stdout=out, check=True, env=env())
+    times: dict = {k: [] for k in files}
+    for i in range(runs):
+        for fmt, path in files.items():
+            target = work / f"into-{fmt}-{i}"
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns(".git", ".dealcli"))
+            for f in os.scandir(target / "deals"):
+                os.unlink(f.path)
+            t, code, _ = run_once([DEALCLI, "--dir", str(target), "-q", "import", str(path)])
+            times[fmt].append(t)
+            shutil.rmtree(target, ignore_errors=True)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main() -> None:
@@ -346,9 +413,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--skip-cold", action="store_true", help="leave out check and cold filter")
     ap.add_argument("--skip-import", action="store_true")
+    ap.add_argument("--skip-report", action="store_true", help="leave out report -f json and the HTML report")
+    ap.add_argument("--big", action="store_true", help="also measure 100,000 deals")
+    ap.add_argument("--import-rows", type=int, default=None, help="rows of the import figures (default: the "
+                    "repository size; the import is the slowest figure)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    if args.big and 100_000 not in sizes:
+        sizes.append(100_000)
     args.out.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(HERE))
     subprocess.run([PY, "-m", "compileall", "-q", str(HERE.parent / "dealcli")], capture_output=True, env=env())

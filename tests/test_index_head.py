@@ -109,3 +109,24 @@ def test_as_of_still_reads_the_history(cli, monkeypatch):
     cli.ok("filter", "-f", "ids")  # warm
     assert cli.ok("filter", "stage=new", "--as-of", "2026-01-02", "-f", "ids").split() == [deal_id]
     assert dt.date(2026, 1, 2)  # the past is rebuilt from the history, which heads leave out
+
+
+def test_board_from_heads_equals_board_from_the_files(repo, monkeypatch):
+    """board reads only its cards' fields, so it is served from heads too."""
+    from dealcli.views import board
+
+    monkeypatch.setattr(index_mod, "SETTLE_NS", 0)
+    rng = random.Random(5)
+    write_deals(repo, [_deal(rng, i) for i in range(200)])
+
+    def answer():
+        s = Session(repo_root=repo, as_user="anna@example.com", now_text=NOW, quiet=True)
+        out = board.build(s, "sales", [], None, "-amount").as_dict()
+        if s.repo.index is not None:
+            s.repo.index.close()
+        return out
+
+    answer()
+    warm = answer()
+    monkeypatch.setenv("DEALCLI_NO_INDEX", "1")
+    assert warm == answer() and warm["total"]["count"] > 3

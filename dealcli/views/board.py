@@ -99,7 +99,9 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
     With `currency` (or a `rates:` table in dealcli.yaml, then the repository currency) every
     column and the total also carry `converted`: the sums in that one currency."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
-    records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort)
+    # the card's fields only: the index cache then decodes each deal's head, not its history
+    records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort,
+                              fields=list(CARD_FIELDS))
     columns: dict[str, Column] = {}
     for st in pipeline.stages:
         columns[st.id] = Column(st.id, st.name, st.color, st.semantics, st.probability)
