@@ -359,6 +359,8 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
                 raise bad(f"status is one of {', '.join(STATUSES)}, not {v!r}")
     if e.field == "stage" and base_op == "=":
         values = stage_values(ctx.s, values, bad)
+    if e.field in ("company", "contacts") and base_op == "=":
+        values = client_values(ctx.s, "company" if e.field == "company" else "contact", values, bad)
 
     if base_op == "~":
         needles = [v.casefold() for v in values]
@@ -439,6 +441,25 @@ def stage_values(s, values: list[str], bad) -> list[str]:
             known = sorted({i for group in ids.values() for i in group})
             raise bad(f"no pipeline has a stage {v!r}{hint(v, known)}")
         out += sorted(found)
+    return out
+
+
+def client_values(s, which: str, values: list[str], bad) -> list[str]:
+    """company=... / contacts=...: each value an id or an exact name (case-insensitive), as
+    `--company` takes it everywhere else, as the id it names; a value that names no record is
+    kept as it is (the id of a deleted company still matches its deals)."""
+    from dealcli import clients
+    from dealcli.errors import NotFound
+
+    kind = clients.KIND_OF[which]
+    out = []
+    for v in values:
+        if not s.repo.exists(kind, v):
+            try:
+                v = clients.ClientIndex(s, which).find(name=v) or v
+            except NotFound as exc:
+                raise bad(exc.message) from None
+        out.append(v)
     return out
 
 

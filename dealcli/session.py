@@ -48,6 +48,10 @@ def to_model(doc: Doc, cls=None):
     return obj
 
 
+class Written(str):
+    """The text of a notice about a write (Session.notice_written)."""
+
+
 @dataclass
 class Session:
     dir: str | None = None
@@ -116,6 +120,11 @@ class Session:
     def notice(self, message) -> None:
         """A hint for stderr: text, or errors.Words about fields (the edge words them as options)."""
         self.notices.append(message)
+
+    def notice_written(self, message: str) -> None:
+        """A notice about a record the running transaction writes (`created company ...`): said
+        only when the command wrote something, never for a record a refusal rolled back."""
+        self.notices.append(Written(message))
 
     @property
     def date_order(self) -> str | None:

@@ -242,7 +242,7 @@ def test_card_from_stdin(cli, service):
 
 
 def test_moving_a_deal_to_another_pipeline_keeps_and_reports_unknown_fields(cli, service):
-    deal_id = cli.ok("deal", "add", "Cross", "--set", "colour=blue", "--set", "budget=oops").strip()
+    deal_id = cli.ok("deal", "add", "Cross", "--set", "fields.colour=blue", "--set", "fields.budget=oops").strip()
     proc = cli("deal", "move", deal_id, "visit", "--pipeline", "service")
     assert proc.returncode == 0, proc.stderr
     assert "colour" in proc.stderr and "does not define" in proc.stderr
