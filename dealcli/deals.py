@@ -107,7 +107,7 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
             from dealcli.suggest import hint
 
             settable = list(TEXT_FIELDS) + list(DATE_FIELDS) + ["amount", "probability", "contacts"]
-            where = f"not a field of pipeline {pipeline.id!r}'s card (card fields: {', '.join(card_names)})" \
+            where = f"not a field of pipeline {pipeline.id!r} (card fields: {', '.join(card_names)})" \
                 if card_names else f"not a deal field and pipeline {pipeline.id!r} has no card"
             raise UsageError.about("set", "{0} {name}: {where}{hint}; a custom field is written {0} "
                                    "fields.{name}=VALUE", name=name, where=where,

@@ -424,8 +424,8 @@ def _pushdown(name: str, kind: str, op: str, values: list[str], ctx: Context):
 
 def stage_values(s, values: list[str], bad) -> list[str]:
     """stage=...: each value a stage id or name (case-insensitive) of any pipeline, as the ids it
-    names; an unknown stage is a usage error with a "did you mean"."""
-    from dealcli.suggest import hint
+    names; an unknown stage is a RuleViolation (exit 1, as `deal move`) with a "did you mean" in
+    the form typed (a name for a name)."""
 
     ids: dict[str, set[str]] = {}
     for p in s.all_pipelines([]).values():
@@ -437,9 +437,12 @@ def stage_values(s, values: list[str], bad) -> list[str]:
     out: list[str] = []
     for v in values:
         found = ids.get(v.strip().lower())
-        if not found:
-            known = sorted({i for group in ids.values() for i in group})
-            raise bad(f"no pipeline has a stage {v!r}{hint(v, known)}")
+        if not found:  # as in every command, an unknown stage breaks a rule (exit 1), not a usage error
+            from dealcli.errors import RuleViolation, Violation
+            from dealcli.stage_rules import suggest_stage
+
+            raise RuleViolation(Violation("stage-exists", f"{bad('').message[:-2]}: no pipeline has a stage "
+                                          f"{v!r}{suggest_stage(s.all_pipelines([]).values(), v)}", "stage", v))
         out += sorted(found)
     return out
 

@@ -153,8 +153,11 @@ class Session:
             try:
                 doc = self.repo.load("pipelines", pipeline_id)
             except NotFound:
-                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline "
-                               f"(pipelines: {', '.join(self.repo.ids('pipelines')) or 'none'})") from None
+                from dealcli.suggest import hint
+
+                known = sorted(self.repo.ids("pipelines"))
+                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline{hint(str(pipeline_id), known)} "
+                               f"(pipelines: {', '.join(known) or 'none'})") from None
             self._pipelines[pipeline_id] = to_model(doc, Pipeline)
         return self._pipelines[pipeline_id]
 

@@ -82,3 +82,20 @@ def test_core_fields_are_not_set_by_hand(cli):
         assert out.returncode == 2 and f"--set {name}: not set by hand" in out.stderr, (name, out.stderr)
     assert "`dealcli deal close`" in cli("deal", "add", "Z", "--set", "status=won").stderr
     assert cli.ok("filter", "-f", "ids") == ""
+
+
+def test_an_unknown_stage_is_exit_1_everywhere_and_suggested_as_typed(cli):
+    did = _add(cli, "S")
+    move = cli("deal", "move", did, "Preparing documnts")
+    filt = cli("filter", "stage=Preparing documnts")
+    assert move.returncode == filt.returncode == 1  # docs/exit-codes.md: an unknown stage breaks a rule
+    for out in (move, filt):
+        assert "(did you mean 'Preparing documents'?)" in out.stderr and "[stage-exists]" in out.stderr
+    by_id = cli("deal", "move", did, "preparaton")
+    assert by_id.returncode == 1 and "(did you mean 'preparation'?)" in by_id.stderr  # an id for an id
+
+
+def test_an_unknown_pipeline_gets_a_suggestion(cli):
+    cli.ok("pipeline", "add", "service", "--stages", "new,visit:Visit:40%,won:Done:success,lost:Cancelled:failure")
+    out = cli("board", "-p", "servce")
+    assert out.returncode == 3 and "pipeline 'servce': no such pipeline (did you mean 'service'?)" in out.stderr
