@@ -328,10 +328,16 @@ def _err(line: str) -> None:
 
 def _flush_notices(label=None) -> None:
     """Print the Session's notices (views/messages.py words those left as data; `label` words the
-    fields of errors.Words as options)."""
+    fields of errors.Words as options). A notice about a write (session.Written) is said only
+    when the command committed something: a refused command wrote none of its records."""
     if not _current:
         return
     s = _current[0]
+    repo = s.__dict__.get("repo")
+    if not (repo is not None and repo.committed):
+        from dealcli.session import Written
+
+        s.notices[:] = [n for n in s.notices if not isinstance(n, Written)]
     for alert in s.alerts:  # never silenced by --quiet
         _err(f"warning: {alert}")
     s.alerts.clear()

@@ -145,7 +145,7 @@ def resolve(s: Session, which: str, ref: str, create_missing: bool = True, refus
                                    "`dealcli {which} add` first)", ref=ref, which=which, shown=shown)
     record = new_client(s, which, ref)
     create(s, which, record)
-    s.notice(f"created {which} {record.id} ({ref})")
+    s.notice_written(f"created {which} {record.id} ({ref})")
     return record.id
 
 

@@ -93,6 +93,17 @@ def row_changes(before: list, after: list) -> list[dict]:
     return out
 
 
+# deal fields a FIELD=VALUE assignment never sets, and what does
+CORE_FIELDS = {"stage": "`dealcli deal move`", "status": "`dealcli deal close` or `dealcli deal reopen`",
+               "pipeline": "`dealcli deal move` with a pipeline", "id": "an id never changes",
+               "closed_at": "`dealcli deal close`", "history": "it records every change",
+               "created": "it is the creation time", "created_by": "it is the creator",
+               "modified": "every change sets it", "repeat": "it follows the client's won deals",
+               "manual_amount": "set amount, or unset it to sum the products", "format": "the file format",
+               "products": "a product option", "comments": "`dealcli deal comment`",
+               "fields": "fields.NAME=VALUE"}
+
+
 def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str) -> None:
     """One assignment of `sets` (FIELD=VALUE): a known deal field by its name, else a custom field.
     Errors are about `set` (the edge words it as --set)."""
@@ -106,14 +117,18 @@ def apply_set(s: Session, deal: Deal, pipeline: Pipeline, name: str, value: str)
         if not name or len(name) > 64:
             raise UsageError.about("set", "{0}: {name!r} is not a usable field name", name=name)
         card_names = cards.card_of(pipeline).names()
-        if explicit_free is False and card_names and name not in card_names:
+        if not explicit_free and name in CORE_FIELDS:
+            raise UsageError.about("set", "{0} {name}: not set by hand ({how}); {0} fields.{name}=... is a "
+                                   "custom field of that name", name=name, how=CORE_FIELDS[name])
+        if not explicit_free and name not in card_names:
             from dealcli.suggest import hint
 
             settable = list(TEXT_FIELDS) + list(DATE_FIELDS) + ["amount", "probability", "contacts"]
-            raise UsageError.about("set", "{0} {name}: not a field of pipeline {pipeline!r}{hint} (card fields: "
-                                   "{names}; {0} fields.{name}=... keeps a free field)", name=name,
-                                   pipeline=pipeline.id, hint=hint(name, card_names + settable),
-                                   names=", ".join(card_names))
+            where = f"not a field of pipeline {pipeline.id!r} (card fields: {', '.join(card_names)})" \
+                if card_names else f"not a deal field and pipeline {pipeline.id!r} has no card"
+            raise UsageError.about("set", "{0} {name}: {where}{hint}; a custom field is written {0} "
+                                   "fields.{name}=VALUE", name=name, where=where,
+                                   hint=hint(name, card_names + settable))
         deal.fields[name] = cards.coerce(pipeline, name, value, s)
         return
     if name == "amount":

@@ -362,6 +362,8 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
                 raise bad(f"status is one of {', '.join(STATUSES)}, not {v!r}")
     if e.field == "stage" and base_op == "=":
         values = stage_values(ctx.s, values, bad)
+    if e.field in ("company", "contacts") and base_op == "=":
+        values = client_values(ctx.s, "company" if e.field == "company" else "contact", values, bad)
 
     if base_op == "~":
         needles = [v.casefold() for v in values]
@@ -425,8 +427,8 @@ def _pushdown(name: str, kind: str, op: str, values: list[str], ctx: Context):
 
 def stage_values(s, values: list[str], bad) -> list[str]:
     """stage=...: each value a stage id or name (case-insensitive) of any pipeline, as the ids it
-    names; an unknown stage is a usage error with a "did you mean"."""
-    from dealcli.suggest import hint
+    names; an unknown stage is a RuleViolation (exit 1, as `deal move`) with a "did you mean" in
+    the form typed (a name for a name)."""
 
     ids: dict[str, set[str]] = {}
     for p in s.all_pipelines([]).values():
@@ -438,10 +440,32 @@ def stage_values(s, values: list[str], bad) -> list[str]:
     out: list[str] = []
     for v in values:
         found = ids.get(v.strip().lower())
-        if not found:
-            known = sorted({i for group in ids.values() for i in group})
-            raise bad(f"no pipeline has a stage {v!r}{hint(v, known)}")
+        if not found:  # as in every command, an unknown stage breaks a rule (exit 1), not a usage error
+            from dealcli.errors import RuleViolation, Violation
+            from dealcli.stage_rules import suggest_stage
+
+            raise RuleViolation(Violation("stage-exists", f"{bad('').message[:-2]}: no pipeline has a stage "
+                                          f"{v!r}{suggest_stage(s.all_pipelines([]).values(), v)}", "stage", v))
         out += sorted(found)
+    return out
+
+
+def client_values(s, which: str, values: list[str], bad) -> list[str]:
+    """company=... / contacts=...: each value an id or an exact name (case-insensitive), as
+    `--company` takes it everywhere else, as the id it names; a value that names no record is
+    kept as it is (the id of a deleted company still matches its deals)."""
+    from dealcli import clients
+    from dealcli.errors import NotFound
+
+    kind = clients.KIND_OF[which]
+    out = []
+    for v in values:
+        if not s.repo.exists(kind, v):
+            try:
+                v = clients.ClientIndex(s, which).find(name=v) or v
+            except NotFound as exc:
+                raise bad(exc.message) from None
+        out.append(v)
     return out
 
 

@@ -57,6 +57,10 @@ def _auto_commit(s: Session, repo: Repository, ops, recovered) -> None:
         gitops.auto_commit(s, repo, ops, recovered)
 
 
+class Written(str):
+    """The text of a notice about a write (Session.notice_written)."""
+
+
 @dataclass
 class Session:
     dir: str | None = None
@@ -139,6 +143,11 @@ class Session:
         that failed): the command itself went on."""
         self.alerts.append(message)
 
+    def notice_written(self, message: str) -> None:
+        """A notice about a record the running transaction writes (`created company ...`): said
+        only when the command wrote something, never for a record a refusal rolled back."""
+        self.notices.append(Written(message))
+
     @property
     def date_order(self) -> str | None:
         """dealcli.yaml `date_order`: dayfirst or monthfirst for numeric dates like 03/04/2026
@@ -166,8 +175,11 @@ class Session:
             try:
                 doc = self.repo.load("pipelines", pipeline_id)
             except NotFound:
-                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline "
-                               f"(pipelines: {', '.join(self.repo.ids('pipelines')) or 'none'})") from None
+                from dealcli.suggest import hint
+
+                known = sorted(self.repo.ids("pipelines"))
+                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline{hint(str(pipeline_id), known)} "
+                               f"(pipelines: {', '.join(known) or 'none'})") from None
             self._pipelines[pipeline_id] = to_model(doc, Pipeline)
         return self._pipelines[pipeline_id]
 

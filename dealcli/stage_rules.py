@@ -214,11 +214,26 @@ def resolve_stage(pipeline: Pipeline, ref: str | None) -> str | None:
 
 
 def stage_hint(pipeline: Pipeline, ref: str) -> str:
+    """' (did you mean ...?)' for a stage typed `ref`, in the form it was typed: a name for a
+    name (`Preparing documnts` -> 'Preparing documents'), an id for an id."""
+    return suggest_stage([pipeline], ref)
+
+
+def suggest_stage(pipelines, ref: str) -> str:
+    """stage_hint over the stages of several pipelines (the filter's stage=)."""
     from dealcli.suggest import close_matches
 
-    names = {st.id: st.id for st in pipeline.stages}
-    names.update({st.name: st.id for st in pipeline.stages if st.name})
-    found = list(dict.fromkeys(names[m] for m in close_matches(ref, names)))
+    forms: dict[str, str] = {}  # id or name -> the stage id it names
+    for p in pipelines:
+        for st in p.stages:
+            forms.setdefault(st.id, st.id)
+            if st.name:
+                forms.setdefault(st.name, st.id)
+    found, seen = [], set()
+    for match in close_matches(ref, forms):
+        if forms[match] not in seen:
+            seen.add(forms[match])
+            found.append(match)
     return f" (did you mean {' or '.join(repr(f) for f in found)}?)" if found else ""
 
 

@@ -77,8 +77,8 @@ def test_stages_text_names_stages(cli, session):
 def test_set_and_unset_name_the_options(cli, session, service):
     out = cli("deal", "add", "X", "--pipeline", "service", "--set", "nofield=1")
     assert out.returncode == 2
-    assert ("error: --set nofield: not a field of pipeline 'service' (card fields: budget; "
-            "--set fields.nofield=... keeps a free field)") in out.stderr
+    assert ("error: --set nofield: not a field of pipeline 'service' (card fields: budget); "
+            "a custom field is written --set fields.nofield=VALUE") in out.stderr
     out = cli("deal", "edit", service, "--set", "budget=")
     assert "'' is empty (use --unset to clear a field)" in out.stderr
     out = cli("deal", "edit", service, "--unset", "title")
@@ -86,8 +86,8 @@ def test_set_and_unset_name_the_options(cli, session, service):
 
     spec = deals.DealSpec(title="X", pipeline="service", sets=["nofield=1"])
     err = refused(lambda: deals.add(session, spec))
-    assert err.message == ("set nofield: not a field of pipeline 'service' (card fields: budget; "
-                           "set fields.nofield=... keeps a free field)")
+    assert err.message == ("set nofield: not a field of pipeline 'service' (card fields: budget); "
+                           "a custom field is written set fields.nofield=VALUE")
     err = refused(lambda: deals.add(session, deals.DealSpec(title="X", pipeline="service", sets=["budget="])),
                   RuleViolation)
     assert "'' is empty (use unset to clear a field)" in err.message

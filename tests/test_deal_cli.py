@@ -33,7 +33,7 @@ def test_amount_from_products_is_exact(cli):
 def test_lifecycle_and_history_events(cli):
     d = add(cli, "Lifecycle", "--amount", "100")
     assert cli.ok("deal", "move", d, "preparation").strip() == d
-    cli.ok("deal", "edit", d, "--title", "Renamed", "--amount", "250", "--set", "po=PO-7")
+    cli.ok("deal", "edit", d, "--title", "Renamed", "--amount", "250", "--set", "fields.po=PO-7")
     cli.ok("deal", "comment", d, "Called the client")
     cli.ok("deal", "close", d, "--lost", "--stage", "apology", "--reason", "budget")
     data = show(cli, d)
@@ -85,7 +85,7 @@ def test_history_in_every_format(cli):
     assert "moved" in cli.ok("deal", "history", d, "-f", "tsv")
     assert yaml.safe_load(cli.ok("deal", "history", d, "-f", "yaml"))[0]["kind"] == "created"
     assert cli.ok("deal", "history", d, "-f", "ids").strip() == d
-    assert "new -> executing" in cli.ok("deal", "history", d)
+    assert "New -> In progress" in cli.ok("deal", "history", d)
 
 
 def test_ids_from_stdin_are_one_transaction(cli):

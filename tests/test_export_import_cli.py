@@ -9,7 +9,7 @@ from conftest import Runner
 
 def test_export_jsonl_then_import_reproduces_the_same_deals(cli, repo, tmp_path):
     a = cli.ok("deal", "add", "Alpha", "--company", "Acme", "--product", "Seat:240:25:15:20",
-               "--product", "Setup:1500", "--set", "po=PO-1", "--close-date", "2026-04-01").strip()
+               "--product", "Setup:1500", "--set", "fields.po=PO-1", "--close-date", "2026-04-01").strip()
     b = cli.ok("deal", "add", "Beta", "--amount", "1000", "--currency", "EUR").strip()
     c = cli.ok("deal", "add", "Gamma =1+1", "--amount", "0.1").strip()
     cli.ok("deal", "move", a, "executing")

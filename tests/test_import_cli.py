@@ -88,7 +88,7 @@ def test_reimport_with_key_updates_only_what_changed_with_history(cli, repo, tmp
     assert "(dry run: nothing written)" in dry.stderr
     assert len(records(repo)) == 2
     proc = cli("import", src, "--map", "id=origin_id", "--key", "origin_id")
-    assert "1 deals created, 1 updated, 1 unchanged" in proc.stderr
+    assert "1 deal created, 1 updated, 1 unchanged" in proc.stderr
     first = by(repo, "origin_id")["A1"]
     assert str(first["amount"]) == "150.00" and first["stage"] == "preparation"
     kinds = [(e["kind"], e.get("field")) for e in first["history"]]

@@ -19,7 +19,7 @@ def _export_jsonl(repo) -> str:
 
 def test_export_jsonl_import_into_empty_repository_reproduces_the_deals(cli, repo, tmp_path):
     cli.ok("deal", "add", "Multi", "--amount", "1234.50", "--currency", "eur", "--product", "Widget:10.25:3",
-           "--comment", "two\nlines", "--set", "colour=red", "--close-date", "2026-04-01")
+           "--comment", "two\nlines", "--set", "fields.colour=red", "--close-date", "2026-04-01")
     won = cli.ok("deal", "add", "Won one", "--product", "Gadget:99.99").strip()
     cli.ok("deal", "close", won, "--won")
     lost = cli.ok("deal", "add", "Lost one").strip()
@@ -184,7 +184,7 @@ def test_every_export_format_imports_back_byte_identical(specs):
 def test_export_in_any_format_then_import_into_an_empty_repository(cli, repo, tmp_path, fmt):
     """The issue's own steps: `export -f csv > x.csv; import x.csv` failed on every row."""
     cli.ok("deal", "add", "=Formula, \"quoted\"", "--amount", "1234.50", "--product", "Widget:10.25:3",
-           "--comment", "two\nlines", "--set", "colour=red", "--contact", "Ann")
+           "--comment", "two\nlines", "--set", "fields.colour=red", "--contact", "Ann")
     lost = cli.ok("deal", "add", "Lost\tone").strip()
     cli.ok("deal", "close", lost, "--lost", "--reason", "too expensive")
     dump = tmp_path / f"x.{fmt}"
@@ -200,7 +200,7 @@ def test_export_in_any_format_then_import_into_an_empty_repository(cli, repo, tm
 def test_a_cell_with_a_quote_and_a_unicode_line_separator_round_trips_through_tsv(cli, repo, tmp_path, odd):
     """Found by the property test: `"x<NEL>y` made the TSV reader see a line end inside the cell
     (str.splitlines splits on NEL, U+2028, VT, FF, FS...) and read the file as quoted CSV."""
-    deal = cli.ok("deal", "add", "T", "--set", f'note="x{odd}y').strip()
+    deal = cli.ok("deal", "add", "T", "--set", f'fields.note="x{odd}y').strip()
     exported = tmp_path / "e.tsv"
     exported.write_bytes(cli.ok("export", "-f", "tsv").encode("utf-8"))
     fresh = tmp_path / "fresh"

@@ -242,7 +242,7 @@ def test_card_from_stdin(cli, service):
 
 
 def test_moving_a_deal_to_another_pipeline_keeps_and_reports_unknown_fields(cli, service):
-    deal_id = cli.ok("deal", "add", "Cross", "--set", "colour=blue", "--set", "budget=oops").strip()
+    deal_id = cli.ok("deal", "add", "Cross", "--set", "fields.colour=blue", "--set", "fields.budget=oops").strip()
     # a value the target pipeline's card refuses would leave a deal `check` fails: the rulebook
     # refuses the move (issue 23), naming the rule
     one_error_line(cli("deal", "move", deal_id, "visit", "--pipeline", "service"), 1, "[field-type]")

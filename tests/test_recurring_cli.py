@@ -307,7 +307,7 @@ def test_bad_schedules_are_usage_errors(cli, repo, args):
 
 def test_add_from_a_deal_copies_it(cli, repo):
     src = cli.ok("deal", "add", "Support contract", "--company", "Acme", "--product", "Support:300:2",
-                 "--type", "service", "--set", "plan=gold").strip()
+                 "--type", "service", "--set", "fields.plan=gold").strip()
     tid = add(cli, "--from", src, "--every", "month", "--start", "2026-01-15")
     template = loads(cli.ok("recurring", "show", tid, "-f", "json"))
     assert template["title"] == "Support contract" and template["from_deal"] == src

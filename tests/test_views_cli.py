@@ -50,7 +50,7 @@ def sample(tmp_path_factory):
         "delta": _add(root, NOW, title="Delta", amount="5000", stage="won", responsible="boris@example.com"),
         "eps": _add(root, NOW, title="Epsilon", amount="300", stage="lose", responsible="boris@example.com"),
         "formula": _add(root, NOW, title='=HYPERLINK("http://evil.example","x")', amount="1000",
-                        close_date="2026-03-09", sets=["note=+1+2", "cmd=@SUM(A1)"]),
+                        close_date="2026-03-09", sets=["fields.note=+1+2", "fields.cmd=@SUM(A1)"]),
     }
     _activity(root, "act1", ids["alpha"], "2026-03-11T10:00:00+00:00")
     _activity(root, "act2", ids["beta"], "2026-03-09T10:00:00+00:00")

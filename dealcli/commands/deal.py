@@ -145,9 +145,13 @@ def history(ctx: typer.Context, deal_id: Annotated[str, typer.Argument(metavar="
 
     from dealcli import activities
 
+    from dealcli.views.listing import stage_names
+
     s = session(ctx)
     deal = deals.show(s, deal_id)
-    views_deal.render_history(deal, format.value, activities.history_events(s, deal.id))
+    stages = {key: label[0] for key, label in stage_names(s).items()}
+    views_deal.render_history(deal, format.value, activities.history_events(s, deal.id), stages,
+                              {p.id: p.name for p in s.all_pipelines([]).values()})
 
 
 @app.command("edit")

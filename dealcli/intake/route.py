@@ -114,7 +114,7 @@ def ensure_client(s: Session, which: str, key: str, name: str, **extra) -> str:
     data["id"] = record_id
     clients.create(s, which, data)
     clients.forget_phones(s)
-    s.notice(f"created {which} {record_id} ({data['name']})")
+    s.notice_written(f"created {which} {record_id} ({data['name']})")
     return record_id
 
 

@@ -41,6 +41,7 @@ class Calendar:
     by: str
     rows: list[dict]
     today: dt.date
+    stage_names: list[str] | None = None  # the name of each row's stage, for the day lists
 
 
 def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
@@ -68,7 +69,10 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
         row.update({k: r.get(k) for k in ROW_FIELDS})
         rows.append(row)
     rows.sort(key=lambda x: x["date"])  # stable: deals of a day keep the query order
-    return Calendar(f"{year:04d}-{mon:02d}", by, rows, s.now.date())
+    from dealcli.views.listing import stage_labels
+
+    names = [label[0] if label else "" for label in stage_labels(s, rows, [r.get("pipeline") for r in rows])]
+    return Calendar(f"{year:04d}-{mon:02d}", by, rows, s.now.date(), names)
 
 
 # -- rendering: only the Calendar, never the Session or the disk ---------------------------------
@@ -85,7 +89,8 @@ def text(view: Calendar) -> str:
     from dealcli.views import render
 
     today = view.today
-    cal = render.printable({"month": view.month, "by": view.by, "rows": view.rows})  # data never drives the terminal
+    cal = render.printable({"month": view.month, "by": view.by, "rows": view.rows,  # data never drives the terminal
+                            "names": view.stage_names or [r.get("stage") or "" for r in view.rows]})
     year, mon = (int(x) for x in cal["month"].split("-"))
     counts: dict[int, int] = {}
     for r in cal["rows"]:
@@ -108,7 +113,7 @@ def text(view: Calendar) -> str:
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
     last = None
-    for r in cal["rows"]:
+    for r, stage in zip(cal["rows"], cal["names"]):
         if r["date"] != last:
             last = r["date"]
             day = dt.date.fromisoformat(last)
@@ -119,5 +124,5 @@ def text(view: Calendar) -> str:
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:
             title = title[:39] + "…"
-        out.append(f"  {str(r.get('id'))[:10]:<10}  {title:<40}  {amount_text:>16}  {r.get('stage') or ''}")
+        out.append(f"  {str(r.get('id'))[:10]:<10}  {title:<40}  {amount_text:>16}  {stage}")
     return "\n".join(x.rstrip() for x in out) + "\n"

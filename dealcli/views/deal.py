@@ -10,12 +10,16 @@ from dealcli.views import render
 HISTORY_FIELDS = ("at", "by", "kind")
 
 
-def history_detail(ev: dict) -> str:
+def history_detail(ev: dict, name=lambda kind, value, ev: value) -> str:
+    """One history event in words; `name(kind, id, event)` gives the name a person reads for a
+    stage or pipeline id (the id itself by default)."""
     kind = ev.get("kind")
     if kind in ("moved", "pipeline_changed", "reopened"):
+        what = "pipeline" if kind == "pipeline_changed" else "stage"
         note = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS and k not in ("from", "to")}
-        extra = ", ".join(f"{k}: {render.cell(v)}" for k, v in note.items())
-        return f"{ev.get('from')} -> {ev.get('to')}" + (f" ({extra})" if extra else "")
+        extra = ", ".join(f"{k}: {render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
+                          for k, v in note.items())
+        return f"{name(what, ev.get('from'), ev)} -> {name(what, ev.get('to'), ev)}" + (f" ({extra})" if extra else "")
     if kind == "changed" and ev.get("field") == "products" and isinstance(ev.get("rows"), list):
         return "products: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
     if kind == "changed":
@@ -23,12 +27,13 @@ def history_detail(ev: dict) -> str:
     if kind in ("activity_added", "activity_done"):
         return f"{ev.get('type')}: {ev.get('subject')} ({ev.get('activity')})"
     if kind == "closed":
-        out = f"{ev.get('status')} in {ev.get('stage')}"
+        out = f"{ev.get('status')} in {name('stage', ev.get('stage'), ev)}"
         return out + (f" ({ev['reason']})" if ev.get("reason") else "")
     if kind == "commented":
         return str(ev.get("text", "")).replace("\n", " ")[:120]
     rest = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS}
-    return ", ".join(f"{k}={render.cell(v)}" for k, v in rest.items())
+    return ", ".join(f"{k}={render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
+                     for k, v in rest.items())
 
 
 def _row_change(c: dict) -> str:
@@ -39,14 +44,25 @@ def _row_change(c: dict) -> str:
     return f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> {render.cell(c.get('new'))}"
 
 
-def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None) -> None:
-    """The deal's history events plus `extra` ones (its activities), by time."""
+def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None,
+                   stage_names: dict | None = None, pipeline_names: dict | None = None) -> None:
+    """The deal's history events plus `extra` ones (its activities), by time. The table words
+    stages and pipelines by name (`stage_names`: (pipeline, stage) -> name, `pipeline_names`:
+    id -> name; an id they do not know stays as it is); the data formats keep the ids."""
     from dealcli.merge import ordered
 
     history = ordered(list(deal.history) + list(extra or []))  # by time, even after a hand merge
     events = [dict(e, deal=deal.id) for e in history]
     if fmt == "table":
-        rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e)}
+        stages, pipes = stage_names or {}, pipeline_names or {}
+        anywhere = {st: n for (_, st), n in reversed(list(stages.items()))}  # a stage of a former pipeline
+
+        def name(kind, value, ev):
+            if kind == "pipeline":
+                return pipes.get(value, value)
+            return stages.get((ev.get("pipeline") or deal.pipeline, value)) or anywhere.get(value, value)
+
+        rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e, name)}
                 for e in history]
         render.emit(rows, "table")
     elif fmt == "ids":

@@ -37,16 +37,22 @@ def import_row(action: str, plan, dry_run: bool) -> str | None:
     return None
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`1 contact`, `2 contacts`, `0 companies`: a number with its noun in the right number."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def import_summary(result, name: str) -> str:
-    head = f"{name}: {result.rows} rows"
+    head = f"{name}: {counted(result.rows, 'row')}"
     verb = "would be " if result.dry_run else ""
-    parts = [f"{result.created} deals {verb}created", f"{result.updated} {verb}updated",
+    parts = [f"{counted(result.created, 'deal')} {verb}created", f"{result.updated} {verb}updated",
              f"{result.unchanged} unchanged"]
     if result.skipped:
         parts.append(f"{result.skipped} skipped")
-    parts.append(f"{result.companies} companies and {result.contacts} contacts {verb}created")
+    parts.append(f"{counted(result.companies, 'company', 'companies')} and {counted(result.contacts, 'contact')} "
+                 f"{verb}created")
     if result.contacts_updated:
-        parts.append(f"{result.contacts_updated} contacts {verb}updated")
+        parts.append(f"{counted(result.contacts_updated, 'contact')} {verb}updated")
     tail = " (dry run: nothing written)" if result.dry_run else ""
     return f"{head}: {', '.join(parts)}{tail}"
 
@@ -60,7 +66,7 @@ def import_notices(result, name: str) -> list[str]:
         more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
         out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
     if result.renumbered:
-        out.append(f"{result.renumbered} deals got a new id (their id was taken)")
+        out.append(f"{counted(result.renumbered, 'deal')} got a new id (their id was taken)")
     if result.coerced:
         items = list(result.coerced.items())
         shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
@@ -69,7 +75,7 @@ def import_notices(result, name: str) -> list[str]:
         out.append(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
     if result.dangling:
         more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
-        out.append(f"warning: {len(result.dangling)} deals have dangling links ({'; '.join(result.dangling[:5])}"
+        out.append(f"warning: {counted(len(result.dangling), 'deal')} {'has' if len(result.dangling) == 1 else 'have'} dangling links ({'; '.join(result.dangling[:5])}"
                    f"{more}); import their companies and contacts, or use --strict to refuse")
     for column, values in (result.unmapped.items() if result.dry_run else ()):
         shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
