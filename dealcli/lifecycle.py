@@ -60,8 +60,8 @@ def links(s: Session, which: str, record_id: str) -> Links:
     guard = s.repo.guard
     for kind, key in others.items():
         ids = s.repo.lookup(kind, [(key, record_id)]) if (kind, key) in INDEXED else None
-        if ids is None:  # read from the index cache's rows, so a bulk delete parses no file twice
-            ids = [i for i, data in s.repo.records(kind, []) if _holds(data, key, record_id)]
+        if ids is None:  # every file, a broken one too (its link is cleared through its model, or refused)
+            ids = s.repo.ids(kind)
         out.others[kind] = []
         for i in ids:
             try:

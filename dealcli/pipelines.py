@@ -428,7 +428,6 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
         if rule.get("field") in starts and rule.get("field") not in ops.require \
                 and starts[rule.get("field")] != rule.get("from_stage"):
             s.notice(f"the requirement of {rule.get('field')!r} now starts at stage {rule.get('from_stage')!r}")
-    _notice_impact(s, before, after, by_stage, exclude=ops.delete_stage if moving else None)
     for name in ops.require:
         if name not in DEAL_KEYS and not name.startswith("fields.") and cards.card_of(after).field(name) is None:
             s.notice(f"{name!r} is neither a deal field nor on the card of {after.id!r}: it is required as a free "
@@ -488,29 +487,6 @@ def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str
         deal.modified = s.now
         out.append((deal, deal_doc))
     return out
-
-
-def _notice_impact(s: Session, before: Pipeline, after: Pipeline, by_stage: dict[str, list[dict]],
-                   exclude: str | None) -> None:
-    """A hint when an edit leaves existing deals breaking a rule they passed before (a new
-    requirement, a stricter card): `check` lists them."""
-    broken = []
-    for sid, records in by_stage.items():
-        if sid == exclude:
-            continue
-        for rec in records:
-            try:
-                deal = Deal.from_dict(rec)
-            except Exception:  # noqa: BLE001 - an unreadable deal is check's business
-                continue
-            old = {str(v) for v in stage_rules.validate_deal(deal, {before.id: before})}
-            new = [str(v) for v in stage_rules.validate_deal(deal, {after.id: after}) if str(v) not in old]
-            if new:
-                broken.append((deal.id, new[0]))
-    if broken:
-        first_id, first = broken[0]
-        s.notice(f"{len(broken)} deal(s) of pipeline {after.id!r} now break a rule (e.g. {first_id}: {first}); "
-                 "`dealcli check` lists them")
 
 
 def tunnels(s: Session, after: Pipeline) -> list[Violation]:

@@ -542,7 +542,8 @@ def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = No
                 product_rows=rows_, currency=last.get("currency") if rows_ else None,
                 responsible=last.get("responsible"),
                 extra={"prediction": {"client": client, "horizon": f"{horizon}d", "period": key,
-                                      "score": float(row["score"]), "reasons": row["reasons"]}},
+                                      "score": row["score"],  # exact decimals: a float is no value a record holds
+                                      "reasons": row["reasons"]}},
             )
             deals.add(s, spec, deal_id=deal_id, via="predict")
             row["result"] = "created"

@@ -20,10 +20,12 @@ design, and resolving them is a write like any other.
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
 from typing import Iterable, Protocol
 
 from dealcli import kinds
-from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, Violation, shown
+from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, UsageError, Violation, shown
 
 GATE_EXEMPT = frozenset({"conflict"})  # reported by check, never refused by the gate
 OWN_CHECK = ("recurring", "generators")  # their problems() read the model and say more
@@ -112,6 +114,31 @@ def record(doc, lookup: Lookup, rel: str, model=None) -> tuple[list[Violation], 
     return problems, obj
 
 
+def settings(doc) -> list[Violation]:
+    """The rules of dealcli.yaml: its schema, `timezone:` an IANA zone name the tz database
+    knows (never a path), and users, departments and roles that hang together."""
+    from dealcli import access, timeutil
+
+    problems = schema_problems(doc, "dealcli.yaml", "config")
+    name = doc.data.get("timezone") if isinstance(doc.data, dict) else None
+    if name is not None:
+        try:
+            timeutil.zone(name)
+        except timeutil.DateError as exc:
+            problems.append(Violation("timezone", f"timezone: {exc}", "timezone", name, "dealcli.yaml",
+                                      doc.line_of(("timezone",))))
+    if isinstance(doc.data, dict) and doc.data.get("users"):
+        problems += access.config_problems(doc.data)
+    return problems
+
+
+def own(doc, lookup: Lookup, rel: str, model=None) -> list[Violation]:
+    """What a record (or dealcli.yaml) breaks by itself and with its links."""
+    if doc.kind == "config":
+        return settings(doc)
+    return record(doc, lookup, rel, model)[0] + links_out(doc, lookup, rel)
+
+
 def kind_rules(doc, obj, lookup: Lookup, rel: str) -> list[Violation]:
     """The rules of a deal (stage rules: validation by its pipeline; history in time order and
     agreeing with the state) and of a pipeline (its invariants)."""
@@ -159,6 +186,17 @@ def values_at(data, path: tuple, at: tuple = ()):
         yield from values_at(data[head], rest, at + (head,))
 
 
+# records whose rules read another record without linking it: a deal is judged by its pipeline
+READS: dict[str, list[tuple[str, kinds.Link]]] = {"pipelines": [("deals", kinds.Link(("pipeline",), "pipelines"))]}
+
+
+def neighbours(target: str) -> list[tuple[str, kinds.Link]]:
+    """(folder, link) of every record kind whose rules a change of a `target` record can break:
+    the links pointing at it (kinds.links_in: a delete leaves them dangling) and the records
+    judged by it (READS: a pipeline edit can break its deals' stage rules)."""
+    return [(k.folder, link) for k, link in kinds.links_in(target)] + READS.get(target, [])
+
+
 def links_to(data, link: kinds.Link, ids: set[str]) -> bool:
     """Does `data` hold `link` to any of `ids`?"""
     return any(not isinstance(v, (dict, list)) and str(v) in ids for _, v in values_at(data, link.path))
@@ -171,17 +209,24 @@ def judge(changed: Iterable, lookup: Lookup, rel=lambda doc: f"{doc.kind}/{doc.i
     kinds.links_in) by `links_out`. The hook and `check --since` call this."""
     out: list[Violation] = []
     deleted: dict[str, set[str]] = {}
+    edited: dict[str, set[str]] = {}
     seen = set()
     for doc in changed:
         seen.add((doc.kind, doc.id))
         if doc.data is None:
             deleted.setdefault(doc.kind, set()).add(doc.id)
             continue
+        if doc.kind in READS:
+            edited.setdefault(doc.kind, set()).add(doc.id)
         out += record(doc, lookup, rel(doc))[0] + links_out(doc, lookup, rel(doc))
     for target, ids in deleted.items():
         for other in lookup.linking(target, ids):
             if (other.kind, other.id) not in seen:
                 out += links_out(other, lookup, rel(other))
+    for target, ids in edited.items():
+        for other in lookup.linking(target, ids):
+            if (other.kind, other.id) not in seen and other.kind in {f for f, _ in READS[target]}:
+                out += record(other, lookup, rel(other))[0]
     return out
 
 
@@ -192,6 +237,7 @@ class _State:
 
     def __init__(self, session, staged: bool):
         self.session, self.staged, self.broken = session, staged, set()
+        self._pipelines: dict = {}
 
     @property
     def repo(self):
@@ -203,29 +249,45 @@ class _State:
         return kinds.BY_FOLDER.get(kind) is not None and self.repo.path(kind, record_id).is_file()
 
     def pipeline(self, pipeline_id: str):
+        if pipeline_id not in self._pipelines:
+            self._pipelines[pipeline_id] = self._read_pipeline(pipeline_id)
+        return self._pipelines[pipeline_id]
+
+    def _read_pipeline(self, pipeline_id: str):
+        from dealcli.model import Pipeline
+        from dealcli.storage import atomic, yamlcodec
+
         try:
-            return self.session.pipeline(pipeline_id)
+            if self.staged:
+                data = self.repo.load("pipelines", pipeline_id).data
+            else:
+                raw = atomic.read_bytes(self.repo.path("pipelines", pipeline_id))
+                if raw is None:
+                    return None
+                data = yamlcodec.loads(raw, f"pipelines/{pipeline_id}.yaml")
+            return Pipeline.from_dict(data)
         except NotFound:
             return None
-        except CorruptData:
+        except (CorruptData, FieldError, UsageError, TypeError, AttributeError):
             self.broken.add(pipeline_id)
             return None
 
     def linking(self, target: str, ids: set[str]):
-        """The records (any user's: the guard is not asked) whose links point at `ids`, as the
-        transaction leaves them."""
+        """The records (any user's: the guard is not asked) that `neighbours(target)` says a
+        change of `ids` can break, as the transaction leaves them."""
         repo = self.repo
-        for kind, link in kinds.links_in(target):
-            if kind.folder == "activities" and link.path == ("deal",):
+        for folder, link in neighbours(target):
+            errors: list = []
+            if folder == "activities" and link.path == ("deal",):
                 found = repo.lookup("activities", [("deal", i) for i in ids])  # the index knows them
-                pairs = ((i, None) for i in found) if found is not None else repo.records(kind.folder, [], guarded=False)
+                pairs = ((i, None) for i in found) if found is not None else repo.records(folder, errors, guarded=False)
             else:
-                pairs = repo.records(kind.folder, [], guarded=False)
-            for record_id, data in pairs:
+                pairs = repo.records(folder, errors, guarded=False)
+            for record_id, data in itertools.chain(pairs, ((Path(e.path).stem, None) for e in errors)):
                 if data is not None and not links_to(data, link, ids):
                     continue
                 try:
-                    doc = repo.load(kind.folder, record_id)  # what the transaction staged, if it did
+                    doc = repo.load(folder, record_id)  # what the transaction staged, if it did
                 except (NotFound, CorruptData):
                     continue
                 if links_to(doc.data, link, ids):
@@ -242,15 +304,16 @@ class Gate:
 
     def __init__(self, session):
         self.session = session
-        self.pending: dict = {}  # path -> [doc (None: deleted), problems, before raw]
+        self.pending: dict = {}  # path -> [doc (None: deleted), problems, before raw, staged doc]
+        self._state: _State | None = None  # pipelines as read while staging (re-read by verdict)
 
     def reset(self) -> None:
-        self.pending = {}
+        self.pending, self._state = {}, None
 
     def staged(self, doc, before, model=None) -> None:
         """`doc` as staged (data None: deleted); `before`: the bytes it replaces (the first
         staging's, when a transaction writes a record twice), None for a new one."""
-        if doc.kind not in kinds.BY_FOLDER:
+        if doc.kind not in kinds.BY_FOLDER and doc.kind != "config":
             return
         entry = self.pending.get(doc.path)
         before = entry[2] if entry is not None else before
@@ -264,7 +327,10 @@ class Gate:
 
         rel = self.session.repo.rel(doc.path)
         plain = type(doc)(doc.kind, doc.id, doc.path, yamlcodec.plain(doc.data), doc.raw)
-        problems = [v for v in record(plain, _State(self.session, True), rel, model)[0] if v.rule not in GATE_EXEMPT]
+        if self._state is None or doc.kind in READS:
+            self._state = _State(self.session, True)  # a pipeline staged: read it again
+        problems = [v for v in (settings(plain) if doc.kind == "config" else record(plain, self._state, rel, model)[0])
+                    if v.rule not in GATE_EXEMPT]
         self.pending[doc.path] = [plain, problems, before, doc]
 
     def verdict(self) -> list[Violation]:
@@ -272,11 +338,15 @@ class Gate:
         after = _State(self.session, True)
         out: list[Violation] = []
         deleted: dict[str, set[str]] = {}
+        edited = {doc.id for doc, *_ in self.pending.values() if doc is not None and doc.kind in READS}
         for path, (doc, problems, before, staged) in self.pending.items():
             if doc is None:
                 deleted.setdefault(staged.kind, set()).add(staged.id)
                 continue
-            found = problems + links_out(doc, after, self.session.repo.rel(path))
+            rel = self.session.repo.rel(path)
+            if doc.kind == "deals" and str(doc.data.get("pipeline")) in edited:  # judged by the pipeline as left
+                problems = [v for v in record(doc, after, rel)[0] if v.rule not in GATE_EXEMPT]
+            found = problems + (links_out(doc, after, rel) if doc.kind != "config" else [])
             if found:
                 out += _new(found, self._before(staged, before))
         guard = self.session.repo.guard
@@ -290,6 +360,13 @@ class Gate:
                                        f"linked by a {kinds.SINGULAR[other.kind]} you may not see; whoever may see "
                                        "it has to change it first", None, None)]  # nothing of the hidden record
                 out += found
+        for other in after.linking("pipelines", edited) if edited else ():
+            if other.path in self.pending:
+                continue
+            rel = self.session.repo.rel(other.path)
+            found = [v for v in record(other, after, rel)[0] if v.rule not in GATE_EXEMPT]
+            if found:
+                out += _new(found, record(other, _State(self.session, False), rel)[0])
         self.reset()
         return out
 
@@ -305,9 +382,7 @@ class Gate:
         if not isinstance(data, dict):
             return []
         doc = type(staged)(staged.kind, staged.id, staged.path, data, before)
-        state = _State(self.session, False)
-        rel = self.session.repo.rel(staged.path)
-        return record(doc, state, rel)[0] + links_out(doc, state, rel)
+        return own(doc, _State(self.session, False), self.session.repo.rel(staged.path))
 
 
 def _new(after: list[Violation], before: list[Violation]) -> list[Violation]:

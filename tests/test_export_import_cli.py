@@ -2,6 +2,7 @@
 empty repository reproduces the same deals."""
 
 import json
+import shutil
 from decimal import Decimal
 
 from conftest import Runner
@@ -22,6 +23,10 @@ def test_export_jsonl_then_import_reproduces_the_same_deals(cli, repo, tmp_path)
     other = tmp_path / "other"
     Runner(tmp_path).ok("init", other, "--timezone", "UTC")
     run_b = Runner(other)
+    # the deals link their company: without it the write gate refuses them (issue 23, [dangling-link])
+    proc = run_b("import", "-", "--format", "jsonl", input=exported)
+    assert proc.returncode == 1 and "[dangling-link]" in proc.stderr, proc.stderr
+    shutil.copytree(repo / "companies", other / "companies")
     proc = run_b("import", "-", "--format", "jsonl", input=exported)
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split()) == sorted([a, b, c])

@@ -122,9 +122,11 @@ def _write_repo(root: Path, specs: list[dict]) -> None:
             data.update(stage=stage, status=status, closed_at=None if status == "open" else spec["created"])
             at = spec["created"].isoformat()  # as deals.event and comments write it: ISO text
             data["comments"] = [{"at": at, "by": "tester@example.com", "text": t} for t in spec["comments"]]
-            data["history"] = [{"at": at, "by": "tester@example.com", "kind": "created", "stage": "new",
+            data["history"] = [{"at": at, "by": "tester@example.com", "kind": "created", "stage": stage,
                                 "pipeline": "sales"}]
             s.repo.create("deals", deal.id, Deal.from_dict(data).to_dict())
+        for contact in sorted({c for spec in specs for c in spec["contacts"]}):  # no dangling link (issue 23)
+            s.repo.create("contacts", contact, {"format": 1, "id": contact, "name": contact})
 
 
 def _old_tsv(s) -> str:
@@ -171,6 +173,8 @@ def test_every_export_format_imports_back_byte_identical(specs):
             dump.write_bytes(text.encode("utf-8"))
             target = work / f"into-{fmt}"
             shutil.copytree(_template(), target)
+            if (source / "contacts").is_dir():  # the deals' contacts: the gate refuses a dangling link
+                shutil.copytree(source / "contacts", target / "contacts")
             t = Session(repo_root=target, as_user="someone@example.com", now_text=NOW, quiet=True)
             result = importing.run(t, importing.ImportOptions(source=str(dump)))
             assert result.created == len(specs), fmt
@@ -190,6 +194,9 @@ def test_export_in_any_format_then_import_into_an_empty_repository(cli, repo, tm
     dump = tmp_path / f"x.{fmt}"
     dump.write_text(cli.ok("export", "-f", fmt))
     Runner(tmp_path)("init", tmp_path / "empty", "--timezone", "UTC", check=True)
+    proc = Runner(tmp_path / "empty")("import", dump)  # without the contact it links: refused (issue 23)
+    assert proc.returncode == 1 and "[dangling-link]" in proc.stderr, proc.stderr
+    shutil.copytree(repo / "contacts", tmp_path / "empty" / "contacts")
     proc = Runner(tmp_path / "empty")("import", dump)
     assert proc.returncode == 0, proc.stderr
     original = {p.name: p.read_bytes() for p in (repo / "deals").iterdir()}

@@ -331,6 +331,7 @@ def test_lookups_trust_an_unchanged_folder_and_notice_a_changed_one(repo, monkey
     assert s.repo.lookup("deals", [("won_company", "c2")]) == ["d2"]
     assert s.repo.lookup("deals", [("won_contact", "p1"), ("won_company", "zz")]) == ["d2"]
     # dealcli's own writes keep the folder trusted (no rescan needed)
+    s.repo.save("companies", "c3", {"format": 1, "id": "c3", "name": "C3"})  # no dangling link (issue 23)
     s.repo.save("deals", "d3", deal_dict("d3", status="won", stage="won", company="c3"))
     meta = db(repo).execute("SELECT value FROM meta WHERE key = 'dir:deals'").fetchone()[0]
     assert meta == index_mod._stat_key((repo / "deals").stat())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dealcli import kinds, rules
+from dealcli import rules
 from dealcli.storage.repository import Doc
 
 
@@ -125,8 +125,8 @@ class Tree:
 
     def linking(self, target, ids):
         for (kind, record_id), data in self.records.items():
-            for k, link in kinds.links_in(target):
-                if k.folder == kind and rules.links_to(data, link, ids):
+            for folder, link in rules.neighbours(target):
+                if folder == kind and rules.links_to(data, link, ids):
                     yield Doc(kind, record_id, Path(kind, f"{record_id}.yaml"), data, None)
 
 
@@ -233,3 +233,16 @@ def test_check_words_values_as_the_cli_does(cli, repo, deal):
     out = cli("check").stdout
     assert "amount: 2000000000000000.00 is greater than the maximum" in out, out
     assert "Decimal(" not in out and "{'" not in out
+
+
+def test_judge_runs_a_changed_pipelines_rules_on_its_deals(session, deal):
+    """A pipeline edit can break the deals it judges (a new requirement): they are its neighbours."""
+    from dealcli.storage import yamlcodec
+
+    pipeline = session.repo.load("pipelines", "sales").data
+    stricter = dict(pipeline, rules={"require": [{"field": "close_date", "from_stage": "new"}]})
+    tree = Tree({("deals", deal): session.repo.load("deals", deal).data}, {})
+    tree.pipelines["sales"] = session.pipeline("sales").from_dict(yamlcodec.plain(stricter))
+    changed = Doc("pipelines", "sales", Path("pipelines/sales.yaml"), yamlcodec.plain(stricter), None)
+    found = rules.judge([changed], tree)
+    assert [(v.rule, v.path) for v in found] == [("required-field", f"deals/{deal}.yaml")]

@@ -2,6 +2,7 @@
 processes for the main commands, so the entry point, start-up and exit codes of a real process
 stay covered while the rest of the suite calls cli.main() in-process (see conftest.py)."""
 
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -73,6 +74,7 @@ def test_main_commands_through_the_script(tmp_path):
     assert loads(exported)["created"].startswith(NOW[:19])
     Runner(tmp_path, subprocess=True).ok("init", tmp_path / "b", "--timezone", "UTC")
     other = Runner(tmp_path / "b", subprocess=True)
+    shutil.copytree(root / "companies", tmp_path / "b" / "companies")  # the deal's company: no dangling link
     assert other.ok("import", "-", "--format", "jsonl", input=exported).strip() == deal
     assert run.ok("check") == ""
     assert run("deal", "show", "zzzz").returncode == 3

@@ -250,7 +250,7 @@ class Repository:
         if self._tx is not None:
             if self.guard is not None:  # access rights: refused before anything is staged
                 self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)
-            if self.rulebook is not None and kind in KINDS:
+            if self.rulebook is not None and (kind in KINDS or kind == "config"):
                 before = expect if isinstance(expect, bytes) else None
                 if expect is atomic.ANY:
                     op = self._tx.staged(path)

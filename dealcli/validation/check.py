@@ -19,25 +19,6 @@ CHUNK = 500
 _JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forked workers
 
 
-def _schema_problems(doc: Doc, rel: str, schema_name: str) -> list[Violation]:
-    return rules.schema_problems(doc, rel, schema_name)
-
-
-def _zone_problems(config: Doc) -> list[Violation]:
-    """`timezone:` must be an IANA zone name the tz database knows (never a path)."""
-    from dealcli import timeutil
-
-    name = config.data.get("timezone")
-    if name is None:
-        return []
-    try:
-        timeutil.zone(name)
-    except timeutil.DateError as exc:
-        return [Violation("timezone", f"timezone: {exc}", "timezone", name, "dealcli.yaml",
-                          config.line_of(("timezone",)))]
-    return []
-
-
 line_for = rules.line_for
 
 
@@ -67,13 +48,7 @@ def run(s: Session) -> list[Violation]:
     problems: list[Violation] = []
     repo = s.repo
     try:
-        config = repo.config_doc
-        problems += _schema_problems(config, "dealcli.yaml", "config")
-        problems += _zone_problems(config)
-        if isinstance(config.data, dict) and config.data.get("users"):
-            from dealcli import access
-
-            problems += access.config_problems(config.data)
+        problems += rules.settings(repo.config_doc)
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
     for refused in repo.refused:  # a killed command's change that recovery would not finish
@@ -81,7 +56,7 @@ def run(s: Session) -> list[Violation]:
                                   "(`dealcli recover --status`)", None, None, refused.path))
     form_errors: list[CorruptData] = []
     for doc in repo.iter_docs("forms", form_errors):  # website forms of intake (docs/intake.md)
-        problems += _schema_problems(doc, repo.rel(doc.path), "form")
+        problems += rules.schema_problems(doc, repo.rel(doc.path), "form")
     problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
     broken: set[str] = set()
