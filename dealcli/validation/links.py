@@ -15,18 +15,7 @@ LINKS = {k.folder: [(link.path, link.target) for link in k.links] for k in kinds
 TARGETS = sorted({target for links in LINKS.values() for _, target in links})
 
 
-def _values(data, path: tuple, at: tuple = ()):
-    """(concrete path, value) for every value at `path` ('*' = each list item)."""
-    if not path:
-        yield at, data
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                yield from _values(item, rest, at + (i,))
-    elif isinstance(data, dict) and data.get(head) not in (None, ""):
-        yield from _values(data[head], rest, at + (head,))
+_values = kinds.values_at
 
 
 def known_ids(s: Session) -> dict[str, set[str]]:
