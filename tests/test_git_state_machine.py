@@ -115,7 +115,7 @@ class Team(RuleBasedStateMachine):
         self.count += 1
         r = self.dealcli(who, *args)
         if won and who == "alice":
-            assert r.returncode != 0  # a manager may not create a won deal
+            assert r.returncode == 6, r.stderr  # a manager may not create a won deal
             r = self.dealcli(who, "deal", "add", f"Deal {self.count}")
         assert r.returncode == 0, r.stderr
         return r.stdout.strip()
@@ -220,3 +220,22 @@ _EXAMPLES, _STEPS = (int(x) for x in os.environ.get("DEALCLI_STATEFUL", "4,8").s
 Team.TestCase.settings = settings(max_examples=_EXAMPLES, stateful_step_count=_STEPS, deadline=None,
                                   suppress_health_check=list(HealthCheck))
 test_team_through_git = Team.TestCase
+
+
+# -- sequences the state machine found, kept as plain tests ------------------------------------------
+def test_found_a_manager_creating_a_won_deal(tmp_path):
+    """Found: `add(who='alice', won=True)`: a manager created a won deal with `deal add --stage
+    won` (exit 0), and the remote took it on the next sync. Creating a deal into a stage needs the
+    right to move it there, in the gate and at the remote."""
+    world = make_world(tmp_path)
+    alice = Runner(world["alice"])
+    r = alice("deal", "add", "Mine", "--stage", "won", user=USERS["alice"])
+    assert r.returncode == 6 and "alice may not move deal" in r.stderr, r.stderr
+    # written by hand and pushed: the hook refuses it the same way
+    deal = alice.ok("deal", "add", "Mine", user=USERS["alice"]).strip()
+    path = world["alice"] / "deals" / f"{deal}.yaml"
+    path.write_text(path.read_text().replace("stage: new", "stage: won").replace("status: open", "status: won"))
+    git(world["alice"], "add", "-A", who="alice")
+    git(world["alice"], "commit", "-qm", "won by hand", who="alice")
+    r = git(world["alice"], "push", "origin", "HEAD:main", who="alice", check=False)
+    assert r.returncode != 0 and f"alice may not move deal {deal}" in r.stderr, r.stderr
