@@ -288,26 +288,65 @@ def _pre_receive(git: Git, lines, pusher: str | None) -> list[str]:
         for f in judge.update(old_tip, new_tip, ref, pusher, base=base):
             problems.append(f"{ref}: {f}")
         if new_tip is not None:
-            problems += [f"{ref}: check: {p}" for p in check_tree(git, new_tip) if p.rule != "conflict"]
+            found = check_tree(git, new_tip, old_tip or base)
+            problems += [f"{ref}: check: {p}" for p in found if p.rule != "conflict"]
     return problems
 
 
-def check_tree(git: Git, rev: str) -> list:
-    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder: its Violations."""
+def check_tree(git: Git, rev: str, since: str | None = None) -> list:
+    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder: its Violations.
+    With `since` (the old tip), only what changed since then and the records linking to it are
+    unpacked and checked (check.run_since), unless settings or pipelines changed."""
+    if git.blob(rev, CONFIG_NAME) is None:
+        return []
+    from dealcli.validation import check as checker
+
+    if since is not None:
+        records = checker.records_of(git.changed(since, rev))
+        if records is not None:
+            paths = [f"{folder}/{i}{SUFFIX}" for folder, i in records]
+            paths += _linking(git, rev, records)
+            exists = lambda folder, i: git.blob(rev, f"{folder}/{i}{SUFFIX}") is not None  # noqa: E731
+            found = _in_tree(git, rev, paths, lambda s: checker.run_since(s, paths, exists))
+            if found is not None:
+                return found
+    return _in_tree(git, rev, None, checker.run)
+
+
+def _linking(git: Git, rev: str, records) -> list[str]:
+    """Files of `rev` that may link to any of `records` (a fixed-string `git grep` of their ids in
+    the folders of the kinds linking to them; the check reads each one it lists)."""
+    from dealcli import kinds
+
+    out: list[str] = []
+    for folder, record_id in sorted(records):
+        where = sorted({k.folder + "/" for k, _ in kinds.links_in(folder)})
+        if not where:
+            continue
+        found = git.run("grep", "-l", "-F", "-e", record_id, rev, "--", *where, check=False).decode()
+        out += [line.split(":", 1)[1] for line in found.splitlines() if ":" in line]
+    return out
+
+
+def _in_tree(git: Git, rev: str, paths: list[str] | None, check):
+    """Run `check(session)` on the files of `rev` unpacked into a temporary folder: every file, or
+    the settings, the pipelines and `paths` (those `rev` holds)."""
     import io
     import tarfile
     import tempfile
 
-    if git.blob(rev, CONFIG_NAME) is None:
-        return []
     from dealcli.session import Session
-    from dealcli.validation import check as checker
 
-    data = git.run("archive", "--format=tar", rev)
+    if paths is None:
+        data = git.run("archive", "--format=tar", rev)
+    else:
+        listed = git.run("ls-tree", "-r", "--name-only", "-z", rev, "--", CONFIG_NAME, "pipelines", "generators",
+                         "forms", *sorted(set(paths))).decode().split("\0")
+        data = git.run("archive", "--format=tar", rev, "--", *[p for p in listed if p])
     with tempfile.TemporaryDirectory(prefix="dealcli-hook-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
         s = Session(repo_root=Path(tmp), quiet=True)
         s.__dict__["user"] = "git-hook"  # the check reads everything; no acting user
         s.repo.guard = None
-        return checker.run(s)
+        return check(s)

@@ -44,7 +44,7 @@ class ClientIndex:
             for key, value, record_id in keys:
                 if key == "name":
                     self.by_name.setdefault(value, []).append(record_id)
-                else:
+                elif key == "email":
                     self.by_email.setdefault(value, record_id)
             return
         for doc in s.repo.iter_docs(self.kind, errors=[], guarded=False):  # every client: no duplicates

@@ -112,6 +112,17 @@ def unmerged(root: Path) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+def changed_since(root: Path, rev: str) -> list[str]:
+    """Paths under `root` (relative to it) that differ between the git revision `rev` and the
+    work tree: changed, added, deleted, and new files git does not ignore."""
+    toplevel(root)
+    if git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).returncode != 0:
+        raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
+    changed = git(root, "diff", "--name-only", "--relative", "-z", rev, "--", ".").stdout.split("\0")
+    new = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".").stdout.split("\0")
+    return sorted({p for p in changed + new if p})
+
+
 def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:
     import subprocess
 
@@ -310,6 +321,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
         raise UsageError(f"pull mode {mode!r}: expected rebase or merge")
     setup(s)
     report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
+    before = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip() or None
     report["committed"] = commit(s, None, f"dealcli sync by {s.user}")
     remote = remote or settings.get("remote") or _default_remote(root)
     if remote is None:
@@ -320,7 +332,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
         report["kept"] += _pull(s, root, remote, branch, mode)
         report["pulled"] = True
         report["relocated"] = _relocate(s)
-        problems = _check(s)
+        problems = _check(s, before)
         report["problems"] = problems
         hard = [p for p in problems if p.rule != "conflict"]
         if hard:
@@ -463,8 +475,12 @@ def _relocate(s: Session) -> list[str]:
     return moved
 
 
-def _check(s: Session) -> list:
+def _check(s: Session, since: str | None) -> list:
+    """`check` of what changed since `since` (HEAD before the sync: the local changes and what the
+    pull brought) and its link neighbours; the whole repository without one."""
     from dealcli.validation import check as checker
 
     fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
-    return checker.run(fresh)
+    if since is None:
+        return checker.run(fresh)
+    return checker.run_changed(fresh, since)

@@ -97,6 +97,32 @@ SCHEMA_OF_KIND: dict[str, str] = {**{k.folder: k.schema for k in KINDS}, "config
 ACCESS_OF_FOLDER: dict[str, str] = {**{k.folder: k.access for k in KINDS}, "config": "settings", "file": "settings"}
 
 
+def values_at(data, path: tuple, at: tuple = ()):
+    """(concrete path, value) for every value at a link's `path` in a record ('*' = each list
+    item); empty values are skipped."""
+    if not path:
+        yield at, data
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                yield from values_at(item, rest, at + (i,))
+    elif isinstance(data, dict) and data.get(head) not in (None, ""):
+        yield from values_at(data[head], rest, at + (head,))
+
+
+def link_keys(folder: str, data) -> list[tuple[str, str]]:
+    """("link:<target folder>", id) for every link a record holds: the index's lookup keys that
+    find the records linking to a target (check --since's link neighbours)."""
+    out = []
+    for link in BY_FOLDER[folder].links if folder in BY_FOLDER else ():
+        for _, value in values_at(data, link.path):
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+                out.append((f"link:{link.target}", str(value)))
+    return out
+
+
 def links_out(folder: str) -> tuple[Link, ...]:
     """The links records of this kind hold."""
     return BY_FOLDER[folder].links

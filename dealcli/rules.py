@@ -172,18 +172,7 @@ def links_out(doc, lookup: Lookup, rel: str) -> list[Violation]:
     return out
 
 
-def values_at(data, path: tuple, at: tuple = ()):
-    """(concrete path, value) for every value at `path` ('*' = each list item)."""
-    if not path:
-        yield at, data
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                yield from values_at(item, rest, at + (i,))
-    elif isinstance(data, dict) and data.get(head) not in (None, ""):
-        yield from values_at(data[head], rest, at + (head,))
+values_at = kinds.values_at
 
 
 # records whose rules read another record without linking it: a deal is judged by its pipeline

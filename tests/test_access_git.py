@@ -332,3 +332,28 @@ def test_sync_pushes_a_conflict_record_through_the_hook(shared, mode):
     assert remote_head(bare) == git(clones["bob"], "rev-parse", "HEAD").stdout.strip()
     shown = git(bare, "show", f"main:deals/{deal}.yaml").stdout
     assert "conflicts:" in shown and "stage: executing" in shown
+
+
+def test_the_hook_checks_what_the_push_changed_and_its_link_neighbours(shared):
+    """The hook's `check` follows the push, not the repository: a problem already on the remote
+    does not block an unrelated push; deleting a company checks the (unchanged) deal linking to
+    it, which would dangle."""
+    bare, clones, ids = shared
+    boss = Runner(clones["bob"])
+    path = clones["bob"] / "deals" / f"{ids['bob']}.yaml"
+    edit_by_hand(path, "stage: new", "stage: nowhere")
+    commit_all(clones["bob"], "broken before the hook", BOSS)
+    hook = bare / "hooks" / "pre-receive"
+    hook.rename(hook.with_name("off"))
+    git(clones["bob"], "push", "-q", "origin", "HEAD:main", email=BOSS)
+    hook.with_name("off").rename(hook)
+    boss.ok("deal", "edit", ids["alice"], "--company", "Acme", user=BOSS)
+    commit_all(clones["bob"], "a company for alice's deal", BOSS)
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, email=BOSS)
+    assert r.returncode == 0, r.stderr
+    company = next((clones["bob"] / "companies").glob("*.yaml"))
+    company.unlink()
+    commit_all(clones["bob"], "company gone", BOSS)
+    r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, email=BOSS)
+    assert r.returncode != 0 and f"deals/{ids['alice']}.yaml" in r.stderr and "[dangling-link]" in r.stderr
+    assert "nowhere" not in r.stderr, r.stderr

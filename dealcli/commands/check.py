@@ -18,6 +18,9 @@ def register(app: typer.Typer) -> None:
                                            "of {path, line, rule, field, message}."),
         audit: bool = typer.Option(False, "--audit", help="Instead: walk git history and list every commit "
                                    "whose author was not allowed a change in it (see docs/access.md)."),
+        since: Optional[str] = typer.Option(None, "--since", metavar="REV", help="Check only what changed "
+                                            "since the git revision REV (changed records and the records "
+                                            "linking to them; everything when settings or pipelines changed)."),
         rev_range: Optional[str] = typer.Argument(None, metavar="[REV-RANGE]", help="With --audit: the commits "
                                                   "to audit (git revision range; default HEAD, the whole "
                                                   "history).", show_default=False),
@@ -42,7 +45,7 @@ def register(app: typer.Typer) -> None:
             from dealcli import access
 
             with access.unguarded(s.repo):  # check validates every file, whoever runs it
-                problems = checker.run(s)
+                problems = checker.run_changed(s, since) if since else checker.run(s)
         if format == CheckFormat.json:
             render.write(render.json_text([p.as_dict() for p in problems], indent=2) + "\n")
         else:

@@ -55,7 +55,7 @@ from dealcli.storage.layout import INDEX_NAME, RECORD_MAX
 if TYPE_CHECKING:
     import sqlite3
 
-VERSION = 5  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 6  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -202,7 +202,9 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
         deal = data.get("deal")
         if isinstance(deal, (str, int)) and not isinstance(deal, bool) and str(deal):
             out.append(("deal", str(deal)))
-    return out
+    from dealcli import kinds
+
+    return out + kinds.link_keys(kind, data)  # who links to a record (check --since)
 
 
 # -- typed columns and pushed-down conditions -------------------------------------------------------

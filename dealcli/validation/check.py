@@ -88,12 +88,129 @@ def run(s: Session) -> list[Violation]:
         s.notice(note)
     from dealcli import gitops
 
-    problems += [Violation("unmerged", "git left this file unmerged (a merge stopped on it): merge it (with the "
-                           f"driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
-                           None, None, path) for path in gitops.unmerged(repo.root)]
+    problems += _unmerged_problems(gitops.unmerged(repo.root))
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
+
+
+# files whose change can change what any record means: a change to one of them is checked whole
+WHOLE = ("dealcli.yaml", "pipelines/", "generators/", "forms/")
+
+
+class _Exists:
+    """`known[target]` for the link checks of a few records: asks the folder (or `exists`) per id
+    instead of listing every id."""
+
+    def __init__(self, s: Session, exists=None):
+        self.s, self.exists = s, exists
+
+    def __getitem__(self, target: str):
+        outer = self
+
+        class _Ids:
+            def __contains__(self, record_id) -> bool:
+                if outer.exists is not None:
+                    return outer.exists(target, str(record_id))
+                return outer.s.repo.exists(target, str(record_id))
+
+        return _Ids()
+
+
+def records_of(paths) -> set[tuple[str, str]] | None:
+    """(folder, id) of the record files among repository-relative `paths`; None when one of them
+    is a file whose change needs the whole repository checked (settings, pipelines, generators)."""
+    from dealcli.storage.layout import SUFFIX
+
+    found = set()
+    for rel in paths:
+        if rel.startswith(WHOLE) or rel == "dealcli.yaml":
+            return None
+        folder, sep, name = rel.partition("/")
+        if sep and folder in KINDS and "/" not in name and name.endswith(SUFFIX) and not name.startswith("."):
+            found.add((folder, name[: -len(SUFFIX)]))
+    return found
+
+
+def neighbours(s: Session, records: set[tuple[str, str]]) -> set[tuple[str, str]] | None:
+    """The records linking to any of `records` (kinds.links_in), found through the index cache's
+    link keys; None when the cache cannot answer (then check everything)."""
+    from dealcli import kinds
+
+    out: set[tuple[str, str]] = set()
+    wanted: dict[str, set[tuple[str, str]]] = {}
+    for folder, record_id in records:
+        for kind, _link in kinds.links_in(folder):
+            wanted.setdefault(kind.folder, set()).add((f"link:{folder}", record_id))
+    for linking, pairs in wanted.items():
+        found = s.repo.lookup(linking, sorted(pairs))
+        if found is None:
+            return None
+        out |= {(linking, i) for i in found}
+    return out
+
+
+def run_changed(s: Session, rev: str) -> list[Violation]:
+    """`dealcli check --since REV`: what changed in the work tree since the git revision REV and
+    its link neighbours; the whole repository when the change needs it (see run_since)."""
+    from dealcli import gitops
+
+    found = run_since(s, gitops.changed_since(s.repo.root, rev))
+    return found if found is not None else run(s)
+
+
+def run_since(s: Session, paths, exists=None) -> list[Violation] | None:
+    """`dealcli check` of what changed: the records among `paths` (repository-relative, deleted
+    ones included) and the records linking to them, with the same validators as `run`. None when
+    the change needs the whole repository checked (settings or pipelines changed, or the index
+    cannot find link neighbours). `exists(folder, id)`: whether a link target exists, when the
+    folder on disk does not hold every record (the pre-receive hook)."""
+    global _JOB
+    records = records_of(paths)
+    if records is None:
+        return None
+    extra = neighbours(s, records)
+    if extra is None:
+        return None
+    todo = sorted(r for r in records | extra if s.repo.path(r[0], r[1]).exists())
+    errors: list[CorruptData] = []
+    pipelines = {}
+    for doc in s.repo.iter_docs("pipelines", errors):
+        try:
+            pipelines[doc.id] = model_of("pipelines").from_dict(doc.data)
+        except FieldError:
+            pass
+    broken = {Path(exc.path).stem for exc in errors}
+    files = Files(s, _Exists(s, exists), pipelines, broken)  # type: ignore[arg-type]
+    problems: list[Violation] = []
+    _JOB = (s, files)
+    try:
+        problems += _check_deal_files([i for kind, i in todo if kind == "deals"])
+    finally:
+        _JOB = ()
+    for kind, record_id in todo:
+        if kind == "deals":
+            continue
+        try:
+            doc = s.repo.load(kind, record_id)
+        except NotFound:
+            continue
+        except CorruptData as exc:
+            problems += _yaml_problems(s, [exc])
+            continue
+        problems += check_doc(s, doc, kind, files)[0] + rules.links_out(doc, files, s.repo.rel(doc.path))
+    from dealcli import gitops
+
+    problems += _unmerged_problems(gitops.unmerged(s.repo.root))
+    problems = drop_shadowed(problems)
+    problems.sort(key=lambda v: (v.path or "", v.line or 0))
+    return problems
+
+
+def _unmerged_problems(paths) -> list[Violation]:
+    return [Violation("unmerged", "git left this file unmerged (a merge stopped on it): merge it (with the "
+                      f"driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
+                      None, None, path) for path in paths]
 
 
 def drop_shadowed(problems: list[Violation]) -> list[Violation]:

@@ -15,5 +15,8 @@ LINKS = {k.folder: [(link.path, link.target) for link in k.links] for k in kinds
 TARGETS = sorted({target for links in LINKS.values() for _, target in links})
 
 
+_values = kinds.values_at
+
+
 def known_ids(s: Session) -> dict[str, set[str]]:
     return {kind: set(s.repo.ids(kind)) for kind in TARGETS}
