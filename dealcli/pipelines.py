@@ -17,7 +17,7 @@ from pathlib import Path
 from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.ids import is_slug
-from dealcli.model import SEMANTICS, DEAL_KEYS, Deal, Pipeline, Stage, default_pipeline
+from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Stage, default_pipeline
 from dealcli.session import Session, to_model
 from dealcli.storage import files, yamlcodec
 from dealcli.storage.repository import Doc

@@ -12,7 +12,7 @@ import pytest
 
 from dealcli.errors import FieldError
 from dealcli.model import MODEL_OF_KIND, Deal, Pipeline, model_of
-from dealcli.storage import convert, yamlcodec
+from dealcli.storage import yamlcodec
 from dealcli.storage.convert import Model, spec
 from dealcli.storage.layout import KINDS
 

@@ -146,7 +146,7 @@ def test_judge_finds_the_neighbours_a_delete_leaves_dangling(session, deal):
 def test_a_manager_who_may_not_win_cannot_create_or_import_a_won_deal(cli, repo, tmp_path):
     """Reproduced from issue 23: `deal add --stage won`, an import row with stage=won and a recurring
     template in stage won made won deals for a manager with deal.stage[won]:move=none."""
-    from test_access_cli import BOSS, team
+    from test_access_cli import team
 
     team(cli)
     alice = "alice@x.io"

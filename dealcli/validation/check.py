@@ -10,7 +10,8 @@ from pathlib import Path
 from dealcli import kinds, rules, stage_rules
 from dealcli.validation import history
 from dealcli.validation import links as linkcheck
-from dealcli.errors import CorruptData, NotFound, Violation
+from dealcli.errors import CorruptData, FieldError, NotFound, Violation
+from dealcli.model import model_of
 from dealcli.session import Session
 from dealcli.storage.repository import KINDS, Doc
 
