@@ -8,6 +8,7 @@
              the activity that records a message, deterministic ids
   inbox.py   nothing is lost: inbox/failed/ keeps what could not be processed; retry
   wsgi.py    the WSGI application posting to forms (gunicorn dealcli.intake.wsgi:app)
+  reply.py   answering back: `dealcli reply` / `deal email` through SMTP, kept on the deal
 
 Every record is created through the core use cases (deals.add, clients, activities.add,
 leads.add), under the repository lock, with ids derived from the message's own identity
