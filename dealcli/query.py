@@ -37,8 +37,8 @@ MONEY_FIELDS = {"amount", "products.price", "products.quantity", "products.disco
 INT_FIELDS = {"probability", "format"}
 DATE_FIELDS = {"begin", "close_date"}
 DATETIME_FIELDS = {"created", "modified", "closed_at", "next_activity", "comments.at", "history.at"}
-BOOL_FIELDS = {"manual_amount", "repeat", "products.tax_included", "overdue"}
-COMPUTED = ("product", "next_activity", "overdue", "company_name")
+BOOL_FIELDS = {"manual_amount", "repeat", "products.tax_included", "overdue", "rotting"}
+COMPUTED = ("product", "next_activity", "overdue", "company_name", "rotting")
 NEEDS_ACTIVITIES = {"next_activity", "overdue"}
 NEEDS_COMPANIES = {"company_name"}
 
@@ -52,6 +52,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "overdue": ("status=open", "overdue=true"),
     "closing-this-month": ("status=open", "close_date=this-month"),
     "stale": ("status=open", "modified<-{stale_days}d"),
+    "rotting": ("status=open", "rotting=true"),
 }
 PRESET_HELP = {
     "open": "open deals",
@@ -62,6 +63,7 @@ PRESET_HELP = {
     "overdue": "open deals whose next activity is past due or whose close date has passed",
     "closing-this-month": "open deals whose close date is in this calendar month",
     "stale": "open deals not modified for stale_days days (dealcli.yaml, default 30)",
+    "rotting": "open deals in their stage for longer than its rotting_days (pipeline file)",
 }
 
 
@@ -142,6 +144,11 @@ def getter(name: str, ctx: Context) -> Callable[[dict], object]:
         return get
     if name == "company_name":
         return lambda r: ctx.company_names.get(r.get("company")) if isinstance(r.get("company"), str) else None
+    if name == "rotting":
+        from dealcli.stage_rules import is_rotting
+
+        pipelines = ctx.s.all_pipelines([])
+        return lambda r: is_rotting(pipelines.get(str(r.get("pipeline"))), r, ctx.now)
     if name == "status":
         return lambda r: r.get("status") or "open"
     if "." in name:
@@ -737,6 +744,8 @@ def base_keys(name: str) -> tuple[str, ...]:
         return ("id", "status", "close_date")
     if name == "company_name":
         return ("company",)
+    if name == "rotting":
+        return ("pipeline", "stage", "status", "history", "created")
     first = name.split(".")[0]
     if first in DEAL_KEYS:
         return (first,)

@@ -616,3 +616,38 @@ def tunnel_problems(pipelines: dict[str, Pipeline]) -> list[tuple[str, Violation
                 path.append(node)
                 stack.append(iter(edges[node]))
     return out
+
+
+# -- rotting: an open deal that stayed in its stage longer than the stage's rotting_days ----------
+ENTERING = ("created", "moved", "reopened", "pipeline_changed")
+
+
+def entered_stage_at(record: dict):
+    """When a stored deal (its mapping) entered the stage it is in: the time of its last
+    stage event (created, moved, reopened, pipeline_changed), else its `created`."""
+    history = record.get("history") if isinstance(record.get("history"), list) else []
+    for e in reversed(history):
+        if isinstance(e, dict) and e.get("kind") in ENTERING and e.get("at"):
+            return e.get("at")
+    return record.get("created")
+
+
+def is_rotting(pipeline: Pipeline | None, record: dict, now) -> bool:
+    """Has the open deal `record` (its stored mapping) stayed in its stage longer than the
+    stage's rotting_days? False for closed deals and stages without rotting_days."""
+    from dealcli import timeutil
+
+    if pipeline is None or (record.get("status") or "open") != "open":
+        return False
+    stage = pipeline.stage(str(record.get("stage")))
+    if stage is None or not stage.rotting_days:
+        return False
+    try:
+        since = timeutil.to_datetime(entered_stage_at(record), "at")
+    except timeutil.DateError:
+        return False
+    if since is None:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=now.tzinfo)
+    return (now - since).total_seconds() > stage.rotting_days * 86400

@@ -151,7 +151,7 @@ class Deal(Model):
 
 
 # -- pipelines ------------------------------------------------------------------------------------
-STAGE_KEYS = ("id", "name", "color", "semantics", "probability")
+STAGE_KEYS = ("id", "name", "color", "semantics", "probability", "rotting_days")
 PIPELINE_KEYS = ("format", "id", "name", "stages", "rules", "automation", "card")
 RULE_KEYS = ("id", "when", "stage", "activity", "set", "clear", "notify", "copy_to", "move_to", "run")
 TRIGGERS = ("enter", "leave")
@@ -219,6 +219,7 @@ class Stage(Model):
     semantics: str = spec("process", choices=SEMANTICS)
     color: str | None = None
     probability: int | None = spec(None, read=lambda d, k, p, default: _whole_percentage(d, k, p, False))
+    rotting_days: int | None = spec(None, min=1, max=3660, when_set=True)  # an open deal idle here longer rots
     extra: dict = field(default_factory=dict)
 
     def checked(self, path: tuple) -> None:

@@ -20,7 +20,7 @@ GROUPS = (
     ("no-activity", "Without activities"),
 )
 COLUMNS = ("group", "id", "title", "stage", "amount", "currency", "responsible", "next_activity",
-           "activity", "activity_type", "activity_subject")
+           "activity", "activity_type", "activity_subject", "rotting")
 
 
 def _decimal(value):
@@ -70,8 +70,11 @@ def rows(s: Session, records) -> list[dict]:
     by group, then due time, then title."""
     from dealcli.views.listing import stage_names
 
+    from dealcli.stage_rules import is_rotting
+
     nexts = activities.next_activities(s)
     names = stage_names(s)
+    pipelines = s.all_pipelines([])
     order = {key: i for i, (key, _) in enumerate(GROUPS)}
     out = []
     for deal in records:
@@ -88,6 +91,7 @@ def rows(s: Session, records) -> list[dict]:
             "activity": act.get("id") if act else None, "activity_type": act.get("type") if act else None,
             "activity_subject": act.get("subject") if act else None,
             "stage_name": names.get((deal.get("pipeline"), deal.get("stage")), (deal.get("stage"), None))[0],
+            "rotting": is_rotting(pipelines.get(str(deal.get("pipeline"))), deal, s.now),
         }))
     out.sort(key=lambda r: r[:3])
     return [r[3] for r in out]
@@ -132,7 +136,8 @@ def table(rows: list[dict]) -> str:
             out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
         else:
             out.append(f"{heading} ({len(part)})")
-        body = [{"id": r["id"], "title": r["title"], "stage": r.get("stage_name") or r["stage"],
+        body = [{"id": r["id"], "title": ("! " if r.get("rotting") else "") + str(r["title"] or ""),
+                 "stage": r.get("stage_name") or r["stage"],
                  "amount": _money(r["amount"], r["currency"]),
                  "responsible": r["responsible"],
                  "next activity": (f"{r['next_activity'][:16].replace('T', ' ')} {r['activity_type']}: "

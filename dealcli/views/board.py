@@ -11,12 +11,13 @@ import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from dealcli import money, query
+from dealcli import money, query, stage_rules
 
 from dealcli.views import render
 
 MIN_COL, MAX_COL, GAP = 20, 34, 2
 CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")
+ROT_MARK = "!"  # before the title of a rotting card on a terminal
 
 
 def _num(v) -> Decimal:
@@ -48,6 +49,7 @@ class Column:
     color: str | None
     semantics: str | None
     probability: object
+    rotting_days: int | None = None
     count: int = 0
     sum: dict = field(default_factory=dict)  # currency -> Decimal
     weighted: dict = field(default_factory=dict)
@@ -58,6 +60,8 @@ class Column:
         out = {"id": self.id, "name": self.name, "color": self.color, "semantics": self.semantics,
                "probability": self.probability, "count": self.count, "sum": self.sum,
                "weighted": self.weighted, "deals": self.deals}
+        if self.rotting_days:
+            out["rotting_days"] = self.rotting_days
         if self.converted is not None:
             out["converted"] = self.converted
         return out
@@ -100,11 +104,13 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
     column and the total also carry `converted`: the sums in that one currency."""
     pipeline = s.pipeline(pipeline_id or s.default_pipeline_id())
     # the card's fields only: the index cache then decodes each deal's head, not its history
+    # (rotting stages need the history too: when the deal entered its stage)
+    rots = any(st.rotting_days for st in pipeline.stages)
     records, _ = query.select(s, list(exprs or []) + [f"pipeline={pipeline.id}"], presets, sort,
-                              fields=list(CARD_FIELDS))
+                              fields=list(CARD_FIELDS) + (["stage", "created", "history"] if rots else []))
     columns: dict[str, Column] = {}
     for st in pipeline.stages:
-        columns[st.id] = Column(st.id, st.name, st.color, st.semantics, st.probability)
+        columns[st.id] = Column(st.id, st.name, st.color, st.semantics, st.probability, st.rotting_days)
     total = Total()
     for r in records:
         sid = str(r.get("stage"))
@@ -121,6 +127,8 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
             target.weighted[cur] = target.weighted.get(cur, Decimal(0)) + weighted
         card = {k: r.get(k) for k in CARD_FIELDS}
         card["currency"] = cur
+        if col.rotting_days:
+            card["rotting"] = stage_rules.is_rotting(pipeline, r, s.now)
         col.deals.append(card)
     board = Board(pipeline.id, pipeline.name, list(columns.values()), total)
     convert_sums(s, board, currency)
@@ -231,7 +239,9 @@ def _money_lines(sums: dict, prefix: str = "") -> list[str]:
 def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     head = _cut(col["name"], width)
     lines = [render.paint(head.ljust(width), col.get("color"))]
-    lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}", width))
+    rots = sum(1 for d in col["deals"] if d.get("rotting"))
+    lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}"
+                      + (f", {rots} rotting (>{col['rotting_days']}d)" if rots else ""), width))
     lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
     if col.get("converted") and len(col["sum"]) > 1:
@@ -239,7 +249,8 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
-        lines.append(_cut(f"{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
+        mark = ROT_MARK if d.get("rotting") else ""
+        lines.append(_cut(f"{mark}{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
         amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
         lines.append(_cut(amount, width).rjust(width))
     if len(shown) < len(col["deals"]):
