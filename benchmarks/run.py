@@ -147,6 +147,8 @@ def figure(rows: list, name: str, goal: float | None, value, peer, unit: str = "
             met = ratio <= goal
     rows.append({"figure": name, "value": value, "peer": peer, "peer_name": peer_name, "unit": unit,
                  "ratio": ratio, "goal": goal, "met": met, "note": note})
+    # logged as it comes, so a run stopped early (a loaded machine, a deadline) keeps its figures
+    print(f"  {name}: {value} / {peer}" + (f" = {ratio:.2f}" if ratio is not None else ""), file=sys.stderr)
 
 
 def rotate(cmds: dict, runs: int, before: dict | None = None) -> dict:
