@@ -102,12 +102,37 @@ def earliest_of(s: Session, deal_id: str) -> tuple[dt.datetime, dict] | None:
 
 
 # -- due times -----------------------------------------------------------------------------------
+WORKING_HOURS = "09:00-18:00"
+
+
+def working_hours(s: Session) -> tuple[dt.time, dt.time]:
+    """dealcli.yaml `working_hours` ("HH:MM-HH:MM", the repository's time zone; default
+    09:00-18:00): when a proposed next step may be due."""
+    text = s.repo.config.get("working_hours") or WORKING_HOURS
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in str(text).split("-"))
+    except ValueError:
+        start = end = None
+    if start is None or end is None or start >= end:
+        from dealcli.errors import CorruptData
+
+        raise CorruptData("dealcli.yaml", f"working_hours: {text!r} is not HH:MM-HH:MM (start before end)")
+    return start, end
+
+
 def default_due(s: Session) -> dt.datetime:
     """Three working days from now, rounded up to the next full hour (the reference CRM's
-    default deadline)."""
+    default deadline), moved into the repository's working hours: before they begin, to their
+    start that day; at or after their end, to their start on the next working day."""
     due = timeutil.add_working_days(s.now, DEFAULT_WORKING_DAYS)
     if due.minute or due.second or due.microsecond:
         due = due.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    start, end = working_hours(s)
+    at_start = dict(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+    if due.time() < start:
+        due = due.replace(**at_start)
+    elif due.time() >= end:
+        due = timeutil.add_working_days(due, 1).replace(**at_start)
     return due
 
 

@@ -99,3 +99,17 @@ def test_an_unknown_pipeline_gets_a_suggestion(cli):
     cli.ok("pipeline", "add", "service", "--stages", "new,visit:Visit:40%,won:Done:success,lost:Cancelled:failure")
     out = cli("board", "-p", "servce")
     assert out.returncode == 3 and "pipeline 'servce': no such pipeline (did you mean 'service'?)" in out.stderr
+
+
+def test_the_next_step_hint_respects_the_working_hours(cli, repo):
+    night = cli("deal", "add", "Night owl", now="2026-03-09T23:10:00+00:00")  # a Monday
+    assert "--due '2026-03-13 09:00'" in night.stderr  # not Thursday 00:00
+    evening = cli("deal", "add", "Late", now="2026-03-13T17:20:00+00:00")  # a Friday: Wednesday 18:00 -> Thursday
+    assert "--due '2026-03-19 09:00'" in evening.stderr
+    config = repo / "dealcli.yaml"
+    config.write_text(config.read_text() + "working_hours: \"07:00-23:30\"\n")
+    late = cli("deal", "add", "Late", now="2026-03-13T17:20:00+00:00")
+    assert "--due '2026-03-18 18:00'" in late.stderr
+    config.write_text(config.read_text().replace("07:00-23:30", "18:00-09:00"))
+    bad = cli("deal", "add", "Bad")
+    assert bad.returncode == 5 and "working_hours: '18:00-09:00' is not HH:MM-HH:MM" in bad.stderr
