@@ -1,5 +1,5 @@
 """Issue 23's "Done when": a hypothesis state machine drives the REAL CLI (deal add, edit, move,
-close, comment, delete, plain `git` and `dealcli sync`) by users of different roles — alice, a
+close, comment, delete, import, recurring add/run, plain `git` and `dealcli sync`) by users of different roles — alice, a
 manager, and the boss, an admin — on two clones of a bare remote guarded by
 `dealcli git-hook pre-receive` (with the pusher named as an authenticating server does). After
 every step it asserts:
@@ -150,6 +150,30 @@ class Team(RuleBasedStateMachine):
         if self.has("boss", deal):
             r = self.dealcli("boss", "deal", "delete", deal, "--yes")
             assert r.returncode in (0, 1), r.stderr
+
+    @rule(who=st.sampled_from(list(USERS)), rows=st.integers(1, 2), won=st.booleans())
+    def import_deals(self, who, rows, won):
+        csv = self.tmp / f"import-{self.count}.csv"
+        self.count += 1
+        stage = "won" if won else "new"
+        csv.write_text("title,amount,stage\n" + "".join(f"Imported {self.count}-{n},{n + 10},{stage}\n"
+                                                          for n in range(rows)))
+        r = self.dealcli(who, "import", str(csv))
+        if won and who == "alice":
+            assert r.returncode != 0, r.stdout  # importing into won is winning
+        else:
+            assert r.returncode == 0, r.stderr
+
+    @rule(deal=deals)
+    def recurring(self, deal):
+        """The admin makes a deal recurring and runs the schedule (ids are deterministic, so two
+        clones running it make the same deals)."""
+        if self.has("boss", deal) and not list((self.world["boss"] / "recurring").glob("*.yaml")):
+            r = self.dealcli("boss", "recurring", "add", "--from", deal, "--every", "week", "--start", "2026-03-01")
+            assert r.returncode in (0, 1), r.stderr
+        for who in USERS:
+            r = self.dealcli(who, "recurring", "run")
+            assert r.returncode in (0, 6), r.stderr
 
     @rule(who=st.sampled_from(list(USERS)), mode=st.sampled_from(["merge", "rebase"]))
     def sync(self, who, mode):
