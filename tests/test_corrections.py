@@ -24,7 +24,7 @@ def test_a_won_deal_is_corrected_without_reopening_and_its_revenue_stays_in_its_
     deal_id = cli.ok("deal", "add", "Typo", "--amount", "1000", now="2026-10-05T10:00:00+00:00").strip()
     cli.ok("deal", "close", deal_id, "--won", now="2026-10-20T10:00:00+00:00")
     assert revenue_by_month(cli) == {"2026-10": "1000.00"}
-    cli.ok("deal", "correct", deal_id, "--amount", "100", "--set", "po=PO-7", "--close-date", "2026-10-20",
+    cli.ok("deal", "correct", deal_id, "--amount", "100", "--set", "fields.po=PO-7", "--close-date", "2026-10-20",
            "--reason", "typo in the amount", now="2026-12-02T09:00:00+00:00")
     deal = load(repo, deal_id)
     assert (deal["status"], deal["stage"], deal["amount"]) == ("won", "won", 100)
