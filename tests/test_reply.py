@@ -84,6 +84,11 @@ def test_a_reply_is_sent_threaded_kept_on_the_deal_and_the_answer_comes_back_to_
     assert (out["deal"], out["type"], out["direction"], out["done"]) == (deal, "email", "out", True)
     assert out["message_id"] == sent["Message-ID"].strip("<>") and out["to"] == ["ivan.petrov@acme-corp.com"]
     assert out["from"] == "Our Shop <sales@ourshop.example>" and out["created_by"] == "tester@example.com"
+    # ... and on the client card: the contact's timeline holds the message we sent (issue 25 item 5)
+    contact = records(repo, "deals")[deal]["contacts"][0]
+    card = json.loads(cli.ok("contact", "show", contact, "-f", "json"))
+    assert any(entry.get("activity") == proc.stdout.strip() or proc.stdout.strip() in json.dumps(entry)
+               for entry in card["timeline"]), card["timeline"]
 
     # the client answers from another address (his private one): the thread, not the sender, finds the deal
     answer = (f"From: Ivan P <ivan.p@gmail.com>\r\nTo: sales@ourshop.example\r\nSubject: {sent['Subject']}\r\n"
