@@ -322,8 +322,6 @@ class Policy:
             out.append(self.decide(actor, "edit", kind, new, record_id))
         if action == "move" and old.get("pipeline") != new.get("pipeline"):  # into another pipeline: its rules too
             out.append(self.decide(actor, "move", kind, new, record_id, stage))
-        if kind == "deal" and action in ("add", "import") and new.get("stage"):  # created into a stage: as moved there
-            out.append(self.decide(actor, "move", kind, new, record_id, str(new["stage"])))
         if action == "reopen" and new.get("status") in ("won", "lost"):  # reopened into another closed stage
             out.append(self.decide(actor, "move", kind, old, record_id, str(new.get("stage") or "")))
         return out

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dealcli import rules
+from dealcli.storage import yamlcodec
 from dealcli.storage.repository import Doc
 
 
@@ -90,14 +91,23 @@ def test_company_unlink_keeps_working(cli, repo):
 
 
 # -- the gate refuses what check would report ------------------------------------------------------------
-def test_now_before_the_deals_last_event_is_refused(cli, repo, deal):
-    """Reproduced from issue 23: `--now` earlier than the last event left history out of order."""
-    before = files(repo)
-    refused(cli("deal", "move", deal, "won", "--now", "2020-01-01"), "history-order", f"deal {deal}")
-    assert files(repo) == before
-    refused(cli("deal", "comment", deal, "late", "--now", "2020-01-01"), "history-order")
-    cli.ok("deal", "move", deal, "won", "--now", "2026-12-31")
+def test_now_before_the_deals_last_event_never_leaves_check_failing(cli, repo, deal):
+    """Reproduced from issue 23: `--now` earlier than the last event left history out of order and
+    `check` failing. Since issue 26 (corrections) an event written with an earlier clock is kept
+    in the order it was written and marked `backdated: true`, which `check` accepts: whatever
+    `--now` says, the tool never writes a history `check` refuses."""
+    cli.ok("deal", "move", deal, "won", "--now", "2020-01-01")
+    cli.ok("deal", "comment", deal, "late", "--now", "2019-06-01")
+    history = yamlcodec.loads((repo / "deals" / f"{deal}.yaml").read_bytes(), "x")["history"]
+    # every event earlier than the one before it (the move into won, the comment) is marked
+    earlier = [e for prev, e in zip(history, history[1:]) if str(e["at"]) < str(prev["at"])]
+    assert [e["kind"] for e in earlier] == ["moved", "commented"], history
+    assert all(e.get("backdated") is True for e in earlier), history
     checks_clean(cli)
+    # a hand edit that puts history out of order without the marker is still check's to report
+    path = repo / "deals" / f"{deal}.yaml"
+    path.write_text(path.read_text().replace("backdated: true", "backdated: false"))
+    assert "[history-order]" in cli("check").stdout
 
 
 def test_a_repository_already_failing_check_can_still_be_repaired(cli, repo, deal):
