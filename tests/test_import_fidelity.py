@@ -44,7 +44,7 @@ def test_an_existing_contact_gets_the_new_email_and_phone(cli, repo, tmp_path):
     [ann] = records(repo, "contacts")
     assert ann["name"] == "Ann Lee" and ann["emails"] == ["ann@x.example", "ann.lee@x.example"]
     assert ann["phones"] == ["+44 20 7946 0000"]
-    assert "1 contacts updated" in proc.stderr
+    assert "1 contact updated" in proc.stderr
     assert cli("check").returncode == 0
 
 

@@ -29,7 +29,7 @@ def fill(cli) -> None:
     cli.ok("recurring", "add", "Rent {date:%B %Y}", "--every", "month", "--start", "2026-01-31", "--amount", "1200")
     cli.ok("recurring", "add", "Weekly {n:03d}", "--rrule", "FREQ=WEEKLY;BYDAY=MO", "--start", "2026-02-01",
            "--create-before", "2", "--begin-offset", "1", "--close-offset", "30", "--product", "Svc:10:3",
-           "--probability", "40", "--set", "tier=gold")
+           "--probability", "40", "--set", "fields.tier=gold")
     cli.ok("recurring", "add", "Leap", "--every", "year", "--start", "2024-02-29", "--count", "5")
     cli.ok("recurring", "add", "Mornings", "--rrule", "FREQ=DAILY;BYHOUR=9", "--start", "2026-03-08")
     daily = cli.ok("recurring", "add", "Daily", "--every", "day", "--interval", "3", "--start", "2026-03-01",
@@ -128,7 +128,7 @@ def test_hand_written_records_keep_their_bytes_and_unknown_keys(cls, text):
 def test_what_the_commands_write_is_unchanged(repo, cli):
     tid = cli.ok("recurring", "add", "Weekly {n:03d}", "--rrule", "FREQ=WEEKLY;BYDAY=MO", "--start", "2026-02-01",
                  "--create-before", "2", "--begin-offset", "1", "--close-offset", "30", "--product", "Svc:10:3",
-                 "--probability", "40", "--set", "tier=gold").strip()
+                 "--probability", "40", "--set", "fields.tier=gold").strip()
     cli.ok("recurring", "run")
     assert (repo / "recurring" / f"{tid}.yaml").read_text() == WEEKLY.format(id=tid)
     cli.ok("generator", "add", "Upsell", "--segment", "status=won", "--period", "quarter", "--clients",

@@ -175,7 +175,7 @@ def test_tsv_is_real_tsv_and_the_importer_reads_it_back(cli, tmp_path):
 def test_no_view_replays_control_characters_from_data(cli, repo):
     co = cli.ok("company", "add", EVIL).strip()
     deal = cli.ok("deal", "add", EVIL, "--company", co, "--close-date", "2026-03-12", "--comment", EVIL,
-                  "--set", f"note={EVIL}").strip()
+                  "--set", f"fields.note={EVIL}").strip()
     cli.ok("activity", "add", deal, "--type", "call", "--subject", EVIL, "--due", "2026-03-11 10:00")
     for args in (("filter",), ("deal", "show", deal), ("board",), ("agenda",), ("calendar", "--month", "2026-03"),
                  ("deal", "history", deal), ("company", "list"), ("company", "show", co), ("activity", "list"),
