@@ -158,6 +158,7 @@ def test_coloured_and_fitted_tables_render_from_the_data_alone(root, monkeypatch
     """The terminal paths: stage colours, a table cut to a narrow terminal."""
     monkeypatch.setattr(render, "color_enabled", lambda stream=None: True)
     monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("DEALCLI_COLOR", "truecolor")  # (the 16 base colours are the default since issue 27)
     s = session(root)
     table = listing.filter_listing(s, None, None, None, None, None, "table")
     plan, kanban = agenda.build(s, None), board.build(s, None, None, None)
@@ -185,13 +186,17 @@ def test_deal_card_and_history_render_from_the_data_alone(root, capsys):
     s = session(root)
     cards = {fmt: deals.view(s, deal_id, labels=fmt == "table") for fmt in FORMATS}
     deal, events = deals.show(s, deal_id), activities.history_events(s, deal_id)
+    from dealcli.views.listing import stage_names
+
+    names = ({key: label[0] for key, label in stage_names(s).items()},
+             {p.id: p.name for p in s.all_pipelines([]).values()})  # the table words stages by name
     capsys.readouterr()
     shown = {}
     with unreadable(root):
         for fmt in FORMATS:
             views_deal.render_deal(cards[fmt], fmt)
             shown[("show", fmt)] = capsys.readouterr().out
-            views_deal.render_history(deal, fmt, events)
+            views_deal.render_history(deal, fmt, events, *names)
             shown[("history", fmt)] = capsys.readouterr().out
     for fmt in FORMATS:
         assert shown[("show", fmt)] == printed[fmt] and shown[("history", fmt)] == history[fmt], fmt
