@@ -113,3 +113,25 @@ def test_the_next_step_hint_respects_the_working_hours(cli, repo):
     config.write_text(config.read_text().replace("07:00-23:30", "18:00-09:00"))
     bad = cli("deal", "add", "Bad")
     assert bad.returncode == 5 and "working_hours: '18:00-09:00' is not HH:MM-HH:MM" in bad.stderr
+
+
+def test_no_help_shows_a_doubled_optional_argument():
+    """Click wraps an optional variadic argument itself: a metavar "[ID]..." printed [[ID]...]...."""
+    import click
+    import typer.main
+
+    from dealcli import cli as cli_mod
+
+    cli_mod._register(list(cli_mod.REGISTRY))
+    root = typer.main.get_command(cli_mod._app)
+
+    def walk(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, path + [name])
+        else:
+            yield path, cmd
+
+    for path, cmd in walk(root, ["dealcli"]):
+        usage = cmd.get_usage(click.Context(cmd, info_name=" ".join(path)))
+        assert "[[" not in usage, usage

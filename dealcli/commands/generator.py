@@ -227,7 +227,7 @@ def delete(
 @app.command("run")
 def run(
     ctx: typer.Context,
-    scenario_ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Run only these scenarios "
+    scenario_ids: Annotated[Optional[list[str]], typer.Argument(metavar="ID", help="Run only these scenarios "
                                                                 "(default: every active one).",
                                                                 show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; list who would get a deal "

@@ -125,7 +125,7 @@ def chat(ctx: typer.Context, format: OutOpt = Format.ids) -> None:
 @app.command("retry")
 def retry(
     ctx: typer.Context,
-    ids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Only these kept items (ids or "
+    ids: Annotated[Optional[list[str]], typer.Argument(metavar="ID", help="Only these kept items (ids or "
                                                        "prefixes); default: all.", show_default=False)] = None,
     format: OutOpt = Format.ids,
 ) -> None:
