@@ -230,22 +230,26 @@ def test_suitecrm_and_vtiger_presets(cli, repo):
 
 
 # -- 8. dangling links of exported records --------------------------------------------------------------------
-def test_jsonl_with_dangling_links_warns_and_strict_refuses(cli, repo, tmp_path):
+def test_jsonl_with_dangling_links_is_refused_row_by_row(cli, repo, tmp_path):
+    """A row linking a company or contact this repository lacks would leave a dangling link: it is
+    a bad row named by its line (so `--rejects` can set it aside), with or without the old --strict."""
     from conftest import Runner
 
     cli.ok("deal", "add", "Linked", "--company", "Acme", "--contact", "Ann")
+    cli.ok("deal", "add", "Alone")
     dump = tmp_path / "x.jsonl"
-    dump.write_text(cli.ok("export", "-f", "jsonl"))
+    dump.write_text(cli.ok("export", "-f", "jsonl", "--sort", "title"))
     Runner(tmp_path)("init", tmp_path / "empty", "--timezone", "UTC", check=True)
     other = Runner(tmp_path / "empty")
-    proc = other("import", dump, "--strict")
-    assert proc.returncode == 1 and "--strict" in proc.stderr and "which this repository does not have" in proc.stderr
-    assert records(tmp_path / "empty") == []
-    # without --strict the write gate refuses it too (issue 23: no command leaves a repository that
-    # `check` fails), naming the rule and the link
-    proc = other("import", dump)
-    assert proc.returncode == 1 and "[dangling-link]" in proc.stderr, proc.stderr
-    assert records(tmp_path / "empty") == []
+    for extra in ([], ["--strict"]):
+        proc = other("import", dump, *extra)
+        assert proc.returncode == 1 and "which this repository does not have" in proc.stderr, proc.stderr
+        assert "[dangling-link]" in proc.stderr and "x.jsonl:2: company:" in proc.stderr, proc.stderr
+        assert records(tmp_path / "empty") == []
+    rejects = tmp_path / "rejects.jsonl"
+    other.ok("import", dump, "--rejects", rejects)
+    assert [d["title"] for d in records(tmp_path / "empty")] == ["Alone"]
+    assert "Linked" in rejects.read_text() and "dangling-link" in rejects.read_text()
 
 
 # -- 9. migration report --------------------------------------------------------------------------------------

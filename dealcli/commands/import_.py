@@ -82,9 +82,9 @@ def import_command(
     columns: Annotated[Optional[str], typer.Option("--columns", metavar="A,B,...", help="Column names of a "
                                                    "file without a header row (with --no-header), in order; "
                                                    "they map like header names.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Refuse exported records that link to companies "
-                                         "or contacts this repository lacks (default: import them, with a "
-                                         "warning).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", hidden=True, help="Kept so scripts that pass it still work: "
+                                         "rows linking companies or contacts this repository lacks are "
+                                         "always refused now.")] = False,
     kind: Annotated[str, typer.Option("--kind", metavar="deal|company|contact|product", help="What each row "
                                       "is: a deal (the default), or a company, contact or product (their "
                                       "exports; fields by --map, the preset or the column's name).")] = "deal",
@@ -116,7 +116,7 @@ def import_command(
         maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
-        columns=columns.split(",") if columns is not None else None, strict=strict, report_file=report_file,
+        columns=columns.split(",") if columns is not None else None, report_file=report_file,
         value_maps=value_map or [], rejects_file=rejects_file, kind=kind.lower(),
     )
     if opts.kind != "deal":

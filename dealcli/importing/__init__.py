@@ -74,7 +74,6 @@ class ImportOptions:
     keep_unmapped: bool = False
     dialect: str | None = None  # csv | tsv | mysql (CSV/TSV only; None: csv, or sniffed for TAB)
     columns: list | None = None  # --no-header --columns a,b,c
-    strict: bool = False  # refuse (not just warn about) links to records the repository lacks
     report_file: str | None = None
     value_maps: list = field(default_factory=list)  # COLUMN:VALUE=VALUE
     rejects_file: str | None = None  # import the valid rows; write the refused ones here
@@ -95,7 +94,6 @@ class Result:
     ignored_columns: list = field(default_factory=list)
     contacts_updated: int = 0
     coerced: dict = field(default_factory=dict)  # (column, target) -> {"count", "example"}
-    dangling: list = field(default_factory=list)  # "line N: deal X links to company Y, which ..."
     rejected: int = 0  # rows refused and written to the rejects file (--rejects)
     rejects: list = field(default_factory=list)  # [(rows of a refused group, its problems)]
     rejects_file: str | None = None
@@ -121,7 +119,6 @@ class Result:
             "unknown_columns": list(self.ignored_columns),
             "coerced": [{"column": c, "field": t, "count": e["count"], "example": e["example"]}
                         for (c, t), e in self.coerced.items()],
-            "dangling_links": list(self.dangling),
             "rejected_rows": self.rejected,
             "unmapped_values": [{"column": c, "value": v, "rows": n} for c, vs in self.unmapped.items()
                                 for v, n in vs.items()],
@@ -1119,20 +1116,17 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
 
 
 def _check_links(ctx: Context, deal: Deal, line: int) -> None:
-    """An exported record names its company and contacts by id: ids this repository lacks are
-    dangling links, a warning (listed in the report), or with --strict a bad row."""
+    """An exported record names its company and contacts by id: ids this repository lacks would
+    be dangling links, which the write gate refuses (issue 23), so such a row is a bad row named
+    by its line (set aside by `rejects`, like any other)."""
     missing = []
     if deal.company and not ctx.s.repo.exists("companies", deal.company):
         missing.append(f"company {deal.company}")
     missing += [f"contact {c}" for c in deal.contacts if not ctx.s.repo.exists("contacts", c)]
-    if not missing:
-        return
-    text = f"links to {', '.join(missing)}, which this repository does not have"
-    if ctx.opts.strict:
-        raise Bad.of("company" if missing[0].startswith("company") else "contacts", None, line, problem(
-            "strict", "{text} ({0}; import the companies and contacts first, or drop {0})", text=text))
-    if ctx.final:
-        ctx.result.dangling.append(f"line {line}: deal {deal.id} {text}")
+    if missing:
+        text = f"links to {', '.join(missing)}, which this repository does not have"
+        raise Bad.of("company" if missing[0].startswith("company") else "contacts", None, line, ValueProblem(
+            f"{text} (import the companies and contacts first) [dangling-link]"))
 
 
 def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):

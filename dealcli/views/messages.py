@@ -59,7 +59,7 @@ def import_summary(result, name: str) -> str:
 
 def import_notices(result, name: str) -> list[str]:
     """What an import says after its output: columns left out, renumbered ids, values read into
-    another form, dangling links, then the summary."""
+    another form, then the summary."""
     out = []
     if result.ignored_columns:
         shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
@@ -73,10 +73,6 @@ def import_notices(result, name: str) -> list[str]:
                  for (column, target), e in items[:6]]
         more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
         out.append(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
-    if result.dangling:
-        more = f" and {len(result.dangling) - 5} more" if len(result.dangling) > 5 else ""
-        out.append(f"warning: {counted(len(result.dangling), 'deal')} {'has' if len(result.dangling) == 1 else 'have'} dangling links ({'; '.join(result.dangling[:5])}"
-                   f"{more}); import their companies and contacts, or use --strict to refuse")
     for column, values in (result.unmapped.items() if result.dry_run else ()):
         shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
         more = f" and {len(values) - 20} more" if len(values) > 20 else ""
