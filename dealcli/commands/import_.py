@@ -97,6 +97,9 @@ def import_command(
                                                    "input's format with their problems in a last column "
                                                    "import_errors, to fix and import again. Default: any bad "
                                                    "row stops the whole import.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="FILE is a whole repository written by `export --all` "
+                                       "(its folder, or its stream): every record and the settings go into "
+                                       "this empty repository as they were, ids kept.")] = False,
     report_file: Annotated[Optional[str], typer.Option("--report", metavar="FILE", help="Write the migration "
                                                        "report (records created/updated/unchanged per kind, "
                                                        "unknown columns, values coerced, dangling links) to FILE "
@@ -111,6 +114,13 @@ def import_command(
     if no_header != (columns is not None):
         raise UsageError("--no-header and --columns go together: --no-header --columns title,amount,...")
     s = session(ctx)
+    if all_:
+        from dealcli.importing import bundle
+
+        loaded = bundle.import_all(s, file, dry_run)
+        for line in messages.bundle_notices(loaded, file):
+            s.notice(line)
+        return
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
         maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,

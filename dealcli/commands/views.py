@@ -163,13 +163,33 @@ def export_cmd(
                                                  help="csv (flat, one row per deal, formulas "
                                                  "neutralised), tsv, json, jsonl, yaml (nested) or "
                                                  "ids.")] = ExportFormat.csv,
+    all_: Annotated[bool, typer.Option("--all", help="The whole repository: every record of every kind "
+                                       "(links as ids) and the settings, as jsonl or yaml; `import --all` "
+                                       "reads it back into an empty repository as an identical one.")] = False,
+    out: Annotated[Optional[str], typer.Option("--out", metavar="DIR", help="With --all: write one file "
+                                               "per kind into DIR (made if missing) instead of one stream "
+                                               "on stdout.")] = None,
 ) -> None:
     """Every field of every selected deal (all deals without expressions), product rows,
     comments and history included. The csv layout is documented in docs/filter.md; the jsonl
-    line of a deal is its file as JSON, so `dealcli import` reads it back."""
+    line of a deal is its file as JSON, so `dealcli import` reads it back. With --all, the whole
+    repository (docs/import.md)."""
     from dealcli.views import render
     from dealcli.views import listing as views
 
+    if all_ or out is not None:
+        from dealcli.errors import UsageError
+        from dealcli.importing import bundle
+
+        if not all_ or exprs or preset or sort:
+            raise UsageError("--all exports every record: it takes no expressions, --preset or --sort, and "
+                             "--out goes with --all")
+        source = ctx.get_parameter_source("format")
+        given = getattr(source, "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")
+        fmt = format.value if given else "jsonl"  # a whole repository is jsonl unless -f yaml
+        text, _ = bundle.export_all(session(ctx), fmt, out)
+        render.write(text)
+        return
     export = views.export_build(session(ctx), exprs, preset, sort)
     render.write(views.export_formatted(export, format.value))
 

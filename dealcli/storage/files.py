@@ -101,6 +101,19 @@ def write_output(path: str | os.PathLike, data: bytes, field: str, root: str | o
     return path
 
 
+def output_folder(path: str | os.PathLike, field: str) -> Path:
+    """A folder the user names for output files (`export --all --out DIR`), made if missing
+    (its parent must exist); a usage error about `field` when it cannot be."""
+    folder = Path(path)
+    try:
+        folder.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise UsageError.about(field, "{0} {path}: is a file, not a folder", path=str(path)) from None
+    except OSError as exc:
+        raise UsageError.about(field, "{0} {path}: {problem}", path=str(path), problem=exc.strerror) from None
+    return folder
+
+
 def refuse_inside(path: str | os.PathLike, root: str | os.PathLike, field: str) -> None:
     """An output file the user names (a rejects file, an export) must not land inside the
     repository: it would be taken for records, committed and synced. `field` names the caller's

@@ -100,6 +100,13 @@ def records_notices(result, name: str) -> list[str]:
     return out
 
 
+def bundle_notices(result, name: str) -> list[str]:
+    """What `import --all` says: the records of each kind it wrote (or would write)."""
+    counts = ", ".join(f"{n} {folder}" for folder, n in result.counts.items()) or "no records"
+    verb = "would be imported (dry run: nothing written)" if result.dry_run else "imported, with the settings"
+    return [f"{name}: {counts} {verb}"]
+
+
 class Progress:
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
 
