@@ -4,6 +4,8 @@ products, a HubSpot contacts export; re-runs change nothing; deals then find the
 from conftest import FIXTURES
 from test_import_cli import by, names, records
 
+from dealcli.storage import yamlcodec
+
 IMP = FIXTURES / "import"
 
 
@@ -59,4 +61,124 @@ def test_bad_rows_of_a_kind_import_nothing(cli, repo, tmp_path):
     proc = cli("import", src, "--kind", "contact")
     assert proc.returncode == 1 and records(repo, "contacts") == []
     assert f"{src}:3: email: 'not-an-email': not an e-mail address" in proc.stderr
-    assert cli("import", src, "--kind", "user").returncode == 2
+    assert cli("import", src, "--kind", "lead").returncode == 2
+
+
+# -- users (issue 24 item 4) ---------------------------------------------------------------------------
+def admin(cli):
+    cli.ok("user", "add", "tester", "--email", "tester@example.com", "--role", "admin")
+
+
+def test_maven_sales_teams_load_as_users_in_their_managers_teams(cli, repo):
+    refused = cli("import", IMP / "maven_sales_teams.csv", "--kind", "user")
+    assert refused.returncode == 2 and "add yourself first" in refused.stderr  # no lock-out
+    assert not (cli.ok("user", "list", "-f", "ids")).strip()
+    admin(cli)
+    proc = cli("import", IMP / "maven_sales_teams.csv", "--kind", "user")
+    assert proc.returncode == 0, proc.stderr
+    assert "35 rows: 41 users created, 0 updated, 0 unchanged, 9 departments created" in proc.stderr
+    config = yamlcodec.loads((repo / "dealcli.yaml").read_bytes())
+    users, depts = config["users"], config["departments"]
+    assert users["anna.snelling"] == {"name": "Anna Snelling", "emails": [], "dept": "team-dustin.brinkmann",
+                                      "roles": ["manager"]}
+    assert users["dustin.brinkmann"]["roles"] == ["head"] and users["dustin.brinkmann"]["dept"] == "Central"
+    assert depts["team-dustin.brinkmann"] == {"name": "Dustin Brinkmann team", "parent": "Central",
+                                              "head": "dustin.brinkmann"}
+    assert sorted(d for d in depts if not depts[d]["parent"]) == ["Central", "East", "West"]
+    again = cli("import", IMP / "maven_sales_teams.csv", "--kind", "user")
+    assert "0 users created, 0 updated, 35 unchanged" in again.stderr and again.stdout == ""
+    assert cli("check").returncode == 0
+    # deals name their responsible as the source does: the user's login once users are known
+    cli.ok("import", IMP / "maven_sales_pipeline_slice.csv", "--map", "sales_agent=responsible",
+           "--map", "deal_stage=stage", "--stage-map", "Prospecting=new", "--stage-map", "Engaging=executing")
+    assert {d["responsible"] for d in records(repo)} <= set(users)
+    assert cli("check").returncode == 0
+
+
+def test_a_user_row_adds_what_it_brings_and_bad_rows_import_nothing(cli, repo, tmp_path):
+    admin(cli)
+    src = tmp_path / "u.csv"
+    src.write_text("login,name,email,department,role\nann,Ann Lee,ann@x.example,Sales,viewer\n")
+    cli.ok("import", src, "--kind", "user")
+    src.write_text("login,name,email\nann,Ann Lee,ann@x.example ann.lee@x.example\n")
+    assert "0 users created, 1 updated" in cli("import", src, "--kind", "user").stderr
+    assert cli.ok("user", "show", "ann", "-f", "json").count("@x.example") == 2
+    src.write_text("login,email,role\nbob,bob@x.example,wizard\ncy,ann@x.example,\n")
+    proc = cli("import", src, "--kind", "user")
+    assert proc.returncode == 1
+    assert f"{src}:2: roles: 'wizard': no such role" in proc.stderr
+    assert f"{src}:3: emails: 'ann@x.example': already the e-mail of user ann" in proc.stderr
+    assert "bob" not in cli.ok("user", "list", "-f", "ids")
+
+
+# -- activities (issue 24 item 4) ------------------------------------------------------------------------
+def test_salesforce_tasks_go_on_their_opportunities(cli, repo, tmp_path):
+    deals = tmp_path / "opps.csv"
+    deals.write_text("Id,Name,StageName,Amount,CloseDate\n0065g00000XyZ01AAA,Renewal,Closed Won,100,2017-03-01\n"
+                     "0065g00000XyZ02AAA,Upsell,Prospecting,50,2017-04-01\n")
+    cli.ok("import", deals, "--preset", "salesforce")
+    ids = {d["origin_id"]: d["id"] for d in records(repo)}
+    proc = cli("import", IMP / "salesforce_task.csv", "--kind", "activity", "--preset", "salesforce")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 activities created" in proc.stderr and len(proc.stdout.split()) == 3
+    acts = by(repo, "subject", "activities")
+    call = acts["Call about the renewal"]
+    assert (call["deal"], call["type"], call["done"], call["due"]) == (ids["0065g00000XyZ01AAA"], "call", True,
+                                                                      "2017-02-20T00:00:00+00:00")
+    assert call["description"] == "Left a voicemail first" and call["created"] == "2017-02-18T09:12:00+00:00"
+    assert (acts["Send the quote"]["type"], acts["Send the quote"]["done"]) == ("email", False)
+    assert acts["Demo on site"]["deal"] == ids["0065g00000XyZ02AAA"]
+    again = cli("import", IMP / "salesforce_task.csv", "--kind", "activity", "--preset", "salesforce")
+    assert "0 activities created, 0 updated, 3 unchanged" in again.stderr  # a closed deal's too
+    done = tmp_path / "t.csv"
+    done.write_text((IMP / "salesforce_task.csv").read_text().replace("Not Started,High,Email,0",
+                                                                      "Completed,High,Email,1"))
+    assert "0 activities created, 1 updated, 2 unchanged" in cli("import", done, "--kind", "activity", "--preset",
+                                                                  "salesforce").stderr
+    assert by(repo, "subject", "activities")["Send the quote"]["done"] is True
+    assert cli("check").returncode == 0
+
+
+def test_hubspot_tasks_find_their_deal_by_title_or_by_client(cli, repo):
+    cli.ok("import", IMP / "hubspot_contacts.csv", "--kind", "contact", "--preset", "hubspot")
+    people = by(repo, "name", "contacts")
+    src = repo.parent / "d.csv"
+    email = people["Ayu Lestari"]["emails"][0]
+    src.write_text(f"title,company,contact_email\nCafe Harian renewal,Cafe Harian,{email}\n")
+    cli.ok("import", src)
+    deal = records(repo)[0]
+    proc = cli("import", IMP / "hubspot_tasks.csv", "--kind", "activity", "--preset", "hubspot")
+    assert proc.returncode == 0, proc.stderr
+    acts = by(repo, "subject", "activities")
+    assert {a["deal"] for a in acts.values()} == {deal["id"]}  # by title, by company, by a contact's e-mail
+    assert [acts[s]["type"] for s in ("Follow up on the proposal", "Send the contract", "Kick-off")] == \
+        ["call", "email", "task"]
+    assert acts["Follow up on the proposal"]["due"] == "2025-04-10T09:00:00+00:00"
+
+
+def test_an_activity_type_nothing_maps_is_a_bad_row_until_value_mapped(cli, repo, tmp_path):
+    src = tmp_path / "d.csv"
+    src.write_text("origin_id,title,company\n17,Acme deal,Acme Ltd\n")
+    cli.ok("import", src)
+    args = ("import", IMP / "pipedrive_activities.csv", "--kind", "activity", "--preset", "pipedrive")
+    proc = cli(*args)
+    assert proc.returncode == 1 and records(repo, "activities") == []
+    assert "pipedrive_activities.csv:3: Activity - Type: 'Lunch': is not an activity type" in proc.stderr
+    cli.ok(*args, "--value-map", "Activity - Type:Lunch=meeting")
+    acts = by(repo, "subject", "activities")
+    assert acts["Lunch with the buyer"]["type"] == "meeting" and acts["Discovery call"]["done"] is True
+    orphan = tmp_path / "a.csv"
+    orphan.write_text("subject,due,company\nCall,2024-05-01,Nobody Inc\n")
+    bad = cli("import", orphan, "--kind", "activity")
+    assert bad.returncode == 1 and "company: 'Nobody Inc': no such company" in bad.stderr
+
+
+def test_a_value_map_naming_a_column_the_file_lacks_is_refused(cli, repo, tmp_path):
+    src = tmp_path / "d.csv"
+    src.write_text("title,Status\nA,Dead\n")
+    for kind in ("deal", "company"):
+        proc = cli("import", src, "--kind", kind, "--value-map", "State:Dead=lost")
+        assert proc.returncode == 2, proc.stderr
+        assert "--value-map 'state': no such column in" in proc.stderr and "(columns: title, Status)" in proc.stderr
+    cli.ok("import", src, "--value-map", "status:Dead=lost")  # columns match ignoring case
+    assert records(repo)[0]["status"] == "lost"

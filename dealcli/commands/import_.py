@@ -85,9 +85,11 @@ def import_command(
     strict: Annotated[bool, typer.Option("--strict", hidden=True, help="Kept so scripts that pass it still work: "
                                          "rows linking companies or contacts this repository lacks are "
                                          "always refused now.")] = False,
-    kind: Annotated[str, typer.Option("--kind", metavar="deal|company|contact|product", help="What each row "
-                                      "is: a deal (the default), or a company, contact or product (their "
-                                      "exports; fields by --map, the preset or the column's name).")] = "deal",
+    kind: Annotated[str, typer.Option("--kind", metavar="deal|company|contact|product|user|activity",
+                                      help="What each row is: a deal (the default), or a company, contact, "
+                                      "product, user (with its department and manager) or activity (a call, "
+                                      "e-mail, meeting or task on its deal); fields by --map, the preset or the "
+                                      "column's name (docs/import.md).")] = "deal",
     value_map: Annotated[Optional[list[str]], typer.Option("--value-map", metavar="COLUMN:VALUE=VALUE",
                                                            help="Read VALUE in COLUMN as the other VALUE before "
                                                            "anything else (any column, status too: "

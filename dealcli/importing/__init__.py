@@ -455,6 +455,7 @@ class Context:
         self.rejected: list = []  # the groups left out, in order
         self.reasons: dict[int, list[str]] = {}  # first line of a refused group -> its problems
         self.read_failed = False
+        self._logins: dict[str, str] | None = None
         self._scan_repository()
 
     def _scan_repository(self) -> None:
@@ -466,6 +467,21 @@ class Context:
                 value = key_value_of(data, self.key_field)
                 if value not in (None, ""):
                     self.key_index.setdefault(str(value), []).append(str(data.get("id")))
+
+    def login(self, text: str | None) -> str | None:
+        """A responsible as the source names it: the login of the user with that login, e-mail or
+        name (`Anna Snelling` -> anna.snelling, once users are imported), else the text."""
+        if not text:
+            return text
+        if self._logins is None:
+            users = self.s.repo.config.get("users") or {}
+            self._logins = {}
+            for login, u in users.items():
+                u = u if isinstance(u, dict) else {}
+                for alias in [str(u.get("name") or ""), *map(str, u.get("emails") or []), login]:
+                    if alias:
+                        self._logins.setdefault(alias.casefold(), login)
+        return self._logins.get(text.casefold(), text)
 
     def mapper(self, values: dict) -> Mapper:
         cols = tuple(values)
@@ -874,7 +890,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
         deal.recompute_amount()
     deal.company, deal.contacts = company, contacts
     deal.type, deal.source = r.text("type"), r.text("source")
-    deal.responsible = r.text("responsible") or s.user
+    deal.responsible = ctx.login(r.text("responsible")) or s.user
     deal.lost_reason, deal.origin_id = r.text("lost_reason", 2000), r.text("origin_id")
     deal.created_by = s.user
     deal.created = created[0] if created else s.now
@@ -1169,7 +1185,8 @@ def _groups(ctx: Context, rows):
 
 def _records(ctx: Context, errors: list):
     rows = import_read.records(ctx.source, ctx.fmt, ctx.opts.delimiter, errors, ctx.opts.dialect, ctx.opts.columns)
-    return import_rejects.map_values(rows, ctx.value_map) if ctx.value_map else rows
+    header = ctx.source.name if ctx.fmt in ("csv", "tsv") else None
+    return import_rejects.map_values(rows, ctx.value_map, header) if ctx.value_map else rows
 
 
 SHOWN_LINES = 5  # the first lines a problem of many rows names

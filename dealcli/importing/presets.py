@@ -30,7 +30,7 @@ class Preset:
     lost_stages: tuple = ()
     none_values: dict = field(default_factory=dict)  # key(column) -> values that mean "none" (ids: 0)
     names_in_id_columns: dict = field(default_factory=dict)  # key(column) -> target of a value that is no number
-    records: dict = field(default_factory=dict)  # kind -> key(label) -> field: its companies/contacts exports
+    records: dict = field(default_factory=dict)  # kind -> key(label) -> field: its record exports (--kind)
 
     def target(self, column: str) -> str | None:
         return self.columns.get(key(column))
@@ -139,6 +139,21 @@ PIPEDRIVE = Preset(
         final_invoice=["Negotiations Started"],
     ),
     default_pipelines=("Pipeline", "Default pipeline", "Sales pipeline"),
+    records={  # Activities > Export: "Activity - Deal ID" is the deal's "Deal - ID" (origin_id)
+        "activity": _cols(subject=["Activity - Subject", "Subject"], type=["Activity - Type", "Type"],
+                          due=["Activity - Due date", "Due date"], status=["Activity - Done", "Done"],
+                          deal=["Activity - Deal ID", "Activity - Deal", "Deal"],
+                          company=["Activity - Organization", "Organization"],
+                          contact=["Activity - Contact person", "Contact person"],
+                          responsible=["Activity - Assigned to user", "Assigned to user"],
+                          description=["Activity - Note", "Note"], created=["Activity - Add time", "Add time"],
+                          done_at=["Activity - Marked as done time", "Marked as done time"]),
+        "contact": _cols(fields__pipedrive_id=["Person - ID"], name=["Person - Name"], emails=["Person - Email"],
+                         phones=["Person - Phone"], company=["Person - Organization"],
+                         responsible=["Person - Owner"], created=["Person - Person created"]),
+        "company": _cols(fields__pipedrive_id=["Organization - ID"], name=["Organization - Name"],
+                         responsible=["Organization - Owner"], created=["Organization - Organization created"]),
+    },
 )
 
 HUBSPOT = Preset(
@@ -186,6 +201,13 @@ HUBSPOT = Preset(
         "company": _cols(fields__hubspot_id=["Record ID"], name=["Company name", "Name"],
                          phones=["Phone Number"], responsible=["Company owner"], created=["Create Date"],
                          fields__domain=["Company Domain Name"], fields__industry=["Industry"]),
+        # the tasks export (CRM > Tasks > Export): associations by name, "Associated Deal" = the deal's title
+        "activity": _cols(subject=["Task Title", "Title", "hs_task_subject"], type=["Task Type", "hs_task_type"],
+                          due=["Due Date", "hs_timestamp"], status=["Task Status", "hs_task_status"],
+                          deal=["Associated Deal"], company=["Associated Company"], contact=["Associated Contact"],
+                          responsible=["Assigned to", "Activity assigned to", "hubspot_owner_id"],
+                          description=["Notes", "Task notes", "hs_task_body"], created=["Create Date"],
+                          done_at=["Completed at", "hs_task_completion_date"]),
     },
 )
 
@@ -235,6 +257,14 @@ SALESFORCE = Preset(
                          name=["Name"], emails=["Email"], phones=["Phone", "MobilePhone"],
                          fields__salesforce_account_id=["AccountId"], company=["Account.Name"],
                          created=["CreatedDate"]),
+        # Data Loader exports of Task and Event: WhatId is the opportunity (its Id is the deal's origin_id)
+        "activity": _cols(deal=["WhatId", "What.Name"], subject=["Subject"], type=["TaskSubtype", "EventSubtype",
+                          "Type"], due=["ActivityDate", "StartDateTime", "ActivityDateTime"], status=["Status"],
+                          done=["IsClosed"], responsible=["Owner.Name", "OwnerId"], description=["Description"],
+                          created=["CreatedDate"], done_at=["CompletedDateTime"]),
+        # User: Username is an e-mail address in Salesforce
+        "user": _cols(name=["Name"], emails=["Email", "Username"], dept=["Department", "Division"],
+                      manager=["Manager.Name"], login=["Alias", "CommunityNickname"]),
     },
 )
 
@@ -306,6 +336,19 @@ ZOHO = Preset(
         lose=["Closed Lost", "Closed-Lost to Competition", "Closed Lost to Competition"],
     ),
     default_pipelines=("Standard", "Standard (Standard)", "Sales Pipeline"),
+    records={  # the Tasks, Accounts and Contacts modules' exports; a task's "Related To" is the deal's name
+        "activity": _cols(subject=["Subject"], due=["Due Date", "Due_Date"], status=["Status"],
+                          deal=["Related To", "What_Id", "What_Id__name"], contact=["Contact Name", "Who_Id__name"],
+                          responsible=["Task Owner", "Owner", "Owner__name"], description=["Description"],
+                          created=["Created Time", "Created_Time"], done_at=["Closed Time", "Closed_Time"]),
+        "company": _cols(fields__zoho_id=["Record Id"], name=["Account Name", "Account_Name"], phones=["Phone"],
+                         responsible=["Account Owner"], created=["Created Time"], fields__website=["Website"],
+                         fields__industry=["Industry"]),
+        "contact": _cols(fields__zoho_id=["Record Id"], first_name=["First Name", "First_Name"],
+                         last_name=["Last Name", "Last_Name"], emails=["Email"], phones=["Phone", "Mobile"],
+                         company=["Account Name", "Account_Name", "Account_Name__name"],
+                         responsible=["Contact Owner"], created=["Created Time"]),
+    },
 )
 
 ODOO = Preset(

@@ -20,8 +20,11 @@ from dealcli.importing import values as import_values
 from dealcli.importing.presets import PRESETS, key
 from dealcli.importing.values import ValueProblem
 
-KINDS = ("deal", "company", "contact", "product")
+KINDS = ("deal", "company", "contact", "product", "user", "activity")
 FIELDS = {
+    "user": ("login", "name", "emails", "dept", "roles", "manager"),
+    "activity": ("deal", "company", "contact", "type", "subject", "due", "done", "status", "done_at", "responsible",
+                 "description", "created"),
     "company": ("name", "emails", "phones", "responsible", "created"),
     "contact": ("name", "first_name", "last_name", "emails", "phones", "responsible", "company", "created"),
     "product": ("name", "price", "currency", "tax_rate", "sku", "unit", "created"),
@@ -35,10 +38,22 @@ ALIASES = {  # key(column) -> field, when the column is not a field's own name
                 "phone": "phones", "phone number": "phones", "mobile": "phones", "mobile phone": "phones",
                 "account": "company", "company name": "company", "organization": "company",
                 "owner": "responsible", "create date": "created", "created date": "created"},
+    "user": {"sales_agent": "name", "sales agent": "name", "agent": "name", "full name": "name", "user": "login",
+             "username": "login", "user name": "login", "email": "emails", "e-mail": "emails",
+             "regional_office": "dept", "regional office": "dept", "office": "dept", "department": "dept",
+             "team": "dept", "role": "roles", "profile": "roles", "manager name": "manager", "reports to": "manager"},
+    "activity": {"title": "subject", "task title": "subject", "activity type": "type", "task type": "type",
+                 "due date": "due", "date": "due", "activity date": "due", "completed": "done", "is done": "done",
+                 "task status": "status", "opportunity": "deal", "related to": "deal", "associated deal": "deal",
+                 "deal id": "deal", "account": "company", "associated company": "company", "organization": "company",
+                 "associated contact": "contact", "contact name": "contact", "owner": "responsible",
+                 "assigned to": "responsible", "notes": "description", "body": "description",
+                 "create date": "created", "created date": "created", "completed date": "done_at"},
     "product": {"product": "name", "product name": "name", "sales_price": "price", "sales price": "price",
                 "unit price": "price", "list price": "price", "tax": "tax_rate", "code": "sku", "product code": "sku"},
 }
-STORE = {"company": "companies", "contact": "contacts", "product": "products"}
+STORE = {"company": "companies", "contact": "contacts", "product": "products", "activity": "activities"}
+NAMED_BY = {"user": {"login", "name", "emails"}, "activity": {"subject", "type"}}  # else name (or first/last)
 
 
 @dataclass
@@ -59,16 +74,49 @@ def run(s, opts) -> RecordResult:
     from dealcli import importing
 
     importing.check_options(opts)
+    if opts.kind == "user":
+        from dealcli.importing import users
+
+        body = users.plan_and_write
+    elif opts.kind == "activity":
+        from dealcli.importing import activities
+
+        body = activities.plan_and_write
+    else:
+        def body(s, opts, source, fmt):
+            return _run(s, opts, source, fmt, importing)
     source = import_read.Source(opts.source, opts.encoding)
     try:
         fmt = opts.format or source.guess_format()
         with s.repo.transaction():
-            return _run(s, opts, source, fmt, importing)
+            return body(s, opts, source, fmt)
     finally:
         source.close()
 
 
-def _targets(kind: str, columns: list[str], opts) -> tuple[dict, list[str]]:
+def rows(source, fmt: str, opts, errors: list):
+    """The rows of a record import, with --value-map applied (as a deal import applies it)."""
+    from dealcli.importing import rejects
+
+    found = import_read.records(source, fmt, opts.delimiter, errors, opts.dialect, opts.columns)
+    value_map = rejects.parse_value_maps(opts.value_maps)
+    return rejects.map_values(found, value_map, source.name if fmt in ("csv", "tsv") else None) if value_map \
+        else found
+
+
+def mapped_rows(kind: str, source, fmt: str, opts, errors: list, result: RecordResult):
+    """(row, its column -> field map) for each row, counted in `result` (with the columns ignored)."""
+    targets_of: dict = {}
+    for row in rows(source, fmt, opts, errors):
+        result.rows += 1
+        cols = tuple(row.values)
+        if cols not in targets_of:
+            targets_of[cols], ignored = targets(kind, list(cols), opts)
+            result.ignored_columns += [c for c in ignored if c not in result.ignored_columns]
+        yield row, targets_of[cols]
+
+
+def targets(kind: str, columns: list[str], opts) -> tuple[dict, list[str]]:
     """column -> field (or fields.NAME), and the columns ignored."""
     explicit = {key(c): (t.strip() or None) for c, _, t in (m.rpartition("=") for m in opts.maps)}
     preset = PRESETS[opts.preset].records.get(kind, {}) if opts.preset else {}
@@ -83,8 +131,8 @@ def _targets(kind: str, columns: list[str], opts) -> tuple[dict, list[str]]:
             if target is None:
                 continue
             if target not in FIELDS[kind] and not target.startswith("fields."):
-                if kind == "product":
-                    raise UsageError.about("map", "{0} {column}={target}: products have the fields {known}",
+                if kind not in ("company", "contact"):
+                    raise UsageError.about("map", "{0} {column}={target}: a {kind} has the fields {known}", kind=kind,
                                            column=column, target=target, known=", ".join(FIELDS[kind]))
                 target = "fields." + target
             out[column] = target
@@ -92,11 +140,16 @@ def _targets(kind: str, columns: list[str], opts) -> tuple[dict, list[str]]:
             out[column] = preset[k]
         elif k in own or k in ALIASES[kind]:
             out[column] = own.get(k) or ALIASES[kind][k]
-        elif opts.keep_unmapped and kind != "product":
+        elif opts.keep_unmapped and kind in ("company", "contact"):
             out[column] = "fields." + column
         else:
             ignored.append(column)
-    if "name" not in out.values() and not ({"first_name", "last_name"} & set(out.values())):
+    if kind in NAMED_BY:
+        if not NAMED_BY[kind] & set(out.values()):
+            raise UsageError.about("map", "{source}: no column gives the {kind}'s {what} (columns: {columns}); name "
+                                   "one with {0} COLUMN=FIELD", source=opts.source, kind=kind,
+                                   what=" or ".join(sorted(NAMED_BY[kind])), columns=", ".join(columns))
+    elif "name" not in out.values() and not ({"first_name", "last_name"} & set(out.values())):
         raise UsageError.about("map", "{source}: no column gives the {kind}'s name (columns: {columns}); name it with "
                                "{0} COLUMN=name", source=opts.source, kind=kind, columns=", ".join(columns))
     return out, ignored
@@ -116,16 +169,10 @@ def _run(s, opts, source, fmt: str, importing) -> RecordResult:
     docs = {}
     if kind != "contact":
         docs = {d.id: d for d in s.repo.iter_docs(STORE[kind], errors=[], guarded=False)}
-    targets_of: dict = {}
     order = opts.dayfirst if opts.dayfirst is not None else (s.date_order == "dayfirst" if s.date_order else False)
     dates = import_values.DateReader(s.tz, order)  # month first unless told: US exports
-    for row in import_read.records(source, fmt, opts.delimiter, errors, opts.dialect, opts.columns):
-        result.rows += 1
-        cols = tuple(row.values)
-        if cols not in targets_of:
-            targets_of[cols], ignored = _targets(kind, list(cols), opts)
-            result.ignored_columns += [c for c in ignored if c not in result.ignored_columns]
-        got, bad = _read(s, kind, row, targets_of[cols], dates)
+    for row, mapped in mapped_rows(kind, source, fmt, opts, errors, result):
+        got, bad = _read(s, kind, row, mapped, dates)
         if bad:
             problems += [f"{source.name}:{row.line}: {c}: {v!r}: {p}" for c, v, p in bad]
             continue

@@ -28,10 +28,19 @@ def parse_value_maps(items: list[str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def map_values(rows, value_map: dict):
+def map_values(rows, value_map: dict, header_of: str | None = None):
     """The rows with each mapped cell replaced (matched ignoring case and spacing); the cells as
-    they were stay on the row as `original`, for the rejects file."""
+    they were stay on the row as `original`, for the rejects file. `header_of`: the name of a
+    file with a header row (CSV/TSV), whose first row must have every column the map names (a
+    usage error naming the column, not a silent no-op)."""
     for row in rows:
+        if header_of is not None:
+            have = {key(c) for c in row.values}
+            missing = [c for c in value_map if c not in have]
+            if missing:
+                raise UsageError.about("value_map", "{0} {column!r}: no such column in {source} (columns: {columns})",
+                                       column=missing[0], source=header_of, columns=", ".join(row.values))
+            header_of = None
         changed = None
         for column, value in row.values.items():
             table = value_map.get(key(column))

@@ -91,9 +91,11 @@ def records_notices(result, name: str) -> list[str]:
         shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
         more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
         out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
-    plural = {"company": "companies", "contact": "contacts", "product": "products"}[result.kind]
+    plural = {"company": "companies", "contact": "contacts", "product": "products", "user": "users",
+              "activity": "activities"}[result.kind]
     verb = "would be " if result.dry_run else ""
-    extra = f", {result.companies} companies {verb}created" if result.companies else ""
+    made = "departments" if result.kind == "user" else "companies"  # a user's team, a contact's company
+    extra = f", {result.companies} {made} {verb}created" if result.companies else ""
     tail = " (dry run: nothing written)" if result.dry_run else ""
     out.append(f"{name}: {result.rows} rows: {result.created} {plural} {verb}created, {result.updated} "
                f"{verb}updated, {result.unchanged} unchanged{extra}{tail}")
