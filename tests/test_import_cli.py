@@ -1,8 +1,10 @@
 """`dealcli import` through the CLI (cli.main), on real exports and CSV edge cases."""
 
+import csv
 import json
 import os
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -32,23 +34,36 @@ def names(repo: Path, kind: str) -> dict:
 
 
 # -- Maven sales pipeline ---------------------------------------------------------------------------
-def test_maven_full_us_dates_import_then_iso_reimport_with_key_changes_nothing(cli, repo, tmp_path):
-    """All 8800 rows with M/D/YYYY dates (decided month-first from the data), then the ISO-dated
-    original re-imported with --key: nothing changes (a slice keeps the suite fast)."""
-    proc = cli("import", IMP / "maven_sales_pipeline_us_dates.csv", *MAVEN_MAP, "--key", "origin_id")
+def test_maven_migration_end_to_end(cli, repo):
+    """The whole Maven dataset, as a team migrating would load it (issue 24): the sales teams as
+    users, the accounts as companies, the products as the catalogue, then all 8800 opportunities
+    with M/D/YYYY dates (decided month-first from the data), engage_date as the deal's creation.
+    Re-importing the ISO-dated original with --key changes nothing; `report` shows the time to
+    close (won: 51.8 days on average, engage -> close) and the state as of 2017-06-30."""
+    cli.ok("user", "add", "tester", "--email", "tester@example.com", "--role", "admin")  # users turn rights on
+    assert "41 users created" in cli("import", IMP / "maven_sales_teams.csv", "--kind", "user", check=True).stderr
+    assert "85 companies created" in cli("import", IMP / "maven_accounts.csv", "--kind", "company",
+                                         "--keep-unmapped", check=True).stderr
+    assert "7 products created" in cli("import", IMP / "maven_products.csv", "--kind", "product",
+                                       check=True).stderr
+    args = [*MAVEN_MAP, "--map", "engage_date=created", "--key", "origin_id", "--value-map", "product:GTXPro=GTX Pro"]
+    proc = cli("import", IMP / "maven_sales_pipeline_us_dates.csv", *args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(proc.stdout.split()) == 8800
-    assert "8800 deals created" in proc.stderr and "85 companies" in proc.stderr
+    assert "8800 deals created" in proc.stderr and "0 companies" in proc.stderr  # the accounts loaded
     deals = by(repo, "origin_id")
     assert len(deals) == 8800
     companies = names(repo, "companies")
+    assert len(companies) == 85
     won = deals["1C1I7A6R"]
     assert (won["status"], won["stage"], str(won["amount"])) == ("won", "won", "1054.00")
     assert companies[won["company"]] == "Cancity"
-    assert won["responsible"] == "Moses Frase"
+    assert won["responsible"] == "moses.frase"  # the user the sales team file made
+    assert won["created"] == "2016-10-20T00:00:00+00:00"
     assert (won["begin"], won["close_date"]) == ("2016-10-20", "2017-03-01")
     assert won["closed_at"].startswith("2017-03-01T00:00:00")
     assert won["products"][0]["name"] == "GTX Plus Basic"
+    assert deals["Z063OYW0"]["products"][0]["name"] == "GTX Pro"  # "GTXPro" as the catalogue names it
     statuses = [d["status"] for d in deals.values()]
     assert statuses.count("won") == 4238 and statuses.count("lost") == 2473
     assert sum(1 for d in deals.values() if d["company"] is None) == 1425  # the trap: no account
@@ -58,13 +73,30 @@ def test_maven_full_us_dates_import_then_iso_reimport_with_key_changes_nothing(c
     assert open_deal["closed_at"] is None and open_deal["close_date"] is None
 
     before = {p.name: p.read_bytes() for p in (repo / "deals").iterdir()}
-    iso = tmp_path / "iso.csv"
-    iso.write_bytes(b"".join((IMP / "maven_sales_pipeline.csv").read_bytes().splitlines(keepends=True)[:500]))
-    again = cli("import", iso, *MAVEN_MAP, "--key", "origin_id")
+    again = cli("import", IMP / "maven_sales_pipeline.csv", *args)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "0 deals created, 0 updated, 499 unchanged" in again.stderr
+    assert "0 deals created, 0 updated, 8800 unchanged" in again.stderr
     assert again.stdout == ""
     assert {p.name: p.read_bytes() for p in (repo / "deals").iterdir()} == before
+
+    ttc = {r["status"]: r for r in json.loads(cli.ok("report", "-s", "time-to-close", "-f", "json"),
+                                              parse_float=Decimal)["time_to_close"]}
+    assert (ttc["won"]["deals"], ttc["won"]["avg_days"]) == (4238, Decimal("51.8"))
+    assert (ttc["lost"]["deals"], ttc["lost"]["avg_days"]) == (2473, Decimal("41.5"))
+    with open(IMP / "maven_sales_pipeline.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    day = "2017-06-30"
+    existed = [r for r in rows if r["engage_date"] and r["engage_date"] <= day]
+    closed = {s: [r for r in existed if r["deal_stage"] == s and r["close_date"] <= day] for s in ("Won", "Lost")}
+    then = json.loads(cli.ok("report", "--as-of", day, "-s", "win-rate", "-s", "won-revenue", "-f", "json"),
+                      parse_float=Decimal)
+    rate = then["win_rate"][0]
+    assert then["deals"] == len(existed) == 4365
+    assert (rate["won"], rate["lost"]) == (len(closed["Won"]), len(closed["Lost"])) == (1785, 894)
+    assert rate["open"] == len(existed) - 1785 - 894
+    assert sum(Decimal(m["amount"]) for m in then["won_revenue"]["by_month"]) == \
+        sum(Decimal(r["close_value"]) for r in closed["Won"])
+    assert cli("check").returncode == 0
 
 
 def test_maven_iso_file_imports_the_same_dates(cli, repo, tmp_path):
