@@ -182,3 +182,21 @@ def test_a_value_map_naming_a_column_the_file_lacks_is_refused(cli, repo, tmp_pa
         assert "--value-map 'state': no such column in" in proc.stderr and "(columns: title, Status)" in proc.stderr
     cli.ok("import", src, "--value-map", "status:Dead=lost")  # columns match ignoring case
     assert records(repo)[0]["status"] == "lost"
+
+
+def test_pipedrive_and_zoho_client_exports(cli, repo, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("Person - ID,Person - Name,Person - Email,Person - Phone,Person - Organization\n"
+                      "7,Ann Lee,ann@acme.example,+1 202 555 0100,Acme Ltd\n")
+    cli.ok("import", people, "--kind", "contact", "--preset", "pipedrive")
+    ann = by(repo, "name", "contacts")["Ann Lee"]
+    assert ann["emails"] == ["ann@acme.example"] and ann["fields"]["pipedrive_id"] == "7"
+    assert names(repo, "companies")[ann["company"]] == "Acme Ltd"
+    zoho = tmp_path / "contacts.csv"
+    zoho.write_text("Record Id,First Name,Last Name,Email,Account Name\nzcrm_1,Bo,Chen,bo@globex.example,Globex\n")
+    cli.ok("import", zoho, "--kind", "contact", "--preset", "zoho")
+    assert by(repo, "name", "contacts")["Bo Chen"]["fields"]["zoho_id"] == "zcrm_1"
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("Record Id,Account Name,Industry\nzcrm_2,Globex,Energy\n")
+    assert "0 companies created, 1 updated" in cli("import", accounts, "--kind", "company", "--preset", "zoho",
+                                                   check=True).stderr  # the contact's company, now with fields
