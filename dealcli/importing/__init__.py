@@ -61,7 +61,6 @@ from dealcli.importing.mapping import (
 from dealcli.importing.planning import (
     ATTRS,
     Context,
-    Decimal0,
     Decimal1,
     People,
     Plan,
@@ -101,7 +100,7 @@ from dealcli.storage import files
 
 # the public API, as it was before the package was split by concern (records.py, bundle.py, tests)
 __all__ = [
-    "ATTRS", "Bad", "CLIENT_TARGETS", "Context", "DATE_TARGETS", "DEAL_TARGETS", "DIALECTS", "Decimal0",
+    "ATTRS", "Bad", "CLIENT_TARGETS", "Context", "DATE_TARGETS", "DEAL_TARGETS", "DIALECTS",
     "Decimal1", "HISTORY_TARGETS", "ImportFailed", "ImportOptions", "KEY_FIELDS", "LOST_STAGES", "Line",
     "Mapper", "PRODUCT_TARGETS", "People", "Plan", "Reading", "Result", "SHOWN_LINES", "STATUS_TARGETS",
     "STATUS_WORDS", "TARGETS", "UNMAPPED_TARGETS", "Unknown", "WON_STAGES", "about_of", "currency_code",
@@ -120,7 +119,7 @@ def _groups(ctx: Context, rows):
         k = None
         if not is_native(row.values):
             m = ctx.mapper(row.values)
-            if m.has("product") and (ctx.preset and ctx.preset.group_rows or m.has("origin_id")):
+            if m.has("product") and (ctx.preset.group_rows or m.has("origin_id")):
                 target = "origin_id" if not ctx.key_field or ctx.key_field in ("id", "title") else (
                     ctx.key_field if ctx.key_field in TARGETS else "fields." + ctx.key_field.removeprefix("fields."))
                 _, value = m.get(row.values, target)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from dealcli.errors import UsageError
 from dealcli.importing import native as import_native
 from dealcli.importing import rejects as import_rejects
-from dealcli.importing.presets import Preset, key
+from dealcli.importing.presets import LOST_STAGES, WON_STAGES, Preset, key  # noqa: F401 - the public API
 
 DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible", "type", "source", "begin",
                 "close_date", "closed_at", "created", "probability", "lost_reason", "origin_id")
@@ -27,8 +27,6 @@ STATUS_WORDS = {
     "lost": "lost", "lose": "lost", "closed lost": "lost", "failed": "lost", "провалена": "lost",
     "deleted": "deleted",
 }
-WON_STAGES = {"won", "closed won", "win", "success", "сделка успешна", "успешно реализовано"}
-LOST_STAGES = {"lost", "lose", "closed lost", "failed", "сделка провалена", "закрыто и не реализовано"}
 @dataclass
 class ImportOptions:
     source: str
@@ -84,11 +82,10 @@ def parse_stage_maps(items: list[str], field: str = "stage_map", shape: str = "V
 class Mapper:
     """Which column feeds which target, for one set of column names."""
 
-    def __init__(self, columns: list[str], explicit: dict, preset: Preset | None, keep_unmapped: bool):
+    def __init__(self, columns: list[str], explicit: dict, preset: Preset, keep_unmapped: bool):
         self.by_target: dict[str, list[str]] = {}
         self.unmapped: list[str] = []
-        self.none_values = preset.none_values if preset else {}
-        self.names_in_ids = preset.names_in_id_columns if preset else {}
+        self.preset = preset
         self.by_name_too: dict[str, str] = {}  # column -> target of its values that are no number
         explicit_keys = {key(c): t for c, t in explicit.items()}
         ranked = []
@@ -100,7 +97,7 @@ class Mapper:
                 if target is None:
                     continue
                 rank = -1
-            elif preset and preset.target(column):
+            elif preset.target(column):
                 target, rank = preset.target(column), list(preset.columns).index(key(column))
             elif key(column).replace(" ", "_") in TARGETS:
                 target, rank = key(column).replace(" ", "_"), 10_000 + i
@@ -112,7 +109,7 @@ class Mapper:
                 self.unmapped.append(column)
                 continue
             ranked.append((rank, i, target, column))
-            name_target = self.names_in_ids.get(key(column))
+            name_target = preset.names_in_id_columns.get(key(column))
             if name_target and rank >= 0:
                 self.by_name_too[column] = name_target
                 ranked.append((20_000 + i, i, name_target, column))
@@ -125,10 +122,10 @@ class Mapper:
             value = values.get(column)
             if value is not None and not (isinstance(value, str) and not value.strip()):
                 text = str(value).strip()
-                if self.none_values and text.removeprefix("'") in self.none_values.get(key(column), ()):
-                    continue  # ("'-99": SuiteCRM's formula guard before its base-currency id)
-                if column in self.by_name_too and (target == self.by_name_too[column]) == text.isdigit():
-                    continue  # an id column holding a name (Bitrix24 ASSIGNED_BY_ID = "Petrov")
+                if self.preset.is_none(column, text):
+                    continue
+                if column in self.by_name_too and self.preset.misfiled(column, target, text):
+                    continue
                 return column, value
         columns = self.by_target.get(target)
         return (columns[0] if columns else None), None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from dealcli import clients, deals, ids, stage_rules, timeutil
@@ -17,15 +16,13 @@ from dealcli.importing import read as import_read
 from dealcli.importing import rejects as import_rejects
 from dealcli.importing import values as import_values
 from dealcli.importing.mapping import (
-    LOST_STAGES,
-    WON_STAGES,
     ImportOptions,
     Mapper,
     key_value_of,
     parse_maps,
     parse_stage_maps,
 )
-from dealcli.importing.presets import PRESETS, key
+from dealcli.importing.presets import GENERIC, PRESETS, key
 from dealcli.importing.problems import Bad, Unknown, _combined, about_of, problem
 from dealcli.importing.reading import (
     Reading,
@@ -184,7 +181,7 @@ class Context:
                  dates: import_values.DateReader, writing: bool):
         self.s, self.opts, self.source, self.fmt, self.dates, self.writing = s, opts, source, fmt, dates, writing
         self.source_ref = source_ref(s, opts.source)
-        self.preset = PRESETS[opts.preset] if opts.preset else None
+        self.preset = PRESETS[opts.preset] if opts.preset else GENERIC
         self.explicit = parse_maps(opts.maps)
         self.stage_map = parse_stage_maps(opts.stage_maps)
         self.pipeline_map = parse_stage_maps(opts.pipeline_maps, "pipeline_map", "VALUE=PIPELINE")
@@ -265,7 +262,7 @@ class Context:
         for p in self.pipelines.values():
             if text == p.id or key(text) in (key(p.id), key(p.name)):
                 return p
-        if self.preset and key(text) in {key(n) for n in self.preset.default_pipelines}:
+        if self.preset.means_default_pipeline(text):
             return self.pipelines[self.default_pipeline]
         raise Unknown(("pipeline_map", "map"), "no such pipeline (pipelines: {known}); map it with {0} "
                       "{text!r}=PIPELINE, create it, or keep the value as a custom field with {1} "
@@ -278,24 +275,19 @@ class Context:
         stage_rules.stage_for_status picks)."""
         text = str(value).strip()
         k = key(text)
-        code = text
-        if self.preset and self.preset.category_stages:
-            m = re.fullmatch(r"C(\d+):(.+)", text)
-            code = m[2] if m else text
+        _, code = self.preset.category_of(text)
         for candidate in dict.fromkeys((k, key(code))):
             if candidate in self.stage_map:
                 return self.stage_map[candidate], None, True
         for st in pipeline.stages:
             if code == st.id or key(code) in (key(st.id), key(st.name)):
                 return st.id, None, False
-        target = self.preset.stage(code) if self.preset else None
+        target = self.preset.stage(code)
         if target and pipeline.stage(target) is not None:
             return target, None, False
-        word = key(code)
-        if word in WON_STAGES or (self.preset and word in self.preset.won_stages):
-            return None, "won", False
-        if word in LOST_STAGES or (self.preset and word in self.preset.lost_stages):
-            return None, "lost", False
+        outcome = self.preset.outcome(code)
+        if outcome:
+            return None, outcome, False
         stages = ", ".join(st.id for st in pipeline.stages)
         if target:
             raise Unknown("stage_map", "is the preset's stage {target!r}, which is not in pipeline {pipeline!r} "
@@ -309,12 +301,11 @@ class Context:
         category 6 (--pipeline-map 6=PIPELINE, or a pipeline whose id is 6 or c6). With `probe`
         (and value None): only whether the stage value `probe` names a pipeline (True/False)."""
         text = str(value if probe is None else probe).strip()
-        m = re.fullmatch(r"C(\d+):(.+)", text)
-        if not (self.preset and self.preset.category_stages) or not m:
+        n, _ = self.preset.category_of(text)
+        if n is None:
             return None if probe is None else False
         if probe is not None:
             return True
-        n = m[1]
         for candidate in (n, f"c{n}"):
             if candidate in self.pipeline_map:
                 return self.pipeline_for(candidate)
@@ -422,8 +413,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     entered = r.when("stage_entered")
     closed_at = r.when("closed_at")
     begin, close_date = r.when("begin"), r.when("close_date")
-    probability = r.read("probability", lambda v: import_values.parse_percent(
-        v, bool(ctx.preset and ctx.preset.probability_fraction)))
+    probability = r.read("probability", ctx.preset.percent)
 
     products = []
     for row in rows:
@@ -435,13 +425,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
         qty = Decimal1 if qty is None else qty
         if price is None:
             row_amount = r.read("amount", lambda v: import_values.parse_amount(v)[0], row)
-            if ctx.preset and ctx.preset.amount_is_row_total and row_amount is not None and qty:
-                price = row_amount / qty
-                price = price.quantize(Decimal1 / 100) if price.as_tuple().exponent < -6 else price
-            elif len(rows) == 1 and row_amount is not None and qty == 1:
-                price = row_amount
-            else:
-                price = Decimal0
+            price = ctx.preset.product_price(row_amount, qty, len(rows))
         products.append(ProductRow(name=name[:500], price=price, quantity=qty))
 
     company_name = r.text("company")
@@ -449,8 +433,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     emails = r.read("contact_email", read_emails) or []
     phones = r.read("contact_phone", read_phones) or []
     contact_col, _ = r.raw("contact")
-    names = [n.strip() for n in contact_raw.split(ctx.preset.multi_sep)] if contact_raw and ctx.preset \
-        and ctx.preset.multi_sep else ([contact_raw] if contact_raw else [])
+    names = ctx.preset.contact_names(contact_raw) if contact_raw else []
     people = []  # (name, emails) of each contact the row names
     for n in [n for n in names if n]:
         name, own = split_contact(n)
@@ -487,7 +470,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
 
     deal = Deal(id=ids.new_id(), title=title, pipeline=pipeline.id, stage=stage.id, currency=currency)
     deal.products = products
-    if amount is not None and not (products and ctx.preset and ctx.preset.amount_is_row_total):
+    if amount is not None and ctx.preset.amount_is_deal_amount(bool(products)):
         deal.amount = amount
         deal.manual_amount = not products or amount != deal.products_total()
     else:
@@ -511,7 +494,6 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     comment = r.text("comment", 100_000)
     return finish(ctx, deal, r.given, comment, line, pipeline, stage_col or "stage", closed_when,
                   entered[0] if entered else None)
-Decimal0 = import_values.Decimal(0)
 Decimal1 = import_values.Decimal(1)
 # which deal attributes each target sets, for updates (--key)
 ATTRS = {"title": "title", "amount": "amount", "currency": "currency", "pipeline": "pipeline",

@@ -4,15 +4,26 @@ of dealcli's default pipeline, and their quirks. `--map` and `--stage-map` overr
 
 Targets are deal fields (title, amount, ...), the import-only targets of importing.TARGETS
 (company, contact, product, status, won, closed, deleted, ...), or `fields.NAME` for a custom
-field the preset keeps (for example the Salesforce account id)."""
+field the preset keeps (for example the Salesforce account id).
+
+A preset's quirks are its own: the planner asks every preset the same questions (`category_of`,
+`outcome`, `percent`, `product_price`, `contact_names`, `is_none`, `misfiled` ...) and an
+import without --preset asks GENERIC, which has none of them; no planner branch names a CRM."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 def key(text: str) -> str:
     return " ".join(str(text).split()).casefold()
+
+
+# stage codes that mean won / lost in any export (a preset adds its own codes)
+WON_STAGES = {"won", "closed won", "win", "success", "сделка успешна", "успешно реализовано"}
+LOST_STAGES = {"lost", "lose", "closed lost", "failed", "сделка провалена", "закрыто и не реализовано"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,63 @@ class Preset:
 
     def stage(self, value: str) -> str | None:
         return self.stages.get(key(value))
+
+    # -- the quirks, asked by the planner (importing/planning.py) without knowing which CRM it is
+    def category_of(self, text: str) -> tuple[str | None, str]:
+        """(pipeline category, stage code) of a source stage value: Bitrix24's "C6:NEW" is stage
+        NEW of category 6; for other exports (None, the value)."""
+        m = re.fullmatch(r"C(\d+):(.+)", text) if self.category_stages else None
+        return (m[1], m[2]) if m else (None, text)
+
+    def outcome(self, code: str) -> str | None:
+        """"won" or "lost" when a stage code means it in any pipeline, else None."""
+        word = key(code)
+        if word in WON_STAGES or word in self.won_stages:
+            return "won"
+        if word in LOST_STAGES or word in self.lost_stages:
+            return "lost"
+        return None
+
+    def means_default_pipeline(self, text: str) -> bool:
+        """A pipeline name of the source system's default pipeline (`General`, `Воронка` ...)."""
+        return key(text) in {key(n) for n in self.default_pipelines}
+
+    def contact_names(self, text: str) -> list[str]:
+        """The contacts a contact cell names (HubSpot joins several with ';')."""
+        return [n.strip() for n in text.split(self.multi_sep)] if self.multi_sep else [text]
+
+    def percent(self, value) -> int | None:
+        """A probability cell as a whole percentage (HubSpot writes 0..1)."""
+        from dealcli.importing.values import parse_percent
+
+        return parse_percent(value, self.probability_fraction)
+
+    def amount_is_deal_amount(self, has_products: bool) -> bool:
+        """Whether the amount column holds the deal's amount (Bitrix24: each product row's total)."""
+        return not (has_products and self.amount_is_row_total)
+
+    def product_price(self, row_amount: Decimal | None, quantity: Decimal, rows: int) -> Decimal:
+        """The price of a product row whose export gives no price, from the row's amount: its
+        total over the quantity (Bitrix24), or a single product at quantity 1 priced at the deal
+        amount; else 0."""
+        if self.amount_is_row_total and row_amount is not None and quantity:
+            price = row_amount / quantity
+            exponent = price.as_tuple().exponent
+            return price.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent < -6 else price
+        if rows == 1 and row_amount is not None and quantity == 1:
+            return row_amount
+        return Decimal(0)
+
+    def is_none(self, column: str, text: str) -> bool:
+        """A cell that means "none" in its column (ids: 0; "'-99": SuiteCRM's formula guard before
+        its base-currency id)."""
+        return text.removeprefix("'") in self.none_values.get(key(column), ())
+
+    def misfiled(self, column: str, target: str, text: str) -> bool:
+        """An id column holding a name, or its name target reading an id (Bitrix24
+        ASSIGNED_BY_ID = "Petrov"): the cell is not for `target`."""
+        name_target = self.names_in_id_columns.get(key(column))
+        return bool(name_target) and (target == name_target) == text.isdigit()
 
 
 def _cols(**by_target) -> dict:
@@ -441,5 +509,7 @@ VTIGER = Preset(
     ),
     stages=SALES_PROCESS_STAGES,
 )
+
+GENERIC = Preset(name="generic", columns={})  # no --preset: none of the quirks
 
 PRESETS = {p.name: p for p in (BITRIX24, PIPEDRIVE, HUBSPOT, SALESFORCE, AMOCRM, ZOHO, ODOO, SUITECRM, VTIGER)}
