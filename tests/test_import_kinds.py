@@ -200,3 +200,19 @@ def test_pipedrive_and_zoho_client_exports(cli, repo, tmp_path):
     accounts.write_text("Record Id,Account Name,Industry\nzcrm_2,Globex,Energy\n")
     assert "0 companies created, 1 updated" in cli("import", accounts, "--kind", "company", "--preset", "zoho",
                                                    check=True).stderr  # the contact's company, now with fields
+
+
+def test_real_salesforce_account_exports_load_as_companies_and_rerun_unchanged(cli, repo):
+    """Two real Data Loader Account exports (one with newlines inside quoted cells and an account
+    listed twice): a later row of a company the file already made adds to it, so the second run
+    finds nothing new."""
+    for name, rows, made in (("stomita_migration_app_pack_Account.csv", 83, 82),
+                             ("sfdc_devorg_sample_Account.csv", 18, 18)):
+        first = cli("import", IMP / name, "--kind", "company", "--preset", "salesforce")
+        assert first.returncode == 0, first.stderr
+        assert f"{rows} rows: {made} companies created" in first.stderr
+        again = cli("import", IMP / name, "--kind", "company", "--preset", "salesforce")
+        assert f"0 companies created, 0 updated, {rows} unchanged" in again.stderr, again.stderr
+    edge = by(repo, "name", "companies")["Edge Communications"]
+    assert edge["fields"]["salesforce_id"] == "001bm00001ZL8U9AAL" and edge["fields"]["industry"] == "Electronics"
+    assert cli("check").returncode == 0

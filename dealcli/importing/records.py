@@ -161,6 +161,7 @@ def _run(s, opts, source, fmt: str, importing) -> RecordResult:
     errors: list = []
     problems: list = []
     planned: list = []  # (action, data or (doc, data))
+    made: dict = {}  # id -> data of the records this file creates (a later row of one adds to it)
     companies = clients.ClientIndex(s, "company")
     people = importing.People(s) if kind == "contact" else None
     products = {clients.norm(p.get("name")): p for p in clients.all_records(s, "products")} if kind == "product" \
@@ -177,7 +178,7 @@ def _run(s, opts, source, fmt: str, importing) -> RecordResult:
             problems += [f"{source.name}:{row.line}: {c}: {v!r}: {p}" for c, v, p in bad]
             continue
         try:
-            planned += _plan(s, kind, got, companies, people, products, existing, docs, result)
+            planned += _plan(s, kind, got, companies, people, products, existing, docs, result, made)
         except ValueProblem as exc:
             problems.append(f"{source.name}:{row.line}: {kind}: {got.get('name')!r}: {exc}")
     problems += [f"{source.name}:{e.line}: {e.column}: {e.problem}" for e in errors]
@@ -248,7 +249,7 @@ def _read(s, kind: str, row, targets: dict, dates) -> tuple[dict, list]:
     return got, bad
 
 
-def _plan(s, kind, got, companies, people, products, existing, docs, result) -> list[tuple[str, object]]:
+def _plan(s, kind, got, companies, people, products, existing, docs, result, made) -> list[tuple[str, object]]:
     """[("create", data)] | [("update", (doc, data))] | [("unchanged", None)] for one row, after
     ("company", data) when a contact names a company that is new."""
     if kind == "product":
@@ -286,6 +287,7 @@ def _plan(s, kind, got, companies, people, products, existing, docs, result) -> 
             data["created"] = got["created"]
         data["fields"] = dict(got.get("fields") or {})
         (people.add if kind == "contact" else existing.add)(data)
+        made[data["id"]] = data
         return out + [("create", data)]
     if kind == "contact":
         people.merge(found, emails, phones)
@@ -299,8 +301,16 @@ def _plan(s, kind, got, companies, people, products, existing, docs, result) -> 
             record["emails"] = list(record.get("emails") or []) + [e for e in emails if clients.norm(e) not in known]
             record["phones"] = list(record.get("phones") or []) + [p for p in phones
                                                                    if p not in (record.get("phones") or [])]
-    if doc is None or record is None:
-        return out + [("unchanged", None)]  # created earlier in this file: the later row adds nothing new
+    if doc is None or record is None:  # created earlier in this file: the later row's values join it
+        data = made.get(found)
+        if data is not None:
+            if kind != "contact":
+                known = {clients.norm(e) for e in data["emails"]}
+                data["emails"] += [e for e in emails if clients.norm(e) not in known]
+                data["phones"] += [p for p in phones if p not in data["phones"]]
+            for name, value in (got.get("fields") or {}).items():
+                data["fields"].setdefault(name, value)
+        return out + [("unchanged", None)]
     fields = dict(record.get("fields") or {})
     for name, value in (got.get("fields") or {}).items():
         fields.setdefault(name, value)
