@@ -156,7 +156,7 @@ def _run(s, deal: Deal, pipeline: Pipeline, rule: Rule, depth: int):
                 continue
             act_id = ids.derived_id(deal.id, key, str(n), "notify", str(k))
             plan_activity(s, act_id, deal, "task", subject, s.now.replace(microsecond=0), who,
-                      f"Stage automation rule {key}.")
+                          f"Stage automation rule {key}.")
             made.append(who)
             note("notify", f"{who} ({act_id})")
         done["notified"] = made
