@@ -7,8 +7,9 @@ which calls `fire` before the deal is staged. `fire` compares the stage as read 
 being written: leaving rules of the old stage run first, then entering rules of the new one, in
 the order of the file. A rule may plan an activity (due N working days later), set or clear
 fields, notify people (a task each, told by `dealcli remind`), copy the deal into a stage of
-another pipeline or move it there (a tunnel: the new stage's rules run in turn), and name a
-command to run after commit. What a rule did is one `automation` history event naming the rule
+another pipeline or move it there (a tunnel: the new stage's rules run in turn), start a
+sales-generator scenario for the deal's client (generators.start), and name a command to run
+after commit. What a rule did is one `automation` history event naming the rule
 (`pipeline/rule`); fields it changed get `changed` events carrying the rule too. A refused
 action (a required field a tunnel's stage wants, an access right) refuses the whole change.
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import copy
 
 from dealcli import ids, stage_rules, timeutil
-from dealcli.errors import DealcliError, RuleViolation, Violation
+from dealcli.errors import DealcliError, NotFound, RuleViolation, UsageError, Violation
 from dealcli.model import Deal, Pipeline, Rule
 
 MAX_DEPTH = 8  # tunnels passing a deal on (cycles are refused by `pipeline edit`; this is the backstop)
@@ -141,7 +142,7 @@ def _run(s, deal: Deal, pipeline: Pipeline, rule: Rule, depth: int):
         who = deal.responsible if a.responsible in (None, "", RESPONSIBLE) else a.responsible
         due = timeutil.add_working_days(s.now, a.due_days).replace(microsecond=0)
         act_id = ids.derived_id(deal.id, key, str(n), "activity")
-        _activity(s, act_id, deal, a.type, a.subject, due, who, a.description)
+        plan_activity(s, act_id, deal, a.type, a.subject, due, who, a.description)
         done["activity"] = act_id
         note("activity", f"{act_id} {a.type} {a.subject!r} due {due.astimezone(s.tz):%Y-%m-%d %H:%M} for {who}")
     if rule.notify:
@@ -154,8 +155,8 @@ def _run(s, deal: Deal, pipeline: Pipeline, rule: Rule, depth: int):
             if not who:
                 continue
             act_id = ids.derived_id(deal.id, key, str(n), "notify", str(k))
-            _activity(s, act_id, deal, "task", subject, s.now.replace(microsecond=0), who,
-                      f"Stage automation rule {key}.")
+            plan_activity(s, act_id, deal, "task", subject, s.now.replace(microsecond=0), who,
+                          f"Stage automation rule {key}.")
             made.append(who)
             note("notify", f"{who} ({act_id})")
         done["notified"] = made
@@ -164,6 +165,12 @@ def _run(s, deal: Deal, pipeline: Pipeline, rule: Rule, depth: int):
         _copy(s, deal, rule.copy_to, copy_id, key, depth)
         done["copied_to"] = copy_id
         note("copy", f"{copy_id} -> {rule.copy_to.pipeline}/{rule.copy_to.stage}")
+    if rule.generator:
+        started = _start(s, deal, rule.generator, key, depth)
+        done["generator"] = {k: v for k, v in vars(started).items() if v and k != "title"}
+        made = " ".join(f"{k} {v}" for k, v in (("deal", started.deal), ("activity", started.activity)) if v)
+        note("generator", f"{started.scenario} for {started.client or 'nobody'}: {started.result}"
+             + (f" {made}" if made else "") + (f" {started.title!r}" if started.deal else ""))
     if rule.run:
         vars(s).setdefault("_after_commit", []).append(
             {"name": rule.run, "rule": key, "deal": deal.id, "event": rule.when, "stage": rule.stage,
@@ -190,7 +197,7 @@ def _shown(value) -> str:
     return "" if value is None else str(value)
 
 
-def _activity(s, act_id: str, deal: Deal, type_: str, subject: str, due, who, description) -> None:
+def plan_activity(s, act_id: str, deal: Deal, type_: str, subject: str, due, who, description) -> None:
     """Create an activity unless it is there already (a rule that fired before)."""
     from dealcli.model.activity import Activity
 
@@ -201,6 +208,28 @@ def _activity(s, act_id: str, deal: Deal, type_: str, subject: str, due, who, de
                        responsible=who or s.user, created=s.now, created_by=s.user, details=details)
     s.repo.create("activities", act.id, act.validated())
     vars(s).get("_pending_known", {}).pop(deal.id, None)
+
+
+def _start(s, deal: Deal, scenario_id: str, key: str, depth: int):
+    """Start a generator scenario for the deal's client (generators.start), once per deal and
+    rule: a rule that started it on an earlier entry starts nothing; the new deal's own stage
+    rules run in turn."""
+    from dealcli import generators
+
+    before: list[dict] = [e["generator"] for e in deal.history if isinstance(e, dict) and e.get("kind") == "automation"
+                          and e.get("rule") == key and isinstance(e.get("generator"), dict)]
+    if any(b.get("result") in ("created", "planned", "exists") for b in before):
+        return generators.Started(scenario_id, "started before", before[-1].get("client"), before[-1].get("deal"),
+                                  before[-1].get("activity"))
+    outer = vars(s).get("_automation_depth", 0)
+    vars(s)["_automation_depth"] = depth + 1
+    try:
+        return generators.start(s, scenario_id, deal, key)
+    except (NotFound, UsageError) as exc:  # the scenario is gone, or its deal does not fit: a refused action
+        _refuse(key, [Violation("automation", f"generator {scenario_id}: {exc.message}", "generator", scenario_id)])
+        raise
+    finally:
+        vars(s)["_automation_depth"] = outer
 
 
 def _copy(s, deal: Deal, target, copy_id: str, key: str, depth: int) -> None:
@@ -310,6 +339,8 @@ def describe(rule: Rule) -> str:
         parts.append(f"copy to {rule.copy_to.pipeline}/{rule.copy_to.stage}")
     if rule.move_to is not None:
         parts.append(f"move to {rule.move_to.pipeline}/{rule.move_to.stage}")
+    if rule.generator:
+        parts.append(f"start generator {rule.generator}")
     if rule.run:
         parts.append(f"run {rule.run} (local)")
     return "; ".join(parts)

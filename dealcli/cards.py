@@ -76,16 +76,34 @@ class CardField:
         return out
 
 
+# The standard fields of a deal's card, in the order `deal show` prints them: a card may place
+# them in its sections and hide them (`client` stands for company and contacts). Products and
+# comments are blocks of their own: they may be hidden, not placed.
+STANDARD = ("id", "title", "pipeline", "stage", "status", "amount", "client", "company", "contacts",
+            "next_activity", "type", "source", "responsible", "begin", "close_date", "closed_at", "probability",
+            "repeat", "lost_reason", "origin_id", "created", "modified", "products", "comments")
+ALIASES = {"client": ("company", "contacts")}
+ALWAYS_SHOWN = ("id", "title")  # a card names its deal
+BLOCKS = ("products", "comments")
+
+
+def _expand(names) -> list[str]:
+    return [n for name in names for n in ALIASES.get(name, (name,))]
+
+
 @dataclass
 class Section:
     id: str
     title: str
+    fields: list[str] = field(default_factory=list)  # placed here, in order: standard and custom fields
 
 
 @dataclass
 class Card:
     fields: list[CardField] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # left off every card of the pipeline
+    hidden_by_role: dict[str, list[str]] = field(default_factory=dict)  # role -> left off its users' cards
 
     def field(self, name: str) -> CardField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -96,8 +114,41 @@ class Card:
     def to_dict(self) -> dict:
         out: dict = {}
         if self.sections:
-            out["sections"] = [{"id": s.id, "title": s.title} for s in self.sections]
+            out["sections"] = [{"id": s.id, "title": s.title, **({"fields": list(s.fields)} if s.fields else {})}
+                               for s in self.sections]
         out["fields"] = [f.to_dict() for f in self.fields]
+        if self.hidden:
+            out["hidden"] = list(self.hidden)
+        if self.hidden_by_role:
+            out["hidden_by_role"] = {k: list(v) for k, v in self.hidden_by_role.items()}
+        return out
+
+    def hidden_for(self, roles) -> set[str]:
+        """The fields (standard and custom; `client` expanded) left off the card of a user with
+        `roles`. Only the card: what a user may read is access.py's, and machine formats keep it."""
+        names = list(self.hidden)
+        for role in roles:
+            names += self.hidden_by_role.get(role, [])
+        return set(_expand(names))
+
+    def placed(self) -> dict[str, str]:
+        """Standard field -> the id of the section that shows it (`client` expanded)."""
+        return {n: s.id for s in self.sections for n in _expand(s.fields) if n in STANDARD}
+
+    def layout(self) -> list[tuple[str, list[str]]]:
+        """(section title, field names) in section order: each section's listed fields, then the
+        custom fields naming it; custom fields of no known section last under OTHER_SECTION.
+        Sections showing nothing are left out."""
+        out = []
+        known = {s.id for s in self.sections}
+        listed = {n for s in self.sections for n in s.fields}
+        for sec in self.sections:
+            names = _expand(sec.fields) + [f.name for f in self.fields if f.section == sec.id and f.name not in listed]
+            if names:
+                out.append((sec.title, names))
+        rest = [f.name for f in self.fields if f.section not in known and f.name not in listed]
+        if rest:
+            out.append((OTHER_SECTION, rest))
         return out
 
     def grouped(self) -> list[tuple[str, list[CardField]]]:
@@ -126,8 +177,9 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
     if not isinstance(data, dict):
         return card, [(path, "a card is a mapping with `fields:` and optional `sections:`")]
     for key in data:
-        if key not in ("fields", "sections"):
-            problems.append((path + (key,), f"unknown key {key!r} (a card holds fields and sections)"))
+        if key not in ("fields", "sections", "hidden", "hidden_by_role"):
+            problems.append((path + (key,), f"unknown key {key!r} (a card holds fields, sections, hidden and "
+                             "hidden_by_role)"))
     raw_sections = data.get("sections") or []
     if not isinstance(raw_sections, list):
         problems.append((path + ("sections",), "expected a list of sections"))
@@ -140,8 +192,9 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
             title = item.get("title")
             sec = Section(item["id"].strip(), str(title) if title not in (None, "") else item["id"].strip())
             for key in item:
-                if key not in ("id", "title"):
-                    problems.append((where + (key,), f"unknown key {key!r} (a section has id and title)"))
+                if key not in ("id", "title", "fields"):
+                    problems.append((where + (key,), f"unknown key {key!r} (a section has id, title and fields)"))
+            sec.fields = _names(item.get("fields"), where + ("fields",), problems)
         else:
             problems.append((where, "a section is a word or a mapping {id, title}"))
             continue
@@ -168,7 +221,56 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
             problems.append((where + ("section",), f"field {f.name!r}: section {f.section!r} is not one of "
                              f"the card's sections ({', '.join(sorted(section_ids))})"))
         card.fields.append(f)
+    card.hidden = _names(data.get("hidden"), path + ("hidden",), problems)
+    by_role = data.get("hidden_by_role") or {}
+    if not isinstance(by_role, dict):
+        problems.append((path + ("hidden_by_role",), "expected a mapping ROLE: [FIELD, ...]"))
+        by_role = {}
+    card.hidden_by_role = {str(role): _names(names, path + ("hidden_by_role", str(role)), problems)
+                           for role, names in by_role.items()}
+    _check_layout(card, path, problems)
     return card, problems
+
+
+def _names(raw, where: tuple, problems: list) -> list[str]:
+    """A list of field names (`hidden`, a section's `fields`)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+        problems.append((where, "expected a list of field names"))
+        return []
+    return [n.strip() for n in raw]
+
+
+def _check_layout(card: Card, path: tuple, problems: list) -> None:
+    """Names in `hidden`, `hidden_by_role` and the sections' `fields` are standard or card fields
+    (with a "did you mean"); id and title are never hidden; a field sits in one section only;
+    products and comments are blocks of their own, not placed."""
+    from dealcli.suggest import hint
+
+    known = list(STANDARD) + card.names()
+    lists: list[tuple[tuple, list[str], Section | None]] = [(("hidden",), card.hidden, None)]
+    lists += [(("hidden_by_role", r), n, None) for r, n in card.hidden_by_role.items()]
+    lists += [(("sections", i, "fields"), s.fields, s) for i, s in enumerate(card.sections)]
+    seen: dict[str, str] = {}
+    for where, names, sec in lists:
+        for j, name in enumerate(names):
+            at = path + where + (j,)
+            if name not in known:
+                near = hint(name, known) or f" (standard fields: {', '.join(STANDARD)}; or a field of the card)"
+                problems.append((at, f"unknown field {name!r}{near}"))
+            elif sec is None and name in ALWAYS_SHOWN:
+                problems.append((at, f"field {name!r} cannot be hidden (a card names its deal)"))
+            elif sec is not None:
+                f = card.field(name)
+                if name in BLOCKS:
+                    problems.append((at, f"{name} are a block of their own; they may be hidden, not placed"))
+                for n in _expand([name]):
+                    if n in seen and seen[n] != sec.id:
+                        problems.append((at, f"field {n!r} is placed in sections {seen[n]!r} and {sec.id!r}"))
+                    seen[n] = sec.id
+                if f is not None and f.section and f.section != sec.id:
+                    problems.append((at, f"field {name!r} names section {f.section!r} but is listed in {sec.id!r}"))
 
 
 def parse_field(item, where: tuple) -> CardField:

@@ -593,10 +593,12 @@ class DealView:
     company: str | None
     contacts: list[str]
     next_activity: str | None
+    hidden: set[str] | frozenset = frozenset()  # fields the card leaves off for the acting user
 
 
 def view(s: Session, ref: str, labels: bool = True) -> DealView:
-    """`labels`: resolve names (the card); without, just the record (json, csv, ...)."""
+    """`labels`: resolve names (the card); without, just the record (json, csv, ...: every field
+    the user may read, the card's hidden fields too, as the reference CRM's API does)."""
     deal = show(s, ref)
     if not labels:
         return DealView(deal, None, deal.company, list(deal.contacts), None)
@@ -606,7 +608,18 @@ def view(s: Session, ref: str, labels: bool = True) -> DealView:
         pipeline = None
     return DealView(deal, pipeline, clients.label(s, "company", deal.company),
                     [clients.label(s, "contact", c) or c for c in deal.contacts],
-                    activities.label(s, deal.id) if deal.status == "open" else None)
+                    activities.label(s, deal.id) if deal.status == "open" else None,
+                    hidden_fields(s, pipeline))
+
+
+def hidden_fields(s: Session, pipeline: Pipeline | None) -> set[str]:
+    """The fields the pipeline's card hides from the acting user (`hidden`, and `hidden_by_role`
+    for the user's roles of dealcli.yaml)."""
+    if pipeline is None:
+        return set()
+    guard = s.repo.guard
+    roles: list[str] = guard.policy.roles_of(s.user) if guard is not None else []
+    return cards.card_of(pipeline).hidden_for(roles)
 
 
 def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:

@@ -250,8 +250,17 @@ def resume(s: Session, ref: str) -> Scenario:
 
 
 def delete(s: Session, ref: str) -> str:
-    """Delete a scenario; the deals it created stay."""
-    return s.repo.remove_ref(KIND, ref)
+    """Delete a scenario; the deals it created stay. A scenario a stage automation rule starts
+    is refused until the rule goes (as a stage a rule names is)."""
+    from dealcli.errors import RuleViolation, Violation
+
+    scenario_id = s.repo.resolve(KIND, ref)
+    rules = started_by(s, scenario_id)
+    if rules:
+        raise RuleViolation(Violation("linked", f"generator {scenario_id!r} is started by stage automation rule(s) "
+                                      f"{', '.join(rules)}; remove them from the pipeline first", "generator",
+                                      scenario_id))
+    return s.repo.remove_ref(KIND, scenario_id)
 
 
 def summary(sc: Scenario) -> dict:
@@ -614,3 +623,101 @@ def _act(s: Session, sc: Scenario, p: Planned, dry_run: bool) -> None:
         activities.add(s, target, act["type"], act["subject"], act.get("due"), activity_id=activity_id)
         # a deal whose activity is missing (a hand-deleted activity, an older run): completed
         p.done = {"exists": "completed", "": "planned"}.get(p.done, p.done)
+
+
+# -- started by a stage automation rule (dealcli/automation.py) ---------------------------------------
+def entry(s: Session, sc: Scenario) -> tuple[str, str] | None:
+    """The (pipeline, stage) a scenario's deal enters; None without a deal (or a pipeline gone)."""
+    if sc.deal is None:
+        return None
+    try:
+        pipeline = s.pipeline(sc.deal.get("pipeline") or s.default_pipeline_id())
+    except DealcliError:
+        return None
+    return pipeline.id, sc.deal.get("stage") or pipeline.first.id
+
+
+def entries(s: Session) -> dict[str, tuple[str, str] | None]:
+    """Every scenario id with the stage its deal enters (stage_rules.tunnel_problems' `scenarios`)."""
+    out: dict[str, tuple[str, str] | None] = {}
+    for sid in s.repo.ids(KIND):
+        try:
+            out[sid] = entry(s, load(s, sid)[0])
+        except DealcliError:
+            out[sid] = None  # an unreadable scenario still exists: `check` reports its file
+    return out
+
+
+def started_by(s: Session, scenario_id: str) -> list[str]:
+    """The pipeline rules (`PIPELINE/RULE`) that start a scenario."""
+    return [f"{p.id}/{r.id}" for p in s.all_pipelines(errors=[]).values() for r in p.automation
+            if r.generator == scenario_id]
+
+
+def _client_of_deal(s: Session, deal, mode: str) -> Client | None:
+    """The client a scenario of `mode` sees in a deal: its company, else its first contact."""
+    picks = {"companies": [("companies", deal.company)], "contacts": [("contacts", c) for c in deal.contacts[:1]],
+             "auto": [("companies", deal.company)] + [("contacts", c) for c in deal.contacts[:1]]}[mode]
+    for folder, record_id in picks:
+        if record_id and s.repo.exists(folder, str(record_id)):
+            data = s.repo.load(folder, str(record_id)).data
+            return Client("company" if folder == "companies" else "contact", str(record_id),
+                          data if isinstance(data, dict) else {})
+    return None
+
+
+@dataclass
+class Started:
+    """What a rule's start of a scenario did: `result` is created, exists, planned (an activity
+    on the deal itself), paused or no client; `deal`/`activity` the ids made (or found)."""
+
+    scenario: str
+    result: str
+    client: str | None = None
+    deal: str | None = None
+    activity: str | None = None
+    title: str = ""
+
+
+def start(s: Session, scenario_id: str, deal, rule_key: str) -> Started:
+    """Start a scenario for the client of `deal` (a stage automation rule `rule_key`), inside the
+    caller's transaction. The segment is not asked (the rule is the trigger); the scenario gives
+    the action: its deal (with this deal's products, contacts and responsible standing for the
+    client's latest deal) and/or its activity (on the new deal, or on this deal when the scenario
+    makes none). Ids derive from the deal, the rule and the scenario, written create-only: a
+    deal re-entering the stage, or a re-run, starts nothing twice."""
+    from dealcli import activities, automation, deals
+
+    sc, _ = load(s, scenario_id)
+    if sc.paused:
+        return Started(sc.id, "paused")
+    client = _client_of_deal(s, deal, sc.client_mode())
+    if client is None:
+        return Started(sc.id, "no client")
+    today = s.now.astimezone(s.tz).date()
+    key = period_key(sc.period, today)
+    last = deal.to_dict()
+    title = render_title((sc.deal or {}).get("title") or DEFAULT_TITLE,
+                         {"client": client.name, "scenario": sc.name, "period": key, "last_title": deal.title}, today)
+    new_id = ids.derived_id(deal.id, rule_key, "generator", sc.id)
+    done = Started(sc.id, "exists", client.id, title=title)
+    act = sc.activity
+    if sc.deal is None:  # the scenario's activity goes on the deal that entered the stage
+        done.activity = f"{new_id}-a"
+        if act is not None and not s.repo.exists("activities", done.activity):
+            done.result = "planned"
+            automation.plan_activity(s, done.activity, deal, act["type"], act["subject"],
+                                     activities.parse_due(s, act.get("due")), None, None)
+        return done
+    done.deal = new_id
+    if not s.repo.exists("deals", new_id):
+        p = Planned(sc, client, key, new_id, title, last)
+        spec = spec_for(s, p)
+        spec.extra["generator"].update({"deal": deal.id, "rule": rule_key})
+        deals.add(s, spec, deal_id=new_id, via=f"generator:{sc.id}")
+        done.result = "created"
+    if act is not None:
+        done.activity = f"{new_id}-a"
+        if not s.repo.exists("activities", done.activity):
+            activities.add(s, new_id, act["type"], act["subject"], act.get("due"), activity_id=done.activity)
+    return done

@@ -491,10 +491,12 @@ def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str
 
 def tunnels(s: Session, after: Pipeline) -> list[Violation]:
     """The tunnels of every pipeline with `after` in place of its old version: targets that exist,
-    no cycle (stage_rules.tunnel_violations)."""
+    generator scenarios that exist, no cycle (stage_rules.tunnel_violations)."""
+    from dealcli import generators
+
     every = dict(s.all_pipelines(errors=[]))
     every[after.id] = after
-    return stage_rules.tunnel_violations(every)
+    return stage_rules.tunnel_violations(every, generators.entries(s))
 
 
 def _refuse(violations: list[Violation]) -> None:

@@ -9,9 +9,14 @@ claims a reminder by inserting its key; only the run whose insert succeeded tell
 at the same time (two cron jobs, a slow one overlapping the next) never tell one twice. A
 reminder that could not be delivered is released again, so the next run retries it.
 
-Delivery (the caller's choice): `stdout` (rows for the cron mail or a script), or `notify`
-(one desktop notification per activity through `notify-send`, where it exists). E-mail through
-the repository's SMTP settings is not offered yet (docs/automation.md says why)."""
+Delivery (the caller's choice): `stdout` (rows for the cron mail or a script), `notify` (one
+desktop notification per activity through `notify-send`, where it exists), or `email`: one
+message per responsible person listing their reminders, through the repository's SMTP settings
+(`smtp:` of dealcli.yaml, the server `dealcli reply` uses: intake/reply.py). A person's
+reminders are claimed together in one SQLite write transaction, so of two runs at once one
+claims them all and sends the one message, the other finds them taken. A message the server
+does not take (or a person without an address) releases its reminders, for the next run to
+retry, and is reported (a notice each, then exit 75 once the others are sent)."""
 
 from __future__ import annotations
 
@@ -21,11 +26,11 @@ import sqlite3
 import subprocess
 
 from dealcli import timeutil
-from dealcli.errors import UsageError
+from dealcli.errors import DealcliError, TempFail, UsageError
 from dealcli.session import Session
 
 STATE = "reminders.sqlite"  # inside .dealcli/
-WAYS = ("stdout", "notify")
+WAYS = ("stdout", "notify", "email")
 
 
 def pending(s: Session, users: list[str] | None = None) -> list[dict]:
@@ -87,6 +92,10 @@ def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run
     notify = shutil.which("notify-send") if via == "notify" else None
     if via == "notify" and notify is None:
         raise UsageError.about("via", "{0} notify: notify-send is not installed here (use stdout, e.g. from cron)")
+    if via == "email":
+        from dealcli.intake import reply
+
+        reply.settings(s)  # no SMTP server configured: exit 3 before anything is claimed
     rows = pending(s, users)
     if not rows:
         return rows
@@ -96,6 +105,8 @@ def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run
         if dry_run:
             return [row for row in rows if not con.execute("SELECT 1 FROM told WHERE activity = ? AND due = ?",
                                                            (row["id"], _key(row["due"]))).fetchone()]
+        if via == "email":
+            return _by_email(s, con, rows)
         for row in rows:
             if not _claim(con, row, s.now, via):
                 continue
@@ -106,6 +117,99 @@ def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run
     finally:
         con.close()
     return told
+
+
+def _by_email(s: Session, con: sqlite3.Connection, rows: list[dict]) -> list[dict]:
+    """One message per responsible person with the reminders this run claimed for them. A
+    message not sent releases its reminders and is a notice; then, after the others were sent,
+    TempFail (exit 75)."""
+    from dealcli.intake import reply
+
+    conf = reply.settings(s)
+    creds = reply.credentials(s, conf)
+    told: list[dict] = []
+    failed: list[str] = []
+    people: dict[str, list[dict]] = {}
+    for row in rows:
+        people.setdefault(str(row["responsible"]), []).append(row)
+    for who, theirs in people.items():
+        mine = _claim_all(con, theirs, s.now)
+        if not mine:
+            continue
+        to = address(s, who)
+        try:
+            if to is None:
+                raise UsageError(f"{who}: no e-mail address (give the user `emails:` in dealcli.yaml)")
+            titles = _deal_titles(s, mine)
+            msg = reply._compose(conf, [to], _subject(mine), _mail_body(s, mine, titles), s.now)
+            reply._send(conf, creds, msg)
+        except DealcliError as exc:
+            for row in mine:
+                _release(con, row)
+            failed.append(f"to {who}: {exc.message}")
+            if len(failed) > 1:
+                s.notice(f"reminders not sent {failed[-1]}")
+            continue
+        told += mine
+    if failed:
+        raise TempFail(f"{len(failed)} reminder message(s) not sent, {len(told)} reminder(s) sent; the next run "
+                       f"retries them. First {failed[0]}")
+    return told
+
+
+def _claim_all(con: sqlite3.Connection, rows: list[dict], now: dt.datetime) -> list[dict]:
+    """Claim a person's reminders in one write transaction: of runs at once, one takes them all."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        mine = [row for row in rows if _claim(con, row, now, "email")]
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return mine
+
+
+def address(s: Session, who: str) -> str | None:
+    """Where a responsible person's mail goes: the first of their `emails:` in dealcli.yaml, else
+    the name itself when it is an address."""
+    users = s.repo.config.get("users") or {}
+    user = users.get(who) if isinstance(users, dict) else None
+    emails = user.get("emails") if isinstance(user, dict) else None
+    if isinstance(emails, list) and emails:
+        return str(emails[0])
+    return who if "@" in who else None
+
+
+def _deal_titles(s: Session, rows: list[dict]) -> dict[str, str]:
+    out = {}
+    for deal_id in {str(r["deal"]) for r in rows if r.get("deal")}:
+        try:
+            data = s.repo.load("deals", deal_id).data
+        except DealcliError:
+            continue
+        if isinstance(data, dict) and data.get("title"):
+            out[deal_id] = str(data["title"])
+    return out
+
+
+def _subject(rows: list[dict]) -> str:
+    late = sum(1 for r in rows if r["state"] == "overdue")
+    what = f"{len(rows)} activit{'y' if len(rows) == 1 else 'ies'} due"
+    return f"Reminder: {what}" + (f", {late} overdue" if late else "")
+
+
+def _mail_body(s: Session, rows: list[dict], titles: dict[str, str]) -> str:
+    lines = ["Your activities that are due now or overdue:", ""]
+    for r in rows:
+        when = dt.datetime.fromisoformat(r["due"])  # as pending() wrote it, in the repository's zone
+        deal = str(r.get("deal") or "")
+        lines.append(f"- {'OVERDUE' if r['state'] == 'overdue' else 'due'} {when:%Y-%m-%d %H:%M}  {r['type']}: "
+                     f"{r['subject']}")
+        lines.append(f"  deal {deal}" + (f" ({titles[deal]})" if deal in titles else "") + f", activity {r['id']}")
+        if r.get("description"):
+            lines.append(f"  {r['description']}")
+    lines += ["", "Mark one done: dealcli activity done ID", "-- dealcli remind"]
+    return "\n".join(lines) + "\n"
 
 
 def _notify(exe: str, row: dict, s: Session) -> bool:

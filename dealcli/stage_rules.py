@@ -549,9 +549,13 @@ def automation_violations(pipeline: Pipeline) -> list[Violation]:
             out.append(Violation("automation", f"rule {rule.id!r}: stage {rule.stage!r} is not in pipeline "
                                  f"{pipeline.id!r}{stage_hint(pipeline, rule.stage)}", f"{where}.stage", rule.stage))
             continue
-        if not (rule.activity or rule.sets or rule.clear or rule.notify or rule.copy_to or rule.move_to or rule.run):
+        if not (rule.activity or rule.sets or rule.clear or rule.notify or rule.copy_to or rule.move_to
+                or rule.generator or rule.run):
             out.append(Violation("automation", f"rule {rule.id!r} does nothing (give activity, set, clear, notify, "
-                                 "copy_to, move_to or run)", where, rule.id))
+                                 "copy_to, move_to, generator or run)", where, rule.id))
+        if rule.generator and rule.when != "enter":
+            out.append(Violation("automation", f"rule {rule.id!r}: generator on leaving a stage (a scenario starts "
+                                 "when a deal enters one)", f"{where}.generator", rule.generator))
         if rule.move_to is not None:
             if rule.copy_to is not None:
                 out.append(Violation("automation", f"rule {rule.id!r}: copy_to and move_to in one rule (make two "
@@ -570,17 +574,32 @@ def automation_violations(pipeline: Pipeline) -> list[Violation]:
     return out
 
 
-def tunnel_violations(pipelines: dict[str, Pipeline]) -> list[Violation]:
-    return [v for _, v in tunnel_problems(pipelines)]
+def tunnel_violations(pipelines: dict[str, Pipeline],
+                      scenarios: dict[str, tuple[str, str] | None] | None = None) -> list[Violation]:
+    return [v for _, v in tunnel_problems(pipelines, scenarios)]
 
 
-def tunnel_problems(pipelines: dict[str, Pipeline]) -> list[tuple[str, Violation]]:
+def tunnel_problems(pipelines: dict[str, Pipeline],
+                    scenarios: dict[str, tuple[str, str] | None] | None = None) -> list[tuple[str, Violation]]:
     """Tunnels across pipelines, as (pipeline id, Violation): every copy_to/move_to names a stage
-    that exists, and no chain of tunnels comes back to where it started (it would never stop)."""
+    that exists, and no chain of tunnels comes back to where it started (it would never stop).
+    `scenarios` (generator id -> the (pipeline, stage) its deal enters, None without a deal), when
+    given: every rule's `generator` names one of them, and the stage its deal enters is a step
+    of the chain too (a scenario started there that starts itself again would never stop)."""
+    from dealcli.suggest import hint
+
     out: list[tuple[str, Violation]] = []
     edges: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     for p in pipelines.values():
         for i, rule in enumerate(p.automation):
+            if rule.generator and scenarios is not None:
+                entry = scenarios.get(rule.generator)
+                if rule.generator not in scenarios:
+                    out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: generator "
+                                                f"{rule.generator!r} does not exist{hint(rule.generator, scenarios)}",
+                                                f"automation.{i}.generator", rule.generator)))
+                elif entry is not None:
+                    edges.setdefault((p.id, rule.stage), []).append((entry[0], entry[1], rule.id))
             target = rule.target
             if target is None:
                 continue

@@ -84,6 +84,7 @@ def list_(
 class Via(str, enum.Enum):
     stdout = "stdout"
     notify = "notify"
+    email = "email"
 
 
 def register(root: typer.Typer) -> None:
@@ -91,7 +92,9 @@ def register(root: typer.Typer) -> None:
     def remind(
         ctx: typer.Context,
         via: Annotated[Via, typer.Option("--via", help="stdout: print the reminders (for cron's mail or a "
-                                         "script); notify: a desktop notification each (notify-send).",
+                                         "script); notify: a desktop notification each (notify-send); email: one "
+                                         "message per person through the smtp: server of dealcli.yaml (exit 75 "
+                                         "when one is not sent).",
                                          case_sensitive=False)] = Via.stdout,
         for_: Annotated[Optional[list[str]], typer.Option("--for", metavar="USER", help="Only the activities of "
                                                           "this responsible person (repeatable).")] = None,

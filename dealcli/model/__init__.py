@@ -153,7 +153,7 @@ class Deal(Model):
 # -- pipelines ------------------------------------------------------------------------------------
 STAGE_KEYS = ("id", "name", "color", "semantics", "probability", "rotting_days")
 PIPELINE_KEYS = ("format", "id", "name", "stages", "rules", "automation", "card")
-RULE_KEYS = ("id", "when", "stage", "activity", "set", "clear", "notify", "copy_to", "move_to", "run")
+RULE_KEYS = ("id", "when", "stage", "activity", "set", "clear", "notify", "copy_to", "move_to", "generator", "run")
 TRIGGERS = ("enter", "leave")
 
 
@@ -191,7 +191,8 @@ class RuleTarget(Model):
 class Rule(Model):
     """A stage automation rule (docs/pipelines.md, "Stage automation"): when a deal enters (or
     leaves) `stage`, plan an activity, set or clear fields, notify people, copy or move the deal
-    into a stage of another pipeline (a tunnel) and name a local command to run after commit."""
+    into a stage of another pipeline (a tunnel), start a generator scenario for the deal's client
+    and name a local command to run after commit."""
 
     KEYS, VERSIONED = RULE_KEYS, False
     id: str
@@ -203,6 +204,7 @@ class Rule(Model):
     notify: list[str] = spec(factory=list, write=_none_if_empty, when_set=True)
     copy_to: RuleTarget | None = spec(None, when_set=True)
     move_to: RuleTarget | None = spec(None, when_set=True)
+    generator: str | None = spec(None, when_set=True)  # a scenario (generators/<id>.yaml) started for the client
     run: str | None = spec(None, when_set=True)
     extra: dict = field(default_factory=dict)
 

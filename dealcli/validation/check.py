@@ -75,7 +75,9 @@ def run(s: Session) -> list[Violation]:
             broken = {Path(exc.path).stem for exc in errors}
     pipelines = {p.id: p for _, p in loaded.get("pipelines", [])}
     docs = {p.id: doc for doc, p in loaded.get("pipelines", [])}
-    for pipeline_id, v in stage_rules.tunnel_problems(pipelines):  # across pipelines: tunnels
+    from dealcli import generators
+
+    for pipeline_id, v in stage_rules.tunnel_problems(pipelines, generators.entries(s)):  # across pipelines
         v.path, v.line = repo.rel(docs[pipeline_id].path), line_for(docs[pipeline_id], v.field, ("automation",))
         problems.append(v)
     known = linkcheck.known_ids(s)

@@ -90,11 +90,15 @@ class Board:
     name: str
     stages: list[Column]
     total: Total
+    hidden: list[str] = field(default_factory=list)  # card fields left off for the acting user (json keeps them)
 
     def as_dict(self) -> dict:
         """The structure of `board -f json/yaml`."""
-        return {"pipeline": self.pipeline, "name": self.name, "stages": [c.as_dict() for c in self.stages],
-                "total": self.total.as_dict()}
+        out = {"pipeline": self.pipeline, "name": self.name, "stages": [c.as_dict() for c in self.stages],
+               "total": self.total.as_dict()}
+        if self.hidden:
+            out["hidden"] = list(self.hidden)
+        return out
 
 
 def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
@@ -130,7 +134,9 @@ def build(s, pipeline_id: str | None, exprs, presets, sort: str | None = None,
         if col.rotting_days:
             card["rotting"] = stage_rules.is_rotting(pipeline, r, s.now)
         col.deals.append(card)
-    board = Board(pipeline.id, pipeline.name, list(columns.values()), total)
+    from dealcli.deals import hidden_fields
+
+    board = Board(pipeline.id, pipeline.name, list(columns.values()), total, sorted(hidden_fields(s, pipeline)))
     convert_sums(s, board, currency)
     return board
 
@@ -236,7 +242,7 @@ def _money_lines(sums: dict, prefix: str = "") -> list[str]:
     return [f"{prefix}{money.fmt(v, cur)} {cur}" for cur, v in sums.items()]
 
 
-def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
+def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[str]:
     head = _cut(col["name"], width)
     lines = [render.paint(head.ljust(width), col.get("color"))]
     rots = sum(1 for d in col["deals"] if d.get("rotting"))
@@ -251,6 +257,8 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     for d in shown:
         mark = ROT_MARK if d.get("rotting") else ""
         lines.append(_cut(f"{mark}{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
+        if "amount" in hidden:
+            continue
         amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
         lines.append(_cut(amount, width).rjust(width))
     if len(shown) < len(col["deals"]):
@@ -278,7 +286,7 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
         out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'], conv['currency'])}, weighted "
                         f"{money.fmt(conv['weighted'], conv['currency'])}", width))
     for i in range(0, len(stages), per_band):
-        band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
+        band = [column_lines(c, colw, cards, board.get("hidden", ())) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)
         out.append("")
         for row in range(height):

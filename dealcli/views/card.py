@@ -21,16 +21,28 @@ def value_text(f: cards.CardField | None, value, currency: str | None = None) ->
     return render.shown(render.cell(value).replace("\n", " / "))
 
 
-def card_lines(pipeline: Pipeline | None, fields: dict, currency: str | None = None) -> list[str]:
-    """The custom fields of a deal grouped by the sections of its pipeline's card: every card
-    field (unset ones as -), then the free fields the card does not define."""
+def card_lines(pipeline: Pipeline | None, fields: dict, currency: str | None = None,
+               standard: dict[str, str] | None = None, hidden: set[str] | frozenset = frozenset()) -> list[str]:
+    """The sections of a deal's card in the card's order: in each, the standard fields it places
+    (their text in `standard`; empty ones left out) and its custom fields (unset ones as -); then
+    the free fields the card does not define. Fields in `hidden` are left out."""
     card = cards.card_of(pipeline) if pipeline is not None else cards.Card()
+    standard = standard or {}
     groups: list[tuple[str, list[tuple[str, str]]]] = []
-    for title, members in card.grouped():
-        groups.append((render.printable(title), [(_label(f), value_text(f, fields.get(f.name), currency))
-                                                  for f in members]))
+    for title, names in card.layout():
+        rows = []
+        for name in names:
+            f = card.field(name)
+            if name in hidden:
+                continue
+            if f is not None:
+                rows.append((_label(f), value_text(f, fields.get(name), currency)))
+            elif standard.get(name):
+                rows.append((name, standard[name]))
+        if rows:
+            groups.append((render.printable(title), rows))
     free = [(render.printable(str(name)), value_text(None, value)) for name, value in fields.items()
-            if card.field(name) is None]
+            if card.field(name) is None and name not in hidden]
     if free:
         if groups and groups[-1][0] == cards.OTHER_SECTION:
             groups[-1][1].extend(free)
@@ -75,17 +87,25 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         for rule in pipeline.automation:
             out.append(render.printable(f"  {rule.id}: on {rule.when} {rule.stage}: {automation.describe(rule)}"))
     card = cards.card_of(pipeline)
-    out += ["", "card:" if card.fields else
+    out += ["", "card:" if card.fields or card.sections or card.hidden or card.hidden_by_role else
             render.printable(f"card: no custom fields (`dealcli pipeline edit {pipeline.id} --card FILE` adds some)")]
-    for title, members in card.grouped():
+    for title, names in card.layout():
         out.append(f"  {render.printable(title)}:")
-        width = max(len(_label(f)) for f in members)
-        for f in members:
+        members = [(name, card.field(name)) for name in names]
+        width = max(len(_label(f) if f else name) for name, f in members)
+        for name, f in members:
+            if f is None:
+                out.append(f"    {name:<{width}}  standard")
+                continue
             kind = f"enum({', '.join(f.values)})" if f.type == "enum" else (
                 f"list({', '.join(f.values)})" if f.type == "list" and f.values else f.type)
             extra = f"  default {render.cell(f.default)}" if f.default is not None else ""
             extra += f"  - {f.help}" if f.help else ""
             out.append(f"    {_label(f):<{width}}  {render.printable(kind + extra)}")
+    if card.hidden:
+        out.append(render.printable(f"  hidden: {', '.join(card.hidden)}"))
+    for role, names in card.hidden_by_role.items():
+        out.append(render.printable(f"  hidden for {role}: {', '.join(names)}"))
     return "\n".join(out) + "\n"
 
 

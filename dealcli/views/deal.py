@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealcli import money
+from dealcli import cards, money
 from dealcli.model import Deal
 from dealcli.views import card as views_card
 from dealcli.views import render
@@ -101,23 +101,26 @@ def deal_card_text(view) -> str:
         ("origin_id", deal.origin_id), ("created", f"{render.cell(deal.created)} by {deal.created_by}"),
         ("modified", deal.modified),
     ]
+    hidden = view.hidden
+    placed = cards.card_of(pipeline).placed() if pipeline else {}
+    texts = {key: render.shown(value) for key, value in lines if key not in hidden}
     out = []
     width = max(len(k) for k, _ in lines)
-    for key, value in lines:
-        text = render.shown(value)
-        if text:
+    for key, text in texts.items():
+        if text and key not in placed:
             out.append(f"{key:<{width}}  {text}")
     for key, value in deal.extra.items():
         out.append(f"{render.printable(str(key)):<{width}}  {render.shown(value)}")
-    out += views_card.card_lines(pipeline, deal.fields, deal.currency)  # custom fields by section
-    if deal.products:
+    # the card's sections in order: standard fields it places, custom fields
+    out += views_card.card_lines(pipeline, deal.fields, deal.currency, texts, hidden)
+    if deal.products and "products" not in hidden:
         out.append("")
         out.append("products:")
         rows = [{"name": p.name, "price": money.fmt(p.price), "qty": render.cell(p.quantity),
                  "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
                  + (" incl." if p.tax_included else ""), "total": money.fmt(p.total_in(deal.currency), deal.currency)} for p in deal.products]
         out.append(render.format_rows(rows, "table").rstrip("\n"))
-    if deal.comments:
+    if deal.comments and "comments" not in hidden:
         out.append("")
         out.append("comments:")
         for c in deal.comments:

@@ -207,6 +207,8 @@ def board_html(b: dict) -> str:
     tot = b["total"]
     sums = ", ".join(f'{m(f"total/sum/{c}", v)} {esc(c)}' for c, v in tot["sum"].items()) or "0"
     wtd = ", ".join(f'{m(f"total/weighted/{c}", v)} {esc(c)}' for c, v in tot["weighted"].items()) or "0"
+    hide = set(b.get("hidden", ()))  # the card's hidden fields (an amount goes with its currency)
+    hide |= {"currency"} if "amount" in hide else set()
     cols = []
     for i, col in enumerate(b["stages"]):
         color = _fill(col.get("color"))
@@ -216,6 +218,7 @@ def board_html(b: dict) -> str:
             f'<div>weighted {m(f"stages/{i}/weighted/{c}", v)} {esc(c)}</div>' for c, v in col["weighted"].items())
         cards = []
         for d in col["deals"][:CARDS_PER_STAGE]:
+            d = {k: v for k, v in d.items() if k not in hide}
             amount = d.get("amount")
             amount_text = grouped(Decimal(str(amount)), d.get("currency")) if amount not in (None, "") else ""
             meta = " · ".join(esc(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
