@@ -151,12 +151,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--history", type=int, default=3, help="commits after the first (default 3)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--generate-only", action="store_true", help="generate and commit the repository, measure nothing")
     args = ap.parse_args()
     root = args.out or HERE / "out" / f"million-{args.deals}"
     root.parent.mkdir(parents=True, exist_ok=True)
     log = (lambda m: print(m, file=sys.stderr))
     load_before = os.getloadavg()
     made = ensure(root, args.deals, args.history, log)
+    if args.generate_only:
+        print(json.dumps(made))
+        return
     rows = [(k.replace("_s", " (s)"), v) for k, v in made.items()] + measure(root, args.runs, log)
     info = {"load_before": load_before, "load_after": os.getloadavg(), "nproc": os.cpu_count(),
             "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()}
