@@ -42,7 +42,8 @@ def record(i: int) -> dict:
         "begin": "2026-03-10", "close_date": None, "closed_at": NOW if won else None,
         "probability": 100 if won else 10, "repeat": False, "lost_reason": None, "origin_id": f"B{i}",
         "fields": {}, "comments": [],
-        "history": [{"at": NOW, "by": "bench@example.com", "kind": "created", "stage": "new", "pipeline": "sales"}],
+        "history": [{"at": NOW, "by": "bench@example.com", "kind": "created", "stage": "won" if won else "new",
+                     "pipeline": "sales"}],
     }
 
 
