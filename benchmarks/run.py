@@ -124,9 +124,14 @@ def an_open_deal(root: Path) -> tuple[str, str]:
     forth (every move runs the nudge)."""
     from dealcli.storage import yamlcodec
 
+    import re
+
+    deal_line = re.compile(rb"^deal: *'?([^'\s]+)", re.M)  # generated activities: no YAML parse at 500k files
     with_activity = set()
     for e in os.scandir(root / "activities"):
-        with_activity.add(yamlcodec.loads(open(e.path, "rb").read()).get("deal"))
+        found = deal_line.search(open(e.path, "rb").read())
+        if found:
+            with_activity.add(found.group(1).decode())
     for name in sorted(os.listdir(root / "deals")):
         data = yamlcodec.loads((root / "deals" / name).read_bytes())
         if data.get("pipeline") == "sales" and data.get("status") == "open" and data["id"] not in with_activity:

@@ -48,10 +48,14 @@ class _RowSpool:
 
         from dealcli.storage import index
 
-        if self._fh is None:
-            self._fh = tempfile.TemporaryFile(prefix="dealcli-rows-")  # noqa: SIM115 - closed by close()
-        row = index.prepared(kind, yamlcodec.plain(data), raw)
-        pickle.dump((str(path), row), self._fh, pickle.HIGHEST_PROTOCOL)
+        try:
+            if self._fh is None:
+                self._fh = tempfile.TemporaryFile(prefix="dealcli-rows-")  # noqa: SIM115 - closed by close()
+            row = index.prepared(kind, yamlcodec.plain(data), raw)
+            pickle.dump((str(path), row), self._fh, pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - the cache never fails a write: the next scan parses the files
+            self.close()
+            self.active = False
 
     def rows(self, applied: list) -> dict:
         """path -> row of the spooled versions the transaction wrote last."""
@@ -489,15 +493,17 @@ class Repository:
         """The index cache rows of the files a transaction wrote, in one cache transaction: from
         the data kept by a small transaction, and from the rows spooled while staging a big
         one (an import), so the next command finds them without parsing a file."""
-        try:
-            befores = {kind: before for kind, before in self._dir_before.items() if kind in KINDS}
-            if not any(v is not None for v in befores.values()) and not (self.cache_dir / INDEX_NAME).exists():
-                return
-            idx = self.index
-            if idx is None:
-                return
-            import sqlite3
+        befores = {kind: before for kind, before in self._dir_before.items() if kind in KINDS}
+        if not any(v is not None for v in befores.values()) and not (self.cache_dir / INDEX_NAME).exists():
+            spool.close()
+            return
+        idx = self.index
+        if idx is None:
+            spool.close()
+            return
+        import sqlite3
 
+        try:
             from dealcli.storage import index
 
             spooled = spool.rows(applied)
@@ -513,10 +519,9 @@ class Repository:
                     writes.append((op.kind, op.id, index.prepared(op.kind, yamlcodec.plain(op.data), op.raw)))
                 elif op.path in spooled:
                     writes.append((op.kind, op.id, spooled[op.path]))
-            try:
-                idx.note_writes(writes, befores)
-            except (sqlite3.Error, OSError):
-                pass  # the files are written; the next scan sees their new stats and re-reads them
+            idx.note_writes(writes, befores)
+        except (sqlite3.Error, OSError, ValueError, TypeError):
+            pass  # the files are written; the next scan sees their new stats and re-reads them
         finally:
             spool.close()
 
