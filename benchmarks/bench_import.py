@@ -42,7 +42,8 @@ def record(i: int) -> dict:
         "begin": "2026-03-10", "close_date": None, "closed_at": NOW if won else None,
         "probability": 100 if won else 10, "repeat": False, "lost_reason": None, "origin_id": f"B{i}",
         "fields": {}, "comments": [],
-        "history": [{"at": NOW, "by": "bench@example.com", "kind": "created", "stage": "new", "pipeline": "sales"}],
+        "history": [{"at": NOW, "by": "bench@example.com", "kind": "created", "stage": "won" if won else "new",
+                     "pipeline": "sales"}],
     }
 
 
@@ -93,8 +94,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--keep", help="work in this folder and keep it")
+    ap.add_argument("--formats", type=int, default=0, metavar="RUNS",
+                    help="also import the deals exported as JSONL, YAML and CSV, and the YAML with the reader of "
+                    "before issue 29, RUNS alternated times each (run.py's import figures)")
     args = ap.parse_args()
     base = Path(args.keep or tempfile.mkdtemp(prefix="dealcli-bench-import-"))
+    if args.formats:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import run
+
+        measure(args.rows, base, with_atomic=False)
+        got = run.import_formats(base, args.formats)
+        for k, v in got.items():
+            print(f"{k:20} {v:8.2f}{'' if k.endswith('MB') else ' s'}")
+        print(f"yaml / csv           {got['yaml'] / got['csv']:8.2f} x")
+        print(f"yaml / yaml-before   {got['yaml'] / got['yaml-before']:8.2f} x")
+        print(f"load after           {os.getloadavg()[0]:8.2f}")
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+        return
     m = measure(args.rows, base)
     t_import, t_bare, t_atomic, peak_mb = m["import"], m["bare"], m["atomic"], m["peak_mb"]
     n = args.rows

@@ -124,9 +124,14 @@ def an_open_deal(root: Path) -> tuple[str, str]:
     forth (every move runs the nudge)."""
     from dealcli.storage import yamlcodec
 
+    import re
+
+    deal_line = re.compile(rb"^deal: *'?([^'\s]+)", re.M)  # generated activities: no YAML parse at 500k files
     with_activity = set()
     for e in os.scandir(root / "activities"):
-        with_activity.add(yamlcodec.loads(open(e.path, "rb").read()).get("deal"))
+        found = deal_line.search(open(e.path, "rb").read())
+        if found:
+            with_activity.add(found.group(1).decode())
     for name in sorted(os.listdir(root / "deals")):
         data = yamlcodec.loads((root / "deals" / name).read_bytes())
         if data.get("pipeline") == "sales" and data.get("status") == "open" and data["id"] not in with_activity:
@@ -374,6 +379,10 @@ def measure_size(n: int, args, rows: list, tiny: Path, bare: Path, log) -> None:
                    formats["csv"], note="exports of the JSONL import; medians of alternated runs")
             figure(rows, f"`import` of {rows_n} deals as JSONL / the same deals as CSV", 1.0, formats["jsonl"],
                    formats["csv"])
+            figure(rows, f"`import` of {rows_n} deals as YAML / the whole-document YAML reader (before)", None,
+                   formats["yaml"], formats["yaml-before"],
+                   note=f"peak RSS {formats['yaml MB']:.0f} MB against {formats['yaml-before MB']:.0f} MB "
+                        f"(CSV {formats['csv MB']:.0f} MB)")
     finally:
         if tw:
             tw.close()
@@ -384,26 +393,60 @@ def run_once_after(before, cmd) -> float:
     return run_once(cmd)[0]
 
 
+OLD_YAML_READER = """
+import sys
+from dealcli.importing import read
+
+
+def whole(source, errors):  # the YAML reader before issue 29: one document, composed on every pass
+    text = "".join(source.lines()).lstrip("\\ufeff")
+    for kind, line, value in read._yaml_whole(source, text, 0):
+        if kind == "row":
+            yield read.Row(line, value)
+        else:
+            errors.append(read.BadRecord(line, "(item)", None, value))
+
+
+read.yaml_records = whole
+from dealcli.cli import main
+
+sys.argv[0] = "dealcli"
+main()
+"""
+
+
 def import_formats(work: Path, runs: int) -> dict:
-    """Seconds to import the deals of work/repo (bench_import's JSONL import) exported as JSONL,
-    YAML and CSV, each into a fresh copy of the repository without its deals; alternated."""
+    """Seconds (and peak RSS in MB, as "FMT MB") to import the deals of work/repo (bench_import's
+    JSONL import) exported as JSONL, YAML and CSV, and the YAML with the whole-document reader
+    of before issue 29 ("yaml-before"), each into a fresh copy of the repository without its
+    deals; alternated."""
     src = work / "repo"
     files = {}
     for fmt in ("jsonl", "yaml", "csv"):
         files[fmt] = work / f"deals.{fmt}"
         with open(files[fmt], "wb") as out:
             subprocess.run([DEALCLI, "--dir", str(src), "export", "-f", fmt], stdout=out, check=True, env=env())
-    times: dict = {k: [] for k in files}
+    old = work / "old_yaml_reader.py"
+    old.write_text(OLD_YAML_READER)
+    commands = {fmt: [DEALCLI] for fmt in files}
+    commands["yaml-before"] = [PY, str(old)]
+    times: dict = {k: [] for k in commands}
+    peaks: dict = {k: [] for k in commands}
     for i in range(runs):
-        for fmt, path in files.items():
+        for fmt, cmd in commands.items():
             target = work / f"into-{fmt}-{i}"
             shutil.copytree(src, target, ignore=shutil.ignore_patterns(".git", ".dealcli"))
             for f in os.scandir(target / "deals"):
                 os.unlink(f.path)
-            t, code, _ = run_once([DEALCLI, "--dir", str(target), "-q", "import", str(path)])
+            t, code, peak = run_once(cmd + ["--dir", str(target), "-q", "import", str(files[fmt.split("-")[0]])])
+            if code:
+                sys.exit(f"import of {fmt} failed")
             times[fmt].append(t)
+            peaks[fmt].append(peak / 1024)
             shutil.rmtree(target, ignore_errors=True)
-    return {k: statistics.median(v) for k, v in times.items()}
+    out = {k: statistics.median(v) for k, v in times.items()}
+    out.update({f"{k} MB": max(v) for k, v in peaks.items()})
+    return out
 
 
 def main() -> None:

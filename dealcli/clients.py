@@ -335,10 +335,11 @@ def load(s: Session, which: str, ref: str):
 
 
 def all_records(s: Session, kind: str) -> list[dict]:
-    """Every record of a kind as stored; an unreadable file is skipped with a notice naming it
+    """Every record of a kind as stored, through the index cache (only changed files are
+    parsed); an unreadable file, or one failing its schema, is skipped with a notice naming it
     (`dealcli check` reports it in full)."""
     errors: list[CorruptData] = []
-    rows = [doc.data for doc in s.repo.iter_docs(kind, errors)]
+    rows = [data for _, data in s.repo.records(kind, errors)]
     for exc in errors:
         s.notice(f"skipped {exc.message}")
     return rows

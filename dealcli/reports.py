@@ -101,11 +101,12 @@ def build(s, sections: list[str] | None = None, exprs=None, presets=None, pipeli
         "pipelines": [{"id": p.id, "name": p.name} for p in pipelines.values()
                       if any(r.get("pipeline") == p.id for r in records)],
     }
+    stays = _Stays(tz)  # funnel and stage_time read every deal's stays: worked out once
     makers = {
-        "funnel": lambda: funnel(records, pipelines, tz),
+        "funnel": lambda: funnel(records, pipelines, tz, stays),
         "win_rate": lambda: win_rate(records, pipelines),
         "lost_reasons": lambda: lost_reasons(records),
-        "stage_time": lambda: stage_time(records, pipelines, tz),
+        "stage_time": lambda: stage_time(records, pipelines, tz, stays),
         "time_to_close": lambda: time_to_close(records, pipelines, tz),
         "won_revenue": lambda: won_revenue(s, records, tz),
         "forecast": lambda: forecast(s, records, pipelines),
@@ -117,8 +118,23 @@ def build(s, sections: list[str] | None = None, exprs=None, presets=None, pipeli
     return out
 
 
+class _Stays:
+    """asof.stays of each record, worked out on first use (by the record's identity)."""
+
+    def __init__(self, tz):
+        self.tz = tz
+        self.known: dict[int, list[dict]] = {}
+
+    def __call__(self, r: dict) -> list[dict]:
+        got = self.known.get(id(r))
+        if got is None:
+            got = self.known[id(r)] = asof.stays(r, self.tz)
+        return got
+
+
 # -- funnel ---------------------------------------------------------------------------------------
-def funnel(records: list[dict], pipelines: dict, tz) -> list[dict]:
+def funnel(records: list[dict], pipelines: dict, tz, stays=None) -> list[dict]:
+    stays = stays or _Stays(tz)
     out = []
     for p in pipelines.values():
         process = [st for st in p.stages if st.semantics == "process"]
@@ -133,7 +149,7 @@ def funnel(records: list[dict], pipelines: dict, tz) -> list[dict]:
         lost = [0] * len(rows)
         total = 0
         for r in records:
-            visited = [x["stage"] for x in asof.stays(r, tz) if x["pipeline"] == p.id]
+            visited = [x["stage"] for x in stays(r) if x["pipeline"] == p.id]
             if not visited:
                 continue
             total += 1
@@ -203,10 +219,11 @@ def lost_reasons(records: list[dict]) -> list[dict]:
 
 
 # -- durations ----------------------------------------------------------------------------------------
-def stage_time(records: list[dict], pipelines: dict, tz) -> list[dict]:
+def stage_time(records: list[dict], pipelines: dict, tz, stays=None) -> list[dict]:
+    stays = stays or _Stays(tz)
     spans: dict[tuple[str, str], list[Decimal]] = {}
     for r in records:
-        for x in asof.stays(r, tz):
+        for x in stays(r):
             if x["end"] is None or x["start"] is None:
                 continue
             spans.setdefault((x["pipeline"], x["stage"]), []).append(

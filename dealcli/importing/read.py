@@ -518,26 +518,49 @@ def json_records(source: Source, errors: list):
 
 
 def yaml_records(source: Source, errors: list):
+    """The items of a YAML list (or one mapping per document), parsed once per import and
+    replayed on the later passes (importing/yamlread.py)."""
+    from dealcli.importing import yamlread
+
+    def text() -> str:
+        return "".join(source.lines()).lstrip("\ufeff")
+
+    for kind, line, value in yamlread.replay(source, text, _yaml_item, lambda t, skip: _yaml_whole(source, t, skip)):
+        if kind == "row":
+            yield Row(line, value)
+        else:
+            errors.append(BadRecord(line, "(item)", None, value))
+
+
+def _yaml_item(loader, item, base: int) -> tuple:
+    """What one item node gives: ("row", line, mapping) or ("bad", line, problem)."""
+    line = base + item.start_mark.line + 1
+    data = loader.construct_document(item)
+    problem = check_shape(data)
+    if problem:
+        return "bad", line, f"not read: {problem}"
+    if isinstance(data, dict):
+        return "row", line, data
+    return "bad", line, "expected a mapping"
+
+
+def _yaml_whole(source: Source, text: str, skip: int):
+    """The items' outcomes of the text read as a whole (documents of a list or of one mapping),
+    leaving out the first `skip` items."""
     import yaml
 
     from dealcli.storage import yamlcodec
 
-    text = "".join(source.lines()).lstrip("\ufeff")
     loader = yamlcodec.Loader(text)
+    n = 0
     try:
         while loader.check_node():
             node = loader.get_node()
             items = node.value if isinstance(node, yaml.SequenceNode) else [node]
             for item in items:
-                line = item.start_mark.line + 1
-                data = loader.construct_document(item)
-                problem = check_shape(data)
-                if problem:
-                    errors.append(BadRecord(line, "(item)", None, f"not read: {problem}"))
-                elif isinstance(data, dict):
-                    yield Row(line, data)
-                else:
-                    errors.append(BadRecord(line, "(item)", None, "expected a mapping"))
+                n += 1
+                if n > skip:
+                    yield _yaml_item(loader, item, 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise InputError(f"{source.name}:{mark.line + 1 if mark else '?'}: malformed YAML: "

@@ -328,6 +328,12 @@ def parse_raw(raw: bytes, kind: str, rel: str):
     return digest, encode(data, kind), None, keys_of(kind, data)
 
 
+def prepared(kind: str, data: dict, raw: bytes | None) -> tuple:
+    """(digest, blob, keys) of a record dealcli writes, as a scan would store it; `data` as a
+    read of the file gives it (yamlcodec.plain)."""
+    return _digest(raw or b""), encode(data, kind), keys_of(kind, data)
+
+
 def parse_file(folder: str, kind: str, name: str, rel: str):
     """parse_raw of one record file, or None when the file vanished."""
     raw = _read(os.path.join(folder, name + SUFFIX))
@@ -705,30 +711,42 @@ class Index:
 
     # -- writes by dealcli ---------------------------------------------------------------------------
     def note_write(self, kind: str, name: str, data: dict | None, raw: bytes | None, dir_before: bytes | None) -> None:
-        """Record a file dealcli just wrote (data/raw) or deleted (None), under the repository
-        lock. The row is stored unsettled (the next scan checks its digest). If the folder's
-        recorded stat was current before the write, it is moved on to the folder's new stat,
-        so lookups keep trusting the cache after dealcli's own writes."""
-        if not self.exists():
+        """Record a file dealcli just wrote (data/raw) or deleted (None): note_writes of one."""
+        self.note_writes([(kind, name, None if data is None else prepared(kind, data, raw))], {kind: dir_before})
+
+    def note_writes(self, writes: list, dirs_before: dict) -> None:
+        """Record the files one dealcli transaction just wrote, under the repository lock, in
+        one cache transaction: writes are (kind, name, prepared(...) or None for a delete).
+        Rows are stored unsettled (the next scan checks their digests). A folder whose recorded
+        stat was current before the writes (dirs_before[kind]) moves on to its new stat, so
+        lookups keep trusting the cache after dealcli's own writes."""
+        if not self.exists() or not writes:
             return  # nothing to keep current; the first scan builds the cache
         db = self.db
         if db is None:
             return
-        folder = self._folder(kind)
+        rows: dict[str, list] = {}
+        gone: dict[str, list] = {}
         try:
-            dir_after = _stat_key(os.stat(folder))
-            st = _stat_key(os.stat(folder / (name + SUFFIX))) if data is not None else None
+            dirs_after = {kind: _stat_key(os.stat(self._folder(kind))) for kind in {w[0] for w in writes}}
+            for kind, name, row in writes:
+                if row is None:
+                    gone.setdefault(kind, []).append(name)
+                else:
+                    st = _stat_key(os.stat(self._folder(kind) / (name + SUFFIX)))
+                    rows.setdefault(kind, []).append((name, st, 0, row[0], row[1], None, row[2]))
         except OSError:
             return
         with self._write(db):
-            if data is None:
-                self._forget(db, kind, [name])
-            else:
-                digest = _digest(raw)
-                self._store(db, kind, [(name, st, 0, digest, encode(data, kind), None, keys_of(kind, data))])
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
-            if row is not None and row[0] is not None and dir_before is not None and row[0] == dir_before:
-                db.execute("UPDATE meta SET value = ? WHERE key = ?", (dir_after, f"dir:{kind}"))
+            for kind, names in gone.items():
+                self._forget(db, kind, names)
+            for kind, batch in rows.items():
+                self._store(db, kind, batch)
+            for kind, dir_after in dirs_after.items():
+                before = dirs_before.get(kind)
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
+                if row is not None and row[0] is not None and before is not None and row[0] == before:
+                    db.execute("UPDATE meta SET value = ? WHERE key = ?", (dir_after, f"dir:{kind}"))
 
     def dir_stat(self, kind: str) -> bytes | None:
         try:

@@ -9,6 +9,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from dealcli.errors import Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
@@ -31,6 +32,53 @@ class Doc:
 
     def line_of(self, path: tuple) -> int | None:
         return yamlcodec.line_of(self.raw or b"", path)
+
+
+class _RowSpool:
+    """The index cache rows of a big transaction's records, computed while staging (when the
+    data is at hand) and kept in an unnamed temporary file, so memory stays flat."""
+
+    def __init__(self, active: bool) -> None:
+        self.active = active  # only when the index cache exists (else the first scan builds it)
+        self._fh: IO[bytes] | None = None
+
+    def add(self, kind: str, record_id: str, path: Path, data, raw: bytes | None) -> None:
+        import pickle
+        import tempfile
+
+        from dealcli.storage import index
+
+        try:
+            if self._fh is None:
+                self._fh = tempfile.TemporaryFile(prefix="dealcli-rows-")  # noqa: SIM115 - closed by close()
+            row = index.prepared(kind, yamlcodec.plain(data), raw)
+            pickle.dump((str(path), row), self._fh, pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - the cache never fails a write: the next scan parses the files
+            self.close()
+            self.active = False
+
+    def rows(self, applied: list) -> dict:
+        """path -> row of the spooled versions the transaction wrote last."""
+        if self._fh is None:
+            return {}
+        import pickle
+
+        final = {str(op.path): op for op in applied if op.tmp is not None and op.data is None}
+        out: dict = {}
+        self._fh.seek(0)
+        while True:
+            try:
+                path, row = pickle.load(self._fh)
+            except EOFError:
+                return out
+            op = final.get(path)
+            if op is not None and op.digest == row[0].hex():  # the version written last
+                out[op.path] = row
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
@@ -57,6 +105,7 @@ class Repository:
         self._lock_cm = None
         self._tx: journal.Transaction | None = None
         self._dir_before: dict = {}
+        self._rows: _RowSpool | None = None
         self._index = None
         self.committed: list = []  # ops of the transactions committed by this command
         self.on_commit = None  # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
@@ -200,6 +249,7 @@ class Repository:
         with self.lock():
             tx = journal.Transaction(self.root, self.journal_dir, self._id, NOTE_MAX)
             self._tx, self._dir_before = tx, {}
+            self._rows = spool = _RowSpool(active=(self.cache_dir / INDEX_NAME).exists())
             try:
                 yield tx
                 if self.rulebook is not None:  # the rulebook on the state it would leave (dealcli/rules.py)
@@ -214,17 +264,14 @@ class Repository:
                 raise
             finally:
                 self._tx = None
+                self._rows = None
             try:
                 applied = tx.commit()
             except OSError as exc:
                 self._after_failure(exc)
                 raise
             self.committed.extend(applied)
-            if len(applied) <= NOTE_MAX:
-                for op in applied:
-                    if op.kind in KINDS:
-                        self._note_write(op.kind, op.id, op.data if op.tmp else None, op.raw,
-                                         self._dir_before.get(op.kind))
+            self._note_writes(applied, spool)
             if applied and self.on_commit is not None:  # still under the lock: git sees exactly these files
                 self.on_commit(applied, None)
 
@@ -259,6 +306,9 @@ class Repository:
             if kind not in self._dir_before:  # the folder as the index cache knew it
                 self._dir_before[kind] = self._folder_stat_if_indexed(kind) if kind in KINDS else None
             self._tx.stage(kind, record_id, path, raw, data, expect)
+            if kind in KINDS and data is not None and self._rows is not None and self._rows.active \
+                    and len(self._tx.ops) > NOTE_MAX:  # a big transaction keeps no data: its index rows now
+                self._rows.add(kind, record_id, path, data, raw)
         else:
             with self.transaction():
                 return self._stage(kind, record_id, data, expect, raw, path, model)
@@ -439,22 +489,41 @@ class Repository:
             return None
         return self.index.dir_stat(kind)
 
-    def _note_write(self, kind: str, record_id: str, data, raw, before) -> None:
-        if before is None and not (self.cache_dir / INDEX_NAME).exists():
+    def _note_writes(self, applied: list, spool: _RowSpool) -> None:
+        """The index cache rows of the files a transaction wrote, in one cache transaction: from
+        the data kept by a small transaction, and from the rows spooled while staging a big
+        one (an import), so the next command finds them without parsing a file."""
+        befores = {kind: before for kind, before in self._dir_before.items() if kind in KINDS}
+        if not any(v is not None for v in befores.values()) and not (self.cache_dir / INDEX_NAME).exists():
+            spool.close()
             return
         idx = self.index
         if idx is None:
+            spool.close()
             return
         import sqlite3
 
-        if data is not None:
-            # cache what a later read of the file gives (1000 int, not Decimal('1000')), so a
-            # warm scan returns exactly what a cold one would
-            data = yamlcodec.plain(data)
         try:
-            idx.note_write(kind, record_id, data, raw, before)
-        except (sqlite3.Error, OSError):
-            pass  # the file is written; the next scan sees its new stat and re-reads it
+            from dealcli.storage import index
+
+            spooled = spool.rows(applied)
+            writes: list[tuple] = []
+            for op in applied:
+                if op.kind not in KINDS:
+                    continue
+                if op.tmp is None:
+                    writes.append((op.kind, op.id, None))
+                elif op.data is not None:
+                    # cache what a later read of the file gives (1000 int, not Decimal('1000')), so a
+                    # warm scan returns exactly what a cold one would
+                    writes.append((op.kind, op.id, index.prepared(op.kind, yamlcodec.plain(op.data), op.raw)))
+                elif op.path in spooled:
+                    writes.append((op.kind, op.id, spooled[op.path]))
+            idx.note_writes(writes, befores)
+        except (sqlite3.Error, OSError, ValueError, TypeError):
+            pass  # the files are written; the next scan sees their new stats and re-reads them
+        finally:
+            spool.close()
 
     # -- locking -----------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -4,6 +4,7 @@ way), so CI sees every problem at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from dealcli.validation import links as linkcheck
 from dealcli.errors import CorruptData, FieldError, NotFound, Violation
 from dealcli.model import model_of
 from dealcli.session import Session
-from dealcli.storage.repository import KINDS, Doc
+from dealcli.storage import atomic
+from dealcli.storage.repository import KINDS, RECORD_MAX, Doc
 
 PARALLEL_MIN = 400  # deal files from which worker processes share the work
 CHUNK = 500
-_JOB: tuple = ()  # (session, pipelines) for the deal checks, inherited by forked workers
+_JOB: tuple = ()  # (session, Files[, verdicts]) for the deal checks, inherited by forked workers
 
 
 line_for = rules.line_for
@@ -61,10 +63,15 @@ def run(s: Session) -> list[Violation]:
     problems += _yaml_problems(s, form_errors)
     loaded: dict[str, list] = {}
     broken: set[str] = set()
+    linked: dict[str, list] = {}  # kind -> (id, path, link data) of the records judged through the cache
     for kind in KINDS:
         if kind == "deals":
             continue  # after the pipelines, file by file (in parallel when there are many)
         errors: list[CorruptData] = []
+        if kind not in ("pipelines", *rules.OWN_CHECK) and repo.guard is None:
+            found, linked[kind] = _judge_records(s, kind)
+            problems += found
+            continue
         for doc in repo.iter_docs(kind, errors):
             found, obj = check_doc(s, doc, kind, Files(s, {}, {}, set()))
             problems += found
@@ -85,6 +92,13 @@ def run(s: Session) -> list[Violation]:
     problems += check_deals(s, files)
     for kind in KINDS:  # the links every record holds (the deals': in check_deals)
         if kind != "deals" and kinds.links_out(kind):
+            if kind in linked:
+                for record_id, path, data in linked[kind]:
+                    if rules.links_out(Doc(kind, record_id, path, data, None), files, repo.rel(path)):
+                        with contextlib.suppress(NotFound, CorruptData):  # dangling: with its line
+                            doc = repo.load(kind, record_id)
+                            problems += rules.links_out(doc, files, repo.rel(doc.path))
+                continue
             for doc in repo.iter_docs(kind, errors=[]):  # unreadable files are reported above
                 problems += rules.links_out(doc, files, repo.rel(doc.path))
     for note in history.duplicate_notices(s):
@@ -230,11 +244,28 @@ def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
 
 def _check_deal_files(ids: list[str]) -> list[Violation]:
     """The rulebook on some deal files (in this process or a worker): each file is parsed once."""
-    s, files = _JOB
+    return _judge_deal_files(ids)[0]
+
+
+def _judge_deal_files(ids: list[str]) -> tuple[list[Violation], list]:
+    """_check_deal_files, without parsing the files whose verdict is cached (checkcache.py, when
+    _JOB holds the verdicts); also returns the new verdicts to store."""
+    s, files, verdicts = (*_JOB, None)[:3]
     repo = s.repo
     out: list[Violation] = []
     errors: list[CorruptData] = []
+    new: list = []
     for deal_id in ids:
+        path = repo.path("deals", deal_id)
+        hit = None
+        if verdicts is not None:
+            raw = _raw(path)
+            hit = verdicts.get(deal_id, raw) if raw is not None else None
+        if hit is not None:
+            found, links = hit
+            if not rules.links_out(Doc("deals", deal_id, path, links, None), files, repo.rel(path)):
+                out += found
+                continue  # a dangling link: judged afresh, for its exact message and line
         try:
             doc = repo.load("deals", deal_id)
         except NotFound:
@@ -243,28 +274,91 @@ def _check_deal_files(ids: list[str]) -> list[Violation]:
             errors.append(exc)
             continue
         rel = repo.rel(doc.path)
-        out += rules.record(doc, files, rel)[0] + rules.links_out(doc, files, rel)
-    return out + _yaml_problems(s, errors)
+        found = rules.record(doc, files, rel)[0]
+        out += found + rules.links_out(doc, files, rel)
+        if verdicts is not None and doc.raw is not None and isinstance(doc.data, dict):
+            new.append(verdicts.entry(deal_id, doc.raw, found, _link_data("deals", doc.data)))
+    return out + _yaml_problems(s, errors), new
+
+
+def _raw(path: Path) -> bytes | None:
+    try:
+        return atomic.read_bytes(path, RECORD_MAX)
+    except Exception:  # noqa: BLE001 - anything unusual: the full check says what
+        return None
+
+
+def _judge_records(s: Session, kind: str) -> tuple[list[Violation], list]:
+    """check_doc of every record of a kind (not deals, pipelines, or the kinds with their own
+    check), parsing only the files whose verdict is not cached (checkcache.py); also the link
+    data of each record read, for the link check."""
+    from dealcli.validation import checkcache
+
+    repo = s.repo
+    verdicts = checkcache.Verdicts(repo.cache_dir, kind, checkcache.context(s, set()))
+    out: list[Violation] = []
+    errors: list[CorruptData] = []
+    new: list = []
+    linked: list = []
+    names = repo.ids(kind)
+    for name in names:
+        path = repo.path(kind, name)
+        raw = _raw(path) if verdicts.ok else None
+        hit = verdicts.get(name, raw) if raw is not None else None
+        if hit is not None:
+            found, data = hit
+        else:
+            try:
+                doc = repo.load(kind, name)
+            except NotFound:
+                continue
+            except CorruptData as exc:
+                errors.append(exc)
+                continue
+            found = check_doc(s, doc, kind, Files(s, {}, {}, set()))[0]
+            data = _link_data(kind, doc.data) if isinstance(doc.data, dict) else None
+            if verdicts.ok and doc.raw is not None and data is not None:
+                new.append(verdicts.entry(name, doc.raw, found, data))
+            if data is None:
+                data = doc.data
+        out += found
+        linked.append((name, path, data))
+    verdicts.save(new, set(names))
+    return out + _yaml_problems(s, errors), linked
+
+
+def _link_data(kind: str, data: dict) -> dict:
+    """The part of a record its links are read from (rules.links_out reads nothing else)."""
+    tops = {link.path[0] for link in kinds.links_out(kind)}
+    return {k: data[k] for k in tops if k in data}
 
 
 def check_deals(s: Session, files: Files) -> list[Violation]:
     """Every deal file, parsed and checked by worker processes (one per core, forked, so they
-    share the pipelines) when there are many; only the problems come back."""
+    share the pipelines and the cached verdicts) when there are many; only the problems and the
+    new verdicts come back."""
     global _JOB
+    from dealcli.validation import checkcache
+
     ids = s.repo.ids("deals")
-    _JOB = (s, files)
+    verdicts = checkcache.Verdicts(s.repo.cache_dir, "deals", checkcache.context(s, files.broken))
+    _JOB = (s, files, verdicts if verdicts.ok else None)
+    out: list[Violation] = []
     try:
         workers = min(os.cpu_count() or 1, 8)
         import multiprocessing
 
         if len(ids) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods() \
                 or os.environ.get("DEALCLI_NO_PARALLEL"):
-            return _check_deal_files(ids)
+            found, new = _judge_deal_files(ids)
+            verdicts.save(new, set(ids))
+            return found
         chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
-        out: list[Violation] = []
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for found in pool.imap(_check_deal_files, chunks):
+            for found, new in pool.imap(_judge_deal_files, chunks):
                 out += found
+                verdicts.save(new)
+        verdicts.save([], set(ids))
         return out
     finally:
         _JOB = ()
