@@ -51,7 +51,8 @@ class Git:
     def __init__(self, cwd: Path, env: dict | None = None):
         self.cwd = Path(cwd)
         self.env = env
-        self._batch = None
+        self._batch: subprocess.Popen | None = None
+        self._check: subprocess.Popen | None = None
 
     def run(self, *args: str, check: bool = True) -> bytes:
         try:
@@ -81,11 +82,24 @@ class Git:
         proc.stdout.read(1)  # the newline after the content
         return data
 
+    def exists(self, rev: str, path: str) -> bool:
+        """Is there a file `path` at `rev`? (one long-running `git cat-file --batch-check`)"""
+        if self._check is None:
+            self._check = subprocess.Popen(["git", "cat-file", "--batch-check"], cwd=self.cwd, env=self.env,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        stdin, stdout = self._check.stdin, self._check.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(f"{rev}:{path}\n".encode())
+        stdin.flush()
+        header = stdout.readline().split()
+        return len(header) == 3 and header[1] == b"blob"
+
     def close(self) -> None:
-        if self._batch is not None:
-            self._batch.stdin.close()
-            self._batch.wait()
-            self._batch = None
+        for proc in (self._batch, self._check):
+            if proc is not None and proc.stdin is not None:
+                proc.stdin.close()
+                proc.wait()
+        self._batch = self._check = None
 
     def changed(self, parent: str | None, commit: str) -> set[str]:
         """Paths that differ between two commits (`parent` None: every path `commit` holds)."""
@@ -294,38 +308,134 @@ def _pre_receive(git: Git, lines, pusher: str | None) -> list[str]:
 
 
 def check_tree(git: Git, rev: str, since: str | None = None) -> list:
-    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder: its Violations.
-    With `since` (the old tip), only what changed since then and the records linking to it are
-    unpacked and checked (check.run_since), unless settings or pipelines changed."""
+    """`dealcli check` on the tree of `rev`: its Violations. With `since` (the old tip), the
+    rulebook judges only what changed since then (check.run_since → rules.judge): the changed
+    records, and for a deleted one the records linking to it, found in the git directory's link
+    index (LinkIndex); only those files, the settings and the pipelines are unpacked into a
+    temporary folder, and a link target's existence is asked of git. Everything is unpacked and
+    checked when settings or pipelines changed, or without `since`."""
     if git.blob(rev, CONFIG_NAME) is None:
         return []
     from dealcli.validation import check as checker
 
     if since is not None:
-        records = checker.records_of(git.changed(since, rev))
+        paths = sorted(git.changed(since, rev))
+        records = checker.records_of(paths)
         if records is not None:
-            paths = [f"{folder}/{i}{SUFFIX}" for folder, i in records]
-            paths += _linking(git, rev, records)
-            exists = lambda folder, i: git.blob(rev, f"{folder}/{i}{SUFFIX}") is not None  # noqa: E731
-            found = _in_tree(git, rev, paths, lambda s: checker.run_since(s, paths, exists))
-            if found is not None:
-                return found
+            exists = lambda folder, i: git.exists(rev, f"{folder}/{i}{SUFFIX}")  # noqa: E731
+            gone: dict[str, set[str]] = {}
+            for folder, record_id in records:
+                if not exists(folder, record_id):
+                    gone.setdefault(folder, set()).add(record_id)
+            found = {target: neighbours_in(git, since, target, ids) - records for target, ids in gone.items()}
+            extra = [f"{folder}/{i}{SUFFIX}" for linked in found.values() for folder, i in linked]
+            result = _in_tree(git, rev, paths + extra, lambda s: checker.run_since(
+                s, paths, exists, linked=lambda target, ids: found.get(target, set())))
+            if result is not None:
+                return result
     return _in_tree(git, rev, None, checker.run)
 
 
-def _linking(git: Git, rev: str, records) -> list[str]:
-    """Files of `rev` that may link to any of `records` (a fixed-string `git grep` of their ids in
-    the folders of the kinds linking to them; the check reads each one it lists)."""
+def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[str, str]]:
+    """(folder, id) of the records of the tree of `rev` linking to `ids` of the `target` folder:
+    from the link index of the git directory, else (it cannot be written) a fixed-string
+    `git grep` of the ids in the folders of the kinds linking to them, each hit read and its
+    links compared."""
+    try:
+        return LinkIndex(git).at(rev).linking(target, ids)
+    except LinkIndex.Failed:
+        pass
     from dealcli import kinds
 
-    out: list[str] = []
-    for folder, record_id in sorted(records):
-        where = sorted({k.folder + "/" for k, _ in kinds.links_in(folder)})
-        if not where:
-            continue
+    out: set[tuple[str, str]] = set()
+    where = sorted({k.folder + "/" for k, _ in kinds.links_in(target)})
+    for record_id in sorted(ids) if where else ():
         found = git.run("grep", "-l", "-F", "-e", record_id, rev, "--", *where, check=False).decode()
-        out += [line.split(":", 1)[1] for line in found.splitlines() if ":" in line]
+        for line in found.splitlines():
+            hit = _target(line.split(":", 1)[-1])
+            data = _load(git.blob(rev, line.split(":", 1)[-1]), line) if hit else None
+            if hit and (f"link:{target}", record_id) in kinds.link_keys(hit[0], data):
+                out.add(hit)
     return out
+
+
+class LinkIndex:
+    """Who links to whom in the tree of one commit, for the pre-receive hook: the link keys
+    (kinds.link_keys) of every record file, kept in `dealcli-links.sqlite` in the git directory
+    for the commit it was last brought to (`at`), and brought to another commit by reading only
+    the record files that differ between the two (git diff-tree). So the records linking to a
+    deleted one are found without reading the tree's folders; the first use (or a commit no longer
+    there) reads every record file once. It is only ever brought to an old tip, a commit already
+    in the repository (never to a pushed one, which a refused push takes away again)."""
+
+    NAME = "dealcli-links.sqlite"
+    FORMAT = "1"
+
+    class Failed(Exception):
+        """The index cannot be opened or written (a read-only git directory, a broken file)."""
+
+    def __init__(self, git: Git):
+        import sqlite3
+
+        self.git = git
+        path = Path(git.run("rev-parse", "--absolute-git-dir").decode().strip()) / self.NAME
+        try:
+            self.db = sqlite3.connect(path, timeout=120, isolation_level=None)
+            self.db.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE IF NOT EXISTS links (path TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS links_target ON links (key, value);"
+                "CREATE INDEX IF NOT EXISTS links_path ON links (path);")
+        except sqlite3.Error as exc:
+            raise LinkIndex.Failed(str(exc)) from None
+
+    def at(self, rev: str) -> LinkIndex:
+        """The index brought to the commit `rev`."""
+        import sqlite3
+
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one hook at a time brings it forward
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            indexed = meta.get("commit") if meta.get("format") == self.FORMAT else None
+            if indexed == rev:
+                db.execute("COMMIT")
+                return self
+            if indexed is not None and self.git.ok("cat-file", "-e", f"{indexed}^{{commit}}"):
+                paths = [p for p in sorted(self.git.changed(indexed, rev)) if _target(p)]
+                db.executemany("DELETE FROM links WHERE path = ?", [(p,) for p in paths])
+            else:
+                db.execute("DELETE FROM links")
+                listed = self.git.run("ls-tree", "-r", "--name-only", "-z", rev, "--", *KINDS).decode()
+                paths = [p for p in listed.split("\0") if p and _target(p)]
+            from dealcli import kinds
+
+            for path in paths:
+                target = _target(path)
+                data = _load(self.git.blob(rev, path), path)
+                if target is None or not isinstance(data, dict):
+                    continue
+                db.executemany("INSERT INTO links (path, key, value) VALUES (?, ?, ?)",
+                               [(path, key, value) for key, value in kinds.link_keys(target[0], data)])
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           [("format", self.FORMAT), ("commit", rev)])
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise LinkIndex.Failed(str(exc)) from None
+        return self
+
+    def linking(self, target: str, ids: set[str]) -> set[tuple[str, str]]:
+        """(folder, id) of the records holding a link to any of `ids` of the `target` folder."""
+        out: set[tuple[str, str]] = set()
+        for record_id in sorted(ids):
+            for (path,) in self.db.execute("SELECT path FROM links WHERE key = ? AND value = ?",
+                                           (f"link:{target}", record_id)):
+                found = _target(path)
+                if found is not None:
+                    out.add(found)
+        return out
 
 
 def _in_tree(git: Git, rev: str, paths: list[str] | None, check):
