@@ -12,7 +12,9 @@ A ref update is judged from its old tip to its new tip (docs/access.md):
   `users:`) is judged by where it lands, so no shape of history gets around it;
 - who is judged: the authenticated pusher when the git server names one (never the author
   e-mails then); else the author of every commit of the update that touched the file (a commit
-  touches what differs from its first parent; a root commit, everything it holds);
+  touches what differs from its parent; a merge, what differs from every parent, its resolution;
+  a root commit, everything it holds), and the tip's author for a file no commit of the update
+  touched (a history rewritten around it);
 - a non-fast-forward (force push) and a branch delete need the settings right.
 
 `check --audit` walks a branch's first-parent history and judges each step (parent → commit)
@@ -53,6 +55,7 @@ class Git:
         self.env = env
         self._batch: subprocess.Popen | None = None
         self._check: subprocess.Popen | None = None
+        self._changed: dict[tuple[str | None, str], frozenset[str]] = {}
 
     def run(self, *args: str, check: bool = True) -> bytes:
         try:
@@ -102,10 +105,13 @@ class Git:
         self._batch = self._check = None
 
     def changed(self, parent: str | None, commit: str) -> set[str]:
-        """Paths that differ between two commits (`parent` None: every path `commit` holds)."""
-        args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
-        out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
-        return {p for p in out.decode().split("\0") if p}
+        """Paths that differ between two commits (`parent` None: every path `commit` holds); asked
+        once per pair (the access rules and the check of a ref update both need them)."""
+        if (parent, commit) not in self._changed:
+            args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
+            out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
+            self._changed[parent, commit] = frozenset(p for p in out.decode().split("\0") if p)
+        return set(self._changed[parent, commit])
 
     def resolve(self, rev: str) -> str | None:
         out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=self.cwd,
@@ -210,7 +216,11 @@ class Judge:
         wanted = set(paths)
         actors: dict[str, list] = {}
         for sha, parents, author in self.git.commits(new, "--not", start):
-            touched = self.git.changed(parents[0] if parents else None, sha) & wanted
+            if len(parents) > 1:  # a merge changes what differs from every parent (its resolution);
+                # what it takes from a side parent is that side's commits' change (judged there)
+                touched = set.intersection(*(self.git.changed(p, sha) for p in parents)) & wanted
+            else:
+                touched = self.git.changed(parents[0] if parents else None, sha) & wanted
             if not touched:
                 continue
             login = policy.login_of(author)
