@@ -70,13 +70,19 @@ class Git:
         return subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=self.env).returncode == 0
 
     def blob(self, rev: str, path: str) -> bytes | None:
-        """The content of `path` at `rev` (None when it is not there), through one long-running
-        `git cat-file --batch` (a push of thousands of files is not thousands of processes)."""
+        """The content of `path` at `rev` (None when it is not there)."""
+        return self.read(f"{rev}:{path}")
+
+    def read(self, name: str) -> bytes | None:
+        """The content of the blob `name` (an id, or `REV:PATH`, which makes git walk the trees
+        to it: for many files of one folder, ask by id), None when there is none, through one
+        long-running `git cat-file --batch` (a push of thousands of files is not thousands of
+        processes)."""
         if self._batch is None:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.cwd, env=self.env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._batch
-        proc.stdin.write(f"{rev}:{path}\n".encode())
+        proc.stdin.write(f"{name}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()
         if len(header) != 3 or header[1] != b"blob":
@@ -112,6 +118,21 @@ class Git:
             out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
             self._changed[parent, commit] = frozenset(p for p in out.decode().split("\0") if p)
         return set(self._changed[parent, commit])
+
+    def ids(self, old: str | None, new: str, *paths: str) -> dict[str, str | None]:
+        """path -> blob id at `new` (None: deleted) of the files under `paths` that differ between
+        the commits `old` and `new` (`old` None: every file `new` holds)."""
+        if old is None:
+            out = self.run("ls-tree", "-r", "-z", new, "--", *paths).decode()
+            entries = (entry.split("\t", 1) for entry in out.split("\0") if "\t" in entry)
+            return {path: meta.split()[2] for meta, path in entries if meta.split()[1] == "blob"}
+        fields = self.run("diff-tree", "-r", "-z", "--no-commit-id", old, new, "--", *paths).decode().split("\0")
+        found: dict[str, str | None] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.split()
+            if len(parts) >= 5:
+                found[path] = None if set(parts[3]) == {"0"} else parts[3]
+        return found
 
     def resolve(self, rev: str) -> str | None:
         out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=self.cwd,
@@ -369,6 +390,22 @@ def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[s
     return out
 
 
+def build_link_index(git_dir: Path, rev: str = "HEAD") -> str:
+    """`dealcli git-hook index`: the link index brought to `rev` (the default branch); says what
+    it did."""
+    git = Git(git_dir)
+    try:
+        tip = git.resolve(rev)
+        if tip is None:
+            raise UsageError(f"{git_dir}: no commit at {rev} to index")
+        LinkIndex(git).at(tip)
+        return f"link index at {tip[:10]} ({LinkIndex.NAME})"
+    except LinkIndex.Failed as exc:
+        raise UsageError(f"{git_dir}: the link index cannot be written: {exc}") from None
+    finally:
+        git.close()
+
+
 class LinkIndex:
     """Who links to whom in the tree of one commit, for the pre-receive hook: the link keys
     (kinds.link_keys) of every record file, kept in `dealcli-links.sqlite` in the git directory
@@ -412,17 +449,16 @@ class LinkIndex:
                 db.execute("COMMIT")
                 return self
             if indexed is not None and self.git.ok("cat-file", "-e", f"{indexed}^{{commit}}"):
-                paths = [p for p in sorted(self.git.changed(indexed, rev)) if _target(p)]
-                db.executemany("DELETE FROM links WHERE path = ?", [(p,) for p in paths])
+                blobs = self.git.ids(indexed, rev, *KINDS)
+                db.executemany("DELETE FROM links WHERE path = ?", [(p,) for p in sorted(blobs)])
             else:
                 db.execute("DELETE FROM links")
-                listed = self.git.run("ls-tree", "-r", "--name-only", "-z", rev, "--", *KINDS).decode()
-                paths = [p for p in listed.split("\0") if p and _target(p)]
+                blobs = self.git.ids(None, rev, *KINDS)
             from dealcli import kinds
 
-            for path in paths:
+            for path, blob in sorted(blobs.items()):
                 target = _target(path)
-                data = _load(self.git.blob(rev, path), path)
+                data = _load(self.git.read(blob), path) if target is not None and blob is not None else None
                 if target is None or not isinstance(data, dict):
                     continue
                 db.executemany("INSERT INTO links (path, key, value) VALUES (?, ?, ?)",
@@ -449,23 +485,29 @@ class LinkIndex:
 
 
 def _in_tree(git: Git, rev: str, paths: list[str] | None, check):
-    """Run `check(session)` on the files of `rev` unpacked into a temporary folder: every file, or
-    the settings, the pipelines and `paths` (those `rev` holds)."""
-    import io
-    import tarfile
+    """Run `check(session)` on the files of `rev` written into a temporary folder: every file (git
+    archive), or the settings, the pipelines, generators, forms and `paths` (those `rev` holds),
+    each read by its blob id (git walks the big folders' trees once, in ls-tree)."""
     import tempfile
 
     from dealcli.session import Session
 
-    if paths is None:
-        data = git.run("archive", "--format=tar", rev)
-    else:
-        listed = git.run("ls-tree", "-r", "--name-only", "-z", rev, "--", CONFIG_NAME, "pipelines", "generators",
-                         "forms", *sorted(set(paths))).decode().split("\0")
-        data = git.run("archive", "--format=tar", rev, "--", *[p for p in listed if p])
     with tempfile.TemporaryDirectory(prefix="dealcli-hook-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
+        if paths is None:
+            import io
+            import tarfile
+
+            with tarfile.open(fileobj=io.BytesIO(git.run("archive", "--format=tar", rev))) as tar:
+                tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
+        else:
+            wanted = git.ids(None, rev, CONFIG_NAME, "pipelines", "generators", "forms", *sorted(set(paths)))
+            for path, blob in wanted.items():
+                parts = path.split("/")
+                if blob is None or path.startswith("/") or any(part in ("", ".", "..", ".git") for part in parts):
+                    continue  # never a path outside the folder (git refuses such trees; a push may not)
+                target = Path(tmp, *parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(git.read(blob) or b"")
         s = Session(repo_root=Path(tmp), quiet=True)
         s.__dict__["user"] = "git-hook"  # the check reads everything; no acting user
         s.repo.guard = None

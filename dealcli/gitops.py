@@ -122,9 +122,22 @@ def changed_since(root: Path, rev: str, tree: bool = False) -> list[str]:
     if tree:
         return sorted(p for p in git(root, "diff", "--name-only", "--relative", "-z", rev, "HEAD", "--", ".")
                       .stdout.split("\0") if p)
-    changed = git(root, "diff", "--name-only", "--relative", "-z", rev, "--", ".").stdout.split("\0")
-    new = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".").stdout.split("\0")
-    return sorted({p for p in changed + new if p})
+    import subprocess
+
+    # both stat or list every file of the work tree: run side by side
+    asks = [["diff", "--name-only", "--relative", "-z", rev, "--", "."],
+            ["ls-files", "--others", "--exclude-standard", "-z", "--", "."]]
+    procs = [subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for args in asks]
+    found: set[str] = set()
+    for args, proc in zip(asks, procs, strict=True):
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            exc = GitFailed(f"git {args[0]} failed: {err.decode(errors='replace').strip() or proc.returncode}")
+            exc.command = " ".join(["git", "-C", str(root), *args])
+            raise exc
+        found |= {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+    return sorted(found)
 
 
 def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:

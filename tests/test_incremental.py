@@ -155,6 +155,20 @@ def test_the_hooks_link_index_follows_the_commits_since_it_was_built(template, t
     assert {rule for rule, _ in verdict} == {"dangling-link"} and len(verdict) == 1, verdict
 
 
+def test_git_hook_index_builds_the_link_index_ahead(template, tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(template, root, symlinks=True)
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(root), str(bare))
+    r = Runner(bare)("git-hook", "index", env={"GIT_DIR": str(bare)})
+    assert r.returncode == 0 and "link index at" in r.stderr, r.stderr
+    from dealcli import audit
+
+    found = audit.LinkIndex(audit.Git(bare)).linking(
+        "companies", {p.stem for p in records(root, "companies") if "Acme" in p.read_text()})
+    assert {folder for folder, _ in found} == {"deals", "contacts"}, found
+
+
 def test_without_a_writable_link_index_the_hook_still_finds_the_neighbours(template, tmp_path):
     root = tmp_path / "repo"
     shutil.copytree(template, root, symlinks=True)
