@@ -12,7 +12,9 @@ A ref update is judged from its old tip to its new tip (docs/access.md):
   `users:`) is judged by where it lands, so no shape of history gets around it;
 - who is judged: the authenticated pusher when the git server names one (never the author
   e-mails then); else the author of every commit of the update that touched the file (a commit
-  touches what differs from its first parent; a root commit, everything it holds);
+  touches what differs from its parent; a merge, what differs from every parent, its resolution;
+  a root commit, everything it holds), and the tip's author for a file no commit of the update
+  touched (a history rewritten around it);
 - a non-fast-forward (force push) and a branch delete need the settings right.
 
 `check --audit` walks a branch's first-parent history and judges each step (parent → commit)
@@ -51,7 +53,9 @@ class Git:
     def __init__(self, cwd: Path, env: dict | None = None):
         self.cwd = Path(cwd)
         self.env = env
-        self._batch = None
+        self._batch: subprocess.Popen | None = None
+        self._check: subprocess.Popen | None = None
+        self._changed: dict[tuple[str | None, str], frozenset[str]] = {}
 
     def run(self, *args: str, check: bool = True) -> bytes:
         try:
@@ -66,13 +70,19 @@ class Git:
         return subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=self.env).returncode == 0
 
     def blob(self, rev: str, path: str) -> bytes | None:
-        """The content of `path` at `rev` (None when it is not there), through one long-running
-        `git cat-file --batch` (a push of thousands of files is not thousands of processes)."""
+        """The content of `path` at `rev` (None when it is not there)."""
+        return self.read(f"{rev}:{path}")
+
+    def read(self, name: str) -> bytes | None:
+        """The content of the blob `name` (an id, or `REV:PATH`, which makes git walk the trees
+        to it: for many files of one folder, ask by id), None when there is none, through one
+        long-running `git cat-file --batch` (a push of thousands of files is not thousands of
+        processes)."""
         if self._batch is None:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.cwd, env=self.env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._batch
-        proc.stdin.write(f"{rev}:{path}\n".encode())
+        proc.stdin.write(f"{name}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()
         if len(header) != 3 or header[1] != b"blob":
@@ -81,17 +91,48 @@ class Git:
         proc.stdout.read(1)  # the newline after the content
         return data
 
+    def exists(self, rev: str, path: str) -> bool:
+        """Is there a file `path` at `rev`? (one long-running `git cat-file --batch-check`)"""
+        if self._check is None:
+            self._check = subprocess.Popen(["git", "cat-file", "--batch-check"], cwd=self.cwd, env=self.env,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        stdin, stdout = self._check.stdin, self._check.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(f"{rev}:{path}\n".encode())
+        stdin.flush()
+        header = stdout.readline().split()
+        return len(header) == 3 and header[1] == b"blob"
+
     def close(self) -> None:
-        if self._batch is not None:
-            self._batch.stdin.close()
-            self._batch.wait()
-            self._batch = None
+        for proc in (self._batch, self._check):
+            if proc is not None and proc.stdin is not None:
+                proc.stdin.close()
+                proc.wait()
+        self._batch = self._check = None
 
     def changed(self, parent: str | None, commit: str) -> set[str]:
-        """Paths that differ between two commits (`parent` None: every path `commit` holds)."""
-        args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
-        out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
-        return {p for p in out.decode().split("\0") if p}
+        """Paths that differ between two commits (`parent` None: every path `commit` holds); asked
+        once per pair (the access rules and the check of a ref update both need them)."""
+        if (parent, commit) not in self._changed:
+            args = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z"]
+            out = self.run(*args, "--root", commit) if parent is None else self.run(*args, parent, commit)
+            self._changed[parent, commit] = frozenset(p for p in out.decode().split("\0") if p)
+        return set(self._changed[parent, commit])
+
+    def ids(self, old: str | None, new: str, *paths: str) -> dict[str, str | None]:
+        """path -> blob id at `new` (None: deleted) of the files under `paths` that differ between
+        the commits `old` and `new` (`old` None: every file `new` holds)."""
+        if old is None:
+            out = self.run("ls-tree", "-r", "-z", new, "--", *paths).decode()
+            entries = (entry.split("\t", 1) for entry in out.split("\0") if "\t" in entry)
+            return {path: meta.split()[2] for meta, path in entries if meta.split()[1] == "blob"}
+        fields = self.run("diff-tree", "-r", "-z", "--no-commit-id", old, new, "--", *paths).decode().split("\0")
+        found: dict[str, str | None] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.split()
+            if len(parts) >= 5:
+                found[path] = None if set(parts[3]) == {"0"} else parts[3]
+        return found
 
     def resolve(self, rev: str) -> str | None:
         out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=self.cwd,
@@ -196,7 +237,11 @@ class Judge:
         wanted = set(paths)
         actors: dict[str, list] = {}
         for sha, parents, author in self.git.commits(new, "--not", start):
-            touched = self.git.changed(parents[0] if parents else None, sha) & wanted
+            if len(parents) > 1:  # a merge changes what differs from every parent (its resolution);
+                # what it takes from a side parent is that side's commits' change (judged there)
+                touched = set.intersection(*(self.git.changed(p, sha) for p in parents)) & wanted
+            else:
+                touched = self.git.changed(parents[0] if parents else None, sha) & wanted
             if not touched:
                 continue
             login = policy.login_of(author)
@@ -294,58 +339,175 @@ def _pre_receive(git: Git, lines, pusher: str | None) -> list[str]:
 
 
 def check_tree(git: Git, rev: str, since: str | None = None) -> list:
-    """`dealcli check` on the tree of `rev`, unpacked into a temporary folder: its Violations.
-    With `since` (the old tip), only what changed since then and the records linking to it are
-    unpacked and checked (check.run_since), unless settings or pipelines changed."""
+    """`dealcli check` on the tree of `rev`: its Violations. With `since` (the old tip), the
+    rulebook judges only what changed since then (check.run_since → rules.judge): the changed
+    records, and for a deleted one the records linking to it, found in the git directory's link
+    index (LinkIndex); only those files, the settings and the pipelines are unpacked into a
+    temporary folder, and a link target's existence is asked of git. Everything is unpacked and
+    checked when settings or pipelines changed, or without `since`."""
     if git.blob(rev, CONFIG_NAME) is None:
         return []
     from dealcli.validation import check as checker
 
     if since is not None:
-        records = checker.records_of(git.changed(since, rev))
+        paths = sorted(git.changed(since, rev))
+        records = checker.records_of(paths)
         if records is not None:
-            paths = [f"{folder}/{i}{SUFFIX}" for folder, i in records]
-            paths += _linking(git, rev, records)
-            exists = lambda folder, i: git.blob(rev, f"{folder}/{i}{SUFFIX}") is not None  # noqa: E731
-            found = _in_tree(git, rev, paths, lambda s: checker.run_since(s, paths, exists))
-            if found is not None:
-                return found
+            exists = lambda folder, i: git.exists(rev, f"{folder}/{i}{SUFFIX}")  # noqa: E731
+            gone: dict[str, set[str]] = {}
+            for folder, record_id in records:
+                if not exists(folder, record_id):
+                    gone.setdefault(folder, set()).add(record_id)
+            found = {target: neighbours_in(git, since, target, ids) - records for target, ids in gone.items()}
+            extra = [f"{folder}/{i}{SUFFIX}" for linked in found.values() for folder, i in linked]
+            result = _in_tree(git, rev, paths + extra, lambda s: checker.run_since(
+                s, paths, exists, linked=lambda target, ids: found.get(target, set())))
+            if result is not None:
+                return result
     return _in_tree(git, rev, None, checker.run)
 
 
-def _linking(git: Git, rev: str, records) -> list[str]:
-    """Files of `rev` that may link to any of `records` (a fixed-string `git grep` of their ids in
-    the folders of the kinds linking to them; the check reads each one it lists)."""
+def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[str, str]]:
+    """(folder, id) of the records of the tree of `rev` linking to `ids` of the `target` folder:
+    from the link index of the git directory, else (it cannot be written) a fixed-string
+    `git grep` of the ids in the folders of the kinds linking to them, each hit read and its
+    links compared."""
+    try:
+        return LinkIndex(git).at(rev).linking(target, ids)
+    except LinkIndex.Failed:
+        pass
     from dealcli import kinds
 
-    out: list[str] = []
-    for folder, record_id in sorted(records):
-        where = sorted({k.folder + "/" for k, _ in kinds.links_in(folder)})
-        if not where:
-            continue
+    out: set[tuple[str, str]] = set()
+    where = sorted({k.folder + "/" for k, _ in kinds.links_in(target)})
+    for record_id in sorted(ids) if where else ():
         found = git.run("grep", "-l", "-F", "-e", record_id, rev, "--", *where, check=False).decode()
-        out += [line.split(":", 1)[1] for line in found.splitlines() if ":" in line]
+        for line in found.splitlines():
+            hit = _target(line.split(":", 1)[-1])
+            data = _load(git.blob(rev, line.split(":", 1)[-1]), line) if hit else None
+            if hit and (f"link:{target}", record_id) in kinds.link_keys(hit[0], data):
+                out.add(hit)
     return out
 
 
+def build_link_index(git_dir: Path, rev: str = "HEAD") -> str:
+    """`dealcli git-hook index`: the link index brought to `rev` (the default branch); says what
+    it did."""
+    git = Git(git_dir)
+    try:
+        tip = git.resolve(rev)
+        if tip is None:
+            raise UsageError(f"{git_dir}: no commit at {rev} to index")
+        LinkIndex(git).at(tip)
+        return f"link index at {tip[:10]} ({LinkIndex.NAME})"
+    except LinkIndex.Failed as exc:
+        raise UsageError(f"{git_dir}: the link index cannot be written: {exc}") from None
+    finally:
+        git.close()
+
+
+class LinkIndex:
+    """Who links to whom in the tree of one commit, for the pre-receive hook: the link keys
+    (kinds.link_keys) of every record file, kept in `dealcli-links.sqlite` in the git directory
+    for the commit it was last brought to (`at`), and brought to another commit by reading only
+    the record files that differ between the two (git diff-tree). So the records linking to a
+    deleted one are found without reading the tree's folders; the first use (or a commit no longer
+    there) reads every record file once. It is only ever brought to an old tip, a commit already
+    in the repository (never to a pushed one, which a refused push takes away again)."""
+
+    NAME = "dealcli-links.sqlite"
+    FORMAT = "1"
+
+    class Failed(Exception):
+        """The index cannot be opened or written (a read-only git directory, a broken file)."""
+
+    def __init__(self, git: Git):
+        import sqlite3
+
+        self.git = git
+        path = Path(git.run("rev-parse", "--absolute-git-dir").decode().strip()) / self.NAME
+        try:
+            self.db = sqlite3.connect(path, timeout=120, isolation_level=None)
+            self.db.executescript(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE IF NOT EXISTS links (path TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS links_target ON links (key, value);"
+                "CREATE INDEX IF NOT EXISTS links_path ON links (path);")
+        except sqlite3.Error as exc:
+            raise LinkIndex.Failed(str(exc)) from None
+
+    def at(self, rev: str) -> LinkIndex:
+        """The index brought to the commit `rev`."""
+        import sqlite3
+
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one hook at a time brings it forward
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            indexed = meta.get("commit") if meta.get("format") == self.FORMAT else None
+            if indexed == rev:
+                db.execute("COMMIT")
+                return self
+            if indexed is not None and self.git.ok("cat-file", "-e", f"{indexed}^{{commit}}"):
+                blobs = self.git.ids(indexed, rev, *KINDS)
+                db.executemany("DELETE FROM links WHERE path = ?", [(p,) for p in sorted(blobs)])
+            else:
+                db.execute("DELETE FROM links")
+                blobs = self.git.ids(None, rev, *KINDS)
+            from dealcli import kinds
+
+            for path, blob in sorted(blobs.items()):
+                target = _target(path)
+                data = _load(self.git.read(blob), path) if target is not None and blob is not None else None
+                if target is None or not isinstance(data, dict):
+                    continue
+                db.executemany("INSERT INTO links (path, key, value) VALUES (?, ?, ?)",
+                               [(path, key, value) for key, value in kinds.link_keys(target[0], data)])
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           [("format", self.FORMAT), ("commit", rev)])
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise LinkIndex.Failed(str(exc)) from None
+        return self
+
+    def linking(self, target: str, ids: set[str]) -> set[tuple[str, str]]:
+        """(folder, id) of the records holding a link to any of `ids` of the `target` folder."""
+        out: set[tuple[str, str]] = set()
+        for record_id in sorted(ids):
+            for (path,) in self.db.execute("SELECT path FROM links WHERE key = ? AND value = ?",
+                                           (f"link:{target}", record_id)):
+                found = _target(path)
+                if found is not None:
+                    out.add(found)
+        return out
+
+
 def _in_tree(git: Git, rev: str, paths: list[str] | None, check):
-    """Run `check(session)` on the files of `rev` unpacked into a temporary folder: every file, or
-    the settings, the pipelines and `paths` (those `rev` holds)."""
-    import io
-    import tarfile
+    """Run `check(session)` on the files of `rev` written into a temporary folder: every file (git
+    archive), or the settings, the pipelines, generators, forms and `paths` (those `rev` holds),
+    each read by its blob id (git walks the big folders' trees once, in ls-tree)."""
     import tempfile
 
     from dealcli.session import Session
 
-    if paths is None:
-        data = git.run("archive", "--format=tar", rev)
-    else:
-        listed = git.run("ls-tree", "-r", "--name-only", "-z", rev, "--", CONFIG_NAME, "pipelines", "generators",
-                         "forms", *sorted(set(paths))).decode().split("\0")
-        data = git.run("archive", "--format=tar", rev, "--", *[p for p in listed if p])
     with tempfile.TemporaryDirectory(prefix="dealcli-hook-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
+        if paths is None:
+            import io
+            import tarfile
+
+            with tarfile.open(fileobj=io.BytesIO(git.run("archive", "--format=tar", rev))) as tar:
+                tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
+        else:
+            wanted = git.ids(None, rev, CONFIG_NAME, "pipelines", "generators", "forms", *sorted(set(paths)))
+            for path, blob in wanted.items():
+                parts = path.split("/")
+                if blob is None or path.startswith("/") or any(part in ("", ".", "..", ".git") for part in parts):
+                    continue  # never a path outside the folder (git refuses such trees; a push may not)
+                target = Path(tmp, *parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(git.read(blob) or b"")
         s = Session(repo_root=Path(tmp), quiet=True)
         s.__dict__["user"] = "git-hook"  # the check reads everything; no acting user
         s.repo.guard = None

@@ -115,8 +115,18 @@ def _light_coercion() -> None:
             return text
         if annotation is bool:
             return flag
-        if annotation is int and info.min is None and info.max is None and not info.clamp:
-            return integer
+        if annotation is int and not info.clamp:
+            low, high = info.min, info.max
+            if low is None and high is None:
+                return integer
+
+            def bounded(value, ctx):  # out of bounds: raised, so Typer's adapter words the refusal
+                n = integer(value, ctx)
+                if (low is not None and n < low) or (high is not None and n > high):
+                    raise ValueError(value)
+                return n
+
+            return bounded
         if isinstance(annotation, type) and issubclass(annotation, Enum):
             choices, sensitive = tuple(annotation), info.case_sensitive
             return lambda value, ctx: coerce_cli_choice(value, choices=choices, case_sensitive=sensitive, ctx=ctx)

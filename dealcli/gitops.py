@@ -112,15 +112,32 @@ def unmerged(root: Path) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def changed_since(root: Path, rev: str) -> list[str]:
+def changed_since(root: Path, rev: str, tree: bool = False) -> list[str]:
     """Paths under `root` (relative to it) that differ between the git revision `rev` and the
-    work tree: changed, added, deleted, and new files git does not ignore."""
-    toplevel(root)
+    work tree: changed, added, deleted, and new files git does not ignore. `tree`: between `rev`
+    and HEAD instead (two trees compared, no file stat'ed: for a caller that committed everything)."""
     if git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).returncode != 0:
+        toplevel(root)  # not in git at all says so first
         raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
-    changed = git(root, "diff", "--name-only", "--relative", "-z", rev, "--", ".").stdout.split("\0")
-    new = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".").stdout.split("\0")
-    return sorted({p for p in changed + new if p})
+    if tree:
+        return sorted(p for p in git(root, "diff", "--name-only", "--relative", "-z", rev, "HEAD", "--", ".")
+                      .stdout.split("\0") if p)
+    import subprocess
+
+    # both stat or list every file of the work tree: run side by side
+    asks = [["diff", "--name-only", "--relative", "-z", rev, "--", "."],
+            ["ls-files", "--others", "--exclude-standard", "-z", "--", "."]]
+    procs = [subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for args in asks]
+    found: set[str] = set()
+    for args, proc in zip(asks, procs, strict=True):
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            exc = GitFailed(f"git {args[0]} failed: {err.decode(errors='replace').strip() or proc.returncode}")
+            exc.command = " ".join(["git", "-C", str(root), *args])
+            raise exc
+        found |= {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+    return sorted(found)
 
 
 def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:
@@ -214,17 +231,21 @@ def _identity_env(s: Session, root: Path) -> dict:
             "GIT_AUTHOR_EMAIL": email}
 
 
-def commit(s: Session, paths: list[str] | None, message: str, root: Path | None = None) -> bool:
+def commit(s: Session, paths: list[str] | None, message: str, root: Path | None = None,
+           env: dict | None = None) -> bool:
     """Commit `paths` (None: every change under the repository folder `root`, default the
-    Session's) as the acting user. False when there was nothing to commit."""
+    Session's) as the acting user. False when there was nothing to commit. `env`: the identity
+    (_identity_env), when the caller has it already."""
     root = s.repo.root if root is None else root
     spec = list(paths) if paths is not None else ["."]
     git(root, "add", "-A", "--", *spec)
     staged = git(root, "diff", "--cached", "--quiet", "--", *spec, check=False)
     if staged.returncode == 0:
         return False
-    git(root, "commit", "--quiet", f"--author={author_of(s)}", "-m", message, "--", *spec,
-        env=_identity_env(s, root))
+    whole = paths is None and (Path(root) / ".git").exists()  # the top of the work tree: all of it is staged
+    limit = [] if whole else ["--", *spec]  # `git commit -- PATHS` stats every file of PATHS again
+    git(root, "commit", "--quiet", f"--author={author_of(s)}", "-m", message, *limit,
+        env=_identity_env(s, root) if env is None else env)
     return True
 
 
@@ -312,9 +333,10 @@ def _event_text(e: dict) -> str:
 def sync(s: Session, mode: str | None = None, remote: str | None = None, push: bool = True,
          retries: int = 3) -> dict:
     """Commit pending changes as the acting user, pull (rebase or merge) with the merge driver,
-    run `check`, push; pull again when the remote moved in between (up to `retries` times)."""
+    run `check` on what changed since HEAD before the sync (and its link neighbours), push; pull
+    again when the remote moved in between (up to `retries` times). Beside the plain git commands
+    (add, commit, pull, push) it runs only cheap ones: nothing here reads every file again."""
     root = s.repo.root
-    toplevel(root)
     settings = s.repo.config.get("git") if isinstance(s.repo.config.get("git"), dict) else {}
     mode = mode or settings.get("pull") or "rebase"
     if mode not in PULL_MODES:
@@ -322,17 +344,19 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     setup(s)
     report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
     before = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip() or None
-    report["committed"] = commit(s, None, f"dealcli sync by {s.user}")
+    env = _identity_env(s, root)
+    report["committed"] = commit(s, None, f"dealcli sync by {s.user}", env=env)
     remote = remote or settings.get("remote") or _default_remote(root)
     if remote is None:
         s.notice("sync: no git remote; committed locally only")
         return report
     branch = git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     for attempt in range(retries + 1):
-        report["kept"] += _pull(s, root, remote, branch, mode)
+        report["kept"] += _pull(s, root, remote, branch, mode, env)
         report["pulled"] = True
-        report["relocated"] = _relocate(s)
-        problems = _check(s, before)
+        changed = changed_since(root, before, tree=True) if before is not None else None
+        report["relocated"] = _relocate(s, changed)
+        problems = _check(s, changed)
         report["problems"] = problems
         hard = [p for p in problems if p.rule != "conflict"]
         if hard:
@@ -385,24 +409,24 @@ def _default_remote(root: Path) -> str | None:
     return "origin" if "origin" in names else names[0]
 
 
-def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[str]:
+def _pull(s: Session, root: Path, remote: str, branch: str, mode: str, env: dict) -> list[str]:
     """git pull; then settle what git leaves for the driver's rules: a record deleted on one
-    side and changed on the other keeps the change. Anything else unmerged aborts (exit 4)."""
-    has_remote_branch = git(root, "ls-remote", "--exit-code", "--heads", remote, branch, check=False)
-    if has_remote_branch.returncode != 0:
-        return []  # nothing to pull yet: the first push creates the branch
+    side and changed on the other keeps the change. Anything else unmerged aborts (exit 4). A
+    remote without the branch yet is nothing to pull (the first push creates it)."""
     flag = "--rebase" if mode == "rebase" else "--no-rebase"
-    env = _identity_env(s, root)
-    env["GIT_EDITOR"] = "true"
+    env = dict(env, GIT_EDITOR="true")
     proc = git(root, "pull", "--quiet", "--no-edit", "--autostash", flag, remote, branch, check=False, env=env)
+    if proc.returncode != 0 and "couldn't find remote ref" in (proc.stderr or ""):
+        return []  # nothing to pull yet (git says so before it changes anything)
     kept: list[str] = []
+    git_dir = _git_dir(root)
     for _ in range(1000):  # a rebase stops once per commit that needs settling
         _relay(s, proc)
-        if proc.returncode == 0 and not _in_progress(root):
+        if proc.returncode == 0 and not _in_progress(git_dir):
             return kept
         unmerged = _unmerged(root)
         if not unmerged:
-            if not _in_progress(root):
+            if not _in_progress(git_dir):
                 raise GitFailed(f"git pull failed: {_last_line(proc)}")
         for code, path in unmerged:
             if code in ("UD", "DU") and (toplevel(root) / path).exists():
@@ -410,10 +434,10 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str) -> list[s
                 kept.append(path)
                 s.notice(f"sync: {path} was deleted on one side and changed on the other; kept the change")
             else:
-                _abort(root)
+                _abort(root, git_dir)
                 raise GitFailed(f"sync: {path} could not be merged ({code}); the pull was undone, your "
                                 "commits are kept (resolve with `git pull` by hand)")
-        if _rebasing(root):
+        if _rebasing(git_dir):
             proc = git(root, "rebase", "--continue", check=False, env=env)
         else:
             proc = git(root, "commit", "--quiet", "--no-edit", check=False, env=env)
@@ -445,29 +469,35 @@ def _git_dir(root: Path) -> Path:
     return Path(git(root, "rev-parse", "--absolute-git-dir").stdout.strip())
 
 
-def _rebasing(root: Path) -> bool:
-    d = _git_dir(root)
-    return (d / "rebase-merge").exists() or (d / "rebase-apply").exists()
+def _rebasing(git_dir: Path) -> bool:
+    return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
 
 
-def _in_progress(root: Path) -> bool:
-    return _rebasing(root) or (_git_dir(root) / "MERGE_HEAD").exists()
+def _in_progress(git_dir: Path) -> bool:
+    return _rebasing(git_dir) or (git_dir / "MERGE_HEAD").exists()
 
 
-def _abort(root: Path) -> None:
-    if _rebasing(root):
+def _abort(root: Path, git_dir: Path) -> None:
+    if _rebasing(git_dir):
         git(root, "rebase", "--abort", check=False)
     else:
         git(root, "merge", "--abort", check=False)
 
 
-def _relocate(s: Session) -> list[str]:
+def _relocate(s: Session, changed: list[str] | None) -> list[str]:
     """Deals a merge brought into a stage the other side deleted: relocated where the pipeline's
-    `retired_stages` says, and committed."""
+    `retired_stages` says, and committed. Only the deals among `changed` (the paths that differ
+    from HEAD before the sync; None: unknown) can be there, unless a pipeline changed too (then
+    every deal is looked at)."""
     from dealcli import pipelines
+    from dealcli.validation import check as checker
 
+    records = checker.records_of(changed) if changed is not None else None
+    only = None if records is None else {i for kind, i in records if kind == "deals"}
+    if only is not None and not only:
+        return []
     fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
-    moved = pipelines.relocate_retired(fresh)
+    moved = pipelines.relocate_retired(fresh, only)
     if moved:
         commit(fresh, [fresh.repo.rel(fresh.repo.path("deals", i)) for i in moved],
                f"dealcli sync: relocated {len(moved)} deal(s) from deleted stages")
@@ -475,12 +505,12 @@ def _relocate(s: Session) -> list[str]:
     return moved
 
 
-def _check(s: Session, since: str | None) -> list:
-    """`check` of what changed since `since` (HEAD before the sync: the local changes and what the
-    pull brought) and its link neighbours; the whole repository without one."""
+def _check(s: Session, changed: list[str] | None) -> list:
+    """`check` of the `changed` paths (those that differ from HEAD before the sync: the local
+    changes and what the pull brought) and their link neighbours; the whole repository when
+    that is unknown (no commit before) or the change needs it (check.run_since)."""
     from dealcli.validation import check as checker
 
     fresh = Session(dir=str(s.repo.root), as_user=s.user, now_text=s.now.isoformat(), quiet=True)
-    if since is None:
-        return checker.run(fresh)
-    return checker.run_changed(fresh, since)
+    found = checker.run_since(fresh, changed, unmerged=False) if changed is not None else None
+    return found if found is not None else checker.run(fresh)

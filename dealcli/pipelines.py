@@ -451,9 +451,10 @@ def _retire(before: Pipeline, after: Pipeline, stage_id: str, target: str | None
         after.extra["retired_stages"] = retired
 
 
-def relocate_retired(s: Session) -> list[str]:
+def relocate_retired(s: Session, only: set[str] | None = None) -> list[str]:
     """Deals left in a stage that was deleted (they arrived by a merge): move them where the
-    pipeline's `retired_stages` says, through stage_rules (relocate). Returns their ids."""
+    pipeline's `retired_stages` says, through stage_rules (relocate). Returns their ids. `only`:
+    the ids of the deals that may be there (those a merge changed), instead of every deal."""
     done: list[str] = []
     with s.repo.transaction():
         for pipeline in s.all_pipelines(errors=[]).values():
@@ -463,14 +464,26 @@ def relocate_retired(s: Session) -> list[str]:
             for source, target in retired.items():
                 if pipeline.stage(str(source)) is not None or pipeline.stage(str(target)) is None:
                     continue
-                records = [r for r in s.deal_records(errors=[])
-                           if r.get("pipeline") == pipeline.id and r.get("stage") == source]
+                found = s.deal_records(errors=[]) if only is None else _deal_data(s, only)
+                records = [r for r in found if r.get("pipeline") == pipeline.id and r.get("stage") == source]
                 moved = _move_deals(s, pipeline, records, str(source), str(target))
                 for deal, deal_doc in moved:
                     if deal_doc is not None:
                         s.save_deal(deal, deal_doc)
                         done.append(deal.id)
     return done
+
+
+def _deal_data(s: Session, ids: set[str]) -> list[dict]:
+    out = []
+    for deal_id in sorted(ids):
+        try:
+            data = s.repo.load("deals", deal_id).data
+        except (NotFound, CorruptData):
+            continue  # deleted by the merge, or unreadable (check reports it)
+        if isinstance(data, dict):
+            out.append(data)
+    return out
 
 
 def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str, target: str) -> list:

@@ -1,6 +1,7 @@
 """Issue 23's "Done when": a hypothesis state machine drives the REAL CLI (deal add, edit, move,
-close, comment, delete, import, recurring add/run, plain `git` and `dealcli sync`) by users of different roles — alice, a
-manager, and the boss, an admin — on two clones of a bare remote guarded by
+close, comment, delete, import, recurring add/run, company add/merge, intake of e-mail, plain `git`
+and `dealcli sync`) by users of different roles — alice, a manager, and the boss, an admin — on
+two clones of a bare remote guarded by
 `dealcli git-hook pre-receive` (with the pusher named as an authenticating server does). After
 every step it asserts:
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from conftest import Runner, dealcli_bin
 from dealcli.storage import yamlcodec
@@ -109,9 +110,14 @@ class Team(RuleBasedStateMachine):
                 self.pushed_comments.add((path.stem, c["text"]))
 
     # -- rules ---------------------------------------------------------------------------------
-    @rule(target=deals, who=st.sampled_from(list(USERS)), won=st.booleans())
-    def add(self, who, won):
-        args = ["deal", "add", f"Deal {self.count}"] + (["--stage", "won"] if won else [])
+    def companies(self, who: str) -> list[str]:
+        return sorted(p.stem for p in (self.world[who] / "companies").glob("*.yaml"))
+
+    @rule(target=deals, who=st.sampled_from(list(USERS)), won=st.booleans(), client=st.booleans())
+    def add(self, who, won, client):
+        companies = self.companies(who)
+        args = ["deal", "add", f"Deal {self.count}"] + (["--stage", "won"] if won else []) + \
+            (["--company", companies[self.count % len(companies)]] if client and companies else [])
         self.count += 1
         r = self.dealcli(who, *args)
         if won and who == "alice":
@@ -174,6 +180,36 @@ class Team(RuleBasedStateMachine):
         for who in USERS:
             r = self.dealcli(who, "recurring", "run")
             assert r.returncode in (0, 6), r.stderr
+
+    @rule(who=st.sampled_from(list(USERS)), name=st.sampled_from(["Acme", "Globex"]))
+    def add_company(self, who, name):
+        """Both clones may add a company of the same name: duplicates for `company merge`."""
+        r = self.dealcli(who, "company", "add", name)
+        assert r.returncode == 0, r.stderr
+
+    @rule(who=st.sampled_from(list(USERS)), keep=st.integers(0, 3), drop=st.integers(0, 3))
+    def merge_companies(self, who, keep, drop):
+        """`company merge A B`: B's deals, contacts and quotes re-pointed to A and B deleted, in one
+        transaction, or refused whole (a manager who may not edit every record linking B)."""
+        companies = self.companies(who)
+        if len(companies) >= 2 and keep % len(companies) != drop % len(companies):
+            r = self.dealcli(who, "company", "merge", companies[keep % len(companies)],
+                             companies[drop % len(companies)])
+            assert r.returncode in (0, 1, 6), r.stderr
+
+    @rule(target=deals, who=st.sampled_from(list(USERS)), n=st.integers(0, 2))
+    def intake(self, who, n):
+        """An e-mail arrives (`intake email`): a client (contact, company from the domain) and a
+        deal, or the message on the client's open deal. The same message (same Message-ID) may
+        arrive on both clones, or twice: its records have the same ids everywhere."""
+        mail = self.tmp / f"mail-{n}.eml"
+        mail.write_text(f"From: Client {n % 2} <client{n % 2}@client{n % 2}.example>\nTo: sales@x.io\n"
+                        f"Subject: Request {n}\nMessage-ID: <m{n}@client{n % 2}.example>\n"
+                        "Date: Tue, 10 Mar 2026 09:00:00 +0000\n\nPlease send a quote.\n")
+        r = self.dealcli(who, "intake", "email", str(mail), "-f", "json")
+        assert r.returncode == 0, r.stderr
+        deal = json.loads(r.stdout)[0].get("deal")
+        return deal if deal else multiple()
 
     @rule(who=st.sampled_from(list(USERS)), mode=st.sampled_from(["merge", "rebase"]))
     def sync(self, who, mode):
@@ -264,3 +300,26 @@ def test_found_a_manager_creating_a_won_deal(tmp_path):
     r = git(world["alice"], "push", "origin", "HEAD:main", who="alice", check=False)
     # (the remote sees the whole push: a deal added into stage won)
     assert r.returncode != 0 and f"alice may not add deal {deal} into stage won" in r.stderr, r.stderr
+
+
+def test_found_a_pull_merge_blamed_on_its_merger(tmp_path):
+    """Found: the admin wins a deal and pushes; alice, with a commit of her own, pulls (a merge
+    whose first parent is hers) and pushes. The remote took it (the hook judges old tip → new
+    tip), but `check --audit` of the remote's first-parent history blamed alice's merge for the
+    won deal it took unchanged from the admin's side: a merge touches only what differs from
+    every parent (its resolution); what it brings from a side parent is judged on that side's
+    commits."""
+    world = make_world(tmp_path)
+    boss, alice = Runner(world["boss"]), Runner(world["alice"])
+    boss.ok("deal", "add", "Big one", "--stage", "won", user=USERS["boss"])
+    git(world["boss"], "add", "-A")
+    git(world["boss"], "commit", "-qm", "won")
+    git(world["boss"], "push", "-q", "origin", "HEAD:main")
+    alice.ok("company", "add", "Acme", user=USERS["alice"])
+    git(world["alice"], "add", "-A", who="alice")
+    git(world["alice"], "commit", "-qm", "a company", who="alice")
+    git(world["alice"], "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", who="alice")
+    git(world["alice"], "push", "-q", "origin", "HEAD:main", who="alice")
+    git(world["boss"], "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    r = boss("check", "--audit", "origin/main", user=USERS["boss"])
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -32,3 +32,20 @@ def pre_receive(ctx: typer.Context) -> None:
     if problems:
         s.notice(f"push refused: {len(problems)} problem(s); fix the commits (git rebase) and push again")
         raise typer.Exit(1)
+
+
+@app.command("index")
+def index(ctx: typer.Context) -> None:
+    """Build (or bring up to date) the pre-receive hook's link index for the default branch, in the
+    bare repository (`dealcli-links.sqlite` in $GIT_DIR, else the current folder): the hook finds
+    the records linking to a deleted one there. The first push that deletes a record builds it
+    otherwise, reading every record file once (minutes at 100,000 deals); run this once after
+    installing the hook on a big repository (see docs/git.md)."""
+    import os
+    from pathlib import Path
+
+    from dealcli import audit
+    from dealcli.commands.options import session
+
+    s = session(ctx)
+    s.notice(audit.build_link_index(Path(os.environ.get("GIT_DIR") or ".")))

@@ -28,8 +28,9 @@ line_for = rules.line_for
 class Files:
     """The rulebook's Lookup (dealcli/rules.py) over the files on disk, as `check` reads them."""
 
-    def __init__(self, s: Session, known: dict[str, set[str]], pipelines: dict, broken: set):
+    def __init__(self, s: Session, known: dict[str, set[str]], pipelines: dict, broken: set, linking=None):
         self.session, self.known, self.pipelines, self.broken = s, known, pipelines, broken
+        self._linking = linking
 
     def exists(self, kind: str, record_id: str) -> bool:
         return record_id in self.known[kind]
@@ -38,7 +39,9 @@ class Files:
         return self.pipelines.get(pipeline_id)
 
     def linking(self, target: str, ids: set[str]):
-        return iter(())  # check judges every file, so it needs no neighbours
+        if self._linking is None:
+            return iter(())  # the whole check judges every file, so it needs no neighbours
+        return self._linking(target, ids)
 
 
 def check_doc(s: Session, doc: Doc, kind: str, lookup: Files | None = None) -> tuple[list[Violation], object | None]:
@@ -149,21 +152,30 @@ def records_of(paths) -> set[tuple[str, str]] | None:
     return found
 
 
-def neighbours(s: Session, records: set[tuple[str, str]]) -> set[tuple[str, str]] | None:
-    """The records linking to any of `records` (kinds.links_in), found through the index cache's
-    link keys; None when the cache cannot answer (then check everything)."""
-    from dealcli import kinds
+class Unanswerable(Exception):
+    """The link neighbours cannot be found without reading every file: check everything."""
+
+
+def neighbours(s: Session, target: str, ids: set[str]) -> set[tuple[str, str]]:
+    """(folder, id) of the records linking to `ids` of the `target` folder (kinds.links_in),
+    through the index cache's link keys; Unanswerable when the cache cannot answer. Each linking
+    folder is brought up to date first (every file stat'ed, a changed one parsed again), so a
+    record edited in place since the last scan is not missed."""
+    import sqlite3
 
     out: set[tuple[str, str]] = set()
-    wanted: dict[str, set[tuple[str, str]]] = {}
-    for folder, record_id in records:
-        for kind, _link in kinds.links_in(folder):
-            wanted.setdefault(kind.folder, set()).add((f"link:{folder}", record_id))
-    for linking, pairs in wanted.items():
-        found = s.repo.lookup(linking, sorted(pairs))
+    index = s.repo.index
+    for folder in sorted({k.folder for k, _link in kinds.links_in(target)}):
+        try:
+            if index is None:
+                raise Unanswerable(folder)
+            index.refresh(folder)
+        except (sqlite3.Error, OSError):
+            raise Unanswerable(folder) from None
+        found = s.repo.lookup(folder, sorted((f"link:{target}", i) for i in ids))
         if found is None:
-            return None
-        out |= {(linking, i) for i in found}
+            raise Unanswerable(folder)
+        out |= {(folder, i) for i in found}
     return out
 
 
@@ -176,49 +188,56 @@ def run_changed(s: Session, rev: str) -> list[Violation]:
     return found if found is not None else run(s)
 
 
-def run_since(s: Session, paths, exists=None) -> list[Violation] | None:
-    """`dealcli check` of what changed: the records among `paths` (repository-relative, deleted
-    ones included) and the records linking to them, with the same validators as `run`. None when
-    the change needs the whole repository checked (settings or pipelines changed, or the index
-    cannot find link neighbours). `exists(folder, id)`: whether a link target exists, when the
-    folder on disk does not hold every record (the pre-receive hook)."""
-    global _JOB
+def run_since(s: Session, paths, exists=None, linked=None, unmerged: bool = True) -> list[Violation] | None:
+    """`dealcli check` of what changed: `rules.judge` on the records among `paths`
+    (repository-relative, deleted ones included), so each record still there is judged by its own
+    rules and links, and for each deleted one the records linking to it (its link neighbours) by
+    their links. Nothing else is read: not the folders, not the records an edited one links to
+    (their existence is one stat each). None when the change needs the whole repository checked
+    (settings or pipelines changed, or the neighbours of a deleted record cannot be found
+    through the index). `exists(folder, id)`: whether a link target exists, when the folder on
+    disk does not hold every record (the pre-receive hook); `linked(target, ids)`: the (folder,
+    id) of the records linking to them, when not through the index cache (the hook)."""
     records = records_of(paths)
     if records is None:
         return None
-    extra = neighbours(s, records)
-    if extra is None:
-        return None
-    todo = sorted(r for r in records | extra if s.repo.path(r[0], r[1]).exists())
+    repo = s.repo
+    changed: list[Doc] = []
+    problems: list[Violation] = []
+    for kind, record_id in sorted(records):
+        path = repo.path(kind, record_id)
+        try:
+            changed.append(repo.load(kind, record_id))
+        except NotFound:
+            changed.append(Doc(kind, record_id, path, None, None))  # deleted
+        except CorruptData as exc:
+            problems += _yaml_problems(s, [exc])
     errors: list[CorruptData] = []
     pipelines = {}
-    for doc in s.repo.iter_docs("pipelines", errors):
+    for doc in repo.iter_docs("pipelines", errors):
         try:
             pipelines[doc.id] = model_of("pipelines").from_dict(doc.data)
         except FieldError:
             pass
     broken = {Path(exc.path).stem for exc in errors}
-    files = Files(s, _Exists(s, exists), pipelines, broken)  # type: ignore[arg-type]
-    problems: list[Violation] = []
-    _JOB = (s, files)
-    try:
-        problems += _check_deal_files([i for kind, i in todo if kind == "deals"])
-    finally:
-        _JOB = ()
-    for kind, record_id in todo:
-        if kind == "deals":
-            continue
-        try:
-            doc = s.repo.load(kind, record_id)
-        except NotFound:
-            continue
-        except CorruptData as exc:
-            problems += _yaml_problems(s, [exc])
-            continue
-        problems += check_doc(s, doc, kind, files)[0] + rules.links_out(doc, files, s.repo.rel(doc.path))
-    from dealcli import gitops
+    find = linked or (lambda target, ids: neighbours(s, target, ids))
 
-    problems += _unmerged_problems(gitops.unmerged(s.repo.root))
+    def linking(target: str, ids: set[str]):
+        for folder, record_id in sorted(find(target, ids)):
+            try:
+                yield repo.load(folder, record_id)
+            except (NotFound, CorruptData):
+                continue  # gone meanwhile, or unreadable (reported when its own change is checked)
+
+    files = Files(s, _Exists(s, exists), pipelines, broken, linking)  # type: ignore[arg-type]
+    try:
+        problems += rules.judge(changed, files, rel=lambda doc: repo.rel(doc.path))
+    except Unanswerable:
+        return None
+    if unmerged:
+        from dealcli import gitops
+
+        problems += _unmerged_problems(gitops.unmerged(repo.root))
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
