@@ -2,9 +2,10 @@
 (tests/fixtures/import/maven_sales_pipeline.csv, a copy of ../shared/data/maven_crm_sales_opportunities):
 imports the file into a temporary repository with `dealcli import` (the mapping of docs/import.md),
 then runs `dealcli predict backtest` for several cutoffs, horizons and units and prints one
-Markdown table (AUC, precision@k, recall@k of the model and of the two baselines, all measured
-in the same run), then the model settings each run chose on its inner backtest (which lies
-wholly before the cutoff). docs/automation.md records its output. Asserts nothing.
+Markdown table (AUC, precision@k, recall@k of the model -- the family chosen on data before the
+cutoff, named in brackets --, of the other model families, of the open-deals rule and of the two
+naive baselines, all measured in the same run), then the model and settings each run chose on
+its inner backtest (which lies wholly before the cutoff). docs/automation.md records its output. Asserts nothing.
 
     .venv/bin/python benchmarks/bench_predict.py [--keep DIR]
 """
@@ -75,7 +76,8 @@ def main() -> None:
             chosen = re.search(r"model settings: (.*)", proc.stderr)
             settings.append(f"| {by} | {cutoff} | {horizon} | {chosen.group(1) if chosen else '?'} |")
             for row in json.loads(proc.stdout):
-                print(f"| {by} | {cutoff} | {horizon} | {counts} | {k} | {row['method']} | {row['auc'] or 'n/a'} | "
+                method = f"{row['method']} ({row['model']})" if row.get("model") else row["method"]
+                print(f"| {by} | {cutoff} | {horizon} | {counts} | {k} | {method} | {row['auc'] or 'n/a'} | "
                       f"{row['precision_at_k']} | {row['recall_at_k']} |")
         print("\nModel settings, chosen on data wholly before each cutoff (inner backtest, else cross-validation over the units):\n")
         print("| unit | cutoff | horizon | settings |")

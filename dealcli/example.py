@@ -1,7 +1,8 @@
 """Sample data for `dealcli init --example`: companies, contacts, a product catalogue and about
 twenty deals spread over the stages (open, won, lost, a repeat deal, comments), activities
-(overdue, today, later; some deals have none), leads (one converted) and a quote, made through
-the same core operations a user would call, so their history is real."""
+(overdue, today, later; some deals have none), leads (one converted) and a quote, and two years
+of earlier purchases (won deals, PURCHASES) for `predict repeat` to learn from, made through the
+same core operations a user would call, so their history is real."""
 
 from __future__ import annotations
 
@@ -57,6 +58,18 @@ CATALOGUE = [
     ("Laptop", "1150", "20", "LAP-14", "piece"),
     ("Consulting hour", "120", "0", "CONS-H", "hour"),
 ]
+# two years of repeat purchases before the deals above: company, contact, product spec, every
+# (days), how many, the first one (days ago), responsible index; each day moves by a few days
+PURCHASES = [
+    ("Northwind Traders", "Laura Callahan", "CONS-H:20", 90, 7, 700, 0),
+    ("Adventure Works", "Andrew Fuller", "SUP-Y:1", 365, 2, 755, 0),
+    ("Contoso Ltd", "Michael Suyama", "Licence (seat/year):240:25:15", 180, 4, 690, 1),
+    ("Litware Inc", "Steven Buchanan", "WS-DAY:1", 120, 5, 640, 1),
+    ("Wide World Importers", "Robert King", "LAP-14:2", 200, 3, 610, 2),
+    ("Proseware Inc", "Margaret Peacock", "CONS-H:10", 75, 6, 560, 0),
+    ("Tailspin Toys", "Janet Leverling", "WS-DAY:2", 1, 1, 400, 1),
+    ("Fabrikam Inc", "Nancy Davolio", "CONS-H:40", 200, 2, 500, 2),
+]
 # deal title, type, subject, due (days from now, hour); done=True marks it done at once
 ACTIVITIES = [
     ("CRM rollout", "call", "Check the pilot feedback", -1, 10, False),
@@ -80,6 +93,15 @@ def populate(root: Path, now: dt.datetime) -> int:
         products.add(at(120, USERS[0]), name, price, tax=tax, sku=code, unit=unit)
 
     made = 0
+    for company, contact, spec, every, count, first, who in PURCHASES:
+        for i in range(count):
+            days = first - i * every + (i * 7 % 11) - 5
+            s, when = at(days, USERS[who]), (now - dt.timedelta(days=days)).date()
+            deal = deals.add(s, deals.DealSpec(title=f"{company}: order of {when:%B %Y}", company=company,
+                                               contacts=[contact], products=[spec], responsible=USERS[who],
+                                               close_date=when.isoformat(), source="example", type="sale"))
+            deals.close(at(days - 0.2, USERS[who]), [deal.id], True, None, None)
+            made += 1
     by_title = {}
     for title, company, contact, specs, outcome, who, days, close_in in DEALS:
         user = USERS[who]

@@ -29,9 +29,13 @@ lies before the cutoff). Its settings (the regularisation C and whether the opti
 are used, and which) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
 origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
 cutoff); the best AUC wins. When that split does not fit, cross-validation over the units on
-the training origins; DEFAULT_SETTINGS when neither can be measured (choose_settings). A score's reasons are the per-feature contributions to the log-odds,
-coefficient x standardised value: how far this unit's feature moves its odds from those of
-an average unit.
+the training origins; DEFAULT_SETTINGS when neither can be measured. The same inner backtest
+chooses the model family among the logistic regression, the open-deals rule (a logistic
+regression on `open` alone) and gradient boosting (HistGradientBoostingClassifier) on every
+feature (choose_model). A score's reasons are the per-feature contributions to the log-odds
+(coefficient x standardised value; for gradient boosting the change when the feature alone is
+put back to its training mean): how far this unit's feature moves its odds from those of an
+average unit, the ones that raised it listed apart from the ones that lowered it.
 
 scikit-learn is an optional extra (`pip install 'dealcli[predict]'`), imported only here."""
 
@@ -42,6 +46,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dealcli.errors import UsageError
 from dealcli.session import Session
@@ -55,6 +60,8 @@ SHRINK = 5.0
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 FOLDS = 3
 DEFAULT_SETTINGS = (1.0, ())  # (C, optional features)
+# the model families the inner backtest chooses among (earlier = preferred on a tie)
+LOGISTIC, OPEN_RULE, BOOSTING = "logistic regression", "deals open at the cutoff", "gradient boosting"
 MIN_TRAIN_HISTORY_DAYS = 30
 INSTALL_HINT = "pip install 'dealcli[predict]'"
 _HORIZON = re.compile(r"^\s*(\d{1,4})\s*([dwmy]?)\s*$", re.I)
@@ -77,11 +84,12 @@ def parse_horizon(text: str) -> int:
 def sklearn():
     """The scikit-learn pieces predict uses; MissingLibrary (exit 2) when it is not installed."""
     try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
     except ImportError:
         raise MissingLibrary(f"predict needs scikit-learn, which is not installed: {INSTALL_HINT}") from None
-    return LogisticRegression, StandardScaler
+    return LogisticRegression, StandardScaler, HistGradientBoostingClassifier
 
 
 # -- purchases --------------------------------------------------------------------------------------
@@ -277,6 +285,12 @@ def names_of(by: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
 # -- the model ------------------------------------------------------------------------------------------
 @dataclass
 class Model:
+    """A fitted model of one family (`kind`): a logistic regression on the standardised
+    features (coef, intercept, mean, scale), the open-deals rule (a logistic regression on
+    `open` alone, which ranks as the rule does and gives it a probability), or gradient
+    boosting (`estimator`, scikit-learn's HistGradientBoostingClassifier; mean = the training
+    means)."""
+
     horizon: int
     names: tuple[str, ...]
     coef: list[float]
@@ -286,20 +300,52 @@ class Model:
     examples: int
     positives: int
     C: float = DEFAULT_SETTINGS[0]
-    validation: dict | None = None  # how the settings were chosen (see choose_settings)
+    validation: dict | None = None  # how the model was chosen (see choose_model)
+    kind: str = LOGISTIC
+    estimator: Any = None
+    others: dict[str, Model] = field(default_factory=dict)  # the best of each other family (backtest)
+
+    def logits(self, feats: list[dict]) -> list[float]:
+        if self.estimator is not None:
+            X = [[f[name] for name in self.names] for f in feats]
+            if not X:
+                return []
+            with one_thread():
+                return [float(v) for v in self.estimator.decision_function(X)]
+        return [self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f), strict=True)) for f in feats]
 
     def logit(self, f: dict) -> float:
-        return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f)))
+        return self.logits([f])[0]
 
     def standard(self, f: dict) -> list[float]:
-        return [(f[name] - m) / s for name, m, s in zip(self.names, self.mean, self.scale)]
+        return [(f[name] - m) / s for name, m, s in zip(self.names, self.mean, self.scale, strict=True)]
 
     def score(self, f: dict) -> float:
-        z = self.logit(f)
-        return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+        return _sigmoid(self.logit(f))
+
+    def scores(self, feats: list[dict]) -> list[float]:
+        return [_sigmoid(z) for z in self.logits(feats)]
 
     def contributions(self, f: dict) -> dict[str, float]:
-        return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f))}
+        """How far each feature moves this unit's log-odds from those of an average unit: for the
+        linear models coefficient x standardised value (exactly); for gradient boosting the
+        change when the feature alone is put back to its training mean."""
+        if self.estimator is None:
+            return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f), strict=True)}
+        base, *others = self.logits([f] + [{**f, name: m} for name, m in zip(self.names, self.mean, strict=True)])
+        return {name: base - z for name, z in zip(self.names, others, strict=True)}
+
+
+def one_thread():
+    """Gradient boosting on one OpenMP thread: the data here is small, and on a busy machine
+    its thread pool is far slower (50 times, measured) than one thread."""
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
 
 def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
@@ -336,33 +382,55 @@ def fold_of(key: tuple, buys: list[Purchase]) -> int:
     return zlib.crc32(repr((first.day.isoformat(), first.amount, first.products, key[1:])).encode()) % FOLDS
 
 
-def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C: float, horizon: int):
-    """A Model fitted on the examples of several origins; None when they hold one class only."""
-    LogisticRegression, StandardScaler = sklearn()
+def _fit(examples: list[tuple[list[dict], list[int]]], names: tuple[str, ...], C: float, horizon: int,
+         kind: str = LOGISTIC) -> Model | None:
+    """A Model of family `kind` fitted on the examples of several origins; None when they hold
+    one class only."""
+    LogisticRegression, StandardScaler, Boosting = sklearn()
     X = [[f[name] for name in names] for feats, _ in examples for f in feats]
     y = [label for _, labels in examples for label in labels]
     if len(set(y)) < 2:
         return None
+    if kind == BOOSTING:  # fixed, small settings: no random validation split, so a run repeats exactly
+        with one_thread():
+            estimator = Boosting(max_iter=100, learning_rate=0.1, early_stopping=False, random_state=0).fit(X, y)
+        mean = [sum(column) / len(X) for column in zip(*X, strict=True)]
+        return Model(horizon, names, [0.0] * len(names), 0.0, mean, [1.0] * len(names), len(y), sum(y), C,
+                     kind=kind, estimator=estimator)
     scaler = StandardScaler().fit(X)
     model = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(X), y)
     scale = [float(v) if v > 0 else 1.0 for v in scaler.scale_]
     return Model(horizon, names, [float(c) for c in model.coef_[0]], float(model.intercept_[0]),
-                 [float(m) for m in scaler.mean_], scale, len(y), sum(y), C)
+                 [float(m) for m in scaler.mean_], scale, len(y), sum(y), C, kind=kind)
 
 
-def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
-                    horizon: int) -> tuple[float, tuple[str, ...], dict]:
-    """The regularisation C (C_GRID) and the optional features (OPTIONAL[by]), chosen on data
-    that lies wholly before the cutoff. First choice, an inner backtest: fitted on the origins up
-    to cutoff - 2 x horizon (their labels end by cutoff - horizon), scored at the origin
-    cutoff - horizon against what happened in [cutoff - horizon, cutoff). When that split has no
-    training windows, or its window no buyers or no non-buyers: FOLDS-fold cross-validation over
-    the units (each unit's examples in one fold) on the training origins themselves. The best
-    (mean) AUC wins; a tie keeps the earlier candidate (fewer features, then C = 1 before the
-    others). DEFAULT_SETTINGS when neither can be measured."""
+def candidates(by: str) -> list[tuple[str, float, tuple[str, ...]]]:
+    """(family, C, feature names) of every model the inner backtest weighs, in the order of
+    preference on a tie: the logistic regression with fewer optional features first and C = 1
+    before the others, then the open-deals rule, then gradient boosting on every feature."""
+    order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
+    out = [(LOGISTIC, C, names_of(by, extra)) for extra in OPTIONAL[by] for C in order]
+    return out + [(OPEN_RULE, 1.0, ("open",)), (BOOSTING, 1.0, names_of(by, OPTIONAL[by][-1]))]
+
+
+def choose_model(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]], cutoff: dt.date,
+                 horizon: int) -> tuple[str, dict[str, tuple[float, tuple[str, ...]]], dict]:
+    """The model family (logistic regression, the open-deals rule, gradient boosting) and its
+    settings (for the logistic regression the regularisation C of C_GRID and the optional
+    features of OPTIONAL[by]), chosen on data that lies wholly before the cutoff. First choice,
+    an inner backtest: fitted on the origins up to cutoff - 2 x horizon (their labels end by
+    cutoff - horizon), scored at the origin cutoff - horizon against what happened in
+    [cutoff - horizon, cutoff). When that split has no training windows, or its window no buyers
+    or no non-buyers: FOLDS-fold cross-validation over the units (each unit's examples in one
+    fold) on the training origins themselves. The best (mean) AUC wins; a tie keeps the earlier
+    candidate (`candidates`). A logistic regression with DEFAULT_SETTINGS when nothing can be
+    measured. Returns the chosen family, the best settings of each family (C, feature names) and
+    how the choice was made (with each family's best AUC)."""
     val_t = cutoff - dt.timedelta(days=horizon)
     inner = [ex for t, ex in by_origin.items() if t <= val_t - dt.timedelta(days=horizon)]
     val_feats, val_labels = by_origin.get(val_t, ([], []))
+    splits: list[tuple[list[tuple[list[dict], list[int]]], list[dict], list[int]]]
+    how: dict[str, str | None]
     if inner and len(set(val_labels)) > 1:
         splits = [(inner, val_feats, val_labels)]
         how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
@@ -371,46 +439,61 @@ def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int
         fold = [f["_fold"] for f, _ in pairs]
         splits = []
         for k in range(FOLDS):
-            train_ = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
+            rest = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
             held = [(f, y) for (f, y), i in zip(pairs, fold) if i == k]
-            splits.append(([([f for f, _ in train_], [y for _, y in train_])], [f for f, _ in held],
+            splits.append(([([f for f, _ in rest], [y for _, y in rest])], [f for f, _ in held],
                            [y for _, y in held]))
         how = {"origin": None, "chosen": f"{FOLDS}-fold cross-validation over the units"}
-    best = None
-    order = sorted(C_GRID, key=lambda c: (c != 1.0, c))
-    for extra in OPTIONAL[by]:
-        names = names_of(by, extra)
-        for C in order:
-            aucs = []
-            for train_, feats, labels in splits:
-                model = _fit(train_, names, C, horizon)
-                a = auc([model.logit(f) for f in feats], labels) if model else None
-                if a is not None:
-                    aucs.append(a)
-            if len(aucs) == len(splits):
-                mean = sum(aucs) / len(aucs)
-                if best is None or mean > best[0] + 1e-9:
-                    best = (mean, C, extra)
-    if best is None:
+    best: dict[str, tuple[float, float, tuple[str, ...]]] = {}  # family -> (AUC, C, names)
+    for kind, C, names in candidates(by):
+        aucs = []
+        for train_, feats, labels in splits:
+            model = _fit(train_, names, C, horizon, kind)
+            a = auc(model.logits(feats), labels) if model else None
+            if a is not None:
+                aucs.append(a)
+        if len(aucs) == len(splits):
+            mean = sum(aucs) / len(aucs)
+            if kind not in best or mean > best[kind][0] + 1e-9:
+                best[kind] = (mean, C, names)
+    if not best:
         C, extra = DEFAULT_SETTINGS
-        return C, extra, {"origin": None, "auc": None, "chosen": "default (too little history to choose on)"}
-    return best[1], best[2], {**how, "auc": round(best[0], 3)}
+        return LOGISTIC, {LOGISTIC: (C, names_of(by, extra))}, {
+            "origin": None, "auc": None, "chosen": "default (too little history to choose on)", "model": LOGISTIC,
+            "candidates": {}}
+    chosen = None
+    for kind in (LOGISTIC, OPEN_RULE, BOOSTING):  # the order of preference on a tie
+        if kind in best and (chosen is None or best[kind][0] > best[chosen][0] + 1e-9):
+            chosen = kind
+    assert chosen is not None
+    return chosen, {kind: (C, names) for kind, (_, C, names) in best.items()}, {
+        **how, "auc": round(best[chosen][0], 3), "model": chosen,
+        "candidates": {kind: round(a, 3) for kind, (a, _, _) in best.items()}}
 
 
-def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int) -> Model:
-    """Fit the logistic regression on rolling origins before the cutoff, with the settings the
-    inner backtest chose (choose_settings)."""
+def train(groups: dict[tuple, list[Purchase]], ctx: Context, cutoff: dt.date, horizon: int,
+          others: bool = False) -> Model:
+    """Fit the model family and settings the inner backtest chose (choose_model) on the rolling
+    origins before the cutoff; with `others`, also the best of each other family (Model.others)."""
     sklearn()
     by = "product" if groups and len(next(iter(groups))) == 2 else "client"
     by_origin = {t: _examples(groups, ctx, t, horizon) for t in origins(ctx.start, cutoff, horizon)}
-    C, extra, how = choose_settings(by, by_origin, cutoff, horizon)
-    model = _fit(list(by_origin.values()), names_of(by, extra), C, horizon)
+    kind, settings, how = choose_model(by, by_origin, cutoff, horizon)
+    examples = list(by_origin.values())
+    model = _fit(examples, settings[kind][1], settings[kind][0], horizon, kind)
     if model is None:
         raise UsageError.about(("horizon", "cutoff"), "not enough history to learn from before {cutoff}: the "
                                "training windows need purchases before them and both buyers and non-buyers within "
                                "{horizon} days after them (a shorter {0} or a later {1} may help)",
                                cutoff=cutoff.isoformat(), horizon=horizon)
-    model.validation = how
+    model.validation = {**how, "C": model.C, "features": list(model.names)}
+    if others:
+        for other in (LOGISTIC, BOOSTING):
+            C, names = settings.get(other, (DEFAULT_SETTINGS[0], names_of(by, OPTIONAL[by][-1] if other == BOOSTING
+                                                                          else DEFAULT_SETTINGS[1])))
+            fitted = _fit(examples, names, C, horizon, other) if other != kind else None
+            if fitted is not None:
+                model.others[other] = fitted
     return model
 
 
@@ -436,15 +519,26 @@ REASON = {
 }
 
 
-def reasons(model: Model, f: dict, top: int = 3) -> list[dict]:
+def reasons(model: Model, f: dict, top: int = 3, top_down: int = 2) -> list[dict]:
+    """The features that raised the score most (up to `top`, largest first), then those that
+    lowered it most (up to `top_down`), each with its contribution and its text; `direction` up
+    or down. A score is never explained by what held it back alone."""
     facts = f["_facts"]
-    contrib = model.contributions(f)
-    ranked = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))[:top]
-    return [{"feature": k, "contribution": round(v, 3), "text": REASON[k](facts)} for k, v in ranked]
+    contrib = [(k, round(v, 3)) for k, v in model.contributions(f).items()]
+    up = sorted((kv for kv in contrib if kv[1] > 0), key=lambda kv: -kv[1])[:top]
+    down = sorted((kv for kv in contrib if kv[1] < 0), key=lambda kv: kv[1])[:top_down]
+    return [{"feature": k, "contribution": v, "text": REASON[k](facts), "direction": direction}
+            for direction, ranked in (("up", up), ("down", down)) for k, v in ranked]
 
 
 def reason_text(items: list[dict]) -> str:
-    return "; ".join(f"{r['text']} ({r['contribution']:+.2f})" for r in items)
+    """`raised by: A (+0.74); B (+0.44) | lowered by: C (-0.34)`."""
+    parts = []
+    for direction, label in (("up", "raised by"), ("down", "lowered by")):
+        said = [f"{r['text']} ({r['contribution']:+.2f})" for r in items if r["direction"] == direction]
+        if said:
+            parts.append(f"{label}: " + "; ".join(said))
+    return " | ".join(parts) or "no feature moves it from an average unit's"
 
 
 # -- scoring now ------------------------------------------------------------------------------------------
@@ -466,6 +560,11 @@ def repeat(s: Session, horizon: int, top: int, by: str = "client") -> tuple[list
     today = s.now.astimezone(s.now.tzinfo).date()
     if h.first_day is None:
         raise UsageError("predict: no won deals to learn from")
+    newest = max(p.day for p in h.purchases)
+    if (today - newest).days > horizon:
+        s.alert(f"the newest purchase is from {newest.isoformat()}, {(today - newest).days} days before "
+                f"{today.isoformat()}, longer ago than the {horizon}-day horizon: every client looks lapsed and the "
+                "scores say little (import newer won deals, or score as of an earlier day)")
     groups, ctx = units(h, by), context(h, by)
     model = train(groups, ctx, today, horizon)
     client_best: dict[str, str] = {}
@@ -482,6 +581,8 @@ def repeat(s: Session, horizon: int, top: int, by: str = "client") -> tuple[list
                {"top_product": h.product_names.get(client_best.get(key[0], ""), client_best.get(key[0]))}),
             "score": Decimal(str(round(p, 3))), "purchases": f["_facts"]["purchases"],
             "last_purchase": f["_facts"]["last"], "reasons": reason_text(why),
+            **{label: [{k: r[k] for k in ("feature", "contribution", "text")} for r in why if r["direction"] == d]
+               for label, d in (("raised_by", "up"), ("lowered_by", "down"))},
             "contributions": {k: round(v, 3) for k, v in model.contributions(f).items()},
         })
     return rows, model
@@ -507,11 +608,20 @@ def period_key(today: dt.date, horizon: int) -> str:
     return f"{start:%Y%m%d}"
 
 
+def _product_tag(name: str) -> str:
+    """A product in a deal id: 8 hex digits of its casefolded name (names may hold anything)."""
+    import hashlib
+
+    return hashlib.sha1(name.casefold().encode("utf-8")).hexdigest()[:8]
+
+
 def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = None,
            stage: str | None = None) -> list[dict]:
-    """Open a deal for each scored client (deals.add, create-only id pred-<client>-<h>d-<window>)
-    unless the client still has an open deal from an earlier prediction. Returns the rows with
-    `deal` and `result` (created | exists | skipped)."""
+    """Open a deal for each scored row (deals.add, create-only id pred-<client>-<h>d-<window>, or
+    pred-<client>-<product tag>-<h>d-<window> for a client x product row, with that product's row
+    of the client's latest won deal holding it) unless the client still has an open deal from an
+    earlier prediction (of that product, for a product row). Returns the rows with `deal` and
+    `result` (created | exists | skipped)."""
     from dealcli import deals, generators
     from dealcli.model import ProductRow
 
@@ -522,26 +632,38 @@ def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = No
         h = history(s)
         for row in rows:
             client = row["client"]
-            deal_id = f"pred-{client}-{horizon}d-{key}"
+            product = row.get("product")  # a client x product row
+            wanted = None if product is None else product.casefold()
+            tag = "" if product is None else f"{_product_tag(product)}-"
+            deal_id = f"pred-{client}-{tag}{horizon}d-{key}"
             row["deal"] = deal_id
             records = h.records.get(client, [])
             if s.repo.exists("deals", deal_id):
                 row["result"] = "exists"
                 continue
-            if any(r.get("status") == "open" and isinstance(r.get("prediction"), dict) for r in records):
+            if any(r.get("status") == "open" and isinstance(r.get("prediction"), dict)
+                   and (wanted is None or str(r["prediction"].get("product", "")).casefold() == wanted)
+                   for r in records):
                 row["result"] = "skipped"
                 continue
+
+            def holds(p, wanted: str | None = wanted) -> bool:
+                return isinstance(p, dict) and (wanted is None or str(p.get("name", "")).strip().casefold() == wanted)
+
             kind = "companies" if s.repo.exists("companies", client) else "contacts"
-            last = generators.last_deal(generators.Client(kind, client, {}, records), tz) or {}
+            bought = [r for r in records if any(holds(p) for p in r.get("products") or [])] or records
+            last = generators.last_deal(generators.Client(kind, client, {}, bought), tz) or {}
             rows_ = [ProductRow.from_dict(p, ("products", i)) for i, p in enumerate(last.get("products") or [])
-                     if isinstance(p, dict)]
+                     if holds(p)]
             spec = deals.DealSpec(
-                title=f"Repeat sale: {row['client_name']}", pipeline=pipeline, stage=stage,
+                title=f"Repeat sale: {row['client_name']}" + (f", {product}" if product else ""),
+                pipeline=pipeline, stage=stage,
                 company=client if kind == "companies" else last.get("company"),
                 contacts=[client] if kind == "contacts" else list(last.get("contacts") or []),
                 product_rows=rows_, currency=last.get("currency") if rows_ else None,
                 responsible=last.get("responsible"),
-                extra={"prediction": {"client": client, "horizon": f"{horizon}d", "period": key,
+                extra={"prediction": {"client": client, **({"product": product} if product is not None else {}),
+                                      "horizon": f"{horizon}d", "period": key,
                                       "score": row["score"],  # exact decimals: a float is no value a record holds
                                       "reasons": row["reasons"]}},
             )
@@ -594,7 +716,9 @@ def at_k(scores: list[float], labels: list[int], k: int) -> tuple[float, float]:
 
 def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "client") -> dict:
     """Train before `cutoff`, score the units that had bought before it, and measure against
-    who bought in [cutoff, cutoff + horizon): the model and the two baselines, in one run."""
+    who bought in [cutoff, cutoff + horizon), in one run: the model (the family chosen before
+    the cutoff, named in the row's `model`), the best of each other family, the open-deals rule
+    (most deals open at the cutoff) and the two naive baselines."""
     sklearn()
     h = history(s)
     if h.first_day is None:
@@ -602,7 +726,7 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
     groups, ctx = units(h, by), context(h, by)
     if max(p.day for p in h.purchases) < cutoff:
         s.notice(f"no purchase on or after {cutoff.isoformat()}: every unit counts as not buying")
-    model = train(groups, ctx, cutoff, horizon)
+    model = train(groups, ctx, cutoff, horizon, others=True)
     keys, feats, labels = [], [], []
     for key, buys in sorted(groups.items()):
         f = features(buys, cutoff, horizon, ctx, key)
@@ -611,19 +735,23 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
         keys.append(key)
         feats.append(f)
         labels.append(int(bought_within(buys, cutoff, horizon)))
-    methods = {
-        "model": [model.score(f) for f in feats],
-        "most recent buyers": [-f["_facts"]["days_since_last"] for f in feats],
-        "most frequent buyers": [f["_facts"]["purchases"] for f in feats],
-    }
+    methods: dict[str, tuple[str, list[float]]] = {"model": (model.kind, model.scores(feats))}
+    for kind, other in model.others.items():
+        methods[kind] = ("", other.scores(feats))
+    methods.update({
+        OPEN_RULE: ("", [f["_facts"]["open"] for f in feats]),
+        "most recent buyers": ("", [-f["_facts"]["days_since_last"] for f in feats]),
+        "most frequent buyers": ("", [f["_facts"]["purchases"] for f in feats]),
+    })
     rows = []
-    for name, scores in methods.items():
+    for name, (kind, scores) in methods.items():
         p, r = at_k(scores, labels, k)
         a = auc(scores, labels)
-        rows.append({"method": name, "auc": None if a is None else Decimal(str(round(a, 3))),
+        rows.append({"method": name, "model": kind, "auc": None if a is None else Decimal(str(round(a, 3))),
                      "precision_at_k": Decimal(str(round(p, 3))), "recall_at_k": Decimal(str(round(r, 3))),
                      "k": k})
     return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
             "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
-            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef))),
-            "settings": {"C": model.C, "features": list(model.names), **(model.validation or {})}}
+            "coefficients": {} if model.estimator is not None else dict(zip(model.names,
+                                                                             (round(c, 3) for c in model.coef))),
+            "settings": model.validation or {}}

@@ -349,15 +349,16 @@ def test_colours_are_the_terminals_base_colours_unless_more_is_asked(monkeypatch
     assert render.paint("x", "#FFA900") == "\x1b[33mx\x1b[0m"
     monkeypatch.setenv("NO_COLOR", "1")
     assert render.paint("x", "#FFA900") == "x"
-    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: present and not empty; dealcli takes any presence
-    assert render.paint("x", "#FFA900") == "x"
+    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: only a NO_COLOR present and not empty turns it off
+    assert render.paint("x", "#FFA900") == "\x1b[33mx\x1b[0m"
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setenv("TERM", "dumb")
     assert render.paint("x", "#FFA900") == "x"
 
 
 def test_no_color_is_honoured_on_a_real_terminal(cli, repo):
-    """A real pseudo-terminal: colour by default, none with NO_COLOR (no-color.org)."""
+    """A real pseudo-terminal: colour by default and with an empty NO_COLOR, none with NO_COLOR set
+    to anything else (no-color.org)."""
     import os
     import pty
     import subprocess
@@ -386,6 +387,7 @@ def test_no_color_is_honoured_on_a_real_terminal(cli, repo):
 
     assert b"\x1b[34mNew\x1b[0m" in run({})  # the default pipeline's first stage, a base colour
     assert b"\x1b[" not in run({"NO_COLOR": "1"})
+    assert b"\x1b[34mNew\x1b[0m" in run({"NO_COLOR": ""})  # present but empty: colour stays on
 
 
 def test_overdue_stands_out_in_agenda(cli):

@@ -71,11 +71,22 @@ HAND = {  # company -> days of its won deals; cutoff 2026-03-01, horizon 30 days
 }
 
 
-def test_backtest_numbers_on_a_small_fixture_computed_by_hand(cli):
+@pytest.fixture
+def hand(cli):
+    """HAND's purchases, plus a deal of A's begun 2026-02-20 and still open, and one of C's begun
+    2026-02-01 and lost 2026-02-10: at the 2026-03-01 cutoff only A has an open deal."""
+    ids = {}
     for name, days in HAND.items():
-        company_id = cli.ok("company", "add", name).strip()
+        ids[name] = company_id = cli.ok("company", "add", name).strip()
         for day in days:
             bought(cli, company_id, day)
+    cli.ok("--quiet", "deal", "add", "Talks", "--company", ids["A"], now="2026-02-20T10:00:00+00:00")
+    lost = cli.ok("--quiet", "deal", "add", "Talks", "--company", ids["C"], now="2026-02-01T10:00:00+00:00").strip()
+    cli.ok("deal", "close", lost, "--lost", "--reason", "budget", now="2026-02-10T10:00:00+00:00")
+    return ids
+
+
+def test_backtest_numbers_on_a_small_fixture_computed_by_hand(cli, hand):
     proc = cli("predict", "backtest", "--cutoff", "2026-03-01", "--horizon", "30d", "--k", "2", "-f", "json",
                now="2026-06-01T00:00:00+00:00")
     assert proc.returncode == 0, proc.stderr
@@ -83,13 +94,26 @@ def test_backtest_numbers_on_a_small_fixture_computed_by_hand(cli):
     # buyers after the cutoff: A, B, E; not: C, D.
     # most recent (days since last: E 2, D 4, A 14, B 50, C 162): pos>neg pairs E>D,E>C,A>C,B>C = 4/6;
     # top 2 = E, D: precision 1/2, recall 1/3
-    assert rows["most recent buyers"] == {"method": "most recent buyers", "auc": "0.667", "precision_at_k": "0.5",
-                                          "recall_at_k": "0.333", "k": 2}
+    assert rows["most recent buyers"] == {"method": "most recent buyers", "model": "", "auc": "0.667",
+                                          "precision_at_k": "0.5", "recall_at_k": "0.333", "k": 2}
     # most frequent (A 6, B 3, D 2, C 1, E 1): A>D,A>C,B>D,B>C and E=C half = 4.5/6; top 2 = A, B
-    assert rows["most frequent buyers"] == {"method": "most frequent buyers", "auc": "0.75",
+    assert rows["most frequent buyers"] == {"method": "most frequent buyers", "model": "", "auc": "0.75",
                                             "precision_at_k": "1.0", "recall_at_k": "0.667", "k": 2}
+    # deals open at the cutoff (A 1, the others 0): A>C, A>D, and B, E tied with C, D = (2 + 4/2)/6;
+    # top 2 = A and one of the four tied at 0 (two of them buyers): 1.5 hits
+    assert rows["deals open at the cutoff"] == {"method": "deals open at the cutoff", "model": "", "auc": "0.667",
+                                                "precision_at_k": "0.75", "recall_at_k": "0.5", "k": 2}
     assert 0 <= float(rows["model"]["auc"]) <= 1
     assert "5 units, 3 bought" in proc.stderr
+    # the model row names the family chosen before the cutoff; the other families stand beside it
+    chosen = rows["model"]["model"]
+    assert chosen in (predict.LOGISTIC, predict.OPEN_RULE, predict.BOOSTING)
+    assert f"model settings: {chosen}" in proc.stderr and "chosen by" in proc.stderr
+    assert set(rows) == {"model", "deals open at the cutoff", "most recent buyers", "most frequent buyers"} | (
+        {predict.LOGISTIC, predict.BOOSTING} - {chosen})
+    table = cli.ok("predict", "backtest", "--cutoff", "2026-03-01", "--horizon", "30d", "--k", "2",
+                   now="2026-06-01T00:00:00+00:00")
+    assert "gradient boosting" in table and "deals open at the cutoff" in table
 
 
 # -- a generated history with known purchase cycles ------------------------------------------------------
@@ -145,14 +169,14 @@ def test_the_model_recovers_who_is_due(cli, cycles):
     assert slow_due and all(r["contributions"]["recency"] > 1 for r in slow_due)
     assert all(re.search(r"last bought \d+ days ago \(\+", r["reasons"]) for r in slow_due)
     fast = [r for r in rows if cycles[r["client"]][0] == 14]
-    assert fast and all(r["reasons"].startswith("about 2.") and max(r["contributions"], key=r["contributions"].get)
-                        == "rate" for r in fast)
+    assert fast and all(r["reasons"].startswith("raised by: about 2.")
+                        and max(r["contributions"], key=r["contributions"].get) == "rate" for r in fast)
     pairs = loads(cli.ok("predict", "repeat", "--by", "product", "--top", "3", "-f", "json"))
     assert [r["product"] for r in pairs] == [f"Part {int(r['client_name'][-2:]) % 3}" for r in pairs]
     assert set(pairs[0]["contributions"]) == set(predict.PAIR_FEATURES)
     for r in rows:
         assert set(r["contributions"]) == set(predict.FEATURES)
-        top = max(r["contributions"].items(), key=lambda kv: abs(kv[1]))
+        top = max(r["contributions"].items(), key=lambda kv: kv[1])
         assert r["reasons"].endswith(")") and f"({top[1]:+.2f})" in r["reasons"].split(";")[0]
 
 
@@ -174,8 +198,8 @@ def test_create_opens_deals_once_per_horizon_window(cli, repo, cycles):
     history = loads(cli.ok("deal", "history", made[0], "-f", "json"))
     assert history[0]["via"] == "predict"
     assert cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--create") == ""
-    later = cli("predict", "repeat", "--horizon", "30d", "--top", "3", "--create", "-f", "json",
-                now="2026-04-10T12:00:00+00:00")  # the next 30-day window
+    later = cli("predict", "repeat", "--horizon", "30d", "--top", "40", "--create", "-f", "json",
+                now="2026-04-08T12:00:00+00:00")  # the next 30-day window, every client listed
     assert later.returncode == 0, later.stderr
     results = {r["client"]: r["result"] for r in loads(later.stdout)}
     assert "skipped" in results.values()
@@ -246,13 +270,76 @@ def test_the_settings_are_chosen_before_the_cutoff_and_nothing_after_it_is_seen(
     cutoff, horizon = dt.date(2026, 1, 1), 30
     full = pipeline_history()
     model = predict.train(predict.units(full, "client"), predict.context(full, "client"), cutoff, horizon)
-    assert model.validation == {"origin": "2025-12-02", "auc": model.validation["auc"], "chosen": "inner backtest"}
+    assert {k: model.validation[k] for k in ("origin", "chosen", "model")} == {
+        "origin": "2025-12-02", "chosen": "inner backtest", "model": predict.LOGISTIC}
+    assert set(model.validation["candidates"]) == {predict.LOGISTIC, predict.OPEN_RULE, predict.BOOSTING}
     assert "open" in model.names  # the pipeline is what predicts here, and the inner backtest sees it
     ctx = predict.context(full, "client")
     f = predict.features(predict.units(full, "client")[("c00",)], cutoff, horizon, ctx, ("c00",))
     assert set(model.contributions(f)) == set(model.names)  # the reasons cover the chosen features
-    assert {r["feature"] for r in predict.reasons(model, f, top=len(model.names))} == set(model.names)
+    moved = {name for name, c in model.contributions(f).items() if round(c, 3) != 0}
+    assert {r["feature"] for r in predict.reasons(model, f, len(model.names), len(model.names))} == moved
     seen = pipeline_history(end=cutoff)  # the same history, as it stood at the cutoff
     again = predict.train(predict.units(seen, "client"), predict.context(seen, "client"), cutoff, horizon)
     assert (again.names, again.C, again.validation) == (model.names, model.C, model.validation)
     assert again.coef == pytest.approx(model.coef)
+
+
+# -- issue 26: reasons up and down, stale data, --create --by product ---------------------------------------
+def test_reasons_list_what_raised_the_score_apart_from_what_lowered_it():
+    day = dt.date(2026, 1, 1)
+    buys = [predict.Purchase("c", day + dt.timedelta(days=30 * i), 100.0, ("x",)) for i in range(4)]
+    f = predict.features(buys, dt.date(2026, 4, 10), 30, predict.Context(day))
+    n = len(predict.FEATURES)
+    # recency pulls hardest, downwards; frequency and rate push up: a high score held back
+    coef = {"recency": -3.0, "frequency": 0.5, "rate": 0.2}
+    model = predict.Model(30, predict.FEATURES, [coef.get(name, 0.0) for name in predict.FEATURES], 5.0,
+                          [0.0] * n, [1.0] * n, 0, 0)
+    why = predict.reasons(model, f)
+    assert [(r["feature"], r["direction"]) for r in why] == [("frequency", "up"), ("rate", "up"), ("recency", "down")]
+    text = predict.reason_text(why)
+    assert text == ("raised by: 4 purchases (+0.81); about 1.2 purchases per 30 days (+0.24) | "
+                    "lowered by: last bought 9 days ago (-6.91)")
+    assert predict.reason_text([]) == "no feature moves it from an average unit's"
+
+
+def test_repeat_lists_raised_and_lowered_reasons_apart(cli, cycles):
+    rows = loads(cli.ok("predict", "repeat", "--horizon", "30d", "--top", "12", "-f", "json"))
+    for r in rows:
+        assert r["raised_by"] or r["lowered_by"]
+        up = [float(x["contribution"]) for x in r["raised_by"]]
+        down = [float(x["contribution"]) for x in r["lowered_by"]]
+        assert all(c > 0 for c in up) and up == sorted(up, reverse=True)
+        assert all(c < 0 for c in down) and down == sorted(down)
+        if up:
+            assert r["reasons"].startswith(f"raised by: {r['raised_by'][0]['text']}")
+        if down:
+            assert f"lowered by: {r['lowered_by'][0]['text']}" in r["reasons"]
+    proc = cli("predict", "repeat", "--horizon", "30d", "--top", "1")
+    assert re.search(r"^dealcli: model: (logistic regression|deals open|gradient boosting).*chosen by", proc.stderr,
+                     re.M)
+
+
+def test_stale_data_warns_even_with_quiet(cli, hand):
+    fresh = cli("predict", "repeat", "--horizon", "30d", now="2026-04-01T00:00:00+00:00")
+    assert fresh.returncode == 0 and "warning" not in fresh.stderr
+    stale = cli("-q", "predict", "repeat", "--horizon", "30d", now="2027-01-15T00:00:00+00:00")
+    assert stale.returncode == 0, stale.stderr
+    assert "dealcli: warning: the newest purchase is from 2026-03-20, 301 days before 2027-01-15, longer ago " \
+           "than the 30-day horizon" in stale.stderr
+
+
+def test_create_works_by_product(cli, repo, cycles):
+    rows = loads(cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--by", "product", "-f", "json"))
+    made = cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--by", "product", "--create").split()
+    assert len(made) == 3 and all(re.fullmatch(r"pred-\w+-[0-9a-f]{8}-30d-20260308", m) for m in made)
+    for row, deal_id in zip(rows, made):
+        deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
+        assert deal["company"] == row["client"] and deal["status"] == "open"
+        assert deal["prediction"]["product"] == row["product"] and deal["title"].endswith(f", {row['product']}")
+        assert [p["name"] for p in deal["products"]] == [row["product"]]
+    assert cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--by", "product", "--create") == ""
+    # the client-level --create passes over a client with an open predicted deal, of any product
+    again = loads(cli.ok("predict", "repeat", "--horizon", "30d", "--top", "40", "--create", "-f", "json"))
+    predicted = {loads(cli.ok("deal", "show", m, "-f", "json"))["company"] for m in made}
+    assert {r["result"] for r in again if r["client"] in predicted} == {"skipped"}

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands import complete
-from dealcli.commands.options import Format, FormatOpt, session
+from dealcli.commands.options import Format, FormatOpt, YesOpt, session
 
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
 AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)
@@ -164,10 +164,13 @@ def edit(
 def delete(ctx: typer.Context,
            ref: Annotated[str, typer.Argument(metavar="ID", help="Activity id, unique prefix, or - to read ids "
                                               "from stdin.", show_default=False,
-                                              autocompletion=complete.activity_ids)]) -> None:
+                                              autocompletion=complete.activity_ids)],
+           yes: YesOpt = False) -> None:
     """Delete activities; prints their ids."""
     from dealcli import activities
-    from dealcli.commands.options import print_ids, read_ids
+    from dealcli.commands.options import confirm_delete, print_ids, read_ids
 
+    s = session(ctx)
     ids = read_ids(ref)
-    print_ids(activities.delete(session(ctx), ids) if ids else [])
+    confirm_delete(s, yes, "activity delete", "activity", ids, "activities", legacy=True, from_stdin=ref == "-")
+    print_ids(activities.delete(s, ids) if ids else [])

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, UnlinkOpt, session
+from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, UnlinkOpt, YesOpt, session
 
 company_app = typer.Typer(help="Companies (clients).", no_args_is_help=True)
 contact_app = typer.Typer(help="Contacts (people at clients).", no_args_is_help=True)
@@ -144,21 +144,21 @@ def contact_edit(ctx: typer.Context, ref: RefArg, name: NewNameOpt = None, compa
 
 
 @company_app.command("delete")
-def company_delete(ctx: typer.Context, ref: RefArg, unlink: UnlinkOpt = False) -> None:
+def company_delete(ctx: typer.Context, ref: RefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
     """Delete a company; refused (exit 1) while deals, contacts, quotes or recurring templates link
     it, unless --unlink clears those links in the same transaction. Prints its id."""
     from dealcli.commands.records import delete_one
 
-    delete_one(ctx, "company", ref, unlink)
+    delete_one(ctx, "company", ref, unlink, yes)
 
 
 @contact_app.command("delete")
-def contact_delete(ctx: typer.Context, ref: RefArg, unlink: UnlinkOpt = False) -> None:
+def contact_delete(ctx: typer.Context, ref: RefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
     """Delete a contact; refused (exit 1) while deals, quotes or recurring templates link it,
     unless --unlink removes it from them in the same transaction. Prints its id."""
     from dealcli.commands.records import delete_one
 
-    delete_one(ctx, "contact", ref, unlink)
+    delete_one(ctx, "contact", ref, unlink, yes)
 
 
 def _merge(ctx, which: str, keep: str, drop: str) -> None:

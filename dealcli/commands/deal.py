@@ -15,6 +15,8 @@ from dealcli.commands.options import (
     RecordFormatOpt,
     SetOpt,
     FormatOpt,
+    YesOpt,
+    confirm_delete,
     print_ids,
     read_ids,
     session,
@@ -355,8 +357,7 @@ def email(
 def delete(
     ctx: typer.Context,
     deal_id: IdArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
-                                      "is not a terminal).")] = False,
+    yes: YesOpt = False,
     unlink: Annotated[bool, typer.Option("--unlink", "--with-activities",
                                          help="Delete the deals' activities and clear the link of leads "
                                          "converted into them, instead of refusing (in the same "
@@ -364,16 +365,10 @@ def delete(
 ) -> None:
     """Delete deals (their files; git keeps the past). Prints the deleted ids."""
     from dealcli import deals
-    from dealcli.errors import UsageError
 
     s = session(ctx)
     ids = read_ids(deal_id)
     if not ids:
         return
-    if not yes:
-        if deal_id == "-" or not sys.stdin.isatty():
-            raise UsageError("deal delete: pass --yes to delete without a prompt")
-        resolved = s.repo.resolve("deals", ids[0])
-        if not typer.confirm(f"Delete deal {resolved}?", err=True):
-            raise typer.Exit(1)
+    confirm_delete(s, yes, "deal delete", "deal", ids, "deals", from_stdin=deal_id == "-")
     print_ids(deals.delete(s, ids, unlink))

@@ -219,8 +219,7 @@ def delete(
     from dealcli import generators
 
     s = session(ctx)
-    if not yes:
-        confirm_delete(s, generators.KIND, scenario_id, "generator delete", "generator")
+    confirm_delete(s, yes, "generator delete", "generator", [scenario_id], generators.KIND)
     print_ids([generators.delete(s, scenario_id)])
 
 

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import RecordRefArg, UnlinkOpt, Format, FormatOpt, PipelineOpt, RecordFormatOpt, session
+from dealcli.commands.options import (RecordRefArg, UnlinkOpt, YesOpt, Format, FormatOpt, PipelineOpt,
+                                      RecordFormatOpt, session)
 
 app = typer.Typer(help="Leads and their conversion into deals.", no_args_is_help=True)
 LeadArg = Annotated[str, typer.Argument(metavar="ID", help="Lead id or unique prefix.", show_default=False)]
@@ -93,8 +94,8 @@ def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: 
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False) -> None:
+def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
     """Delete a lead. Prints its id. Refused while a deal links it, unless --unlink."""
     from dealcli.commands.records import delete_one
 
-    delete_one(ctx, "lead", ref, unlink)
+    delete_one(ctx, "lead", ref, unlink, yes)

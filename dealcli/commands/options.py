@@ -48,8 +48,9 @@ UnlinkOpt = Annotated[bool, typer.Option("--unlink", help="Also clear every link
 RecordRefArg = Annotated[str, typer.Argument(metavar="ID", help="Id or unique id prefix.", show_default=False)]
 PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Pipeline id.",
                                                     autocompletion=complete.pipelines)]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed when stdin "
-                                      "is not a terminal).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation. Without it: asked on "
+                                      "a terminal; off one, deal, recurring and generator deletes refuse "
+                                      "(exit 2), the others delete with a notice.")]
 
 
 def session(ctx: typer.Context):
@@ -61,14 +62,28 @@ def session(ctx: typer.Context):
     return root.obj
 
 
-def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
-    """Without --yes: ask on a terminal (no: exit 1); off a terminal, a usage error."""
+def confirm_delete(s, yes: bool, command: str, what: str, refs: list[str], kind: str | None = None, *,
+                   legacy: bool = False, from_stdin: bool = False) -> None:
+    """The one rule of every `delete` (docs/exit-codes.md): with --yes, no question. Without it,
+    on a terminal, ask `Delete WHAT ID?` (no: exit 1; the ids resolved in folder `kind`, so an
+    unknown one is exit 3 before the question). Off a terminal (stdin not a tty, or the ids read
+    from stdin): a usage error (exit 2), except for the `legacy` deletes, which deleted without
+    asking before they took --yes: they still do, with a notice, so scripts keep working."""
     from dealcli.errors import UsageError
 
-    if not sys.stdin.isatty():
-        raise UsageError(f"{command}: pass --yes to delete without a prompt")
-    resolved = s.repo.resolve(kind, ref)
-    if not typer.confirm(f"Delete {what} {resolved}?", err=True):
+    if yes or not refs:
+        return
+    if from_stdin or not sys.stdin.isatty():
+        if not legacy:
+            raise UsageError(f"{command}: pass --yes to delete without a prompt")
+        s.notice_written(f"{command}: not asked, stdin is not a terminal; pass --yes to say so "
+                         "(deal, recurring and generator deletes refuse without it)")
+        return
+    shown = [s.repo.resolve(kind, ref) if kind else ref for ref in refs]
+    # asked here, not by typer.confirm: click's prompt on stderr still writes a space to stdout
+    sys.stderr.write(f"Delete {what} {', '.join(shown)}? [y/N]: ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         raise typer.Exit(1)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, print_ids, session
+from dealcli.commands.options import Format, FormatOpt, YesOpt, confirm_delete, print_ids, session
 
 app = typer.Typer(help="Pipelines, stages and the deal card (docs/pipelines.md).", no_args_is_help=True)
 
@@ -76,11 +76,13 @@ def add(
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, pipeline_id: PipelineArg) -> None:
+def delete(ctx: typer.Context, pipeline_id: PipelineArg, yes: YesOpt = False) -> None:
     """Delete a pipeline that holds no deals (and is not the default one). Prints its id."""
     from dealcli import pipelines
 
-    print_ids([pipelines.delete(session(ctx), pipeline_id)])
+    s = session(ctx)
+    confirm_delete(s, yes, "pipeline delete", "pipeline", [pipeline_id], legacy=True)
+    print_ids([pipelines.delete(s, pipeline_id)])
 
 
 @app.command("edit")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import RecordRefArg, UnlinkOpt, Format, FormatOpt, RecordFormatOpt, session
+from dealcli.commands.options import RecordRefArg, UnlinkOpt, YesOpt, Format, FormatOpt, RecordFormatOpt, session
 
 app = typer.Typer(help="The product catalogue.", no_args_is_help=True)
 
@@ -69,8 +69,8 @@ def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: 
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False) -> None:
+def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
     """Delete a product from the catalogue; refused (exit 1) while deal rows or quotes refer to it, unless --unlink (the rows keep their name and price, without the catalogue id). Prints its id."""
     from dealcli.commands.records import delete_one
 
-    delete_one(ctx, "product", ref, unlink)
+    delete_one(ctx, "product", ref, unlink, yes)

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import RecordRefArg, UnlinkOpt, Format, FormatOpt, RecordFormatOpt, session
+from dealcli.commands.options import RecordRefArg, UnlinkOpt, YesOpt, Format, FormatOpt, RecordFormatOpt, session
 
 app = typer.Typer(help="Quotes.", no_args_is_help=True)
 
@@ -75,8 +75,8 @@ def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: 
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False) -> None:
+def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
     """Delete a quote. Prints its id. Refused while a deal links it, unless --unlink."""
     from dealcli.commands.records import delete_one
 
-    delete_one(ctx, "quote", ref, unlink)
+    delete_one(ctx, "quote", ref, unlink, yes)

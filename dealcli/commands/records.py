@@ -25,12 +25,14 @@ def emit_one(record: dict, fmt: str) -> None:
         render.emit([record], fmt)
 
 
-def delete_one(ctx, which: str, ref: str, unlink: bool = False) -> None:
-    """`<kind> delete ID [--unlink]`: prints the deleted id."""
+def delete_one(ctx, which: str, ref: str, unlink: bool = False, yes: bool = False) -> None:
+    """`<kind> delete ID [--unlink] [--yes]`: prints the deleted id."""
     from dealcli import lifecycle
-    from dealcli.commands.options import print_ids, session
+    from dealcli.commands.options import confirm_delete, print_ids, session
 
-    print_ids([lifecycle.delete(session(ctx), which, ref, unlink)])
+    s = session(ctx)
+    confirm_delete(s, yes, f"{which} delete", which, [ref], lifecycle.KIND[which], legacy=True)
+    print_ids([lifecycle.delete(s, which, ref, unlink)])
 
 
 def edit_one(ctx, which: str, ref: str, sets: list[str] | None, unsets: list[str] | None) -> None:

@@ -165,8 +165,7 @@ def delete(
     from dealcli import recurring
 
     s = session(ctx)
-    if not yes:
-        confirm_delete(s, recurring.KIND, template_id, "recurring delete", "recurring template")
+    confirm_delete(s, yes, "recurring delete", "recurring template", [template_id], recurring.KIND)
     print_ids([recurring.delete(s, template_id)])
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, print_ids, session
+from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, YesOpt, confirm_delete, print_ids, session
 
 user_app = typer.Typer(help="The users of the repository (login, name, e-mails, department, roles).",
                        no_args_is_help=True)
@@ -72,11 +72,13 @@ def user_edit(ctx: typer.Context, login: LoginArg, name: NameOpt = None, email: 
 
 
 @user_app.command("delete")
-def user_delete(ctx: typer.Context, login: LoginArg) -> None:
+def user_delete(ctx: typer.Context, login: LoginArg, yes: YesOpt = False) -> None:
     """Remove a user (records keep its login as responsible)."""
     from dealcli import team
 
-    team.user_delete(session(ctx), login)
+    s = session(ctx)
+    confirm_delete(s, yes, "user delete", "user", [login], legacy=True)
+    team.user_delete(s, login)
 
 
 # -- dept ------------------------------------------------------------------------------------
@@ -122,11 +124,13 @@ def dept_edit(ctx: typer.Context, name: DeptArg, parent: ParentOpt = None, head:
 
 
 @dept_app.command("delete")
-def dept_delete(ctx: typer.Context, name: DeptArg) -> None:
+def dept_delete(ctx: typer.Context, name: DeptArg, yes: YesOpt = False) -> None:
     """Remove a department without users or sub-departments."""
     from dealcli import team
 
-    team.dept_delete(session(ctx), name)
+    s = session(ctx)
+    confirm_delete(s, yes, "dept delete", "department", [name], legacy=True)
+    team.dept_delete(s, name)
 
 
 # -- role ------------------------------------------------------------------------------------
@@ -172,11 +176,13 @@ def role_show(ctx: typer.Context, name: RoleArg, format: RecordFormatOpt = Forma
 
 
 @role_app.command("delete")
-def role_delete(ctx: typer.Context, name: RoleArg) -> None:
+def role_delete(ctx: typer.Context, name: RoleArg, yes: YesOpt = False) -> None:
     """Remove a role of dealcli.yaml (an edited built-in role goes back to its built-in grants)."""
     from dealcli import team
 
-    team.role_delete(session(ctx), name)
+    s = session(ctx)
+    confirm_delete(s, yes, "role delete", "role", [name], legacy=True)
+    team.role_delete(s, name)
 
 
 # -- whoami, can -------------------------------------------------------------------------------

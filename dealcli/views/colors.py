@@ -8,7 +8,7 @@ other. The exact colour only when asked, `DEALCLI_COLOR=256` or `DEALCLI_COLOR=t
 moved to a luminance between LOW and HIGH (WCAG relative luminance), where it keeps a contrast of
 at least about 3:1 against both black and white, and written as the nearest of xterm's 256
 colours or as a 24-bit escape. Whether to colour at all is render.color_enabled's decision (a
-tty, no NO_COLOR, TERM not dumb)."""
+tty, no non-empty NO_COLOR, TERM not dumb)."""
 
 from __future__ import annotations
 

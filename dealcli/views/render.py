@@ -20,7 +20,8 @@ _json_str = json.encoder.encode_basestring  # a JSON string literal, non-ASCII k
 
 def color_enabled(stream=None) -> bool:
     stream = stream or sys.stdout
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    # no-color.org: NO_COLOR present *and not empty* turns colour off; NO_COLOR= leaves it on
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
