@@ -125,7 +125,8 @@ class Runner:
     def __call__(self, *args, input: str | None = None, now: str | None = NOW, user: str = "tester@example.com",
                  env: dict | None = None, cwd: Path | None = None, check: bool = False, timeout: float = 60,
                  subprocess: bool | None = None):
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
+        # $COLUMNS fits tables (views/fit.py): a test's width is its own, never the test runner's
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_") and k not in ("COLUMNS", "LINES")}
         full_env.update({"DEALCLI_USER": user, "NO_COLOR": "1", "TZ": "UTC"})
         if now:
             full_env["DEALCLI_NOW"] = now
