@@ -40,7 +40,7 @@ COLUMNS: dict[str, tuple[int, int]] = {
     "win_rate": (7, FIXED), "score": (8, FIXED), "unit": (3, FIXED), "state": (6, FIXED),
     "status": (3, FIXED), "kind": (6, FIXED),
     # text: cut to the least width first, dropped by rank
-    "title": (9, 16), "name": (9, 12), "subject": (8, 16), "detail": (9, 16), "activity": (8, 14),
+    "title": (9, 16), "name": (9, 12), "subject": (9, 16), "detail": (9, 16), "activity": (8, 14),
     "text": (8, 16), "stage": (7, 10), "company_name": (5, 12), "company": (5, 10), "contacts": (2, 12), "contact_name": (3, 10),
     "responsible": (2, 10), "by": (2, 8), "email": (4, 12), "phone": (3, 10), "type": (1, 6),
     "source": (0, 6), "lost_reason": (0, 8), "origin_id": (0, 8), "created_by": (0, 8),
@@ -48,7 +48,9 @@ COLUMNS: dict[str, tuple[int, int]] = {
     "method": (9, 8), "every": (4, 8), "role": (4, 6), "dept": (3, 6), "user": (9, 10),
     "tags": (1, 8), "comment": (1, 10), "website": (1, 10), "address": (0, 10), "color": (0, 7),
     "semantics": (2, 7), "rotting_days": (0, FIXED), "from": (4, 10), "to": (4, 10),
-    "field": (9, 10), "value": (9, 16),
+    "field": (9, 10), "value": (9, 16), "emails": (4, 12), "phones": (3, 10), "sku": (2, 8),
+    "schedule": (5, 10), "start": (4, FIXED), "done": (4, FIXED), "tax_rate": (3, FIXED),
+    "tax_included": (1, FIXED), "default": (3, FIXED), "fields": (2, FIXED), "remind_at": (3, FIXED),
 }
 UNKNOWN = (4, TEXT_MIN)  # a column not in the table (a custom field, a report's own column)
 
