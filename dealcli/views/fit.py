@@ -41,7 +41,8 @@ COLUMNS: dict[str, tuple[int, int]] = {
     "status": (3, FIXED), "kind": (6, FIXED),
     # text: cut to the least width first, dropped by rank
     "title": (9, 16), "name": (9, 12), "subject": (9, 16), "detail": (9, 16), "activity": (8, 14),
-    "text": (8, 16), "stage": (7, 10), "company_name": (5, 12), "company": (5, 10), "contacts": (2, 12), "contact_name": (3, 10),
+    "text": (8, 16), "stage": (7, 10), "company_name": (5, 12), "company": (5, 10), "contacts": (2, 12),
+    "contact_name": (3, 10),
     "responsible": (2, 10), "by": (2, 8), "email": (4, 12), "phone": (3, 10), "type": (1, 6),
     "source": (0, 6), "lost_reason": (0, 8), "origin_id": (0, 8), "created_by": (0, 8),
     "pipeline": (4, 8), "stages": (2, 12), "result": (6, 10), "client_name": (6, 10), "period": (5, 8),
@@ -126,6 +127,12 @@ def cut(text: str, width: int) -> str:
         return render.Styled(m.group(1) + _cut_plain(m.group(2), width) + m.group(3))
     plain = _cut_plain(_ANSI.sub("", text), width)
     return render.Styled(plain) if isinstance(text, render.Styled) else plain
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """`text` filled with spaces to `width` display cells (str.ljust/rjust count characters)."""
+    fill = " " * max(0, width - width_of(text))
+    return fill + text if right else text + fill
 
 
 def rule(column: str) -> tuple[int, int]:
