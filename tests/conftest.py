@@ -24,6 +24,10 @@ import pytest
 NOW = "2026-03-10T12:00:00+00:00"  # a Tuesday
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_SUBPROCESS = os.environ.get("DEALCLI_TEST_SUBPROCESS", "") not in ("", "0")
+# $COLUMNS fits every table (views/fit.py), and pytest-xdist's workers export COLUMNS=80: a test's
+# width is the one it asks for, never the test runner's
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def dealcli_bin() -> str:
@@ -125,8 +129,7 @@ class Runner:
     def __call__(self, *args, input: str | None = None, now: str | None = NOW, user: str = "tester@example.com",
                  env: dict | None = None, cwd: Path | None = None, check: bool = False, timeout: float = 60,
                  subprocess: bool | None = None):
-        # $COLUMNS fits tables (views/fit.py): a test's width is its own, never the test runner's
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_") and k not in ("COLUMNS", "LINES")}
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
         full_env.update({"DEALCLI_USER": user, "NO_COLOR": "1", "TZ": "UTC"})
         if now:
             full_env["DEALCLI_NOW"] = now

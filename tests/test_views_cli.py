@@ -216,7 +216,7 @@ def test_save_and_reuse_a_filter(cli, repo):
 
 # -- pipes ---------------------------------------------------------------------------------------------
 def _env(cli) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_") and k not in ("COLUMNS", "LINES")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALCLI_")}
     env.update({"DEALCLI_USER": ME, "DEALCLI_NOW": NOW, "NO_COLOR": "1", "TZ": "UTC",
                 "DEALCLI_DIR": str(cli.root)})
     return env
