@@ -183,11 +183,16 @@ def root(
                                                "reproducible. Like the real clock it counts in the "
                                                "repository's time zone (an offset given is converted).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No notices or hints on stderr.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Tables at full width: every column, no cell "
+                                       "cut (else they fit the terminal or $COLUMNS: low-priority "
+                                       "columns dropped, long text cut with …; docs/views.md).")] = False,
     version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     from dealcli.session import Session
+    from dealcli.views import fit
 
+    fit.configure(wide)  # every table of this run (one fact for every table command)
     ctx.obj = Session(dir=dir, as_user=as_user, now_text=now, quiet=quiet)
     _current[:] = [ctx.obj]
 
@@ -231,7 +236,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")
-_FLAG_OPTIONS = ("-q", "--quiet", "-V", "--version")
+_FLAG_OPTIONS = ("-q", "--quiet", "-w", "--wide", "-V", "--version")
 
 
 def hoist_globals(argv: list[str]) -> list[str]:

@@ -24,6 +24,10 @@ import pytest
 NOW = "2026-03-10T12:00:00+00:00"  # a Tuesday
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_SUBPROCESS = os.environ.get("DEALCLI_TEST_SUBPROCESS", "") not in ("", "0")
+# $COLUMNS fits every table (views/fit.py), and pytest-xdist's workers export COLUMNS=80: a test's
+# width is the one it asks for, never the test runner's
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def dealcli_bin() -> str:

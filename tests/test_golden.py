@@ -1,7 +1,10 @@
 """Golden files: the default (table) output of the views and cards on one fixed repository,
-compared byte for byte with tests/golden/*.txt. The repository is made through the CLI with a
-fixed clock, NO_COLOR, a 100-column terminal and record ids from a counter (g010000000,
-g020000000, ...), so the output is the same on every run.
+compared byte for byte with tests/golden/*.txt, each view at 60, 80 and 120 columns
+(tests/golden/NAME.WIDTH.txt; views/fit.py fits every table to $COLUMNS). The repository is made
+through the CLI with a fixed clock, NO_COLOR and record ids from a counter (g010000000,
+g020000000, ...), so the output is the same on every run. It holds Cyrillic and CJK names, so
+the widths are display widths; test_no_line_is_wider_than_the_terminal checks every line of
+every view at every width.
 
 After an intended change of the output, regenerate the files and review the diff in git:
     UPDATE_GOLDEN=1 make test        (or: pytest tests/test_golden.py --update-golden)
@@ -21,7 +24,7 @@ import pytest
 from conftest import Runner
 
 GOLDEN = Path(__file__).parent / "golden"
-ENV = {"COLUMNS": "100", "LINES": "40"}
+ENV = {"COLUMNS": "100", "LINES": "40"}  # the repository is built at 100; each view is read at WIDTHS
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +90,13 @@ def _build(run: Runner) -> dict:
                       "--due", "2026-03-24 09:00")
     ids["quote"] = add("quote", "add", "Seats for Globex", "--company", ids["globex"], "--product", ids["seat"],
                        "--product", "Training day:1500", "--valid-until", "2026-04-30", "--comment", "Net 30")
+    ids["romashka"] = add("company", "add", "ООО Ромашка (Санкт-Петербург)")
+    ids["tokyo"] = add("deal", "add", "東京オフィス移転プロジェクト（第二期・ネットワーク工事）", "--company", ids["romashka"],
+                       "--amount", "777000", "--currency", "JPY", "--close-date", "2026-03-12",
+                       "--responsible", "пётр.иванов@example.com")
+    ids["lead"] = add("lead", "add", "Warehouse scanners for three sites", "--contact-name", "Мария Кузнецова",
+                      "--company-name", "Северный склад", "--email", "maria@sklad.example", "--amount", "4200",
+                      "--source", "fair")
     ids["monthly"] = add("recurring", "add", "Support {date:%B %Y}", "--every", "month", "--start",
                          "2026-04-01", "--company", ids["globex"], "--amount", "450", "--close-offset", "30")
     return ids
@@ -106,35 +116,75 @@ def check_golden(name: str, text: str, request) -> None:
         pytest.fail(f"output differs from golden/{name}.txt (UPDATE_GOLDEN=1 to accept):\n{diff}", pytrace=False)
 
 
+WIDTHS = (60, 80, 120)
 VIEWS = {
     "filter": ("filter",),
     "filter_open_by_amount": ("filter", "--preset", "open", "--sort", "-amount"),
     "board": ("board",),
+    "board_by_responsible": ("board", "--by", "responsible"),
     "calendar": ("calendar",),
     "calendar_next_month": ("calendar", "--month", "next-month"),
     "agenda": ("agenda",),
+    "activity_list": ("activity", "list"),
+    "lead_list": ("lead", "list"),
+    "quote_list": ("quote", "list"),
+    "product_list": ("product", "list"),
+    "company_list": ("company", "list"),
+    "contact_list": ("contact", "list"),
+    "recurring_list": ("recurring", "list"),
+    "pipeline_list": ("pipeline", "list"),
+    "pipeline_show": ("pipeline", "show", "sales"),
+    "report": ("report",),
 }
-
-
-@pytest.mark.parametrize("name", VIEWS)
-def test_view_tables(fixed, name, request):
-    run, _ = fixed
-    check_golden(name, run.ok(*VIEWS[name], env=ENV), request)
-
-
 CARDS = {
     "deal_show": ("deal", "show", "alpha"),
     "deal_show_won": ("deal", "show", "won"),
+    "deal_show_tokyo": ("deal", "show", "tokyo"),
     "deal_history": ("deal", "history", "beta"),
     "quote_show": ("quote", "show", "quote"),
     "recurring_show": ("recurring", "show", "monthly"),
     "company_show": ("company", "show", "acme"),
+    "company_show_romashka": ("company", "show", "romashka"),
     "contact_show": ("contact", "show", "jane"),
 }
 
 
-@pytest.mark.parametrize("name", CARDS)
-def test_cards(fixed, name, request):
-    run, ids = fixed
+def _argv(name: str, ids: dict) -> tuple:
+    if name in VIEWS:
+        return VIEWS[name]
     *command, which = CARDS[name]
-    check_golden(name, run.ok(*command, ids[which], env=ENV), request)
+    return (*command, ids[which])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", [*VIEWS, *CARDS])
+def test_views_at_each_width(fixed, name, width, request):
+    run, ids = fixed
+    check_golden(f"{name}.{width}", run.ok(*_argv(name, ids), env={**ENV, "COLUMNS": str(width)}), request)
+
+
+def test_no_line_is_wider_than_the_terminal(fixed):
+    """Issue 27: at 80 columns agenda was 130-190 wide, activity list 112-130, deal history
+    88-119, ... Every line of every view fits 60, 80 and 120 columns, measured in display
+    cells (a CJK character is two); with --wide the tables are wider again, cells uncut."""
+    from dealcli.views.fit import width_of
+
+    run, ids = fixed
+    for name in [*VIEWS, *CARDS]:
+        for width in WIDTHS:
+            out = run.ok(*_argv(name, ids), env={**ENV, "COLUMNS": str(width)})
+            over = [line for line in out.splitlines() if width_of(line) > width]
+            assert not over, (name, width, over)
+    wide = run.ok("--wide", "agenda", env={**ENV, "COLUMNS": "60"})
+    assert "東京オフィス移転プロジェクト（第二期・ネットワーク工事）" in wide and max(map(width_of, wide.splitlines())) > 60
+    assert run.ok("agenda", "-w", env={**ENV, "COLUMNS": "60"}) == wide  # a global flag, after the command too
+    narrow = run.ok("filter", env={**ENV, "COLUMNS": "60"})
+    assert "東京オフィス" in narrow and "…" in narrow and "777000 JPY" not in narrow  # cut, currency column dropped
+
+
+def test_machine_formats_never_change_with_the_width(fixed):
+    run, _ = fixed
+    for fmt in ("json", "jsonl", "csv", "tsv", "ids", "yaml"):
+        for argv in (("filter",), ("activity", "list"), ("lead", "list"), ("product", "list")):
+            outs = {run.ok(*argv, "-f", fmt, env={**ENV, "COLUMNS": str(w)}) for w in (20, 60, 300)}
+            assert len(outs) == 1, (argv, fmt)

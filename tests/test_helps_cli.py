@@ -288,8 +288,12 @@ def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
 
     add(cli, "A very long deal title about cloud backup services for the whole northern region", "--stage",
         "preparation", "--close-date", "2026-04-01")
-    piped = cli("filter", env={"COLUMNS": "80"})  # not a terminal: every column in full
+    piped = cli("filter")  # not a terminal, no $COLUMNS: every column in full
     assert "northern region" in piped.stdout and "responsible" in piped.stdout.splitlines()[0]
+    fitted = cli("filter", env={"COLUMNS": "80"})  # $COLUMNS asks for a width, also for a pipe
+    assert "northern region" not in fitted.stdout and "…" in fitted.stdout
+    assert "hid responsible" in fitted.stderr and "--wide" in fitted.stderr
+    assert cli.ok("filter", "--wide", env={"COLUMNS": "80"}) == piped.stdout  # --wide: as it was
     rows = [{"id": "g050000000", "title": "A very long deal title about cloud backup services for the whole region",
              "stage": "Preparing documents", "status": "open", "amount": "952.80", "currency": "USD",
              "responsible": "tester@example.com", "close_date": "2026-03-20"}]
@@ -305,7 +309,9 @@ def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
         def isatty(self):
             return True
 
-    assert "--wide" in cli.ok("filter", "--help")
+    assert "--wide" in cli.ok("--help")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert fit.terminal_width() is None  # a pipe
     monkeypatch.setattr("sys.stdout", Tty())
     monkeypatch.setenv("COLUMNS", "93")
     assert fit.terminal_width() == 93

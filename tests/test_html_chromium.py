@@ -221,3 +221,32 @@ def test_colours_meet_contrast():
         assert h.contrast(h.outline(color), h.PAPER) >= 3.0, color
     assert h.contrast(h.SERIES, h.PAPER) >= 4.5
     assert h.grouped(__import__("decimal").Decimal("-1234567.5")) == "-1,234,567.50"
+
+
+def test_a_large_board_opens_with_its_summary_pages_its_cards_and_prints_short(chromium, tmp_path):
+    """Issue 27/29: the report of 8,800 deals was 540,000 px tall (857 printed pages) with the funnel
+    below every card. Rendered: the summary is above the first card, a stage shows one page of cards
+    and its pager says how many pages there are, and the print has a bounded number of pages."""
+    from conftest import Runner
+    from dealcli.views import html as h
+
+    Runner(tmp_path)("init", tmp_path / "repo", "--timezone", "UTC", check=True)
+    cli = Runner(tmp_path / "repo")
+    rows = ["title,amount,stage"] + [f"Deal number {i:04d},{100 + i},new" for i in range(600)]
+    (tmp_path / "deals.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cli.ok("import", tmp_path / "deals.csv")
+    page = tmp_path / "big.html"
+    cli.ok("report", "--html", page)
+    proc = run(chromium, page, "--dump-dom", cwd=tmp_path)
+    assert console(proc.stderr) == []
+    dom = proc.stdout
+    assert dom.index('id="summary"') < dom.index('id="funnel"') < dom.index('class="card"')
+    new = re.search(r'<ul class="cards" data-stage="sales/0">(.*?)</ul>', dom, re.S).group(1)
+    assert new.count('class="card"') == h.CARDS_PER_STAGE and "more:" not in new  # the pager replaced the line
+    pager = re.search(r'<div class="pager" data-stage="sales/0">(.*?)</div>', dom, re.S).group(1)
+    assert f"page 1 of {-(-600 // h.CARDS_PER_STAGE)} (600 cards)" in pager
+    pdf = tmp_path / "big.pdf"
+    proc = run(chromium, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", cwd=tmp_path)
+    assert console(proc.stderr) == []
+    printed = len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
+    assert 2 <= printed <= 12, printed  # one page of cards per stage: bounded, whatever the deal count

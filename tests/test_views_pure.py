@@ -119,8 +119,9 @@ def _lf(text: str) -> str:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_every_view_renders_from_its_data_alone(root, case):
+def test_every_view_renders_from_its_data_alone(root, case, monkeypatch):
     argv, formats, build, show = CASES[case]
+    monkeypatch.setenv("COLUMNS", str(WIDTH))  # the renderers fit the width the command had
     run = Runner(root)
     printed = {fmt: run.ok(*argv, "-f", fmt, env=ENV) for fmt in formats}
     s = session(root)
@@ -133,9 +134,10 @@ def test_every_view_renders_from_its_data_alone(root, case):
     assert all(printed.values())  # every format showed something
 
 
-def test_the_views_show_labels_resolved_by_the_build(root):
+def test_the_views_show_labels_resolved_by_the_build(root, monkeypatch):
     """What the renderers needed from the repository is in the data: stage names and colours,
     the converted sums, the next activity in the repository's time zone."""
+    monkeypatch.delenv("COLUMNS", raising=False)
     s = session(root)
     table = listing.filter_listing(s, None, None, None, None, None, "table")
     kanban = board.build(s, None, None, None, None, "EUR")
@@ -159,6 +161,7 @@ def test_coloured_and_fitted_tables_render_from_the_data_alone(root, monkeypatch
     monkeypatch.setattr(render, "color_enabled", lambda stream=None: True)
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("DEALCLI_COLOR", "truecolor")  # (the 16 base colours are the default since issue 27)
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: only the width given fits
     s = session(root)
     table = listing.filter_listing(s, None, None, None, None, None, "table")
     plan, kanban = agenda.build(s, None), board.build(s, None, None, None)
@@ -175,8 +178,10 @@ def test_coloured_and_fitted_tables_render_from_the_data_alone(root, monkeypatch
         assert "\x1b[38;2;" in text and "\\x1b[38;" not in text
 
 
-def test_deal_card_and_history_render_from_the_data_alone(root, capsys):
+def test_deal_card_and_history_render_from_the_data_alone(root, capsys, monkeypatch):
     from dealcli import activities, deals
+
+    monkeypatch.delenv("COLUMNS", raising=False)  # as the command ran: not a terminal, no width
     from dealcli.views import deal as views_deal
 
     run = Runner(root)

@@ -54,9 +54,6 @@ def filter_cmd(
                                                 "expressions as a filter NAME in dealcli.yaml (use it "
                                                 "with --preset NAME).")] = None,
     as_of: AsOfOpt = None,
-    wide: Annotated[bool, typer.Option("--wide", "-w", help="Table: every column at full width (else "
-                                       "long cells are cut with … and low-priority columns dropped to "
-                                       "fit the terminal).")] = False,
     format: FormatOpt = Format.table,
 ) -> None:
     """List the deals matching every expression.
@@ -77,10 +74,9 @@ def filter_cmd(
     if save:
         query.save_filter(s, save, query.expand(s, preset, exprs))
     listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
-    width = None if wide else fit.terminal_width()  # None: not a terminal, every column in full
-    text, hidden = views.formatted(listing, format.value, width)
+    text, hidden = views.formatted(listing, format.value)
     if hidden:
-        s.notice(f"hid {', '.join(hidden)} to fit {width} columns (--wide shows every column)")
+        s.notice(f"hid {', '.join(hidden)} to fit {fit.table_width()} columns (--wide shows every column)")
     render.write(text)
 
 

@@ -122,12 +122,21 @@ def _money(amount, currency) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """The human view: one section per non-empty group, headed by its name and count."""
-    from dealcli.views import render
+    """The human view: one section per non-empty group, headed by its name and count. The groups
+    are fitted to the terminal together, so each shows the same columns."""
+    from dealcli.views import fit, render
 
+    groups = [(key, heading, [r for r in rows if r["group"] == key]) for key, heading in GROUPS]
+    body = [{"id": r["id"], "title": ("! " if r.get("rotting") else "") + str(r["title"] or ""),
+             "stage": r.get("stage_name") or r["stage"],
+             "amount": _money(r["amount"], r["currency"]),
+             "responsible": r["responsible"],
+             "next": r["next_activity"][:16].replace("T", " ") if r["next_activity"] else "",
+             "activity": f"{r['activity_type']}: {r['activity_subject']}" if r["next_activity"] else ""}
+            for _, _, part in groups for r in part]
+    body, cols, _ = fit.fit(body, list(body[0]) if body else [], fit.table_width())
     out = []
-    for key, heading in GROUPS:
-        part = [r for r in rows if r["group"] == key]
+    for key, heading, part in groups:
         if not part:
             continue
         if key == "overdue":
@@ -136,12 +145,7 @@ def table(rows: list[dict]) -> str:
             out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
         else:
             out.append(f"{heading} ({len(part)})")
-        body = [{"id": r["id"], "title": ("! " if r.get("rotting") else "") + str(r["title"] or ""),
-                 "stage": r.get("stage_name") or r["stage"],
-                 "amount": _money(r["amount"], r["currency"]),
-                 "responsible": r["responsible"],
-                 "next activity": (f"{r['next_activity'][:16].replace('T', ' ')} {r['activity_type']}: "
-                                   f"{r['activity_subject']}" if r["next_activity"] else "")} for r in part]
-        out.append(render.format_rows(body, "table").rstrip("\n"))
+        out.append(render.format_rows(body[:len(part)], "table", cols, width=None).rstrip("\n"))
+        body = body[len(part):]
         out.append("")
     return "\n".join(out)

@@ -7,13 +7,12 @@ render only that Board."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dealcli import money, query, stage_rules
 
-from dealcli.views import render
+from dealcli.views import fit, render
 
 MIN_COL, MAX_COL, GAP = 20, 34, 2
 CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")
@@ -234,8 +233,7 @@ def rows(board: Board) -> list[dict]:
 
 
 def _cut(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    return fit.cut(" ".join(str(text).split()), width)  # display cells: a CJK character is two
 
 
 def _money_lines(sums: dict, prefix: str = "") -> list[str]:
@@ -244,7 +242,7 @@ def _money_lines(sums: dict, prefix: str = "") -> list[str]:
 
 def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[str]:
     head = _cut(col["name"], width)
-    lines = [render.paint(head.ljust(width), col.get("color"))]
+    lines = [render.paint(fit.pad(head, width), col.get("color"))]
     rots = sum(1 for d in col["deals"] if d.get("rotting"))
     lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}"
                       + (f", {rots} rotting (>{col['rotting_days']}d)" if rots else ""), width))
@@ -260,7 +258,7 @@ def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[st
         if "amount" in hidden:
             continue
         amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
-        lines.append(_cut(amount, width).rjust(width))
+        lines.append(fit.pad(_cut(amount, width), width, right=True))
     if len(shown) < len(col["deals"]):
         lines.append(f"+{len(col['deals']) - len(shown)} more")
     return lines
@@ -268,7 +266,7 @@ def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[st
 
 def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     """The kanban on a terminal: stage columns side by side, wrapped into bands."""
-    width = width or shutil.get_terminal_size((80, 24)).columns
+    width = width or fit.layout_width()
     board = render.printable(view.as_dict())  # titles and names from data never drive the terminal
     stages = board["stages"]
     n = max(1, len(stages))
@@ -293,13 +291,7 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
             cells = []
             for b in band:
                 cell = b[row] if row < len(b) else ""
-                pad = colw - len(_visible(cell))
+                pad = colw - fit.width_of(cell)
                 cells.append(cell + " " * max(0, pad))
             out.append((" " * GAP).join(cells).rstrip())
     return "\n".join(out) + "\n"
-
-
-def _visible(text: str) -> str:
-    import re
-
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -76,17 +76,22 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
 
 
 # -- rendering: only the Calendar, never the Session or the disk ---------------------------------
-def formatted(view: Calendar, fmt: str) -> str:
-    """The month grid with the deals of each day (table); one row per deal otherwise."""
+def formatted(view: Calendar, fmt: str, width: int | None = None) -> str:
+    """The month grid with the deals of each day (table, in `width` columns: by default the
+    terminal's); one row per deal otherwise."""
     from dealcli.views import render
 
     if fmt == "table":
-        return text(view)
+        from dealcli.views import fit
+
+        return text(view, width or fit.layout_width())
     return render.format_rows(view.rows, fmt, ["date", *ROW_FIELDS])
 
 
-def text(view: Calendar) -> str:
-    from dealcli.views import render
+def text(view: Calendar, width: int = 80) -> str:
+    """The grid's cells narrow and the day lists' titles and stages are cut (…) to fit `width`;
+    ids, amounts and dates are never cut."""
+    from dealcli.views import fit, render
 
     today = view.today
     cal = render.printable({"month": view.month, "by": view.by, "rows": view.rows,  # data never drives the terminal
@@ -98,31 +103,39 @@ def text(view: Calendar) -> str:
         counts[d] = counts.get(d, 0) + 1
     out = [f"{_cal.month_name[mon]} {year}  by {cal['by']}: {len(cal['rows'])} deal"
            f"{'' if len(cal['rows']) == 1 else 's'}", ""]
-    out.append(" ".join(name[:3].ljust(CELL) for name in _cal.day_name).rstrip())
+    cell = max(3, min(CELL, (width - 6) // 7))
+    out.append(" ".join(name[:3].ljust(cell) for name in _cal.day_name).rstrip())
     for week in _cal.Calendar(firstweekday=0).monthdayscalendar(year, mon):
         days, nums = [], []
         for d in week:
             if d == 0:
-                days.append(" " * CELL)
-                nums.append(" " * CELL)
+                days.append(" " * cell)
+                nums.append(" " * cell)
                 continue
             mark = "*" if today and (today.year, today.month, today.day) == (year, mon, d) else ""
-            days.append(f"{d:>2}{mark}".ljust(CELL))
+            days.append(f"{d:>2}{mark}".ljust(cell))
             n = counts.get(d, 0)
-            nums.append((f"{n} deal{'' if n == 1 else 's'}" if n else "").ljust(CELL))
+            count = f"{n} deal{'' if n == 1 else 's'}" if n else ""
+            nums.append((count if len(count) <= cell else str(n)).ljust(cell))
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
+    amounts = []
+    for r in cal["rows"]:
+        amount = query.as_number(r.get("amount"))
+        amounts.append(f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} "
+                       f"{r.get('currency') or ''}".strip())
+    money_w = max([len(a) for a in amounts] + [0])
+    room = width - (2 + 10 + 2 + 2 + money_w + 2)  # title and stage share what id and amount leave
+    stage_w = min(max([fit.width_of(s) for s in cal["names"]] + [0]), max(6, room // 3))
+    title_w = max(fit.HARD_MIN, min(40, room - stage_w))
     last = None
-    for r, stage in zip(cal["rows"], cal["names"]):
+    for r, stage, amount_text in zip(cal["rows"], cal["names"], amounts, strict=True):
         if r["date"] != last:
             last = r["date"]
             day = dt.date.fromisoformat(last)
             out.append("")
             out.append(f"{day.strftime('%a')} {last}")
-        amount = query.as_number(r.get("amount"))
-        amount_text = f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} {r.get('currency') or ''}".strip()
-        title = " ".join(str(r.get("title") or "").split())
-        if len(title) > 40:
-            title = title[:39] + "…"
-        out.append(f"  {str(r.get('id'))[:10]:<10}  {title:<40}  {amount_text:>16}  {stage}")
+        title = fit.cut(" ".join(str(r.get("title") or "").split()), title_w)
+        title += " " * (title_w - fit.width_of(title))
+        out.append(f"  {str(r.get('id'))[:10]:<10}  {title}  {amount_text:>{money_w}}  {fit.cut(stage, stage_w)}")
     return "\n".join(x.rstrip() for x in out) + "\n"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from dealcli import cards, money, stage_rules
 
-from dealcli.views import render
+from dealcli.views import fit, render
 from dealcli.model import Pipeline
 
 
@@ -106,7 +106,7 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         out.append(render.printable(f"  hidden: {', '.join(card.hidden)}"))
     for role, names in card.hidden_by_role.items():
         out.append(render.printable(f"  hidden for {role}: {', '.join(names)}"))
-    return "\n".join(out) + "\n"
+    return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
 
 
 def client_text(card: dict) -> str:
@@ -115,7 +115,7 @@ def client_text(card: dict) -> str:
     out = [render.format_record(card["record"], "table").rstrip("\n"), ""]
     if not card["deals"]:
         out.append("deals: none")
-        return "\n".join(out) + "\n"
+        return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
     sums = "; ".join(f"{t['status']} {t['deals']} ({money.fmt(t['amount'])} {t['currency']})" for t in card["totals"])
     missing = [st for st in ("open", "won", "lost") if st not in {t["status"] for t in card["totals"]}]
     sums = "; ".join([sums, *(f"{st} 0" for st in missing)])
@@ -124,4 +124,4 @@ def client_text(card: dict) -> str:
                                                              "closed_at"]).rstrip("\n"))
     out += ["", "timeline:"]
     out.append(render.format_rows(card["timeline"], "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
-    return "\n".join(out) + "\n"
+    return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal

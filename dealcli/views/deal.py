@@ -5,7 +5,7 @@ from __future__ import annotations
 from dealcli import cards, money
 from dealcli.model import Deal
 from dealcli.views import card as views_card
-from dealcli.views import render
+from dealcli.views import fit, render
 
 HISTORY_FIELDS = ("at", "by", "kind")
 
@@ -126,4 +126,4 @@ def deal_card_text(view) -> str:
         for c in deal.comments:
             out.append(render.printable(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}",
                                         keep_newlines=True))
-    return "\n".join(out) + "\n"
+    return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal

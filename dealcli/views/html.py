@@ -1,7 +1,12 @@
 """The HTML page of `report --html` and `board --html`: one self-contained file (styles, inline SVG
 charts drawn here, a few lines of script; no network, no CDN: a Content-Security-Policy forbids
-every fetch) with the kanban board of each pipeline (stage colours, counts, sums, cards), the
-funnel, the forecast and the other report sections. Pure: data in, text out; never reads disk.
+every fetch). It opens with the summary (each pipeline's totals and every stage's count, sum and
+weighted sum), then the funnel, the forecast and the other report sections, and ends with the
+kanban board of each pipeline (stage colours, counts, sums, cards). A stage holds one page of
+cards (CARDS_PER_STAGE) in the page; a larger stage's cards are data (<script id="card-pages">)
+its pager shows a page at a time, and the search box looks through all of them. Printed: no
+pager or search, dark on white, the board on a page of its own. Pure: data in, text out; never
+reads disk.
 
 Accessibility: text on a stage colour is black or white, whichever contrasts more; bars carry
 their numbers as text and get an outline dark enough (3:1 against the page) whatever the stage
@@ -197,7 +202,47 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
 CARDS_PER_STAGE = 50  # one page of cards per stage column; counts and sums cover every deal
 
 
-def board_html(b: dict) -> str:
+def card_data(d: dict) -> list[str]:
+    """A card as the page holds it: [id, title, amount, currency, responsible · close date]."""
+    amount = d.get("amount")
+    amount_text = grouped(Decimal(str(amount)), d.get("currency")) if amount not in (None, "") else ""
+    meta = " · ".join(str(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
+                      if x)
+    return [str(d.get("id") or ""), str(d.get("title") or ""), amount_text, str(d.get("currency") or ""), meta]
+
+
+def card_li(c: list[str]) -> str:
+    """One card; the page's script builds the same from card_data when it turns a page."""
+    return (f'<li class="card" data-id="{esc(c[0])}"><div class="t">{esc(c[1])}</div>'
+            f'<div class="a">{esc(c[2])} {esc(c[3])}</div><div class="m">{esc(c[4])}</div>'
+            f'<div class="m id">{esc(c[0])}</div></li>')
+
+
+def summary_html(boards: list[dict]) -> str:
+    """The summary the page opens with: each pipeline's totals and its stages' count, sum and
+    weighted sum (the cards come last)."""
+    out = ['<section id="summary"><h2>Summary</h2>']
+    for b in boards:
+        pid = b["pipeline"]
+
+        def m(path: str, v, pid=pid) -> str:
+            return num(f"{pid}/{path}", v, source="board", cash=isinstance(v, Decimal))
+
+        def money_of(path: str, sums: dict) -> str:
+            return ", ".join(f"{m(f'{path}/{c}', v)} {esc(c)}" for c, v in sums.items()) or "0"
+
+        tot = b["total"]
+        rows = [[esc(col["name"]), m(f"stages/{i}/count", col["count"]), money_of(f"stages/{i}/sum", col["sum"]),
+                 money_of(f"stages/{i}/weighted", col["weighted"])] for i, col in enumerate(b["stages"])]
+        rows.append(["<b>total</b>", m("total/count", tot["count"]), money_of("total/sum", tot["sum"]),
+                     money_of("total/weighted", tot["weighted"])])
+        out.append(_table(["stage", "deals", "sum", "weighted"], rows, f"{b['name']} ({pid})"))
+    return "".join(out) + "</section>"
+
+
+def board_html(b: dict, pages: dict | None = None) -> str:
+    """The kanban of one pipeline: one page of cards per stage in the page; the rest of a stage's
+    cards go to `pages` (stage key -> card data) for the script to page through."""
     pid = b["pipeline"]
     src = "board"
 
@@ -216,25 +261,23 @@ def board_html(b: dict) -> str:
         money_lines = "".join(
             f'<div>sum {m(f"stages/{i}/sum/{c}", v)} {esc(c)}</div>' for c, v in col["sum"].items()) + "".join(
             f'<div>weighted {m(f"stages/{i}/weighted/{c}", v)} {esc(c)}</div>' for c, v in col["weighted"].items())
-        cards = []
-        for d in col["deals"][:CARDS_PER_STAGE]:
-            d = {k: v for k, v in d.items() if k not in hide}
-            amount = d.get("amount")
-            amount_text = grouped(Decimal(str(amount)), d.get("currency")) if amount not in (None, "") else ""
-            meta = " · ".join(esc(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
-                              if x)
-            cards.append(f'<li class="card" data-id="{esc(d.get("id"))}"><div class="t">{esc(d.get("title"))}</div>'
-                         f'<div class="a">{esc(amount_text)} {esc(d.get("currency"))}</div>'
-                         f'<div class="m">{meta}</div><div class="m id">{esc(d.get("id"))}</div></li>')
+        key = f"{pid}/{i}"
+        data = [card_data({k: v for k, v in d.items() if k not in hide}) for d in col["deals"]]
+        if pages is not None and len(data) > CARDS_PER_STAGE:
+            pages[key] = data  # the other pages: data the script shows a page at a time
+        cards = [card_li(c) for c in data[:CARDS_PER_STAGE]]
         more = len(col["deals"]) - CARDS_PER_STAGE
         if more > 0:  # the page stays small and quick to render; the count and sums above are of all
             cards.append(f'<li class="more">{more} more: <code>dealcli filter pipeline={esc(pid)} '
                          f'stage={esc(col.get("id"))}</code></li>')
+        pager = (f'<div class="pager" data-stage="{esc(key)}" hidden><button type="button" data-step="-1">‹ previous'
+                 f'</button> <span class="at"></span> <button type="button" data-step="1">next ›</button></div>'
+                 if pages is not None and more > 0 else "")
         cols.append(
             f'<div class="col" style="--stage:{esc(color)};--stage-edge:{esc(outline(color))}">'
             f'<h3 style="background:{esc(color)};color:{ink}">{esc(col["name"])}</h3>'
             f'<div class="sum"><div>{m(f"stages/{i}/count", col["count"])} deal{"" if col["count"] == 1 else "s"}</div>'
-            f'{money_lines}</div><ul class="cards">{"".join(cards)}</ul></div>')
+            f'{money_lines}</div><ul class="cards" data-stage="{esc(key)}">{"".join(cards)}</ul>{pager}</div>')
     return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>Board: {esc(b["name"])} '
             f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
             f'weighted {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
@@ -381,25 +424,63 @@ svg .lbl{fill:var(--ink)} svg .val{fill:var(--ink);font-weight:600}
 .card .t{font-weight:600} .card .a{font-variant-numeric:tabular-nums} .card .m{color:var(--muted);font-size:12px}
 .card .id{font-family:ui-monospace,"DejaVu Sans Mono",monospace}
 footer{padding:16px 24px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);margin-top:24px}
+.pager{padding:4px 8px 8px;font-size:13px}.pager button{font:inherit;padding:2px 8px}
 @media print{
  @page{size:A4 landscape;margin:12mm}
- body{font-size:10pt} nav,.filter{display:none}
- *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .col{min-width:44mm}
- .card,table,svg,.pair{break-inside:avoid} section{break-before:auto} h2,h3{break-after:avoid}
- a{color:var(--ink);text-decoration:none}
+ body{font-size:10pt;color:#000;background:#fff} nav,.filter,.pager{display:none}
+ svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .col{min-width:44mm;background:#fff}
+ .col h3{background:#fff!important;color:#000!important;border-bottom:2px solid #000}
+ .card{border-left-color:#000} .sub,.note,small,.card .m{color:#333}
+ .card,table,svg,.pair{break-inside:avoid} #summary+section,.board{break-before:page} h2,h3{break-after:avoid}
+ a{color:#000;text-decoration:none}
 }
 """ % {"ink": INK, "muted": MUTED, "paper": PAPER, "series": SERIES}
 
 SCRIPT = """
 (function(){
+  var pages=JSON.parse(document.getElementById('card-pages').textContent), per=pages.page, q='';
+  var at={};
+  function card(c){
+    var li=document.createElement('li');li.className='card';li.setAttribute('data-id',c[0]);
+    [['t',c[1]],['a',c[2]+' '+c[3]],['m',c[4]],['m id',c[0]]].forEach(function(p){
+      var d=document.createElement('div');d.className=p[0];d.textContent=p[1];li.appendChild(d);});
+    return li;
+  }
+  function matches(c){return !q||c.join(' ').toLowerCase().indexOf(q)>=0;}
+  function show(key){
+    var ul=document.querySelector('ul.cards[data-stage="'+key+'"]');
+    var pager=document.querySelector('.pager[data-stage="'+key+'"]');
+    var all=pages.stages[key].filter(matches), n=Math.max(1,Math.ceil(all.length/per));
+    at[key]=Math.min(Math.max(at[key]||0,0),n-1);
+    while(ul.firstChild){ul.removeChild(ul.firstChild);}
+    all.slice(at[key]*per,(at[key]+1)*per).forEach(function(c){ul.appendChild(card(c));});
+    pager.hidden=false;
+    pager.querySelector('.at').textContent='page '+(at[key]+1)+' of '+n+' ('+all.length+' cards)';
+    pager.querySelector('[data-step="-1"]').disabled=at[key]===0;
+    pager.querySelector('[data-step="1"]').disabled=at[key]>=n-1;
+  }
+  Object.keys(pages.stages).forEach(function(key){
+    var pager=document.querySelector('.pager[data-stage="'+key+'"]');
+    pager.addEventListener('click',function(e){
+      var step=e.target.getAttribute('data-step');
+      if(step){at[key]=(at[key]||0)+Number(step);show(key);}
+    });
+    var more=document.querySelector('ul.cards[data-stage="'+key+'"] .more');
+    if(more){more.parentNode.removeChild(more);}
+    show(key);
+  });
   var box=document.getElementById('card-filter');
   if(box){
     box.closest('.filter').hidden=false;
     box.addEventListener('input',function(){
-      var q=box.value.toLowerCase();
-      var cards=document.querySelectorAll('.card');
-      for(var i=0;i<cards.length;i++){cards[i].hidden=!!q&&cards[i].textContent.toLowerCase().indexOf(q)<0;}
+      q=box.value.toLowerCase();
+      var cards=document.querySelectorAll('ul.cards .card');
+      for(var i=0;i<cards.length;i++){
+        if(!pages.stages[cards[i].parentNode.getAttribute('data-stage')]){
+          cards[i].hidden=!!q&&cards[i].textContent.toLowerCase().indexOf(q)<0;}
+      }
+      Object.keys(pages.stages).forEach(function(key){at[key]=0;show(key);});
     });
   }
   var data=JSON.parse(document.getElementById('report-data').textContent);
@@ -415,16 +496,22 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
     title = "Deals board" if kind == "board" else "Deals report"
     when = f"as of {report['as_of']}" if report.get("as_of") else f"at {report['now']}"
     selection = f" · selection: {' '.join(report['selection'])}" if report.get("selection") else ""
-    parts = [b for b in (board_html(b) for b in boards)]
     order = ["funnel", "forecast", "win_rate", "lost_reasons", "stage_time", "time_to_close", "won_revenue",
              "activities"]
     shown = [name for name in order if name in report]
+    # the summary first (totals and every stage's aggregates), then the report's sections, the cards last:
+    # the numbers are on the first screen and the first printed page, however many deals there are
+    parts = [summary_html(boards)] if boards else []
     parts += [SECTION_HTML[name](report[name]) for name in shown]
-    links = [f'<a href="#board-{esc(b["pipeline"])}">Board {esc(b["name"])}</a>' for b in boards]
-    links += [f'<a href="#{name.replace("_", "-")}">{TITLES[name]}</a>' for name in shown]
-    data = render.json_text(report).replace("<", "\\u003c")
+    pages: dict[str, list] = {}
     filter_box = ('<div class="filter" hidden><label>Find cards: <input id="card-filter" type="search" '
                   'autocomplete="off"></label></div>' if boards else "")
+    parts += [filter_box] + [board_html(b, pages) for b in boards]
+    links = ['<a href="#summary">Summary</a>'] if boards else []
+    links += [f'<a href="#{name.replace("_", "-")}">{TITLES[name]}</a>' for name in shown]
+    links += [f'<a href="#board-{esc(b["pipeline"])}">Board {esc(b["name"])}</a>' for b in boards]
+    data = render.json_text(report).replace("<", "\\u003c")
+    cards = render.json_text({"page": CARDS_PER_STAGE, "stages": pages}).replace("<", "\\u003c")
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
@@ -434,8 +521,9 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
         f"<title>{esc(title)} {esc(when)}</title><style>{STYLE}</style></head>\n"
         f'<body data-kind="{esc(kind)}"><header><h1>{esc(title)}</h1>'
         f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} {esc(when)}{esc(selection)}</div></header>'
-        f'<nav aria-label="Sections">{"".join(links)}</nav><main>{filter_box}{"".join(parts)}</main>'
+        f'<nav aria-label="Sections">{"".join(links)}</nav><main>{"".join(parts)}</main>'
         f'<footer>Made by dealcli. The numbers are also in the JSON block of this page '
         f'(<code>report -f json</code>).</footer>'
         f'<script type="application/json" id="report-data">{data}</script>'
+        f'<script type="application/json" id="card-pages">{cards}</script>'
         f"<script>{SCRIPT}</script></body></html>\n")

@@ -86,18 +86,17 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
 
 
 # -- rendering: only the Listing ------------------------------------------------------------------
-def formatted(listing: Listing, fmt: str, width: int | None = None) -> tuple[str, list[str]]:
+def formatted(listing: Listing, fmt: str, width: int | None = render.FIT) -> tuple[str, list[str]]:
     """(the text of `listing` in `fmt`, the columns left out). The table shows each stage's name
-    in its colour and money with 2+ places (aligned right); with a `width` its long cells are
-    cut and low-priority columns left out to fit it (views/fit.py)."""
+    in its colour and money with 2+ places (aligned right); its long cells are cut and
+    low-priority columns left out to fit `width` (by default the terminal's; views/fit.py)."""
     rows, cols, hidden = listing.rows, listing.columns, []
     if fmt == "table":
-        rows = decorated(listing)
-        if width is not None:
-            from dealcli.views import fit
+        from dealcli.views import fit
 
-            rows, cols, hidden = fit.fit(rows, cols, width)
-    return render.format_rows(rows, fmt, cols, right=MONEY_COLUMNS), hidden
+        rows = decorated(listing)
+        rows, cols, hidden = fit.fit(rows, cols, fit.table_width() if width == render.FIT else width)
+    return render.format_rows(rows, fmt, cols, right=MONEY_COLUMNS, width=None), hidden  # fitted already
 
 
 def decorated(listing: Listing) -> list[dict]:

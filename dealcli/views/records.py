@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from dealcli import money
 
-from dealcli.views import render
+from dealcli.views import fit, render
 
 
 def _lines(pairs: list[tuple[str, object]]) -> list[str]:
@@ -26,19 +26,20 @@ def product_lines(rows: list, currency: str | None) -> list[str]:
     """The product rows as a small table: #, name, price, qty, discount, tax, total."""
     if not rows:
         return []
-    from tabulate import tabulate
 
+
+    total = f"total {currency or ''}".strip()
     body = []
     for i, r in enumerate(rows, 1):
         if not isinstance(r, dict):
             continue
-        body.append([str(i), render.cell(r.get("name")), _num(r.get("price")), render.cell(r.get("quantity")),
-                     f"{render.cell(r.get('discount') or 0)}%",
-                     f"{render.cell(r.get('tax_rate') or 0)}%" + (" incl." if r.get("tax_included") else ""),
-                     _num(r.get("total"), currency) if r.get("total") is not None else ""])
-    table = tabulate(body, headers=["#", "name", "price", "qty", "discount", "tax", f"total {currency or ''}".strip()],
-                     tablefmt="simple", disable_numparse=True, colalign=("right", "left", "right", "right", "right",
-                                                                          "right", "right"))
+        body.append({"#": str(i), "name": render.cell(r.get("name")), "price": _num(r.get("price")),
+                     "qty": render.cell(r.get("quantity")), "discount": f"{render.cell(r.get('discount') or 0)}%",
+                     "tax": f"{render.cell(r.get('tax_rate') or 0)}%" + (" incl." if r.get("tax_included") else ""),
+                     total: _num(r.get("total"), currency) if r.get("total") is not None else ""})
+    width = fit.table_width()  # the table is indented by two
+    table = render.format_rows(body, "table", right=("#", "price", "qty", "discount", "tax", total),
+                               width=None if width is None else width - 2).rstrip("\n")
     return ["", "products:"] + ["  " + line for line in table.splitlines()]
 
 
@@ -54,7 +55,7 @@ def quote_text(record: dict, company: str | None, contacts: list[str]) -> str:
     lines += product_lines(record.get("products") or [], cur)
     if record.get("comment"):
         lines += ["", "comment:", "  " + render.cell(record.get("comment")).replace("\n", "\n  ")]
-    return "\n".join(lines) + "\n"
+    return fit.lines("\n".join(lines)) + "\n"  # every line fits the terminal
 
 
 def recurring_text(record: dict, company: str | None, contacts: list[str]) -> str:
@@ -89,4 +90,4 @@ def recurring_text(record: dict, company: str | None, contacts: list[str]) -> st
     fields = deal.get("fields") or {}
     if fields:
         lines += ["", "fields:"] + ["  " + x for x in _lines(list(fields.items()))]
-    return "\n".join(lines) + "\n"
+    return fit.lines("\n".join(lines)) + "\n"  # every line fits the terminal

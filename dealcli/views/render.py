@@ -231,11 +231,15 @@ def columns_of(rows: list[dict], columns: list[str] | None) -> list[str]:
     return out
 
 
+FIT = -1  # format_rows(width=FIT): the table fits the terminal (views/fit.py)
+
+
 def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
-                table_cells=None, right: tuple = ()) -> str:
+                table_cells=None, right: tuple = (), width: int | None = FIT) -> str:
     """Render records. `columns` picks and orders fields (table/csv/tsv; json too when given).
     `table_cells(column, value, row)` may decorate table cells (colours, aligned money);
-    `right` names the table columns aligned right (money)."""
+    `right` names the table columns aligned right (money). The table fits `width` (by default
+    the terminal's, None: every column in full) by views/fit.py's rules."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     if fmt == "ids":  # the id of each row, whichever columns were asked for
@@ -255,17 +259,14 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
         return delimited(rows, cols, fmt)
     from tabulate import tabulate
 
+    from dealcli.views import fit
+
     if not rows:
         return ""
-    body = []
-    for row in rows:
-        line = []
-        for c in cols:
-            text = None
-            if table_cells:
-                text = table_cells(c, row.get(c), row)
-            line.append(printable(text or shown(row.get(c))))
-        body.append(line)
+    if table_cells:
+        rows = [{c: table_cells(c, row.get(c), row) or shown(row.get(c)) for c in cols} for row in rows]
+    rows, cols, _ = fit.fit(rows, cols, fit.table_width() if width == FIT else width)
+    body = [[printable(shown(row.get(c))) for c in cols] for row in rows]
     align = [("right" if c in right else "left") for c in cols] if right else None
     return tabulate(body, headers=[printable(c) for c in cols], tablefmt="simple", disable_numparse=True,
                     colalign=align) + "\n"
@@ -314,7 +315,13 @@ def format_record(record: dict, fmt: str) -> str:
     if fmt == "table":
         from tabulate import tabulate
 
+        from dealcli.views import fit
+
         lines = [[printable(str(k)), shown(v)] for k, v in record.items()]
+        width = fit.table_width()
+        if width is not None and lines:  # the values are cut to the room the keys leave
+            room = max(fit.HARD_MIN, width - max(fit.width_of(k) for k, _ in lines) - fit.GAP)
+            lines = [[k, fit.cut(v, room)] for k, v in lines]
         return tabulate(lines, tablefmt="plain", disable_numparse=True) + "\n"
     return format_rows([record], fmt)
 

@@ -4,11 +4,10 @@
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 
 from dealcli import money
-from dealcli.views import render
+from dealcli.views import fit, render
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 GAP = "  "
@@ -26,8 +25,7 @@ def bar(value, top, width: int) -> str:
 
 
 def _cut(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    return fit.cut(" ".join(str(text).split()), width)  # display cells: a CJK character is two
 
 
 def _txt(v) -> str:
@@ -44,7 +42,7 @@ def chart(headers: list[str], rows: list[list], values: list, width: int, colors
     `values[i]` against `tops[i]` (default: the largest value) in the rest of the width."""
     cells = [[_txt(c) for c in row] for row in rows]
     n = len(headers)
-    widths = [max([len(headers[i])] + [len(r[i]) for r in cells]) for i in range(n)]
+    widths = [max([fit.width_of(headers[i])] + [fit.width_of(r[i]) for r in cells]) for i in range(n)]
     while n > 2 and 8 + sum(widths[1:n]) + len(GAP) * n + 3 > width:
         n -= 1  # too narrow: the last columns go (the data formats have them all)
     headers, cells, widths = headers[:n], [r[:n] for r in cells], widths[:n]
@@ -57,7 +55,7 @@ def chart(headers: list[str], rows: list[list], values: list, width: int, colors
         out = []
         for i, c in enumerate(row):
             c = _cut(c, widths[i]) if i == 0 else c
-            out.append(c.ljust(widths[i]) if i < right_from else c.rjust(widths[i]))
+            out.append(fit.pad(c, widths[i], right=i >= right_from))
         return GAP.join(out)
 
     lines = [line(headers).rstrip()]
@@ -78,7 +76,7 @@ def _title(text: str, width: int) -> list[str]:
 
 
 def text(report: dict, width: int | None = None) -> str:
-    width = width or shutil.get_terminal_size((80, 24)).columns
+    width = width or fit.layout_width()
     report = render.printable(report)  # names and reasons from data never drive the terminal
     width = max(40, width)
     head = f"Report: {report['deals']} deal{'' if report['deals'] == 1 else 's'}"
