@@ -22,7 +22,9 @@ FILE:LINE: COLUMN: VALUE: PROBLEM (the same problem on many rows once) and the e
 with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a success or failure stage is
 imported closed with its dates. Records exported by `dealcli export` (any format) are imported
 as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
-goes to stderr. See docs/import.md for each CRM's migration guide."""
+goes to stderr. --kind reads companies, contacts, products, users or activities instead of
+deals; --all reads a whole repository written by `export --all`. See docs/import.md for each
+CRM's migration walk-through."""
 
 
 def register(app: typer.Typer) -> None:
