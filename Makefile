@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean docs
+.PHONY: demo test venv clean docs messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
+
+# The Russian catalogue (docs/i18n.md): extract every marked message, merge it into the .po (new
+# ones untranslated: tests/test_i18n.py names them), then compile the .mo shipped in the wheel.
+KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 -k about:2 -k of:3
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-wrap --no-location --sort-output --omit-header -o dealcli/locale/dealcli.pot .
+	$(BIN)/pybabel update -i dealcli/locale/dealcli.pot -d dealcli/locale -D dealcli --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d dealcli/locale -D dealcli --statistics
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo-repo

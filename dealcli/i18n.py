@@ -1,0 +1,139 @@
+"""The language dealcli speaks to people (docs/i18n.md): English, or Russian from the gettext
+catalogue dealcli/locale/ru/LC_MESSAGES/dealcli.po (compiled beside it as dealcli.mo).
+
+The language is chosen the first time a message is translated, from the environment in gettext's
+order (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), so help text built when a command module is imported
+follows the environment; a repository's `language:` setting (dealcli.yaml) takes over when the
+repository is opened (Session.repo calls use_repository). Nothing here imports Babel: month names
+and other locale data come from it only when the language is not English (month_name).
+
+Machine formats (json, jsonl, csv, tsv, yaml, ids, ics) never pass through here: only words meant
+for a person are marked with _() or ngettext()."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LANGUAGES = ("en", "ru")  # English is the source language: its catalogue is the msgids themselves
+DOMAIN = "dealcli"
+LOCALE_DIR = Path(__file__).with_name("locale")
+
+_state: dict = {}  # "language" and "catalogue" once chosen; emptied by reset()
+
+
+def reset() -> None:
+    """Forget the choice (each cli.main run chooses again: tests run many in one process)."""
+    _state.clear()
+
+
+def _from_environment() -> str:
+    """The language the environment asks for, in gettext's order; English unless it names one
+    dealcli has a catalogue for (LANGUAGE may list several, ru_RU.UTF-8:en)."""
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if not value:
+            continue
+        for item in value.split(":") if var == "LANGUAGE" else [value]:
+            code = item.split(".")[0].split("@")[0].split("_")[0].lower()
+            if code in LANGUAGES:
+                return code
+        if var != "LANGUAGE":  # the first locale variable set decides (C, POSIX, de_DE: English)
+            return "en"
+    return "en"
+
+
+def language() -> str:
+    """The language in use: `en` or `ru`."""
+    if "language" not in _state:
+        _state["language"] = _from_environment()
+    return _state["language"]
+
+
+def use(code: str | None) -> None:
+    """Speak `code` (a language of LANGUAGES) from now on; None keeps the current choice."""
+    if code is None:
+        return
+    code = str(code).split("_")[0].lower()
+    if code in LANGUAGES and code != _state.get("language"):
+        _state["language"] = code
+        _state.pop("catalogue", None)
+
+
+def use_repository(config: dict) -> None:
+    """A repository's `language:` setting (dealcli.yaml), when it has one, wins over the environment."""
+    use(config.get("language") if isinstance(config, dict) else None)
+
+
+def _catalogue():
+    found = _state.get("catalogue")
+    if found is None:
+        import gettext
+
+        if language() == "en":
+            found = gettext.NullTranslations()
+        else:
+            found = gettext.translation(DOMAIN, LOCALE_DIR, languages=[language()], fallback=True)
+        _state["catalogue"] = found
+    return found
+
+
+def _(message: str) -> str:
+    """`message` in the language in use. Placeholders are named (`{id}`), filled after:
+    `_("deal {id} not found").format(id=deal_id)`, so a translator sees the whole sentence."""
+    if language() == "en":
+        return message
+    return _catalogue().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for count `n` (Russian has three)."""
+    if language() == "en":
+        return singular if n == 1 else plural
+    return _catalogue().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue without translating it here (a table of words that
+    is translated where it is shown, with _())."""
+    return message
+
+
+def header(column: str) -> str:
+    """A table column's heading: the field name in English (as in csv/json), else translated."""
+    if language() == "en":
+        return column
+    return _catalogue().pgettext("column", column)
+
+
+def month_name(when, spec: str) -> str:
+    """`when` formatted by the strftime `spec`, its month and weekday names in the language in
+    use. Russian says a month alone in the nominative (`%B` -> декабрь) and after a day in the
+    genitive (`%d %B` -> 7 декабря), as Babel's stand-alone and format contexts give them."""
+    if language() == "en" or not any(d in spec for d in ("%B", "%b", "%A", "%a")):
+        return when.strftime(spec)
+    from babel import dates  # only for a language other than English
+
+    lang = language()
+    day_first = any(d in spec.split("%B")[0].split("%b")[0] for d in ("%d", "%e", "%-d"))
+    context = "format" if day_first else "stand-alone"
+    parts = {
+        "%B": dates.get_month_names("wide", context, locale=lang)[when.month],
+        "%b": dates.get_month_names("abbreviated", context, locale=lang)[when.month],
+        "%A": dates.get_day_names("wide", "format", locale=lang)[when.weekday()],
+        "%a": dates.get_day_names("abbreviated", "format", locale=lang)[when.weekday()],
+    }
+    out, i = [], 0
+    while i < len(spec):
+        pair = spec[i:i + 2]
+        if pair in parts:
+            out.append(parts[pair])
+            i += 2
+        elif pair.startswith("%") and len(pair) == 2:
+            size = 3 if pair == "%-" else 2  # %-d: the day without a leading zero
+            out.append(when.strftime(spec[i:i + size]))
+            i += size
+        else:
+            out.append(spec[i])
+            i += 1
+    return "".join(out)
