@@ -57,6 +57,7 @@ from dealcli.model.scenario import (  # noqa: F401 - the record's helpers, also 
 from dealcli.recurring import RunProblems, deal_part_problems, set_paused, update_ref  # noqa: F401 - RunProblems: the same exit-1 list
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
+from dealcli import i18n
 
 KIND = "generators"
 
@@ -216,15 +217,15 @@ def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:
     """Save a new scenario; its id is the slug of NAME (exit 4 when one exists)."""
     clean = " ".join((name or "").split())
     if not clean:
-        raise UsageError("generator add: NAME must not be empty")
+        raise UsageError(i18n._("generator add: NAME must not be empty"))
     scenario_id = ids.slugify(clean).replace("_", "-")
     sc = Scenario(id=scenario_id, name=clean, segment=[], created=s.now, created_by=s.user)
     spec.name = None
     _apply(s, sc, spec)
     with s.repo.transaction():
         if s.repo.exists(KIND, sc.id):
-            raise Conflict(f"generator {sc.id!r} already exists (generators/{sc.id}.yaml); "
-                           "use `generator edit` or another name")
+            raise Conflict(i18n._("generator {sc_id!r} already exists (generators/{sc_id}.yaml); "
+                           "use `generator edit` or another name").format(sc_id=sc.id))
         s.repo.create(KIND, sc.id, sc)
     return sc
 
@@ -275,7 +276,7 @@ def listing(s: Session) -> list[dict]:
         except NotFound:
             continue
         except DealcliError as exc:
-            s.notice(f"skipped {exc.message}")
+            s.notice(i18n._("skipped {exc_message}").format(exc_message=exc.message))
     return out
 
 
@@ -331,7 +332,8 @@ def clients_of(s: Session, mode: str, records: list[dict] | None = None) -> dict
         errors: list = []
         records = [r for r in s.deal_records(errors) if isinstance(r, dict)]
         for exc in errors:
-            s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+            s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+                exc_message=exc.message))
     for r in records:
         for key in client_keys(r, mode):
             if key in out:
@@ -353,7 +355,7 @@ def _records(s: Session, kind: str) -> list[dict]:
     errors: list = []
     rows = [data for _, data in s.repo.records(kind, errors) if isinstance(data, dict) and data.get("id")]
     for exc in errors:
-        s.notice(f"skipped {exc.message}")
+        s.notice(i18n._("skipped {exc_message}").format(exc_message=exc.message))
     return rows
 
 
@@ -557,7 +559,8 @@ def _deal_records(s: Session) -> list[dict]:
     errors: list = []
     out = [r for r in s.deal_records(errors) if isinstance(r, dict)]
     for exc in errors:
-        s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+        s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+            exc_message=exc.message))
     return out
 
 

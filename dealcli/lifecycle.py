@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from dealcli import clients, deals, kinds, money, parse, timeutil
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.session import Session
+from dealcli.i18n import _
 
 # which record kind -> (the deal field that links it, or None; other kinds whose records link it
 # by key), derived from the links declared in dealcli/kinds.py
@@ -154,7 +155,8 @@ def _settle(s: Session, which: str, record_id: str, found: Links) -> None:
                 s.repo.remove(other)
             else:
                 s.repo.update(other, _cleared(other.data, keys[other_kind], record_id))
-    s.notice(f"unlinked {which} {record_id} from {found.describe()}")
+    s.notice(_("unlinked {which} {record_id} from {found_describe}").format(
+        which=which, record_id=record_id, found_describe=found.describe()))
 
 
 # -- FIELD=VALUE edits of products, leads and quotes ---------------------------------------------------

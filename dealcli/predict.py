@@ -45,6 +45,7 @@ from decimal import Decimal
 
 from dealcli.errors import UsageError
 from dealcli.session import Session
+from dealcli import i18n
 
 FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
 PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
@@ -80,7 +81,8 @@ def sklearn():
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
     except ImportError:
-        raise MissingLibrary(f"predict needs scikit-learn, which is not installed: {INSTALL_HINT}") from None
+        raise MissingLibrary(i18n._("predict needs scikit-learn, which is not installed: {install_hint}").format(
+            install_hint=INSTALL_HINT)) from None
     return LogisticRegression, StandardScaler
 
 
@@ -138,7 +140,8 @@ def history(s: Session) -> History:
             product_names.setdefault(name.casefold(), name)
         purchases.append(Purchase(keys[0], day, float(amount or 0), names))
     for exc in errors:
-        s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+        s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+            exc_message=exc.message))
     names = {}
     for kind in ("companies", "contacts"):
         for record_id, data in s.repo.records(kind, []):
@@ -465,7 +468,7 @@ def repeat(s: Session, horizon: int, top: int, by: str = "client") -> tuple[list
     h = history(s)
     today = s.now.astimezone(s.now.tzinfo).date()
     if h.first_day is None:
-        raise UsageError("predict: no won deals to learn from")
+        raise UsageError(i18n._("predict: no won deals to learn from"))
     groups, ctx = units(h, by), context(h, by)
     model = train(groups, ctx, today, horizon)
     client_best: dict[str, str] = {}
@@ -598,10 +601,11 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
     sklearn()
     h = history(s)
     if h.first_day is None:
-        raise UsageError("predict: no won deals to learn from")
+        raise UsageError(i18n._("predict: no won deals to learn from"))
     groups, ctx = units(h, by), context(h, by)
     if max(p.day for p in h.purchases) < cutoff:
-        s.notice(f"no purchase on or after {cutoff.isoformat()}: every unit counts as not buying")
+        s.notice(i18n._("no purchase on or after {cutoff_isoformat}: every unit counts as not buying").format(
+            cutoff_isoformat=cutoff.isoformat()))
     model = train(groups, ctx, cutoff, horizon)
     keys, feats, labels = [], [], []
     for key, buys in sorted(groups.items()):

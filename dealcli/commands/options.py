@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands import complete
+from dealcli.i18n import _
 
 
 class Format(str, enum.Enum):
@@ -66,7 +67,7 @@ def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
     from dealcli.errors import UsageError
 
     if not sys.stdin.isatty():
-        raise UsageError(f"{command}: pass --yes to delete without a prompt")
+        raise UsageError(_("{command}: pass --yes to delete without a prompt").format(command=command))
     resolved = s.repo.resolve(kind, ref)
     if not typer.confirm(f"Delete {what} {resolved}?", err=True):
         raise typer.Exit(1)

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, PipelineOpt, print_ids, session
+from dealcli import i18n
 
 app = typer.Typer(help="Repeat-sales prediction: who is likely to buy again soon, and why "
                   "(needs pip install 'dealcli[predict]').", no_args_is_help=True)
@@ -48,9 +49,9 @@ def repeat(
 
     s = session(ctx)
     if top < 1:
-        raise UsageError(f"--top {top}: must be 1 or more")
+        raise UsageError(i18n._("--top {top}: must be 1 or more").format(top=top))
     if create and by is not By.client:
-        raise UsageError("--create goes with --by client")
+        raise UsageError(i18n._("--create goes with --by client"))
     days = predict.parse_horizon(horizon)
     rows, _ = predict.repeat(s, days, top, by.value)
     if create:
@@ -88,15 +89,18 @@ def backtest(
 
     s = session(ctx)
     if k < 1:
-        raise UsageError(f"--k {k}: must be 1 or more")
+        raise UsageError(i18n._("--k {k}: must be 1 or more").format(k=k))
     try:
         day = timeutil.parse_date(cutoff, s.now)
     except timeutil.DateError as exc:
-        raise UsageError(f"--cutoff: {exc}") from None
+        raise UsageError(i18n._("--cutoff: {exc}").format(exc=exc)) from None
     result = predict.backtest(s, day, predict.parse_horizon(horizon), k, by.value)
-    s.notice(f"cutoff {result['cutoff']}, horizon {result['horizon_days']} days, by {result['by']}: "
-             f"{result['units']} units, {result['buyers']} bought; model trained on "
-             f"{result['training_examples']} examples")
+    s.notice(i18n._("cutoff {result_cutoff}, horizon {result_horizon_days} days, by {result_by}: "
+             "{result_units} units, {result_buyers} bought; model trained on "
+             "{result_training_examples} examples").format(
+                 result_cutoff=result['cutoff'], result_horizon_days=result['horizon_days'], result_by=result['by'],
+                 result_units=result['units'], result_buyers=result['buyers'],
+                 result_training_examples=result['training_examples']))
     how = result["settings"]
     extra = [name for name in how["features"] if name not in predict.PAIR_FEATURES]
     s.notice(f"model settings: C={how['C']:g}, optional features: {', '.join(extra) or 'none'}; chosen by "

@@ -10,6 +10,7 @@ import typer
 from dealcli.commands import complete
 
 from dealcli.commands.options import AsOfOpt, Format, FormatOpt, HtmlOpt, PipelineOpt, session
+from dealcli.i18n import _
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
     metavar="EXPR", show_default=False,
@@ -80,7 +81,8 @@ def filter_cmd(
     width = None if wide else fit.terminal_width()  # None: not a terminal, every column in full
     text, hidden = views.formatted(listing, format.value, width)
     if hidden:
-        s.notice(f"hid {', '.join(hidden)} to fit {width} columns (--wide shows every column)")
+        s.notice(_("hid {join_hidden} to fit {width} columns (--wide shows every column)").format(
+            join_hidden=', '.join(hidden), width=width))
     render.write(text)
 
 
@@ -117,7 +119,7 @@ def board_cmd(
         if html:
             from dealcli.errors import UsageError
 
-            raise UsageError("--by responsible and --html do not go together")
+            raise UsageError(_("--by responsible and --html do not go together"))
         rows = board.by_responsible(s, pipeline, exprs, preset)
         render.emit(rows, format.value, ["responsible", "deals", "currency", "sum", "weighted", "overdue"],
                     right=("deals", "sum", "weighted", "overdue"))

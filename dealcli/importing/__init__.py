@@ -37,6 +37,7 @@ from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
 from dealcli.storage import files
+from dealcli import i18n
 
 DEAL_TARGETS = ("title", "amount", "currency", "stage", "pipeline", "responsible", "type", "source", "begin",
                 "close_date", "closed_at", "created", "probability", "lost_reason", "origin_id")
@@ -391,8 +392,9 @@ class People:
         if name:
             found = self.by_name.get((clients.norm(name), company or ""), [])
             if len(found) > 1:
-                raise ValueProblem(f"several contacts are named {name!r} at this company ({', '.join(found)}); "
-                                   "give an e-mail or phone to tell them apart")
+                raise ValueProblem(i18n._("several contacts are named {name!r} at this company ({join_found}); "
+                                   "give an e-mail or phone to tell them apart").format(
+                                       name=name, join_found=', '.join(found)))
             if found:
                 return found[0]
         return None
@@ -433,8 +435,10 @@ class Context:
         self.pipelines = s.all_pipelines()
         self.default_pipeline = opts.pipeline or s.default_pipeline_id()
         if self.default_pipeline not in self.pipelines:
-            raise NotFound(f"pipeline {self.default_pipeline!r}: no such pipeline "
-                           f"(pipelines: {', '.join(self.pipelines) or 'none'})")
+            raise NotFound(i18n._("pipeline {self_default_pipeline!r}: no such pipeline "
+                           "(pipelines: {join_self_pipelines_or_n})").format(
+                               self_default_pipeline=self.default_pipeline,
+                               join_self_pipelines_or_n=', '.join(self.pipelines) or 'none'))
         self.mappers: dict[tuple, Mapper] = {}
         self.companies = clients.ClientIndex(s, "company")
         self.people = People(s)
@@ -655,10 +659,11 @@ class Reading:
     def text(self, target: str, limit: int = 500):
         def parse(v):
             if isinstance(v, (dict, list)):
-                raise ValueProblem("expected text")
+                raise ValueProblem(i18n._("expected text"))
             t = _text(v)
             if t and len(t) > limit:
-                raise ValueProblem(f"is too long ({len(t)} characters, limit {limit})")
+                raise ValueProblem(i18n._("is too long ({len_t} characters, limit {limit})").format(
+                    len_t=len(t), limit=limit))
             return t
         return self.read(target, parse)
 
@@ -677,7 +682,7 @@ def currency_code(value) -> str:
     code = import_values.SYMBOLS.get(text.casefold())
     if code:
         return code
-    raise ValueProblem("is not a currency code (3 letters like EUR)")
+    raise ValueProblem(i18n._("is not a currency code (3 letters like EUR)"))
 
 
 _NAME_EMAIL = re.compile(r"^(?P<name>.*?)\s*[(<](?P<email>[^()<>\s]+@[^()<>\s]+)[)>]$")
@@ -700,7 +705,7 @@ def split_contact(text: str | None) -> tuple[str | None, str | None]:
 def _status_word(value) -> str:
     word = STATUS_WORDS.get(key(value))
     if word is None:
-        raise ValueProblem("is not a status (open, won, lost)")
+        raise ValueProblem(i18n._("is not a status (open, won, lost)"))
     return word
 
 
@@ -711,7 +716,7 @@ def _bool(value):
 def _quantity(value):
     amount, _ = import_values.parse_amount(value)
     if amount is not None and amount < 0:
-        raise ValueProblem("cannot be negative")
+        raise ValueProblem(i18n._("cannot be negative"))
     return amount
 
 
@@ -1126,7 +1131,7 @@ def _check_links(ctx: Context, deal: Deal, line: int) -> None:
     if missing:
         text = f"links to {', '.join(missing)}, which this repository does not have"
         raise Bad.of("company" if missing[0].startswith("company") else "contacts", None, line, ValueProblem(
-            f"{text} (import the companies and contacts first) [dangling-link]"))
+            i18n._("{text} (import the companies and contacts first) [dangling-link]").format(text=text)))
 
 
 def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):

@@ -14,6 +14,7 @@ from decimal import Decimal
 from dealcli import money, query, stage_rules
 
 from dealcli.views import render
+from dealcli import i18n
 
 MIN_COL, MAX_COL, GAP = 20, 34, 2
 CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")
@@ -196,7 +197,7 @@ def convert_sums(s, board: Board, currency: str | None) -> None:
                              "weighted": sum((money.convert(v, c, target, rates)
                                               for c, v in col.weighted.items()), Decimal("0.00"))}
     except money.MoneyError as exc:
-        raise UsageError(f"board: {exc}") from None
+        raise UsageError(i18n._("board: {exc}").format(exc=exc)) from None
 
 
 # -- rendering: only the Board, never the Session or the disk ------------------------------------

@@ -12,6 +12,7 @@ from dealcli import money, query
 
 from dealcli.views import render
 from dealcli.model import DEAL_KEYS
+from dealcli import i18n
 
 TABLE_COLUMNS = ("id", "title", "stage", "status", "amount", "currency", "responsible", "close_date")
 LIST_COLUMNS = ("id", "title", "pipeline", "stage", "status", "amount", "currency", "company", "contacts",
@@ -76,7 +77,7 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
         row = {c: _plain(get(r), c) for c, get in getters.items()}
         rows.append(row)
     if not records and fmt == "table":
-        s.notice("no deal matches")
+        s.notice(i18n._("no deal matches"))
     listing = Listing(rows, cols, records=records)
     if fmt == "table":
         listing.stages = stage_labels(s, rows, [r.get("pipeline") for r in records])
