@@ -28,7 +28,7 @@ docs: $(STAMP)
 
 # The Russian catalogue (docs/i18n.md): extract every marked message, merge it into the .po (new
 # ones untranslated: tests/test_i18n.py names them), then compile the .mo shipped in the wheel.
-KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 -k about:2 -k of:3
+KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 -k about:2
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-wrap --no-location --sort-output --omit-header -o dealcli/locale/dealcli.pot .
 	$(BIN)/pybabel update -i dealcli/locale/dealcli.pot -d dealcli/locale -D dealcli --no-wrap --ignore-obsolete

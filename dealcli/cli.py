@@ -409,7 +409,14 @@ def main(argv: list[str] | None = None) -> None:
         args = sys.argv[1:] if argv is None else list(argv)
         _register(modules_for(args))
         args = hoist_globals(args)
-        _app(args=args, prog_name="dealcli")
+        if i18n.language() == "en":
+            _app(args=args, prog_name="dealcli")
+        else:  # the help of the commands and options in the language asked for (docs/i18n.md)
+            import typer.main
+
+            command = typer.main.get_command(_app)
+            i18n.translate_help(command)
+            command(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code == 0 and _current:

@@ -100,7 +100,7 @@ def render_title(title: str, values: dict, today: dt.date) -> str:
     for literal, name, spec, _ in string.Formatter().parse(title):
         out.append(literal)
         if name == "date":
-            out.append(today.strftime(spec) if spec else today.isoformat())
+            out.append(i18n.month_name(today, spec) if spec else today.isoformat())  # декабрь in Russian
         elif name:
             out.append(str(values.get(name) or ""))
     return " ".join("".join(out).split()) or "Deal"

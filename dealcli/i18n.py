@@ -99,11 +99,127 @@ def N_(message: str) -> str:
     return message
 
 
+# The names of the record kinds (kinds.py, singular), as messages name them ("deal 'x': not found").
+RECORDS = (N_("deal"), N_("pipeline"), N_("company"), N_("contact"), N_("lead"), N_("quote"), N_("product"),
+           N_("activity"), N_("recurring deal template"), N_("generator"))
+
+# Words a view shows for a value (a recurring template's state).
+WORDS = (N_("active"), N_("paused"), N_("finished"))
+
+# The headings of table columns: the field names (csv, tsv and json keep them in every language).
+# tests/test_i18n.py renders the tables in Russian and fails on a heading missing here.
+COLUMNS = (
+    N_("#"),
+    N_("amount"),
+    N_("next_activity"),
+    N_("origin_id"),
+    N_("modified"),
+    N_("creates"),
+    N_("from_deal"),
+    N_("offsets"),
+    N_("occurrences"),
+    N_("paused_at"),
+    N_("comment"),
+    N_("at"),
+    N_("begin"),
+    N_("by"),
+    N_("close_date"),
+    N_("closed_at"),
+    N_("color"),
+    N_("company"),
+    N_("company_name"),
+    N_("contact"),
+    N_("contact_name"),
+    N_("contacts"),
+    N_("count"),
+    N_("created"),
+    N_("currency"),
+    N_("date"),
+    N_("deal"),
+    N_("deal_type"),
+    N_("deals"),
+    N_("default"),
+    N_("dept"),
+    N_("description"),
+    N_("detail"),
+    N_("discount"),
+    N_("discount%"),
+    N_("done"),
+    N_("due"),
+    N_("duration"),
+    N_("email"),
+    N_("emails"),
+    N_("field"),
+    N_("fields"),
+    N_("grants"),
+    N_("head"),
+    N_("id"),
+    N_("kind"),
+    N_("last"),
+    N_("lead"),
+    N_("line"),
+    N_("login"),
+    N_("lost"),
+    N_("lost_reason"),
+    N_("message"),
+    N_("name"),
+    N_("next"),
+    N_("next activity"),
+    N_("open"),
+    N_("origin"),
+    N_("overdue"),
+    N_("parent"),
+    N_("path"),
+    N_("phone"),
+    N_("phones"),
+    N_("pipeline"),
+    N_("price"),
+    N_("probability"),
+    N_("products"),
+    N_("qty"),
+    N_("quantity"),
+    N_("quote"),
+    N_("reasons"),
+    N_("repeat"),
+    N_("responsible"),
+    N_("roles"),
+    N_("rule"),
+    N_("scenario"),
+    N_("schedule"),
+    N_("score"),
+    N_("segment"),
+    N_("semantics"),
+    N_("sku"),
+    N_("source"),
+    N_("stage"),
+    N_("stages"),
+    N_("status"),
+    N_("subject"),
+    N_("sum"),
+    N_("tax"),
+    N_("tax%"),
+    N_("tax_included"),
+    N_("tax_rate"),
+    N_("template"),
+    N_("text"),
+    N_("title"),
+    N_("total"),
+    N_("type"),
+    N_("unit"),
+    N_("updated"),
+    N_("user"),
+    N_("valid_until"),
+    N_("value"),
+    N_("weighted"),
+    N_("won"),
+)
+
+
 def header(column: str) -> str:
     """A table column's heading: the field name in English (as in csv/json), else translated."""
     if language() == "en":
         return column
-    return _catalogue().pgettext("column", column)
+    return _catalogue().gettext(column)
 
 
 def month_name(when, spec: str) -> str:
@@ -137,3 +253,35 @@ def month_name(when, spec: str) -> str:
             out.append(spec[i])
             i += 1
     return "".join(out)
+
+
+def _command_texts(command):
+    """(object, attribute, text) of every help text of a click command tree: the commands' help
+    (Typer takes it from the docstring) and their options' and arguments' help."""
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        for obj in (cmd, *getattr(cmd, "params", ())):
+            for attr in ("help", "short_help"):
+                text = getattr(obj, attr, None)
+                if isinstance(text, str) and text.strip():
+                    yield obj, attr, text
+        stack.extend(getattr(cmd, "commands", {}).values())
+
+
+def translate_help(command) -> None:
+    """The help of `command` (the root click command of a run) in the language in use. Help is
+    translated here, at the edge, so the commands keep their help= texts and docstrings as they are."""
+    for obj, attr, text in _command_texts(command):
+        setattr(obj, attr, _(text))
+
+
+def extract_help(fileobj, keywords, comment_tags, options):
+    """A Babel extraction method (babel.cfg): every help text of the complete command tree, as
+    translate_help looks them up, so `pybabel extract` puts them in the catalogue."""
+    import typer.main
+
+    from dealcli import cli
+
+    for _obj, _attr, text in _command_texts(typer.main.get_command(cli.app)):
+        yield 0, None, text, []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
+from dealcli.i18n import N_
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Stage, default_pipeline
 from dealcli.session import Session, to_model
@@ -288,7 +289,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     for sid, name in ops.rename:
         bad = stage_rules.stage_exists(p, sid)
         if bad or not name.strip():
-            out += bad or [Violation.of("stage-name", FIELD_OF["rename"], "{0} {sid}: a stage needs a name", "name",
+            out += bad or [Violation.of("stage-name", FIELD_OF["rename"], N_("{0} {sid}: a stage needs a name"), "name",
                                         name, sid=sid)]
             continue
         p.stage(sid).name = name.strip()
@@ -300,7 +301,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     if ops.move_stage:
         bad = stage_rules.stage_exists(p, ops.move_stage)
         if not bad and ops.move_stage in (ops.after, ops.before):
-            bad = [Violation.of("stage-move", "move_stage", "{0} {stage}: cannot place a stage next to itself",
+            bad = [Violation.of("stage-move", "move_stage", N_("{0} {stage}: cannot place a stage next to itself"),
                                 "stage", ops.move_stage, stage=ops.move_stage)]
         if not bad:
             stage = p.stages.pop(p.index(ops.move_stage))
@@ -319,7 +320,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
                  if r.get("field") not in ops.require and r.get("field") not in ops.unrequire]
         missing = [f for f in ops.unrequire if f not in {str(r.get("field")) for r in stage_rules.requirements(p)}]
         if missing:
-            out.append(Violation.of("require", "unrequire", "{0} {name}: the pipeline does not require it", "rules",
+            out.append(Violation.of("require", "unrequire", N_("{0} {name}: the pipeline does not require it"), "rules",
                                     missing[0], name=missing[0]))
         bad = stage_rules.stage_exists(p, ops.from_stage) if ops.require else []
         out += bad

@@ -137,7 +137,7 @@ def render_title(title: str, occ: dt.datetime, n: int) -> str:
     for literal, name, spec, _ in string.Formatter().parse(title):
         out.append(literal)
         if name == "date":
-            out.append(occ.strftime(spec) if spec else occurrence_text(occ))
+            out.append(i18n.month_name(occ, spec) if spec else occurrence_text(occ))  # декабрь in Russian
         elif name == "n":
             out.append(format(n, spec or ""))
     return "".join(out)

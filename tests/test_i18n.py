@@ -73,10 +73,15 @@ def test_the_compiled_catalogue_is_the_po_file():
     from babel.messages.mofile import read_mo
     from babel.messages.pofile import read_po
 
+    def entries(catalogue, keep=lambda m: True) -> dict:
+        return {(m.context, tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id):
+                tuple(m.string) if isinstance(m.string, (list, tuple)) else m.string
+                for m in catalogue if m.id and keep(m)}
+
     with PO.open("rb") as f:
-        po = {(m.context, m.id): m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+        po = entries(read_po(f), lambda m: m.string and not m.fuzzy)
     with MO.open("rb") as f:
-        mo = {(m.context, m.id): m.string for m in read_mo(f) if m.id}
+        mo = entries(read_mo(f))
     assert mo == po, "dealcli.mo is stale: run `make messages` (or pybabel compile -d dealcli/locale -D dealcli)"
 
 

@@ -76,7 +76,7 @@ class Repository:
         """THE place where an id becomes a file path: anything but an id (a path, `..`) is
         refused here (exit 2), so no reference can reach a file outside its folder."""
         if not is_id(record_id):
-            what = SINGULAR.get(kind, kind)
+            what = _(SINGULAR.get(kind, kind))  # the kind in the language in use (i18n.RECORDS)
             raise UsageError(_("{what} {record_id!r}: not a valid id (a reference is a name or an id, "
                              "never a path)").format(what=what, record_id=record_id))
         return self.root / kind / f"{record_id}{SUFFIX}"
@@ -134,7 +134,7 @@ class Repository:
     def resolve(self, kind: str, ref: str) -> str:
         """An exact id or a unique prefix of one; NotFound (exit 3) otherwise."""
         ref = ref.strip()
-        what = SINGULAR.get(kind, kind)
+        what = _(SINGULAR.get(kind, kind))
         if path_like(ref):
             raise UsageError(_("{what} {ref!r}: a reference is a name or an id, never a path").format(
                 what=what, ref=ref))
@@ -159,7 +159,7 @@ class Repository:
         if op is not None:  # staged by this command: read what it will write
             if op.tmp is None:
                 raise NotFound(_("{singular_get_kind_kind} {record_id!r}: no such {singular_get_kind_kind}").format(
-                    singular_get_kind_kind=SINGULAR.get(kind, kind), record_id=record_id))
+                    singular_get_kind_kind=_(SINGULAR.get(kind, kind)), record_id=record_id))
             raw = self._tx.raw_of(op)
             return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
         try:
@@ -168,7 +168,7 @@ class Repository:
             raise CorruptData(self.rel(path), exc.message.split(": ", 1)[1]) from None
         if raw is None:
             raise NotFound(_("{singular_get_kind_kind} {record_id!r}: no such {singular_get_kind_kind}").format(
-                singular_get_kind_kind=SINGULAR.get(kind, kind), record_id=record_id))
+                singular_get_kind_kind=_(SINGULAR.get(kind, kind)), record_id=record_id))
         data = yamlcodec.loads(raw, self.rel(path))
         if not isinstance(data, dict):
             raise CorruptData(self.rel(path), _("expected a mapping at the top level"), 1)

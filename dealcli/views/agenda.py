@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 from dealcli import activities, timeutil
 from dealcli.session import Session
+from dealcli import i18n
+from dealcli.i18n import N_
 
 GROUPS = (
-    ("overdue", "Overdue"),
-    ("today", "Today"),
-    ("this-week", "This week"),
-    ("next-week", "Next week"),
-    ("later", "Later"),
-    ("no-activity", "Without activities"),
+    ("overdue", N_("Overdue")),
+    ("today", N_("Today")),
+    ("this-week", N_("This week")),
+    ("next-week", N_("Next week")),
+    ("later", N_("Later")),
+    ("no-activity", N_("Without activities")),
 )
 COLUMNS = ("group", "id", "title", "stage", "amount", "currency", "responsible", "next_activity",
            "activity", "activity_type", "activity_subject", "rotting")
@@ -133,9 +135,9 @@ def table(rows: list[dict]) -> str:
         if key == "overdue":
             from dealcli.views import colors
 
-            out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
+            out.append(render.paint(f"{i18n._(heading).upper()} ({len(part)})", colors.OVERDUE, bold=True))
         else:
-            out.append(f"{heading} ({len(part)})")
+            out.append(f"{i18n._(heading)} ({len(part)})")
         body = [{"id": r["id"], "title": ("! " if r.get("rotting") else "") + str(r["title"] or ""),
                  "stage": r.get("stage_name") or r["stage"],
                  "amount": _money(r["amount"], r["currency"]),

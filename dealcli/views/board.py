@@ -241,10 +241,11 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     head = _cut(col["name"], width)
     lines = [render.paint(head.ljust(width), col.get("color"))]
     rots = sum(1 for d in col["deals"] if d.get("rotting"))
-    lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}"
-                      + (f", {rots} rotting (>{col['rotting_days']}d)" if rots else ""), width))
-    lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
-    lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
+    lines.append(_cut(i18n.ngettext("{n} deal", "{n} deals", col["count"]).format(n=col["count"])
+                      + (i18n._(", {n} rotting (>{days}d)").format(n=rots, days=col["rotting_days"]) if rots else ""),
+                      width))
+    lines += [_cut(x, width) for x in _money_lines(col["sum"], i18n._("sum "))]
+    lines += [_cut(x, width) for x in _money_lines(col["weighted"], i18n._("wtd "))]
     if col.get("converted") and len(col["sum"]) > 1:
         lines.append(_cut(f"= {money.fmt(col['converted']['sum'], col['converted']['currency'])} {col['converted']['currency']}", width))
     lines.append("-" * width)
@@ -255,7 +256,7 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
         amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
         lines.append(_cut(amount, width).rjust(width))
     if len(shown) < len(col["deals"]):
-        lines.append(f"+{len(col['deals']) - len(shown)} more")
+        lines.append(i18n._("+{n} more").format(n=len(col["deals"]) - len(shown)))
     return lines
 
 
@@ -271,13 +272,16 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     tot = board["total"]
     summary = ", ".join(_money_lines(tot["sum"])) or "0"
     weighted = ", ".join(_money_lines(tot["weighted"])) or "0"
-    out.append(_cut(f"{board['name']} ({board['pipeline']}): {tot['count']} deals", width))
-    out.append(_cut(f"sum {summary}", width))
-    out.append(_cut(f"weighted {weighted}", width))
+    out.append(_cut(i18n.ngettext("{name} ({pipeline}): {n} deal", "{name} ({pipeline}): {n} deals",
+                                  tot["count"]).format(name=board["name"], pipeline=board["pipeline"], n=tot["count"]),
+                    width))
+    out.append(_cut(i18n._("sum {amounts}").format(amounts=summary), width))
+    out.append(_cut(i18n._("weighted {amounts}").format(amounts=weighted), width))
     conv = tot.get("converted")
     if conv:
-        out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'], conv['currency'])}, weighted "
-                        f"{money.fmt(conv['weighted'], conv['currency'])}", width))
+        out.append(_cut(i18n._("in {currency}: sum {sum}, weighted {weighted}").format(
+            currency=conv["currency"], sum=money.fmt(conv["sum"], conv["currency"]),
+            weighted=money.fmt(conv["weighted"], conv["currency"])), width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dealcli import money, query, timeutil
+from dealcli import i18n, money, query, timeutil
 from dealcli.errors import UsageError
 
 BY = ("close_date", "begin", "created")
@@ -96,9 +96,11 @@ def text(view: Calendar) -> str:
     for r in cal["rows"]:
         d = int(r["date"][8:10])
         counts[d] = counts.get(d, 0) + 1
-    out = [f"{_cal.month_name[mon]} {year}  by {cal['by']}: {len(cal['rows'])} deal"
-           f"{'' if len(cal['rows']) == 1 else 's'}", ""]
-    out.append(" ".join(name[:3].ljust(CELL) for name in _cal.day_name).rstrip())
+    first = dt.date(year, mon, 1)
+    out = [i18n.ngettext("{month}  by {by}: {n} deal", "{month}  by {by}: {n} deals", len(cal["rows"])).format(
+        month=i18n.month_name(first, "%B %Y"), by=cal["by"], n=len(cal["rows"])), ""]
+    out.append(" ".join(i18n.month_name(first + dt.timedelta(days=(i - first.weekday()) % 7), "%a")[:3].ljust(CELL)
+                        for i in range(7)).rstrip())
     for week in _cal.Calendar(firstweekday=0).monthdayscalendar(year, mon):
         days, nums = [], []
         for d in week:
@@ -109,7 +111,7 @@ def text(view: Calendar) -> str:
             mark = "*" if today and (today.year, today.month, today.day) == (year, mon, d) else ""
             days.append(f"{d:>2}{mark}".ljust(CELL))
             n = counts.get(d, 0)
-            nums.append((f"{n} deal{'' if n == 1 else 's'}" if n else "").ljust(CELL))
+            nums.append((i18n.ngettext("{n} deal", "{n} deals", n).format(n=n) if n else "").ljust(CELL))
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
     last = None
@@ -118,7 +120,7 @@ def text(view: Calendar) -> str:
             last = r["date"]
             day = dt.date.fromisoformat(last)
             out.append("")
-            out.append(f"{day.strftime('%a')} {last}")
+            out.append(f"{i18n.month_name(day, '%a')} {last}")
         amount = query.as_number(r.get("amount"))
         amount_text = f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} {r.get('currency') or ''}".strip()
         title = " ".join(str(r.get("title") or "").split())

@@ -266,7 +266,9 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
             line.append(printable(text or shown(row.get(c))))
         body.append(line)
     align = [("right" if c in right else "left") for c in cols] if right else None
-    return tabulate(body, headers=[printable(c) for c in cols], tablefmt="simple", disable_numparse=True,
+    from dealcli.i18n import header  # the heading in the language in use; csv/tsv keep the field names
+
+    return tabulate(body, headers=[printable(header(c)) for c in cols], tablefmt="simple", disable_numparse=True,
                     colalign=align) + "\n"
 
 
