@@ -26,13 +26,10 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
 
-# The Russian catalogue (docs/i18n.md): extract every marked message, merge it into the .po (new
-# ones untranslated: tests/test_i18n.py names them), then compile the .mo shipped in the wheel.
-KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2 -k about:2
+# The Russian catalogue (docs/i18n.md): extract every marked message and the help of every command,
+# merge them into the .po (new ones untranslated: tests/test_i18n.py names them), compile the .mo.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-wrap --no-location --sort-output --omit-header -o dealcli/locale/dealcli.pot .
-	$(BIN)/pybabel update -i dealcli/locale/dealcli.pot -d dealcli/locale -D dealcli --no-wrap --ignore-obsolete
-	$(BIN)/pybabel compile -d dealcli/locale -D dealcli --statistics
+	$(BIN)/python scripts/messages.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo-repo

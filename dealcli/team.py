@@ -249,8 +249,8 @@ def role_save(s: Session, name: str, grants=(), revoke=(), description: str | No
     def change(roles: dict, config: dict) -> None:
         exists = name in roles or name in access.BUILTIN_ROLES
         if new and exists:
-            raise Conflict(f"role {name!r} already exists" + (" (built in: use `role edit`)"
-                                                            if name in access.BUILTIN_ROLES else ""))
+            raise Conflict(i18n._("role {name!r} already exists").format(name=name) + (
+                i18n._(" (built in: use `role edit`)") if name in access.BUILTIN_ROLES else ""))
         if not new and not exists:
             raise NotFound(i18n._("role {name!r}: no such role").format(name=name))
         current = roles.get(name) or access.BUILTIN_ROLES.get(name) or {}
@@ -273,8 +273,9 @@ def role_save(s: Session, name: str, grants=(), revoke=(), description: str | No
 def role_delete(s: Session, name: str) -> None:
     def change(roles: dict, config: dict) -> None:
         if name not in roles:
-            raise NotFound(f"role {name!r}: no such role in dealcli.yaml"
-                           + (" (built-in roles cannot be deleted)" if name in access.BUILTIN_ROLES else ""))
+            raise NotFound(i18n._("role {name!r}: no such role in dealcli.yaml").format(name=name)
+                           + (i18n._(" (built-in roles cannot be deleted)")
+                              if name in access.BUILTIN_ROLES else ""))
         users = [u for u, i in (config.get("users") or {}).items() if isinstance(i, dict) and name in (i.get("roles") or [])]
         if users and name not in access.BUILTIN_ROLES:
             raise RuleViolation(Violation("role-in-use", f"role {name} is given to {', '.join(users)}", "role", name))

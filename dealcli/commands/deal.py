@@ -375,6 +375,6 @@ def delete(
         if deal_id == "-" or not sys.stdin.isatty():
             raise UsageError(i18n._("deal delete: pass --yes to delete without a prompt"))
         resolved = s.repo.resolve("deals", ids[0])
-        if not typer.confirm(f"Delete deal {resolved}?", err=True):
+        if not typer.confirm(i18n._("Delete deal {id}?").format(id=resolved), err=True):
             raise typer.Exit(1)
     print_ids(deals.delete(s, ids, unlink))

@@ -69,7 +69,7 @@ def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
     if not sys.stdin.isatty():
         raise UsageError(_("{command}: pass --yes to delete without a prompt").format(command=command))
     resolved = s.repo.resolve(kind, ref)
-    if not typer.confirm(f"Delete {what} {resolved}?", err=True):
+    if not typer.confirm(_("Delete {what} {id}?").format(what=_(what), id=resolved), err=True):
         raise typer.Exit(1)
 
 

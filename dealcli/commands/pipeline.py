@@ -225,7 +225,7 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
             for problem in problems:
                 typer.echo(f"dealcli: {problem}", err=True)
             try:
-                again = typer.confirm("Edit again?", default=True, err=True)
+                again = typer.confirm(i18n._("Edit again?"), default=True, err=True)
             except typer.Abort:
                 again = False
             if not again:

@@ -103,7 +103,8 @@ def backtest(
                  result_training_examples=result['training_examples']))
     how = result["settings"]
     extra = [name for name in how["features"] if name not in predict.PAIR_FEATURES]
-    s.notice(f"model settings: C={how['C']:g}, optional features: {', '.join(extra) or 'none'}; chosen by "
-             + how["chosen"] + (f" at {how['origin']}" if how["origin"] else "")
+    s.notice(i18n._("model settings: C={c:g}, optional features: {features}; chosen by {chosen}").format(
+        c=how["C"], features=", ".join(extra) or i18n._("none"), chosen=how["chosen"])
+             + (i18n._(" at {origin}").format(origin=how["origin"]) if how["origin"] else "")
              + (f" (AUC {how['auc']})" if how["auc"] is not None else ""))
     render.emit(result["rows"], format.value, ["method", "auc", "precision_at_k", "recall_at_k", "k"])

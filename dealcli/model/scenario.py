@@ -81,8 +81,9 @@ def check_title(title: str) -> None:
     """Refuse a title with an unknown or malformed placeholder (UsageError)."""
     for name, fmt, conversion in placeholders(title):
         if name not in PLACEHOLDERS or conversion or (fmt and name != "date"):
-            raise UsageError(f"title {title!r}: unknown placeholder {{{name}}}; the placeholders are "
-                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + " and {date:STRFTIME}")
+            raise UsageError(_("title {title!r}: unknown placeholder {name}; the placeholders are {placeholders} "
+                               "and {{date:STRFTIME}}").format(
+                title=title, name="{" + name + "}", placeholders=", ".join("{" + p + "}" for p in PLACEHOLDERS)))
 
 
 # -- the file forms of the fields that are not plain types -------------------------------------------

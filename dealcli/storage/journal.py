@@ -201,9 +201,10 @@ class Transaction:
         with contextlib.suppress(OSError):
             os.unlink(self.journal)
         if clashes:
-            raise Conflict(f"{clashes[0]}: changed on disk while this command wrote it; the change on "
-                           f"disk was kept and this command's change to it was not applied"
-                           + (f" (and {len(clashes) - 1} more file(s))" if len(clashes) > 1 else ""))
+            raise Conflict(i18n._("{path}: changed on disk while this command wrote it; the change on "
+                                  "disk was kept and this command's change to it was not applied").format(
+                                      path=clashes[0])
+                           + (i18n._(" (and {n} more file(s))").format(n=len(clashes) - 1) if len(clashes) > 1 else ""))
         return ops
 
 

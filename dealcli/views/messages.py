@@ -18,10 +18,12 @@ def text(note, label=None) -> str:
         return worded(label) if label else worded()
     from dealcli.activities import MoreNudges, Nudge
 
+    from dealcli.i18n import _
+
     if isinstance(note, Nudge):
-        return f"deal {note.deal_id} has no next step: {note.command}"
+        return _("deal {id} has no next step: {command}").format(id=note.deal_id, command=note.command)
     if isinstance(note, MoreNudges):
-        return f"... and {note.count} more open deal(s) without a next step (see `dealcli agenda`)"
+        return _("... and {n} more open deal(s) without a next step (see `dealcli agenda`)").format(n=note.count)
     return str(note)
 
 
