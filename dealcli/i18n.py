@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 LANGUAGES = ("en", "ru")  # English is the source language: its catalogue is the msgids themselves
 DOMAIN = "dealcli"
@@ -232,7 +233,7 @@ def month_name(when, spec: str) -> str:
 
     lang = language()
     day_first = any(d in spec.split("%B")[0].split("%b")[0] for d in ("%d", "%e", "%-d"))
-    context = "format" if day_first else "stand-alone"
+    context: Literal["format", "stand-alone"] = "format" if day_first else "stand-alone"
     parts = {
         "%B": dates.get_month_names("wide", context, locale=lang)[when.month],
         "%b": dates.get_month_names("abbreviated", context, locale=lang)[when.month],
@@ -269,19 +270,41 @@ def _command_texts(command):
         stack.extend(getattr(cmd, "commands", {}).values())
 
 
+# The modules of the command-line framework whose own words reach the user through a module-level
+# gettext `_`: Typer's (Arguments, Options, Commands, required, default: ...). Typer 0.29 runs its own
+# copy of click (typer._click), whose words (Usage:, Error:, Missing option) are not translatable.
+FRAMEWORK = ("typer.core",)
+
+
 def translate_help(command) -> None:
     """The help of `command` (the root click command of a run) in the language in use. Help is
-    translated here, at the edge, so the commands keep their help= texts and docstrings as they are."""
+    translated here, at the edge, so the commands keep their help= texts and docstrings as they are;
+    click's and Typer's own words are looked up in dealcli's catalogue too (FRAMEWORK)."""
+    import importlib
+
     for obj, attr, text in _command_texts(command):
         setattr(obj, attr, _(text))
+    for name in FRAMEWORK:
+        module = importlib.import_module(name)
+        if hasattr(module, "_"):  # gettext's, which reads no dealcli catalogue; in English ours is the same
+            setattr(module, "_", _)  # noqa: B010 - a module attribute the type checker does not know
+        if hasattr(module, "ngettext"):
+            setattr(module, "ngettext", ngettext)  # noqa: B010
 
 
 def extract_help(fileobj, keywords, comment_tags, options):
     """A Babel extraction method (babel.cfg): every help text of the complete command tree, as
     translate_help looks them up, so `pybabel extract` puts them in the catalogue."""
+    import importlib
+
     import typer.main
+    from babel.messages.extract import extract_python
 
     from dealcli import cli
 
     for _obj, _attr, text in _command_texts(typer.main.get_command(cli.app)):
         yield 0, None, text, []
+    for name in FRAMEWORK:
+        with open(importlib.import_module(name).__file__, "rb") as source:
+            for line, funcname, message, comments in extract_python(source, {"_": None, "ngettext": (1, 2)}, [], {}):
+                yield line, funcname, message, comments

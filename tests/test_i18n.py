@@ -281,7 +281,7 @@ def test_help_in_russian(cli):
     assert "Move deals to a stage." in en and "Переместить" not in en
 
 
-def test_the_repository_setting_wins_over_the_environment(cli):
+def test_the_repository_setting_wins_over_the_environment_through_the_cli(cli):
     config = cli.root / "dealcli.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "language: ru\n", encoding="utf-8")
     assert cli.ok("check", env=EN) == ""  # the schema knows the setting
