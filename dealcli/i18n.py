@@ -111,6 +111,27 @@ WORDS = (N_("active"), N_("paused"), N_("finished"))
 # tests/test_i18n.py renders the tables in Russian and fails on a heading missing here.
 COLUMNS = (
     N_("#"),
+    N_("reached"),
+    N_("entered"),
+    N_("now"),
+    N_("conv"),
+    N_("reason"),
+    N_("share"),
+    N_("win"),
+    N_("stays"),
+    N_("avg days"),
+    N_("cur"),
+    N_("month"),
+    N_("month closed"),
+    N_("product"),
+    N_("sales"),
+    N_("won amount"),
+    N_("person"),
+    N_("all"),
+    N_("pending"),
+    N_("call"),
+    N_("meet"),
+    N_("task"),
     N_("amount"),
     N_("next_activity"),
     N_("origin_id"),
@@ -308,3 +329,23 @@ def extract_help(fileobj, keywords, comment_tags, options):
         with open(importlib.import_module(name).__file__, "rb") as source:
             for line, funcname, message, comments in extract_python(source, {"_": None, "ngettext": (1, 2)}, [], {}):
                 yield line, funcname, message, comments
+
+
+def number(text: str) -> str:
+    """A decimal's plain text (money.fmt: `-1234.50`) as the language writes numbers in views:
+    `-1 234,50` in Russian (CLDR's group and decimal symbols, from Babel); English as it is. The
+    digits are never changed, and data (json, csv, the files) never passes through here."""
+    if language() == "en" or not text:
+        return text
+    sign, rest = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, dot, fraction = rest.partition(".")
+    if not whole.isdigit() or (dot and not fraction.isdigit()):
+        return text
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    lang = language()
+    groups = []
+    while len(whole) > 3:
+        whole, groups = whole[:-3], [whole[-3:], *groups]
+    grouped = get_group_symbol(lang).join([whole, *groups])
+    return sign + grouped + (get_decimal_symbol(lang) + fraction if dot else "")

@@ -101,6 +101,17 @@ def test_month_and_day_names_follow_the_language(lang, spec, en, ru):
     assert i18n.month_name(when, spec) == ru
 
 
+@pytest.mark.parametrize("text, ru", [
+    ("1800.00", "1\u00a0800,00"), ("-1234567.5", "-1\u00a0234\u00a0567,5"), ("12", "12"), ("0.125", "0,125"),
+    ("", ""), ("n/a", "n/a"),
+])
+def test_numbers_in_views_follow_the_language(lang, text, ru):
+    lang(LANG="C")
+    assert i18n.number(text) == text
+    lang(LANG="ru_RU.UTF-8")
+    assert i18n.number(text) == ru
+
+
 # -- the catalogue covers every message ----------------------------------------------------------
 def _messages_script():
     import importlib.util
@@ -271,6 +282,8 @@ def test_tables_are_headed_in_russian_and_csv_keeps_the_field_names(cli):
     assert table.splitlines()[0].split()[:3] == ["id", "название", "стадия"]
     assert cli.ok("filter", "-f", "csv", env=RU).startswith("id,title,pipeline,stage,")
     assert cli.ok("filter", env=EN).splitlines()[0].split()[:3] == ["id", "title", "stage"]
+    assert "1\u00a0000,00" in table and "1000.00" in cli.ok("filter", env=EN)  # CLDR's digits in a view only
+    assert "Отчёт: 1 сделка" in cli.ok("report", env=RU)
 
 
 def test_help_in_russian(cli):

@@ -120,7 +120,7 @@ def _money(amount, currency) -> str:
 
     if not isinstance(amount, money.Decimal):
         return render.cell(amount)
-    return f"{money.fmt(amount, currency)} {currency or ''}".strip()
+    return f"{i18n.number(money.fmt(amount, currency))} {currency or ''}".strip()
 
 
 def table(rows: list[dict]) -> str:

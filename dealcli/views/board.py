@@ -234,7 +234,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def _money_lines(sums: dict, prefix: str = "") -> list[str]:
-    return [f"{prefix}{money.fmt(v, cur)} {cur}" for cur, v in sums.items()]
+    return [f"{prefix}{i18n.number(money.fmt(v, cur))} {cur}" for cur, v in sums.items()]
 
 
 def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
@@ -247,13 +247,13 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     lines += [_cut(x, width) for x in _money_lines(col["sum"], i18n._("sum "))]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], i18n._("wtd "))]
     if col.get("converted") and len(col["sum"]) > 1:
-        lines.append(_cut(f"= {money.fmt(col['converted']['sum'], col['converted']['currency'])} {col['converted']['currency']}", width))
+        lines.append(_cut(f"= {i18n.number(money.fmt(col['converted']['sum'], col['converted']['currency']))} {col['converted']['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
         mark = ROT_MARK if d.get("rotting") else ""
         lines.append(_cut(f"{mark}{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
-        amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
+        amount = f"{i18n.number(money.fmt(_num(d.get('amount')), d.get('currency')))} {d.get('currency') or ''}".strip()
         lines.append(_cut(amount, width).rjust(width))
     if len(shown) < len(col["deals"]):
         lines.append(i18n._("+{n} more").format(n=len(col["deals"]) - len(shown)))
@@ -280,8 +280,8 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     conv = tot.get("converted")
     if conv:
         out.append(_cut(i18n._("in {currency}: sum {sum}, weighted {weighted}").format(
-            currency=conv["currency"], sum=money.fmt(conv["sum"], conv["currency"]),
-            weighted=money.fmt(conv["weighted"], conv["currency"])), width))
+            currency=conv["currency"], sum=i18n.number(money.fmt(conv["sum"], conv["currency"])),
+            weighted=i18n.number(money.fmt(conv["weighted"], conv["currency"]))), width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

@@ -122,7 +122,7 @@ def text(view: Calendar) -> str:
             out.append("")
             out.append(f"{i18n.month_name(day, '%a')} {last}")
         amount = query.as_number(r.get("amount"))
-        amount_text = f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} {r.get('currency') or ''}".strip()
+        amount_text = f"{i18n.number(money.fmt(Decimal(amount), r.get('currency'))) if amount is not None else ''} {r.get('currency') or ''}".strip()
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:
             title = title[:39] + "…"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import cards, money, stage_rules
+from dealcli import cards, i18n, money, stage_rules
 
 from dealcli.views import render
 from dealcli.model import Pipeline
@@ -15,7 +15,7 @@ def value_text(f: cards.CardField | None, value, currency: str | None = None) ->
     if value is None or value == "" or value == []:
         return "-"
     if f is not None and f.type == "money" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return f"{money.fmt(Decimal(value), currency)} {currency}" if currency else money.fmt(Decimal(value))
+        return f"{i18n.number(money.fmt(Decimal(value), currency))} {currency}" if currency else i18n.number(money.fmt(Decimal(value)))
     if f is not None and f.type == "boolean" and isinstance(value, bool):
         return "yes" if value else "no"
     return render.shown(render.cell(value).replace("\n", " / "))
@@ -96,7 +96,7 @@ def client_text(card: dict) -> str:
     if not card["deals"]:
         out.append("deals: none")
         return "\n".join(out) + "\n"
-    sums = "; ".join(f"{t['status']} {t['deals']} ({money.fmt(t['amount'])} {t['currency']})" for t in card["totals"])
+    sums = "; ".join(f"{t['status']} {t['deals']} ({i18n.number(money.fmt(t['amount']))} {t['currency']})" for t in card["totals"])
     missing = [st for st in ("open", "won", "lost") if st not in {t["status"] for t in card["totals"]}]
     sums = "; ".join([sums, *(f"{st} 0" for st in missing)])
     out += [render.printable(f"deals: {sums}"), ""]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dealcli import money
-from dealcli.i18n import _, header
+from dealcli.i18n import _, header, number
 from dealcli.model import Deal
 from dealcli.views import card as views_card
 from dealcli.views import render
@@ -91,7 +91,7 @@ def deal_card_text(view) -> str:
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
         ("stage", stage_text), ("status", deal.status),
-        ("amount", f"{money.fmt(deal.amount, deal.currency)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
+        ("amount", f"{number(money.fmt(deal.amount, deal.currency))} {deal.currency}" + ("" if deal.manual_amount or not deal.products
                                                                  else _(" (from products)"))),
         ("company", view.company), ("contacts", ", ".join(view.contacts)),
         ("next_activity", view.next_activity),
@@ -116,9 +116,9 @@ def deal_card_text(view) -> str:
     if deal.products:
         out.append("")
         out.append(_("products:"))
-        rows = [{"name": p.name, "price": money.fmt(p.price), "qty": render.cell(p.quantity),
+        rows = [{"name": p.name, "price": number(money.fmt(p.price)), "qty": render.cell(p.quantity),
                  "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
-                 + (_(" incl.") if p.tax_included else ""), "total": money.fmt(p.total_in(deal.currency), deal.currency)} for p in deal.products]
+                 + (_(" incl.") if p.tax_included else ""), "total": number(money.fmt(p.total_in(deal.currency), deal.currency))} for p in deal.products]
         out.append(render.format_rows(rows, "table").rstrip("\n"))
     if deal.comments:
         out.append("")

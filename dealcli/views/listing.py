@@ -111,7 +111,7 @@ def decorated(listing: Listing) -> list[dict]:
             row["stage"] = render.paint(*label)
         for c in MONEY_COLUMNS:
             if _is_num(row.get(c)):
-                row[c] = money.fmt(row[c], row.get("currency"))
+                row[c] = i18n.number(money.fmt(row[c], row.get("currency")))
         out.append(row)
     return out
 

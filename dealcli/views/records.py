@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dealcli import money
-from dealcli.i18n import _, header
+from dealcli.i18n import _, header, number
 
 from dealcli.views import render
 
@@ -19,7 +19,7 @@ def _lines(pairs: list[tuple[str, object]]) -> list[str]:
 
 def _num(value, currency: str | None = None) -> str:
     try:
-        return money.fmt(Decimal(str(value)), currency)
+        return number(money.fmt(Decimal(str(value)), currency))
     except (ArithmeticError, ValueError):
         return render.cell(value)
 
