@@ -111,6 +111,16 @@ WORDS = (N_("active"), N_("paused"), N_("finished"))
 # tests/test_i18n.py renders the tables in Russian and fails on a heading missing here.
 COLUMNS = (
     N_("#"),
+    N_("format"),
+    N_("created_by"),
+    N_("rots after"),
+    N_("birthday"),
+    N_("notes"),
+    N_("website"),
+    N_("address"),
+    N_("domain"),
+    N_("domains"),
+    N_("company_id"),
     N_("reached"),
     N_("entered"),
     N_("now"),

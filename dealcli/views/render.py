@@ -315,7 +315,9 @@ def format_record(record: dict, fmt: str) -> str:
     if fmt == "table":
         from tabulate import tabulate
 
-        lines = [[printable(str(k)), shown(v)] for k, v in record.items()]
+        from dealcli.i18n import header  # the field's label in the language in use
+
+        lines = [[printable(header(str(k))), shown(v)] for k, v in record.items()]
         return tabulate(lines, tablefmt="plain", disable_numparse=True) + "\n"
     return format_rows([record], fmt)
 
