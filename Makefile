@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean docs
+.PHONY: demo test venv clean docs messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
+
+# The Russian catalogue (docs/i18n.md): extract every marked message and the help of every command,
+# merge them into the .po (new ones untranslated: tests/test_i18n.py names them), compile the .mo.
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo-repo

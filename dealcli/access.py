@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from dealcli import kinds
 from dealcli.errors import DealcliError, NotAllowed, UsageError
+from dealcli import i18n
 
 LEVELS = ("none", "own", "department", "department+sub", "all")
 RECORD_KINDS = ("deal", "company", "contact", "lead", "quote", "activity", "product", "recurring",
@@ -369,8 +370,9 @@ def identify(policy: Policy, as_user: str | None, real: str | None) -> str:
             raise NotAllowed.about("as_user", "{0} {as_user}: {why} [access]", as_user=as_user, why=d.line())
         return target
     if real_login is None:
-        raise NotAllowed(f"{real or 'nobody'} is not a user of this repository: set DEALCLI_USER or git "
-                         "user.email to a login or e-mail of `dealcli user list` [unknown-user]")
+        raise NotAllowed(i18n._("{real_or_nobody} is not a user of this repository: set DEALCLI_USER or git "
+                         "user.email to a login or e-mail of `dealcli user list` [unknown-user]").format(
+                             real_or_nobody=real or 'nobody'))
     return real_login
 
 
@@ -389,7 +391,7 @@ class Guard:
         return self.s.user
 
     def _deny(self, d: Decision):
-        raise NotAllowed(f"not allowed: {d.line()} [access]")
+        raise NotAllowed(i18n._("not allowed: {d_line} [access]").format(d_line=d.line()))
 
     # -- reads ----------------------------------------------------------------------------------
     def visible(self, folder: str, data) -> bool:

@@ -24,6 +24,7 @@ from dealcli import ids, stage_rules, timeutil
 from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, UsageError
 from dealcli.model.activity import TYPES, Activity
 from dealcli.session import Session, to_model
+from dealcli import i18n
 
 DEFAULT_WORKING_DAYS = 3
 NUDGE_LINES = 3  # per-deal hints before they are summed up in one line
@@ -116,7 +117,9 @@ def working_hours(s: Session) -> tuple[dt.time, dt.time]:
     if start is None or end is None or start >= end:
         from dealcli.errors import CorruptData
 
-        raise CorruptData("dealcli.yaml", f"working_hours: {text!r} is not HH:MM-HH:MM (start before end)")
+        raise CorruptData("dealcli.yaml", i18n._("working_hours: {text!r} is not HH:MM-HH:MM (start "
+                                                 "before end)").format(
+            text=text))
     return start, end
 
 
@@ -234,7 +237,8 @@ def add(s: Session, deal_ref: str, type_: str, subject: str, due: str | dt.datet
         return data
     _pending_known(s)[deal.id] = True
     if when < s.now:
-        s.notice(f"note: activity {act.id} is due {due_text(when)}, which is already past (overdue)")
+        s.notice(i18n._("note: activity {act_id} is due {due_text_when}, which is already past (overdue)").format(
+            act_id=act.id, due_text_when=due_text(when)))
     return data
 
 
@@ -262,7 +266,9 @@ def done(s: Session, refs: list[str]) -> list[dict]:
         loaded = [_load(s, i) for i in wanted]
         for act, _ in loaded:
             if act.done:  # done twice: nothing to change
-                s.notice(f"activity {act.id} is already done (at {timeutil.iso(act.done_at)}); nothing changed")
+                s.notice(i18n._("activity {act_id} is already done (at {timeutil_iso_act_done_at}); "
+                                "nothing changed").format(
+                    act_id=act.id, timeutil_iso_act_done_at=timeutil.iso(act.done_at)))
         out = []
         for act, doc in loaded:
             if act.done:

@@ -30,6 +30,7 @@ from dealcli import access
 from dealcli.errors import CorruptData, UsageError
 from dealcli.storage import yamlcodec
 from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
+from dealcli import i18n
 
 ZERO = "0" * 40
 
@@ -61,9 +62,11 @@ class Git:
         try:
             out = subprocess.run(["git", *args], cwd=self.cwd, capture_output=True, env=self.env)
         except OSError as exc:
-            raise UsageError(f"git: {exc.strerror or exc} (is git installed?)") from None
+            raise UsageError(i18n._("git: {exc_strerror_or_exc} (is git installed?)").format(
+                exc_strerror_or_exc=exc.strerror or exc)) from None
         if check and out.returncode != 0:
-            raise UsageError(f"git {' '.join(args)}: {out.stderr.decode(errors='replace').strip()}")
+            raise UsageError(i18n._("git {join_args}: {out_stderr_decode_errors}").format(
+                join_args=' '.join(args), out_stderr_decode_errors=out.stderr.decode(errors='replace').strip()))
         return out.stdout
 
     def ok(self, *args: str) -> bool:

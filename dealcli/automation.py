@@ -31,6 +31,7 @@ import copy
 from dealcli import ids, stage_rules, timeutil
 from dealcli.errors import DealcliError, NotFound, RuleViolation, UsageError, Violation
 from dealcli.model import Deal, Pipeline, Rule
+from dealcli.i18n import _
 
 MAX_DEPTH = 8  # tunnels passing a deal on (cycles are refused by `pipeline edit`; this is the backstop)
 LOCAL_CONFIG = "local.yaml"  # inside the repository's .dealcli/ (ignored by git)
@@ -271,7 +272,8 @@ def local_commands(s) -> dict[str, str]:
     except OSError:
         return {}
     if _tracked(s.repo.root, path):
-        s.notice(f".dealcli/{LOCAL_CONFIG} is tracked by git: its commands are not run (keep it local)")
+        s.notice(_(".dealcli/{local_config} is tracked by git: its commands are not run (keep it local)").format(
+            local_config=LOCAL_CONFIG))
         return {}
     data = yamlcodec.loads(raw, f".dealcli/{LOCAL_CONFIG}")
     part = data.get("automation") if isinstance(data, dict) else None
@@ -305,8 +307,8 @@ def run_after_commit(s) -> None:
     for job in {(j["name"], j["rule"], j["deal"]): j for j in queued}.values():
         line = commands.get(job["name"])
         if not line:
-            s.notice(f"rule {job['rule']}: command {job['name']!r} is not defined in .dealcli/{LOCAL_CONFIG}; "
-                     "not run")
+            s.notice(_("rule {job_rule}: command {job_name!r} is not defined in .dealcli/{local_config}; "
+                     "not run").format(job_rule=job['rule'], job_name=job['name'], local_config=LOCAL_CONFIG))
             continue
         env = dict(os.environ, DEALCLI_DEAL=job["deal"], DEALCLI_RULE=job["rule"], DEALCLI_EVENT=job["event"],
                    DEALCLI_STAGE=job["stage"], DEALCLI_PIPELINE=job["pipeline"])
@@ -314,7 +316,8 @@ def run_after_commit(s) -> None:
             done = subprocess.run(shlex.split(line), cwd=s.repo.root, env=env, stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True, timeout=300)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            s.notice(f"rule {job['rule']}: command {job['name']!r} did not run: {exc}")
+            s.notice(_("rule {job_rule}: command {job_name!r} did not run: {exc}").format(
+                job_rule=job['rule'], job_name=job['name'], exc=exc))
             continue
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]

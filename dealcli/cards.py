@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from dealcli import money, timeutil
 from dealcli.errors import FieldError, RuleViolation, Violation, word
 from dealcli.model import DEAL_KEYS, Pipeline
+from dealcli import i18n
 
 TYPES = ("string", "text", "number", "money", "date", "datetime", "boolean", "enum", "user", "url", "email",
          "phone", "list")
@@ -386,12 +387,13 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
     if f.type in ("string", "text"):
         limit = MAX_STRING if f.type == "string" else MAX_TEXT
         if f.type == "string" and "\n" in raw:
-            raise CardValueError("is more than one line (use a text field)")
+            raise CardValueError(i18n._("is more than one line (use a text field)"))
         if len(raw) > limit:
-            raise CardValueError(f"is too long ({len(raw)} characters, limit {limit})")
+            raise CardValueError(i18n._("is too long ({len_raw} characters, limit {limit})").format(
+                len_raw=len(raw), limit=limit))
         return raw if f.type == "text" else text
     if not text:
-        raise CardValueError("is empty (use {0} to clear a field)", ("unset",))
+        raise CardValueError(i18n._("is empty (use {0} to clear a field)"), ("unset",))
     if f.type in ("number", "money"):
         try:
             return money.to_decimal(text, f.name)
@@ -401,18 +403,18 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
         try:
             return timeutil.iso(timeutil.parse_date(text, now, order))
         except timeutil.DateError:
-            raise CardValueError("is not a date") from None
+            raise CardValueError(i18n._("is not a date")) from None
     if f.type == "datetime":
         try:
             return timeutil.iso(timeutil.parse_datetime(text, now, order)[0])
         except timeutil.DateError:
-            raise CardValueError("is not a date and time") from None
+            raise CardValueError(i18n._("is not a date and time")) from None
     if f.type == "boolean":
         if text.lower() in TRUE:
             return True
         if text.lower() in FALSE:
             return False
-        raise CardValueError("is not yes/no (true, false, yes, no, 1, 0)")
+        raise CardValueError(i18n._("is not yes/no (true, false, yes, no, 1, 0)"))
     if f.type == "enum":
         return _pick(f, text)
     if f.type == "list":
@@ -421,7 +423,8 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
     if f.type == "user":
         value = user if text == "me" and user else text
         if users and value not in users:
-            raise CardValueError(f"is not a user of this repository (users: {', '.join(users)})")
+            raise CardValueError(i18n._("is not a user of this repository (users: {join_users})").format(
+                join_users=', '.join(users)))
         return value
     problem = _format_problem(f.type, text)
     if problem:
@@ -435,7 +438,7 @@ def _pick(f: CardField, text: str) -> str:
     folded = [v for v in f.values if v.lower() == text.lower()]
     if len(folded) == 1:
         return folded[0]
-    raise CardValueError("is not one of the values")
+    raise CardValueError(i18n._("is not one of the values"))
 
 
 def _format_problem(ftype: str, text: str) -> str | None:

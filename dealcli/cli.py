@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dealcli import __version__
+from dealcli import __version__, i18n
 
 HELP = """A scriptable command-line CRM for deals, kept as one YAML file per record.
 
@@ -354,7 +354,7 @@ def _flush_notices(label=None) -> None:
 
         s.notices[:] = [n for n in s.notices if not isinstance(n, Written)]
     for alert in s.alerts:  # never silenced by --quiet
-        _err(f"warning: {alert}")
+        _err(i18n._("warning: {message}").format(message=alert))
     s.alerts.clear()
     if not s.quiet and s.notices:
         from dealcli.views.messages import text
@@ -420,10 +420,18 @@ def main(argv: list[str] | None = None) -> None:
         return words[0](field)
 
     try:
+        i18n.reset()  # the language is chosen again for each run (docs/i18n.md)
         args = sys.argv[1:] if argv is None else list(argv)
         _register(modules_for(args))
         args = hoist_globals(args)
-        _app(args=args, prog_name="dealcli")
+        if i18n.language() == "en":
+            _app(args=args, prog_name="dealcli")
+        else:  # the help of the commands and options in the language asked for (docs/i18n.md)
+            import typer.main
+
+            command = typer.main.get_command(_app)
+            i18n.translate_help(command)
+            command(args=args, prog_name="dealcli")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code == 0 and _current:
@@ -435,19 +443,20 @@ def main(argv: list[str] | None = None) -> None:
     except DealcliError as exc:
         _flush_notices(label)
         for line in exc.lines(label):
-            _err(f"error: {line}")
+            _err(i18n._("error: {message}").format(message=line))
         code = exc.exit_code
     except KeyboardInterrupt:
-        _err("interrupted")
+        _err(i18n._("interrupted"))
         code = 130
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        _err(f"error: {where}{exc.strerror or exc}")
+        _err(i18n._("error: {message}").format(message=f"{where}{exc.strerror or exc}"))
         code = 5
     except Exception as exc:  # a bug, not something the user caused
         if os.environ.get("DEALCLI_DEBUG"):
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc} (set DEALCLI_DEBUG=1 for a traceback)")
+        _err(i18n._("internal error: {error} (set DEALCLI_DEBUG=1 for a traceback)").format(
+            error=f"{type(exc).__name__}: {exc}"))
         code = 70
     sys.exit(code)
 

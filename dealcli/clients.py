@@ -23,10 +23,11 @@ import datetime as dt
 import re
 
 from dealcli import ids, kinds, parse, timeutil
-from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
+from dealcli.errors import Ambiguous, CorruptData, FieldError, NotFound, UsageError
 from dealcli.model.client import MODEL_OF, Client
 from dealcli.session import Session, to_model
 from dealcli.storage.index import norm  # noqa: F401 - the one normaliser (the index cache's keys use it)
+from dealcli.i18n import _
 
 KIND_OF = {ref: kinds.BY_REF[ref].folder for ref in ("company", "contact")}
 
@@ -63,7 +64,8 @@ class ClientIndex:
         if name:
             found = self.by_name.get(norm(name), [])
             if len(found) > 1:
-                raise NotFound(f"{self.which} {name!r}: ambiguous name, matches {', '.join(found)}; use an id")
+                raise Ambiguous(_("{self_which} {name!r}: ambiguous name, matches {join_found}; use an id").format(
+                    self_which=self.which, name=name, join_found=', '.join(found)))
             if found:
                 return found[0]
         return None
@@ -134,7 +136,7 @@ def resolve(s: Session, which: str, ref: str, create_missing: bool = True, refus
     try:
         return find_id(s, which, ref)
     except NotFound as exc:
-        if "ambiguous" in exc.message or not create_missing:
+        if isinstance(exc, Ambiguous) or not create_missing:
             raise
     if refuse_near:
         near = near_names(s, which, ref)
@@ -291,9 +293,10 @@ def clean_text(text: str, which: str, what: str = "name", limit: int = 300) -> s
     """A record's name or title with whitespace collapsed; UsageError when empty or too long."""
     value = " ".join((text or "").split())
     if not value:
-        raise UsageError(f"a {which} needs a {what}")
+        raise UsageError(_("a {which} needs a {what}").format(which=which, what=what))
     if len(value) > limit:
-        raise UsageError(f"{which} {what}: {len(value)} characters is too long (limit {limit})")
+        raise UsageError(_("{which} {what}: {len_value} characters is too long (limit {limit})").format(
+            which=which, what=what, len_value=len(value), limit=limit))
     return value
 
 
@@ -321,7 +324,8 @@ def add(s: Session, which: str, name: str, *, emails=(), phones=(), responsible:
         index = ClientIndex(s, which)
         same = index.by_name.get(norm(name), [])
         if same:
-            s.notice(f"note: {which} {', '.join(same)} has the same name; refer to them by id")
+            s.notice(_("note: {which} {join_same} has the same name; refer to them by id").format(
+                which=which, join_same=', '.join(same)))
         if which == "contact" and company:
             values["company"] = resolve(s, "company", company)
         record = new_client(s, which, name, **values)
@@ -341,7 +345,7 @@ def all_records(s: Session, kind: str) -> list[dict]:
     errors: list[CorruptData] = []
     rows = [data for _, data in s.repo.records(kind, errors)]
     for exc in errors:
-        s.notice(f"skipped {exc.message}")
+        s.notice(_("skipped {exc_message}").format(exc_message=exc.message))
     return rows
 
 

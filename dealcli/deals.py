@@ -17,6 +17,7 @@ from dealcli.errors import DealcliError, RuleViolation, UsageError, Violation
 from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, DEAL_KEYS, TEXT_FIELDS, Deal, Pipeline, ProductRow
 from dealcli.session import Session
+from dealcli import i18n
 
 DEAL_FIELD_NAMES = frozenset(DEAL_KEYS)
 TRACKED = ("title", "pipeline", "stage", "status", "amount", "currency", "manual_amount", "company",
@@ -258,9 +259,9 @@ def build(s: Session, spec: DealSpec) -> tuple[Deal, Pipeline]:
     """A new deal from a spec, not yet validated or saved."""
     title = (spec.title or "").strip()
     if not title:
-        raise UsageError("a deal needs a title")
+        raise UsageError(i18n._("a deal needs a title"))
     if len(title) > 500:
-        raise UsageError(f"title: {len(title)} characters is too long (limit 500)")
+        raise UsageError(i18n._("title: {len_title} characters is too long (limit 500)").format(len_title=len(title)))
     deal = Deal(id=new_id(), title=title, pipeline="", stage="", currency=s.currency)
     if spec.from_ref:
         copy_from(s, spec.from_ref, deal)
@@ -493,11 +494,12 @@ def report_card_change(s: Session, deal: Deal, target: Pipeline) -> None:
     and which no longer fit their type there."""
     unknown = cards.unknown_fields(target, deal.fields)
     if unknown:
-        s.notice(f"deal {deal.id}: kept custom field(s) {', '.join(unknown)} that the card of pipeline "
-                 f"{target.id!r} does not define")
+        s.notice(i18n._("deal {deal_id}: kept custom field(s) {join_unknown} that the card of pipeline "
+                 "{target_id!r} does not define").format(
+                     deal_id=deal.id, join_unknown=', '.join(unknown), target_id=target.id))
     for name, problem in cards.check_values(target, deal.fields):
-        s.notice(f"deal {deal.id}: kept field {name!r} although it does not fit the card of pipeline "
-                 f"{target.id!r}: {problem}")
+        s.notice(i18n._("deal {deal_id}: kept field {name!r} although it does not fit the card of pipeline "
+                 "{target_id!r}: {problem}").format(deal_id=deal.id, name=name, target_id=target.id, problem=problem))
 
 
 def close(s: Session, refs: list[str], won: bool, stage_id: str | None, reason: str | None) -> list[Deal]:
@@ -513,9 +515,10 @@ def reopen(s: Session, refs: list[str], stage_id: str | None) -> list[Deal]:
 def comment(s: Session, refs: list[str], text: str) -> list[Deal]:
     text = (text or "").strip()
     if not text:
-        raise UsageError("a comment needs text")
+        raise UsageError(i18n._("a comment needs text"))
     if len(text) > 100_000:
-        raise UsageError(f"comment: {len(text)} characters is too long (limit 100000)")
+        raise UsageError(i18n._("comment: {len_text} characters is too long (limit 100000)").format(
+            len_text=len(text)))
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
         deal.comments.append({"at": timeutil.iso(s.now), "by": s.user, "text": text})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dealcli import clients, deals, kinds, timeutil
 from dealcli.errors import UsageError
 from dealcli.session import Session
+from dealcli import i18n
 
 def _repoint_path(data: dict, path: tuple, old: str, new: str) -> bool:
     """Change the link to `old` at `path` (dealcli/kinds.py's form: "*" = each list item) in the
@@ -44,7 +45,8 @@ def merge(s: Session, which: str, keep_ref: str, drop_ref: str) -> dict:
         keep_doc = clients.load(s, which, keep_ref)
         drop_doc = clients.load(s, which, drop_ref)
         if keep_doc.id == drop_doc.id:
-            raise UsageError(f"{which} merge: A and B are the same {which} ({keep_doc.id})")
+            raise UsageError(i18n._("{which} merge: A and B are the same {which} ({keep_doc_id})").format(
+                which=which, keep_doc_id=keep_doc.id))
         keep, drop = dict(keep_doc.data), dict(drop_doc.data)
         a, b = keep_doc.id, drop_doc.id
         for key in ("emails", "phones"):

@@ -12,9 +12,13 @@ def plain_label(field: str) -> str:
     return field.replace("_", "-")
 
 
-def word(template: str, fields: tuple, values: dict, label=plain_label) -> str:
-    """`template` with {0}, {1}, ... replaced by the labels of `fields` and {name} by `values`
-    (values are inserted, never read as a template)."""
+def word(template: str, fields: tuple, values: dict, label=plain_label, translate: bool = True) -> str:
+    """`template` (translated, dealcli/i18n.py) with {0}, {1}, ... replaced by the labels of
+    `fields` and {name} by `values` (values are inserted, never read as a template)."""
+    if translate:
+        from dealcli.i18n import _
+
+        template = _(template)
     return template.format(*(label(f) for f in fields), **values)
 
 
@@ -65,7 +69,9 @@ class Words:
         if "_before" in self.values:
             return Words(self.fields, self.template, {**self.values, "_before": before + self.values["_before"],
                                                       "_after": self.values["_after"] + after})
-        return Words(self.fields, "{_before}" + self.template + "{_after}",
+        from dealcli.i18n import _
+
+        return Words(self.fields, "{_before}" + _(self.template) + "{_after}",
                      {**self.values, "_before": before, "_after": after})
 
 
@@ -120,15 +126,19 @@ class Violation:
     @classmethod
     def of(cls, rule: str, fields: str | tuple, template: str, field: str | None = None, value=None, **values):
         fields = (fields,) if isinstance(fields, str) else tuple(fields)
-        return cls(rule, word(template, fields, values), field, value, about=(fields, template, values))
+        # the message kept as data (check -f json) is English; worded() translates (dealcli/i18n.py)
+        return cls(rule, word(template, fields, values, translate=False), field, value,
+                   about=(fields, template, values))
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "about"}
 
     def worded(self, label=None) -> str:
+        from dealcli.i18n import language
+
         message = self.message
-        if label is not None and self.about is not None:
-            message = word(self.about[1], self.about[0], self.about[2], label)
+        if self.about is not None and (label is not None or language() != "en"):
+            message = word(self.about[1], self.about[0], self.about[2], label or plain_label)
         where = ""
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
@@ -165,6 +175,11 @@ class UsageError(DealcliError):
 
 class NotFound(DealcliError):
     exit_code = 3
+
+
+class Ambiguous(NotFound):
+    """A reference that matches several records (exit 3, as NotFound); told apart by its class,
+    never by its words, which are translated (dealcli/i18n.py)."""
 
 
 class Conflict(DealcliError):

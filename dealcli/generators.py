@@ -57,6 +57,7 @@ from dealcli.model.scenario import (  # noqa: F401 - the record's helpers, also 
 from dealcli.recurring import RunProblems, deal_part_problems, set_paused, update_ref  # noqa: F401 - RunProblems: the same exit-1 list
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
+from dealcli import i18n
 
 KIND = "generators"
 
@@ -99,7 +100,7 @@ def render_title(title: str, values: dict, today: dt.date) -> str:
     for literal, name, spec, _ in string.Formatter().parse(title):
         out.append(literal)
         if name == "date":
-            out.append(today.strftime(spec) if spec else today.isoformat())
+            out.append(i18n.month_name(today, spec) if spec else today.isoformat())  # декабрь in Russian
         elif name:
             out.append(str(values.get(name) or ""))
     return " ".join("".join(out).split()) or "Deal"
@@ -216,15 +217,15 @@ def add(s: Session, name: str, spec: ScenarioSpec) -> Scenario:
     """Save a new scenario; its id is the slug of NAME (exit 4 when one exists)."""
     clean = " ".join((name or "").split())
     if not clean:
-        raise UsageError("generator add: NAME must not be empty")
+        raise UsageError(i18n._("generator add: NAME must not be empty"))
     scenario_id = ids.slugify(clean).replace("_", "-")
     sc = Scenario(id=scenario_id, name=clean, segment=[], created=s.now, created_by=s.user)
     spec.name = None
     _apply(s, sc, spec)
     with s.repo.transaction():
         if s.repo.exists(KIND, sc.id):
-            raise Conflict(f"generator {sc.id!r} already exists (generators/{sc.id}.yaml); "
-                           "use `generator edit` or another name")
+            raise Conflict(i18n._("generator {sc_id!r} already exists (generators/{sc_id}.yaml); "
+                           "use `generator edit` or another name").format(sc_id=sc.id))
         s.repo.create(KIND, sc.id, sc)
     return sc
 
@@ -284,7 +285,7 @@ def listing(s: Session) -> list[dict]:
         except NotFound:
             continue
         except DealcliError as exc:
-            s.notice(f"skipped {exc.message}")
+            s.notice(i18n._("skipped {exc_message}").format(exc_message=exc.message))
     return out
 
 
@@ -340,7 +341,8 @@ def clients_of(s: Session, mode: str, records: list[dict] | None = None) -> dict
         errors: list = []
         records = [r for r in s.deal_records(errors) if isinstance(r, dict)]
         for exc in errors:
-            s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+            s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+                exc_message=exc.message))
     for r in records:
         for key in client_keys(r, mode):
             if key in out:
@@ -362,7 +364,7 @@ def _records(s: Session, kind: str) -> list[dict]:
     errors: list = []
     rows = [data for _, data in s.repo.records(kind, errors) if isinstance(data, dict) and data.get("id")]
     for exc in errors:
-        s.notice(f"skipped {exc.message}")
+        s.notice(i18n._("skipped {exc_message}").format(exc_message=exc.message))
     return rows
 
 
@@ -566,7 +568,8 @@ def _deal_records(s: Session) -> list[dict]:
     errors: list = []
     out = [r for r in s.deal_records(errors) if isinstance(r, dict)]
     for exc in errors:
-        s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+        s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+            exc_message=exc.message))
     return out
 
 

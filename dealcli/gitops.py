@@ -12,6 +12,7 @@ from dealcli.errors import CorruptData, DealcliError, NotFound, UsageError
 from dealcli.session import Session
 from dealcli.storage import atomic
 from dealcli.storage.layout import CONFIG_NAME, KINDS, SINGULAR
+from dealcli import i18n
 
 DRIVER = "dealcli"
 ATTRIBUTES = [f"/{CONFIG_NAME} merge={DRIVER}"] + [f"/{kind}/*.yaml merge={DRIVER}" for kind in KINDS]
@@ -37,10 +38,11 @@ def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env=full_env)
     except FileNotFoundError:
-        raise NotFound("git is not installed (needed for dealcli's git commands)") from None
+        raise NotFound(i18n._("git is not installed (needed for dealcli's git commands)")) from None
     if check and proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        exc = GitFailed(f"git {args[0]} failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
+        exc = GitFailed(i18n._("git {args_0} failed: {lines_1_if_lines_else_f}").format(
+            args_0=args[0], lines_1_if_lines_else_f=lines[-1] if lines else f'exit {proc.returncode}'))
         exc.command = " ".join(["git", "-C", str(root), *args])
         said = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines[-1:]
         exc.detail = said[0] if said else f"exit {proc.returncode}"
@@ -51,7 +53,8 @@ def git(root: Path, *args: str, check: bool = True, env: dict | None = None):
 def toplevel(root: Path) -> Path:
     proc = git(root, "rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:
-        raise NotFound(f"{root}: not in a git repository (run `git init` there, or `dealcli init --git`)")
+        raise NotFound(i18n._("{root}: not in a git repository (run `git init` there, or `dealcli init --git`)").format(
+            root=root))
     return Path(proc.stdout.strip())
 
 
@@ -80,19 +83,22 @@ def merge_file(s: Session, base: str, ours: str, theirs: str, path: str) -> int:
     try:
         out, ctx = merge.merge_texts(path, raw[0], raw[1], raw[2], _pipeline_loader(path))
     except CorruptData as exc:
-        s.notice(f"{path}: merged as text ({exc.message})")
+        s.notice(i18n._("{path}: merged as text ({exc_message})").format(path=path, exc_message=exc.message))
         return _text_merge(base, ours, theirs, path)
     if ctx.person:  # rights changed on both sides: a person decides (git keeps the file unmerged)
-        s.notice(f"{path}: {', '.join(ctx.person)} changed on both sides: rights are decided by a person, "
-                 "never merged; edit the file, then `git add` it")
+        s.notice(i18n._("{path}: {join_ctx_person} changed on both sides: rights are decided by a person, "
+                 "never merged; edit the file, then `git add` it").format(
+                     path=path, join_ctx_person=', '.join(ctx.person)))
         _text_merge(base, ours, theirs, path)
         return 1
     Path(ours).write_bytes(out)
     for note in ctx.notes:
         s.notice(f"{path}: {note}")
     for c in ctx.conflicts:
-        s.notice(f"{path}: {c.path} changed on both sides; kept {c.kept!r} ({c.kept_by or '?'}), "
-                 f"recorded {c.other!r} ({c.other_by or '?'}) as a conflict")
+        s.notice(i18n._("{path}: {c_path} changed on both sides; kept {c_kept!r} ({c_kept_by_or}), "
+                 "recorded {c_other!r} ({c_other_by_or}) as a conflict").format(
+                     path=path, c_path=c.path, c_kept=c.kept, c_kept_by_or=c.kept_by or '?', c_other=c.other,
+                     c_other_by_or=c.other_by or '?'))
     return 0
 
 
@@ -267,13 +273,16 @@ def auto_commit(s: Session, repo, ops, recovered: list[str] | None) -> None:
     more = f" (and {len(paths) - 1} more file(s))" if len(paths) > 1 else ""
     try:
         if git(repo.root, "rev-parse", "--show-toplevel", check=False).returncode != 0:
-            s.alert(f"auto_commit: {paths[0]}{more} not committed: {repo.root} is not in a git repository")
+            s.alert(i18n._("auto_commit: {paths_0}{more} not committed: {repo_root} is not in a git repository").format(
+                paths_0=paths[0], more=more, repo_root=repo.root))
             return
         commit(s, paths, message or describe(s, ops), root=repo.root)
     except GitFailed as exc:
-        s.alert(f"auto_commit: {paths[0]}{more} not committed: `{exc.command}` failed: {exc.detail}")
+        s.alert(i18n._("auto_commit: {paths_0}{more} not committed: `{exc_command}` failed: {exc_detail}").format(
+            paths_0=paths[0], more=more, exc_command=exc.command, exc_detail=exc.detail))
     except DealcliError as exc:
-        s.alert(f"auto_commit: {paths[0]}{more} not committed: {exc.message}")
+        s.alert(i18n._("auto_commit: {paths_0}{more} not committed: {exc_message}").format(
+            paths_0=paths[0], more=more, exc_message=exc.message))
 
 
 def describe(s: Session, ops) -> str:
@@ -340,7 +349,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     settings = s.repo.config.get("git") if isinstance(s.repo.config.get("git"), dict) else {}
     mode = mode or settings.get("pull") or "rebase"
     if mode not in PULL_MODES:
-        raise UsageError(f"pull mode {mode!r}: expected rebase or merge")
+        raise UsageError(i18n._("pull mode {mode!r}: expected rebase or merge").format(mode=mode))
     setup(s)
     report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
     before = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip() or None
@@ -348,7 +357,7 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     report["committed"] = commit(s, None, f"dealcli sync by {s.user}", env=env)
     remote = remote or settings.get("remote") or _default_remote(root)
     if remote is None:
-        s.notice("sync: no git remote; committed locally only")
+        s.notice(i18n._("sync: no git remote; committed locally only"))
         return report
     branch = git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     for attempt in range(retries + 1):
@@ -369,8 +378,10 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
             return report
         _push_refused(s, proc)
         if attempt < retries:
-            s.notice(f"sync: the remote moved while pushing; pulling again ({attempt + 1}/{retries})")
-    raise GitFailed(f"sync: the remote kept moving; gave up after {retries} retries (run `dealcli sync` again)")
+            s.notice(i18n._("sync: the remote moved while pushing; pulling again ({attempt_1}/{retries})").format(
+                attempt_1=attempt + 1, retries=retries))
+    raise GitFailed(i18n._("sync: the remote kept moving; gave up after {retries} retries (run `dealcli sync` "
+                           "again)").format(retries=retries))
 
 
 def _push_refused(s: Session, proc) -> None:
@@ -381,12 +392,14 @@ def _push_refused(s: Session, proc) -> None:
         reasons = [line[len("remote: "):].strip() for line in err.splitlines() if line.startswith("remote: ")]
         reasons = [r[len("dealcli: "):] if r.startswith("dealcli: ") else r for r in reasons if r]
         for reason in reasons:
-            s.notice(f"remote: {reason}")
+            s.notice(i18n._("remote: {reason}").format(reason=reason))
         first = next((r for r in reasons if r.startswith("refused: ")), reasons[0] if reasons else _last_line(proc))
-        raise GitFailed(f"sync: the remote refused the push: {first} (your commits are kept; nothing pushed)")
+        raise GitFailed(i18n._("sync: the remote refused the push: {first} (your commits are kept; "
+                               "nothing pushed)").format(
+            first=first))
     if "fetch first" in err or "non-fast-forward" in err or "rejected" in err:
         return  # the remote moved (or was moving: "cannot lock ref") meanwhile
-    raise GitFailed(f"git push failed: {_last_line(proc)}")
+    raise GitFailed(i18n._("git push failed: {last_line_proc}").format(last_line_proc=_last_line(proc)))
 
 
 class CheckFailed(DealcliError):
@@ -427,21 +440,23 @@ def _pull(s: Session, root: Path, remote: str, branch: str, mode: str, env: dict
         unmerged = _unmerged(root)
         if not unmerged:
             if not _in_progress(git_dir):
-                raise GitFailed(f"git pull failed: {_last_line(proc)}")
+                raise GitFailed(i18n._("git pull failed: {last_line_proc}").format(last_line_proc=_last_line(proc)))
         for code, path in unmerged:
             if code in ("UD", "DU") and (toplevel(root) / path).exists():
                 git(root, "add", "--", path)
                 kept.append(path)
-                s.notice(f"sync: {path} was deleted on one side and changed on the other; kept the change")
+                s.notice(i18n._("sync: {path} was deleted on one side and changed on the other; "
+                                "kept the change").format(
+                    path=path))
             else:
                 _abort(root, git_dir)
-                raise GitFailed(f"sync: {path} could not be merged ({code}); the pull was undone, your "
-                                "commits are kept (resolve with `git pull` by hand)")
+                raise GitFailed(i18n._("sync: {path} could not be merged ({code}); the pull was undone, your "
+                                "commits are kept (resolve with `git pull` by hand)").format(path=path, code=code))
         if _rebasing(git_dir):
             proc = git(root, "rebase", "--continue", check=False, env=env)
         else:
             proc = git(root, "commit", "--quiet", "--no-edit", check=False, env=env)
-    raise GitFailed("sync: the pull did not settle")
+    raise GitFailed(i18n._("sync: the pull did not settle"))
 
 
 def _relay(s: Session, proc) -> None:
@@ -501,7 +516,8 @@ def _relocate(s: Session, changed: list[str] | None) -> list[str]:
     if moved:
         commit(fresh, [fresh.repo.rel(fresh.repo.path("deals", i)) for i in moved],
                f"dealcli sync: relocated {len(moved)} deal(s) from deleted stages")
-        s.notice(f"sync: relocated deal(s) {', '.join(moved)} from a deleted stage")
+        s.notice(i18n._("sync: relocated deal(s) {join_moved} from a deleted stage").format(
+            join_moved=', '.join(moved)))
     return moved
 
 

@@ -16,6 +16,7 @@ from dealcli.errors import UsageError
 from dealcli.model import Deal
 from dealcli.model.lead import STATUSES, Lead
 from dealcli.session import Session, to_model
+from dealcli.i18n import _
 
 
 def add(s: Session, title: str, contact_name: str | None = None, company_name: str | None = None,
@@ -102,7 +103,8 @@ def copy_into(s: Session, ref: str, deal: Deal) -> None:
     """deal add --from lead:ID: client (matched or created), amount, currency, source, link."""
     lead, doc = model(s, ref)
     if lead.converted:
-        s.notice(f"note: lead {doc.id} was already converted into deal {lead.deal}")
+        s.notice(_("note: lead {doc_id} was already converted into deal {lead_deal}").format(
+            doc_id=doc.id, lead_deal=lead.deal))
     deal.company, deal.contacts = match_clients(s, lead)
     if lead.amount is not None:
         deal.amount, deal.manual_amount = money.to_decimal(lead.amount), True

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from dealcli import clients, deals, kinds, money, parse, timeutil
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.session import Session
+from dealcli.i18n import _, N_
 
 # which record kind -> (the deal field that links it, or None; other kinds whose records link it
 # by key), derived from the links declared in dealcli/kinds.py
@@ -122,7 +123,7 @@ def remove(s: Session, which: str, refs: list[str], unlink: bool = False) -> lis
             found = links(s, which, record_id)
             if found.count() and not unlink:
                 raise RuleViolation(Violation.of(
-                    "linked", "unlink", "{which} {id} is linked to {found}; {0} {what} and deletes it",
+                    "linked", "unlink", N_("{which} {id} is linked to {found}; {0} {what} and deletes it"),
                     which, record_id, which=which, id=record_id,
                     found=found.describe(), what=_settles(kind)))
             if found.count():
@@ -154,7 +155,8 @@ def _settle(s: Session, which: str, record_id: str, found: Links) -> None:
                 s.repo.remove(other)
             else:
                 s.repo.update(other, _cleared(other.data, keys[other_kind], record_id))
-    s.notice(f"unlinked {which} {record_id} from {found.describe()}")
+    s.notice(_("unlinked {which} {record_id} from {found_describe}").format(
+        which=which, record_id=record_id, found_describe=found.describe()))
 
 
 # -- FIELD=VALUE edits of products, leads and quotes ---------------------------------------------------

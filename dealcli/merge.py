@@ -28,6 +28,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Callable
+from dealcli import i18n
 
 MISSING = object()
 EVENT_KEYS = ("comments", "history", "conflicts")
@@ -539,16 +540,16 @@ def merge_texts(path: str, base: bytes, ours: bytes, theirs: bytes,
 
     kind = kind_of(path)
     if kind is None:
-        raise CorruptData(path, "not a dealcli record file")
+        raise CorruptData(path, i18n._("not a dealcli record file"))
     docs = []
     for name, raw in (("base", base), ("ours", ours), ("theirs", theirs)):
         data = yamlcodec.loads(raw, f"{path} ({name})") if raw.strip() else {}
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise CorruptData(f"{path} ({name})", "expected a mapping at the top level", 1)
+            raise CorruptData(f"{path} ({name})", i18n._("expected a mapping at the top level"), 1)
         docs.append(data)
     if not docs[1] or not docs[2]:
-        raise CorruptData(path, "one side is empty")
+        raise CorruptData(path, i18n._("one side is empty"))
     out, ctx = merge_records(kind, docs[0], docs[1], docs[2], pipelines)
     return yamlcodec.dumps(out).encode(), ctx

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from dealcli.i18n import _
 
 MAX_AMOUNT = Decimal("1e15")  # one quadrillion
 MAX_PLACES = 6
@@ -107,7 +108,7 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
     only). Floats are refused: they are already inexact. A refused text names the character
     where it stops reading as a number (MoneyError.at, 0-based; the message counts from 1)."""
     if isinstance(value, bool):
-        raise MoneyError(f"{what}: expected a number, got {value!r}")
+        raise MoneyError(_("{what}: expected a number, got {value!r}").format(what=what, value=value))
     if isinstance(value, Decimal):
         dec = value
     elif isinstance(value, int):
@@ -115,27 +116,32 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
     elif isinstance(value, str):
         text = value.strip().replace("_", "")
         if len(text) > 40:
-            raise MoneyError(f"{what}: {value[:40]!r}... is not a decimal number (too long)", 40)
+            raise MoneyError(_("{what}: {value_40!r}... is not a decimal number (too long)").format(
+                what=what, value_40=value[:40]), 40)
         if not _PLAIN.match(text):
             at, why = not_a_number(value)
-            raise MoneyError(f"{what}: {value!r} is not a decimal number (character {at + 1}: {why})", at,
+            raise MoneyError(_("{what}: {value!r} is not a decimal number (character {at_1}: {why})").format(
+                what=what, value=value, at_1=at + 1, why=why), at,
                              f"{value.strip()!r} is not a decimal number: {why}")
         dec = Decimal(text)
     elif isinstance(value, float):
-        raise MoneyError(f"{what}: {value!r} is not a finite decimal number")
+        raise MoneyError(_("{what}: {value!r} is not a finite decimal number").format(what=what, value=value))
     else:
-        raise MoneyError(f"{what}: expected a number, got {type(value).__name__}")
+        raise MoneyError(_("{what}: expected a number, got {type_value_name}").format(
+            what=what, type_value_name=type(value).__name__))
     if not dec.is_finite():
-        raise MoneyError(f"{what}: {value!r} is not a finite number")
+        raise MoneyError(_("{what}: {value!r} is not a finite number").format(what=what, value=value))
     if abs(dec) >= max_abs:
-        raise MoneyError(f"{what}: {format(dec, 'f')[:30]} is too large (limit {max_abs:,.0f})")
+        raise MoneyError(_("{what}: {format_dec_f_30} is too large (limit {max_abs:,.0f})").format(
+            what=what, format_dec_f_30=format(dec, 'f')[:30], max_abs=max_abs))
     exp = dec.as_tuple().exponent
     if isinstance(exp, int) and exp < -MAX_PLACES:
         # "420.00000000" (a database export's fixed scale) is exact: only non-zero digits
         # beyond the limit are refused; the zeros go, keeping at least two places
         trimmed = dec.quantize(Decimal(1).scaleb(-MAX_PLACES))
         if trimmed != dec:
-            raise MoneyError(f"{what}: {value} has more than {MAX_PLACES} decimal places")
+            raise MoneyError(_("{what}: {value} has more than {max_places} decimal places").format(
+                what=what, value=value, max_places=MAX_PLACES))
         dec = trimmed.normalize()
         if dec.as_tuple().exponent > -2:
             dec = dec.quantize(CENT)
@@ -145,7 +151,7 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
 def percent(value, what: str) -> Decimal:
     dec = to_decimal(value, what, max_abs=Decimal(1001))
     if dec < 0 or dec > 100:
-        raise MoneyError(f"{what}: {value} is not a percentage between 0 and 100")
+        raise MoneyError(_("{what}: {value} is not a percentage between 0 and 100").format(what=what, value=value))
     return dec
 
 
@@ -172,7 +178,8 @@ def check_places(value: Decimal, currency: str, what: str = "amount") -> Decimal
     exact = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if exact != value:
         unit = "no decimal places" if places == 0 else f"{places} decimal place{'s' if places > 1 else ''}"
-        raise MoneyError(f"{what}: {format(value, 'f')} has more decimals than {currency} has ({unit})")
+        raise MoneyError(_("{what}: {format_value_f} has more decimals than {currency} has ({unit})").format(
+            what=what, format_value_f=format(value, 'f'), currency=currency, unit=unit))
     return exact
 
 
@@ -208,7 +215,8 @@ def row_total(price: Decimal, quantity: Decimal, discount: Decimal, tax_rate: De
     if tax_rate and not tax_included:
         total = total * (100 + tax_rate) / 100
     if abs(total) >= MAX_AMOUNT:
-        raise MoneyError(f"the row total {format(total, 'f')[:30]} is too large (limit {MAX_AMOUNT:,.0f})")
+        raise MoneyError(_("the row total {format_total_f_30} is too large (limit {max_amount:,.0f})").format(
+            format_total_f_30=format(total, 'f')[:30], max_amount=MAX_AMOUNT))
     return cents(total, currency)
 
 
@@ -219,16 +227,16 @@ def rates_table(config_rates, base: str) -> dict[str, Decimal]:
     if config_rates in (None, {}):
         return out
     if not isinstance(config_rates, dict):
-        raise MoneyError("rates: expected a mapping CODE: RATE")
+        raise MoneyError(_("rates: expected a mapping CODE: RATE"))
     for code, rate in config_rates.items():
         found, hint = currency_problem(code)
         if found is None:
-            raise MoneyError(f"rates: {code!r} is not an ISO 4217 code ({hint})")
+            raise MoneyError(_("rates: {code!r} is not an ISO 4217 code ({hint})").format(code=code, hint=hint))
         if isinstance(rate, float):
             rate = repr(rate)  # YAML 1.08 arrives as a float: its shortest text is what was written
         value = to_decimal(rate, f"rates.{found}")
         if value <= 0:
-            raise MoneyError(f"rates.{found}: a rate is more than 0")
+            raise MoneyError(_("rates.{found}: a rate is more than 0").format(found=found))
         out[found] = value
     return out
 
@@ -238,7 +246,7 @@ def convert(amount: Decimal, source: str, target: str, rates: dict[str, Decimal]
     unit of `target` at the end). Raises MoneyError when a rate is missing."""
     for code in (source, target):
         if code not in rates:
-            raise MoneyError(f"no exchange rate for {code} (add it under rates: in dealcli.yaml)")
+            raise MoneyError(_("no exchange rate for {code} (add it under rates: in dealcli.yaml)").format(code=code))
     if source == target:
         return amount
     return cents(amount * rates[source] / rates[target], target)
@@ -247,5 +255,6 @@ def convert(amount: Decimal, source: str, target: str, rates: dict[str, Decimal]
 def check_total(total: Decimal, what: str = "the sum of the product rows") -> Decimal:
     """A sum of row totals, refused (MoneyError) when it reaches the amount limit."""
     if abs(total) >= MAX_AMOUNT:
-        raise MoneyError(f"{what} {format(total, 'f')[:30]} is too large (limit {MAX_AMOUNT:,.0f})")
+        raise MoneyError(_("{what} {format_total_f_30} is too large (limit {max_amount:,.0f})").format(
+            what=what, format_total_f_30=format(total, 'f')[:30], max_amount=MAX_AMOUNT))
     return total

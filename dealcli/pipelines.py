@@ -16,11 +16,13 @@ from pathlib import Path
 
 from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
+from dealcli.i18n import N_
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Stage, default_pipeline
 from dealcli.session import Session, to_model
 from dealcli.storage import files, yamlcodec
 from dealcli.storage.repository import Doc
+from dealcli import i18n
 
 PROCESS_COLORS = ("#39A8EF", "#2FC6F6", "#55D0E0", "#47E4C2", "#FFA900", "#FFD500", "#A77BDE", "#2066B0")
 SUCCESS_COLOR = "#7BD500"
@@ -33,7 +35,7 @@ STAGES_HELP = ("comma-separated ID[:NAME][:process|success|failure][:#RRGGBB][:N
 def load(s: Session, pipeline_id: str) -> tuple[Pipeline, Doc]:
     """A pipeline and its file as read now (the bytes are the etag of the write back)."""
     if not is_slug(pipeline_id):
-        raise NotFound(f"pipeline {pipeline_id!r}: not a valid pipeline id")
+        raise NotFound(i18n._("pipeline {pipeline_id!r}: not a valid pipeline id").format(pipeline_id=pipeline_id))
     if not s.repo.exists("pipelines", pipeline_id):
         s.pipeline(pipeline_id)  # raises the NotFound that lists the pipelines
     doc = s.repo.load("pipelines", pipeline_id)
@@ -68,7 +70,7 @@ def listing(s: Session) -> list[dict]:
     errors: list = []
     pipelines = s.all_pipelines(errors)
     for exc in errors:
-        s.notice(f"skipped {exc.message} (dealcli check)")
+        s.notice(i18n._("skipped {exc_message} (dealcli check)").format(exc_message=exc.message))
     for p in pipelines.values():
         per = counts.get(p.id, {})
         open_ids = {st.id for st in p.stages if st.semantics == "process"}
@@ -135,8 +137,8 @@ def parse_stages(spec: str, field: str = "stages") -> list[Stage]:
 
 def add(s: Session, pipeline_id: str, name: str | None, stages: str | None) -> Pipeline:
     if not is_slug(pipeline_id):
-        raise UsageError(f"pipeline id {pipeline_id!r} must be lower-case letters, digits, _ or - "
-                         "(at most 64, e.g. service or partners)")
+        raise UsageError(i18n._("pipeline id {pipeline_id!r} must be lower-case letters, digits, _ or - "
+                         "(at most 64, e.g. service or partners)").format(pipeline_id=pipeline_id))
     pipeline = default_pipeline(pipeline_id, (name or "").strip() or pipeline_id.replace("_", " ").capitalize())
     if stages is not None:
         pipeline.stages = parse_stages(stages, "stages")
@@ -287,7 +289,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     for sid, name in ops.rename:
         bad = stage_rules.stage_exists(p, sid)
         if bad or not name.strip():
-            out += bad or [Violation.of("stage-name", FIELD_OF["rename"], "{0} {sid}: a stage needs a name", "name",
+            out += bad or [Violation.of("stage-name", FIELD_OF["rename"], N_("{0} {sid}: a stage needs a name"), "name",
                                         name, sid=sid)]
             continue
         p.stage(sid).name = name.strip()
@@ -299,7 +301,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
     if ops.move_stage:
         bad = stage_rules.stage_exists(p, ops.move_stage)
         if not bad and ops.move_stage in (ops.after, ops.before):
-            bad = [Violation.of("stage-move", "move_stage", "{0} {stage}: cannot place a stage next to itself",
+            bad = [Violation.of("stage-move", "move_stage", N_("{0} {stage}: cannot place a stage next to itself"),
                                 "stage", ops.move_stage, stage=ops.move_stage)]
         if not bad:
             stage = p.stages.pop(p.index(ops.move_stage))
@@ -318,7 +320,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
                  if r.get("field") not in ops.require and r.get("field") not in ops.unrequire]
         missing = [f for f in ops.unrequire if f not in {str(r.get("field")) for r in stage_rules.requirements(p)}]
         if missing:
-            out.append(Violation.of("require", "unrequire", "{0} {name}: the pipeline does not require it", "rules",
+            out.append(Violation.of("require", "unrequire", N_("{0} {name}: the pipeline does not require it"), "rules",
                                     missing[0], name=missing[0]))
         bad = stage_rules.stage_exists(p, ops.from_stage) if ops.require else []
         out += bad
@@ -422,16 +424,19 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
         s.repo.update(doc, after)
         s._pipelines[after.id] = after
     if moved:
-        s.notice(f"moved {len(moved)} deal(s) from {ops.delete_stage!r} to {ops.move_deals_to!r}")
+        s.notice(i18n._("moved {len_moved} deal(s) from {ops_delete_stage!r} to {ops_move_deals_to!r}").format(
+            len_moved=len(moved), ops_delete_stage=ops.delete_stage, ops_move_deals_to=ops.move_deals_to))
     starts = {str(r.get("field")): r.get("from_stage") for r in stage_rules.requirements(before)}
     for rule in stage_rules.requirements(after):
         if rule.get("field") in starts and rule.get("field") not in ops.require \
                 and starts[rule.get("field")] != rule.get("from_stage"):
-            s.notice(f"the requirement of {rule.get('field')!r} now starts at stage {rule.get('from_stage')!r}")
+            s.notice(i18n._("the requirement of {rule_get_field!r} now starts at stage {rule_get_from_stage!r}").format(
+                rule_get_field=rule.get('field'), rule_get_from_stage=rule.get('from_stage')))
     for name in ops.require:
         if name not in DEAL_KEYS and not name.startswith("fields.") and cards.card_of(after).field(name) is None:
-            s.notice(f"{name!r} is neither a deal field nor on the card of {after.id!r}: it is required as a free "
-                     "custom field")
+            s.notice(i18n._("{name!r} is neither a deal field nor on the card of {after_id!r}: it "
+                            "is required as a free "
+                     "custom field").format(name=name, after_id=after.id))
     return after
 
 
@@ -522,7 +527,7 @@ def editable(s: Session, pipeline_id: str) -> tuple[Doc, str]:
     """The pipeline file as read (its bytes are the etag of the later save) and its text. A file
     whose values break the model may be opened too: the editor is how one repairs it."""
     if not is_slug(pipeline_id):
-        raise NotFound(f"pipeline {pipeline_id!r}: not a valid pipeline id")
+        raise NotFound(i18n._("pipeline {pipeline_id!r}: not a valid pipeline id").format(pipeline_id=pipeline_id))
     if not s.repo.exists("pipelines", pipeline_id):
         s.pipeline(pipeline_id)  # raises the NotFound that lists the pipelines
     doc = s.repo.load("pipelines", pipeline_id)

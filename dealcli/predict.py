@@ -50,6 +50,7 @@ from typing import Any
 
 from dealcli.errors import UsageError
 from dealcli.session import Session
+from dealcli import i18n
 
 FEATURES = ("recency", "frequency", "monetary", "rate", "cycle", "season")
 PAIR_FEATURES = FEATURES + ("client_rate", "product_rate")
@@ -88,7 +89,8 @@ def sklearn():
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
     except ImportError:
-        raise MissingLibrary(f"predict needs scikit-learn, which is not installed: {INSTALL_HINT}") from None
+        raise MissingLibrary(i18n._("predict needs scikit-learn, which is not installed: {install_hint}").format(
+            install_hint=INSTALL_HINT)) from None
     return LogisticRegression, StandardScaler, HistGradientBoostingClassifier
 
 
@@ -146,7 +148,8 @@ def history(s: Session) -> History:
             product_names.setdefault(name.casefold(), name)
         purchases.append(Purchase(keys[0], day, float(amount or 0), names))
     for exc in errors:
-        s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+        s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+            exc_message=exc.message))
     names = {}
     for kind in ("companies", "contacts"):
         for record_id, data in s.repo.records(kind, []):
@@ -559,12 +562,13 @@ def repeat(s: Session, horizon: int, top: int, by: str = "client") -> tuple[list
     h = history(s)
     today = s.now.astimezone(s.now.tzinfo).date()
     if h.first_day is None:
-        raise UsageError("predict: no won deals to learn from")
+        raise UsageError(i18n._("predict: no won deals to learn from"))
     newest = max(p.day for p in h.purchases)
     if (today - newest).days > horizon:
-        s.alert(f"the newest purchase is from {newest.isoformat()}, {(today - newest).days} days before "
-                f"{today.isoformat()}, longer ago than the {horizon}-day horizon: every client looks lapsed and the "
-                "scores say little (import newer won deals, or score as of an earlier day)")
+        s.alert(i18n._("the newest purchase is from {newest}, {days} days before {today}, longer ago than the "
+                       "{horizon}-day horizon: every client looks lapsed and the scores say little (import newer "
+                       "won deals, or score as of an earlier day)").format(
+            newest=newest.isoformat(), days=(today - newest).days, today=today.isoformat(), horizon=horizon))
     groups, ctx = units(h, by), context(h, by)
     model = train(groups, ctx, today, horizon)
     client_best: dict[str, str] = {}
@@ -722,10 +726,11 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
     sklearn()
     h = history(s)
     if h.first_day is None:
-        raise UsageError("predict: no won deals to learn from")
+        raise UsageError(i18n._("predict: no won deals to learn from"))
     groups, ctx = units(h, by), context(h, by)
     if max(p.day for p in h.purchases) < cutoff:
-        s.notice(f"no purchase on or after {cutoff.isoformat()}: every unit counts as not buying")
+        s.notice(i18n._("no purchase on or after {cutoff_isoformat}: every unit counts as not buying").format(
+            cutoff_isoformat=cutoff.isoformat()))
     model = train(groups, ctx, cutoff, horizon, others=True)
     keys, feats, labels = [], [], []
     for key, buys in sorted(groups.items()):

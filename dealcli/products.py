@@ -15,10 +15,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dealcli import clients, ids, money, parse
-from dealcli.errors import NotFound, UsageError
+from dealcli.errors import Ambiguous, NotFound, UsageError
 from dealcli.model import ProductRow
 from dealcli.model.product import Product
 from dealcli.session import Session, to_model
+from dealcli.i18n import _
 
 
 def _decimal(text, field: str, percent: bool = False) -> Decimal:
@@ -68,16 +69,17 @@ def find_id(s: Session, ref: str) -> str:
     for key in ("sku", "name"):
         found = [str(r.get("id")) for r in clients.all_records(s, "products") if clients.norm(r.get(key)) == wanted]
         if len(found) > 1:
-            raise NotFound(f"product {ref!r}: ambiguous {key}, matches {', '.join(found)}; use an id")
+            raise Ambiguous(_("product {ref!r}: ambiguous {key}, matches {join_found}; use an id").format(
+                ref=ref, key=key, join_found=', '.join(found)))
         if found:
             return found[0]
     try:
         return s.repo.resolve("products", ref)
     except NotFound as exc:
-        if "ambiguous" in exc.message:
+        if isinstance(exc, Ambiguous):
             raise
-        raise NotFound(f"product {ref!r}: no such product in the catalogue (give a product id, SKU or "
-                       "name, or NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]])") from None
+        raise NotFound(_("product {ref!r}: no such product in the catalogue (give a product id, SKU or "
+                       "name, or NAME:PRICE[:QTY[:DISCOUNT%[:TAX%]]])").format(ref=ref)) from None
 
 
 NUMBERS = ("price", "tax_rate")

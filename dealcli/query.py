@@ -25,6 +25,7 @@ from typing import Callable
 from dealcli import timeutil
 from dealcli.errors import CorruptData, UsageError
 from dealcli.model import DEAL_KEYS, STATUSES
+from dealcli import i18n
 
 OPERATORS = ("!~", "!=", ">=", "<=", "=", ">", "<", "~")
 _HAS = re.compile(r"^\s*has:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$")
@@ -323,16 +324,18 @@ class Expr:
 def parse(text: str) -> Expr:
     m = _EXPR.match(text or "")
     if not m:
-        raise UsageError(f"filter {text!r}: expected FIELD OP VALUE with OP one of {' '.join(OPERATORS)} "
-                         "(quote it in the shell: 'amount>1000')")
+        raise UsageError(i18n._("filter {text!r}: expected FIELD OP VALUE with OP one of {join_operators} "
+                         "(quote it in the shell: 'amount>1000')").format(
+                             text=text, join_operators=' '.join(OPERATORS)))
     name = m["field"].strip()
     if not name or not FIELD_NAME.match(name):
         raise UsageError(f"filter {text!r}: {name!r} is not a field name" if name
                          else f"filter {text!r}: no field name before {m['op']!r}")
     value = m["value"].strip()
     if value[:1] in "=<>~" and value:
-        raise UsageError(f"filter {text!r}: {m['op'] + value[0]!r} is not an operator "
-                         f"(operators: {' '.join(OPERATORS)})")
+        raise UsageError(i18n._("filter {text!r}: {m_op_value_0!r} is not an operator "
+                         "(operators: {join_operators})").format(
+                             text=text, m_op_value_0=m['op'] + value[0], join_operators=' '.join(OPERATORS)))
     return Expr(text, name, m["op"], value)
 
 
@@ -352,7 +355,7 @@ def compile_expr(text: str, ctx: Context) -> Callable[[dict], bool]:
     base_op = {"!=": "=", "!~": "~"}.get(op, op)
 
     def bad(why: str) -> UsageError:
-        return UsageError(f"filter {text!r}: {why}")
+        return UsageError(i18n._("filter {text!r}: {why}").format(text=text, why=why))
 
     if raw == "":
         if base_op != "=":
@@ -626,20 +629,23 @@ def stale_days(s) -> int:
     if value is None:
         return STALE_DAYS
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CorruptData("dealcli.yaml", f"stale_days: {value!r} is not a whole number of days (1 or more)")
+        raise CorruptData("dealcli.yaml", i18n._("stale_days: {value!r} is not a whole number of "
+                                                 "days (1 or more)").format(
+            value=value))
     return value
 
 
 def saved_filters(s) -> dict[str, list[str]]:
     data = s.repo.config.get("filters") or {}
     if not isinstance(data, dict):
-        raise CorruptData("dealcli.yaml", "filters: expected a mapping of name -> list of expressions")
+        raise CorruptData("dealcli.yaml", i18n._("filters: expected a mapping of name -> list of expressions"))
     out = {}
     for name, exprs in data.items():
         if isinstance(exprs, str):
             exprs = [exprs]
         if not isinstance(exprs, list) or not all(isinstance(x, str) for x in exprs):
-            raise CorruptData("dealcli.yaml", f"filters.{name}: expected a list of expressions")
+            raise CorruptData("dealcli.yaml", i18n._("filters.{name}: expected a list of expressions").format(
+                name=name))
         out[str(name)] = list(exprs)
     return out
 
@@ -678,7 +684,7 @@ def save_filter(s, name: str, exprs: list[str]) -> None:
         config = dict(s.repo.config)
         filters = config.get("filters") or {}
         if not isinstance(filters, dict):
-            raise CorruptData("dealcli.yaml", "filters: expected a mapping of name -> list of expressions")
+            raise CorruptData("dealcli.yaml", i18n._("filters: expected a mapping of name -> list of expressions"))
         filters = dict(filters)
         filters[name] = list(exprs)
         config["filters"] = filters
@@ -789,7 +795,8 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
             if isinstance(r, dict) and query.match(r)]
     if errors is None:
         for exc in errs:
-            s.notice(f"skipped a corrupt deal file: {exc.message} (run `dealcli check`)")
+            s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+                exc_message=exc.message))
     rows.sort(key=lambda r: str(r.get("id")))
     tz = s.now.tzinfo
     for name, desc, get in reversed(query.sort):

@@ -56,6 +56,7 @@ from dealcli.model.template import (  # noqa: F401 - the record's helpers, also 
 )
 from dealcli.session import Session
 from dealcli.storage.repository import Doc
+from dealcli import i18n
 
 KIND = "recurring"
 FIRST_SEARCH_YEARS = 20
@@ -115,8 +116,9 @@ def build_rule(every: str | None, interval: int | None, rrule_text: str | None, 
     except OverflowError:  # the search ends where dates end
         horizon = dt.datetime.max.replace(tzinfo=midnight(start).tzinfo)
     if next(iter(r), horizon) >= horizon:
-        raise UsageError(f"schedule {rule!r} from {start.isoformat()}: no occurrence in the next "
-                         f"{FIRST_SEARCH_YEARS} years")
+        raise UsageError(i18n._("schedule {rule!r} from {start_isoformat}: no occurrence in the next "
+                         "{first_search_years} years").format(
+                             rule=rule, start_isoformat=start.isoformat(), first_search_years=FIRST_SEARCH_YEARS))
     return rule
 
 
@@ -135,7 +137,7 @@ def render_title(title: str, occ: dt.datetime, n: int) -> str:
     for literal, name, spec, _ in string.Formatter().parse(title):
         out.append(literal)
         if name == "date":
-            out.append(occ.strftime(spec) if spec else occurrence_text(occ))
+            out.append(i18n.month_name(occ, spec) if spec else occurrence_text(occ))  # декабрь in Russian
         elif name == "n":
             out.append(format(n, spec or ""))
     return "".join(out)
@@ -156,7 +158,8 @@ def load(s: Session, template_id: str) -> tuple[Template, Doc]:
     except FieldError as exc:
         raise CorruptData(rel, str(exc), doc.line_of(exc.path)) from None
     if t.id != doc.id:
-        raise CorruptData(rel, f"id {t.id!r} does not match the file name {doc.id!r}", doc.line_of(("id",)))
+        raise CorruptData(rel, i18n._("id {t_id!r} does not match the file name {doc_id!r}").format(
+            t_id=t.id, doc_id=doc.id), doc.line_of(("id",)))
     return t, doc
 
 
@@ -343,7 +346,8 @@ def spec_for(s: Session, p: Planned) -> deals.DealSpec:
         values = part.get(which) or []
         for ref in values if isinstance(values, list) else [values]:
             if not s.repo.exists(kind, str(ref)):
-                raise NotFound(f"deal.{which}: {ref!r} no longer exists ({kind}/{ref}.yaml)")
+                raise NotFound(i18n._("deal.{which}: {ref!r} no longer exists ({kind}/{ref}.yaml)").format(
+                    which=which, ref=ref, kind=kind))
     amount = part.get("amount")
     prob = part.get("probability")
     return deals.DealSpec(
@@ -463,7 +467,8 @@ def set_paused(s: Session, rec, what: str, paused: bool) -> bool:
     """Pause or resume a schedule (a template, a generator scenario); False with a notice when
     it already is. A template records the paused period, so `run` passes over it."""
     if rec.paused == paused:
-        s.notice(f"{what} {rec.id} is {'already paused' if paused else 'not paused'}")
+        s.notice(i18n._("{what} {rec_id} is {already_paused_if_paused}").format(
+            what=what, rec_id=rec.id, already_paused_if_paused='already paused' if paused else 'not paused'))
         return False
     if not paused and hasattr(rec, "paused_periods"):
         rec.paused_periods.append((rec.paused_at or s.now, s.now))
@@ -524,7 +529,7 @@ def listing(s: Session) -> list[dict]:
         except (NotFound, NotAllowed):  # NotAllowed: hidden by the access rights
             continue
         except DealcliError as exc:
-            s.notice(f"skipped {_problem(s, tid, exc)}")
+            s.notice(i18n._("skipped {problem_s_tid_exc}").format(problem_s_tid_exc=_problem(s, tid, exc)))
     return out
 
 

@@ -28,6 +28,7 @@ import subprocess
 from dealcli import timeutil
 from dealcli.errors import DealcliError, TempFail, UsageError
 from dealcli.session import Session
+from dealcli.i18n import _
 
 STATE = "reminders.sqlite"  # inside .dealcli/
 WAYS = ("stdout", "notify", "email")
@@ -220,9 +221,11 @@ def _notify(exe: str, row: dict, s: Session) -> bool:
         done = subprocess.run([exe, "--app-name=dealcli", title, body], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
-        s.notice(f"activity {row['id']}: notify-send failed ({exc}); it will be retried")
+        s.notice(_("activity {row_id}: notify-send failed ({exc}); it will be retried").format(
+            row_id=row['id'], exc=exc))
         return False
     if done.returncode != 0:
-        s.notice(f"activity {row['id']}: notify-send exited {done.returncode}; it will be retried")
+        s.notice(_("activity {row_id}: notify-send exited {done_returncode}; it will be retried").format(
+            row_id=row['id'], done_returncode=done.returncode))
         return False
     return True

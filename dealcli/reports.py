@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from dealcli import asof, query, timeutil
 from dealcli.errors import UsageError
+from dealcli import i18n
 
 SECTIONS = ("funnel", "win_rate", "lost_reasons", "stage_time", "time_to_close", "won_revenue", "forecast",
             "repeat_sales", "activities")
@@ -446,4 +447,5 @@ def write_html(s, target: str, kind: str, sections=None, exprs=None, presets=Non
     if target == "-":
         render.write(text)
         return
-    s.notice(f"wrote {files.write_output(target, text.encode('utf-8'), 'html', s.repo.root)}")
+    s.notice(i18n._("wrote {files_write_output_targe}").format(
+        files_write_output_targe=files.write_output(target, text.encode('utf-8'), 'html', s.repo.root)))

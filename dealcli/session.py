@@ -13,6 +13,7 @@ from dealcli import timeutil
 from dealcli.errors import CorruptData, FieldError, NotFound, UsageError
 from dealcli.model import Deal, Pipeline
 from dealcli.storage.repository import Doc, Repository, find_root
+from dealcli import i18n
 
 
 def _git_email() -> str | None:
@@ -43,7 +44,8 @@ def to_model(doc: Doc, cls=None):
     except FieldError as exc:
         raise CorruptData(doc.path, str(exc), doc.line_of(exc.path)) from None
     if getattr(obj, "id", doc.id) != doc.id:
-        raise CorruptData(doc.path, f"id {obj.id!r} does not match the file name {doc.id!r}",
+        raise CorruptData(doc.path, i18n._("id {obj_id!r} does not match the file name {doc_id!r}").format(
+            obj_id=obj.id, doc_id=doc.id),
                           doc.line_of(("id",)))
     return obj
 
@@ -78,8 +80,9 @@ class Session:
     def repo(self) -> Repository:
         repo = Repository(self.repo_root or find_root(self.dir))
         self.__dict__["repo"] = repo
-        from dealcli import rules
+        from dealcli import i18n, rules
 
+        i18n.use_repository(repo.config)  # `language:` in dealcli.yaml wins over the environment
         rules.install(self, repo)  # the rulebook judges what each transaction would leave
         if repo.config.get("users"):  # access rights (dealcli/access.py): only with users
             from dealcli import access
@@ -88,8 +91,8 @@ class Session:
         repo.on_commit = functools.partial(_auto_commit, self, repo)
         repo.recover()  # a command killed mid-write is finished or undone before anything is read
         for refused in repo.refused:  # a reader goes on with the files as they are
-            self.alert(f"reading the files as they are (the last command that wrote may be half done): "
-                       f"{refused.message}")
+            self.alert(i18n._("reading the files as they are (the last command that wrote may be half done): "
+                       "{refused_message}").format(refused_message=refused.message))
         return repo
 
     @functools.cached_property
@@ -158,7 +161,8 @@ class Session:
         if value in (None, ""):
             return None
         if value not in timeutil.ORDERS:
-            raise CorruptData("dealcli.yaml", f"date_order: {value!r} is not dayfirst or monthfirst")
+            raise CorruptData("dealcli.yaml", i18n._("date_order: {value!r} is not dayfirst or monthfirst").format(
+                value=value))
         return str(value)
 
     @property
@@ -178,8 +182,10 @@ class Session:
                 from dealcli.suggest import hint
 
                 known = sorted(self.repo.ids("pipelines"))
-                raise NotFound(f"pipeline {pipeline_id!r}: no such pipeline{hint(str(pipeline_id), known)} "
-                               f"(pipelines: {', '.join(known) or 'none'})") from None
+                raise NotFound(i18n._("pipeline {pipeline_id!r}: no such pipeline{hint_str_pipeline_id_kno} "
+                               "(pipelines: {join_known_or_none})").format(
+                                   pipeline_id=pipeline_id, hint_str_pipeline_id_kno=hint(str(pipeline_id), known),
+                                   join_known_or_none=', '.join(known) or 'none')) from None
             self._pipelines[pipeline_id] = to_model(doc, Pipeline)
         return self._pipelines[pipeline_id]
 
@@ -200,7 +206,7 @@ class Session:
             return str(configured)
         ids = self.repo.ids("pipelines")
         if not ids:
-            raise NotFound("the repository has no pipeline (pipelines/ is empty)")
+            raise NotFound(i18n._("the repository has no pipeline (pipelines/ is empty)"))
         return "sales" if "sales" in ids else ids[0]
 
     # -- deals -----------------------------------------------------------------------------------

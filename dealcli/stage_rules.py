@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from dealcli import cards
 from dealcli.errors import Violation
+from dealcli.i18n import N_
 from dealcli.ids import is_slug
 from dealcli.model import Deal, Pipeline, Stage
 
@@ -321,8 +322,8 @@ def check_enter(deal: Deal, pipeline: Pipeline, stage_id: str, reason: str | Non
     out += check_required(deal, pipeline, stage_id)
     if stage.semantics == "failure" and pipeline.rules.get("lost_reason_required") \
             and is_empty(reason if reason is not None else deal.lost_reason):
-        out.append(Violation.of("lost-reason", "reason", "pipeline {pipeline!r} requires a reason to close a "
-                                "deal lost ({0} TEXT)", "lost_reason", None, pipeline=pipeline.id))
+        out.append(Violation.of("lost-reason", "reason", N_("pipeline {pipeline!r} requires a reason to close a "
+                                "deal lost ({0} TEXT)"), "lost_reason", None, pipeline=pipeline.id))
     return out
 
 
@@ -339,8 +340,8 @@ def close_stage(pipeline: Pipeline, won: bool, stage_id: str | None) -> tuple[st
     (default: the first one)."""
     if won:
         if stage_id is not None:
-            return None, [Violation.of("close-stage", "stage", "{0} is for closing lost (a failure stage); "
-                                       "won always lands in the success stage", "stage", stage_id)]
+            return None, [Violation.of("close-stage", "stage", N_("{0} is for closing lost (a failure stage); "
+                                       "won always lands in the success stage"), "stage", stage_id)]
         success = pipeline.success
         if success is None:
             return None, [Violation("pipeline-invariant", f"pipeline {pipeline.id!r} has no success stage",
@@ -486,18 +487,18 @@ def check_stage_delete(pipeline: Pipeline, stage_id: str, target: str | None, ho
                           "it cannot be deleted", "stage", stage_id)]
     if target is None:
         if holding:
-            return [Violation.of("stage-delete", "move_deals_to", "stage {stage!r} holds {n} deal(s); add {0} "
-                                 "STAGE to move them first", "stage", stage_id, stage=stage_id, n=holding)]
+            return [Violation.of("stage-delete", "move_deals_to", N_("stage {stage!r} holds {n} deal(s); add {0} "
+                                 "STAGE to move them first"), "stage", stage_id, stage=stage_id, n=holding)]
         return []
     if target == stage_id:
-        return [Violation.of("stage-delete", "move_deals_to", "{0} {target!r} is the stage being deleted", "stage",
+        return [Violation.of("stage-delete", "move_deals_to", N_("{0} {target!r} is the stage being deleted"), "stage",
                              target, target=target)]
     out = stage_exists(after, target)
     if out:
         return out
     if after.stage(target).semantics != stage.semantics:
-        return [Violation.of("stage-delete", "move_deals_to", "{0} {target!r} is a {kind} stage but {stage!r} is a "
-                             "{was} stage; moved deals must keep their status", "stage", target, target=target,
+        return [Violation.of("stage-delete", "move_deals_to", N_("{0} {target!r} is a {kind} stage but {stage!r} is a "
+                             "{was} stage; moved deals must keep their status"), "stage", target, target=target,
                              kind=after.stage(target).semantics, stage=stage_id, was=stage.semantics)]
     return []
 

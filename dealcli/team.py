@@ -10,6 +10,7 @@ import re
 from dealcli import access
 from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
 from dealcli.session import Session
+from dealcli import i18n
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -18,7 +19,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 def _name(text: str, what: str) -> str:
     text = (text or "").strip()
     if not _NAME.match(text):
-        raise UsageError(f"{what} {text!r}: use letters, digits, '.', '_' or '-' (at most 64, no spaces)")
+        raise UsageError(i18n._("{what} {text!r}: use letters, digits, '.', '_' or '-' (at most 64, no spaces)").format(
+            what=what, text=text))
     return text
 
 
@@ -45,14 +47,17 @@ def _check_user(s: Session, login: str, data: dict, users: dict, config: dict) -
             raise UsageError.about("email", "{0} {email!r}: not an e-mail address", email=email)
         for other, u in users.items():
             if other != login and email.lower() in [str(e).lower() for e in (u.get("emails") or [])]:
-                raise Conflict(f"e-mail {email} already belongs to user {other}")
+                raise Conflict(i18n._("e-mail {email} already belongs to user {other}").format(
+                    email=email, other=other))
     dept = data.get("dept")
     if dept and dept not in (config.get("departments") or {}):
-        raise NotFound(f"department {dept!r}: no such department (add it with `dealcli dept add {dept}`)")
+        raise NotFound(i18n._("department {dept!r}: no such department (add it with `dealcli dept add {dept}`)").format(
+            dept=dept))
     known = set(access.BUILTIN_ROLES) | set(config.get("roles") or {})
     for role in data.get("roles") or []:
         if role not in known:
-            raise NotFound(f"role {role!r}: no such role (roles: {', '.join(sorted(known))})")
+            raise NotFound(i18n._("role {role!r}: no such role (roles: {join_sorted_known})").format(
+                role=role, join_sorted_known=', '.join(sorted(known))))
 
 
 def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: str | None = None,
@@ -64,7 +69,7 @@ def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: s
 
     def change(users: dict, config: dict) -> None:
         if login in users:
-            raise Conflict(f"user {login!r} already exists")
+            raise Conflict(i18n._("user {login!r} already exists").format(login=login))
         _check_user(s, login, record, users, config)
         users[login] = record
 
@@ -79,7 +84,7 @@ def user_edit(s: Session, login: str, name: str | None = None, emails=None, dept
               roles=None) -> dict:
     def change(users: dict, config: dict) -> None:
         if login not in users:
-            raise NotFound(f"user {login!r}: no such user")
+            raise NotFound(i18n._("user {login!r}: no such user").format(login=login))
         u = dict(users[login])
         if name is not None:
             u["name"] = name
@@ -98,7 +103,7 @@ def user_edit(s: Session, login: str, name: str | None = None, emails=None, dept
 def user_delete(s: Session, login: str) -> None:
     def change(users: dict, config: dict) -> None:
         if login not in users:
-            raise NotFound(f"user {login!r}: no such user")
+            raise NotFound(i18n._("user {login!r}: no such user").format(login=login))
         heads = [d for d, info in (config.get("departments") or {}).items()
                  if isinstance(info, dict) and info.get("head") == login]
         if heads:
@@ -119,7 +124,7 @@ def user_show(s: Session, ref: str) -> dict:
     p = policy(s)
     login = p.login_of(ref)
     if login is None:
-        raise NotFound(f"user {ref!r}: no such user")
+        raise NotFound(i18n._("user {ref!r}: no such user").format(ref=ref))
     u = p.users[login]
     return {"login": login, "name": u.get("name"), "emails": list(u.get("emails") or []), "dept": u.get("dept"),
             "roles": p.roles_of(login), "heads": [d for d, i in sorted(p.departments.items()) if i.get("head") == login]}
@@ -142,7 +147,7 @@ def dept_add(s: Session, name: str, parent: str | None = None, head: str | None 
 
     def change(depts: dict, config: dict) -> None:
         if name in depts:
-            raise Conflict(f"department {name!r} already exists")
+            raise Conflict(i18n._("department {name!r} already exists").format(name=name))
         _check_dept(name, record, depts, config)
         depts[name] = record
 
@@ -154,7 +159,7 @@ def dept_edit(s: Session, name: str, parent: str | None = None, head: str | None
               title: str | None = None) -> dict:
     def change(depts: dict, config: dict) -> None:
         if name not in depts:
-            raise NotFound(f"department {name!r}: no such department")
+            raise NotFound(i18n._("department {name!r}: no such department").format(name=name))
         d = dict(depts[name])
         if parent is not None:
             d["parent"] = parent or None
@@ -171,7 +176,7 @@ def dept_edit(s: Session, name: str, parent: str | None = None, head: str | None
 def dept_delete(s: Session, name: str) -> None:
     def change(depts: dict, config: dict) -> None:
         if name not in depts:
-            raise NotFound(f"department {name!r}: no such department")
+            raise NotFound(i18n._("department {name!r}: no such department").format(name=name))
         users = [u for u, info in (config.get("users") or {}).items() if isinstance(info, dict) and info.get("dept") == name]
         subs = [d for d, info in depts.items() if isinstance(info, dict) and info.get("parent") == name]
         if users or subs:
@@ -222,7 +227,7 @@ def dept_show(s: Session, name: str) -> dict:
     for row in dept_rows(s):
         if row["id"] == name:
             return row
-    raise NotFound(f"department {name!r}: no such department")
+    raise NotFound(i18n._("department {name!r}: no such department").format(name=name))
 
 
 # -- roles ---------------------------------------------------------------------------------------
@@ -244,10 +249,10 @@ def role_save(s: Session, name: str, grants=(), revoke=(), description: str | No
     def change(roles: dict, config: dict) -> None:
         exists = name in roles or name in access.BUILTIN_ROLES
         if new and exists:
-            raise Conflict(f"role {name!r} already exists" + (" (built in: use `role edit`)"
-                                                            if name in access.BUILTIN_ROLES else ""))
+            raise Conflict(i18n._("role {name!r} already exists").format(name=name) + (
+                i18n._(" (built in: use `role edit`)") if name in access.BUILTIN_ROLES else ""))
         if not new and not exists:
-            raise NotFound(f"role {name!r}: no such role")
+            raise NotFound(i18n._("role {name!r}: no such role").format(name=name))
         current = roles.get(name) or access.BUILTIN_ROLES.get(name) or {}
         role = dict(current) if isinstance(current, dict) else {"grants": list(current or [])}
         kept = [access.parse_grant(g) for g in role.get("grants") or []]
@@ -268,8 +273,9 @@ def role_save(s: Session, name: str, grants=(), revoke=(), description: str | No
 def role_delete(s: Session, name: str) -> None:
     def change(roles: dict, config: dict) -> None:
         if name not in roles:
-            raise NotFound(f"role {name!r}: no such role in dealcli.yaml"
-                           + (" (built-in roles cannot be deleted)" if name in access.BUILTIN_ROLES else ""))
+            raise NotFound(i18n._("role {name!r}: no such role in dealcli.yaml").format(name=name)
+                           + (i18n._(" (built-in roles cannot be deleted)")
+                              if name in access.BUILTIN_ROLES else ""))
         users = [u for u, i in (config.get("users") or {}).items() if isinstance(i, dict) and name in (i.get("roles") or [])]
         if users and name not in access.BUILTIN_ROLES:
             raise RuleViolation(Violation("role-in-use", f"role {name} is given to {', '.join(users)}", "role", name))
@@ -292,7 +298,7 @@ def role_show(s: Session, name: str) -> dict:
             row["grants"] = row["grants"].split()
             row["users"] = [u for u in sorted(policy(s).users) if name in policy(s).roles_of(u)]
             return row
-    raise NotFound(f"role {name!r}: no such role")
+    raise NotFound(i18n._("role {name!r}: no such role").format(name=name))
 
 
 # -- can -----------------------------------------------------------------------------------------
@@ -304,21 +310,23 @@ def can(s: Session, user: str, action: str, record: str) -> access.Decision:
         return access.Decision(True, user, action, "any", record, why="the repository has no users")
     login = p.login_of(user)
     if login is None:
-        raise NotFound(f"user {user!r}: no such user")
+        raise NotFound(i18n._("user {user!r}: no such user").format(user=user))
     action, _, stage = action.partition(":")
     if action not in access.ACTIONS:
-        raise UsageError(f"action {action!r}: one of {', '.join(access.ACTIONS)}")
+        raise UsageError(i18n._("action {action!r}: one of {join_access_actions}").format(
+            action=action, join_access_actions=', '.join(access.ACTIONS)))
     kind, sep, rid = record.partition(":")
     folder = {v: k for k, v in access.KIND_OF_FOLDER.items() if k not in ("config", "file", "pipelines")}
     if not sep:
         kind, rid = (record, "") if record in access.RECORD_KINDS else ("deal", record)
     if kind not in access.RECORD_KINDS:
-        raise UsageError(f"record {record!r}: KIND:ID with KIND one of {', '.join(access.RECORD_KINDS)}")
+        raise UsageError(i18n._("record {record!r}: KIND:ID with KIND one of {join_access_record_kinds}").format(
+            record=record, join_access_record_kinds=', '.join(access.RECORD_KINDS)))
     data: dict = {"responsible": login}
     if kind == "user":
         target = p.login_of(rid) if rid else login
         if target is None:
-            raise NotFound(f"user {rid!r}: no such user")
+            raise NotFound(i18n._("user {rid!r}: no such user").format(rid=rid))
         data, rid = {"login": target}, target
     elif rid and kind in folder:
         rid = s.repo.resolve(folder[kind], rid)

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 from dealcli.errors import ValueProblem, word
+from dealcli import i18n
 
 UTC = dt.timezone.utc
 _REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
@@ -49,10 +50,12 @@ def zone(name: str | None):
     if not name:
         return dtz.tzlocal()
     if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.match(name):
-        raise DateError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)")
+        raise DateError(i18n._("unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)").format(
+            name=name))
     z = dtz.gettz(name)
     if z is None:
-        raise DateError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)")
+        raise DateError(i18n._("unknown time zone {name!r} (an IANA name such as Europe/Berlin or UTC)").format(
+            name=name))
     return z
 
 
@@ -74,7 +77,7 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
     try:
         value = aware(du_parse(text), tzinfo)
     except (ValueError, OverflowError):
-        raise DateError(f"cannot read {text!r} as a date and time") from None
+        raise DateError(i18n._("cannot read {text!r} as a date and time").format(text=text)) from None
     try:
         return in_years(value, tzinfo).astimezone(tzinfo)  # like the real clock: in the repository zone
     except ValueProblem as exc:
@@ -89,7 +92,8 @@ def in_years(value: dt.datetime, tzinfo) -> dt.datetime:
         value.astimezone(tzinfo)
         value.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):
-        raise ValueProblem("is beyond 9999-12-31 (or before 0001-01-01) in the repository's time zone") from None
+        raise ValueProblem(i18n._("is beyond 9999-12-31 (or before 0001-01-01) in the repository's "
+                                  "time zone")) from None
     return value
 
 
@@ -112,7 +116,7 @@ def _relative_base(word: str, now: dt.datetime) -> dt.datetime | None:
                 return now + dt.timedelta(hours=n)
             return day + relativedelta(**{_UNITS[m["unit"]]: n})
         except (ValueError, OverflowError):  # beyond year 9999 (or before year 1)
-            raise DateError(f"{word!r} is outside the years 1 to 9999") from None
+            raise DateError(i18n._("{word!r} is outside the years 1 to 9999").format(word=word)) from None
     return None
 
 
@@ -168,8 +172,8 @@ def _numeric(raw: str, now: dt.datetime, order: str | None) -> tuple[dt.datetime
     except ValueProblem as exc:
         raise DateError(f"{raw!r} {exc}") from None
     except AmbiguousDates:
-        raise DateError(f"{raw!r} could be day-first or month-first: write YYYY-MM-DD, or set "
-                        "`date_order: dayfirst` (or monthfirst) in dealcli.yaml") from None
+        raise DateError(i18n._("{raw!r} could be day-first or month-first: write YYYY-MM-DD, or set "
+                        "`date_order: dayfirst` (or monthfirst) in dealcli.yaml").format(raw=raw)) from None
     return out
 
 
@@ -179,11 +183,11 @@ def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tup
     date_order (dayfirst, monthfirst or None) for numeric dates like 03/04/2026."""
     raw = " ".join((text or "").split())
     if not raw or len(raw) > 64:
-        raise DateError(f"cannot read {text!r} as a date")
+        raise DateError(i18n._("cannot read {text!r} as a date").format(text=text))
     try:
         phrase = _phrase(raw, now)
     except (ValueError, OverflowError):  # `in 99999 years`: beyond year 9999
-        raise DateError(f"{text!r} is outside the years 1 to 9999") from None
+        raise DateError(i18n._("{text!r} is outside the years 1 to 9999").format(text=text)) from None
     if phrase is not None:
         base, rest = phrase
         if not rest:
@@ -202,7 +206,7 @@ def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tup
         default = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         value = du_parse(raw, default=default)  # numeric D/M/Y forms went through _numeric
     except (ValueError, OverflowError):
-        raise DateError(f"cannot read {text!r} as a date") from None
+        raise DateError(i18n._("cannot read {text!r} as a date").format(text=text)) from None
     has_time = bool(re.search(r"\d:\d", raw)) or "T" in raw
     return aware(value, now.tzinfo), has_time
 
@@ -211,7 +215,7 @@ def _with_time(base: dt.datetime, rest: str, text: str, now: dt.datetime) -> dt.
     try:
         t = du_parse(rest, default=base.replace(tzinfo=None))
     except (ValueError, OverflowError):
-        raise DateError(f"cannot read the time {rest!r} in {text!r}") from None
+        raise DateError(i18n._("cannot read the time {rest!r} in {text!r}").format(rest=rest, text=text)) from None
     return aware(t, now.tzinfo)
 
 
@@ -231,11 +235,12 @@ def to_datetime(value, what: str = "time") -> dt.datetime | None:
             try:
                 out = du_parse(value)
             except (ValueError, OverflowError):
-                raise DateError(f"{what}: {value!r} is not a date and time") from None
+                raise DateError(i18n._("{what}: {value!r} is not a date and time").format(
+                    what=what, value=value)) from None
         if out.tzinfo is None:
-            raise DateError(f"{what}: {value!r} has no time zone offset")
+            raise DateError(i18n._("{what}: {value!r} has no time zone offset").format(what=what, value=value))
         return out
-    raise DateError(f"{what}: expected an ISO date and time, got {value!r}")
+    raise DateError(i18n._("{what}: expected an ISO date and time, got {value!r}").format(what=what, value=value))
 
 
 def to_date(value, what: str = "date") -> dt.date | None:
@@ -250,8 +255,9 @@ def to_date(value, what: str = "date") -> dt.date | None:
             try:
                 return dt.datetime.fromisoformat(value).date()
             except ValueError:
-                raise DateError(f"{what}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
-    raise DateError(f"{what}: expected an ISO date, got {value!r}")
+                raise DateError(i18n._("{what}: {value!r} is not an ISO date (YYYY-MM-DD)").format(
+                    what=what, value=value)) from None
+    raise DateError(i18n._("{what}: expected an ISO date, got {value!r}").format(what=what, value=value))
 
 
 def period(name: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
@@ -307,12 +313,12 @@ def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
         return dt.time(0, 0), None
     m = _TIME.match(text.strip())
     if not m:
-        raise ValueProblem("has a time that cannot be read")
+        raise ValueProblem(i18n._("has a time that cannot be read"))
     h, mi, sec = int(m["h"]), int(m["mi"]), int(m["s"] or 0)
     if m["ampm"]:
         pm = m["ampm"][0].lower() == "p"
         if not 1 <= h <= 12:
-            raise ValueProblem("has an hour that is not 1-12 with AM/PM")
+            raise ValueProblem(i18n._("has an hour that is not 1-12 with AM/PM"))
         h = (h % 12) + (12 if pm else 0)
     zone = None
     if m["tz"]:
@@ -320,7 +326,7 @@ def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
     try:
         return dt.time(h, mi, sec), zone
     except ValueError:
-        raise ValueProblem("has a time that does not exist") from None
+        raise ValueProblem(i18n._("has a time that does not exist")) from None
 
 
 def _offset(text: str):
@@ -333,7 +339,7 @@ def _make(y: int, m: int, d: int, time_text: str | None, tzinfo) -> tuple[dt.dat
     try:
         day = dt.date(y, m, d)
     except ValueError:
-        raise ValueProblem("is not a date that exists") from None
+        raise ValueProblem(i18n._("is not a date that exists")) from None
     t, zone = _time(time_text, tzinfo)
     return in_years(dt.datetime.combine(day, t, tzinfo=zone or tzinfo), tzinfo), bool(time_text)
 
@@ -365,19 +371,19 @@ class DateReader:
                 return dt.datetime.combine(value, dt.time(0, 0), tzinfo=self.tz), False
             return aware(value, self.tz), True
         if isinstance(value, bool):
-            raise ValueProblem("is not a date")
+            raise ValueProblem(i18n._("is not a date"))
         if isinstance(value, (int, Decimal)):
             value = str(value)
         text = " ".join(str(value).split())
         if not text:
             return None
         if len(text) > 64:
-            raise ValueProblem("is not a date (too long)")
+            raise ValueProblem(i18n._("is not a date (too long)"))
         if _ISO.match(text):
             try:
                 out = dt.datetime.fromisoformat(text.replace(" Z", "Z"))
             except ValueError:
-                raise ValueProblem("is not a date that exists") from None
+                raise ValueProblem(i18n._("is not a date that exists")) from None
             return aware(out, self.tz), len(text) > 10
         if _EPOCH.match(text):
             seconds = Decimal(text) / (1000 if len(text) == 13 else 1)
@@ -392,11 +398,11 @@ class DateReader:
         if m:
             return self._numeric(m, text, where)
         if not re.search(r"\d", text) or not re.search(r"[A-Za-zА-Яа-я]{3}", text):
-            raise ValueProblem("is not a date")
+            raise ValueProblem(i18n._("is not a date"))
         try:  # month names: "March 3, 2024", "3 Mar 2024 10:00"
             out = du_parse(text, default=dt.datetime(2000, 1, 1), dayfirst=bool(self.dayfirst))
         except (ValueError, OverflowError):
-            raise ValueProblem("is not a date") from None
+            raise ValueProblem(i18n._("is not a date")) from None
         return aware(out, self.tz), bool(re.search(r"\d:\d", text))
 
     def _numeric(self, m, text: str, where: str) -> tuple[dt.datetime, bool]:
@@ -414,7 +420,7 @@ class DateReader:
             self.evidence.setdefault(False, example)
             return _make(y, a, b, m["time"], self.tz)
         if a > 12 and b > 12:
-            raise ValueProblem("is not a date (neither day-first nor month-first)")
+            raise ValueProblem(i18n._("is not a date (neither day-first nor month-first)"))
         if a != b and self.undecided is None:
             self.undecided = example
         return _make(y, b, a, m["time"], self.tz)  # tentative; the order is decided after the pass
@@ -424,14 +430,14 @@ class DateReader:
         if self.dayfirst is not None:
             return self.dayfirst
         if True in self.evidence and False in self.evidence:
-            raise MixedDates("dates: the file has day-first dates ({day}) and month-first dates ({month}); "
-                             "fix the file or pass {0}/{1} to read all of them one way",
+            raise MixedDates(i18n._("dates: the file has day-first dates ({day}) and month-first dates ({month}); "
+                             "fix the file or pass {0}/{1} to read all of them one way"),
                              day=self.evidence[True], month=self.evidence[False])
         if self.evidence:
             return next(iter(self.evidence))
         if self.undecided:
-            raise AmbiguousDates("dates: {date} could be day-first or month-first and no date in the file "
-                                 "decides it; pass {0} or {1} (or set date_order in dealcli.yaml)",
+            raise AmbiguousDates(i18n._("dates: {date} could be day-first or month-first and no date in the file "
+                                 "decides it; pass {0} or {1} (or set date_order in dealcli.yaml)"),
                                  date=self.undecided)
         return None
 

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from dealcli.commands.options import CheckFormat
+from dealcli.i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         if rev_range and not audit:
             from dealcli.errors import UsageError
 
-            raise UsageError("REV-RANGE is for --audit")
+            raise UsageError(_("REV-RANGE is for --audit"))
         if audit:
             from dealcli import audit as auditing
 
@@ -51,5 +52,5 @@ def register(app: typer.Typer) -> None:
         else:
             render.write("".join(f"{render.printable(str(p))}\n" for p in problems))
         if problems:
-            s.notice(f"{len(problems)} problem(s) found")
+            s.notice(_("{len_problems} problem(s) found").format(len_problems=len(problems)))
             raise typer.Exit(1)

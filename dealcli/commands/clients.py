@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, RecordFormatOpt, UnlinkOpt, YesOpt, session
+from dealcli.i18n import _
 
 company_app = typer.Typer(help="Companies (clients).", no_args_is_help=True)
 contact_app = typer.Typer(help="Contacts (people at clients).", no_args_is_help=True)
@@ -168,7 +169,8 @@ def _merge(ctx, which: str, keep: str, drop: str) -> None:
     s = session(ctx)
     done = dedupe.merge(s, which, keep, drop)
     moved = ", ".join(f"{n} {kind}" for kind, n in done["relinked"].items()) or "no links"
-    s.notice(f"merged {which} {done['removed']} into {done['kept']} (re-pointed {moved})")
+    s.notice(_("merged {which} {done_removed} into {done_kept} (re-pointed {moved})").format(
+        which=which, done_removed=done['removed'], done_kept=done['kept'], moved=moved))
     print_ids([done["kept"]])
 
 

@@ -21,6 +21,7 @@ from dealcli.commands.options import (
     read_ids,
     session,
 )
+from dealcli import i18n
 
 app = typer.Typer(help="Create, change, close and inspect deals.", no_args_is_help=True)
 
@@ -241,7 +242,7 @@ def correct(
         try:
             changes["closed_at"] = timeutil.parse_datetime(closed_at, s.now, s.date_order)[0]
         except timeutil.DateError as exc:
-            raise UsageError(f"--closed-at: {exc}") from None
+            raise UsageError(i18n._("--closed-at: {exc}").format(exc=exc)) from None
     ids = read_ids(deal_id)
     done = deals.correct(s, ids, changes, set_ or [], unset or [], reason) if ids else []
     print_ids(d.id for d in done)
@@ -294,7 +295,7 @@ def close(
     from dealcli.errors import UsageError
 
     if won == lost:
-        raise UsageError("deal close: give exactly one of --won or --lost")
+        raise UsageError(i18n._("deal close: give exactly one of --won or --lost"))
     ids = read_ids(deal_id)
     done = deals.close(session(ctx), ids, won, stage, reason) if ids else []
     print_ids(d.id for d in done)

@@ -19,6 +19,7 @@ from dealcli.commands.options import (
     print_ids,
     session,
 )
+from dealcli.i18n import _
 
 app = typer.Typer(help="Sales-generator scenarios: deals for the clients a segment picks (run from cron).",
                   no_args_is_help=True)
@@ -251,6 +252,6 @@ def run(
     else:
         render.emit(rows, fmt, ["generator", "client", "client_name", "period", "id", "title", "result"])
     if dry_run and not rows:
-        s.notice("nothing to create")
+        s.notice(_("nothing to create"))
     if result.problems:
         raise generators.RunProblems(result.problems)

@@ -7,6 +7,7 @@ import enum
 from typing import Annotated, Optional
 
 import typer
+from dealcli.i18n import _
 
 git_app = typer.Typer(help="Git teamwork: register the record-aware merge driver.", no_args_is_help=True)
 
@@ -72,7 +73,8 @@ def register(app: typer.Typer) -> None:
         s = session(ctx)
         report = gitops.sync(s, mode.value if mode else None, remote, push=not no_push, retries=retries)
         for p in report["problems"]:
-            s.notice(f"unresolved merge conflict: {p}")
+            s.notice(_("unresolved merge conflict: {p}").format(p=p))
         done = [w for w, flag in (("committed", report["committed"]), ("pulled", report["pulled"]),
                                   ("pushed", report["pushed"])) if flag]
-        s.notice(f"sync: {', '.join(done) if done else 'nothing to do'}")
+        s.notice(_("sync: {join_done_if_done_else_n}").format(
+            join_done_if_done_else_n=', '.join(done) if done else 'nothing to do'))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from dealcli.i18n import _
 
 app = typer.Typer(help="Hooks for a shared bare git repository.", no_args_is_help=True)
 
@@ -28,9 +29,10 @@ def pre_receive(ctx: typer.Context) -> None:
     problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines(),
                                  audit.pusher_of(os.environ))
     for line in problems:
-        s.notice(f"refused: {line}")
+        s.notice(_("refused: {line}").format(line=line))
     if problems:
-        s.notice(f"push refused: {len(problems)} problem(s); fix the commits (git rebase) and push again")
+        s.notice(_("push refused: {len_problems} problem(s); fix the commits (git rebase) and push again").format(
+            len_problems=len(problems)))
         raise typer.Exit(1)
 
 

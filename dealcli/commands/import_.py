@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import session
+from dealcli.i18n import _
 
 HELP = """Import deals (and the companies and contacts they name) from FILE, or - for stdin.
 
@@ -114,9 +115,9 @@ def import_command(
     from dealcli.errors import UsageError
 
     if dayfirst and monthfirst:
-        raise UsageError("--dayfirst and --monthfirst exclude each other")
+        raise UsageError(_("--dayfirst and --monthfirst exclude each other"))
     if no_header != (columns is not None):
-        raise UsageError("--no-header and --columns go together: --no-header --columns title,amount,...")
+        raise UsageError(_("--no-header and --columns go together: --no-header --columns title,amount,..."))
     s = session(ctx)
     if all_:
         from dealcli.importing import bundle

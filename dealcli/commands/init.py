@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from dealcli.i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         s.repo_root = root
         count = sample.populate(root, s.now) if example else 0
         extra = f" with {count} example deals" if example else ""
-        s.notice(f"initialised a deal repository in {root}{extra}")
+        s.notice(_("initialised a deal repository in {root}{extra}").format(root=root, extra=extra))
         if git:
             from dealcli import gitops
 

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, session
+from dealcli.i18n import _
 
 app = typer.Typer(help="Deals that arrive by themselves: e-mail, website forms, calls and chats. Every item "
                   "that cannot be processed is kept in inbox/failed/ (see `intake retry`).", no_args_is_help=True)
@@ -42,7 +43,8 @@ def _for_mta(ctx: typer.Context, work) -> None:
     except TempFail:
         raise
     except DealcliError as exc:
-        raise TempFail(f"{exc.message} (exit 75: the mail server keeps the message and delivers it again)") from None
+        raise TempFail(_("{exc_message} (exit 75: the mail server keeps the message and delivers it again)").format(
+            exc_message=exc.message)) from None
 
 
 @app.command("email")

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands import complete
+from dealcli.i18n import _
 
 
 class Format(str, enum.Enum):
@@ -75,15 +76,15 @@ def confirm_delete(s, yes: bool, command: str, what: str, refs: list[str], kind:
         return
     if from_stdin or not sys.stdin.isatty():
         if not legacy:
-            raise UsageError(f"{command}: pass --yes to delete without a prompt")
-        s.notice_written(f"{command}: not asked, stdin is not a terminal; pass --yes to say so "
-                         "(deal, recurring and generator deletes refuse without it)")
+            raise UsageError(_("{command}: pass --yes to delete without a prompt").format(command=command))
+        s.notice_written(_("{command}: not asked, stdin is not a terminal; pass --yes to say so "
+                           "(deal, recurring and generator deletes refuse without it)").format(command=command))
         return
     shown = [s.repo.resolve(kind, ref) if kind else ref for ref in refs]
     # asked here, not by typer.confirm: click's prompt on stderr still writes a space to stdout
-    sys.stderr.write(f"Delete {what} {', '.join(shown)}? [y/N]: ")
+    sys.stderr.write(_("Delete {what} {ids}? [y/N]: ").format(what=_(what), ids=", ".join(shown)))
     sys.stderr.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+    if sys.stdin.readline().strip().lower() not in ("y", "yes", "д", "да"):
         raise typer.Exit(1)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, YesOpt, confirm_delete, print_ids, session
+from dealcli import i18n
 
 app = typer.Typer(help="Pipelines, stages and the deal card (docs/pipelines.md).", no_args_is_help=True)
 
@@ -164,16 +165,16 @@ def edit(
     )
     if ops.is_empty():
         if editor is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise UsageError("pipeline edit: give an operation (see --help), or run it on a terminal to open "
-                             "the file in $EDITOR (or pass --editor CMD)")
+            raise UsageError(i18n._("pipeline edit: give an operation (see --help), or run it on a terminal to open "
+                             "the file in $EDITOR (or pass --editor CMD)"))
         saved = _edit_in_editor(s, pipeline_id, editor)
         if saved is not None:
             print_ids([saved.id])
         return
     if editor is not None:
-        raise UsageError("--editor is for the no-operation form of pipeline edit")
+        raise UsageError(i18n._("--editor is for the no-operation form of pipeline edit"))
     if card == "-" and automation == "-":
-        raise UsageError("--card - and --automation - cannot both read stdin")
+        raise UsageError(i18n._("--card - and --automation - cannot both read stdin"))
     if card == "-":
         ops.card_text = sys.stdin.read()
     if automation == "-":
@@ -196,9 +197,9 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise UsageError(f"editor {command!r}: {exc}") from None
+        raise UsageError(i18n._("editor {command!r}: {exc}").format(command=command, exc=exc)) from None
     if not argv:
-        raise UsageError("--editor: empty command")
+        raise UsageError(i18n._("--editor: empty command"))
     tmp = str(files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-"))
     keep = False
     try:
@@ -206,12 +207,14 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
             try:
                 code = subprocess.call([*argv, tmp])
             except OSError as exc:
-                raise UsageError(f"editor {argv[0]!r}: {exc.strerror}") from None
+                raise UsageError(i18n._("editor {argv_0!r}: {exc_strerror}").format(
+                    argv_0=argv[0], exc_strerror=exc.strerror)) from None
             if code != 0:
-                raise ValidationFailed(f"editor {command!r} exited with status {code}; nothing saved")
+                raise ValidationFailed(i18n._("editor {command!r} exited with status {code}; nothing saved").format(
+                    command=command, code=code))
             text = files.read_text(tmp)
             if text == original:
-                s.notice(f"pipeline {doc.id}: no changes, nothing saved")
+                s.notice(i18n._("pipeline {doc_id}: no changes, nothing saved").format(doc_id=doc.id))
                 return None
             _, problems = pipelines.check_text(s, doc, text, tmp)
             if not problems:
@@ -219,15 +222,17 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
                     return pipelines.save_text(s, doc, text, tmp)
                 except Conflict as exc:
                     keep = True
-                    raise Conflict(f"{exc.message} (your edited copy is kept in {tmp})") from None
+                    raise Conflict(i18n._("{exc_message} (your edited copy is kept in {tmp})").format(
+                        exc_message=exc.message, tmp=tmp)) from None
             for problem in problems:
                 typer.echo(f"dealcli: {problem}", err=True)
             try:
-                again = typer.confirm("Edit again?", default=True, err=True)
+                again = typer.confirm(i18n._("Edit again?"), default=True, err=True)
             except typer.Abort:
                 again = False
             if not again:
-                raise ValidationFailed(f"pipeline {doc.id}: {len(problems)} problem(s); nothing saved")
+                raise ValidationFailed(i18n._("pipeline {doc_id}: {len_problems} problem(s); nothing saved").format(
+                    doc_id=doc.id, len_problems=len(problems)))
     finally:
         if not keep:
             files.discard(tmp)

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, PipelineOpt, print_ids, session
+from dealcli import i18n
 
 app = typer.Typer(help="Repeat-sales prediction: who is likely to buy again soon, and why "
                   "(needs pip install 'dealcli[predict]').", no_args_is_help=True)
@@ -51,7 +52,7 @@ def repeat(
 
     s = session(ctx)
     if top < 1:
-        raise UsageError(f"--top {top}: must be 1 or more")
+        raise UsageError(i18n._("--top {top}: must be 1 or more").format(top=top))
     days = predict.parse_horizon(horizon)
     rows, model = predict.repeat(s, days, top, by.value)
     s.notice(f"model: {chosen_text(model.validation or {})}")
@@ -92,16 +93,19 @@ def backtest(
 
     s = session(ctx)
     if k < 1:
-        raise UsageError(f"--k {k}: must be 1 or more")
+        raise UsageError(i18n._("--k {k}: must be 1 or more").format(k=k))
     try:
         day = timeutil.parse_date(cutoff, s.now)
     except timeutil.DateError as exc:
-        raise UsageError(f"--cutoff: {exc}") from None
+        raise UsageError(i18n._("--cutoff: {exc}").format(exc=exc)) from None
     result = predict.backtest(s, day, predict.parse_horizon(horizon), k, by.value)
-    s.notice(f"cutoff {result['cutoff']}, horizon {result['horizon_days']} days, by {result['by']}: "
-             f"{result['units']} units, {result['buyers']} bought; model trained on "
-             f"{result['training_examples']} examples")
-    s.notice(f"model settings: {chosen_text(result['settings'])}")
+    s.notice(i18n._("cutoff {result_cutoff}, horizon {result_horizon_days} days, by {result_by}: "
+             "{result_units} units, {result_buyers} bought; model trained on "
+             "{result_training_examples} examples").format(
+                 result_cutoff=result['cutoff'], result_horizon_days=result['horizon_days'], result_by=result['by'],
+                 result_units=result['units'], result_buyers=result['buyers'],
+                 result_training_examples=result['training_examples']))
+    s.notice(i18n._("model settings: {settings}").format(settings=chosen_text(result['settings'])))
     render.emit(result["rows"], format.value, ["method", "model", "auc", "precision_at_k", "recall_at_k", "k"])
 
 
@@ -116,8 +120,9 @@ def chosen_text(how: dict) -> str:
         what = kind
     else:
         what = (f"{kind}, C={how['C']:g}" if kind == predict.LOGISTIC else kind) + \
-            f", optional features: {', '.join(extra) or 'none'}"
+            i18n._(", optional features: {features}").format(features=", ".join(extra) or i18n._("none"))
     others = [f"{k} {a}" for k, a in how.get("candidates", {}).items() if k != kind]
-    return (f"{what}; chosen by {how['chosen']}" + (f" at {how['origin']}" if how.get("origin") else "")
+    return (what + i18n._("; chosen by {chosen}").format(chosen=how['chosen'])
+            + (i18n._(" at {origin}").format(origin=how["origin"]) if how.get("origin") else "")
             + (f" (AUC {how['auc']}" + (f"; {', '.join(others)}" if others else "") + ")"
                if how.get("auc") is not None else ""))

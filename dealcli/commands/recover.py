@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, session
+from dealcli.i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +30,12 @@ def register(app: typer.Typer) -> None:
 
         s = session(ctx)
         if status and discard:
-            raise UsageError("--status and --discard: choose one")
+            raise UsageError(_("--status and --discard: choose one"))
         if discard:
             removed = recovery.discard(s)
             emit_list([{"entry": e} for e in removed], format.value, ["entry"])
-            s.notice(f"{len(removed)} journal entr{'y' if len(removed) == 1 else 'ies'} removed")
+            s.notice(_("{len_removed} journal entr{y_if_len_removed_1_else} removed").format(
+                len_removed=len(removed), y_if_len_removed_1_else='y' if len(removed) == 1 else 'ies'))
             return
         if status:
             rows = recovery.status(s)
@@ -42,8 +44,9 @@ def register(app: typer.Typer) -> None:
             emit_list(rows, format.value, ["entry", "state", "problem", "files"])
             refused = sum(1 for r in rows if r["problem"])
             if refused:
-                s.notice(f"{refused} journal entr{'y' if refused == 1 else 'ies'} not trusted "
-                         "(`dealcli recover --discard` removes them)")
+                s.notice(_("{refused} journal entr{y_if_refused_1_else_ies} not trusted "
+                         "(`dealcli recover --discard` removes them)").format(
+                             refused=refused, y_if_refused_1_else_ies='y' if refused == 1 else 'ies'))
                 raise typer.Exit(1)
             return
         found = recovery.run(s)

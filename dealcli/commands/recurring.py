@@ -30,6 +30,7 @@ from dealcli.commands.options import (
     print_ids,
     session,
 )
+from dealcli.i18n import _
 
 app = typer.Typer(help="Recurring deals created on a schedule (run from cron).", no_args_is_help=True)
 
@@ -197,6 +198,6 @@ def run(
     else:
         render.emit(rows, fmt, ["template", "occurrence", "n", "id", "title"])
     if dry_run and not rows:
-        s.notice("nothing due")
+        s.notice(_("nothing due"))
     if result.problems:
         raise recurring.RunProblems(result.problems)

@@ -10,6 +10,7 @@ import typer
 from dealcli.commands import complete
 
 from dealcli.commands.options import AsOfOpt, Format, FormatOpt, HtmlOpt, PipelineOpt, session
+from dealcli.i18n import _
 
 ExprArgs = Annotated[Optional[list[str]], typer.Argument(
     metavar="EXPR", show_default=False,
@@ -76,7 +77,8 @@ def filter_cmd(
     listing = views.filter_listing(asof.session(s, as_of), exprs, preset, sort, limit, columns, format.value)
     text, hidden = views.formatted(listing, format.value)
     if hidden:
-        s.notice(f"hid {', '.join(hidden)} to fit {fit.table_width()} columns (--wide shows every column)")
+        s.notice(_("hid {join_hidden} to fit {width} columns (--wide shows every column)").format(
+            join_hidden=', '.join(hidden), width=fit.table_width()))
     render.write(text)
 
 
@@ -113,7 +115,7 @@ def board_cmd(
         if html:
             from dealcli.errors import UsageError
 
-            raise UsageError("--by responsible and --html do not go together")
+            raise UsageError(_("--by responsible and --html do not go together"))
         rows = board.by_responsible(s, pipeline, exprs, preset)
         render.emit(rows, format.value, ["responsible", "deals", "currency", "sum", "weighted", "overdue"],
                     right=("deals", "sum", "weighted", "overdue"))

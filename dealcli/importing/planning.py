@@ -9,7 +9,7 @@ import copy
 import datetime as dt
 from dataclasses import dataclass, field
 
-from dealcli import clients, deals, ids, stage_rules, timeutil
+from dealcli import clients, deals, i18n, ids, stage_rules, timeutil
 from dealcli.errors import FieldError, NotFound, UsageError, dotted
 from dealcli.importing import native as import_native
 from dealcli.importing import read as import_read
@@ -148,8 +148,9 @@ class People:
         if name:
             found = self.by_name.get((clients.norm(name), company or ""), [])
             if len(found) > 1:
-                raise ValueProblem(f"several contacts are named {name!r} at this company ({', '.join(found)}); "
-                                   "give an e-mail or phone to tell them apart")
+                raise ValueProblem(i18n._("several contacts are named {name!r} at this company ({join_found}); "
+                                   "give an e-mail or phone to tell them apart").format(
+                                       name=name, join_found=', '.join(found)))
             if found:
                 return found[0]
         return None
@@ -188,8 +189,10 @@ class Context:
         self.pipelines = s.all_pipelines()
         self.default_pipeline = opts.pipeline or s.default_pipeline_id()
         if self.default_pipeline not in self.pipelines:
-            raise NotFound(f"pipeline {self.default_pipeline!r}: no such pipeline "
-                           f"(pipelines: {', '.join(self.pipelines) or 'none'})")
+            raise NotFound(i18n._("pipeline {self_default_pipeline!r}: no such pipeline "
+                           "(pipelines: {join_self_pipelines_or_n})").format(
+                               self_default_pipeline=self.default_pipeline,
+                               join_self_pipelines_or_n=', '.join(self.pipelines) or 'none'))
         self.mappers: dict[tuple, Mapper] = {}
         self.companies = clients.ClientIndex(s, "company")
         self.people = People(s)
@@ -703,7 +706,7 @@ def _check_links(ctx: Context, deal: Deal, line: int) -> None:
     if missing:
         text = f"links to {', '.join(missing)}, which this repository does not have"
         raise Bad.of("company" if missing[0].startswith("company") else "contacts", None, line, ValueProblem(
-            f"{text} (import the companies and contacts first) [dangling-link]"))
+            i18n._("{text} (import the companies and contacts first) [dangling-link]").format(text=text)))
 def _card_value(ctx: Context, pipeline_id, name: str, text: str, line: int):
     """A flat export's custom field typed by the pipeline's card (free fields stay text)."""
     from dealcli import cards

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dealcli.errors import NotFound, UsageError, ValidationFailed
 from dealcli.storage import files
+from dealcli.i18n import _
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "yaml")
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -52,7 +53,7 @@ class Source:
         self.name = "<stdin>" if ref == "-" else ref
         self._spool = None
         if ref != "-" and not Path(ref).exists():
-            raise NotFound(f"{ref}: no such file")
+            raise NotFound(_("{ref}: no such file").format(ref=ref))
         if ref == "-" or not Path(ref).is_file():
             # stdin, a pipe or <(process substitution) can be read only once, and the import
             # reads its input twice (check everything, then write): spool it to a file first
@@ -239,8 +240,9 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
             errors.append(BadRecord(start, "(row)", None, f"unreadable CSV: {exc}"))
             continue
         if len(cells) > MAX_COLUMNS:
-            raise InputError(f"{source.name}:{start}: {len(cells)} columns (limit {MAX_COLUMNS:,}): not a "
-                             "table this import reads")
+            raise InputError(_("{source_name}:{start}: {len_cells} columns (limit {max_columns:,}): not a "
+                             "table this import reads").format(
+                                 source_name=source.name, start=start, len_cells=len(cells), max_columns=MAX_COLUMNS))
         if dialect != "tsv" and counter.count > start and counter.at_end and _unclosed(counter.keep):
             errors.append(BadRecord(start, "(row)", None, f"a quote opens on this line and is never closed (it "
                                     f"would swallow lines {start}-{counter.count} into one value)"))
@@ -379,7 +381,8 @@ class TooBig(ValueError):
 
 def _number(text: str):
     if len(text.lstrip("-").replace(".", "").split("e")[0].split("E")[0]) > MAX_DIGITS or len(text) > 2 * MAX_DIGITS:
-        raise TooBig(f"a number of {len(text):,} characters (limit {MAX_DIGITS} digits)")
+        raise TooBig(_("a number of {len_text:,} characters (limit {max_digits} digits)").format(
+            len_text=len(text), max_digits=MAX_DIGITS))
     return text
 
 
@@ -396,7 +399,8 @@ def _loads(text: str):
     try:
         return json.loads(text, parse_float=_float, parse_int=_int)
     except RecursionError:
-        raise TooBig(f"nested deeper than this import reads (limit {MAX_DEPTH} levels)") from None
+        raise TooBig(_("nested deeper than this import reads (limit {max_depth} levels)").format(
+            max_depth=MAX_DEPTH)) from None
 
 
 def check_shape(value) -> str | None:
@@ -475,8 +479,10 @@ def json_records(source: Source, errors: list):
                 return pos
 
     def fail(pos: int, msg: str) -> InputError:
-        return InputError(f"{source.name}:{base_line + buf.count(chr(10), 0, pos)}: not a JSON array of "
-                          f"objects: {msg}")
+        return InputError(_("{source_name}:{base_line_buf_count_chr}: not a JSON array of "
+                          "objects: {msg}").format(
+                              source_name=source.name,
+                              base_line_buf_count_chr=base_line + buf.count(chr(10), 0, pos), msg=msg))
 
     pos = skip_ws(0)
     if pos >= len(buf) or buf[pos] != "[":
@@ -563,10 +569,12 @@ def _yaml_whole(source: Source, text: str, skip: int):
                     yield _yaml_item(loader, item, 0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise InputError(f"{source.name}:{mark.line + 1 if mark else '?'}: malformed YAML: "
-                         f"{exc.problem or exc.context}") from None
+        raise InputError(_("{source_name}:{mark_line_1_if_mark_else}: malformed YAML: "
+                         "{exc_problem_or_exc_conte}").format(
+                             source_name=source.name, mark_line_1_if_mark_else=mark.line + 1 if mark else '?',
+                             exc_problem_or_exc_conte=exc.problem or exc.context)) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{source.name}: malformed YAML: {exc}") from None
+        raise InputError(_("{source_name}: malformed YAML: {exc}").format(source_name=source.name, exc=exc)) from None
     finally:
         loader.dispose()
 

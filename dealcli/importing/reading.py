@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from dealcli import clients
+from dealcli import clients, i18n
 from dealcli.errors import UsageError
 from dealcli.importing import read as import_read
 from dealcli.importing import values as import_values
@@ -71,10 +71,11 @@ class Reading:
     def text(self, target: str, limit: int = 500):
         def parse(v):
             if isinstance(v, (dict, list)):
-                raise ValueProblem("expected text")
+                raise ValueProblem(i18n._("expected text"))
             t = _text(v)
             if t and len(t) > limit:
-                raise ValueProblem(f"is too long ({len(t)} characters, limit {limit})")
+                raise ValueProblem(i18n._("is too long ({len_t} characters, limit {limit})").format(
+                    len_t=len(t), limit=limit))
             return t
         return self.read(target, parse)
 
@@ -91,7 +92,7 @@ def currency_code(value) -> str:
     code = import_values.SYMBOLS.get(text.casefold())
     if code:
         return code
-    raise ValueProblem("is not a currency code (3 letters like EUR)")
+    raise ValueProblem(i18n._("is not a currency code (3 letters like EUR)"))
 _NAME_EMAIL = re.compile(r"^(?P<name>.*?)\s*[(<](?P<email>[^()<>\s]+@[^()<>\s]+)[)>]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def split_contact(text: str | None) -> tuple[str | None, str | None]:
@@ -108,14 +109,14 @@ def split_contact(text: str | None) -> tuple[str | None, str | None]:
 def _status_word(value) -> str:
     word = STATUS_WORDS.get(key(value))
     if word is None:
-        raise ValueProblem("is not a status (open, won, lost)")
+        raise ValueProblem(i18n._("is not a status (open, won, lost)"))
     return word
 def _bool(value):
     return import_values.parse_bool(value)
 def _quantity(value):
     amount, _ = import_values.parse_amount(value)
     if amount is not None and amount < 0:
-        raise ValueProblem("cannot be negative")
+        raise ValueProblem(i18n._("cannot be negative"))
     return amount
 _SPLIT_EMAILS = re.compile(r"\s*[,;/]\s*|\s+")
 _SPLIT_PHONES = re.compile(r"\s*[,;]\s*|\s+/\s+")

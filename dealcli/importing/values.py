@@ -28,6 +28,7 @@ from dealcli import money, timeutil
 
 
 from dealcli.errors import ValueProblem  # noqa: E402 - a value that cannot be read
+from dealcli import i18n
 
 
 # -- amounts ------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ def _split_currency(text: str) -> tuple[str, str | None]:
         if code is None and _CODE.match(cur):
             code = cur.upper()
         if code is None:
-            raise ValueProblem("is not an amount")
+            raise ValueProblem(i18n._("is not an amount"))
         return m["rest"].strip(), code
     return text.strip(), None
 
@@ -64,7 +65,7 @@ def parse_amount(value) -> tuple[Decimal | None, str | None]:
     if value is None:
         return None, None
     if isinstance(value, bool):
-        raise ValueProblem("expected an amount, got a boolean")
+        raise ValueProblem(i18n._("expected an amount, got a boolean"))
     if isinstance(value, (int, Decimal)):
         return _bounded(value), None
     if isinstance(value, float):
@@ -73,7 +74,7 @@ def parse_amount(value) -> tuple[Decimal | None, str | None]:
     if not text:
         return None, None
     if len(text) > 60:
-        raise ValueProblem("is not an amount (too long)")
+        raise ValueProblem(i18n._("is not an amount (too long)"))
     number, currency = _split_currency(text)
     negative = False
     if number.startswith("(") and number.endswith(")"):
@@ -84,13 +85,13 @@ def parse_amount(value) -> tuple[Decimal | None, str | None]:
         number = number[1:].strip()
     number = _SPACES.sub("", number)
     if not number or not re.fullmatch(r"[\d.,]+", number) or not re.search(r"\d", number):
-        raise ValueProblem("is not an amount")
+        raise ValueProblem(i18n._("is not an amount"))
     dots, commas = number.count("."), number.count(",")
     if dots and commas:
         decimal_mark = "." if number.rfind(".") > number.rfind(",") else ","
         group = "," if decimal_mark == "." else "."
         if number.count(decimal_mark) > 1:
-            raise ValueProblem("is not an amount (two decimal marks)")
+            raise ValueProblem(i18n._("is not an amount (two decimal marks)"))
         number = number.replace(group, "").replace(decimal_mark, ".")
     elif commas > 1:
         number = number.replace(",", "")
@@ -127,7 +128,7 @@ def parse_percent(value, fraction: bool = False) -> int | None:
     if amount != amount.to_integral_value():
         amount = amount.quantize(Decimal(1))
     if not 0 <= amount <= 100:
-        raise ValueProblem("is not a percentage between 0 and 100")
+        raise ValueProblem(i18n._("is not a percentage between 0 and 100"))
     return int(amount)
 
 
@@ -150,7 +151,7 @@ def parse_bool(value) -> bool | None:
         return True
     if text in FALSE:
         return False
-    raise ValueProblem("is not a yes/no value (1/0, true/false, yes/no, y/n)")
+    raise ValueProblem(i18n._("is not a yes/no value (1/0, true/false, yes/no, y/n)"))
 
 
 # -- dates --------------------------------------------------------------------------------------

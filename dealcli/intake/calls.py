@@ -31,6 +31,7 @@ from dealcli.errors import MalformedInput, NotFound, UsageError
 from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
+from dealcli import i18n
 
 CDR_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
                "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield",
@@ -173,7 +174,8 @@ def _seconds(text, what: str) -> int:
     m = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})", value)
     if m:
         return int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + int(m.group(3))
-    raise MalformedInput(f"{what} {value!r}: not a number of seconds (or H:MM:SS)")
+    raise MalformedInput(i18n._("{what} {value!r}: not a number of seconds (or H:MM:SS)").format(
+        what=what, value=value))
 
 
 def _caller_name(text: str) -> str:
@@ -208,13 +210,15 @@ def process(s: Session, call: dict, source: str) -> Outcome:
     try:
         start, _ = timeutil.parse_datetime(str(call.get("start") or ""), s.now)
     except timeutil.DateError:
-        raise MalformedInput(f"start {call.get('start')!r}: not a date and time") from None
+        raise MalformedInput(i18n._("start {call_get_start!r}: not a date and time").format(
+            call_get_start=call.get('start'))) from None
     start = start.astimezone(s.tz)
     talk, total = _seconds(call.get("talk"), "talk"), _seconds(call.get("duration"), "duration")
     result_text = str(call.get("result") or "").strip().lower()
     result = RESULTS.get(result_text) or ("answered" if talk else "missed" if not result_text else None)
     if result is None:
-        raise MalformedInput(f"result {call.get('result')!r}: expected ANSWERED, NO ANSWER, BUSY or FAILED")
+        raise MalformedInput(i18n._("result {call_get_result!r}: expected ANSWERED, NO ANSWER, BUSY or FAILED").format(
+            call_get_result=call.get('result')))
     src, dst = str(call.get("from") or "").strip(), str(call.get("to") or "").strip()
     direction = str(call.get("direction") or "").strip().lower()
     direction = {"in": "in", "inbound": "in", "incoming": "in", "out": "out", "outbound": "out",
@@ -239,8 +243,8 @@ def process(s: Session, call: dict, source: str) -> Outcome:
             case = "outgoing" if direction == "out" else "missed" if missed else "answered"
             action = unknown.get(case)
             if action not in ACTIONS:
-                raise NotFound(f"intake.calls.unknown.{case} of dealcli.yaml is {action!r}: expected "
-                               f"{', '.join(ACTIONS)}")
+                raise NotFound(i18n._("intake.calls.unknown.{case} of dealcli.yaml is {action!r}: expected "
+                               "{join_actions}").format(case=case, action=action, join_actions=', '.join(ACTIONS)))
             if action == "ignore":
                 return Outcome("ignored", source=source, reason=f"call {call_id}: {number or 'no number'} is "
                                f"nobody's number (intake.calls.unknown.{case}: ignore)")
@@ -269,8 +273,9 @@ def _missed_lead(s: Session, rule: dict, number: str, name: str, call_id: str, s
     ones are added to its `calls` (call_id, at, result). A hidden number: a lead per call."""
     period = PERIODS.get(str(rule.get("lead_period") or "day"))
     if period is None:
-        raise NotFound(f"intake.calls.lead_period of dealcli.yaml is {rule.get('lead_period')!r}: expected "
-                       f"{', '.join(PERIODS)}")
+        raise NotFound(i18n._("intake.calls.lead_period of dealcli.yaml is {rule_get_lead_period!r}: expected "
+                       "{join_periods}").format(
+                           rule_get_lead_period=rule.get('lead_period'), join_periods=', '.join(PERIODS)))
     entry = {"call_id": call_id, "at": timeutil.iso(start), "result": result}
     key = route.phone_key(s, number) or f"call:{call_id}"
     lead_id = ids.derived_id("call-lead", key, start.strftime(period))
@@ -300,7 +305,7 @@ def run(s: Session, file: str, maps: list[str], encoding: str = "utf-8", stdin=N
     try:
         raw = stdin.read() if stdin is not None else Path(file).read_bytes()
     except FileNotFoundError:
-        raise NotFound(f"{file}: no such file") from None
+        raise NotFound(i18n._("{file}: no such file").format(file=file)) from None
     try:
         text = raw.decode(encoding, "surrogateescape")  # a bad byte spoils its line only (rows)
     except LookupError:

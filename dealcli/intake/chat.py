@@ -26,6 +26,7 @@ from dealcli.errors import MalformedInput, UsageError
 from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
+from dealcli.i18n import _
 
 TELEGRAM_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
                   "inline_query", "my_chat_member", "chat_member", "chat_join_request", "poll", "poll_answer")
@@ -58,17 +59,18 @@ def _when(value, now: dt.datetime) -> dt.datetime:
         try:
             return dt.datetime.fromtimestamp(value, dt.timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise MalformedInput(f"date {value!r}: not a unix time") from None
+            raise MalformedInput(_("date {value!r}: not a unix time").format(value=value)) from None
     try:
         return timeutil.parse_datetime(str(value), now)[0]
     except timeutil.DateError:
-        raise MalformedInput(f"date {value!r}: not a date and time") from None
+        raise MalformedInput(_("date {value!r}: not a date and time").format(value=value)) from None
 
 
 def _need(obj, key: str, where: str):
     value = obj.get(key) if isinstance(obj, dict) else None
     if value is None or value == "" or isinstance(value, (dict, list, bool)):
-        raise MalformedInput(f"{where}{key}: missing (see docs/intake.md for the shapes understood)")
+        raise MalformedInput(_("{where}{key}: missing (see docs/intake.md for the shapes understood)").format(
+            where=where, key=key))
     return value
 
 
@@ -77,16 +79,16 @@ def parse(payload: bytes, now: dt.datetime) -> Message | None:
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedInput(f"not a JSON chat message: {exc}") from None
+        raise MalformedInput(_("not a JSON chat message: {exc}").format(exc=exc)) from None
     if not isinstance(data, dict):
-        raise MalformedInput("not a JSON object: expected a Telegram update or {chat_id, message_id, text}")
+        raise MalformedInput(_("not a JSON object: expected a Telegram update or {chat_id, message_id, text}"))
     if "update_id" in data or any(k in data for k in TELEGRAM_KINDS):
         msg = data.get("message")
         if msg is None:
             return None
         chat = msg.get("chat") if isinstance(msg, dict) else None
         if not isinstance(chat, dict):
-            raise MalformedInput("message.chat: missing (see docs/intake.md for the shapes understood)")
+            raise MalformedInput(_("message.chat: missing (see docs/intake.md for the shapes understood)"))
         sender = msg.get("from") if isinstance(msg.get("from"), dict) else {}
         name = " ".join(str(sender.get(k) or "") for k in ("first_name", "last_name")).strip() \
             or str(chat.get("title") or chat.get("first_name") or "")
@@ -98,7 +100,8 @@ def parse(payload: bytes, now: dt.datetime) -> Message | None:
     sender = data.get("from") if isinstance(data.get("from"), dict) else {}
     channel = str(data.get("channel") or "chat").strip()
     if not ids.is_slug(channel):
-        raise MalformedInput(f"channel {channel!r}: expected lower-case letters, digits, _ and -")
+        raise MalformedInput(_("channel {channel!r}: expected lower-case letters, digits, _ and -").format(
+            channel=channel))
     return Message(channel, str(_need(data, "chat_id", "")), str(_need(data, "message_id", "")),
                    _when(data.get("date"), now), str(_need(data, "text", "")),
                    str(sender.get("name") or sender.get("username") or data.get("chat_id")),

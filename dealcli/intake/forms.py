@@ -28,6 +28,7 @@ from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.parse import parse_amount
 from dealcli.session import Session
+from dealcli import i18n
 
 TARGETS = {"contact": ("name", "email", "phone"), "company": ("name", "email", "phone"),
            "deal": ("title", "amount", "currency", "comment", "close_date", "type", "source")}
@@ -45,12 +46,14 @@ def load(s: Session, name: str) -> dict:
     from dealcli.validation import schemas
 
     if not ids.is_slug(name):
-        raise NotFound(f"form {name!r}: not a form name (lower-case letters, digits, _ and -)")
+        raise NotFound(i18n._("form {name!r}: not a form name (lower-case letters, digits, _ and -)").format(
+            name=name))
     try:
         doc = s.repo.load("forms", name)
     except NotFound:
         known = ", ".join(s.repo.ids("forms")) or "none"
-        raise NotFound(f"form {name!r}: no forms/{name}.yaml (forms: {known})") from None
+        raise NotFound(i18n._("form {name!r}: no forms/{name}.yaml (forms: {known})").format(
+            name=name, known=known)) from None
     errors = sorted(schemas.validator("form").iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         path = tuple(errors[0].absolute_path)
@@ -77,11 +80,11 @@ def _multipart(payload: bytes, content_type: str) -> list[tuple[str, str]]:
     from email.parser import BytesParser
 
     if "boundary=" not in content_type.lower():
-        raise MalformedInput("multipart/form-data without a boundary")
+        raise MalformedInput(i18n._("multipart/form-data without a boundary"))
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     msg = BytesParser(policy=policy.HTTP).parsebytes(head + payload)
     if not msg.is_multipart():
-        raise MalformedInput("the submission is not multipart/form-data")
+        raise MalformedInput(i18n._("the submission is not multipart/form-data"))
     pairs = []
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -95,7 +98,7 @@ def _multipart(payload: bytes, content_type: str) -> list[tuple[str, str]]:
         try:
             pairs.append((str(name), raw.decode(part.get_content_charset() or "utf-8")))
         except (UnicodeDecodeError, LookupError):
-            raise MalformedInput(f"field {name!r} is not UTF-8 text") from None
+            raise MalformedInput(i18n._("field {name!r} is not UTF-8 text").format(name=name)) from None
     return pairs
 
 
@@ -110,44 +113,47 @@ def parse(payload: bytes, content_type: str | None = None) -> dict[str, str]:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedInput("the submission is not UTF-8 text") from None
+        raise MalformedInput(i18n._("the submission is not UTF-8 text")) from None
     is_json = ctype == "application/json" or (not ctype and text.lstrip().startswith(("{", "[")))
     if is_json:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise MalformedInput(f"the submission is not valid JSON: {exc}") from None
+            raise MalformedInput(i18n._("the submission is not valid JSON: {exc}").format(exc=exc)) from None
         if not isinstance(data, dict):
-            raise MalformedInput("the submission must be a JSON object of field: value")
+            raise MalformedInput(i18n._("the submission must be a JSON object of field: value"))
         pairs = []
         for key, value in data.items():
             values = value if isinstance(value, list) else [value]
             for v in values:
                 if isinstance(v, (dict, list)):
-                    raise MalformedInput(f"field {key!r}: a nested value; expected text or a number")
+                    raise MalformedInput(i18n._("field {key!r}: a nested value; expected text or a number").format(
+                        key=key))
                 pairs.append((str(key), "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)))
     elif ctype in ("", "application/x-www-form-urlencoded"):
         try:
             parsed = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
         except ValueError as exc:
-            raise MalformedInput(f"the submission is not form data: {exc}") from None
+            raise MalformedInput(i18n._("the submission is not form data: {exc}").format(exc=exc)) from None
         pairs = [(k, v) for k, vs in parsed.items() for v in vs]
         if text.strip() and not pairs:
-            raise MalformedInput("the submission holds no field=value pairs")
+            raise MalformedInput(i18n._("the submission holds no field=value pairs"))
     else:
-        raise MalformedInput(f"content type {ctype!r}: expected application/json, "
-                             "application/x-www-form-urlencoded or multipart/form-data")
+        raise MalformedInput(i18n._("content type {ctype!r}: expected application/json, "
+                             "application/x-www-form-urlencoded or multipart/form-data").format(ctype=ctype))
     return _collected(pairs)
 
 
 def _collected(pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Field -> text; a field given several times is joined with ", "."""
     if len(pairs) > MAX_FIELDS:
-        raise MalformedInput(f"{len(pairs)} fields: more than {MAX_FIELDS}")
+        raise MalformedInput(i18n._("{len_pairs} fields: more than {max_fields}").format(
+            len_pairs=len(pairs), max_fields=MAX_FIELDS))
     out: dict[str, str] = {}
     for key, value in pairs:
         if len(value) > MAX_VALUE:
-            raise MalformedInput(f"field {key!r}: {len(value)} characters is more than {MAX_VALUE}")
+            raise MalformedInput(i18n._("field {key!r}: {len_value} characters is more than {max_value}").format(
+                key=key, len_value=len(value), max_value=MAX_VALUE))
         out[key] = f"{out[key]}, {value}" if out.get(key) else value.strip()
     return out
 

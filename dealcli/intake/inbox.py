@@ -20,6 +20,7 @@ from dealcli.errors import CorruptData, DealcliError, TempFail, Words
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli.storage import atomic, yamlcodec
+from dealcli.i18n import _
 
 FAILED = "inbox/failed"
 SPAM = "inbox/spam"
@@ -107,7 +108,8 @@ def guard(s: Session, kind: str, payload: bytes, options: dict, source: str, pro
     except (OSError, DealcliError) as exc:
         why = exc.message if isinstance(exc, DealcliError) else f"{exc.filename or ''} {exc.strerror or exc}".strip()
         also = "" if why == reason else f"; and it could not be kept in {FAILED}/ ({why})"
-        raise TempFail(f"{source}: {reason}{also}: nothing was stored, deliver it again") from None
+        raise TempFail(_("{source}: {reason}{also}: nothing was stored, deliver it again").format(
+            source=source, reason=reason, also=also)) from None
     return Outcome("kept", source=source, reason=reason, kept=kept, exit_code=code, about=cause)
 
 
@@ -139,7 +141,9 @@ def retention_days(s: Session) -> int:
 
     value = route.settings(s).get("retention_days", RETENTION_DAYS)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CorruptData("dealcli.yaml", f"intake.retention_days: {value!r} is not a number of days (1 or more)")
+        raise CorruptData("dealcli.yaml", _("intake.retention_days: {value!r} is not a number of "
+                                            "days (1 or more)").format(
+            value=value))
     return value
 
 
@@ -155,7 +159,7 @@ def items(s: Session, where: str = FAILED) -> list[dict]:
             continue
         data = yamlcodec.loads(raw, s.repo.rel(path))
         if not isinstance(data, dict) or data.get("kind") not in EXT:
-            raise CorruptData(s.repo.rel(path), "not an inbox item (expected kind, payload, options)")
+            raise CorruptData(s.repo.rel(path), _("not an inbox item (expected kind, payload, options)"))
         out.append(data)
     return sorted(out, key=lambda d: (str(d.get("received") or ""), str(d.get("id"))))
 
@@ -166,7 +170,7 @@ def report(s: Session, outcomes: list[Outcome]) -> None:
     kept = [o for o in outcomes if o.status in ("kept", "spam")]
     for o in outcomes:
         if o.status == "ignored":
-            s.notice(f"{o.source}: ignored: {o.reason}")
+            s.notice(_("{o_source}: ignored: {o_reason}").format(o_source=o.source, o_reason=o.reason))
     if not kept:
         return
     hint = "`dealcli intake retry` processes it again"
@@ -181,5 +185,6 @@ def report(s: Session, outcomes: list[Outcome]) -> None:
     for o in kept:
         s.notice(Words(*o.about).prefixed(f"{o.source}: ", f"; {where(o)}") if o.about else
                  f"{o.source}: {o.reason}; {where(o)}")
-    raise Kept(f"{len(kept)} of {len(outcomes)} items could not be processed; kept in inbox/ "
-               f"(`dealcli intake failed` lists them)", kept[0].exit_code)
+    raise Kept(_("{len_kept} of {len_outcomes} items could not be processed; kept in inbox/ "
+               "(`dealcli intake failed` lists them)").format(
+                   len_kept=len(kept), len_outcomes=len(outcomes)), kept[0].exit_code)

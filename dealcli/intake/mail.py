@@ -22,6 +22,7 @@ from dealcli.errors import MalformedInput, NotFound, RuleViolation, UsageError, 
 from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
+from dealcli import i18n
 
 FREEMAIL = ["gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
             "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "ya.ru",
@@ -207,18 +208,20 @@ def read(raw: bytes, now: dt.datetime) -> Mail:
     from email.parser import BytesParser
 
     if len(raw) > MAX_MESSAGE:
-        raise MalformedInput(f"message of {len(raw)} bytes is larger than the limit ({MAX_MESSAGE})")
+        raise MalformedInput(i18n._("message of {len_raw} bytes is larger than the limit ({max_message})").format(
+            len_raw=len(raw), max_message=MAX_MESSAGE))
     if not raw.strip():
-        raise MalformedInput("empty input: not an e-mail message")
+        raise MalformedInput(i18n._("empty input: not an e-mail message"))
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     senders = _addresses(msg, "From") or _addresses(msg, "Sender")
     sender = senders[0] if senders else _Address("", "")
     machine = automatic(msg, sender.addr_spec or _clean(_header(msg, "From")).strip().strip("<>"))
     if not senders and not machine:
         what = "no From header" if _header(msg, "From") is None else "no address in its From header"
-        raise MalformedInput(f"not an e-mail message: {what}")
+        raise MalformedInput(i18n._("not an e-mail message: {what}").format(what=what))
     if senders and not machine and not _usable(sender.addr_spec):
-        raise MalformedInput(f"From {sender.addr_spec!r}: not a usable e-mail address")
+        raise MalformedInput(i18n._("From {sender_addr_spec!r}: not a usable e-mail address").format(
+            sender_addr_spec=sender.addr_spec))
     message_id = _message_id(msg)
     if not message_id:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -251,7 +254,8 @@ def mailbox_rule(s: Session, name: str | None) -> dict:
                              "{configured})", name=name, configured=", ".join(boxes) or "none")
     rule = boxes.get(name or "default") or {}
     if not isinstance(rule, dict):
-        raise NotFound(f"intake.mailboxes.{name or 'default'} of dealcli.yaml is not a mapping")
+        raise NotFound(i18n._("intake.mailboxes.{name_or_default} of dealcli.yaml is not a mapping").format(
+            name_or_default=name or 'default'))
     return {**RULE_DEFAULTS, **rule}
 
 
@@ -462,7 +466,8 @@ def messages(target: str, stdin=None, scratch: Path | None = None):
     path = Path(target)
     if path.is_dir():
         if not all((path / sub).is_dir() for sub in ("cur", "new")):
-            raise UsageError(f"{target}: a folder that is not a Maildir (no cur/ and new/)")
+            raise UsageError(i18n._("{target}: a folder that is not a Maildir (no cur/ and new/)").format(
+                target=target))
         box = mailbox.Maildir(str(path), factory=None, create=False)
         for key in sorted(box.iterkeys()):
             yield f"{target}:{key}", (lambda key=key: box.get_bytes(key))
@@ -471,7 +476,7 @@ def messages(target: str, stdin=None, scratch: Path | None = None):
         with path.open("rb") as fh:
             head = fh.read(5)
     except FileNotFoundError:
-        raise NotFound(f"{target}: no such file or Maildir") from None
+        raise NotFound(i18n._("{target}: no such file or Maildir").format(target=target)) from None
     if head == b"From ":
         box = mailbox.mbox(str(path), factory=None, create=False)
         for n, key in enumerate(box.iterkeys(), 1):

@@ -11,6 +11,7 @@ from dealcli.intake import inbox
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli.storage import atomic, yamlcodec
+from dealcli.i18n import _
 
 
 def _process(s: Session, kind: str, payload: bytes, options: dict) -> Outcome:
@@ -69,7 +70,8 @@ def _again(s: Session, folder, meta: dict, source: str) -> Outcome:
     key = str(meta["id"])
     payload = atomic.read_bytes(folder / str(meta["payload"]))
     if payload is None:
-        raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), f"its payload {meta['payload']} is missing")
+        raise CorruptData(s.repo.rel(folder / f"{key}.yaml"), _("its payload {meta_payload} is missing").format(
+            meta_payload=meta['payload']))
     options = dict(meta.get("options") or {})
     cause = None
     try:

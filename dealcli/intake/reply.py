@@ -26,6 +26,7 @@ from dealcli import ids
 from dealcli.errors import NotFound, TempFail, UsageError
 from dealcli.intake import route
 from dealcli.session import Session
+from dealcli import i18n
 
 SECURITY = ("auto", "starttls", "ssl", "none")
 DEFAULT_PORT = {"auto": 587, "starttls": 587, "ssl": 465, "none": 25}
@@ -45,14 +46,16 @@ def settings(s: Session) -> dict:
     """`smtp:` of dealcli.yaml, checked; NotFound (3, not configured) without host or from."""
     value = s.repo.config.get("smtp") or {}
     if not isinstance(value, dict) or not value.get("host") or not value.get("from"):
-        raise NotFound("no SMTP server: set smtp.host and smtp.from in dealcli.yaml (see docs/intake.md, "
-                       "Answering back)")
+        raise NotFound(i18n._("no SMTP server: set smtp.host and smtp.from in dealcli.yaml (see docs/intake.md, "
+                       "Answering back)"))
     if "password" in value:
-        raise NotFound("smtp.password in dealcli.yaml: a password is never kept in the repository; delete it and "
-                       "set $DEALCLI_SMTP_PASSWORD or smtp.password_file (a file outside the repository)")
+        raise NotFound(i18n._("smtp.password in dealcli.yaml: a password is never kept in the "
+                              "repository; delete it and "
+                       "set $DEALCLI_SMTP_PASSWORD or smtp.password_file (a file outside the repository)"))
     security = str(value.get("security") or "auto")
     if security not in SECURITY:
-        raise NotFound(f"smtp.security of dealcli.yaml is {security!r}: expected {', '.join(SECURITY)}")
+        raise NotFound(i18n._("smtp.security of dealcli.yaml is {security!r}: expected {join_security}").format(
+            security=security, join_security=', '.join(SECURITY)))
     return {**value, "security": security, "port": int(value.get("port") or DEFAULT_PORT[security])}
 
 
@@ -64,16 +67,17 @@ def credentials(s: Session, conf: dict) -> tuple[str, str] | None:
         path = Path(str(conf["password_file"])).expanduser()
         root = s.repo.root.resolve()
         if path.resolve() == root or root in path.resolve().parents:
-            raise NotFound(f"smtp.password_file {path} is inside the repository: keep the password outside it "
-                           "(a file of your own, or $DEALCLI_SMTP_PASSWORD)")
+            raise NotFound(i18n._("smtp.password_file {path} is inside the repository: keep the password outside it "
+                           "(a file of your own, or $DEALCLI_SMTP_PASSWORD)").format(path=path))
         try:
             password = path.read_text(encoding="utf-8").splitlines()[0].strip() if path.stat().st_size else ""
         except OSError as exc:
-            raise NotFound(f"smtp.password_file {path}: {exc.strerror}") from None
+            raise NotFound(i18n._("smtp.password_file {path}: {exc_strerror}").format(
+                path=path, exc_strerror=exc.strerror)) from None
     if not user:
         return None
     if not password:
-        raise NotFound("smtp.user is set but no password: set $DEALCLI_SMTP_PASSWORD or smtp.password_file")
+        raise NotFound(i18n._("smtp.user is set but no password: set $DEALCLI_SMTP_PASSWORD or smtp.password_file"))
     return str(user), password
 
 
@@ -124,15 +128,16 @@ def _send(conf: dict, creds, msg) -> None:
                 server.starttls(context=context)
                 server.ehlo()
             elif security == "starttls":
-                raise TempFail(f"SMTP server {host}:{port} does not offer STARTTLS (smtp.security: starttls): "
-                               "nothing was sent or stored")
+                raise TempFail(i18n._("SMTP server {host}:{port} does not offer STARTTLS (smtp.security: starttls): "
+                               "nothing was sent or stored").format(host=host, port=port))
             if creds:
                 server.login(*creds)
             server.send_message(msg)
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         why = getattr(exc, "smtp_error", None)
         why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(exc) or type(exc).__name__
-        raise TempFail(f"SMTP server {host}:{port}: {why}: nothing was sent or stored") from None
+        raise TempFail(i18n._("SMTP server {host}:{port}: {why}: nothing was sent or stored").format(
+            host=host, port=port, why=why)) from None
 
 
 def _body(text: str | None) -> str:
@@ -190,8 +195,9 @@ def _target(s: Session, ref: str) -> dict:
     deal = s.load_deal(ref)[0].id
     found = latest_email(s, deal)
     if found is None:
-        raise NotFound(f"deal {deal} has no e-mail to answer: write one with `dealcli deal email {deal} --to ADDR "
-                       "--subject S`")
+        raise NotFound(i18n._("deal {deal} has no e-mail to answer: write one with `dealcli deal "
+                              "email {deal} --to ADDR "
+                       "--subject S`").format(deal=deal))
     return found
 
 

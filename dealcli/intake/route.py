@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from dealcli import activities, clients, deals, ids
 from dealcli.errors import CorruptData, MalformedInput, NotFound, UsageError
 from dealcli.session import Session
+from dealcli import i18n
 
 COLUMNS = ["status", "id", "deal", "contact", "company", "source", "reason"]
 
@@ -47,7 +48,7 @@ class Outcome:
 def settings(s: Session) -> dict:
     value = s.repo.config.get("intake") or {}
     if not isinstance(value, dict):
-        raise CorruptData("dealcli.yaml", "intake: expected a mapping (see docs/intake.md)")
+        raise CorruptData("dealcli.yaml", i18n._("intake: expected a mapping (see docs/intake.md)"))
     return value
 
 
@@ -55,7 +56,8 @@ def section(s: Session, name: str, defaults: dict | None = None) -> dict:
     """`intake.<name>` of dealcli.yaml over `defaults`."""
     value = settings(s).get(name) or {}
     if not isinstance(value, dict):
-        raise CorruptData("dealcli.yaml", f"intake.{name}: expected a mapping (see docs/intake.md)")
+        raise CorruptData("dealcli.yaml", i18n._("intake.{name}: expected a mapping (see docs/intake.md)").format(
+            name=name))
     return {**(defaults or {}), **value}
 
 

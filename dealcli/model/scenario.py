@@ -20,6 +20,7 @@ from dealcli.errors import FieldError, UsageError
 from dealcli.model.template import placeholders
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
+from dealcli.i18n import _
 
 PERIODS = ("day", "week", "month", "quarter", "year", "once")
 CLIENT_MODES = ("auto", "companies", "contacts")
@@ -63,15 +64,15 @@ def parse_builtin(expr: str) -> Builtin | None:
         return None
     m = _BUILTIN.match(expr)
     if not m or m.group("name") != name:
-        raise UsageError(f"segment {expr!r}: expected {name}=N or {name}=N..M (days)")
+        raise UsageError(_("segment {expr!r}: expected {name}=N or {name}=N..M (days)").format(expr=expr, name=name))
     lo = int(m.group("lo"))
     hi = int(m.group("hi")) if m.group("hi") else None
     if name == "birthday_within":
         if ".." in expr:
-            raise UsageError(f"segment {expr!r}: birthday_within takes one number of days")
+            raise UsageError(_("segment {expr!r}: birthday_within takes one number of days").format(expr=expr))
         lo, hi = 0, lo
     elif hi is not None and hi < lo:
-        raise UsageError(f"segment {expr!r}: {hi} is less than {lo}")
+        raise UsageError(_("segment {expr!r}: {hi} is less than {lo}").format(expr=expr, hi=hi, lo=lo))
     return Builtin(name, lo, hi)
 
 
@@ -80,8 +81,9 @@ def check_title(title: str) -> None:
     """Refuse a title with an unknown or malformed placeholder (UsageError)."""
     for name, fmt, conversion in placeholders(title):
         if name not in PLACEHOLDERS or conversion or (fmt and name != "date"):
-            raise UsageError(f"title {title!r}: unknown placeholder {{{name}}}; the placeholders are "
-                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + " and {date:STRFTIME}")
+            raise UsageError(_("title {title!r}: unknown placeholder {name}; the placeholders are {placeholders} "
+                               "and {{date:STRFTIME}}").format(
+                title=title, name="{" + name + "}", placeholders=", ".join("{" + p + "}" for p in PLACEHOLDERS)))
 
 
 # -- the file forms of the fields that are not plain types -------------------------------------------

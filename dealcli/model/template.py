@@ -22,6 +22,7 @@ from dealcli.errors import FieldError, UsageError
 from dealcli.model import ProductRow
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
+from dealcli import i18n
 
 EVERY = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
 SUB_DAILY = ("HOURLY", "MINUTELY", "SECONDLY")
@@ -59,24 +60,24 @@ def parse_rule(rule: str, start: dt.date, tz=None):
 
     text = (rule or "").strip()
     if not text or "\n" in text or ":" in text:
-        raise RuleError(f"{rule!r} is not one RRULE (FREQ=...;...)")
+        raise RuleError(i18n._("{rule!r} is not one RRULE (FREQ=...;...)").format(rule=rule))
     if not re.search(r"(^|;)\s*FREQ=", text, re.I):
-        raise RuleError(f"{rule!r} has no FREQ=")
+        raise RuleError(i18n._("{rule!r} has no FREQ=").format(rule=rule))
     freq = re.search(r"FREQ=([A-Z]+)", text, re.I)
     if freq and freq.group(1).upper() in SUB_DAILY:
-        raise RuleError(f"{rule!r}: FREQ={freq.group(1).upper()} is finer than a day; use FREQ=DAILY "
-                        "(with BYHOUR for times)")
+        raise RuleError(i18n._("{rule!r}: FREQ={freq_group_1_upper} is finer than a day; use FREQ=DAILY "
+                        "(with BYHOUR for times)").format(rule=rule, freq_group_1_upper=freq.group(1).upper()))
     if re.search(r"UNTIL=", text, re.I) and re.search(r"COUNT=", text, re.I):
-        raise RuleError(f"{rule!r}: UNTIL and COUNT must not both be given (RFC 5545)")
+        raise RuleError(i18n._("{rule!r}: UNTIL and COUNT must not both be given (RFC 5545)").format(rule=rule))
     if re.search(r"BYSECOND=", text, re.I):
-        raise RuleError(f"{rule!r}: BYSECOND is not supported")
+        raise RuleError(i18n._("{rule!r}: BYSECOND is not supported").format(rule=rule))
     text = re.sub(r"UNTIL=(\d{8}T\d{6})Z", lambda m: _local_until(m, tz or timeutil.UTC), text, flags=re.I)
     try:
         out = rrulestr(text, dtstart=midnight(start))
     except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
         raise RuleError(f"{rule!r}: {exc}") from None
     if not isinstance(out, rrule_cls):
-        raise RuleError(f"{rule!r} is not a single recurrence rule")
+        raise RuleError(i18n._("{rule!r} is not a single recurrence rule").format(rule=rule))
     return out
 
 
@@ -107,7 +108,8 @@ def placeholders(title: str) -> list[tuple[str, str, str | None]]:
     try:
         parts = list(string.Formatter().parse(title))
     except ValueError as exc:
-        raise UsageError(f"title {title!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
+        raise UsageError(i18n._("title {title!r}: {exc} (write {{{{ and }}}} for literal braces)").format(
+            title=title, exc=exc)) from None
     return [(name, fmt, conversion) for _, name, fmt, conversion in parts if name is not None]
 
 
@@ -116,16 +118,18 @@ def check_title(title: str) -> None:
     for name, fmt, conversion in placeholders(title):
         if name not in ("date", "n") or conversion:
             shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{fmt}" if fmt else "") + "}"
-            raise UsageError(f"title {title!r}: unknown placeholder {shown}; the placeholders are "
-                             f"{PLACEHOLDERS}")
+            raise UsageError(i18n._("title {title!r}: unknown placeholder {shown}; the placeholders are "
+                             "{placeholders}").format(title=title, shown=shown, placeholders=PLACEHOLDERS))
         if fmt and any(int(w) > MAX_TITLE_WIDTH for w in re.findall(r"\d+", fmt)):
-            raise UsageError(f"title {title!r}: {{{name}:{fmt}}}: a width or precision above "
-                             f"{MAX_TITLE_WIDTH} is refused")
+            raise UsageError(i18n._("title {title!r}: {{{name}:{fmt}}}: a width or precision above "
+                             "{max_title_width} is refused").format(
+                                 title=title, name=name, fmt=fmt, max_title_width=MAX_TITLE_WIDTH))
         if name == "n" and fmt:
             try:
                 format(1, fmt)
             except ValueError as exc:
-                raise UsageError(f"title {title!r}: {{n:{fmt}}}: {exc}") from None
+                raise UsageError(i18n._("title {title!r}: {{n:{fmt}}}: {exc}").format(
+                    title=title, fmt=fmt, exc=exc)) from None
 
 
 # -- the file forms of the fields that are not plain types -------------------------------------------

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from dealcli.errors import Conflict, CorruptData
+from dealcli.i18n import _
 
 MISSING = object()  # expect=MISSING: the file must not exist yet (create)
 ANY = None  # expect=ANY: overwrite whatever is there
@@ -37,20 +38,22 @@ def read_bytes(path: Path, limit: int | None = None) -> bytes | None:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise CorruptData(str(path), "not a regular file (a folder); dealcli reads only regular files") from None
+        raise CorruptData(str(path), _("not a regular file (a folder); dealcli reads only regular files")) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise CorruptData(str(path), f"not a regular file ({_file_type(st.st_mode)}); dealcli reads only "
-                              "regular files")
+            raise CorruptData(str(path), _("not a regular file ({file_type_st_st_mode}); dealcli reads only "
+                              "regular files").format(file_type_st_st_mode=_file_type(st.st_mode)))
         if limit is not None and st.st_size > limit:
-            raise TooLarge(str(path), f"{st.st_size} bytes, more than the {limit} a record may hold (docs/format.md); "
-                           "not read")
+            raise TooLarge(str(path), _("{st_st_size} bytes, more than the {limit} a record may hold (docs/format.md); "
+                           "not read").format(st_st_size=st.st_size, limit=limit))
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read() if limit is None else fh.read(limit + 1)
         if limit is not None and len(data) > limit:  # grew while being read
-            raise TooLarge(str(path), f"more than the {limit} bytes a record may hold (docs/format.md); not read")
+            raise TooLarge(str(path), _("more than the {limit} bytes a record may hold "
+                                        "(docs/format.md); not read").format(
+                limit=limit))
         return data
     finally:
         os.close(fd)
@@ -70,11 +73,11 @@ def check_expect(path: Path, expect) -> None:
     current = read_bytes(path)
     if expect is MISSING:
         if current is not None:
-            raise Conflict(f"{path}: already exists")
+            raise Conflict(_("{path}: already exists").format(path=path))
         return
     if current != expect:
         what = "was deleted" if current is None else "changed on disk since it was read"
-        raise Conflict(f"{path}: {what}; nothing written, run the command again")
+        raise Conflict(_("{path}: {what}; nothing written, run the command again").format(path=path, what=what))
 
 
 def fsync_dir(folder: Path) -> None:
@@ -143,12 +146,13 @@ def _open_lock_file(path: Path) -> int:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise CorruptData(str(path), "the lock file is a symbolic link; refusing to follow it "
-                              "(delete it: dealcli creates it again)") from None
-        raise CorruptData(str(path), f"cannot open lock file: {exc.strerror}") from None
+            raise CorruptData(str(path), _("the lock file is a symbolic link; refusing to follow it "
+                              "(delete it: dealcli creates it again)")) from None
+        raise CorruptData(str(path), _("cannot open lock file: {exc_strerror}").format(
+            exc_strerror=exc.strerror)) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise CorruptData(str(path), "the lock file is not a regular file")
+        raise CorruptData(str(path), _("the lock file is not a regular file"))
     return fd
 
 
@@ -246,8 +250,9 @@ def file_lock(lock_path: Path, timeout: float | None = None):
         queue = _take_turn(lock_path.with_name(lock_path.name + ".queue"), deadline)
         if queue is None or not _wait(lambda block: fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB)),
                                       deadline):
-            raise Conflict(f"{lock_path}: another dealcli process holds the lock "
-                           f"(waited {timeout:g}s; DEALCLI_LOCK_TIMEOUT sets the wait)")
+            raise Conflict(_("{lock_path}: another dealcli process holds the lock "
+                           "(waited {timeout:g}s; DEALCLI_LOCK_TIMEOUT sets the wait)").format(
+                               lock_path=lock_path, timeout=timeout))
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

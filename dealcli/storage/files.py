@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dealcli.errors import NotFound, UsageError
 from dealcli.storage import atomic
+from dealcli.i18n import _
 
 CHUNK = 1 << 16
 
@@ -40,7 +41,7 @@ class Spool:
 
     def __init__(self, ref: str, prefix: str = "dealcli-"):
         if ref != "-" and not Path(ref).exists():
-            raise NotFound(f"{ref}: no such file")
+            raise NotFound(_("{ref}: no such file").format(ref=ref))
         self._named: Path | None = None
         self._fh = tempfile.TemporaryFile(prefix=prefix, suffix=".spool")  # noqa: SIM115 - unlinked at once on POSIX; kept open
         try:
@@ -61,7 +62,7 @@ class Spool:
                     shutil.copyfileobj(self._fh, out, CHUNK)
         except IsADirectoryError:
             self.close()
-            raise UsageError(f"{ref}: is a folder, not a file") from None
+            raise UsageError(_("{ref}: is a folder, not a file").format(ref=ref)) from None
         except BaseException:
             self.close()
             raise

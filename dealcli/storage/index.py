@@ -42,6 +42,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
+from dealcli import i18n
 
 try:  # the hash alone: hashlib would also initialise OpenSSL (a few ms of start-up)
     from _blake2 import blake2b
@@ -319,7 +320,7 @@ def parse_raw(raw: bytes, kind: str, rel: str):
     try:
         data = yamlcodec.loads(raw, rel)
         if not isinstance(data, dict):
-            raise CorruptData(rel, "expected a mapping at the top level", 1)
+            raise CorruptData(rel, i18n._("expected a mapping at the top level"), 1)
     except CorruptData as exc:
         return digest, None, (bare_message(exc), exc.line), []
     found = problem(kind, data)  # checked once per version of the file: cached rows are fit

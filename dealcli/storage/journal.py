@@ -61,6 +61,7 @@ from dealcli.storage.layout import (
     SUFFIX,
     is_id,
 )
+from dealcli import i18n
 
 JOURNAL_DIR = "journal"
 FORMAT = 2  # of a journal entry (an entry of another format is refused, never guessed at)
@@ -134,7 +135,7 @@ class Transaction:
         op = self.ops.get(path)
         if op is not None and expect is not ANY and expect != self.raw_of(op) and not (
                 expect is MISSING and op.tmp is None):
-            raise Conflict(f"{path}: written twice in one command with different bases")
+            raise Conflict(i18n._("{path}: written twice in one command with different bases").format(path=path))
         if op is None:
             if not _trusted_file(self._rel(path)):  # a bug: recovery would refuse the journal
                 raise ValueError(f"{path}: not a file the write gate writes (layout.GATE_FOLDERS/GATE_FILES)")
@@ -200,9 +201,10 @@ class Transaction:
         with contextlib.suppress(OSError):
             os.unlink(self.journal)
         if clashes:
-            raise Conflict(f"{clashes[0]}: changed on disk while this command wrote it; the change on "
-                           f"disk was kept and this command's change to it was not applied"
-                           + (f" (and {len(clashes) - 1} more file(s))" if len(clashes) > 1 else ""))
+            raise Conflict(i18n._("{path}: changed on disk while this command wrote it; the change on "
+                                  "disk was kept and this command's change to it was not applied").format(
+                                      path=clashes[0])
+                           + (i18n._(" (and {n} more file(s))").format(n=len(clashes) - 1) if len(clashes) > 1 else ""))
         return ops
 
 
@@ -400,7 +402,7 @@ def repository_id(cache_dir: Path) -> str:
     try:
         raw = _open_regular(path, 100)
     except _Untrusted as exc:
-        raise CorruptData(shown, f"{exc}; delete it (dealcli writes a new one)") from None
+        raise CorruptData(shown, i18n._("{exc}; delete it (dealcli writes a new one)").format(exc=exc)) from None
     if raw is None:
         new = secrets.token_hex(16)
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -408,7 +410,7 @@ def repository_id(cache_dir: Path) -> str:
         return new
     text = raw.decode("ascii", "replace").strip()
     if not _HEX32.fullmatch(text):
-        raise CorruptData(shown, "not a repository id (32 hex digits); delete it (dealcli writes a new one)")
+        raise CorruptData(shown, i18n._("not a repository id (32 hex digits); delete it (dealcli writes a new one)"))
     return text
 
 
@@ -421,7 +423,8 @@ def pending(journal_dir: Path) -> list[str]:
         return []
     if not stat.S_ISDIR(st.st_mode):
         what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else atomic._file_type(st.st_mode)
-        raise JournalDamaged(f"{CACHE_DIR}/{JOURNAL_DIR}", f"{what}, not a folder (never followed)")
+        raise JournalDamaged(f"{CACHE_DIR}/{JOURNAL_DIR}", i18n._("{what}, not a folder (never followed)").format(
+            what=what))
     return sorted(os.listdir(journal_dir))
 
 

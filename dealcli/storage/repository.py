@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from dealcli.errors import Conflict, CorruptData, FieldError, NotFound, UsageError
+from dealcli.errors import Ambiguous, Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
 from dealcli.storage.layout import (  # noqa: F401
     CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, RECORD_MAX, SINGULAR, SUFFIX, is_id, path_like)
+from dealcli.i18n import _
 
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
@@ -87,7 +88,8 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
     if given:
         root = Path(given).expanduser()
         if not (root / CONFIG_NAME).is_file():
-            raise NotFound(f"{root}: not a dealcli repository (no {CONFIG_NAME}; run `dealcli init`)")
+            raise NotFound(_("{root}: not a dealcli repository (no {config_name}; run `dealcli init`)").format(
+                root=root, config_name=CONFIG_NAME))
         return root
     here = (cwd or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -123,9 +125,9 @@ class Repository:
         """THE place where an id becomes a file path: anything but an id (a path, `..`) is
         refused here (exit 2), so no reference can reach a file outside its folder."""
         if not is_id(record_id):
-            what = SINGULAR.get(kind, kind)
-            raise UsageError(f"{what} {record_id!r}: not a valid id (a reference is a name or an id, "
-                             "never a path)")
+            what = _(SINGULAR.get(kind, kind))  # the kind in the language in use (i18n.RECORDS)
+            raise UsageError(_("{what} {record_id!r}: not a valid id (a reference is a name or an id, "
+                             "never a path)").format(what=what, record_id=record_id))
         return self.root / kind / f"{record_id}{SUFFIX}"
 
     def rel(self, path: Path) -> str:
@@ -145,12 +147,12 @@ class Repository:
             path = self.root / CONFIG_NAME
             raw = atomic.read_bytes(path)
             if raw is None:
-                raise NotFound(f"{path}: missing")
+                raise NotFound(_("{path}: missing").format(path=path))
             data = yamlcodec.loads(raw, self.rel(path))
             if data is None:
                 data = {}
             if not isinstance(data, dict):
-                raise CorruptData(self.rel(path), "expected a mapping at the top level", 1)
+                raise CorruptData(self.rel(path), _("expected a mapping at the top level"), 1)
             self._config = Doc("config", "dealcli", path, data, raw)
         return self._config
 
@@ -181,11 +183,12 @@ class Repository:
     def resolve(self, kind: str, ref: str) -> str:
         """An exact id or a unique prefix of one; NotFound (exit 3) otherwise."""
         ref = ref.strip()
-        what = SINGULAR.get(kind, kind)
+        what = _(SINGULAR.get(kind, kind))
         if path_like(ref):
-            raise UsageError(f"{what} {ref!r}: a reference is a name or an id, never a path")
+            raise UsageError(_("{what} {ref!r}: a reference is a name or an id, never a path").format(
+                what=what, ref=ref))
         if not is_id(ref):
-            raise NotFound(f"{what} {ref!r}: not a valid id")
+            raise NotFound(_("{what} {ref!r}: not a valid id").format(what=what, ref=ref))
         if self.exists(kind, ref):
             return ref
         matches = self._cached_prefix(kind, ref)
@@ -194,9 +197,9 @@ class Repository:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise NotFound(f"{what} {ref!r}: no such {what}")
+            raise NotFound(_("{what} {ref!r}: no such {what}").format(what=what, ref=ref))
         shown = ", ".join(matches[:10]) + (f" and {len(matches) - 10} more" if len(matches) > 10 else "")
-        raise NotFound(f"{what} {ref!r}: ambiguous prefix, matches {shown}")
+        raise Ambiguous(_("{what} {ref!r}: ambiguous prefix, matches {shown}").format(what=what, ref=ref, shown=shown))
 
     # -- records -----------------------------------------------------------------------------
     def load(self, kind: str, record_id: str) -> Doc:
@@ -204,7 +207,8 @@ class Repository:
         op = self._tx.staged(path) if self._tx is not None else None
         if op is not None:  # staged by this command: read what it will write
             if op.tmp is None:
-                raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
+                raise NotFound(_("{singular_get_kind_kind} {record_id!r}: no such {singular_get_kind_kind}").format(
+                    singular_get_kind_kind=_(SINGULAR.get(kind, kind)), record_id=record_id))
             raw = self._tx.raw_of(op)
             return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
         try:
@@ -212,10 +216,11 @@ class Repository:
         except CorruptData as exc:  # a FIFO, a device, a folder, too large: named relative to the repository
             raise CorruptData(self.rel(path), exc.message.split(": ", 1)[1]) from None
         if raw is None:
-            raise NotFound(f"{SINGULAR.get(kind, kind)} {record_id!r}: no such {SINGULAR.get(kind, kind)}")
+            raise NotFound(_("{singular_get_kind_kind} {record_id!r}: no such {singular_get_kind_kind}").format(
+                singular_get_kind_kind=_(SINGULAR.get(kind, kind)), record_id=record_id))
         data = yamlcodec.loads(raw, self.rel(path))
         if not isinstance(data, dict):
-            raise CorruptData(self.rel(path), "expected a mapping at the top level", 1)
+            raise CorruptData(self.rel(path), _("expected a mapping at the top level"), 1)
         return Doc(kind, record_id, path, data, raw)
 
     def iter_docs(self, kind: str, errors: list | None = None, guarded: bool = True):
@@ -292,8 +297,9 @@ class Repository:
         if raw is None and data is not None:
             raw = yamlcodec.dumps(data).encode()
         if raw is not None and len(raw) > RECORD_MAX and kind != "file":
-            raise UsageError(f"{self.rel(path)}: would be {len(raw)} bytes, more than the {RECORD_MAX} a record may "
-                             "hold (docs/format.md); nothing written")
+            raise UsageError(_("{self_rel_path}: would be {len_raw} bytes, more than the {record_max} a record may "
+                             "hold (docs/format.md); nothing written").format(
+                                 self_rel_path=self.rel(path), len_raw=len(raw), record_max=RECORD_MAX))
         if self._tx is not None:
             if self.guard is not None:  # access rights: refused before anything is staged
                 self.guard.check_write(kind, record_id, self._before(kind, record_id, path, expect), data)
@@ -344,14 +350,16 @@ class Repository:
                 return data, model_of(kind).from_dict(data)
             except FieldError as exc:
                 line = doc.line_of(exc.path) if doc is not None else None  # where the file read has it
-                raise CorruptData(self.rel(self.path(kind, record_id)), f"{exc} (not written)", line) from None
+                raise CorruptData(self.rel(self.path(kind, record_id)), _("{exc} (not written)").format(
+                    exc=exc), line) from None
         return data, None
 
     def create(self, kind: str, record_id: str, data) -> Doc:
         """A new record (a model, or plain data its model reads); Conflict (exit 4) if a file with
         that id exists by the commit."""
         if self.exists(kind, record_id):
-            raise Conflict(f"{self.rel(self.path(kind, record_id))}: already exists")
+            raise Conflict(_("{self_rel_self_path_kind}: already exists").format(
+                self_rel_self_path_kind=self.rel(self.path(kind, record_id))))
         data, model = self._plain(kind, record_id, data)
         return self._stage(kind, record_id, data, atomic.MISSING, model=model)
 

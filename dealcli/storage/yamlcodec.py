@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 import yaml
 
 from dealcli.errors import CorruptData
+from dealcli import i18n
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -128,10 +129,10 @@ def loads(text: str | bytes, path: str = "<input>"):
     become gigabytes in every view) is refused as corrupt data; so is a repeated key."""
     found = conflict_marker(text)
     if found:
-        raise CorruptData(path, f"git conflict marker {found[1]}: this file was merged as text. Run "
-                          f"`dealcli git setup`, then `git checkout --merge -- {path}` to merge it again "
+        raise CorruptData(path, i18n._("git conflict marker {found_1}: this file was merged as text. Run "
+                          "`dealcli git setup`, then `git checkout --merge -- {path}` to merge it again "
                           "with dealcli's merge driver, or resolve it by hand (keep one side between the "
-                          "markers, then `dealcli check`)", found[0])
+                          "markers, then `dealcli check`)").format(found_1=found[1], path=path), found[0])
     loader = Loader(text)
     try:
         node = loader.get_single_node()
@@ -144,11 +145,12 @@ def loads(text: str | bytes, path: str = "<input>"):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "malformed YAML"
-        raise CorruptData(path, f"malformed YAML: {problem}", line) from None
+        raise CorruptData(path, i18n._("malformed YAML: {problem}").format(problem=problem), line) from None
     except yaml.YAMLError as exc:
-        raise CorruptData(path, f"malformed YAML: {exc}") from None
+        raise CorruptData(path, i18n._("malformed YAML: {exc}").format(exc=exc)) from None
     except UnicodeDecodeError as exc:
-        raise CorruptData(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise CorruptData(path, i18n._("not UTF-8 text ({exc_reason} at byte {exc_start})").format(
+            exc_reason=exc.reason, exc_start=exc.start)) from None
     finally:
         loader.dispose()
 
@@ -164,7 +166,7 @@ def _check_expansion(root, path: str) -> None:
         if key in sizes:
             return sizes[key]
         if key in busy:
-            raise CorruptData(path, "a YAML alias refers to itself (recursive anchor)",
+            raise CorruptData(path, i18n._("a YAML alias refers to itself (recursive anchor)"),
                               node.start_mark.line + 1)
         busy.add(key)
         n = 1
@@ -175,8 +177,8 @@ def _check_expansion(root, path: str) -> None:
         busy.discard(key)
         sizes[key] = n
         if n > MAX_EXPANDED:
-            raise CorruptData(path, f"YAML aliases expand to more than {MAX_EXPANDED} values (an alias bomb?); "
-                              "dealcli refuses it", node.start_mark.line + 1)
+            raise CorruptData(path, i18n._("YAML aliases expand to more than {max_expanded} values (an alias bomb?); "
+                              "dealcli refuses it").format(max_expanded=MAX_EXPANDED), node.start_mark.line + 1)
         return n
 
     size(root)

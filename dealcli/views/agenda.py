@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 from dealcli import activities, timeutil
 from dealcli.session import Session
+from dealcli import i18n
+from dealcli.i18n import N_
 
 GROUPS = (
-    ("overdue", "Overdue"),
-    ("today", "Today"),
-    ("this-week", "This week"),
-    ("next-week", "Next week"),
-    ("later", "Later"),
-    ("no-activity", "Without activities"),
+    ("overdue", N_("Overdue")),
+    ("today", N_("Today")),
+    ("this-week", N_("This week")),
+    ("next-week", N_("Next week")),
+    ("later", N_("Later")),
+    ("no-activity", N_("Without activities")),
 )
 COLUMNS = ("group", "id", "title", "stage", "amount", "currency", "responsible", "next_activity",
            "activity", "activity_type", "activity_subject", "rotting")
@@ -118,7 +120,7 @@ def _money(amount, currency) -> str:
 
     if not isinstance(amount, money.Decimal):
         return render.cell(amount)
-    return f"{money.fmt(amount, currency)} {currency or ''}".strip()
+    return f"{i18n.number(money.fmt(amount, currency))} {currency or ''}".strip()
 
 
 def table(rows: list[dict]) -> str:
@@ -142,9 +144,9 @@ def table(rows: list[dict]) -> str:
         if key == "overdue":
             from dealcli.views import colors
 
-            out.append(render.paint(f"{heading.upper()} ({len(part)})", colors.OVERDUE, bold=True))
+            out.append(render.paint(f"{i18n._(heading).upper()} ({len(part)})", colors.OVERDUE, bold=True))
         else:
-            out.append(f"{heading} ({len(part)})")
+            out.append(f"{i18n._(heading)} ({len(part)})")
         out.append(render.format_rows(body[:len(part)], "table", cols, width=None).rstrip("\n"))
         body = body[len(part):]
         out.append("")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from dealcli import money, query, stage_rules
 
 from dealcli.views import fit, render
+from dealcli import i18n
 
 MIN_COL, MAX_COL, GAP = 20, 34, 2
 CARD_FIELDS = ("id", "title", "amount", "currency", "probability", "responsible", "close_date", "status")
@@ -201,7 +202,7 @@ def convert_sums(s, board: Board, currency: str | None) -> None:
                              "weighted": sum((money.convert(v, c, target, rates)
                                               for c, v in col.weighted.items()), Decimal("0.00"))}
     except money.MoneyError as exc:
-        raise UsageError(f"board: {exc}") from None
+        raise UsageError(i18n._("board: {exc}").format(exc=exc)) from None
 
 
 # -- rendering: only the Board, never the Session or the disk ------------------------------------
@@ -237,19 +238,20 @@ def _cut(text: str, width: int) -> str:
 
 
 def _money_lines(sums: dict, prefix: str = "") -> list[str]:
-    return [f"{prefix}{money.fmt(v, cur)} {cur}" for cur, v in sums.items()]
+    return [f"{prefix}{i18n.number(money.fmt(v, cur))} {cur}" for cur, v in sums.items()]
 
 
 def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[str]:
     head = _cut(col["name"], width)
     lines = [render.paint(fit.pad(head, width), col.get("color"))]
     rots = sum(1 for d in col["deals"] if d.get("rotting"))
-    lines.append(_cut(f"{col['count']} deal{'' if col['count'] == 1 else 's'}"
-                      + (f", {rots} rotting (>{col['rotting_days']}d)" if rots else ""), width))
-    lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
-    lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
+    lines.append(_cut(i18n.ngettext("{n} deal", "{n} deals", col["count"]).format(n=col["count"])
+                      + (i18n._(", {n} rotting (>{days}d)").format(n=rots, days=col["rotting_days"]) if rots else ""),
+                      width))
+    lines += [_cut(x, width) for x in _money_lines(col["sum"], i18n._("sum "))]
+    lines += [_cut(x, width) for x in _money_lines(col["weighted"], i18n._("wtd "))]
     if col.get("converted") and len(col["sum"]) > 1:
-        lines.append(_cut(f"= {money.fmt(col['converted']['sum'], col['converted']['currency'])} {col['converted']['currency']}", width))
+        lines.append(_cut(f"= {i18n.number(money.fmt(col['converted']['sum'], col['converted']['currency']))} {col['converted']['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
@@ -257,10 +259,10 @@ def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[st
         lines.append(_cut(f"{mark}{str(d.get('id'))[:6]} {d.get('title') or ''}", width))
         if "amount" in hidden:
             continue
-        amount = f"{money.fmt(_num(d.get('amount')), d.get('currency'))} {d.get('currency') or ''}".strip()
+        amount = f"{i18n.number(money.fmt(_num(d.get('amount')), d.get('currency')))} {d.get('currency') or ''}".strip()
         lines.append(fit.pad(_cut(amount, width), width, right=True))
     if len(shown) < len(col["deals"]):
-        lines.append(f"+{len(col['deals']) - len(shown)} more")
+        lines.append(i18n._("+{n} more").format(n=len(col["deals"]) - len(shown)))
     return lines
 
 
@@ -276,13 +278,16 @@ def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     tot = board["total"]
     summary = ", ".join(_money_lines(tot["sum"])) or "0"
     weighted = ", ".join(_money_lines(tot["weighted"])) or "0"
-    out.append(_cut(f"{board['name']} ({board['pipeline']}): {tot['count']} deals", width))
-    out.append(_cut(f"sum {summary}", width))
-    out.append(_cut(f"weighted {weighted}", width))
+    out.append(_cut(i18n.ngettext("{name} ({pipeline}): {n} deal", "{name} ({pipeline}): {n} deals",
+                                  tot["count"]).format(name=board["name"], pipeline=board["pipeline"], n=tot["count"]),
+                    width))
+    out.append(_cut(i18n._("sum {amounts}").format(amounts=summary), width))
+    out.append(_cut(i18n._("weighted {amounts}").format(amounts=weighted), width))
     conv = tot.get("converted")
     if conv:
-        out.append(_cut(f"in {conv['currency']}: sum {money.fmt(conv['sum'], conv['currency'])}, weighted "
-                        f"{money.fmt(conv['weighted'], conv['currency'])}", width))
+        out.append(_cut(i18n._("in {currency}: sum {sum}, weighted {weighted}").format(
+            currency=conv["currency"], sum=i18n.number(money.fmt(conv["sum"], conv["currency"])),
+            weighted=i18n.number(money.fmt(conv["weighted"], conv["currency"]))), width))
     for i in range(0, len(stages), per_band):
         band = [column_lines(c, colw, cards, board.get("hidden", ())) for c in stages[i:i + per_band]]
         height = max(len(b) for b in band)

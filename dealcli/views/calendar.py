@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dealcli import money, query, timeutil
+from dealcli import i18n, money, query, timeutil
 from dealcli.errors import UsageError
 
 BY = ("close_date", "begin", "created")
@@ -101,10 +101,12 @@ def text(view: Calendar, width: int = 80) -> str:
     for r in cal["rows"]:
         d = int(r["date"][8:10])
         counts[d] = counts.get(d, 0) + 1
-    out = [f"{_cal.month_name[mon]} {year}  by {cal['by']}: {len(cal['rows'])} deal"
-           f"{'' if len(cal['rows']) == 1 else 's'}", ""]
+    first = dt.date(year, mon, 1)
+    out = [i18n.ngettext("{month}  by {by}: {n} deal", "{month}  by {by}: {n} deals", len(cal["rows"])).format(
+        month=i18n.month_name(first, "%B %Y"), by=cal["by"], n=len(cal["rows"])), ""]
     cell = max(3, min(CELL, (width - 6) // 7))
-    out.append(" ".join(name[:3].ljust(cell) for name in _cal.day_name).rstrip())
+    out.append(" ".join(i18n.month_name(first + dt.timedelta(days=(i - first.weekday()) % 7), "%a")[:3].ljust(cell)
+                        for i in range(7)).rstrip())
     for week in _cal.Calendar(firstweekday=0).monthdayscalendar(year, mon):
         days, nums = [], []
         for d in week:
@@ -115,14 +117,14 @@ def text(view: Calendar, width: int = 80) -> str:
             mark = "*" if today and (today.year, today.month, today.day) == (year, mon, d) else ""
             days.append(f"{d:>2}{mark}".ljust(cell))
             n = counts.get(d, 0)
-            count = f"{n} deal{'' if n == 1 else 's'}" if n else ""
+            count = i18n.ngettext("{n} deal", "{n} deals", n).format(n=n) if n else ""
             nums.append((count if len(count) <= cell else str(n)).ljust(cell))
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
     amounts = []
     for r in cal["rows"]:
         amount = query.as_number(r.get("amount"))
-        amounts.append(f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} "
+        amounts.append(f"{i18n.number(money.fmt(Decimal(amount), r.get('currency'))) if amount is not None else ''} "
                        f"{r.get('currency') or ''}".strip())
     money_w = max([len(a) for a in amounts] + [0])
     room = width - (2 + 10 + 2 + 2 + money_w + 2)  # title and stage share what id and amount leave
@@ -134,7 +136,7 @@ def text(view: Calendar, width: int = 80) -> str:
             last = r["date"]
             day = dt.date.fromisoformat(last)
             out.append("")
-            out.append(f"{day.strftime('%a')} {last}")
+            out.append(f"{i18n.month_name(day, '%a')} {last}")
         title = fit.cut(" ".join(str(r.get("title") or "").split()), title_w)
         title += " " * (title_w - fit.width_of(title))
         out.append(f"  {str(r.get('id'))[:10]:<10}  {title}  {amount_text:>{money_w}}  {fit.cut(stage, stage_w)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import cards, money, stage_rules
+from dealcli import cards, i18n, money, stage_rules
 
 from dealcli.views import fit, render
 from dealcli.model import Pipeline
@@ -15,9 +15,10 @@ def value_text(f: cards.CardField | None, value, currency: str | None = None) ->
     if value is None or value == "" or value == []:
         return "-"
     if f is not None and f.type == "money" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return f"{money.fmt(Decimal(value), currency)} {currency}" if currency else money.fmt(Decimal(value))
+        text = i18n.number(money.fmt(Decimal(value), currency) if currency else money.fmt(Decimal(value)))
+        return f"{text} {currency}" if currency else text
     if f is not None and f.type == "boolean" and isinstance(value, bool):
-        return "yes" if value else "no"
+        return i18n._("yes") if value else i18n._("no")
     return render.shown(render.cell(value).replace("\n", " / "))
 
 
@@ -62,7 +63,7 @@ def _label(f: cards.CardField) -> str:
 
 
 def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) -> str:
-    out = [render.printable(f"{pipeline.name} ({pipeline.id})") + (" - the default pipeline" if is_default
+    out = [render.printable(f"{pipeline.name} ({pipeline.id})") + (i18n._(" - the default pipeline") if is_default
                                                                     else ""), ""]
     rows = [{"#": i + 1, "id": st.id, "name": st.name, "semantics": st.semantics,
              "probability": f"{st.probability}%" if st.probability is not None else "",
@@ -76,26 +77,29 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         return render.paint(str(value), colors.get(row["id"])) if column == "name" else None
 
     out.append(render.format_rows(rows, "table", table_cells=paint).rstrip("\n"))
-    out += ["", "rules:"]
+    out += ["", i18n._("rules:")]
     for rule in stage_rules.requirements(pipeline):
-        out.append(render.printable(f"  {rule.get('field')} required from stage {rule.get('from_stage')} on"))
-    out.append(f"  lost reason required: {'yes' if pipeline.rules.get('lost_reason_required') else 'no'}")
+        out.append(render.printable("  " + i18n._("{field} required from stage {stage} on").format(
+            field=rule.get("field"), stage=rule.get("from_stage"))))
+    out.append("  " + i18n._("lost reason required: {answer}").format(
+        answer=i18n._("yes") if pipeline.rules.get("lost_reason_required") else i18n._("no")))
     if pipeline.automation:
         from dealcli import automation
 
-        out += ["", "automation:"]
+        out += ["", i18n._("automation:")]
         for rule in pipeline.automation:
             out.append(render.printable(f"  {rule.id}: on {rule.when} {rule.stage}: {automation.describe(rule)}"))
     card = cards.card_of(pipeline)
-    out += ["", "card:" if card.fields or card.sections or card.hidden or card.hidden_by_role else
-            render.printable(f"card: no custom fields (`dealcli pipeline edit {pipeline.id} --card FILE` adds some)")]
+    out += ["", i18n._("card:") if card.fields or card.sections or card.hidden or card.hidden_by_role else
+            render.printable(i18n._("card: no custom fields (`dealcli pipeline edit {id} --card FILE` adds "
+                                    "some)").format(id=pipeline.id))]
     for title, names in card.layout():
         out.append(f"  {render.printable(title)}:")
         members = [(name, card.field(name)) for name in names]
         width = max(len(_label(f) if f else name) for name, f in members)
         for name, f in members:
             if f is None:
-                out.append(f"    {name:<{width}}  standard")
+                out.append(f"    {name:<{width}}  " + i18n._("standard"))
                 continue
             kind = f"enum({', '.join(f.values)})" if f.type == "enum" else (
                 f"list({', '.join(f.values)})" if f.type == "list" and f.values else f.type)
@@ -103,9 +107,9 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
             extra += f"  - {f.help}" if f.help else ""
             out.append(f"    {_label(f):<{width}}  {render.printable(kind + extra)}")
     if card.hidden:
-        out.append(render.printable(f"  hidden: {', '.join(card.hidden)}"))
+        out.append(render.printable(i18n._("  hidden: {names}").format(names=", ".join(card.hidden))))
     for role, names in card.hidden_by_role.items():
-        out.append(render.printable(f"  hidden for {role}: {', '.join(names)}"))
+        out.append(render.printable(i18n._("  hidden for {role}: {names}").format(role=role, names=", ".join(names))))
     return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
 
 
@@ -114,14 +118,15 @@ def client_text(card: dict) -> str:
     by status, and the timeline (newest first)."""
     out = [render.format_record(card["record"], "table").rstrip("\n"), ""]
     if not card["deals"]:
-        out.append("deals: none")
+        out.append(i18n._("deals: none"))
         return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
-    sums = "; ".join(f"{t['status']} {t['deals']} ({money.fmt(t['amount'])} {t['currency']})" for t in card["totals"])
+    sums = "; ".join(f"{t['status']} {t['deals']} ({i18n.number(money.fmt(t['amount']))} {t['currency']})"
+                     for t in card["totals"])
     missing = [st for st in ("open", "won", "lost") if st not in {t["status"] for t in card["totals"]}]
     sums = "; ".join([sums, *(f"{st} 0" for st in missing)])
-    out += [render.printable(f"deals: {sums}"), ""]
+    out += [render.printable(i18n._("deals: {sums}").format(sums=sums)), ""]
     out.append(render.format_rows(card["deals"], "table", ["id", "title", "stage", "status", "amount", "currency",
                                                              "closed_at"]).rstrip("\n"))
-    out += ["", "timeline:"]
+    out += ["", i18n._("timeline:")]
     out.append(render.format_rows(card["timeline"], "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
     return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal

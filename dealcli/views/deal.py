@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dealcli import cards, money
+from dealcli.i18n import _, header, number
 from dealcli.model import Deal
 from dealcli.views import card as views_card
 from dealcli.views import fit, render
@@ -90,24 +91,26 @@ def deal_card_text(view) -> str:
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
         ("stage", stage_text), ("status", deal.status),
-        ("amount", f"{money.fmt(deal.amount, deal.currency)} {deal.currency}" + ("" if deal.manual_amount or not deal.products
-                                                                 else " (from products)")),
+        ("amount", f"{number(money.fmt(deal.amount, deal.currency))} {deal.currency}" + ("" if deal.manual_amount or not deal.products
+                                                                 else _(" (from products)"))),
         ("company", view.company), ("contacts", ", ".join(view.contacts)),
         ("next_activity", view.next_activity),
         ("type", deal.type), ("source", deal.source), ("responsible", deal.responsible),
         ("begin", deal.begin), ("close_date", deal.close_date), ("closed_at", deal.closed_at),
         ("probability", f"{deal.probability}%" if deal.probability is not None else None),
-        ("repeat", "yes" if deal.repeat else None), ("lost_reason", deal.lost_reason),
-        ("origin_id", deal.origin_id), ("created", f"{render.cell(deal.created)} by {deal.created_by}"),
+        ("repeat", _("yes") if deal.repeat else None), ("lost_reason", deal.lost_reason),
+        ("origin_id", deal.origin_id), ("created", _("{at} by {user}").format(at=render.cell(deal.created),
+                                                                             user=deal.created_by)),
         ("modified", deal.modified),
     ]
     hidden = view.hidden
     placed = cards.card_of(pipeline).placed() if pipeline else {}
     texts = {key: render.shown(value) for key, value in lines if key not in hidden}
     out = []
-    width = max(len(k) for k, _ in lines)
+    width = max(len(header(k)) for k, _v in lines)
     for key, text in texts.items():
         if text and key not in placed:
+            key = header(key)  # the label in the language in use
             out.append(f"{key:<{width}}  {text}")
     for key, value in deal.extra.items():
         out.append(f"{render.printable(str(key)):<{width}}  {render.shown(value)}")
@@ -115,14 +118,14 @@ def deal_card_text(view) -> str:
     out += views_card.card_lines(pipeline, deal.fields, deal.currency, texts, hidden)
     if deal.products and "products" not in hidden:
         out.append("")
-        out.append("products:")
-        rows = [{"name": p.name, "price": money.fmt(p.price), "qty": render.cell(p.quantity),
+        out.append(_("products:"))
+        rows = [{"name": p.name, "price": number(money.fmt(p.price)), "qty": render.cell(p.quantity),
                  "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
-                 + (" incl." if p.tax_included else ""), "total": money.fmt(p.total_in(deal.currency), deal.currency)} for p in deal.products]
+                 + (_(" incl.") if p.tax_included else ""), "total": number(money.fmt(p.total_in(deal.currency), deal.currency))} for p in deal.products]
         out.append(render.format_rows(rows, "table").rstrip("\n"))
     if deal.comments and "comments" not in hidden:
         out.append("")
-        out.append("comments:")
+        out.append(_("comments:"))
         for c in deal.comments:
             out.append(render.printable(f"  {c.get('at')} {c.get('by')}: {str(c.get('text', '')).strip()}",
                                         keep_newlines=True))

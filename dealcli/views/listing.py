@@ -12,6 +12,7 @@ from dealcli import money, query
 
 from dealcli.views import render
 from dealcli.model import DEAL_KEYS
+from dealcli import i18n
 
 TABLE_COLUMNS = ("id", "title", "stage", "status", "amount", "currency", "responsible", "close_date")
 LIST_COLUMNS = ("id", "title", "pipeline", "stage", "status", "amount", "currency", "company", "contacts",
@@ -76,7 +77,7 @@ def filter_listing(s, exprs, presets, sort, limit, columns_text, fmt: str) -> Li
         row = {c: _plain(get(r), c) for c, get in getters.items()}
         rows.append(row)
     if not records and fmt == "table":
-        s.notice("no deal matches")
+        s.notice(i18n._("no deal matches"))
     listing = Listing(rows, cols, records=records)
     if fmt == "table":
         listing.stages = stage_labels(s, rows, [r.get("pipeline") for r in records])
@@ -109,7 +110,7 @@ def decorated(listing: Listing) -> list[dict]:
             row["stage"] = render.paint(*label)
         for c in MONEY_COLUMNS:
             if _is_num(row.get(c)):
-                row[c] = money.fmt(row[c], row.get("currency"))
+                row[c] = i18n.number(money.fmt(row[c], row.get("currency")))
         out.append(row)
     return out
 

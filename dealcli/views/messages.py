@@ -18,10 +18,12 @@ def text(note, label=None) -> str:
         return worded(label) if label else worded()
     from dealcli.activities import MoreNudges, Nudge
 
+    from dealcli.i18n import _
+
     if isinstance(note, Nudge):
-        return f"deal {note.deal_id} has no next step: {note.command}"
+        return _("deal {id} has no next step: {command}").format(id=note.deal_id, command=note.command)
     if isinstance(note, MoreNudges):
-        return f"... and {note.count} more open deal(s) without a next step (see `dealcli agenda`)"
+        return _("... and {n} more open deal(s) without a next step (see `dealcli agenda`)").format(n=note.count)
     return str(note)
 
 
@@ -43,62 +45,84 @@ def counted(n: int, one: str, many: str | None = None) -> str:
 
 
 def import_summary(result, name: str) -> str:
-    head = f"{name}: {counted(result.rows, 'row')}"
-    verb = "would be " if result.dry_run else ""
-    parts = [f"{counted(result.created, 'deal')} {verb}created", f"{result.updated} {verb}updated",
-             f"{result.unchanged} unchanged"]
+    from dealcli.i18n import _, ngettext
+
+    dry = result.dry_run
+    head = f"{name}: " + ngettext("{n} row", "{n} rows", result.rows).format(n=result.rows)
+    parts = [(ngettext("{n} deal would be created", "{n} deals would be created", result.created) if dry
+              else ngettext("{n} deal created", "{n} deals created", result.created)).format(n=result.created),
+             (_("{n} would be updated") if dry else _("{n} updated")).format(n=result.updated),
+             _("{n} unchanged").format(n=result.unchanged)]
     if result.skipped:
-        parts.append(f"{result.skipped} skipped")
-    parts.append(f"{counted(result.companies, 'company', 'companies')} and {counted(result.contacts, 'contact')} "
-                 f"{verb}created")
+        parts.append(_("{n} skipped").format(n=result.skipped))
+    parts.append((_("{companies} and {contacts} would be created") if dry else _("{companies} and {contacts} created"))
+                 .format(companies=ngettext("{n} company", "{n} companies",
+                                            result.companies).format(n=result.companies),
+                         contacts=ngettext("{n} contact", "{n} contacts", result.contacts).format(n=result.contacts)))
     if result.contacts_updated:
-        parts.append(f"{counted(result.contacts_updated, 'contact')} {verb}updated")
-    tail = " (dry run: nothing written)" if result.dry_run else ""
+        n = result.contacts_updated
+        parts.append((ngettext("{n} contact would be updated", "{n} contacts would be updated", n) if dry
+                      else ngettext("{n} contact updated", "{n} contacts updated", n)).format(n=n))
+    tail = _(" (dry run: nothing written)") if dry else ""
     return f"{head}: {', '.join(parts)}{tail}"
 
 
 def import_notices(result, name: str) -> list[str]:
     """What an import says after its output: columns left out, renumbered ids, values read into
     another form, then the summary."""
+    from dealcli.i18n import _, ngettext
+
     out = []
     if result.ignored_columns:
         shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
         more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
-        out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
+        out.append(_("ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)").format(
+            shown=shown, more=more))
     if result.renumbered:
-        out.append(f"{counted(result.renumbered, 'deal')} got a new id (their id was taken)")
+        out.append(ngettext("{n} deal got a new id (their id was taken)", "{n} deals got a new id (their id was taken)",
+                            result.renumbered).format(n=result.renumbered))
     if result.coerced:
         items = list(result.coerced.items())
         shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
                  for (column, target), e in items[:6]]
         more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
-        out.append(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
+        out.append(_("values read into another form: {shown}{more} (--report FILE lists them)").format(
+            shown="; ".join(shown), more=more))
     for column, values in (result.unmapped.items() if result.dry_run else ()):
         shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
         more = f" and {len(values) - 20} more" if len(values) > 20 else ""
-        out.append(f"{column!r}: values nothing maps: {shown}{more} (map them with --value-map "
-                   f"'{column}:VALUE=VALUE')")
+        out.append(_("{column!r}: values nothing maps: {shown}{more} (map them with --value-map "
+                     "'{column}:VALUE=VALUE')").format(column=column, shown=shown, more=more))
     if result.rejects_file:
-        out.append(f"{result.rejected} rows refused, written with their problems to {result.rejects_file}")
+        out.append(_("{n} rows refused, written with their problems to {file}").format(
+            n=result.rejected, file=result.rejects_file))
     out.append(import_summary(result, name))
     return out
 
 
 def records_notices(result, name: str) -> list[str]:
     """What `import --kind company|contact|product` says: columns left out, then the summary."""
+    from dealcli.i18n import N_, _
+
     out = []
     if result.ignored_columns:
         shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
         more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
-        out.append(f"ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)")
-    plural = {"company": "companies", "contact": "contacts", "product": "products", "user": "users",
-              "activity": "activities"}[result.kind]
-    verb = "would be " if result.dry_run else ""
-    made = "departments" if result.kind == "user" else "companies"  # a user's team, a contact's company
-    extra = f", {result.companies} {made} {verb}created" if result.companies else ""
-    tail = " (dry run: nothing written)" if result.dry_run else ""
-    out.append(f"{name}: {result.rows} rows: {result.created} {plural} {verb}created, {result.updated} "
-               f"{verb}updated, {result.unchanged} unchanged{extra}{tail}")
+        out.append(_("ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)").format(
+            shown=shown, more=more))
+    plural = {"company": N_("companies"), "contact": N_("contacts"), "product": N_("products"), "user": N_("users"),
+              "activity": N_("activities")}[result.kind]
+    dry = result.dry_run
+    made = N_("departments") if result.kind == "user" else N_("companies")  # a user's team, a contact's company
+    extra = (_(", {n} {made} would be created") if dry else _(", {n} {made} created")).format(
+        n=result.companies, made=_(made)) if result.companies else ""
+    tail = _(" (dry run: nothing written)") if dry else ""
+    out.append((_("{name}: {rows} rows: {created} {kinds} would be created, {updated} would be updated, "
+                  "{unchanged} unchanged{extra}{tail}") if dry else
+                _("{name}: {rows} rows: {created} {kinds} created, {updated} updated, {unchanged} "
+                  "unchanged{extra}{tail}"))
+               .format(name=name, rows=result.rows, created=result.created, kinds=_(plural), updated=result.updated,
+                       unchanged=result.unchanged, extra=extra, tail=tail))
     return out
 
 

@@ -268,7 +268,9 @@ def format_rows(rows: list[dict], fmt: str, columns: list[str] | None = None,
     rows, cols, _ = fit.fit(rows, cols, fit.table_width() if width == FIT else width)
     body = [[printable(shown(row.get(c))) for c in cols] for row in rows]
     align = [("right" if c in right else "left") for c in cols] if right else None
-    return tabulate(body, headers=[printable(c) for c in cols], tablefmt="simple", disable_numparse=True,
+    from dealcli.i18n import header  # the heading in the language in use; csv/tsv keep the field names
+
+    return tabulate(body, headers=[printable(header(c)) for c in cols], tablefmt="simple", disable_numparse=True,
                     colalign=align) + "\n"
 
 
@@ -315,9 +317,10 @@ def format_record(record: dict, fmt: str) -> str:
     if fmt == "table":
         from tabulate import tabulate
 
+        from dealcli.i18n import header  # the field's label in the language in use
         from dealcli.views import fit
 
-        lines = [[printable(str(k)), shown(v)] for k, v in record.items()]
+        lines = [[printable(header(str(k))), shown(v)] for k, v in record.items()]
         width = fit.table_width()
         if width is not None and lines:  # the values are cut to the room the keys leave
             room = max(fit.HARD_MIN, width - max(fit.width_of(k) for k, _ in lines) - fit.GAP)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dealcli import money
+from dealcli import i18n, money
+from dealcli.i18n import N_
 from dealcli.views import fit, render
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -41,6 +42,7 @@ def chart(headers: list[str], rows: list[list], values: list, width: int, colors
     """Aligned columns (the first left, the others right from `right_from`) and a bar of
     `values[i]` against `tops[i]` (default: the largest value) in the rest of the width."""
     cells = [[_txt(c) for c in row] for row in rows]
+    headers = [i18n.header(h) for h in headers]  # the headings in the language in use (i18n.COLUMNS)
     n = len(headers)
     widths = [max([fit.width_of(headers[i])] + [fit.width_of(r[i]) for r in cells]) for i in range(n)]
     while n > 2 and 8 + sum(widths[1:n]) + len(GAP) * n + 3 > width:
@@ -79,8 +81,8 @@ def text(report: dict, width: int | None = None) -> str:
     width = width or fit.layout_width()
     report = render.printable(report)  # names and reasons from data never drive the terminal
     width = max(40, width)
-    head = f"Report: {report['deals']} deal{'' if report['deals'] == 1 else 's'}"
-    head += f", as of {report['as_of']}" if report.get("as_of") else f", {report['now']}"
+    head = i18n.ngettext("Report: {n} deal", "Report: {n} deals", report["deals"]).format(n=report["deals"])
+    head += i18n._(", as of {date}").format(date=report["as_of"]) if report.get("as_of") else f", {report['now']}"
     if report.get("selection"):
         head += f" ({' '.join(report['selection'])})"
     out = [_cut(head, width)]
@@ -93,13 +95,14 @@ def text(report: dict, width: int | None = None) -> str:
 def _funnel(data: list[dict], width: int) -> list[str]:
     out = []
     for p in data:
-        out += _title(f"Funnel: {p['name']} ({p['pipeline']}), {p['deals']} deals", width)
+        out += _title(i18n.ngettext("Funnel: {name} ({pipeline}), {n} deal", "Funnel: {name} ({pipeline}), {n} deals",
+                                    p["deals"]).format(name=p["name"], pipeline=p["pipeline"], n=p["deals"]), width)
         rows = [[st["name"], st["reached"], st["entered"], st["in_stage"], st["lost"], _pc(st["conversion"])]
                 for st in p["stages"]]
         out += chart(["stage", "reached", "entered", "now", "lost", "conv"], rows,
                      [st["reached"] for st in p["stages"]], width, [st["color"] for st in p["stages"]])
     if not data:
-        out += _title("Funnel", width) + ["no deals"]
+        out += _title(i18n._("Funnel"), width) + [i18n._("no deals")]
     return out
 
 
@@ -109,37 +112,41 @@ def _pc(v) -> str:
 
 def _win_rate(data: list[dict], width: int) -> list[str]:
     rows = [[r["name"], r["open"], r["won"], r["lost"], _pc(r["win_rate"])] for r in data]
-    return _title("Win rate (won / closed)", width) + (
+    return _title(i18n._("Win rate (won / closed)"), width) + (
         chart(["pipeline", "open", "won", "lost", "win"], rows, [r["win_rate"] for r in data], width,
-              tops=[100] * len(rows)) if rows else ["no deals"])
+              tops=[100] * len(rows)) if rows else [i18n._("no deals")])
 
 
 def _lost_reasons(data: list[dict], width: int) -> list[str]:
-    rows = [[r["reason"] or "(no reason)", r["deals"], _pc(r["share"])] for r in data]
-    return _title("Lost reasons", width) + (
-        chart(["reason", "deals", "share"], rows, [r["deals"] for r in data], width) if rows else ["no lost deals"])
+    rows = [[r["reason"] or i18n._("(no reason)"), r["deals"], _pc(r["share"])] for r in data]
+    return _title(i18n._("Lost reasons"), width) + (
+        chart(["reason", "deals", "share"], rows, [r["deals"] for r in data], width) if rows
+        else [i18n._("no lost deals")])
 
 
 def _stage_time(data: list[dict], width: int) -> list[str]:
     out = []
     for p in data:
-        out += _title(f"Days in stage: {p['name']} ({p['pipeline']}), stays that ended", width)
+        out += _title(i18n._("Days in stage: {name} ({pipeline}), stays that ended").format(
+            name=p["name"], pipeline=p["pipeline"]), width)
         rows = [[st["name"], st["stays"], st["avg_days"]] for st in p["stages"]]
         out += chart(["stage", "stays", "avg days"], rows, [st["avg_days"] for st in p["stages"]], width,
                      [st["color"] for st in p["stages"]])
     if not data:
-        out += _title("Days in stage", width) + ["no deal has left a stage yet"]
+        out += _title(i18n._("Days in stage"), width) + [i18n._("no deal has left a stage yet")]
     return out
 
 
 def _time_to_close(data: list[dict], width: int) -> list[str]:
     rows = [[f"{r['pipeline']} {r['status']}", r["deals"], r["avg_days"]] for r in data]
     unknown = sum(r.get("unknown", 0) for r in data)
-    tail = [f"{unknown} closed deal{'s' if unknown != 1 else ''} not counted: close date unknown (or before creation)"] \
+    tail = [i18n.ngettext("{n} closed deal not counted: close date unknown (or before creation)",
+                          "{n} closed deals not counted: close date unknown (or before creation)",
+                          unknown).format(n=unknown)] \
         if unknown else []
-    return _title("Days from creation to close", width) + (
+    return _title(i18n._("Days from creation to close"), width) + (
         chart(["pipeline", "deals", "avg days"], rows, [r["avg_days"] for r in data], width) if rows
-        else ["no closed deals"]) + tail
+        else [i18n._("no closed deals")]) + tail
 
 
 def _money_chart(rows_in: list[dict], key: str, label: str, width: int, empty: str = "none") -> list[str]:
@@ -148,39 +155,42 @@ def _money_chart(rows_in: list[dict], key: str, label: str, width: int, empty: s
     tops: dict[str, Decimal] = {}
     for r in rows_in:
         tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["amount"])
-    rows = [[r[key] or f"({empty})", r["currency"], r["deals"], money.fmt(r["amount"], r["currency"])] for r in rows_in]
+    rows = [[r[key] or f"({i18n._(empty)})", r["currency"], r["deals"],
+             i18n.number(money.fmt(r["amount"], r["currency"]))] for r in rows_in]
     return chart([label, "cur", "deals", "amount"], rows, [r["amount"] for r in rows_in], width,
                  tops=[tops[r["currency"]] for r in rows_in])
 
 
 def _won_revenue(data: dict, width: int) -> list[str]:
     out = []
-    for group, label, empty in (("month", "month closed", "unknown"), ("responsible", "responsible", "nobody"),
-                                ("company", "company", "no company"), ("product", "product", "no products")):
-        out += _title(f"Won revenue by {group}", width)
+    for group, label, empty in (("month", "month closed", N_("unknown")), ("responsible", "responsible", N_("nobody")),
+                                ("company", "company", N_("no company")), ("product", "product", N_("no products"))):
+        out += _title(i18n._("Won revenue by {group}").format(group=i18n.header(group)), width)
         out += _money_chart(data[f"by_{group}"], group, label, width, empty) if data[f"by_{group}"] \
-            else ["no won deals"]
+            else [i18n._("no won deals")]
     return out
 
 
 def _forecast(data: list[dict], width: int) -> list[str]:
     if not data:
-        return _title("Forecast (open deals by expected close month)", width) + ["no open deals"]
+        return _title(i18n._("Forecast (open deals by expected close month)"), width) + [i18n._("no open deals")]
     tops: dict[str, Decimal] = {}
     for r in data:
         tops[r["currency"]] = max(tops.get(r["currency"], Decimal(0)), r["weighted"])
-    rows = [[(r["month"] or "no date") + (" past" if r["overdue"] else ""), r["currency"], r["deals"],
-             money.fmt(r["amount"], r["currency"]), money.fmt(r["weighted"], r["currency"])] for r in data]
-    return _title("Forecast (open deals by expected close month; bar: weighted)", width) + chart(
+    rows = [[(r["month"] or i18n._("no date")) + (i18n._(" past") if r["overdue"] else ""), r["currency"], r["deals"],
+             i18n.number(money.fmt(r["amount"], r["currency"])),
+             i18n.number(money.fmt(r["weighted"], r["currency"]))] for r in data]
+    return _title(i18n._("Forecast (open deals by expected close month; bar: weighted)"), width) + chart(
         ["month", "cur", "deals", "amount", "weighted"], rows, [r["weighted"] for r in data], width,
         tops=[tops[r["currency"]] for r in data])
 
 
 def _repeat_sales(data: list[dict], width: int) -> list[str]:
-    title = _title("First and repeat sales (bar: won amount)", width)
+    title = _title(i18n._("First and repeat sales (bar: won amount)"), width)
     if not data:
-        return title + ["no deals"]
-    rows = [[r["sales"], r["currency"], r["open"], r["won"], r["lost"], money.fmt(r["won_amount"]), _pc(r["share"]),
+        return title + [i18n._("no deals")]
+    rows = [[r["sales"], r["currency"], r["open"], r["won"], r["lost"], i18n.number(money.fmt(r["won_amount"])),
+             _pc(r["share"]),
              _pc(r["win_rate"])] for r in data]
     tops: dict = {}
     for r in data:
@@ -191,10 +201,10 @@ def _repeat_sales(data: list[dict], width: int) -> list[str]:
 
 def _activities(data: list[dict], width: int) -> list[str]:
     if not data:
-        return _title("Activities per person", width) + ["no activities"]
-    rows = [[r["person"] or "(nobody)", r["activities"], r["done"], r["pending"], r["overdue"], r["call"],
+        return _title(i18n._("Activities per person"), width) + [i18n._("no activities")]
+    rows = [[r["person"] or i18n._("(nobody)"), r["activities"], r["done"], r["pending"], r["overdue"], r["call"],
              r["meeting"], r["task"], r["email"]] for r in data]
-    return _title("Activities per person", width) + chart(
+    return _title(i18n._("Activities per person"), width) + chart(
         ["person", "all", "done", "pending", "overdue", "call", "meet", "task", "email"], rows,
         [r["activities"] for r in data], width)
 
