@@ -157,6 +157,7 @@ def one_run(a: Path, b: Path, bare: Path, k: int, whole: bool) -> dict:
     figures["plain git (add, commit, pull, push)"] = time.perf_counter() - start
     figures["check --since HEAD~1"] = timed(DEALCLI, "--dir", b, "check", "--since", "HEAD~1")
     figures["git diff --name-only HEAD~1"] = timed("git", "-C", b, "diff", "--name-only", "HEAD~1")
+    figures["dealcli --version (start-up)"] = timed(DEALCLI, "--version")
     sh("git", "-C", a, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
     figures.update(hook_figures(a, bare, k))
     if whole:
