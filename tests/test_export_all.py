@@ -58,7 +58,8 @@ def test_a_folder_export_imports_as_the_same_repository(full, tmp_path, fmt):
     target = fresh(tmp_path, f"copy-{fmt}")
     proc = Runner(target)("import", out, "--all", user=ADMIN)
     assert proc.returncode == 0, proc.stderr
-    assert "21 deals" in proc.stderr and "1 generators" in proc.stderr
+    n = len(list((full / "deals").glob("*.yaml")))  # the example repository's deals, as many as it has
+    assert f"{n} deals" in proc.stderr and "1 generators" in proc.stderr
     assert files_of(target) == files_of(full)
     assert Runner(target)("check", user=ADMIN).returncode == 0
 
