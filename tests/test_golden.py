@@ -24,6 +24,7 @@ import pytest
 from conftest import Runner
 
 GOLDEN = Path(__file__).parent / "golden"
+TOKYO = "東京オフィス移転プロジェクト（第二期・ネットワーク工事）"  # wide characters: two cells each
 ENV = {"COLUMNS": "100", "LINES": "40"}  # the repository is built at 100; each view is read at WIDTHS
 
 
@@ -91,8 +92,8 @@ def _build(run: Runner) -> dict:
     ids["quote"] = add("quote", "add", "Seats for Globex", "--company", ids["globex"], "--product", ids["seat"],
                        "--product", "Training day:1500", "--valid-until", "2026-04-30", "--comment", "Net 30")
     ids["romashka"] = add("company", "add", "ООО Ромашка (Санкт-Петербург)")
-    ids["tokyo"] = add("deal", "add", "東京オフィス移転プロジェクト（第二期・ネットワーク工事）", "--company", ids["romashka"],
-                       "--amount", "777000", "--currency", "JPY", "--close-date", "2026-03-12",
+    ids["tokyo"] = add("deal", "add", TOKYO, "--company", ids["romashka"], "--amount", "777000", "--currency", "JPY",
+                       "--close-date", "2026-03-12",
                        "--responsible", "пётр.иванов@example.com")
     ids["lead"] = add("lead", "add", "Warehouse scanners for three sites", "--contact-name", "Мария Кузнецова",
                       "--company-name", "Северный склад", "--email", "maria@sklad.example", "--amount", "4200",
@@ -176,7 +177,7 @@ def test_no_line_is_wider_than_the_terminal(fixed):
             over = [line for line in out.splitlines() if width_of(line) > width]
             assert not over, (name, width, over)
     wide = run.ok("--wide", "agenda", env={**ENV, "COLUMNS": "60"})
-    assert "東京オフィス移転プロジェクト（第二期・ネットワーク工事）" in wide and max(map(width_of, wide.splitlines())) > 60
+    assert TOKYO in wide and max(map(width_of, wide.splitlines())) > 60
     assert run.ok("agenda", "-w", env={**ENV, "COLUMNS": "60"}) == wide  # a global flag, after the command too
     narrow = run.ok("filter", env={**ENV, "COLUMNS": "60"})
     assert "東京オフィス" in narrow and "…" in narrow and "777000 JPY" not in narrow  # cut, currency column dropped
