@@ -161,8 +161,9 @@ def _version(value: bool) -> None:
 @_app.callback()
 def root(
     ctx: typer.Context,
-    dir: Annotated[Optional[str], typer.Option("--dir", metavar="PATH", help="The repository folder (else $DEALCLI_DIR, "
-                                               "else the nearest folder upwards holding dealcli.yaml).",
+    dir: Annotated[Optional[str], typer.Option("--dir", metavar="PATH", help="The repository folder "
+                                               "(else $DEALCLI_DIR, else the nearest folder upwards holding "
+                                               "dealcli.yaml).",
                                                show_default=False)] = None,
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Acting user (else $DEALCLI_USER, the "
                                                    "repository default, git user.email, $USER). With users, "
@@ -211,7 +212,8 @@ REGISTRY = {
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
-    "board": "views", "agenda": "activity", "remind": "activity", "calendar": "views", "export": "views", "import": "import_",
+    "board": "views", "agenda": "activity", "remind": "activity", "calendar": "views", "export": "views",
+    "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",

@@ -389,7 +389,8 @@ def builtin_days(b: Builtin, client: Client, today: dt.date, tz) -> int | None:
     if b.name == "lost_days":
         if any(r.get("status") == "open" for r in deals):
             return None
-        closed = [(local_day(r.get("closed_at"), tz), r.get("status")) for r in deals if r.get("status") in ("won", "lost")]
+        closed = [(local_day(r.get("closed_at"), tz), r.get("status")) for r in deals
+                  if r.get("status") in ("won", "lost")]
         closed = [c for c in closed if c[0]]
         if not closed:
             return None

@@ -201,7 +201,7 @@ def _is_right(kind: str, path: str) -> bool:
     from dealcli.kinds import RIGHTS
 
     parts = path.split(".")
-    return kind == "config" and any(len(r) == len(parts) and all(a in ("*", b) for a, b in zip(r, parts))
+    return kind == "config" and any(len(r) == len(parts) and all(a in ("*", b) for a, b in zip(r, parts, strict=True))
                                     for r in RIGHTS)
 
 

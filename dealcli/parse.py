@@ -100,7 +100,7 @@ def parse_product(spec: str, field: str = "product") -> ProductRow:
         refuse(parts[5][0] - 1, f"{len(parts) - 1} numbers after the name, at most 4")
     what = ("price", "quantity", "discount", "tax")
     values = []
-    for (at, text), label in zip(parts[1:], what):
+    for (at, text), label in zip(parts[1:], what, strict=False):
         number = text.rstrip()
         if label in ("discount", "tax") and number.endswith("%"):
             number = number[:-1]

@@ -29,9 +29,9 @@ lies before the cutoff). Its settings (the regularisation C and whether the opti
 are used, and which) are chosen on an inner backtest that lies wholly before the cutoff: trained on the
 origins up to cutoff - 2 x horizon, scored at cutoff - horizon against [cutoff - horizon,
 cutoff); the best AUC wins. When that split does not fit, cross-validation over the units on
-the training origins; DEFAULT_SETTINGS when neither can be measured (choose_settings). A score's reasons are the per-feature contributions to the log-odds,
-coefficient x standardised value: how far this unit's feature moves its odds from those of
-an average unit.
+the training origins; DEFAULT_SETTINGS when neither can be measured (choose_settings). A score's
+reasons are the per-feature contributions to the log-odds, coefficient x standardised value: how
+far this unit's feature moves its odds from those of an average unit.
 
 scikit-learn is an optional extra (`pip install 'dealcli[predict]'`), imported only here."""
 
@@ -289,17 +289,17 @@ class Model:
     validation: dict | None = None  # how the settings were chosen (see choose_settings)
 
     def logit(self, f: dict) -> float:
-        return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f)))
+        return self.intercept + sum(c * z for c, z in zip(self.coef, self.standard(f), strict=True))
 
     def standard(self, f: dict) -> list[float]:
-        return [(f[name] - m) / s for name, m, s in zip(self.names, self.mean, self.scale)]
+        return [(f[name] - m) / s for name, m, s in zip(self.names, self.mean, self.scale, strict=True)]
 
     def score(self, f: dict) -> float:
         z = self.logit(f)
         return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
     def contributions(self, f: dict) -> dict[str, float]:
-        return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f))}
+        return {name: c * z for name, c, z in zip(self.names, self.coef, self.standard(f), strict=True)}
 
 
 def origins(first: dt.date, cutoff: dt.date, horizon: int) -> list[dt.date]:
@@ -367,12 +367,12 @@ def choose_settings(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int
         splits = [(inner, val_feats, val_labels)]
         how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
     else:
-        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels)]
+        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels, strict=True)]
         fold = [f["_fold"] for f, _ in pairs]
         splits = []
         for k in range(FOLDS):
-            train_ = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
-            held = [(f, y) for (f, y), i in zip(pairs, fold) if i == k]
+            train_ = [(f, y) for (f, y), i in zip(pairs, fold, strict=True) if i != k]
+            held = [(f, y) for (f, y), i in zip(pairs, fold, strict=True) if i == k]
             splits.append(([([f for f, _ in train_], [y for _, y in train_])], [f for f, _ in held],
                            [y for _, y in held]))
         how = {"origin": None, "chosen": f"{FOLDS}-fold cross-validation over the units"}
@@ -554,8 +554,8 @@ def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = No
 def auc(scores: list[float], labels: list[int]) -> float | None:
     """Area under the ROC curve (the Mann-Whitney statistic, ties counted half); None when
     every label is the same."""
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
     if not pos or not neg:
         return None
     order = sorted(range(len(scores)), key=lambda i: scores[i])
@@ -568,7 +568,7 @@ def auc(scores: list[float], labels: list[int]) -> float | None:
         for k in range(i, j + 1):
             ranks[order[k]] = (i + j) / 2 + 1
         i = j + 1
-    rank_sum = sum(r for r, y in zip(ranks, labels) if y)
+    rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y)
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
@@ -577,7 +577,7 @@ def at_k(scores: list[float], labels: list[int], k: int) -> tuple[float, float]:
     remaining places: they count with the share of buyers among them (the expected value
     under a random order of the tie), so no id order decides a baseline's figure."""
     total = sum(labels)
-    pairs = sorted(zip(scores, labels), key=lambda sl: -sl[0])
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda sl: -sl[0])
     k = min(k, len(pairs))
     hits, taken, i = 0.0, 0, 0
     while taken < k:
@@ -625,5 +625,5 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
                      "k": k})
     return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
             "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
-            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef))),
+            "coefficients": dict(zip(model.names, (round(c, 3) for c in model.coef), strict=True)),
             "settings": {"C": model.C, "features": list(model.names), **(model.validation or {})}}

@@ -73,7 +73,7 @@ def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
     company and contacts ('Name (id)')."""
     quote, _ = model(s, ref)
     out = for_output(quote.to_dict())
-    for row, product in zip(out.get("products") or [], quote.products):
+    for row, product in zip(out.get("products") or [], quote.products, strict=True):
         row["total"] = product.total
     return (out, clients.label(s, "company", quote.company), [clients.label(s, "contact", c) for c in quote.contacts])
 

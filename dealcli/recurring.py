@@ -352,7 +352,8 @@ def spec_for(s: Session, p: Planned) -> deals.DealSpec:
         currency=part.get("currency"),
         company=part.get("company"),
         contacts=[str(c) for c in part.get("contacts") or []],
-        product_rows=[ProductRow.from_dict(r, ("deal", "products", i)) for i, r in enumerate(part.get("products") or [])],
+        product_rows=[ProductRow.from_dict(r, ("deal", "products", i))
+                      for i, r in enumerate(part.get("products") or [])],
         pipeline=part.get("pipeline"),
         stage=part.get("stage"),
         type=part.get("type"),

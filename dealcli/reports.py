@@ -8,7 +8,8 @@ funnel         per pipeline, per process stage and the success stage: `reached` 
                at least this far: a deal counts for every process stage up to the furthest one
                its history shows it in, and a won deal for all of them, even when it skipped
                stages), `entered` (deals the history shows in the stage itself), `in_stage`
-               (deals in it now: open ones, won ones for the success stage), `lost` (lost deals whose furthest stage it was), `conversion`
+               (deals in it now: open ones, won ones for the success stage), `lost` (lost deals whose
+               furthest stage it was), `conversion`
                (% of the previous stage's reached) and `of_first` (% of the first stage's).
 win_rate       per pipeline and overall: open, won, lost and won / (won + lost) in %.
 lost_reasons   lost deals by lost_reason: count and share of the lost deals.

@@ -167,8 +167,9 @@ def links_out(doc, lookup: Lookup, rel: str) -> list[Violation]:
             if isinstance(value, (dict, list)) or lookup.exists(link.target, str(value)):
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} does not exist "
-                                 f"({link.target}/{value}.yaml is missing)", field, value, rel, doc.line_of(where)))
+            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} "
+                                 f"does not exist ({link.target}/{value}.yaml is missing)", field, value, rel,
+                                 doc.line_of(where)))
     return out
 
 

@@ -122,7 +122,8 @@ def user_show(s: Session, ref: str) -> dict:
         raise NotFound(f"user {ref!r}: no such user")
     u = p.users[login]
     return {"login": login, "name": u.get("name"), "emails": list(u.get("emails") or []), "dept": u.get("dept"),
-            "roles": p.roles_of(login), "heads": [d for d, i in sorted(p.departments.items()) if i.get("head") == login]}
+            "roles": p.roles_of(login),
+            "heads": [d for d, i in sorted(p.departments.items()) if i.get("head") == login]}
 
 
 def whoami(s: Session) -> dict:
@@ -172,7 +173,8 @@ def dept_delete(s: Session, name: str) -> None:
     def change(depts: dict, config: dict) -> None:
         if name not in depts:
             raise NotFound(f"department {name!r}: no such department")
-        users = [u for u, info in (config.get("users") or {}).items() if isinstance(info, dict) and info.get("dept") == name]
+        users = [u for u, info in (config.get("users") or {}).items()
+                 if isinstance(info, dict) and info.get("dept") == name]
         subs = [d for d, info in depts.items() if isinstance(info, dict) and info.get("parent") == name]
         if users or subs:
             raise RuleViolation(Violation("department-in-use", f"department {name} still has "
@@ -270,7 +272,8 @@ def role_delete(s: Session, name: str) -> None:
         if name not in roles:
             raise NotFound(f"role {name!r}: no such role in dealcli.yaml"
                            + (" (built-in roles cannot be deleted)" if name in access.BUILTIN_ROLES else ""))
-        users = [u for u, i in (config.get("users") or {}).items() if isinstance(i, dict) and name in (i.get("roles") or [])]
+        users = [u for u, i in (config.get("users") or {}).items()
+                 if isinstance(i, dict) and name in (i.get("roles") or [])]
         if users and name not in access.BUILTIN_ROLES:
             raise RuleViolation(Violation("role-in-use", f"role {name} is given to {', '.join(users)}", "role", name))
         del roles[name]

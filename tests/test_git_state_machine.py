@@ -1,6 +1,6 @@
 """Issue 23's "Done when": a hypothesis state machine drives the REAL CLI (deal add, edit, move,
-close, comment, delete, import, recurring add/run, plain `git` and `dealcli sync`) by users of different roles — alice, a
-manager, and the boss, an admin — on two clones of a bare remote guarded by
+close, comment, delete, import, recurring add/run, plain `git` and `dealcli sync`) by users of
+different roles — alice, a manager, and the boss, an admin — on two clones of a bare remote guarded by
 `dealcli git-hook pre-receive` (with the pusher named as an authenticating server does). After
 every step it asserts:
 

@@ -472,6 +472,6 @@ def test_demo_prints_commands_that_can_be_pasted(tmp_path):
     assert re.search(r"deal show [0-9a-z]{10}$", show)  # the real id, not a variable
     assert commands[0] == "export DEALCLI_USER=demo@example.com"
     for command in (show, next(c for c in commands if " | head" in c)):
-        again = subprocess.run(["bash", "-c", f"{commands[0]}; {command}"], capture_output=True, text=True, cwd=tmp_path, env=env,
-                               timeout=60)
+        again = subprocess.run(["bash", "-c", f"{commands[0]}; {command}"], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, timeout=60)
         assert again.returncode == 0 and again.stdout.strip(), (command, again.stderr)

@@ -249,8 +249,8 @@ def correct(
 def move(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes the deal won, a "
-                                         "failure stage closes it lost.", show_default=False,
+    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes "
+                                         "the deal won, a failure stage closes it lost.", show_default=False,
                                          autocompletion=complete.stages)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,

@@ -19,10 +19,10 @@ contact_email, contact_phone, product, product_price, product_quantity, status, 
 
 Every row is checked first; if any row is bad nothing is written, every bad row is listed as
 FILE:LINE: COLUMN: VALUE: PROBLEM (the same problem on many rows once) and the exit code is 1;
-with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a success or failure stage is
-imported closed with its dates. Records exported by `dealcli export` (any format) are imported
-as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
-goes to stderr. See docs/import.md for each CRM's migration guide."""
+with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a
+success or failure stage is imported closed with its dates. Records exported by `dealcli export`
+(any format) are imported as they are (their id is kept when free). Prints the ids of the deals
+created or updated; a summary goes to stderr. See docs/import.md for each CRM's migration guide."""
 
 
 def register(app: typer.Typer) -> None:
@@ -37,8 +37,9 @@ def import_command(
                                                   help="Input format (default: from the file name, else "
                                                   "guessed from the content).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", metavar="bitrix24|pipedrive|hubspot|salesforce|"
-                                                  "amocrm|zoho|odoo|suitecrm|vtiger", help="Column names, stage names and quirks of "
-                                                  "another CRM's export.")] = None,
+                                                  "amocrm|zoho|odoo|suitecrm|vtiger",
+                                                  help="Column names, stage names and quirks of another CRM's "
+                                                  "export.")] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Read COLUMN "
                                                       "into FIELD (a deal field, company, contact, "
                                                       "contact_email, contact_phone, product, product_price, "
@@ -113,7 +114,8 @@ def import_command(
     s = session(ctx)
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
-        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
+        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key,
+        dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
         columns=columns.split(",") if columns is not None else None, report_file=report_file,

@@ -155,7 +155,8 @@ def edit(
     ops = pipelines.EditOps(
         add_stage=add_stage, name=name, after=after, before=before, color=color,
         semantics=semantics.value if semantics else None, probability=probability,
-        rename=[rename_stage] if rename_stage else [], recolor=[color_stage] if color_stage else [], move_stage=move_stage,
+        rename=[rename_stage] if rename_stage else [], recolor=[color_stage] if color_stage else [],
+        move_stage=move_stage,
         delete_stage=delete_stage, move_deals_to=move_deals_to, require=list(require or []),
         from_stage=from_stage, unrequire=list(unrequire or []), lost_reason_required=lost_reason, card_file=card,
         automation_file=automation,

@@ -74,7 +74,7 @@ def from_cdr(cells: list[str]) -> dict:
     if len(cells) < 17:
         raise MalformedInput.about("map", "{n} columns: an Asterisk CDR line has at least 17 (or give the file a "
                                    "header row and {0})", n=len(cells))
-    cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells)))
+    cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells), strict=False))
     return {"id": cdr["uniqueid"], "linked": cdr.get("linkedid") or "", "from": cdr["src"], "to": cdr["dst"],
             "start": cdr["start"], "duration": cdr["duration"], "talk": cdr["billsec"],
             "result": cdr["disposition"], "name": cdr["clid"]}

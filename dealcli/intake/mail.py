@@ -490,7 +490,7 @@ def in_order(found: list[tuple[str, object]]) -> list[tuple[str, object]]:
     if len(found) < 2:
         return found
     heads = []
-    for n, (label, get) in enumerate(found):
+    for n, (_label, get) in enumerate(found):
         try:
             msg = BytesHeaderParser(policy=policy.default).parsebytes(get())
             when, mid = _date(msg), _message_id(msg)

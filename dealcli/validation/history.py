@@ -18,7 +18,8 @@ def deal_problems(deal: Deal) -> list[Violation]:
             continue
         out.append(Violation(
             "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {shown(c.get('kept'), 200)} "
-            f"({c.get('kept_by') or '?'}), the other value was {shown(c.get('other'), 200)} ({c.get('other_by') or '?'}); "
+            f"({c.get('kept_by') or '?'}), the other value was {shown(c.get('other'), 200)} "
+            f"({c.get('other_by') or '?'}); "
             f"once decided: `dealcli deal edit {deal.id} --resolve {c.get('field')}`",
             f"conflicts.{n}", c.get("field")))
     history = [e for e in deal.history if isinstance(e, dict)]

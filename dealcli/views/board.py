@@ -245,7 +245,8 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
     lines += [_cut(x, width) for x in _money_lines(col["sum"], "sum ")]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], "wtd ")]
     if col.get("converted") and len(col["sum"]) > 1:
-        lines.append(_cut(f"= {money.fmt(col['converted']['sum'], col['converted']['currency'])} {col['converted']['currency']}", width))
+        conv = col["converted"]
+        lines.append(_cut(f"= {money.fmt(conv['sum'], conv['currency'])} {conv['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:

@@ -113,14 +113,15 @@ def text(view: Calendar) -> str:
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
     last = None
-    for r, stage in zip(cal["rows"], cal["names"]):
+    for r, stage in zip(cal["rows"], cal["names"], strict=True):
         if r["date"] != last:
             last = r["date"]
             day = dt.date.fromisoformat(last)
             out.append("")
             out.append(f"{day.strftime('%a')} {last}")
         amount = query.as_number(r.get("amount"))
-        amount_text = f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} {r.get('currency') or ''}".strip()
+        amount_text = (f"{money.fmt(Decimal(amount), r.get('currency')) if amount is not None else ''} "
+                       f"{r.get('currency') or ''}").strip()
         title = " ".join(str(r.get("title") or "").split())
         if len(title) > 40:
             title = title[:39] + "…"

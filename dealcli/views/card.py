@@ -56,7 +56,7 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
              "probability": f"{st.probability}%" if st.probability is not None else "",
              "color": st.color or "", "deals": counts.get(st.id, 0)} for i, st in enumerate(pipeline.stages)]
     if any(st.rotting_days for st in pipeline.stages):  # only when a stage sets it: tables keep their shape
-        for row, st in zip(rows, pipeline.stages):
+        for row, st in zip(rows, pipeline.stages, strict=True):
             row["rots after"] = f"{st.rotting_days}d" if st.rotting_days else ""
     colors = {st.id: st.color for st in pipeline.stages}
 

@@ -85,7 +85,7 @@ def xterm256(rgb: tuple[int, int, int]) -> int:
     cube_rgb = (levels[r], levels[g], levels[b])
     grey_i = max(0, min(23, round((sum(rgb) / 3 - 8) / 10)))
     grey = 8 + 10 * grey_i
-    dist = lambda a: sum((x - y) ** 2 for x, y in zip(a, rgb))  # noqa: E731
+    dist = lambda a: sum((x - y) ** 2 for x, y in zip(a, rgb, strict=True))  # noqa: E731
     return 232 + grey_i if dist((grey, grey, grey)) < dist(cube_rgb) else cube
 
 

@@ -188,7 +188,8 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
     legend = (f'<rect x="{left}" y="216" width="12" height="12" fill="{PAPER}" stroke="{SERIES}" stroke-width="1.5"/>'
               f'<text x="{left + 18}" y="226" class="lbl">amount</text>'
               f'<rect x="{left + 90}" y="216" width="12" height="12" fill="{SERIES}"/>'
-              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability (the number above each month)</text>')
+              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability '
+              '(the number above each month)</text>')
     return _svg(width, height, f"Forecast in {currency}: open amount and weighted amount by expected close month",
                 "".join(parts) + legend)
 
@@ -233,7 +234,8 @@ def board_html(b: dict) -> str:
             f'<div class="sum"><div>{m(f"stages/{i}/count", col["count"])} deal{"" if col["count"] == 1 else "s"}</div>'
             f'{money_lines}</div><ul class="cards">{"".join(cards)}</ul></div>')
     return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>Board: {esc(b["name"])} '
-            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
+            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} '
+            f'deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
             f'weighted {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
 
 
@@ -287,7 +289,8 @@ def win_rate_html(rows: list[dict]) -> str:
 def lost_reasons_html(rows: list[dict]) -> str:
     table = [[esc(r["reason"] or "(no reason)"), num(f"lost_reasons/{i}/deals", r["deals"]),
               num(f"lost_reasons/{i}/share", r["share"], suffix="%")] for i, r in enumerate(rows)]
-    chart = hbars([(r["reason"] or "(no reason)", r["deals"], str(r["deals"]), None) for r in rows], "Lost deals by reason")
+    chart = hbars([(r["reason"] or "(no reason)", r["deals"], str(r["deals"]), None) for r in rows],
+                  "Lost deals by reason")
     return (f'<section id="lost-reasons"><h2>Lost reasons</h2><div class="pair"><div>{chart}</div><div>'
             + (_table(["reason", "deals", "share"], table, "Lost deals by reason") if rows else "<p>No lost deals.</p>")
             + "</div></div></section>")
@@ -321,10 +324,12 @@ def won_revenue_html(data: dict) -> str:
     for group, empty in (("month", "unknown"), ("responsible", "nobody"), ("company", "no company"),
                          ("product", "no products")):
         rows = data[f"by_{group}"]
-        table = [[esc(r[group] or f"({empty})"), esc(r["currency"]), num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
+        table = [[esc(r[group] or f"({empty})"), esc(r["currency"]),
+                  num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
                   num(f"won_revenue/by_{group}/{i}/amount", r["amount"], cash=True)] for i, r in enumerate(rows)]
         chart = hbars([(f"{r[group] or '(' + empty + ')'} {r['currency']}", r["amount"],
-                        f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows], f"Won revenue by {group}")
+                        f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows],
+                       f"Won revenue by {group}")
         out.append(f'<h3>By {esc(group)}</h3><div class="pair"><div>{chart}</div><div>'
                    + (_table([group, "currency", "deals", "amount"], table, f"Won revenue by {group}", 2) if rows
                       else "<p>No won deals.</p>") + "</div></div>")
@@ -386,7 +391,7 @@ footer{padding:16px 24px;color:var(--muted);font-size:13px;border-top:1px solid 
  .card,table,svg,.pair{break-inside:avoid} section{break-before:auto} h2,h3{break-after:avoid}
  a{color:var(--ink);text-decoration:none}
 }
-""" % {"ink": INK, "muted": MUTED, "paper": PAPER, "series": SERIES}
+""" % {"ink": INK, "muted": MUTED, "paper": PAPER, "series": SERIES}  # noqa: E501 - the stylesheet, one rule a line
 
 SCRIPT = """
 (function(){
@@ -430,7 +435,8 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
         f'<meta name="generator" content="dealcli">'
         f"<title>{esc(title)} {esc(when)}</title><style>{STYLE}</style></head>\n"
         f'<body data-kind="{esc(kind)}"><header><h1>{esc(title)}</h1>'
-        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} {esc(when)}{esc(selection)}</div></header>'
+        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} '
+        f'{esc(when)}{esc(selection)}</div></header>'
         f'<nav aria-label="Sections">{"".join(links)}</nav><main>{filter_box}{"".join(parts)}</main>'
         f'<footer>Made by dealcli. The numbers are also in the JSON block of this page '
         f'(<code>report -f json</code>).</footer>'

@@ -59,7 +59,7 @@ def stage_labels(s, rows: list[dict], pipelines: list) -> list[tuple[str, str | 
     stage the pipeline does not have); None where the row has no stage."""
     names = stage_names(s)
     return [None if row.get("stage") is None else names.get((pipeline, row["stage"]), (str(row["stage"]), None))
-            for row, pipeline in zip(rows, pipelines)]
+            for row, pipeline in zip(rows, pipelines, strict=True)]
 
 
 def _is_num(v) -> bool:
@@ -104,7 +104,7 @@ def decorated(listing: Listing) -> list[dict]:
     """The table's rows: the stage's name in its colour, money with 2+ places (the columns in
     MONEY_COLUMNS are aligned right by render)."""
     out = []
-    for row, label in zip(listing.rows, listing.stages or [None] * len(listing.rows)):
+    for row, label in zip(listing.rows, listing.stages or [None] * len(listing.rows), strict=True):
         row = dict(row)
         if label is not None:
             row["stage"] = render.paint(*label)

@@ -137,7 +137,8 @@ def _stage_time(data: list[dict], width: int) -> list[str]:
 def _time_to_close(data: list[dict], width: int) -> list[str]:
     rows = [[f"{r['pipeline']} {r['status']}", r["deals"], r["avg_days"]] for r in data]
     unknown = sum(r.get("unknown", 0) for r in data)
-    tail = [f"{unknown} closed deal{'s' if unknown != 1 else ''} not counted: close date unknown (or before creation)"] \
+    tail = [f"{unknown} closed deal{'s' if unknown != 1 else ''} not counted: close date unknown "
+            "(or before creation)"] \
         if unknown else []
     return _title("Days from creation to close", width) + (
         chart(["pipeline", "deals", "avg days"], rows, [r["avg_days"] for r in data], width) if rows
