@@ -198,12 +198,12 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
         raise UsageError(f"editor {command!r}: {exc}") from None
     if not argv:
         raise UsageError("--editor: empty command")
-    tmp = str(files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-"))
+    tmp = files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-")
     keep = False
     try:
         while True:
             try:
-                code = subprocess.call([*argv, tmp])
+                code = subprocess.call([*argv, str(tmp)])
             except OSError as exc:
                 raise UsageError(f"editor {argv[0]!r}: {exc.strerror}") from None
             if code != 0:
@@ -212,10 +212,10 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
             if text == original:
                 s.notice(f"pipeline {doc.id}: no changes, nothing saved")
                 return None
-            _, problems = pipelines.check_text(s, doc, text, tmp)
+            _, problems = pipelines.check_text(s, doc, text, str(tmp))
             if not problems:
                 try:
-                    return pipelines.save_text(s, doc, text, tmp)
+                    return pipelines.save_text(s, doc, text, str(tmp))
                 except Conflict as exc:
                     keep = True
                     raise Conflict(f"{exc.message} (your edited copy is kept in {tmp})") from None

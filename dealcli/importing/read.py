@@ -425,7 +425,9 @@ def check_shape(value) -> str | None:
 
 
 def _surrogate(text: str) -> str:
-    return "\\u%04x" % ord(_SURROGATE.search(text).group())
+    found = _SURROGATE.search(text)
+    assert found is not None  # only called for a text the pattern matched
+    return "\\u%04x" % ord(found.group())
 
 
 def jsonl_records(source: Source, errors: list):

@@ -92,6 +92,7 @@ def _multipart(payload: bytes, content_type: str) -> list[tuple[str, str]]:
             pairs.append((str(name), str(filename)))
             continue
         raw = part.get_payload(decode=True) or b""
+        assert isinstance(raw, bytes)  # a non-multipart part decodes to bytes
         try:
             pairs.append((str(name), raw.decode(part.get_content_charset() or "utf-8")))
         except (UnicodeDecodeError, LookupError):

@@ -9,6 +9,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dealcli.errors import Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
@@ -26,7 +27,7 @@ class Doc:
     kind: str
     id: str
     path: Path
-    data: object
+    data: Any  # the parsed YAML: a mapping in every readable record file (check names the others)
     raw: bytes | None
 
     def line_of(self, path: tuple) -> int | None:

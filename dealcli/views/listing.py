@@ -90,7 +90,7 @@ def formatted(listing: Listing, fmt: str, width: int | None = None) -> tuple[str
     """(the text of `listing` in `fmt`, the columns left out). The table shows each stage's name
     in its colour and money with 2+ places (aligned right); with a `width` its long cells are
     cut and low-priority columns left out to fit it (views/fit.py)."""
-    rows, cols, hidden = listing.rows, listing.columns, []
+    rows, cols, hidden = listing.rows, listing.columns, list[str]()
     if fmt == "table":
         rows = decorated(listing)
         if width is not None:

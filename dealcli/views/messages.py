@@ -69,10 +69,10 @@ def import_notices(result, name: str) -> list[str]:
         out.append(f"{counted(result.renumbered, 'deal')} got a new id (their id was taken)")
     if result.coerced:
         items = list(result.coerced.items())
-        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
+        pairs = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
                  for (column, target), e in items[:6]]
         more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
-        out.append(f"values read into another form: {'; '.join(shown)}{more} (--report FILE lists them)")
+        out.append(f"values read into another form: {'; '.join(pairs)}{more} (--report FILE lists them)")
     for column, values in (result.unmapped.items() if result.dry_run else ()):
         shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
         more = f" and {len(values) - 20} more" if len(values) > 20 else ""

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dealcli import money
 from dealcli.views import render
@@ -202,7 +204,7 @@ def _activities(data: list[dict], width: int) -> list[str]:
         [r["activities"] for r in data], width)
 
 
-SECTION_TEXT = {
+SECTION_TEXT: dict[str, Callable[[Any, int], list[str]]] = {
     "funnel": _funnel, "win_rate": _win_rate, "lost_reasons": _lost_reasons, "stage_time": _stage_time,
     "time_to_close": _time_to_close, "won_revenue": _won_revenue, "forecast": _forecast,
     "repeat_sales": _repeat_sales, "activities": _activities,
