@@ -250,7 +250,7 @@ class Policy:
         stage)? The most permissive of the actor's roles wins."""
         record = record or {}
         rid = record_id or (str(record["id"]) if record.get("id") else None)
-        if actor not in self.users:
+        if actor is None or actor not in self.users:
             return Decision(False, actor, action, kind, rid, why="not a user of this repository")
         pipeline = str(record["pipeline"]) if kind == "deal" and record.get("pipeline") else None
         if stage is None and kind == "deal" and record.get("stage"):

@@ -547,9 +547,9 @@ def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
     from dealcli import clients
 
     out = show(s, ref)
-    part = out.get("deal") if isinstance(out.get("deal"), dict) else {}
+    part = given if isinstance(given := out.get("deal"), dict) else {}
     return (out, clients.label(s, "company", part.get("company")),
-            [clients.label(s, "contact", str(c)) for c in part.get("contacts") or []])
+            [clients.label(s, "contact", str(c)) or str(c) for c in part.get("contacts") or []])
 
 
 def show(s: Session, ref: str) -> dict:

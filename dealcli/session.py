@@ -33,7 +33,7 @@ def to_model(doc: Doc, cls=None):
 
     found = plain_problem(doc.data)
     if found:
-        raise CorruptData(doc.path, found[1], doc.line_of(found[0]))
+        raise CorruptData(str(doc.path), found[1], doc.line_of(found[0]))
     if cls is None:
         from dealcli.model import model_of
 
@@ -41,9 +41,9 @@ def to_model(doc: Doc, cls=None):
     try:
         obj = cls.from_dict(doc.data)
     except FieldError as exc:
-        raise CorruptData(doc.path, str(exc), doc.line_of(exc.path)) from None
+        raise CorruptData(str(doc.path), str(exc), doc.line_of(exc.path)) from None
     if getattr(obj, "id", doc.id) != doc.id:
-        raise CorruptData(doc.path, f"id {obj.id!r} does not match the file name {doc.id!r}",
+        raise CorruptData(str(doc.path), f"id {obj.id!r} does not match the file name {doc.id!r}",
                           doc.line_of(("id",)))
     return obj
 

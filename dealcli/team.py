@@ -6,6 +6,7 @@ users, changing them needs the settings right (the built-in admin role)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from dealcli import access
 from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
@@ -58,7 +59,7 @@ def _check_user(s: Session, login: str, data: dict, users: dict, config: dict) -
 def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: str | None = None,
              roles=()) -> dict:
     login = _name(login, "login")
-    record = {"name": name or login, "emails": [e.strip() for e in emails], "dept": dept,
+    record: dict[str, Any] = {"name": name or login, "emails": [e.strip() for e in emails], "dept": dept,
               "roles": list(roles) or ["manager"]}
     first = not (s.repo.config.get("users") or {})
 
@@ -178,8 +179,9 @@ def dept_delete(s: Session, name: str) -> None:
         subs = [d for d, info in depts.items() if isinstance(info, dict) and info.get("parent") == name]
         if users or subs:
             raise RuleViolation(Violation("department-in-use", f"department {name} still has "
-                                          + ", ".join(filter(None, [users and f"users {', '.join(users)}",
-                                                                    subs and f"sub-departments {', '.join(subs)}"])),
+                                          + ", ".join(filter(None, [
+                                              f"users {', '.join(users)}" if users else None,
+                                              f"sub-departments {', '.join(subs)}" if subs else None])),
                                           "department", name))
         del depts[name]
 

@@ -36,7 +36,8 @@ class ByWhat(str, enum.Enum):
     responsible = "responsible"
 
 
-ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table}, type=str)
+ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table},  # type: ignore[misc]
+                         type=str)  # members derived from Format
 
 
 def filter_cmd(
@@ -162,7 +163,7 @@ def export_cmd(
     format: Annotated[ExportFormat, typer.Option("--format", "-f", case_sensitive=False,
                                                  help="csv (flat, one row per deal, formulas "
                                                  "neutralised), tsv, json, jsonl, yaml (nested) or "
-                                                 "ids.")] = ExportFormat.csv,
+                                                 "ids.")] = ExportFormat["csv"],
 ) -> None:
     """Every field of every selected deal (all deals without expressions), product rows,
     comments and history included. The csv layout is documented in docs/filter.md; the jsonl

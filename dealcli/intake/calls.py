@@ -25,6 +25,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from dealcli import clients, ids, leads, timeutil
 from dealcli.errors import MalformedInput, NotFound, UsageError
@@ -43,7 +44,8 @@ SYNONYMS = {"uniqueid": "id", "call_id": "id", "callid": "id", "linkedid": "link
 RESULTS = {"answered": "answered", "answer": "answered", "ok": "answered", "no answer": "missed",
            "noanswer": "missed", "no_answer": "missed", "missed": "missed", "busy": "busy", "failed": "failed",
            "congestion": "failed", "cancel": "missed", "cancelled": "missed"}
-DEFAULTS = {"pipeline": None, "stage": None, "responsible": None, "extension_digits": 4, "lead_period": "day",
+DEFAULTS: dict[str, Any] = {
+            "pipeline": None, "stage": None, "responsible": None, "extension_digits": 4, "lead_period": "day",
             "unknown": {"missed": "lead", "answered": "deal", "outgoing": "ignore"}}
 PERIODS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}  # one lead per missed caller and period
 ACTIONS = ("lead", "deal", "ignore")
@@ -108,7 +110,8 @@ def _readable(leg: dict) -> dict:
 
     clean = route.readable_text
     byte = next(ord(ch) - 0xDC00 for ch in bad if "\udc80" <= ch <= "\udcff")
-    fixed = {"cdr": [clean(c) for c in cells]} if "cdr" in leg else {k: clean(v) for k, v in leg.items()}
+    fixed: dict[str, Any] = ({"cdr": [clean(c) for c in cells]} if "cdr" in leg
+                             else {k: clean(v) for k, v in leg.items()})
     fixed["unreadable"] = (f"byte 0x{byte:02X} in {clean(bad)!r} is not text in the file's encoding; correct "
                            "the text here and delete this key, or read the file with its encoding")
     return fixed

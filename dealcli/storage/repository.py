@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ class Repository:
         self._dir_before: dict = {}
         self._index = None
         self.committed: list = []  # ops of the transactions committed by this command
-        self.on_commit = None  # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
+        # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
+        self.on_commit: Callable[[list[Any], Any], None] | None = None
         self.refused: list = []  # journal entries recovery would not trust (a reader goes on; a writer stops)
         self._id: str | None = None
         self.guard = None  # access.Guard when the repository has users (installed by the Session)

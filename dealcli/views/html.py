@@ -16,7 +16,9 @@ report itself is embedded as JSON in <script id="report-data" type="application/
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dealcli import money
 from dealcli.views import render
@@ -38,8 +40,8 @@ def _rgb(color: str | None) -> tuple[int, int, int] | None:
 
 def luminance(color: str) -> float:
     def channel(c: int) -> float:
-        c = c / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        x = c / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
 
     r, g, b = _rgb(color) or (0, 0, 0)
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
@@ -70,7 +72,7 @@ def outline(color: str | None, against: str = PAPER, ratio: float = 3.0) -> str:
 
 
 def _fill(color: str | None) -> str:
-    return color if _rgb(color) else SERIES
+    return color if color and _rgb(color) else SERIES
 
 
 # -- text helpers -------------------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def grouped(value: Decimal, currency: str | None = None) -> str:
     text = money.fmt(value, currency)
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
-    parts = []
+    parts: list[str] = []
     while len(whole) > 3:
         parts.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -345,7 +347,7 @@ def activities_html(rows: list[dict]) -> str:
                else "<p>No activities.</p>") + "</section>")
 
 
-SECTION_HTML = {
+SECTION_HTML: dict[str, Callable[[Any], str]] = {
     "funnel": funnel_html, "forecast": forecast_html, "win_rate": win_rate_html,
     "lost_reasons": lost_reasons_html, "stage_time": stage_time_html, "time_to_close": time_to_close_html,
     "won_revenue": won_revenue_html, "activities": activities_html,
