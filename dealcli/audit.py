@@ -51,7 +51,7 @@ class Git:
     def __init__(self, cwd: Path, env: dict | None = None):
         self.cwd = Path(cwd)
         self.env = env
-        self._batch = None
+        self._batch: subprocess.Popen[bytes] | None = None
 
     def run(self, *args: str, check: bool = True) -> bytes:
         try:
@@ -72,6 +72,7 @@ class Git:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.cwd, env=self.env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._batch
+        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
         proc.stdin.write(f"{rev}:{path}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()
@@ -82,7 +83,7 @@ class Git:
         return data
 
     def close(self) -> None:
-        if self._batch is not None:
+        if self._batch is not None and self._batch.stdin is not None:
             self._batch.stdin.close()
             self._batch.wait()
             self._batch = None

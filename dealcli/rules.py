@@ -34,7 +34,8 @@ OWN_CHECK = ("recurring", "generators")  # their problems() read the model and s
 class Lookup(Protocol):
     """What a rule may ask about the repository it judges (the state after the change)."""
 
-    session: object  # a Session, for the rules of recurring templates and generators
+    @property
+    def session(self) -> object: ...  # a Session, for the rules of recurring templates and generators
     broken: set  # ids of pipelines whose file cannot be read: their deals are not judged
 
     def exists(self, kind: str, record_id: str) -> bool: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class Session:
     as_user: str | None = None
     now_text: str | None = None
     quiet: bool = False
-    notices: list[str] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)  # text, errors.Words, activities.Nudge, Written, ...
     alerts: list[str] = field(default_factory=list)  # like notices, but printed even with --quiet
     repo_root: Path | None = None
     # an identity the repository's own settings name (intake.user): trusted like the real one,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands import complete
 from dealcli.commands.options import (
     Format,
@@ -325,7 +325,7 @@ def comment(
     from dealcli import deals
 
     if text == "-" and deal_id != "-":
-        text = sys.stdin.read()
+        text = environment.current().stdin.read()
     ids = read_ids(deal_id)
     done = deals.comment(session(ctx), ids, text) if ids else []
     print_ids(d.id for d in done)
@@ -371,7 +371,7 @@ def delete(
     if not ids:
         return
     if not yes:
-        if deal_id == "-" or not sys.stdin.isatty():
+        if deal_id == "-" or not environment.current().stdin_isatty:
             raise UsageError("deal delete: pass --yes to delete without a prompt")
         resolved = s.repo.resolve("deals", ids[0])
         if not typer.confirm(f"Delete deal {resolved}?", err=True):

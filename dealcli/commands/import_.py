@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import session
 
 HELP = """Import deals (and the companies and contacts they name) from FILE, or - for stdin.
@@ -139,7 +139,7 @@ def import_command(
             render.write("".join(out))
             out.clear()
 
-    bar = messages.Progress() if sys.stderr.isatty() else None
+    bar = messages.Progress() if environment.current().stderr_isatty else None
     try:
         result = importing.run(s, opts, report=report, progress=bar)
     finally:

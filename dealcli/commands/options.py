@@ -4,11 +4,11 @@ to reach the Session, read ids from stdin and render."""
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands import complete
 
 
@@ -65,7 +65,7 @@ def confirm_delete(s, kind: str, ref: str, command: str, what: str) -> None:
     """Without --yes: ask on a terminal (no: exit 1); off a terminal, a usage error."""
     from dealcli.errors import UsageError
 
-    if not sys.stdin.isatty():
+    if not environment.current().stdin_isatty:
         raise UsageError(f"{command}: pass --yes to delete without a prompt")
     resolved = s.repo.resolve(kind, ref)
     if not typer.confirm(f"Delete {what} {resolved}?", err=True):
@@ -78,7 +78,7 @@ def read_ids(ref: str) -> list[str]:
     if ref != "-":
         return [ref]
     out = []
-    for line in sys.stdin:
+    for line in environment.current().stdin:
         word = line.strip().split()[0] if line.strip() else ""
         if word and not word.startswith("#"):
             out.append(word)

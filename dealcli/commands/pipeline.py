@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import Format, FormatOpt, print_ids, session
 
 app = typer.Typer(help="Pipelines, stages and the deal card (docs/pipelines.md).", no_args_is_help=True)
@@ -162,7 +162,7 @@ def edit(
         automation_file=automation,
     )
     if ops.is_empty():
-        if editor is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if editor is None and not (environment.current().stdin_isatty and environment.current().stdout_isatty):
             raise UsageError("pipeline edit: give an operation (see --help), or run it on a terminal to open "
                              "the file in $EDITOR (or pass --editor CMD)")
         saved = _edit_in_editor(s, pipeline_id, editor)
@@ -174,9 +174,9 @@ def edit(
     if card == "-" and automation == "-":
         raise UsageError("--card - and --automation - cannot both read stdin")
     if card == "-":
-        ops.card_text = sys.stdin.read()
+        ops.card_text = environment.current().stdin.read()
     if automation == "-":
-        ops.automation_text = sys.stdin.read()
+        ops.automation_text = environment.current().stdin.read()
     print_ids([pipelines.edit(s, pipeline_id, ops).id])
 
 

@@ -290,9 +290,10 @@ def default_pipeline(pipeline_id: str = "sales", name: str = "Sales") -> Pipelin
 MODEL_OF_KIND = kinds.MODEL_OF_KIND  # declared in dealcli/kinds.py
 
 
-def model_of(kind: str) -> type:
+def model_of(kind: str) -> type[Model]:
     """The model class of a record kind (imported when first needed)."""
     import importlib
 
     module, name = MODEL_OF_KIND[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+    cls: type[Model] = getattr(importlib.import_module(module), name)
+    return cls

@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
+from dealcli import env as environment
 from dealcli.errors import NotFound, UsageError
 from dealcli.storage import atomic
 
@@ -45,7 +45,7 @@ class Spool:
         self._fh = tempfile.TemporaryFile(prefix=prefix, suffix=".spool")  # noqa: SIM115 - unlinked at once on POSIX; kept open
         try:
             if ref == "-":
-                shutil.copyfileobj(sys.stdin.buffer, self._fh, CHUNK)
+                shutil.copyfileobj(environment.current().stdin.buffer, self._fh, CHUNK)
             else:
                 with open(ref, "rb") as src:
                     shutil.copyfileobj(src, self._fh, CHUNK)

@@ -25,7 +25,8 @@ def deal_problems(deal: Deal) -> list[Violation]:
     history = [e for e in deal.history if isinstance(e, dict)]
     times = [merge.when(e.get("at")) for e in history]
     for n in range(1, len(history)):
-        if times[n] and times[n - 1] and times[n] < times[n - 1] and history[n].get("backdated") is not True:
+        now, before = times[n], times[n - 1]
+        if now and before and now < before and history[n].get("backdated") is not True:
             out.append(Violation("history-order", f"deal {deal.id}: history event {n + 1} ({history[n].get('kind')} "
                                  f"at {history[n].get('at')}) comes before the one above it; history is kept in "
                                  "time order", f"history.{n}", history[n].get("at")))
@@ -51,14 +52,14 @@ def duplicate_notices(s) -> list[str]:
     """Likely duplicate companies and contacts: the same normalised name or e-mail."""
     out = []
     for kind, what in (("companies", "company"), ("contacts", "contact")):
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str, str], str] = {}
         for record_id, data in s.repo.records(kind, errors=[]):
             if not isinstance(data, dict):
                 continue
             # a name alone never links two contacts of different companies (nor does the import)
-            company = data.get("company") if kind == "contacts" and isinstance(data.get("company"), str) else ""
+            company = named if kind == "contacts" and isinstance(named := data.get("company"), str) else ""
             keys = [("name", _name_key(data.get("name")), company)]
-            emails = data.get("emails") if isinstance(data.get("emails"), list) else []
+            emails = given if isinstance(given := data.get("emails"), list) else []
             keys += [("e-mail", clients.norm(str(e)), "") for e in emails if e]
             for key in keys:
                 if not key[1]:

@@ -7,10 +7,10 @@ render only that Board."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from dealcli import env as environment
 from dealcli import money, query, stage_rules
 
 from dealcli.views import render
@@ -261,7 +261,7 @@ def column_lines(col: dict, width: int, cards: int | None) -> list[str]:
 
 def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     """The kanban on a terminal: stage columns side by side, wrapped into bands."""
-    width = width or shutil.get_terminal_size((80, 24)).columns
+    width = width or environment.current().width()
     board = render.printable(view.as_dict())  # titles and names from data never drive the terminal
     stages = board["stages"]
     n = max(1, len(stages))

@@ -72,8 +72,8 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         from dealcli import automation
 
         out += ["", "automation:"]
-        for rule in pipeline.automation:
-            out.append(render.printable(f"  {rule.id}: on {rule.when} {rule.stage}: {automation.describe(rule)}"))
+        for auto in pipeline.automation:
+            out.append(render.printable(f"  {auto.id}: on {auto.when} {auto.stage}: {automation.describe(auto)}"))
     card = cards.card_of(pipeline)
     out += ["", "card:" if card.fields else
             render.printable(f"card: no custom fields (`dealcli pipeline edit {pipeline.id} --card FILE` adds some)")]

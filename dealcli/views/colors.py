@@ -13,7 +13,8 @@ tty, no NO_COLOR, TERM not dumb)."""
 from __future__ import annotations
 
 import colorsys
-import os
+
+from dealcli import env as environment
 
 LOW, HIGH = 0.10, 0.30
 OVERDUE = "#D0021B"  # red, bold: overdue activities in `agenda`
@@ -57,7 +58,7 @@ MODES = ("16", "256", "truecolor")
 
 def mode() -> str:
     """The colour depth asked for with DEALCLI_COLOR (16 by default; `24bit` is truecolor)."""
-    asked = os.environ.get("DEALCLI_COLOR", "").strip().lower()
+    asked = environment.current().environ.get("DEALCLI_COLOR", "").strip().lower()
     return "truecolor" if asked in ("truecolor", "24bit") else asked if asked in MODES else "16"
 
 

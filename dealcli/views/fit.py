@@ -1,13 +1,12 @@
 """Tables that fit the terminal: long cells are cut with …, low-priority columns are dropped
 when cutting is not enough (`--wide` shows everything). The width is the terminal's
-(shutil.get_terminal_size: $COLUMNS first); output that is not a terminal is never fitted."""
+(env.Environment.width: $COLUMNS first); output that is not a terminal is never fitted."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 
+from dealcli import env as environment
 from dealcli.views import render
 
 GAP = 2  # tabulate "simple" puts two spaces between columns
@@ -22,13 +21,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def terminal_width() -> int | None:
     """The width to fit ($COLUMNS, else the terminal's), or None when stdout is not a terminal
     (a pipe or a file gets every column in full, as scripts expect)."""
-    try:
-        tty = sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty:
+    env = environment.current()
+    if not env.stdout_isatty:
         return None
-    return max(20, shutil.get_terminal_size((80, 24)).columns)
+    return max(20, env.width())
 
 
 def _visible(text: str) -> str:

@@ -5,7 +5,7 @@ the Session's notices through `text`."""
 
 from __future__ import annotations
 
-import sys
+from dealcli import env as environment
 
 
 def text(note, label=None) -> str:
@@ -104,7 +104,7 @@ class Progress:
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
 
     def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
+        self.stream = stream or environment.current().stderr
         self.shown = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:

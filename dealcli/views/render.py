@@ -10,8 +10,9 @@ import json
 import math
 import os
 import re
-import sys
 from decimal import Decimal
+
+from dealcli import env as environment
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "yaml", "ids")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -19,8 +20,7 @@ _json_str = json.encoder.encode_basestring  # a JSON string literal, non-ASCII k
 
 
 def color_enabled(stream=None) -> bool:
-    stream = stream or sys.stdout
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    return environment.current().colour(stream)
 
 
 def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
@@ -207,7 +207,7 @@ def tsv_escape(text: str) -> str:
 
 
 def write(text: str, stream=None) -> None:
-    stream = stream or sys.stdout
+    stream = stream or environment.current().stdout
     try:
         stream.write(text)
         stream.flush()

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from dealcli import env as environment
 from dealcli import money
 from dealcli.views import render
 
@@ -80,7 +80,7 @@ def _title(text: str, width: int) -> list[str]:
 
 
 def text(report: dict, width: int | None = None) -> str:
-    width = width or shutil.get_terminal_size((80, 24)).columns
+    width = width or environment.current().width()
     report = render.printable(report)  # names and reasons from data never drive the terminal
     width = max(40, width)
     head = f"Report: {report['deals']} deal{'' if report['deals'] == 1 else 's'}"
