@@ -172,7 +172,7 @@ def _checked(act: Activity) -> Activity:
     try:
         return act.validated()
     except FieldError as exc:
-        raise UsageError.about(Activity.field_name(exc.path[0]), "{0}: {problem}", problem=exc.message) from None
+        raise UsageError.about(Activity.field_name(str(exc.path[0])), "{0}: {problem}", problem=exc.message) from None
 
 
 _SPAN = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m?)?$")

@@ -208,7 +208,7 @@ def _mapped(form: dict, values: dict) -> dict:
             else:
                 out[group][attr] = value
         except UsageError as exc:  # about the form's field, named as the form names it
-            bad.append(Violation("form-field", exc.lines(lambda _field, n=name: f"field {n!r}")[0], name, value))
+            bad.append(Violation("form-field", exc.lines(lambda _field: f"field {name!r}")[0], name, value))  # noqa: B023 - called at once
     if bad:
         raise RuleViolation(bad)
     return out
