@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean docs messages
+.PHONY: demo test lint venv clean docs messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ demo: $(STAMP)
 # The suite runs on every core (pytest-xdist); `make test PYTEST_FLAGS=` runs it in one process.
 # UPDATE_GOLDEN=1 make test rewrites tests/golden/*.txt from the current output (review the diff).
 PYTEST_FLAGS ?= -n auto
-test: $(STAMP)
+test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+# The linter and the type checker, configured in pyproject.toml ([tool.ruff], [tool.mypy]): any finding fails.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
@@ -32,4 +37,4 @@ messages: $(STAMP)
 	$(BIN)/python scripts/messages.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache demo-repo
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-repo

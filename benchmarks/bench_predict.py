@@ -79,7 +79,8 @@ def main() -> None:
                 method = f"{row['method']} ({row['model']})" if row.get("model") else row["method"]
                 print(f"| {by} | {cutoff} | {horizon} | {counts} | {k} | {method} | {row['auc'] or 'n/a'} | "
                       f"{row['precision_at_k']} | {row['recall_at_k']} |")
-        print("\nModel settings, chosen on data wholly before each cutoff (inner backtest, else cross-validation over the units):\n")
+        print("\nModel settings, chosen on data wholly before each cutoff (inner backtest, else cross-validation "
+              "over the units):\n")
         print("| unit | cutoff | horizon | settings |")
         print("| --- | --- | --- | --- |")
         print("\n".join(settings))

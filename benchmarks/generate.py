@@ -3,10 +3,11 @@
     python benchmarks/generate.py OUT_DIR --deals 100000 [--seed 8] [--jobs 2]
 
 Every second deal has an activity (activities/, about 0.3 KB each; half of them done), so that
-the nudge after a deal write has many activity files around it. Deals are about 1.5 KB each: 1-4 product rows, comments, a history of 3-8 events, custom
-fields, spread over three pipelines (sales, partners, renewals) with statuses that agree with
-their stages, so `dealcli check` finds nothing wrong. Companies and contacts are real records
-that deals point at. Output is deterministic for a given seed and count.
+the nudge after a deal write has many activity files around it. Deals are about 1.5 KB each: 1-4
+product rows, comments, a history of 3-8 events, custom fields, spread over three pipelines
+(sales, partners, renewals) with statuses that agree with their stages, so `dealcli check` finds
+nothing wrong. Companies and contacts are real records that deals point at. Output is
+deterministic for a given seed and count.
 
 The files are written directly (no dealcli command per deal, no fsync) with the same YAML
 dumper dealcli uses, so they are byte-for-byte what dealcli would write; several processes

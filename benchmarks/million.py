@@ -170,7 +170,7 @@ def main() -> None:
     args = ap.parse_args()
     root = args.out or HERE / "out" / f"million-{args.deals}"
     root.parent.mkdir(parents=True, exist_ok=True)
-    log = (lambda m: print(m, file=sys.stderr))
+    def log(m): print(m, file=sys.stderr)
     load_before = os.getloadavg()
     made = ensure(root, args.deals, args.history, log)
     if args.generate_only:

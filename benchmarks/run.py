@@ -261,7 +261,8 @@ def measure_size(n: int, args, rows: list, tiny: Path, bare: Path, log) -> None:
         run_once(filt)  # builds or refreshes the cache
         if tw:
             tw.import_seconds()
-        cmds = {"filter": filt, "bare": [PY, str(bare), "one", "--name", "x"], "sweep": [PY, "-c", STAT_SWEEP, deals_dir]}
+        cmds = {"filter": filt, "bare": [PY, str(bare), "one", "--name", "x"],
+                "sweep": [PY, "-c", STAT_SWEEP, deals_dir]}
         if tw:
             cmds["task"] = tw.filter_cmd()
         if rg:
@@ -473,7 +474,7 @@ def main() -> None:
     tiny = ensure_repo(args.out, 10)
     info = machine()
     rows: list = []
-    log = (lambda m: print(m, file=sys.stderr))
+    def log(m): print(m, file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
         bare.write_text(BARE_TYPER)

@@ -251,7 +251,7 @@ class Policy:
         stage)? The most permissive of the actor's roles wins."""
         record = record or {}
         rid = record_id or (str(record["id"]) if record.get("id") else None)
-        if actor not in self.users:
+        if actor is None or actor not in self.users:
             return Decision(False, actor, action, kind, rid, why="not a user of this repository")
         pipeline = str(record["pipeline"]) if kind == "deal" and record.get("pipeline") else None
         if stage is None and kind == "deal" and record.get("stage"):
@@ -280,8 +280,9 @@ class Policy:
         if new is None:
             return "delete", None
         if kind == "deal":
-            if old.get("status") in ("won", "lost") and (new.get("status") == "open" or old.get("stage") !=
-                                                         new.get("stage") or old.get("pipeline") != new.get("pipeline")):
+            if old.get("status") in ("won", "lost") and (new.get("status") == "open" or old.get("stage")
+                                                         != new.get("stage")
+                                                         or old.get("pipeline") != new.get("pipeline")):
                 return "reopen", None  # a won deal made lost is reopened first (a merge can do it in one step)
             if old.get("stage") != new.get("stage") or old.get("pipeline") != new.get("pipeline"):
                 return "move", str(new.get("stage") or "")
@@ -316,7 +317,8 @@ class Policy:
             stage = str(into["stage"])
             first = entry(str(into.get("pipeline") or "")) if entry is not None else None
             if stage != first:
-                d = self.decide(actor, "move", "deal", {**into, "responsible": into.get("responsible") or owner_of(kind, new)}, record_id, stage)
+                d = self.decide(actor, "move", "deal", {**into, "responsible": into.get("responsible")
+                                                        or owner_of(kind, new)}, record_id, stage)
                 d.action, d.kind, d.into = action, kind, stage
                 out.append(d)
         if old is not None and new is not None and owner_of(kind, old) != owner_of(kind, new):
@@ -491,7 +493,8 @@ def config_problems(config: dict) -> list:
         for email in u.get("emails") or []:
             key = str(email).lower()
             if key in seen and seen[key] != login:
-                bad("access-config", f"e-mail {email} belongs to users {seen[key]} and {login}", f"users.{login}.emails")
+                bad("access-config", f"e-mail {email} belongs to users {seen[key]} and {login}",
+                    f"users.{login}.emails")
             seen[key] = login
     for d, info in p.departments.items():
         if info.get("head") and str(info["head"]) not in p.users:

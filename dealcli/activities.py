@@ -25,6 +25,7 @@ from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, Usa
 from dealcli.model.activity import TYPES, Activity
 from dealcli.session import Session, to_model
 from dealcli import i18n
+from dealcli.storage.repository import Doc
 
 DEFAULT_WORKING_DAYS = 3
 NUDGE_LINES = 3  # per-deal hints before they are summed up in one line
@@ -113,7 +114,7 @@ def working_hours(s: Session) -> tuple[dt.time, dt.time]:
     try:
         start, end = (dt.time.fromisoformat(part.strip()) for part in str(text).split("-"))
     except ValueError:
-        start = end = None
+        start = end = None  # type: ignore[assignment]  # refused just below
     if start is None or end is None or start >= end:
         from dealcli.errors import CorruptData
 
@@ -131,11 +132,10 @@ def default_due(s: Session) -> dt.datetime:
     if due.minute or due.second or due.microsecond:
         due = due.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     start, end = working_hours(s)
-    at_start = dict(hour=start.hour, minute=start.minute, second=0, microsecond=0)
     if due.time() < start:
-        due = due.replace(**at_start)
+        due = due.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
     elif due.time() >= end:
-        due = timeutil.add_working_days(due, 1).replace(**at_start)
+        due = timeutil.add_working_days(due, 1).replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
     return due
 
 
@@ -175,7 +175,7 @@ def _checked(act: Activity) -> Activity:
     try:
         return act.validated()
     except FieldError as exc:
-        raise UsageError.about(Activity.field_name(exc.path[0]), "{0}: {problem}", problem=exc.message) from None
+        raise UsageError.about(Activity.field_name(str(exc.path[0])), "{0}: {problem}", problem=exc.message) from None
 
 
 _SPAN = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m?)?$")
@@ -254,7 +254,7 @@ def _extras(description: str | None, duration: int | None, remind_before: int | 
     return out
 
 
-def _load(s: Session, activity_id: str) -> tuple[Activity, object]:
+def _load(s: Session, activity_id: str) -> tuple[Activity, Doc]:
     doc = s.repo.load("activities", activity_id)
     return to_model(doc, Activity), doc
 

@@ -54,8 +54,8 @@ class Git:
     def __init__(self, cwd: Path, env: dict | None = None):
         self.cwd = Path(cwd)
         self.env = env
-        self._batch: subprocess.Popen | None = None
-        self._check: subprocess.Popen | None = None
+        self._batch: subprocess.Popen[bytes] | None = None
+        self._check: subprocess.Popen[bytes] | None = None
         self._changed: dict[tuple[str | None, str], frozenset[str]] = {}
 
     def run(self, *args: str, check: bool = True) -> bytes:
@@ -85,6 +85,7 @@ class Git:
             self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.cwd, env=self.env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._batch
+        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
         proc.stdin.write(f"{name}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()

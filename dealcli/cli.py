@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli import __version__, i18n
+from dealcli import env as environment
 
 HELP = """A scriptable command-line CRM for deals, kept as one YAML file per record.
 
@@ -52,15 +53,16 @@ def _plain_metavars() -> None:
             return ""
         return {"int": "N", "float": "NUMBER"}.get(inner, "TEXT")
 
-    core._TyperParameter.display_type = display_type
-    core.TyperArgument.display_name_raw = property(lambda self: self.metavar or self.name.upper())
+    core._TyperParameter.display_type = display_type  # type: ignore[method-assign]  # Typer's help patched, see above
+    core.TyperArgument.display_name_raw = property(  # type: ignore[method-assign,assignment]  # Typer patched
+        lambda self: self.metavar or self.name.upper())
 
     def usage_name(self) -> str:
         name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
         return name + ("..." if self.nargs != 1 else "")
 
-    core.TyperArgument._usage_display_name = usage_name
-    core._TyperParameter._dealcli_plain = True
+    core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]  # Typer's help patched, see above
+    core._TyperParameter._dealcli_plain = True  # type: ignore[attr-defined]  # our mark: patched once
 
 
 _plain_metavars()
@@ -149,8 +151,8 @@ def _light_coercion() -> None:
             self._runtime_param = light(self.type_descriptor) or _coercion.build_runtime_param(self.type_descriptor)
         return self._runtime_param
 
-    core._TyperParameter.get_runtime_param = get_runtime_param
-    core._TyperParameter._dealcli_light = True
+    core._TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]  # Typer's help patched, see above
+    core._TyperParameter._dealcli_light = True  # type: ignore[attr-defined]  # our mark: patched once
 
 
 _light_coercion()
@@ -171,8 +173,9 @@ def _version(value: bool) -> None:
 @_app.callback()
 def root(
     ctx: typer.Context,
-    dir: Annotated[Optional[str], typer.Option("--dir", metavar="PATH", help="The repository folder (else $DEALCLI_DIR, "
-                                               "else the nearest folder upwards holding dealcli.yaml).",
+    dir: Annotated[Optional[str], typer.Option("--dir", metavar="PATH", help="The repository folder "
+                                               "(else $DEALCLI_DIR, else the nearest folder upwards holding "
+                                               "dealcli.yaml).",
                                                show_default=False)] = None,
     as_user: Annotated[Optional[str], typer.Option("--as", metavar="USER", help="Acting user (else $DEALCLI_USER, the "
                                                    "repository default, git user.email, $USER). With users, "
@@ -226,7 +229,8 @@ REGISTRY = {
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
-    "board": "views", "agenda": "activity", "remind": "activity", "calendar": "views", "export": "views", "import": "import_",
+    "board": "views", "agenda": "activity", "remind": "activity", "calendar": "views", "export": "views",
+    "import": "import_",
     "company": "clients", "contact": "clients", "product": "product", "lead": "lead", "quote": "quote",
     "activity": "activity", "recurring": "recurring", "report": "report", "intake": "intake",
     "generator": "generator", "predict": "predict", "git": "git", "merge-file": "git", "sync": "git",
@@ -335,8 +339,9 @@ def _err(line: str) -> None:
     from dealcli.views.render import printable  # a value quoted from data never drives the terminal
 
     try:
-        sys.stderr.write(f"dealcli: {printable(line, keep_newlines=True)}\n")
-        sys.stderr.flush()
+        stderr = environment.current().stderr
+        stderr.write(f"dealcli: {printable(line, keep_newlines=True)}\n")
+        stderr.flush()
     except (BrokenPipeError, OSError):
         pass
 
@@ -408,10 +413,10 @@ def _after_success(s) -> None:
         automation.run_after_commit(s)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None = None) -> None:
     from dealcli.errors import DealcliError, PipeClosed
 
-    code, args = 0, []
+    code, args = 0, list[str]()
     words: list = []  # the labeller, built only when a message is about fields
 
     def label(field: str) -> str:
@@ -459,6 +464,13 @@ def main(argv: list[str] | None = None) -> None:
             error=f"{type(exc).__name__}: {exc}"))
         code = 70
     sys.exit(code)
+
+
+def main(argv: list[str] | None = None, env: environment.Environment | None = None) -> None:
+    """The console script: one run of dealcli with `argv` (else sys.argv) and `env`, the streams,
+    terminal and variables it talks to (else the process's: dealcli/env.py)."""
+    with environment.using(env or environment.Environment.of_process()):
+        _main(argv)
 
 
 if __name__ == "__main__":

@@ -450,7 +450,7 @@ def label(s: Session, which: str, record_id: str | None) -> str | None:
 def link_to_company(s: Session, contact_ids: list[str], company_id: str | None) -> list[str]:
     """Contacts of a new deal that belong to no company join the deal's company. Returns the
     ids of the contacts changed."""
-    changed = []
+    changed: list[str] = []
     if not company_id:
         return changed
     with s.repo.transaction():

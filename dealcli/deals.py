@@ -83,7 +83,7 @@ def row_changes(before: list, after: list) -> list[dict]:
         old = before[i].to_dict() if i < len(before) else None
         new = after[i].to_dict() if i < len(after) else None
         if old is None:
-            out.append({"row": i + 1, "added": new.get("name")})
+            out.append({"row": i + 1, "added": after[i].name})
         elif new is None:
             out.append({"row": i + 1, "removed": old.get("name")})
         else:
@@ -560,6 +560,8 @@ def unlink(s: Session, field_name: str, record_id: str) -> list[str]:
         for deal_id in linked_to(s, field_name, record_id):
             deal, doc = s.load_deal(deal_id)
             note = f"{field_name.rstrip('s') if field_name != 'company' else 'company'} {record_id} deleted"
+            old: object
+            new: object
             if field_name == "company":
                 old, deal.company = deal.company, None
                 new = None

@@ -1,7 +1,7 @@
-"""`company merge A B` / `contact merge A B`: fold duplicate B into A. Every link to B is re-pointed to A, B's e-mails, phones and custom
-fields are added to A, the merge is recorded in A's history (and in each re-pointed deal's),
-and B is deleted: ONE transaction, all or nothing. What links a client is what dealcli/kinds.py
-declares (deals, contacts' company, quotes, recurring templates' deal part)."""
+"""`company merge A B` / `contact merge A B`: fold duplicate B into A. Every link to B is re-pointed
+to A, B's e-mails, phones and custom fields are added to A, the merge is recorded in A's history
+(and in each re-pointed deal's), and B is deleted: ONE transaction, all or nothing. What links a
+client is what dealcli/kinds.py declares (deals, contacts' company, quotes, recurring templates' deal part)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,11 @@ place that turns them into a line on stderr and that exit code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Self
+
+Label = Callable[[str], str]  # how a field is named to the reader (the edge: as the option typed)
 
 
 def plain_label(field: str) -> str:
@@ -12,7 +16,8 @@ def plain_label(field: str) -> str:
     return field.replace("_", "-")
 
 
-def word(template: str, fields: tuple, values: dict, label=plain_label, translate: bool = True) -> str:
+def word(template: str, fields: tuple[str, ...], values: dict[str, Any], label: Label = plain_label,
+         translate: bool = True) -> str:
     """`template` (translated, dealcli/i18n.py) with {0}, {1}, ... replaced by the labels of
     `fields` and {name} by `values` (values are inserted, never read as a template)."""
     if translate:
@@ -22,7 +27,7 @@ def word(template: str, fields: tuple, values: dict, label=plain_label, translat
     return template.format(*(label(f) for f in fields), **values)
 
 
-def shown(value, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60) -> str:
     """A value inside a message, worded as the CLI prints values (never a Python repr): text
     quoted ('won'), numbers as their exact decimal text (18500.00), true/false, null, dates in
     ISO 8601, lists and mappings as the CLI's JSON; cut at `limit` characters."""
@@ -42,7 +47,7 @@ def shown(value, limit: int = 60) -> str:
     elif isinstance(value, (list, tuple, dict)):
         from dealcli.views import render
 
-        text = render.json_text(render.jsonable(value))
+        text = render.json_text(render.jsonable(value))  # type: ignore[no-untyped-call]  # views are not strict
     else:
         text = str(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -53,11 +58,11 @@ class Words:
     """A text about fields (a notice, a saved reason), worded like DealcliError.about: by the edge
     as options, elsewhere with plain field names (str())."""
 
-    fields: tuple
+    fields: tuple[str, ...]
     template: str
-    values: dict
+    values: dict[str, Any]
 
-    def worded(self, label=plain_label) -> str:
+    def worded(self, label: Label = plain_label) -> str:
         return word(self.template, self.fields, self.values, label)
 
     def __str__(self) -> str:
@@ -77,16 +82,16 @@ class Words:
 
 class DealcliError(Exception):
     exit_code = 1
-    fields: tuple = ()  # the core's parameters the error is about (see about())
+    fields: tuple[str, ...] = ()  # the core's parameters the error is about (see about())
     template: str | None = None
-    values: dict = {}
+    values: dict[str, Any] = {}
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
     @classmethod
-    def about(cls, fields: str | tuple, template: str, **values):
+    def about(cls, fields: str | tuple[str, ...], template: str, **values: Any) -> Self:
         """An error about values a caller gave, as data. `fields` names the core's parameters
         it is about (`count`, `move_deals_to`); `template` refers to them as {0}, {1}, ... and
         to `values` by name. The core never words an option: the edge (cli.main) words each
@@ -103,7 +108,7 @@ class DealcliError(Exception):
         """The message as Words when the error is about fields, else as text."""
         return Words(self.fields, self.template, self.values) if self.template is not None else self.message
 
-    def lines(self, label=None) -> list[str]:
+    def lines(self, label: Label | None = None) -> list[str]:
         """The message, one line per problem; `label(field)` words the fields (the edge)."""
         if label is not None and self.template is not None:
             return [word(self.template, self.fields, self.values, label)]
@@ -121,19 +126,20 @@ class Violation:
     path: str | None = None
     line: int | None = None
     # a message about values a caller gave: the template and its parts (see DealcliError.about)
-    about: tuple | None = None  # (fields, template, values)
+    about: tuple[tuple[str, ...], str, dict[str, Any]] | None = None  # (fields, template, values)
 
     @classmethod
-    def of(cls, rule: str, fields: str | tuple, template: str, field: str | None = None, value=None, **values):
+    def of(cls, rule: str, fields: str | tuple[str, ...], template: str, field: str | None = None, value: object = None,
+           **values: Any) -> Self:
         fields = (fields,) if isinstance(fields, str) else tuple(fields)
         # the message kept as data (check -f json) is English; worded() translates (dealcli/i18n.py)
         return cls(rule, word(template, fields, values, translate=False), field, value,
                    about=(fields, template, values))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "about"}
 
-    def worded(self, label=None) -> str:
+    def worded(self, label: Label | None = None) -> str:
         from dealcli.i18n import language
 
         message = self.message
@@ -159,7 +165,7 @@ class RuleViolation(DealcliError):
         self.violations = violations
         super().__init__("; ".join(str(v) for v in violations))
 
-    def lines(self, label=None) -> list[str]:
+    def lines(self, label: Label | None = None) -> list[str]:
         return [v.worded(label) for v in self.violations]
 
 
@@ -233,15 +239,15 @@ class PipeClosed(DealcliError):
 class FieldError(Exception):
     """A value in a record is of the wrong type; `path` locates it inside the record."""
 
-    path: tuple
+    path: tuple[str | int, ...]
     message: str
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{dotted(self.path)}: {self.message}"
 
 
-def dotted(path: tuple) -> str:
+def dotted(path: tuple[str | int, ...]) -> str:
     out = ""
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))

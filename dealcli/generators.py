@@ -395,20 +395,21 @@ def builtin_days(b: Builtin, client: Client, today: dt.date, tz) -> int | None:
     deals = client.deals
     if b.name == "last_won_days":
         days = [local_day(r.get("closed_at"), tz) for r in deals if r.get("status") == "won"]
-        days = [d for d in days if d]
-        return (today - max(days)).days if days else None
+        won = [d for d in days if d]
+        return (today - max(won)).days if won else None
     if b.name == "lost_days":
         if any(r.get("status") == "open" for r in deals):
             return None
-        closed = [(local_day(r.get("closed_at"), tz), r.get("status")) for r in deals if r.get("status") in ("won", "lost")]
+        closed = [(local_day(r.get("closed_at"), tz), r.get("status")) for r in deals
+                  if r.get("status") in ("won", "lost")]
         closed = [c for c in closed if c[0]]
         if not closed:
             return None
         day, status = max(closed, key=lambda c: (c[0], c[1] == "lost"))
-        return (today - day).days if status == "lost" else None
+        return (today - day).days if status == "lost" and day else None
     if b.name == "no_deal_days":
-        days = [d for d in (deal_day(r, tz) for r in deals) if d]
-        return (today - max(days)).days if days else None
+        seen = [d for d in (deal_day(r, tz) for r in deals) if d]
+        return (today - max(seen)).days if seen else None
     return None
 
 
@@ -621,7 +622,7 @@ def _act(s: Session, sc: Scenario, p: Planned, dry_run: bool) -> None:
         return
     if dry_run:
         p.done = p.done if sc.deal is not None else "would plan"
-    elif s.repo.exists("deals", target):
+    elif target is not None and s.repo.exists("deals", target):
         act = sc.activity
         activities.add(s, target, act["type"], act["subject"], act.get("due"), activity_id=activity_id)
         # a deal whose activity is missing (a hand-deleted activity, an older run): completed

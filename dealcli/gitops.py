@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from dealcli.errors import CorruptData, DealcliError, NotFound, UsageError
 from dealcli.session import Session
@@ -214,8 +215,8 @@ def author_of(s: Session) -> str:
     """`Name <email>` for the acting user: the e-mail of the user record if any, else the login."""
     user = s.user
     email = None
-    users = s.repo.config.get("users") if isinstance(s.repo.config.get("users"), dict) else {}
-    record = users.get(user) if isinstance(users.get(user), dict) else {}
+    users = known if isinstance(known := s.repo.config.get("users"), dict) else {}
+    record = given if isinstance(given := users.get(user), dict) else {}
     for key in ("email", "emails"):
         value = record.get(key)
         if isinstance(value, list) and value:
@@ -346,12 +347,13 @@ def sync(s: Session, mode: str | None = None, remote: str | None = None, push: b
     again when the remote moved in between (up to `retries` times). Beside the plain git commands
     (add, commit, pull, push) it runs only cheap ones: nothing here reads every file again."""
     root = s.repo.root
-    settings = s.repo.config.get("git") if isinstance(s.repo.config.get("git"), dict) else {}
+    settings = given if isinstance(given := s.repo.config.get("git"), dict) else {}
     mode = mode or settings.get("pull") or "rebase"
     if mode not in PULL_MODES:
         raise UsageError(i18n._("pull mode {mode!r}: expected rebase or merge").format(mode=mode))
     setup(s)
-    report = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [], "relocated": []}
+    report: dict[str, Any] = {"committed": False, "pulled": False, "pushed": False, "kept": [], "problems": [],
+                              "relocated": []}
     before = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout.strip() or None
     env = _identity_env(s, root)
     report["committed"] = commit(s, None, f"dealcli sync by {s.user}", env=env)

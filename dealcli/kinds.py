@@ -17,7 +17,9 @@ without the flag, a delete of a linked target is refused (rule `linked`), for ev
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 CLEAR, CASCADE = "clear", "cascade"
 
@@ -97,7 +99,8 @@ SCHEMA_OF_KIND: dict[str, str] = {**{k.folder: k.schema for k in KINDS}, "config
 ACCESS_OF_FOLDER: dict[str, str] = {**{k.folder: k.access for k in KINDS}, "config": "settings", "file": "settings"}
 
 
-def values_at(data, path: tuple, at: tuple = ()):
+def values_at(data: Any, path: tuple[str, ...],
+              at: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """(concrete path, value) for every value at a link's `path` in a record ('*' = each list
     item); empty values are skipped."""
     if not path:
@@ -112,7 +115,7 @@ def values_at(data, path: tuple, at: tuple = ()):
         yield from values_at(data[head], rest, at + (head,))
 
 
-def link_keys(folder: str, data) -> list[tuple[str, str]]:
+def link_keys(folder: str, data: Any) -> list[tuple[str, str]]:
     """("link:<target folder>", id) for every link a record holds: the index's lookup keys that
     find the records linking to a target (check --since's link neighbours)."""
     out = []

@@ -16,6 +16,7 @@ from dealcli.errors import UsageError
 from dealcli.model import Deal
 from dealcli.model.lead import STATUSES, Lead
 from dealcli.session import Session, to_model
+from dealcli.storage.repository import Doc
 from dealcli.i18n import _
 
 
@@ -48,7 +49,7 @@ def load(s: Session, ref: str):
     return s.readable(s.repo.load("leads", s.repo.resolve("leads", ref)))
 
 
-def model(s: Session, ref: str) -> tuple[Lead, object]:
+def model(s: Session, ref: str) -> tuple[Lead, Doc]:
     """The lead `ref` names as its model, and the Doc it was read from (for an update)."""
     doc = load(s, ref)
     return to_model(doc, Lead), doc

@@ -147,6 +147,7 @@ def _settle(s: Session, which: str, record_id: str, found: Links) -> None:
     """Each link to `record_id` as its on_delete says (kinds.py), in the caller's transaction."""
     deal_field, keys = LINKS[which]
     if found.deals:
+        assert deal_field is not None  # deals were found by this link
         deals.unlink(s, deal_field, record_id)
     on_delete = {k.folder: link.on_delete for k, link in kinds.links_in(KIND[which])}
     for other_kind, docs in found.others.items():

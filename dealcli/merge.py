@@ -27,8 +27,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
+
 from dealcli import i18n
+
+if TYPE_CHECKING:
+    from dealcli.model import Pipeline
 
 MISSING = object()
 EVENT_KEYS = ("comments", "history", "conflicts")
@@ -202,7 +206,7 @@ def _is_right(kind: str, path: str) -> bool:
     from dealcli.kinds import RIGHTS
 
     parts = path.split(".")
-    return kind == "config" and any(len(r) == len(parts) and all(a in ("*", b) for a, b in zip(r, parts))
+    return kind == "config" and any(len(r) == len(parts) and all(a in ("*", b) for a, b in zip(r, parts, strict=True))
                                     for r in RIGHTS)
 
 
@@ -275,7 +279,7 @@ def _merge_keyed(base: list, ours: list, theirs: list, path: str, ctx: Context, 
     for item_id in [i for i in b if i not in o and i in t]:
         if item_id not in order:
             order.append(item_id)
-    out = []
+    out: list[Any] = []
     for item_id in order:
         label = item_id.split("=", 1)[1] if item_id.startswith(f"{ident}=") else str(len(out))
         value = merge_value(b.get(item_id, MISSING), o.get(item_id, MISSING), t.get(item_id, MISSING),
@@ -286,7 +290,7 @@ def _merge_keyed(base: list, ours: list, theirs: list, path: str, ctx: Context, 
 
 
 # -- deals -------------------------------------------------------------------------------------------
-PipelineLoader = Callable[[str], object]  # pipeline id -> model.Pipeline or None
+PipelineLoader = Callable[[str], "Pipeline | None"]  # pipeline id -> model.Pipeline or None
 
 
 def merge_deal(base: dict, ours: dict, theirs: dict, ctx: Context, pipelines: PipelineLoader,
@@ -451,7 +455,7 @@ def _record_conflicts(out: dict, ctx: Context, user: str) -> dict:
     history = list(_as_list(out.get("history")))
     conflicts = list(_as_list(out.get("conflicts")))
     for c in ctx.conflicts:
-        at = max((t for t in (c.kept_at, c.other_at) if when(t)), key=when, default=None)
+        at = max((t for t in (c.kept_at, c.other_at) if when(t)), key=lambda t: when(t) or _EPOCH, default=None)
         history.append({"at": at, "by": user, "kind": "conflict", "field": c.path, "kept": c.kept,
                         "kept_by": c.kept_by, "other": c.other, "other_by": c.other_by})
         record = c.as_record()
@@ -481,7 +485,8 @@ def merge_records(kind: str, base, ours, theirs, pipelines: PipelineLoader | Non
             conflicts = list(_as_list(out.get("conflicts")))
             for c in ctx.conflicts:
                 record = c.as_record()
-                record["at"] = max((t for t in (c.kept_at, c.other_at) if when(t)), key=when, default=None)
+                record["at"] = max((t for t in (c.kept_at, c.other_at) if when(t)), key=lambda t: when(t) or _EPOCH,
+                                   default=None)
                 conflicts.append(record)
             out["conflicts"] = conflicts
     return out, ctx

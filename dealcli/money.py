@@ -53,7 +53,7 @@ CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "eur€": "EUR", "€": "EUR", 
                   "krona": "SEK", "krone": "NOK", "real": "BRL", "hryvnia": "UAH", "lira": "TRY"}
 
 
-def currency_problem(text) -> tuple[str | None, str]:
+def currency_problem(text: object) -> tuple[str | None, str]:
     """(the ISO 4217 code `text` names, "") or (None, a hint such as "did you mean EUR?")."""
     code = str(text or "").strip().upper()
     if code in CURRENCIES:
@@ -103,7 +103,7 @@ def not_a_number(text: str) -> tuple[int, str]:
     return start + len(body) - 1, "no digit" if not seen_digit else "not a number"
 
 
-def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> Decimal:
+def to_decimal(value: object, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> Decimal:
     """Exact Decimal from a Decimal, int or plain decimal text ("1234.50", "-3", ".5", ASCII digits
     only). Floats are refused: they are already inexact. A refused text names the character
     where it stops reading as a number (MoneyError.at, 0-based; the message counts from 1)."""
@@ -143,12 +143,12 @@ def to_decimal(value, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> De
             raise MoneyError(_("{what}: {value} has more than {max_places} decimal places").format(
                 what=what, value=value, max_places=MAX_PLACES))
         dec = trimmed.normalize()
-        if dec.as_tuple().exponent > -2:
+        if isinstance(exponent := dec.as_tuple().exponent, int) and exponent > -2:  # finite: an int
             dec = dec.quantize(CENT)
     return dec
 
 
-def percent(value, what: str) -> Decimal:
+def percent(value: object, what: str) -> Decimal:
     dec = to_decimal(value, what, max_abs=Decimal(1001))
     if dec < 0 or dec > 100:
         raise MoneyError(_("{what}: {value} is not a percentage between 0 and 100").format(what=what, value=value))
@@ -202,7 +202,7 @@ def fmt(value: Decimal | None, currency: str | None = None) -> str:
             text = format(value.normalize(), "f") if value else "0"
             return text
         return format(cents(value, currency), "f")
-    if value == value.to_integral_value() or value.as_tuple().exponent == -1:  # type: ignore[operator]
+    if value == value.to_integral_value() or value.as_tuple().exponent == -1:
         value = value.quantize(CENT)
     return format(value, "f")
 
@@ -220,7 +220,7 @@ def row_total(price: Decimal, quantity: Decimal, discount: Decimal, tax_rate: De
     return cents(total, currency)
 
 
-def rates_table(config_rates, base: str) -> dict[str, Decimal]:
+def rates_table(config_rates: object, base: str) -> dict[str, Decimal]:
     """dealcli.yaml `rates:` (CODE -> units of the repository currency one unit is worth) as
     Decimals, with the repository currency itself at 1. Raises MoneyError naming a bad entry."""
     out = {base: Decimal(1)}

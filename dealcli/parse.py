@@ -5,7 +5,9 @@ the edge words it as the option typed (`--close-date`), any other caller reads t
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import NoReturn
 
 from dealcli import money, timeutil
 from dealcli.errors import UsageError
@@ -79,7 +81,7 @@ def parse_product(spec: str, field: str = "product") -> ProductRow:
     part and the character where it stops reading. A name holding a colon escapes it (\\:) or is
     quoted ("Licence:Pro":240). `Name::25` is refused: it is mostly meant as a catalogue product
     with a quantity."""
-    def refuse(at: int, why: str):
+    def refuse(at: int, why: str) -> NoReturn:
         raise UsageError.about(field, "{0} {spec!r}: character {at}: {why}. A product row is {row}; {colon}",
                                spec=spec, why=why, at=at + 1, row=ROW, colon=NAME_COLON)
 
@@ -100,7 +102,7 @@ def parse_product(spec: str, field: str = "product") -> ProductRow:
         refuse(parts[5][0] - 1, f"{len(parts) - 1} numbers after the name, at most 4")
     what = ("price", "quantity", "discount", "tax")
     values = []
-    for (at, text), label in zip(parts[1:], what):
+    for (at, text), label in zip(parts[1:], what, strict=False):
         number = text.rstrip()
         if label in ("discount", "tax") and number.endswith("%"):
             number = number[:-1]
@@ -117,7 +119,7 @@ def parse_product(spec: str, field: str = "product") -> ProductRow:
                       tax_rate=values[3] if len(values) > 3 else Decimal(0))
 
 
-def parse_probability(value, field: str = "probability") -> int:
+def parse_probability(value: object, field: str = "probability") -> int:
     text = str(value).strip()
     if not text.lstrip("+-").isascii() or not text.lstrip("+-").isdigit():  # int() reads "１２" too
         raise UsageError.about(field, "{0}: {value!r} is not a whole number (ASCII digits 0-9)", value=value)
@@ -135,7 +137,7 @@ def split_assignment(text: str, field: str = "set") -> tuple[str, str]:
     return name, value
 
 
-def parse_date(text: str, now, field: str, order: str | None = None):
+def parse_date(text: str, now: dt.datetime, field: str, order: str | None = None) -> dt.date:
     """A date as typed (ISO, `tomorrow`, `+30d`, `next friday`, ...) relative to the session clock
     `now`; `order` is the repository's date_order for numeric dates (Session.date_order). An
     error is about `field` (`close_date`)."""

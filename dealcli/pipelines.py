@@ -18,7 +18,7 @@ from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
 from dealcli.i18n import N_
 from dealcli.ids import is_slug
-from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Stage, default_pipeline
+from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Rule, Stage, default_pipeline
 from dealcli.session import Session, to_model
 from dealcli.storage import files, yamlcodec
 from dealcli.storage.repository import Doc
@@ -261,8 +261,8 @@ def _resolve_refs(p: Pipeline, ops: EditOps) -> None:
     r = lambda ref: stage_rules.resolve_stage(p, ref)  # noqa: E731
     ops.after, ops.before, ops.move_stage = r(ops.after), r(ops.before), r(ops.move_stage)
     ops.delete_stage, ops.move_deals_to, ops.from_stage = r(ops.delete_stage), r(ops.move_deals_to), r(ops.from_stage)
-    ops.rename = [(r(sid), name) for sid, name in ops.rename]
-    ops.recolor = [(r(sid), color) for sid, color in ops.recolor]
+    ops.rename = [(r(sid) or sid, name) for sid, name in ops.rename]
+    ops.recolor = [(r(sid) or sid, color) for sid, color in ops.recolor]
 
 
 def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) -> list[Violation]:
@@ -292,12 +292,12 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
             out += bad or [Violation.of("stage-name", FIELD_OF["rename"], N_("{0} {sid}: a stage needs a name"), "name",
                                         name, sid=sid)]
             continue
-        p.stage(sid).name = name.strip()
+        p.known(sid).name = name.strip()
     for sid, color in ops.recolor:
         bad = stage_rules.stage_exists(p, sid)
         out += bad
         if not bad:
-            p.stage(sid).color = _color(color)
+            p.known(sid).color = _color(color)
     if ops.move_stage:
         bad = stage_rules.stage_exists(p, ops.move_stage)
         if not bad and ops.move_stage in (ops.after, ops.before):
@@ -309,7 +309,7 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
             p.stages.insert(at if not bad else 0, stage)
         out += bad
     if ops.delete_stage and p.stage(ops.delete_stage) is not None \
-            and p.stage(ops.delete_stage).semantics != "success":
+            and p.known(ops.delete_stage).semantics != "success":
         at = p.index(ops.delete_stage)
         p.stages.pop(at)
         for rule in stage_rules.requirements(p):  # "required from S on" now starts where S was
@@ -330,9 +330,9 @@ def apply_ops(s: Session, p: Pipeline, ops: EditOps, card: cards.Card | None) ->
         p.rules["lost_reason_required"] = ops.lost_reason_required
     if card is not None:
         p.card = card.to_dict()
-    rules = read_automation(ops)
-    if rules is not None:
-        p.automation = rules
+    automation = read_automation(ops)
+    if automation is not None:
+        p.automation = automation
     return out
 
 
@@ -362,10 +362,9 @@ def read_card(ops: EditOps) -> cards.Card | None:
         raise RuleViolation(exc.violations) from None
 
 
-def read_automation(ops: EditOps) -> list | None:
+def read_automation(ops: EditOps) -> list[Rule] | None:
     """The rules of the file `automation_file` (a YAML list, or a mapping with `automation:`)."""
     from dealcli.errors import FieldError
-    from dealcli.model import Rule
 
     if not ops.automation_file:
         return None
@@ -429,7 +428,7 @@ def edit(s: Session, pipeline_id: str, ops: EditOps) -> Pipeline:
     starts = {str(r.get("field")): r.get("from_stage") for r in stage_rules.requirements(before)}
     for rule in stage_rules.requirements(after):
         if rule.get("field") in starts and rule.get("field") not in ops.require \
-                and starts[rule.get("field")] != rule.get("from_stage"):
+                and starts[str(rule.get("field"))] != rule.get("from_stage"):
             s.notice(i18n._("the requirement of {rule_get_field!r} now starts at stage {rule_get_from_stage!r}").format(
                 rule_get_field=rule.get('field'), rule_get_from_stage=rule.get('from_stage')))
     for name in ops.require:
@@ -444,7 +443,7 @@ def _retire(before: Pipeline, after: Pipeline, stage_id: str, target: str | None
     """Remember where a deleted stage's deals go (`retired_stages`), for deals that another clone
     moves into it before it learns of the deletion (`dealcli sync` relocates them, docs/git.md)."""
     if target is None:
-        semantics = before.stage(stage_id).semantics
+        semantics = before.known(stage_id).semantics
         at = before.index(stage_id)
         same = [st for st in before.stages if st.semantics == semantics and st.id != stage_id and after.stage(st.id)]
         earlier = [st for st in same if before.index(st.id) < at]
@@ -480,7 +479,7 @@ def relocate_retired(s: Session, only: set[str] | None = None) -> list[str]:
 
 
 def _deal_data(s: Session, ids: set[str]) -> list[dict]:
-    out = []
+    out: list[dict] = []
     for deal_id in sorted(ids):
         try:
             data = s.repo.load("deals", deal_id).data
@@ -491,7 +490,7 @@ def _deal_data(s: Session, ids: set[str]) -> list[dict]:
     return out
 
 
-def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str, target: str) -> list:
+def _move_deals(s: Session, pipeline: Pipeline, records: list[dict], source: str | None, target: str | None) -> list:
     """Load and move the deals of a deleted stage; returns [(deal, doc)] or [(Violation, None)]."""
     out: list = []
     note = {"reason": f"stage {source} deleted from pipeline {pipeline.id}"}
@@ -561,7 +560,7 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
     problems, after = check.check_doc(s, edited, "pipelines")
     for v in problems:
         v.path = source
-    if after is None:
+    if not isinstance(after, Pipeline):  # None: unreadable
         return None, problems
     by_stage = deals_by_stage(s, doc.id)
     before = _before(doc, by_stage)
@@ -579,6 +578,7 @@ def save_text(s: Session, doc: Doc, text: str, source: str) -> Pipeline:
     with s.repo.transaction():
         pipeline, problems = check_text(s, doc, text, source)
         _refuse(problems)
+        assert pipeline is not None  # else there were problems
         s.repo.update(doc, pipeline)
         s._pipelines[pipeline.id] = pipeline
     return pipeline

@@ -438,12 +438,12 @@ def choose_model(by: str, by_origin: dict[dt.date, tuple[list[dict], list[int]]]
         splits = [(inner, val_feats, val_labels)]
         how = {"origin": val_t.isoformat(), "chosen": "inner backtest"}
     else:
-        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels)]
+        pairs = [(f, y) for feats, labels in by_origin.values() for f, y in zip(feats, labels, strict=True)]
         fold = [f["_fold"] for f, _ in pairs]
         splits = []
         for k in range(FOLDS):
-            rest = [(f, y) for (f, y), i in zip(pairs, fold) if i != k]
-            held = [(f, y) for (f, y), i in zip(pairs, fold) if i == k]
+            rest = [(f, y) for (f, y), i in zip(pairs, fold, strict=True) if i != k]
+            held = [(f, y) for (f, y), i in zip(pairs, fold, strict=True) if i == k]
             splits.append(([([f for f, _ in rest], [y for _, y in rest])], [f for f, _ in held],
                            [y for _, y in held]))
         how = {"origin": None, "chosen": f"{FOLDS}-fold cross-validation over the units"}
@@ -680,8 +680,8 @@ def create(s: Session, rows: list[dict], horizon: int, pipeline: str | None = No
 def auc(scores: list[float], labels: list[int]) -> float | None:
     """Area under the ROC curve (the Mann-Whitney statistic, ties counted half); None when
     every label is the same."""
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
     if not pos or not neg:
         return None
     order = sorted(range(len(scores)), key=lambda i: scores[i])
@@ -694,7 +694,7 @@ def auc(scores: list[float], labels: list[int]) -> float | None:
         for k in range(i, j + 1):
             ranks[order[k]] = (i + j) / 2 + 1
         i = j + 1
-    rank_sum = sum(r for r, y in zip(ranks, labels) if y)
+    rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y)
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
@@ -703,7 +703,7 @@ def at_k(scores: list[float], labels: list[int], k: int) -> tuple[float, float]:
     remaining places: they count with the share of buyers among them (the expected value
     under a random order of the tie), so no id order decides a baseline's figure."""
     total = sum(labels)
-    pairs = sorted(zip(scores, labels), key=lambda sl: -sl[0])
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda sl: -sl[0])
     k = min(k, len(pairs))
     hits, taken, i = 0.0, 0, 0
     while taken < k:
@@ -757,6 +757,6 @@ def backtest(s: Session, cutoff: dt.date, horizon: int, k: int, by: str = "clien
                      "k": k})
     return {"cutoff": cutoff.isoformat(), "horizon_days": horizon, "by": by, "units": len(keys),
             "buyers": sum(labels), "training_examples": model.examples, "rows": rows,
-            "coefficients": {} if model.estimator is not None else dict(zip(model.names,
-                                                                             (round(c, 3) for c in model.coef))),
+            "coefficients": {} if model.estimator is not None else dict(zip(
+                model.names, (round(c, 3) for c in model.coef), strict=True)),
             "settings": model.validation or {}}

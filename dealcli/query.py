@@ -20,12 +20,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from dealcli import timeutil
 from dealcli.errors import CorruptData, UsageError
 from dealcli.model import DEAL_KEYS, STATUSES
 from dealcli import i18n
+
+if TYPE_CHECKING:
+    from dealcli.session import Session
 
 OPERATORS = ("!~", "!=", ">=", "<=", "=", ">", "<", "~")
 _HAS = re.compile(r"^\s*has:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$")
@@ -71,7 +74,7 @@ PRESET_HELP = {
 # -- the evaluation context: what computed fields need, loaded only when asked --------------------
 @dataclass
 class Context:
-    s: object
+    s: Session
     needs: set = field(default_factory=set)
     next_activity: dict = field(default_factory=dict)
     company_names: dict = field(default_factory=dict)
@@ -165,12 +168,12 @@ def getter(name: str, ctx: Context) -> Callable[[dict], object]:
     if name in DEAL_KEYS:
         return lambda r: r.get(name)
 
-    def get(r):  # a custom field by name, else an unknown top-level key
+    def custom(r):  # a custom field by name, else an unknown top-level key
         fields = r.get("fields")
         if isinstance(fields, dict) and name in fields:
             return fields[name]
         return r.get(name)
-    return get
+    return custom
 
 
 def kind_of(name: str) -> str:
@@ -268,8 +271,8 @@ def _items(v):
 class Span:
     """A date literal: a range [lo, hi) (a day, a period) or a point in time (hi is None)."""
 
-    lo: object
-    hi: object = None
+    lo: dt.date  # a date, or a datetime for a moment
+    hi: dt.date | None = None
 
     def cmp(self, op: str) -> Callable[[object], bool]:
         lo, hi = self.lo, self.hi
@@ -421,7 +424,7 @@ def _pushdown(name: str, kind: str, op: str, values: list[str], ctx: Context):
                 return index.Cond(name, [[("=", n)] for n in nums])
             return index.Cond(name, [[(">=" if op in (">", ">=") else "<=", nums[0])]])
         if typ == "date" and kind == "date":
-            alts = []
+            alts: list[Any] = []  # lists of (op, ISO text)
             for v in values:
                 sp = date_span(v, ctx.now, True)
                 if sp.hi is None:

@@ -10,6 +10,7 @@ edits (lifecycle.edit) go through it; listings scan the plain records."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 from dealcli import clients, ids, parse, timeutil
 from dealcli import products as catalogue
@@ -17,9 +18,10 @@ from dealcli.errors import UsageError
 from dealcli.model import Deal
 from dealcli.model.quote import Quote
 from dealcli.session import Session, to_model
+from dealcli.storage.repository import Doc
 
 
-def add(s: Session, title: str, products: list[str], company: str | None = None, contacts: list[str] = (),
+def add(s: Session, title: str, products: list[str], company: str | None = None, contacts: Sequence[str] = (),
         currency: str | None = None, valid_until: str | None = None, comment: str | None = None) -> dict:
     """A new quote; returns the record as written. Errors are about the fields `title`,
     `product`, `company`, `contact`, `currency` and `valid_until`."""
@@ -49,7 +51,7 @@ def load(s: Session, ref: str):
     return s.readable(s.repo.load("quotes", s.repo.resolve("quotes", ref)))
 
 
-def model(s: Session, ref: str) -> tuple[Quote, object]:
+def model(s: Session, ref: str) -> tuple[Quote, Doc]:
     """The quote `ref` names as its model (a bad value, also in a product row, is CorruptData
     naming file and line), and the Doc it was read from."""
     doc = load(s, ref)
@@ -73,9 +75,10 @@ def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
     company and contacts ('Name (id)')."""
     quote, _ = model(s, ref)
     out = for_output(quote.to_dict())
-    for row, product in zip(out.get("products") or [], quote.products):
+    for row, product in zip(out.get("products") or [], quote.products, strict=True):
         row["total"] = product.total
-    return (out, clients.label(s, "company", quote.company), [clients.label(s, "contact", c) for c in quote.contacts])
+    return (out, clients.label(s, "company", quote.company), [clients.label(s, "contact", c) or c
+                                                               for c in quote.contacts])
 
 
 def records(s: Session) -> list[dict]:

@@ -356,7 +356,8 @@ def spec_for(s: Session, p: Planned) -> deals.DealSpec:
         currency=part.get("currency"),
         company=part.get("company"),
         contacts=[str(c) for c in part.get("contacts") or []],
-        product_rows=[ProductRow.from_dict(r, ("deal", "products", i)) for i, r in enumerate(part.get("products") or [])],
+        product_rows=[ProductRow.from_dict(r, ("deal", "products", i))
+                      for i, r in enumerate(part.get("products") or [])],
         pipeline=part.get("pipeline"),
         stage=part.get("stage"),
         type=part.get("type"),
@@ -551,9 +552,9 @@ def card(s: Session, ref: str) -> tuple[dict, str | None, list[str]]:
     from dealcli import clients
 
     out = show(s, ref)
-    part = out.get("deal") if isinstance(out.get("deal"), dict) else {}
+    part = given if isinstance(given := out.get("deal"), dict) else {}
     return (out, clients.label(s, "company", part.get("company")),
-            [clients.label(s, "contact", str(c)) for c in part.get("contacts") or []])
+            [clients.label(s, "contact", str(c)) or str(c) for c in part.get("contacts") or []])
 
 
 def show(s: Session, ref: str) -> dict:

@@ -48,7 +48,9 @@ def pending(s: Session, users: list[str] | None = None) -> list[dict]:
             due = timeutil.to_datetime(a.get("due"), "due")
         except timeutil.DateError:
             continue
-        before = a.get("remind_before") if isinstance(a.get("remind_before"), int) else 0
+        if due is None:
+            continue
+        before = given if isinstance(given := a.get("remind_before"), int) else 0
         at = due - dt.timedelta(minutes=before)
         if at > s.now:
             continue
@@ -82,7 +84,9 @@ def _release(con: sqlite3.Connection, row: dict) -> None:
 
 def _key(due_text: str) -> str:
     """The due time in UTC: the same instant is one key whatever the zone it was shown in."""
-    return timeutil.iso(timeutil.to_datetime(due_text, "due").astimezone(dt.timezone.utc))
+    due = timeutil.to_datetime(due_text, "due")
+    assert due is not None  # a due time that was read from the record
+    return timeutil.iso(due.astimezone(dt.timezone.utc)) or ""
 
 
 def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run: bool = False) -> list[dict]:
@@ -214,7 +218,9 @@ def _mail_body(s: Session, rows: list[dict], titles: dict[str, str]) -> str:
 
 
 def _notify(exe: str, row: dict, s: Session) -> bool:
-    when = timeutil.to_datetime(row["due"], "due").astimezone(s.tz)
+    due = timeutil.to_datetime(row["due"], "due")
+    assert due is not None  # a reminder row always has its due time
+    when = due.astimezone(s.tz)
     title = f"{'Overdue' if row['state'] == 'overdue' else 'Due'} {when:%Y-%m-%d %H:%M}: {row['type']}"
     body = f"{row['subject']} (deal {row['deal']}, activity {row['id']})"
     try:

@@ -9,7 +9,8 @@ from dealcli import FORMAT_VERSION
 from dealcli.errors import RuleViolation, Violation
 from dealcli.model import default_pipeline
 from dealcli.storage import atomic
-from dealcli.storage.repository import CACHE_DIR, CONFIG_NAME, Repository
+from dealcli.storage.layout import CACHE_DIR, CONFIG_NAME
+from dealcli.storage.repository import Repository
 
 
 # what git must not see: the local cache, and the hidden temporary files of a write that a

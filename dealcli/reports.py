@@ -8,7 +8,8 @@ funnel         per pipeline, per process stage and the success stage: `reached` 
                at least this far: a deal counts for every process stage up to the furthest one
                its history shows it in, and a won deal for all of them, even when it skipped
                stages), `entered` (deals the history shows in the stage itself), `in_stage`
-               (deals in it now: open ones, won ones for the success stage), `lost` (lost deals whose furthest stage it was), `conversion`
+               (deals in it now: open ones, won ones for the success stage), `lost` (lost deals whose
+               furthest stage it was), `conversion`
                (% of the previous stage's reached) and `of_first` (% of the first stage's).
 win_rate       per pipeline and overall: open, won, lost and won / (won + lost) in %.
 lost_reasons   lost deals by lost_reason: count and share of the lost deals.
@@ -237,7 +238,7 @@ def stage_time(records: list[dict], pipelines: dict, tz, stays=None) -> list[dic
                 continue
             got = spans.get((p.id, st.id), [])
             stages.append({"stage": st.id, "name": st.name, "color": st.color, "stays": len(got),
-                           "avg_days": days(sum(got) / len(got)) if got else None})
+                           "avg_days": days(sum(got, Decimal(0)) / len(got)) if got else None})
         if any(x["stays"] for x in stages):
             out.append({"pipeline": p.id, "name": p.name, "stages": stages})
     return out
@@ -265,7 +266,7 @@ def time_to_close(records: list[dict], pipelines: dict, tz) -> list[dict]:
             got, n = spans.get((pid, status), []), unknown.get((pid, status), 0)
             if got or n:
                 out.append({"pipeline": pid, "status": status, "deals": len(got),
-                            "avg_days": days(sum(got) / len(got)) if got else None, "unknown": n})
+                            "avg_days": days(sum(got, Decimal(0)) / len(got)) if got else None, "unknown": n})
     return out
 
 
@@ -301,7 +302,7 @@ def won_revenue(s, records: list[dict], tz) -> dict:
         _add(tables["responsible"], r.get("responsible") or None, cur, amount, rid)
         company = r.get("company")
         _add(tables["company"], (ctx.company_names.get(company) or company) if company else None, cur, amount, rid)
-        rows = r.get("products") if isinstance(r.get("products"), list) else []
+        rows = given if isinstance(given := r.get("products"), list) else []
         if not rows:
             _add(tables["product"], None, cur, amount, rid)
         for row in rows:
@@ -367,7 +368,7 @@ def activity_counts(s, records: list[dict], selected: bool) -> list[dict]:
     deal_ids = {str(r.get("id")) for r in records}
     tz, now = s.now.tzinfo, s.now
     past = getattr(s, "as_of", None) is not None
-    people: dict[str, dict] = {}
+    people: dict[str | None, dict] = {}
     for a in activities.records(s, include_done=True):
         if selected and str(a.get("deal")) not in deal_ids:
             continue

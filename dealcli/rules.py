@@ -34,7 +34,8 @@ OWN_CHECK = ("recurring", "generators")  # their problems() read the model and s
 class Lookup(Protocol):
     """What a rule may ask about the repository it judges (the state after the change)."""
 
-    session: object  # a Session, for the rules of recurring templates and generators
+    @property
+    def session(self) -> object: ...  # a Session, for the rules of recurring templates and generators
     broken: set  # ids of pipelines whose file cannot be read: their deals are not judged
 
     def exists(self, kind: str, record_id: str) -> bool: ...
@@ -167,8 +168,9 @@ def links_out(doc, lookup: Lookup, rel: str) -> list[Violation]:
             if isinstance(value, (dict, list)) or lookup.exists(link.target, str(value)):
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} does not exist "
-                                 f"({link.target}/{value}.yaml is missing)", field, value, rel, doc.line_of(where)))
+            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} "
+                                 f"does not exist ({link.target}/{value}.yaml is missing)", field, value, rel,
+                                 doc.line_of(where)))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def to_model(doc: Doc, cls=None):
 
     found = plain_problem(doc.data)
     if found:
-        raise CorruptData(doc.path, found[1], doc.line_of(found[0]))
+        raise CorruptData(str(doc.path), found[1], doc.line_of(found[0]))
     if cls is None:
         from dealcli.model import model_of
 
@@ -42,9 +43,9 @@ def to_model(doc: Doc, cls=None):
     try:
         obj = cls.from_dict(doc.data)
     except FieldError as exc:
-        raise CorruptData(doc.path, str(exc), doc.line_of(exc.path)) from None
+        raise CorruptData(str(doc.path), str(exc), doc.line_of(exc.path)) from None
     if getattr(obj, "id", doc.id) != doc.id:
-        raise CorruptData(doc.path, i18n._("id {obj_id!r} does not match the file name {doc_id!r}").format(
+        raise CorruptData(str(doc.path), i18n._("id {obj_id!r} does not match the file name {doc_id!r}").format(
             obj_id=obj.id, doc_id=doc.id),
                           doc.line_of(("id",)))
     return obj
@@ -69,7 +70,7 @@ class Session:
     as_user: str | None = None
     now_text: str | None = None
     quiet: bool = False
-    notices: list[str] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)  # text, errors.Words, activities.Nudge, Written, ...
     alerts: list[str] = field(default_factory=list)  # like notices, but printed even with --quiet
     repo_root: Path | None = None
     # an identity the repository's own settings name (intake.user): trusted like the real one,

@@ -97,7 +97,7 @@ def transition(deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str, 
     t.violations = stage_exists(into, stage_id)
     if t.violations:
         return t
-    stage = into.stage(stage_id)
+    stage = into.known(stage_id)
     after = status_for(stage)
     kind = TRANSITIONS.get((verb, before, after))
     if kind is None:
@@ -105,7 +105,7 @@ def transition(deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str, 
                                   f"(stage {stage_id!r}) is not allowed", "stage", stage_id)]
         return t
     if verb in ("create", "move", "close", "import") or (verb == "relocate" and after == "open"):
-        t.violations = check_enter(deal, into, stage_id, reason if verb != "relocate" else "")
+        t.violations = check_enter(deal, into, stage.id, reason if verb != "relocate" else "")
         if verb == "relocate":
             t.violations = [v for v in t.violations if v.rule != "lost-reason"]
         if t.violations:
@@ -244,7 +244,7 @@ def stage_label(pipeline: Pipeline | None, stage_id: str | None) -> str:
     return (st.name or st.id) if st is not None else str(stage_id or "")
 
 
-def stage_exists(pipeline: Pipeline, stage_id: str) -> list[Violation]:
+def stage_exists(pipeline: Pipeline, stage_id: str | None) -> list[Violation]:
     if pipeline.stage(stage_id) is None:
         names = ", ".join(s.id for s in pipeline.stages)
         return [Violation("stage-exists", f"stage {stage_id!r} is not in pipeline {pipeline.id!r}"
@@ -313,13 +313,13 @@ def check_open(deal: Deal, action: str) -> list[Violation]:
     return []
 
 
-def check_enter(deal: Deal, pipeline: Pipeline, stage_id: str, reason: str | None = None) -> list[Violation]:
+def check_enter(deal: Deal, pipeline: Pipeline, stage_id: str | None, reason: str | None = None) -> list[Violation]:
     """May `deal` (already carrying its new field values) enter `stage_id` of `pipeline`?"""
     out = stage_exists(pipeline, stage_id)
     if out:
         return out
-    stage = pipeline.stage(stage_id)
-    out += check_required(deal, pipeline, stage_id)
+    stage = pipeline.known(stage_id)
+    out += check_required(deal, pipeline, stage.id)
     if stage.semantics == "failure" and pipeline.rules.get("lost_reason_required") \
             and is_empty(reason if reason is not None else deal.lost_reason):
         out.append(Violation.of("lost-reason", "reason", N_("pipeline {pipeline!r} requires a reason to close a "
@@ -356,7 +356,7 @@ def close_stage(pipeline: Pipeline, won: bool, stage_id: str | None) -> tuple[st
     bad = stage_exists(pipeline, stage_id)
     if bad:
         return None, bad
-    if pipeline.stage(stage_id).semantics != "failure":
+    if pipeline.known(stage_id).semantics != "failure":
         return None, [Violation("close-stage", f"stage {stage_id!r} is not a failure stage of pipeline "
                                 f"{pipeline.id!r} (failure stages: {', '.join(s.id for s in failures)})",
                                 "stage", stage_id)]
@@ -381,7 +381,7 @@ def check_reopen(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violatio
     out = stage_exists(pipeline, stage_id)
     if out:
         return out
-    if pipeline.stage(stage_id).semantics != "process":
+    if pipeline.known(stage_id).semantics != "process":
         return [Violation("reopen-stage", f"stage {stage_id!r} is not a process stage; a reopened deal "
                           "goes back to a process stage", "stage", stage_id)]
     return check_required(deal, pipeline, stage_id)
@@ -396,10 +396,10 @@ def validate_deal(deal: Deal, pipelines: dict[str, Pipeline]) -> list[Violation]
     out = stage_exists(pipeline, deal.stage)
     if out:
         return out
-    expected = status_for(pipeline.stage(deal.stage))
+    expected = status_for(pipeline.known(deal.stage))
     if deal.status != expected:
         out.append(Violation("status-stage", f"status {deal.status!r} does not match stage {deal.stage!r} "
-                             f"({pipeline.stage(deal.stage).semantics} stage means {expected!r})",
+                             f"({pipeline.known(deal.stage).semantics} stage means {expected!r})",
                              "status", deal.status))
     out += check_required(deal, pipeline, deal.stage)
     if deal.status == "lost" and pipeline.rules.get("lost_reason_required") and is_empty(deal.lost_reason):
@@ -481,7 +481,7 @@ def check_stage_delete(pipeline: Pipeline, stage_id: str, target: str | None, ho
     out = stage_exists(pipeline, stage_id)
     if out:
         return out
-    stage = pipeline.stage(stage_id)
+    stage = pipeline.known(stage_id)
     if stage.semantics == "success":
         return [Violation("stage-delete", f"stage {stage_id!r} is the success stage of pipeline {pipeline.id!r}; "
                           "it cannot be deleted", "stage", stage_id)]
@@ -496,10 +496,10 @@ def check_stage_delete(pipeline: Pipeline, stage_id: str, target: str | None, ho
     out = stage_exists(after, target)
     if out:
         return out
-    if after.stage(target).semantics != stage.semantics:
+    if after.known(target).semantics != stage.semantics:
         return [Violation.of("stage-delete", "move_deals_to", N_("{0} {target!r} is a {kind} stage but {stage!r} is a "
                              "{was} stage; moved deals must keep their status"), "stage", target, target=target,
-                             kind=after.stage(target).semantics, stage=stage_id, was=stage.semantics)]
+                             kind=after.known(target).semantics, stage=stage_id, was=stage.semantics)]
     return []
 
 
@@ -645,7 +645,7 @@ ENTERING = ("created", "moved", "reopened", "pipeline_changed")
 def entered_stage_at(record: dict):
     """When a stored deal (its mapping) entered the stage it is in: the time of its last
     stage event (created, moved, reopened, pipeline_changed), else its `created`."""
-    history = record.get("history") if isinstance(record.get("history"), list) else []
+    history = given if isinstance(given := record.get("history"), list) else []
     for e in reversed(history):
         if isinstance(e, dict) and e.get("kind") in ENTERING and e.get("at"):
             return e.get("at")

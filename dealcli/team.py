@@ -6,6 +6,7 @@ users, changing them needs the settings right (the built-in admin role)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from dealcli import access
 from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
@@ -63,7 +64,7 @@ def _check_user(s: Session, login: str, data: dict, users: dict, config: dict) -
 def user_add(s: Session, login: str, name: str | None = None, emails=(), dept: str | None = None,
              roles=()) -> dict:
     login = _name(login, "login")
-    record = {"name": name or login, "emails": [e.strip() for e in emails], "dept": dept,
+    record: dict[str, Any] = {"name": name or login, "emails": [e.strip() for e in emails], "dept": dept,
               "roles": list(roles) or ["manager"]}
     first = not (s.repo.config.get("users") or {})
 
@@ -127,7 +128,8 @@ def user_show(s: Session, ref: str) -> dict:
         raise NotFound(i18n._("user {ref!r}: no such user").format(ref=ref))
     u = p.users[login]
     return {"login": login, "name": u.get("name"), "emails": list(u.get("emails") or []), "dept": u.get("dept"),
-            "roles": p.roles_of(login), "heads": [d for d, i in sorted(p.departments.items()) if i.get("head") == login]}
+            "roles": p.roles_of(login),
+            "heads": [d for d, i in sorted(p.departments.items()) if i.get("head") == login]}
 
 
 def whoami(s: Session) -> dict:
@@ -177,12 +179,14 @@ def dept_delete(s: Session, name: str) -> None:
     def change(depts: dict, config: dict) -> None:
         if name not in depts:
             raise NotFound(i18n._("department {name!r}: no such department").format(name=name))
-        users = [u for u, info in (config.get("users") or {}).items() if isinstance(info, dict) and info.get("dept") == name]
+        users = [u for u, info in (config.get("users") or {}).items()
+                 if isinstance(info, dict) and info.get("dept") == name]
         subs = [d for d, info in depts.items() if isinstance(info, dict) and info.get("parent") == name]
         if users or subs:
             raise RuleViolation(Violation("department-in-use", f"department {name} still has "
-                                          + ", ".join(filter(None, [users and f"users {', '.join(users)}",
-                                                                    subs and f"sub-departments {', '.join(subs)}"])),
+                                          + ", ".join(filter(None, [
+                                              f"users {', '.join(users)}" if users else None,
+                                              f"sub-departments {', '.join(subs)}" if subs else None])),
                                           "department", name))
         del depts[name]
 
@@ -276,7 +280,8 @@ def role_delete(s: Session, name: str) -> None:
             raise NotFound(i18n._("role {name!r}: no such role in dealcli.yaml").format(name=name)
                            + (i18n._(" (built-in roles cannot be deleted)")
                               if name in access.BUILTIN_ROLES else ""))
-        users = [u for u, i in (config.get("users") or {}).items() if isinstance(i, dict) and name in (i.get("roles") or [])]
+        users = [u for u, i in (config.get("users") or {}).items()
+                 if isinstance(i, dict) and name in (i.get("roles") or [])]
         if users and name not in access.BUILTIN_ROLES:
             raise RuleViolation(Violation("role-in-use", f"role {name} is given to {', '.join(users)}", "role", name))
         del roles[name]

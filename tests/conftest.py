@@ -55,12 +55,15 @@ def _text(stream: io.TextIOWrapper) -> str:
 class _InProcess:
     """Everything process-global that one in-process run of dealcli.cli.main changes, saved
     and put back: environment (+ time.tzset for TZ), working folder, sys.argv, the standard
-    streams, and the lazily registered commands of the root app (emptied for the run, as in a
-    fresh process, so that each run registers only its own command module, in the same order)."""
+    streams (dealcli itself is handed them as its env.Environment; Click's own help, usage
+    errors and prompts still use sys.std*), and the lazily registered commands of the root app
+    (emptied for the run, as in a fresh process, so that each run registers only its own command
+    module, in the same order)."""
 
     @staticmethod
     def run(argv: list[str], env: dict, cwd: Path, input: str | None) -> subprocess.CompletedProcess:
         from dealcli import cli as cli_mod
+        from dealcli.env import Environment
 
         app = cli_mod._app
         saved_app = (list(app.registered_commands), list(app.registered_groups), set(cli_mod._registered))
@@ -82,7 +85,7 @@ class _InProcess:
             sys.stdin, sys.stdout, sys.stderr, sys.__stdout__ = stdin, stdout, stderr, stdout
             sys.argv = ["dealcli", *argv]
             try:
-                cli_mod.main(argv)
+                cli_mod.main(argv, env=Environment(stdin, stdout, stderr, os.environ))
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:

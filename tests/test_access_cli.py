@@ -145,7 +145,8 @@ def test_writes_are_refused_before_anything_is_written(cli, crew):
 def test_can_explains(cli, crew):
     r = cli("can", "alice", "move:won", crew["alice"], user=BOSS)
     assert r.returncode == 1
-    assert r.stdout.strip() == f"denied: alice may not move deal {crew['alice']} (role manager: deal.stage[won]:move=none)"
+    assert r.stdout.strip() == (f"denied: alice may not move deal {crew['alice']} "
+                                "(role manager: deal.stage[won]:move=none)")
     r = cli("can", "carol@x.io", "edit", f"deal:{crew['alice']}", user=BOSS)
     assert r.returncode == 0 and r.stdout.startswith("allowed: carol may edit deal") and "role head" in r.stdout
     d = json.loads(cli("can", "bob", "read", crew["alice"], "-f", "json", user=BOSS).stdout)

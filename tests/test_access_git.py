@@ -84,7 +84,8 @@ def test_audit_lists_every_commit_its_author_was_not_allowed(cli, repo):
     short = {k: v[:10] for k, v in history.items()}
     assert set(by_commit) == {short["other-dept"], short["unknown"], short["reopen"], short["self-admin"]}, r.stdout
     assert f"deals/{ids['bob']}.yaml: alice may not edit deal {ids['bob']}" in by_commit[short["other-dept"]][0]
-    assert "author mallory@evil.example is not a user of the repository [unknown-author]" in by_commit[short["unknown"]][0]
+    assert ("author mallory@evil.example is not a user of the repository [unknown-author]"
+            in by_commit[short["unknown"]][0])
     assert f"bob may not reopen deal {ids['bob']} (role manager: deal:reopen=none)" in by_commit[short["reopen"]][0]
     assert "dealcli.yaml: alice may not change the settings" in by_commit[short["self-admin"]][0]
     # a range: only the commits in it
@@ -309,7 +310,7 @@ def test_a_merge_resolution_is_judged_like_any_change(shared):
               env={"DEALCLI_PUSHER": "alice"})
     assert r.returncode == 4, r.stderr
     # sync says the remote's reason (not "the remote kept moving")
-    assert f"remote: refused: refs/heads/main: " in r.stderr and f"alice may not reopen deal {deal}" in r.stderr
+    assert "remote: refused: refs/heads/main: " in r.stderr and f"alice may not reopen deal {deal}" in r.stderr
     assert "the remote refused the push" in r.stderr and "kept moving" not in r.stderr, r.stderr
     assert remote_head(bare) == won
 

@@ -117,8 +117,9 @@ def test_write_actions():
     p = policy("deal:*=all")
     assert p.write_action("deal", None, {"stage": "new"}) == ("add", None)
     assert p.write_action("deal", {"stage": "new"}, None) == ("delete", None)
-    assert p.write_action("deal", {"stage": "new", "status": "open"}, {"stage": "won", "status": "won"}) == ("move", "won")
-    assert p.write_action("deal", {"stage": "won", "status": "won"}, {"stage": "new", "status": "open"}) == ("reopen", None)
+    open_, won = {"stage": "new", "status": "open"}, {"stage": "won", "status": "won"}
+    assert p.write_action("deal", open_, won) == ("move", "won")
+    assert p.write_action("deal", won, open_) == ("reopen", None)
     assert p.write_action("deal", {"stage": "new", "title": "a"}, {"stage": "new", "title": "b"}) == ("edit", None)
     assert p.write_action("company", {"name": "a"}, {"name": "b"}) == ("edit", None)
 
@@ -136,7 +137,8 @@ def test_a_move_into_another_pipeline_needs_the_rules_of_both():
     ds = p.decide_write("me", "deals", "d1", {"pipeline": "sales", "stage": "new", "responsible": "me"},
                         {"pipeline": "service", "stage": "visit", "responsible": "me"})
     assert [d.allowed for d in ds] == [True, False] and ds[1].rule == "deal[service]:*=none"
-    back = p.decide_write("me", "deals", "d1", {"pipeline": "service", "stage": "visit"}, {"pipeline": "sales", "stage": "new"})
+    back = p.decide_write("me", "deals", "d1", {"pipeline": "service", "stage": "visit"},
+                          {"pipeline": "sales", "stage": "new"})
     assert [d.allowed for d in back] == [False, True]
 
 

@@ -76,7 +76,8 @@ def test_entering_a_stage_runs_its_rules_in_the_same_write_with_history(cli, rep
     assert fired["when"] == "enter" and fired["stage"] == "executing"
     assert fired["notified"] == ["tester@example.com", "boris"]
     changed = [e for e in deal["history"] if e["kind"] == "changed"]
-    assert {e["field"]: e["rule"] for e in changed} == {"close_date": "sales/left-new", "source": "sales/call-after-demo",
+    assert {e["field"]: e["rule"] for e in changed} == {"close_date": "sales/left-new",
+                                                        "source": "sales/call-after-demo",
                                                         "probability": "sales/call-after-demo"}
     call = load(repo, "activities", fired["activity"])
     assert (call["type"], call["subject"], call["description"]) == ("call", "Call after the demo",

@@ -81,7 +81,8 @@ def test_a_record_has_a_size_limit(cli, repo):
     path = repo / "deals" / f"{small}.yaml"
     raw = path.read_bytes()
     item = b"- {at: '2026-03-01T10:00:00+00:00', by: a@example.com, text: " + b"x" * 900 + b"}\n"
-    path.write_bytes(raw.replace(b"comments: []\n", b"comments:\n" + item * ((RECORD_MAX - len(raw) - 1000) // len(item))))
+    many = (RECORD_MAX - len(raw) - 1000) // len(item)
+    path.write_bytes(raw.replace(b"comments: []\n", b"comments:\n" + item * many))
     edited = path.read_bytes()
     assert cli("deal", "show", small).returncode == 0
     r = cli("deal", "comment", small, "y" * 50_000)

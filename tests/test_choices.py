@@ -9,7 +9,8 @@ from dealcli.storage import yamlcodec
 
 def lists(repo):
     with open(repo / "dealcli.yaml", "a") as f:
-        f.write("deal_types: [sale, service]\nsources: [web, phone, partner]\nlost_reasons: [Too expensive, No budget]\n")
+        f.write("deal_types: [sale, service]\nsources: [web, phone, partner]\n"
+                "lost_reasons: [Too expensive, No budget]\n")
 
 
 def load(repo, deal_id):

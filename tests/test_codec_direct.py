@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from dealcli.storage import yamlcodec
 
-pytestmark = pytest.mark.skipif(not yamlcodec.WITH_LIBYAML, reason="the direct writer needs LibYAML's emitter as its reference")
+pytestmark = pytest.mark.skipif(not yamlcodec.WITH_LIBYAML,
+                                reason="the direct writer needs LibYAML's emitter as its reference")
 
 TRICKY = ["yes", "No", "on", "OFF", "null", "Null", "~", "true", "1000", "1_000", "0x1F", "0o17", "1e3", "1.5",
           ".inf", "-.5", "+1", "1:20", "1:20:30", "2026-03-10", "2026-03-10T12:00:00+00:00", "=", "<<", "-", "a: b",

@@ -58,7 +58,8 @@ def test_plain_data_round_trips_in_a_fixed_key_order_with_unknown_keys_last():
 @pytest.mark.parametrize("data, path, message", [
     ({"id": "a", "title": "T"}, ("schedule",), "is required"),
     ({"id": "a", "title": True, "schedule": {"rule": "R"}}, ("title",), "expected text, got true (quote it)"),
-    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "kind": "odd"}, ("kind",), "'odd' is not one of plain, fancy"),
+    ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "kind": "odd"}, ("kind",),
+     "'odd' is not one of plain, fancy"),
     ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "size": 11}, ("size",), "11 is more than 10"),
     ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "rows": [{"qty": 1}]}, ("rows", 0, "name"), "is required"),
     ({"id": "a", "title": "T", "schedule": {"rule": "R"}, "rows": [{"name": "x", "qty": "lots"}]},
@@ -96,7 +97,8 @@ def sample(tmp_path_factory) -> Path:
     run.ok("recurring", "add", "Support", "--every", "month", "--start", "2026-04-01", "--amount", "450")
     run.ok("recurring", "add", "--from", deal, "--every", "week", "--start", "2026-03-01", "--until", "2026-06-01")
     run.ok("generator", "add", "repurchase", "--won-days-ago", "30..90")
-    run.ok("generator", "add", "call them", "--no-deal-days", "120", "--activity-type", "call", "--activity-subject", "Call")
+    run.ok("generator", "add", "call them", "--no-deal-days", "120", "--activity-type", "call",
+           "--activity-subject", "Call")
     run.ok("activity", "done", run.ok("activity", "list", "-f", "ids").split()[0])
     return root
 
@@ -132,4 +134,5 @@ def test_check_reads_every_kind_through_its_model(cli, repo):
     proc = cli("check")
     assert proc.returncode == 1
     line = next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "birthday" in text)
-    assert f"contacts/{contact}.yaml:{line}: birthday: '1990-13-45' is not an ISO date (YYYY-MM-DD) [type]" in proc.stdout
+    assert (f"contacts/{contact}.yaml:{line}: birthday: '1990-13-45' is not an ISO date (YYYY-MM-DD) [type]"
+            in proc.stdout)

@@ -66,7 +66,8 @@ def test_a_bad_row_names_pipeline_map_and_map_on_the_cli_only(cli, session, tmp_
         "(2 rows from here on: lines 2, 3)")
     assert run_import(session, src) == [
         f"{src}:2: pipeline: 'Nope': no such pipeline (pipelines: sales); map it with pipeline-map 'Nope'=PIPELINE, "
-        "create it, or keep the value as a custom field with map COLUMN=source_pipeline (2 rows from here on: lines 2, 3)"]
+        "create it, or keep the value as a custom field with map COLUMN=source_pipeline "
+        "(2 rows from here on: lines 2, 3)"]
 
 
 def test_stage_map_and_key_in_row_problems(cli, session, tmp_path):

@@ -147,7 +147,8 @@ def test_activity_only_scenario_plans_on_the_open_deal_once(cli, repo, clients):
     cli.ok("generator", "add", "nudge", "--no-deal-days", "100", "--no-deal", "--activity-type", "task",
            "--activity-subject", "Check in")
     out = cli.ok("generator", "run").split()
-    g_deal = next(d for d in deal_files(repo) if json.loads(cli.ok("deal", "show", d, "-f", "json"))["title"] == "G open")
+    g_deal = next(d for d in deal_files(repo)
+                  if json.loads(cli.ok("deal", "show", d, "-f", "json"))["title"] == "G open")
     assert out == [g_deal]
     assert cli.ok("generator", "run") == ""
     acts = json.loads(cli.ok("activity", "list", "--deal", g_deal, "-f", "json"))
@@ -255,4 +256,5 @@ def test_check_names_a_scenario_pipeline_stage_that_is_gone(cli, repo):
     path = repo / "generators" / "rep.yaml"
     path.write_text(path.read_text().replace("stage: preparation", "stage: nowhere"))
     proc = cli("check")
-    assert proc.returncode == 1 and "deal.stage: 'nowhere' is not a stage of pipeline 'sales'" in proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    assert "deal.stage: 'nowhere' is not a stage of pipeline 'sales'" in proc.stdout + proc.stderr

@@ -93,7 +93,7 @@ def test_concurrent_writers_each_get_their_own_commit(tmp_path):
         runs = list(pool.map(lambda t: cli.proc("deal", "add", t, "-q", env={"DEALCLI_LOCK_TIMEOUT": "300"},
                                                  timeout=600), titles))
     assert all(r.returncode == 0 and r.stderr == "" for r in runs), [r.stderr for r in runs]
-    ids = {r.stdout.strip(): t for r, t in zip(runs, titles)}
+    ids = {r.stdout.strip(): t for r, t in zip(runs, titles, strict=True)}
     log = git(root, "log", "--format=%H %s").splitlines()[:-1]  # newest first; without "start"
     assert len(log) == len(titles)
     for line in log:
@@ -113,8 +113,8 @@ def test_a_git_failure_names_the_file_and_the_command_even_with_quiet(tmp_path):
     r = Runner(root)("deal", "add", "Blocked", "-q")
     assert r.returncode == 0  # the change is written; git could not commit it
     deal_id = r.stdout.strip()
-    assert f"warning: auto_commit: deals/{deal_id}.yaml not committed: `git -C {root} add -A -- deals/{deal_id}.yaml` " \
-           "failed:" in r.stderr and "index.lock" in r.stderr
+    assert f"warning: auto_commit: deals/{deal_id}.yaml not committed: " \
+           f"`git -C {root} add -A -- deals/{deal_id}.yaml` failed:" in r.stderr and "index.lock" in r.stderr
     assert (root / "deals" / f"{deal_id}.yaml").exists()
 
 
@@ -136,5 +136,6 @@ def test_the_change_recovery_finishes_is_committed_with_a_message_that_says_so(t
     cli.ok("filter", "-f", "ids")  # a reader: recovery finishes the move, and commits it
     subject = git(root, "log", "-1", "--format=%s").strip()
     assert subject.startswith("dealcli recover: finished the change of a command that was killed (3 file(s)")
-    assert sorted(git(root, "show", "--name-only", "--format=", "HEAD").split()) == sorted(f"deals/{i}.yaml" for i in ids)
+    assert sorted(git(root, "show", "--name-only", "--format=", "HEAD").split()) == sorted(f"deals/{i}.yaml"
+                                                                                         for i in ids)
     assert git(root, "status", "--porcelain") == ""

@@ -283,7 +283,10 @@ def test_quote_and_recurring_show_are_cards(cli):
 
 
 # -- 8. tables fit the terminal -------------------------------------------------------------------
-def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
+def test_filter_table_fits_the_terminal_and_wide_shows_all(cli):
+    import io
+
+    from dealcli import env as environment
     from dealcli.views import fit
 
     add(cli, "A very long deal title about cloud backup services for the whole northern region", "--stage",
@@ -310,11 +313,10 @@ def test_filter_table_fits_the_terminal_and_wide_shows_all(cli, monkeypatch):
             return True
 
     assert "--wide" in cli.ok("--help")
-    monkeypatch.delenv("COLUMNS", raising=False)
-    assert fit.terminal_width() is None  # a pipe
-    monkeypatch.setattr("sys.stdout", Tty())
-    monkeypatch.setenv("COLUMNS", "93")
-    assert fit.terminal_width() == 93
+    with environment.using(environment.Environment(io.StringIO(), io.StringIO(), io.StringIO(), {})):
+        assert fit.terminal_width() is None  # a pipe
+    with environment.using(environment.Environment(io.StringIO(), Tty(), io.StringIO(), {"COLUMNS": "93"})):
+        assert fit.terminal_width() == 93
 
 
 # -- 9. colours -------------------------------------------------------------------------------------
@@ -324,6 +326,7 @@ def test_colours_are_the_terminals_base_colours_unless_more_is_asked(monkeypatch
     256 and truecolor only with DEALCLI_COLOR, and then made readable on both backgrounds."""
     import io
 
+    from dealcli import env as environment
     from dealcli import pipelines
     from dealcli.views import colors, render
 
@@ -350,16 +353,14 @@ def test_colours_are_the_terminals_base_colours_unless_more_is_asked(monkeypatch
         def isatty(self):
             return True
 
-    monkeypatch.setattr("sys.stdout", Tty())
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert render.paint("x", "#FFA900") == "\x1b[33mx\x1b[0m"
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert render.paint("x", "#FFA900") == "x"
-    monkeypatch.setenv("NO_COLOR", "")  # no-color.org: only a NO_COLOR present and not empty turns it off
-    assert render.paint("x", "#FFA900") == "\x1b[33mx\x1b[0m"
-    monkeypatch.delenv("NO_COLOR")
-    monkeypatch.setenv("TERM", "dumb")
-    assert render.paint("x", "#FFA900") == "x"
+    def painted(**environ: str) -> str:  # on a terminal, with these variables only
+        with environment.using(environment.Environment(io.StringIO(), Tty(), io.StringIO(), environ)):
+            return render.paint("x", "#FFA900")
+
+    assert painted() == "\x1b[33mx\x1b[0m"
+    assert painted(NO_COLOR="1") == "x"
+    assert painted(NO_COLOR="") == "\x1b[33mx\x1b[0m"  # no-color.org: only a NO_COLOR present and not empty
+    assert painted(TERM="dumb") == "x"
 
 
 def test_no_color_is_honoured_on_a_real_terminal(cli, repo):
@@ -480,6 +481,6 @@ def test_demo_prints_commands_that_can_be_pasted(tmp_path):
     assert re.search(r"deal show [0-9a-z]{10}$", show)  # the real id, not a variable
     assert commands[0] == "export DEALCLI_USER=demo@example.com"
     for command in (show, next(c for c in commands if " | head" in c)):
-        again = subprocess.run(["bash", "-c", f"{commands[0]}; {command}"], capture_output=True, text=True, cwd=tmp_path, env=env,
-                               timeout=60)
+        again = subprocess.run(["bash", "-c", f"{commands[0]}; {command}"], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, timeout=60)
         assert again.returncode == 0 and again.stdout.strip(), (command, again.stderr)

@@ -38,7 +38,8 @@ def test_same_first_name_at_two_companies_is_two_contacts_and_every_email_is_kep
 
 def test_an_existing_contact_gets_the_new_email_and_phone(cli, repo, tmp_path):
     cli.ok("contact", "add", "Ann Lee", "--email", "ann@x.example")
-    src = write(tmp_path, "p.csv", "title,contact_email,contact_phone\nX,ann@x.example / ann.lee@x.example,+44 20 7946 0000\n")
+    src = write(tmp_path, "p.csv", "title,contact_email,contact_phone\n"
+                "X,ann@x.example / ann.lee@x.example,+44 20 7946 0000\n")
     proc = cli("import", src)
     assert proc.returncode == 0, proc.stderr
     [ann] = records(repo, "contacts")

@@ -89,7 +89,8 @@ products = st.builds(lambda name, price, qty: ProductRow(name=name, price=price,
                                                        discount=Decimal(0), tax_rate=Decimal(0)),
                      texts.filter(lambda t: t.strip() != ""), money_, st.integers(1, 50))
 deal_st = st.fixed_dictionaries({
-    "title": texts.filter(lambda t: t.strip() != ""), "amount": money_, "state": st.sampled_from(["open", "won", "lost"]),
+    "title": texts.filter(lambda t: t.strip() != ""), "amount": money_,
+    "state": st.sampled_from(["open", "won", "lost"]),
     "currency": st.sampled_from(["USD", "EUR"]), "source": st.none() | texts.filter(bool),
     "fields": st.dictionaries(words, texts.filter(bool), max_size=2), "products": st.lists(products, max_size=2),
     "comments": st.lists(texts.filter(bool), max_size=2), "created": stamp, "contacts": st.lists(words, max_size=2),
@@ -155,7 +156,8 @@ def _diff(a: dict, b: dict) -> str:
 
 
 # modest by default (the suite stays fast); ROUNDTRIP_EXAMPLES=200 for a deeper run
-@settings(max_examples=int(os.environ.get("ROUNDTRIP_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("ROUNDTRIP_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(deal_st, min_size=1, max_size=3))
 def test_every_export_format_imports_back_byte_identical(specs):
     work = Path(tempfile.mkdtemp(prefix="dealcli-rt-"))

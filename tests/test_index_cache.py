@@ -280,7 +280,8 @@ def test_writes_through_dealcli_update_the_cache(cli, repo):
     first = cli.ok("deal", "add", "First", "--amount", "5").strip()
     scan(repo)  # a scan (filter, board, export ...) builds the cache
     second = cli.ok("deal", "add", "Second", "--amount", "7.25").strip()
-    row = db(repo).execute("SELECT e.settled, b.blob FROM entries e JOIN blobs b USING (kind, name) WHERE name = ?", (second,)).fetchone()
+    row = db(repo).execute("SELECT e.settled, b.blob FROM entries e JOIN blobs b USING (kind, name) WHERE name = ?",
+                           (second,)).fetchone()
     assert row is not None and row[0] == 0  # written by dealcli, stored (unsettled)
     assert index_mod.decode(row[1])["amount"] == Decimal("7.25")
     cli.ok("deal", "edit", second, "--title", "Second, renamed")
@@ -396,7 +397,8 @@ def test_a_vanished_row_is_not_hidden_by_a_stale_neighbour(repo, monkeypatch):
 def test_client_index_from_the_cache_matches_the_one_from_the_files(repo):
     from dealcli import clients
 
-    companies = {"c1": ("Acme  Ltd", ["Sales@Acme.example"]), "c2": ("acme ltd", []), "c3": ("Globex", ["a@g.example", "b@g.example"])}
+    companies = {"c1": ("Acme  Ltd", ["Sales@Acme.example"]), "c2": ("acme ltd", []),
+                 "c3": ("Globex", ["a@g.example", "b@g.example"])}
     for cid, (name, emails) in companies.items():
         write(repo, cid, {"format": 1, "id": cid, "name": name, "emails": emails}, kind="companies")
     write(repo, "c4", "name: [broken\n", kind="companies")

@@ -67,7 +67,8 @@ def test_a_json_submission_by_a_known_contact_reuses_the_contact(cli, formrepo):
     body = json.dumps({"name": "Anna S.", "email": "anna@beta.example", "budget": 99, "subscribe": True})
     deal_id = cli.ok("intake", "form", "contact", input=body).strip()
     deal = records(formrepo, "deals")[deal_id]
-    assert deal["contacts"] == [known] and str(deal["amount"]) == "99.00" and "subscribe: true" in deal["comments"][0]["text"]
+    assert deal["contacts"] == [known] and str(deal["amount"]) == "99.00"
+    assert "subscribe: true" in deal["comments"][0]["text"]
 
 
 @pytest.mark.parametrize("body, code, needle", [
@@ -105,7 +106,8 @@ def test_a_form_for_a_missing_pipeline_is_kept_and_retried_after_the_fix(cli, fo
 def test_a_broken_form_definition_names_its_line(cli, formrepo):
     (formrepo / "forms" / "contact.yaml").write_text(FORM.replace("budget: deal.amount", "budget: deal.price"))
     proc = cli("intake", "form", "contact", input=ANNA)
-    assert proc.returncode == 5 and "forms/contact.yaml:11: fields.budget: 'deal.price' is not a target" in error_lines(proc)[0]
+    assert proc.returncode == 5
+    assert "forms/contact.yaml:11: fields.budget: 'deal.price' is not a target" in error_lines(proc)[0]
 
 
 # -- the WSGI application under gunicorn ------------------------------------------------------------
@@ -168,7 +170,8 @@ def test_form_posts_through_gunicorn(server, formrepo):
     assert deal["title"] == "Website request: Anna Schmidt" and deal["created_by"] == "web@ourshop.example"
     assert post(url, ANNA)[:2] == (200, {"status": "duplicate", "deal": body["deal"]})
     keyed = {"Idempotency-Key": "order-1"}
-    code, first, _ = post(url, json.dumps({"name": "Li", "email": "li@delta.example"}), "application/json", headers=keyed)
+    code, first, _ = post(url, json.dumps({"name": "Li", "email": "li@delta.example"}), "application/json",
+                          headers=keyed)
     assert code == 201
     code, again, _ = post(url, json.dumps({"name": "Li Wei", "email": "li@delta.example"}), "application/json",
                           headers=keyed)
@@ -227,7 +230,8 @@ def test_a_bad_value_is_named_as_the_form_names_its_field(cli, formrepo):
     name (underscores kept)."""
     (formrepo / "forms" / "contact.yaml").write_text(
         FORM.replace("  budget: deal.amount", "  deal_budget: deal.amount")
-        .replace("  email: contact.email", "  e_mail: contact.email").replace("[name, email]", "[name]"), encoding="utf-8")
+        .replace("  email: contact.email", "  e_mail: contact.email").replace("[name, email]", "[name]"),
+        encoding="utf-8")
     proc = cli("intake", "form", "contact", input="name=Bob&e_mail=nope&deal_budget=lots")
     assert proc.returncode == 1
     [line] = error_lines(proc)

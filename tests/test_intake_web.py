@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from intake_helpers import configure, failed, lock_held, records
-from test_intake_forms import ANNA, FORM, _serve, formrepo  # noqa: F401 - the fixture, shared
+import test_intake_forms
+from test_intake_forms import ANNA, FORM, _serve
 
+formrepo = test_intake_forms.formrepo  # the fixture, shared
 BOUNDED = FORM.replace("  budget: deal.amount", "  budget: {to: deal.amount, max: 100000}") \
     .replace("name: Website request\n", "name: Website request\ntitle: 'Request: {topic}'\n")
 

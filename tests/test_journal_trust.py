@@ -238,7 +238,8 @@ def test_recovery_in_a_cp_a_copy_never_touches_the_original(cli, repo, tmp_path)
 
 # -- fuzz: random entries never write outside the repository, never exit 70, never hang -------------
 _json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                      max_leaves=20)
 _paths = st.sampled_from(["/x/victim.txt", "../x/victim.txt", "deals/../../x/victim.txt", "deals/d1.yaml",
                           "dealcli.yaml", "deals/ghost.yaml", "companies/c.yaml", "attachments/a/b.txt", "",

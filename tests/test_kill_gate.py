@@ -353,7 +353,8 @@ def test_sigkill_leaves_old_or_new_state_and_no_temp_file(scenario, tmp_path):
             read = _recovering_read(work, k)  # opening the repository recovers
             assert read.returncode == 0 and "Traceback" not in read.stderr, f"{at}: recovery read failed: {read.stderr}"
             assert leftovers(work) == [], f"{at}: left behind after recovery"
-            assert sorted(read.stdout.split()) == sorted(records(work, "deals")), f"{at}: filter disagrees with the files"
+            assert sorted(read.stdout.split()) == sorted(records(work, "deals")), \
+                f"{at}: filter disagrees with the files"
             try:
                 state = sc.state(work)
             except AssertionError as exc:

@@ -207,13 +207,15 @@ def test_a_core_call_without_the_command_line_reads_plain_field_names(session, c
     assert caught.value.message.startswith("due: ") and "when pigs fly" in caught.value.message
     with pytest.raises(UsageError) as caught:
         activities.edit(session, "x")
-    assert caught.value.message == "activity edit: nothing to change (type, subject, due, responsible, description, duration, remind)"
+    assert caught.value.message == ("activity edit: nothing to change (type, subject, due, responsible, "
+                                    "description, duration, remind)")
     with pytest.raises(UsageError) as caught:
         calls.parse_maps(["Talk=length"])
     assert caught.value.message.startswith("map 'Talk=length': expected COLUMN=FIELD")
     with pytest.raises(MalformedInput) as caught:
         calls.from_cdr(["1", "2"])
-    assert caught.value.message == "2 columns: an Asterisk CDR line has at least 17 (or give the file a header row and map)"
+    assert caught.value.message == ("2 columns: an Asterisk CDR line has at least 17 "
+                                    "(or give the file a header row and map)")
     with pytest.raises(NotFound) as caught:
         mail.mailbox_rule(session, "nope")
     assert caught.value.fields == ("mailbox",) and caught.value.message.startswith("mailbox 'nope': not in")
@@ -222,7 +224,8 @@ def test_a_core_call_without_the_command_line_reads_plain_field_names(session, c
 
 def test_the_command_line_still_words_them_as_its_options(cli, repo):
     deal = cli.ok("deal", "add", "D").strip()
-    assert "error: --type 'fax': expected one of" in cli("activity", "add", deal, "--type", "fax", "--subject", "S").stderr
+    assert "error: --type 'fax': expected one of" in cli("activity", "add", deal, "--type", "fax",
+                                                         "--subject", "S").stderr
     assert "error: --subject: an activity needs a subject\n" in cli("activity", "add", deal, "--type", "call",
                                                                     "--subject", " ").stderr
     assert ("error: activity edit: nothing to change (--type, --subject, --due, --responsible, --description, "
@@ -257,7 +260,8 @@ def test_notices_about_fields_are_worded_by_the_edge_too(cli, repo):
     assert proc.returncode == 65
     notices = [line for line in proc.stderr.splitlines() if "header row and" in line]
     assert len(notices) == 2 and all("header row and --map); kept as" in n for n in notices), proc.stderr
-    proc = run_bytes(cli, "intake", "email", "--mta", "--mailbox", "support", data=(FIXTURES / "first.eml").read_bytes())
+    proc = run_bytes(cli, "intake", "email", "--mta", "--mailbox", "support",
+                     data=(FIXTURES / "first.eml").read_bytes())
     [line] = proc.stderr.splitlines()  # the words around a text about fields are kept, once each (issue 25)
     assert line.startswith("dealcli: not stored but kept, the mail server need not deliver it again: stdin: ")
     assert "--mailbox 'support': not in intake.mailboxes" in line and "; kept as inbox/failed/" in line, line

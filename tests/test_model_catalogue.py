@@ -340,7 +340,8 @@ def test_quote_add_and_edit_write_what_they_wrote_before(repo, cli):
     (("product", "edit", "PID", "--set", "tax_rate=101"), "--set tax_rate: 101 is not a percentage between 0 and 100"),
     (("product", "edit", "PID", "--set", "tax_included=maybe"), "--set tax_included='maybe': expected true or false"),
     (("product", "edit", "PID", "--set", "pric=1"), "--set pric: not a field of a product (did you mean 'price'?) "
-                                                    "(fields: name, price, currency, tax_rate, tax_included, sku, unit)"),
+                                                    "(fields: name, price, currency, tax_rate, tax_included, "
+                                                    "sku, unit)"),
     (("product", "edit", "PID", "--unset", "price"), "--unset price: not a field a product can be without"),
     (("product", "edit", "PID"), "product edit: nothing to change (give --set FIELD=VALUE or --unset FIELD)"),
     (("deal", "add", "D", "--product", "S1:-3"), "--product PID: quantity cannot be negative"),
@@ -371,10 +372,12 @@ def test_a_core_call_without_the_cli_reads_plain_field_names(session):
     assert err.fields == ("price",) and err.message == "price -5: a price cannot be negative"
     assert refused(products.add, "X", "1", None, "150").message == "tax: 150 is not a percentage between 0 and 100"
     pid = products.add(session, "P", "5", sku="S1")["id"]
-    assert refused(products.add, "X", "1", None, None, False, "S1").message == f"sku 'S1': product {pid} already has this SKU"
+    assert refused(products.add, "X", "1", None, None, False, "S1").message == \
+        f"sku 'S1': product {pid} already has this SKU"
     assert refused(products.rows, [f"{pid}:-1"]).message == f"product {pid}: quantity cannot be negative"
     assert refused(leads.records, "odd").message == "status 'odd': expected one of new, converted"
-    assert refused(quotes.add, "Q", [], None, (), None, "someday").message == "valid-until: cannot read 'someday' as a date"
+    assert refused(quotes.add, "Q", [], None, (), None, "someday").message == \
+        "valid-until: cannot read 'someday' as a date"
     err = refused(lifecycle.edit, "product", pid, ["colour=red"], [])
     assert err.fields == ("set",) and err.message.startswith("set colour: not a field of a product")
     assert refused(lifecycle.edit, "lead", "nothing", [], []).message == \

@@ -115,7 +115,8 @@ def test_hand_written_records_keep_their_bytes_and_unknown_keys(cls, text):
     obj = cls.from_dict(yamlcodec.loads(text.encode(), "x.yaml"))
     if cls is Template:
         assert obj.start == dt.date(2026, 1, 1) and obj.rule.startswith("FREQ=MONTHLY")
-        assert obj.last_occurrence == dt.datetime(2026, 2, 2, 9, 30, 15) and obj.extra == {"zzz": "an unknown key, written last"}
+        assert obj.last_occurrence == dt.datetime(2026, 2, 2, 9, 30, 15)
+        assert obj.extra == {"zzz": "an unknown key, written last"}
         assert obj.paused_periods[0][1] == dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
     else:
         assert obj.name == "s1" and obj.deal is None and obj.client_mode() == "contacts"
@@ -313,7 +314,8 @@ CASES = [
      "--stage 'nosuch': not a stage of pipeline 'sales'"),
     (lambda s: generators.add(s, "X", generators.ScenarioSpec(segment=["status=won 'open"])),
      "segment \"status=won 'open\": No closing quotation",
-     ("generator", "add", "X", "--segment", "status=won 'open"), "--segment \"status=won 'open\": No closing quotation"),
+     ("generator", "add", "X", "--segment", "status=won 'open"),
+     "--segment \"status=won 'open\": No closing quotation"),
 ]
 
 

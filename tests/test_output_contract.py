@@ -404,7 +404,7 @@ def test_csvkit_and_python_read_the_same_rows(sample):
                        parse_float=Decimal)
     assert sum(r["amount"] for r in typed) == total
     tsv = raw(cli, "export", "-f", "tsv").stdout.decode()
-    by_python = [{k: render_unescape(v) for k, v in zip(tsv.splitlines()[0].split("\t"), line.split("\t"))}
+    by_python = [{k: render_unescape(v) for k, v in zip(tsv.splitlines()[0].split("\t"), line.split("\t"), strict=True)}
                  for line in tsv.splitlines()[1:]]
     assert [r["title"] for r in by_python] == [r["title"] for r in rows]
 

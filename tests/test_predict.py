@@ -39,7 +39,7 @@ def test_precision_and_recall_at_k_share_a_tie_at_the_cut():
 
 def test_horizon_text():
     assert [predict.parse_horizon(x) for x in ("90d", "12w", "3m", "1y", "45")] == [90, 84, 90, 365, 45]
-    with pytest.raises(Exception):
+    with pytest.raises(predict.UsageError):
         predict.parse_horizon("soon")
 
 
@@ -238,7 +238,8 @@ def test_open_counts_the_deals_open_at_t_only():
     buys = [predict.Purchase("c", day, 100.0, ("x",))]
     ctx = predict.Context(day, spans={("c",): [(day, day + dt.timedelta(days=10)),  # closed before t
                                                (day + dt.timedelta(days=5), None),  # still open
-                                               (day + dt.timedelta(days=8), day + dt.timedelta(days=20)),  # closes after t
+                                               # closes after t
+                                               (day + dt.timedelta(days=8), day + dt.timedelta(days=20)),
                                                (day + dt.timedelta(days=30), None)]})  # begins after t
     f = predict.features(buys, day + dt.timedelta(days=15), 30, ctx, ("c",))
     assert f["_facts"]["open"] == 2 and f["open"] == pytest.approx(math.log1p(2))

@@ -100,7 +100,7 @@ def test_now_before_the_deals_last_event_never_leaves_check_failing(cli, repo, d
     cli.ok("deal", "comment", deal, "late", "--now", "2019-06-01")
     history = yamlcodec.loads((repo / "deals" / f"{deal}.yaml").read_bytes(), "x")["history"]
     # every event earlier than the one before it (the move into won, the comment) is marked
-    earlier = [e for prev, e in zip(history, history[1:]) if str(e["at"]) < str(prev["at"])]
+    earlier = [e for prev, e in zip(history, history[1:], strict=False) if str(e["at"]) < str(prev["at"])]
     assert [e["kind"] for e in earlier] == ["moved", "commented"], history
     assert all(e.get("backdated") is True for e in earlier), history
     checks_clean(cli)

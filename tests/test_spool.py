@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import dealcli_bin
+from dealcli import env as environment
 from dealcli.storage import files
 
 
@@ -20,11 +21,12 @@ def test_a_spool_can_be_read_twice_and_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     src = tmp_path / "in.csv"
     src.write_bytes(b"title\nA\n")
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(open(src, "rb")))
+    stdin = io.TextIOWrapper(open(src, "rb"))
     try:
-        spool = files.Spool("-")
+        with environment.using(environment.Environment(stdin, io.StringIO(), io.StringIO(), {})):
+            spool = files.Spool("-")
     finally:
-        sys.stdin.close()
+        stdin.close()
     try:
         assert spool.path.read_bytes() == b"title\nA\n" == spool.path.read_bytes()
         if sys.platform.startswith("linux"):

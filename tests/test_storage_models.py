@@ -23,7 +23,8 @@ def test_plain_data_its_model_cannot_read_is_refused_and_nothing_is_written(sess
         with session.repo.transaction():
             session.repo.create("companies", "c1", {"id": "c1", "name": "Ok"})  # fine for its model
             session.repo.create("contacts", "p1", {"id": "p1", "name": "Eve", "birthday": "1990-13-45"})
-    assert caught.value.message == "contacts/p1.yaml: birthday: '1990-13-45' is not an ISO date (YYYY-MM-DD) (not written)"
+    assert caught.value.message == ("contacts/p1.yaml: birthday: '1990-13-45' is not an ISO date (YYYY-MM-DD) "
+                                    "(not written)")
     assert not (repo / "companies" / "c1.yaml").exists() and not (repo / "contacts" / "p1.yaml").exists()
 
 

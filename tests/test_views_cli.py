@@ -293,7 +293,7 @@ def test_export_csv_layout_and_formula_guard(sample):
     assert beta["amount"] == "1000.00" and beta["currency"] == "EUR"  # as in the file
     for row in rows:  # nothing a spreadsheet would run
         for value in row.values():
-            assert not value[:1] in ("=", "+", "-", "@", "\t", "\r")
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r")
 
 
 # -- board -----------------------------------------------------------------------------------------------
@@ -308,7 +308,8 @@ def test_board_json_structure(sample):
     prep = board["stages"][1]
     assert prep["sum"] == {"EUR": Decimal("1000.00")} and prep["weighted"] == {"EUR": Decimal("200.00")}
     assert [d["id"] for d in prep["deals"]] == [ids["beta"]]
-    assert board["total"]["count"] == 6 and board["total"]["sum"] == {"USD": Decimal("7550.50"), "EUR": Decimal("1000.00")}
+    assert board["total"]["count"] == 6
+    assert board["total"]["sum"] == {"USD": Decimal("7550.50"), "EUR": Decimal("1000.00")}
     assert loads(cli.ok("board", "--preset", "won", "-f", "json"))["total"]["count"] == 1
 
 

@@ -11,7 +11,7 @@ from dealcli.commands import complete
 from dealcli.commands.options import Format, FormatOpt, YesOpt, session
 
 app = typer.Typer(help="Calls, meetings, tasks and emails planned on deals.", no_args_is_help=True)
-AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)
+AgendaFormat = enum.Enum("AgendaFormat", {f.name: f.value for f in Format} | {"ics": "ics"}, type=str)  # type: ignore[misc]  # members derived from Format
 LIST_COLUMNS = ["id", "due", "type", "subject", "deal", "responsible", "done"]
 DescriptionOpt = Annotated[Optional[str], typer.Option("--description", metavar="TEXT", help="What to do, in more "
                                                        "words than the subject.")]
@@ -123,7 +123,8 @@ def register(root: typer.Typer) -> None:
                                                             "(as in `dealcli filter`).", show_default=False)] = None,
         format: Annotated[AgendaFormat, typer.Option("--format", "-f", help="Output format: table, json, "
                                                      "jsonl, csv, tsv, yaml, ids, or ics (iCalendar: one event "
-                                                     "per next activity).", case_sensitive=False)] = AgendaFormat.table,
+                                                     "per next activity).", case_sensitive=False)
+                          ] = AgendaFormat["table"],
     ) -> None:
         """Open deals grouped by their next activity: overdue, today, this week, next week, later,
         and without activities (weeks start on Monday; relative to --now). Every format; json/csv

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         if audit:
             from dealcli import audit as auditing
 
-            problems = auditing.audit(s.repo.root, rev_range)
+            problems: list[Any] = auditing.audit(s.repo.root, rev_range)  # findings or violations: str() and as_dict()
         else:
             from dealcli import access
 

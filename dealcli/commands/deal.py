@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands import complete
 from dealcli.commands.options import (
     Format,
@@ -252,8 +252,8 @@ def correct(
 def move(
     ctx: typer.Context,
     deal_id: IdArg,
-    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes the deal won, a "
-                                         "failure stage closes it lost.", show_default=False,
+    stage: Annotated[str, typer.Argument(help="Target stage id or name (any case). The success stage closes "
+                                         "the deal won, a failure stage closes it lost.", show_default=False,
                                          autocompletion=complete.stages)],
     pipeline: Annotated[Optional[str], typer.Option("--pipeline", "-p", help="Move into a stage of another "
                                                     "pipeline.")] = None,
@@ -328,7 +328,7 @@ def comment(
     from dealcli import deals
 
     if text == "-" and deal_id != "-":
-        text = sys.stdin.read()
+        text = environment.current().stdin.read()
     ids = read_ids(deal_id)
     done = deals.comment(session(ctx), ids, text) if ids else []
     print_ids(d.id for d in done)

@@ -95,7 +95,8 @@ def _spec(segment, birthday_within, won_days_ago, lost_days_ago, no_deal_days, c
         ("birthday_within", birthday_within), ("last_won_days", won_days_ago), ("lost_days", lost_days_ago),
         ("no_deal_days", no_deal_days)) if value is not None]
     return generators.ScenarioSpec(
-        segment=segment or None, builtins=builtins, clients=clients.value if clients else None, period=period.value if period else None,
+        segment=segment or None, builtins=builtins, clients=clients.value if clients else None,
+        period=period.value if period else None,
         pipeline=pipeline, stage=stage, title=title, responsible=responsible, type=type_, source=source,
         copy_products=copy_products, no_deal=no_deal, activity_type=activity_type.value if activity_type else None,
         activity_subject=activity_subject, activity_due=activity_due, no_activity=no_activity,

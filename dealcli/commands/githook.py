@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 from dealcli.i18n import _
 
+from dealcli import env as environment
+
 app = typer.Typer(help="Hooks for a shared bare git repository.", no_args_is_help=True)
 
 
@@ -19,14 +21,14 @@ def pre_receive(ctx: typer.Context) -> None:
     names in $DEALCLI_PUSHER, $GL_USERNAME (GitLab), $GITEA_PUSHER_EMAIL / $GITEA_PUSHER_NAME
     (Gitea, Forgejo), $GL_USER (Gitolite) or $REMOTE_USER (see docs/access.md)."""
     import os
-    import sys
     from pathlib import Path
 
     from dealcli import audit
     from dealcli.commands.options import session
 
     s = session(ctx)
-    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), sys.stdin.read().splitlines(),
+    pushed = environment.current().stdin.read().splitlines()
+    problems = audit.pre_receive(Path(os.environ.get("GIT_DIR") or "."), pushed,
                                  audit.pusher_of(os.environ))
     for line in problems:
         s.notice(_("refused: {line}").format(line=line))

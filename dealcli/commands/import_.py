@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import session
 from dealcli.i18n import _
 
@@ -20,7 +20,8 @@ contact_email, contact_phone, product, product_price, product_quantity, status, 
 
 Every row is checked first; if any row is bad nothing is written, every bad row is listed as
 FILE:LINE: COLUMN: VALUE: PROBLEM (the same problem on many rows once) and the exit code is 1;
-with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a success or failure stage is
+with --rejects FILE the valid rows are imported and the refused ones written to FILE. A row in a \
+success or failure stage is
 imported closed with its dates. Records exported by `dealcli export` (any format) are imported
 as they are (their id is kept when free). Prints the ids of the deals created or updated; a summary
 goes to stderr. --kind reads companies, contacts, products, users or activities instead of
@@ -40,8 +41,9 @@ def import_command(
                                                   help="Input format (default: from the file name, else "
                                                   "guessed from the content).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", metavar="bitrix24|pipedrive|hubspot|salesforce|"
-                                                  "amocrm|zoho|odoo|suitecrm|vtiger", help="Column names, stage names and quirks of "
-                                                  "another CRM's export.")] = None,
+                                                  "amocrm|zoho|odoo|suitecrm|vtiger",
+                                                  help="Column names, stage names and quirks of another CRM's "
+                                                  "export.")] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Read COLUMN "
                                                       "into FIELD (a deal field, company, contact, "
                                                       "contact_email, contact_phone, product, product_price, "
@@ -128,7 +130,8 @@ def import_command(
         return
     opts = importing.ImportOptions(
         source=file, format=format.lower() if format else None, preset=preset.lower() if preset else None,
-        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key, dry_run=dry_run,
+        maps=map_ or [], stage_maps=stage_map or [], pipeline_maps=pipeline_map or [], pipeline=pipeline, key=key,
+        dry_run=dry_run,
         encoding=encoding, delimiter=delimiter, dayfirst=True if dayfirst else (False if monthfirst else None),
         keep_unmapped=keep_unmapped, dialect=dialect.lower() if dialect else None,
         columns=columns.split(",") if columns is not None else None, report_file=report_file,
@@ -152,7 +155,7 @@ def import_command(
             render.write("".join(out))
             out.clear()
 
-    bar = messages.Progress() if sys.stderr.isatty() else None
+    bar = messages.Progress() if environment.current().stderr_isatty else None
     try:
         result = importing.run(s, opts, report=report, progress=bar)
     finally:

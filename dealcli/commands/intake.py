@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import Format, session
 from dealcli.i18n import _
 
@@ -72,7 +72,7 @@ def email(
     from dealcli.intake import mail
 
     def work():
-        _finish(ctx, mail.run(session(ctx), source, mailbox, stdin=sys.stdin.buffer), format)
+        _finish(ctx, mail.run(session(ctx), source, mailbox, stdin=environment.current().stdin.buffer), format)
 
     _for_mta(ctx, work) if mta else work()
 
@@ -89,7 +89,7 @@ def form(
     inbox/spam/ (exit 1). Exit codes as for `intake email`."""
     from dealcli.intake import forms
 
-    _finish(ctx, [forms.submit(session(ctx), name, sys.stdin.buffer.read())], format)
+    _finish(ctx, [forms.submit(session(ctx), name, environment.current().stdin.buffer.read())], format)
 
 
 @app.command("calls")
@@ -110,7 +110,7 @@ def calls(
     Exit codes as for `intake email` (each bad row is kept alone)."""
     from dealcli.intake import calls as core
 
-    stream = sys.stdin.buffer if file == "-" else None
+    stream = environment.current().stdin.buffer if file == "-" else None
     _finish(ctx, core.run(session(ctx), file, map_ or [], encoding, stdin=stream), format)
 
 
@@ -121,7 +121,7 @@ def chat(ctx: typer.Context, format: OutOpt = Format.ids) -> None:
     chat go to one deal. Exit codes as for `intake email`."""
     from dealcli.intake import chat as core
 
-    _finish(ctx, [core.submit(session(ctx), sys.stdin.buffer.read())], format)
+    _finish(ctx, [core.submit(session(ctx), environment.current().stdin.buffer.read())], format)
 
 
 @app.command("retry")

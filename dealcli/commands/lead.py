@@ -80,7 +80,8 @@ def convert(
     print_ids([deal.id])
 
 EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
-                                                         "(repeatable); fields: title, contact_name, company_name, email, phone, source, amount, currency, responsible.")]
+                                                         "(repeatable); fields: title, contact_name, company_name, "
+                                                         "email, phone, source, amount, currency, responsible.")]
 EditUnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Clear a field "
                                                            "(repeatable).")]
 

@@ -4,11 +4,11 @@ to reach the Session, read ids from stdin and render."""
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands import complete
 from dealcli.i18n import _
 
@@ -74,7 +74,8 @@ def confirm_delete(s, yes: bool, command: str, what: str, refs: list[str], kind:
 
     if yes or not refs:
         return
-    if from_stdin or not sys.stdin.isatty():
+    env = environment.current()
+    if from_stdin or not env.stdin_isatty:
         if not legacy:
             raise UsageError(_("{command}: pass --yes to delete without a prompt").format(command=command))
         s.notice_written(_("{command}: not asked, stdin is not a terminal; pass --yes to say so "
@@ -82,9 +83,9 @@ def confirm_delete(s, yes: bool, command: str, what: str, refs: list[str], kind:
         return
     shown = [s.repo.resolve(kind, ref) if kind else ref for ref in refs]
     # asked here, not by typer.confirm: click's prompt on stderr still writes a space to stdout
-    sys.stderr.write(_("Delete {what} {ids}? [y/N]: ").format(what=_(what), ids=", ".join(shown)))
-    sys.stderr.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes", "д", "да"):
+    env.stderr.write(_("Delete {what} {ids}? [y/N]: ").format(what=_(what), ids=", ".join(shown)))
+    env.stderr.flush()
+    if env.stdin.readline().strip().lower() not in ("y", "yes", "д", "да"):
         raise typer.Exit(1)
 
 
@@ -94,7 +95,7 @@ def read_ids(ref: str) -> list[str]:
     if ref != "-":
         return [ref]
     out = []
-    for line in sys.stdin:
+    for line in environment.current().stdin:
         word = line.strip().split()[0] if line.strip() else ""
         if word and not word.startswith("#"):
             out.append(word)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import Format, FormatOpt, YesOpt, confirm_delete, print_ids, session
 from dealcli import i18n
 
@@ -158,15 +158,17 @@ def edit(
     ops = pipelines.EditOps(
         add_stage=add_stage, name=name, after=after, before=before, color=color,
         semantics=semantics.value if semantics else None, probability=probability,
-        rename=[rename_stage] if rename_stage else [], recolor=[color_stage] if color_stage else [], move_stage=move_stage,
+        rename=[rename_stage] if rename_stage else [], recolor=[color_stage] if color_stage else [],
+        move_stage=move_stage,
         delete_stage=delete_stage, move_deals_to=move_deals_to, require=list(require or []),
         from_stage=from_stage, unrequire=list(unrequire or []), lost_reason_required=lost_reason, card_file=card,
         automation_file=automation,
     )
     if ops.is_empty():
-        if editor is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise UsageError(i18n._("pipeline edit: give an operation (see --help), or run it on a terminal to open "
-                             "the file in $EDITOR (or pass --editor CMD)"))
+        env = environment.current()
+        if editor is None and not (env.stdin_isatty and env.stdout_isatty):
+            raise UsageError(i18n._("pipeline edit: give an operation (see --help), or run it on a terminal to "
+                                    "open the file in $EDITOR (or pass --editor CMD)"))
         saved = _edit_in_editor(s, pipeline_id, editor)
         if saved is not None:
             print_ids([saved.id])
@@ -176,9 +178,9 @@ def edit(
     if card == "-" and automation == "-":
         raise UsageError(i18n._("--card - and --automation - cannot both read stdin"))
     if card == "-":
-        ops.card_text = sys.stdin.read()
+        ops.card_text = environment.current().stdin.read()
     if automation == "-":
-        ops.automation_text = sys.stdin.read()
+        ops.automation_text = environment.current().stdin.read()
     print_ids([pipelines.edit(s, pipeline_id, ops).id])
 
 
@@ -200,12 +202,12 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
         raise UsageError(i18n._("editor {command!r}: {exc}").format(command=command, exc=exc)) from None
     if not argv:
         raise UsageError(i18n._("--editor: empty command"))
-    tmp = str(files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-"))
+    tmp = files.scratch_copy(original, prefix=f"dealcli-pipeline-{doc.id}-")
     keep = False
     try:
         while True:
             try:
-                code = subprocess.call([*argv, tmp])
+                code = subprocess.call([*argv, str(tmp)])
             except OSError as exc:
                 raise UsageError(i18n._("editor {argv_0!r}: {exc_strerror}").format(
                     argv_0=argv[0], exc_strerror=exc.strerror)) from None
@@ -216,10 +218,10 @@ def _edit_in_editor(s, pipeline_id: str, editor: str | None):
             if text == original:
                 s.notice(i18n._("pipeline {doc_id}: no changes, nothing saved").format(doc_id=doc.id))
                 return None
-            _, problems = pipelines.check_text(s, doc, text, tmp)
+            _, problems = pipelines.check_text(s, doc, text, str(tmp))
             if not problems:
                 try:
-                    return pipelines.save_text(s, doc, text, tmp)
+                    return pipelines.save_text(s, doc, text, str(tmp))
                 except Conflict as exc:
                     keep = True
                     raise Conflict(i18n._("{exc_message} (your edited copy is kept in {tmp})").format(

@@ -55,7 +55,8 @@ def show(ctx: typer.Context,
     emit_one(products.load(session(ctx), ref), format.value)
 
 EditSetOpt = Annotated[Optional[list[str]], typer.Option("--set", metavar="FIELD=VALUE", help="Set a field "
-                                                         "(repeatable); fields: name, price, currency, tax_rate, tax_included, sku, unit.")]
+                                                         "(repeatable); fields: name, price, currency, tax_rate, "
+                                                         "tax_included, sku, unit.")]
 EditUnsetOpt = Annotated[Optional[list[str]], typer.Option("--unset", metavar="FIELD", help="Clear a field "
                                                            "(repeatable).")]
 
@@ -70,7 +71,9 @@ def edit(ctx: typer.Context, ref: RecordRefArg, set_: EditSetOpt = None, unset: 
 
 @app.command("delete")
 def delete(ctx: typer.Context, ref: RecordRefArg, unlink: UnlinkOpt = False, yes: YesOpt = False) -> None:
-    """Delete a product from the catalogue; refused (exit 1) while deal rows or quotes refer to it, unless --unlink (the rows keep their name and price, without the catalogue id). Prints its id."""
+    # The help (the catalogue's msgid) is one line; the backslash keeps it so while the source wraps.
+    """Delete a product from the catalogue; refused (exit 1) while deal rows or quotes refer to it, \
+unless --unlink (the rows keep their name and price, without the catalogue id). Prints its id."""
     from dealcli.commands.records import delete_one
 
     delete_one(ctx, "product", ref, unlink, yes)

@@ -50,8 +50,8 @@ TemplateArg = Annotated[str, typer.Argument(metavar="ID", help="Template id or u
 def add(
     ctx: typer.Context,
     title: Annotated[Optional[str], typer.Argument(
-        metavar="TITLE", help="Title of each created deal; may hold {date} (ISO), {date:STRFTIME} such as {date:%B %Y}, "
-        "and {n} (occurrence number). Optional with --from (default: that deal's title).",
+        metavar="TITLE", help="Title of each created deal; may hold {date} (ISO), {date:STRFTIME} such as "
+        "{date:%B %Y}, and {n} (occurrence number). Optional with --from (default: that deal's title).",
         show_default=False)] = None,
     from_: Annotated[Optional[str], typer.Option("--from", metavar="DEAL", help="Copy client, products, "
                                                  "amount, pipeline, type, source, responsible and custom "

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
+from dealcli import env as environment
 from dealcli.commands.options import print_ids, session
 
 BodyOpt = Annotated[Optional[str], typer.Option("--body", metavar="TEXT|-", help="The text of the message; - "
@@ -17,7 +17,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the message th
 
 
 def body_text(body: str | None) -> str | None:
-    return sys.stdin.read() if body == "-" else body
+    return environment.current().stdin.read() if body == "-" else body
 
 
 def finish(sent, dry_run: bool) -> None:

@@ -14,7 +14,7 @@ from dealcli.commands.views import ExprArgs, PresetOpt
 
 
 # every format of `filter` but ids (a report is not a list of deals)
-ReportFormat = enum.Enum("ReportFormat", {f.name: f.value for f in Format if f is not Format.ids}, type=str)
+ReportFormat = enum.Enum("ReportFormat", {f.name: f.value for f in Format if f is not Format.ids}, type=str)  # type: ignore[misc]  # members derived from Format
 
 
 def report_cmd(
@@ -31,7 +31,7 @@ def report_cmd(
     format: Annotated[ReportFormat, typer.Option(
         "--format", "-f", case_sensitive=False,
         help="table (bar charts fitting the terminal), json or yaml (one object, a key per section), "
-             "jsonl, csv or tsv (one row per line of every section, `section` first).")] = ReportFormat.table,
+             "jsonl, csv or tsv (one row per line of every section, `section` first).")] = ReportFormat["table"],
 ) -> None:
     """Reports over the selected deals (all without expressions): the funnel from each deal's
     history with the conversion between stages, win rate and lost reasons, average days in each

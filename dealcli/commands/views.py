@@ -37,7 +37,8 @@ class ByWhat(str, enum.Enum):
     responsible = "responsible"
 
 
-ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table}, type=str)
+ExportFormat = enum.Enum("ExportFormat", {f.name: f.value for f in Format if f is not Format.table},  # type: ignore[misc]
+                         type=str)  # members derived from Format
 
 
 def filter_cmd(
@@ -160,7 +161,7 @@ def export_cmd(
     format: Annotated[ExportFormat, typer.Option("--format", "-f", case_sensitive=False,
                                                  help="csv (flat, one row per deal, formulas "
                                                  "neutralised), tsv, json, jsonl, yaml (nested) or "
-                                                 "ids.")] = ExportFormat.csv,
+                                                 "ids.")] = ExportFormat["csv"],
     all_: Annotated[bool, typer.Option("--all", help="The whole repository: every record of every kind "
                                        "(links as ids) and the settings, as jsonl or yaml; `import --all` "
                                        "reads it back into an empty repository as an identical one.")] = False,

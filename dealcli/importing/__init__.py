@@ -191,7 +191,8 @@ def check_options(opts: ImportOptions) -> None:
     from dealcli.importing.records import KINDS
 
     if opts.kind not in KINDS:
-        raise UsageError.about("kind", "{0} {value!r}: expected one of {known}", value=opts.kind, known=", ".join(KINDS))
+        raise UsageError.about("kind", "{0} {value!r}: expected one of {known}", value=opts.kind,
+                               known=", ".join(KINDS))
     if opts.key and opts.key not in KEY_FIELDS and not opts.key.strip():
         raise UsageError.about("key", "{0}: empty field name")
     if opts.format and opts.format not in import_read.FORMATS:

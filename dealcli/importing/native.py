@@ -66,7 +66,7 @@ def unflatten(values: dict, coerce=None) -> dict:
         else:
             out[column] = value
     if custom or "fields" not in out:
-        fields = out.get("fields") if isinstance(out.get("fields"), dict) else {}
+        fields = given if isinstance(given := out.get("fields"), dict) else {}
         if coerce is not None:
             custom = {name: coerce(out.get("pipeline"), name, text) for name, text in custom.items()}
         # a flat file cannot carry each record's own order of custom fields (the columns are in

@@ -235,7 +235,8 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
                 # a quote that opened in this record is never closed where a value ends: it swallowed
                 # what follows (as pandas and csvkit say: EOF inside string); the rest is not trusted
                 errors.append(BadRecord(start, "(row)", None, "a quote opens on this line and is never closed" + (
-                    f" (it would swallow lines {start}-{counter.count} into one value)" if counter.count > start else "")))
+                    f" (it would swallow lines {start}-{counter.count} into one value)" if counter.count > start
+                    else "")))
                 return
             errors.append(BadRecord(start, "(row)", None, f"unreadable CSV: {exc}"))
             continue
@@ -256,7 +257,7 @@ def csv_records(source: Source, delimiter: str | None, errors: list, dialect: st
             errors.append(BadRecord(start, "(row)", None, f"{len(cells)} values but the header has "
                                     f"{len(header)} columns"))
             continue
-        values = dict(zip(header, cells))
+        values = dict(zip(header, cells, strict=False))
         for name in header[len(cells):]:
             values[name] = ""
         yield Row(start, values)
@@ -428,7 +429,9 @@ def check_shape(value) -> str | None:
 
 
 def _surrogate(text: str) -> str:
-    return "\\u%04x" % ord(_SURROGATE.search(text).group())
+    found = _SURROGATE.search(text)
+    assert found is not None  # only called for a text the pattern matched
+    return "\\u%04x" % ord(found.group())
 
 
 def jsonl_records(source: Source, errors: list):

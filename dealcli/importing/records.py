@@ -241,7 +241,7 @@ def _read(s, kind: str, row, targets: dict, dates) -> tuple[dict, list]:
     got.pop("first_name", None), got.pop("last_name", None)
     if not got.get("name") and not bad:
         if kind == "contact" and (got.get("emails") or got.get("phones")):
-            got["name"] = (got.get("emails") or got.get("phones"))[0]
+            got["name"] = (got.get("emails") or got["phones"])[0]
         else:
             bad.append(("name", None, f"a {kind} needs a name"))
     if kind == "product" and "price" not in got and not bad:

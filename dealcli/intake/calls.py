@@ -25,6 +25,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from dealcli import clients, ids, leads, timeutil
 from dealcli.errors import MalformedInput, NotFound, UsageError
@@ -44,7 +45,8 @@ SYNONYMS = {"uniqueid": "id", "call_id": "id", "callid": "id", "linkedid": "link
 RESULTS = {"answered": "answered", "answer": "answered", "ok": "answered", "no answer": "missed",
            "noanswer": "missed", "no_answer": "missed", "missed": "missed", "busy": "busy", "failed": "failed",
            "congestion": "failed", "cancel": "missed", "cancelled": "missed"}
-DEFAULTS = {"pipeline": None, "stage": None, "responsible": None, "extension_digits": 4, "lead_period": "day",
+DEFAULTS: dict[str, Any] = {
+            "pipeline": None, "stage": None, "responsible": None, "extension_digits": 4, "lead_period": "day",
             "unknown": {"missed": "lead", "answered": "deal", "outgoing": "ignore"}}
 PERIODS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}  # one lead per missed caller and period
 ACTIONS = ("lead", "deal", "ignore")
@@ -75,7 +77,7 @@ def from_cdr(cells: list[str]) -> dict:
     if len(cells) < 17:
         raise MalformedInput.about("map", "{n} columns: an Asterisk CDR line has at least 17 (or give the file a "
                                    "header row and {0})", n=len(cells))
-    cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells)))
+    cdr = dict(zip(CDR_COLUMNS, (c.strip() for c in cells), strict=False))
     return {"id": cdr["uniqueid"], "linked": cdr.get("linkedid") or "", "from": cdr["src"], "to": cdr["dst"],
             "start": cdr["start"], "duration": cdr["duration"], "talk": cdr["billsec"],
             "result": cdr["disposition"], "name": cdr["clid"]}
@@ -109,7 +111,8 @@ def _readable(leg: dict) -> dict:
 
     clean = route.readable_text
     byte = next(ord(ch) - 0xDC00 for ch in bad if "\udc80" <= ch <= "\udcff")
-    fixed = {"cdr": [clean(c) for c in cells]} if "cdr" in leg else {k: clean(v) for k, v in leg.items()}
+    fixed: dict[str, Any] = ({"cdr": [clean(c) for c in cells]} if "cdr" in leg
+                             else {k: clean(v) for k, v in leg.items()})
     fixed["unreadable"] = (f"byte 0x{byte:02X} in {clean(bad)!r} is not text in the file's encoding; correct "
                            "the text here and delete this key, or read the file with its encoding")
     return fixed

@@ -97,7 +97,7 @@ def parse(payload: bytes, now: dt.datetime) -> Message | None:
                        _when(_need(msg, "date", "message."), now), str(text),
                        name or str(sender.get("username") or chat.get("id")), sender.get("username"),
                        sender_id=str(sender["id"]) if sender.get("id") not in (None, "") else None)
-    sender = data.get("from") if isinstance(data.get("from"), dict) else {}
+    sender = given if isinstance(given := data.get("from"), dict) else {}
     channel = str(data.get("channel") or "chat").strip()
     if not ids.is_slug(channel):
         raise MalformedInput(_("channel {channel!r}: expected lower-case letters, digits, _ and -").format(

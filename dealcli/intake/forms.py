@@ -95,6 +95,7 @@ def _multipart(payload: bytes, content_type: str) -> list[tuple[str, str]]:
             pairs.append((str(name), str(filename)))
             continue
         raw = part.get_payload(decode=True) or b""
+        assert isinstance(raw, bytes)  # a non-multipart part decodes to bytes
         try:
             pairs.append((str(name), raw.decode(part.get_content_charset() or "utf-8")))
         except (UnicodeDecodeError, LookupError):
@@ -213,7 +214,7 @@ def _mapped(form: dict, values: dict) -> dict:
             else:
                 out[group][attr] = value
         except UsageError as exc:  # about the form's field, named as the form names it
-            bad.append(Violation("form-field", exc.lines(lambda _field, n=name: f"field {n!r}")[0], name, value))
+            bad.append(Violation("form-field", exc.lines(lambda _field: f"field {name!r}")[0], name, value))  # noqa: B023 - called at once
     if bad:
         raise RuleViolation(bad)
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -324,7 +325,7 @@ def _safe_name(name: str, n: int, ctype: str, used: set) -> str:
 def save_attachments(s: Session, activity_id: str, parts: list[tuple[str, str, bytes]]) -> list[dict]:
     """Attachments beside the records: attachments/<activity id>/<safe name>, written through
     the write gate (in the message's transaction: with its records or not at all)."""
-    out, used = [], set()
+    out, used = [], set[str]()
     folder = Path("attachments") / activity_id
     for n, (name, ctype, data) in enumerate(parts, 1):
         safe = _safe_name(name, n, ctype, used)
@@ -468,9 +469,9 @@ def messages(target: str, stdin=None, scratch: Path | None = None):
         if not all((path / sub).is_dir() for sub in ("cur", "new")):
             raise UsageError(i18n._("{target}: a folder that is not a Maildir (no cur/ and new/)").format(
                 target=target))
-        box = mailbox.Maildir(str(path), factory=None, create=False)
-        for key in sorted(box.iterkeys()):
-            yield f"{target}:{key}", (lambda key=key: box.get_bytes(key))
+        maildir = mailbox.Maildir(str(path), factory=None, create=False)
+        for key in sorted(maildir.iterkeys()):
+            yield f"{target}:{key}", (lambda key=key: maildir.get_bytes(key))
         return
     try:
         with path.open("rb") as fh:
@@ -485,7 +486,7 @@ def messages(target: str, stdin=None, scratch: Path | None = None):
     yield target, path.read_bytes
 
 
-def in_order(found: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def in_order(found: list[tuple[str, Callable[[], bytes]]]) -> list[tuple[str, Callable[[], bytes]]]:
     """A batch in the order its messages were written (Date; a message without one where it
     stands), each after the messages it answers that are in the batch (In-Reply-To/References,
     whatever their dates say), so a thread opens one deal whatever the order of the files."""
@@ -495,7 +496,7 @@ def in_order(found: list[tuple[str, object]]) -> list[tuple[str, object]]:
     if len(found) < 2:
         return found
     heads = []
-    for n, (label, get) in enumerate(found):
+    for n, (_label, get) in enumerate(found):
         try:
             msg = BytesHeaderParser(policy=policy.default).parsebytes(get())
             when, mid = _date(msg), _message_id(msg)

@@ -118,6 +118,7 @@ def _send(conf: dict, creds, msg) -> None:
     security, host, port = conf["security"], str(conf["host"]), int(conf["port"])
     context = ssl.create_default_context(cafile=conf.get("cafile") or None)
     try:
+        server: smtplib.SMTP
         if security == "ssl":
             server = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context)
         else:

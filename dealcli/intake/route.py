@@ -124,7 +124,7 @@ def ensure_client(s: Session, which: str, key: str, name: str, **extra) -> str:
 def open_deal(s: Session, contact: str | None, company: str | None, pipeline: str | None = None) -> str | None:
     """The client's open deal: the contact's, else the company's; in `pipeline` first, then
     the most recently changed."""
-    best: dict[str, tuple] = {}
+    best: dict[tuple[int, int], tuple[str, str]] = {}
     for data in s.deal_records(errors=[]):
         if data.get("status", "open") != "open":
             continue

@@ -244,11 +244,18 @@ class Pipeline(Model):
             raise FieldError(path + ("stages",), "a pipeline needs at least one stage")
         self.name = self.name or self.id
 
-    def stage(self, stage_id: str) -> Stage | None:
+    def stage(self, stage_id: str | None) -> Stage | None:
         for s in self.stages:
             if s.id == stage_id:
                 return s
         return None
+
+    def known(self, stage_id: str | None) -> Stage:
+        """The stage the caller checked exists (stage_rules.stage_exists); KeyError if not."""
+        found = self.stage(stage_id)
+        if found is None:
+            raise KeyError(stage_id)
+        return found
 
     def index(self, stage_id: str) -> int:
         for i, s in enumerate(self.stages):
@@ -292,9 +299,10 @@ def default_pipeline(pipeline_id: str = "sales", name: str = "Sales") -> Pipelin
 MODEL_OF_KIND = kinds.MODEL_OF_KIND  # declared in dealcli/kinds.py
 
 
-def model_of(kind: str) -> type:
+def model_of(kind: str) -> type[Model]:
     """The model class of a record kind (imported when first needed)."""
     import importlib
 
     module, name = MODEL_OF_KIND[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+    cls: type[Model] = getattr(importlib.import_module(module), name)
+    return cls

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
@@ -30,14 +31,14 @@ class Client(Model):
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     responsible: str | None = None
-    fields: dict = field(default_factory=dict)  # custom fields, kept as written
+    fields: dict[str, Any] = field(default_factory=dict)  # custom fields, kept as written
     created: dt.datetime | None = None
     created_by: str | None = None
     modified: dt.datetime | None = spec(None, when_set=True)  # absent until the first edit
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[str | int, ...]) -> None:
         for i, email in enumerate(self.emails):
             if not _EMAIL.fullmatch(email):
                 raise FieldError(path + ("emails", i), f"{email!r} is not an email address")
@@ -55,4 +56,4 @@ class Contact(Client):
     birthday: dt.date | None = None
 
 
-MODEL_OF = {"company": Company, "contact": Contact}
+MODEL_OF: dict[str, type[Client]] = {"company": Company, "contact": Contact}

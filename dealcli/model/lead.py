@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
@@ -39,13 +40,13 @@ class Lead(Model):
     created: dt.datetime | None = None
     created_by: str | None = None
     modified: dt.datetime | None = spec(None, when_set=True)  # absent until the first edit
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     @property
     def converted(self) -> bool:
         return self.status == "converted"
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[str | int, ...]) -> None:
         if self.email and not _EMAIL.fullmatch(self.email):
             raise FieldError(path + ("email",), f"{self.email!r} is not an email address")

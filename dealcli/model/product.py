@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.storage import convert
@@ -15,7 +16,7 @@ PRODUCT_KEYS = ("format", "id", "name", "price", "currency", "tax_rate", "tax_in
                 "created", "created_by", "modified")
 
 
-def flag_or_null(data: dict, key: str, path: tuple, default: bool):
+def flag_or_null(data: dict[str, Any], key: str, path: tuple[str | int, ...], default: bool) -> bool | None:
     """true/false; a null written by `--unset` stays null (so the file keeps its bytes)."""
     if key in data and data[key] is None:
         return None
@@ -36,5 +37,5 @@ class Product(Model):
     created: dt.datetime | None = None
     created_by: str | None = None
     modified: dt.datetime | None = spec(None, when_set=True)  # absent until the first edit
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.model import ProductRow
@@ -31,7 +32,7 @@ class Quote(Model):
     created: dt.datetime | None = None
     created_by: str | None = None
     modified: dt.datetime | None = spec(None, when_set=True)  # absent until the first edit
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def rows_total(self) -> Decimal:

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError, UsageError
@@ -87,7 +88,7 @@ def check_title(title: str) -> None:
 
 
 # -- the file forms of the fields that are not plain types -------------------------------------------
-def _read_segment(data: dict, key: str, path: tuple, default) -> list[str]:
+def _read_segment(data: dict[str, Any], key: str, path: tuple[str | int, ...], default: object) -> list[str]:
     segment = data.get(key)
     if not isinstance(segment, list) or not all(isinstance(x, str) for x in segment) or not segment:
         raise FieldError(path + (key,), "expected a non-empty list of expressions")
@@ -99,7 +100,7 @@ def _read_segment(data: dict, key: str, path: tuple, default) -> list[str]:
     return list(segment)
 
 
-def _read_deal(data: dict, key: str, path: tuple, default) -> dict | None:
+def _read_deal(data: dict[str, Any], key: str, path: tuple[str | int, ...], default: object) -> dict[str, Any] | None:
     """The deal to create; None (null, or no key): no deal."""
     if data.get(key) is None:
         return None
@@ -115,7 +116,8 @@ def _read_deal(data: dict, key: str, path: tuple, default) -> dict | None:
     return deal
 
 
-def _read_activity(data: dict, key: str, path: tuple, default) -> dict | None:
+def _read_activity(data: dict[str, Any], key: str, path: tuple[str | int, ...],
+                   default: object) -> dict[str, Any] | None:
     """The activity to plan; None (null, or no key): none."""
     if data.get(key) is None:
         return None
@@ -139,16 +141,16 @@ class Scenario(Model):
     clients: str = spec("auto", choices=CLIENT_MODES)
     segment: list[str] = spec(read=_read_segment)
     period: str = spec("month", choices=PERIODS)
-    deal: dict | None = spec(factory=dict, read=_read_deal)
-    activity: dict | None = spec(None, read=_read_activity)
+    deal: dict[str, Any] | None = spec(factory=dict, read=_read_deal)
+    activity: dict[str, Any] | None = spec(None, read=_read_activity)
     paused: bool = False
     paused_at: dt.datetime | None = None
     created: dt.datetime | None = None
     created_by: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[str | int, ...]) -> None:
         if self.deal is None and self.activity is None:
             raise FieldError(path + ("deal",), "a scenario needs a deal, an activity or both")
         self.name = self.name or self.id

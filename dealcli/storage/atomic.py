@@ -16,7 +16,9 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from dealcli.errors import Conflict, CorruptData
 from dealcli.i18n import _
@@ -67,7 +69,7 @@ def _file_type(mode: int) -> str:
     return "not a file"
 
 
-def check_expect(path: Path, expect) -> None:
+def check_expect(path: Path, expect: object) -> None:  # bytes, MISSING or ANY
     if expect is ANY:
         return
     current = read_bytes(path)
@@ -96,7 +98,7 @@ def named(exc: BaseException, path: Path) -> BaseException:
     return exc
 
 
-def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
+def _write_temp(path: Path, data: bytes, expect: object, sync: bool) -> str:
     """The new bytes in a hidden temporary file beside `path` (checked against `expect`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     check_expect(path, expect)
@@ -115,7 +117,7 @@ def _write_temp(path: Path, data: bytes, expect, sync: bool) -> str:
     return tmp
 
 
-def write_atomic(path: Path, data: bytes, expect=ANY, sync: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, expect: object = ANY, sync: bool = True) -> None:
     tmp = _write_temp(path, data, expect, sync)
     try:
         os.replace(tmp, path)
@@ -160,7 +162,7 @@ class _TimedOut(Exception):
     pass
 
 
-def _try(take) -> bool:
+def _try(take: Callable[[bool], object]) -> bool:
     """`take(False)` (a non-blocking lock attempt): False when the lock is held elsewhere."""
     try:
         take(False)
@@ -171,7 +173,7 @@ def _try(take) -> bool:
         return False
 
 
-def _wait(take, deadline: float) -> bool:
+def _wait(take: Callable[[bool], object], deadline: float) -> bool:
     """Run `take(block)` until it succeeds; False when `deadline` passes first. In the main thread
     it blocks in the kernel (interrupted by a timer at the deadline); elsewhere (no signals
     there) it polls."""
@@ -185,7 +187,7 @@ def _wait(take, deadline: float) -> bool:
         return False
     if (threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
             and signal.getitimer(signal.ITIMER_REAL)[0] == 0):  # a timer of the host program is left alone
-        def ring(signum, frame):
+        def ring(signum: int, frame: object) -> NoReturn:
             raise _TimedOut
 
         previous = signal.signal(signal.SIGALRM, ring)
@@ -239,7 +241,7 @@ def _take_turn(queue_path: Path, deadline: float) -> int | None:
 
 
 @contextlib.contextmanager
-def file_lock(lock_path: Path, timeout: float | None = None):
+def file_lock(lock_path: Path, timeout: float | None = None) -> Iterator[None]:
     """An exclusive advisory lock (flock) on `lock_path`, granted first come, first served (see
     _take_turn); Conflict after `timeout` seconds (default: lock_timeout())."""
     timeout = lock_timeout() if timeout is None else timeout

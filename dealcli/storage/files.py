@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
+from dealcli import env as environment
 from dealcli.errors import NotFound, UsageError
 from dealcli.storage import atomic
 from dealcli.i18n import _
@@ -19,7 +19,7 @@ from dealcli.i18n import _
 CHUNK = 1 << 16
 
 
-def read_input(path: str | os.PathLike, field: str) -> bytes:
+def read_input(path: str | os.PathLike[str], field: str) -> bytes:
     """The bytes of a file named on the command line; an error is about `field`, the parameter
     that named it (errors.DealcliError.about)."""
     try:
@@ -46,7 +46,7 @@ class Spool:
         self._fh = tempfile.TemporaryFile(prefix=prefix, suffix=".spool")  # noqa: SIM115 - unlinked at once on POSIX; kept open
         try:
             if ref == "-":
-                shutil.copyfileobj(sys.stdin.buffer, self._fh, CHUNK)
+                shutil.copyfileobj(environment.current().stdin.buffer, self._fh, CHUNK)
             else:
                 with open(ref, "rb") as src:
                     shutil.copyfileobj(src, self._fh, CHUNK)
@@ -73,7 +73,7 @@ class Spool:
         self._named = None
 
 
-def outside(root: str | os.PathLike, path: str | os.PathLike, field: str) -> Path:
+def outside(root: str | os.PathLike[str], path: str | os.PathLike[str], field: str) -> Path:
     """`path` when it lies outside the repository at `root` (links followed); a usage error
     (exit 2) naming it otherwise: an output written there would bypass the write gate and the
     access guard (an HTML page over a deal file, JSON over dealcli.yaml)."""
@@ -88,7 +88,8 @@ def outside(root: str | os.PathLike, path: str | os.PathLike, field: str) -> Pat
     return path
 
 
-def write_output(path: str | os.PathLike, data: bytes, field: str, root: str | os.PathLike | None = None) -> Path:
+def write_output(path: str | os.PathLike[str], data: bytes, field: str,
+                 root: str | os.PathLike[str] | None = None) -> Path:
     """A file the user asked for (`--html FILE`), written atomically, never inside the repository
     at `root` (`outside`); `field` is the caller's parameter that named it (`html`,
     `report_file`), worded by the edge."""
@@ -102,7 +103,7 @@ def write_output(path: str | os.PathLike, data: bytes, field: str, root: str | o
     return path
 
 
-def output_folder(path: str | os.PathLike, field: str) -> Path:
+def output_folder(path: str | os.PathLike[str], field: str) -> Path:
     """A folder the user names for output files (`export --all --out DIR`), made if missing
     (its parent must exist); a usage error about `field` when it cannot be."""
     folder = Path(path)
@@ -115,7 +116,7 @@ def output_folder(path: str | os.PathLike, field: str) -> Path:
     return folder
 
 
-def refuse_inside(path: str | os.PathLike, root: str | os.PathLike, field: str) -> None:
+def refuse_inside(path: str | os.PathLike[str], root: str | os.PathLike[str], field: str) -> None:
     """An output file the user names (a rejects file, an export) must not land inside the
     repository: it would be taken for records, committed and synced. `field` names the caller's
     parameter, worded by the edge."""

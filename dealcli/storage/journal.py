@@ -526,7 +526,8 @@ def read_entry(root: Path, journal_dir: Path, name: str, repo_id: str) -> Entry 
                     raise _Untrusted("an operation that is not {path, digest}")
                 if not _trusted_file(op["path"]) or (op["digest"] is None and "/" not in op["path"]):
                     # the gate writes dealcli.yaml, .gitignore, .gitattributes but never deletes them
-                    raise _Untrusted(f"{op['path']!r} is not a file the write gate {'deletes' if op['digest'] is None else 'writes'}")
+                    raise _Untrusted(f"{op['path']!r} is not a file the write gate "
+                                     f"{'deletes' if op['digest'] is None else 'writes'}")
                 if op["digest"] is not None and not (isinstance(op["digest"], str) and _HEX32.fullmatch(op["digest"])):
                     raise _Untrusted(f"{op['path']}: a digest that is not 32 hex digits")
                 entry.ops.append((op["path"], op["digest"]))

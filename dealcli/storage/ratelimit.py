@@ -10,7 +10,7 @@ from collections import deque
 from pathlib import Path
 
 NAME = "intake-rate.sqlite"
-_memory: dict[str, deque] = {}
+_memory: dict[str, deque[float]] = {}
 _lock = threading.Lock()
 
 

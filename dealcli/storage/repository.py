@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dealcli.errors import Ambiguous, Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
@@ -28,7 +29,7 @@ class Doc:
     kind: str
     id: str
     path: Path
-    data: object
+    data: Any  # the parsed YAML: a mapping in every readable record file (check names the others)
     raw: bytes | None
 
     def line_of(self, path: tuple) -> int | None:
@@ -110,7 +111,8 @@ class Repository:
         self._rows: _RowSpool | None = None
         self._index = None
         self.committed: list = []  # ops of the transactions committed by this command
-        self.on_commit = None  # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
+        # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
+        self.on_commit: Callable[[list[Any], Any], None] | None = None
         self.refused: list = []  # journal entries recovery would not trust (a reader goes on; a writer stops)
         self._id: str | None = None
         self.guard = None  # access.Guard when the repository has users (installed by the Session)

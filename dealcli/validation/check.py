@@ -15,7 +15,8 @@ from dealcli.errors import CorruptData, FieldError, NotFound, Violation
 from dealcli.model import model_of
 from dealcli.session import Session
 from dealcli.storage import atomic
-from dealcli.storage.repository import KINDS, RECORD_MAX, Doc
+from dealcli.storage.layout import KINDS, RECORD_MAX
+from dealcli.storage.repository import Doc
 
 PARALLEL_MIN = 400  # deal files from which worker processes share the work
 CHUNK = 500
@@ -257,7 +258,7 @@ def drop_shadowed(problems: list[Violation]) -> list[Violation]:
 
 
 def _yaml_problems(s: Session, errors: list[CorruptData]) -> list[Violation]:
-    return [Violation("yaml", exc.message.split(": ", 1)[-1], None, None, s.repo.rel(exc.path), exc.line)
+    return [Violation("yaml", exc.message.split(": ", 1)[-1], None, None, s.repo.rel(Path(exc.path)), exc.line)
             for exc in errors]
 
 

@@ -20,7 +20,7 @@ import re
 from typing import Callable
 
 IGNORED = {"title", "description", "$schema", "$id", "$defs", "$comment", "default", "examples", "format"}
-Check = Callable[[object], bool]
+Check = Callable[..., bool]  # called with the value; the lambdas bind their arguments as defaults
 
 
 class Unsupported(Exception):

@@ -18,13 +18,15 @@ def deal_problems(deal: Deal) -> list[Violation]:
             continue
         out.append(Violation(
             "conflict", f"deal {deal.id}: {c.get('field')} was changed on two clones: kept {shown(c.get('kept'), 200)} "
-            f"({c.get('kept_by') or '?'}), the other value was {shown(c.get('other'), 200)} ({c.get('other_by') or '?'}); "
+            f"({c.get('kept_by') or '?'}), the other value was {shown(c.get('other'), 200)} "
+            f"({c.get('other_by') or '?'}); "
             f"once decided: `dealcli deal edit {deal.id} --resolve {c.get('field')}`",
             f"conflicts.{n}", c.get("field")))
     history = [e for e in deal.history if isinstance(e, dict)]
     times = [merge.when(e.get("at")) for e in history]
     for n in range(1, len(history)):
-        if times[n] and times[n - 1] and times[n] < times[n - 1] and history[n].get("backdated") is not True:
+        now, before = times[n], times[n - 1]
+        if now and before and now < before and history[n].get("backdated") is not True:
             out.append(Violation("history-order", f"deal {deal.id}: history event {n + 1} ({history[n].get('kind')} "
                                  f"at {history[n].get('at')}) comes before the one above it; history is kept in "
                                  "time order", f"history.{n}", history[n].get("at")))
@@ -50,14 +52,14 @@ def duplicate_notices(s) -> list[str]:
     """Likely duplicate companies and contacts: the same normalised name or e-mail."""
     out = []
     for kind, what in (("companies", "company"), ("contacts", "contact")):
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str, str], str] = {}
         for record_id, data in s.repo.records(kind, errors=[]):
             if not isinstance(data, dict):
                 continue
             # a name alone never links two contacts of different companies (nor does the import)
-            company = data.get("company") if kind == "contacts" and isinstance(data.get("company"), str) else ""
+            company = named if kind == "contacts" and isinstance(named := data.get("company"), str) else ""
             keys = [("name", _name_key(data.get("name")), company)]
-            emails = data.get("emails") if isinstance(data.get("emails"), list) else []
+            emails = given if isinstance(given := data.get("emails"), list) else []
             keys += [("e-mail", clients.norm(str(e)), "") for e in emails if e]
             for key in keys:
                 if not key[1]:

@@ -42,7 +42,7 @@ def group_of(due: dt.datetime | None, now: dt.datetime) -> str:
     tomorrow = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
     if due < tomorrow:
         return "today"
-    _, week_end = timeutil.period("this-week", now)
+    _, week_end = timeutil.period("this-week", now) or (now, now)  # a known period: never None
     if due < week_end:
         return "this-week"
     if due < week_end + dt.timedelta(weeks=1):
@@ -115,10 +115,12 @@ def formatted(view: Agenda, fmt: str) -> str:
 
 
 def _money(amount, currency) -> str:
+    from decimal import Decimal
+
     from dealcli import money
     from dealcli.views import render
 
-    if not isinstance(amount, money.Decimal):
+    if not isinstance(amount, Decimal):
         return render.cell(amount)
     return f"{i18n.number(money.fmt(amount, currency))} {currency or ''}".strip()
 

@@ -251,7 +251,8 @@ def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[st
     lines += [_cut(x, width) for x in _money_lines(col["sum"], i18n._("sum "))]
     lines += [_cut(x, width) for x in _money_lines(col["weighted"], i18n._("wtd "))]
     if col.get("converted") and len(col["sum"]) > 1:
-        lines.append(_cut(f"= {i18n.number(money.fmt(col['converted']['sum'], col['converted']['currency']))} {col['converted']['currency']}", width))
+        conv = col["converted"]
+        lines.append(_cut(f"= {i18n.number(money.fmt(conv['sum'], conv['currency']))} {conv['currency']}", width))
     lines.append("-" * width)
     shown = col["deals"] if cards is None else col["deals"][:cards]
     for d in shown:
@@ -268,7 +269,7 @@ def column_lines(col: dict, width: int, cards: int | None, hidden=()) -> list[st
 
 def text(view: Board, width: int | None = None, cards: int | None = 8) -> str:
     """The kanban on a terminal: stage columns side by side, wrapped into bands."""
-    width = width or fit.layout_width()
+    width = width or fit.layout_width()  # the injected terminal's, else 80
     board = render.printable(view.as_dict())  # titles and names from data never drive the terminal
     stages = board["stages"]
     n = max(1, len(stages))

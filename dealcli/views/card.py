@@ -69,7 +69,7 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
              "probability": f"{st.probability}%" if st.probability is not None else "",
              "color": st.color or "", "deals": counts.get(st.id, 0)} for i, st in enumerate(pipeline.stages)]
     if any(st.rotting_days for st in pipeline.stages):  # only when a stage sets it: tables keep their shape
-        for row, st in zip(rows, pipeline.stages):
+        for row, st in zip(rows, pipeline.stages, strict=True):
             row["rots after"] = f"{st.rotting_days}d" if st.rotting_days else ""
     colors = {st.id: st.color for st in pipeline.stages}
 
@@ -87,8 +87,8 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
         from dealcli import automation
 
         out += ["", i18n._("automation:")]
-        for rule in pipeline.automation:
-            out.append(render.printable(f"  {rule.id}: on {rule.when} {rule.stage}: {automation.describe(rule)}"))
+        for auto in pipeline.automation:
+            out.append(render.printable(f"  {auto.id}: on {auto.when} {auto.stage}: {automation.describe(auto)}"))
     card = cards.card_of(pipeline)
     out += ["", i18n._("card:") if card.fields or card.sections or card.hidden or card.hidden_by_role else
             render.printable(i18n._("card: no custom fields (`dealcli pipeline edit {id} --card FILE` adds "

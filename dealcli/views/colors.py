@@ -13,7 +13,8 @@ tty, no non-empty NO_COLOR, TERM not dumb)."""
 from __future__ import annotations
 
 import colorsys
-import os
+
+from dealcli import env as environment
 
 LOW, HIGH = 0.10, 0.30
 OVERDUE = "#D0021B"  # red, bold: overdue activities in `agenda`
@@ -57,7 +58,7 @@ MODES = ("16", "256", "truecolor")
 
 def mode() -> str:
     """The colour depth asked for with DEALCLI_COLOR (16 by default; `24bit` is truecolor)."""
-    asked = os.environ.get("DEALCLI_COLOR", "").strip().lower()
+    asked = environment.current().environ.get("DEALCLI_COLOR", "").strip().lower()
     return "truecolor" if asked in ("truecolor", "24bit") else asked if asked in MODES else "16"
 
 
@@ -85,7 +86,7 @@ def xterm256(rgb: tuple[int, int, int]) -> int:
     cube_rgb = (levels[r], levels[g], levels[b])
     grey_i = max(0, min(23, round((sum(rgb) / 3 - 8) / 10)))
     grey = 8 + 10 * grey_i
-    dist = lambda a: sum((x - y) ** 2 for x, y in zip(a, rgb))  # noqa: E731
+    dist = lambda a: sum((x - y) ** 2 for x, y in zip(a, rgb, strict=True))  # noqa: E731
     return 232 + grey_i if dist((grey, grey, grey)) < dist(cube_rgb) else cube
 
 

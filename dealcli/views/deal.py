@@ -42,7 +42,8 @@ def _row_change(c: dict) -> str:
         return f"row {c.get('row')} added ({c.get('added')})"
     if "removed" in c:
         return f"row {c.get('row')} removed ({c.get('removed')})"
-    return f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> {render.cell(c.get('new'))}"
+    return (f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> "
+            f"{render.cell(c.get('new'))}")
 
 
 def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None,
@@ -91,8 +92,8 @@ def deal_card_text(view) -> str:
         ("id", deal.id), ("title", deal.title),
         ("pipeline", f"{pipeline.name} ({deal.pipeline})" if pipeline else deal.pipeline),
         ("stage", stage_text), ("status", deal.status),
-        ("amount", f"{number(money.fmt(deal.amount, deal.currency))} {deal.currency}" + ("" if deal.manual_amount or not deal.products
-                                                                 else _(" (from products)"))),
+        ("amount", f"{number(money.fmt(deal.amount, deal.currency))} {deal.currency}"
+         + ("" if deal.manual_amount or not deal.products else _(" (from products)"))),
         ("company", view.company), ("contacts", ", ".join(view.contacts)),
         ("next_activity", view.next_activity),
         ("type", deal.type), ("source", deal.source), ("responsible", deal.responsible),
@@ -121,7 +122,8 @@ def deal_card_text(view) -> str:
         out.append(_("products:"))
         rows = [{"name": p.name, "price": number(money.fmt(p.price)), "qty": render.cell(p.quantity),
                  "discount%": render.cell(p.discount), "tax%": render.cell(p.tax_rate)
-                 + (_(" incl.") if p.tax_included else ""), "total": number(money.fmt(p.total_in(deal.currency), deal.currency))} for p in deal.products]
+                 + (_(" incl.") if p.tax_included else ""),
+                 "total": number(money.fmt(p.total_in(deal.currency), deal.currency))} for p in deal.products]
         out.append(render.format_rows(rows, "table").rstrip("\n"))
     if deal.comments and "comments" not in hidden:
         out.append("")

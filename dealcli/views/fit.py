@@ -9,11 +9,10 @@ The rules of each column are one table, COLUMNS below; docs/views.md lists them.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 import unicodedata
+
+from dealcli import env as environment
 
 GAP = 2  # tabulate "simple" puts two spaces between columns
 HEAD_PAD = 2  # ... and makes a column at least its header + 2 wide
@@ -68,18 +67,15 @@ def configure(wide: bool) -> None:
 def terminal_width() -> int | None:
     """THE width source of every view: $COLUMNS when set (also for a pipe: `COLUMNS=60 dealcli
     agenda | less` fits 60), else the terminal's, else None (a pipe or a file without $COLUMNS
-    gets every column in full, as scripts expect). The one place to re-point to an injected
-    terminal."""
-    env = os.environ.get("COLUMNS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return max(20, int(env))
-    try:
-        tty = sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty:
+    gets every column in full, as scripts expect). Asks the injected environment (env.current())
+    for the variables, the stream and its size."""
+    env = environment.current()
+    columns = env.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(20, int(columns))
+    if not env.stdout_isatty:
         return None
-    return max(20, shutil.get_terminal_size((80, 24)).columns)
+    return max(20, env.width())
 
 
 def table_width() -> int | None:

@@ -21,7 +21,9 @@ report itself is embedded as JSON in <script id="report-data" type="application/
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dealcli import money
 from dealcli.views import render
@@ -43,8 +45,8 @@ def _rgb(color: str | None) -> tuple[int, int, int] | None:
 
 def luminance(color: str) -> float:
     def channel(c: int) -> float:
-        c = c / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        x = c / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
 
     r, g, b = _rgb(color) or (0, 0, 0)
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
@@ -75,7 +77,7 @@ def outline(color: str | None, against: str = PAPER, ratio: float = 3.0) -> str:
 
 
 def _fill(color: str | None) -> str:
-    return color if _rgb(color) else SERIES
+    return color if color and _rgb(color) else SERIES
 
 
 # -- text helpers -------------------------------------------------------------------------------------
@@ -89,7 +91,7 @@ def grouped(value: Decimal, currency: str | None = None) -> str:
     text = money.fmt(value, currency)
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
-    parts = []
+    parts: list[str] = []
     while len(whole) > 3:
         parts.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -193,7 +195,8 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
     legend = (f'<rect x="{left}" y="216" width="12" height="12" fill="{PAPER}" stroke="{SERIES}" stroke-width="1.5"/>'
               f'<text x="{left + 18}" y="226" class="lbl">amount</text>'
               f'<rect x="{left + 90}" y="216" width="12" height="12" fill="{SERIES}"/>'
-              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability (the number above each month)</text>')
+              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability '
+              '(the number above each month)</text>')
     return _svg(width, height, f"Forecast in {currency}: open amount and weighted amount by expected close month",
                 "".join(parts) + legend)
 
@@ -279,7 +282,8 @@ def board_html(b: dict, pages: dict | None = None) -> str:
             f'<div class="sum"><div>{m(f"stages/{i}/count", col["count"])} deal{"" if col["count"] == 1 else "s"}</div>'
             f'{money_lines}</div><ul class="cards" data-stage="{esc(key)}">{"".join(cards)}</ul>{pager}</div>')
     return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>Board: {esc(b["name"])} '
-            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
+            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} '
+            f'deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
             f'weighted {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
 
 
@@ -333,7 +337,8 @@ def win_rate_html(rows: list[dict]) -> str:
 def lost_reasons_html(rows: list[dict]) -> str:
     table = [[esc(r["reason"] or "(no reason)"), num(f"lost_reasons/{i}/deals", r["deals"]),
               num(f"lost_reasons/{i}/share", r["share"], suffix="%")] for i, r in enumerate(rows)]
-    chart = hbars([(r["reason"] or "(no reason)", r["deals"], str(r["deals"]), None) for r in rows], "Lost deals by reason")
+    chart = hbars([(r["reason"] or "(no reason)", r["deals"], str(r["deals"]), None) for r in rows],
+                  "Lost deals by reason")
     return (f'<section id="lost-reasons"><h2>Lost reasons</h2><div class="pair"><div>{chart}</div><div>'
             + (_table(["reason", "deals", "share"], table, "Lost deals by reason") if rows else "<p>No lost deals.</p>")
             + "</div></div></section>")
@@ -367,10 +372,12 @@ def won_revenue_html(data: dict) -> str:
     for group, empty in (("month", "unknown"), ("responsible", "nobody"), ("company", "no company"),
                          ("product", "no products")):
         rows = data[f"by_{group}"]
-        table = [[esc(r[group] or f"({empty})"), esc(r["currency"]), num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
+        table = [[esc(r[group] or f"({empty})"), esc(r["currency"]),
+                  num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
                   num(f"won_revenue/by_{group}/{i}/amount", r["amount"], cash=True)] for i, r in enumerate(rows)]
         chart = hbars([(f"{r[group] or '(' + empty + ')'} {r['currency']}", r["amount"],
-                        f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows], f"Won revenue by {group}")
+                        f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows],
+                       f"Won revenue by {group}")
         out.append(f'<h3>By {esc(group)}</h3><div class="pair"><div>{chart}</div><div>'
                    + (_table([group, "currency", "deals", "amount"], table, f"Won revenue by {group}", 2) if rows
                       else "<p>No won deals.</p>") + "</div></div>")
@@ -386,7 +393,7 @@ def activities_html(rows: list[dict]) -> str:
                else "<p>No activities.</p>") + "</section>")
 
 
-SECTION_HTML = {
+SECTION_HTML: dict[str, Callable[[Any], str]] = {
     "funnel": funnel_html, "forecast": forecast_html, "win_rate": win_rate_html,
     "lost_reasons": lost_reasons_html, "stage_time": stage_time_html, "time_to_close": time_to_close_html,
     "won_revenue": won_revenue_html, "activities": activities_html,
@@ -435,7 +442,7 @@ footer{padding:16px 24px;color:var(--muted);font-size:13px;border-top:1px solid 
  .card,table,svg,.pair{break-inside:avoid} #summary+section,.board{break-before:page} h2,h3{break-after:avoid}
  a{color:#000;text-decoration:none}
 }
-""" % {"ink": INK, "muted": MUTED, "paper": PAPER, "series": SERIES}
+""" % {"ink": INK, "muted": MUTED, "paper": PAPER, "series": SERIES}  # noqa: E501 - the stylesheet, one rule a line
 
 SCRIPT = """
 (function(){
@@ -520,7 +527,8 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
         f'<meta name="generator" content="dealcli">'
         f"<title>{esc(title)} {esc(when)}</title><style>{STYLE}</style></head>\n"
         f'<body data-kind="{esc(kind)}"><header><h1>{esc(title)}</h1>'
-        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} {esc(when)}{esc(selection)}</div></header>'
+        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} '
+        f'{esc(when)}{esc(selection)}</div></header>'
         f'<nav aria-label="Sections">{"".join(links)}</nav><main>{"".join(parts)}</main>'
         f'<footer>Made by dealcli. The numbers are also in the JSON block of this page '
         f'(<code>report -f json</code>).</footer>'

@@ -47,8 +47,11 @@ def calendar(rows: list[dict], now: dt.datetime) -> str:
         if not r.get("next_activity") or not r.get("activity"):
             continue
         due = timeutil.to_datetime(r["next_activity"])
+        if due is None:
+            continue  # not a date: no event
         summary = f"{r.get('activity_type')}: {r.get('activity_subject')} - {r.get('title')}"
-        description = f"deal {r.get('id')} ({r.get('stage_name') or r.get('stage')}), {r.get('amount')} {r.get('currency') or ''}".strip()
+        description = (f"deal {r.get('id')} ({r.get('stage_name') or r.get('stage')}), {r.get('amount')} "
+                       f"{r.get('currency') or ''}").strip()
         lines += ["BEGIN:VEVENT", f"UID:{r['activity']}@dealcli", f"DTSTAMP:{stamp}", f"DTSTART:{_utc(due)}",
                   f"DURATION:{DURATION}", f"SUMMARY:{escape(summary)}", f"DESCRIPTION:{escape(description)}",
                   f"CATEGORIES:{escape(r.get('activity_type'))}"]

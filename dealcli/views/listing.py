@@ -60,7 +60,7 @@ def stage_labels(s, rows: list[dict], pipelines: list) -> list[tuple[str, str | 
     stage the pipeline does not have); None where the row has no stage."""
     names = stage_names(s)
     return [None if row.get("stage") is None else names.get((pipeline, row["stage"]), (str(row["stage"]), None))
-            for row, pipeline in zip(rows, pipelines)]
+            for row, pipeline in zip(rows, pipelines, strict=True)]
 
 
 def _is_num(v) -> bool:
@@ -91,7 +91,7 @@ def formatted(listing: Listing, fmt: str, width: int | None = render.FIT) -> tup
     """(the text of `listing` in `fmt`, the columns left out). The table shows each stage's name
     in its colour and money with 2+ places (aligned right); its long cells are cut and
     low-priority columns left out to fit `width` (by default the terminal's; views/fit.py)."""
-    rows, cols, hidden = listing.rows, listing.columns, []
+    rows, cols, hidden = listing.rows, listing.columns, list[str]()
     if fmt == "table":
         from dealcli.views import fit
 
@@ -104,7 +104,7 @@ def decorated(listing: Listing) -> list[dict]:
     """The table's rows: the stage's name in its colour, money with 2+ places (the columns in
     MONEY_COLUMNS are aligned right by render)."""
     out = []
-    for row, label in zip(listing.rows, listing.stages or [None] * len(listing.rows)):
+    for row, label in zip(listing.rows, listing.stages or [None] * len(listing.rows), strict=True):
         row = dict(row)
         if label is not None:
             row["stage"] = render.paint(*label)

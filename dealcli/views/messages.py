@@ -5,7 +5,7 @@ the Session's notices through `text`."""
 
 from __future__ import annotations
 
-import sys
+from dealcli import env as environment
 
 
 def text(note, label=None) -> str:
@@ -83,11 +83,11 @@ def import_notices(result, name: str) -> list[str]:
                             result.renumbered).format(n=result.renumbered))
     if result.coerced:
         items = list(result.coerced.items())
-        shown = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
+        pairs = [f"{column!r} -> {target} ({e['count']}, e.g. {e['example']['from']!r} -> {e['example']['to']!r})"
                  for (column, target), e in items[:6]]
         more = f" and {len(items) - 6} more columns" if len(items) > 6 else ""
         out.append(_("values read into another form: {shown}{more} (--report FILE lists them)").format(
-            shown="; ".join(shown), more=more))
+            shown="; ".join(pairs), more=more))
     for column, values in (result.unmapped.items() if result.dry_run else ()):
         shown = ", ".join(f"{v!r} ({n})" for v, n in list(values.items())[:20])
         more = f" and {len(values) - 20} more" if len(values) > 20 else ""
@@ -137,7 +137,7 @@ class Progress:
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
 
     def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
+        self.stream = stream or environment.current().stderr
         self.shown = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:

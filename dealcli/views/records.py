@@ -60,8 +60,8 @@ def quote_text(record: dict, company: str | None, contacts: list[str]) -> str:
 
 
 def recurring_text(record: dict, company: str | None, contacts: list[str]) -> str:
-    sched = record.get("schedule") if isinstance(record.get("schedule"), dict) else {}
-    deal = record.get("deal") if isinstance(record.get("deal"), dict) else {}
+    sched = given if isinstance(given := record.get("schedule"), dict) else {}
+    deal = part if isinstance(part := record.get("deal"), dict) else {}
     every = sched.get("every") or sched.get("rule")
     schedule = _("every {every} from {start}").format(every=every, start=render.cell(sched.get("start")))
     if sched.get("until"):

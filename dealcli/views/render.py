@@ -10,8 +10,9 @@ import json
 import math
 import os
 import re
-import sys
 from decimal import Decimal
+
+from dealcli import env as environment
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "yaml", "ids")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -19,9 +20,10 @@ _json_str = json.encoder.encode_basestring  # a JSON string literal, non-ASCII k
 
 
 def color_enabled(stream=None) -> bool:
-    stream = stream or sys.stdout
+    env = environment.current()
+    stream = stream or env.stdout
     # no-color.org: NO_COLOR present *and not empty* turns colour off; NO_COLOR= leaves it on
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return env.is_tty(stream) and not env.environ.get("NO_COLOR") and env.environ.get("TERM") != "dumb"
 
 
 def paint(text: str, hex_color: str | None, bold: bool = False) -> str:
@@ -208,7 +210,7 @@ def tsv_escape(text: str) -> str:
 
 
 def write(text: str, stream=None) -> None:
-    stream = stream or sys.stdout
+    stream = stream or environment.current().stdout
     try:
         stream.write(text)
         stream.flush()

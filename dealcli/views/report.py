@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dealcli import i18n, money
 from dealcli.i18n import N_
@@ -78,7 +80,7 @@ def _title(text: str, width: int) -> list[str]:
 
 
 def text(report: dict, width: int | None = None) -> str:
-    width = width or fit.layout_width()
+    width = width or fit.layout_width()  # the injected terminal's, else 80
     report = render.printable(report)  # names and reasons from data never drive the terminal
     width = max(40, width)
     head = i18n.ngettext("Report: {n} deal", "Report: {n} deals", report["deals"]).format(n=report["deals"])
@@ -209,7 +211,7 @@ def _activities(data: list[dict], width: int) -> list[str]:
         [r["activities"] for r in data], width)
 
 
-SECTION_TEXT = {
+SECTION_TEXT: dict[str, Callable[[Any, int], list[str]]] = {
     "funnel": _funnel, "win_rate": _win_rate, "lost_reasons": _lost_reasons, "stage_time": _stage_time,
     "time_to_close": _time_to_close, "won_revenue": _won_revenue, "forecast": _forecast,
     "repeat_sales": _repeat_sales, "activities": _activities,
