@@ -401,11 +401,12 @@ def build_link_index(git_dir: Path, rev: str = "HEAD") -> str:
     try:
         tip = git.resolve(rev)
         if tip is None:
-            raise UsageError(f"{git_dir}: no commit at {rev} to index")
+            raise UsageError(i18n._("{git_dir}: no commit at {rev} to index").format(git_dir=git_dir, rev=rev))
         LinkIndex(git).at(tip)
-        return f"link index at {tip[:10]} ({LinkIndex.NAME})"
+        return i18n._("link index at {commit} ({name})").format(commit=tip[:10], name=LinkIndex.NAME)
     except LinkIndex.Failed as exc:
-        raise UsageError(f"{git_dir}: the link index cannot be written: {exc}") from None
+        raise UsageError(i18n._("{git_dir}: the link index cannot be written: {exc}").format(
+            git_dir=git_dir, exc=exc)) from None
     finally:
         git.close()
 

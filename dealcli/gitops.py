@@ -140,7 +140,8 @@ def changed_since(root: Path, rev: str, tree: bool = False) -> list[str]:
     for args, proc in zip(asks, procs, strict=True):
         out, err = proc.communicate()
         if proc.returncode != 0:
-            exc = GitFailed(f"git {args[0]} failed: {err.decode(errors='replace').strip() or proc.returncode}")
+            exc = GitFailed(i18n._("git {command} failed: {error}").format(
+                command=args[0], error=err.decode(errors='replace').strip() or proc.returncode))
             exc.command = " ".join(["git", "-C", str(root), *args])
             raise exc
         found |= {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}

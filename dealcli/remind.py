@@ -144,21 +144,22 @@ def _by_email(s: Session, con: sqlite3.Connection, rows: list[dict]) -> list[dic
         to = address(s, who)
         try:
             if to is None:
-                raise UsageError(f"{who}: no e-mail address (give the user `emails:` in dealcli.yaml)")
+                raise UsageError(_("{who}: no e-mail address (give the user `emails:` in dealcli.yaml)").format(
+                    who=who))
             titles = _deal_titles(s, mine)
             msg = reply._compose(conf, [to], _subject(mine), _mail_body(s, mine, titles), s.now)
             reply._send(conf, creds, msg)
         except DealcliError as exc:
             for row in mine:
                 _release(con, row)
-            failed.append(f"to {who}: {exc.message}")
+            failed.append(_("to {who}: {message}").format(who=who, message=exc.message))
             if len(failed) > 1:
-                s.notice(f"reminders not sent {failed[-1]}")
+                s.notice(_("reminders not sent {failure}").format(failure=failed[-1]))
             continue
         told += mine
     if failed:
-        raise TempFail(f"{len(failed)} reminder message(s) not sent, {len(told)} reminder(s) sent; the next run "
-                       f"retries them. First {failed[0]}")
+        raise TempFail(_("{failed} reminder message(s) not sent, {told} reminder(s) sent; the next run retries "
+                         "them. First {first}").format(failed=len(failed), told=len(told), first=failed[0]))
     return told
 
 

@@ -55,7 +55,7 @@ def repeat(
         raise UsageError(i18n._("--top {top}: must be 1 or more").format(top=top))
     days = predict.parse_horizon(horizon)
     rows, model = predict.repeat(s, days, top, by.value)
-    s.notice(f"model: {chosen_text(model.validation or {})}")
+    s.notice(i18n._("model: {model}").format(model=chosen_text(model.validation or {})))
     if create:
         rows = predict.create(s, rows, days, pipeline, stage)
     fmt = format.value if format else ("ids" if create else "table")

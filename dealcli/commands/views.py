@@ -177,12 +177,13 @@ def export_cmd(
     from dealcli.views import listing as views
 
     if all_ or out is not None:
+        from dealcli import i18n  # `_` is a local name below
         from dealcli.errors import UsageError
         from dealcli.importing import bundle
 
         if not all_ or exprs or preset or sort:
-            raise UsageError("--all exports every record: it takes no expressions, --preset or --sort, and "
-                             "--out goes with --all")
+            raise UsageError(i18n._("--all exports every record: it takes no expressions, --preset or --sort, "
+                                    "and --out goes with --all"))
         source = ctx.get_parameter_source("format")
         given = getattr(source, "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")
         fmt = format.value if given else "jsonl"  # a whole repository is jsonl unless -f yaml

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dealcli import clients, ids
+from dealcli import clients, i18n, ids
 from dealcli.importing import records
 from dealcli.importing import values as import_values
 from dealcli.importing.presets import key
@@ -53,22 +53,23 @@ class Deals:
     def find(self, ref: str) -> str:
         found = self.by_ref.get(ref) or self.by_ref.get(key(ref)) or []
         if len(set(found)) > 1:
-            raise ValueProblem(f"names several deals ({', '.join(sorted(set(found)))}); give its id or origin_id")
+            raise ValueProblem(i18n._("names several deals ({ids}); give its id or origin_id").format(
+                ids=", ".join(sorted(set(found)))))
         if not found:
-            raise ValueProblem("no deal has this id, origin_id or title")
+            raise ValueProblem(i18n._("no deal has this id, origin_id or title"))
         return found[0]
 
     def of_client(self, client_id: str, what: str) -> str:
         found = self.by_client.get(client_id)
         if not found:
-            raise ValueProblem(f"the {what} has no deal to put the activity on")
+            raise ValueProblem(i18n._("the {what} has no deal to put the activity on").format(what=i18n._(what)))
         return max(found)[2]  # open deals first, then the latest created
 
 
 def _type(text: str) -> str:
     found = TYPE_WORDS.get(key(text))
     if found is None:
-        raise ValueProblem("is not an activity type (call, email, meeting, task)")
+        raise ValueProblem(i18n._("is not an activity type (call, email, meeting, task)"))
     return found
 
 
@@ -78,7 +79,7 @@ def _done(text: str) -> bool:
         return True
     if word in OPEN_WORDS:
         return False
-    raise ValueProblem("is not a status (Completed, Done ... or Not Started, In Progress ...)")
+    raise ValueProblem(i18n._("is not a status (Completed, Done ... or Not Started, In Progress ...)"))
 
 
 def plan_and_write(s, opts, source, fmt: str) -> records.RecordResult:
@@ -122,13 +123,13 @@ def plan_and_write(s, opts, source, fmt: str) -> records.RecordResult:
                 elif target == "company":
                     found = companies.find(name=text)
                     if found is None:
-                        raise ValueProblem("no such company")
+                        raise ValueProblem(i18n._("no such company"))
                     got.setdefault("client", deals.of_client(found, "company"))
                 elif target == "contact":
                     email = text if "@" in text else None
                     found = people.find(None if email else text, [email] if email else [], [], None)
                     if found is None:
-                        raise ValueProblem("no such contact")
+                        raise ValueProblem(i18n._("no such contact"))
                     got.setdefault("client", deals.of_client(found, "contact"))
                 elif target == "responsible":
                     got[target] = policy.login_of(text) or _login_by_name(policy, text) or text

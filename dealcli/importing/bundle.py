@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dealcli import kinds
+from dealcli import i18n, kinds
 from dealcli.errors import FieldError, NotAllowed, UsageError, ValidationFailed
 from dealcli.storage import files, layout, yamlcodec
 
@@ -65,8 +65,8 @@ def collect(s) -> Bundle:
             hidden += len(s.repo.ids(kind.folder)) - len(docs)
             bundle.records[kind.folder] = [doc.data for doc in docs]
     if hidden:
-        raise NotAllowed(f"not allowed: a whole-repository export needs every record; {hidden} are not yours to "
-                         "export [access]")
+        raise NotAllowed(i18n._("not allowed: a whole-repository export needs every record; {hidden} are not "
+                                "yours to export [access]").format(hidden=hidden))
     return bundle
 
 
@@ -159,7 +159,7 @@ def read(source: str) -> tuple[dict | None, list[tuple[str, str, int, object]], 
         names = [SETTINGS, *kinds.FOLDERS]
         if not (path / f"{SETTINGS}.{fmt}").is_file():
             raise UsageError.about("source", "{0} {path}: no {name} in this folder: not written by a whole-"
-                                   "repository export", path=source, name=f"{SETTINGS}.jsonl")
+                                   "repository export", path=source, name=SETTINGS + ".jsonl")
         for name in names:
             file = path / f"{name}.{fmt}"
             if not file.is_file():

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from dealcli import access
+from dealcli import access, i18n
 from dealcli.errors import UsageError
 from dealcli.importing import records
 from dealcli.importing.values import ValueProblem
@@ -62,7 +62,7 @@ class Team:
                 return k
         dept_id = dept_id or (name if _LOGIN.match(name) else slug(name))
         if not dept_id:
-            raise ValueProblem("cannot be made a department id (letters, digits, '.', '_', '-')")
+            raise ValueProblem(i18n._("cannot be made a department id (letters, digits, '.', '_', '-')"))
         self.depts[dept_id] = {"name": name, "parent": parent, "head": head}
         self.depts_created += 1
         return dept_id
@@ -111,22 +111,23 @@ def _plan(team: Team, got: dict) -> tuple[str, str]:
     emails = [e for e in re.split(r"[\s,;]+", got.get("emails", "")) if e]
     bad = [e for e in emails if not _EMAIL.match(e)]
     if bad:
-        raise ValueProblem(f"emails: {bad[0]!r}: not an e-mail address")
+        raise ValueProblem(i18n._("emails: {email!r}: not an e-mail address").format(email=bad[0]))
     name = got.get("name")
     login = got.get("login") or (slug(name) if name else "") or (slug(emails[0].split("@")[0]) if emails else "")
     if not login or not _LOGIN.match(login):
-        raise ValueProblem(f"login: {login or name!r}: a user needs a login, a name or an e-mail (letters, digits, "
-                           "'.', '_', '-')")
+        raise ValueProblem(i18n._("login: {login!r}: a user needs a login, a name or an e-mail (letters, digits, "
+                                  "'.', '_', '-')").format(login=login or name))
     roles = [r.strip() for r in re.split(r"[,;]", got.get("roles", "")) if r.strip()]
     unknown = [r for r in roles if r not in team.roles]
     if unknown:
-        raise ValueProblem(f"roles: {unknown[0]!r}: no such role (roles: {', '.join(sorted(team.roles))})")
+        raise ValueProblem(i18n._("roles: {role!r}: no such role (roles: {roles})").format(
+            role=unknown[0], roles=", ".join(sorted(team.roles))))
     office = team.dept(got["dept"]) if got.get("dept") else None
     dept = office
     if got.get("manager"):
         boss = team.login_of(got["manager"]) or slug(got["manager"])
         if not boss:
-            raise ValueProblem(f"manager: {got['manager']!r}: cannot be made a login")
+            raise ValueProblem(i18n._("manager: {manager!r}: cannot be made a login").format(manager=got["manager"]))
         if boss not in team.users:
             team.users[boss] = {"name": got["manager"], "emails": [], "dept": office, "roles": ["head"]}
             team.created += 1
@@ -138,7 +139,8 @@ def _plan(team: Team, got: dict) -> tuple[str, str]:
     for email in emails:
         owner = team.login_of(email)
         if owner is not None and owner != (found or login):
-            raise ValueProblem(f"emails: {email!r}: already the e-mail of user {owner}")
+            raise ValueProblem(i18n._("emails: {email!r}: already the e-mail of user {owner}").format(
+                email=email, owner=owner))
     if found is None:
         team.users[login] = {"name": name or login, "emails": emails, "dept": dept, "roles": roles or ["manager"]}
         team.created += 1
