@@ -41,7 +41,7 @@ from stat import S_ISREG
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from dealcli import i18n
 
 try:  # the hash alone: hashlib would also initialise OpenSSL (a few ms of start-up)
@@ -55,6 +55,11 @@ from dealcli.storage.layout import INDEX_NAME, RECORD_MAX
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Set as AbstractSet
+
+    # parse_raw's (digest, blob or None, error (message, line) or None, lookup keys)
+    Parsed = tuple[bytes, bytes | None, tuple[str, int | None] | None, list[tuple[str, str]]]
 
 VERSION = 6  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
@@ -96,7 +101,7 @@ PRAGMA user_version = {VERSION};
 
 
 # -- encoding of records --------------------------------------------------------------------------
-def _strip(obj, paths: list, path: tuple):
+def _strip(obj: Any, paths: list[tuple[Any, ...]], path: tuple[Any, ...]) -> Any:
     """A copy of `obj` with every Decimal replaced by its text; their paths go to `paths`.
     Raises TypeError for anything marshal cannot hold faithfully."""
     kind = type(obj)
@@ -117,8 +122,8 @@ def _strip(obj, paths: list, path: tuple):
     raise TypeError(kind.__name__)
 
 
-def _encode(data) -> bytes:
-    paths: list = []
+def _encode(data: Any) -> bytes:
+    paths: list[tuple[Any, ...]] = []
     try:
         return b"M" + marshal.dumps((_strip(data, paths, ()), tuple(paths)))
     except (TypeError, ValueError):
@@ -130,7 +135,7 @@ def _encode(data) -> bytes:
 _HEAD = struct.Struct("<II")
 
 
-def encode(data, kind: str | None = None) -> bytes:
+def encode(data: Any, kind: str | None = None) -> bytes:
     """The blob of a record. A deal's blob also holds its head: the record without its mappings
     and lists of mappings (products, history, comments, custom fields), which is what most
     filters read and print; `decode(blob, keys)` decodes the head alone when it holds `keys`."""
@@ -146,7 +151,7 @@ def encode(data, kind: str | None = None) -> bytes:
     return b"H" + _HEAD.pack(len(meta), len(head)) + meta + head + full
 
 
-def decode(blob: bytes, keys=None):
+def decode(blob: bytes, keys: AbstractSet[str] | None = None) -> Any:
     """The record of a blob; with `keys` (a set of top-level keys the caller reads) possibly
     only those of its head, when none of `keys` was left out of the head (any other key is
     then absent from the record too, so a reader of `keys` cannot tell the difference)."""
@@ -170,11 +175,11 @@ def decode(blob: bytes, keys=None):
 
 
 # -- lookup keys ----------------------------------------------------------------------------------
-def norm(text) -> str:
+def norm(text: object) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (str, int, Decimal)):
@@ -182,7 +187,7 @@ def _text(value) -> str | None:
     return None
 
 
-def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
+def keys_of(kind: str, data: dict[str, Any]) -> list[tuple[str, str]]:
     """What lookups need to find a record without loading every one: for deals, the company
     and contacts of won deals (repeat-deal detection); for companies and contacts, the
     normalised name and emails; for activities, their deal (the nudge and the deal card ask
@@ -209,7 +214,7 @@ def keys_of(kind: str, data: dict) -> list[tuple[str, str]]:
 
 
 # -- typed columns and pushed-down conditions -------------------------------------------------------
-def _column(typ: str, v):
+def _column(typ: str, v: Any) -> str | float | None:
     if typ == "text":
         return v.casefold() if type(v) is str and v else None
     if typ == "num":
@@ -235,7 +240,7 @@ def _column(typ: str, v):
     return None
 
 
-def columns_of(kind: str, data) -> tuple:
+def columns_of(kind: str, data: object) -> tuple[str | float | None, ...]:
     """The typed column values of a record (all NULL for kinds other than deals)."""
     if kind != "deals" or not isinstance(data, dict):
         return (None,) * len(COLUMN_NAMES)
@@ -256,11 +261,12 @@ class Cond:
             raise ValueError(field)
         self.field, self.alternatives = field, alternatives
 
-    def sql(self) -> tuple[str, list]:
+    def sql(self) -> tuple[str, list[object]]:
         col = f"c_{self.field}"
-        alts, params = [], []
+        alts: list[str] = []
+        params: list[object] = []
         for alt in self.alternatives:
-            parts = []
+            parts: list[str] = []
             for op, value in alt:
                 if op == "contains":
                     parts.append(f"instr({col}, ?) > 0")
@@ -271,8 +277,9 @@ class Cond:
         return f"({col} IS NULL OR {' OR '.join(alts or ['0'])})", params
 
 
-def where_sql(conds) -> tuple[str, list]:
-    parts, params = [], []
+def where_sql(conds: Iterable[Cond]) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
     for c in conds:
         sql, p = c.sql()
         parts.append(sql)
@@ -284,7 +291,7 @@ def where_sql(conds) -> tuple[str, list]:
 _STAMP = struct.Struct("<qqqQ")  # size, mtime_ns, ctime_ns, inode
 
 
-def _stat_key(st) -> bytes:
+def _stat_key(st: os.stat_result) -> bytes:
     """What identifies a version of a file without reading it (compared as one bytes value)."""
     return _STAMP.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
@@ -296,7 +303,7 @@ def _settled(stamp: bytes, since_ns: int) -> int:
     return int(max(mtime, ctime) + SETTLE_NS <= since_ns)
 
 
-def _read(path) -> bytes | atomic.TooLarge | None:
+def _read(path: str | os.PathLike[str]) -> bytes | atomic.TooLarge | None:
     """A record file's bytes; None when it vanished or is not a regular file (never opened:
     a FIFO would block the scan; the sweep skips such names, this covers a swap in between);
     TooLarge (returned, not raised) for a file beyond RECORD_MAX, which is never read."""
@@ -312,7 +319,7 @@ def _digest(raw: bytes) -> bytes:
     return blake2b(raw, digest_size=16).digest()
 
 
-def parse_raw(raw: bytes, kind: str, rel: str):
+def parse_raw(raw: bytes, kind: str, rel: str) -> Parsed:
     """(digest, blob or None, error or None, keys) of one file's bytes; error is (message, line)."""
     from dealcli.validation.records import problem
 
@@ -329,13 +336,13 @@ def parse_raw(raw: bytes, kind: str, rel: str):
     return digest, encode(data, kind), None, keys_of(kind, data)
 
 
-def prepared(kind: str, data: dict, raw: bytes | None) -> tuple:
+def prepared(kind: str, data: dict[str, Any], raw: bytes | None) -> tuple[bytes, bytes, list[tuple[str, str]]]:
     """(digest, blob, keys) of a record dealcli writes, as a scan would store it; `data` as a
     read of the file gives it (yamlcodec.plain)."""
     return _digest(raw or b""), encode(data, kind), keys_of(kind, data)
 
 
-def parse_file(folder: str, kind: str, name: str, rel: str):
+def parse_file(folder: str, kind: str, name: str, rel: str) -> Parsed | None:
     """parse_raw of one record file, or None when the file vanished."""
     raw = _read(os.path.join(folder, name + SUFFIX))
     if isinstance(raw, atomic.TooLarge):
@@ -348,7 +355,7 @@ def bare_message(exc: CorruptData) -> str:
     return exc.message[len(where) + 2:] if exc.message.startswith(where + ": ") else exc.message
 
 
-def _parse_chunk(task):
+def _parse_chunk(task: tuple[str, str, list[tuple[str, str]]]) -> list[tuple[str, Parsed | None]]:
     folder, kind, items = task
     out = []
     for name, rel in items:
@@ -362,7 +369,7 @@ def disabled() -> bool:
 
 
 class Index:
-    def __init__(self, root: Path, cache_dir: Path, rel=None):
+    def __init__(self, root: Path, cache_dir: Path, rel: Callable[[Path], str] | None = None):
         self.root = Path(root)
         self.path = Path(cache_dir) / INDEX_NAME
         self.rel = rel or (lambda p: str(p))
@@ -417,8 +424,9 @@ class Index:
         return self._db
 
     @contextlib.contextmanager
-    def _write(self, db=None):
+    def _write(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         db = db or self.db
+        assert db is not None  # callers pass the open connection
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -427,7 +435,7 @@ class Index:
             raise
         db.execute("COMMIT")
 
-    def _try_write(self, work) -> bool:
+    def _try_write(self, work: Callable[[sqlite3.Connection], object]) -> bool:
         """Run work(db) in a write transaction; a failure (disk full, lock not obtained in time,
         the file broken meanwhile) leaves the cache behind, never fails the command."""
         import sqlite3
@@ -466,7 +474,7 @@ class Index:
     def _folder(self, kind: str) -> Path:
         return self.root / kind
 
-    def _sweep(self, kind: str) -> tuple[dict, bytes | None]:
+    def _sweep(self, kind: str) -> tuple[dict[str, bytes], bytes | None]:
         """Stat every record file of a kind: {name: stat key}, and the folder's own stat."""
         folder = self._folder(kind)
         try:
@@ -474,7 +482,7 @@ class Index:
             it = os.scandir(folder)
         except (FileNotFoundError, NotADirectoryError):
             return {}, None
-        found = {}
+        found: dict[str, bytes] = {}
         pack = _STAMP.pack
         with it:
             for entry in it:
@@ -489,7 +497,7 @@ class Index:
                     found[name[:-5]] = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         return found, dir_stat
 
-    def _store(self, db, kind: str, rows: list) -> None:
+    def _store(self, db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> None:
         """rows: (name, stat, settled, digest, blob, error, keys); under a write transaction."""
         marks = ",".join("?" * len(COLUMN_NAMES))
         db.executemany(
@@ -504,20 +512,22 @@ class Index:
         db.executemany("INSERT OR IGNORE INTO keys (kind, key, value, name) VALUES (?,?,?,?)",
                        [(kind, k, v, r[0]) for r in rows for k, v in r[6]])
 
-    def _forget(self, db, kind: str, names) -> None:
-        names = [(kind, n) for n in names]
-        db.executemany("DELETE FROM entries WHERE kind = ? AND name = ?", names)
-        db.executemany("DELETE FROM blobs WHERE kind = ? AND name = ?", names)
-        db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", names)
+    def _forget(self, db: sqlite3.Connection, kind: str, names: Iterable[str]) -> None:
+        pairs = [(kind, n) for n in names]
+        db.executemany("DELETE FROM entries WHERE kind = ? AND name = ?", pairs)
+        db.executemany("DELETE FROM blobs WHERE kind = ? AND name = ?", pairs)
+        db.executemany("DELETE FROM keys WHERE kind = ? AND name = ?", pairs)
 
-    def _set_dir(self, db, kind: str, dir_stat: bytes | None, since_ns: int) -> None:
+    def _set_dir(self, db: sqlite3.Connection, kind: str, dir_stat: bytes | None, since_ns: int) -> None:
         """Record the folder's stat as of a complete sweep. Lookups trust the set of names in
         the cache while the folder's stat is unchanged and was settled when recorded."""
         value = None if dir_stat is None or not _settled(dir_stat, since_ns) else dir_stat
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"dir:{kind}", value))
 
     # -- the scan -----------------------------------------------------------------------------------
-    def records(self, kind: str, errors: list | None = None, decode_rows: bool = True, where=None, keys=None):
+    def records(self, kind: str, errors: list[CorruptData] | None = None, decode_rows: bool = True,
+                where: list[Cond] | None = None,
+                keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
         """Every record of a kind as (name, data), sorted by name, from the cache where the file
         is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
         errors=None it raises. Brings the cache up to date as a side effect. With
@@ -534,11 +544,13 @@ class Index:
             if was_enabled:
                 gc.enable()
 
-    def _records(self, kind: str, errors: list | None, decode_rows: bool = True, where=None, keys=None):
+    def _records(self, kind: str, errors: list[CorruptData] | None, decode_rows: bool = True,
+                 where: list[Cond] | None = None,
+                 keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
-        skip: set = set()
+        skip: set[str] = set()
         known = self._known(kind, where, skip) if db is not None else None
         if known is None:
             yield from self._parse_all(kind, sorted(disk), disk, since, errors, store=False)
@@ -563,6 +575,7 @@ class Index:
         b = next(parsed, None)
         while a is not None or b is not None:
             if b is None or (a is not None and a[0] < b[0]):
+                assert a is not None  # the loop runs while a or b is left
                 yield a
                 a = next(cached_rows, None)
             else:
@@ -575,7 +588,8 @@ class Index:
         else:
             self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
 
-    def _known(self, kind: str, where=None, skip: set | None = None) -> dict | None:
+    def _known(self, kind: str, where: list[Cond] | None = None,
+               skip: set[str] | None = None) -> dict[str, bytes] | None:
         """{name: stamp} of the cached rows; a cache broken beyond what opening it showed is
         rebuilt once; None when it cannot be read at all. With `where`, the names of settled
         rows whose columns fail it are added to `skip`."""
@@ -589,7 +603,8 @@ class Index:
                 if not where:
                     return dict(db.execute("SELECT name, stamp FROM entries WHERE kind = ?", (kind,)))
                 cond, params = where_sql(where)
-                known = {}
+                assert skip is not None  # _records passes `skip` with `where`
+                known: dict[str, bytes] = {}
                 for name, stamp, out in db.execute(
                         f"SELECT name, stamp, settled = 1 AND NOT ({cond}) FROM entries WHERE kind = ?",
                         (*params, kind)):
@@ -603,28 +618,32 @@ class Index:
         self._broken = True
         return None
 
-    def _meta(self, key: str):
+    def _meta(self, key: str) -> Any:
         import sqlite3
 
+        db = self.db
+        assert db is not None  # called by _records only once the cache is open
         try:
-            return self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error:
             return None
 
-    def _error(self, kind: str, name: str, message: str, line: int | None, errors: list | None):
+    def _error(self, kind: str, name: str, message: str, line: int | None, errors: list[CorruptData] | None) -> None:
         exc = CorruptData(self.rel(self._folder(kind) / (name + SUFFIX)), message, line)
         if errors is None:
             raise exc
         errors.append(exc)
 
-    def _cached_rows(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
-                     decode_rows: bool = True, sparse: bool = False, reads=None):
+    def _cached_rows(self, kind: str, names: list[str], disk: dict[str, bytes], since: int,
+                     errors: list[CorruptData] | None, decode_rows: bool = True, sparse: bool = False,
+                     reads: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
         """Rows of unchanged files, in name order, read in batches (short read transactions);
         `sparse`: the names are a selection (fetched by name, not by range)."""
         import sqlite3
 
         db = self.db
-        updates = []
+        assert db is not None  # called by _records only once the cache is open
+        updates: list[tuple[Any, ...]] = []
         for start in range(0, len(names), BATCH):
             batch = names[start:start + BATCH]
             try:
@@ -670,10 +689,10 @@ class Index:
                 self._flush(kind, updates)
                 updates = []
 
-    def _flush(self, kind: str, rows: list) -> None:
+    def _flush(self, kind: str, rows: list[tuple[Any, ...]]) -> None:
         self._try_write(lambda db: self._update(db, kind, rows))
 
-    def _update(self, db, kind: str, rows: list) -> None:
+    def _update(self, db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> None:
         keyed = [r for r in rows if r[6] is not None]
         if keyed:
             self._store(db, kind, keyed)
@@ -681,15 +700,15 @@ class Index:
             "UPDATE entries SET stamp = ?, settled = ? WHERE kind = ? AND name = ? AND digest = ?",
             [(st, settled, kind, name, digest) for name, st, settled, digest, _b, _e, keys in rows if keys is None])
 
-    def _parse_all(self, kind: str, names: list[str], disk: dict, since: int, errors: list | None,
-                   store: bool):
+    def _parse_all(self, kind: str, names: list[str], disk: dict[str, bytes], since: int,
+                   errors: list[CorruptData] | None, store: bool) -> Iterator[tuple[str, Any]]:
         """Parse changed files (in worker processes when there are many), store their rows and
         yield (name, data) in name order."""
         if not names:
             return
         folder = str(self._folder(kind))
         items = [(n, self.rel(self._folder(kind) / (n + SUFFIX))) for n in names]
-        pending: list = []
+        pending: list[tuple[Any, ...]] = []
         for name, got in _parse_stream(folder, kind, items):
             if got is None:
                 continue
@@ -703,19 +722,22 @@ class Index:
             if err is not None:
                 self._error(kind, name, err[0], err[1], errors)
                 continue
+            assert blob is not None  # parse_raw makes a blob whenever there is no error
             yield name, decode(blob)
         if pending:
             self._flush_new(kind, pending)
 
-    def _flush_new(self, kind: str, rows: list) -> None:
+    def _flush_new(self, kind: str, rows: list[tuple[Any, ...]]) -> None:
         self._try_write(lambda db: self._store(db, kind, rows))
 
     # -- writes by dealcli ---------------------------------------------------------------------------
-    def note_write(self, kind: str, name: str, data: dict | None, raw: bytes | None, dir_before: bytes | None) -> None:
+    def note_write(self, kind: str, name: str, data: dict[str, Any] | None, raw: bytes | None,
+                   dir_before: bytes | None) -> None:
         """Record a file dealcli just wrote (data/raw) or deleted (None): note_writes of one."""
         self.note_writes([(kind, name, None if data is None else prepared(kind, data, raw))], {kind: dir_before})
 
-    def note_writes(self, writes: list, dirs_before: dict) -> None:
+    def note_writes(self, writes: list[tuple[str, str, tuple[bytes, bytes, list[tuple[str, str]]] | None]],
+                    dirs_before: dict[str, bytes | None]) -> None:
         """Record the files one dealcli transaction just wrote, under the repository lock, in
         one cache transaction: writes are (kind, name, prepared(...) or None for a delete).
         Rows are stored unsettled (the next scan checks their digests). A folder whose recorded
@@ -726,8 +748,8 @@ class Index:
         db = self.db
         if db is None:
             return
-        rows: dict[str, list] = {}
-        gone: dict[str, list] = {}
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        gone: dict[str, list[str]] = {}
         try:
             dirs_after = {kind: _stat_key(os.stat(self._folder(kind))) for kind in {w[0] for w in writes}}
             for kind, name, row in writes:
@@ -763,10 +785,11 @@ class Index:
 
     def _names_current(self, kind: str) -> bool:
         db = self.db
+        assert db is not None  # callers checked that the cache is open
         row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
         if row is None or row[0] is None:
             return False
-        return row[0] == self.dir_stat(kind)
+        return bool(row[0] == self.dir_stat(kind))  # a stored bytes value or NULL
 
     def lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str] | None:
         """Names of records having any of the (key, value) pairs (see keys_of), every one
@@ -817,6 +840,7 @@ class Index:
         if not self._names_current(kind):
             self.refresh(kind)
         db = self.db
+        assert db is not None  # lookup checked that the cache is open
         found: set[str] = set()
         for key, value in pairs:
             found.update(n for (n,) in db.execute(
@@ -827,9 +851,10 @@ class Index:
                 out.append(name)
         return out
 
-    def _verify(self, kind: str, name: str, pairs: list) -> bool:
+    def _verify(self, kind: str, name: str, pairs: list[tuple[str, str]]) -> bool:
         """Is the cached row of `name` still what its file says, with one of `pairs`?"""
         db = self.db
+        assert db is not None  # _lookup runs only with the cache open
         row = db.execute("SELECT stamp, settled FROM entries WHERE kind = ? AND name = ?",
                          (kind, name)).fetchone()
         try:
@@ -847,7 +872,7 @@ class Index:
         return bool(set(keys) & set(pairs))
 
 
-def _parse_stream(folder: str, kind: str, items: list):
+def _parse_stream(folder: str, kind: str, items: list[tuple[str, str]]) -> Iterator[tuple[str, Parsed | None]]:
     """(name, parse_file result) for every item, in order; worker processes for big batches."""
     workers = min(os.cpu_count() or 1, 8)
     if len(items) < PARALLEL_MIN or workers < 2 or os.environ.get("DEALCLI_NO_PARALLEL"):
