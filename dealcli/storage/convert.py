@@ -22,18 +22,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import typing
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dealcli import FORMAT_VERSION, money, timeutil
 from dealcli.errors import FieldError
 
-_MISSING = dataclasses.MISSING
+_MISSING: Any = dataclasses.MISSING
+_Path = tuple[str | int, ...]  # where a value sits in a record: keys and list indexes
 
 
-def spec(default=_MISSING, *, factory=_MISSING, key: str | None = None, group: str | None = None,
-         choices: tuple | None = None, min=None, max=None, required: bool | None = None,
-         item_keys: tuple = (), read=None, write=None, blank_is_default: bool | None = None,
-         when_set: bool = False):
+def spec(default: Any = _MISSING, *, factory: Any = _MISSING, key: str | None = None, group: str | None = None,
+         choices: tuple[str, ...] | None = None, min: Any = None, max: Any = None, required: bool | None = None,
+         item_keys: tuple[str, ...] = (), read: Callable[..., Any] | None = None,
+         write: Callable[[Any], Any] | None = None, blank_is_default: bool | None = None,
+         when_set: bool = False) -> Any:
     """A model field with conversion details (all optional):
     key: its name in the file (default: the field name); group: the mapping it sits in;
     choices / min / max: allowed values; required: must be present and not empty (default: the
@@ -53,19 +57,19 @@ def spec(default=_MISSING, *, factory=_MISSING, key: str | None = None, group: s
 class Model:
     """Base of every record model: `from_dict` / `to_dict` are the converter."""
 
-    KEYS: tuple = ()  # the order of known keys when written (default: field order)
+    KEYS: tuple[str, ...] = ()  # the order of known keys when written (default: field order)
     VERSIONED = True  # a record file (with `format`), not a part of one (a product row, a stage)
 
     @classmethod
-    def from_dict(cls, data: dict, path: tuple = ()):
+    def from_dict(cls, data: dict[str, Any], path: _Path = ()) -> Any:
         return load(cls, data, path)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dump(self)
 
 
 # -- readers: each raises FieldError naming the path -------------------------------------------------
-def read_text(data: dict, key: str, path: tuple, required: bool = False) -> str | None:
+def read_text(data: dict[str, Any], key: str, path: _Path, required: bool = False) -> str | None:
     value = data.get(key)
     if value is None or value == "":
         if required:
@@ -80,7 +84,7 @@ def read_text(data: dict, key: str, path: tuple, required: bool = False) -> str 
     return value
 
 
-def read_money(data: dict, key: str, path: tuple, default=None) -> Decimal | None:
+def read_money(data: dict[str, Any], key: str, path: _Path, default: object = None) -> Decimal | None:
     value = data.get(key, default)
     if value is None:
         return None
@@ -90,7 +94,7 @@ def read_money(data: dict, key: str, path: tuple, default=None) -> Decimal | Non
         raise FieldError(path + (key,), str(exc).split(": ", 1)[-1]) from None
 
 
-def read_bool(data: dict, key: str, path: tuple, default: bool = False) -> bool:
+def read_bool(data: dict[str, Any], key: str, path: _Path, default: bool = False) -> bool:
     value = data.get(key, default)
     if value is None:
         return default
@@ -99,7 +103,8 @@ def read_bool(data: dict, key: str, path: tuple, default: bool = False) -> bool:
     return value
 
 
-def read_int(data: dict, key: str, path: tuple, default=None, minimum=None, maximum=None) -> int | None:
+def read_int(data: dict[str, Any], key: str, path: _Path, default: int | None = None, minimum: int | None = None,
+             maximum: int | None = None) -> int | None:
     value = data.get(key, default)
     if value is None:
         return default
@@ -112,13 +117,13 @@ def read_int(data: dict, key: str, path: tuple, default=None, minimum=None, maxi
     return value
 
 
-def read_texts(data: dict, key: str, path: tuple) -> list[str]:
+def read_texts(data: dict[str, Any], key: str, path: _Path) -> list[str]:
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
         raise FieldError(path + (key,), "expected a list")
-    out = []
+    out: list[str] = []
     for i, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, (str, int)):
             raise FieldError(path + (key, i), "expected text")
@@ -126,21 +131,21 @@ def read_texts(data: dict, key: str, path: tuple) -> list[str]:
     return out
 
 
-def read_datetime(data: dict, key: str, path: tuple) -> dt.datetime | None:
+def read_datetime(data: dict[str, Any], key: str, path: _Path) -> dt.datetime | None:
     try:
         return timeutil.to_datetime(data.get(key), key)
     except timeutil.DateError as exc:
         raise FieldError(path + (key,), str(exc).split(": ", 1)[-1]) from None
 
 
-def read_date(data: dict, key: str, path: tuple) -> dt.date | None:
+def read_date(data: dict[str, Any], key: str, path: _Path) -> dt.date | None:
     try:
         return timeutil.to_date(data.get(key), key)
     except timeutil.DateError as exc:
         raise FieldError(path + (key,), str(exc).split(": ", 1)[-1]) from None
 
 
-def read_mapping(data: dict, key: str, path: tuple) -> dict:
+def read_mapping(data: dict[str, Any], key: str, path: _Path) -> dict[str, Any]:
     value = data.get(key)
     if value is None:
         return {}
@@ -149,7 +154,7 @@ def read_mapping(data: dict, key: str, path: tuple) -> dict:
     return dict(value)
 
 
-def read_records(data: dict, key: str, path: tuple, required: tuple = ()) -> list[dict]:
+def read_records(data: dict[str, Any], key: str, path: _Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     value = data.get(key)
     if value is None:
         return []
@@ -164,7 +169,7 @@ def read_records(data: dict, key: str, path: tuple, required: tuple = ()) -> lis
     return [dict(v) for v in value]
 
 
-def check_format(data: dict, path: tuple) -> int:
+def check_format(data: dict[str, Any], path: _Path) -> int:
     version = data.get("format", FORMAT_VERSION)
     if not isinstance(version, int) or isinstance(version, bool):
         raise FieldError(path + ("format",), f"expected a format version number, got {version!r}")
@@ -177,8 +182,9 @@ def check_format(data: dict, path: tuple) -> int:
 # -- the plan of a model: a reader and a writer per field, made once per class ------------------------
 class _Field:
     __slots__ = ("name", "key", "group", "kind", "inner", "default", "factory", "meta", "required", "read", "write")
+    factory: Any  # the field's default_factory, or _MISSING
 
-    def __init__(self, f: dataclasses.Field, hint):
+    def __init__(self, f: dataclasses.Field[Any], hint: Any) -> None:
         self.name, self.meta = f.name, dict(f.metadata)
         self.key = self.meta.get("key") or f.name
         self.group = self.meta.get("group")
@@ -194,13 +200,13 @@ class _Field:
         elif self.kind == "model":
             self.write = lambda value: None if value is None else dump(value)
 
-    def fresh_default(self):
+    def fresh_default(self) -> Any:
         if self.factory is not _MISSING:
             return self.factory()
         return None if self.default is _MISSING else self.default
 
 
-def _kind_of(hint) -> tuple[str, object]:
+def _kind_of(hint: Any) -> tuple[str, Any]:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     origin = typing.get_origin(hint)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
@@ -223,9 +229,10 @@ def _kind_of(hint) -> tuple[str, object]:
     return "any", None
 
 
-def _reader(f: _Field):
+def _reader(f: _Field) -> Callable[[dict[str, Any], _Path], Any]:
     """read(data, path) -> the field's value, checked."""
     m, key, kind, required = f.meta, f.key, f.kind, f.required
+    raw: Callable[[dict[str, Any], _Path], Any]
     if m.get("read"):
         custom = m["read"]
         raw = lambda data, path: custom(data, key, path, f.fresh_default())  # noqa: E731
@@ -265,7 +272,7 @@ def _reader(f: _Field):
     elif kind == "model":
         inner = f.inner
 
-        def raw(data, path):
+        def raw(data: dict[str, Any], path: _Path) -> Any:
             value = data.get(key)
             if value is None:
                 return f.fresh_default()
@@ -279,7 +286,7 @@ def _reader(f: _Field):
     if not (required or choices or bounded):
         return raw
 
-    def read(data, path):
+    def read(data: dict[str, Any], path: _Path) -> Any:
         value = raw(data, path)
         if value is None and required:
             raise FieldError(path + (key,), "is required")
@@ -295,11 +302,11 @@ def _reader(f: _Field):
     return read
 
 
-def _same(value):
+def _same(value: Any) -> Any:
     return value
 
 
-_WRITERS = {
+_WRITERS: dict[str, Callable[[Any], Any]] = {
     "datetime": timeutil.iso, "date": timeutil.iso, "texts": list,
     "records": lambda value: [dict(v) for v in value],
     "mapping": lambda value: dict(value) if value is not None else value,
@@ -309,7 +316,7 @@ _WRITERS = {
 class _Plan:
     __slots__ = ("fields", "plain", "grouped", "known", "has_format", "has_extra", "order", "checked", "when_set")
 
-    def __init__(self, cls):
+    def __init__(self, cls: type[Any]) -> None:
         hints = typing.get_type_hints(cls)
         names = [f.name for f in dataclasses.fields(cls)]
         self.fields = [_Field(f, hints[f.name]) for f in dataclasses.fields(cls) if f.name not in ("format", "extra")]
@@ -329,7 +336,7 @@ class _Plan:
 _PLANS: dict[type, _Plan] = {}
 
 
-def plan(cls) -> _Plan:
+def plan(cls: type[Any]) -> _Plan:
     found = _PLANS.get(cls)
     if found is None:
         found = _PLANS[cls] = _Plan(cls)
@@ -337,11 +344,11 @@ def plan(cls) -> _Plan:
 
 
 # -- load ------------------------------------------------------------------------------------------
-def load(cls, data: dict, path: tuple = ()):
+def load(cls: type[Any], data: dict[str, Any], path: _Path = ()) -> Any:
     """The model `cls` of the plain mapping `data`; FieldError(path, message) when a value is
     of the wrong type or out of bounds."""
     p = _PLANS.get(cls) or plan(cls)
-    values: dict = {}
+    values: dict[str, Any] = {}
     if cls.VERSIONED:
         version = check_format(data, path)
         if p.has_format:
@@ -363,7 +370,7 @@ def load(cls, data: dict, path: tuple = ()):
 
 
 # -- dump ------------------------------------------------------------------------------------------
-def dump(obj) -> dict:
+def dump(obj: Any) -> dict[str, Any]:
     """The plain mapping of a model, in a fixed key order, unknown keys last."""
     cls = type(obj)
     p = _PLANS.get(cls) or plan(cls)
@@ -372,7 +379,7 @@ def dump(obj) -> dict:
         parts[f.key] = f.write(getattr(obj, f.name))
     for group, members in p.grouped.items():
         parts[group] = {f.key: f.write(getattr(obj, f.name)) for f in members}
-    out: dict = {"format": FORMAT_VERSION} if cls.VERSIONED else {}
+    out: dict[str, Any] = {"format": FORMAT_VERSION} if cls.VERSIONED else {}
     for key in p.order:
         out[key] = parts[key]
     for key in p.when_set:

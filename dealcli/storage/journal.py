@@ -47,8 +47,10 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, overload
 
 from dealcli.errors import Conflict, CorruptData
 from dealcli.storage import atomic
@@ -89,11 +91,11 @@ def _tmp_name(path: Path, txid: str, what: str) -> Path:
     return path.parent / f".{path.name}.{txid}.{what}"
 
 
-def _checksum(body: dict) -> str:
+def _checksum(body: dict[str, Any]) -> str:
     return _digest(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def encode(body: dict) -> bytes:
+def encode(body: dict[str, Any]) -> bytes:
     """A journal entry as written: `body` and the checksum over it."""
     return json.dumps({**body, "check": _checksum(body)}, ensure_ascii=False).encode()
 
@@ -126,12 +128,12 @@ class Transaction:
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    def _write(self, state: str, sync: bool, **fields) -> None:
+    def _write(self, state: str, sync: bool, **fields: Any) -> None:
         body = {"format": FORMAT, "repository": self.repo_id, "txid": self.txid, "state": state, **fields}
         atomic.write_atomic(self.journal, encode(body), sync=sync)
 
     # -- staging -----------------------------------------------------------------------------
-    def stage(self, kind: str, record_id: str, path: Path, raw: bytes | None, data, expect) -> None:
+    def stage(self, kind: str, record_id: str, path: Path, raw: bytes | None, data: object, expect: object) -> None:
         op = self.ops.get(path)
         if op is not None and expect is not ANY and expect != self.raw_of(op) and not (
                 expect is MISSING and op.tmp is None):
@@ -208,6 +210,10 @@ class Transaction:
         return ops
 
 
+@overload
+def _digest(raw: bytes) -> str: ...
+@overload
+def _digest(raw: bytes | None) -> str | None: ...
 def _digest(raw: bytes | None) -> str | None:
     if raw is None:
         return None
@@ -263,7 +269,7 @@ def _link(src: Path, dst: Path) -> bool:
     return True
 
 
-_RENAMEAT2: list = []
+_RENAMEAT2: list[Any] = []  # [(renameat2, ctypes)] or [None] once looked up
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -428,14 +434,14 @@ def pending(journal_dir: Path) -> list[str]:
     return sorted(os.listdir(journal_dir))
 
 
-def _parts(rel) -> list[str] | None:
+def _parts(rel: object) -> list[str] | None:
     if not isinstance(rel, str) or not rel or len(rel) > 1024 or "\x00" in rel or "\\" in rel or rel.startswith("/"):
         return None
     parts = rel.split("/")
     return None if any(p in ("", ".", "..") for p in parts) else parts
 
 
-def _trusted_file(rel) -> bool:
+def _trusted_file(rel: object) -> bool:
     """A target the gate writes: a record (`deals/<id>.yaml`), an attachment
     (`attachments/<activity>/<name>`) or a file of GATE_FILES at the top."""
     parts = _parts(rel)
@@ -448,7 +454,7 @@ def _trusted_file(rel) -> bool:
     return parts[0] in GATE_FOLDERS and len(parts) == 3 and not parts[-1].startswith(".")
 
 
-def _trusted_folder(rel) -> bool:
+def _trusted_folder(rel: object) -> bool:
     if rel == ".":
         return True
     parts = _parts(rel)
@@ -508,7 +514,7 @@ def read_entry(root: Path, journal_dir: Path, name: str, repo_id: str) -> Entry 
             raise _Untrusted(f"written for another repository (not the id in {CACHE_DIR}/{REPOSITORY_ID})")
         if body.get("txid") != name[:-5]:
             raise _Untrusted("its txid is not its file name")
-        entry = Entry(name, name[:-5], body.get("state"))
+        entry = Entry(name, name[:-5], body.get("state"))  # type: ignore[arg-type]  # any other state: refused below
         if entry.state == "prepared":
             folders = body.get("folders")
             if set(body) != {"format", "repository", "txid", "state", "folders"} or not isinstance(folders, list):
@@ -592,13 +598,13 @@ def _finish(root: Path, entry: Entry) -> list[str]:
     return [rel for rel, _ in entry.ops]
 
 
-def status(root: Path, journal_dir: Path, repo_id: str) -> list[dict]:
+def status(root: Path, journal_dir: Path, repo_id: str) -> list[dict[str, Any]]:
     """What `recover --status` shows: each entry, its state, what it names and why it is refused."""
-    out = []
+    out: list[dict[str, Any]] = []
     for name in pending(journal_dir):
         if name.startswith("."):
             continue
-        row = {"entry": _shown(name), "state": None, "files": [], "problem": None}
+        row: dict[str, Any] = {"entry": _shown(name), "state": None, "files": [], "problem": None}
         try:
             entry = read_entry(root, journal_dir, name, repo_id)
         except JournalDamaged as exc:
@@ -668,7 +674,7 @@ def _names(folder: Path) -> list[str]:
 _TEMP = re.compile(r"\.(.+)\.([0-9a-f]{12})\.(tmp|old)")
 
 
-def sweep_temp_files(root: Path, folders) -> int:
+def sweep_temp_files(root: Path, folders: Iterable[str]) -> int:
     """Remove hidden temporary files of writes that no journal covers (left by versions before
     the journal, or by a kill during the journal's own write). Call under the lock."""
     removed = 0
