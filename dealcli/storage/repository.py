@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from dealcli.errors import Ambiguous, Conflict, CorruptData, FieldError, NotFound, UsageError
 from dealcli.storage import atomic, journal, yamlcodec
 from dealcli.storage.layout import (  # noqa: F401
     CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, RECORD_MAX, SINGULAR, SUFFIX, is_id, path_like)
 from dealcli.i18n import _
+
+if TYPE_CHECKING:
+    from dealcli.access import Guard
+    from dealcli.rules import Gate
+    from dealcli.storage.index import Cond, Index
 
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
@@ -32,7 +37,7 @@ class Doc:
     data: Any  # the parsed YAML: a mapping in every readable record file (check names the others)
     raw: bytes | None
 
-    def line_of(self, path: tuple) -> int | None:
+    def line_of(self, path: tuple[Any, ...]) -> int | None:
         return yamlcodec.line_of(self.raw or b"", path)
 
 
@@ -44,7 +49,7 @@ class _RowSpool:
         self.active = active  # only when the index cache exists (else the first scan builds it)
         self._fh: IO[bytes] | None = None
 
-    def add(self, kind: str, record_id: str, path: Path, data, raw: bytes | None) -> None:
+    def add(self, kind: str, record_id: str, path: Path, data: Any, raw: bytes | None) -> None:
         import pickle
         import tempfile
 
@@ -59,14 +64,14 @@ class _RowSpool:
             self.close()
             self.active = False
 
-    def rows(self, applied: list) -> dict:
+    def rows(self, applied: list[journal.Op]) -> dict[Path, Any]:
         """path -> row of the spooled versions the transaction wrote last."""
         if self._fh is None:
             return {}
         import pickle
 
         final = {str(op.path): op for op in applied if op.tmp is not None and op.data is None}
-        out: dict = {}
+        out: dict[Path, Any] = {}
         self._fh.seek(0)
         while True:
             try:
@@ -83,7 +88,7 @@ class _RowSpool:
             self._fh = None
 
 
-def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+def find_root(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
     """--dir, else $DEALCLI_DIR, else the nearest ancestor holding dealcli.yaml."""
     given = explicit or os.environ.get("DEALCLI_DIR")
     if given:
@@ -101,23 +106,24 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
 
 
 class Repository:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._config: Doc | None = None
         self._lock_depth = 0
         self._lock_cm = None
         self._tx: journal.Transaction | None = None
-        self._dir_before: dict = {}
+        self._dir_before: dict[str, bytes | None] = {}
         self._rows: _RowSpool | None = None
-        self._index = None
-        self.committed: list = []  # ops of the transactions committed by this command
+        self._index: Index | None = None
+        self.committed: list[journal.Op] = []  # ops of the transactions committed by this command
         # called under the lock after each transaction: (ops, recovered paths) (auto_commit)
-        self.on_commit: Callable[[list[Any], Any], None] | None = None
-        self.refused: list = []  # journal entries recovery would not trust (a reader goes on; a writer stops)
+        self.on_commit: Callable[[list[Any] | None, Any], None] | None = None
+        # journal entries recovery would not trust (a reader goes on; a writer stops)
+        self.refused: list[journal.JournalDamaged] = []
         self._id: str | None = None
-        self.guard = None  # access.Guard when the repository has users (installed by the Session)
+        self.guard: Guard | None = None  # access.Guard when the repository has users (installed by the Session)
         self.lock_wait: float | None = None  # seconds to wait for the lock (None: DEALCLI_LOCK_TIMEOUT)
-        self.rulebook = None  # rules.Gate: the rules judged on what a transaction leaves (the Session)
+        self.rulebook: Gate | None = None  # rules.Gate: the rules judged on what a transaction leaves (the Session)
 
     # -- paths -----------------------------------------------------------------------------
     def folder(self, kind: str) -> Path:
@@ -159,10 +165,10 @@ class Repository:
         return self._config
 
     @property
-    def config(self) -> dict:
-        return self.config_doc.data  # type: ignore[return-value]
+    def config(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self.config_doc.data)  # config_doc refuses anything but a mapping
 
-    def save_config(self, data: dict) -> None:
+    def save_config(self, data: dict[str, Any]) -> None:
         self._config = self._stage("config", "dealcli", data, self.config_doc.raw)
 
     # -- ids ---------------------------------------------------------------------------------
@@ -211,7 +217,8 @@ class Repository:
             if op.tmp is None:
                 raise NotFound(_("{singular_get_kind_kind} {record_id!r}: no such {singular_get_kind_kind}").format(
                     singular_get_kind_kind=_(SINGULAR.get(kind, kind)), record_id=record_id))
-            raw = self._tx.raw_of(op)
+            raw = journal.Transaction.raw_of(op)
+            assert raw is not None  # op.tmp is set: raw_of gives its bytes
             return Doc(kind, record_id, path, yamlcodec.loads(raw, self.rel(path)), raw)
         try:
             raw = atomic.read_bytes(path, RECORD_MAX)
@@ -225,7 +232,7 @@ class Repository:
             raise CorruptData(self.rel(path), _("expected a mapping at the top level"), 1)
         return Doc(kind, record_id, path, data, raw)
 
-    def iter_docs(self, kind: str, errors: list | None = None, guarded: bool = True):
+    def iter_docs(self, kind: str, errors: list[CorruptData] | None = None, guarded: bool = True) -> Iterator[Doc]:
         """Every record of a kind. A corrupt file is appended to `errors` (if given) and
         skipped, so one bad file does not stop commands that do not need it; with
         errors=None it raises CorruptData. With a guard (access rights), records the acting
@@ -246,7 +253,7 @@ class Repository:
 
     # -- writes: everything goes through one Transaction (storage/journal.py) -------------------
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[journal.Transaction]:
         """The write gate's unit of work: inside this block every create/update/delete (also
         those of nested use cases) is staged; leaving the block commits them all or none, under
         the repository lock. An error inside the block writes nothing."""
@@ -254,6 +261,7 @@ class Repository:
             yield self._tx
             return
         with self.lock():
+            assert self._id is not None  # lock() has read it
             tx = journal.Transaction(self.root, self.journal_dir, self._id, NOTE_MAX)
             self._tx, self._dir_before = tx, {}
             self._rows = spool = _RowSpool(active=(self.cache_dir / INDEX_NAME).exists())
@@ -292,8 +300,8 @@ class Repository:
 
             (self._index or index.Index(self.root, self.cache_dir, self.rel)).drop()
 
-    def _stage(self, kind: str, record_id: str, data, expect, raw: bytes | None = None,
-               path: Path | None = None, model=None) -> Doc:
+    def _stage(self, kind: str, record_id: str, data: Any, expect: object, raw: bytes | None = None,
+               path: Path | None = None, model: Any = None) -> Doc:
         if path is None:
             path = self.root / CONFIG_NAME if kind == "config" else self.path(kind, record_id)
         if raw is None and data is not None:
@@ -322,14 +330,14 @@ class Repository:
                 return self._stage(kind, record_id, data, expect, raw, path, model)
         return Doc(kind, record_id, path, data, raw)
 
-    def _before(self, kind: str, record_id: str, path: Path, expect):
+    def _before(self, kind: str, record_id: str, path: Path, expect: object) -> Any:
         """What a write replaces, as data (for the access check): None for a new file."""
         if expect is atomic.MISSING:
             return None
         raw = expect if isinstance(expect, bytes) else None
         if raw is None:
             op = self._tx.staged(path) if self._tx is not None else None
-            raw = self._tx.raw_of(op) if op is not None else atomic.read_bytes(path)
+            raw = journal.Transaction.raw_of(op) if op is not None else atomic.read_bytes(path)
         if raw is None:
             return None
         try:
@@ -337,7 +345,7 @@ class Repository:
         except CorruptData:
             return {}
 
-    def _plain(self, kind: str, record_id: str, data, doc: Doc | None = None):
+    def _plain(self, kind: str, record_id: str, data: Any, doc: Doc | None = None) -> tuple[Any, Any]:
         """What a record is written as, and its model: a model (storage.convert.Model) is dumped
         by its one converter; plain data is first read through its kind's model, so no record is
         written that its model cannot read back (CorruptData naming the file and the value, exit 5)."""
@@ -356,7 +364,7 @@ class Repository:
                     exc=exc), line) from None
         return data, None
 
-    def create(self, kind: str, record_id: str, data) -> Doc:
+    def create(self, kind: str, record_id: str, data: Any) -> Doc:
         """A new record (a model, or plain data its model reads); Conflict (exit 4) if a file with
         that id exists by the commit."""
         if self.exists(kind, record_id):
@@ -365,7 +373,7 @@ class Repository:
         data, model = self._plain(kind, record_id, data)
         return self._stage(kind, record_id, data, atomic.MISSING, model=model)
 
-    def update(self, doc: Doc, data) -> Doc:
+    def update(self, doc: Doc, data: Any) -> Doc:
         """Write a record read as `doc` (a model, or plain data its model reads); refused
         (Conflict) if the file changed since."""
         data, model = self._plain(doc.kind, doc.id, data, doc)
@@ -375,7 +383,7 @@ class Repository:
         """Delete a record read as `doc`; refused (Conflict) if the file changed since."""
         self._stage(doc.kind, doc.id, None, doc.raw)
 
-    def write_file(self, name: str, raw: bytes, expect=atomic.ANY) -> None:
+    def write_file(self, name: str, raw: bytes, expect: object = atomic.ANY) -> None:
         """A file of the repository that is not a record (.gitignore, .gitattributes), written
         through the same gate."""
         self._stage("file", name, None, expect, raw=raw, path=self.root / name)
@@ -390,13 +398,13 @@ class Repository:
             self.remove(self.load(kind, record_id))
         return record_id
 
-    def save(self, kind: str, record_id: str, data: dict, expect=atomic.ANY) -> Doc:
+    def save(self, kind: str, record_id: str, data: dict[str, Any], expect: object = atomic.ANY) -> Doc:
         """Write a record whatever is there (expect=ANY) or against an etag; prefer
         create/update/remove, which take the etag from what was read."""
         data, model = self._plain(kind, record_id, data)
         return self._stage(kind, record_id, data, expect, model=model)
 
-    def delete(self, kind: str, record_id: str, expect=atomic.ANY) -> None:
+    def delete(self, kind: str, record_id: str, expect: object = atomic.ANY) -> None:
         self._stage(kind, record_id, None, expect)
 
     def recover(self) -> None:
@@ -410,7 +418,7 @@ class Repository:
         except journal.JournalDamaged:
             pass  # kept in self.refused
 
-    def journal_status(self) -> list[dict]:
+    def journal_status(self) -> list[dict[str, Any]]:
         """The journal entries left by killed commands, and why recovery refuses any (no recovery
         is attempted: this is what `recover --status` shows)."""
         with atomic.file_lock(self.cache_dir / "lock"):
@@ -431,7 +439,7 @@ class Repository:
 
     # -- the index cache (storage/index.py) ----------------------------------------------------
     @property
-    def index(self):
+    def index(self) -> Index | None:
         """The index cache of this repository, or None when disabled ($DEALCLI_NO_INDEX)."""
         if self._index is None:
             from dealcli.storage import index
@@ -441,7 +449,8 @@ class Repository:
             self._index = index.Index(self.root, self.cache_dir, self.rel)
         return self._index
 
-    def records(self, kind: str, errors: list | None = None, guarded: bool = True, where=None, keys=None):
+    def records(self, kind: str, errors: list[CorruptData] | None = None, guarded: bool = True,
+                where: list[Cond] | None = None, keys: Collection[str] | None = None) -> Iterator[tuple[str, Any]]:
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
         served from the index cache (only changed files are parsed). THE scan path of every
         whole-repository view: a record that is not plain data or fails its JSON Schema
@@ -464,7 +473,7 @@ class Repository:
             if guard.visible(kind, data):
                 yield record_id, data
 
-    def _checked_records(self, kind: str, errors: list | None):
+    def _checked_records(self, kind: str, errors: list[CorruptData] | None) -> Iterator[tuple[str, Any]]:
         from dealcli.validation.records import problem
 
         for doc in self.iter_docs(kind, errors, guarded=False):
@@ -494,12 +503,12 @@ class Repository:
             return None
         return self.index.names_with_prefix(kind, prefix)
 
-    def _folder_stat_if_indexed(self, kind: str):
+    def _folder_stat_if_indexed(self, kind: str) -> bytes | None:
         if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
             return None
         return self.index.dir_stat(kind)
 
-    def _note_writes(self, applied: list, spool: _RowSpool) -> None:
+    def _note_writes(self, applied: list[journal.Op], spool: _RowSpool) -> None:
         """The index cache rows of the files a transaction wrote, in one cache transaction: from
         the data kept by a small transaction, and from the rows spooled while staging a big
         one (an import), so the next command finds them without parsing a file."""
@@ -517,7 +526,7 @@ class Repository:
             from dealcli.storage import index
 
             spooled = spool.rows(applied)
-            writes: list[tuple] = []
+            writes: list[tuple[Any, ...]] = []
             for op in applied:
                 if op.kind not in KINDS:
                     continue
@@ -537,7 +546,7 @@ class Repository:
 
     # -- locking -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self):
+    def lock(self) -> Iterator[None]:
         """The repository write lock (re-entrant within one process)."""
         if self._lock_depth:
             self._lock_depth += 1
@@ -564,6 +573,7 @@ class Repository:
             raise
         if not names:
             return
+        assert self._id is not None  # lock() has read it
         finished, self.refused = journal.recover(self.root, self.journal_dir, self._id)
         if not self.refused:  # else its temporary files are kept: they may be all that is left of its change
             journal.sweep_temp_files(self.root, KINDS)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import yaml
 
@@ -21,7 +23,7 @@ _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 WITH_LIBYAML = _BaseLoader is not yaml.SafeLoader
 
 
-def _without_timestamps(resolvers: dict) -> dict:
+def _without_timestamps(resolvers: dict[Any, Any]) -> dict[Any, Any]:
     return {k: [(tag, rx) for tag, rx in v if tag != _TIMESTAMP] for k, v in resolvers.items()}
 
 
@@ -37,7 +39,7 @@ Loader.yaml_implicit_resolvers = _without_timestamps(yaml.resolver.Resolver.yaml
 Dumper.yaml_implicit_resolvers = _without_timestamps(yaml.resolver.Resolver.yaml_implicit_resolvers)
 
 
-def _construct_float(loader, node):
+def _construct_float(loader: Any, node: yaml.ScalarNode) -> Any:
     text = loader.construct_scalar(node)
     clean = text.replace("_", "")
     try:
@@ -49,14 +51,14 @@ def _construct_float(loader, node):
     return value
 
 
-def _construct_timestamp_text(loader, node):
+def _construct_timestamp_text(loader: Any, node: yaml.ScalarNode) -> Any:
     return loader.construct_scalar(node)
 
 
-def _construct_mapping(loader, node, deep=False):
+def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     """A mapping whose keys are unique: a repeated key (`stage: won` ... `stage: new`, what a
     hand-resolved merge can leave) is an error naming both lines, not a silent last-one-wins."""
-    seen: dict = {}
+    seen: dict[tuple[str, Any], int] = {}
     for key_node, _ in node.value:
         if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
             first = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark.line + 1)
@@ -66,8 +68,8 @@ def _construct_mapping(loader, node, deep=False):
     return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
 
 
-def _construct_map(loader, node):
-    data: dict = {}
+def _construct_map(loader: Any, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+    data: dict[Any, Any] = {}
     yield data
     data.update(_construct_mapping(loader, node))
 
@@ -77,20 +79,20 @@ Loader.add_constructor(_FLOAT, _construct_float)
 Loader.add_constructor(_TIMESTAMP, _construct_timestamp_text)
 
 
-def _represent_decimal(dumper, value: Decimal):
+def _represent_decimal(dumper: yaml.representer.BaseRepresenter, value: Decimal) -> yaml.ScalarNode:
     text = format(value, "f")
     if "." not in text:
         return dumper.represent_scalar("tag:yaml.org,2002:int", text)
     return dumper.represent_scalar(_FLOAT, text)
 
 
-def _represent_str(dumper, value: str):
+def _represent_str(dumper: yaml.representer.BaseRepresenter, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
-def _represent_datetime(dumper, value):
+def _represent_datetime(dumper: yaml.representer.BaseRepresenter, value: _dt.date) -> yaml.ScalarNode:
     return _represent_str(dumper, value.isoformat())
 
 
@@ -122,7 +124,7 @@ def conflict_marker(text: str | bytes) -> tuple[int, str] | None:
 MAX_EXPANDED = 10_000  # nodes a document may have once its aliases are expanded
 
 
-def loads(text: str | bytes, path: str = "<input>"):
+def loads(text: str | bytes, path: str = "<input>") -> Any:
     """Parse one YAML document; a syntax error becomes CorruptData naming file and line, a git
     conflict marker gets its own message saying how to resolve it. A document whose aliases
     expand beyond MAX_EXPANDED nodes (a "billion laughs" alias bomb, a few lines that would
@@ -138,7 +140,7 @@ def loads(text: str | bytes, path: str = "<input>"):
         node = loader.get_single_node()
         if node is None:
             return None
-        if (b"*" if isinstance(text, bytes) else "*") in text:  # no alias without a `*`
+        if (b"*" in text if isinstance(text, bytes) else "*" in text):  # no alias without a `*`
             _check_expansion(node, path)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -155,13 +157,13 @@ def loads(text: str | bytes, path: str = "<input>"):
         loader.dispose()
 
 
-def _check_expansion(root, path: str) -> None:
+def _check_expansion(root: yaml.Node, path: str) -> None:
     """Count the nodes of the document as its aliases expand (each shared node counted once
     per use, computed once); refuse a recursive alias or more than MAX_EXPANDED nodes."""
     sizes: dict[int, int] = {}
     busy: set[int] = set()
 
-    def size(node) -> int:
+    def size(node: yaml.Node) -> int:
         key = id(node)
         if key in sizes:
             return sizes[key]
@@ -184,7 +186,7 @@ def _check_expansion(root, path: str) -> None:
     size(root)
 
 
-def dumps(data) -> str:
+def dumps(data: Any) -> str:
     """The YAML text of a record: block style, keys in their order, no aliases, lines up to 4096
     characters. Written directly (`_direct`) when the record is made of plain shapes, else by
     PyYAML's dump with the C emitter; `tests/test_codec_direct.py` proves the two give the same
@@ -207,7 +209,7 @@ _MAX_TEXT = 1000  # far below the 4096-character line width, so the emitter neve
 
 def _resolves(text: str, tag: str) -> bool:
     """Does a plain `text` read back as `tag`? (BaseResolver.resolve for an implicit scalar.)"""
-    table = Dumper.yaml_implicit_resolvers
+    table: dict[str | None, list[tuple[str, re.Pattern[str]]]] = Dumper.yaml_implicit_resolvers
     for found, rx in table.get(text[:1], []) + (table.get(None) or []):
         if rx.match(text):
             return found == tag
@@ -221,7 +223,7 @@ def _text(v: str) -> str | None:
     return v if _resolves(v, "tag:yaml.org,2002:str") else "'" + v + "'"
 
 
-def _scalar(v) -> str | None:
+def _scalar(v: Any) -> str | None:
     kind = type(v)
     if kind is str:
         return _text(v)
@@ -240,7 +242,7 @@ def _scalar(v) -> str | None:
     return None
 
 
-def _direct_map(data: dict, indent: str, out: list) -> bool:
+def _direct_map(data: dict[Any, Any], indent: str, out: list[str]) -> bool:
     for k, v in data.items():
         if type(k) is not str or len(k) > 100:
             return False
@@ -270,7 +272,7 @@ def _direct_map(data: dict, indent: str, out: list) -> bool:
     return True
 
 
-def _direct_seq(items: list, indent: str, out: list) -> bool:
+def _direct_seq(items: list[Any], indent: str, out: list[str]) -> bool:
     """A sequence under a mapping key: `- ` at the key's own indent (PyYAML's indentless style)."""
     for v in items:
         kind = type(v)
@@ -289,7 +291,7 @@ def _direct_seq(items: list, indent: str, out: list) -> bool:
     return True
 
 
-def _dump(data) -> str:
+def _dump(data: Any) -> str:
     return yaml.dump(
         data,
         Dumper=Dumper,
@@ -301,7 +303,7 @@ def _dump(data) -> str:
     )
 
 
-def plain(data):
+def plain(data: Any) -> Any:
     """What `loads(dumps(data))` gives, without the round trip: a whole Decimal is written as
     an int and read back as one, dates and times come back as their ISO text."""
     if isinstance(data, dict):
@@ -316,7 +318,7 @@ def plain(data):
     return data
 
 
-def line_of(text: str | bytes, path: tuple) -> int | None:
+def line_of(text: str | bytes, path: tuple[Any, ...]) -> int | None:
     """1-based line of the node at `path` (keys and list indexes) in a YAML text, or of the
     deepest ancestor that exists. Used only to point error messages at the right line."""
     try:
