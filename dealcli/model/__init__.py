@@ -34,16 +34,28 @@ def _whole_percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], dec
 PRODUCT_KEYS = ("name", "product", "price", "quantity", "discount", "tax_rate", "tax_included")
 
 
+def _not_null(value: Decimal | None, path: tuple[Any, ...]) -> Decimal:
+    """A number a product row needs: an explicit `null` in the file is refused like a wrong type
+    (exit 5 naming the field), never compared as a number."""
+    if value is None:
+        raise FieldError(path, "must be a number, not null")
+    return value
+
+
+def _number(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal:
+    return _not_null(convert.read_money(data, key, path, default), path + (key,))
+
+
 def _not_negative(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
-    value = convert.read_money(data, key, path, default)
-    if value < 0:  # type: ignore[operator]  # an explicit null raises TypeError today: kept as it is
+    value = _not_null(convert.read_money(data, key, path, default), path + (key,))
+    if value < 0:
         raise FieldError(path + (key,), "cannot be negative")
     return value
 
 
 def _percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
-    value = convert.read_money(data, key, path, default)
-    if value < 0 or value > 100:  # type: ignore[operator]  # as in _not_negative: null raises TypeError
+    value = _not_null(convert.read_money(data, key, path, default), path + (key,))
+    if value < 0 or value > 100:
         raise FieldError(path + (key,), f"{value} is not a percentage between 0 and 100")
     return value
 
@@ -52,7 +64,7 @@ def _percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], default: 
 class ProductRow(Model):
     KEYS, VERSIONED = PRODUCT_KEYS, False
     name: str
-    price: Decimal = spec(Decimal(0), write=money.canonical, required=False)
+    price: Decimal = spec(Decimal(0), read=_number, write=money.canonical, required=False)
     quantity: Decimal = spec(Decimal(1), read=_not_negative)
     discount: Decimal = spec(Decimal(0), read=_percentage)
     tax_rate: Decimal = spec(Decimal(0), read=_percentage)
