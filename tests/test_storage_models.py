@@ -39,3 +39,13 @@ def test_an_update_names_the_line_of_the_value_in_the_file_it_read(cli, repo, se
     assert proc.returncode == 5
     assert f"quotes/{quote}.yaml:{line}: valid_until: " in proc.stderr and "(not written)" in proc.stderr
     assert (repo / "companies" / f"{quote_company}.yaml").exists()  # all or nothing: the company stays
+
+
+@pytest.mark.parametrize("key", ["quantity", "discount", "tax_rate", "price"])
+def test_an_explicit_null_in_a_product_row_is_a_field_error_not_a_crash(key):
+    from dealcli.model import FieldError, ProductRow
+
+    row = {"name": "Licence", "price": "10", "quantity": "1", key: None}
+    with pytest.raises(FieldError) as err:
+        ProductRow.from_dict(row)
+    assert key in err.value.path

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dealcli import FORMAT_VERSION, kinds, money
 from dealcli.errors import FieldError, UsageError
@@ -18,7 +19,7 @@ SEMANTICS = ("process", "success", "failure")
 STATUSES = ("open", "won", "lost")
 
 
-def _whole_percentage(data: dict, key: str, path: tuple, decimals: bool) -> int | None:
+def _whole_percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], decimals: bool) -> int | None:
     """0 to 100; a deal's probability may also be written as a decimal (kept whole)."""
     value = data.get(key)
     if value is None:
@@ -33,15 +34,27 @@ def _whole_percentage(data: dict, key: str, path: tuple, decimals: bool) -> int 
 PRODUCT_KEYS = ("name", "product", "price", "quantity", "discount", "tax_rate", "tax_included")
 
 
-def _not_negative(data: dict, key: str, path: tuple, default):
-    value = convert.read_money(data, key, path, default)
+def _not_null(value: Decimal | None, path: tuple[Any, ...]) -> Decimal:
+    """A number a product row needs: an explicit `null` in the file is refused like a wrong type
+    (exit 5 naming the field), never compared as a number."""
+    if value is None:
+        raise FieldError(path, "must be a number, not null")
+    return value
+
+
+def _number(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal:
+    return _not_null(convert.read_money(data, key, path, default), path + (key,))
+
+
+def _not_negative(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
+    value = _not_null(convert.read_money(data, key, path, default), path + (key,))
     if value < 0:
         raise FieldError(path + (key,), "cannot be negative")
     return value
 
 
-def _percentage(data: dict, key: str, path: tuple, default):
-    value = convert.read_money(data, key, path, default)
+def _percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
+    value = _not_null(convert.read_money(data, key, path, default), path + (key,))
     if value < 0 or value > 100:
         raise FieldError(path + (key,), f"{value} is not a percentage between 0 and 100")
     return value
@@ -51,13 +64,13 @@ def _percentage(data: dict, key: str, path: tuple, default):
 class ProductRow(Model):
     KEYS, VERSIONED = PRODUCT_KEYS, False
     name: str
-    price: Decimal = spec(Decimal(0), write=money.canonical, required=False)
+    price: Decimal = spec(Decimal(0), read=_number, write=money.canonical, required=False)
     quantity: Decimal = spec(Decimal(1), read=_not_negative)
     discount: Decimal = spec(Decimal(0), read=_percentage)
     tax_rate: Decimal = spec(Decimal(0), read=_percentage)
     tax_included: bool = False
     product: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
@@ -67,7 +80,7 @@ class ProductRow(Model):
         """The row's total rounded to the minor unit of `currency` (cents when None)."""
         return money.row_total(self.price, self.quantity, self.discount, self.tax_rate, self.tax_included, currency)
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[Any, ...]) -> None:
         try:
             self.total  # noqa: B018 - bounded: price x quantity must stay below the amount limit
         except money.MoneyError as exc:
@@ -114,10 +127,10 @@ class Deal(Model):
     repeat: bool = False
     lost_reason: str | None = None
     origin_id: str | None = None
-    fields: dict = field(default_factory=dict)
-    comments: list[dict] = spec(factory=list, item_keys=("text",))
-    history: list[dict] = spec(factory=list, item_keys=("kind",))
-    extra: dict = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    comments: list[dict[str, Any]] = spec(factory=list, item_keys=("text",))
+    history: list[dict[str, Any]] = spec(factory=list, item_keys=("kind",))
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     @property
@@ -143,7 +156,7 @@ class Deal(Model):
         except money.MoneyError as exc:
             raise UsageError.about("amount", "{0}{problem}", problem=str(exc).removeprefix("amount")) from None
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[Any, ...]) -> None:
         try:
             self.products_total()
         except money.MoneyError as exc:
@@ -157,7 +170,7 @@ RULE_KEYS = ("id", "when", "stage", "activity", "set", "clear", "notify", "copy_
 TRIGGERS = ("enter", "leave")
 
 
-def _none_if_empty(value):
+def _none_if_empty(value: Any) -> Any:
     """Optional parts of a file are left out while empty (with when_set), so files keep their shape."""
     if isinstance(value, (list, dict)):
         return (list(value) if isinstance(value, list) else dict(value)) or None
@@ -174,7 +187,7 @@ class RuleActivity(Model):
     due_days: int = spec(0, min=0, max=365)
     responsible: str | None = spec(None, when_set=True)
     description: str | None = spec(None, when_set=True)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,7 +197,7 @@ class RuleTarget(Model):
     KEYS, VERSIONED = ("pipeline", "stage"), False
     pipeline: str = spec(required=True)
     stage: str = spec(required=True)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,14 +212,14 @@ class Rule(Model):
     stage: str = spec(required=True)
     when: str = spec("enter", choices=TRIGGERS)
     activity: RuleActivity | None = spec(None, when_set=True)
-    sets: dict = spec(factory=dict, key="set", write=_none_if_empty, when_set=True)
+    sets: dict[str, Any] = spec(factory=dict, key="set", write=_none_if_empty, when_set=True)
     clear: list[str] = spec(factory=list, write=_none_if_empty, when_set=True)
     notify: list[str] = spec(factory=list, write=_none_if_empty, when_set=True)
     copy_to: RuleTarget | None = spec(None, when_set=True)
     move_to: RuleTarget | None = spec(None, when_set=True)
     generator: str | None = spec(None, when_set=True)  # a scenario (generators/<id>.yaml) started for the client
     run: str | None = spec(None, when_set=True)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> RuleTarget | None:
@@ -222,9 +235,9 @@ class Stage(Model):
     color: str | None = None
     probability: int | None = spec(None, read=lambda d, k, p, default: _whole_percentage(d, k, p, False))
     rotting_days: int | None = spec(None, min=1, max=3660, when_set=True)  # an open deal idle here longer rots
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[Any, ...]) -> None:
         self.name = self.name or self.id
 
 
@@ -234,12 +247,12 @@ class Pipeline(Model):
     id: str
     name: str = spec(required=False)
     stages: list[Stage] = spec(required=False)
-    rules: dict = field(default_factory=dict)
+    rules: dict[str, Any] = field(default_factory=dict)
     automation: list[Rule] = spec(factory=list, write=_none_if_empty, when_set=True)
-    card: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[Any, ...]) -> None:
         if not self.stages:
             raise FieldError(path + ("stages",), "a pipeline needs at least one stage")
         self.name = self.name or self.id

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
@@ -34,12 +35,12 @@ ACTIVITY_KEYS = BASE_KEYS + INTAKE_KEYS
 ATTACHMENT_KEYS = ("name", "path")
 
 
-def _texts_or_none(data: dict, key: str, path: tuple, default):
+def _texts_or_none(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> list[str] | None:
     """A list of texts that may also be null (kept null: `in_reply_to: null` stays so)."""
     return None if data.get(key) is None else convert.read_texts(data, key, path)
 
 
-def _attachments(data: dict, key: str, path: tuple, default):
+def _attachments(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> list[dict[str, Any]] | None:
     """Files saved beside the activity: name and path (text), type (text), size (bytes, >= 0)."""
     if data.get(key) is None:
         return None
@@ -53,10 +54,10 @@ def _attachments(data: dict, key: str, path: tuple, default):
     return rows
 
 
-_BY_KEY: dict[type, dict] = {}
+_BY_KEY: dict[type, dict[str, Any]] = {}
 
 
-def _fields_by_key(cls) -> dict:
+def _fields_by_key(cls: type) -> dict[str, Any]:
     """key of the file -> the converter's field (made once per class)."""
     found = _BY_KEY.get(cls)
     if found is None:
@@ -64,7 +65,7 @@ def _fields_by_key(cls) -> dict:
     return found
 
 
-def _list_or_none(value):
+def _list_or_none(value: Any) -> list[Any] | None:
     return None if value is None else [dict(v) if isinstance(v, dict) else v for v in value]
 
 
@@ -96,7 +97,7 @@ class Activity(Model):
     references: list[str] | None = spec(None, read=_texts_or_none, write=_list_or_none)
     mailbox: str | None = None
     body: str | None = None
-    attachments: list[dict] | None = spec(None, read=_attachments, write=_list_or_none)
+    attachments: list[dict[str, Any]] | None = spec(None, read=_attachments, write=_list_or_none)
     phone: str | None = None
     extension: str | None = None
     duration: int | None = spec(None, min=0)
@@ -107,18 +108,18 @@ class Activity(Model):
     chat: str | None = None
     username: str | None = None
     automatic: str | None = None  # a machine-made e-mail: what made it so (intake/mail.py)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     # -- the shape of the file: which keys, in which order -------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict, path: tuple = ()):
-        obj = convert.load(cls, data, path)
+    def from_dict(cls, data: dict[str, Any], path: tuple[Any, ...] = ()) -> Activity:
+        obj: Activity = convert.load(cls, data, path)
         obj.__dict__["_keys"] = tuple(data)  # written back in this order (see the module doc)
         return obj
 
     @classmethod
-    def new(cls, *, details: dict | None = None, **values) -> Activity:
+    def new(cls, *, details: dict[str, Any] | None = None, **values: Any) -> Activity:
         """A new activity from field values; `details` are intake fields by field name (`sender`
         for the file's `from`), written after the standard keys in the order given, also when
         empty (None)."""
@@ -128,7 +129,7 @@ class Activity(Model):
         obj.__dict__["_given"] = tuple(key_of[name] for name in details)
         return obj
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = convert.dump(self)
         keys = self.__dict__.get("_keys")
         if keys is None:  # a new activity: the standard keys, those set, then the given details

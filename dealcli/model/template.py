@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import string
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from dealcli import FORMAT_VERSION, timeutil
 from dealcli.errors import FieldError, UsageError
@@ -23,6 +24,9 @@ from dealcli.model import ProductRow
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
 from dealcli import i18n
+
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule
 
 EVERY = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY", "year": "YEARLY"}
 SUB_DAILY = ("HOURLY", "MINUTELY", "SECONDLY")
@@ -47,12 +51,12 @@ def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def _local_until(match: re.Match, tz) -> str:
+def _local_until(match: re.Match[str], tz: dt.tzinfo) -> str:
     utc = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=timeutil.UTC)
     return "UNTIL=" + utc.astimezone(tz).strftime("%Y%m%dT%H%M%S")
 
 
-def parse_rule(rule: str, start: dt.date, tz=None):
+def parse_rule(rule: str, start: dt.date, tz: dt.tzinfo | None = None) -> rrule:
     """The dateutil rrule for `rule` from `start` (naive wall-clock times). A UTC UNTIL (…Z) is
     turned into the zone's wall clock. RuleError with the reason when it is not a usable rule."""
     from dateutil.rrule import rrule as rrule_cls
@@ -88,7 +92,7 @@ def occurrence_text(occ: dt.datetime) -> str:
     return occ.isoformat(timespec="minutes" if occ.second == 0 else "seconds")
 
 
-def parse_occurrence(value, path: tuple = ("last_occurrence",)) -> dt.datetime | None:
+def parse_occurrence(value: Any, path: tuple[Any, ...] = ("last_occurrence",)) -> dt.datetime | None:
     if value is None:
         return None
     text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
@@ -110,7 +114,8 @@ def placeholders(title: str) -> list[tuple[str, str, str | None]]:
     except ValueError as exc:
         raise UsageError(i18n._("title {title!r}: {exc} (write {{{{ and }}}} for literal braces)").format(
             title=title, exc=exc)) from None
-    return [(name, fmt, conversion) for _, name, fmt, conversion in parts if name is not None]
+    # parse gives a format spec ("" when none) with every field name, never None: the cast only says so
+    return [(name, cast(str, fmt), conversion) for _, name, fmt, conversion in parts if name is not None]
 
 
 def check_title(title: str) -> None:
@@ -133,7 +138,7 @@ def check_title(title: str) -> None:
 
 
 # -- the file forms of the fields that are not plain types -------------------------------------------
-def _read_title(data: dict, key: str, path: tuple, default) -> str:
+def _read_title(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> str:
     title = convert.read_text(data, key, path, required=True) or ""
     try:
         check_title(title)
@@ -142,7 +147,7 @@ def _read_title(data: dict, key: str, path: tuple, default) -> str:
     return title
 
 
-def _read_start(data: dict, key: str, path: tuple, default) -> dt.date:
+def _read_start(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> dt.date:
     start = parse_occurrence(data.get(key), path + (key,))
     if start is None:
         raise FieldError(path + (key,), "is required")
@@ -151,7 +156,7 @@ def _read_start(data: dict, key: str, path: tuple, default) -> dt.date:
     return start.date()
 
 
-def check_deal_part(deal: dict, path: tuple = ("deal",)) -> None:
+def check_deal_part(deal: dict[str, Any], path: tuple[Any, ...] = ("deal",)) -> None:
     """The `deal:` part of a template: the types of what each created deal gets."""
     for key in ("pipeline", "stage", "currency", "company", "type", "source", "responsible"):
         convert.read_text(deal, key, path)
@@ -177,13 +182,14 @@ def check_deal_part(deal: dict, path: tuple = ("deal",)) -> None:
         raise FieldError(path + ("probability",), f"{prob!r} is not a whole percentage 0-100")
 
 
-def _read_deal(data: dict, key: str, path: tuple, default) -> dict:
+def _read_deal(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> dict[str, Any]:
     deal = convert.read_mapping(data, key, path)
     check_deal_part(deal, path + (key,))
     return deal
 
 
-def _read_periods(data: dict, key: str, path: tuple, default) -> list[tuple[dt.datetime, dt.datetime]]:
+def _read_periods(data: dict[str, Any], key: str, path: tuple[Any, ...],
+                  default: Any) -> list[tuple[dt.datetime, dt.datetime]]:
     raw = data.get(key) or []
     if not isinstance(raw, list):
         raise FieldError(path + (key,), "expected a list")
@@ -199,11 +205,11 @@ def _read_periods(data: dict, key: str, path: tuple, default) -> list[tuple[dt.d
     return periods
 
 
-def _write_periods(periods: list) -> list[dict]:
+def _write_periods(periods: list[tuple[dt.datetime, dt.datetime]]) -> list[dict[str, Any]]:
     return [{"from": timeutil.iso(a), "to": timeutil.iso(b)} for a, b in periods]
 
 
-def _read_last(data: dict, key: str, path: tuple, default) -> dt.datetime | None:
+def _read_last(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> dt.datetime | None:
     return parse_occurrence(data.get(key), path + (key,))
 
 
@@ -211,7 +217,7 @@ def _write_last(value: dt.datetime | None) -> str | None:
     return occurrence_text(value) if value else None
 
 
-OFFSET = {"min": -MAX_OFFSET_DAYS, "max": MAX_OFFSET_DAYS}
+OFFSET: dict[str, Any] = {"min": -MAX_OFFSET_DAYS, "max": MAX_OFFSET_DAYS}
 
 
 @dataclass(kw_only=True)
@@ -228,7 +234,7 @@ class Template(Model):
     create_before: int = spec(0, min=0, max=MAX_OFFSET_DAYS)
     begin_offset: int = spec(0, **OFFSET)
     close_offset: int | None = spec(None, **OFFSET)
-    deal: dict = spec(factory=dict, read=_read_deal)
+    deal: dict[str, Any] = spec(factory=dict, read=_read_deal)
     from_deal: str | None = None
     paused: bool = False
     paused_at: dt.datetime | None = None
@@ -238,10 +244,10 @@ class Template(Model):
     occurrences_created: int = spec(0, min=0)
     created: dt.datetime | None = None
     created_by: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
-    def checked(self, path: tuple) -> None:
+    def checked(self, path: tuple[Any, ...]) -> None:
         try:
             parse_rule(self.rule, self.start)
         except RuleError as exc:
