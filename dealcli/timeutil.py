@@ -22,7 +22,7 @@ UTC = dt.timezone.utc
 _REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
 _UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
 PERIODS = ("this-week", "last-week", "next-week", "this-month", "last-month", "next-month",
-           "this-quarter", "last-quarter", "this-year", "last-year")
+           "this-quarter", "last-quarter", "next-quarter", "this-year", "last-year", "next-year")
 
 
 class DateError(ValueError):
@@ -154,7 +154,7 @@ def _phrase(raw: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
             return day + dt.timedelta(days=ahead), rest
         if word in ("week", "month", "quarter", "year"):
             span = period(f"next-{word}", now)
-            assert span is not None  # FIXME "next-quarter" is not in PERIODS (a TypeError here before)
+            assert span is not None  # next-week, -month, -quarter and -year are PERIODS
             return span[0], rest
         return None
     end = m["end"].lower()
