@@ -205,6 +205,7 @@ class Judge:
         policy = self.policy(start)
         if not policy.active:
             return []  # no users where the ref stood: no rights to judge
+        assert start is not None  # policy(None) is the empty, inactive one: returned above
         findings: list[Finding] = []
         tip = new or start
         who = None
@@ -220,12 +221,16 @@ class Judge:
         paths = self.records(self.git.changed(start, new))
         if not paths:
             return findings
+        actors: dict[str, list[tuple[str, str, str]]]
         if who is not None:
+            assert pusher is not None  # `who` is only set from a pusher
             actors = {p: [(new, who, pusher)] for p in paths}
         else:
             actors = self._authors(start, new, paths, policy, findings)
         for path in paths:
-            folder, record_id = _target(path[len(self.prefix):])
+            target = _target(path[len(self.prefix):])
+            assert target is not None  # records() keeps only the paths _target names
+            folder, record_id = target
             before = _load(self.git.blob(start, path), path)
             after = _load(self.git.blob(new, path), path)
             for commit, login, identity in actors.get(path, []):
@@ -235,11 +240,11 @@ class Judge:
         return findings
 
     def _authors(self, start: str, new: str, paths: list[str], policy: access.Policy,
-                 findings: list[Finding]) -> dict[str, list]:
+                 findings: list[Finding]) -> dict[str, list[tuple[str, str, str]]]:
         """Each changed path -> the (commit, login, e-mail) of every commit of the update that
         touched it; an unknown author is a finding of its own."""
         wanted = set(paths)
-        actors: dict[str, list] = {}
+        actors: dict[str, list[tuple[str, str, str]]] = {}
         for sha, parents, author in self.git.commits(new, "--not", start):
             if len(parents) > 1:  # a merge changes what differs from every parent (its resolution);
                 # what it takes from a side parent is that side's commits' change (judged there)

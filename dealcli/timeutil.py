@@ -10,15 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
-from dealcli.errors import ValueProblem, word
+from dealcli.errors import DealcliError, ValueProblem, word
 from dealcli import i18n
+
+if TYPE_CHECKING:
+    from dateutil.relativedelta import relativedelta as RelativeDelta
 
 UTC = dt.timezone.utc
 _REL = re.compile(r"^(?P<sign>[+-]?)(?P<n>\d{1,5})(?P<unit>[dwmyh])$")
 _UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years", "h": "hours"}
 PERIODS = ("this-week", "last-week", "next-week", "this-month", "last-month", "next-month",
-           "this-quarter", "last-quarter", "this-year", "last-year")
+           "this-quarter", "last-quarter", "next-quarter", "this-year", "last-year", "next-year")
 
 
 class DateError(ValueError):
@@ -27,13 +31,14 @@ class DateError(ValueError):
 
 # python-dateutil is imported when a date is parsed or counted, not by every command that
 # imports this module (start-up, docs/performance.md); its ParserError is a ValueError.
-def du_parse(text, **kw):
+def du_parse(text: str, **kw: Any) -> dt.datetime:
     from dateutil.parser import parse
 
-    return parse(text, **kw)
+    # the tuple-returning form needs fuzzy_with_tokens=True, which no caller passes: a datetime
+    return cast("dt.datetime", parse(text, **kw))
 
 
-def relativedelta(**kw):
+def relativedelta(**kw: Any) -> RelativeDelta:
     from dateutil.relativedelta import relativedelta
 
     return relativedelta(**kw)
@@ -42,7 +47,7 @@ def relativedelta(**kw):
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$")
 
 
-def zone(name: str | None):
+def zone(name: str | None) -> dt.tzinfo:
     """The tz of an IANA zone name (Europe/Berlin, UTC). A name is never a path: `../x`, `/etc/..`
     and names the tz database does not know (Mars/Olympus) are DateError."""
     from dateutil import tz as dtz
@@ -59,7 +64,7 @@ def zone(name: str | None):
     return z
 
 
-def aware(value: dt.datetime, tzinfo) -> dt.datetime:
+def aware(value: dt.datetime, tzinfo: dt.tzinfo | None) -> dt.datetime:
     return value.replace(tzinfo=tzinfo) if value.tzinfo is None else value
 
 
@@ -71,7 +76,7 @@ def iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
-def parse_now(text: str | None, tzinfo) -> dt.datetime:
+def parse_now(text: str | None, tzinfo: dt.tzinfo | None) -> dt.datetime:
     if not text:
         return dt.datetime.now(tzinfo).replace(microsecond=0)
     try:
@@ -84,7 +89,7 @@ def parse_now(text: str | None, tzinfo) -> dt.datetime:
         raise DateError(f"{text!r} {exc}") from None
 
 
-def in_years(value: dt.datetime, tzinfo) -> dt.datetime:
+def in_years(value: dt.datetime, tzinfo: dt.tzinfo | None) -> dt.datetime:
     """`value` if it is a time of the years 1 to 9999 in `tzinfo` (the repository's zone) and in
     UTC too: a time written with another offset can fall beyond 9999-12-31 there
     (9999-12-31T23:59-12:00 is 10000-01-01 in UTC); ValueProblem otherwise."""
@@ -148,7 +153,9 @@ def _phrase(raw: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
             ahead = (_WEEKDAYS.index(names[0]) - day.weekday()) % 7 or 7
             return day + dt.timedelta(days=ahead), rest
         if word in ("week", "month", "quarter", "year"):
-            return period(f"next-{word}", now)[0], rest
+            span = period(f"next-{word}", now)
+            assert span is not None  # next-week, -month, -quarter and -year are PERIODS
+            return span[0], rest
         return None
     end = m["end"].lower()
     if end == "eod":
@@ -156,7 +163,9 @@ def _phrase(raw: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
     if end == "eow":
         return day + dt.timedelta(days=(4 - day.weekday()) % 7), rest
     unit = {"eom": "month", "eoq": "quarter", "eoy": "year"}[end]
-    return period(f"this-{unit}", now)[1] - dt.timedelta(days=1), rest
+    span = period(f"this-{unit}", now)
+    assert span is not None  # this-month, this-quarter and this-year are PERIODS
+    return span[1] - dt.timedelta(days=1), rest
 
 
 def _numeric(raw: str, now: dt.datetime, order: str | None) -> tuple[dt.datetime, bool] | None:
@@ -188,6 +197,7 @@ def parse_datetime(text: str, now: dt.datetime, order: str | None = None) -> tup
         phrase = _phrase(raw, now)
     except (ValueError, OverflowError):  # `in 99999 years`: beyond year 9999
         raise DateError(i18n._("{text!r} is outside the years 1 to 9999").format(text=text)) from None
+    base: dt.datetime | None
     if phrase is not None:
         base, rest = phrase
         if not rest:
@@ -224,7 +234,7 @@ def parse_date(text: str, now: dt.datetime, order: str | None = None) -> dt.date
     return value.date()
 
 
-def to_datetime(value, what: str = "time") -> dt.datetime | None:
+def to_datetime(value: object, what: str = "time") -> dt.datetime | None:
     """A stored timestamp (ISO text) as an aware datetime."""
     if value is None or isinstance(value, dt.datetime):
         return value
@@ -243,7 +253,7 @@ def to_datetime(value, what: str = "time") -> dt.datetime | None:
     raise DateError(i18n._("{what}: expected an ISO date and time, got {value!r}").format(what=what, value=value))
 
 
-def to_date(value, what: str = "date") -> dt.date | None:
+def to_date(value: object, what: str = "date") -> dt.date | None:
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, dt.datetime):
@@ -308,7 +318,7 @@ def _year(text: str) -> int:
     return y
 
 
-def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
+def _time(text: str | None, tzinfo: dt.tzinfo | None) -> tuple[dt.time, dt.tzinfo | None]:
     if not text:
         return dt.time(0, 0), None
     m = _TIME.match(text.strip())
@@ -320,7 +330,7 @@ def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
         if not 1 <= h <= 12:
             raise ValueProblem(i18n._("has an hour that is not 1-12 with AM/PM"))
         h = (h % 12) + (12 if pm else 0)
-    zone = None
+    zone: dt.tzinfo | None = None
     if m["tz"]:
         zone = UTC if m["tz"] in ("Z", "UTC") else _offset(m["tz"])
     try:
@@ -329,13 +339,13 @@ def _time(text: str | None, tzinfo) -> tuple[dt.time, object]:
         raise ValueProblem(i18n._("has a time that does not exist")) from None
 
 
-def _offset(text: str):
+def _offset(text: str) -> dt.timezone:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
-def _make(y: int, m: int, d: int, time_text: str | None, tzinfo) -> tuple[dt.datetime, bool]:
+def _make(y: int, m: int, d: int, time_text: str | None, tzinfo: dt.tzinfo | None) -> tuple[dt.datetime, bool]:
     try:
         day = dt.date(y, m, d)
     except ValueError:
@@ -351,19 +361,19 @@ class DateReader:
     While deciding (order None) every value is checked under both orders and the evidence is
     kept; `decide()` then returns the order or raises AmbiguousDates/MixedDates."""
 
-    def __init__(self, tzinfo, dayfirst: bool | None = None):
+    def __init__(self, tzinfo: dt.tzinfo | None, dayfirst: bool | None = None) -> None:
         self.tz = tzinfo
         self.dayfirst = dayfirst
         self.evidence: dict[bool, str] = {}  # order -> first example "value (where)"
         self.undecided: str | None = None  # an example that needs the order
 
-    def parse(self, value, where: str = "") -> tuple[dt.datetime, bool] | None:
+    def parse(self, value: object, where: str = "") -> tuple[dt.datetime, bool] | None:
         """(aware datetime, has_time) or None for an empty value; a time that falls beyond the
         years 1-9999 in the repository's zone is a ValueProblem (in_years)."""
         out = self._read(value, where)
         return None if out is None else (in_years(out[0], self.tz), out[1])
 
-    def _read(self, value, where: str) -> tuple[dt.datetime, bool] | None:
+    def _read(self, value: object, where: str) -> tuple[dt.datetime, bool] | None:
         if value is None:
             return None
         if isinstance(value, (dt.datetime, dt.date)):
@@ -405,7 +415,7 @@ class DateReader:
             raise ValueProblem(i18n._("is not a date")) from None
         return aware(out, self.tz), bool(re.search(r"\d:\d", text))
 
-    def _numeric(self, m, text: str, where: str) -> tuple[dt.datetime, bool]:
+    def _numeric(self, m: re.Match[str], text: str, where: str) -> tuple[dt.datetime, bool]:
         a, b, y = int(m["a"]), int(m["b"]), _year(m["y"])
         if m["sep"] == ".":
             return _make(y, b, a, m["time"], self.tz)  # D.M.Y: dots are day first
@@ -449,11 +459,11 @@ class DateOrderError(ValueError):
 
     fields = ("dayfirst", "monthfirst")
 
-    def __init__(self, template: str, **values):
+    def __init__(self, template: str, **values: Any) -> None:
         super().__init__(word(template, self.fields, values))
         self.template, self.values = template, values
 
-    def error(self, cls, where: str):
+    def error(self, cls: type[DealcliError], where: str) -> DealcliError:
         """This problem as a `cls` error (UsageError, ...) about its fields, after `where: `."""
         return cls.about(self.fields, "{where}: " + self.template, where=where, **self.values)
 
