@@ -169,9 +169,9 @@ def _run(s, deal: Deal, pipeline: Pipeline, rule: Rule, depth: int):
     if rule.generator:
         started = _start(s, deal, rule.generator, key, depth)
         done["generator"] = {k: v for k, v in vars(started).items() if v and k != "title"}
-        made = " ".join(f"{k} {v}" for k, v in (("deal", started.deal), ("activity", started.activity)) if v)
+        started_ids = " ".join(f"{k} {v}" for k, v in (("deal", started.deal), ("activity", started.activity)) if v)
         note("generator", f"{started.scenario} for {started.client or 'nobody'}: {started.result}"
-             + (f" {made}" if made else "") + (f" {started.title!r}" if started.deal else ""))
+             + (f" {started_ids}" if started_ids else "") + (f" {started.title!r}" if started.deal else ""))
     if rule.run:
         vars(s).setdefault("_after_commit", []).append(
             {"name": rule.run, "rule": key, "deal": deal.id, "event": rule.when, "stage": rule.stage,

@@ -354,7 +354,7 @@ def number(text: str) -> str:
     from babel.numbers import get_decimal_symbol, get_group_symbol
 
     lang = language()
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         whole, groups = whole[:-3], [whole[-3:], *groups]
     grouped = get_group_symbol(lang).join([whole, *groups])

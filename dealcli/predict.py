@@ -125,6 +125,10 @@ def history(s: Session) -> History:
 
     tz = s.now.tzinfo
     errors: list = []
+    purchases: list[Purchase]
+    by_client: dict[str, list[dict]]
+    product_names: dict[str, str]
+    spans: dict[str, list[tuple[dt.date, dt.date | None, tuple[str, ...]]]]
     purchases, by_client, product_names, spans = [], {}, {}, {}
     for r in s.deal_records(errors):
         if not isinstance(r, dict):
@@ -150,13 +154,13 @@ def history(s: Session) -> History:
     for exc in errors:
         s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
             exc_message=exc.message))
-    names = {}
+    client_names: dict[str, str] = {}
     for kind in ("companies", "contacts"):
         for record_id, data in s.repo.records(kind, []):
             if isinstance(data, dict):
-                names[record_id] = str(data.get("name") or record_id)
+                client_names[record_id] = str(data.get("name") or record_id)
     purchases.sort(key=lambda p: (p.day, p.client))
-    return History(purchases, names, product_names, by_client, spans)
+    return History(purchases, client_names, product_names, by_client, spans)
 
 
 def units(h: History, by: str) -> dict[tuple, list[Purchase]]:
@@ -232,7 +236,7 @@ def features(buys: list[Purchase], t: dt.date, horizon: int, ctx: Context, key: 
     season = sum(1 for d in days if _same_window(d, t, horizon)) / n
     recent = sum(1 for d in days if (t - d).days <= horizon)
     open_ = sum(1 for began, closed in ctx.spans.get(key, ()) if began < t and (closed is None or closed >= t))
-    out = {
+    out: dict[str, Any] = {
         "recency": math.log1p(recency), "frequency": math.log1p(n), "monetary": math.log1p(max(spent, 0) / n),
         "rate": _rate(n, t, ctx.start, horizon), "cycle": cycle, "season": season, "recent": math.log1p(recent),
         "open": math.log1p(open_),
@@ -342,7 +346,8 @@ class Model:
 def one_thread():
     """Gradient boosting on one OpenMP thread: the data here is small, and on a busy machine
     its thread pool is far slower (50 times, measured) than one thread."""
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+    # a dependency of scikit-learn, without type information (no py.typed, no stubs)
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     return threadpool_limits(limits=1, user_api="openmp")
 

@@ -334,7 +334,7 @@ def test_create_works_by_product(cli, repo, cycles):
     rows = loads(cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--by", "product", "-f", "json"))
     made = cli.ok("predict", "repeat", "--horizon", "30d", "--top", "3", "--by", "product", "--create").split()
     assert len(made) == 3 and all(re.fullmatch(r"pred-\w+-[0-9a-f]{8}-30d-20260308", m) for m in made)
-    for row, deal_id in zip(rows, made):
+    for row, deal_id in zip(rows, made, strict=True):
         deal = loads(cli.ok("deal", "show", deal_id, "-f", "json"))
         assert deal["company"] == row["client"] and deal["status"] == "open"
         assert deal["prediction"]["product"] == row["product"] and deal["title"].endswith(f", {row['product']}")

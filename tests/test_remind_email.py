@@ -43,7 +43,7 @@ def mails(server) -> dict[str, list]:
     return out
 
 
-def test_each_person_gets_one_message_with_their_reminders_once(cli, repo, smtp):
+def test_each_person_gets_one_message_with_their_reminders_once(cli, repo, smtp):  # noqa: F811
     settings(repo, smtp.port, users={"tester": {"emails": ["tester@example.com"], "roles": ["admin"]},
                                      "anna": {"name": "Anna", "emails": ["anna@ourshop.example"]}})
     deal = cli.ok("--quiet", "deal", "add", "Acme renewal").strip()
@@ -69,7 +69,7 @@ def test_each_person_gets_one_message_with_their_reminders_once(cli, repo, smtp)
     assert len(smtp.messages) == 3 and "Not yet" in mails(smtp)["anna@ourshop.example"][1].get_content()
 
 
-def test_a_message_not_sent_exits_75_and_is_retried(cli, repo, smtp):
+def test_a_message_not_sent_exits_75_and_is_retried(cli, repo, smtp):  # noqa: F811
     settings(repo, _free_port())  # nobody listens there
     deal = cli.ok("--quiet", "deal", "add", "D").strip()
     act = plan(cli, deal, "Ring", "2026-03-10 11:00", "anna@x.io")
@@ -93,7 +93,7 @@ def test_a_message_not_sent_exits_75_and_is_retried(cli, repo, smtp):
     assert cli("remind", "--via", "email").returncode == 3  # no SMTP server configured
 
 
-def test_overlapping_runs_send_each_person_one_message(cli, repo, smtp):
+def test_overlapping_runs_send_each_person_one_message(cli, repo, smtp):  # noqa: F811
     settings(repo, smtp.port)
     deal = cli.ok("--quiet", "deal", "add", "D").strip()
     people = [f"p{i}@x.io" for i in range(6)]

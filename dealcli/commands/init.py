@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         path: Annotated[str, typer.Argument(help="Folder of the new repository.")] = ".",
         example: Annotated[bool, typer.Option("--example", help="Add sample companies, contacts, about "
-                                              "20 deals across the stages and two years of earlier purchases.")] = False,
+                                              "20 deals across the stages and two years of earlier "
+                                              "purchases.")] = False,
         currency: Annotated[str, typer.Option("--currency", help="Default currency of new deals.")] = "USD",
         timezone: Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of the repository "
                                                         "(default: this machine's).")] = None,

@@ -279,10 +279,12 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
         if plan.action == "create":
             res.created += 1
             if not opts.dry_run:
+                assert plan.deal is not None  # a create or update plan carries its deal
                 s.save_deal(plan.deal, None)  # through the stage automation
         elif plan.action == "update":
             res.updated += 1
             if not opts.dry_run:
+                assert plan.deal is not None
                 s.save_deal(plan.deal, plan.doc)
         elif plan.action == "unchanged":
             res.unchanged += 1
@@ -299,9 +301,9 @@ def _run_locked(s: Session, opts: ImportOptions, source, fmt: str, report, progr
     ctx.result.rejected = sum(len(group) for group in ctx.rejected)
     ctx.result.rejects = [(group, ctx.reasons.get(group[0].line, [])) for group in ctx.rejected]
     return ctx.result
-def _unmapped_lines(name: str, unmapped: dict) -> list[Line]:
+def _unmapped_lines(name: str, unmapped: dict) -> list[str]:
     """The distinct values nothing maps, per column, with the parameter that maps them."""
-    out = []
+    out: list[str] = []  # Lines, as _pass's
     for column, values in unmapped.items():
         shown = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})" for v, n in list(values.items())[:20])
         more = f" and {len(values) - 20} more" if len(values) > 20 else ""

@@ -6,6 +6,7 @@ then the preset, then the column's own name)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from dealcli.errors import UsageError
 from dealcli.importing import native as import_native
@@ -98,7 +99,8 @@ class Mapper:
                     continue
                 rank = -1
             elif preset.target(column):
-                target, rank = preset.target(column), list(preset.columns).index(key(column))
+                # cast: the elif above found this target (not None)
+                target, rank = cast(str, preset.target(column)), list(preset.columns).index(key(column))
             elif key(column).replace(" ", "_") in TARGETS:
                 target, rank = key(column).replace(" ", "_"), 10_000 + i
             elif column.startswith("fields.") and column[7:].strip():  # as `export` names custom fields

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dealcli import clients, deals, i18n, ids, stage_rules, timeutil
 from dealcli.errors import FieldError, NotFound, UsageError, dotted
@@ -38,6 +39,9 @@ from dealcli.importing.reading import (
 from dealcli.importing.values import ValueProblem
 from dealcli.model import Deal, Pipeline, ProductRow
 from dealcli.session import Session
+
+if TYPE_CHECKING:
+    from dealcli.storage.repository import Doc
 
 
 @dataclass
@@ -104,7 +108,7 @@ def _shown(value) -> str | None:
 class Plan:
     action: str  # create | update | unchanged | skip
     deal: Deal | None = None
-    doc: object = None
+    doc: Doc | None = None
     line: int = 0
     note: str = ""
 # -- contacts: who is who -----------------------------------------------------------------------------
@@ -115,9 +119,9 @@ class People:
 
     def __init__(self, s: Session):
         self.records: dict[str, dict] = {}
-        self.docs: dict[str, object] = {}  # existing contacts: the doc to update
+        self.docs: dict[str, Doc] = {}  # existing contacts: the doc to update
         self.by_email: dict[str, str] = {}
-        self.by_phone: dict[str, str] = {}
+        self.by_phone: dict[str | None, str] = {}  # a phone with no key is kept under None
         self.by_name: dict[tuple, list[str]] = {}
         self.region = clients.phone_region(s)  # phones are compared as E.164 (clients.phone_key)
         for doc in s.repo.iter_docs("contacts", errors=[], guarded=False):  # every contact: no duplicates
@@ -199,7 +203,7 @@ class Context:
         self.new_contacts: list[dict] = []  # in the order this pass creates them
         self.written_contacts: set[str] = set()
         self.prior: Context | None = None  # the checking pass, seen by the writing pass
-        self.pending: list[tuple[str, dict]] = []  # clients to write before the next deal
+        self.pending: list[tuple[str, Any]] = []  # clients to write before the next deal
         self.key_field = opts.key
         self.key_index: dict[str, list[str]] = {}
         self.keys_seen: dict[str, int] = {}
@@ -299,7 +303,7 @@ class Context:
         raise Unknown("stage_map", "stage is not in pipeline {pipeline!r} (stages: {stages}); map it with {0} "
                       "{text!r}=STAGE", f"stage {pipeline.id} {text}", pipeline=pipeline.id, stages=stages, text=text)
 
-    def pipeline_of_stage(self, value, probe=None) -> Pipeline | None:
+    def pipeline_of_stage(self, value, probe=None) -> Pipeline | bool | None:
         """Bitrix24 stages of extra pipelines carry the pipeline: "C6:NEW" is stage NEW of
         category 6 (--pipeline-map 6=PIPELINE, or a pipeline whose id is 6 or c6). With `probe`
         (and value None): only whether the stage value `probe` names a pipeline (True/False)."""
@@ -326,7 +330,7 @@ class Context:
             found = self.companies.find(name=name)
         except NotFound as exc:
             carried = ValueProblem(exc.message)
-            carried.about = about_of(exc)
+            carried.about = about_of(exc)  # type: ignore[attr-defined]  # read back by about_of (getattr)
             raise carried from None
         if found:
             return found
@@ -409,6 +413,7 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
     stage, refused = stage_rules.stage_for_status(pipeline, stage, declared)
     if refused:
         raise Bad.of(stage_col, stage_raw, line, refused)
+    assert stage is not None  # stage_for_status gives a stage whenever it refuses nothing
 
     amount, amount_currency = r.read("amount", import_values.parse_amount) or (None, None)
     currency = r.read("currency", currency_code) or amount_currency or s.currency
@@ -453,19 +458,19 @@ def _plan_generic(ctx: Context, rows: list[import_read.Row], r: Reading) -> Plan
         company = ctx.company_id(company_name) if company_name else None
         contacts = []
         if people or emails or phones:
-            for i, (n, own_emails) in enumerate(people or [(None, [])]):
-                cid = ctx.contact_id(n, own_emails + (emails if i == 0 else []), phones if i == 0 else [], company)
+            for i, (person, own_emails) in enumerate(people or [(None, [])]):
+                cid = ctx.contact_id(person, own_emails + (emails if i == 0 else []), phones if i == 0 else [], company)
                 if cid not in contacts:
                     contacts.append(cid)
     except ValueProblem as exc:
         column, value = r.raw("company") if company_name else r.raw("contact")
         raise Bad.of(column, value, line, exc) from None
-    names = [p[0] or (p[1][0] if p[1] else None) for p in people]
+    shown = [p[0] or (p[1][0] if p[1] else None) for p in people]
     email = emails[0] if emails else None
 
     title = r.text("title")
     if not title:
-        parts = [p for p in (company_name, names[0] if names else email, products[0].name if products else None)
+        parts = [p for p in (company_name, shown[0] if shown else email, products[0].name if products else None)
                  if p]
         origin = r.text("origin_id")
         title = " - ".join(parts[:2]) if parts else (f"Deal {origin}" if origin else
@@ -547,12 +552,13 @@ def source_history(ctx: Context, deal: Deal, pipeline: Pipeline, line: int, clos
     Returns the rules the deal breaks (empty when all is well)."""
     s = ctx.s
     final = deal.stage
-    note = {"imported": f"{ctx.source_ref}:{line}"}
+    note: dict[str, Any] = {"imported": f"{ctx.source_ref}:{line}"}
     if deal.created != s.now:
         note["imported_at"] = timeutil.iso(s.now)
-    status = stage_rules.status_for(pipeline.stage(final))
+    status = stage_rules.status_for(pipeline.known(final))  # finish built the deal in a stage of `pipeline`
     later = closed if status != "open" else entered
     first, probability = pipeline.first.id, deal.probability
+    assert deal.created is not None  # finish, the only caller, sets it (the source's, else now)
     steps = [(final, deal.created, "create")]
     if later is not None and later > deal.created and final != first:
         steps = [(first, deal.created, "create"), (final, later, "import")]
@@ -633,6 +639,7 @@ def plan_update(ctx: Context, deal_id: str, new: Deal, given: set[str], comment:
     if _comparable(before) == _comparable(after):
         return Plan("unchanged", before, doc, line)
     if before.is_closed:
+        assert ctx.key_field is not None  # plan_update runs for a --key import only (finish)
         changed = [k for k, v in _comparable(after).items() if _comparable(before).get(k) != v]
         raise Bad(ctx.key_field, key_value_of(before.to_dict(), ctx.key_field), f"deal {deal_id} is closed "
                   f"({before.status}) and the row changes {', '.join(changed)}; reopen it first", line)
@@ -662,7 +669,7 @@ def plan_native(ctx: Context, row: import_read.Row) -> Plan:
     try:
         deal = Deal.from_dict(row.values)
     except FieldError as exc:
-        value = row.values
+        value: Any = row.values
         for part in exc.path:
             value = value.get(part) if isinstance(value, dict) else (
                 value[part] if isinstance(value, list) and isinstance(part, int) and part < len(value) else None)

@@ -23,7 +23,7 @@ def problem(fields: str | tuple, template: str, **values) -> ValueProblem:
     plain field names; the edge words them as the options typed (ImportFailed.lines)."""
     fields = (fields,) if isinstance(fields, str) else tuple(fields)
     exc = ValueProblem(word(template, fields, values))
-    exc.about = (fields, template, values)
+    exc.about = (fields, template, values)  # type: ignore[attr-defined]  # read back by about_of (getattr)
     return exc
 class Unknown(ValueProblem):
     """A source value nothing maps (a stage, a pipeline): listed once for the whole file with the

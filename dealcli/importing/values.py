@@ -156,7 +156,9 @@ def parse_bool(value) -> bool | None:
 
 # -- dates --------------------------------------------------------------------------------------
 # numeric and textual dates: one reader for the CLI and import (timeutil.DateReader)
-DateReader, AmbiguousDates, MixedDates = timeutil.DateReader, timeutil.AmbiguousDates, timeutil.MixedDates
+DateReader = timeutil.DateReader  # one name a line: mypy takes each as a type alias
+AmbiguousDates = timeutil.AmbiguousDates
+MixedDates = timeutil.MixedDates
 _NUMERIC = timeutil._NUMERIC
 
 
