@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -450,7 +450,7 @@ class Repository:
         return self._index
 
     def records(self, kind: str, errors: list[CorruptData] | None = None, guarded: bool = True,
-                where: list[Cond] | None = None, keys: Collection[str] | None = None) -> Iterator[tuple[str, Any]]:
+                where: list[Cond] | None = None, keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
         served from the index cache (only changed files are parsed). THE scan path of every
         whole-repository view: a record that is not plain data or fails its JSON Schema
