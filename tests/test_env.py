@@ -28,7 +28,8 @@ def test_width_is_columns_else_the_terminal_else_80():
 def test_colour_only_on_a_terminal_without_no_color_or_a_dumb_term():
     assert Environment(io.StringIO(), Tty(), io.StringIO(), {}).colour()
     assert not Environment(io.StringIO(), io.StringIO(), io.StringIO(), {}).colour()  # a pipe or a file
-    assert not Environment(io.StringIO(), Tty(), io.StringIO(), {"NO_COLOR": ""}).colour()
+    assert not Environment(io.StringIO(), Tty(), io.StringIO(), {"NO_COLOR": "1"}).colour()
+    assert Environment(io.StringIO(), Tty(), io.StringIO(), {"NO_COLOR": ""}).colour()  # no-color.org: not empty
     assert not Environment(io.StringIO(), Tty(), io.StringIO(), {"TERM": "dumb"}).colour()
     both = Environment(io.StringIO(), io.StringIO(), Tty(), {})
     assert both.colour(both.stderr) and not both.colour() and both.stderr_isatty and not both.stdout_isatty
