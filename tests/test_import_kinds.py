@@ -216,3 +216,36 @@ def test_real_salesforce_account_exports_load_as_companies_and_rerun_unchanged(c
     edge = by(repo, "name", "companies")["Edge Communications"]
     assert edge["fields"]["salesforce_id"] == "001bm00001ZL8U9AAL" and edge["fields"]["industry"] == "Electronics"
     assert cli("check").returncode == 0
+
+
+def test_bitrix24_companies_contacts_and_activities(cli, repo):
+    """Bitrix24 record presets: companies by REST field ids, contacts by the Russian list-export
+    labels (linked to their company by name), activities by REST field ids on their deals (OWNER_ID
+    is the deal's ID, the deals' origin_id)."""
+    imports = (("bitrix24_companies_rest.csv", "company", (), "2 companies"),
+               ("bitrix24_contacts_ru.csv", "contact", (), "2 contacts"),
+               ("bitrix24_deals_en_utf8bom.csv", "deal", (), "3 deals"),
+               ("bitrix24_activities_rest.csv", "activity",
+                ("--value-map", "TYPE_ID:1=meeting", "--value-map", "TYPE_ID:2=call"), "2 activities"))
+    for name, kind, extra, made in imports:
+        first = cli("import", IMP / name, "--kind", kind, "--preset", "bitrix24", *extra)
+        assert first.returncode == 0, first.stderr
+        assert f"{made} created" in first.stderr
+    companies = by(repo, "name", "companies")
+    romashka = companies["Romashka LLC"]
+    assert romashka["fields"]["bitrix_id"] == "7" and romashka["fields"]["industry"] == "MANUFACTURING"
+    assert romashka["emails"] == ["info@romashka.example"]
+    ivan = by(repo, "name", "contacts")["Иван Иванов"]
+    assert ivan["company"] == romashka["id"] and ivan["fields"]["position"] == "Директор"
+    assert ivan["fields"]["second_name"] == "Петрович"
+    deal = next(d for d in records(repo) if d["origin_id"] == "101")
+    assert deal["company"] == romashka["id"]  # the deals found the company the companies export made
+    acts = by(repo, "subject", "activities")
+    call = acts["Call about the quote"]
+    assert (call["deal"], call["type"], call["done"]) == (deal["id"], "call", True)
+    assert (acts["Kick-off meeting"]["type"], acts["Kick-off meeting"]["done"]) == ("meeting", False)
+    for name, kind, extra, made in imports:
+        if kind != "deal":  # the records, re-imported, change nothing
+            again = cli("import", IMP / name, "--kind", kind, "--preset", "bitrix24", *extra)
+            assert f"0 {made.split()[1]} created, 0 updated, 2 unchanged" in again.stderr, again.stderr
+    assert cli("check").returncode == 0

@@ -172,6 +172,24 @@ BITRIX24 = Preset(
     none_values={k: ("0",) for k in ("company_id", "contact_id", "assigned_by_id", "category_id", "lead_id",
                                        "quote_id")},
     names_in_id_columns={"assigned_by_id": "responsible"},  # some exports write the surname there
+    # REST field ids (crm.company.fields, crm.contact.fields, crm.activity.fields, as a REST dump to CSV
+    # writes them) and the few list-export labels we know in Russian and English; ids of other records
+    # (COMPANY_ID, ASSIGNED_BY_ID, RESPONSIBLE_ID) are numbers, kept as custom fields or left out
+    records={
+        "company": _cols(fields__bitrix_id=["ID"], name=["TITLE", "Название компании", "Company name"],
+                         phones=["PHONE"], emails=["EMAIL"], fields__company_type=["COMPANY_TYPE"],
+                         fields__industry=["INDUSTRY"], fields__bitrix_assigned_by_id=["ASSIGNED_BY_ID"],
+                         created=["DATE_CREATE"]),
+        "contact": _cols(fields__bitrix_id=["ID"], first_name=["NAME", "Имя", "First name"],
+                         last_name=["LAST_NAME", "Фамилия", "Last name"], fields__second_name=["SECOND_NAME",
+                         "Отчество"], fields__position=["POST", "Должность", "Position"], phones=["PHONE"],
+                         emails=["EMAIL"], company=["Компания", "Company"], fields__bitrix_company_id=["COMPANY_ID"],
+                         fields__bitrix_assigned_by_id=["ASSIGNED_BY_ID"], created=["DATE_CREATE"]),
+        # crm.activity: OWNER_ID is the deal's ID (its origin_id) when OWNER_TYPE_ID is 2 (a deal);
+        # TYPE_ID is a number (1 meeting, 2 call, 3 task, 4 e-mail): --value-map TYPE_ID:2=call
+        "activity": _cols(subject=["SUBJECT"], type=["TYPE_ID"], due=["DEADLINE", "END_TIME"], done=["COMPLETED"],
+                          deal=["OWNER_ID"], description=["DESCRIPTION"], created=["CREATED"]),
+    },
 )
 
 PIPEDRIVE = Preset(
