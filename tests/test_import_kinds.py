@@ -1,6 +1,7 @@
 """`import --kind company|contact|product` (issue 24 item 4, in part): the Maven accounts and
 products, a HubSpot contacts export; re-runs change nothing; deals then find the companies."""
 
+import pytest
 from conftest import FIXTURES
 from test_import_cli import by, names, records
 
@@ -249,3 +250,34 @@ def test_bitrix24_companies_contacts_and_activities(cli, repo):
             again = cli("import", IMP / name, "--kind", kind, "--preset", "bitrix24", *extra)
             assert f"0 {made.split()[1]} created, 0 updated, 2 unchanged" in again.stderr, again.stderr
     assert cli("check").returncode == 0
+
+
+@pytest.mark.parametrize("preset, files, person, company, deal_title", [
+    ("odoo", ("odoo_res_partner_companies.csv", "odoo_res_partner_contacts.csv", "odoo_crm_lead.csv",
+              "odoo_mail_activity.csv"), "Douglas Fletcher", "Deco Addict", "Office Design Project"),
+    ("suitecrm", ("suitecrm_accounts.csv", "suitecrm_contacts.csv", "suitecrm_opportunities.csv",
+                  "suitecrm_tasks.csv"), "Sally Bronsen", "Smallville Resources Inc", "Q2 hardware refresh"),
+])
+def test_odoo_and_suitecrm_record_exports(cli, repo, preset, files, person, company, deal_title):
+    """Companies, then contacts (linked to their company by name), the deals, then activities on
+    the deals (Odoo by the lead's name, SuiteCRM by the opportunity's id); re-imports change nothing."""
+    kinds = ("company", "contact", "deal", "activity")
+    for name, kind in zip(files, kinds, strict=True):
+        first = cli("import", IMP / name, "--kind", kind, "--preset", preset)
+        assert first.returncode == 0, first.stderr
+    companies = by(repo, "name", "companies")
+    people = by(repo, "name", "contacts")
+    assert people[person]["company"] == companies[company]["id"]
+    assert people[person]["fields"][f"{preset}_id"] and people[person]["fields"]["position"]
+    deal = next(d for d in records(repo) if d["title"] == deal_title)
+    assert deal["company"] == companies[company]["id"]  # the deal found the exported company
+    acts = records(repo, "activities")
+    assert len(acts) == 2 and deal["id"] in {a["deal"] for a in acts}
+    assert sorted(a["type"] for a in acts) == (["call", "email"] if preset == "odoo" else ["task", "task"])
+    assert sorted(a["done"] for a in acts) == ([False, False] if preset == "odoo" else [False, True])
+    for name, kind in zip(files, kinds, strict=True):
+        if kind != "deal":
+            again = cli("import", IMP / name, "--kind", kind, "--preset", preset)
+            plural = {"company": "companies", "contact": "contacts", "activity": "activities"}[kind]
+            assert f"0 {plural} created, 0 updated, 2 unchanged" in again.stderr, again.stderr
+    assert len(records(repo, "activities")) == 2 and cli("check").returncode == 0

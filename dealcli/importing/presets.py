@@ -474,6 +474,24 @@ ODOO = Preset(
         executing=["Proposition", "crm.stage_lead3"],
         won=["Won", "crm.stage_lead4"],
     ),
+    # res.partner and mail.activity exports, by technical name or by label. res.partner holds
+    # companies and people alike: export the companies (Is a Company) for --kind company.
+    records={
+        "company": _cols(fields__odoo_id=["id"], name=["name", "Name", "Display Name"], emails=["email", "Email"],
+                         phones=["phone", "Phone", "mobile", "Mobile"], responsible=["user_id", "Salesperson"],
+                         created=["create_date", "Created on"], fields__website=["website", "Website"]),
+        "contact": _cols(fields__odoo_id=["id"], name=["name", "Name"], emails=["email", "Email"],
+                         phones=["phone", "Phone", "mobile", "Mobile"],
+                         company=["parent_id", "parent_id/name", "Related Company", "Company Name"],
+                         fields__position=["function", "Job Position"], responsible=["user_id", "Salesperson"],
+                         created=["create_date", "Created on"]),
+        # a planned activity's res_name is its lead's name (the deal's title); a done activity
+        # is no longer a mail.activity, so these are open
+        "activity": _cols(deal=["res_name", "Document Name"], type=["activity_type_id", "Activity Type"],
+                          subject=["summary", "Summary"], due=["date_deadline", "Due Date"],
+                          description=["note", "Note"], responsible=["user_id", "Assigned to"],
+                          created=["create_date", "Created on"]),
+    },
 )
 
 SUITECRM = Preset(
@@ -502,6 +520,18 @@ SUITECRM = Preset(
     ),
     stages=SALES_PROCESS_STAGES,
     none_values={"currency_id": ("-99",), "currency": ("-99",)},  # -99: the system's base currency
+    # the Accounts, Contacts and Tasks modules' exports, by field name (their vardefs); a task's
+    # parent_id is its opportunity's id (the deal's origin_id) when parent_type is Opportunities
+    records={
+        "company": _cols(fields__suitecrm_id=["id"], name=["name"], phones=["phone_office"],
+                         fields__type=["account_type"], fields__industry=["industry"], fields__website=["website"],
+                         responsible=["assigned_user_name"], created=["date_entered"]),
+        "contact": _cols(fields__suitecrm_id=["id"], first_name=["first_name"], last_name=["last_name"],
+                         phones=["phone_work", "phone_mobile"], company=["account_name"],
+                         fields__position=["title"], responsible=["assigned_user_name"], created=["date_entered"]),
+        "activity": _cols(subject=["name"], status=["status"], due=["date_due"], deal=["parent_id"],
+                          description=["description"], responsible=["assigned_user_name"], created=["date_entered"]),
+    },
 )
 
 VTIGER = Preset(
