@@ -281,3 +281,22 @@ def test_odoo_and_suitecrm_record_exports(cli, repo, preset, files, person, comp
             plural = {"company": "companies", "contact": "contacts", "activity": "activities"}[kind]
             assert f"0 {plural} created, 0 updated, 2 unchanged" in again.stderr, again.stderr
     assert len(records(repo, "activities")) == 2 and cli("check").returncode == 0
+
+
+def test_vtiger_organizations_and_contacts(cli, repo):
+    """vtiger's Organizations and Contacts exports (field labels): the contacts and the deals find the
+    exported organizations; re-imports change nothing."""
+    for name, kind, plural in (("vtiger_organizations.csv", "company", "companies"),
+                               ("vtiger_contacts.csv", "contact", "contacts")):
+        first = cli("import", IMP / name, "--kind", kind, "--preset", "vtiger")
+        assert first.returncode == 0 and f"2 {plural} created" in first.stderr, first.stderr
+        again = cli("import", IMP / name, "--kind", kind, "--preset", "vtiger")
+        assert f"0 {plural} created, 0 updated, 2 unchanged" in again.stderr, again.stderr
+    org = by(repo, "name", "companies")["Vtiger Demo Org"]
+    assert org["fields"]["vtiger_no"] == "ACC3" and org["emails"] == ["info@demo-org.example"]
+    jane = by(repo, "name", "contacts")["Jane Roe"]
+    assert jane["company"] == org["id"] and jane["fields"]["position"] == "Buyer"
+    cli.ok("import", IMP / "vtiger_potentials.csv", "--preset", "vtiger")
+    deal = next(d for d in records(repo) if d["title"] == "Website relaunch")
+    assert deal["company"] == org["id"]  # not a second "Vtiger Demo Org"
+    assert cli("check").returncode == 0

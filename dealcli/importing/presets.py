@@ -556,6 +556,15 @@ VTIGER = Preset(
         fields__forecast_amount=["Forecast Amount"],
     ),
     stages=SALES_PROCESS_STAGES,
+    records={  # the Organizations and Contacts lists' exports, by field label (vtiger 7)
+        "company": _cols(fields__vtiger_no=["Organization No"], name=["Organization Name"], phones=["Phone"],
+                         emails=["Email", "Primary Email"], fields__industry=["Industry"], fields__type=["Type"],
+                         fields__website=["Website"], responsible=["Assigned To"], created=["Created Time"]),
+        "contact": _cols(fields__vtiger_no=["Contact Id"], first_name=["First Name"], last_name=["Last Name"],
+                         emails=["Email", "Primary Email"], phones=["Office Phone", "Mobile"],
+                         company=["Organization Name"], fields__position=["Title"], responsible=["Assigned To"],
+                         created=["Created Time"]),
+    },
 )
 
 GENERIC = Preset(name="generic", columns={})  # no --preset: none of the quirks
