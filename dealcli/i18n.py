@@ -94,6 +94,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue().ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` as said in `context` (`event`: a history or timeline event's kind, where `call`
+    is one call, not the column of calls)."""
+    if language() == "en":
+        return message
+    return _catalogue().pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalogue without translating it here (a table of words that
     is translated where it is shown, with _())."""

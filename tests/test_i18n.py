@@ -352,3 +352,42 @@ def test_clicks_sentences_are_worded_in_russian(lang, text, ru):
     assert i18n.click_message(text) == text
     lang(LANG="ru_RU.UTF-8")
     assert i18n.click_message(text) == ru
+
+
+def test_deal_history_is_worded_in_russian(cli):
+    deal = cli.ok("deal", "add", "Поставка", "--amount", "100", env=EN).strip()
+    cli.ok("deal", "edit", deal, "--amount", "200", env=EN)
+    cli.ok("deal", "close", deal, "--lost", "--reason", "дорого", env=EN)
+    en, ru = cli.ok("deal", "history", deal, env=EN), cli.ok("deal", "history", deal, env=RU)
+    assert "created  stage=" in en and "amount: 100.00 -> 200.00" in en and "lost in " in en
+    assert "создана" in ru and "стадия=" in ru and "сумма: 100.00 -> 200.00" in ru and "проиграна на стадии" in ru
+    for word in ("created", "changed", "closed", "stage=", "amount:", " in "):
+        assert word not in ru, word
+    json_ru = cli.ok("deal", "history", deal, "-f", "json", env=RU)
+    assert json_ru == cli.ok("deal", "history", deal, "-f", "json", env=EN)
+
+
+def test_the_client_cards_timeline_is_worded_in_russian_and_its_json_is_not(cli, repo):
+    from test_client_card import client
+
+    client(cli, repo)
+    ru = cli.ok("company", "show", "Acme", env=RU).split("лента:")[-1]
+    for text in ("запланировано: Call about the renewal", "от Jürgen Müller", "сделка проиграна: Training, 50.00 USD "
+                 "(no budget)", "создана сделка: Licences", "Signed on paper", "звонок", "письмо", "комментарий"):
+        assert text in ru, text
+    for word in ("planned:", "from ", "deal lost", "deal created", " call ", " email ", " comment "):
+        assert word not in ru, word
+    assert cli.ok("company", "show", "Acme", "-f", "json", env=RU) == cli.ok("company", "show", "Acme", "-f", "json",
+                                                                             env=EN)
+
+
+def test_the_import_progress_bar_is_worded_in_russian(lang):
+    import io
+
+    from dealcli.views import messages
+
+    for env, word in (("C", "writing  "), ("ru_RU.UTF-8", "запись   ")):
+        lang(LANG=env)
+        out = io.StringIO()
+        messages.Progress(out)("writing", 5, 10)
+        assert out.getvalue().startswith("\r" + word + "[") and out.getvalue().endswith(" 50%")
