@@ -391,3 +391,32 @@ def test_the_import_progress_bar_is_worded_in_russian(lang):
         out = io.StringIO()
         messages.Progress(out)("writing", 5, 10)
         assert out.getvalue().startswith("\r" + word + "[") and out.getvalue().endswith(" 50%")
+
+
+def test_the_html_pages_are_worded_in_russian(cli, monkeypatch):
+    """report --html and board --html: headings, labels, the pager and the search box in Russian, with
+    <html lang="ru">; the English page is the same as ever; the embedded JSON is the same in both."""
+    import re
+
+    from dealcli.views import html
+
+    monkeypatch.setattr(html, "CARDS_PER_STAGE", 2)  # in-process runs see the smaller page: a pager
+    for i in range(3):
+        cli.ok("deal", "add", f"Сделка {i}", "--amount", "1500", "--close-date", "2026-12-20", env=EN)
+    lost = cli.ok("deal", "add", "Обучение", "--amount", "50", env=EN).strip()
+    cli.ok("deal", "close", lost, "--lost", "--reason", "дорого", env=EN)
+    for command in ("report", "board"):
+        en, ru = cli.ok(command, "--html", "-", env=EN), cli.ok(command, "--html", "-", env=RU)
+        assert '<html lang="en">' in en and '<html lang="ru">' in ru
+        assert ("Find cards:" in en and "Summary" in en and "next ›" in en and "page '+(at[key]+1)+' of '" in en
+                and "Made by dealcli" in en)
+        for text in ("Найти карточки:", "Сводка", "вперёд ›", "‹ назад", "Доска: Sales", "ещё 1:", "Сделано dealcli",
+                     "страница {at} из {n} (карточек: {count})", "1\u00a0500,00"):
+            assert text in ru, (command, text)
+        body = re.sub(r"<[^>]+>", " ", ru.split("<body", 1)[1].split('<script type="application/json"')[0])
+        words = set(re.findall(r"[A-Za-z]{2,}", body))  # stage names, ids and currency codes are data
+        assert not words & {"deal", "deals", "sum", "weighted", "total", "Summary", "Funnel", "Forecast",
+                            "Board", "Find", "cards", "close", "more", "previous", "next", "page", "Made", "No",
+                            "reason", "share", "month", "amount"}, " ".join(sorted(words))
+        data = [re.search(r'id="report-data">(.*?)</script>', page).group(1) for page in (en, ru)]
+        assert data[0] == data[1]
