@@ -13,6 +13,7 @@ import datetime as dt
 from decimal import Decimal
 
 from dealcli import clients, money, query, timeutil
+from dealcli.i18n import N_
 from dealcli.session import Session
 
 STATUSES = ("open", "won", "lost")
@@ -48,12 +49,13 @@ def card(s: Session, which: str, ref: str) -> dict:
         e["at"] = _iso(e["at"])
     epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     timeline.sort(key=lambda e: (query.as_datetime(e["at"], s.tz) or epoch, e["kind"]), reverse=True)
+    words = [e.pop("words") for e in timeline]  # (message, values) of each text, for the view's language
     return {"record": record,
             "deals": [{"id": r.get("id"), "title": r.get("title"), "pipeline": r.get("pipeline"),
                        "stage": r.get("stage"), "status": r.get("status"), "amount": _amount(r),
                        "currency": r.get("currency"), "created": r.get("created"),
                        "closed_at": r.get("closed_at")} for r in deals],
-            "totals": total_rows, "timeline": timeline}
+            "totals": total_rows, "timeline": timeline, "words": words}
 
 
 def _iso(value):
@@ -75,16 +77,28 @@ def _deal_events(r: dict) -> list[dict]:
     deal_id, title = r.get("id"), r.get("title")
     base = {"deal": deal_id, "deal_title": title, "activity": None}
     out = [{"at": r.get("created"), "kind": "deal", "by": r.get("created_by"), **base,
-            "text": f"deal created: {title}"}]
+            **_text(N_("deal created: {title}"), title=title)}]
     if r.get("status") in ("won", "lost") and r.get("closed_at"):
         amount = f"{money.fmt(_amount(r))} {r.get('currency') or ''}".strip()
-        why = f" ({r.get('lost_reason')})" if r.get("status") == "lost" and r.get("lost_reason") else ""
-        out.append({"at": _iso(r.get("closed_at")), "kind": str(r.get("status")), "by": None, **base,
-                    "text": f"deal {r.get('status')}: {title}, {amount}{why}"})
+        if r.get("status") == "won":
+            text = _text(N_("deal won: {title}, {amount}"), title=title, amount=amount)
+        elif r.get("lost_reason"):
+            text = _text(N_("deal lost: {title}, {amount} ({reason})"), title=title, amount=amount,
+                         reason=r.get("lost_reason"))
+        else:
+            text = _text(N_("deal lost: {title}, {amount}"), title=title, amount=amount)
+        out.append({"at": _iso(r.get("closed_at")), "kind": str(r.get("status")), "by": None, **base, **text})
     for c in r.get("comments") or []:
         if isinstance(c, dict):
-            out.append({"at": c.get("at"), "kind": "comment", "by": c.get("by"), **base, "text": c.get("text")})
+            out.append({"at": c.get("at"), "kind": "comment", "by": c.get("by"), **base, "text": c.get("text"),
+                        "words": ("{text}", {"text": c.get("text")})})
     return out
+
+
+def _text(message: str, **values) -> dict:
+    """An entry's `text` in English (the data, as json shows it) and its `words`: the message and
+    values views/card.py words in the language in use."""
+    return {"text": " ".join(message.format(**values).split()), "words": (message, values)}
 
 
 def _activity_entry(a: dict, deal: dict) -> dict:
@@ -93,13 +107,13 @@ def _activity_entry(a: dict, deal: dict) -> dict:
     if message:
         kind = type_ if type_ in (*MESSAGE_TYPES, "call") else "message"
         who = a.get("from") if a.get("direction") == "in" else ", ".join(a.get("to") or []) or None
-        arrow = {"in": "from", "out": "to"}.get(str(a.get("direction")), "")
-        text = f"{arrow} {who}: {a.get('subject')}" if who else str(a.get("subject"))
+        said = {"in": N_("from {who}: {subject}"), "out": N_("to {who}: {subject}")}.get(
+            str(a.get("direction")), " {who}: {subject}") if who else "{subject}"
+        text = _text(said, who=who, subject=a.get("subject"))
         at = a.get("due")
     else:
         kind = type_
-        state = "done" if a.get("done") else "planned"
-        text = f"{state}: {a.get('subject')}"
+        text = _text(N_("done: {subject}") if a.get("done") else N_("planned: {subject}"), subject=a.get("subject"))
         at = a.get("done_at") if a.get("done") and a.get("done_at") else a.get("due")
     return {"at": _iso(at), "kind": kind, "by": a.get("responsible"), "deal": deal.get("id"),
-            "deal_title": deal.get("title"), "activity": a.get("id"), "text": " ".join(str(text).split())}
+            "deal_title": deal.get("title"), "activity": a.get("id"), **text}

@@ -94,6 +94,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue().ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` as said in `context` (`event`: a history or timeline event's kind, where `call`
+    is one call, not the column of calls)."""
+    if language() == "en":
+        return message
+    return _catalogue().pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalogue without translating it here (a table of words that
     is translated where it is shown, with _())."""
@@ -315,12 +323,84 @@ def translate_help(command) -> None:
 
     for obj, attr, text in _command_texts(command):
         setattr(obj, attr, _(text))
+    translate_click()
     for name in FRAMEWORK:
         module = importlib.import_module(name)
         if hasattr(module, "_"):  # gettext's, which reads no dealcli catalogue; in English ours is the same
             setattr(module, "_", _)  # noqa: B010 - a module attribute the type checker does not know
         if hasattr(module, "ngettext"):
             setattr(module, "ngettext", ngettext)  # noqa: B010
+
+
+# The sentences of the click copy inside Typer (typer._click), which builds them with f-strings and no
+# gettext: a pattern of its English text -> the message that words it (named groups as placeholders).
+CLICK_WORDS = (
+    (r"(?P<message>.*) \(Possible options: (?P<options>.+)\)", N_("{message} (Possible options: {options})")),
+    (r"No such option: (?P<name>.+)", N_("No such option: {name}")),
+    (r"Missing argument (?P<name>.+?)\.", N_("Missing argument {name}.")),
+    (r"Missing option (?P<name>.+?)\.", N_("Missing option {name}.")),
+    (r"Missing parameter (?P<name>.+?)\.", N_("Missing parameter {name}.")),
+    (r"Invalid value for (?P<name>.+?): (?P<message>.+)", N_("Invalid value for {name}: {message}")),
+    (r"Invalid value: (?P<message>.+)", N_("Invalid value: {message}")),
+    (r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", N_("Got unexpected extra argument(s) ({args})")),
+    (r"Option (?P<name>'.+') does not take a value\.", N_("Option {name} does not take a value.")),
+    (r"Option (?P<name>'.+') requires an argument\.", N_("Option {name} requires an argument.")),
+    (r"Option (?P<name>'.+') requires (?P<n>\d+) arguments\.", N_("Option {name} requires {n} arguments.")),
+)
+
+
+def click_message(text: str) -> str:
+    """One of click's English sentences (CLICK_WORDS) in the language in use; English and unknown
+    texts as they are. The inner parts (a nested message) are worded the same way."""
+    if language() == "en":
+        return text
+    import re
+
+    for pattern, message in CLICK_WORDS:
+        found = re.fullmatch(pattern, text, re.DOTALL)
+        if found:
+            parts = {k: click_message(v) if k == "message" else v for k, v in found.groupdict().items()}
+            return _(message).format(**parts)
+    return text
+
+
+def translate_click() -> None:
+    """The usage-error lines of the click copy inside Typer (`Usage:`, `Try ... for help.`, `Error:
+    No such option: --x`) in the language in use, worded here at the edge: its exceptions' show()
+    and the usage line's prefix are wrapped once, and speak English, as click does, when the
+    language is English (the wrappers stay for the rest of the process: tests run many languages)."""
+    from typer._click import exceptions, formatting
+    from typer._click.utils import echo
+
+    if getattr(exceptions.ClickException, "_dealcli", False):
+        return
+    click_show, usage_show = exceptions.ClickException.show, exceptions.UsageError.show
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def show_error(self, file=None) -> None:
+        if language() == "en":
+            return click_show(self, file)
+        echo(_("Error: {message}").format(message=click_message(self.format_message())),
+             file=file, err=file is None, color=self.show_color)
+
+    def show_usage(self, file=None) -> None:
+        if language() == "en" or self.ctx is None:
+            return usage_show(self, file) if language() == "en" else show_error(self, file)
+        hint = ""
+        if self.ctx.command.get_help_option(self.ctx) is not None:
+            hint = _("Try '{command} {option}' for help.").format(
+                command=self.ctx.command_path, option=self.ctx.help_option_names[0]) + "\n"
+        echo(f"{self.ctx.get_usage()}\n{hint}", file=file, err=file is None, color=self.ctx.color)
+        echo(_("Error: {message}").format(message=click_message(self.format_message())),
+             file=file, err=file is None, color=self.ctx.color)
+
+    def usage_line(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        return write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
+
+    exceptions.ClickException.show = show_error  # type: ignore[method-assign]
+    exceptions.UsageError.show = show_usage  # type: ignore[method-assign]
+    formatting.HelpFormatter.write_usage = usage_line  # type: ignore[method-assign]
+    exceptions.ClickException._dealcli = True  # type: ignore[attr-defined]
 
 
 def extract_help(fileobj, keywords, comment_tags, options):

@@ -321,3 +321,102 @@ def test_a_month_name_in_english_is_unchanged(cli):
            now="2026-12-01T08:00:00+00:00", env=EN)
     cli.ok("recurring", "run", now="2026-12-07T09:00:00+00:00", env=EN)
     assert cli.ok("filter", "-f", "ids", "title~December", now="2026-12-07T09:00:00+00:00", env=EN).strip()
+
+
+@pytest.mark.parametrize("args, en_error, ru_error", [
+    (("deal", "add", "x", "--zzz"), "Error: No such option: --zzz", "Ошибка: Нет такого параметра: --zzz"),
+    (("deal", "show"), "Error: Missing argument 'ID'.", "Ошибка: Не указан аргумент 'ID'."),
+])
+def test_clicks_usage_errors_in_russian_keep_exit_code_2_and_english_is_unchanged(cli, args, en_error, ru_error):
+    """The lines of the click copy inside Typer (no gettext there) are worded at the edge (i18n.translate_click)."""
+    command = " ".join(args[:2])
+    en, ru = cli(*args, env=EN), cli(*args, env=RU)
+    assert en.returncode == ru.returncode == 2
+    assert en.stderr.startswith(f"Usage: dealcli {command} [OPTIONS]")
+    assert f"Try 'dealcli {command} -h' for help.\n" in en.stderr and en.stderr.endswith(en_error + "\n")
+    assert ru.stderr.startswith(f"Использование: dealcli {command} [OPTIONS]")
+    assert f"Справка: 'dealcli {command} -h'.\n" in ru.stderr and ru.stderr.endswith(ru_error + "\n")
+    assert "Usage" not in ru.stderr and "Error" not in ru.stderr and "Try" not in ru.stderr
+    assert cli(*args, env=EN).stderr == en.stderr  # English again after a Russian run, byte for byte
+
+
+@pytest.mark.parametrize("text, ru", [
+    ("No such option: --nope (Possible options: --type)", "Нет такого параметра: --nope (возможные параметры: --type)"),
+    ("Got unexpected extra argument(s) (y z)", "Лишние аргументы (y z)"),
+    ("Invalid value for '--limit': x", "Недопустимое значение '--limit': x"),
+    ("Option '--as-of' requires an argument.", "Параметру '--as-of' нужно значение."),
+    ("something click says we do not know", "something click says we do not know"),
+])
+def test_clicks_sentences_are_worded_in_russian(lang, text, ru):
+    lang(LANG="C")
+    assert i18n.click_message(text) == text
+    lang(LANG="ru_RU.UTF-8")
+    assert i18n.click_message(text) == ru
+
+
+def test_deal_history_is_worded_in_russian(cli):
+    deal = cli.ok("deal", "add", "Поставка", "--amount", "100", env=EN).strip()
+    cli.ok("deal", "edit", deal, "--amount", "200", env=EN)
+    cli.ok("deal", "close", deal, "--lost", "--reason", "дорого", env=EN)
+    en, ru = cli.ok("deal", "history", deal, env=EN), cli.ok("deal", "history", deal, env=RU)
+    assert "created  stage=" in en and "amount: 100.00 -> 200.00" in en and "lost in " in en
+    assert "создана" in ru and "стадия=" in ru and "сумма: 100.00 -> 200.00" in ru and "проиграна на стадии" in ru
+    for word in ("created", "changed", "closed", "stage=", "amount:", " in "):
+        assert word not in ru, word
+    json_ru = cli.ok("deal", "history", deal, "-f", "json", env=RU)
+    assert json_ru == cli.ok("deal", "history", deal, "-f", "json", env=EN)
+
+
+def test_the_client_cards_timeline_is_worded_in_russian_and_its_json_is_not(cli, repo):
+    from test_client_card import client
+
+    client(cli, repo)
+    ru = cli.ok("company", "show", "Acme", env=RU).split("лента:")[-1]
+    for text in ("запланировано: Call about the renewal", "от Jürgen Müller", "сделка проиграна: Training, 50.00 USD "
+                 "(no budget)", "создана сделка: Licences", "Signed on paper", "звонок", "письмо", "комментарий"):
+        assert text in ru, text
+    for word in ("planned:", "from ", "deal lost", "deal created", " call ", " email ", " comment "):
+        assert word not in ru, word
+    assert cli.ok("company", "show", "Acme", "-f", "json", env=RU) == cli.ok("company", "show", "Acme", "-f", "json",
+                                                                             env=EN)
+
+
+def test_the_import_progress_bar_is_worded_in_russian(lang):
+    import io
+
+    from dealcli.views import messages
+
+    for env, word in (("C", "writing  "), ("ru_RU.UTF-8", "запись   ")):
+        lang(LANG=env)
+        out = io.StringIO()
+        messages.Progress(out)("writing", 5, 10)
+        assert out.getvalue().startswith("\r" + word + "[") and out.getvalue().endswith(" 50%")
+
+
+def test_the_html_pages_are_worded_in_russian(cli, monkeypatch):
+    """report --html and board --html: headings, labels, the pager and the search box in Russian, with
+    <html lang="ru">; the English page is the same as ever; the embedded JSON is the same in both."""
+    import re
+
+    from dealcli.views import html
+
+    monkeypatch.setattr(html, "CARDS_PER_STAGE", 2)  # in-process runs see the smaller page: a pager
+    for i in range(3):
+        cli.ok("deal", "add", f"Сделка {i}", "--amount", "1500", "--close-date", "2026-12-20", env=EN)
+    lost = cli.ok("deal", "add", "Обучение", "--amount", "50", env=EN).strip()
+    cli.ok("deal", "close", lost, "--lost", "--reason", "дорого", env=EN)
+    for command in ("report", "board"):
+        en, ru = cli.ok(command, "--html", "-", env=EN), cli.ok(command, "--html", "-", env=RU)
+        assert '<html lang="en">' in en and '<html lang="ru">' in ru
+        assert ("Find cards:" in en and "Summary" in en and "next ›" in en and "page '+(at[key]+1)+' of '" in en
+                and "Made by dealcli" in en)
+        for text in ("Найти карточки:", "Сводка", "вперёд ›", "‹ назад", "Доска: Sales", "ещё 1:", "Сделано dealcli",
+                     "страница {at} из {n} (карточек: {count})", "1\u00a0500,00"):
+            assert text in ru, (command, text)
+        body = re.sub(r"<[^>]+>", " ", ru.split("<body", 1)[1].split('<script type="application/json"')[0])
+        words = set(re.findall(r"[A-Za-z]{2,}", body))  # stage names, ids and currency codes are data
+        assert not words & {"deal", "deals", "sum", "weighted", "total", "Summary", "Funnel", "Forecast",
+                            "Board", "Find", "cards", "close", "more", "previous", "next", "page", "Made", "No",
+                            "reason", "share", "month", "amount"}, " ".join(sorted(words))
+        data = [re.search(r'id="report-data">(.*?)</script>', page).group(1) for page in (en, ru)]
+        assert data[0] == data[1]

@@ -128,5 +128,14 @@ def client_text(card: dict) -> str:
     out.append(render.format_rows(card["deals"], "table", ["id", "title", "stage", "status", "amount", "currency",
                                                              "closed_at"]).rstrip("\n"))
     out += ["", i18n._("timeline:")]
-    out.append(render.format_rows(card["timeline"], "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
+    from dealcli.views.deal import event_word
+
+    timeline = [dict(e, kind=event_word(e.get("kind")), text=_worded(*words))
+                for e, words in zip(card["timeline"], card["words"], strict=True)]
+    out.append(render.format_rows(timeline, "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
     return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
+
+
+def _worded(message: str, values: dict) -> str:
+    """A timeline text (client_card._text) in the language in use."""
+    return " ".join(i18n._(message).format(**values).split()) if message != "{text}" else values["text"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dealcli import cards, money
-from dealcli.i18n import _, header, number
+from dealcli.i18n import _, header, number, pgettext
 from dealcli.model import Deal
 from dealcli.views import card as views_card
 from dealcli.views import fit, render
@@ -11,39 +11,59 @@ from dealcli.views import fit, render
 HISTORY_FIELDS = ("at", "by", "kind")
 
 
+def event_word(kind) -> str:
+    """A history or timeline event's kind as a person reads it (the data keeps `kind` as it is)."""
+    words = {
+        "created": pgettext("event", "created"), "moved": pgettext("event", "moved"),
+        "closed": pgettext("event", "closed"), "reopened": pgettext("event", "reopened"),
+        "changed": pgettext("event", "changed"), "pipeline_changed": pgettext("event", "pipeline_changed"),
+        "corrected": pgettext("event", "corrected"), "commented": pgettext("event", "commented"),
+        "relinked": pgettext("event", "relinked"), "resolved": pgettext("event", "resolved"),
+        "automation": pgettext("event", "automation"), "merged": pgettext("event", "merged"),
+        "conflict": pgettext("event", "conflict"), "activity_added": pgettext("event", "activity_added"),
+        "activity_done": pgettext("event", "activity_done"), "deal": pgettext("event", "deal"),
+        "won": pgettext("event", "won"), "lost": pgettext("event", "lost"), "comment": pgettext("event", "comment"),
+        "call": pgettext("event", "call"), "meet": pgettext("event", "meet"), "task": pgettext("event", "task"),
+        "email": pgettext("event", "email"), "chat": pgettext("event", "chat"), "message": pgettext("event", "message"),
+    }
+    return words.get(kind, kind) if isinstance(kind, str) else kind
+
+
 def history_detail(ev: dict, name=lambda kind, value, ev: value) -> str:
     """One history event in words; `name(kind, id, event)` gives the name a person reads for a
-    stage or pipeline id (the id itself by default)."""
+    stage or pipeline id (the id itself by default). Field names are worded as table headings."""
     kind = ev.get("kind")
     if kind in ("moved", "pipeline_changed", "reopened"):
         what = "pipeline" if kind == "pipeline_changed" else "stage"
         note = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS and k not in ("from", "to")}
-        extra = ", ".join(f"{k}: {render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
+        extra = ", ".join(f"{header(k)}: {render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
                           for k, v in note.items())
         return f"{name(what, ev.get('from'), ev)} -> {name(what, ev.get('to'), ev)}" + (f" ({extra})" if extra else "")
     if kind == "changed" and ev.get("field") == "products" and isinstance(ev.get("rows"), list):
-        return "products: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
+        return f"{header('products')}: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
     if kind == "changed":
-        return f"{ev.get('field')}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
+        return f"{header(str(ev.get('field')))}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
     if kind in ("activity_added", "activity_done"):
-        return f"{ev.get('type')}: {ev.get('subject')} ({ev.get('activity')})"
+        return f"{event_word(ev.get('type'))}: {ev.get('subject')} ({ev.get('activity')})"
     if kind == "closed":
-        out = f"{ev.get('status')} in {name('stage', ev.get('stage'), ev)}"
+        stage = name("stage", ev.get("stage"), ev)
+        out = _("{status} in {stage}").format(status=event_word(ev.get("status")), stage=stage)
         return out + (f" ({ev['reason']})" if ev.get("reason") else "")
     if kind == "commented":
         return str(ev.get("text", "")).replace("\n", " ")[:120]
     rest = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS}
-    return ", ".join(f"{k}={render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
+    return ", ".join(f"{header(k)}={render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
                      for k, v in rest.items())
 
 
 def _row_change(c: dict) -> str:
     if "added" in c:
-        return f"row {c.get('row')} added ({c.get('added')})"
+        return _("row {row} added ({added})").format(row=c.get("row"), added=c.get("added"))
     if "removed" in c:
-        return f"row {c.get('row')} removed ({c.get('removed')})"
-    return (f"row {c.get('row')} {c.get('name')} {c.get('field')}: {render.cell(c.get('old'))} -> "
-            f"{render.cell(c.get('new'))}")
+        return _("row {row} removed ({removed})").format(row=c.get("row"), removed=c.get("removed"))
+    return _("row {row} {name} {field}: {old} -> {new}").format(
+        row=c.get("row"), name=c.get("name"), field=header(str(c.get("field"))), old=render.cell(c.get("old")),
+        new=render.cell(c.get("new")))
 
 
 def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None,
@@ -64,7 +84,8 @@ def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None,
                 return pipes.get(value, value)
             return stages.get((ev.get("pipeline") or deal.pipeline, value)) or anywhere.get(value, value)
 
-        rows = [{"at": e.get("at"), "by": e.get("by"), "kind": e.get("kind"), "detail": history_detail(e, name)}
+        rows = [{"at": e.get("at"), "by": e.get("by"), "kind": event_word(e.get("kind")),
+                 "detail": history_detail(e, name)}
                 for e in history]
         render.emit(rows, "table")
     elif fmt == "ids":

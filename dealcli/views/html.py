@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from dealcli import money
+from dealcli.i18n import N_, _, header, language, ngettext, number, pgettext
 from dealcli.views import render
 
 SERIES = "#0072B2"  # Okabe-Ito blue: 5.2:1 on white
@@ -68,7 +69,7 @@ def outline(color: str | None, against: str = PAPER, ratio: float = 3.0) -> str:
     if rgb is None:
         return SERIES
     r, g, b = rgb
-    for _ in range(40):
+    for _step in range(40):
         hexed = f"#{r:02x}{g:02x}{b:02x}"
         if contrast(hexed, against) >= ratio:
             return hexed
@@ -89,6 +90,8 @@ def grouped(value: Decimal, currency: str | None = None) -> str:
     """Money with thousands separators: 72323.2 -> 72,323.20 (digits never dropped; at the minor
     unit of `currency` when given: 6,000 JPY)."""
     text = money.fmt(value, currency)
+    if language() != "en":  # the language's group and decimal symbols (1 000,50 in Russian)
+        return number(text)
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
     parts: list[str] = []
@@ -168,7 +171,8 @@ def funnel_svg(p: dict, width: int = 640) -> str:
         parts.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="3" '
                      f'fill="{esc(_fill(st["color"]))}" stroke="{esc(outline(st["color"]))}"/>')
         parts.append(f'<text x="{lab + span + 8}" y="{y + 21}" class="val">{st["reached"]}{esc(conv)}</text>')
-    return _svg(width, row * len(stages) + 4, f"Funnel of {p['name']}: deals reaching each stage", "".join(parts))
+    label = _("Funnel of {name}: deals reaching each stage").format(name=p["name"])
+    return _svg(width, row * len(stages) + 4, label, "".join(parts))
 
 
 def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
@@ -181,23 +185,26 @@ def forecast_svg(rows: list[dict], currency: str, width: int = 640) -> str:
     slot = (width - left * 2) / len(rows)
     bw = max(4.0, min(36.0, slot / 2 - 6))
     parts = [f'<line x1="{left}" y1="{base}" x2="{width - left}" y2="{base}" stroke="{MUTED}"/>']
+    words = {"amount": _("amount"), "weighted": _("weighted")}
     for i, r in enumerate(rows):
         x = left + i * slot + slot / 2 - bw
         for j, (key, fill) in enumerate((("amount", PAPER), ("weighted", SERIES))):
             h = float(r[key] / top) * (base - 30) if top else 0
             parts.append(f'<rect x="{x + j * bw:.1f}" y="{base - h:.1f}" width="{bw:.1f}" height="{h:.1f}" '
-                         f'fill="{fill}" stroke="{SERIES}" stroke-width="1.5"><title>{esc(r["month"] or "no date")} '
-                         f'{key}: {esc(grouped(r[key]))} {esc(currency)}</title></rect>')
-        label = (r["month"] or "no date") + (" (past)" if r["overdue"] else "")
+                         f'fill="{fill}" stroke="{SERIES}" stroke-width="1.5"><title>{esc(r["month"] or _("no date"))} '
+                         f'{esc(words[key])}: {esc(grouped(r[key]))} {esc(currency)}</title></rect>')
+        label = _("{month} (past)").format(month=r["month"] or _("no date")) if r["overdue"] else (
+            r["month"] or _("no date"))
         parts.append(f'<text x="{x + bw:.1f}" y="{base + 16}" text-anchor="middle" class="lbl">{esc(label)}</text>')
         parts.append(f'<text x="{x + bw:.1f}" y="{base - float(r["amount"] / top) * (base - 30) - 6:.1f}" '
                      f'text-anchor="middle" class="val">{esc(grouped(r["weighted"]))}</text>')
     legend = (f'<rect x="{left}" y="216" width="12" height="12" fill="{PAPER}" stroke="{SERIES}" stroke-width="1.5"/>'
-              f'<text x="{left + 18}" y="226" class="lbl">amount</text>'
+              f'<text x="{left + 18}" y="226" class="lbl">{esc(words["amount"])}</text>'
               f'<rect x="{left + 90}" y="216" width="12" height="12" fill="{SERIES}"/>'
-              f'<text x="{left + 108}" y="226" class="lbl">weighted = amount × probability '
-              '(the number above each month)</text>')
-    return _svg(width, height, f"Forecast in {currency}: open amount and weighted amount by expected close month",
+              f'<text x="{left + 108}" y="226" class="lbl">'
+              f'' + esc(_("weighted = amount × probability (the number above each month)")) + '</text>')
+    return _svg(width, height, _("Forecast in {currency}: open amount and weighted amount by expected close month")
+                .format(currency=currency),
                 "".join(parts) + legend)
 
 
@@ -209,8 +216,8 @@ def card_data(d: dict) -> list[str]:
     """A card as the page holds it: [id, title, amount, currency, responsible · close date]."""
     amount = d.get("amount")
     amount_text = grouped(Decimal(str(amount)), d.get("currency")) if amount not in (None, "") else ""
-    meta = " · ".join(str(x) for x in (d.get("responsible"), d.get("close_date") and f"close {d['close_date']}")
-                      if x)
+    close = d.get("close_date") and _("close {date}").format(date=d["close_date"])
+    meta = " · ".join(str(x) for x in (d.get("responsible"), close) if x)
     return [str(d.get("id") or ""), str(d.get("title") or ""), amount_text, str(d.get("currency") or ""), meta]
 
 
@@ -224,7 +231,7 @@ def card_li(c: list[str]) -> str:
 def summary_html(boards: list[dict]) -> str:
     """The summary the page opens with: each pipeline's totals and its stages' count, sum and
     weighted sum (the cards come last)."""
-    out = ['<section id="summary"><h2>Summary</h2>']
+    out = ['<section id="summary"><h2>' + esc(_("Summary")) + '</h2>']
     for b in boards:
         pid = b["pipeline"]
 
@@ -237,9 +244,10 @@ def summary_html(boards: list[dict]) -> str:
         tot = b["total"]
         rows = [[esc(col["name"]), m(f"stages/{i}/count", col["count"]), money_of(f"stages/{i}/sum", col["sum"]),
                  money_of(f"stages/{i}/weighted", col["weighted"])] for i, col in enumerate(b["stages"])]
-        rows.append(["<b>total</b>", m("total/count", tot["count"]), money_of("total/sum", tot["sum"]),
+        rows.append(["<b>" + esc(_('total')) + "</b>", m("total/count", tot["count"]),
+                     money_of("total/sum", tot["sum"]),
                      money_of("total/weighted", tot["weighted"])])
-        out.append(_table(["stage", "deals", "sum", "weighted"], rows, f"{b['name']} ({pid})"))
+        out.append(_table([_("stage"), _("deals"), _("sum"), _("weighted")], rows, f"{b['name']} ({pid})"))
     return "".join(out) + "</section>"
 
 
@@ -262,8 +270,10 @@ def board_html(b: dict, pages: dict | None = None) -> str:
         color = _fill(col.get("color"))
         ink = text_on(color)
         money_lines = "".join(
-            f'<div>sum {m(f"stages/{i}/sum/{c}", v)} {esc(c)}</div>' for c, v in col["sum"].items()) + "".join(
-            f'<div>weighted {m(f"stages/{i}/weighted/{c}", v)} {esc(c)}</div>' for c, v in col["weighted"].items())
+            '<div>' + esc(_("sum")) + f' {m(f"stages/{i}/sum/{c}", v)} {esc(c)}</div>'
+            for c, v in col["sum"].items()) + "".join(
+            '<div>' + esc(_("weighted")) + f' {m(f"stages/{i}/weighted/{c}", v)} {esc(c)}</div>'
+            for c, v in col["weighted"].items())
         key = f"{pid}/{i}"
         data = [card_data({k: v for k, v in d.items() if k not in hide}) for d in col["deals"]]
         if pages is not None and len(data) > CARDS_PER_STAGE:
@@ -271,26 +281,35 @@ def board_html(b: dict, pages: dict | None = None) -> str:
         cards = [card_li(c) for c in data[:CARDS_PER_STAGE]]
         more = len(col["deals"]) - CARDS_PER_STAGE
         if more > 0:  # the page stays small and quick to render; the count and sums above are of all
-            cards.append(f'<li class="more">{more} more: <code>dealcli filter pipeline={esc(pid)} '
+            cards.append('<li class="more">' + esc(_("{n} more:").format(n=more)) + f' '
+                         f'<code>dealcli filter pipeline={esc(pid)} '
                          f'stage={esc(col.get("id"))}</code></li>')
-        pager = (f'<div class="pager" data-stage="{esc(key)}" hidden><button type="button" data-step="-1">‹ previous'
-                 f'</button> <span class="at"></span> <button type="button" data-step="1">next ›</button></div>'
+        pager = (f'<div class="pager" data-stage="{esc(key)}" hidden><button type="button" data-step="-1">'
+                 f'' + esc(_("‹ previous")) + '</button> <span class="at"></span> <button type="button" data-step="1">'
+                 '' + esc(_("next ›")) + '</button></div>'
                  if pages is not None and more > 0 else "")
         cols.append(
             f'<div class="col" style="--stage:{esc(color)};--stage-edge:{esc(outline(color))}">'
             f'<h3 style="background:{esc(color)};color:{ink}">{esc(col["name"])}</h3>'
-            f'<div class="sum"><div>{m(f"stages/{i}/count", col["count"])} deal{"" if col["count"] == 1 else "s"}</div>'
+            f'<div class="sum"><div>{deals(m(f"stages/{i}/count", col["count"]), col["count"])}</div>'
             f'{money_lines}</div><ul class="cards" data-stage="{esc(key)}">{"".join(cards)}</ul>{pager}</div>')
-    return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>Board: {esc(b["name"])} '
-            f'<small>({esc(pid)})</small></h2><p class="totals">{m("total/count", tot["count"])} '
-            f'deal{"" if tot["count"] == 1 else "s"} · sum {sums} · '
-            f'weighted {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
+    return (f'<section class="board" id="board-{esc(pid)}" data-board="{esc(pid)}"><h2>'
+            f'' + esc(_("Board: {name}").format(name=b["name"])) + f' '
+            f'<small>({esc(pid)})</small></h2><p class="totals">{deals(m("total/count", tot["count"]), tot["count"])}'
+            f' · ' + esc(_("sum")) + f' {sums} · '
+            f'' + esc(_("weighted")) + f' {wtd}</p><div class="kanban">{"".join(cols)}</div></section>')
+
+
+def deals(shown: str, n: int) -> str:
+    """`shown` (the count's HTML) with the word for `n` deals: `3 deals`, `3 сделки`."""
+    return esc(ngettext("{n} deal", "{n} deals", n)).format(n=shown)
 
 
 def funnel_html(data: list[dict]) -> str:
-    out = ['<section id="funnel"><h2>Funnel</h2><p class="note">Reached: deals that got at least this far '
-           '(a won deal passed every stage, even one it skipped); entered: deals the history shows in the stage; '
-           'conversion: % of the previous stage.</p>']
+    out = ['<section id="funnel"><h2>' + esc(_("Funnel")) + '</h2><p class="note">'
+           + esc(_("Reached: deals that got at least this far (a won deal passed every stage, even one it skipped); "
+                   "entered: deals the history shows in the stage; conversion: % of the previous stage."))
+           + "</p>"]
     for pi, p in enumerate(data):
         rows = []
         for si, st in enumerate(p["stages"]):
@@ -300,26 +319,29 @@ def funnel_html(data: list[dict]) -> str:
                          num(f"{base}/conversion", st["conversion"], suffix="%"),
                          num(f"{base}/of_first", st["of_first"], suffix="%")])
         out.append(f'<div class="pair"><div>{funnel_svg(p)}</div><div>' + _table(
-            ["stage", "reached", "entered", "now", "lost", "conversion", "of first"], rows,
-            f"{p['name']}: {p['deals']} deals") + "</div></div>")
+            [_("stage"), _("reached"), _("entered"), _("now"), _("lost"), _("conversion"), _("of first")], rows,
+            f"{p['name']}: " + ngettext("{n} deal", "{n} deals", p["deals"]).format(n=p["deals"])) + "</div></div>")
     if not data:
-        out.append("<p>No deals.</p>")
+        out.append("<p>" + esc(_('No deals.')) + "</p>")
     return "".join(out) + "</section>"
 
 
 def forecast_html(rows: list[dict]) -> str:
-    out = ['<section id="forecast"><h2>Forecast</h2><p class="note">Open deals by expected close month; '
-           'weighted = amount × probability (the deal\'s, else its stage\'s).</p>']
+    out = ['<section id="forecast"><h2>' + esc(_("Forecast")) + '</h2><p class="note">'
+           + html.escape(_("Open deals by expected close month; weighted = amount × probability (the deal's, "
+                           "else its stage's)."), quote=False)
+           + "</p>"]
     for cur in dict.fromkeys(r["currency"] for r in rows):
         out.append(forecast_svg(rows, cur))
     table = []
     for i, r in enumerate(rows):
-        label = esc(r["month"] or "no date") + (' <span class="past">past</span>' if r["overdue"] else "")
+        past = ' <span class="past">' + esc(_("past")) + '</span>' if r["overdue"] else ""
+        label = esc(r["month"] or _("no date")) + past
         table.append([label, esc(r["currency"]), num(f"forecast/{i}/deals", r["deals"]),
                       num(f"forecast/{i}/amount", r["amount"], cash=True),
                       num(f"forecast/{i}/weighted", r["weighted"], cash=True)])
-    out.append(_table(["month", "currency", "deals", "amount", "weighted"], table, "Forecast", 2) if rows
-               else "<p>No open deals.</p>")
+    out.append(_table([_("month"), _("currency"), _("deals"), _("amount"), _("weighted")], table, _("Forecast"), 2)
+               if rows else "<p>" + esc(_('No open deals.')) + "</p>")
     return "".join(out) + "</section>"
 
 
@@ -328,69 +350,82 @@ def win_rate_html(rows: list[dict]) -> str:
               num(f"win_rate/{i}/lost", r["lost"]), num(f"win_rate/{i}/win_rate", r["win_rate"], suffix="%")]
              for i, r in enumerate(rows)]
     chart = hbars([(r["name"], r["win_rate"], f"{r['win_rate']}%" if r["win_rate"] is not None else "–", None)
-                   for r in rows], "Win rate per pipeline (won / closed)")
-    return (f'<section id="win-rate"><h2>Win rate</h2><div class="pair"><div>{chart}</div><div>'
-            + (_table(["pipeline", "open", "won", "lost", "win rate"], table, "Won / (won + lost)") if rows
-               else "<p>No deals.</p>") + "</div></div></section>")
+                   for r in rows], _("Win rate per pipeline (won / closed)"))
+    return ('<section id="win-rate"><h2>' + esc(_("Win rate")) + f'</h2><div class="pair"><div>{chart}</div><div>'
+            + (_table([_("pipeline"), _("open"), _("won"), _("lost"), _("win rate")], table, _("Won / (won + lost)"))
+               if rows else "<p>" + esc(_('No deals.')) + "</p>") + "</div></div></section>")
 
 
 def lost_reasons_html(rows: list[dict]) -> str:
-    table = [[esc(r["reason"] or "(no reason)"), num(f"lost_reasons/{i}/deals", r["deals"]),
+    table = [[esc(r["reason"] or _("(no reason)")), num(f"lost_reasons/{i}/deals", r["deals"]),
               num(f"lost_reasons/{i}/share", r["share"], suffix="%")] for i, r in enumerate(rows)]
-    chart = hbars([(r["reason"] or "(no reason)", r["deals"], str(r["deals"]), None) for r in rows],
-                  "Lost deals by reason")
-    return (f'<section id="lost-reasons"><h2>Lost reasons</h2><div class="pair"><div>{chart}</div><div>'
-            + (_table(["reason", "deals", "share"], table, "Lost deals by reason") if rows else "<p>No lost deals.</p>")
+    chart = hbars([(r["reason"] or _("(no reason)"), r["deals"], str(r["deals"]), None) for r in rows],
+                  _("Lost deals by reason"))
+    return ('<section id="lost-reasons"><h2>' + esc(_("Lost reasons"))
+            + f'</h2><div class="pair"><div>{chart}</div><div>'
+            + (_table([_("reason"), _("deals"), _("share")], table, _("Lost deals by reason")) if rows
+               else "<p>" + esc(_('No lost deals.')) + "</p>")
             + "</div></div></section>")
 
 
 def stage_time_html(data: list[dict]) -> str:
-    out = ['<section id="stage-time"><h2>Days in stage</h2><p class="note">Average length of the stays that ended '
-           '(the deal left the stage).</p>']
+    out = ['<section id="stage-time"><h2>' + esc(_("Days in stage")) + '</h2><p class="note">'
+           + esc(_("Average length of the stays that ended (the deal left the stage).")) + "</p>"]
     for pi, p in enumerate(data):
         table = [[esc(st["name"]), num(f"stage_time/{pi}/stages/{si}/stays", st["stays"]),
                   num(f"stage_time/{pi}/stages/{si}/avg_days", st["avg_days"])] for si, st in enumerate(p["stages"])]
-        chart = hbars([(st["name"], st["avg_days"], f"{st['avg_days']} d" if st["avg_days"] is not None else "–",
-                        st["color"]) for st in p["stages"]], f"Average days in each stage of {p['name']}")
+        chart = hbars([(st["name"], st["avg_days"], _("{days} d").format(days=st["avg_days"])
+                        if st["avg_days"] is not None else "–", st["color"]) for st in p["stages"]],
+                      _("Average days in each stage of {name}").format(name=p["name"]))
         out.append(f'<div class="pair"><div>{chart}</div><div>'
-                   + _table(["stage", "stays", "avg days"], table, p["name"]) + "</div></div>")
+                   + _table([_("stage"), _("stays"), _("avg days")], table, p["name"]) + "</div></div>")
     if not data:
-        out.append("<p>No deal has left a stage yet.</p>")
+        out.append("<p>" + esc(_('No deal has left a stage yet.')) + "</p>")
     return "".join(out) + "</section>"
 
 
 def time_to_close_html(rows: list[dict]) -> str:
-    table = [[esc(f"{r['pipeline']} {r['status']}"), num(f"time_to_close/{i}/deals", r["deals"]),
+    table = [[esc(f"{r['pipeline']} {status(r['status'])}"), num(f"time_to_close/{i}/deals", r["deals"]),
               num(f"time_to_close/{i}/avg_days", r["avg_days"])] for i, r in enumerate(rows)]
-    return ('<section id="time-to-close"><h2>Days from creation to close</h2>'
-            + (_table(["pipeline", "deals", "avg days"], table, "Average days to close") if rows
-               else "<p>No closed deals.</p>") + "</section>")
+    return ('<section id="time-to-close"><h2>' + esc(_("Days from creation to close")) + '</h2>'
+            + (_table([_("pipeline"), _("deals"), _("avg days")], table, _("Average days to close")) if rows
+               else "<p>" + esc(_('No closed deals.')) + "</p>") + "</section>")
+
+
+def status(value) -> str:
+    """A deal's status in words (`won`, `выиграна`); other values as they are."""
+    return pgettext("event", value) if value in ("won", "lost") else value
 
 
 def won_revenue_html(data: dict) -> str:
-    out = ['<section id="won-revenue"><h2>Won revenue</h2>']
-    for group, empty in (("month", "unknown"), ("responsible", "nobody"), ("company", "no company"),
-                         ("product", "no products")):
+    out = ['<section id="won-revenue"><h2>' + esc(_("Won revenue")) + '</h2>']
+    for group, empty, by, caption in (
+            ("month", _("unknown"), _("By month"), _("Won revenue by month")),
+            ("responsible", _("nobody"), _("By responsible"), _("Won revenue by responsible")),
+            ("company", _("no company"), _("By company"), _("Won revenue by company")),
+            ("product", _("no products"), _("By product"), _("Won revenue by product"))):
         rows = data[f"by_{group}"]
         table = [[esc(r[group] or f"({empty})"), esc(r["currency"]),
                   num(f"won_revenue/by_{group}/{i}/deals", r["deals"]),
                   num(f"won_revenue/by_{group}/{i}/amount", r["amount"], cash=True)] for i, r in enumerate(rows)]
         chart = hbars([(f"{r[group] or '(' + empty + ')'} {r['currency']}", r["amount"],
                         f"{grouped(r['amount'], r['currency'])} {r['currency']}", None) for r in rows],
-                       f"Won revenue by {group}")
-        out.append(f'<h3>By {esc(group)}</h3><div class="pair"><div>{chart}</div><div>'
-                   + (_table([group, "currency", "deals", "amount"], table, f"Won revenue by {group}", 2) if rows
-                      else "<p>No won deals.</p>") + "</div></div>")
+                       caption)
+        out.append(f'<h3>{esc(by)}</h3><div class="pair"><div>{chart}</div><div>'
+                   + (_table([header(group), _("currency"), _("deals"), _("amount")], table, caption, 2) if rows
+                      else "<p>" + esc(_('No won deals.')) + "</p>") + "</div></div>")
     return "".join(out) + "</section>"
 
 
 def activities_html(rows: list[dict]) -> str:
     keys = ("activities", "done", "pending", "overdue", "call", "meeting", "task", "email")
-    table = [[esc(r["person"] or "(nobody)")] + [num(f"activities/{i}/{k}", r[k]) for k in keys]
+    table = [[esc(r["person"] or _("(nobody)"))] + [num(f"activities/{i}/{k}", r[k]) for k in keys]
              for i, r in enumerate(rows)]
-    return ('<section id="activities"><h2>Activities per person</h2>'
-            + (_table(["person", *keys], table, "Activities by responsible person") if rows
-               else "<p>No activities.</p>") + "</section>")
+    heads = [_("person"), _("activities"), _("done"), _("pending"), _("overdue"), _("call"), _("meeting"), _("task"),
+             _("email")]
+    return ('<section id="activities"><h2>' + esc(_("Activities per person")) + '</h2>'
+            + (_table(heads, table, _("Activities by responsible person")) if rows
+               else "<p>" + esc(_('No activities.')) + "</p>") + "</section>")
 
 
 SECTION_HTML: dict[str, Callable[[Any], str]] = {
@@ -398,9 +433,9 @@ SECTION_HTML: dict[str, Callable[[Any], str]] = {
     "lost_reasons": lost_reasons_html, "stage_time": stage_time_html, "time_to_close": time_to_close_html,
     "won_revenue": won_revenue_html, "activities": activities_html,
 }
-TITLES = {"funnel": "Funnel", "forecast": "Forecast", "win_rate": "Win rate", "lost_reasons": "Lost reasons",
-          "stage_time": "Days in stage", "time_to_close": "Days to close", "won_revenue": "Won revenue",
-          "activities": "Activities"}
+TITLES = {"funnel": N_("Funnel"), "forecast": N_("Forecast"), "win_rate": N_("Win rate"),
+          "lost_reasons": N_("Lost reasons"), "stage_time": N_("Days in stage"), "time_to_close": N_("Days to close"),
+          "won_revenue": N_("Won revenue"), "activities": N_("Activities")}  # the links, worded with _() there
 
 STYLE = """
 :root{--ink:%(ink)s;--muted:%(muted)s;--paper:%(paper)s;--line:#c8c8c8;--accent:%(series)s}
@@ -500,9 +535,11 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
     """The whole page. `report` is reports.build's mapping, `boards` board.build's Board per
     pipeline."""
     boards = [b.as_dict() for b in boards]
-    title = "Deals board" if kind == "board" else "Deals report"
-    when = f"as of {report['as_of']}" if report.get("as_of") else f"at {report['now']}"
-    selection = f" · selection: {' '.join(report['selection'])}" if report.get("selection") else ""
+    title = _("Deals board") if kind == "board" else _("Deals report")
+    when = (_("as of {date}").format(date=report["as_of"]) if report.get("as_of")
+            else _("at {date}").format(date=report["now"]))
+    selection = (" · " + _("selection: {filters}").format(filters=" ".join(report["selection"]))
+                 if report.get("selection") else "")
     order = ["funnel", "forecast", "win_rate", "lost_reasons", "stage_time", "time_to_close", "won_revenue",
              "activities"]
     shown = [name for name in order if name in report]
@@ -511,27 +548,41 @@ def page(report: dict, boards: list, kind: str = "report") -> str:
     parts = [summary_html(boards)] if boards else []
     parts += [SECTION_HTML[name](report[name]) for name in shown]
     pages: dict[str, list] = {}
-    filter_box = ('<div class="filter" hidden><label>Find cards: <input id="card-filter" type="search" '
-                  'autocomplete="off"></label></div>' if boards else "")
+    filter_box = ('<div class="filter" hidden><label>' + esc(_("Find cards:"))
+                  + ' <input id="card-filter" type="search" autocomplete="off"></label></div>' if boards else "")
     parts += [filter_box] + [board_html(b, pages) for b in boards]
-    links = ['<a href="#summary">Summary</a>'] if boards else []
-    links += [f'<a href="#{name.replace("_", "-")}">{TITLES[name]}</a>' for name in shown]
-    links += [f'<a href="#board-{esc(b["pipeline"])}">Board {esc(b["name"])}</a>' for b in boards]
+    links = ['<a href="#summary">' + esc(_("Summary")) + '</a>'] if boards else []
+    links += [f'<a href="#{name.replace("_", "-")}">{esc(_(TITLES[name]))}</a>' for name in shown]
+    links += [f'<a href="#board-{esc(b["pipeline"])}">' + esc(_("Board {name}").format(name=b["name"])) + '</a>'
+              for b in boards]
     data = render.json_text(report).replace("<", "\\u003c")
     cards = render.json_text({"page": CARDS_PER_STAGE, "stages": pages}).replace("<", "\\u003c")
     return (
         "<!doctype html>\n"
-        f'<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{language()}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="dealcli">'
         f"<title>{esc(title)} {esc(when)}</title><style>{STYLE}</style></head>\n"
         f'<body data-kind="{esc(kind)}"><header><h1>{esc(title)}</h1>'
-        f'<div class="sub">{num("deals", report["deals"])} deal{"" if report["deals"] == 1 else "s"} '
+        f'<div class="sub">{deals(num("deals", report["deals"]), report["deals"])} '
         f'{esc(when)}{esc(selection)}</div></header>'
-        f'<nav aria-label="Sections">{"".join(links)}</nav><main>{"".join(parts)}</main>'
-        f'<footer>Made by dealcli. The numbers are also in the JSON block of this page '
+        f'<nav aria-label="' + esc(_("Sections")) + f'">{"".join(links)}</nav><main>{"".join(parts)}</main>'
+        f'<footer>' + esc(_("Made by dealcli. The numbers are also in the JSON block of this page")) + f' '
         f'(<code>report -f json</code>).</footer>'
         f'<script type="application/json" id="report-data">{data}</script>'
         f'<script type="application/json" id="card-pages">{cards}</script>'
-        f"<script>{SCRIPT}</script></body></html>\n")
+        f"<script>{script()}</script></body></html>\n")
+
+
+PAGER_JS = "pager.querySelector('.at').textContent='page '+(at[key]+1)+' of '+n+' ('+all.length+' cards)';"
+
+
+def script() -> str:
+    """The page's script, its pager's words ("page 2 of 5 (230 cards)") in the language in use."""
+    if language() == "en":
+        return SCRIPT
+    words = render.json_text(_("page {at} of {n} ({count} cards)")).replace("<", "\\u003c")
+    worded = (f"pager.querySelector('.at').textContent={words}.replace('{{at}}',at[key]+1).replace('{{n}}',n)"
+              ".replace('{count}',all.length);")
+    return SCRIPT.replace(PAGER_JS, worded)

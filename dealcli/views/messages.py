@@ -143,9 +143,12 @@ class Progress:
     def __call__(self, phase: str, done: int, total: int) -> None:
         if total <= 0:
             return
+        from dealcli.i18n import _
+
         frac = min(done / total, 1.0)
         filled = int(frac * 30)
-        self.stream.write(f"\r{phase:8} [{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}")
+        word = {"checking": _("checking"), "writing": _("writing")}.get(phase, phase)  # the phases importing.run names
+        self.stream.write(f"\r{word:8} [{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}")
         self.stream.flush()
         self.shown = True
 
