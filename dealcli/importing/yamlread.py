@@ -94,12 +94,13 @@ def _outcomes(items: list[tuple[int, str]], one: Callable) -> Iterator[tuple[lis
     workers = min(os.cpu_count() or 1, 8)
     import multiprocessing
 
-    if len(items) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods() \
-            or os.environ.get("DEALCLI_NO_PARALLEL"):
+    if len(items) < PARALLEL_MIN or workers < 2 or os.environ.get("DEALCLI_NO_PARALLEL"):
         for batch in batches:
             yield parse_items(one, batch)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # spawned, not forked: a fork of a process with threads (a test runner's, a library's) can leave
+    # a worker dead on a lock it inherited, and Pool then waits for its result forever
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
         pending: list = []
         for batch in batches:
             pending.append(pool.apply_async(_parse_task, ((one, batch),)))
