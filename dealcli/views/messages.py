@@ -67,17 +67,25 @@ def import_summary(result, name: str) -> str:
     return f"{head}: {', '.join(parts)}{tail}"
 
 
+def _ignored_columns(result) -> list[str]:
+    """The line about the columns an import left out (deals and records alike), or none."""
+    from dealcli.i18n import _
+
+    if not result.ignored_columns:
+        return []
+    shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
+    more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
+    return [_("ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)").format(
+        shown=shown, more=more)]
+
+
 def import_notices(result, name: str) -> list[str]:
     """What an import says after its output: columns left out, renumbered ids, values read into
     another form, then the summary."""
     from dealcli.i18n import _, ngettext
 
     out = []
-    if result.ignored_columns:
-        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
-        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
-        out.append(_("ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)").format(
-            shown=shown, more=more))
+    out += _ignored_columns(result)
     if result.renumbered:
         out.append(ngettext("{n} deal got a new id (their id was taken)", "{n} deals got a new id (their id was taken)",
                             result.renumbered).format(n=result.renumbered))
@@ -105,11 +113,7 @@ def records_notices(result, name: str) -> list[str]:
     from dealcli.i18n import N_, _
 
     out = []
-    if result.ignored_columns:
-        shown = ", ".join(repr(c) for c in result.ignored_columns[:12])
-        more = f" and {len(result.ignored_columns) - 12} more" if len(result.ignored_columns) > 12 else ""
-        out.append(_("ignored columns {shown}{more} (map them with --map COLUMN=FIELD, or --keep-unmapped)").format(
-            shown=shown, more=more))
+    out += _ignored_columns(result)
     plural = {"company": N_("companies"), "contact": N_("contacts"), "product": N_("products"), "user": N_("users"),
               "activity": N_("activities")}[result.kind]
     dry = result.dry_run
