@@ -122,17 +122,19 @@ def unmerged(root: Path) -> list[str]:
 def changed_since(root: Path, rev: str, tree: bool = False) -> list[str]:
     """Paths under `root` (relative to it) that differ between the git revision `rev` and the
     work tree: changed, added, deleted, and new files git does not ignore. `tree`: between `rev`
-    and HEAD instead (two trees compared, no file stat'ed: for a caller that committed everything)."""
+    and HEAD instead (two trees compared, no file stat'ed: for a caller that committed everything).
+    Without rename detection: `git diff` pairs a deleted record with a new similar one as a rename
+    and names only the new path, and the deleted one's link neighbours would go unjudged."""
     if git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).returncode != 0:
         toplevel(root)  # not in git at all says so first
         raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
     if tree:
-        return sorted(p for p in git(root, "diff", "--name-only", "--relative", "-z", rev, "HEAD", "--", ".")
-                      .stdout.split("\0") if p)
+        return sorted(p for p in git(root, "diff", "--no-renames", "--name-only", "--relative", "-z", rev, "HEAD",
+                                     "--", ".").stdout.split("\0") if p)
     import subprocess
 
     # both stat or list every file of the work tree: run side by side
-    asks = [["diff", "--name-only", "--relative", "-z", rev, "--", "."],
+    asks = [["diff", "--no-renames", "--name-only", "--relative", "-z", rev, "--", "."],
             ["ls-files", "--others", "--exclude-standard", "-z", "--", "."]]
     procs = [subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for args in asks]
