@@ -119,35 +119,51 @@ def unmerged(root: Path) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
+UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status` codes of a path a merge left unmerged
+
+
 def changed_since(root: Path, rev: str, tree: bool = False) -> list[str]:
     """Paths under `root` (relative to it) that differ between the git revision `rev` and the
     work tree: changed, added, deleted, and new files git does not ignore. `tree`: between `rev`
-    and HEAD instead (two trees compared, no file stat'ed: for a caller that committed everything).
-    Without rename detection: `git diff` pairs a deleted record with a new similar one as a rename
-    and names only the new path, and the deleted one's link neighbours would go unjudged."""
-    if git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).returncode != 0:
+    and HEAD instead (two trees compared, no file stat'ed: for a caller that committed everything)."""
+    return since(root, rev, tree)[0]
+
+
+def since(root: Path, rev: str, tree: bool = False) -> tuple[list[str], list[str]]:
+    """changed_since, and the paths under `root` git left unmerged, found in the same sweep of the
+    work tree (none with `tree`). Without rename detection: `git diff` pairs a deleted record with
+    a new similar one as a rename and names only the new path, and the deleted one's link
+    neighbours would go unjudged."""
+    proc = git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    if proc.returncode != 0:
         toplevel(root)  # not in git at all says so first
         raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
     if tree:
         return sorted(p for p in git(root, "diff", "--no-renames", "--name-only", "--relative", "-z", rev, "HEAD",
-                                     "--", ".").stdout.split("\0") if p)
+                                     "--", ".").stdout.split("\0") if p), []
     import subprocess
 
-    # both stat or list every file of the work tree: run side by side
-    asks = [["diff", "--no-renames", "--name-only", "--relative", "-z", rev, "--", "."],
-            ["ls-files", "--others", "--exclude-standard", "-z", "--", "."]]
+    prefix = proc.stdout.split("\n", 1)[0]  # status names paths from the top of the work tree
+    # one sweep of the work tree (status: the index against the files, untracked files, unmerged
+    # paths) beside REV's tree against the index (no file stat'ed): together, REV against the work tree
+    asks = [["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all",
+             "--", "."],
+            ["diff", "--cached", "--no-renames", "--name-only", "--relative", "-z", rev, "--", "."]]
     procs = [subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for args in asks]
-    found: set[str] = set()
-    for args, proc in zip(asks, procs, strict=True):
-        out, err = proc.communicate()
-        if proc.returncode != 0:
+    outs = []
+    for args, each in zip(asks, procs, strict=True):
+        out, err = each.communicate()
+        if each.returncode != 0:
             exc = GitFailed(i18n._("git {command} failed: {error}").format(
-                command=args[0], error=err.decode(errors='replace').strip() or proc.returncode))
+                command=args[1] if args[0].startswith("-") else args[0],
+                error=err.decode(errors='replace').strip() or each.returncode))
             exc.command = " ".join(["git", "-C", str(root), *args])
             raise exc
-        found |= {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-    return sorted(found)
+        outs.append([p for p in out.decode("utf-8", "surrogateescape").split("\0") if p])
+    status, found = outs
+    unmerged = [entry[3 + len(prefix):] for entry in status if entry[:2] in UNMERGED]
+    return sorted({*found, *(entry[3 + len(prefix):] for entry in status)}), list(dict.fromkeys(unmerged))
 
 
 def _text_merge(base: str, ours: str, theirs: str, path: str) -> int:
@@ -480,7 +496,7 @@ def _unmerged(root: Path) -> list[tuple[str, str]]:
     out = git(root, "status", "--porcelain", "-z", check=False).stdout
     found = []
     for entry in out.split("\0"):
-        if len(entry) > 3 and entry[:2] in ("DD", "AU", "UD", "UA", "DU", "AA", "UU"):
+        if len(entry) > 3 and entry[:2] in UNMERGED:
             found.append((entry[:2], entry[3:]))
     return found
 

@@ -399,6 +399,7 @@ def test_check_reports_what_git_left_unmerged(team):
     assert r.returncode == 1
     found = json.loads(r.stdout)
     assert [(p["rule"], p["path"]) for p in found] == [("unmerged", f"deals/{d}.yaml")], found
+    assert json.loads(bob("check", "--since", "HEAD", "-f", "json").stdout) == found  # the same sweep finds it
 
 
 def test_concurrent_changes_of_a_users_roles_are_a_conflict_not_a_union(team):

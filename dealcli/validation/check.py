@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 
 from dealcli import kinds, rules, stage_rules
-from dealcli.validation import history
-from dealcli.validation import links as linkcheck
 from dealcli.errors import CorruptData, FieldError, NotFound, Violation
 from dealcli.model import model_of
 from dealcli.session import Session
@@ -52,6 +50,8 @@ def check_doc(s: Session, doc: Doc, kind: str, lookup: Files | None = None) -> t
 
 
 def run(s: Session) -> list[Violation]:
+    from dealcli.validation import history, links as linkcheck  # not needed by check --since
+
     problems: list[Violation] = []
     repo = s.repo
     try:
@@ -185,11 +185,13 @@ def run_changed(s: Session, rev: str) -> list[Violation]:
     its link neighbours; the whole repository when the change needs it (see run_since)."""
     from dealcli import gitops
 
-    found = run_since(s, gitops.changed_since(s.repo.root, rev))
+    paths, unmerged = gitops.since(s.repo.root, rev)
+    found = run_since(s, paths, unmerged=unmerged)
     return found if found is not None else run(s)
 
 
-def run_since(s: Session, paths, exists=None, linked=None, unmerged: bool = True) -> list[Violation] | None:
+def run_since(s: Session, paths, exists=None, linked=None,
+              unmerged: bool | list[str] = True) -> list[Violation] | None:
     """`dealcli check` of what changed: `rules.judge` on the records among `paths`
     (repository-relative, deleted ones included), so each record still there is judged by its own
     rules and links, and for each deleted one the records linking to it (its link neighbours) by
@@ -198,7 +200,8 @@ def run_since(s: Session, paths, exists=None, linked=None, unmerged: bool = True
     (settings or pipelines changed, or the neighbours of a deleted record cannot be found
     through the index). `exists(folder, id)`: whether a link target exists, when the folder on
     disk does not hold every record (the pre-receive hook); `linked(target, ids)`: the (folder,
-    id) of the records linking to them, when not through the index cache (the hook)."""
+    id) of the records linking to them, when not through the index cache (the hook). `unmerged`:
+    the paths git left unmerged when the caller knows them, True to ask git, False for none."""
     records = records_of(paths)
     if records is None:
         return None
@@ -235,10 +238,11 @@ def run_since(s: Session, paths, exists=None, linked=None, unmerged: bool = True
         problems += rules.judge(changed, files, rel=lambda doc: repo.rel(doc.path))
     except Unanswerable:
         return None
-    if unmerged:
+    if unmerged is True:
         from dealcli import gitops
 
-        problems += _unmerged_problems(gitops.unmerged(repo.root))
+        unmerged = gitops.unmerged(repo.root)
+    problems += _unmerged_problems(unmerged or [])
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems

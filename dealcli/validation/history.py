@@ -4,7 +4,7 @@ companies and contacts."""
 
 from __future__ import annotations
 
-from dealcli import clients, merge
+from dealcli import merge
 from dealcli.errors import Violation, shown
 from dealcli.model import Deal
 
@@ -50,6 +50,8 @@ def deal_problems(deal: Deal) -> list[Violation]:
 
 def duplicate_notices(s) -> list[str]:
     """Likely duplicate companies and contacts: the same normalised name or e-mail."""
+    from dealcli import clients  # the whole check's notices only: not loaded to judge a deal
+
     out = []
     for kind, what in (("companies", "company"), ("contacts", "contact")):
         seen: dict[tuple[str, str, str], str] = {}
@@ -76,5 +78,7 @@ def duplicate_notices(s) -> list[str]:
 def _name_key(name) -> str:
     """The name as the index cache normalises it, punctuation aside ("ACME Ltd." ~ "acme ltd")."""
     import re
+
+    from dealcli import clients
 
     return re.sub(r"[\W_]+", " ", clients.norm(name)).strip() if isinstance(name, str) else ""
