@@ -11,8 +11,10 @@ on clone a and pushes it, changes another deal on clone b, then measures:
 
 - `dealcli sync --pull merge` on b against the same plain git commands on b (`git add -A; git
   commit; git pull --no-rebase; git push`), both pushing through the hook;
-- `dealcli check --since HEAD~1` against `git diff --name-only HEAD~1` (what it must at least ask
-  git);
+- `dealcli check --since HEAD~1` against `git diff --name-only HEAD~1`, and beside it its floor:
+  the one `git status -uall` sweep it runs (the changed files and the untracked ones),
+  `python -c pass` and a bare Typer command (run.py's), with the CPU seconds (user + sys, git's
+  children included) of each, which a loaded machine changes less than the wall time;
 - the hook alone (`dealcli git-hook pre-receive` fed `old new ref` in the bare remote) for that
   push of one changed deal, and for a push deleting one activity (the records linking to a deleted
   record are found through the hook's link index), against `git diff-tree --name-only old new`;
@@ -48,6 +50,30 @@ def sh(*args, cwd=None, check=True, stdin: str | None = None, env: dict | None =
     if check and out.returncode:
         raise SystemExit(f"{' '.join(map(str, args))}: {out.stderr}")
     return out
+
+
+def cpu_timed(*args, cwd=None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run; CPU = user + sys of the process and the children it waited for."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(map(str, args)), cwd=cwd, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
+
+
+def floor_figures(b: Path, bare: Path) -> dict:
+    """check --since beside git diff and its floors, alternated, wall and CPU."""
+    cmds = {"check --since HEAD~1": [DEALCLI, "--dir", b, "check", "--since", "HEAD~1"],
+            "git diff --name-only HEAD~1": ["git", "-C", b, "diff", "--name-only", "HEAD~1"],
+            "git status -uall (check --since's sweep)": ["git", "-C", b, "--no-optional-locks", "status", "--porcelain",
+                                                         "-z", "--no-renames", "--untracked-files=all"],
+            "dealcli --version (start-up)": [DEALCLI, "--version"],
+            "bare Typer command": [sys.executable, bare, "one", "--name", "x"],
+            "python -c pass": [sys.executable, "-c", "pass"]}
+    figures = {}
+    for name, args in cmds.items():
+        figures[name], figures[name + ", CPU"] = cpu_timed(*args)
+    return figures
 
 
 def timed(*args, cwd=None, stdin: str | None = None, env: dict | None = None) -> float:
@@ -139,7 +165,7 @@ def hook_figures(a: Path, bare: Path, k: int) -> dict:
     return figures
 
 
-def one_run(a: Path, b: Path, bare: Path, k: int, whole: bool) -> dict:
+def one_run(a: Path, b: Path, bare: Path, k: int, whole: bool, typer_app: Path) -> dict:
     touch(a, 1, f"a{k}")
     sh("git", "-C", a, "commit", "-qam", f"a{k}")
     sh("git", "-C", a, "push", "-q", "origin", "main")
@@ -155,9 +181,7 @@ def one_run(a: Path, b: Path, bare: Path, k: int, whole: bool) -> dict:
                                                               "main"), ("push", "-q", "origin", "HEAD:main")):
         sh("git", "-C", b, *args, check=False)
     figures["plain git (add, commit, pull, push)"] = time.perf_counter() - start
-    figures["check --since HEAD~1"] = timed(DEALCLI, "--dir", b, "check", "--since", "HEAD~1")
-    figures["git diff --name-only HEAD~1"] = timed("git", "-C", b, "diff", "--name-only", "HEAD~1")
-    figures["dealcli --version (start-up)"] = timed(DEALCLI, "--version")
+    figures.update(floor_figures(b, typer_app))
     sh("git", "-C", a, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
     figures.update(hook_figures(a, bare, k))
     if whole:
@@ -174,6 +198,11 @@ def main() -> None:
     ap.add_argument("--warm", action="store_true", help="fill the clones' index caches first (none of the "
                     "figures reads them: only a record deleted in the work tree sends check --since there)")
     args = ap.parse_args()
+    from run import BARE_TYPER
+
+    typer_app = args.out / "bare_typer.py"
+    args.out.mkdir(parents=True, exist_ok=True)
+    typer_app.write_text(BARE_TYPER)
     for size in [int(x) for x in args.sizes.split(",")]:
         a, b, bare = setup(args.out, size)
         if args.warm:
@@ -185,14 +214,17 @@ def main() -> None:
         runs = []
         for k in range(args.runs):
             log(f"run {k + 1}/{args.runs}")
-            runs.append(one_run(a, b, bare, k, args.whole))
-        print(f"{'deals':>8}  {'figure':<40} {'median s':>9}")
+            runs.append(one_run(a, b, bare, k, args.whole, typer_app))
+        print(f"{'deals':>8}  {'figure':<48} {'median s':>9}")
         for name in runs[0]:
-            print(f"{size:>8}  {name:<40} {statistics.median(r[name] for r in runs):>9.3f}")
+            print(f"{size:>8}  {name:<48} {statistics.median(r[name] for r in runs):>9.3f}")
         med = {n: statistics.median(r[n] for r in runs) for n in runs[0]}
         for what, base in (("sync", "plain git (add, commit, pull, push)"),
-                           ("check --since HEAD~1", "git diff --name-only HEAD~1")):
-            print(f"{size:>8}  {what + ' / baseline':<40} {med[what] / med[base]:>9.2f}x")
+                           ("check --since HEAD~1", "git diff --name-only HEAD~1"),
+                           ("check --since HEAD~1, CPU", "git diff --name-only HEAD~1, CPU"),
+                           ("check --since HEAD~1", "git status -uall (check --since's sweep)"),
+                           ("hook: push of 1 changed deal", "git diff --name-only HEAD~1")):
+            print(f"{size:>8}  {what} / {base}: {med[what] / med[base]:.2f}x")
         sys.stdout.flush()
 
 
