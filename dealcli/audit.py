@@ -202,10 +202,11 @@ class Judge:
         `new` (None: the ref is created / deleted). `base`: for a new ref, the commit whose state
         it is judged against (the default branch's tip)."""
         start = old or base
+        if start is None:  # a new ref with no state before it (the first push; a ref made at the default tip)
+            return []  # no rules stood: nothing to judge by (the hook still checks its tree)
         policy = self.policy(start)
         if not policy.active:
             return []  # no users where the ref stood: no rights to judge
-        assert start is not None  # policy(None) is the empty, inactive one: returned above
         findings: list[Finding] = []
         tip = new or start
         who = None

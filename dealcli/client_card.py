@@ -38,9 +38,12 @@ def card(s: Session, which: str, ref: str) -> dict:
         row["amount"] += _amount(r)
     order = {st: i for i, st in enumerate(STATUSES)}
     total_rows = sorted(totals.values(), key=lambda t: (order.get(t["status"], 9), t["currency"]))
+    from dealcli.deals import hidden_of
+
+    hide = hidden_of(s)
     timeline: list[dict] = []
     for r in deals:
-        timeline += _deal_events(r)
+        timeline += _deal_events(r, hide(r))
     for a in clients.all_records(s, "activities"):
         deal = by_id.get(str(a.get("deal")))
         if deal is not None:
@@ -54,7 +57,8 @@ def card(s: Session, which: str, ref: str) -> dict:
             "deals": [{"id": r.get("id"), "title": r.get("title"), "pipeline": r.get("pipeline"),
                        "stage": r.get("stage"), "status": r.get("status"), "amount": _amount(r),
                        "currency": r.get("currency"), "created": r.get("created"),
-                       "closed_at": r.get("closed_at")} for r in deals],
+                       "closed_at": r.get("closed_at"),
+                       **({"hidden": sorted(hide(r))} if hide(r) else {})} for r in deals],
             "totals": total_rows, "timeline": timeline, "words": words}
 
 
@@ -73,7 +77,9 @@ def _amount(r: dict) -> Decimal:
         return Decimal(0)
 
 
-def _deal_events(r: dict) -> list[dict]:
+def _deal_events(r: dict, hidden=frozenset()) -> list[dict]:
+    """The deal's entries of the timeline; the fields its card hides (`hidden`) are kept in the
+    data (`text`) and left out of the words the table shows."""
     deal_id, title = r.get("id"), r.get("title")
     base = {"deal": deal_id, "deal_title": title, "activity": None}
     out = [{"at": r.get("created"), "kind": "deal", "by": r.get("created_by"), **base,
@@ -87,6 +93,12 @@ def _deal_events(r: dict) -> list[dict]:
                          reason=r.get("lost_reason"))
         else:
             text = _text(N_("deal lost: {title}, {amount}"), title=title, amount=amount)
+        message, values = text["words"]
+        if "lost_reason" in hidden and "reason" in values:
+            message, values = N_("deal lost: {title}, {amount}"), {"title": title, "amount": amount}
+        if "amount" in hidden:
+            values = {**values, "amount": "\u2026"}
+        text["words"] = (message, values)
         out.append({"at": _iso(r.get("closed_at")), "kind": str(r.get("status")), "by": None, **base, **text})
     for c in r.get("comments") or []:
         if isinstance(c, dict):

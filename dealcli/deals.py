@@ -627,6 +627,21 @@ def hidden_fields(s: Session, pipeline: Pipeline | None) -> set[str]:
     return cards.card_of(pipeline).hidden_for(roles)
 
 
+def hidden_of(s: Session) -> Callable[[dict], frozenset[str]]:
+    """hidden_fields of a deal's own pipeline, for the views that show deals of several pipelines
+    (agenda, calendar, the client card): `hidden_of(s)(record)` with a deal record as a dict."""
+    pipelines = s.all_pipelines([])
+    known: dict[str, frozenset[str]] = {}
+
+    def of(record: dict) -> frozenset[str]:
+        pipeline_id = str(record.get("pipeline"))
+        if pipeline_id not in known:
+            known[pipeline_id] = frozenset(hidden_fields(s, pipelines.get(pipeline_id)))
+        return known[pipeline_id]
+
+    return of
+
+
 def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str | None = None) -> Deal:
     """`lead convert`: turn a lead into a deal (see leads.py). All or nothing: a refused deal leaves no
     new company or contact behind and the lead untouched."""

@@ -358,3 +358,22 @@ def test_the_hook_checks_what_the_push_changed_and_its_link_neighbours(shared):
     r = git(clones["bob"], "push", "origin", "HEAD:main", check=False, email=BOSS)
     assert r.returncode != 0 and f"deals/{ids['alice']}.yaml" in r.stderr and "[dangling-link]" in r.stderr
     assert "nowhere" not in r.stderr, r.stderr
+
+
+def test_a_new_ref_with_nothing_before_it_is_judged_by_no_rules(cli, repo):
+    """Judge.update with a new ref and no base (the first push, a ref made at the default tip):
+    no rules stood, so nothing is refused; with a base, the base's rules judge the pusher. A
+    real branch, not an assert (which `python -O` drops)."""
+    from dealcli import audit
+
+    git(repo, "init", "-q")
+    make_team(cli)
+    tip = commit_all(repo, "team and deals", BOSS)
+    judge = audit.Judge(audit.Git(repo))
+    try:
+        assert judge.update(None, tip, "refs/heads/new", pusher="mallory@evil.example") == []
+        assert judge.update(None, tip, "refs/heads/new") == []
+        found = judge.update(None, tip, "refs/heads/new", pusher="mallory@evil.example", base=tip)
+        assert [f.rule for f in found] == ["unknown-pusher"]
+    finally:
+        judge.git.close()

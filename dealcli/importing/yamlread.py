@@ -18,7 +18,6 @@ one document too.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import tempfile
@@ -91,23 +90,13 @@ def _outcomes(items: list[tuple[int, str]], one: Callable) -> Iterator[tuple[lis
     """parse_items over batches, in order; worker processes for many items (at most a few
     batches in flight, so memory stays flat)."""
     batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
-    workers = min(os.cpu_count() or 1, 8)
-    import multiprocessing
+    from dealcli import workers
 
-    if len(items) < PARALLEL_MIN or workers < 2 or os.environ.get("DEALCLI_NO_PARALLEL"):
+    if not workers.wanted(len(items), PARALLEL_MIN):
         for batch in batches:
             yield parse_items(one, batch)
         return
-    # spawned, not forked: a fork of a process with threads (a test runner's, a library's) can leave
-    # a worker dead on a lock it inherited, and Pool then waits for its result forever
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        pending: list = []
-        for batch in batches:
-            pending.append(pool.apply_async(_parse_task, ((one, batch),)))
-            if len(pending) > 2 * workers:
-                yield pending.pop(0).get()
-        for res in pending:
-            yield res.get()
+    yield from workers.ordered(_parse_task, [(one, batch) for batch in batches])
 
 
 def replay(source: object, read_text: Callable[[], str], one: Callable,

@@ -874,16 +874,12 @@ class Index:
 
 def _parse_stream(folder: str, kind: str, items: list[tuple[str, str]]) -> Iterator[tuple[str, Parsed | None]]:
     """(name, parse_file result) for every item, in order; worker processes for big batches."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(items) < PARALLEL_MIN or workers < 2 or os.environ.get("DEALCLI_NO_PARALLEL"):
+    from dealcli import workers
+
+    if not workers.wanted(len(items), PARALLEL_MIN):
         for name, rel in items:
             yield name, parse_file(folder, kind, name, rel)
         return
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     tasks = [(folder, kind, items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
-    with ctx.Pool(workers) as pool:
-        for chunk in pool.imap(_parse_chunk, tasks):
-            yield from chunk
+    for chunk in workers.ordered(_parse_chunk, tasks):
+        yield from chunk

@@ -5,7 +5,6 @@ way), so CI sees every problem at once."""
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from dealcli import kinds, rules, stage_rules
@@ -18,7 +17,7 @@ from dealcli.storage.repository import Doc
 
 PARALLEL_MIN = 400  # deal files from which worker processes share the work
 CHUNK = 500
-_JOB: tuple = ()  # (session, Files[, verdicts]) for the deal checks, inherited by forked workers
+_JOB: tuple = ()  # (session, Files[, verdicts]) for the deal checks, in this process or a worker
 
 
 line_for = rules.line_for
@@ -358,10 +357,12 @@ def _link_data(kind: str, data: dict) -> dict:
 
 
 def check_deals(s: Session, files: Files) -> list[Violation]:
-    """Every deal file, parsed and checked by worker processes (one per core, forked, so they
-    share the pipelines and the cached verdicts) when there are many; only the problems and the
-    new verdicts come back."""
+    """Every deal file, parsed and checked by worker processes (one per core, spawned: each
+    opens the repository itself and is handed the pipelines and link targets once, and each
+    chunk its cached verdicts) when there are many; only the problems and the new verdicts come
+    back."""
     global _JOB
+    from dealcli import i18n, workers
     from dealcli.validation import checkcache
 
     ids = s.repo.ids("deals")
@@ -369,20 +370,39 @@ def check_deals(s: Session, files: Files) -> list[Violation]:
     _JOB = (s, files, verdicts if verdicts.ok else None)
     out: list[Violation] = []
     try:
-        workers = min(os.cpu_count() or 1, 8)
-        import multiprocessing
-
-        if len(ids) < PARALLEL_MIN or workers < 2 or "fork" not in multiprocessing.get_all_start_methods() \
-                or os.environ.get("DEALCLI_NO_PARALLEL"):
+        if not workers.wanted(len(ids), PARALLEL_MIN):
             found, new = _judge_deal_files(ids)
             verdicts.save(new, set(ids))
             return found
         chunks = [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for found, new in pool.imap(_judge_deal_files, chunks):
-                out += found
-                verdicts.save(new)
+        tasks = [(chunk, verdicts.part(chunk) if verdicts.ok else None) for chunk in chunks]
+        job = (str(s.repo.root), s.as_user, s.configured_user, s.now_text, i18n.language(),
+               files.known, files.pipelines, files.broken)
+        for found, new in workers.ordered(_judge_chunk, tasks, local=lambda task: _judge_deal_files(task[0]),
+                                          initializer=_start_worker, initargs=job):
+            out += found
+            verdicts.save(new)
         verdicts.save([], set(ids))
         return out
     finally:
         _JOB = ()
+
+
+def _start_worker(root: str, as_user, configured_user, now_text, language: str, known, pipelines, broken) -> None:
+    """A worker's _JOB: the session of the command that started it, the Lookup over the files."""
+    global _JOB
+    from dealcli import i18n
+
+    s = Session(repo_root=Path(root), as_user=as_user, configured_user=configured_user, now_text=now_text,
+                quiet=True)
+    s.repo  # noqa: B018 - opened before the language is set, as it sets the repository's own
+    i18n.use(language)
+    _JOB = (s, Files(s, known, pipelines, broken))
+
+
+def _judge_chunk(task: tuple[list[str], object]) -> tuple[list[Violation], list]:
+    """_judge_deal_files in a worker, with the verdicts of its chunk."""
+    global _JOB
+    ids, verdicts = task
+    _JOB = (*_JOB[:2], verdicts)
+    return _judge_deal_files(ids)

@@ -19,6 +19,7 @@ the whole repository is checked.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import pickle
 from hashlib import blake2b
@@ -105,6 +106,12 @@ class Verdicts:
         if got is None or got[0] != key(self.ctx, raw):
             return None
         return pickle.loads(got[1])  # noqa: S301 - our own cache file
+
+    def part(self, names: list[str]) -> Verdicts:
+        """A copy holding only the verdicts of `names` (all a worker judging them needs)."""
+        out = copy.copy(self)
+        out.known = {n: self.known[n] for n in names if n in self.known}
+        return out
 
     def entry(self, name: str, raw: bytes, problems: list, links: dict) -> tuple:
         return name, key(self.ctx, raw), pickle.dumps((problems, links), 4)

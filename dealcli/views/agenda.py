@@ -73,8 +73,10 @@ def rows(s: Session, records) -> list[dict]:
     from dealcli.views.listing import stage_names
 
     from dealcli.stage_rules import is_rotting
+    from dealcli.deals import hidden_of
 
     nexts = activities.next_activities(s)
+    hide = hidden_of(s)
     names = stage_names(s)
     pipelines = s.all_pipelines([])
     order = {key: i for i, (key, _) in enumerate(GROUPS)}
@@ -94,6 +96,7 @@ def rows(s: Session, records) -> list[dict]:
             "activity_subject": act.get("subject") if act else None,
             "stage_name": names.get((deal.get("pipeline"), deal.get("stage")), (deal.get("stage"), None))[0],
             "rotting": is_rotting(pipelines.get(str(deal.get("pipeline"))), deal, s.now),
+            "hidden": sorted(hide(deal)),  # left off the table and the calendar file, kept in the data
         }))
     out.sort(key=lambda r: r[:3])
     return [r[3] for r in out]
@@ -129,14 +132,16 @@ def table(rows: list[dict]) -> str:
     """The human view: one section per non-empty group, headed by its name and count. The groups
     are fitted to the terminal together, so each shows the same columns."""
     from dealcli.views import fit, render
+    from dealcli.views.card import shown
 
     groups = [(key, heading, [r for r in rows if r["group"] == key]) for key, heading in GROUPS]
     body = [{"id": r["id"], "title": ("! " if r.get("rotting") else "") + str(r["title"] or ""),
-             "stage": r.get("stage_name") or r["stage"],
-             "amount": _money(r["amount"], r["currency"]),
-             "responsible": r["responsible"],
-             "next": r["next_activity"][:16].replace("T", " ") if r["next_activity"] else "",
-             "activity": f"{r['activity_type']}: {r['activity_subject']}" if r["next_activity"] else ""}
+             "stage": shown(r, "stage", r.get("stage_name") or r["stage"]),
+             "amount": shown(r, "amount", _money(r["amount"], r["currency"])),
+             "responsible": shown(r, "responsible", r["responsible"]),
+             "next": shown(r, "next_activity", r["next_activity"][:16].replace("T", " ") if r["next_activity"] else ""),
+             "activity": shown(r, "next_activity", f"{r['activity_type']}: {r['activity_subject']}"
+                               if r["next_activity"] else "")}
             for _, _, part in groups for r in part]
     body, cols, _ = fit.fit(body, list(body[0]) if body else [], fit.table_width())
     out = []

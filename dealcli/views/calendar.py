@@ -55,6 +55,9 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
     if (year, mon) != (9999, 12):
         bounds.append(f"{by}<{dt.date(year + (mon == 12), mon % 12 + 1, 1).isoformat()}")
     records, _ = query.select(s, list(exprs or []) + bounds, presets)
+    from dealcli.deals import hidden_of
+
+    hide = hidden_of(s)
     tz = s.now.tzinfo
     rows = []
     for r in records:
@@ -67,6 +70,7 @@ def build(s, month: str | None, by: str, exprs, presets) -> Calendar:
             continue
         row = {"date": day.isoformat()}
         row.update({k: r.get(k) for k in ROW_FIELDS})
+        row["hidden"] = sorted(hide(r))  # left off the day lists, kept in the data
         rows.append(row)
     rows.sort(key=lambda x: x["date"])  # stable: deals of a day keep the query order
     from dealcli.views.listing import stage_labels
@@ -121,11 +125,13 @@ def text(view: Calendar, width: int = 80) -> str:
             nums.append((count if len(count) <= cell else str(n)).ljust(cell))
         out.append(" ".join(days).rstrip())
         out.append(" ".join(nums).rstrip())
+    from dealcli.views.card import shown
+
     amounts = []
     for r in cal["rows"]:
-        amount = query.as_number(r.get("amount"))
+        amount = query.as_number(shown(r, "amount", r.get("amount"), None))
         amounts.append(f"{i18n.number(money.fmt(Decimal(amount), r.get('currency'))) if amount is not None else ''} "
-                       f"{r.get('currency') or ''}".strip())
+                       f"{shown(r, 'amount', r.get('currency'), None) or ''}".strip())
     money_w = max([len(a) for a in amounts] + [0])
     room = width - (2 + 10 + 2 + 2 + money_w + 2)  # title and stage share what id and amount leave
     stage_w = min(max([fit.width_of(s) for s in cal["names"]] + [0]), max(6, room // 3))
@@ -139,5 +145,6 @@ def text(view: Calendar, width: int = 80) -> str:
             out.append(f"{i18n.month_name(day, '%a')} {last}")
         title = fit.cut(" ".join(str(r.get("title") or "").split()), title_w)
         title += " " * (title_w - fit.width_of(title))
+        stage = shown(r, "stage", stage)
         out.append(f"  {str(r.get('id'))[:10]:<10}  {title}  {amount_text:>{money_w}}  {fit.cut(stage, stage_w)}")
     return "\n".join(x.rstrip() for x in out) + "\n"

@@ -113,6 +113,12 @@ def pipeline_text(pipeline: Pipeline, counts: dict[str, int], is_default: bool) 
     return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
 
 
+def shown(row: dict, name: str, value, blank=""):
+    """`value`, or `blank` when the card of the row's deal hides the field `name` from the acting
+    user (`row["hidden"]`, made by deals.hidden_of): how every view of several deals hides one."""
+    return blank if name in row.get("hidden", ()) else value
+
+
 def client_text(card: dict) -> str:
     """`company show` / `contact show` on a terminal: the record's fields, its deals with sums
     by status, and the timeline (newest first)."""
@@ -125,13 +131,17 @@ def client_text(card: dict) -> str:
     missing = [st for st in ("open", "won", "lost") if st not in {t["status"] for t in card["totals"]}]
     sums = "; ".join([sums, *(f"{st} 0" for st in missing)])
     out += [render.printable(i18n._("deals: {sums}").format(sums=sums)), ""]
-    out.append(render.format_rows(card["deals"], "table", ["id", "title", "stage", "status", "amount", "currency",
-                                                             "closed_at"]).rstrip("\n"))
+    shows = ["id", "title", "stage", "status", "amount", "currency", "closed_at"]
+    hides = {"currency": "amount"}  # an amount goes with its currency
+    deals = [{k: shown(d, hides.get(k, k), d.get(k)) for k in shows} for d in card["deals"]]
+    out.append(render.format_rows(deals, "table", shows).rstrip("\n"))
     out += ["", i18n._("timeline:")]
     from dealcli.views.deal import event_word
 
+    deal_of = {d.get("id"): d for d in card["deals"]}
     timeline = [dict(e, kind=event_word(e.get("kind")), text=_worded(*words))
-                for e, words in zip(card["timeline"], card["words"], strict=True)]
+                for e, words in zip(card["timeline"], card["words"], strict=True)
+                if e.get("kind") != "comment" or shown(deal_of.get(e.get("deal"), {}), "comments", True, False)]
     out.append(render.format_rows(timeline, "table", ["at", "kind", "deal", "text", "by"]).rstrip("\n"))
     return fit.lines("\n".join(out)) + "\n"  # every line fits the terminal
 

@@ -42,6 +42,8 @@ def calendar(rows: list[dict], now: dt.datetime) -> str:
     """rows: agenda rows (views/agenda.rows); those without a next activity are left out."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//dealcli//agenda//EN", "CALSCALE:GREGORIAN",
              "METHOD:PUBLISH", "X-WR-CALNAME:dealcli agenda"]
+    from dealcli.views.card import shown
+
     stamp = _utc(now)
     for r in rows:
         if not r.get("next_activity") or not r.get("activity"):
@@ -50,12 +52,13 @@ def calendar(rows: list[dict], now: dt.datetime) -> str:
         if due is None:
             continue  # not a date: no event
         summary = f"{r.get('activity_type')}: {r.get('activity_subject')} - {r.get('title')}"
-        description = (f"deal {r.get('id')} ({r.get('stage_name') or r.get('stage')}), {r.get('amount')} "
-                       f"{r.get('currency') or ''}").strip()
+        stage = shown(r, "stage", f" ({r.get('stage_name') or r.get('stage')})")
+        description = (f"deal {r.get('id')}{stage}" + shown(r, "amount", f", {r.get('amount')} "
+                                                            f"{r.get('currency') or ''}")).strip()
         lines += ["BEGIN:VEVENT", f"UID:{r['activity']}@dealcli", f"DTSTAMP:{stamp}", f"DTSTART:{_utc(due)}",
                   f"DURATION:{DURATION}", f"SUMMARY:{escape(summary)}", f"DESCRIPTION:{escape(description)}",
                   f"CATEGORIES:{escape(r.get('activity_type'))}"]
-        if r.get("responsible"):
+        if r.get("responsible") and shown(r, "responsible", True, False):
             lines.append(f"X-DEALCLI-RESPONSIBLE:{escape(r['responsible'])}")
         lines.append("END:VEVENT")
     lines.append("END:VCALENDAR")
