@@ -29,7 +29,7 @@ from pathlib import Path
 from dealcli import access
 from dealcli.errors import CorruptData, UsageError
 from dealcli.storage import yamlcodec
-from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
+from dealcli.storage.layout import CONFIG_NAME, KINDS, WIDTHS, place, record_of
 from dealcli import i18n
 
 ZERO = "0" * 40
@@ -169,10 +169,7 @@ def _target(rel: str) -> tuple[str, str] | None:
     """(folder, id) of a repository path that is a record or the settings; None for other files."""
     if rel == CONFIG_NAME:
         return "config", "dealcli"
-    folder, sep, name = rel.partition("/")
-    if sep and folder in KINDS and "/" not in name and name.endswith(SUFFIX) and not name.startswith("."):
-        return folder, name[: -len(SUFFIX)]
-    return None
+    return record_of(rel)  # flat or sharded (deals/ab/<id>.yaml)
 
 
 class Judge:
@@ -362,18 +359,23 @@ def check_tree(git: Git, rev: str, since: str | None = None) -> list:
         paths = sorted(git.changed(since, rev))
         records = checker.records_of(paths)
         if records is not None:
-            exists = lambda folder, i: git.exists(rev, f"{folder}/{i}{SUFFIX}")  # noqa: E731
+            exists = lambda folder, i: any(git.exists(rev, p) for p in _places(folder, i))  # noqa: E731
             gone: dict[str, set[str]] = {}
             for folder, record_id in records:
                 if not exists(folder, record_id):
                     gone.setdefault(folder, set()).add(record_id)
             found = {target: neighbours_in(git, since, target, ids) - records for target, ids in gone.items()}
-            extra = [f"{folder}/{i}{SUFFIX}" for linked in found.values() for folder, i in linked]
+            extra = [p for linked in found.values() for folder, i in linked for p in _places(folder, i)]
             result = _in_tree(git, rev, paths + extra, lambda s: checker.run_since(
                 s, paths, exists, linked=lambda target, ids: found.get(target, set())))
             if result is not None:
                 return result
     return _in_tree(git, rev, None, checker.run)
+
+
+def _places(folder: str, record_id: str) -> list[str]:
+    """Where a record's file may be in a tree, flat or sharded (storage/layout.py)."""
+    return list(dict.fromkeys(place(folder, record_id, w) for w in (0, *sorted(WIDTHS, reverse=True))))
 
 
 def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[str, str]]:
