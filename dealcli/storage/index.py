@@ -765,7 +765,9 @@ class Index:
         rows: dict[str, list[tuple[Any, ...]]] = {}
         gone: dict[str, list[str]] = {}
         try:
-            dirs_after = {kind: _stat_key(os.stat(self._folder(kind))) for kind in {w[0] for w in writes}}
+            dirs_after = {kind: self.dir_stat(kind) for kind in {w[0] for w in writes}}
+            if None in dirs_after.values():
+                return
             for kind, name, row in writes:
                 if row is None:
                     gone.setdefault(kind, []).append(name)
