@@ -302,3 +302,39 @@ def test_check_since_and_the_pre_receive_hook_judge_changes_in_shard_folders(tmp
     r = subprocess.run(["git", "-C", str(repo), "push", str(bare), "HEAD:refs/heads/main"], capture_output=True,
                        text=True)
     assert r.returncode != 0 and layout.place("deals", company_deal, 2) in r.stderr, r.stderr
+
+
+def test_a_flat_repository_names_a_sharded_file_and_layout_flat_moves_it(repo, cli):
+    cli.ok("layout", "flat")
+    d = cli.ok("deal", "add", "Flat").strip()
+    flat_path = repo / "deals" / f"{d}.yaml"
+    shard_path = repo / layout.place("deals", d, 2)
+    shard_path.parent.mkdir()
+    flat_path.rename(shard_path)  # by hand: a flat repository does not look in shard folders
+    assert cli("deal", "show", d).returncode == 3
+    found = json.loads(cli("check", "-f", "json").stdout)
+    assert [(p["rule"], p["path"]) for p in found] == [("layout", layout.place("deals", d, 2))]
+    assert "`dealcli layout flat` moves it" in found[0]["message"]
+    cli.ok("layout", "flat")
+    assert flat_path.is_file() and not shard_path.parent.exists() and cli("check").returncode == 0
+
+
+def test_the_driver_line_for_shard_folders_is_added_where_the_driver_is_set_up(flat):
+    attributes = flat / ".gitattributes"
+    old = "".join(line + "\n" for line in attributes.read_text().splitlines() if "/*/" not in line)
+    attributes.write_text(old)  # set up by a dealcli before shard folders
+    git(flat, "-c", "user.name=t", "-c", "user.email=t@x.io", "commit", "-qam", "older .gitattributes")
+    r = Runner(flat)("layout", "shard")
+    assert r.returncode == 0 and ".gitattributes: 2 line(s) added" in r.stderr
+    assert "/deals/*/*.yaml merge=dealcli" in attributes.read_text()
+    assert {".gitattributes", "dealcli.yaml"} <= set(git(flat, "diff", "--cached", "--name-only").split())
+    check = git(flat, "check-attr", "merge", "--", layout.place("deals", "ab3x9k0pqr", 2))
+    assert check.strip().endswith("merge: dealcli")
+
+
+def test_changing_the_layout_needs_the_settings_right(repo, cli):
+    cli.ok("user", "add", "boss", "--email", "boss@x.io", "--role", "admin", user="boss@x.io")
+    cli.ok("user", "add", "ann", "--email", "ann@x.io", user="boss@x.io")
+    r = cli("layout", "flat", user="ann@x.io")
+    assert r.returncode == 6 and "shard: 2" in (repo / "dealcli.yaml").read_text()
+    cli.ok("layout", "flat", user="boss@x.io")

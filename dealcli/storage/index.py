@@ -373,7 +373,9 @@ class Index:
     def __init__(self, root: Path, cache_dir: Path, rel: Callable[[Path], str] | None = None, width: int = 0):
         self.root = Path(root)
         self.width = width  # the shard width of the layout (storage/layout.py)
-        self._subs: dict[str, dict[str, str]] = {}  # kind -> {name: shard folder} of the last sweep
+        # kind -> {name: shard folder ("": the kind's folder)} of the files the last sweep found
+        # elsewhere than where the layout puts them (a migration not finished)
+        self._subs: dict[str, dict[str, str]] = {}
         self.path = Path(cache_dir) / INDEX_NAME
         self.rel = rel or (lambda p: str(p))
         self._db: sqlite3.Connection | None = None
@@ -479,11 +481,14 @@ class Index:
 
     def _file(self, kind: str, name: str) -> Path:
         """The file of a record: where the last sweep found it, else where the layout has it."""
-        sub = self._subs.get(kind, {}).get(name)
+        swept = self._subs.get(kind)
+        sub = swept.get(name) if swept is not None else None
         if sub is not None:
             return self._folder(kind) / sub / (name + SUFFIX)
         found = [self.root / rel for rel in layout.places(kind, name, self.width)]
-        return found[0] if len(found) == 1 else next((p for p in found if p.exists()), found[0])
+        if len(found) == 1 or swept is not None:
+            return found[0]
+        return next((p for p in found if p.exists()), found[0])
 
     def _sweep(self, kind: str) -> tuple[dict[str, bytes], bytes | None]:
         """Stat every record file of a kind (layout.scan): {name: stat key}, and the folder's own
@@ -492,6 +497,7 @@ class Index:
         dir_stat = self.dir_stat(kind)
         try:
             it = layout.scan(folder, kind, self.width)
+            sharded = bool(self.width) and kind in layout.SHARDED
             found: dict[str, bytes] = {}
             subs: dict[str, str] = {}
             pack = _STAMP.pack
@@ -500,12 +506,13 @@ class Index:
                     st = entry.stat()
                 except FileNotFoundError:
                     continue
-                if S_ISREG(st.st_mode) and (name not in found or sub == layout.shard_of(name, self.width)):
+                placed = sub == (layout.shard_of(name, self.width) if sharded else "")
+                if S_ISREG(st.st_mode) and (name not in found or placed):
                     found[name] = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                    if sub:
-                        subs[name] = sub
-                    else:
+                    if placed:
                         subs.pop(name, None)
+                    else:
+                        subs[name] = sub
         except (FileNotFoundError, NotADirectoryError):
             return {}, None
         self._subs[kind] = subs

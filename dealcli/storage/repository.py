@@ -528,6 +528,8 @@ class Repository:
     def _cached_prefix(self, kind: str, prefix: str) -> list[str] | None:
         if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
             return None
+        if kind in SHARDED and 0 < self.shard_width <= len(prefix):
+            return None  # the prefix names its shard: listing that folder is cheaper than the cache's check
         return self.index.names_with_prefix(kind, prefix)
 
     def _folder_stat_if_indexed(self, kind: str) -> bytes | None:
