@@ -228,13 +228,25 @@ class Judge:
             target = _target(path[len(self.prefix):])
             assert target is not None  # records() keeps only the paths _target names
             folder, record_id = target
-            before = _load(self.git.blob(start, path), path)
-            after = _load(self.git.blob(new, path), path)
+            before_raw, after_raw = self._blob(start, path, folder, record_id), self._blob(new, path, folder, record_id)
+            if before_raw == after_raw:
+                continue  # moved, not changed (`dealcli layout`: the same bytes in another place)
+            before, after = _load(before_raw, path), _load(after_raw, path)
             for commit, login, identity in actors.get(path, []):
                 for d in policy.decide_write(login, folder, record_id, before, after):
                     if not d.allowed:
                         findings.append(Finding(commit, identity, path, "access", d.line()))
         return findings
+
+    def _blob(self, rev: str, path: str, folder: str, record_id: str) -> bytes | None:
+        """The record's file at `rev`: at `path`, else at another place a layout puts it."""
+        found = self.git.blob(rev, path)
+        for other in _places(folder, record_id) if found is None and folder != "config" else ():
+            if self.prefix + other != path:
+                found = self.git.blob(rev, self.prefix + other)
+                if found is not None:
+                    break
+        return found
 
     def _authors(self, start: str, new: str, paths: list[str], policy: access.Policy,
                  findings: list[Finding]) -> dict[str, list[tuple[str, str, str]]]:

@@ -338,3 +338,24 @@ def test_changing_the_layout_needs_the_settings_right(repo, cli):
     r = cli("layout", "flat", user="ann@x.io")
     assert r.returncode == 6 and "shard: 2" in (repo / "dealcli.yaml").read_text()
     cli.ok("layout", "flat", user="boss@x.io")
+
+
+def test_a_pushed_layout_change_moves_records_without_writing_them(shared):
+    """The pre-receive hook judges a moved record as unchanged (the same bytes in another place):
+    the push of `dealcli layout flat` by a user with the settings right only (no right to delete
+    or add deals) lands; its check passes on the flat tree."""
+    from test_access_git import BOSS, commit_all, remote_head
+    from test_access_git import git as git_as
+
+    bare, clones, ids = shared
+    run = Runner(clones["alice"])
+    run.ok("role", "add", "ops", "--grant", "settings:settings=all", user=BOSS)
+    run.ok("user", "add", "olga", "--email", "olga@x.io", "--role", "ops", user=BOSS)
+    commit_all(clones["alice"], "olga", BOSS)
+    assert git_as(clones["alice"], "push", "origin", "HEAD:main", email=BOSS, check=False).returncode == 0
+    run.ok("layout", "flat", user="olga@x.io")
+    assert (clones["alice"] / "deals" / f"{ids['bob']}.yaml").is_file()
+    sha = commit_all(clones["alice"], "flat again", "olga@x.io")
+    r = git_as(clones["alice"], "push", "origin", "HEAD:main", email="olga@x.io", check=False)
+    assert r.returncode == 0, r.stderr
+    assert remote_head(bare) == sha
