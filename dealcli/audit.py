@@ -29,7 +29,7 @@ from pathlib import Path
 from dealcli import access
 from dealcli.errors import CorruptData, UsageError
 from dealcli.storage import yamlcodec
-from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
+from dealcli.storage.layout import CONFIG_NAME, KINDS, WIDTHS, place, record_of
 from dealcli import i18n
 
 ZERO = "0" * 40
@@ -169,10 +169,7 @@ def _target(rel: str) -> tuple[str, str] | None:
     """(folder, id) of a repository path that is a record or the settings; None for other files."""
     if rel == CONFIG_NAME:
         return "config", "dealcli"
-    folder, sep, name = rel.partition("/")
-    if sep and folder in KINDS and "/" not in name and name.endswith(SUFFIX) and not name.startswith("."):
-        return folder, name[: -len(SUFFIX)]
-    return None
+    return record_of(rel)  # flat or sharded (deals/ab/<id>.yaml)
 
 
 class Judge:
@@ -232,13 +229,25 @@ class Judge:
             target = _target(path[len(self.prefix):])
             assert target is not None  # records() keeps only the paths _target names
             folder, record_id = target
-            before = _load(self.git.blob(start, path), path)
-            after = _load(self.git.blob(new, path), path)
+            before_raw, after_raw = self._blob(start, path, folder, record_id), self._blob(new, path, folder, record_id)
+            if before_raw == after_raw:
+                continue  # moved, not changed (`dealcli layout`: the same bytes in another place)
+            before, after = _load(before_raw, path), _load(after_raw, path)
             for commit, login, identity in actors.get(path, []):
                 for d in policy.decide_write(login, folder, record_id, before, after):
                     if not d.allowed:
                         findings.append(Finding(commit, identity, path, "access", d.line()))
         return findings
+
+    def _blob(self, rev: str, path: str, folder: str, record_id: str) -> bytes | None:
+        """The record's file at `rev`: at `path`, else at another place a layout puts it."""
+        found = self.git.blob(rev, path)
+        for other in _places(folder, record_id) if found is None and folder != "config" else ():
+            if self.prefix + other != path:
+                found = self.git.blob(rev, self.prefix + other)
+                if found is not None:
+                    break
+        return found
 
     def _authors(self, start: str, new: str, paths: list[str], policy: access.Policy,
                  findings: list[Finding]) -> dict[str, list[tuple[str, str, str]]]:
@@ -363,18 +372,23 @@ def check_tree(git: Git, rev: str, since: str | None = None) -> list:
         paths = sorted(git.changed(since, rev))
         records = checker.records_of(paths)
         if records is not None:
-            exists = lambda folder, i: git.exists(rev, f"{folder}/{i}{SUFFIX}")  # noqa: E731
+            exists = lambda folder, i: any(git.exists(rev, p) for p in _places(folder, i))  # noqa: E731
             gone: dict[str, set[str]] = {}
             for folder, record_id in records:
                 if not exists(folder, record_id):
                     gone.setdefault(folder, set()).add(record_id)
             found = {target: neighbours_in(git, since, target, ids) - records for target, ids in gone.items()}
-            extra = [f"{folder}/{i}{SUFFIX}" for linked in found.values() for folder, i in linked]
+            extra = [p for linked in found.values() for folder, i in linked for p in _places(folder, i)]
             result = _in_tree(git, rev, paths + extra, lambda s: checker.run_since(
                 s, paths, exists, linked=lambda target, ids: found.get(target, set())))
             if result is not None:
                 return result
     return _in_tree(git, rev, None, checker.run)
+
+
+def _places(folder: str, record_id: str) -> list[str]:
+    """Where a record's file may be in a tree, flat or sharded (storage/layout.py)."""
+    return list(dict.fromkeys(place(folder, record_id, w) for w in (0, *sorted(WIDTHS, reverse=True))))
 
 
 def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[str, str]]:

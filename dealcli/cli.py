@@ -226,6 +226,7 @@ REGISTRY = {
     "githook": lambda m, app: app.add_typer(m.app, name="git-hook"),
     "recover": lambda m, app: m.register(app),
     "reply": lambda m, app: m.register(app),
+    "layout": lambda m, app: app.add_typer(m.app, name="layout"),
 }
 MODULE_OF = {  # command word -> module (commands a module registers itself, like views, listed)
     "init": "init", "check": "check", "deal": "deal", "pipeline": "pipeline", "filter": "views",
@@ -237,6 +238,7 @@ MODULE_OF = {  # command word -> module (commands a module registers itself, lik
     "user": "team", "dept": "team", "role": "team", "whoami": "team", "can": "team", "git-hook": "githook",
     "recover": "recover",
     "reply": "reply",
+    "layout": "layout",
 }
 _registered: set[str] = set()
 _VALUE_OPTIONS = ("--dir", "--as", "--now")

@@ -12,11 +12,13 @@ from typing import Any
 from dealcli.errors import CorruptData, DealcliError, NotFound, UsageError
 from dealcli.session import Session
 from dealcli.storage import atomic
-from dealcli.storage.layout import CONFIG_NAME, KINDS, SINGULAR
+from dealcli.storage.layout import CONFIG_NAME, KINDS, SHARDED, SINGULAR, record_of
 from dealcli import i18n
 
 DRIVER = "dealcli"
-ATTRIBUTES = [f"/{CONFIG_NAME} merge={DRIVER}"] + [f"/{kind}/*.yaml merge={DRIVER}" for kind in KINDS]
+# the records of a sharded layout (deals/ab/<id>.yaml, storage/layout.py) are merged by the driver too
+ATTRIBUTES = ([f"/{CONFIG_NAME} merge={DRIVER}"] + [f"/{kind}/*.yaml merge={DRIVER}" for kind in KINDS]
+              + [f"/{kind}/*/*.yaml merge={DRIVER}" for kind in KINDS if kind in SHARDED])
 PULL_MODES = ("rebase", "merge")
 
 
@@ -179,7 +181,9 @@ def _pipeline_loader(path: str):
     from dealcli.model import Pipeline
     from dealcli.storage import yamlcodec
 
-    root = Path(path).parent.parent
+    p = Path(path)
+    sharded = record_of("/".join(p.parts[-2:])) is None and record_of("/".join(p.parts[-3:])) is not None
+    root = p.parent.parent.parent if sharded else p.parent.parent  # deals/ab/<id>.yaml: one folder more
     cache: dict = {}
 
     def load(pipeline_id: str):
@@ -209,10 +213,17 @@ def setup(s: Session) -> list[str]:
         git(root, "config", f"merge.{DRIVER}.name", "dealcli record merge (docs/git.md)")
         git(root, "config", f"merge.{DRIVER}.driver", command)
         done.append(f"merge driver in .git/config: {command}")
+    return done + attributes(s)
+
+
+def attributes(s: Session, only_if_set_up: bool = False) -> list[str]:
+    """The driver's lines of .gitattributes, those missing added through the write gate (with
+    `only_if_set_up`: only when the file has one of them already). Says what it changed."""
+    done = []
     existing = s.repo.read_file(".gitattributes")
     lines = (existing or b"").decode("utf-8", "replace").splitlines()
     missing = [a for a in ATTRIBUTES if a not in lines]
-    if missing:
+    if missing and (not only_if_set_up or len(missing) < len(ATTRIBUTES)):
         sep = "" if not existing or existing.endswith(b"\n") else "\n"
         text = (existing or b"").decode("utf-8", "replace") + sep + "".join(f"{a}\n" for a in missing)
         with s.repo.transaction():

@@ -56,6 +56,9 @@ class Kind:
     # list fields whose items a three-way merge unites by a key rather than by position/value
     identity: dict[str, str] = field(default_factory=dict)
     ref: str = ""  # the word a command takes for it (`company delete`), when it has one
+    # split into shard folders (`deals/ab/<id>.yaml`) when the repository's layout says so
+    # (`layout: {shard: N}` in dealcli.yaml, storage/layout.py): the kinds that grow by the million
+    shard: bool = False
 
 
 _DEAL_PARTS = (Link(("company",), "companies"), Link(("contacts", "*"), "contacts"),
@@ -64,7 +67,7 @@ _DEAL_PARTS = (Link(("company",), "companies"), Link(("contacts", "*"), "contact
 KINDS: tuple[Kind, ...] = (
     Kind("deals", "deal", "dealcli.model:Deal", "deal", "deal",
          _DEAL_PARTS + (Link(("quote",), "quotes"), Link(("lead",), "leads")),
-         identity={"products": "product", "comments": "at"}, ref="deal"),
+         identity={"products": "product", "comments": "at"}, ref="deal", shard=True),
     Kind("pipelines", "pipeline", "dealcli.model:Pipeline", "pipeline", "settings",
          identity={"stages": "id"}, ref="pipeline"),
     Kind("companies", "company", "dealcli.model.client:Company", "company", "company", ref="company"),
@@ -75,7 +78,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("quotes", "quote", "dealcli.model.quote:Quote", "quote", "quote", _DEAL_PARTS, ref="quote"),
     Kind("products", "product", "dealcli.model.product:Product", "product", "product", ref="product"),
     Kind("activities", "activity", "dealcli.model.activity:Activity", "activity", "activity",
-         (Link(("deal",), "deals", CASCADE),), ref="activity"),
+         (Link(("deal",), "deals", CASCADE),), ref="activity", shard=True),
     Kind("recurring", "recurring deal template", "dealcli.model.template:Template", "recurring", "recurring",
          tuple(Link(("deal",) + link.path, link.target) for link in _DEAL_PARTS)),
     Kind("generators", "generator", "dealcli.model.scenario:Scenario", "generator", "settings"),
@@ -91,6 +94,7 @@ RIGHTS: tuple[tuple[str, ...], ...] = (("users", "*"), ("users", "*", "roles"), 
 BY_FOLDER: dict[str, Kind] = {k.folder: k for k in KINDS}
 BY_REF: dict[str, Kind] = {k.ref: k for k in KINDS if k.ref}
 FOLDERS: tuple[str, ...] = tuple(k.folder for k in KINDS)
+SHARDED: frozenset[str] = frozenset(k.folder for k in KINDS if k.shard)
 SINGULAR: dict[str, str] = {k.folder: k.singular for k in KINDS}
 MODEL_OF_KIND: dict[str, str] = {k.folder: k.model for k in KINDS}
 # the settings file is checked against a schema too, though it is no record kind
@@ -139,10 +143,10 @@ def links_in(target: str) -> list[tuple[Kind, Link]]:
 def table() -> str:
     """The record-kind table of docs/format.md, made from this registry (tests/test_kinds.py
     fails when the page differs)."""
-    rows = ["| folder | one is a | model | schema | access kind | links (path → kind, on delete) |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| folder | one is a | model | schema | access kind | sharded | links (path → kind, on delete) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for k in KINDS:
         links = "; ".join(f"`{'.'.join(link.path)}` → {link.target} ({link.on_delete})" for link in k.links)
         rows.append(f"| `{k.folder}/` | {k.singular} | `{k.model}` | `schemas/{k.schema}.schema.json` | "
-                    f"{k.access} | {links or '—'} |")
+                    f"{k.access} | {'yes' if k.shard else '—'} | {links or '—'} |")
     return "\n".join(rows) + "\n"

@@ -526,14 +526,13 @@ def kind_of(path: str) -> str | None:
     """The record kind of a repository path (None: not a record file)."""
     from pathlib import PurePath
 
-    from dealcli.storage.layout import CONFIG_NAME, KINDS, SUFFIX
+    from dealcli.storage.layout import CONFIG_NAME, record_at_end
 
     p = PurePath(path)
     if p.name == CONFIG_NAME:
         return "config"
-    if p.suffix == SUFFIX and p.parent.name in KINDS:
-        return p.parent.name
-    return None
+    found = record_at_end(p.as_posix())  # flat or sharded (deals/ab/<id>.yaml)
+    return found[0] if found is not None else None
 
 
 def merge_texts(path: str, base: bytes, ours: bytes, theirs: bytes,

@@ -22,7 +22,7 @@ def records(repo: Path, kind: str = "deals") -> list[dict]:
     folder = repo / kind
     if not folder.exists():
         return []
-    return [yamlcodec.loads(p.read_bytes()) for p in sorted(folder.glob("*.yaml"))]
+    return [yamlcodec.loads(p.read_bytes()) for p in sorted(folder.glob("**/*.yaml"))]  # flat or sharded
 
 
 def by(repo: Path, field: str, kind: str = "deals") -> dict:

@@ -23,11 +23,13 @@ def _ids(ctx, folder: str, incomplete: str) -> list[str]:
     root = _root(ctx)
     if root is None:
         return []
-    try:
-        names = os.listdir(root / folder)
+    from dealcli.storage import layout
+
+    width = layout.shard_width(_yaml(root / layout.CONFIG_NAME)) if folder in layout.SHARDED else 0
+    try:  # flat or sharded (deals/ab/<id>.yaml)
+        return sorted({i for i, _sub, _entry in layout.scan(root / folder, folder, width, incomplete or "")})
     except OSError:
         return []
-    return sorted(n[:-5] for n in names if n.endswith(".yaml") and n.startswith(incomplete or ""))
 
 
 def _yaml(path: Path):

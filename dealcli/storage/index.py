@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover
     from hashlib import blake2b
 
 from dealcli.errors import CorruptData
-from dealcli.storage import atomic, yamlcodec
+from dealcli.storage import atomic, layout, yamlcodec
 from dealcli.storage.layout import INDEX_NAME, RECORD_MAX
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ def _stat_key(st: os.stat_result) -> bytes:
 def _settled(stamp: bytes, since_ns: int) -> int:
     """1 when the file was last changed long enough before `since_ns` (when we began to read
     it) that a later change cannot carry the same timestamps."""
-    _size, mtime, ctime, _ino = _STAMP.unpack(stamp)
+    _size, mtime, ctime, _ino = _STAMP.unpack_from(stamp)  # a sharded folder's has a digest after it
     return int(max(mtime, ctime) + SETTLE_NS <= since_ns)
 
 
@@ -342,9 +342,10 @@ def prepared(kind: str, data: dict[str, Any], raw: bytes | None) -> tuple[bytes,
     return _digest(raw or b""), encode(data, kind), keys_of(kind, data)
 
 
-def parse_file(folder: str, kind: str, name: str, rel: str) -> Parsed | None:
-    """parse_raw of one record file, or None when the file vanished."""
-    raw = _read(os.path.join(folder, name + SUFFIX))
+def parse_file(root: str, kind: str, name: str, rel: str) -> Parsed | None:
+    """parse_raw of one record file (at `rel` in the repository `root`), or None when the file
+    vanished."""
+    raw = _read(os.path.join(root, rel))
     if isinstance(raw, atomic.TooLarge):
         return _digest(raw.message.encode()), None, (bare_message(raw), None), []
     return None if raw is None else parse_raw(raw, kind, rel)
@@ -369,8 +370,12 @@ def disabled() -> bool:
 
 
 class Index:
-    def __init__(self, root: Path, cache_dir: Path, rel: Callable[[Path], str] | None = None):
+    def __init__(self, root: Path, cache_dir: Path, rel: Callable[[Path], str] | None = None, width: int = 0):
         self.root = Path(root)
+        self.width = width  # the shard width of the layout (storage/layout.py)
+        # kind -> {name: shard folder ("": the kind's folder)} of the files the last sweep found
+        # elsewhere than where the layout puts them (a migration not finished)
+        self._subs: dict[str, dict[str, str]] = {}
         self.path = Path(cache_dir) / INDEX_NAME
         self.rel = rel or (lambda p: str(p))
         self._db: sqlite3.Connection | None = None
@@ -474,27 +479,43 @@ class Index:
     def _folder(self, kind: str) -> Path:
         return self.root / kind
 
+    def _file(self, kind: str, name: str) -> Path:
+        """The file of a record: where the last sweep found it, else where the layout has it."""
+        swept = self._subs.get(kind)
+        sub = swept.get(name) if swept is not None else None
+        if sub is not None:
+            return self._folder(kind) / sub / (name + SUFFIX)
+        found = [self.root / rel for rel in layout.places(kind, name, self.width)]
+        if len(found) == 1 or swept is not None:
+            return found[0]
+        return next((p for p in found if p.exists()), found[0])
+
     def _sweep(self, kind: str) -> tuple[dict[str, bytes], bytes | None]:
-        """Stat every record file of a kind: {name: stat key}, and the folder's own stat."""
+        """Stat every record file of a kind (layout.scan): {name: stat key}, and the folder's own
+        stat (dir_stat, taken first)."""
         folder = self._folder(kind)
+        dir_stat = self.dir_stat(kind)
         try:
-            dir_stat = _stat_key(os.stat(folder))
-            it = os.scandir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return {}, None
-        found: dict[str, bytes] = {}
-        pack = _STAMP.pack
-        with it:
-            for entry in it:
-                name = entry.name
-                if name[-5:] != SUFFIX or name[:1] == ".":
-                    continue
+            it = layout.scan(folder, kind, self.width)
+            sharded = bool(self.width) and kind in layout.SHARDED
+            found: dict[str, bytes] = {}
+            subs: dict[str, str] = {}
+            pack = _STAMP.pack
+            for name, sub, entry in it:
                 try:
                     st = entry.stat()
                 except FileNotFoundError:
                     continue
-                if S_ISREG(st.st_mode):
-                    found[name[:-5]] = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                placed = sub == (layout.shard_of(name, self.width) if sharded else "")
+                if S_ISREG(st.st_mode) and (name not in found or placed):
+                    found[name] = pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                    if placed:
+                        subs.pop(name, None)
+                    else:
+                        subs[name] = sub
+        except (FileNotFoundError, NotADirectoryError):
+            return {}, None
+        self._subs[kind] = subs
         return found, dir_stat
 
     def _store(self, db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> None:
@@ -629,7 +650,7 @@ class Index:
             return None
 
     def _error(self, kind: str, name: str, message: str, line: int | None, errors: list[CorruptData] | None) -> None:
-        exc = CorruptData(self.rel(self._folder(kind) / (name + SUFFIX)), message, line)
+        exc = CorruptData(self.rel(self._file(kind, name)), message, line)
         if errors is None:
             raise exc
         errors.append(exc)
@@ -668,7 +689,7 @@ class Index:
                 if settled != 1 or stamp != st:
                     # unsettled (or changed since we planned): reuse the row only if the bytes
                     # are still the ones it was made from
-                    path = self._folder(kind) / (name + SUFFIX)
+                    path = self._file(kind, name)
                     raw = _read(path)
                     if raw is None:
                         continue
@@ -706,8 +727,8 @@ class Index:
         yield (name, data) in name order."""
         if not names:
             return
-        folder = str(self._folder(kind))
-        items = [(n, self.rel(self._folder(kind) / (n + SUFFIX))) for n in names]
+        folder = str(self.root)
+        items = [(n, self.rel(self._file(kind, n))) for n in names]
         pending: list[tuple[Any, ...]] = []
         for name, got in _parse_stream(folder, kind, items):
             if got is None:
@@ -751,12 +772,14 @@ class Index:
         rows: dict[str, list[tuple[Any, ...]]] = {}
         gone: dict[str, list[str]] = {}
         try:
-            dirs_after = {kind: _stat_key(os.stat(self._folder(kind))) for kind in {w[0] for w in writes}}
+            dirs_after = {kind: self.dir_stat(kind) for kind in {w[0] for w in writes}}
+            if None in dirs_after.values():
+                return
             for kind, name, row in writes:
                 if row is None:
                     gone.setdefault(kind, []).append(name)
                 else:
-                    st = _stat_key(os.stat(self._folder(kind) / (name + SUFFIX)))
+                    st = _stat_key(os.stat(self._file(kind, name)))
                     rows.setdefault(kind, []).append((name, st, 0, row[0], row[1], None, row[2]))
         except OSError:
             return
@@ -771,11 +794,36 @@ class Index:
                 if row is not None and row[0] is not None and before is not None and row[0] == before:
                     db.execute("UPDATE meta SET value = ? WHERE key = ?", (dir_after, f"dir:{kind}"))
 
+    def moved(self, kind: str, renames: list[tuple[str, bytes, bytes]]) -> None:
+        """Files dealcli renamed, content unchanged (`dealcli layout`): (name, stat before, stat
+        after). A row made from the file as it was takes the new stat, unsettled, so the next scan
+        checks the file's digest instead of parsing it."""
+        self._subs.pop(kind, None)
+        self._try_write(lambda db: db.executemany(
+            "UPDATE entries SET stamp = ?, settled = 0 WHERE kind = ? AND name = ? AND stamp = ?",
+            [(after, kind, name, before) for name, before, after in renames]))
+
     def dir_stat(self, kind: str) -> bytes | None:
+        """The folder's stat; in a sharded layout with the stats of its shard folders (a file
+        added to one changes that folder, not the kind's), so one value says the names changed."""
         try:
-            return _stat_key(os.stat(self._folder(kind)))
+            top = os.stat(self._folder(kind))
         except OSError:
             return None
+        if not self.width or kind not in layout.SHARDED:
+            return _stat_key(top)
+        # a stat key whose times are the latest of every folder (so _settled judges them all),
+        # then a digest of each shard folder's own
+        h = blake2b(_stat_key(top), digest_size=20)
+        mtime, ctime = top.st_mtime_ns, top.st_ctime_ns
+        for sub in layout.shard_folders(self._folder(kind)):
+            try:
+                st = os.stat(sub.path)
+            except OSError:
+                continue
+            h.update(sub.name.encode() + b"/" + _stat_key(st))
+            mtime, ctime = max(mtime, st.st_mtime_ns), max(ctime, st.st_ctime_ns)
+        return _STAMP.pack(top.st_size, mtime, ctime, top.st_ino) + h.digest()
 
     # -- lookups ----------------------------------------------------------------------------------------
     def refresh(self, kind: str) -> None:
@@ -857,14 +905,15 @@ class Index:
         assert db is not None  # _lookup runs only with the cache open
         row = db.execute("SELECT stamp, settled FROM entries WHERE kind = ? AND name = ?",
                          (kind, name)).fetchone()
+        path = self._file(kind, name)
         try:
-            st = _stat_key(os.stat(self._folder(kind) / (name + SUFFIX)))
+            st = _stat_key(os.stat(path))
         except OSError:
             return False
         if row is not None and row[0] == st and row[1] == 1:
             return True
         since = time.time_ns()
-        got = parse_file(str(self._folder(kind)), kind, name, name)
+        got = parse_file(str(self.root), kind, name, self.rel(path))
         if got is None:
             return False
         digest, blob, err, keys = got

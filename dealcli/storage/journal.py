@@ -60,8 +60,10 @@ from dealcli.storage.layout import (
     GATE_FOLDERS,
     KINDS,
     REPOSITORY_ID,
-    SUFFIX,
+    SHARDED,
     is_id,
+    record_of,
+    shard_folders,
 )
 from dealcli import i18n
 
@@ -449,8 +451,9 @@ def _trusted_file(rel: object) -> bool:
         return False
     if len(parts) == 1:
         return parts[0] in GATE_FILES
-    if parts[0] in KINDS:
-        return len(parts) == 2 and parts[1].endswith(SUFFIX) and is_id(parts[1][: -len(SUFFIX)])
+    if parts[0] in KINDS:  # at a place of a layout, flat or sharded (layout.record_of)
+        found = record_of("/".join(parts))
+        return found is not None and is_id(found[1])
     return parts[0] in GATE_FOLDERS and len(parts) == 3 and not parts[-1].startswith(".")
 
 
@@ -678,6 +681,8 @@ def sweep_temp_files(root: Path, folders: Iterable[str]) -> int:
     """Remove hidden temporary files of writes that no journal covers (left by versions before
     the journal, or by a kill during the journal's own write). Call under the lock."""
     removed = 0
+    folders = [sub for name in folders for sub in (name, *(  # and the shard folders (storage/layout.py)
+        f"{name}/{e.name}" for e in (shard_folders(root / name) if name in SHARDED else ())))]
     for name in folders:
         folder = root / name
         for n in _names(folder):

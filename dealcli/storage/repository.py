@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from dealcli.errors import Ambiguous, Conflict, CorruptData, FieldError, NotFound, UsageError
-from dealcli.storage import atomic, journal, yamlcodec
+from dealcli.storage import atomic, journal, layout, yamlcodec
 from dealcli.storage.layout import (  # noqa: F401
-    CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, RECORD_MAX, SINGULAR, SUFFIX, is_id, path_like)
+    CACHE_DIR, CONFIG_NAME, INDEX_NAME, KINDS, RECORD_MAX, SHARDED, SINGULAR, SUFFIX, is_id, path_like)
 from dealcli.i18n import _
 
 if TYPE_CHECKING:
@@ -131,12 +131,30 @@ class Repository:
 
     def path(self, kind: str, record_id: str) -> Path:
         """THE place where an id becomes a file path: anything but an id (a path, `..`) is
-        refused here (exit 2), so no reference can reach a file outside its folder."""
+        refused here (exit 2), so no reference can reach a file outside its folder. In a sharded
+        layout, where the file is (layout.places: a migration may not have moved it yet), else
+        where the layout puts a new one."""
         if not is_id(record_id):
             what = _(SINGULAR.get(kind, kind))  # the kind in the language in use (i18n.RECORDS)
             raise UsageError(_("{what} {record_id!r}: not a valid id (a reference is a name or an id, "
                              "never a path)").format(what=what, record_id=record_id))
-        return self.root / kind / f"{record_id}{SUFFIX}"
+        width = self.shard_width if kind in SHARDED else 0
+        if not width:
+            return self.root / kind / f"{record_id}{SUFFIX}"
+        found = [self.root / rel for rel in layout.places(kind, record_id, width)]
+        for path in found:
+            if (self._tx is not None and self._tx.staged(path) is not None) or os.path.lexists(path):
+                return path
+        return found[0]
+
+    @property
+    def shard_width(self) -> int:
+        """The shard width of the layout (`layout: {shard: N}` in dealcli.yaml, 0: flat); an
+        unreadable settings file reads as flat (the command that needs the settings says why)."""
+        try:
+            return layout.shard_width(self.config)
+        except (CorruptData, NotFound):
+            return 0
 
     def rel(self, path: Path) -> str:
         try:
@@ -172,12 +190,21 @@ class Repository:
         self._config = self._stage("config", "dealcli", data, self.config_doc.raw)
 
     # -- ids ---------------------------------------------------------------------------------
-    def ids(self, kind: str) -> list[str]:
+    def ids(self, kind: str, prefix: str = "") -> list[str]:
+        """The ids of a kind's record files (those starting with `prefix`), sorted (layout.scan)."""
+        width = self.shard_width if kind in SHARDED else 0
+        if width:
+            try:
+                return sorted({record_id for record_id, _sub, _entry in layout.scan(self.folder(kind), kind, width,
+                                                                                   prefix)})
+            except (FileNotFoundError, NotADirectoryError):
+                return []
         try:
             names = os.listdir(self.folder(kind))
         except FileNotFoundError:
             return []
-        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith("."))
+        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith(".")
+                      and n.startswith(prefix))
 
     def exists(self, kind: str, record_id: str) -> bool:
         if not is_id(record_id):
@@ -201,7 +228,7 @@ class Repository:
             return ref
         matches = self._cached_prefix(kind, ref)
         if matches is None:
-            matches = [i for i in self.ids(kind) if i.startswith(ref)]
+            matches = self.ids(kind, ref)
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -446,7 +473,7 @@ class Repository:
 
             if index.disabled():
                 return None
-            self._index = index.Index(self.root, self.cache_dir, self.rel)
+            self._index = index.Index(self.root, self.cache_dir, self.rel, self.shard_width)
         return self._index
 
     def records(self, kind: str, errors: list[CorruptData] | None = None, guarded: bool = True,
@@ -501,6 +528,8 @@ class Repository:
     def _cached_prefix(self, kind: str, prefix: str) -> list[str] | None:
         if not (self.cache_dir / INDEX_NAME).exists() or self.index is None:
             return None
+        if kind in SHARDED and 0 < self.shard_width <= len(prefix):
+            return None  # the prefix names its shard: listing that folder is cheaper than the cache's check
         return self.index.names_with_prefix(kind, prefix)
 
     def _folder_stat_if_indexed(self, kind: str) -> bytes | None:

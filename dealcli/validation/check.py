@@ -109,6 +109,7 @@ def run(s: Session) -> list[Violation]:
     from dealcli import gitops
 
     problems += _unmerged_problems(gitops.unmerged(repo.root))
+    problems += layout_problems(repo)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
@@ -140,15 +141,15 @@ class _Exists:
 def records_of(paths) -> set[tuple[str, str]] | None:
     """(folder, id) of the record files among repository-relative `paths`; None when one of them
     is a file whose change needs the whole repository checked (settings, pipelines, generators)."""
-    from dealcli.storage.layout import SUFFIX
+    from dealcli.storage.layout import record_of
 
     found = set()
     for rel in paths:
         if rel.startswith(WHOLE) or rel == "dealcli.yaml":
             return None
-        folder, sep, name = rel.partition("/")
-        if sep and folder in KINDS and "/" not in name and name.endswith(SUFFIX) and not name.startswith("."):
-            found.add((folder, name[: -len(SUFFIX)]))
+        record = record_of(rel)  # flat or sharded (deals/ab/<id>.yaml)
+        if record is not None:
+            found.add(record)
     return found
 
 
@@ -242,9 +243,51 @@ def run_since(s: Session, paths, exists=None, linked=None,
 
         unmerged = gitops.unmerged(repo.root)
     problems += _unmerged_problems(unmerged or [])
+    problems += layout_problems(repo, paths)
     problems = drop_shadowed(problems)
     problems.sort(key=lambda v: (v.path or "", v.line or 0))
     return problems
+
+
+def layout_problems(repo, paths=None) -> list[Violation]:
+    """Record files of a sharded kind that are not where the layout puts them (storage/layout.py,
+    `layout: {shard: N}`): left by a `dealcli layout` run that was stopped, moved by hand, or in a
+    shard folder no id of their name belongs to. All of them, or those among `paths`
+    (repository-relative: `check --since`)."""
+    from dealcli.i18n import N_
+    from dealcli.storage import layout
+
+    width = repo.shard_width
+    found: list[str] = []
+    for kind in sorted(layout.SHARDED):
+        if paths is None:
+            strays: list[str] = []
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                found += [f"{kind}/{sub}/{i}{layout.SUFFIX}" if sub else f"{kind}/{i}{layout.SUFFIX}"
+                          for i, sub, _entry in layout.scan(repo.folder(kind), kind, width, strays=strays)]
+            found += [f"{kind}/{rel}" for rel in strays]
+        else:
+            found += [rel for rel in paths if rel.startswith(f"{kind}/") and rel.endswith(layout.SUFFIX)
+                      and not rel.rpartition("/")[2].startswith(".") and os.path.lexists(repo.root / rel)]
+    out = []
+    command = "dealcli layout shard" if width else "dealcli layout flat"  # the width in dealcli.yaml
+    for rel in found:
+        record = layout.record_of(rel)
+        want = layout.place(*record, width) if record is not None else None
+        if rel == want:
+            continue
+        if want is None:
+            v = Violation.of("layout", (), N_("a record file in a folder no id of its name belongs in: move it "
+                                              "to its kind's folder, then run `{command}`"), command=command)
+        elif os.path.lexists(repo.root / want):
+            v = Violation.of("layout", (), N_("not where the layout puts it ({want}), and that file exists too: "
+                                              "keep one of the two"), want=want)
+        else:
+            v = Violation.of("layout", (), N_("not where the layout puts it ({want}): `{command}` moves it"),
+                             want=want, command=command)
+        v.path = rel
+        out.append(v)
+    return out
 
 
 def _unmerged_problems(paths) -> list[Violation]:
