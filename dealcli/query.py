@@ -787,19 +787,25 @@ def sort_key(name: str, get, tz):
     return lambda r: conv(get(r))
 
 
-def run(s, query: Query, errors: list | None = None) -> list[dict]:
+def run(s, query: Query, errors: list | None = None, answered: dict | None = None) -> list[dict]:
     """Scan every deal record once; return the matching ones, sorted and limited. Corrupt files
-    are skipped, each named in one notice on stderr."""
+    are skipped, each named in one notice on stderr. `answered` (a dict): the index cache may
+    leave out the deals an aggregation can answer in SQL, naming them in it (index.Unanswered);
+    the caller must then count those through index.groups."""
     errs: list = [] if errors is None else errors
     query.ctx.load()
     keep = query.keep  # the output needs only these keys: the rest of each match is let go at once
+    where = query.ctx.pushed
+    extra: dict = {}
+    if answered is not None:
+        from dealcli.storage import index
+
+        where, extra = [*where, index.Unanswered()], {"answered": answered}
     rows = [r if keep is None else {k: v for k, v in r.items() if k in keep}
-            for r in s.deal_records(errs, where=query.ctx.pushed or None, keys=query.reads)
+            for r in s.deal_records(errs, where=where or None, keys=query.reads, **extra)
             if isinstance(r, dict) and query.match(r)]
     if errors is None:
-        for exc in errs:
-            s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
-                exc_message=exc.message))
+        skipped_notices(s, errs)
     rows.sort(key=lambda r: str(r.get("id")))
     tz = s.now.tzinfo
     for name, desc, get in reversed(query.sort):
@@ -813,11 +819,19 @@ def run(s, query: Query, errors: list | None = None) -> list[dict]:
     return rows
 
 
+def skipped_notices(s, errors: list) -> None:
+    """One notice per corrupt deal file, by file name (the index cache may meet them out of order)."""
+    for exc in sorted(errors, key=lambda e: str(e.path)):
+        s.notice(i18n._("skipped a corrupt deal file: {exc_message} (run `dealcli check`)").format(
+            exc_message=exc.message))
+
+
 def select(s, exprs: list[str] | None = None, presets: list[str] | None = None, sort: str | None = None,
-           limit: int | None = None, fields: list[str] | None = None) -> tuple[list[dict], Query]:
+           limit: int | None = None, fields: list[str] | None = None,
+           answered: dict | None = None) -> tuple[list[dict], Query]:
     query = compile_query(s, expand(s, presets, exprs), sort, limit, fields)
     check_fields(s, query, fields)
-    return run(s, query), query
+    return run(s, query, answered=answered), query
 
 
 def check_fields(s, query: Query, columns: list[str] | None = None) -> None:

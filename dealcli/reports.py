@@ -91,33 +91,101 @@ def build(s, sections: list[str] | None = None, exprs=None, presets=None, pipeli
     selection = list(exprs or []) + ([f"pipeline={pipeline}"] if pipeline else [])
     if pipeline:
         s.pipeline(pipeline)  # an unknown pipeline is an error (exit 3), not an empty report
-    records, _ = query.select(s, selection, presets)
     pipelines = s.all_pipelines([])
+    records, bins = _deals(s, wanted, selection, presets, pipeline, pipelines)
     tz = s.now.tzinfo
     past = getattr(s, "as_of", None)
+    counted = {r.get("pipeline") for r, _, _ in bins["deals"]}
     out: dict = {
         "as_of": timeutil.iso(past) if past else None,
         "now": timeutil.iso(s.now),
         "selection": query.expand(s, presets, selection),
-        "deals": len(records),
+        "deals": len(records) + sum(n for _, n, _ in bins["deals"]),
         "pipelines": [{"id": p.id, "name": p.name} for p in pipelines.values()
-                      if any(r.get("pipeline") == p.id for r in records)],
+                      if p.id in counted or any(r.get("pipeline") == p.id for r in records)],
     }
     stays = _Stays(tz)  # funnel and stage_time read every deal's stays: worked out once
     makers = {
         "funnel": lambda: funnel(records, pipelines, tz, stays),
-        "win_rate": lambda: win_rate(records, pipelines),
-        "lost_reasons": lambda: lost_reasons(records),
+        "win_rate": lambda: win_rate(records, pipelines, bins["win_rate"]),
+        "lost_reasons": lambda: lost_reasons(records, bins["lost_reasons"]),
         "stage_time": lambda: stage_time(records, pipelines, tz, stays),
         "time_to_close": lambda: time_to_close(records, pipelines, tz),
         "won_revenue": lambda: won_revenue(s, records, tz),
-        "forecast": lambda: forecast(s, records, pipelines),
-        "repeat_sales": lambda: repeat_sales(s, records),
+        "forecast": lambda: forecast(s, records, pipelines, bins["forecast"]),
+        "repeat_sales": lambda: repeat_sales(s, records, bins["repeat_sales"]),
         "activities": lambda: activity_counts(s, records, bool(selection or presets)),
     }
     for name in wanted:
         out[name] = makers[name]()
     return out
+
+
+# -- deals counted in SQL ------------------------------------------------------------------------
+# Sections that are plain group-bys of fields the index cache holds exactly (index.EXACT_NAMES):
+# when a report asks for nothing else, of today, over every deal or one pipeline, without access
+# rights, the settled deals are counted by GROUP BY queries over the cache and only the other
+# deals (changed, unsettled, or with a value that is not plain) are read and added up in Python.
+# A query's rows become "bins": (a record of the grouped fields, how many deals, their amount),
+# which the sections add up exactly as they add up records (a record is a bin of one).
+SQL_SECTIONS = frozenset({"win_rate", "lost_reasons", "forecast", "repeat_sales", "activities"})
+_BIN_QUERIES = {
+    "deals": ("SELECT x_pipeline, count(*) FROM rows GROUP BY 1", ("pipeline",)),
+    "win_rate": ("SELECT x_pipeline, x_status, count(*) FROM rows GROUP BY 1, 2", ("pipeline", "status")),
+    "lost_reasons": ("SELECT x_status, x_lost_reason, count(*) FROM rows GROUP BY 1, 2", ("status", "lost_reason")),
+    # weighted amounts are rounded deal by deal: deals of the same amount and probability alike
+    "forecast": ("SELECT x_status, x_pipeline, x_stage, substr(c_close_date, 1, 7) || '-01', x_currency, x_amount, "
+                 "x_prob, count(*) FROM rows WHERE coalesce(x_status, '') IN ('', 'open') GROUP BY 1, 2, 3, 4, 5, 6, 7",
+                 ("status", "pipeline", "stage", "close_date", "currency", "amount", "probability")),
+    "repeat_sales": ("SELECT x_repeat = 1, x_currency, x_status, x_scale, count(*), sum(x_units) FROM rows "
+                     "GROUP BY 1, 2, 3, 4", ("repeat", "currency", "status")),
+}
+
+
+def _deals(s, wanted: list[str], selection: list[str], presets, pipeline: str | None, pipelines: dict):
+    """(records read in Python, bins counted in SQL per _BIN_QUERIES name)."""
+    from dealcli.storage import index
+
+    none: dict = {name: [] for name in _BIN_QUERIES}
+    idx = s.repo.index if getattr(s, "as_of", None) is None and s.repo.guard is None else None
+    if (idx is None or not set(wanted) <= SQL_SECTIONS or query.expand(s, presets, selection) != selection
+            or (selection and ("activities" in wanted or selection != [f"pipeline={pipeline}"]))
+            or not all(index.small(query.as_number(st.probability), index.PROBABILITY_LIMIT)
+                       for p in pipelines.values() for st in p.stages)):
+        return query.select(s, selection, presets)[0], none
+    answered: dict = {}
+    errors: list = []  # named once, by whichever scan gives the answer
+    records = query.run(s, query.compile_query(s, selection), errors, answered=answered)
+    where, params = ("c_pipeline = ?", [pipeline.casefold()]) if pipeline else ("1", [])
+    got = idx.groups("deals", answered, where, params, [q for q, _ in _BIN_QUERIES.values()]) if answered else None
+    if (answered and got is None) or not all(
+            index.small(query.as_number(r.get("amount")), index.AMOUNT_LIMIT)
+            and index.small(query.as_number(r.get("probability")), index.PROBABILITY_LIMIT) for r in records):
+        return query.select(s, selection, presets)[0], none  # read every deal, as without the cache
+    query.skipped_notices(s, errors)
+    bins = dict(none)
+    for (name, (_, fields)), rows in zip(_BIN_QUERIES.items(), got, strict=True) if got else ():
+        bins[name] = [_bin(name, fields, row) for row in rows]
+    return records, bins
+
+
+def _bin(name: str, fields: tuple[str, ...], row: tuple) -> tuple[dict, int, Decimal]:
+    if name == "repeat_sales":
+        *values, scale, n, units = row
+        amount = Decimal(units).scaleb(-scale) if units is not None else Decimal(0)
+        values[0] = bool(values[0])
+        return dict(zip(fields, values, strict=True)), n, amount
+    *values, n = row
+    r = dict(zip(fields, values, strict=True))
+    for key in ("amount", "probability"):
+        if r.get(key) is not None:
+            r[key] = Decimal(r[key])
+    return r, n, n * _amount(r)
+
+
+def _items(records: list[dict], bins) -> list[tuple[dict, int, Decimal]]:
+    """(record, deals, amount) of every record (one deal each) and every bin."""
+    return [(r, 1, _amount(r)) for r in records] + list(bins)
 
 
 class _Stays:
@@ -186,15 +254,15 @@ def funnel(records: list[dict], pipelines: dict, tz, stays=None) -> list[dict]:
 
 
 # -- win rate and lost reasons ------------------------------------------------------------------------
-def win_rate(records: list[dict], pipelines: dict) -> list[dict]:
+def win_rate(records: list[dict], pipelines: dict, bins=()) -> list[dict]:
     counts: dict[str, dict] = {}
-    for r in records:
+    for r, n, _ in _items(records, bins):
         pid = str(r.get("pipeline"))
         row = counts.setdefault(pid, {"open": 0, "won": 0, "lost": 0})
-        row[_status(r) if _status(r) in row else "open"] += 1
+        row[_status(r) if _status(r) in row else "open"] += n
     out = []
     total = {"open": 0, "won": 0, "lost": 0}
-    for pid in [p for p in pipelines if p in counts] + [p for p in counts if p not in pipelines]:
+    for pid in [p for p in pipelines if p in counts] + sorted(p for p in counts if p not in pipelines):
         c = counts[pid]
         for k in total:
             total[k] += c[k]
@@ -207,16 +275,17 @@ def win_rate(records: list[dict], pipelines: dict) -> list[dict]:
     return out
 
 
-def lost_reasons(records: list[dict]) -> list[dict]:
+def lost_reasons(records: list[dict], bins=()) -> list[dict]:
     counts: dict = {}
     lost = 0
-    for r in records:
+    for r, n, _ in _items(records, bins):
         if _status(r) != "lost":
             continue
-        lost += 1
+        lost += n
         reason = str(r.get("lost_reason") or "").strip() or None
-        counts[reason] = counts.get(reason, 0) + 1
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, str(kv[0] or "").casefold()))
+        counts[reason] = counts.get(reason, 0) + n
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, str(kv[0] or "").casefold(),
+                                                     str(kv[0] or "")))
     return [{"reason": reason, "deals": n, "share": pct(n, lost)} for reason, n in ordered]
 
 
@@ -314,17 +383,17 @@ def won_revenue(s, records: list[dict], tz) -> dict:
     return {f"by_{g}": _money_rows(tables[g], g, "key" if g == "month" else "amount") for g in REVENUE_GROUPS}
 
 
-def repeat_sales(s, records: list[dict]) -> list[dict]:
+def repeat_sales(s, records: list[dict], bins=()) -> list[dict]:
     """First vs repeat sales, one row per kind and currency: open, won, lost, won amount, its
     share of the currency's won amount, win rate (won / closed)."""
     table: dict = {}
-    for r in records:
+    for r, n, amount in _items(records, bins):
         kind = "repeat" if r.get("repeat") is True else "first"
         row = table.setdefault((kind, _currency(s, r)), {"open": 0, "won": 0, "lost": 0, "won_amount": Decimal(0)})
         status = _status(r) if _status(r) in ("won", "lost") else "open"
-        row[status] += 1
+        row[status] += n
         if status == "won":
-            row["won_amount"] += _amount(r)
+            row["won_amount"] += amount
     won_by_currency: dict[str, Decimal] = {}
     for (_, cur), row in table.items():
         won_by_currency[cur] = won_by_currency.get(cur, Decimal(0)) + row["won_amount"]
@@ -336,12 +405,12 @@ def repeat_sales(s, records: list[dict]) -> list[dict]:
     return out
 
 
-def forecast(s, records: list[dict], pipelines: dict) -> list[dict]:
+def forecast(s, records: list[dict], pipelines: dict, bins=()) -> list[dict]:
     from dealcli.views.board import weighted_amount
 
     this_month = s.now.strftime("%Y-%m")
     table: dict = {}
-    for r in records:
+    for r, n, amount in _items(records, bins):
         if _status(r) != "open":
             continue
         p = pipelines.get(str(r.get("pipeline")))
@@ -349,9 +418,9 @@ def forecast(s, records: list[dict], pipelines: dict) -> list[dict]:
         close = query.as_date(r.get("close_date"))
         month = close.strftime("%Y-%m") if close else None
         row = table.setdefault((month, _currency(s, r)), {"deals": 0, "amount": Decimal(0), "weighted": Decimal(0)})
-        row["deals"] += 1
-        row["amount"] += _amount(r)
-        row["weighted"] += weighted_amount(r, st.probability if st else None)
+        row["deals"] += n
+        row["amount"] += amount
+        row["weighted"] += n * weighted_amount(r, st.probability if st else None)
     out = [{"month": m, "currency": cur, **v, "overdue": m is not None and m < this_month}
            for (m, cur), v in table.items()]
     out.sort(key=lambda x: (x["month"] is None, x["month"] or "", x["currency"]))

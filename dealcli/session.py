@@ -236,7 +236,8 @@ class Session:
             return self.repo.create("deals", deal.id, deal)
         return self.repo.update(doc, deal)
 
-    def deal_records(self, errors: list | None = None, everyone: bool = False, where=None, keys=None):
+    def deal_records(self, errors: list | None = None, everyone: bool = False, where=None, keys=None,
+                     answered=None):
         """Every deal as the plain mapping stored in its file (what filters, views and exports
         read). THE read path for whole-repository scans: the index cache plugs in here.
         Corrupt files go to `errors` (CorruptData) and are skipped. Served by the index cache
@@ -245,8 +246,10 @@ class Session:
         that must see every deal, never shown to the user). `where` (a list of index.Cond, from
         query.py) is a hint: deals that cannot meet it may be left out, so the caller must still
         test every deal it gets. `keys` (a set of top-level keys): the caller reads only these,
-        so a deal may come without its other keys (the index decodes only a deal's head)."""
-        for _, data in self.repo.records("deals", errors, guarded=not everyone, where=where, keys=keys):
+        so a deal may come without its other keys (the index decodes only a deal's head).
+        `answered`: see Index.records (the deals left out for an aggregation in SQL)."""
+        for _, data in self.repo.records("deals", errors, guarded=not everyone, where=where, keys=keys,
+                                         answered=answered):
             yield data
 
     def iter_deals(self, errors: list | None = None):

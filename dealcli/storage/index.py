@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     # parse_raw's (digest, blob or None, error (message, line) or None, lookup keys)
     Parsed = tuple[bytes, bytes | None, tuple[str, int | None] | None, list[tuple[str, str]]]
 
-VERSION = 6  # bump when the row format or the key extraction changes: old caches are rebuilt
+VERSION = 7  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
 PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
@@ -80,14 +80,23 @@ DEAL_COLUMNS = {
     "amount": "num", "probability": "num", "close_date": "date", "begin": "date",
 }
 COLUMN_NAMES = tuple(f"c_{f}" for f in DEAL_COLUMNS)
-COLUMN_KEYS = frozenset(DEAL_COLUMNS)
+
+# Exact columns of deals, for aggregations answered in SQL (reports.py): the stored text of
+# EXACT_TEXT fields, `repeat` as 0/1, the amount as exact Decimal text and as integer units with
+# a scale (amount = units x 10^-scale), the probability as exact Decimal text. x_ok is 1 only when
+# every one of them is plain (a text field a string or missing, amount and probability a whole
+# number or Decimal, or missing, of the size `small` allows): only such rows are aggregated in
+# SQL; any other deal is read and added up in Python, as before.
+EXACT_TEXT = ("pipeline", "stage", "status", "currency", "lost_reason")
+EXACT_NAMES = ("x_ok", *(f"x_{f}" for f in EXACT_TEXT), "x_repeat", "x_amount", "x_units", "x_scale", "x_prob")
+COLUMN_KEYS = frozenset(DEAL_COLUMNS) | {*EXACT_TEXT, "repeat", "amount", "probability"}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
     kind TEXT NOT NULL, name TEXT NOT NULL,
     stamp BLOB NOT NULL, settled INTEGER NOT NULL, digest BLOB,
-    error TEXT, line INTEGER, {", ".join(COLUMN_NAMES)},
+    error TEXT, line INTEGER, {", ".join(COLUMN_NAMES)}, {", ".join(EXACT_NAMES)},
     PRIMARY KEY (kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (
     kind TEXT NOT NULL, name TEXT NOT NULL, blob BLOB,
@@ -248,6 +257,56 @@ def columns_of(kind: str, data: object) -> tuple[str | float | None, ...]:
     return tuple(_column(typ, get(name)) for name, typ in DEAL_COLUMNS.items())
 
 
+def small(n: object, limit: int) -> bool:
+    """Is `n` (what query.as_number makes of a value: None, an int or a finite Decimal) None or
+    below `limit` in size with at most 6 decimal places? Sums of a million such values, and
+    amounts x probabilities of them, stay within Decimal's 28 digits, so no addition rounds and
+    the order in which they are added cannot change a total."""
+    if n is None:
+        return True
+    if type(n) is int:
+        return -limit < n < limit
+    if type(n) is not Decimal or not n.is_finite():
+        return False
+    exp = n.as_tuple().exponent
+    return isinstance(exp, int) and exp >= -6 and -limit < n < limit
+
+
+AMOUNT_LIMIT = 10**12
+PROBABILITY_LIMIT = 10**4
+
+
+def exact_of(kind: str, data: object) -> tuple[object, ...]:
+    """The exact column values of a record (x_ok 0 and the rest NULL when not plain)."""
+    none = (0,) + (None,) * (len(EXACT_NAMES) - 1)
+    if kind != "deals" or not isinstance(data, dict):
+        return none
+    get = data.get
+    texts = tuple(get(f) for f in EXACT_TEXT)
+    if any(v is not None and type(v) is not str for v in texts):
+        return none
+    amount, prob = get("amount"), get("probability")
+    if not all(v is None or (type(v) in (int, Decimal) and small(v, limit))
+               for v, limit in ((amount, AMOUNT_LIMIT), (prob, PROBABILITY_LIMIT))):
+        return none
+    units = scale = None
+    if amount is not None:
+        exp = amount.as_tuple().exponent if type(amount) is Decimal else 0
+        scale = -exp if isinstance(exp, int) and exp < 0 else 0
+        units = int(amount.scaleb(scale)) if type(amount) is Decimal else amount
+    return (1, *texts, int(get("repeat") is True), None if amount is None else str(amount), units, scale,
+            None if prob is None else str(prob))
+
+
+class Unanswered:
+    """A pushed condition that lets through only the rows aggregations cannot answer in SQL
+    (x_ok not 1). Only meaningful with a scan's `answered` mapping, which receives the names
+    (and stamps) of the settled rows it left out (see Index.records and Index.groups)."""
+
+    def sql(self) -> tuple[str, list[object]]:
+        return "(x_ok IS NOT 1)", []
+
+
 class Cond:
     """A condition on one typed column, pushed down into SQL: the row may match when the column
     is NULL or any of `alternatives` holds; an alternative is a list of (op, value) ANDed, op one
@@ -277,7 +336,7 @@ class Cond:
         return f"({col} IS NULL OR {' OR '.join(alts or ['0'])})", params
 
 
-def where_sql(conds: Iterable[Cond]) -> tuple[str, list[object]]:
+def where_sql(conds: Iterable[Cond | Unanswered]) -> tuple[str, list[object]]:
     parts: list[str] = []
     params: list[object] = []
     for c in conds:
@@ -520,12 +579,16 @@ class Index:
 
     def _store(self, db: sqlite3.Connection, kind: str, rows: list[tuple[Any, ...]]) -> None:
         """rows: (name, stat, settled, digest, blob, error, keys); under a write transaction."""
-        marks = ",".join("?" * len(COLUMN_NAMES))
+        marks = ",".join("?" * (len(COLUMN_NAMES) + len(EXACT_NAMES)))
+
+        def columns(blob: bytes | None) -> tuple[object, ...]:
+            data = decode(blob, COLUMN_KEYS) if blob is not None and kind == "deals" else None
+            return columns_of(kind, data) + exact_of(kind, data)
+
         db.executemany(
             f"INSERT OR REPLACE INTO entries (kind, name, stamp, settled, digest, error, line, "
-            f"{', '.join(COLUMN_NAMES)}) VALUES (?,?,?,?,?,?,?,{marks})",
-            [(kind, n, st, settled, digest, err[0] if err else None, err[1] if err else None,
-              *columns_of(kind, decode(blob, COLUMN_KEYS) if blob is not None and kind == "deals" else None))
+            f"{', '.join(COLUMN_NAMES)}, {', '.join(EXACT_NAMES)}) VALUES (?,?,?,?,?,?,?,{marks})",
+            [(kind, n, st, settled, digest, err[0] if err else None, err[1] if err else None, *columns(blob))
              for n, st, settled, digest, blob, err, _ in rows])
         db.executemany("INSERT OR REPLACE INTO blobs (kind, name, blob) VALUES (?,?,?)",
                        [(kind, r[0], r[4]) for r in rows])
@@ -547,8 +610,9 @@ class Index:
 
     # -- the scan -----------------------------------------------------------------------------------
     def records(self, kind: str, errors: list[CorruptData] | None = None, decode_rows: bool = True,
-                where: list[Cond] | None = None,
-                keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
+                where: list[Cond | Unanswered] | None = None,
+                keys: AbstractSet[str] | None = None,
+                answered: dict[str, bytes] | None = None) -> Iterator[tuple[str, Any]]:
         """Every record of a kind as (name, data), sorted by name, from the cache where the file
         is unchanged. A corrupt file is appended to `errors` (CorruptData) and skipped; with
         errors=None it raises. Brings the cache up to date as a side effect. With
@@ -556,18 +620,24 @@ class Index:
         (a list of Cond) may leave out unchanged, settled records whose typed columns fail it:
         what is yielded is then a superset of the records meeting it, which the caller tests.
         `keys` (a set of top-level keys): the caller reads only these, so an unchanged deal may be
-        decoded from its head alone (see decode): its other keys are then missing."""
+        decoded from its head alone (see decode): its other keys are then missing. `answered`
+        (a dict, with an Unanswered condition in `where`): the settled, unchanged rows left out
+        are put in it ({name: stamp}), for `groups` to aggregate; without it Unanswered is
+        ignored, so no record is ever left out unaccounted for."""
+        if answered is None and where:
+            where = [c for c in where if not isinstance(c, Unanswered)]
         was_enabled = gc.isenabled()
         gc.disable()  # records are trees without cycles; collecting while building them is waste
         try:
-            yield from self._records(kind, errors, decode_rows, where, keys)
+            yield from self._records(kind, errors, decode_rows, where, keys, answered)
         finally:
             if was_enabled:
                 gc.enable()
 
     def _records(self, kind: str, errors: list[CorruptData] | None, decode_rows: bool = True,
-                 where: list[Cond] | None = None,
-                 keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
+                 where: list[Cond | Unanswered] | None = None,
+                 keys: AbstractSet[str] | None = None,
+                 answered: dict[str, bytes] | None = None) -> Iterator[tuple[str, Any]]:
         db = self.db
         since = time.time_ns()
         disk, dir_stat = self._sweep(kind)
@@ -582,6 +652,8 @@ class Index:
         # usable rows (unsettled: after a digest check); `skip`: settled rows failing `where`
         cached = [n for n, st in disk.items() if get(n) == st and n not in skip]
         stale = [n for n, st in disk.items() if get(n) != st]
+        if answered is not None:
+            answered.update((n, disk[n]) for n in skip if n in disk and get(n) == disk[n])
         del known, get
         cached.sort()
         stale.sort()
@@ -609,7 +681,7 @@ class Index:
         else:
             self._try_write(lambda db: self._set_dir(db, kind, dir_stat, since))
 
-    def _known(self, kind: str, where: list[Cond] | None = None,
+    def _known(self, kind: str, where: list[Cond | Unanswered] | None = None,
                skip: set[str] | None = None) -> dict[str, bytes] | None:
         """{name: stamp} of the cached rows; a cache broken beyond what opening it showed is
         rebuilt once; None when it cannot be read at all. With `where`, the names of settled
@@ -750,6 +822,40 @@ class Index:
 
     def _flush_new(self, kind: str, rows: list[tuple[Any, ...]]) -> None:
         self._try_write(lambda db: self._store(db, kind, rows))
+
+    # -- aggregations over the exact columns -------------------------------------------------------------
+    def groups(self, kind: str, answered: dict[str, bytes], where: str, params: list[object],
+               queries: list[str]) -> list[list[tuple[Any, ...]]] | None:
+        """Run GROUP BY `queries` over the rows a scan left out as `answered` that meet `where`
+        (SQL over entries' columns): each query selects FROM `rows` (those rows' columns). All in
+        one read transaction, after checking that every answered row is still the settled row
+        of the same stamp the scan saw (another process may have replaced it since); None when
+        not (or on any cache error): the caller then reads every record instead."""
+        import sqlite3
+
+        db = self.db
+        if db is None:
+            return None
+        try:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS answered (name TEXT PRIMARY KEY, stamp BLOB) WITHOUT ROWID")
+            db.execute("DELETE FROM temp.answered")
+            db.executemany("INSERT INTO temp.answered VALUES (?, ?)", answered.items())
+            db.execute("BEGIN")
+            try:
+                same = db.execute("SELECT count(*) FROM temp.answered a JOIN entries e ON e.kind = ? "
+                                  "AND e.name = a.name AND e.stamp = a.stamp AND e.settled = 1", (kind,)).fetchone()[0]
+                if same != len(answered):
+                    return None
+                db.execute("DROP TABLE IF EXISTS temp.rows")
+                db.execute(f"CREATE TEMP TABLE rows AS SELECT e.* FROM temp.answered a JOIN entries e "
+                           f"ON e.kind = ? AND e.name = a.name WHERE e.x_ok = 1 AND ({where})", (kind, *params))
+                return [db.execute(q).fetchall() for q in queries]
+            finally:
+                db.execute("COMMIT")
+                db.execute("DROP TABLE IF EXISTS temp.rows")
+                db.execute("DELETE FROM temp.answered")
+        except sqlite3.Error:
+            return None
 
     # -- writes by dealcli ---------------------------------------------------------------------------
     def note_write(self, kind: str, name: str, data: dict[str, Any] | None, raw: bytes | None,

@@ -21,7 +21,7 @@ from dealcli.i18n import _
 if TYPE_CHECKING:
     from dealcli.access import Guard
     from dealcli.rules import Gate
-    from dealcli.storage.index import Cond, Index
+    from dealcli.storage.index import Cond, Index, Unanswered
 
 NOTE_MAX = 200  # transactions up to this size update the index cache row by row; larger ones
 # (imports) leave it to the next scan, which sees the new files by their stat
@@ -477,7 +477,8 @@ class Repository:
         return self._index
 
     def records(self, kind: str, errors: list[CorruptData] | None = None, guarded: bool = True,
-                where: list[Cond] | None = None, keys: AbstractSet[str] | None = None) -> Iterator[tuple[str, Any]]:
+                where: list[Cond | Unanswered] | None = None, keys: AbstractSet[str] | None = None,
+                answered: dict[str, bytes] | None = None) -> Iterator[tuple[str, Any]]:
         """Every record of a kind as (id, data), sorted by id: iter_docs without the bytes,
         served from the index cache (only changed files are parsed). THE scan path of every
         whole-repository view: a record that is not plain data or fails its JSON Schema
@@ -486,12 +487,14 @@ class Repository:
         (access rights), records the acting user may not read are left out. `where` (index.Cond
         list) lets the cache leave out records that cannot meet it: a superset of those meeting
         it is yielded, and the caller applies its exact test. `keys` (a set of top-level keys):
-        the caller reads only these, so a record may come without its other keys."""
+        the caller reads only these, so a record may come without its other keys. `answered`:
+        see Index.records (never with a guard: every record the user reads is judged by it)."""
         idx = self.index
         guard = self.guard if guarded else None
         keys = None if guard is not None else keys  # the guard may read any key
+        answered = None if guard is not None else answered
         # the cache checks each file when it parses it (index.parse_raw); without it, here
-        pairs = (idx.records(kind, errors, where=where, keys=keys) if idx is not None
+        pairs = (idx.records(kind, errors, where=where, keys=keys, answered=answered) if idx is not None
                  else self._checked_records(kind, errors))
         if guard is None:
             yield from pairs
