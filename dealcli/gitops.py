@@ -136,21 +136,29 @@ def since(root: Path, rev: str, tree: bool = False) -> tuple[list[str], list[str
     work tree (none with `tree`). Without rename detection: `git diff` pairs a deleted record with
     a new similar one as a rename and names only the new path, and the deleted one's link
     neighbours would go unjudged."""
-    proc = git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
-    if proc.returncode != 0:
-        toplevel(root)  # not in git at all says so first
-        raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
+    # the prefix (status names paths from the top of the work tree), HEAD and REV in one call
+    proc = git(root, "rev-parse", "--show-prefix", "HEAD^{commit}", f"{rev}^{{commit}}", "--", check=False)
+    head = at = None
+    if proc.returncode == 0:
+        prefix, head, at = proc.stdout.split("\n")[:3]
+    else:  # REV unknown, or no commit at HEAD yet
+        proc = git(root, "rev-parse", "--show-prefix", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            toplevel(root)  # not in git at all says so first
+            raise UsageError.about("since", "{0} {rev}: not a git revision of this repository", rev=rev)
+        prefix = proc.stdout.split("\n", 1)[0]
     if tree:
         return sorted(p for p in git(root, "diff", "--no-renames", "--name-only", "--relative", "-z", rev, "HEAD",
                                      "--", ".").stdout.split("\0") if p), []
     import subprocess
 
-    prefix = proc.stdout.split("\n", 1)[0]  # status names paths from the top of the work tree
-    # one sweep of the work tree (status: the index against the files, untracked files, unmerged
-    # paths) beside REV's tree against the index (no file stat'ed): together, REV against the work tree
+    # one sweep of the work tree (status: HEAD, the index and the files, untracked files, unmerged
+    # paths) beside REV's tree against the index (no file stat'ed; not needed when REV is HEAD):
+    # together, REV against the work tree
     asks = [["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all",
-             "--", "."],
-            ["diff", "--cached", "--no-renames", "--name-only", "--relative", "-z", rev, "--", "."]]
+             "--", "."]]
+    if head is None or head != at:
+        asks.append(["diff", "--cached", "--no-renames", "--name-only", "--relative", "-z", rev, "--", "."])
     procs = [subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for args in asks]
     outs = []
@@ -163,7 +171,7 @@ def since(root: Path, rev: str, tree: bool = False) -> tuple[list[str], list[str
             exc.command = " ".join(["git", "-C", str(root), *args])
             raise exc
         outs.append([p for p in out.decode("utf-8", "surrogateescape").split("\0") if p])
-    status, found = outs
+    status, found = outs[0], outs[1] if len(outs) > 1 else []
     unmerged = [entry[3 + len(prefix):] for entry in status if entry[:2] in UNMERGED]
     return sorted({*found, *(entry[3 + len(prefix):] for entry in status)}), list(dict.fromkeys(unmerged))
 
