@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 VERSION = 6  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
-PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
+PARALLEL_MIN = 2000  # parse in worker processes only when at least this many files changed (spawning them
+# costs 0.3-1 s: below this one process is as fast; docs/performance.md, "Cold path")
 CHUNK = 256  # files per worker task
 BATCH = 500  # rows per write transaction (short, so other processes are not held up)
 
