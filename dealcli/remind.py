@@ -98,9 +98,9 @@ def run(s: Session, via: str = "stdout", users: list[str] | None = None, dry_run
     if via == "notify" and notify is None:
         raise UsageError.about("via", "{0} notify: notify-send is not installed here (use stdout, e.g. from cron)")
     if via == "email":
-        from dealcli.intake import reply
+        from dealcli import smtp
 
-        reply.settings(s)  # no SMTP server configured: exit 3 before anything is claimed
+        smtp.settings(s)  # no SMTP server configured: exit 3 before anything is claimed
     rows = pending(s, users)
     if not rows:
         return rows
@@ -128,10 +128,10 @@ def _by_email(s: Session, con: sqlite3.Connection, rows: list[dict]) -> list[dic
     """One message per responsible person with the reminders this run claimed for them. A
     message not sent releases its reminders and is a notice; then, after the others were sent,
     TempFail (exit 75)."""
-    from dealcli.intake import reply
+    from dealcli import smtp
 
-    conf = reply.settings(s)
-    creds = reply.credentials(s, conf)
+    conf = smtp.settings(s)
+    creds = smtp.credentials(s, conf)
     told: list[dict] = []
     failed: list[str] = []
     people: dict[str, list[dict]] = {}
@@ -147,8 +147,8 @@ def _by_email(s: Session, con: sqlite3.Connection, rows: list[dict]) -> list[dic
                 raise UsageError(_("{who}: no e-mail address (give the user `emails:` in dealcli.yaml)").format(
                     who=who))
             titles = _deal_titles(s, mine)
-            msg = reply._compose(conf, [to], _subject(mine), _mail_body(s, mine, titles), s.now)
-            reply._send(conf, creds, msg)
+            msg = smtp.compose(conf, [to], _subject(mine), _mail_body(s, mine, titles), s.now)
+            smtp.send(conf, creds, msg)
         except DealcliError as exc:
             for row in mine:
                 _release(con, row)

@@ -108,3 +108,19 @@ def test_overlapping_runs_send_each_person_one_message(cli, repo, smtp):  # noqa
     assert sorted(got) == people and all(len(msgs) == 1 for msgs in got.values())  # one message each, once
     for who, msgs in got.items():
         assert set(re.findall(r"activity (\w{10})\b", msgs[0].get_content())) == planned[who]
+
+
+def test_reminders_and_deal_emails_are_sent_by_one_module(cli, repo, smtp, monkeypatch):  # noqa: F811
+    """`remind` used reply.py's private _compose/_send; both now send through dealcli/smtp.py."""
+    from dealcli import smtp as sender
+
+    sent = []
+    real = sender.send
+    monkeypatch.setattr(sender, "send", lambda conf, creds, msg: (sent.append(str(msg["To"])), real(conf, creds, msg)))
+    settings(repo, smtp.port)
+    deal = cli.ok("--quiet", "deal", "add", "Acme renewal").strip()
+    plan(cli, deal, "Call Acme back", "2026-03-09 10:00", "anna@ourshop.example")
+    cli.ok("deal", "email", deal, "--to", "buyer@acme.example", "--subject", "Offer", "--body", "Hello", env=PASSWORD)
+    cli.ok("remind", "--via", "email", env=PASSWORD)
+    assert sent == ["buyer@acme.example", "anna@ourshop.example"]
+    assert sorted(mails(smtp)) == ["anna@ourshop.example", "buyer@acme.example"]

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 VERSION = 7  # bump when the row format or the key extraction changes: old caches are rebuilt
 SUFFIX = ".yaml"
 SETTLE_NS = 2_000_000_000  # 2 s: coarser than any local file system's timestamp granularity
-PARALLEL_MIN = 400  # parse in worker processes only when at least this many files changed
+PARALLEL_MIN = 2000  # parse in worker processes only when at least this many files changed (spawning them
+# costs 0.3-1 s: below this one process is as fast; docs/performance.md, "Cold path")
 CHUNK = 256  # files per worker task
 BATCH = 500  # rows per write transaction (short, so other processes are not held up)
 
@@ -526,6 +527,17 @@ class Index:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def _conn(self) -> sqlite3.Connection:
+        """The open cache; sqlite3.OperationalError when it is gone: dropped by a write that found
+        the disk full in the middle of a scan, or never opened. Every reader catches sqlite3.Error
+        and reads the files instead, as when a query fails."""
+        db = self.db
+        if db is None:
+            import sqlite3
+
+            raise sqlite3.OperationalError("the index cache is not open")
+        return db
+
     def close(self) -> None:
         if self._db is not None:
             import sqlite3
@@ -714,10 +726,8 @@ class Index:
     def _meta(self, key: str) -> Any:
         import sqlite3
 
-        db = self.db
-        assert db is not None  # called by _records only once the cache is open
         try:
-            return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error:
             return None
 
@@ -734,14 +744,13 @@ class Index:
         `sparse`: the names are a selection (fetched by name, not by range)."""
         import sqlite3
 
-        db = self.db
-        assert db is not None  # called by _records only once the cache is open
         updates: list[tuple[Any, ...]] = []
         for start in range(0, len(names), BATCH):
             batch = names[start:start + BATCH]
             try:
                 cols = ("SELECT e.name, e.stamp, e.settled, e.digest, b.blob, e.error, e.line FROM entries e "
                         "LEFT JOIN blobs b ON b.kind = e.kind AND b.name = e.name WHERE e.kind = ? ")
+                db = self._conn()  # gone when a write found the disk full: the files are read
                 if sparse:
                     rows = db.execute(cols + f"AND e.name IN ({','.join('?' * len(batch))}) ORDER BY e.name",
                                       (kind, *batch)).fetchall()
@@ -938,9 +947,7 @@ class Index:
             pass
 
     def _names_current(self, kind: str) -> bool:
-        db = self.db
-        assert db is not None  # callers checked that the cache is open
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (f"dir:{kind}",)).fetchone()
         if row is None or row[0] is None:
             return False
         return bool(row[0] == self.dir_stat(kind))  # a stored bytes value or NULL
@@ -969,7 +976,7 @@ class Index:
         try:
             if not self._names_current(kind):
                 self.refresh(kind)
-            return self.db.execute("SELECT key, value, name FROM keys WHERE kind = ? ORDER BY name, key",
+            return self._conn().execute("SELECT key, value, name FROM keys WHERE kind = ? ORDER BY name, key",
                                    (kind,)).fetchall()
         except sqlite3.Error:
             return None
@@ -993,8 +1000,7 @@ class Index:
     def _lookup(self, kind: str, pairs: list[tuple[str, str]]) -> list[str]:
         if not self._names_current(kind):
             self.refresh(kind)
-        db = self.db
-        assert db is not None  # lookup checked that the cache is open
+        db = self._conn()
         found: set[str] = set()
         for key, value in pairs:
             found.update(n for (n,) in db.execute(
@@ -1007,9 +1013,7 @@ class Index:
 
     def _verify(self, kind: str, name: str, pairs: list[tuple[str, str]]) -> bool:
         """Is the cached row of `name` still what its file says, with one of `pairs`?"""
-        db = self.db
-        assert db is not None  # _lookup runs only with the cache open
-        row = db.execute("SELECT stamp, settled FROM entries WHERE kind = ? AND name = ?",
+        row = self._conn().execute("SELECT stamp, settled FROM entries WHERE kind = ? AND name = ?",
                          (kind, name)).fetchone()
         path = self._file(kind, name)
         try:
