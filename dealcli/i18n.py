@@ -346,7 +346,26 @@ CLICK_WORDS = (
     (r"Option (?P<name>'.+') does not take a value\.", N_("Option {name} does not take a value.")),
     (r"Option (?P<name>'.+') requires an argument\.", N_("Option {name} requires an argument.")),
     (r"Option (?P<name>'.+') requires (?P<n>\d+) arguments\.", N_("Option {name} requires {n} arguments.")),
+    # Typer's suggestion after `No such command` (typer.core), and the reasons its value parser
+    # (pydantic) gives for the types dealcli declares (int, bounded int, float, bool, Enum)
+    (r"(?P<message>.+?)\. Did you mean (?P<names>.+)\?", N_("{message}. Did you mean {names}?")),
+    (r"Input should be a valid integer, unable to parse string as an integer",
+     N_("Input should be a valid integer, unable to parse string as an integer")),
+    (r"Input should be a valid integer", N_("Input should be a valid integer")),
+    (r"Input should be a valid number, unable to parse string as a number",
+     N_("Input should be a valid number, unable to parse string as a number")),
+    (r"Input should be a valid boolean, unable to interpret input", N_("Input should be a valid boolean, unable "
+                                                                      "to interpret input")),
+    (r"Input should be greater than or equal to (?P<n>\S+)", N_("Input should be greater than or equal to {n}")),
+    (r"Input should be less than or equal to (?P<n>\S+)", N_("Input should be less than or equal to {n}")),
+    (r"Input should be greater than (?P<n>\S+)", N_("Input should be greater than {n}")),
+    (r"Input should be less than (?P<n>\S+)", N_("Input should be less than {n}")),
+    (r"Input should be (?P<choices>.+)", N_("Input should be {choices}")),
+    (r"Value error, (?P<message>.+)", N_("{message}")),  # pydantic's prefix of the reason Typer gives
+    (r"(?P<value>'.*') is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
+    (r"Value (?P<value>.+) is not a valid (?P<type>.+)\.", N_("Value {value} is not a valid {type}.")),
 )
+HELP_OPTION = N_("Show this message and exit.")  # the -h option's help, made by the click copy inside Typer
 
 
 def click_message(text: str) -> str:
@@ -359,7 +378,8 @@ def click_message(text: str) -> str:
     for pattern, message in CLICK_WORDS:
         found = re.fullmatch(pattern, text, re.DOTALL)
         if found:
-            parts = {k: click_message(v) if k == "message" else v for k, v in found.groupdict().items()}
+            parts = {k: click_message(v) if k == "message" else f" {_('or')} ".join(v.split(" or "))
+                     if k == "choices" else v for k, v in found.groupdict().items()}
             return _(message).format(**parts)
     return text
 
@@ -369,7 +389,7 @@ def translate_click() -> None:
     No such option: --x`) in the language in use, worded here at the edge: its exceptions' show()
     and the usage line's prefix are wrapped once, and speak English, as click does, when the
     language is English (the wrappers stay for the rest of the process: tests run many languages)."""
-    from typer._click import exceptions, formatting
+    from typer._click import core, exceptions, formatting
     from typer._click.utils import echo
 
     if getattr(exceptions.ClickException, "_dealcli", False):
@@ -397,6 +417,15 @@ def translate_click() -> None:
     def usage_line(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         return write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
 
+    get_help_option = core.Command.get_help_option
+
+    def help_option(self, ctx):
+        option = get_help_option(self, ctx)
+        if option is not None and option.help == HELP_OPTION:
+            option.help = _(HELP_OPTION)
+        return option
+
+    core.Command.get_help_option = help_option  # type: ignore[method-assign]
     exceptions.ClickException.show = show_error  # type: ignore[method-assign]
     exceptions.UsageError.show = show_usage  # type: ignore[method-assign]
     formatting.HelpFormatter.write_usage = usage_line  # type: ignore[method-assign]
