@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 LANGUAGES = ("en", "ru")  # English is the source language: its catalogue is the msgids themselves
 DOMAIN = "dealcli"
@@ -106,6 +106,69 @@ def N_(message: str) -> str:
     """Marks a message for the catalogue without translating it here (a table of words that
     is translated where it is shown, with _())."""
     return message
+
+
+class Text(str):
+    """A message kept in English where it is data (a Violation's message in `check -f json`, a
+    problem saved with a record), worded in the language in use where a person reads it (worded()):
+    the English text as a str, with its template (extracted, keyword Text) and values.
+
+        Violation("stage-exists", Text("stage {stage!r} is not in pipeline {pipeline!r}", stage=s, pipeline=p))"""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, /, **values) -> Text:
+        self = super().__new__(cls, template.format(**{k: english(v) for k, v in values.items()}))
+        self.template, self.values = template, values
+        return self
+
+    def __format__(self, spec: str) -> str:  # put into another text ("{why}", f"{why}"): worded as that text is
+        return format(self.worded(), spec)
+
+    def __getnewargs_ex__(self):  # pickled (check's cache) as its template and values
+        return (self.template,), self.values
+
+    def worded(self, label=None) -> str:
+        if language() == "en":
+            return str.__str__(self)
+        return _(self.template).format(**{k: worded(v) for k, v in self.values.items()})
+
+
+def english(value: Any) -> Any:
+    """`value` as data: a Text as its English text, anything else as it is."""
+    return str.__str__(value) if isinstance(value, Text) else value
+
+
+def worded(value: Any) -> Any:
+    """`value` in the language in use when it is a Text (or an exception whose text is one), else as it is."""
+    if isinstance(value, BaseException):
+        text = str(value)
+        return text.worded() if isinstance(text, Text) else value
+    return value.worded() if isinstance(value, Text) else value
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with its plural for the catalogue (keyword Nn_), translated later by records()."""
+    return singular, plural
+
+
+# "N records" of each kind (dealcli/kinds.py's folders), as `import --all` and `export` count them.
+RECORD_COUNTS = {
+    "deals": Nn_("{n} deal", "{n} deals"), "pipelines": Nn_("{n} pipeline", "{n} pipelines"),
+    "companies": Nn_("{n} company", "{n} companies"), "contacts": Nn_("{n} contact", "{n} contacts"),
+    "leads": Nn_("{n} lead", "{n} leads"), "quotes": Nn_("{n} quote", "{n} quotes"),
+    "products": Nn_("{n} product", "{n} products"), "activities": Nn_("{n} activity", "{n} activities"),
+    "recurring": Nn_("{n} recurring deal template", "{n} recurring deal templates"),
+    "generators": Nn_("{n} generator", "{n} generators"),
+    "settings": Nn_("{n} settings record", "{n} settings records"),
+}
+
+
+def records(folder: str, n: int) -> str:
+    """`n` records of the kind kept in `folder`, in the plural form the language uses for `n`."""
+    singular, plural = RECORD_COUNTS.get(folder, ("{n} " + folder, "{n} " + folder))
+    return ngettext(singular, plural, n).format(n=n)
 
 
 # The names of the record kinds (kinds.py, singular), as messages name them ("deal 'x': not found").

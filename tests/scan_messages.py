@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MARKS = {"_", "N_", "ngettext", "pgettext", "Text"}  # the markers of dealcli/i18n.py
 WORDS = re.compile(r"[A-Za-z]{2,}")
-PROBLEM = re.compile(r"problem|reason|_why$|notices$")  # functions that return the text of a problem
+PROBLEM = re.compile(r"problem|reason|_why$|notices$|^not_a_")  # functions that return the text of a problem
 COLLECTED = re.compile(r"problems|violations|errors|refused|notices")  # lists of texts for a person
 # Exception classes dealcli defines whose text is never shown: control flow inside one module.
 SILENT = {"Unanswerable", "Unsupported", "_DryRun", "_TimedOut", "_Untrusted", "Bad", "BadRecord"}
@@ -75,7 +75,9 @@ def error_classes(trees: dict[Path, ast.Module]) -> set[str]:
 
 
 def _help_literal(node) -> bool:
-    return isinstance(node, ast.Constant) or node is None
+    """A help text fixed when the command is defined (a literal or a module constant), which the
+    extraction finds in the built command tree."""
+    return isinstance(node, (ast.Constant, ast.Name))
 
 
 def scan(tree: ast.Module, errors: set[str]) -> list[tuple[int, str]]:
@@ -111,7 +113,7 @@ def scan(tree: ast.Module, errors: set[str]) -> list[tuple[int, str]]:
             continue
         if name in ("Option", "Argument", "Typer", "add_typer", "command", "callback"):
             for kw in node.keywords:
-                if kw.arg in ("help", "short_help", "epilog") and not isinstance(kw.value, ast.Constant):
+                if kw.arg in ("help", "short_help", "epilog") and not _help_literal(kw.value):
                     found.append((node.lineno, f"{name}({kw.arg}=...) not a literal (the extraction cannot see it)"))
             continue
         if name == "Violation":

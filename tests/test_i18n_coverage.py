@@ -28,7 +28,6 @@ NOT_WORDS: list[str] = [
 
 
 # -- (a) the static scan ---------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="179 unmarked texts today (Violation messages, FieldError, card problems)")
 def test_no_text_that_reaches_a_person_is_left_unmarked():
     offences = scan_tree()
     new = [o for o in offences if o not in NOT_WORDS]
@@ -208,7 +207,6 @@ def corpus(cli, tmp_path):
 
 
 
-@pytest.mark.xfail(strict=True, reason="today's gaps: rule refusals, field types, click and pydantic, -h help")
 def test_the_cli_speaks_russian_on_every_path(corpus):
     sentences = sorted(english_sentences(), key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(s) for s in sentences))
