@@ -177,10 +177,10 @@ def links_out(doc: Doc, lookup: Lookup, rel: str) -> list[Violation]:
             if isinstance(value, (dict, list)) or lookup.exists(link.target, str(value)):
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", Text("{field}: {kinds_singular_link_targ} {shown_value} "
+            out.append(Violation("dangling-link", Text("{field}: {kind} {shown_value} "
                                       "does not exist ({link_target}/{value}.yaml is missing)",
                                                        field=field,
-                                                       kinds_singular_link_targ=kinds.SINGULAR[link.target],
+                                                       kind=Text(kinds.SINGULAR[link.target]),
                                                        shown_value=shown(value),
                                                        link_target=link.target, value=value), field, value, rel,
                                  doc.line_of(where)))
@@ -364,12 +364,12 @@ class Gate:
                     continue  # judged above, as it is staged
                 found = links_out(other, after, self.session.repo.rel(other.path))
                 if found and guard is not None and not guard.visible(other.kind, other.data):
-                    found = [Violation("dangling-link", Text("{kinds_singular_target} {ids} is still "
-                                            "linked by a {kinds_singular_other_kin} you may not see; whoever may see "
+                    found = [Violation("dangling-link", Text("{kind} {ids} is still "
+                                            "linked by a {other} you may not see; whoever may see "
                                             "it has to change it first",
-                                                             kinds_singular_target=kinds.SINGULAR[target],
+                                                             kind=Text(kinds.SINGULAR[target]),
                                                              ids=', '.join(sorted(ids)),
-                                                             kinds_singular_other_kin=kinds.SINGULAR[other.kind]),
+                                                             other=Text(kinds.SINGULAR[other.kind])),
                                                         None, None)]  # nothing of the hidden record
                 out += found
         for other in after.linking("pipelines", edited) if edited else ():
