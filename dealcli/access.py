@@ -23,8 +23,9 @@ import re
 from dataclasses import dataclass, field
 
 from dealcli import kinds
-from dealcli.errors import DealcliError, NotAllowed, UsageError
+from dealcli.errors import DealcliError, NotAllowed, UsageError, Words
 from dealcli import i18n
+from dealcli.i18n import N_, Text
 
 LEVELS = ("none", "own", "department", "department+sub", "all")
 RECORD_KINDS = ("deal", "company", "contact", "lead", "quote", "activity", "product", "recurring",
@@ -86,20 +87,20 @@ def parse_grant(text: str, field: str = "grant") -> Grant:
     m = _GRANT.match(str(text).strip().replace(" ", ""))
 
     def bad(problem: str, **values) -> UsageError:
-        return UsageError.about(field, "{0} {text!r}: " + problem, text=text, **values)
+        return UsageError.about(field, "{0} {text!r}: {problem}", text=text, problem=Words((), problem, values))
 
     if not m:
-        raise bad("expected KIND[PIPELINE].stage[STAGE]:ACTION=LEVEL, e.g. deal:edit=department or "
-                  "deal[sales].stage[won]:move=none")
+        raise bad(N_("expected KIND[PIPELINE].stage[STAGE]:ACTION=LEVEL, e.g. deal:edit=department or "
+                  "deal[sales].stage[won]:move=none"))
     g = Grant(m["kind"], m["action"], m["level"], m["pipeline"], m["stage"])
     if g.kind != "*" and g.kind not in RECORD_KINDS:
-        raise bad("unknown kind {kind!r} (kinds: * {known})", kind=g.kind, known=" ".join(RECORD_KINDS))
+        raise bad(N_("unknown kind {kind!r} (kinds: * {known})"), kind=g.kind, known=" ".join(RECORD_KINDS))
     if g.action != "*" and g.action not in ACTIONS:
-        raise bad("unknown action {action!r} (actions: * {known})", action=g.action, known=" ".join(ACTIONS))
+        raise bad(N_("unknown action {action!r} (actions: * {known})"), action=g.action, known=" ".join(ACTIONS))
     if g.level not in LEVELS:
-        raise bad("unknown level {level!r} (levels: {known})", level=g.level, known=" ".join(LEVELS))
+        raise bad(N_("unknown level {level!r} (levels: {known})"), level=g.level, known=" ".join(LEVELS))
     if (g.pipeline or g.stage) and g.kind not in ("deal", "*"):
-        raise bad("[PIPELINE] and .stage[STAGE] apply to deals only")
+        raise bad(N_("[PIPELINE] and .stage[STAGE] apply to deals only"))
     return g
 
 
@@ -346,8 +347,9 @@ def _why(policy: Policy, level: str, actor: str, owner: str | None, kind: str, o
     label = "user" if kind == "user" else "responsible"
     if level == "own":
         return f"{label}: {who or 'nobody'}"
-    return f"{label} {who or 'nobody'} in department {policy.dept_of(who) or 'none'}, " \
-           f"yours: {policy.dept_of(actor) or 'none'}"
+    return Text("{label} {who_or_nobody} in department {policy_dept_of_who_or_no}, " \
+                "yours: {none}", label=label, who_or_nobody=who or 'nobody',
+                policy_dept_of_who_or_no=policy.dept_of(who) or 'none', none=policy.dept_of(actor) or 'none')
 
 
 # -- identity ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import copy
 from dealcli import ids, stage_rules, timeutil
 from dealcli.errors import DealcliError, NotFound, RuleViolation, UsageError, Violation
 from dealcli.model import Deal, Pipeline, Rule
-from dealcli.i18n import _
+from dealcli.i18n import Text, _
 
 MAX_DEPTH = 8  # tunnels passing a deal on (cycles are refused by `pipeline edit`; this is the backstop)
 LOCAL_CONFIG = "local.yaml"  # inside the repository's .dealcli/ (ignored by git)
@@ -62,8 +62,9 @@ def _pipeline(s, pipeline_id: str) -> Pipeline | None:
 
 def _changed(s, deal: Deal, old: tuple[str, str] | None, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise RuleViolation([Violation("automation-cycle", f"deal {deal.id}: tunnels passed it on more than "
-                                       f"{MAX_DEPTH} times (a cycle? `dealcli check` lists it)", "automation",
+        raise RuleViolation([Violation("automation-cycle", Text("deal {deal_id}: tunnels passed it on more than "
+                                            "{max_depth} times (a cycle? `dealcli check` lists it)",
+                                                                deal_id=deal.id, max_depth=MAX_DEPTH), "automation",
                                        deal.stage)])
     rules: list[tuple[Pipeline, Rule]] = []
     if old is not None:

@@ -24,9 +24,10 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from dealcli import money, timeutil
-from dealcli.errors import FieldError, RuleViolation, Violation, word
+from dealcli.errors import FieldError, RuleViolation, Violation, Words, word
 from dealcli.model import DEAL_KEYS, Pipeline
 from dealcli import i18n
+from dealcli.i18n import N_, Text
 
 TYPES = ("string", "text", "number", "money", "date", "datetime", "boolean", "enum", "user", "url", "email",
          "phone", "list")
@@ -179,11 +180,11 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
         return card, [(path, "a card is a mapping with `fields:` and optional `sections:`")]
     for key in data:
         if key not in ("fields", "sections", "hidden", "hidden_by_role"):
-            problems.append((path + (key,), f"unknown key {key!r} (a card holds fields, sections, hidden and "
-                             "hidden_by_role)"))
+            problems.append((path + (key,), Text("unknown key {key!r} (a card holds fields, sections, hidden and "
+                                  "hidden_by_role)", key=key)))
     raw_sections = data.get("sections") or []
     if not isinstance(raw_sections, list):
-        problems.append((path + ("sections",), "expected a list of sections"))
+        problems.append((path + ("sections",), Text("expected a list of sections")))
         raw_sections = []
     for i, item in enumerate(raw_sections):
         where = path + ("sections", i)
@@ -194,18 +195,19 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
             sec = Section(item["id"].strip(), str(title) if title not in (None, "") else item["id"].strip())
             for key in item:
                 if key not in ("id", "title", "fields"):
-                    problems.append((where + (key,), f"unknown key {key!r} (a section has id, title and fields)"))
+                    problems.append((where + (key,), Text("unknown key {key!r} (a section has id, title and fields)",
+                                                          key=key)))
             sec.fields = _names(item.get("fields"), where + ("fields",), problems)
         else:
-            problems.append((where, "a section is a word or a mapping {id, title}"))
+            problems.append((where, Text("a section is a word or a mapping {{id, title}}")))
             continue
         if any(s.id == sec.id for s in card.sections):
-            problems.append((where, f"section {sec.id!r} appears twice"))
+            problems.append((where, Text("section {sec_id!r} appears twice", sec_id=sec.id)))
             continue
         card.sections.append(sec)
     raw_fields = data.get("fields") or []
     if not isinstance(raw_fields, list):
-        problems.append((path + ("fields",), "expected a list of fields"))
+        problems.append((path + ("fields",), Text("expected a list of fields")))
         raw_fields = []
     section_ids = {s.id for s in card.sections}
     for i, item in enumerate(raw_fields):
@@ -216,16 +218,17 @@ def parse(data, path: tuple = ()) -> tuple[Card, list[tuple[tuple, str]]]:
             problems.append((exc.path, exc.message))
             continue
         if card.field(f.name):
-            problems.append((where + ("name",), f"field {f.name!r} appears twice"))
+            problems.append((where + ("name",), Text("field {f_name!r} appears twice", f_name=f.name)))
             continue
         if f.section is not None and card.sections and f.section not in section_ids:
-            problems.append((where + ("section",), f"field {f.name!r}: section {f.section!r} is not one of "
-                             f"the card's sections ({', '.join(sorted(section_ids))})"))
+            problems.append((where + ("section",), Text("field {f_name!r}: section {f_section!r} is not one of "
+                                  "the card's sections ({section_ids})", f_name=f.name, f_section=f.section,
+                                                        section_ids=', '.join(sorted(section_ids)))))
         card.fields.append(f)
     card.hidden = _names(data.get("hidden"), path + ("hidden",), problems)
     by_role = data.get("hidden_by_role") or {}
     if not isinstance(by_role, dict):
-        problems.append((path + ("hidden_by_role",), "expected a mapping ROLE: [FIELD, ...]"))
+        problems.append((path + ("hidden_by_role",), Text("expected a mapping ROLE: [FIELD, ...]")))
         by_role = {}
     card.hidden_by_role = {str(role): _names(names, path + ("hidden_by_role", str(role)), problems)
                            for role, names in by_role.items()}
@@ -238,7 +241,7 @@ def _names(raw, where: tuple, problems: list) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
-        problems.append((where, "expected a list of field names"))
+        problems.append((where, Text("expected a list of field names")))
         return []
     return [n.strip() for n in raw]
 
@@ -259,59 +262,65 @@ def _check_layout(card: Card, path: tuple, problems: list) -> None:
             at = path + where + (j,)
             if name not in known:
                 near = hint(name, known) or f" (standard fields: {', '.join(STANDARD)}; or a field of the card)"
-                problems.append((at, f"unknown field {name!r}{near}"))
+                problems.append((at, Text("unknown field {name!r}{near}", name=name, near=near)))
             elif sec is None and name in ALWAYS_SHOWN:
-                problems.append((at, f"field {name!r} cannot be hidden (a card names its deal)"))
+                problems.append((at, Text("field {name!r} cannot be hidden (a card names its deal)", name=name)))
             elif sec is not None:
                 f = card.field(name)
                 if name in BLOCKS:
-                    problems.append((at, f"{name} are a block of their own; they may be hidden, not placed"))
+                    problems.append((at, Text("{name} are a block of their own; they may be hidden, not placed",
+                                              name=name)))
                 for n in _expand([name]):
                     if n in seen and seen[n] != sec.id:
-                        problems.append((at, f"field {n!r} is placed in sections {seen[n]!r} and {sec.id!r}"))
+                        problems.append((at, Text("field {n!r} is placed in sections {seen_n!r} and {sec_id!r}", n=n,
+                                                  seen_n=seen[n], sec_id=sec.id)))
                     seen[n] = sec.id
                 if f is not None and f.section and f.section != sec.id:
-                    problems.append((at, f"field {name!r} names section {f.section!r} but is listed in {sec.id!r}"))
+                    problems.append((at, Text("field {name!r} names section {f_section!r} but is listed in {sec_id!r}",
+                                              name=name, f_section=f.section, sec_id=sec.id)))
 
 
 def parse_field(item, where: tuple) -> CardField:
     if not isinstance(item, dict):
-        raise FieldError(where, "a field is a mapping {name, type, ...}")
+        raise FieldError(where, Text("a field is a mapping {{name, type, ...}}"))
     for key in item:
         if key not in FIELD_KEYS:
-            raise FieldError(where + (key,), f"unknown key {key!r} (known: {', '.join(FIELD_KEYS)})")
+            raise FieldError(where + (key,), Text("unknown key {key!r} (known: {field_keys})", key=key,
+                                                  field_keys=', '.join(FIELD_KEYS)))
     name = item.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise FieldError(where + ("name",), f"field name {name!r} must be a word of letters, digits, _ "
-                         "or - (at most 64, not starting with a digit)")
+        raise FieldError(where + ("name",), Text("field name {name!r} must be a word of letters, digits, _ "
+                              "or - (at most 64, not starting with a digit)", name=name))
     if name in DEAL_KEYS:
-        raise FieldError(where + ("name",), f"field {name!r} is a standard deal field; choose another name")
+        raise FieldError(where + ("name",), Text("field {name!r} is a standard deal field; choose another name",
+                                                 name=name))
     ftype = item.get("type", "string")
     if ftype not in TYPES:
-        raise FieldError(where + ("type",), f"field {name!r}: unknown type {ftype!r} "
-                         f"(types: {', '.join(TYPES)})")
+        raise FieldError(where + ("type",), Text("field {name!r}: unknown type {ftype!r} "
+                              "(types: {types})", name=name, ftype=ftype, types=', '.join(TYPES)))
     values = item.get("values")
     if values is None:
         values = []
     if not isinstance(values, list) or any(isinstance(v, (dict, list, bool)) or v is None for v in values):
-        raise FieldError(where + ("values",), f"field {name!r}: values is a list of words")
+        raise FieldError(where + ("values",), Text("field {name!r}: values is a list of words", name=name))
     values = [str(v) for v in values]
     if len(set(values)) != len(values):
-        raise FieldError(where + ("values",), f"field {name!r}: a value appears twice")
+        raise FieldError(where + ("values",), Text("field {name!r}: a value appears twice", name=name))
     if ftype == "enum" and not values:
-        raise FieldError(where + ("values",), f"field {name!r}: an enum needs its values")
+        raise FieldError(where + ("values",), Text("field {name!r}: an enum needs its values", name=name))
     if values and ftype not in ("enum", "list"):
-        raise FieldError(where + ("values",), f"field {name!r}: values are for enum and list fields")
+        raise FieldError(where + ("values",), Text("field {name!r}: values are for enum and list fields", name=name))
     for key in ("label", "help", "section"):
         if item.get(key) is not None and not isinstance(item.get(key), str):
-            raise FieldError(where + (key,), f"field {name!r}: {key} is text")
+            raise FieldError(where + (key,), Text("field {name!r}: {key} is text", name=name, key=key))
     f = CardField(name=name, type=ftype, label=item.get("label") or None, values=values,
                   default=item.get("default"), help=item.get("help") or None, section=item.get("section") or None)
     if f.default is not None:
         try:
             default_value(f, dt.datetime(2000, 1, 1, tzinfo=timeutil.UTC), None, None)
         except CardValueError as exc:
-            raise FieldError(where + ("default",), f"field {name!r}: default {f.default!r}: {exc}") from None
+            raise FieldError(where + ("default",), Text("field {name!r}: default {f_default!r}: {exc}",
+                                                        name=name, f_default=f.default, exc=exc)) from None
     return f
 
 
@@ -357,15 +366,15 @@ def coerce(pipeline: Pipeline, name: str, raw: str, s=None):
     try:
         return from_text(f, raw, now, user, users, order=s.date_order if s is not None else None)
     except CardValueError as exc:
-        raise RuleViolation(Violation.of("field-type", exc.fields, "field {name!r}: {raw!r} " + exc.template +
-                                         " (card of pipeline {pipeline!r}{hint})", name, raw, name=name, raw=raw,
-                                         pipeline=pipeline.id, hint=_hint(f))) from None
+        raise RuleViolation(Violation.of("field-type", (), N_("field {name!r}: {raw!r} {problem} (card of pipeline "
+                                         "{pipeline!r}{hint})"), name, raw, name=name, raw=raw, pipeline=pipeline.id,
+                                         problem=Words(exc.fields, exc.template, {}), hint=_hint(f))) from None
 
 
 def _hint(f: CardField) -> str:
     if f.type == "enum" or (f.type == "list" and f.values):
-        return f"; values: {', '.join(f.values)}"
-    return f"; type {f.type}"
+        return Text("; values: {values}", values=", ".join(f.values))
+    return Text("; type {type}", type=f.type)
 
 
 def _context(s):
@@ -398,7 +407,8 @@ def from_text(f: CardField, raw: str, now: dt.datetime, user: str | None, users:
         try:
             return money.to_decimal(text, f.name)
         except money.MoneyError:
-            raise CardValueError("is not a number" if f.type == "number" else "is not an amount") from None
+            raise CardValueError(i18n._("is not a number") if f.type == "number"
+                                 else i18n._("is not an amount")) from None
     if f.type == "date":
         try:
             return timeutil.iso(timeutil.parse_date(text, now, order))
@@ -446,14 +456,14 @@ def _format_problem(ftype: str, text: str) -> str | None:
         parts = urlsplit(text)
         if len(text) > 2000 or parts.scheme not in ("http", "https", "ftp") or not parts.netloc \
                 or " " in text:
-            return "is not a web address (http:// or https://...)"
+            return Text("is not a web address (http:// or https://...)")
     elif ftype == "email":
         if len(text) > 320 or not EMAIL.match(text):
-            return "is not an e-mail address"
+            return Text("is not an e-mail address")
     elif ftype == "phone":
         digits = sum(c.isdigit() for c in text)
         if not PHONE.match(text) or not 3 <= digits <= 20:
-            return "is not a phone number (digits, spaces, + - ( ) .)"
+            return Text("is not a phone number (digits, spaces, + - ( ) .)")
     return None
 
 
@@ -464,40 +474,41 @@ def value_problem(f: CardField, value) -> str | None:
     t = f.type
     if t in ("string", "text"):
         if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
-            return f"expected text, got {_shown(value)}"
-        return "is more than one line" if t == "string" and "\n" in str(value) else None
+            return Text("expected text, got {shown_value}", shown_value=_shown(value))
+        return Text("is more than one line") if t == "string" and "\n" in str(value) else None
     if t in ("number", "money"):
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            return f"expected a number, got {_shown(value)}"
+            return Text("expected a number, got {shown_value}", shown_value=_shown(value))
         return None
     if t == "boolean":
-        return None if isinstance(value, bool) else f"expected true or false, got {_shown(value)}"
+        return None if isinstance(value, bool) else Text("expected true or false, got {value}", value=_shown(value))
     if t == "date":
         try:
             if not isinstance(value, str) or timeutil.to_date(value) is None or len(value) != 10:
-                return f"expected a date YYYY-MM-DD, got {_shown(value)}"
+                return Text("expected a date YYYY-MM-DD, got {shown_value}", shown_value=_shown(value))
         except timeutil.DateError:
-            return f"expected a date YYYY-MM-DD, got {_shown(value)}"
+            return Text("expected a date YYYY-MM-DD, got {shown_value}", shown_value=_shown(value))
         return None
     if t == "datetime":
         try:
             if not isinstance(value, str):
-                return f"expected an ISO date and time, got {_shown(value)}"
+                return Text("expected an ISO date and time, got {shown_value}", shown_value=_shown(value))
             timeutil.to_datetime(value)
         except timeutil.DateError as exc:
             return str(exc).split(": ", 1)[-1]
         return None
     if t == "enum":
-        return None if str(value) in f.values else f"{_shown(value)} is not one of {', '.join(f.values)}"
+        return None if str(value) in f.values else Text("{value} is not one of {values}", value=_shown(value),
+                                                        values=", ".join(f.values))
     if t == "list":
         if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
-            return f"expected a list, got {_shown(value)}"
+            return Text("expected a list, got {shown_value}", shown_value=_shown(value))
         bad = [str(v) for v in value if f.values and str(v) not in f.values]
-        return f"{', '.join(bad)} not among {', '.join(f.values)}" if bad else None
+        return Text("{bad} not among {values}", bad=", ".join(bad), values=", ".join(f.values)) if bad else None
     if not isinstance(value, str):
-        return f"expected text, got {_shown(value)}"
+        return Text("expected text, got {shown_value}", shown_value=_shown(value))
     problem = _format_problem(t, value) if t != "user" else None
-    return f"{_shown(value)} {problem}" if problem else None
+    return Text("{value} {problem}", value=_shown(value), problem=problem) if problem else None
 
 
 def _shown(value) -> str:
@@ -533,8 +544,12 @@ def apply_defaults(s, pipeline: Pipeline, fields: dict) -> None:
             try:
                 fields[f.name] = default_value(f, now, user, users)
             except CardValueError as exc:
-                raise RuleViolation(Violation("field-type", f"field {f.name!r}: default {f.default!r} {exc} "
-                                              f"(card of pipeline {pipeline.id!r})", f.name, f.default)) from None
+                raise RuleViolation(Violation("field-type", Text("field {f_name!r}: default {f_default!r} {exc} "
+                                                   "(card of pipeline {pipeline_id!r})",
+                                                                 f_name=f.name,
+                                                                 f_default=f.default,
+                                                                 exc=exc,
+                                                                 pipeline_id=pipeline.id), f.name, f.default)) from None
 
 
 def check_values(pipeline: Pipeline, fields: dict) -> list[tuple[str, str]]:

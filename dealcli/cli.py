@@ -450,7 +450,7 @@ def _main(argv: list[str] | None = None) -> None:
     except DealcliError as exc:
         _flush_notices(label)
         for line in exc.lines(label):
-            _err(i18n._("error: {message}").format(message=line))
+            _err(i18n._("error: {message}").format(message=i18n.worded(line)))
         code = exc.exit_code
     except KeyboardInterrupt:
         _err(i18n._("interrupted"))

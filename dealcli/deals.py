@@ -18,6 +18,7 @@ from dealcli.ids import new_id
 from dealcli.model import DATE_FIELDS, DEAL_KEYS, TEXT_FIELDS, Deal, Pipeline, ProductRow
 from dealcli.session import Session
 from dealcli import i18n
+from dealcli.i18n import Text
 
 DEAL_FIELD_NAMES = frozenset(DEAL_KEYS)
 TRACKED = ("title", "pipeline", "stage", "status", "amount", "currency", "manual_amount", "company",
@@ -449,7 +450,8 @@ def correct(s: Session, refs: list[str], changes: dict, sets: list[str], unsets:
 
     def change(deal: Deal, pipeline: Pipeline) -> list[Violation]:
         if not deal.is_closed:
-            return [Violation("not-closed", f"deal {deal.id} is open; `dealcli deal edit` changes an open deal",
+            return [Violation("not-closed", Text("deal {deal_id} is open; `dealcli deal edit` changes an open deal",
+                                                 deal_id=deal.id),
                               "status", deal.status)]
         before = copy.deepcopy(deal)
         _apply_changes(s, deal, pipeline, changes, sets, unsets)
@@ -648,8 +650,9 @@ def convert_lead(s: Session, ref: str, pipeline: str | None = None, stage: str |
     with s.repo.transaction():
         lead, doc = leads.model(s, ref)
         if lead.converted:
-            raise RuleViolation(Violation("lead-converted", f"lead {doc.id} is already converted (deal "
-                                          f"{lead.deal})", "status", "converted"))
+            raise RuleViolation(Violation("lead-converted", Text("lead {doc_id} is already converted (deal "
+                                               "{lead_deal})", doc_id=doc.id,
+                                                                 lead_deal=lead.deal), "status", "converted"))
         target = s.pipeline(pipeline or s.default_pipeline_id())
         stage = stage_rules.resolve_stage(target, stage)
         bad = stage_rules.stage_exists(target, stage or target.first.id)

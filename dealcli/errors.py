@@ -24,6 +24,11 @@ def word(template: str, fields: tuple[str, ...], values: dict[str, Any], label: 
         from dealcli.i18n import _
 
         template = _(template)
+    from dealcli.i18n import english, worded
+
+    # a value that is itself a message is worded the same way: Words with the same labels, i18n.Text translated
+    values = {k: word(v.template, v.fields, v.values, label, translate) if isinstance(v, Words)
+              else worded(v) if translate else english(v) for k, v in values.items()}
     return template.format(*(label(f) for f in fields), **values)
 
 
@@ -142,7 +147,9 @@ class Violation:
     def worded(self, label: Label | None = None) -> str:
         from dealcli.i18n import language
 
-        message = self.message
+        from dealcli.i18n import worded
+
+        message = worded(self.message)
         if self.about is not None and (label is not None or language() != "en"):
             message = word(self.about[1], self.about[0], self.about[2], label or plain_label)
         where = ""
@@ -244,7 +251,9 @@ class FieldError(Exception):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{dotted(self.path)}: {self.message}"
+        from dealcli.i18n import Text
+
+        return Text("{path}: {message}", path=dotted(self.path), message=self.message)
 
 
 def dotted(path: tuple[str | int, ...]) -> str:

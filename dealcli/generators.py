@@ -58,6 +58,7 @@ from dealcli.recurring import RunProblems, deal_part_problems, set_paused, updat
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
 from dealcli import i18n
+from dealcli.i18n import Text
 
 KIND = "generators"
 
@@ -258,8 +259,9 @@ def delete(s: Session, ref: str) -> str:
     scenario_id = s.repo.resolve(KIND, ref)
     rules = started_by(s, scenario_id)
     if rules:
-        raise RuleViolation(Violation("linked", f"generator {scenario_id!r} is started by stage automation rule(s) "
-                                      f"{', '.join(rules)}; remove them from the pipeline first", "generator",
+        raise RuleViolation(Violation("linked", Text("generator {scenario_id!r} is started by stage automation rule(s) "
+                                           "{rules}; remove them from the pipeline first",
+                                                     scenario_id=scenario_id, rules=', '.join(rules)), "generator",
                                       scenario_id))
     return s.repo.remove_ref(KIND, scenario_id)
 

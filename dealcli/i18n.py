@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 LANGUAGES = ("en", "ru")  # English is the source language: its catalogue is the msgids themselves
 DOMAIN = "dealcli"
@@ -106,6 +106,69 @@ def N_(message: str) -> str:
     """Marks a message for the catalogue without translating it here (a table of words that
     is translated where it is shown, with _())."""
     return message
+
+
+class Text(str):
+    """A message kept in English where it is data (a Violation's message in `check -f json`, a
+    problem saved with a record), worded in the language in use where a person reads it (worded()):
+    the English text as a str, with its template (extracted, keyword Text) and values.
+
+        Violation("stage-exists", Text("stage {stage!r} is not in pipeline {pipeline!r}", stage=s, pipeline=p))"""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, /, **values) -> Text:
+        self = super().__new__(cls, template.format(**{k: english(v) for k, v in values.items()}))
+        self.template, self.values = template, values
+        return self
+
+    def __format__(self, spec: str) -> str:  # put into another text ("{why}", f"{why}"): worded as that text is
+        return format(self.worded(), spec)
+
+    def __getnewargs_ex__(self):  # pickled (check's cache) as its template and values
+        return (self.template,), self.values
+
+    def worded(self, label=None) -> str:
+        if language() == "en":
+            return str.__str__(self)
+        return _(self.template).format(**{k: worded(v) for k, v in self.values.items()})
+
+
+def english(value: Any) -> Any:
+    """`value` as data: a Text as its English text, anything else as it is."""
+    return str.__str__(value) if isinstance(value, Text) else value
+
+
+def worded(value: Any) -> Any:
+    """`value` in the language in use when it is a Text (or an exception whose text is one), else as it is."""
+    if isinstance(value, BaseException):
+        text = str(value)
+        return text.worded() if isinstance(text, Text) else value
+    return value.worded() if isinstance(value, Text) else value
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with its plural for the catalogue (keyword Nn_), translated later by records()."""
+    return singular, plural
+
+
+# "N records" of each kind (dealcli/kinds.py's folders), as `import --all` and `export` count them.
+RECORD_COUNTS = {
+    "deals": Nn_("{n} deal", "{n} deals"), "pipelines": Nn_("{n} pipeline", "{n} pipelines"),
+    "companies": Nn_("{n} company", "{n} companies"), "contacts": Nn_("{n} contact", "{n} contacts"),
+    "leads": Nn_("{n} lead", "{n} leads"), "quotes": Nn_("{n} quote", "{n} quotes"),
+    "products": Nn_("{n} product", "{n} products"), "activities": Nn_("{n} activity", "{n} activities"),
+    "recurring": Nn_("{n} recurring deal template", "{n} recurring deal templates"),
+    "generators": Nn_("{n} generator", "{n} generators"),
+    "settings": Nn_("{n} settings record", "{n} settings records"),
+}
+
+
+def records(folder: str, n: int) -> str:
+    """`n` records of the kind kept in `folder`, in the plural form the language uses for `n`."""
+    singular, plural = RECORD_COUNTS.get(folder, ("{n} " + folder, "{n} " + folder))
+    return ngettext(singular, plural, n).format(n=n)
 
 
 # The names of the record kinds (kinds.py, singular), as messages name them ("deal 'x': not found").
@@ -346,7 +409,26 @@ CLICK_WORDS = (
     (r"Option (?P<name>'.+') does not take a value\.", N_("Option {name} does not take a value.")),
     (r"Option (?P<name>'.+') requires an argument\.", N_("Option {name} requires an argument.")),
     (r"Option (?P<name>'.+') requires (?P<n>\d+) arguments\.", N_("Option {name} requires {n} arguments.")),
+    # Typer's suggestion after `No such command` (typer.core), and the reasons its value parser
+    # (pydantic) gives for the types dealcli declares (int, bounded int, float, bool, Enum)
+    (r"(?P<message>.+?)\. Did you mean (?P<names>.+)\?", N_("{message}. Did you mean {names}?")),
+    (r"Input should be a valid integer, unable to parse string as an integer",
+     N_("Input should be a valid integer, unable to parse string as an integer")),
+    (r"Input should be a valid integer", N_("Input should be a valid integer")),
+    (r"Input should be a valid number, unable to parse string as a number",
+     N_("Input should be a valid number, unable to parse string as a number")),
+    (r"Input should be a valid boolean, unable to interpret input", N_("Input should be a valid boolean, unable "
+                                                                      "to interpret input")),
+    (r"Input should be greater than or equal to (?P<n>\S+)", N_("Input should be greater than or equal to {n}")),
+    (r"Input should be less than or equal to (?P<n>\S+)", N_("Input should be less than or equal to {n}")),
+    (r"Input should be greater than (?P<n>\S+)", N_("Input should be greater than {n}")),
+    (r"Input should be less than (?P<n>\S+)", N_("Input should be less than {n}")),
+    (r"Input should be (?P<choices>.+)", N_("Input should be {choices}")),
+    (r"Value error, (?P<message>.+)", N_("{message}")),  # pydantic's prefix of the reason Typer gives
+    (r"(?P<value>'.*') is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
+    (r"Value (?P<value>.+) is not a valid (?P<type>.+)\.", N_("Value {value} is not a valid {type}.")),
 )
+HELP_OPTION = N_("Show this message and exit.")  # the -h option's help, made by the click copy inside Typer
 
 
 def click_message(text: str) -> str:
@@ -359,7 +441,8 @@ def click_message(text: str) -> str:
     for pattern, message in CLICK_WORDS:
         found = re.fullmatch(pattern, text, re.DOTALL)
         if found:
-            parts = {k: click_message(v) if k == "message" else v for k, v in found.groupdict().items()}
+            parts = {k: click_message(v) if k == "message" else f" {_('or')} ".join(v.split(" or "))
+                     if k == "choices" else v for k, v in found.groupdict().items()}
             return _(message).format(**parts)
     return text
 
@@ -369,7 +452,7 @@ def translate_click() -> None:
     No such option: --x`) in the language in use, worded here at the edge: its exceptions' show()
     and the usage line's prefix are wrapped once, and speak English, as click does, when the
     language is English (the wrappers stay for the rest of the process: tests run many languages)."""
-    from typer._click import exceptions, formatting
+    from typer._click import core, exceptions, formatting
     from typer._click.utils import echo
 
     if getattr(exceptions.ClickException, "_dealcli", False):
@@ -397,6 +480,15 @@ def translate_click() -> None:
     def usage_line(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         return write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
 
+    get_help_option = core.Command.get_help_option
+
+    def help_option(self, ctx):
+        option = get_help_option(self, ctx)
+        if option is not None and option.help == HELP_OPTION:
+            option.help = _(HELP_OPTION)
+        return option
+
+    core.Command.get_help_option = help_option  # type: ignore[method-assign]
     exceptions.ClickException.show = show_error  # type: ignore[method-assign]
     exceptions.UsageError.show = show_usage  # type: ignore[method-assign]
     formatting.HelpFormatter.write_usage = usage_line  # type: ignore[method-assign]

@@ -17,7 +17,7 @@ from dealcli.model import Deal
 from dealcli.model.lead import STATUSES, Lead
 from dealcli.session import Session, to_model
 from dealcli.storage.repository import Doc
-from dealcli.i18n import _
+from dealcli.i18n import Text, _
 
 
 def add(s: Session, title: str, contact_name: str | None = None, company_name: str | None = None,
@@ -87,14 +87,16 @@ def match_clients(s: Session, lead: Lead) -> tuple[str | None, list[str]]:
             data = clients.new_record(s, "contact", lead.contact_name, emails=[email] if email else [],
                                       phones=[lead.phone] if lead.phone else [], responsible=lead.responsible)
             contact_id = clients.create(s, "contact", data)
-            s.notice_written(f"created contact {contact_id} ({lead.contact_name})")
+            s.notice_written(Text("created contact {contact_id} ({lead_contact_name})", contact_id=contact_id,
+                                  lead_contact_name=lead.contact_name))
     company_id = None
     if lead.company_name:
         company_id = clients.ClientIndex(s, "company").find(name=lead.company_name, email=email)
         if company_id is None:
             data = clients.new_record(s, "company", lead.company_name, responsible=lead.responsible)
             company_id = clients.create(s, "company", data)
-            s.notice_written(f"created company {company_id} ({lead.company_name})")
+            s.notice_written(Text("created company {company_id} ({lead_company_name})", company_id=company_id,
+                                  lead_company_name=lead.company_name))
     elif contact_id:
         company_id = s.repo.load("contacts", contact_id).data.get("company") or None
     return company_id, [contact_id] if contact_id else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
-from dealcli.i18n import _
+from dealcli.i18n import Text, _
 
 MAX_AMOUNT = Decimal("1e15")  # one quadrillion
 MAX_PLACES = 6
@@ -60,11 +60,12 @@ def currency_problem(text: object) -> tuple[str | None, str]:
         return code, ""
     word = str(text or "").strip().lower()
     if word in CURRENCY_WORDS:
-        return None, f"did you mean {CURRENCY_WORDS[word]}?"
+        return None, Text("did you mean {currency_words_word}?", currency_words_word=CURRENCY_WORDS[word])
     from dealcli.suggest import close_matches
 
     near = close_matches(code, sorted(CURRENCIES), n=3, cutoff=0.6)
-    return None, (f"did you mean {' or '.join(near)}?" if near else "use a three-letter ISO 4217 code such as EUR")
+    return None, (Text("did you mean {near}?", near=" or ".join(near)) if near
+                  else Text("use a three-letter ISO 4217 code such as EUR"))
 
 
 def not_a_number(text: str) -> tuple[int, str]:
@@ -75,7 +76,7 @@ def not_a_number(text: str) -> tuple[int, str]:
     start = len(text) - len(text.lstrip())
     body = text.strip()
     if not body:
-        return start, "empty"
+        return start, Text("empty")
     for i, c in enumerate(body):
         at = start + i
         if c in "0123456789":
@@ -87,20 +88,20 @@ def not_a_number(text: str) -> tuple[int, str]:
         elif c == "_" and seen_digit and i + 1 < len(body) and body[i + 1] in "0123456789":
             continue
         elif c == ".":
-            return at, "a second '.'"
+            return at, Text("a second '.'")
         elif c == ",":
-            return at, "',': the decimal mark is '.', with no thousands separators (1234.50)"
+            return at, Text("',': the decimal mark is '.', with no thousands separators (1234.50)")
         elif unicodedata.category(c) == "Sc":
-            return at, f"{c!r} is a currency sign: give the currency apart, as its ISO 4217 code"
+            return at, Text("{c!r} is a currency sign: give the currency apart, as its ISO 4217 code", c=c)
         elif c.isdigit() or unicodedata.category(c) == "Nd":
-            return at, f"{c!r} is not an ASCII digit (only 0-9 are read)"
+            return at, Text("{c!r} is not an ASCII digit (only 0-9 are read)", c=c)
         elif c in "eE" and seen_digit:
-            return at, f"{c!r}: exponent notation is not money; write the digits"
+            return at, Text("{c!r}: exponent notation is not money; write the digits", c=c)
         elif c in "OoIl":
-            return at, f"{c!r} is a letter, not a digit"
+            return at, Text("{c!r} is a letter, not a digit", c=c)
         else:
-            return at, f"{c!r} is not part of a number"
-    return start + len(body) - 1, "no digit" if not seen_digit else "not a number"
+            return at, Text("{c!r} is not part of a number", c=c)
+    return start + len(body) - 1, Text("no digit") if not seen_digit else Text("not a number")
 
 
 def to_decimal(value: object, what: str = "amount", max_abs: Decimal = MAX_AMOUNT) -> Decimal:
@@ -122,7 +123,7 @@ def to_decimal(value: object, what: str = "amount", max_abs: Decimal = MAX_AMOUN
             at, why = not_a_number(value)
             raise MoneyError(_("{what}: {value!r} is not a decimal number (character {at_1}: {why})").format(
                 what=what, value=value, at_1=at + 1, why=why), at,
-                             f"{value.strip()!r} is not a decimal number: {why}")
+                             Text("{value_strip!r} is not a decimal number: {why}", value_strip=value.strip(), why=why))
         dec = Decimal(text)
     elif isinstance(value, float):
         raise MoneyError(_("{what}: {value!r} is not a finite decimal number").format(what=what, value=value))

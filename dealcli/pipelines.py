@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dealcli import cards, deals, parse, stage_rules
 from dealcli.errors import CorruptData, NotFound, RuleViolation, UsageError, Violation
-from dealcli.i18n import N_
+from dealcli.i18n import N_, Text
 from dealcli.ids import is_slug
 from dealcli.model import SEMANTICS, DEAL_KEYS, Pipeline, Rule, Stage, default_pipeline
 from dealcli.session import Session, to_model
@@ -145,7 +145,8 @@ def add(s: Session, pipeline_id: str, name: str | None, stages: str | None) -> P
     _refuse(stage_rules.validate_pipeline(pipeline))
     with s.repo.transaction():
         if s.repo.exists("pipelines", pipeline_id):
-            raise RuleViolation(Violation("pipeline-exists", f"pipeline {pipeline_id!r} already exists", "id",
+            raise RuleViolation(Violation("pipeline-exists", Text("pipeline {pipeline_id!r} already exists",
+                                                                  pipeline_id=pipeline_id), "id",
                                           pipeline_id))
         s.repo.create("pipelines", pipeline_id, pipeline)
     return pipeline
@@ -159,14 +160,17 @@ def delete(s: Session, pipeline_id: str) -> str:
         if errors:
             raise errors[0]  # a deal we cannot read might be in this pipeline
         if held:
-            raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} holds {held} deal(s); move "
-                                          f"them first (`dealcli filter pipeline={pipeline.id} -f ids | dealcli deal "
-                                          "move - STAGE --pipeline OTHER`)", "pipeline", pipeline.id))
+            raise RuleViolation(Violation("pipeline-delete", Text("pipeline {pipeline_id!r} holds {held} deal(s); move "
+                                  "them first (`dealcli filter pipeline={pipeline_id} -f ids | dealcli deal "
+                                  "move - STAGE --pipeline OTHER`)",
+                                                                  pipeline_id=pipeline.id,
+                                                                  held=held), "pipeline", pipeline.id))
         others = {k: v for k, v in s.all_pipelines(errors=[]).items() if k != pipeline.id}
         _refuse([v for v in stage_rules.tunnel_violations(others) if v.value == pipeline.id])
         if s.repo.config.get("default_pipeline") == pipeline.id:
-            raise RuleViolation(Violation("pipeline-delete", f"pipeline {pipeline.id!r} is the default pipeline; "
-                                          "set default_pipeline in dealcli.yaml to another one first",
+            raise RuleViolation(Violation("pipeline-delete", Text("pipeline {pipeline_id!r} is the default pipeline; "
+                                               "set default_pipeline in dealcli.yaml to another one first",
+                                                                  pipeline_id=pipeline.id),
                                           "pipeline", pipeline.id))
         s.repo.remove(doc)
         s._pipelines.pop(pipeline.id, None)
@@ -380,12 +384,12 @@ def read_automation(ops: EditOps) -> list[Rule] | None:
     if isinstance(data, dict) and "automation" in data:
         data, at = data["automation"] or [], ("automation",)
     if not isinstance(data, list):
-        raise RuleViolation(Violation("automation", "expected a list of rules", None, None, source, 1))
+        raise RuleViolation(Violation("automation", Text("expected a list of rules"), None, None, source, 1))
     rules = []
     for i, item in enumerate(data):
         try:
             if not isinstance(item, dict):
-                raise FieldError((i,), "expected a mapping (a rule)")
+                raise FieldError((i,), Text("expected a mapping (a rule)"))
             rules.append(Rule.from_dict(item, (i,)))
         except FieldError as exc:
             raise RuleViolation(Violation("automation", str(exc), None, None, source,
@@ -555,7 +559,7 @@ def check_text(s: Session, doc: Doc, text: str, source: str) -> tuple[Pipeline |
     except CorruptData as exc:
         return None, [Violation("yaml", exc.message.split(": ", 1)[-1], None, None, source, exc.line)]
     if not isinstance(data, dict):
-        return None, [Violation("yaml", "expected a mapping at the top level", None, None, source, 1)]
+        return None, [Violation("yaml", Text("expected a mapping at the top level"), None, None, source, 1)]
     edited = Doc("pipelines", doc.id, Path(source), data, raw)
     problems, after = check.check_doc(s, edited, "pipelines")
     for v in problems:

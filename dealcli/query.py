@@ -23,9 +23,10 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable
 
 from dealcli import timeutil
-from dealcli.errors import CorruptData, UsageError
+from dealcli.errors import CorruptData, UsageError, Words
 from dealcli.model import DEAL_KEYS, STATUSES
 from dealcli import i18n
+from dealcli.i18n import Text
 
 if TYPE_CHECKING:
     from dealcli.session import Session
@@ -332,8 +333,8 @@ def parse(text: str) -> Expr:
                              text=text, join_operators=' '.join(OPERATORS)))
     name = m["field"].strip()
     if not name or not FIELD_NAME.match(name):
-        raise UsageError(f"filter {text!r}: {name!r} is not a field name" if name
-                         else f"filter {text!r}: no field name before {m['op']!r}")
+        raise UsageError(i18n._("filter {text!r}: {name!r} is not a field name").format(text=text, name=name) if name
+                         else i18n._("filter {text!r}: no field name before {op!r}").format(text=text, op=m['op']))
     value = m["value"].strip()
     if value[:1] in "=<>~" and value:
         raise UsageError(i18n._("filter {text!r}: {m_op_value_0!r} is not an operator "
@@ -457,8 +458,10 @@ def stage_values(s, values: list[str], bad) -> list[str]:
             from dealcli.errors import RuleViolation, Violation
             from dealcli.stage_rules import suggest_stage
 
-            raise RuleViolation(Violation("stage-exists", f"{bad('').message[:-2]}: no pipeline has a stage "
-                                          f"{v!r}{suggest_stage(s.all_pipelines([]).values(), v)}", "stage", v))
+            raise RuleViolation(Violation("stage-exists", Text("{bad_message}: no pipeline has a stage "
+                                               "{v!r}{v2}", bad_message=bad('').message[:-2], v=v,
+                                                               v2=suggest_stage(s.all_pipelines([]).values(),
+                                                          v)), "stage", v))
         out += sorted(found)
     return out
 
@@ -511,8 +514,8 @@ def check_field(s, name: str, field: str | tuple, what: str = "{0}", **values) -
     names = list(DEAL_KEYS) + list(COMPUTED)
     for p in s.all_pipelines([]).values():
         names += cards.card_of(p).names()
-    raise UsageError.about(field, what + ": unknown field {name!r}{hint}", name=name, hint=hint(name, names),
-                           **values)
+    raise UsageError.about(field, "{what}: unknown field {name!r}{hint}", name=name, hint=hint(name, names),
+                           what=Words((field,) if isinstance(field, str) else field, what, values), **values)
 
 
 def _typed_test(kind: str, op: str, values: list[str], get, ctx: Context, bad):

@@ -186,7 +186,8 @@ def deal_part_problems(s: Session, doc: Doc, part: dict) -> list[tuple[str, int 
             return [(f"deal.pipeline: {exc.message}", doc.line_of(("deal", "pipeline")))]
         stage = part.get("stage")
         if stage and pipeline.stage(stage) is None:
-            return [(f"deal.stage: {stage!r} is not a stage of pipeline {pipeline.id!r}",
+            return [(i18n.Text("deal.stage: {stage!r} is not a stage of pipeline {pipeline!r}", stage=stage,
+                               pipeline=pipeline.id),
                      doc.line_of(("deal", "stage")))]
     return []
 

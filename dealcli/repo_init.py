@@ -11,6 +11,7 @@ from dealcli.model import default_pipeline
 from dealcli.storage import atomic
 from dealcli.storage.layout import CACHE_DIR, CONFIG_NAME
 from dealcli.storage.repository import Repository
+from dealcli.i18n import Text
 
 
 # what git must not see: the local cache, and the hidden temporary files of a write that a
@@ -42,8 +43,10 @@ def init(path: Path, currency: str = "USD", timezone: str | None = None) -> Repo
         except timeutil.DateError as exc:
             raise UsageError.about("timezone", "{0}: {problem}", problem=str(exc)) from None
     if (path / CONFIG_NAME).exists():
-        raise RuleViolation(Violation("repository-exists", f"{path / CONFIG_NAME} already exists; "
-                                      "refusing to overwrite a repository", "path", str(path)))
+        raise RuleViolation(Violation("repository-exists", Text("{path_config_name} already exists; "
+                                           "refusing to overwrite a repository",
+                                                                path_config_name=path / CONFIG_NAME),
+                                                           "path", str(path)))
     path.mkdir(parents=True, exist_ok=True)
     config = {
         "format": FORMAT_VERSION,

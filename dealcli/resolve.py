@@ -8,6 +8,7 @@ from dealcli import deals, stage_rules
 from dealcli.errors import Violation
 from dealcli.model import Deal, Pipeline
 from dealcli.session import Session
+from dealcli.i18n import Text
 
 
 def resolve(s: Session, refs: list[str], fields: list[str]) -> list[Deal]:
@@ -18,8 +19,9 @@ def resolve(s: Session, refs: list[str], fields: list[str]) -> list[Deal]:
         gone = [c for c in entries if "all" in wanted or c.get("field") in wanted]
         if not gone:
             open_ = ", ".join(str(c.get("field")) for c in entries) or "none"
-            return [Violation("conflict", f"deal {deal.id} has no conflict on {', '.join(sorted(wanted))} "
-                              f"(open conflicts: {open_})", "conflicts", None)]
+            return [Violation("conflict", Text("deal {deal_id} has no conflict on {wanted} "
+                                   "(open conflicts: {open})", deal_id=deal.id,
+                                               wanted=', '.join(sorted(wanted)), open=open_), "conflicts", None)]
         keep = [c for c in entries if c not in gone]
         if keep:
             deal.extra["conflicts"] = keep

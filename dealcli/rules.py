@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from dealcli import kinds
 from dealcli.errors import CorruptData, FieldError, NotFound, RuleViolation, UsageError, Violation, shown
+from dealcli.i18n import Text
 
 if TYPE_CHECKING:
     from dealcli.model import Pipeline
@@ -115,7 +116,8 @@ def record(doc: Doc, lookup: Lookup, rel: str, model: Model | None = None) -> tu
         problems += [Violation(rule, msg, None, None, rel, line) for msg, line in own(lookup.session, doc)]
     record_id = doc.data.get("id")
     if record_id is not None and str(record_id) != doc.id:
-        problems.append(Violation("id-filename", f"id {record_id!r} does not match the file name {doc.id!r}",
+        problems.append(Violation("id-filename", Text("id {record_id!r} does not match the file name {doc_id!r}",
+                                                      record_id=record_id, doc_id=doc.id),
                                   "id", record_id, rel, doc.line_of(("id",))))
     if obj is not None:
         problems += kind_rules(doc, obj, lookup, rel)
@@ -175,8 +177,12 @@ def links_out(doc: Doc, lookup: Lookup, rel: str) -> list[Violation]:
             if isinstance(value, (dict, list)) or lookup.exists(link.target, str(value)):
                 continue
             field = ".".join(str(p) for p in where)
-            out.append(Violation("dangling-link", f"{field}: {kinds.SINGULAR[link.target]} {shown(value)} "
-                                 f"does not exist ({link.target}/{value}.yaml is missing)", field, value, rel,
+            out.append(Violation("dangling-link", Text("{field}: {kind} {shown_value} "
+                                      "does not exist ({link_target}/{value}.yaml is missing)",
+                                                       field=field,
+                                                       kind=Text(kinds.SINGULAR[link.target]),
+                                                       shown_value=shown(value),
+                                                       link_target=link.target, value=value), field, value, rel,
                                  doc.line_of(where)))
     return out
 
@@ -358,9 +364,13 @@ class Gate:
                     continue  # judged above, as it is staged
                 found = links_out(other, after, self.session.repo.rel(other.path))
                 if found and guard is not None and not guard.visible(other.kind, other.data):
-                    found = [Violation("dangling-link", f"{kinds.SINGULAR[target]} {', '.join(sorted(ids))} is still "
-                                       f"linked by a {kinds.SINGULAR[other.kind]} you may not see; whoever may see "
-                                       "it has to change it first", None, None)]  # nothing of the hidden record
+                    found = [Violation("dangling-link", Text("{kind} {ids} is still "
+                                            "linked by a {other} you may not see; whoever may see "
+                                            "it has to change it first",
+                                                             kind=Text(kinds.SINGULAR[target]),
+                                                             ids=', '.join(sorted(ids)),
+                                                             other=Text(kinds.SINGULAR[other.kind])),
+                                                        None, None)]  # nothing of the hidden record
                 out += found
         for other in after.linking("pipelines", edited) if edited else ():
             if other.path in self.pending:

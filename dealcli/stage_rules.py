@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from dealcli import cards
 from dealcli.errors import Violation
-from dealcli.i18n import N_
+from dealcli.i18n import N_, Text
 from dealcli.ids import is_slug
 from dealcli.model import Deal, Pipeline, Stage
 
@@ -101,8 +101,11 @@ def transition(deal: Deal, pipeline: Pipeline, stage_id: str | None, verb: str, 
     after = status_for(stage)
     kind = TRANSITIONS.get((verb, before, after))
     if kind is None:
-        t.violations = [Violation("transition", f"deal {deal.id}: {verb} from {before or 'nothing'} to {after} "
-                                  f"(stage {stage_id!r}) is not allowed", "stage", stage_id)]
+        t.violations = [Violation("transition", Text("deal {deal_id}: {verb} from {before_or_nothing} to {after} "
+                                       "(stage {stage_id!r}) is not allowed", deal_id=deal.id,
+                                                     verb=verb,
+                                                     before_or_nothing=before or 'nothing',
+                                                     after=after, stage_id=stage_id), "stage", stage_id)]
         return t
     if verb in ("create", "move", "close", "import") or (verb == "relocate" and after == "open"):
         t.violations = check_enter(deal, into, stage.id, reason if verb != "relocate" else "")
@@ -247,8 +250,11 @@ def stage_label(pipeline: Pipeline | None, stage_id: str | None) -> str:
 def stage_exists(pipeline: Pipeline, stage_id: str | None) -> list[Violation]:
     if pipeline.stage(stage_id) is None:
         names = ", ".join(s.id for s in pipeline.stages)
-        return [Violation("stage-exists", f"stage {stage_id!r} is not in pipeline {pipeline.id!r}"
-                          f"{stage_hint(pipeline, str(stage_id))} (stages: {names})", "stage", stage_id)]
+        return [Violation("stage-exists", Text("stage {stage_id!r} is not in pipeline {pipeline_id!r}"
+                               "{stage_id2} (stages: {names})", stage_id=stage_id,
+                                               pipeline_id=pipeline.id,
+                                               stage_id2=stage_hint(pipeline, str(stage_id)),
+                                               names=names), "stage", stage_id)]
     return []
 
 
@@ -293,9 +299,11 @@ def check_required(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violat
     out = []
     for name in required_fields(pipeline, stage_id):
         if is_empty(field_value(deal, name)):
-            out.append(Violation("required-field", f"field {name!r} is required from stage "
-                                 f"{_from_stage(pipeline, name)!r} on (deal {deal.id} entering "
-                                 f"{stage_id!r})", name, None))
+            out.append(Violation("required-field", Text("field {name!r} is required from stage "
+                                      "{from_stage_pipeline_nam!r} on (deal {deal_id} entering "
+                                      "{stage_id!r})", name=name,
+                                                        from_stage_pipeline_nam=_from_stage(pipeline, name),
+                                                        deal_id=deal.id, stage_id=stage_id), name, None))
     return out
 
 
@@ -308,8 +316,10 @@ def _from_stage(pipeline: Pipeline, name: str) -> str:
 
 def check_open(deal: Deal, action: str) -> list[Violation]:
     if deal.is_closed:
-        return [Violation("closed-deal", f"deal {deal.id} is closed ({deal.status}); reopen it "
-                          f"before you {action} it (`dealcli deal reopen {deal.id}`)", "status", deal.status)]
+        return [Violation("closed-deal", Text("deal {deal_id} is closed ({deal_status}); reopen it "
+                               "before you {action} it (`dealcli deal reopen {deal_id}`)",
+                                              deal_id=deal.id, deal_status=deal.status,
+                                              action=action), "status", deal.status)]
     return []
 
 
@@ -344,21 +354,25 @@ def close_stage(pipeline: Pipeline, won: bool, stage_id: str | None) -> tuple[st
                                        "won always lands in the success stage"), "stage", stage_id)]
         success = pipeline.success
         if success is None:
-            return None, [Violation("pipeline-invariant", f"pipeline {pipeline.id!r} has no success stage",
+            return None, [Violation("pipeline-invariant", Text("pipeline {pipeline_id!r} has no success stage",
+                                                               pipeline_id=pipeline.id),
                                     "stages", None)]
         return success.id, []
     failures = pipeline.failures
     if stage_id is None:
         if not failures:
-            return None, [Violation("pipeline-invariant", f"pipeline {pipeline.id!r} has no failure stage",
+            return None, [Violation("pipeline-invariant", Text("pipeline {pipeline_id!r} has no failure stage",
+                                                               pipeline_id=pipeline.id),
                                     "stages", None)]
         return failures[0].id, []
     bad = stage_exists(pipeline, stage_id)
     if bad:
         return None, bad
     if pipeline.known(stage_id).semantics != "failure":
-        return None, [Violation("close-stage", f"stage {stage_id!r} is not a failure stage of pipeline "
-                                f"{pipeline.id!r} (failure stages: {', '.join(s.id for s in failures)})",
+        return None, [Violation("close-stage", Text("stage {stage_id!r} is not a failure stage of pipeline "
+                                     "{pipeline_id!r} (failure stages: {failures})", stage_id=stage_id,
+                                                    pipeline_id=pipeline.id,
+                                                    failures=', '.join((s.id for s in failures))),
                                 "stage", stage_id)]
     return stage_id, []
 
@@ -376,14 +390,15 @@ def check_close(deal: Deal, pipeline: Pipeline, won: bool, stage_id: str | None,
 
 def check_reopen(deal: Deal, pipeline: Pipeline, stage_id: str) -> list[Violation]:
     if not deal.is_closed:
-        return [Violation("not-closed", f"deal {deal.id} is open; only a closed deal can be reopened",
+        return [Violation("not-closed", Text("deal {deal_id} is open; only a closed deal can be reopened",
+                                             deal_id=deal.id),
                           "status", deal.status)]
     out = stage_exists(pipeline, stage_id)
     if out:
         return out
     if pipeline.known(stage_id).semantics != "process":
-        return [Violation("reopen-stage", f"stage {stage_id!r} is not a process stage; a reopened deal "
-                          "goes back to a process stage", "stage", stage_id)]
+        return [Violation("reopen-stage", Text("stage {stage_id!r} is not a process stage; a reopened deal "
+                               "goes back to a process stage", stage_id=stage_id), "stage", stage_id)]
     return check_required(deal, pipeline, stage_id)
 
 
@@ -391,19 +406,23 @@ def validate_deal(deal: Deal, pipelines: dict[str, Pipeline]) -> list[Violation]
     """Consistency of a stored deal (used by `check` and import)."""
     pipeline = pipelines.get(deal.pipeline)
     if pipeline is None:
-        return [Violation("pipeline-exists", f"pipeline {deal.pipeline!r} does not exist", "pipeline",
+        return [Violation("pipeline-exists", Text("pipeline {deal_pipeline!r} does not exist",
+                                                  deal_pipeline=deal.pipeline), "pipeline",
                           deal.pipeline)]
     out = stage_exists(pipeline, deal.stage)
     if out:
         return out
     expected = status_for(pipeline.known(deal.stage))
     if deal.status != expected:
-        out.append(Violation("status-stage", f"status {deal.status!r} does not match stage {deal.stage!r} "
-                             f"({pipeline.known(deal.stage).semantics} stage means {expected!r})",
+        out.append(Violation("status-stage", Text("status {deal_status!r} does not match stage {deal_stage!r} "
+                                  "({semantics} stage means {expected!r})", deal_status=deal.status,
+                                                  deal_stage=deal.stage,
+                                                  semantics=pipeline.known(deal.stage).semantics, expected=expected),
                              "status", deal.status))
     out += check_required(deal, pipeline, deal.stage)
     if deal.status == "lost" and pipeline.rules.get("lost_reason_required") and is_empty(deal.lost_reason):
-        out.append(Violation("lost-reason", f"pipeline {pipeline.id!r} requires a lost reason", "lost_reason",
+        out.append(Violation("lost-reason", Text("pipeline {pipeline_id!r} requires a lost reason",
+                                                 pipeline_id=pipeline.id), "lost_reason",
                              None))
     out += check_fields(deal, pipeline)
     return out
@@ -416,29 +435,32 @@ def validate_pipeline(pipeline: Pipeline) -> list[Violation]:
     seen: set[str] = set()
     for s in pipeline.stages:
         if s.id in seen:
-            out.append(Violation("stage-unique", f"stage id {s.id!r} appears twice", "stages", s.id))
+            out.append(Violation("stage-unique", Text("stage id {s_id!r} appears twice", s_id=s.id), "stages", s.id))
         seen.add(s.id)
     kinds = [s.semantics for s in pipeline.stages]
     if "process" not in kinds:
-        out.append(Violation("pipeline-invariant", "a pipeline needs at least one process stage", "stages"))
+        out.append(Violation("pipeline-invariant", Text("a pipeline needs at least one process stage"), "stages"))
     successes = kinds.count("success")
     if successes != 1:
-        out.append(Violation("pipeline-invariant", f"a pipeline needs exactly one success stage, found "
-                             f"{successes}", "stages"))
+        out.append(Violation("pipeline-invariant", Text("a pipeline needs exactly one success stage, found "
+                                  "{successes}", successes=successes), "stages"))
     elif out == []:
         at = kinds.index("success")
         if any(k != "process" for k in kinds[:at]):
             bad = next(s.id for s in pipeline.stages[:at] if s.semantics != "process")
-            out.append(Violation("pipeline-invariant", "process stages must come before the success stage "
-                                 f"(failure stage {bad!r} is before it)", "stages", bad))
+            out.append(Violation("pipeline-invariant", Text("process stages must come before the success stage "
+                                      "(failure stage {bad!r} is before it)", bad=bad), "stages", bad))
         if any(k != "failure" for k in kinds[at + 1:]):
             bad = next(s.id for s in pipeline.stages[at + 1:] if s.semantics != "failure")
-            out.append(Violation("pipeline-invariant", "failure stages must come after the success stage "
-                                 f"(process stage {bad!r} is after it)", "stages", bad))
+            out.append(Violation("pipeline-invariant", Text("failure stages must come after the success stage "
+                                      "(process stage {bad!r} is after it)", bad=bad), "stages", bad))
     for rule in requirements(pipeline):
         if pipeline.stage(str(rule.get("from_stage"))) is None:
-            out.append(Violation("require-stage", f"requirement of {rule.get('field')!r} names unknown stage "
-                                 f"{rule.get('from_stage')!r}", "rules", rule.get("from_stage")))
+            out.append(Violation("require-stage", Text("requirement of {rule_get_field!r} names unknown stage "
+                                      "{rule_get_from_stage!r}",
+                                                       rule_get_field=rule.get('field'),
+                                                       rule_get_from_stage=rule.get('from_stage')),
+                                                  "rules", rule.get("from_stage")))
     out += validate_pipeline_more(pipeline)
     return out
 
@@ -449,24 +471,26 @@ def validate_pipeline_more(pipeline: Pipeline) -> list[Violation]:
     requirement starts at a process or the success stage, and the deal card is well-formed."""
     out: list[Violation] = []
     if not is_slug(pipeline.id):
-        out.append(Violation("pipeline-id", f"pipeline id {pipeline.id!r} must be lower-case letters, digits, "
-                             "_ or - (at most 64)", "id", pipeline.id))
+        out.append(Violation("pipeline-id", Text("pipeline id {pipeline_id!r} must be lower-case letters, digits, "
+                                  "_ or - (at most 64)", pipeline_id=pipeline.id), "id", pipeline.id))
     for i, s in enumerate(pipeline.stages):
         if not is_slug(s.id):
-            out.append(Violation("stage-id", f"stage id {s.id!r} must be lower-case letters, digits, _ or - "
-                                 "(at most 64)", f"stages.{i}.id", s.id))
+            out.append(Violation("stage-id", Text("stage id {s_id!r} must be lower-case letters, digits, _ or - "
+                                      "(at most 64)", s_id=s.id), f"stages.{i}.id", s.id))
         if s.color is not None and not COLOR.match(s.color):
-            out.append(Violation("stage-color", f"stage {s.id!r}: colour {s.color!r} is not #RRGGBB",
+            out.append(Violation("stage-color", Text("stage {s_id!r}: colour {s_color!r} is not #RRGGBB", s_id=s.id,
+                                                     s_color=s.color),
                                  f"stages.{i}.color", s.color))
     for rule in requirements(pipeline):
         stage = pipeline.stage(str(rule.get("from_stage")))
         if stage is not None and stage.semantics == "failure":
-            out.append(Violation("require-stage", f"requirement of {rule.get('field')!r} starts at failure stage "
-                                 f"{stage.id!r}; failure stages require nothing (name a process stage)",
+            out.append(Violation("require-stage", Text("requirement of {rule_get_field!r} starts at failure stage "
+                                      "{stage_id!r}; failure stages require nothing (name a process stage)",
+                                                       rule_get_field=rule.get('field'), stage_id=stage.id),
                                  "rules", stage.id))
     lost = pipeline.rules.get("lost_reason_required")
     if lost is not None and not isinstance(lost, bool):
-        out.append(Violation("rules", f"lost_reason_required must be true or false, got {lost!r}",
+        out.append(Violation("rules", Text("lost_reason_required must be true or false, got {lost!r}", lost=lost),
                              "rules.lost_reason_required", lost))
     out += cards.card_violations(pipeline)
     out += automation_violations(pipeline)
@@ -483,8 +507,8 @@ def check_stage_delete(pipeline: Pipeline, stage_id: str, target: str | None, ho
         return out
     stage = pipeline.known(stage_id)
     if stage.semantics == "success":
-        return [Violation("stage-delete", f"stage {stage_id!r} is the success stage of pipeline {pipeline.id!r}; "
-                          "it cannot be deleted", "stage", stage_id)]
+        return [Violation("stage-delete", Text("stage {stage_id!r} is the success stage of pipeline {pipeline_id!r}; "
+                               "it cannot be deleted", stage_id=stage_id, pipeline_id=pipeline.id), "stage", stage_id)]
     if target is None:
         if holding:
             return [Violation.of("stage-delete", "move_deals_to", N_("stage {stage!r} holds {n} deal(s); add {0} "
@@ -513,18 +537,23 @@ def check_pipeline_change(before: Pipeline, after: Pipeline, holding: dict[str, 
             continue
         now = after.stage(stage.id)
         if now is None:
-            out.append(Violation("stage-delete", f"stage {stage.id!r} would be removed but holds {n} deal(s); "
-                                 f"use `dealcli pipeline edit {before.id} --delete-stage {stage.id} "
-                                 "--move-deals-to STAGE`", "stages", stage.id))
+            out.append(Violation("stage-delete", Text("stage {stage_id!r} would be removed but holds {n} deal(s); "
+                                      "use `dealcli pipeline edit {before_id} --delete-stage {stage_id} "
+                                      "--move-deals-to STAGE`", stage_id=stage.id, n=n,
+                                                      before_id=before.id), "stages", stage.id))
         elif now.semantics != stage.semantics:
-            out.append(Violation("stage-semantics", f"stage {stage.id!r} holds {n} deal(s) and cannot change "
-                                 f"from {stage.semantics} to {now.semantics}", "stages", stage.id))
+            out.append(Violation("stage-semantics", Text("stage {stage_id!r} holds {n} deal(s) and cannot change "
+                                      "from {stage_semantics} to {now_semantics}",
+                                                         stage_id=stage.id, n=n,
+                                                         stage_semantics=stage.semantics,
+                                                         now_semantics=now.semantics), "stages", stage.id))
     return out
 
 
 def check_fields(deal: Deal, pipeline: Pipeline) -> list[Violation]:
     """Custom values of a stored deal that break the deal card of its pipeline."""
-    return [Violation("field-type", f"field {name!r}: {problem} (card of pipeline {pipeline.id!r})",
+    return [Violation("field-type", Text("field {name!r}: {problem} (card of pipeline {pipeline_id!r})", name=name,
+                                         problem=problem, pipeline_id=pipeline.id),
                       f"fields.{name}", deal.fields.get(name))
             for name, problem in cards.check_values(pipeline, deal.fields)]
 
@@ -540,36 +569,47 @@ def automation_violations(pipeline: Pipeline) -> list[Violation]:
     for i, rule in enumerate(pipeline.automation):
         where = f"automation.{i}"
         if not is_slug(rule.id) or len(rule.id) > 40:
-            out.append(Violation("automation", f"rule id {rule.id!r} must be lower-case letters, digits, _ or - "
-                                 "(at most 40)", f"{where}.id", rule.id))
+            out.append(Violation("automation", Text("rule id {rule_id!r} must be lower-case letters, digits, _ or - "
+                                      "(at most 40)", rule_id=rule.id), f"{where}.id", rule.id))
         if rule.id in seen:
-            out.append(Violation("automation", f"rule id {rule.id!r} appears twice", f"{where}.id", rule.id))
+            out.append(Violation("automation", Text("rule id {rule_id!r} appears twice",
+                                                    rule_id=rule.id), f"{where}.id", rule.id))
         seen.add(rule.id)
         stage = pipeline.stage(rule.stage)
         if stage is None:
-            out.append(Violation("automation", f"rule {rule.id!r}: stage {rule.stage!r} is not in pipeline "
-                                 f"{pipeline.id!r}{stage_hint(pipeline, rule.stage)}", f"{where}.stage", rule.stage))
+            out.append(Violation("automation", Text("rule {rule_id!r}: stage {rule_stage!r} is not in pipeline "
+                                      "{pipeline_id!r}{stage}", rule_id=rule.id,
+                                                    rule_stage=rule.stage,
+                                                    pipeline_id=pipeline.id,
+                                                    stage=stage_hint(pipeline, rule.stage)),
+                                               f"{where}.stage", rule.stage))
             continue
         if not (rule.activity or rule.sets or rule.clear or rule.notify or rule.copy_to or rule.move_to
                 or rule.generator or rule.run):
-            out.append(Violation("automation", f"rule {rule.id!r} does nothing (give activity, set, clear, notify, "
-                                 "copy_to, move_to, generator or run)", where, rule.id))
+            out.append(Violation("automation", Text("rule {rule_id!r} does nothing (give activity, set, clear, notify, "
+                                      "copy_to, move_to, generator or run)", rule_id=rule.id), where, rule.id))
         if rule.generator and rule.when != "enter":
-            out.append(Violation("automation", f"rule {rule.id!r}: generator on leaving a stage (a scenario starts "
-                                 "when a deal enters one)", f"{where}.generator", rule.generator))
+            out.append(Violation("automation", Text("rule {rule_id!r}: generator on leaving a stage (a scenario starts "
+                                      "when a deal enters one)",
+                                                    rule_id=rule.id), f"{where}.generator", rule.generator))
         if rule.move_to is not None:
             if rule.copy_to is not None:
-                out.append(Violation("automation", f"rule {rule.id!r}: copy_to and move_to in one rule (make two "
-                                     "rules)", f"{where}.move_to", None))
+                out.append(Violation("automation", Text("rule {rule_id!r}: copy_to and move_to in one rule (make two "
+                                          "rules)", rule_id=rule.id), f"{where}.move_to", None))
             if rule.when == "leave":
-                out.append(Violation("automation", f"rule {rule.id!r}: move_to on leaving a stage (the deal is "
-                                     "already going elsewhere; use copy_to)", f"{where}.move_to", None))
+                out.append(Violation("automation", Text("rule {rule_id!r}: move_to on leaving a stage (the deal is "
+                                          "already going elsewhere; use copy_to)",
+                                                        rule_id=rule.id), f"{where}.move_to", None))
             elif stage.semantics != "process":
-                out.append(Violation("automation", f"rule {rule.id!r}: move_to from {stage.semantics} stage "
-                                     f"{stage.id!r} (a closed deal is not moved; use copy_to)", f"{where}.move_to",
+                out.append(Violation("automation", Text("rule {rule_id!r}: move_to from {stage_semantics} stage "
+                                          "{stage_id!r} (a closed deal is not moved; use copy_to)",
+                                                        rule_id=rule.id,
+                                                        stage_semantics=stage.semantics,
+                                                        stage_id=stage.id), f"{where}.move_to",
                                      None))
             elif stage.id in moves:
-                out.append(Violation("automation", f"rule {rule.id!r}: a second move_to on entering {stage.id!r}",
+                out.append(Violation("automation", Text("rule {rule_id!r}: a second move_to on entering {stage_id!r}",
+                                                        rule_id=rule.id, stage_id=stage.id),
                                      f"{where}.move_to", None))
             moves.add(stage.id)
     return out
@@ -596,8 +636,10 @@ def tunnel_problems(pipelines: dict[str, Pipeline],
             if rule.generator and scenarios is not None:
                 entry = scenarios.get(rule.generator)
                 if rule.generator not in scenarios:
-                    out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: generator "
-                                                f"{rule.generator!r} does not exist{hint(rule.generator, scenarios)}",
+                    out.append((p.id, Violation("automation", Text("rule {rule_id!r} of pipeline {p_id!r}: generator "
+                                                     "{rule_generator!r} does not exist{scenarios}", rule_id=rule.id,
+                                                                   p_id=p.id, rule_generator=rule.generator,
+                                                                   scenarios=hint(rule.generator, scenarios)),
                                                 f"automation.{i}.generator", rule.generator)))
                 elif entry is not None:
                     edges.setdefault((p.id, rule.stage), []).append((entry[0], entry[1], rule.id))
@@ -607,13 +649,21 @@ def tunnel_problems(pipelines: dict[str, Pipeline],
             where = f"automation.{i}.{'move_to' if rule.move_to else 'copy_to'}"
             into = pipelines.get(target.pipeline)
             if into is None:
-                out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: pipeline "
-                                            f"{target.pipeline!r} does not exist", where, target.pipeline)))
+                out.append((p.id, Violation("automation", Text("rule {rule_id!r} of pipeline {p_id!r}: pipeline "
+                                                 "{target_pipeline!r} does not exist",
+                                                               rule_id=rule.id, p_id=p.id,
+                                                               target_pipeline=target.pipeline),
+                                                          where, target.pipeline)))
                 continue
             if into.stage(target.stage) is None:
-                out.append((p.id, Violation("automation", f"rule {rule.id!r} of pipeline {p.id!r}: stage "
-                                            f"{target.stage!r} is not in pipeline {into.id!r}"
-                                            f"{stage_hint(into, target.stage)}", where, target.stage)))
+                out.append((p.id, Violation("automation", Text("rule {rule_id!r} of pipeline {p_id!r}: stage "
+                                                 "{target_stage!r} is not in pipeline {into_id!r}"
+                                                 "{stage_hint_into_target_s}", rule_id=rule.id,
+                                                               p_id=p.id,
+                                                               target_stage=target.stage,
+                                                               into_id=into.id,
+                                                               stage_hint_into_target_s=stage_hint(into, target.stage)),
+                                                          where, target.stage)))
                 continue
             edges.setdefault((p.id, rule.stage), []).append((into.id, target.stage, rule.id))
     for start in edges:  # a depth-first walk from each node: small graphs (stages with tunnels)
@@ -628,8 +678,9 @@ def tunnel_problems(pipelines: dict[str, Pipeline],
             node = (nxt[0], nxt[1])
             if node == start:
                 chain = " -> ".join(f"{a}/{b}" for a, b in path + [node])
-                out.append((start[0], Violation("automation-cycle", f"tunnels form a cycle: {chain} (rule "
-                                                f"{nxt[2]!r}); a deal would be passed on for ever", "automation",
+                out.append((start[0], Violation("automation-cycle", Text("tunnels form a cycle: {chain} (rule "
+                                                     "{nxt!r}); a deal would be passed on for ever",
+                                                                         chain=chain, nxt=nxt[2]), "automation",
                                                 nxt[2])))
                 return out
             if node not in path and node in edges:

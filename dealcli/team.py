@@ -12,6 +12,7 @@ from dealcli import access
 from dealcli.errors import Conflict, NotFound, RuleViolation, UsageError, Violation, Words
 from dealcli.session import Session
 from dealcli import i18n
+from dealcli.i18n import Text
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -108,8 +109,9 @@ def user_delete(s: Session, login: str) -> None:
         heads = [d for d, info in (config.get("departments") or {}).items()
                  if isinstance(info, dict) and info.get("head") == login]
         if heads:
-            raise RuleViolation(Violation("head-of-department", f"user {login} heads department(s) "
-                                          f"{', '.join(heads)}; give them another head first", "head", login))
+            raise RuleViolation(Violation("head-of-department", Text("user {login} heads department(s) "
+                                               "{heads}; give them another head first", login=login,
+                                                                     heads=', '.join(heads)), "head", login))
         del users[login]
 
     _update(s, "users", change)
@@ -183,10 +185,11 @@ def dept_delete(s: Session, name: str) -> None:
                  if isinstance(info, dict) and info.get("dept") == name]
         subs = [d for d, info in depts.items() if isinstance(info, dict) and info.get("parent") == name]
         if users or subs:
-            raise RuleViolation(Violation("department-in-use", f"department {name} still has "
-                                          + ", ".join(filter(None, [
-                                              f"users {', '.join(users)}" if users else None,
-                                              f"sub-departments {', '.join(subs)}" if subs else None])),
+            raise RuleViolation(Violation("department-in-use", Text("department {name} still has {what}", name=name,
+                                          what=", ".join(filter(None, [
+                                              i18n._("users {users}").format(users=", ".join(users)) if users else None,
+                                              i18n._("sub-departments {subs}").format(subs=", ".join(subs)) if subs
+                                              else None]))),
                                           "department", name))
         del depts[name]
 
@@ -201,8 +204,9 @@ def _check_dept(name: str, record: dict, depts: dict, config: dict) -> None:
         seen, cur = {name}, parent
         while cur:
             if cur in seen:
-                raise RuleViolation(Violation("department-cycle", f"department {name} cannot be inside "
-                                              f"{parent}: that makes a cycle", "parent", parent))
+                raise RuleViolation(Violation("department-cycle", Text("department {name} cannot be inside "
+                                                   "{parent}: that makes a cycle", name=name,
+                                                                       parent=parent), "parent", parent))
             seen.add(cur)
             cur = (depts.get(cur) or {}).get("parent")
     if head and head not in (config.get("users") or {}):
@@ -283,7 +287,8 @@ def role_delete(s: Session, name: str) -> None:
         users = [u for u, i in (config.get("users") or {}).items()
                  if isinstance(i, dict) and name in (i.get("roles") or [])]
         if users and name not in access.BUILTIN_ROLES:
-            raise RuleViolation(Violation("role-in-use", f"role {name} is given to {', '.join(users)}", "role", name))
+            raise RuleViolation(Violation("role-in-use", Text("role {name} is given to {users}",
+                                                              name=name, users=', '.join(users)), "role", name))
         del roles[name]
 
     _update(s, "roles", change)

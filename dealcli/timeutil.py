@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from dealcli.errors import DealcliError, ValueProblem, word
+from dealcli.errors import DealcliError, ValueProblem, Words, word
 from dealcli import i18n
 
 if TYPE_CHECKING:
@@ -465,7 +465,8 @@ class DateOrderError(ValueError):
 
     def error(self, cls: type[DealcliError], where: str) -> DealcliError:
         """This problem as a `cls` error (UsageError, ...) about its fields, after `where: `."""
-        return cls.about(self.fields, "{where}: " + self.template, where=where, **self.values)
+        return cls.about(self.fields, "{where}: {problem}", where=where, problem=Words(self.fields, self.template,
+                                                                                         self.values), **self.values)
 
 
 class AmbiguousDates(DateOrderError):

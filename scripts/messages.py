@@ -15,7 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "dealcli" / "locale"
 # The marking functions (dealcli/i18n.py) and X.about(fields, template): the template is a message.
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "about": (2,)}
+# i18n.Text(template, ...) and i18n.Nn_(singular, plural) mark messages too; problems.problem(fields,
+# template) and Unknown(fields, template, ...) take a template as X.about does.
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "about": (2,), "Text": (1,),
+            "Nn_": (1, 2), "problem": (2,), "Unknown": (2,)}
 
 
 def extract():

@@ -59,7 +59,7 @@ def test_a_folder_export_imports_as_the_same_repository(full, tmp_path, fmt):
     proc = Runner(target)("import", out, "--all", user=ADMIN)
     assert proc.returncode == 0, proc.stderr
     n = len(list((full / "deals").glob("*.yaml")))  # the example repository's deals, as many as it has
-    assert f"{n} deals" in proc.stderr and "1 generators" in proc.stderr
+    assert f"{n} deals" in proc.stderr and "1 generator imported" in proc.stderr  # ngettext: one generator
     assert files_of(target) == files_of(full)
     assert Runner(target)("check", user=ADMIN).returncode == 0
 

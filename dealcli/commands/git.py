@@ -26,7 +26,7 @@ def setup(ctx: typer.Context) -> None:
 
     s = session(ctx)
     done = gitops.setup(s)
-    s.notice("; ".join(done) if done else "already set up")
+    s.notice("; ".join(done) if done else _("already set up"))
 
 
 def register(app: typer.Typer) -> None:

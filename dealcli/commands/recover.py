@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, session
-from dealcli.i18n import _
+from dealcli.i18n import _, ngettext
 
 
 def register(app: typer.Typer) -> None:
@@ -50,4 +50,5 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             return
         found = recovery.run(s)
-        s.notice(f"{found} journal entr{'y' if found == 1 else 'ies'} recovered" if found else "nothing to recover")
+        s.notice(ngettext("{n} journal entry recovered", "{n} journal entries recovered", found).format(n=found)
+                 if found else _("nothing to recover"))

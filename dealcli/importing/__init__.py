@@ -32,7 +32,8 @@ from __future__ import annotations
 import re
 
 from dealcli import clients
-from dealcli.errors import UsageError, word
+from dealcli.errors import UsageError, Words, word
+from dealcli.i18n import N_
 from dealcli.importing import read as import_read
 from dealcli.importing import rejects as import_rejects
 from dealcli.importing import values as import_values
@@ -352,11 +353,13 @@ def _check_header(ctx: Context) -> None:
         columns = list(row.values)
         shown = ", ".join(repr(c) for c in columns[:8]) + (f" and {len(columns) - 8} more" if len(columns) > 8 else "")
         looks_like_data = any(re.search(r"\d", c) or "@" in c for c in columns)
-        hint = "it looks like data, not a header: pass {2} {3} title,amount,...; or " if looks_like_data else ""
-        raise UsageError.about(("map", "preset", "no_header", "columns"), "{source}: no column matches a deal "
-                               "field (columns: {shown}); " + hint + "name them with {0} COLUMN=FIELD or {1} NAME "
+        fields = ("map", "preset", "no_header", "columns")
+        hint = Words(fields, N_("it looks like data, not a header: pass {2} {3} title,amount,...; or "), {}) \
+            if looks_like_data else ""
+        raise UsageError.about(fields, "{source}: no column matches a deal "
+                               "field (columns: {shown}); {hint}name them with {0} COLUMN=FIELD or {1} NAME "
                                "(fields: title, amount, currency, stage, company, contact, ...)",
-                               source=ctx.source.name, shown=shown)
+                               source=ctx.source.name, shown=shown, hint=hint)
 def write_report(result: Result, name: str, path: str, root=None) -> None:
     """`--report FILE`: the migration report as JSON (a file the user names, written atomically,
     never inside the repository at `root`)."""

@@ -30,6 +30,7 @@ from typing import Any
 from dealcli import i18n, kinds
 from dealcli.errors import FieldError, NotAllowed, UsageError, ValidationFailed
 from dealcli.storage import files, layout, yamlcodec
+from dealcli.i18n import Text
 
 SETTINGS = "settings"  # the pseudo-kind of dealcli.yaml in an export
 FORMATS = ("jsonl", "yaml")
@@ -123,7 +124,8 @@ class Refused(ValidationFailed):
     def __init__(self, problems: list[str]):
         self.problems = problems
         n = len(problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''}; nothing imported")
+        super().__init__(i18n.ngettext("{n} problem; nothing imported", "{n} problems; nothing imported",
+                                       n).format(n=n))
 
     def lines(self, label=None) -> list[str]:
         return [*self.problems, self.message]
@@ -144,7 +146,7 @@ def _load_text(text: str, fmt: str, where: str, problems: list) -> list:
         try:
             out.append((n, json.loads(line, parse_float=Decimal)))
         except ValueError as exc:
-            problems.append(f"{where}:{n}: not JSON: {exc}")
+            problems.append(Text("{where}:{n}: not JSON: {exc}", where=where, n=n, exc=exc))
     return out
 
 
@@ -179,7 +181,7 @@ def read(source: str) -> tuple[dict | None, list[tuple[str, str, int, object]], 
     for n, item in _load_text(text, fmt, source, problems):
         if fmt == "yaml":
             if not isinstance(item, dict):
-                problems.append(f"{source}: expected a mapping of kinds (settings, deals, ...)")
+                problems.append(Text("{source}: expected a mapping of kinds (settings, deals, ...)", source=source))
                 break
             settings = item.get(SETTINGS)
             for name, records in item.items():
@@ -187,7 +189,7 @@ def read(source: str) -> tuple[dict | None, list[tuple[str, str, int, object]], 
                     entries += [(name, source, i, r) for i, r in enumerate(records or [], 1)]
             continue
         if not isinstance(item, dict) or set(item) != {"kind", "record"}:
-            problems.append(f"{source}:{n}: expected {{\"kind\": ..., \"record\": {{...}}}}")
+            problems.append(Text('{source}:{n}: expected {{"kind": ..., "record": {{...}}}}', source=source, n=n))
         elif item["kind"] == SETTINGS:
             settings = item["record"]
         else:
@@ -197,7 +199,7 @@ def read(source: str) -> tuple[dict | None, list[tuple[str, str, int, object]], 
 
 def _filled(s) -> list[str]:
     """The kinds this repository holds records of (pipelines aside): not empty."""
-    return [f"{len(s.repo.ids(k.folder))} {k.folder}" for k in kinds.KINDS
+    return [i18n.records(k.folder, len(s.repo.ids(k.folder))) for k in kinds.KINDS
             if k.folder != "pipelines" and s.repo.ids(k.folder)]
 
 
@@ -207,20 +209,24 @@ def import_all(s, source: str, dry_run: bool = False) -> Loaded:
 
     settings, entries, problems = read(source)
     if not isinstance(settings, dict):
-        problems.insert(0, f"{source}: no settings record (dealcli.yaml): not a whole-repository export")
+        problems.insert(0, Text("{source}: no settings record (dealcli.yaml): not a whole-repository export",
+                                source=source))
     seen: dict[tuple[str, str], str] = {}
     checked: list[tuple[str, dict]] = []
     for folder, where, line, record in entries:
         at = f"{where}:{line}"
         if folder not in kinds.BY_FOLDER:
-            problems.append(f"{at}: {folder!r}: not a kind of record (kinds: {', '.join(kinds.FOLDERS)})")
+            problems.append(Text("{at}: {folder!r}: not a kind of record (kinds: {kinds_folders})", at=at,
+                                 folder=folder, kinds_folders=', '.join(kinds.FOLDERS)))
             continue
         rid = record.get("id") if isinstance(record, dict) else None
         if not isinstance(rid, str) or not layout.is_id(rid):
-            problems.append(f"{at}: id: {rid!r}: not a record id")
+            problems.append(Text("{at}: id: {rid!r}: not a record id", at=at, rid=rid))
             continue
         if (folder, rid) in seen:
-            problems.append(f"{at}: id: {rid!r}: the same {kinds.SINGULAR[folder]} is already at {seen[folder, rid]}")
+            problems.append(Text("{at}: id: {rid!r}: the same {kinds_singular_folder} is already at {seen_folder_rid}",
+                                 at=at, rid=rid, kinds_singular_folder=kinds.SINGULAR[folder],
+                                 seen_folder_rid=seen[folder, rid]))
             continue
         seen[folder, rid] = at
         assert isinstance(record, dict)
@@ -235,8 +241,9 @@ def import_all(s, source: str, dry_run: bool = False) -> Loaded:
         raise Refused(problems)
     filled = _filled(s)
     if filled:
-        raise Refused([f"{s.repo.root}: holds {', '.join(filled)}: a whole-repository import fills an empty "
-                       "repository (dealcli init); import single kinds into this one"])
+        raise Refused([Text("{s_repo_root}: holds {filled}: a whole-repository import fills an empty "
+                            "repository (dealcli init); import single kinds into this one", s_repo_root=s.repo.root,
+                            filled=', '.join(filled))])
     result = Loaded(dry_run=dry_run)
     for folder, _ in checked:
         result.counts[folder] = result.counts.get(folder, 0) + 1

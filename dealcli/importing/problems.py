@@ -6,6 +6,7 @@ the failure itself (`ImportFailed`), and problems about the import's own paramet
 from __future__ import annotations
 
 from dealcli.errors import ValidationFailed, word
+from dealcli.i18n import ngettext
 from dealcli.importing.values import ValueProblem
 
 
@@ -59,7 +60,7 @@ class ImportFailed(ValidationFailed):
     def __init__(self, problems: list[str], rows: int | None = None):
         self.problems = problems
         n = len(problems) if rows is None else rows
-        super().__init__(f"{n} bad row{'s' if n != 1 else ''}; nothing imported")
+        super().__init__(ngettext("{n} bad row; nothing imported", "{n} bad rows; nothing imported", n).format(n=n))
 
     def lines(self, label=None) -> list[str]:
         return [p.worded(label) if isinstance(p, Line) else p for p in self.problems] + [self.message]

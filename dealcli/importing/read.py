@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from dealcli.errors import NotFound, UsageError, ValidationFailed
+from dealcli.errors import NotFound, UsageError, ValidationFailed, Words
 from dealcli.storage import files
-from dealcli.i18n import _
+from dealcli.i18n import N_, _
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "yaml")
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -122,9 +122,10 @@ class Source:
         line = lineno + 1 + pending.count("\n") + exc.object[:exc.start].decode(
             self.encoding, errors="replace").count("\n")
         bad = exc.object[exc.start:exc.end][:4].hex(" ")
-        hint = "pass {0} (cp1251, latin-1, utf-16 ...)" if self.encoding.startswith("utf-8") else "check {0}"
-        return InputError.about("encoding", "{name}:{line}: cannot decode byte {at} (0x{bad}) as {encoding}: " + hint,
-                                name=self.name, line=line, at=at, bad=bad, encoding=self.encoding)
+        hint = N_("pass {0} (cp1251, latin-1, utf-16 ...)") if self.encoding.startswith("utf-8") else N_("check {0}")
+        return InputError.about("encoding", "{name}:{line}: cannot decode byte {at} (0x{bad}) as {encoding}: {hint}",
+                                name=self.name, line=line, at=at, bad=bad, encoding=self.encoding,
+                                hint=Words(("encoding",), hint, {}))
 
     def sample(self, size: int = CHUNK) -> str:
         out, n = [], 0

@@ -29,6 +29,7 @@ from dealcli.intake.route import Outcome
 from dealcli.parse import parse_amount
 from dealcli.session import Session
 from dealcli import i18n
+from dealcli.i18n import Text
 
 TARGETS = {"contact": ("name", "email", "phone"), "company": ("name", "email", "phone"),
            "deal": ("title", "amount", "currency", "comment", "close_date", "type", "source")}
@@ -238,11 +239,13 @@ def process(s: Session, name: str, payload: bytes, content_type: str | None = No
     values = parse(payload, content_type)
     honeypot = form.get("honeypot")
     if honeypot and values.get(honeypot, "").strip():
-        raise Spam(Violation("form-honeypot", f"the hidden field {honeypot!r} is filled: spam", honeypot))
+        raise Spam(Violation("form-honeypot", Text("the hidden field {honeypot!r} is filled: spam",
+                                                   honeypot=honeypot), honeypot))
     values.pop(honeypot, None) if honeypot else None
     missing = [f for f in required_fields(form) if not values.get(f, "").strip()]
     if missing:
-        raise RuleViolation([Violation("form-required", f"field {f!r} is required by form {name!r}", f)
+        raise RuleViolation([Violation("form-required", Text("field {f!r} is required by form {name!r}", f=f,
+                                                             name=name), f)
                              for f in missing])
     m = _mapped(form, values)
     identity = key or hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()

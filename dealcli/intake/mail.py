@@ -24,6 +24,7 @@ from dealcli.intake import inbox, route
 from dealcli.intake.route import Outcome
 from dealcli.session import Session
 from dealcli import i18n
+from dealcli.i18n import Text
 
 FREEMAIL = ["gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
             "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "ya.ru",
@@ -390,8 +391,10 @@ def process(s: Session, raw: bytes, mailbox: str | None, source: str) -> Outcome
         created = False
         if contact is None:
             if rule.get("unknown_senders") == "refuse" and not thread:
-                raise RuleViolation(Violation("intake-unknown-sender", f"{address} is not a known contact and "
-                                              f"mailbox {mailbox or 'default'!r} refuses unknown senders",
+                raise RuleViolation(Violation("intake-unknown-sender", Text("{address} is not a known contact and "
+                                                   "mailbox {mailbox_or_default!r} refuses unknown senders",
+                                                                            address=address,
+                                                                            mailbox_or_default=mailbox or 'default'),
                                               "from", address))
             domain = _domain(address)
             ignored = {d.lower() for d in rule.get("ignore_domains") or []}

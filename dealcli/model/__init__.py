@@ -14,6 +14,7 @@ from dealcli import FORMAT_VERSION, kinds, money
 from dealcli.errors import FieldError, UsageError
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
+from dealcli.i18n import Text
 
 SEMANTICS = ("process", "success", "failure")
 STATUSES = ("open", "won", "lost")
@@ -26,7 +27,7 @@ def _whole_percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], dec
         return None
     kinds = (int, Decimal) if decimals else int
     if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value <= 100:
-        raise FieldError(path + (key,), f"{value!r} is not a whole percentage 0-100")
+        raise FieldError(path + (key,), Text("{value!r} is not a whole percentage 0-100", value=value))
     return int(value)
 
 
@@ -38,7 +39,7 @@ def _not_null(value: Decimal | None, path: tuple[Any, ...]) -> Decimal:
     """A number a product row needs: an explicit `null` in the file is refused like a wrong type
     (exit 5 naming the field), never compared as a number."""
     if value is None:
-        raise FieldError(path, "must be a number, not null")
+        raise FieldError(path, Text("must be a number, not null"))
     return value
 
 
@@ -49,14 +50,14 @@ def _number(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any)
 def _not_negative(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
     value = _not_null(convert.read_money(data, key, path, default), path + (key,))
     if value < 0:
-        raise FieldError(path + (key,), "cannot be negative")
+        raise FieldError(path + (key,), Text("cannot be negative"))
     return value
 
 
 def _percentage(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> Decimal | None:
     value = _not_null(convert.read_money(data, key, path, default), path + (key,))
     if value < 0 or value > 100:
-        raise FieldError(path + (key,), f"{value} is not a percentage between 0 and 100")
+        raise FieldError(path + (key,), Text("{value} is not a percentage between 0 and 100", value=value))
     return value
 
 
@@ -254,7 +255,7 @@ class Pipeline(Model):
 
     def checked(self, path: tuple[Any, ...]) -> None:
         if not self.stages:
-            raise FieldError(path + ("stages",), "a pipeline needs at least one stage")
+            raise FieldError(path + ("stages",), Text("a pipeline needs at least one stage"))
         self.name = self.name or self.id
 
     def stage(self, stage_id: str | None) -> Stage | None:

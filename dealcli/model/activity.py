@@ -19,6 +19,7 @@ from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
+from dealcli.i18n import Text
 
 TYPES = ("call", "meeting", "task", "email", "chat")
 DIRECTIONS = ("in", "out")
@@ -49,7 +50,7 @@ def _attachments(data: dict[str, Any], key: str, path: tuple[Any, ...], default:
         where = path + (key, i)
         for name in ("name", "path", "type"):
             if name in row and not isinstance(row[name], str):
-                raise FieldError(where + (name,), f"expected text, got {row[name]!r}")
+                raise FieldError(where + (name,), Text("expected text, got {row_name!r}", row_name=row[name]))
         convert.read_int(row, "size", where, minimum=0)
     return rows
 

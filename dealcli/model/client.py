@@ -14,6 +14,7 @@ from typing import Any
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
 from dealcli.storage.convert import Model, spec
+from dealcli.i18n import Text
 
 COMPANY_KEYS = ("format", "id", "name", "emails", "phones", "responsible", "fields", "created",
                 "created_by", "modified")
@@ -41,7 +42,7 @@ class Client(Model):
     def checked(self, path: tuple[str | int, ...]) -> None:
         for i, email in enumerate(self.emails):
             if not _EMAIL.fullmatch(email):
-                raise FieldError(path + ("emails", i), f"{email!r} is not an email address")
+                raise FieldError(path + ("emails", i), Text("{email!r} is not an email address", email=email))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from dealcli import FORMAT_VERSION
 from dealcli.errors import FieldError
 from dealcli.storage.convert import Model, spec
+from dealcli.i18n import Text
 
 STATUSES = ("new", "converted")
 LEAD_KEYS = ("format", "id", "title", "status", "contact_name", "company_name", "email", "phone", "source",
@@ -49,4 +50,4 @@ class Lead(Model):
 
     def checked(self, path: tuple[str | int, ...]) -> None:
         if self.email and not _EMAIL.fullmatch(self.email):
-            raise FieldError(path + ("email",), f"{self.email!r} is not an email address")
+            raise FieldError(path + ("email",), Text("{self_email!r} is not an email address", self_email=self.email))

@@ -21,7 +21,7 @@ from dealcli.errors import FieldError, UsageError
 from dealcli.model.template import placeholders
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
-from dealcli.i18n import _
+from dealcli.i18n import Text, _
 
 PERIODS = ("day", "week", "month", "quarter", "year", "once")
 CLIENT_MODES = ("auto", "companies", "contacts")
@@ -91,7 +91,7 @@ def check_title(title: str) -> None:
 def _read_segment(data: dict[str, Any], key: str, path: tuple[str | int, ...], default: object) -> list[str]:
     segment = data.get(key)
     if not isinstance(segment, list) or not all(isinstance(x, str) for x in segment) or not segment:
-        raise FieldError(path + (key,), "expected a non-empty list of expressions")
+        raise FieldError(path + (key,), Text("expected a non-empty list of expressions"))
     for i, expr in enumerate(segment):
         try:
             parse_builtin(expr)
@@ -124,7 +124,8 @@ def _read_activity(data: dict[str, Any], key: str, path: tuple[str | int, ...],
     activity, where = convert.read_mapping(data, key, path), path + (key,)
     kind = convert.read_text(activity, "type", where, required=True)
     if kind not in ACTIVITY_TYPES:
-        raise FieldError(where + ("type",), f"{kind!r} is not one of {', '.join(ACTIVITY_TYPES)}")
+        raise FieldError(where + ("type",), Text("{kind!r} is not one of {activity_types}", kind=kind,
+                                                 activity_types=', '.join(ACTIVITY_TYPES)))
     convert.read_text(activity, "subject", where, required=True)
     convert.read_text(activity, "due", where)
     return activity
@@ -152,7 +153,7 @@ class Scenario(Model):
 
     def checked(self, path: tuple[str | int, ...]) -> None:
         if self.deal is None and self.activity is None:
-            raise FieldError(path + ("deal",), "a scenario needs a deal, an activity or both")
+            raise FieldError(path + ("deal",), Text("a scenario needs a deal, an activity or both"))
         self.name = self.name or self.id
 
     def client_mode(self) -> str:

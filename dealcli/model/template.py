@@ -24,6 +24,7 @@ from dealcli.model import ProductRow
 from dealcli.storage import convert
 from dealcli.storage.convert import Model, spec
 from dealcli import i18n
+from dealcli.i18n import Text
 
 if TYPE_CHECKING:
     from dateutil.rrule import rrule
@@ -99,9 +100,10 @@ def parse_occurrence(value: Any, path: tuple[Any, ...] = ("last_occurrence",)) -
     try:
         out = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise FieldError(path, f"{value!r} is not an ISO date (YYYY-MM-DD) or local date-time") from None
+        raise FieldError(path, Text("{value!r} is not an ISO date (YYYY-MM-DD) or local date-time",
+                                    value=value)) from None
     if out.tzinfo is not None:
-        raise FieldError(path, f"{value!r}: write the wall-clock time without an offset")
+        raise FieldError(path, Text("{value!r}: write the wall-clock time without an offset", value=value))
     return out
 
 
@@ -150,9 +152,9 @@ def _read_title(data: dict[str, Any], key: str, path: tuple[Any, ...], default: 
 def _read_start(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> dt.date:
     start = parse_occurrence(data.get(key), path + (key,))
     if start is None:
-        raise FieldError(path + (key,), "is required")
+        raise FieldError(path + (key,), Text("is required"))
     if start.time() != dt.time():
-        raise FieldError(path + (key,), "expected a date (YYYY-MM-DD)")
+        raise FieldError(path + (key,), Text("expected a date (YYYY-MM-DD)"))
     return start.date()
 
 
@@ -165,10 +167,10 @@ def check_deal_part(deal: dict[str, Any], path: tuple[Any, ...] = ("deal",)) -> 
     products = deal.get("products")
     if products is not None:
         if not isinstance(products, list):
-            raise FieldError(path + ("products",), "expected a list")
+            raise FieldError(path + ("products",), Text("expected a list"))
         for i, row in enumerate(products):
             if not isinstance(row, dict):
-                raise FieldError(path + ("products", i), "expected a mapping")
+                raise FieldError(path + ("products", i), Text("expected a mapping"))
             ProductRow.from_dict(row, path + ("products", i))
     if deal.get("amount") is not None:
         from dealcli import money
@@ -179,7 +181,7 @@ def check_deal_part(deal: dict[str, Any], path: tuple[Any, ...] = ("deal",)) -> 
             raise FieldError(path + ("amount",), str(exc)) from None
     prob = deal.get("probability")
     if prob is not None and (isinstance(prob, bool) or not isinstance(prob, int) or not 0 <= prob <= 100):
-        raise FieldError(path + ("probability",), f"{prob!r} is not a whole percentage 0-100")
+        raise FieldError(path + ("probability",), Text("{prob!r} is not a whole percentage 0-100", prob=prob))
 
 
 def _read_deal(data: dict[str, Any], key: str, path: tuple[Any, ...], default: Any) -> dict[str, Any]:
@@ -192,15 +194,15 @@ def _read_periods(data: dict[str, Any], key: str, path: tuple[Any, ...],
                   default: Any) -> list[tuple[dt.datetime, dt.datetime]]:
     raw = data.get(key) or []
     if not isinstance(raw, list):
-        raise FieldError(path + (key,), "expected a list")
+        raise FieldError(path + (key,), Text("expected a list"))
     periods = []
     for i, item in enumerate(raw):
         where = path + (key, i)
         if not isinstance(item, dict):
-            raise FieldError(where, "expected a mapping with from and to")
+            raise FieldError(where, Text("expected a mapping with from and to"))
         a, b = convert.read_datetime(item, "from", where), convert.read_datetime(item, "to", where)
         if a is None or b is None:
-            raise FieldError(where, "needs from and to")
+            raise FieldError(where, Text("needs from and to"))
         periods.append((a, b))
     return periods
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from dealcli import FORMAT_VERSION, money, timeutil
 from dealcli.errors import FieldError
+from dealcli.i18n import Text
 
 _MISSING: Any = dataclasses.MISSING
 _Path = tuple[str | int, ...]  # where a value sits in a record: keys and list indexes
@@ -73,14 +74,16 @@ def read_text(data: dict[str, Any], key: str, path: _Path, required: bool = Fals
     value = data.get(key)
     if value is None or value == "":
         if required:
-            raise FieldError(path + (key,), "is required")
+            raise FieldError(path + (key,), Text("is required"))
         return None if value is None else ""
     if isinstance(value, bool):
-        raise FieldError(path + (key,), f"expected text, got {str(value).lower()} (quote it)")
+        raise FieldError(path + (key,), Text("expected text, got {value_lower} (quote it)",
+                                             value_lower=str(value).lower()))
     if isinstance(value, (int, Decimal)):
         return str(value)
     if not isinstance(value, str):
-        raise FieldError(path + (key,), f"expected text, got {type(value).__name__}")
+        raise FieldError(path + (key,), Text("expected text, got {type_value___name}",
+                                             type_value___name=type(value).__name__))
     return value
 
 
@@ -99,7 +102,7 @@ def read_bool(data: dict[str, Any], key: str, path: _Path, default: bool = False
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise FieldError(path + (key,), f"expected true or false, got {value!r}")
+        raise FieldError(path + (key,), Text("expected true or false, got {value!r}", value=value))
     return value
 
 
@@ -109,11 +112,11 @@ def read_int(data: dict[str, Any], key: str, path: _Path, default: int | None = 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(path + (key,), f"expected a whole number, got {value!r}")
+        raise FieldError(path + (key,), Text("expected a whole number, got {value!r}", value=value))
     if minimum is not None and value < minimum:
-        raise FieldError(path + (key,), f"{value} is less than {minimum}")
+        raise FieldError(path + (key,), Text("{value} is less than {minimum}", value=value, minimum=minimum))
     if maximum is not None and value > maximum:
-        raise FieldError(path + (key,), f"{value} is more than {maximum}")
+        raise FieldError(path + (key,), Text("{value} is more than {maximum}", value=value, maximum=maximum))
     return value
 
 
@@ -122,11 +125,11 @@ def read_texts(data: dict[str, Any], key: str, path: _Path) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise FieldError(path + (key,), "expected a list")
+        raise FieldError(path + (key,), Text("expected a list"))
     out: list[str] = []
     for i, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise FieldError(path + (key, i), "expected text")
+            raise FieldError(path + (key, i), Text("expected text"))
         out.append(str(item))
     return out
 
@@ -150,7 +153,7 @@ def read_mapping(data: dict[str, Any], key: str, path: _Path) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise FieldError(path + (key,), "expected a mapping")
+        raise FieldError(path + (key,), Text("expected a mapping"))
     return dict(value)
 
 
@@ -159,23 +162,24 @@ def read_records(data: dict[str, Any], key: str, path: _Path, required: tuple[st
     if value is None:
         return []
     if not isinstance(value, list):
-        raise FieldError(path + (key,), "expected a list")
+        raise FieldError(path + (key,), Text("expected a list"))
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            raise FieldError(path + (key, i), "expected a mapping")
+            raise FieldError(path + (key, i), Text("expected a mapping"))
         for r in required:
             if item.get(r) in (None, ""):
-                raise FieldError(path + (key, i, r), "is required")
+                raise FieldError(path + (key, i, r), Text("is required"))
     return [dict(v) for v in value]
 
 
 def check_format(data: dict[str, Any], path: _Path) -> int:
     version = data.get("format", FORMAT_VERSION)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise FieldError(path + ("format",), f"expected a format version number, got {version!r}")
+        raise FieldError(path + ("format",), Text("expected a format version number, got {version!r}", version=version))
     if version > FORMAT_VERSION:
-        raise FieldError(path + ("format",), f"format {version} is newer than this dealcli "
-                         f"understands ({FORMAT_VERSION}); upgrade dealcli")
+        raise FieldError(path + ("format",), Text("format {version} is newer than this dealcli "
+                              "understands ({format_version}); upgrade dealcli", version=version,
+                                                  format_version=FORMAT_VERSION))
     return version
 
 
@@ -277,7 +281,7 @@ def _reader(f: _Field) -> Callable[[dict[str, Any], _Path], Any]:
             if value is None:
                 return f.fresh_default()
             if not isinstance(value, dict):
-                raise FieldError(path + (key,), "expected a mapping")
+                raise FieldError(path + (key,), Text("expected a mapping"))
             return load(inner, value, path + (key,))
     else:
         raw = lambda data, path: data.get(key, f.fresh_default())  # noqa: E731
@@ -289,14 +293,15 @@ def _reader(f: _Field) -> Callable[[dict[str, Any], _Path], Any]:
     def read(data: dict[str, Any], path: _Path) -> Any:
         value = raw(data, path)
         if value is None and required:
-            raise FieldError(path + (key,), "is required")
+            raise FieldError(path + (key,), Text("is required"))
         if choices and value is not None and value not in choices:
-            raise FieldError(path + (key,), f"{value!r} is not one of {', '.join(choices)}")
+            raise FieldError(path + (key,), Text("{value!r} is not one of {choices}", value=value,
+                                                 choices=', '.join(choices)))
         if bounded and value is not None:
             if low is not None and value < low:
-                raise FieldError(path + (key,), f"{value} is less than {low}")
+                raise FieldError(path + (key,), Text("{value} is less than {low}", value=value, low=low))
             if high is not None and value > high:
-                raise FieldError(path + (key,), f"{value} is more than {high}")
+                raise FieldError(path + (key,), Text("{value} is more than {high}", value=value, high=high))
         return value
 
     return read
@@ -358,7 +363,7 @@ def load(cls: type[Any], data: dict[str, Any], path: _Path = ()) -> Any:
     for group, members in p.grouped.items():
         part = read_mapping(data, group, path)
         if not part and any(g.required for g in members):
-            raise FieldError(path + (group,), "is required")
+            raise FieldError(path + (group,), Text("is required"))
         for f in members:
             values[f.name] = f.read(part, path + (group,))
     if p.has_extra:

@@ -99,6 +99,7 @@ def _represent_datetime(dumper: yaml.representer.BaseRepresenter, value: _dt.dat
 Dumper.ignore_aliases = lambda self, data: True  # never write anchors/aliases: plain, diffable files
 Dumper.add_representer(Decimal, _represent_decimal)
 Dumper.add_representer(str, _represent_str)
+Dumper.add_multi_representer(str, _represent_str)  # a str subclass (i18n.Text, a message) is written as text
 Dumper.add_representer(_dt.datetime, _represent_datetime)
 Dumper.add_representer(_dt.date, _represent_datetime)
 

@@ -14,6 +14,7 @@ from dealcli.session import Session
 from dealcli.storage import atomic
 from dealcli.storage.layout import KINDS, RECORD_MAX
 from dealcli.storage.repository import Doc
+from dealcli.i18n import Text
 
 PARALLEL_MIN = 2000  # deal files from which worker processes share the work (spawning them costs 0.3-1 s)
 CHUNK = 500
@@ -58,8 +59,9 @@ def run(s: Session) -> list[Violation]:
     except CorruptData as exc:
         problems.append(Violation("yaml", exc.message.split(": ", 1)[-1], None, None, "dealcli.yaml", exc.line))
     for refused in repo.refused:  # a killed command's change that recovery would not finish
-        problems.append(Violation("journal", f"{refused.problem}; the files it names may be half written "
-                                  "(`dealcli recover --status`)", None, None, refused.path))
+        problems.append(Violation("journal", Text("{refused_problem}; the files it names may be half written "
+                                       "(`dealcli recover --status`)",
+                                                  refused_problem=refused.problem), None, None, refused.path))
     form_errors: list[CorruptData] = []
     for doc in repo.iter_docs("forms", form_errors):  # website forms of intake (docs/intake.md)
         problems += rules.schema_problems(doc, repo.rel(doc.path), "form")
@@ -291,8 +293,9 @@ def layout_problems(repo, paths=None) -> list[Violation]:
 
 
 def _unmerged_problems(paths) -> list[Violation]:
-    return [Violation("unmerged", "git left this file unmerged (a merge stopped on it): merge it (with the "
-                      f"driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
+    return [Violation("unmerged", Text("git left this file unmerged (a merge stopped on it): merge it (with the "
+                           "driver set up: `git checkout --merge -- {path}`, or by hand), then `git add` it",
+                                       path=path),
                       None, None, path) for path in paths]
 
 

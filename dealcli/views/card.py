@@ -147,5 +147,9 @@ def client_text(card: dict) -> str:
 
 
 def _worded(message: str, values: dict) -> str:
-    """A timeline text (client_card._text) in the language in use."""
+    """A timeline text (client_card._text) in the language in use, its amount written as the language
+    writes numbers in views (`50,00 USD`)."""
+    if "amount" in values:
+        figure, _space, currency = str(values["amount"]).partition(" ")
+        values = {**values, "amount": f"{i18n.number(figure)} {currency}".strip()}
     return " ".join(i18n._(message).format(**values).split()) if message != "{text}" else values["text"]

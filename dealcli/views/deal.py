@@ -9,6 +9,12 @@ from dealcli.views import card as views_card
 from dealcli.views import fit, render
 
 HISTORY_FIELDS = ("at", "by", "kind")
+MONEY_FIELDS = ("amount", "price", "total")  # their values are written as the language writes numbers in views
+
+
+def _cell(field, value) -> str:
+    """A value in a history text: an amount as the language writes numbers (i18n.number), else as stored."""
+    return number(render.cell(value)) if field in MONEY_FIELDS else render.cell(value)
 
 
 def event_word(kind) -> str:
@@ -42,7 +48,8 @@ def history_detail(ev: dict, name=lambda kind, value, ev: value) -> str:
     if kind == "changed" and ev.get("field") == "products" and isinstance(ev.get("rows"), list):
         return f"{header('products')}: " + "; ".join(_row_change(c) for c in ev["rows"] if isinstance(c, dict))
     if kind == "changed":
-        return f"{header(str(ev.get('field')))}: {render.cell(ev.get('old'))} -> {render.cell(ev.get('new'))}"
+        field = ev.get("field")
+        return f"{header(str(field))}: {_cell(field, ev.get('old'))} -> {_cell(field, ev.get('new'))}"
     if kind in ("activity_added", "activity_done"):
         return f"{event_word(ev.get('type'))}: {ev.get('subject')} ({ev.get('activity')})"
     if kind == "closed":
@@ -52,7 +59,7 @@ def history_detail(ev: dict, name=lambda kind, value, ev: value) -> str:
     if kind == "commented":
         return str(ev.get("text", "")).replace("\n", " ")[:120]
     rest = {k: v for k, v in ev.items() if k not in HISTORY_FIELDS}
-    return ", ".join(f"{header(k)}={render.cell(name(k, v, ev) if k in ('stage', 'pipeline') else v)}"
+    return ", ".join(f"{header(k)}={render.cell(name(k, v, ev)) if k in ('stage', 'pipeline') else _cell(k, v)}"
                      for k, v in rest.items())
 
 
@@ -62,8 +69,8 @@ def _row_change(c: dict) -> str:
     if "removed" in c:
         return _("row {row} removed ({removed})").format(row=c.get("row"), removed=c.get("removed"))
     return _("row {row} {name} {field}: {old} -> {new}").format(
-        row=c.get("row"), name=c.get("name"), field=header(str(c.get("field"))), old=render.cell(c.get("old")),
-        new=render.cell(c.get("new")))
+        row=c.get("row"), name=c.get("name"), field=header(str(c.get("field"))),
+        old=_cell(c.get("field"), c.get("old")), new=_cell(c.get("field"), c.get("new")))
 
 
 def render_history(deal: Deal, fmt: str, extra: list[dict] | None = None,

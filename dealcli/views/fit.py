@@ -140,16 +140,17 @@ def fit(rows: list[dict], columns: list[str], width: int | None) -> tuple[list[d
     """(rows with cells cut to fit, the columns kept, the columns dropped). Cells become text
     (printable; a Styled cell keeps its colour). Every line of the table tabulate makes of them is
     at most `width` cells, unless the first column alone is wider."""
+    from dealcli.i18n import header  # a column is as wide as its heading in the language in use
     from dealcli.views import render
 
     if width is None or not rows:
         return rows, columns, []
     text_rows = [{c: render.shown(r.get(c)) for c in columns} for r in rows]
-    natural = {c: max([width_of(c) + HEAD_PAD] + [width_of(r[c]) for r in text_rows]) for c in columns}
+    natural = {c: max([width_of(header(c)) + HEAD_PAD] + [width_of(r[c]) for r in text_rows]) for c in columns}
     widths = dict(natural)
 
     def floor(c: str, least: int) -> int:
-        return max(width_of(c) + HEAD_PAD, min(natural[c], least))
+        return max(width_of(header(c)) + HEAD_PAD, min(natural[c], least))
 
     def total(cols: list[str]) -> int:
         return sum(widths[c] for c in cols) + GAP * (len(cols) - 1)

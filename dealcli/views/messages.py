@@ -6,13 +6,14 @@ the Session's notices through `text`."""
 from __future__ import annotations
 
 from dealcli import env as environment
+from dealcli import i18n
 
 
 def text(note, label=None) -> str:
     """One notice as a line: text as it is; errors.Words worded by `label` (the edge's options);
     a nudge in words."""
     if isinstance(note, str):
-        return note
+        return i18n.worded(note)
     worded = getattr(note, "worded", None)
     if worded is not None:
         return worded(label) if label else worded()
@@ -132,9 +133,11 @@ def records_notices(result, name: str) -> list[str]:
 
 def bundle_notices(result, name: str) -> list[str]:
     """What `import --all` says: the records of each kind it wrote (or would write)."""
-    counts = ", ".join(f"{n} {folder}" for folder, n in result.counts.items()) or "no records"
-    verb = "would be imported (dry run: nothing written)" if result.dry_run else "imported, with the settings"
-    return [f"{name}: {counts} {verb}"]
+    counts = ", ".join(i18n.records(folder, n) for folder, n in result.counts.items()) or i18n._("no records")
+    if result.dry_run:
+        return [i18n._("{name}: {counts} would be imported (dry run: nothing written)").format(name=name,
+                                                                                                counts=counts)]
+    return [i18n._("{name}: {counts} imported, with the settings").format(name=name, counts=counts)]
 
 
 class Progress:
