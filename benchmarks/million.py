@@ -307,7 +307,8 @@ def clone_figures(root: Path, f: Figures, log: Callable[[str], None], work: Path
     f.add("the remote's objects/ grows per one-deal push (KB, until its next gc)", statistics.median(growth) / 1024,
           unit="KB")
     log("clone over file:// with checkout (what a new team member pays) ...")
-    clone = work / "clone"
+    clone = clone_path(root)
+    shutil.rmtree(clone, ignore_errors=True)
     f.add("`git clone file://...` with checkout of every file", timed(lambda: subprocess.run(
         ["git", "clone", "-q", "--branch", "bench", f"file://{remote}", str(clone)], check=True, capture_output=True)))
     log("a rejected push retried: fetch + merge + push ...")
@@ -323,6 +324,50 @@ def clone_figures(root: Path, f: Figures, log: Callable[[str], None], work: Path
         baseline=str(rejected))
     if not keep:
         shutil.rmtree(clone, ignore_errors=True)
+
+
+def clone_path(root: Path) -> Path:
+    return root.parent / f"{root.name}-clone"
+
+
+def sharded_figures_in_clone(root: Path, code: Path, runs: int, f: Figures, log: Callable[[str], None]) -> None:
+    """The clone the clone group kept, migrated by `dealcli layout shard --width 2` of the dealcli
+    checkout at `code` (a branch that has the command), then measured as the flat repository."""
+    clone = clone_path(root)
+    extra = {"PYTHONPATH": str(code)}
+    dealcli = [bench.DEALCLI, "--dir", str(clone)]
+    log(f"sharding the clone with {code}'s `dealcli layout shard --width 2` ...")
+    f.add("sharded clone: `dealcli layout shard --width 2` (moves every deal and activity)",
+          timed(lambda: bench.run_once(dealcli + ["layout", "shard", "--width", "2"], extra_env=extra)))
+    f.add("sharded clone: `git commit` of the migration", timed(lambda: git(clone, "commit", "-q", "-m", "shard")))
+    name = sorted(p for p in os.listdir(clone / "deals") if len(p) == 2)[0]
+    f.add("sharded clone: tree object of deals/ (KB)", int(git(clone, "cat-file", "-s", "HEAD:deals").stdout) / 1024,
+          unit="KB")
+    f.add("sharded clone: tree object of deals/xx/ (KB)",
+          int(git(clone, "cat-file", "-s", f"HEAD:deals/{name}").stdout) / 1024, unit="KB")
+    one = clone / "deals" / name / sorted(os.listdir(clone / "deals" / name))[0]
+    git(clone, "status", "--porcelain")
+    edit(one, "Edited")
+    f.add("sharded clone: `git status --porcelain` (one deal changed)",
+          median(["git", "-C", str(clone), "status", "--porcelain"], runs))
+    counter = iter(range(10**6))
+
+    def commit_one() -> float:
+        edit(one, f"c{next(counter)}")
+        return timed(lambda: (git(clone, "add", str(one)), git(clone, "commit", "-q", "-m", "one deal")))
+
+    f.add("sharded clone: `git add` + `git commit` of one deal", statistics.median(commit_one() for _ in range(runs)))
+    pack = subprocess.run(["git", "-C", str(clone), "pack-objects", "--revs", "--thin", "--stdout", "-q"],
+                          input=b"HEAD\n^HEAD~1\n", capture_output=True, check=True).stdout
+    f.add("sharded clone: pack a push of one deal sends (thin, bytes)", len(pack), unit="B")
+    log("sharded clone: deal show, check --since, deal move ...")
+    deal_id = one.name[:-5]
+    f.add("sharded clone: `deal show PREFIX`", statistics.median(
+        bench.run_once(dealcli + ["deal", "show", deal_id[:7]], extra_env=extra)[0] for _ in range(runs)))
+    since = dealcli + ["check", "--since", "HEAD~1"]
+    f.add("sharded clone: first `check --since HEAD~1`", bench.run_once(since, extra_env=extra)[0])
+    f.add("sharded clone: `check --since HEAD~1` (one deal changed)",
+          statistics.median(bench.run_once(since, extra_env=extra)[0] for _ in range(runs)))
 
 
 def sizes(root: Path, f: Figures, log: Callable[[str], None], gc: bool) -> None:
@@ -344,7 +389,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="where to generate (default benchmarks/out/million-N)")
     ap.add_argument("--repo", type=Path, default=None, help="an existing generated repository to measure")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", default="git,dealcli,clone,sizes", help="which groups, in this order")
+    ap.add_argument("--only", default="git,dealcli,clone,sizes",
+                    help="which groups, in this order (also `sharded`, after `clone`: the clone migrated by "
+                    "--shard-code's `dealcli layout shard` and measured)")
+    ap.add_argument("--shard-code", type=Path, default=HERE.parent,
+                    help="the dealcli checkout whose `layout shard` the `sharded` group runs on the clone")
     ap.add_argument("--gc", action="store_true", help="also run git gc and measure .git after it (long)")
     ap.add_argument("--check", action="store_true", help="also the whole `check` (longest)")
     ap.add_argument("--json", action="store_true")
@@ -374,7 +423,9 @@ def main() -> None:
             elif group == "dealcli":
                 dealcli_figures(root, args.runs, f, log, tiny, work)
             elif group == "clone":
-                clone_figures(root, f, log, work, keep=False)
+                clone_figures(root, f, log, work, keep="sharded" in args.only)
+            elif group == "sharded":
+                sharded_figures_in_clone(root, args.shard_code, args.runs, f, log)
             elif group == "sizes":
                 sizes(root, f, log, args.gc)
         if args.check:
