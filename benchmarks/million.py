@@ -282,6 +282,8 @@ def dealcli_figures(root: Path, runs: int, f: Figures, log: Callable[[str], None
     f.add("warm `filter responsible=... amount>1000 -f ids`", got["filter"][0], got["bare"][0] + got["sweep"][0],
           base_name=f"bare Typer command {got['bare'][0]:.3f} s + stat sweep of deals/ {got['sweep'][0]:.3f} s")
     f.add("peak memory of warm `filter` (MB)", round(got["filter"][1] / 1024, 1), unit="MB")
+    f.add("`deal show PREFIX` with the index cache built (the prefix from the cache)",
+          median(dealcli + ["deal", "show", some[:7]], runs))
 
 
 def clone_figures(root: Path, f: Figures, log: Callable[[str], None], work: Path, keep: bool) -> None:
