@@ -19,6 +19,7 @@ docs/performance.md for the recorded figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -274,7 +275,8 @@ def dealcli_figures(root: Path, runs: int, f: Figures, log: Callable[[str], None
           statistics.median(times["tiny"]), base_name="the same in a 40-deal repository")
     log("cold filter (the index cache built from every file) ...")
     filt = dealcli + bench.FILTER
-    f.add("cold `filter` (builds .dealcli/index.sqlite, timed once)", timed(lambda: bench.run_once(filt)))
+    with progress(root, log):
+        f.add("cold `filter` (builds .dealcli/index.sqlite, timed once)", timed(lambda: bench.run_once(filt)))
     f.add("size of the index cache .dealcli/ (MB)", du(root / ".dealcli") / 2**20, unit="MB")
     log("warm filter ...")
     got = bench.rotate({"filter": filt, "bare": bare_cmd,
@@ -284,6 +286,34 @@ def dealcli_figures(root: Path, runs: int, f: Figures, log: Callable[[str], None
     f.add("peak memory of warm `filter` (MB)", round(got["filter"][1] / 1024, 1), unit="MB")
     f.add("`deal show PREFIX` with the index cache built (the prefix from the cache)",
           median(dealcli + ["deal", "show", some[:7]], runs))
+
+
+@contextlib.contextmanager
+def progress(root: Path, log: Callable[[str], None], every: float = 120) -> Iterator[None]:
+    """Logs how many records the index cache holds while a long command fills it (a run stopped
+    by a deadline still tells the rate)."""
+    import sqlite3
+    import threading
+
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def watch() -> None:
+        while not stop.wait(every):
+            try:
+                db = sqlite3.connect(f"file:{root / '.dealcli' / 'index.sqlite'}?mode=ro", uri=True, timeout=5)
+                rows = db.execute("SELECT kind, count(*) FROM entries GROUP BY kind").fetchall()
+                db.close()
+            except sqlite3.Error as exc:
+                rows = [("error", str(exc))]
+            log(f"  index cache after {time.perf_counter() - start:.0f} s: {dict(rows)}")
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def clone_figures(root: Path, f: Figures, log: Callable[[str], None], work: Path, keep: bool) -> None:
