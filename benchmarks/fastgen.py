@@ -12,10 +12,11 @@ string the direct writer would not write plain or single-quoted goes whole throu
 field order and money written as `money.canonical`): tests/test_generate_fast.py asserts it for
 generated records with odd values, and that `dealcli check` passes on a generated repository.
 
-Git: the files are streamed to `git fast-import` as they are written (one pack, no loose
-objects, no `git add` stat-ing a million files), as one commit of everything and then
---history commits that rename a hundred deals each; the index is then read from HEAD and
-refreshed against the files. With --shards N a second branch `sharded` holds the same blobs
+Git: each file's blob goes into one pack as the file is written (`Pack`: whole objects, indexed
+by `git index-pack`; no loose objects, no `git add` stat-ing and hashing a million files), then
+git's index is filled in path order (`update-index --index-info`), `write-tree` and
+`commit-tree` make one commit of everything and --history commits that rename a hundred deals
+each, and the index is refreshed against the files. With --shards N a second branch `sharded` holds the same blobs
 with deals under deals/<first N characters of the id>/, so the tree objects of both layouts
 can be compared with plain git.
 """
@@ -23,11 +24,15 @@ can be compared with plain git.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import random
+import struct
 import subprocess
 import sys
+import tempfile
 import time
+import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -276,8 +281,66 @@ def records(deals: int, seed: int, companies: int | None = None) -> Iterator[tup
 
 def _git(root: Path, *args: str, **kw: Any) -> subprocess.CompletedProcess:
     env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    return subprocess.run(["git", "-C", str(root), *args], env=env, check=True, **kw)
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+           "GIT_AUTHOR_DATE": f"{EPOCH} +0000", "GIT_COMMITTER_DATE": f"{EPOCH} +0000", **kw.pop("env", {})}
+    return subprocess.run(["git", "-C", str(root), *args], env=env, check=kw.pop("check", True), capture_output=True,
+                          **kw)
+
+
+class Pack:
+    """Blobs written as they come into one pack of whole (undeltified) objects, indexed by `git
+    index-pack` at the end: no loose objects, and no per-path work in git (fast-import keeps a
+    tree's entries in a list it scans for every path: quadratic in a folder of a million files)."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = root / ".git" / "objects" / "pack"
+        self.tmp = self.folder / "tmp-fastgen.pack"
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed by close()
+        self.fh.write(b"PACK" + struct.pack(">II", 2, 0))  # the count is written at the end
+        self.seen: set[bytes] = set()
+
+    def add(self, data: bytes) -> str:
+        """Store a blob; returns its object id."""
+        digest = hashlib.sha1(b"blob %d\0" % len(data) + data).digest()
+        if digest not in self.seen:
+            self.seen.add(digest)
+            n = len(data)
+            byte, n = (3 << 4) | (n & 15), n >> 4  # type 3 (blob) and the size, 7 bits a byte after 4
+            head = bytearray()
+            while n:
+                head.append(byte | 0x80)
+                byte, n = n & 0x7F, n >> 7
+            head.append(byte)
+            self.fh.write(bytes(head) + zlib.compress(data, 1))
+        return digest.hex()
+
+    def close(self) -> None:
+        self.fh.seek(8)
+        self.fh.write(struct.pack(">I", len(self.seen)))
+        self.fh.close()
+        whole = hashlib.sha1()
+        with open(self.tmp, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                whole.update(chunk)
+        with open(self.tmp, "ab") as fh:
+            fh.write(whole.digest())
+        final = self.folder / f"pack-{whole.hexdigest()}.pack"
+        os.rename(self.tmp, final)
+        subprocess.run(["git", "index-pack", str(final)], check=True, capture_output=True)
+
+
+def commit(root: Path, entries: list[tuple[str, str]], message: str, parent: str | None, ref: str | None,
+           index: str | None = None) -> str:
+    """Put `entries` (path, blob id) into git's index (all of them sorted, as the index keeps
+    them, so each one is appended; or a few to replace), write its tree and commit it."""
+    env = {"GIT_INDEX_FILE": index} if index else {}
+    lines = "".join(f"100644 {sha}\t{path}\n" for path, sha in sorted(entries, key=lambda e: e[0].encode()))
+    _git(root, "update-index", "--index-info", input=lines.encode(), env=env)
+    tree = _git(root, "write-tree", env=env).stdout.decode().strip()
+    made = _git(root, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message).stdout.decode().strip()
+    if ref:
+        _git(root, "update-ref", ref, made)
+    return made
 
 
 def generate(root: Path, deals: int, seed: int = 8, history: int = 3, shards: int = 0,
@@ -295,82 +358,97 @@ def generate(root: Path, deals: int, seed: int = 8, history: int = 3, shards: in
     for folder in ("companies", "contacts", "deals", "activities"):
         (root / folder).mkdir(exist_ok=True)
     _git(root, "init", "-q")
-    branch = _git(root, "symbolic-ref", "--short", "HEAD", capture_output=True, text=True).stdout.strip()
-    fi = subprocess.Popen(["git", "-C", str(root), "fast-import", "--quiet", "--done"], stdin=subprocess.PIPE,
-                          bufsize=1 << 20)
-    out = fi.stdin
-    assert out is not None
-    commit_no = [0]
+    made = _commit_all(root, _written(root, records(deals, seed, companies)), history, shards, log)
+    return {**made, "total_s": time.perf_counter() - started}
 
-    def commit(ref: str, message: str) -> None:  # on top of the ref's tip (fast-import's own)
-        commit_no[0] += 1
-        msg = message.encode()
-        out.write(f"commit refs/heads/{ref}\n"
-                  f"committer bench <bench@example.com> {EPOCH + commit_no[0]} +0000\n".encode())
-        out.write(b"data %d\n%s\n" % (len(msg), msg))
 
-    # every file is a marked blob written as it is made; the commits name the marks (the sharded
-    # branch reuses them)
-    tracked = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
-    counts = {"deals": 0, "activities": 0, "companies": 0, "contacts": 0}
-    first_deals: list[tuple[str, str, int]] = []  # the deals the history commits rename
-    marks: list[tuple[str, int]] = []  # every file of the first commit
-    mark = 0
-
-    def blob(data: bytes) -> int:
-        nonlocal mark
-        mark += 1
-        out.write(b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(data), data))
-        return mark
-
-    for rel in tracked:
-        marks.append((rel, blob((root / rel).read_bytes())))
-    t0 = time.perf_counter()
-    n = 0
-    for rel, text in records(deals, seed, companies):
+def _written(root: Path, source: Iterator[tuple[str, str]]) -> Iterator[tuple[str, bytes, bool | None]]:
+    """The repository's own files (dealcli.yaml, pipelines, .gitignore), then each generated
+    record, written to its file as it passes (None: the history renames the first deals)."""
+    for rel, data in _on_disk(root):
+        yield rel, data, None
+    for rel, text in source:
         data = text.encode()
         fd = os.open(root / rel, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.write(fd, data)
         os.close(fd)
-        m = blob(data)
-        marks.append((rel, m))
+        yield rel, data, None
+
+
+def _on_disk(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of every file of the work tree but .git and .dealcli (the index cache)."""
+    for base, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not (base == str(root) and d in (".git", ".dealcli")))
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            with open(path, "rb") as fh:
+                yield os.path.relpath(path, root), fh.read()
+
+
+def commit_existing(root: Path, history: int = 3, shards: int = 0,
+                    log: Callable[[str], None] = lambda m: None) -> dict[str, float]:
+    """Commit a repository generated without its commits (a run stopped after writing the files):
+    the deals the history renamed are committed first without their prefix, then renamed again
+    (a hundred a commit, in path order: the last tree is the generated one)."""
+    _git(root, "init", "-q")
+    (root / ".git" / "index").unlink(missing_ok=True)
+
+    def originals() -> Iterator[tuple[str, bytes, bool | None]]:
+        for rel, data in _on_disk(root):
+            was = rel.startswith("deals/") and b"\ntitle: Renamed " in data
+            yield rel, data.replace(b"\ntitle: Renamed ", b"\ntitle: ", 1) if was else data, was
+
+    return _commit_all(root, originals(), history, shards, log, rename_on_disk=False)
+
+
+def _commit_all(root: Path, files: Iterator[tuple[str, bytes, bool | None]], history: int, shards: int,
+                log: Callable[[str], None], rename_on_disk: bool = True) -> dict[str, float]:
+    """Pack `files` (path, bytes, whether the history renames it; None: the first deals), commit
+    them, then `history` commits renaming a hundred deals each (written to disk when
+    `rename_on_disk`, else already there), a `sharded` branch with --shards, and
+    git's index refreshed against the files."""
+    t0 = time.perf_counter()
+    pack = Pack(root)
+    entries: list[tuple[str, str]] = []
+    counts = {"deals": 0, "activities": 0, "companies": 0, "contacts": 0}
+    first_deals: list[tuple[str, bytes]] = []  # the deals the history commits rename
+    for n, (rel, data, pick) in enumerate(files, 1):
+        entries.append((rel, pack.add(data)))
         kind = rel.split("/", 1)[0]
-        counts[kind] += 1
-        if kind == "deals":
-            if len(first_deals) < 100 * history:
-                first_deals.append((rel, text, m))
-        n += 1
+        if kind in counts:
+            counts[kind] += 1
+        if kind == "deals" and (len(first_deals) < 100 * history if pick is None else pick):
+            first_deals.append((rel, data))
         if n % 100_000 == 0:
             log(f"  {n} files, {counts['deals']} deals, {n / (time.perf_counter() - t0):.0f} files/s")
     written = time.perf_counter() - t0
-    commit(branch, "deals")
-    out.writelines(b"M 100644 :%d %s\n" % (m, rel.encode()) for rel, m in marks)
+    log("indexing the pack and committing ...")
+    pack.close()
+    branch = "refs/heads/" + _git(root, "symbolic-ref", "--short", "HEAD").stdout.decode().strip()
+    head = commit(root, entries, "deals", None, ref=None)
     for h in range(history):
-        commit(branch, f"rename 100 deals ({h + 1})")
-        for rel, text, _m in first_deals[h * 100:(h + 1) * 100]:
-            data = renamed(text).encode()
-            (root / rel).write_bytes(data)
-            out.write(b"M 100644 inline %s\ndata %d\n%s\n" % (rel.encode(), len(data), data))
-    if shards:  # the same first commit's blobs, deals under deals/<prefix>/
-        commit("sharded", f"deals sharded by the first {shards} characters of the id")
-        for rel, m in marks:
-            if rel.startswith("deals/"):
-                name = rel[len("deals/"):]
-                rel = f"deals/{name[:shards]}/{name}"
-            out.write(b"M 100644 :%d %s\n" % (m, rel.encode()))
-    out.write(b"done\n")
-    out.close()
-    if fi.wait():
-        raise SystemExit("git fast-import failed")
-    streamed = time.perf_counter() - t0
-    log("reading the index from HEAD and refreshing it against the files ...")
-    t1 = time.perf_counter()
-    _git(root, "read-tree", "HEAD")
-    _git(root, "update-index", "-q", "--refresh", stdout=subprocess.DEVNULL)
-    indexed = time.perf_counter() - t1
-    total = time.perf_counter() - started
-    return {"files": n, **counts, "write_s": written, "write_and_fast_import_s": streamed,
-            "files_per_s": n / written, "deals_per_s": counts["deals"] / written, "index_s": indexed, "total_s": total}
+        changed = []
+        for rel, data in first_deals[h * 100:(h + 1) * 100]:
+            new = renamed(data.decode()).encode()
+            if rename_on_disk:
+                (root / rel).write_bytes(new)
+            sha = _git(root, "hash-object", "-w", "--stdin", input=new).stdout.decode().strip()
+            changed.append((rel, sha))
+        head = commit(root, changed, f"rename 100 deals ({h + 1})", head, ref=None)
+    _git(root, "update-ref", branch, head)
+    if shards:  # the first commit's blobs, deals under deals/<prefix>/
+        with tempfile.TemporaryDirectory() as tmp:
+            moved = [(f"deals/{rel[6:6 + shards]}/{rel[6:]}" if rel.startswith("deals/") else rel, sha)
+                     for rel, sha in entries]
+            commit(root, moved, f"deals sharded by the first {shards} characters of the id", None,
+                   ref="refs/heads/sharded", index=f"{tmp}/index")
+    committed = time.perf_counter() - t0
+    log("refreshing git's index against the files ...")
+    _git(root, "update-index", "-q", "--refresh", check=False)
+    n = len(entries)
+    return {"files": n, **counts, "write_s": written, "commit_s": committed - written,
+            "files_per_s": n / written, "deals_per_s": counts["deals"] / written,
+            "index_refresh_s": time.perf_counter() - t0 - committed}
 
 
 def main() -> None:
@@ -384,9 +462,14 @@ def main() -> None:
     ap.add_argument("--history", type=int, default=3, help="commits after the first, a hundred deals renamed each")
     ap.add_argument("--shards", type=int, default=2, help="also a branch `sharded` with deals/<prefix>/ (0: none)")
     ap.add_argument("--companies", type=int, default=None, help="default: one per 20 deals")
+    ap.add_argument("--commit-existing", action="store_true",
+                    help="only commit OUT, generated by a run stopped before its commits")
     args = ap.parse_args()
-    made = generate(args.out, args.deals, args.seed, args.history, args.shards, args.companies,
-                    log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.commit_existing:
+        made = commit_existing(args.out, args.history, args.shards, log=log)
+    else:
+        made = generate(args.out, args.deals, args.seed, args.history, args.shards, args.companies, log=log)
     print(json.dumps(made))
 
 

@@ -96,3 +96,20 @@ def test_a_generated_repository_passes_check_with_its_history(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     res = run("check", "--since", "HEAD~1")
     assert res.returncode == 0, res.stdout + res.stderr
+    assert subprocess.run(["git", "-C", str(root), "fsck", "--strict"], capture_output=True).returncode == 0
+
+
+def test_a_generated_repository_is_committed_again_from_its_files(tmp_path):
+    """A run stopped before its commits: commit_existing commits the files as generated (the
+    renamed deals without their prefix first), then the same history."""
+    import shutil
+
+    root = tmp_path / "repo"
+    fastgen.generate(root, 120, seed=6, history=1)
+    git = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True, check=True).stdout  # noqa: E731
+    trees = git("log", "--format=%T")
+    shutil.rmtree(root / ".git")
+    made = fastgen.commit_existing(root, history=1)
+    assert made["deals"] == 120
+    assert git("log", "--format=%T") == trees  # the same trees, commit for commit
+    assert git("status", "--porcelain") == ""
