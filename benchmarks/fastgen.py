@@ -329,6 +329,28 @@ class Pack:
         subprocess.run(["git", "index-pack", str(final)], check=True, capture_output=True)
 
 
+def write_index(path: Path, entries: list[tuple[str, str]], stats: list[os.stat_result | None]) -> None:
+    """git's index (version 2) of `entries` (path, blob id) with each file's stat, in path order:
+    what `git add` would write, without git reading a million files again to learn their stat."""
+    order = sorted(range(len(entries)), key=lambda i: entries[i][0].encode())
+    out = bytearray(b"DIRC" + struct.pack(">II", 2, len(entries)))
+    mask = 0xFFFFFFFF
+    for i in order:
+        rel, sha = entries[i]
+        st = stats[i]
+        name = rel.encode()
+        if st is None:  # no stat: git hashes the file to know whether it changed
+            out += struct.pack(">10I", 0, 0, 0, 0, 0, 0, 0o100644, 0, 0, 0)
+        else:
+            out += struct.pack(">10I", int(st.st_ctime) & mask, st.st_ctime_ns % 10**9, int(st.st_mtime) & mask,
+                               st.st_mtime_ns % 10**9, st.st_dev & mask, st.st_ino & mask, 0o100644, st.st_uid,
+                               st.st_gid, st.st_size & mask)
+        out += bytes.fromhex(sha) + struct.pack(">H", min(len(name), 0xFFF)) + name
+        out += b"\0" * (8 - (62 + len(name)) % 8)  # NUL-padded to a multiple of 8, at least one NUL
+    out += hashlib.sha1(out).digest()
+    path.write_bytes(bytes(out))
+
+
 def commit(root: Path, entries: list[tuple[str, str]], message: str, parent: str | None, ref: str | None,
            index: str | None = None) -> str:
     """Put `entries` (path, blob id) into git's index (all of them sorted, as the index keeps
@@ -362,27 +384,28 @@ def generate(root: Path, deals: int, seed: int = 8, history: int = 3, shards: in
     return {**made, "total_s": time.perf_counter() - started}
 
 
-def _written(root: Path, source: Iterator[tuple[str, str]]) -> Iterator[tuple[str, bytes, bool | None]]:
+def _written(root: Path, source: Iterator[tuple[str, str]]) -> Iterator[tuple[str, bytes, Any, bool | None]]:
     """The repository's own files (dealcli.yaml, pipelines, .gitignore), then each generated
     record, written to its file as it passes (None: the history renames the first deals)."""
-    for rel, data in _on_disk(root):
-        yield rel, data, None
+    for rel, data, st in _on_disk(root):
+        yield rel, data, st, None
     for rel, text in source:
         data = text.encode()
         fd = os.open(root / rel, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.write(fd, data)
+        st = os.fstat(fd)
         os.close(fd)
-        yield rel, data, None
+        yield rel, data, st, None
 
 
-def _on_disk(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(path, bytes) of every file of the work tree but .git and .dealcli (the index cache)."""
+def _on_disk(root: Path) -> Iterator[tuple[str, bytes, os.stat_result]]:
+    """(path, bytes, stat) of every file of the work tree but .git and .dealcli (the index cache)."""
     for base, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not (base == str(root) and d in (".git", ".dealcli")))
         for name in sorted(files):
             path = os.path.join(base, name)
             with open(path, "rb") as fh:
-                yield os.path.relpath(path, root), fh.read()
+                yield os.path.relpath(path, root), fh.read(), os.fstat(fh.fileno())
 
 
 def commit_existing(root: Path, history: int = 3, shards: int = 0,
@@ -393,27 +416,29 @@ def commit_existing(root: Path, history: int = 3, shards: int = 0,
     _git(root, "init", "-q")
     (root / ".git" / "index").unlink(missing_ok=True)
 
-    def originals() -> Iterator[tuple[str, bytes, bool | None]]:
-        for rel, data in _on_disk(root):
+    def originals() -> Iterator[tuple[str, bytes, os.stat_result, bool | None]]:
+        for rel, data, st in _on_disk(root):
             was = rel.startswith("deals/") and b"\ntitle: Renamed " in data
-            yield rel, data.replace(b"\ntitle: Renamed ", b"\ntitle: ", 1) if was else data, was
+            yield rel, data.replace(b"\ntitle: Renamed ", b"\ntitle: ", 1) if was else data, st, was
 
     return _commit_all(root, originals(), history, shards, log, rename_on_disk=False)
 
 
-def _commit_all(root: Path, files: Iterator[tuple[str, bytes, bool | None]], history: int, shards: int,
+def _commit_all(root: Path, files: Iterator[tuple[str, bytes, Any, bool | None]], history: int, shards: int,
                 log: Callable[[str], None], rename_on_disk: bool = True) -> dict[str, float]:
-    """Pack `files` (path, bytes, whether the history renames it; None: the first deals), commit
-    them, then `history` commits renaming a hundred deals each (written to disk when
-    `rename_on_disk`, else already there), a `sharded` branch with --shards, and
-    git's index refreshed against the files."""
+    """Pack `files` (path, bytes, the file's stat, whether the history renames it; None: the first
+    deals), write git's index with their stat (so git need not read them again), commit them,
+    then `history` commits renaming a hundred deals each (written to disk when `rename_on_disk`,
+    else already there), a `sharded` branch with --shards, and git's index refreshed."""
     t0 = time.perf_counter()
     pack = Pack(root)
     entries: list[tuple[str, str]] = []
+    stats: list[os.stat_result | None] = []
     counts = {"deals": 0, "activities": 0, "companies": 0, "contacts": 0}
     first_deals: list[tuple[str, bytes]] = []  # the deals the history commits rename
-    for n, (rel, data, pick) in enumerate(files, 1):
+    for n, (rel, data, st, pick) in enumerate(files, 1):
         entries.append((rel, pack.add(data)))
+        stats.append(None if pick else st)  # a file that differs on disk: no stat, so git reads it
         kind = rel.split("/", 1)[0]
         if kind in counts:
             counts[kind] += 1
@@ -425,16 +450,19 @@ def _commit_all(root: Path, files: Iterator[tuple[str, bytes, bool | None]], his
     log("indexing the pack and committing ...")
     pack.close()
     branch = "refs/heads/" + _git(root, "symbolic-ref", "--short", "HEAD").stdout.decode().strip()
-    head = commit(root, entries, "deals", None, ref=None)
+    write_index(root / ".git" / "index", entries, stats)
+    stats.clear()
+    head = _git(root, "commit-tree", _git(root, "write-tree").stdout.decode().strip(), "-m", "deals").stdout
     for h in range(history):
-        changed = []
-        for rel, data in first_deals[h * 100:(h + 1) * 100]:
-            new = renamed(data.decode()).encode()
-            if rename_on_disk:
-                (root / rel).write_bytes(new)
-            sha = _git(root, "hash-object", "-w", "--stdin", input=new).stdout.decode().strip()
-            changed.append((rel, sha))
-        head = commit(root, changed, f"rename 100 deals ({h + 1})", head, ref=None)
+        paths = [rel for rel, _data in first_deals[h * 100:(h + 1) * 100]]
+        if rename_on_disk:
+            for rel, data in first_deals[h * 100:(h + 1) * 100]:
+                (root / rel).write_bytes(renamed(data.decode()).encode())
+        _git(root, "update-index", "--", *paths)  # hashed from the files (renamed on disk), stat kept
+        tree = _git(root, "write-tree").stdout.decode().strip()
+        head = _git(root, "commit-tree", tree, "-p", head.decode().strip(), "-m",
+                    f"rename 100 deals ({h + 1})").stdout
+    head = head.decode().strip()
     _git(root, "update-ref", branch, head)
     if shards:  # the first commit's blobs, deals under deals/<prefix>/
         with tempfile.TemporaryDirectory() as tmp:
@@ -443,7 +471,7 @@ def _commit_all(root: Path, files: Iterator[tuple[str, bytes, bool | None]], his
             commit(root, moved, f"deals sharded by the first {shards} characters of the id", None,
                    ref="refs/heads/sharded", index=f"{tmp}/index")
     committed = time.perf_counter() - t0
-    log("refreshing git's index against the files ...")
+    log("refreshing git's index against the files (their stat is in it: no file is read) ...")
     _git(root, "update-index", "-q", "--refresh", check=False)
     n = len(entries)
     return {"files": n, **counts, "write_s": written, "commit_s": committed - written,
