@@ -340,7 +340,7 @@ def test_changing_the_layout_needs_the_settings_right(repo, cli):
     cli.ok("layout", "flat", user="boss@x.io")
 
 
-def test_a_pushed_layout_change_moves_records_without_writing_them(shared):
+def test_a_pushed_layout_change_moves_records_without_writing_them(shared):  # noqa: F811  the fixture
     """The pre-receive hook judges a moved record as unchanged (the same bytes in another place):
     the push of `dealcli layout flat` by a user with the settings right only (no right to delete
     or add deals) lands; its check passes on the flat tree."""

@@ -256,6 +256,8 @@ def layout_problems(repo, paths=None) -> list[Violation]:
     `layout: {shard: N}`): left by a `dealcli layout` run that was stopped, moved by hand, or in a
     shard folder no id of their name belongs to. All of them, or those among `paths`
     (repository-relative: `check --since`)."""
+    import os
+
     from dealcli.i18n import N_
     from dealcli.storage import layout
 
