@@ -134,7 +134,7 @@ def test_shard_and_back_keep_every_file_byte_identical_and_git_sees_renames(flat
     config = (flat / "dealcli.yaml").read_bytes()
     r = cli("layout", "shard")
     assert r.returncode == 0, r.stderr
-    assert "deals/: 12 file(s) moved" in r.stderr and "activities/: 5 file(s) moved" in r.stderr
+    assert "deals/: 12 files moved" in r.stderr and "activities/: 5 files moved" in r.stderr
     sharded = files(flat)
     assert by_id(sharded) == by_id(before)
     for rel in sharded:
@@ -152,7 +152,7 @@ def test_shard_and_back_keep_every_file_byte_identical_and_git_sees_renames(flat
     assert json.loads(cli.ok("layout", "show", "-f", "json")) == [
         {"folder": "activities", "layout": "shard 2", "placed": 5, "elsewhere": 0},
         {"folder": "deals", "layout": "shard 2", "placed": 12, "elsewhere": 0}]
-    assert cli("layout", "shard").stderr.count("0 file(s) moved") == 2  # idempotent
+    assert cli("layout", "shard").stderr.count("0 files moved") == 2  # idempotent
     r = cli("layout", "flat")
     assert r.returncode == 0, r.stderr
     assert files(flat) == before and (flat / "dealcli.yaml").read_bytes() == config

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dealcli.commands.options import Format, FormatOpt, session
-from dealcli.i18n import _
+from dealcli.i18n import _, ngettext
 
 app = typer.Typer(help="Where record files are: one flat folder per kind, or deals and activities in "
                   "shard folders by id prefix (deals/ab/<id>.yaml), for repositories of a million records.",
@@ -57,13 +57,17 @@ def _migrate(ctx: typer.Context, width: int | None) -> None:
     s = session(ctx)
     done = sharding.migrate(s, width)
     width = done.width
-    shape = _("shard folders of {width} character(s)").format(width=width) if width else _("flat folders")
+    shape = (ngettext("shard folders of {width} character", "shard folders of {width} characters", width)
+             .format(width=width) if width else _("flat folders"))
     for kind, count in done.moved.items():
-        s.notice(_("{folder}/: {count} file(s) moved into {shape}").format(folder=kind, count=count, shape=shape))
+        s.notice(ngettext("{folder}/: {count} file moved into {shape}", "{folder}/: {count} files moved into {shape}",
+                          count).format(folder=kind, count=count, shape=shape))
     for line in done.git:
         s.notice(line)
     if done.staged:
-        s.notice(_("{count} rename(s) staged in git with dealcli.yaml: commit them").format(count=done.staged))
+        s.notice(ngettext("{count} rename staged in git with dealcli.yaml: commit it",
+                          "{count} renames staged in git with dealcli.yaml: commit them", done.staged)
+                 .format(count=done.staged))
     for rel in done.kept:
         s.alert(_("{path}: not moved: its place holds another file (keep one of the two)").format(path=rel))
     if done.kept:
