@@ -49,8 +49,10 @@ class Clone:
         return self("sync", "--pull", mode)
 
 
-@pytest.fixture
-def team(tmp_path):
+def make_team(tmp_path, clone=None, *layout_args):
+    """Alice's repository pushed to a bare remote and cloned by bob; `layout_args` (say "shard")
+    are run as `dealcli layout ...` before the first commit; `clone` is the Clone class."""
+    clone = clone or Clone
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
     git(bare, "symbolic-ref", "HEAD", "refs/heads/main")
@@ -58,6 +60,8 @@ def team(tmp_path):
     Runner(tmp_path).ok("init", "--git", alice_root, "--timezone", "UTC")
     git(alice_root, "symbolic-ref", "HEAD", "refs/heads/main")
     _identity(alice_root, "alice")
+    if layout_args:
+        Runner(alice_root).ok("layout", *layout_args)
     git(alice_root, "add", "-A")
     git(alice_root, "commit", "--quiet", "-m", "new deal repository")
     git(alice_root, "remote", "add", "origin", str(bare))
@@ -65,9 +69,14 @@ def team(tmp_path):
     bob_root = tmp_path / "bob"
     subprocess.run(["git", "clone", "--quiet", str(bare), str(bob_root)], check=True)
     _identity(bob_root, "bob")
-    alice, bob = Clone(alice_root, "alice", A_NOW), Clone(bob_root, "bob", B_NOW)
+    alice, bob = clone(alice_root, "alice", A_NOW), clone(bob_root, "bob", B_NOW)
     bob.ok("git", "setup")
     return alice, bob
+
+
+@pytest.fixture
+def team(tmp_path):
+    return make_team(tmp_path)
 
 
 def settled(clone: Clone, allowed=("conflict",)) -> list[dict]:

@@ -36,7 +36,7 @@ from test_access_git import (  # noqa: F401
 from test_git_team import (  # noqa: F401
     A_NOW, B_NOW, Clone, git, test_both_comment_on_one_deal, test_delete_against_comment,
     test_move_against_amount_edit)
-from test_git_team import _identity
+from test_git_team import make_team
 
 
 @pytest.fixture
@@ -63,24 +63,7 @@ class ShardedClone(Clone):
 @pytest.fixture
 def team(tmp_path):
     """test_git_team's two clones, of a repository sharded (and pushed so) before bob clones it."""
-    bare = tmp_path / "origin.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
-    git(bare, "symbolic-ref", "HEAD", "refs/heads/main")
-    alice_root = tmp_path / "alice"
-    Runner(tmp_path).ok("init", "--git", alice_root, "--timezone", "UTC")
-    git(alice_root, "symbolic-ref", "HEAD", "refs/heads/main")
-    _identity(alice_root, "alice")
-    Runner(alice_root).ok("layout", "shard")
-    git(alice_root, "add", "-A")
-    git(alice_root, "commit", "--quiet", "-m", "new deal repository, sharded")
-    git(alice_root, "remote", "add", "origin", str(bare))
-    git(alice_root, "push", "--quiet", "-u", "origin", "main")
-    bob_root = tmp_path / "bob"
-    subprocess.run(["git", "clone", "--quiet", str(bare), str(bob_root)], check=True)
-    _identity(bob_root, "bob")
-    alice, bob = ShardedClone(alice_root, "alice", A_NOW), ShardedClone(bob_root, "bob", B_NOW)
-    bob.ok("git", "setup")
-    return alice, bob
+    return make_team(tmp_path, ShardedClone, "shard")
 
 
 # -- the layout itself ---------------------------------------------------------------------------
