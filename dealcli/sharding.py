@@ -8,8 +8,9 @@ A stop at any moment leaves a repository that works, and running the command aga
 - while files may be in both places the setting names a sharded layout, whose readers look in
   every place (layout.places, layout.scan): going to shards the setting is written first, going
   back to flat it is written last, after every file moved (and the moves were synced);
-- in a git work tree the renames are staged (`git update-index`, one call, from what the index
-  and the folders hold, so a second run stages what a stopped first run moved), so
+- in a git work tree the renames are staged (git's index written again, in one `git update-index`
+  call, from what the index and the folders hold, so a second run stages what a stopped first run
+  moved), so
   `git status` and, once committed, `git log --follow` see renames."""
 
 from __future__ import annotations
@@ -190,6 +191,40 @@ def _note_in_index(repo, kind: str, moved: list[tuple[str, bytes, bytes]]) -> No
         repo.index.moved(kind, moved)
 
 
+def _write_index(root: Path, entries: list[tuple[bytes, int, str]]) -> None:
+    """Replace git's index with `entries` (path, stage, "mode blob stage"), written from empty in
+    git's order, under git's own index.lock. `git update-index --index-info` on the live index
+    inserts each renamed path into a sorted array (a memmove of the entries after it): quadratic,
+    more than 30 minutes for a million renames; appended in order it is linear. The entries lose
+    their stat data (a rename changes the ctime anyway), so git hashes the files once, at the
+    next `git status`."""
+    import subprocess
+
+    from dealcli import gitops
+
+    git_dir = Path(gitops.git(root, "rev-parse", "--absolute-git-dir").stdout.strip())
+    lock = git_dir / "index.lock"
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise gitops.GitFailed(_("git {command} failed: {error}").format(
+            command="update-index", error=f"{lock} exists: another git process is running")) from None
+    os.close(fd)
+    fresh = git_dir / f"index.dealcli-{os.getpid()}"
+    try:
+        entries.sort(key=lambda e: (e[0], e[1]))
+        data = b"".join(meta.encode() + b"\t" + path + b"\0" for path, _stage, meta in entries)
+        proc = subprocess.run(["git", "-C", str(root), "update-index", "-z", "--index-info"], input=data,
+                              capture_output=True, env={**os.environ, "GIT_INDEX_FILE": str(fresh)})
+        if proc.returncode != 0:
+            raise gitops.GitFailed(_("git {command} failed: {error}").format(
+                command="update-index", error=proc.stderr.decode(errors="replace").strip()))
+        os.replace(fresh, git_dir / "index")
+    finally:
+        fresh.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
+
+
 def _in_git(s: Session, done: Moved) -> None:
     """In a git work tree: the driver's lines for shard folders in .gitattributes (when it has the
     driver's lines), the renames staged (each file tracked at a place it is no longer at, and now
@@ -203,29 +238,22 @@ def _in_git(s: Session, done: Moved) -> None:
         done.git = gitops.attributes(s, only_if_set_up=True)
     top = Path(gitops.git(repo.root, "rev-parse", "--show-toplevel").stdout.strip())
     prefix = gitops.git(repo.root, "rev-parse", "--show-prefix").stdout.strip()
-    listed = gitops.git(repo.root, "ls-files", "-s", "-z", "--full-name", "--",
-                        *sorted(layout.SHARDED)).stdout.split("\0")
-    lines: list[str] = []
+    listed = gitops.git(repo.root, "ls-files", "-s", "-z", "--full-name", ":/").stdout.split("\0")
+    entries: list[tuple[bytes, int, str]] = []  # (path as git sorts it, stage, "mode blob stage")
     for item in listed:
         meta, _tab, path = item.partition("\t")
         parts = meta.split()
-        if len(parts) != 3 or parts[2] != "0" or not path.startswith(prefix):
+        if len(parts) != 3:
             continue
-        record = layout.record_of(path[len(prefix):])
-        if record is None:
-            continue
-        want = prefix + layout.place(*record, done.width)
-        if want != path and not os.path.lexists(top / path) and os.path.lexists(top / want):
-            lines += [f"0 {'0' * 40}\t{path}", f"{parts[0]} {parts[1]}\t{want}"]
-    if lines:
-        import subprocess
-
-        proc = subprocess.run(["git", "-C", str(top), "update-index", "-z", "--index-info"],
-                              input="".join(f"{line}\0" for line in lines).encode(), capture_output=True)
-        if proc.returncode != 0:
-            raise gitops.GitFailed(_("git {command} failed: {error}").format(
-                command="update-index", error=proc.stderr.decode(errors="replace").strip()))
-        done.staged = len(lines) // 2
+        record = layout.record_of(path[len(prefix):]) if path.startswith(prefix) and parts[2] == "0" else None
+        if record is not None:
+            want = prefix + layout.place(*record, done.width)
+            if want != path and not os.path.lexists(top / path) and os.path.lexists(top / want):
+                path = want
+                done.staged += 1
+        entries.append((path.encode("utf-8", "surrogateescape"), int(parts[2]), meta))
+    if done.staged:
+        _write_index(repo.root, entries)
     gitops.git(repo.root, "add", "--", layout.CONFIG_NAME, *([".gitattributes"] if done.git else []), check=False)
     if repo.config.get("auto_commit") and (done.staged or done.before != done.width):
         what = f"shard folders of {done.width} character(s)" if done.width else "flat folders"

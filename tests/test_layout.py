@@ -143,6 +143,35 @@ def test_shard_and_back_keep_every_file_byte_identical_and_git_sees_renames(flat
     assert cli("check").returncode == 0
 
 
+def test_staging_the_renames_keeps_what_else_the_index_holds_and_waits_for_git(flat):
+    """The renames are staged by writing git's index again (appending in git's order is linear;
+    inserting a million renames into the live index was not): a change staged before, a change
+    not staged, an untracked file and a file in a subfolder keep their state; a git process
+    holding index.lock makes the command fail (exit 4, a git step not completed) and changes nothing in git's index."""
+    cli = Runner(flat)
+    company = next((flat / "companies").iterdir())
+    company.write_text(company.read_text() + "# staged\n")
+    git(flat, "add", str(company))
+    company.write_text(company.read_text() + "# not staged\n")
+    (flat / "notes.txt").write_text("untracked\n")
+    (flat / "docs").mkdir()
+    (flat / "docs" / "a.md").write_text("tracked\n")
+    git(flat, "add", "docs/a.md")
+    lock = flat / ".git" / "index.lock"
+    lock.write_text("")
+    index = (flat / ".git" / "index").read_bytes()
+    r = cli("layout", "shard")
+    assert r.returncode == 4 and "index.lock" in r.stderr, r.stderr
+    assert (flat / ".git" / "index").read_bytes() == index and lock.exists()
+    lock.unlink()
+    assert cli("layout", "shard").returncode == 0
+    status = git(flat, "status", "--porcelain", "-uall").splitlines()
+    rel = company.relative_to(flat).as_posix()
+    assert f"MM {rel}" in status and "?? notes.txt" in status and "A  docs/a.md" in status, status
+    assert sum(line.startswith("R  deals/") for line in status) == 12, status
+    assert not [p for p in (flat / ".git").iterdir() if p.name.startswith("index.")]  # no temporary left
+
+
 def test_a_migration_stopped_midway_works_and_is_finished_by_running_it_again(flat, monkeypatch):
     cli = Runner(flat, subprocess=False)  # in-process: the rename below is this process's
     before = by_id(files(flat))
