@@ -14,9 +14,10 @@ generated records with odd values, and that `dealcli check` passes on a generate
 
 Git: each file's blob goes into one pack as the file is written (`Pack`: whole objects, indexed
 by `git index-pack`; no loose objects, no `git add` stat-ing and hashing a million files), then
-git's index is filled in path order (`update-index --index-info`), `write-tree` and
-`commit-tree` make one commit of everything and --history commits that rename a hundred deals
-each, and the index is refreshed against the files. With --shards N a second branch `sharded` holds the same blobs
+git's index is written by `write_index` with each file's stat as it was written (so git need
+not read the files again), `write-tree` and `commit-tree` make one commit of everything and
+--history commits that rename a hundred deals each (`update-index` of those files only). With
+--shards N a second branch `sharded` holds the same blobs
 with deals under deals/<first N characters of the id>/, so the tree objects of both layouts
 can be compared with plain git.
 """
