@@ -47,18 +47,21 @@ def ordered(fn: Callable[[Any], Any], tasks: Iterable[Any], local: Callable[[Any
     pending: collections.deque = collections.deque()  # (task, future), oldest first
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=initializer, initargs=initargs)
+
+    def oldest() -> Any:
+        result = pending[0][1].result()  # raises BrokenProcessPool with the task still pending
+        pending.popleft()
+        return result
+
     try:
         try:
             for task in todo:
-                pending.append((task, pool.submit(fn, task)))
+                pending.append((task, None))  # pending before submit: a broken pool raises there
+                pending[-1] = (task, pool.submit(fn, task))
                 if len(pending) > 2 * workers:
-                    result = pending[0][1].result()
-                    pending.popleft()
-                    yield result
+                    yield oldest()
             while pending:
-                result = pending[0][1].result()
-                pending.popleft()
-                yield result
+                yield oldest()
         except BrokenProcessPool:
             pass
         else:

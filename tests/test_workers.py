@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from decimal import Decimal
 
 import pytest
@@ -89,6 +90,23 @@ def test_ordered_does_the_work_of_a_dead_worker_here(tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     assert list(workers.ordered(abs, range(-40, 0))) == list(range(40, 0, -1))
     assert (tmp_path / "killed").exists()  # a worker did die holding a task
+
+
+def test_a_task_offered_to_a_pool_that_just_broke_is_done_here(tmp_path, monkeypatch):
+    """The worker running task 3 dies while a slow consumer takes the first results, so a later
+    submit meets the broken pool (it raises at once): that task too is done in this process,
+    none is dropped and the order holds."""
+    (tmp_path / "dying.py").write_text("import os\n\n\ndef fn(i):\n    if i == 3:\n        os._exit(3)\n"
+                                       "    return i\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    import dying
+
+    got = []
+    for result in workers.ordered(dying.fn, range(60), local=lambda i: i):
+        got.append(result)
+        time.sleep(0.05)  # pace the consumer so the pool breaks between two submits
+    assert got == list(range(60))
 
 
 def test_parallel_check_says_what_one_process_says(repo, monkeypatch):
