@@ -29,7 +29,7 @@ from pathlib import Path
 from dealcli import access
 from dealcli.errors import CorruptData, UsageError
 from dealcli.storage import yamlcodec
-from dealcli.storage.layout import CONFIG_NAME, KINDS, WIDTHS, place, record_of
+from dealcli.storage.layout import CONFIG_NAME, KINDS, WIDTHS, places, record_of
 from dealcli import i18n
 
 ZERO = "0" * 40
@@ -388,7 +388,7 @@ def check_tree(git: Git, rev: str, since: str | None = None) -> list:
 
 def _places(folder: str, record_id: str) -> list[str]:
     """Where a record's file may be in a tree, flat or sharded (storage/layout.py)."""
-    return list(dict.fromkeys(place(folder, record_id, w) for w in (0, *sorted(WIDTHS, reverse=True))))
+    return places(folder, record_id, max(WIDTHS))
 
 
 def neighbours_in(git: Git, rev: str, target: str, ids: set[str]) -> set[tuple[str, str]]:

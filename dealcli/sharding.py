@@ -40,11 +40,6 @@ class Moved:
     staged: int = 0  # renames staged in git
     git: list[str] = field(default_factory=list)  # what changed in git's files (.gitattributes)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"layout": f"shard {self.width}" if self.width else "flat", "before":
-                f"shard {self.before}" if self.before else "flat", "moved": dict(self.moved),
-                "kept": list(self.kept), "staged": self.staged}
-
 
 def current(s: Session) -> dict[str, Any]:
     """The layout the settings name, and how many record files of each sharded kind are where it
@@ -54,9 +49,8 @@ def current(s: Session) -> dict[str, Any]:
     out: dict[str, Any] = {"layout": f"shard {width}" if width else "flat", "kinds": {}}
     for kind in sorted(layout.SHARDED):
         placed = elsewhere = 0
-        for record_id, sub, _entry in _files(repo.folder(kind), kind):
-            rel = f"{kind}/{sub}/{record_id}{layout.SUFFIX}" if sub else f"{kind}/{record_id}{layout.SUFFIX}"
-            if rel == layout.place(kind, record_id, width):
+        for _record_id, sub, _entry in _files(repo.folder(kind), kind):
+            if len(sub) == width:  # scan yields a shard folder only where that width puts the id
                 placed += 1
             else:
                 elsewhere += 1
@@ -138,10 +132,9 @@ def _move_kind(repo, kind: str, width: int, done: Moved) -> int:
     made: set[Path] = set()
     batch: list[tuple[str, bytes, bytes]] = []
     for record_id, sub in found:
-        want = layout.place(kind, record_id, width)
-        here = f"{kind}/{sub}/{record_id}{layout.SUFFIX}" if sub else f"{kind}/{record_id}{layout.SUFFIX}"
-        if here == want:
+        if len(sub) == width:  # already where the layout puts it
             continue
+        want, here = layout.place(kind, record_id, width), layout.place(kind, record_id, len(sub))
         source, target = repo.root / here, repo.root / want
         if os.path.lexists(target):
             if _same(source, target):
@@ -203,7 +196,7 @@ def _write_index(root: Path, entries: list[tuple[bytes, int, str]]) -> None:
 
     from dealcli import gitops
 
-    git_dir = Path(gitops.git(root, "rev-parse", "--absolute-git-dir").stdout.strip())
+    git_dir = gitops._git_dir(root)
     lock = git_dir / "index.lock"
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

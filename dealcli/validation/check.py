@@ -267,8 +267,9 @@ def layout_problems(repo, paths=None) -> list[Violation]:
         if paths is None:
             strays: list[str] = []
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                found += [f"{kind}/{sub}/{i}{layout.SUFFIX}" if sub else f"{kind}/{i}{layout.SUFFIX}"
-                          for i, sub, _entry in layout.scan(repo.folder(kind), kind, width, strays=strays)]
+                found += [layout.place(kind, i, len(sub))  # scan yields a shard only where its width puts i
+                          for i, sub, _entry in layout.scan(repo.folder(kind), kind, width, strays=strays)
+                          if len(sub) != width]
             found += [f"{kind}/{rel}" for rel in strays]
         else:
             found += [rel for rel in paths if rel.startswith(f"{kind}/") and rel.endswith(layout.SUFFIX)
