@@ -149,8 +149,11 @@ class Session:
 
     def notice_written(self, message: str) -> None:
         """A notice about a record the running transaction writes (`created company ...`): said
-        only when the command wrote something, never for a record a refusal rolled back."""
-        self.notices.append(Written(message))
+        only when the command wrote something, never for a record a refusal rolled back. A Text
+        is worded now, in the language in use (Written keeps a plain str)."""
+        from dealcli.i18n import worded
+
+        self.notices.append(Written(worded(message)))
 
     @property
     def date_order(self) -> str | None:

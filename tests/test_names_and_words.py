@@ -135,3 +135,10 @@ def test_no_help_shows_a_doubled_optional_argument():
     for path, cmd in walk(root, ["dealcli"]):
         usage = cmd.get_usage(click.Context(cmd, info_name=" ".join(path)))
         assert "[[" not in usage, usage
+
+
+def test_converting_a_lead_says_created_contact_and_company_in_russian(cli):
+    lead_id = cli.ok("lead", "add", "Web lead", "--contact-name", "Ann Lee", "--company-name", "Lee Co").strip()
+    out = cli("lead", "convert", lead_id, env={"LANGUAGE": "ru"})
+    assert out.returncode == 0, out.stderr
+    assert "создан контакт" in out.stderr and "(Ann Lee)" in out.stderr and "created" not in out.stderr
