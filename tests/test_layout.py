@@ -30,6 +30,7 @@ from test_import_cli import (  # noqa: F401
     test_bitrix24_product_rows_are_grouped_into_one_deal, test_hubspot_deals, test_json_lines_and_empty_files,
     test_reimport_with_key_updates_only_what_changed_with_history)
 from test_export_all import ADMIN, test_a_stream_export_imports_as_the_same_repository  # noqa: F401
+from test_helps_cli import test_completion_of_ids_stages_pipelines_presets_and_users  # noqa: F401
 from test_export_all import full as flat_full
 from test_access_git import (  # noqa: F401
     shared, test_a_merge_resolution_is_judged_like_any_change, test_pre_receive_lets_an_allowed_push_land)
