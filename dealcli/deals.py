@@ -632,13 +632,16 @@ def hidden_fields(s: Session, pipeline: Pipeline | None) -> set[str]:
 def hidden_of(s: Session) -> Callable[[dict], frozenset[str]]:
     """hidden_fields of a deal's own pipeline, for the views that show deals of several pipelines
     (agenda, calendar, the client card): `hidden_of(s)(record)` with a deal record as a dict."""
-    pipelines = s.all_pipelines([])
     known: dict[str, frozenset[str]] = {}
 
     def of(record: dict) -> frozenset[str]:
         pipeline_id = str(record.get("pipeline"))
         if pipeline_id not in known:
-            known[pipeline_id] = frozenset(hidden_fields(s, pipelines.get(pipeline_id)))
+            try:  # the session's pipelines, each read once whichever view asked first
+                pipeline: Pipeline | None = s.pipeline(pipeline_id)
+            except DealcliError:  # a pipeline missing or unreadable: check says so; nothing to hide
+                pipeline = None
+            known[pipeline_id] = frozenset(hidden_fields(s, pipeline))
         return known[pipeline_id]
 
     return of
