@@ -12,7 +12,7 @@ reminder that could not be delivered is released again, so the next run retries 
 Delivery (the caller's choice): `stdout` (rows for the cron mail or a script), `notify` (one
 desktop notification per activity through `notify-send`, where it exists), or `email`: one
 message per responsible person listing their reminders, through the repository's SMTP settings
-(`smtp:` of dealcli.yaml, the server `dealcli reply` uses: intake/reply.py). A person's
+(`smtp:` of dealcli.yaml, the server `dealcli reply` uses: smtp.py). A person's
 reminders are claimed together in one SQLite write transaction, so of two runs at once one
 claims them all and sends the one message, the other finds them taken. A message the server
 does not take (or a person without an address) releases its reminders, for the next run to

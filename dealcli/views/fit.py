@@ -146,11 +146,12 @@ def fit(rows: list[dict], columns: list[str], width: int | None) -> tuple[list[d
     if width is None or not rows:
         return rows, columns, []
     text_rows = [{c: render.shown(r.get(c)) for c in columns} for r in rows]
-    natural = {c: max([width_of(header(c)) + HEAD_PAD] + [width_of(r[c]) for r in text_rows]) for c in columns}
+    head = {c: width_of(header(c)) + HEAD_PAD for c in columns}  # headings in the language in use
+    natural = {c: max([head[c]] + [width_of(r[c]) for r in text_rows]) for c in columns}
     widths = dict(natural)
 
     def floor(c: str, least: int) -> int:
-        return max(width_of(header(c)) + HEAD_PAD, min(natural[c], least))
+        return max(head[c], min(natural[c], least))
 
     def total(cols: list[str]) -> int:
         return sum(widths[c] for c in cols) + GAP * (len(cols) - 1)
