@@ -95,6 +95,8 @@ def test_import_all_needs_an_empty_repository_and_good_records(full, tmp_path):
     Runner(full).ok("export", "--all", "--out", out, user=ADMIN)
     again = Runner(full)("import", out, "--all", user=ADMIN)
     assert again.returncode == 1 and "a whole-repository import fills an empty repository" in again.stderr
+    deals = len(Runner(full).ok("filter", "-f", "ids", user=ADMIN).split())
+    assert f" {deals} deals" in again.stderr.split("holds", 1)[1]  # what it holds, counted
     lines = (out / "products.jsonl").read_text().splitlines()
     bad = json.loads(lines[0])
     bad["price"] = "a lot"

@@ -199,8 +199,8 @@ def read(source: str) -> tuple[dict | None, list[tuple[str, str, int, object]], 
 
 def _filled(s) -> list[str]:
     """The kinds this repository holds records of (pipelines aside): not empty."""
-    return [i18n.records(k.folder, len(s.repo.ids(k.folder))) for k in kinds.KINDS
-            if k.folder != "pipelines" and s.repo.ids(k.folder)]
+    counts = {k.folder: len(s.repo.ids(k.folder)) for k in kinds.KINDS if k.folder != "pipelines"}
+    return [i18n.records(folder, n) for folder, n in counts.items() if n]
 
 
 def import_all(s, source: str, dry_run: bool = False) -> Loaded:

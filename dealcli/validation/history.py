@@ -86,7 +86,6 @@ def duplicate_notices(s) -> list[str]:
     return out
 
 
-
 def _name_key(name) -> str:
     """The name as the index cache normalises it, punctuation aside ("ACME Ltd." ~ "acme ltd")."""
     import re
